@@ -1,0 +1,193 @@
+import sharp, { type Metadata, type Sharp } from "sharp";
+import { PhmatchError } from "../errors/index.js";
+import type { DecodedImage, Pixels } from "./pixels.js";
+
+// Every sharp option applied to untrusted input lives in this module and nowhere else.
+
+/** Default ceiling on declared pixels (width x height of the first frame); above it decoding is refused. */
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+/** Default per-file decode time limit, in seconds (libvips checks it between stages). */
+export const DEFAULT_DECODE_TIMEOUT_SECONDS = 30;
+
+/** Raster formats phmatch decodes. SVG is refused by default (vector input: see PHM_DECODE_VECTOR). */
+const RASTER_FORMATS = new Set(["jpeg", "png", "webp", "gif", "tiff", "heif", "avif", "jp2k", "jxl"]);
+
+/** How untrusted bytes become pixels. */
+export interface DecodeOptions {
+  /** Refuse images that declare more pixels than this. Default {@link DEFAULT_MAX_PIXELS}. */
+  maxPixels?: number;
+  /** Apply the EXIF orientation. Default false, like the PDQ reference, pytx and HMA (lists are made that way). */
+  autoOrient?: boolean;
+  /** Shrink on load so neither side exceeds this many pixels (fast mode). Default: full resolution. */
+  maxDimension?: number;
+  /** libvips' sensitivity to bad data. Default "error": corrupt and truncated data are refused, not guessed at. */
+  failOn?: "none" | "truncated" | "error" | "warning";
+  /** Per-file decode time limit in seconds. Default {@link DEFAULT_DECODE_TIMEOUT_SECONDS}. */
+  timeoutSeconds?: number;
+}
+
+/**
+ * Decodes the first frame of an image held in memory to 8-bit samples, the way the PDQ reference's decode
+ * does, so hashes equal those in lists it made: no colour management (embedded ICC profiles are ignored), grey
+ * stays grey (1 or 2 channels), a 16-bit sample becomes its low byte, and CMYK becomes RGB by ImageMagick's
+ * formula. Throws a {@link PhmatchError}.
+ */
+export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}, path?: string): Promise<DecodedImage> {
+  const where = path ?? "input";
+  if (bytes.length === 0) {
+    throw new PhmatchError("PHM_DECODE_EMPTY", `${where} is empty (0 bytes): nothing to hash`, { path });
+  }
+  if (looksLikeSvg(bytes)) {
+    throw new PhmatchError("PHM_DECODE_VECTOR", `${where} is SVG: vector input is refused; rasterise it yourself if you trust it`, { path });
+  }
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const image = sharp(bytes, {
+    limitInputPixels: maxPixels,
+    failOn: options.failOn ?? "error",
+    autoOrient: options.autoOrient ?? false,
+    ignoreIcc: true,
+    pages: 1,
+    page: 0,
+    sequentialRead: true,
+  }).timeout({ seconds: options.timeoutSeconds ?? DEFAULT_DECODE_TIMEOUT_SECONDS });
+
+  let meta: Metadata;
+  try {
+    meta = await image.metadata();
+  } catch (error) {
+    throw decodeError(error, where, path);
+  }
+  const format = meta.format ?? "unknown";
+  if (!RASTER_FORMATS.has(format)) {
+    throw new PhmatchError("PHM_DECODE_UNSUPPORTED", `${where} is ${format}, not a raster image format phmatch decodes`, { path });
+  }
+  const width = meta.width ?? 0;
+  const height = meta.pageHeight ?? meta.height ?? 0;
+  if (width * height > maxPixels) {
+    throw new PhmatchError(
+      "PHM_DECODE_TOO_MANY_PIXELS",
+      `${where} declares ${width}x${height} = ${width * height} pixels, over the limit of ${maxPixels}; raise --max-pixels only for files you trust`,
+      { path },
+    );
+  }
+
+  const grey = meta.space === "b-w" || meta.space === "grey16";
+  const sixteenBit = meta.depth === "ushort";
+  const hasAlpha = meta.hasAlpha === true;
+  let pipeline = image;
+  if (options.maxDimension !== undefined && Math.max(width, height) > options.maxDimension) {
+    pipeline = pipeline.resize({
+      width: options.maxDimension,
+      height: options.maxDimension,
+      fit: "inside",
+      fastShrinkOnLoad: true,
+    });
+  }
+  let pixels: Pixels;
+  try {
+    if (meta.space === "cmyk") {
+      pixels = cmykToRgb(await rawPixels(pipeline.toColourspace("cmyk"), 8));
+    } else if (sixteenBit) {
+      const raw = await rawPixels(pipeline.toColourspace(grey && !hasAlpha ? "grey16" : "rgb16"), 16);
+      pixels = grey && hasAlpha ? greyFromRgb(raw) : raw;
+    } else if (grey && !hasAlpha) {
+      pixels = await rawPixels(pipeline.toColourspace("b-w"), 8);
+    } else {
+      const raw = await rawPixels(pipeline.toColourspace("srgb"), 8);
+      pixels = grey ? greyFromRgb(raw) : raw;
+    }
+  } catch (error) {
+    throw decodeError(error, where, path);
+  }
+  return { pixels, format, sourceWidth: width, sourceHeight: height };
+}
+
+// 16-bit samples: the reference's decode (ImageMagick into CImg) hands PDQ the low byte of each sample;
+// measured on all four 16-bit PNGs of the conformance data (grey, RGB, RGBA), which the low byte matches
+// exactly while the high byte or a rounded scale land 48 to 130 bits off.
+async function rawPixels(pipeline: Sharp, depth: 8 | 16): Promise<Pixels> {
+  const { data, info } = await pipeline
+    .raw(depth === 16 ? { depth: "ushort" } : undefined)
+    .toBuffer({ resolveWithObject: true });
+  const channels = info.channels as Pixels["channels"];
+  let bytes = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  if (depth === 16) {
+    const samples = new Uint16Array(data.buffer, data.byteOffset, data.length / 2);
+    bytes = new Uint8Array(samples.length);
+    for (let i = 0; i < samples.length; i++) bytes[i] = (samples[i] as number) & 0xff;
+  }
+  return { width: info.width, height: info.height, channels, data: bytes };
+}
+
+// A grey source that libvips widened to RGB(A) has R = G = B: keep one of them (and the alpha).
+function greyFromRgb(rgb: Pixels): Pixels {
+  const n = rgb.width * rgb.height;
+  const alpha = rgb.channels === 4;
+  const out = new Uint8Array(n * (alpha ? 2 : 1));
+  for (let i = 0, o = 0; i < n; i++) {
+    const p = i * rgb.channels;
+    out[o++] = rgb.data[p] as number;
+    if (alpha) out[o++] = rgb.data[p + 3] as number;
+  }
+  return { ...rgb, channels: alpha ? 2 : 1, data: out };
+}
+
+// ImageMagick's CMYK -> RGB (what the reference's `convert` produces): R = (255 - C)(255 - K) / 255, rounded;
+// no colour profile. Measured on the reference vectors: 2 bits from the reference (its JPEG decoder differs).
+function cmykToRgb(cmyk: Pixels): Pixels {
+  const n = cmyk.width * cmyk.height;
+  const out = new Uint8Array(n * 3);
+  const src = cmyk.data;
+  for (let i = 0; i < n; i++) {
+    const p = i * cmyk.channels;
+    const k = 255 - (src[p + 3] as number);
+    out[i * 3] = Math.round(((255 - (src[p] as number)) * k) / 255);
+    out[i * 3 + 1] = Math.round(((255 - (src[p + 1] as number)) * k) / 255);
+    out[i * 3 + 2] = Math.round(((255 - (src[p + 2] as number)) * k) / 255);
+  }
+  return { width: cmyk.width, height: cmyk.height, channels: 3, data: out };
+}
+
+// libvips reports failures as free text; these patterns give them stable codes.
+const TRUNCATED = /premature end|truncat|unexpected end|end of (file|stream|data)|not enough (image )?data|short read|incomplete|read error/i;
+const TOO_MANY_PIXELS = /pixel limit/i;
+const UNSUPPORTED = /unsupported image format|input buffer contains unsupported|not a known file format|bad seek|unknown file type/i;
+const TIMEOUT = /timeout/i;
+
+function decodeError(error: unknown, where: string, path: string | undefined): PhmatchError {
+  if (error instanceof PhmatchError) return error;
+  const detail = (error instanceof Error ? error.message : String(error)).split("\n")[0]?.trim() ?? "";
+  if (TOO_MANY_PIXELS.test(detail)) {
+    return new PhmatchError("PHM_DECODE_TOO_MANY_PIXELS", `${where} exceeds the pixel limit (${detail}); raise --max-pixels only for files you trust`, { path, cause: error });
+  }
+  if (TIMEOUT.test(detail)) {
+    return new PhmatchError("PHM_DECODE_TIMEOUT", `${where} took longer than the decode time limit`, { path, cause: error });
+  }
+  if (UNSUPPORTED.test(detail)) {
+    return new PhmatchError("PHM_DECODE_UNSUPPORTED", `${where} is not an image phmatch can decode (${detail})`, { path, cause: error });
+  }
+  if (TRUNCATED.test(detail)) {
+    return new PhmatchError("PHM_DECODE_TRUNCATED", `${where} is truncated: the image data ends early (${detail}); re-copy the file from its source`, { path, cause: error });
+  }
+  return new PhmatchError("PHM_DECODE_CORRUPT", `${where} is corrupt: ${detail}`, { path, cause: error });
+}
+
+// libvips' operation cache would keep decoded pixels alive between files: phmatch never wants that.
+sharp.cache(false);
+// Loaders phmatch never needs are blocked inside libvips, so hostile bytes cannot reach their parsers
+// (vector and document formats, and catch-all loaders that shell out or parse many formats).
+sharp.block({
+  operation: ["VipsForeignLoadSvg", "VipsForeignLoadPdf", "VipsForeignLoadMagick", "VipsForeignLoadOpenslide", "VipsForeignLoadVips", "VipsForeignLoadMatrix", "VipsForeignLoadCsv", "VipsForeignLoadFits", "VipsForeignLoadNifti", "VipsForeignLoadAnalyze", "VipsForeignLoadRad", "VipsForeignLoadPpm"],
+});
+
+// SVG is text: an XML declaration, comments or a doctype may come before the <svg element.
+function looksLikeSvg(bytes: Uint8Array): boolean {
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 4096)).toString("latin1");
+  const trimmed = head.replace(/^\uFEFF|^\xEF\xBB\xBF/, "").trimStart();
+  return trimmed.startsWith("<") && /<svg[\s>]/i.test(head);
+}
+
+/** Sets libvips' threads per image; workers use 1 so that parallelism comes from the pool alone. */
+export function setDecoderConcurrency(threads: number): void {
+  sharp.concurrency(threads);
+}

@@ -1,0 +1,66 @@
+/**
+ * Every error phmatch raises on purpose is a {@link PhmatchError} with a stable string `code`. Codes are part of
+ * the public contract (NDJSON records, exit codes, later the HTTP API): add new ones, never rename one.
+ * Messages say what was wrong, where, and what to do; they never contain image bytes.
+ */
+
+/** Stable error codes with what each means and what to do about it. */
+export const ERROR_CODES = {
+  PHM_USAGE: "the command line or an API call was used wrongly",
+  PHM_FILE_NOT_FOUND: "the input path does not exist",
+  PHM_FILE_UNREADABLE: "the input exists but cannot be read (permissions, a directory where a file was expected, an I/O error)",
+  PHM_FILE_TOO_LARGE: "the file is larger than the decode size limit (--max-file-bytes)",
+  PHM_DECODE_EMPTY: "the file is empty (0 bytes)",
+  PHM_DECODE_UNSUPPORTED: "the bytes are not an image format phmatch decodes",
+  PHM_DECODE_VECTOR: "vector input (SVG) is refused: rasterising untrusted vector files is unsafe and lists hash raster images",
+  PHM_DECODE_TRUNCATED: "the image data ends early (truncated or partially copied file)",
+  PHM_DECODE_CORRUPT: "the image data is corrupt and the decoder gave up",
+  PHM_DECODE_TOO_MANY_PIXELS: "the image declares more pixels than the limit (--max-pixels); a decompression bomb is refused before decoding",
+  PHM_DECODE_TIMEOUT: "decoding took longer than the per-file time limit",
+  PHM_HASH_MEMORY: "the hash kernel could not get memory for this image",
+  PHM_WORKER_CRASHED: "the worker process died twice while hashing this file (native crash, out of memory or killed)",
+  PHM_WORKER_TIMEOUT: "the file was still being hashed when the per-file time limit ran out, twice",
+  PHM_WORKER_MEMORY: "the worker exceeded its memory limit twice while hashing this file",
+  PHM_POOL_CLOSED: "the hashing pool was closed before the file was hashed",
+  PHM_INTERNAL: "an unexpected internal error (a bug: please report it with the command line, never the image)",
+} as const;
+
+/** One of the stable error codes. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Base class of phmatch's errors. `code` is stable; `path` is the file concerned, if any. */
+export class PhmatchError extends Error {
+  readonly code: ErrorCode;
+  readonly path: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { path?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "PhmatchError";
+    this.code = code;
+    this.path = options.path;
+  }
+
+  /** The serialisable form used in records: code and message only (no stack, no bytes). */
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** True if `code` is one of {@link ERROR_CODES}. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && Object.hasOwn(ERROR_CODES, code);
+}
+
+/** Wraps anything thrown into a PhmatchError, keeping a PhmatchError as it is. */
+export function toPhmatchError(error: unknown, path?: string): PhmatchError {
+  if (error instanceof PhmatchError) return error;
+  if (isErrorLike(error) && isErrorCode(error.code)) {
+    return new PhmatchError(error.code, error.message, { path, cause: error });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new PhmatchError("PHM_INTERNAL", `unexpected error: ${message}`, { path, cause: error });
+}
+
+function isErrorLike(error: unknown): error is { code: unknown; message: string } {
+  return typeof error === "object" && error !== null && "code" in error && "message" in error;
+}

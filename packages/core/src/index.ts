@@ -1,0 +1,65 @@
+/**
+ * @phmatch/core: safe decoding of untrusted images, PDQ bit-exact with Meta's reference, the hash record, and
+ * a supervised worker pool.
+ * @example
+ * import { hashFile } from "@phmatch/core";
+ * const record = await hashFile("photo.jpg", { dihedral: true });
+ */
+
+/** Error base class, stable codes and helpers. */
+export { PhmatchError, ERROR_CODES, isErrorCode, toPhmatchError, type ErrorCode } from "./errors/index.js";
+
+/** Decoding untrusted bytes into pixels (all sharp options for untrusted input live there). */
+export { decodeImage, DEFAULT_MAX_PIXELS, DEFAULT_DECODE_TIMEOUT_SECONDS, type DecodeOptions } from "./decode/decode-image.js";
+/** Read-only file reading with a size limit. */
+export { readImageFile, DEFAULT_MAX_FILE_BYTES } from "./decode/read-file.js";
+/** Decoded pixels. */
+export type { Pixels, DecodedImage } from "./decode/pixels.js";
+
+/** PDQ: hash, quality and dihedral variants of decoded pixels. */
+export {
+  pdqHash,
+  PDQ,
+  PDQ_BITS,
+  PDQ_MATCH_THRESHOLD,
+  PDQ_MIN_QUALITY,
+  PDQ_DIHEDRAL_VARIANTS,
+  type PdqHash,
+} from "./hashers/pdq.js";
+
+/** Hex at the edges, and Hamming distance. */
+export { bytesToHex, hexToBytes, hammingDistance } from "./record/hex.js";
+/** The hash record `phmatch hash` prints, and its JSON Schema. */
+export {
+  hashRecordSchema,
+  isFailedRecord,
+  HASH_RECORD_VERSION,
+  type HashRecord,
+  type HashedRecord,
+  type FailedRecord,
+} from "./record/hash-record.js";
+
+/** One file (or one in-memory image) to one record. */
+export { hashFile, hashImageBytes } from "./pipeline/hash-file.js";
+/** What to compute and how. */
+export {
+  SUPPORTED_ALGORITHMS,
+  FAST_MODE_MAX_DIMENSION,
+  validateHashOptions,
+  type HashMode,
+  type HashOptions,
+} from "./pipeline/hash-options.js";
+/** Walking input paths. */
+export { walkInputs } from "./pipeline/walk.js";
+
+/** Worker threads in this process. */
+export { HashPool, type HashPoolOptions } from "./pool/hash-pool.js";
+/** Worker threads in a supervised child process, restarted on death, with per-file limits. */
+export {
+  SupervisedHashPool,
+  DEFAULT_FILE_TIMEOUT_MS,
+  type SupervisedHashPoolOptions,
+  type SupervisorStats,
+} from "./pool/supervised-pool.js";
+/** Bounded, order-preserving concurrent map. */
+export { orderedMap } from "./pool/ordered-map.js";

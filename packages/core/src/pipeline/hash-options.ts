@@ -1,0 +1,44 @@
+import { PhmatchError } from "../errors/index.js";
+import { PDQ } from "../hashers/pdq.js";
+
+/** Algorithms this version computes. */
+export const SUPPORTED_ALGORITHMS: readonly string[] = [PDQ];
+
+/**
+ * `exact`: full resolution, the reference convention (hashes equal those in lists made by the reference,
+ * pdqhash-python, python-threatexchange and HMA). `fast`: the decoder shrinks on load first; within 10 bits
+ * of exact on every reference vector with quality >= 80 (see the README's distance table).
+ */
+export type HashMode = "exact" | "fast";
+
+/** Longest side in fast mode. */
+export const FAST_MODE_MAX_DIMENSION = 512;
+
+/** What to compute for each file and how to decode it. Plain data: it crosses thread and process boundaries. */
+export interface HashOptions {
+  algorithms?: string[];
+  mode?: HashMode;
+  dihedral?: boolean;
+  autoOrient?: boolean;
+  maxPixels?: number;
+  maxFileBytes?: number;
+  decodeTimeoutSeconds?: number;
+}
+
+/** Checks algorithm ids and mode; throws PHM_USAGE naming what is wrong and what is supported. */
+export function validateHashOptions(options: HashOptions): void {
+  for (const id of options.algorithms ?? [PDQ]) {
+    if (!SUPPORTED_ALGORITHMS.includes(id)) {
+      throw new PhmatchError("PHM_USAGE", `unknown algorithm "${id}"; supported: ${SUPPORTED_ALGORITHMS.join(", ")}`);
+    }
+  }
+  if (options.mode !== undefined && options.mode !== "exact" && options.mode !== "fast") {
+    throw new PhmatchError("PHM_USAGE", `unknown mode "${String(options.mode)}"; use exact or fast`);
+  }
+  for (const key of ["maxPixels", "maxFileBytes", "decodeTimeoutSeconds"] as const) {
+    const value = options[key];
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+      throw new PhmatchError("PHM_USAGE", `${key} must be a positive number, got ${String(value)}`);
+    }
+  }
+}

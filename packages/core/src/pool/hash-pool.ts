@@ -1,0 +1,63 @@
+import { availableParallelism } from "node:os";
+import { Piscina } from "piscina";
+import { PhmatchError } from "../errors/index.js";
+import type { HashOptions } from "../pipeline/hash-options.js";
+import { validateHashOptions } from "../pipeline/hash-options.js";
+import type { HashRecord } from "../record/hash-record.js";
+import type { HashTask } from "./hash-worker.js";
+import { orderedMap } from "./ordered-map.js";
+
+/** Options of an in-process pool of hashing threads. */
+export interface HashPoolOptions {
+  /** Worker threads. Default: the machine's available parallelism. */
+  threads?: number;
+  /** What each file gets. */
+  hashOptions?: HashOptions;
+  /** V8 heap limit of each thread, MiB (native decoder memory is bounded by the supervisor, not here). */
+  maxHeapMb?: number;
+}
+
+/**
+ * Hashing on worker threads (piscina): each thread decodes and hashes, and returns only the record.
+ * A native crash takes the whole process down: long jobs use {@link SupervisedHashPool}, which runs this pool
+ * in a child process.
+ */
+export class HashPool {
+  readonly threads: number;
+  readonly hashOptions: HashOptions;
+  #piscina: Piscina<HashTask, HashRecord>;
+
+  constructor(options: HashPoolOptions = {}) {
+    this.threads = options.threads ?? availableParallelism();
+    this.hashOptions = options.hashOptions ?? {};
+    validateHashOptions(this.hashOptions);
+    this.#piscina = new Piscina<HashTask, HashRecord>({
+      filename: new URL("./hash-worker.js", import.meta.url).href,
+      minThreads: this.threads,
+      maxThreads: this.threads,
+      idleTimeout: 60_000,
+      resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 1024 },
+    });
+  }
+
+  /** Hashes one file; resolves to a record (with an error code if it failed), never rejects. */
+  async hash(path: string): Promise<HashRecord> {
+    try {
+      return await this.#piscina.run({ path, options: this.hashOptions });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const code = /resource limits|out of memory/i.test(message) ? "PHM_WORKER_MEMORY" : "PHM_WORKER_CRASHED";
+      return { path, error: new PhmatchError(code, `worker thread failed while hashing ${path}: ${message}`).toJSON() };
+    }
+  }
+
+  /** Hashes every path in order, keeping a bounded number in flight. */
+  hashAll(paths: AsyncIterable<string> | Iterable<string>): AsyncGenerator<HashRecord> {
+    return orderedMap(paths, this.threads * 4, (path) => this.hash(path));
+  }
+
+  /** Waits for running tasks and stops the threads. */
+  async close(): Promise<void> {
+    await this.#piscina.close();
+  }
+}

@@ -1,0 +1,35 @@
+// Child process entry of SupervisedHashPool: hosts a HashPool and answers the supervisor over IPC.
+// If this process dies (native crash, OOM, SIGKILL), the supervisor restarts it and retries the files in flight.
+import { HashPool } from "./hash-pool.js";
+import type { HostMessage, SupervisorMessage } from "./protocol.js";
+
+let pool: HashPool | undefined;
+
+function send(message: HostMessage): void {
+  process.send?.(message);
+}
+
+process.on("message", (message: SupervisorMessage) => {
+  switch (message.type) {
+    case "init":
+      pool = new HashPool({ threads: message.threads, hashOptions: message.hashOptions });
+      send({ type: "ready" });
+      break;
+    case "hash": {
+      const current = pool;
+      if (current === undefined) return;
+      void current.hash(message.path).then((record) => send({ type: "result", id: message.id, record }));
+      break;
+    }
+    case "close":
+      void (pool?.close() ?? Promise.resolve()).finally(() => process.exit(0));
+      break;
+  }
+});
+
+// The supervisor enforces the memory limit on what this process reports (RSS covers all its threads and
+// libvips' native buffers, which V8's heap limits do not see).
+setInterval(() => send({ type: "memory", rss: process.memoryUsage.rss() }), 100).unref();
+
+// Orphaned (supervisor gone): stop rather than hash for nobody.
+process.on("disconnect", () => process.exit(0));

@@ -1,0 +1,236 @@
+import { fork, type ChildProcess } from "node:child_process";
+import { availableParallelism, totalmem } from "node:os";
+import { PhmatchError, type ErrorCode } from "../errors/index.js";
+import { validateHashOptions, type HashOptions } from "../pipeline/hash-options.js";
+import type { HashRecord } from "../record/hash-record.js";
+import { orderedMap } from "./ordered-map.js";
+import type { HostMessage, SupervisorMessage } from "./protocol.js";
+
+/** Default per-file limit, from dispatch to result. */
+export const DEFAULT_FILE_TIMEOUT_MS = 120_000;
+
+/** Options of {@link SupervisedHashPool}. */
+export interface SupervisedHashPoolOptions {
+  /** Worker threads in the child process. Default: available parallelism. */
+  jobs?: number;
+  hashOptions?: HashOptions;
+  /** Per-file time limit in ms; on expiry the child is killed and the file retried once. */
+  fileTimeoutMs?: number;
+  /** Resident memory limit of the child (all threads and native buffers), bytes. Default: half the machine. */
+  memoryLimitBytes?: number;
+}
+
+/** Counters of what the supervisor had to do; a report can state them. */
+export interface SupervisorStats {
+  /** Child processes started, the first included. */
+  starts: number;
+  /** Deaths by cause. */
+  crashes: number;
+  timeouts: number;
+  memoryKills: number;
+  /** Files sent again after a death. */
+  retries: number;
+}
+
+interface Task {
+  id: number;
+  path: string;
+  attempts: number;
+  resolve: (record: HashRecord) => void;
+  timer?: NodeJS.Timeout;
+}
+
+type DeathCause = { code: ErrorCode; culprit?: Task; detail: string };
+
+/** Consecutive deaths before `ready` after which the pool gives up (a broken install, not a bad file). */
+const MAX_FAILED_STARTS = 3;
+
+/**
+ * Hashes files in a child process that runs a {@link HashPool}; this object is the small supervisor. When the
+ * child dies (native crash, out of memory, killed) or a file exceeds its time or memory limit, the child is
+ * replaced; files in flight are retried once, one at a time, so a second death names its file, which is then
+ * reported with PHM_WORKER_CRASHED / PHM_WORKER_TIMEOUT / PHM_WORKER_MEMORY. Nothing is lost and the run goes on.
+ */
+export class SupervisedHashPool {
+  readonly jobs: number;
+  readonly fileTimeoutMs: number;
+  readonly memoryLimitBytes: number;
+  readonly stats: SupervisorStats = { starts: 0, crashes: 0, timeouts: 0, memoryKills: 0, retries: 0 };
+  readonly #hashOptions: HashOptions;
+  #child: ChildProcess | undefined;
+  #ready = false;
+  #closed = false;
+  #failedStarts = 0;
+  #nextId = 1;
+  #cause: DeathCause | undefined;
+  readonly #pending: Task[] = [];
+  readonly #suspects: Task[] = [];
+  readonly #inflight = new Map<number, Task>();
+
+  constructor(options: SupervisedHashPoolOptions = {}) {
+    this.jobs = options.jobs ?? availableParallelism();
+    this.fileTimeoutMs = options.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS;
+    this.memoryLimitBytes = options.memoryLimitBytes ?? Math.floor(totalmem() / 2);
+    this.#hashOptions = options.hashOptions ?? {};
+    validateHashOptions(this.#hashOptions);
+    if (!Number.isInteger(this.jobs) || this.jobs < 1) {
+      throw new PhmatchError("PHM_USAGE", `jobs must be a positive integer, got ${String(options.jobs)}`);
+    }
+  }
+
+  /** Hashes one file; resolves to a record (with an error code if it failed), never rejects. */
+  hash(path: string): Promise<HashRecord> {
+    if (this.#closed) {
+      return Promise.resolve({ path, error: new PhmatchError("PHM_POOL_CLOSED", `pool closed before ${path} was hashed`).toJSON() });
+    }
+    return new Promise((resolve) => {
+      this.#pending.push({ id: this.#nextId++, path, attempts: 0, resolve });
+      this.#pump();
+    });
+  }
+
+  /** Hashes every path, in input order, with a bounded number in flight. */
+  hashAll(paths: AsyncIterable<string> | Iterable<string>): AsyncGenerator<HashRecord> {
+    return orderedMap(paths, this.jobs * 4, (path) => this.hash(path));
+  }
+
+  /** The child's process id while one runs (tests kill it to prove recovery). */
+  get childPid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Stops the child after the files in flight; files still queued resolve with PHM_POOL_CLOSED. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const task of [...this.#pending.splice(0), ...this.#suspects.splice(0)]) {
+      task.resolve({ path: task.path, error: new PhmatchError("PHM_POOL_CLOSED", `pool closed before ${task.path} was hashed`).toJSON() });
+    }
+    const child = this.#child;
+    if (child === undefined) return;
+    await new Promise<void>((resolve) => {
+      const deadline = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      child.once("exit", () => {
+        clearTimeout(deadline);
+        resolve();
+      });
+      if (this.#inflight.size === 0) this.#send({ type: "close" });
+    });
+  }
+
+  #pump(): void {
+    if (this.#child === undefined) {
+      if (this.#pending.length > 0 || this.#suspects.length > 0) this.#start();
+      return;
+    }
+    if (!this.#ready) return;
+    if (this.#suspects.length > 0) {
+      // Isolation: after a death, each file that was in flight runs alone, so a second death names it.
+      if (this.#inflight.size === 0) this.#dispatch(this.#suspects.shift() as Task);
+      return;
+    }
+    const limit = this.jobs * 2;
+    while (this.#inflight.size < limit && this.#pending.length > 0) this.#dispatch(this.#pending.shift() as Task);
+    if (this.#closed && this.#inflight.size === 0) this.#send({ type: "close" });
+  }
+
+  #start(): void {
+    this.stats.starts++;
+    this.#ready = false;
+    this.#cause = undefined;
+    const child = fork(new URL("./pool-host.js", import.meta.url), [], {
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      serialization: "advanced",
+    });
+    this.#child = child;
+    child.on("message", (message: HostMessage) => this.#onMessage(child, message));
+    child.on("exit", (code, signal) => this.#onExit(child, code, signal));
+    child.on("error", () => child.kill("SIGKILL"));
+    this.#send({ type: "init", threads: this.jobs, hashOptions: this.#hashOptions });
+  }
+
+  #send(message: SupervisorMessage): void {
+    const child = this.#child;
+    if (child !== undefined && child.connected) child.send(message);
+  }
+
+  #dispatch(task: Task): void {
+    this.#inflight.set(task.id, task);
+    task.timer = setTimeout(() => this.#kill({ code: "PHM_WORKER_TIMEOUT", culprit: task, detail: `no result within ${this.fileTimeoutMs} ms` }), this.fileTimeoutMs);
+    this.#send({ type: "hash", id: task.id, path: task.path });
+  }
+
+  #onMessage(child: ChildProcess, message: HostMessage): void {
+    if (child !== this.#child) return;
+    switch (message.type) {
+      case "ready":
+        this.#ready = true;
+        this.#failedStarts = 0;
+        this.#pump();
+        break;
+      case "result": {
+        const task = this.#inflight.get(message.id);
+        if (task === undefined) return;
+        clearTimeout(task.timer);
+        this.#inflight.delete(message.id);
+        task.resolve(message.record);
+        this.#pump();
+        break;
+      }
+      case "memory":
+        if (message.rss > this.memoryLimitBytes) {
+          this.#kill({ code: "PHM_WORKER_MEMORY", detail: `worker process used ${message.rss} bytes, over the ${this.memoryLimitBytes}-byte limit` });
+        }
+        break;
+    }
+  }
+
+  #kill(cause: DeathCause): void {
+    if (this.#cause !== undefined || this.#child === undefined) return;
+    this.#cause = cause;
+    this.#child.kill("SIGKILL");
+  }
+
+  #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (child !== this.#child) return;
+    this.#child = undefined;
+    const wasReady = this.#ready;
+    this.#ready = false;
+    const cause: DeathCause = this.#cause ?? {
+      code: "PHM_WORKER_CRASHED",
+      detail: signal !== null ? `worker process killed by ${signal}` : `worker process exited with code ${String(code)}`,
+    };
+    this.#cause = undefined;
+    const tasks = [...this.#inflight.values()];
+    this.#inflight.clear();
+    for (const task of tasks) clearTimeout(task.timer);
+    if (this.#closed && tasks.length === 0) return;
+
+    if (cause.code === "PHM_WORKER_TIMEOUT") this.stats.timeouts++;
+    else if (cause.code === "PHM_WORKER_MEMORY") this.stats.memoryKills++;
+    else this.stats.crashes++;
+
+    if (!wasReady && ++this.#failedStarts >= MAX_FAILED_STARTS) {
+      const all = [...tasks, ...this.#suspects.splice(0), ...this.#pending.splice(0)];
+      for (const task of all) this.#fail(task, "PHM_WORKER_CRASHED", `the worker process could not start (${cause.detail}); check the installation`);
+      return;
+    }
+    // A timeout names its file; any other death blames every file in flight, each of which is retried alone.
+    const blamed = cause.culprit !== undefined ? [cause.culprit] : tasks;
+    const innocent = tasks.filter((task) => !blamed.includes(task));
+    this.#pending.unshift(...innocent);
+    for (const task of blamed) {
+      task.attempts++;
+      if (task.attempts >= 2) {
+        this.#fail(task, cause.code, `${cause.detail} while hashing ${task.path}, on the retry too; the file was skipped`);
+      } else {
+        this.stats.retries++;
+        this.#suspects.push(task);
+      }
+    }
+    this.#pump();
+  }
+
+  #fail(task: Task, code: ErrorCode, message: string): void {
+    task.resolve({ path: task.path, error: new PhmatchError(code, message, { path: task.path }).toJSON() });
+  }
+}
