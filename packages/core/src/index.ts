@@ -44,7 +44,7 @@ export { hashFile, hashImageBytes } from "./pipeline/hash-file.js";
 /** What to compute and how. */
 export {
   SUPPORTED_ALGORITHMS,
-  FAST_MODE_MAX_DIMENSION,
+  FAST_MODE_MIN_LONG_SIDE,
   validateHashOptions,
   type HashMode,
   type HashOptions,

@@ -18,8 +18,12 @@ export interface DecodeOptions {
   maxPixels?: number;
   /** Apply the EXIF orientation. Default false, like the PDQ reference, pytx and HMA (lists are made that way). */
   autoOrient?: boolean;
-  /** Shrink on load so neither side exceeds this many pixels (fast mode). Default: full resolution. */
-  maxDimension?: number;
+  /**
+   * Fast mode: let the decoder shrink while loading, by the largest power of two (up to 8) that keeps the
+   * longer side at least this long. Only JPEG and WebP decoders can do that; other formats decode at full size
+   * (resampling them would cost a full decode and lose accuracy). Default: full resolution.
+   */
+  shrinkOnLoadTo?: number;
   /** libvips' sensitivity to bad data. Default "error": corrupt and truncated data are refused, not guessed at. */
   failOn?: "none" | "truncated" | "error" | "warning";
   /** Per-file decode time limit in seconds. Default {@link DEFAULT_DECODE_TIMEOUT_SECONDS}. */
@@ -75,13 +79,10 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   const sixteenBit = meta.depth === "ushort";
   const hasAlpha = meta.hasAlpha === true;
   let pipeline = image;
-  if (options.maxDimension !== undefined && Math.max(width, height) > options.maxDimension) {
-    pipeline = pipeline.resize({
-      width: options.maxDimension,
-      height: options.maxDimension,
-      fit: "inside",
-      fastShrinkOnLoad: true,
-    });
+  const shrink = options.shrinkOnLoadTo === undefined ? 1 : shrinkOnLoadFactor(format, width, height, options.shrinkOnLoadTo);
+  if (shrink > 1) {
+    // Exactly the size the decoder's own shrink produces, so libvips does no further resampling.
+    pipeline = pipeline.resize({ width: Math.ceil(width / shrink), height: Math.ceil(height / shrink), fit: "fill", fastShrinkOnLoad: true });
   }
   let pixels: Pixels;
   try {
@@ -97,9 +98,18 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
       pixels = grey ? greyFromRgb(raw) : raw;
     }
   } catch (error) {
-    throw decodeError(error, where, path);
+    throw decodeError(error, where, path, endsEarly(bytes, format));
   }
   return { pixels, format, sourceWidth: width, sourceHeight: height };
+}
+
+const SHRINK_ON_LOAD_FORMATS = new Set(["jpeg", "webp"]);
+
+function shrinkOnLoadFactor(format: string, width: number, height: number, minLongSide: number): number {
+  if (!SHRINK_ON_LOAD_FORMATS.has(format)) return 1;
+  let factor = 1;
+  while (factor < 8 && Math.max(width, height) / (factor * 2) >= minLongSide) factor *= 2;
+  return factor;
 }
 
 // 16-bit samples: the reference's decode (ImageMagick into CImg) hands PDQ the low byte of each sample;
@@ -148,13 +158,34 @@ function cmykToRgb(cmyk: Pixels): Pixels {
   return { width: cmyk.width, height: cmyk.height, channels: 3, data: out };
 }
 
+// A file that fails to decode and lacks its format's end marker was cut short; with the marker present the
+// data itself is bad. (libvips' messages do not tell the two apart for PNG.)
+function endsEarly(bytes: Uint8Array, format: string): boolean | undefined {
+  const n = bytes.length;
+  switch (format) {
+    case "png": {
+      const iend = [0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82];
+      return n < 8 || !iend.every((b, i) => bytes[n - 8 + i] === b);
+    }
+    case "jpeg": {
+      let end = n;
+      while (end > 2 && bytes[end - 1] === 0) end--; // some writers pad after EOI
+      return !(bytes[end - 2] === 0xff && bytes[end - 1] === 0xd9);
+    }
+    case "gif":
+      return bytes[n - 1] !== 0x3b;
+    default:
+      return undefined;
+  }
+}
+
 // libvips reports failures as free text; these patterns give them stable codes.
-const TRUNCATED = /premature end|truncat|unexpected end|end of (file|stream|data)|not enough (image )?data|short read|incomplete|read error/i;
+const TRUNCATED = /premature end|truncat|unexpected end|end of (file|stream|data)|not enough (image )?data|short read/i;
 const TOO_MANY_PIXELS = /pixel limit/i;
 const UNSUPPORTED = /unsupported image format|input buffer contains unsupported|not a known file format|bad seek|unknown file type/i;
 const TIMEOUT = /timeout/i;
 
-function decodeError(error: unknown, where: string, path: string | undefined): PhmatchError {
+function decodeError(error: unknown, where: string, path: string | undefined, truncated?: boolean): PhmatchError {
   if (error instanceof PhmatchError) return error;
   const detail = (error instanceof Error ? error.message : String(error)).split("\n")[0]?.trim() ?? "";
   if (TOO_MANY_PIXELS.test(detail)) {
@@ -166,10 +197,10 @@ function decodeError(error: unknown, where: string, path: string | undefined): P
   if (UNSUPPORTED.test(detail)) {
     return new PhmatchError("PHM_DECODE_UNSUPPORTED", `${where} is not an image phmatch can decode (${detail})`, { path, cause: error });
   }
-  if (TRUNCATED.test(detail)) {
+  if (truncated ?? TRUNCATED.test(detail)) {
     return new PhmatchError("PHM_DECODE_TRUNCATED", `${where} is truncated: the image data ends early (${detail}); re-copy the file from its source`, { path, cause: error });
   }
-  return new PhmatchError("PHM_DECODE_CORRUPT", `${where} is corrupt: ${detail}`, { path, cause: error });
+  return new PhmatchError("PHM_DECODE_CORRUPT", `${where} is corrupt: the decoder could not read its image data (${detail}); the file is damaged or not what its name says`, { path, cause: error });
 }
 
 // libvips' operation cache would keep decoded pixels alive between files: phmatch never wants that.

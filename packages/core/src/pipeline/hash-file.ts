@@ -4,7 +4,7 @@ import { toPhmatchError } from "../errors/index.js";
 import { PDQ, pdqHash } from "../hashers/pdq.js";
 import type { HashRecord, HashedRecord } from "../record/hash-record.js";
 import { bytesToHex } from "../record/hex.js";
-import { FAST_MODE_MAX_DIMENSION, type HashOptions } from "./hash-options.js";
+import { FAST_MODE_MIN_LONG_SIDE, type HashOptions } from "./hash-options.js";
 
 /**
  * Reads, decodes and hashes one file. Never throws for a bad file: the record carries its error code, so a
@@ -28,7 +28,7 @@ export async function hashImageBytes(bytes: Uint8Array, path: string, options: H
         autoOrient: options.autoOrient,
         maxPixels: options.maxPixels,
         timeoutSeconds: options.decodeTimeoutSeconds,
-        maxDimension: options.mode === "fast" ? FAST_MODE_MAX_DIMENSION : undefined,
+        shrinkOnLoadTo: options.mode === "fast" ? FAST_MODE_MIN_LONG_SIDE : undefined,
       },
       path,
     );

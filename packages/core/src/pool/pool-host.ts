@@ -18,6 +18,7 @@ process.on("message", (message: SupervisorMessage) => {
     case "hash": {
       const current = pool;
       if (current === undefined) return;
+      send({ type: "memory", rss: process.memoryUsage.rss() });
       void current.hash(message.path).then((record) => send({ type: "result", id: message.id, record }));
       break;
     }

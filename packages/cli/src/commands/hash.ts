@@ -1,0 +1,147 @@
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+import { Command, Option } from "commander";
+import {
+  PDQ_DIHEDRAL_VARIANTS,
+  PhmatchError,
+  SupervisedHashPool,
+  walkInputs,
+  isFailedRecord,
+  type HashMode,
+  type HashOptions,
+  type HashRecord,
+} from "@phmatch/core";
+import { EXIT_CODES } from "../exit-codes.js";
+import { writeLine } from "../output.js";
+import { parseAlgorithms, parsePositiveInt } from "../parse.js";
+
+interface HashCommandOptions {
+  algorithms: string[];
+  mode: HashMode;
+  autoOrient: boolean;
+  dihedral: boolean;
+  format: "ndjson" | "tsv";
+  jobs?: number;
+  pathsFrom?: string;
+  maxPixels?: number;
+  maxFileBytes?: number;
+  fileTimeout: number;
+  memoryLimit?: number;
+  quiet: boolean;
+}
+
+/** `phmatch hash`: one record per input file, in input order. */
+export function hashCommand(): Command {
+  return new Command("hash")
+    .description("hash images (files or directories) and print one record per file")
+    .argument("[paths...]", "image files or directories (walked recursively, symlinks not followed)")
+    .option("-a, --algorithms <ids>", "comma-separated algorithm ids", parseAlgorithms, ["pdq"])
+    .addOption(
+      new Option("-m, --mode <mode>", "exact: full resolution, the reference convention; fast: shrink on load first")
+        .choices(["exact", "fast"])
+        .default("exact"),
+    )
+    .option("--auto-orient", "apply the EXIF orientation before hashing (the reference does not)", false)
+    .option("--no-auto-orient", "hash the pixels as stored (default)")
+    .option("--dihedral", "also print PDQ's 8 dihedral variants (rotations and flips)", false)
+    .addOption(new Option("-f, --format <format>", "output format").choices(["ndjson", "tsv"]).default("ndjson"))
+    .option("-j, --jobs <n>", "worker threads (default: available cores)", parsePositiveInt)
+    .option("--paths-from <file>", "read input paths from a file, one per line ('-' for stdin)")
+    .option("--max-pixels <n>", "refuse images declaring more pixels than this (default 100000000)", parsePositiveInt)
+    .option("--max-file-bytes <n>", "refuse files larger than this (default 536870912)", parsePositiveInt)
+    .option("--file-timeout <seconds>", "per-file time limit", parsePositiveInt, 120)
+    .option("--memory-limit <MiB>", "worker process memory limit (default: half the machine)", parsePositiveInt)
+    .option("-q, --quiet", "no summary on stderr", false)
+    .action(async (paths: string[], options: HashCommandOptions, command: Command) => {
+      if (paths.length === 0 && options.pathsFrom === undefined) {
+        throw new PhmatchError("PHM_USAGE", "no input: give paths or --paths-from");
+      }
+      const hashOptions: HashOptions = {
+        algorithms: options.algorithms,
+        mode: options.mode,
+        dihedral: options.dihedral,
+        autoOrient: options.autoOrient,
+        maxPixels: options.maxPixels,
+        maxFileBytes: options.maxFileBytes,
+      };
+      const pool = new SupervisedHashPool({
+        jobs: options.jobs,
+        hashOptions,
+        fileTimeoutMs: options.fileTimeout * 1000,
+        memoryLimitBytes: options.memoryLimit === undefined ? undefined : options.memoryLimit * 1024 * 1024,
+      });
+      const inputs = options.pathsFrom === undefined ? walkInputs(paths) : concat(readPathList(options.pathsFrom), walkInputs(paths));
+      const format = options.format === "tsv" ? tsvFormat(options) : ndjsonFormat;
+      const failures = new Map<string, number>();
+      let total = 0;
+      try {
+        if (format.header !== undefined) await writeLine(process.stdout, format.header);
+        for await (const record of pool.hashAll(inputs)) {
+          total++;
+          if (isFailedRecord(record)) failures.set(record.error.code, (failures.get(record.error.code) ?? 0) + 1);
+          await writeLine(process.stdout, format.line(record));
+        }
+      } finally {
+        await pool.close();
+      }
+      const failed = [...failures.values()].reduce((a, b) => a + b, 0);
+      if (!options.quiet) {
+        const detail = [...failures].map(([code, n]) => `${code} ${n}`).join(", ");
+        process.stderr.write(`phmatch hash: ${total - failed} of ${total} files hashed${failed > 0 ? `, ${failed} failed (${detail})` : ""}\n`);
+      }
+      command.setOptionValue("exitCode", failed > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
+    });
+}
+
+interface RecordFormat {
+  header?: string;
+  line(record: HashRecord): string;
+}
+
+const ndjsonFormat: RecordFormat = { line: (record) => JSON.stringify(record) };
+
+// Columns: path, then per algorithm its quality (PDQ), then its hash or, with --dihedral, its 8 variants in the
+// reference order, then the error code (empty when the file hashed). With pdq and --dihedral this is the
+// layout of the reference's dihedral TSVs plus the error column.
+function tsvFormat(options: HashCommandOptions): RecordFormat {
+  const columns: string[] = ["path"];
+  for (const algorithm of options.algorithms) {
+    columns.push(`${algorithm}_quality`);
+    if (options.dihedral) columns.push(...PDQ_DIHEDRAL_VARIANTS.map((v) => `${algorithm}_${v}`));
+    else columns.push(algorithm);
+  }
+  columns.push("error");
+  return {
+    header: columns.join("\t"),
+    line(record) {
+      const cells: string[] = [tsvCell(record.path)];
+      for (const algorithm of options.algorithms) {
+        if (isFailedRecord(record)) {
+          cells.push("", ...(options.dihedral ? PDQ_DIHEDRAL_VARIANTS.map(() => "") : [""]));
+          continue;
+        }
+        cells.push(String(record.quality?.[algorithm] ?? ""));
+        if (options.dihedral) cells.push(...(record.dihedral?.[algorithm] ?? PDQ_DIHEDRAL_VARIANTS.map(() => "")));
+        else cells.push(record.hashes[algorithm] ?? "");
+      }
+      cells.push(isFailedRecord(record) ? record.error.code : "");
+      return cells.join("\t");
+    },
+  };
+}
+
+// Tabs and newlines in a file name would break the row: escape them as \t, \n, \\ .
+function tsvCell(value: string): string {
+  return value.replace(/[\\\t\n\r]/g, (c) => ({ "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" })[c] as string);
+}
+
+async function* readPathList(file: string): AsyncGenerator<string> {
+  const input = file === "-" ? process.stdin : createReadStream(file);
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    if (line.length > 0) yield* walkInputs([line]);
+  }
+}
+
+async function* concat<T>(...sources: AsyncIterable<T>[]): AsyncGenerator<T> {
+  for (const source of sources) yield* source;
+}

@@ -1,0 +1,21 @@
+import { InvalidArgumentError } from "commander";
+import { SUPPORTED_ALGORITHMS } from "@phmatch/core";
+
+/** Parses a comma-separated list of algorithm ids, refusing unknown ones with the supported list. */
+export function parseAlgorithms(value: string): string[] {
+  const ids = value.split(",").map((id) => id.trim()).filter((id) => id.length > 0);
+  if (ids.length === 0) throw new InvalidArgumentError("give at least one algorithm id");
+  for (const id of ids) {
+    if (!SUPPORTED_ALGORITHMS.includes(id)) {
+      throw new InvalidArgumentError(`unknown algorithm "${id}"; supported: ${SUPPORTED_ALGORITHMS.join(", ")}`);
+    }
+  }
+  return [...new Set(ids)];
+}
+
+/** Parses a positive integer option value. */
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}

@@ -1,0 +1,95 @@
+// Worker pools: same records as in-process hashing, in input order; the supervised pool survives its child
+// dying and enforces per-file time and memory limits, losing no file.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { HashPool, SupervisedHashPool, hashFile, isFailedRecord, type HashRecord } from "@phmatch/core";
+import { fixtures } from "../../../test/support/conformance.js";
+
+const files = [
+  ...readdirSync(fixtures("images")).map((f) => join(fixtures("images"), f)),
+  ...readdirSync(fixtures("bad")).map((f) => join(fixtures("bad"), f)),
+].sort();
+
+async function collect(source: AsyncIterable<HashRecord>): Promise<HashRecord[]> {
+  const out: HashRecord[] = [];
+  for await (const record of source) out.push(record);
+  return out;
+}
+
+async function expected(paths: string[]): Promise<HashRecord[]> {
+  const out: HashRecord[] = [];
+  for (const path of paths) out.push(await hashFile(path, { dihedral: true }));
+  return out;
+}
+
+const pools: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((p) => p.close()));
+});
+
+describe("HashPool (threads in this process)", () => {
+  it("returns the in-process records, in input order", async () => {
+    const pool = new HashPool({ threads: 2, hashOptions: { dihedral: true } });
+    pools.push(pool);
+    expect(await collect(pool.hashAll(files))).toEqual(await expected(files));
+  });
+});
+
+describe("SupervisedHashPool (threads in a supervised child process)", () => {
+  it("returns the in-process records, in input order", async () => {
+    const pool = new SupervisedHashPool({ jobs: 2, hashOptions: { dihedral: true } });
+    pools.push(pool);
+    expect(await collect(pool.hashAll(files))).toEqual(await expected(files));
+    expect(pool.stats).toMatchObject({ starts: 1, crashes: 0, retries: 0 });
+  });
+
+  it("loses no file when its child process is killed mid-run", async () => {
+    const many = Array.from({ length: 6 }, () => files).flat();
+    const pool = new SupervisedHashPool({ jobs: 2, hashOptions: { dihedral: true } });
+    pools.push(pool);
+    const records: HashRecord[] = [];
+    let killed = 0;
+    for await (const record of pool.hashAll(many)) {
+      records.push(record);
+      // Kill the child twice, at different points of the run.
+      if ((records.length === 5 || records.length === 60) && pool.childPid !== undefined) {
+        process.kill(pool.childPid, "SIGKILL");
+        killed++;
+      }
+    }
+    expect(killed).toBe(2);
+    expect(records).toEqual(await expected(many));
+    expect(pool.stats.crashes).toBe(2);
+    expect(pool.stats.starts).toBe(3);
+  });
+
+  it("reports PHM_WORKER_TIMEOUT after one retry when a file exceeds the time limit, then goes on", async () => {
+    const pool = new SupervisedHashPool({ jobs: 1, fileTimeoutMs: 1 });
+    pools.push(pool);
+    const record = await pool.hash(fixtures("images/texture.jpg"));
+    expect(isFailedRecord(record) && record.error.code).toBe("PHM_WORKER_TIMEOUT");
+    expect(pool.stats.timeouts).toBe(2);
+    expect(pool.stats.retries).toBe(1);
+  });
+
+  it("reports PHM_WORKER_MEMORY after one retry when the child exceeds the memory limit", async () => {
+    const pool = new SupervisedHashPool({ jobs: 1, memoryLimitBytes: 1024 * 1024 });
+    pools.push(pool);
+    const record = await pool.hash(fixtures("images/texture.jpg"));
+    expect(isFailedRecord(record) && record.error.code).toBe("PHM_WORKER_MEMORY");
+    expect(pool.stats.memoryKills).toBe(2);
+  });
+
+  it("answers PHM_POOL_CLOSED after close", async () => {
+    const pool = new SupervisedHashPool({ jobs: 1 });
+    await pool.close();
+    const record = await pool.hash(fixtures("images/texture.jpg"));
+    expect(isFailedRecord(record) && record.error.code).toBe("PHM_POOL_CLOSED");
+  });
+
+  it("refuses a bad configuration with PHM_USAGE", () => {
+    expect(() => new SupervisedHashPool({ jobs: 0 })).toThrow(expect.objectContaining({ code: "PHM_USAGE" }));
+    expect(() => new SupervisedHashPool({ hashOptions: { algorithms: ["md6"] } })).toThrow(/unknown algorithm "md6"/);
+  });
+});
