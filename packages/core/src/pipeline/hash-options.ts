@@ -6,13 +6,13 @@ export const SUPPORTED_ALGORITHMS: readonly string[] = [PDQ];
 
 /**
  * `exact`: full resolution, the reference convention (hashes equal those in lists made by the reference,
- * pdqhash-python, python-threatexchange and HMA). `fast`: JPEG and WebP are shrunk by the decoder while
- * loading (by 2, 4 or 8, keeping the longer side >= {@link FAST_MODE_MIN_LONG_SIDE}); within 10 bits of exact
- * on every reference vector with quality >= 80 (see the README's distance table).
+ * pdqhash-python, python-threatexchange and HMA). `fast`: JPEG and WebP are decoded at reduced size (the
+ * decoder's own 1/2, 1/4 or 1/8 scaling, longer side kept >= {@link FAST_MODE_MIN_LONG_SIDE}); other formats
+ * as exact. Within 10 bits of exact on every reference vector with quality >= 80 (README: distance table).
  */
 export type HashMode = "exact" | "fast";
 
-/** In fast mode the decoder's shrink keeps the longer side at least this long. */
+/** In fast mode the reduced decode keeps the longer side at least this long. */
 export const FAST_MODE_MIN_LONG_SIDE = 512;
 
 /** What to compute for each file and how to decode it. Plain data: it crosses thread and process boundaries. */

@@ -1,0 +1,103 @@
+// Hash throughput per core, side by side in one run: phmatch PDQ (exact and fast) against the floor (sharp
+// decode only) and the npm baselines (sharp-phash; blockhash-core on sharp-decoded RGBA).
+// Input: ~2 MP JPEGs generated in memory (benign photo-like texture: multi-scale noise and grain), never
+// written to disk. Everything runs on one thread with libvips concurrency 1, so numbers are per core.
+// Usage: npm run bench [-- --images 12 --rounds 3]
+import { parseArgs } from "node:util";
+import { cpus } from "node:os";
+import sharp from "sharp";
+import phash from "sharp-phash";
+import { bmvbhash } from "blockhash-core";
+import { hashImageBytes, isFailedRecord } from "@phmatch/core";
+
+const { values } = parseArgs({
+  options: { images: { type: "string", default: "12" }, rounds: { type: "string", default: "3" } },
+});
+const IMAGES = Number(values.images);
+const ROUNDS = Number(values.rounds);
+const WIDTH = 1728;
+const HEIGHT = 1152; // 1.99 MP
+
+sharp.concurrency(1);
+sharp.cache(false);
+
+function prng(seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Photo-like texture: noise at four scales, upsampled and summed, plus fine grain; JPEG q85 4:2:0 as cameras write.
+async function photoLikeJpeg(seed) {
+  const rand = prng(seed);
+  const sum = new Float32Array(WIDTH * HEIGHT * 3);
+  for (const [cell, weight] of [[192, 0.45], [48, 0.3], [12, 0.17], [3, 0.08]]) {
+    const gw = Math.ceil(WIDTH / cell) + 1;
+    const gh = Math.ceil(HEIGHT / cell) + 1;
+    const grid = Buffer.alloc(gw * gh * 3);
+    for (let i = 0; i < grid.length; i++) grid[i] = Math.floor(rand() * 256);
+    const up = await sharp(grid, { raw: { width: gw, height: gh, channels: 3 } }).resize(WIDTH, HEIGHT, { kernel: "cubic", fit: "fill" }).raw().toBuffer();
+    for (let i = 0; i < sum.length; i++) sum[i] += weight * up[i];
+  }
+  const pixels = Buffer.alloc(sum.length);
+  for (let i = 0; i < sum.length; i++) pixels[i] = Math.max(0, Math.min(255, Math.round(sum[i] + (rand() - 0.5) * 12)));
+  return sharp(pixels, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+}
+
+const methods = {
+  "sharp decode only (floor)": async (jpeg) => {
+    await sharp(jpeg).raw().toBuffer();
+  },
+  "phmatch pdq exact": async (jpeg) => {
+    const r = await hashImageBytes(jpeg, "bench", { mode: "exact" });
+    if (isFailedRecord(r)) throw new Error(r.error.message);
+  },
+  "phmatch pdq exact + dihedral": async (jpeg) => {
+    const r = await hashImageBytes(jpeg, "bench", { mode: "exact", dihedral: true });
+    if (isFailedRecord(r)) throw new Error(r.error.message);
+  },
+  "phmatch pdq fast": async (jpeg) => {
+    const r = await hashImageBytes(jpeg, "bench", { mode: "fast" });
+    if (isFailedRecord(r)) throw new Error(r.error.message);
+  },
+  "sharp-phash 2.2 (npm)": async (jpeg) => {
+    await phash(jpeg);
+  },
+  "blockhash-core 0.1 on sharp RGBA (npm)": async (jpeg) => {
+    const { data, info } = await sharp(jpeg).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    bmvbhash({ width: info.width, height: info.height, data }, 16);
+  },
+};
+
+console.error(`generating ${IMAGES} photo-like ${WIDTH}x${HEIGHT} JPEGs in memory...`);
+const jpegs = [];
+for (let i = 0; i < IMAGES; i++) jpegs.push(await photoLikeJpeg(1000 + i));
+const meanKb = jpegs.reduce((a, b) => a + b.length, 0) / jpegs.length / 1024;
+
+// Warm up every method once (JIT, wasm compile, libvips init), then interleave rounds so drift hits all alike.
+for (const fn of Object.values(methods)) await fn(jpegs[0]);
+const totals = Object.fromEntries(Object.keys(methods).map((k) => [k, 0]));
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, fn] of Object.entries(methods)) {
+    const t0 = performance.now();
+    for (const jpeg of jpegs) await fn(jpeg);
+    totals[name] += performance.now() - t0;
+  }
+}
+
+const perImage = Object.fromEntries(Object.entries(totals).map(([k, ms]) => [k, ms / (IMAGES * ROUNDS)]));
+const floor = perImage["sharp decode only (floor)"];
+console.log(`\n${IMAGES} JPEGs ${WIDTH}x${HEIGHT} (${(WIDTH * HEIGHT / 1e6).toFixed(2)} MP, mean ${meanKb.toFixed(0)} KiB), ${ROUNDS} rounds, one thread, ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}\n`);
+console.log("| method | ms / image | images / s per core | time vs decode only |");
+console.log("|---|---:|---:|---:|");
+for (const [name, ms] of Object.entries(perImage)) {
+  console.log(`| ${name} | ${ms.toFixed(1)} | ${(1000 / ms).toFixed(1)} | ${(ms / floor).toFixed(2)}x |`);
+}
+const exact = perImage["phmatch pdq exact"];
+const fast = perImage["phmatch pdq fast"];
+console.log(`\nMeta's C++ reference (context, not run here): 23-31 images/s per core at full resolution on ~2 MP JPEGs.`);
+console.log(`phmatch exact: ${(1000 / exact).toFixed(1)} images/s = ${(1000 / exact / 27).toFixed(2)}x the reference's midpoint (target >= 1.5x; in-run target <= 3x decode-only: ${(exact / floor).toFixed(2)}x)`);
+console.log(`phmatch fast:  ${(1000 / fast).toFixed(1)} images/s = ${(1000 / fast / 27).toFixed(2)}x the reference's midpoint (target >= 5x; in-run target <= 1x decode-only: ${(fast / floor).toFixed(2)}x)`);
