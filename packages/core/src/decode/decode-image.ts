@@ -189,22 +189,26 @@ const TOO_MANY_PIXELS = /pixel limit/i;
 const UNSUPPORTED = /unsupported image format|input buffer contains unsupported|not a known file format|bad seek|unknown file type/i;
 const TIMEOUT = /timeout/i;
 
+// libvips keeps its error text in a buffer shared by threads, so the text for one file can vary between
+// runs (or come from another thread's file). Records must be reproducible: messages state phmatch's own
+// classification, and the decoder's text stays only in `cause` for a library user debugging a file.
 function decodeError(error: unknown, where: string, path: string | undefined, truncated?: boolean): PhmatchError {
   if (error instanceof PhmatchError) return error;
   const detail = (error instanceof Error ? error.message : String(error)).split("\n")[0]?.trim() ?? "";
+  const options = { path, cause: error };
   if (TOO_MANY_PIXELS.test(detail)) {
-    return new PhmatchError("PHM_DECODE_TOO_MANY_PIXELS", `${where} exceeds the pixel limit (${detail}); raise --max-pixels only for files you trust`, { path, cause: error });
+    return new PhmatchError("PHM_DECODE_TOO_MANY_PIXELS", `${where} exceeds the pixel limit; raise --max-pixels only for files you trust`, options);
   }
   if (TIMEOUT.test(detail)) {
-    return new PhmatchError("PHM_DECODE_TIMEOUT", `${where} took longer than the decode time limit`, { path, cause: error });
+    return new PhmatchError("PHM_DECODE_TIMEOUT", `${where} took longer than the decode time limit`, options);
   }
   if (UNSUPPORTED.test(detail)) {
-    return new PhmatchError("PHM_DECODE_UNSUPPORTED", `${where} is not an image phmatch can decode (${detail})`, { path, cause: error });
+    return new PhmatchError("PHM_DECODE_UNSUPPORTED", `${where} is not an image format phmatch decodes (JPEG, PNG, WebP, GIF, TIFF, HEIF/AVIF, JPEG 2000, JPEG XL)`, options);
   }
   if (truncated ?? TRUNCATED.test(detail)) {
-    return new PhmatchError("PHM_DECODE_TRUNCATED", `${where} is truncated: the image data ends early (${detail}); re-copy the file from its source`, { path, cause: error });
+    return new PhmatchError("PHM_DECODE_TRUNCATED", `${where} is truncated: the image data ends early; re-copy the file from its source`, options);
   }
-  return new PhmatchError("PHM_DECODE_CORRUPT", `${where} is corrupt: the decoder could not read its image data (${detail}); the file is damaged or not what its name says`, { path, cause: error });
+  return new PhmatchError("PHM_DECODE_CORRUPT", `${where} is corrupt: the decoder could not read its image data; the file is damaged or not what its name says`, options);
 }
 
 // libvips' operation cache would keep decoded pixels alive between files: phmatch never wants that.
