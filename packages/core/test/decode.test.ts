@@ -88,6 +88,28 @@ describe("decoding follows the reference's conventions", () => {
     expect(oriented.hashes.pdq).toBe(Buffer.from(expected.bytes).toString("hex"));
   });
 
+  it("keeps the aspect ratio in fast mode with --auto-orient on a rotated JPEG", async () => {
+    // Photo-like content (energy at low frequencies, as in photographs), 2000x1200, EXIF orientation 6.
+    const w = 2000, h = 1200;
+    const pixels = Buffer.alloc(w * h * 3);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const v = 128 + 60 * Math.sin(x / 97 + Math.cos(y / 151)) + 40 * Math.cos(y / 53 - x / 211) + 20 * Math.sin((x + y) / 29);
+        for (let c = 0; c < 3; c++) pixels[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v + 15 * c)));
+      }
+    }
+    const jpeg = await sharp(pixels, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).withMetadata({ orientation: 6 }).toBuffer();
+    const fast = await decodeImage(jpeg, { autoOrient: true, shrinkOnLoadTo: 512 });
+    expect([fast.pixels.width, fast.pixels.height]).toEqual([400, 667]);
+    const bits = (a: string, b: string) => [...Buffer.from(a, "hex")].reduce((n, x, i) => n + (x ^ (Buffer.from(b, "hex")[i] as number)).toString(2).replaceAll("0", "").length, 0);
+    for (const autoOrient of [false, true]) {
+      const exact = await hashImageBytes(jpeg, "rotated", { autoOrient });
+      const quick = await hashImageBytes(jpeg, "rotated", { autoOrient, mode: "fast" });
+      if (isFailedRecord(exact) || isFailedRecord(quick)) throw new Error("hashing failed");
+      expect(bits(exact.hashes.pdq as string, quick.hashes.pdq as string)).toBeLessThanOrEqual(10);
+    }
+  });
+
   it("gives images under 5 px an all-zero hash with quality 0", async () => {
     const record = await hashFile(fixtures("images/tiny-4x4.png"));
     expect(record).toMatchObject({ hashes: { pdq: "0".repeat(64) }, quality: { pdq: 0 } });

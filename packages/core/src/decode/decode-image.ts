@@ -85,7 +85,10 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
     // libjpeg's rounding would show), so ask for s + 1: the decoder does the 1/s, a linear step the rest (Lanczos costs 1 ms more per 2 MP
     // image for 2 bits less worst-case distance on the reference vectors).
     const factor = shrink + 1;
-    pipeline = pipeline.resize({ width: Math.round(width / factor), height: Math.round(height / factor), fit: "fill", kernel: "linear", fastShrinkOnLoad: true });
+    // With auto-orientation the target is in displayed axes: EXIF orientations 5-8 swap width and height.
+    const swap = options.autoOrient === true && (meta.orientation ?? 1) >= 5;
+    const [w, h] = swap ? [height, width] : [width, height];
+    pipeline = pipeline.resize({ width: Math.round(w / factor), height: Math.round(h / factor), fit: "fill", kernel: "linear", fastShrinkOnLoad: true });
   }
   let pixels: Pixels;
   try {
