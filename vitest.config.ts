@@ -8,7 +8,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "unit", include: ["packages/*/test/**/*.test.ts"] },
+        test: { name: "unit", include: ["packages/*/test/**/*.test.ts", "test/*.test.ts"] },
       },
       {
         extends: true,
