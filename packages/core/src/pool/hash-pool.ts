@@ -20,7 +20,8 @@ export interface HashPoolOptions {
 /**
  * Hashing on worker threads (piscina): each thread decodes and hashes, and returns only the record.
  * A native crash takes the whole process down: long jobs use {@link SupervisedHashPool}, which runs this pool
- * in a child process.
+ * in a child process. Decoding runs on libuv's threadpool, 4 threads unless `UV_THREADPOOL_SIZE` is set before
+ * the process starts; the supervised pool sets it for its child.
  */
 export class HashPool {
   readonly threads: number;

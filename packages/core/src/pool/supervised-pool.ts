@@ -137,9 +137,13 @@ export class SupervisedHashPool {
     this.stats.starts++;
     this.#ready = false;
     this.#cause = undefined;
+    // sharp's work runs on libuv's threadpool (4 threads unless set before the process starts): size it to the
+    // pool so that `jobs` decodes can really run at once.
+    const uvThreads = Math.max(4, this.jobs + 1, Number(process.env.UV_THREADPOOL_SIZE ?? 0));
     const child = fork(new URL("./pool-host.js", import.meta.url), [], {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "advanced",
+      env: { ...process.env, UV_THREADPOOL_SIZE: String(uvThreads) },
     });
     this.#child = child;
     child.on("message", (message: HostMessage) => this.#onMessage(child, message));
