@@ -2,13 +2,13 @@
 // them. Deterministic (seeded PRNG); the outputs are committed, so tests need only `npm install`.
 // Run: npm run fixtures
 import { deflateSync } from "node:zlib";
-import { mkdirSync, writeFileSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync, readFileSync, rmSync } from "node:fs";
 import sharp from "sharp";
 
 const here = new URL("./", import.meta.url);
 const images = new URL("images/", here);
 const bad = new URL("bad/", here);
-rmSync(images, { recursive: true, force: true });
 rmSync(bad, { recursive: true, force: true });
 mkdirSync(images, { recursive: true });
 mkdirSync(bad, { recursive: true });
@@ -77,6 +77,18 @@ await write("animated.gif", sharp(Buffer.concat([frameA, frameB]), { raw: { widt
 await write("flat.png", sharp({ create: { width: 200, height: 200, channels: 3, background: "#808080" } }).png());
 await write("tiny-4x4.png", sharp({ create: { width: 4, height: 4, channels: 3, background: "#203040" } }).png());
 
+// 16-bit RGB PNG (Pillow and the PDQ reference read its samples differently: see decode-image.ts).
+await write("texture-16bit.png", (await smoothNoise(160, 120, 31)).toColourspace("rgb16").png());
+// CMYK JPEG.
+await write("texture-cmyk.jpg", (await smoothNoise(200, 150, 37)).toColourspace("cmyk").jpeg({ quality: 90 }));
+// HEIC (HEVC), as iPhones write: made with Debian's heif-enc (package libheif-examples), when it is installed;
+// the committed file stays otherwise.
+if (existsSync("/usr/bin/heif-enc")) {
+  execFileSync("/usr/bin/heif-enc", ["-q", "60", "-o", new URL("shapes.heic", images).pathname, new URL("shapes.png", images).pathname], { stdio: "ignore" });
+} else {
+  console.warn("heif-enc not found (apt-get install libheif-examples): keeping the committed images/shapes.heic");
+}
+
 // --- hostile inputs: each must give a typed error, and the next file must still hash ---
 const texture = readFileSync(new URL("texture.jpg", images));
 const shapesPng = readFileSync(new URL("shapes.png", images));
@@ -91,6 +103,9 @@ writeFileSync(new URL("corrupt.png", bad), pngFile(64, 64, 2, Buffer.from(Array.
 // Decompression bomb: a 100000 x 100000 PNG declared in a few hundred bytes.
 const bombRow = Buffer.alloc(1 + 100000);
 writeFileSync(new URL("bomb.png", bad), pngFile(100000, 100000, 0, deflateSync(Buffer.concat([bombRow, bombRow]))));
+
+const heic = readFileSync(new URL("shapes.heic", images));
+writeFileSync(new URL("truncated.heic", bad), heic.subarray(0, Math.floor(heic.length * 0.5)));
 
 // Minimal PNG writer: colour type 0 (grey) or 2 (RGB), 8-bit, the given IDAT payload.
 function pngFile(width, height, colourType, idat) {

@@ -1,11 +1,13 @@
 import { InvalidArgumentError } from "commander";
 import { SUPPORTED_ALGORITHMS } from "@phmatch/core";
 
-/** Parses a comma-separated list of algorithm ids, refusing unknown ones with the supported list. */
+/** Parses a comma-separated list of algorithm ids ("all" for every one), refusing unknown ones with the supported list. */
 export function parseAlgorithms(value: string): string[] {
+  if (value.trim() === "all") return [...SUPPORTED_ALGORITHMS];
   const ids = value.split(",").map((id) => id.trim()).filter((id) => id.length > 0);
   if (ids.length === 0) throw new InvalidArgumentError("give at least one algorithm id");
   for (const id of ids) {
+    if (id === "photodna") throw new InvalidArgumentError("photodna cannot be computed (proprietary): phmatch imports and carries its values from lists");
     if (!SUPPORTED_ALGORITHMS.includes(id)) {
       throw new InvalidArgumentError(`unknown algorithm "${id}"; supported: ${SUPPORTED_ALGORITHMS.join(", ")}`);
     }

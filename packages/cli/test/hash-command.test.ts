@@ -57,7 +57,24 @@ describe("phmatch hash", () => {
     expect(lines.map((l) => (JSON.parse(l) as { path: string }).path)).toEqual(["test-fixtures/images/texture.jpg", "test-fixtures/images/shapes.png"]);
   });
 
+  it("computes every algorithm with --algorithms all, in one record per file, digests even for a non-image", () => {
+    const { code, lines } = phmatch(["hash", "--algorithms", "all", "test-fixtures/images/texture.jpg", "test-fixtures/bad/not-an-image.jpg"]);
+    expect(code).toBe(2);
+    const [image, text] = lines.map((l) => JSON.parse(l) as { hashes: Record<string, string>; error?: { code: string } });
+    expect(Object.keys(image?.hashes ?? {})).toEqual(["pdq", "phash", "dhash", "ahash", "whash", "phash16", "dhash16", "ahash16", "whash16", "blockhash", "blockhash8", "md5", "sha1", "sha256"]);
+    expect(Object.keys(text?.hashes ?? {})).toEqual(["md5", "sha1", "sha256"]);
+    expect(text?.error?.code).toBe("PHM_DECODE_UNSUPPORTED");
+    for (const line of lines) expect(validate(JSON.parse(line))).toBe(true);
+  });
+
+  it("prints one TSV column per algorithm", () => {
+    const { lines } = phmatch(["hash", "-f", "tsv", "-a", "pdq,phash,md5", "test-fixtures/images/texture.jpg"]);
+    expect(lines[0]).toBe("path\tpdq_quality\tpdq\tphash\tmd5\terror");
+    expect(lines[1]?.split("\t")).toHaveLength(6);
+  });
+
   it.each([
+    [["hash", "--algorithms", "photodna", "x.jpg"], /photodna cannot be computed/],
     [["hash", "--bogus", "x.jpg"], /unknown option/],
     [["hash", "--algorithms", "md6", "x.jpg"], /unknown algorithm "md6"/],
     [["hash", "--mode", "quick", "x.jpg"], /Allowed choices are exact, fast/],

@@ -11,8 +11,8 @@ export { PhmatchError, ERROR_CODES, isErrorCode, toPhmatchError, type ErrorCode 
 
 /** Decoding untrusted bytes into pixels (all sharp options for untrusted input live there). */
 export { decodeImage, DEFAULT_MAX_PIXELS, DEFAULT_DECODE_TIMEOUT_SECONDS, type DecodeOptions } from "./decode/decode-image.js";
-/** Read-only file reading with a size limit. */
-export { readImageFile, DEFAULT_MAX_FILE_BYTES } from "./decode/read-file.js";
+/** Read-only file reading: whole (with a size limit) or once with streamed digests. */
+export { readImageFile, readFileOnce, DEFAULT_MAX_FILE_BYTES, type FileRead } from "./decode/read-file.js";
 /** Decoded pixels. */
 export type { Pixels, DecodedImage } from "./decode/pixels.js";
 
@@ -26,6 +26,20 @@ export {
   PDQ_DIHEDRAL_VARIANTS,
   type PdqHash,
 } from "./hashers/pdq.js";
+
+/** The algorithm registry: every id with its bits, input and default threshold. */
+export { hasherSpec, hasherSpecs, hexDigits, type HasherSpec, type HasherInput } from "./hashers/index.js";
+/** The imagehash family (imagehash 4.x compatible), blockhash (blockhash-core), and several kernel hashes in one pass. */
+export { ahash } from "./hashers/ahash.js";
+export { phash } from "./hashers/phash.js";
+export { dhash } from "./hashers/dhash.js";
+export { whash } from "./hashers/whash.js";
+export { blockhash } from "./hashers/blockhash.js";
+export { kernelHashes, type ComputedHash } from "./hashers/imagehash-family.js";
+/** Streaming digests of file bytes. */
+export { StreamingDigests, isDigest } from "./hashers/digests.js";
+/** Every requested pixel hash of one decoded image. */
+export { hashPixels } from "./pipeline/hash-pixels.js";
 
 /** Hex at the edges, and Hamming distance. */
 export { bytesToHex, hexToBytes, hammingDistance } from "./record/hex.js";
@@ -44,6 +58,7 @@ export { hashFile, hashImageBytes } from "./pipeline/hash-file.js";
 /** What to compute and how. */
 export {
   SUPPORTED_ALGORITHMS,
+  DEFAULT_ALGORITHMS,
   FAST_MODE_MIN_LONG_SIDE,
   validateHashOptions,
   type HashMode,

@@ -2,6 +2,7 @@
 // pdqHash(w, h, c, dihedral) -> quality (or -1); read 32 bytes per variant at hashOutput.
 import { ensureDynamic, pixelBase } from "./memory";
 export { pdqHash, downsampleOnly, setDctEntry, buffer64, dctOutput, dctMatrix, hashOutput } from "./pdq";
+export { prepareGrey, imageHash } from "./imagehash";
 
 /** Reserves memory for one image and returns where its pixel bytes go, or 0 when memory cannot grow. */
 export function preparePixels(width: i32, height: i32, channels: i32): usize {

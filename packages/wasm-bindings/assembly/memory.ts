@@ -6,6 +6,8 @@ let planeA: usize = 0;
 let planeB: usize = 0;
 let scratch: usize = 0;
 let sums: usize = 0;
+let extraBase: usize = 0;
+let extraTop: usize = 0;
 
 @inline function align16(x: usize): usize {
   return (x + 15) & ~(<usize>15);
@@ -27,11 +29,34 @@ export function ensureDynamic(width: i32, height: i32, channels: i32): bool {
   planeB = planeA + planeBytes;
   scratch = planeB + planeBytes;
   sums = scratch + scratchBytes;
-  const needPages = <i32>((total + 0xFFFF) >> 16);
-  const have = memory.size();
-  if (needPages > have && memory.grow(needPages - have) < 0) return false;
-  return true;
+  extraBase = align16(sums + sumsBytes);
+  extraTop = extraBase;
+  return growTo(<u64>extraBase);
 }
+
+function growTo(end: u64): bool {
+  if (end > 0xFFFF0000) return false;
+  const needPages = <i32>((end + 0xFFFF) >> 16);
+  const have = memory.size();
+  return needPages <= have || memory.grow(needPages - have) >= 0;
+}
+
+/**
+ * Bump allocation after the per-image layout, for kernels that need more room (resampling buffers).
+ * Everything allocated is released by `releaseExtra(mark)` or by the next `ensureDynamic`. Returns 0 when
+ * memory cannot grow.
+ */
+export function allocExtra(bytes: u64): usize {
+  const start = extraTop;
+  const end = <u64>align16(start) + bytes;
+  if (!growTo(end + 16)) return 0;
+  extraTop = align16(<usize>end);
+  return align16(start);
+}
+
+/** The current top of the extra area, to release back to later. */
+export function extraMark(): usize { return extraTop; }
+export function releaseExtra(mark: usize): void { extraTop = mark; }
 
 /** Where the host writes the pixel bytes of the next image (after `preparePixels`). */
 export function pixelBase(): usize { return pixels; }

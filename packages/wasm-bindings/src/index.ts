@@ -1,5 +1,5 @@
 /**
- * @phmatch/wasm: phmatch's hash kernels in WebAssembly. The same `.wasm` runs in Node, browsers and edge
+ * @phmatch/wasm: phmatch's hash kernels (PDQ, and imagehash's ahash/phash/dhash/whash) in WebAssembly. The same `.wasm` runs in Node, browsers and edge
  * runtimes, so hashes computed on a device and on a server cannot drift apart. No Node built-ins here.
  *
  * Bit order of every hash: the 256-bit integer sum(bit_k * 2^k), k = 16*row + col of the 16x16 DCT,
@@ -17,12 +17,37 @@ export interface PixelInput {
   data: Uint8Array | Uint8ClampedArray;
 }
 
-/** PDQ result: 32-byte hash, quality 0..100, and with `dihedral` the 8 variants in {@link DIHEDRAL_VARIANTS} order. */
-export interface PdqKernelResult {
+/**
+ * One hash: its bytes (PDQ: the reference's 256-bit big-endian integer; imagehash family: bits row-major,
+ * most significant first, as imagehash prints them), PDQ's quality 0..100, and with `dihedral` PDQ's 8 variants
+ * in {@link DIHEDRAL_VARIANTS} order.
+ */
+export interface KernelHash {
   hash: Uint8Array;
-  quality: number;
+  quality?: number;
   dihedral?: Uint8Array[];
 }
+
+/** PDQ result: 32-byte hash, quality 0..100, and with `dihedral` the 8 variants. */
+export interface HashKernelResult extends KernelHash {
+  quality: number;
+}
+
+/** Algorithms the kernels compute, with the imagehash function and hash_size behind each imagehash id. */
+export const KERNEL_ALGORITHMS = {
+  pdq: { bits: 256 },
+  ahash: { bits: 64, imagehash: 0, size: 8 },
+  phash: { bits: 64, imagehash: 1, size: 8 },
+  dhash: { bits: 64, imagehash: 2, size: 8 },
+  whash: { bits: 64, imagehash: 3, size: 8 },
+  ahash16: { bits: 256, imagehash: 0, size: 16 },
+  phash16: { bits: 256, imagehash: 1, size: 16 },
+  dhash16: { bits: 256, imagehash: 2, size: 16 },
+  whash16: { bits: 256, imagehash: 3, size: 16 },
+} as const;
+
+/** An algorithm id the kernels compute. */
+export type KernelAlgorithm = keyof typeof KERNEL_ALGORITHMS;
 
 /** Order of PDQ's dihedral variants, as the reference prints them. */
 export const DIHEDRAL_VARIANTS = [
@@ -42,6 +67,8 @@ export const wasmUrl: URL = new URL("../build/phmatch.wasm", import.meta.url);
 interface KernelExports {
   memory: WebAssembly.Memory;
   preparePixels(width: number, height: number, channels: number): number;
+  prepareGrey(width: number, height: number, channels: number): number;
+  imageHash(algorithm: number, size: number): number;
   pdqHash(width: number, height: number, channels: number, dihedral: number): number;
   downsampleOnly(width: number, height: number, channels: number): number;
   buffer64: WebAssembly.Global;
@@ -67,10 +94,10 @@ const DEFAULT_RETAIN_BYTES = 256 * 1024 * 1024;
 /**
  * One instance of the kernels. Not thread-safe: use one per worker.
  * @example
- * const kernel = await PdqKernel.load(await (await fetch(wasmUrl)).arrayBuffer());
- * const { hash, quality } = kernel.pdq({ width, height, channels: 4, data: imageData.data });
+ * const kernel = await HashKernel.load(await (await fetch(wasmUrl)).arrayBuffer());
+ * const { pdq, phash } = kernel.hash({ width, height, channels: 4, data: imageData.data }, { algorithms: ["pdq", "phash"] });
  */
-export class PdqKernel {
+export class HashKernel {
   #module: WebAssembly.Module;
   #exports: KernelExports;
   readonly retainBytes: number;
@@ -78,19 +105,19 @@ export class PdqKernel {
   private constructor(module: WebAssembly.Module, retainBytes: number) {
     this.#module = module;
     this.retainBytes = retainBytes;
-    this.#exports = PdqKernel.#instantiate(module);
+    this.#exports = HashKernel.#instantiate(module);
   }
 
   /** Compiles and instantiates the kernels from the `.wasm` bytes or an already compiled module. */
-  static async load(source: BufferSource | WebAssembly.Module, options: { retainBytes?: number } = {}): Promise<PdqKernel> {
+  static async load(source: BufferSource | WebAssembly.Module, options: { retainBytes?: number } = {}): Promise<HashKernel> {
     const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
-    return new PdqKernel(module, options.retainBytes ?? DEFAULT_RETAIN_BYTES);
+    return new HashKernel(module, options.retainBytes ?? DEFAULT_RETAIN_BYTES);
   }
 
-  /** Synchronous variant of {@link PdqKernel.load} (Node and workers; browsers limit sync compiles to 4 KB on the main thread). */
-  static loadSync(source: BufferSource | WebAssembly.Module, options: { retainBytes?: number } = {}): PdqKernel {
+  /** Synchronous variant of {@link HashKernel.load} (Node and workers; browsers limit sync compiles to 4 KB on the main thread). */
+  static loadSync(source: BufferSource | WebAssembly.Module, options: { retainBytes?: number } = {}): HashKernel {
     const module = source instanceof WebAssembly.Module ? source : new WebAssembly.Module(source);
-    return new PdqKernel(module, options.retainBytes ?? DEFAULT_RETAIN_BYTES);
+    return new HashKernel(module, options.retainBytes ?? DEFAULT_RETAIN_BYTES);
   }
 
   /** Compiles the `.wasm` bytes once, for many instances (one per thread). */
@@ -107,19 +134,49 @@ export class PdqKernel {
     return this.#exports.memory.buffer.byteLength;
   }
 
-  /** PDQ hash, quality and optionally the 8 dihedral variants of one image (the reference's full-resolution convention). */
-  pdq(pixels: PixelInput, options: { dihedral?: boolean } = {}): PdqKernelResult {
+  /**
+   * Every requested hash of one image, from one copy of its pixels into the kernel. PDQ follows the
+   * reference's full-resolution convention; the imagehash family equals imagehash 4.x on Pillow.
+   */
+  hash(pixels: PixelInput, options: { algorithms: readonly string[]; dihedral?: boolean }): Record<string, KernelHash> {
     const { width, height, channels } = pixels;
-    const dihedral = options.dihedral === true;
+    for (const id of options.algorithms) {
+      if (!Object.hasOwn(KERNEL_ALGORITHMS, id)) throw new RangeError(`the kernels do not compute "${id}"`);
+    }
     this.#load(pixels);
-    const quality = this.#exports.pdqHash(width, height, channels, dihedral ? 1 : 0);
-    if (quality < 0) throw new KernelMemoryError(width, height, channels);
-    const out = new Uint8Array(this.#exports.memory.buffer, this.#exports.hashOutput.value as number, 8 * 32);
-    const hash = out.slice(0, 32);
-    const result: PdqKernelResult = { hash, quality };
-    if (dihedral) result.dihedral = DIHEDRAL_VARIANTS.map((_, v) => out.slice(v * 32, v * 32 + 32));
+    const results: Record<string, KernelHash> = {};
+    const memory = () => this.#exports.memory.buffer;
+    const output = () => this.#exports.hashOutput.value as number;
+    let grey = false;
+    for (const id of options.algorithms as KernelAlgorithm[]) {
+      const spec = KERNEL_ALGORITHMS[id];
+      if (!("imagehash" in spec)) {
+        const dihedral = options.dihedral === true;
+        const quality = this.#exports.pdqHash(width, height, channels, dihedral ? 1 : 0);
+        if (quality < 0) throw this.#memoryError(width, height, channels);
+        const out = new Uint8Array(memory(), output(), 8 * 32);
+        const result: KernelHash = { hash: out.slice(0, 32), quality };
+        if (dihedral) result.dihedral = DIHEDRAL_VARIANTS.map((_, v) => out.slice(v * 32, v * 32 + 32));
+        results[id] = result;
+        continue;
+      }
+      if (!grey && !this.#exports.prepareGrey(width, height, channels)) throw this.#memoryError(width, height, channels);
+      grey = true;
+      if (!this.#exports.imageHash(spec.imagehash, spec.size)) throw this.#memoryError(width, height, channels);
+      results[id] = { hash: new Uint8Array(memory(), output(), spec.bits / 8).slice() };
+    }
     this.#release();
-    return result;
+    return results;
+  }
+
+  /** PDQ hash, quality and optionally the 8 dihedral variants of one image (the reference's full-resolution convention). */
+  pdq(pixels: PixelInput, options: { dihedral?: boolean } = {}): HashKernelResult {
+    return this.hash(pixels, { algorithms: ["pdq"], dihedral: options.dihedral }).pdq as HashKernelResult;
+  }
+
+  #memoryError(width: number, height: number, channels: number): KernelMemoryError {
+    this.#exports = HashKernel.#instantiate(this.#module);
+    return new KernelMemoryError(width, height, channels);
   }
 
   /** The 64x64 buffer after blur and decimation and the 16x16 DCT (debugging against the reference's dumps). */
@@ -157,7 +214,7 @@ export class PdqKernel {
     }
     const ptr = this.#exports.preparePixels(width, height, channels);
     if (ptr === 0) {
-      this.#exports = PdqKernel.#instantiate(this.#module);
+      this.#exports = HashKernel.#instantiate(this.#module);
       throw new KernelMemoryError(width, height, channels);
     }
     new Uint8Array(this.#exports.memory.buffer, ptr, bytes).set(data);
@@ -165,7 +222,7 @@ export class PdqKernel {
 
   #release(): void {
     if (this.#exports.memory.buffer.byteLength > this.retainBytes) {
-      this.#exports = PdqKernel.#instantiate(this.#module);
+      this.#exports = HashKernel.#instantiate(this.#module);
     }
   }
 }

@@ -5,11 +5,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { PdqKernel, KernelMemoryError, wasmUrl } from "@phmatch/wasm";
+import { HashKernel, KernelMemoryError, wasmUrl } from "@phmatch/wasm";
 import { conformanceDir, hasConformance, readF32Hex, skipReason } from "../../../test/support/conformance.js";
 
 const wasm = readFileSync(fileURLToPath(wasmUrl));
-const kernel = PdqKernel.loadSync(wasm);
+const kernel = HashKernel.loadSync(wasm);
 
 function bitsEqual(a: Float32Array, b: Float32Array): number {
   const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
@@ -70,7 +70,7 @@ describe("kernel input handling", () => {
   });
 
   it("gives memory back after an image larger than its retain limit", () => {
-    const small = PdqKernel.loadSync(wasm, { retainBytes: 8 * 1024 * 1024 });
+    const small = HashKernel.loadSync(wasm, { retainBytes: 8 * 1024 * 1024 });
     const w = 2000, h = 1500;
     small.pdq({ width: w, height: h, channels: 3, data: new Uint8Array(w * h * 3).fill(9) });
     expect(small.memoryBytes).toBeLessThan(8 * 1024 * 1024);

@@ -2,9 +2,11 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { Command, Option } from "commander";
 import {
+  PDQ,
   PDQ_DIHEDRAL_VARIANTS,
   PhmatchError,
   SupervisedHashPool,
+  SUPPORTED_ALGORITHMS,
   walkInputs,
   isFailedRecord,
   type HashMode,
@@ -35,7 +37,7 @@ export function hashCommand(): Command {
   return new Command("hash")
     .description("hash images (files or directories) and print one record per file")
     .argument("[paths...]", "image files or directories (walked recursively, symlinks not followed)")
-    .option("-a, --algorithms <ids>", "comma-separated algorithm ids", parseAlgorithms, ["pdq"])
+    .option("-a, --algorithms <ids>", `comma-separated algorithm ids, or "all": ${SUPPORTED_ALGORITHMS.join(", ")}`, parseAlgorithms, ["pdq"])
     .addOption(
       new Option("-m, --mode <mode>", "exact: full resolution, the reference convention; fast: shrink on load first")
         .choices(["exact", "fast"])
@@ -100,34 +102,30 @@ interface RecordFormat {
 
 const ndjsonFormat: RecordFormat = { line: (record) => JSON.stringify(record) };
 
-// Columns: path, then per algorithm its quality (PDQ), then its hash or, with --dihedral, its 8 variants in the
-// reference order, then the error code (empty when the file hashed). With pdq and --dihedral this is the
-// layout of the reference's dihedral TSVs plus the error column.
+// Columns: path, then per algorithm its hex; PDQ has its quality first and, with --dihedral, its 8 variants in
+// the reference order instead of one hash; then the error code (empty when everything was computed). With
+// pdq alone and --dihedral this is the layout of the reference's dihedral TSVs plus the error column.
 function tsvFormat(options: HashCommandOptions): RecordFormat {
   const columns: string[] = ["path"];
+  const cells: ((record: HashRecord) => string)[] = [(record) => tsvCell(record.path)];
   for (const algorithm of options.algorithms) {
-    columns.push(`${algorithm}_quality`);
-    if (options.dihedral) columns.push(...PDQ_DIHEDRAL_VARIANTS.map((v) => `${algorithm}_${v}`));
-    else columns.push(algorithm);
+    if (algorithm === PDQ) {
+      columns.push("pdq_quality");
+      cells.push((record) => String(record.quality?.[PDQ] ?? ""));
+    }
+    if (algorithm === PDQ && options.dihedral) {
+      PDQ_DIHEDRAL_VARIANTS.forEach((variant, i) => {
+        columns.push(`pdq_${variant}`);
+        cells.push((record) => record.dihedral?.[PDQ]?.[i] ?? "");
+      });
+    } else {
+      columns.push(algorithm);
+      cells.push((record) => record.hashes?.[algorithm] ?? "");
+    }
   }
   columns.push("error");
-  return {
-    header: columns.join("\t"),
-    line(record) {
-      const cells: string[] = [tsvCell(record.path)];
-      for (const algorithm of options.algorithms) {
-        if (isFailedRecord(record)) {
-          cells.push("", ...(options.dihedral ? PDQ_DIHEDRAL_VARIANTS.map(() => "") : [""]));
-          continue;
-        }
-        cells.push(String(record.quality?.[algorithm] ?? ""));
-        if (options.dihedral) cells.push(...(record.dihedral?.[algorithm] ?? PDQ_DIHEDRAL_VARIANTS.map(() => "")));
-        else cells.push(record.hashes[algorithm] ?? "");
-      }
-      cells.push(isFailedRecord(record) ? record.error.code : "");
-      return cells.join("\t");
-    },
-  };
+  cells.push((record) => record.error?.code ?? "");
+  return { header: columns.join("\t"), line: (record) => cells.map((cell) => cell(record)).join("\t") };
 }
 
 // Tabs and newlines in a file name would break the row: escape them as \t, \n, \\ .

@@ -1,5 +1,6 @@
 import sharp, { type Metadata, type Sharp } from "sharp";
 import { PhmatchError } from "../errors/index.js";
+import { decodeHeic } from "./heic.js";
 import type { DecodedImage, Pixels } from "./pixels.js";
 
 // Every sharp option applied to untrusted input lives in this module and nowhere else.
@@ -31,10 +32,10 @@ export interface DecodeOptions {
 }
 
 /**
- * Decodes the first frame of an image held in memory to 8-bit samples, the way the PDQ reference's decode
- * does, so hashes equal those in lists it made: no colour management (embedded ICC profiles are ignored), grey
- * stays grey (1 or 2 channels), a 16-bit sample becomes its low byte, and CMYK becomes RGB by ImageMagick's
- * formula. Throws a {@link PhmatchError}.
+ * Decodes the first frame of an image held in memory to 8-bit samples, the way the reference implementations
+ * do, so hashes equal those in lists they made: no colour management (embedded ICC profiles are ignored), grey
+ * stays grey (1 or 2 channels), CMYK becomes RGB by ImageMagick's formula, and a 16-bit source gives its high
+ * bytes (Pillow's reading) plus, as `pdqPixels`, its low bytes (the PDQ reference's). Throws a {@link PhmatchError}.
  */
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}, path?: string): Promise<DecodedImage> {
   const where = path ?? "input";
@@ -75,6 +76,11 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
     );
   }
 
+  if (format === "heif" && meta.compression === "hevc") {
+    const pixels = await decodeHeic(bytes, maxPixels, where, path);
+    return { pixels, format: "heic", sourceWidth: pixels.width, sourceHeight: pixels.height };
+  }
+
   const grey = meta.space === "b-w" || meta.space === "grey16";
   const sixteenBit = meta.depth === "ushort";
   const hasAlpha = meta.hasAlpha === true;
@@ -91,22 +97,25 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
     pipeline = pipeline.resize({ width: Math.round(w / factor), height: Math.round(h / factor), fit: "fill", kernel: "linear", fastShrinkOnLoad: true });
   }
   let pixels: Pixels;
+  let pdqPixels: Pixels | undefined;
   try {
     if (meta.space === "cmyk") {
-      pixels = cmykToRgb(await rawPixels(pipeline.toColourspace("cmyk"), 8));
+      pixels = cmykToRgb(await rawPixels(pipeline.toColourspace("cmyk")));
     } else if (sixteenBit) {
-      const raw = await rawPixels(pipeline.toColourspace(grey && !hasAlpha ? "grey16" : "rgb16"), 16);
-      pixels = grey && hasAlpha ? greyFromRgb(raw) : raw;
+      const wide = await rawPixels16(pipeline.toColourspace(grey && !hasAlpha ? "grey16" : "rgb16"));
+      [pixels, pdqPixels] = [wide.high, wide.low].map((p) => (grey && hasAlpha ? greyFromRgb(p) : p)) as [Pixels, Pixels];
     } else if (grey && !hasAlpha) {
-      pixels = await rawPixels(pipeline.toColourspace("b-w"), 8);
+      pixels = await rawPixels(pipeline.toColourspace("b-w"));
     } else {
-      const raw = await rawPixels(pipeline.toColourspace("srgb"), 8);
+      const raw = await rawPixels(pipeline.toColourspace("srgb"));
       pixels = grey ? greyFromRgb(raw) : raw;
     }
   } catch (error) {
     throw decodeError(error, where, path, endsEarly(bytes, format));
   }
-  return { pixels, format, sourceWidth: width, sourceHeight: height };
+  const decoded: DecodedImage = { pixels, format, sourceWidth: width, sourceHeight: height };
+  if (pdqPixels !== undefined) decoded.pdqPixels = pdqPixels;
+  return decoded;
 }
 
 const SHRINK_ON_LOAD_FORMATS = new Set(["jpeg", "webp"]);
@@ -119,21 +128,28 @@ function shrinkOnLoadFactor(format: string, width: number, height: number, minLo
   return factor;
 }
 
-// 16-bit samples: the reference's decode (ImageMagick into CImg) hands PDQ the low byte of each sample;
-// measured on all four 16-bit PNGs of the conformance data (grey, RGB, RGBA), which the low byte matches
-// exactly while the high byte or a rounded scale land 48 to 130 bits off.
-async function rawPixels(pipeline: Sharp, depth: 8 | 16): Promise<Pixels> {
-  const { data, info } = await pipeline
-    .raw(depth === 16 ? { depth: "ushort" } : undefined)
-    .toBuffer({ resolveWithObject: true });
+async function rawPixels(pipeline: Sharp): Promise<Pixels> {
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
   const channels = info.channels as Pixels["channels"];
-  let bytes = new Uint8Array(data.buffer, data.byteOffset, data.length);
-  if (depth === 16) {
-    const samples = new Uint16Array(data.buffer, data.byteOffset, data.length / 2);
-    bytes = new Uint8Array(samples.length);
-    for (let i = 0; i < samples.length; i++) bytes[i] = (samples[i] as number) & 0xff;
+  return { width: info.width, height: info.height, channels, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+}
+
+// 16-bit samples, two ways: the high byte (Pillow, browsers, imagehash, blockhash), and the low byte, which is
+// what the PDQ reference's decode (ImageMagick into CImg) hands PDQ: measured on all four 16-bit PNGs of the
+// conformance data (grey, RGB, RGBA), the low byte matches the reference exactly and the high byte lands
+// 48 to 130 bits off, while the high byte matches imagehash exactly.
+async function rawPixels16(pipeline: Sharp): Promise<{ high: Pixels; low: Pixels }> {
+  const { data, info } = await pipeline.raw({ depth: "ushort" }).toBuffer({ resolveWithObject: true });
+  const samples = new Uint16Array(data.buffer, data.byteOffset, data.length / 2);
+  const high = new Uint8Array(samples.length);
+  const low = new Uint8Array(samples.length);
+  for (let i = 0; i < samples.length; i++) {
+    const v = samples[i] as number;
+    high[i] = v >> 8;
+    low[i] = v & 0xff;
   }
-  return { width: info.width, height: info.height, channels, data: bytes };
+  const shape = { width: info.width, height: info.height, channels: info.channels as Pixels["channels"] };
+  return { high: { ...shape, data: high }, low: { ...shape, data: low } };
 }
 
 // A grey source that libvips widened to RGB(A) has R = G = B: keep one of them (and the alpha).

@@ -1,15 +1,15 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { PdqKernel, wasmUrl } from "@phmatch/wasm";
+import { HashKernel, wasmUrl } from "@phmatch/wasm";
 
-let kernel: PdqKernel | undefined;
-let compiled: ReturnType<typeof PdqKernel.compile> | undefined;
+let kernel: HashKernel | undefined;
+let compiled: ReturnType<typeof HashKernel.compile> | undefined;
 
 /** The WebAssembly kernels for this thread, compiled once per process and instantiated once per thread. */
-export function hashKernel(): PdqKernel {
+export function hashKernel(): HashKernel {
   if (kernel === undefined) {
-    compiled ??= PdqKernel.compile(readFileSync(fileURLToPath(wasmUrl)));
-    kernel = PdqKernel.loadSync(compiled);
+    compiled ??= HashKernel.compile(readFileSync(fileURLToPath(wasmUrl)));
+    kernel = HashKernel.loadSync(compiled);
   }
   return kernel;
 }

@@ -2,6 +2,7 @@ import { KernelMemoryError, DIHEDRAL_VARIANTS } from "@phmatch/wasm";
 import type { Pixels } from "../decode/pixels.js";
 import { PhmatchError } from "../errors/index.js";
 import { hashKernel } from "./kernel.js";
+import { registerHasher } from "./registry.js";
 
 /** Algorithm id of PDQ. */
 export const PDQ = "pdq";
@@ -13,6 +14,14 @@ export const PDQ_MATCH_THRESHOLD = 31;
 export const PDQ_MIN_QUALITY = 50;
 /** Order of the 8 dihedral variants in records and TSVs. */
 export const PDQ_DIHEDRAL_VARIANTS = DIHEDRAL_VARIANTS;
+
+registerHasher({
+  id: PDQ,
+  bits: PDQ_BITS,
+  input: "pixels",
+  defaultThreshold: PDQ_MATCH_THRESHOLD,
+  description: "PDQ (Meta), bit-exact with the reference; quality 0-100, 8 dihedral variants",
+});
 
 /**
  * A PDQ hash: 32 bytes, the reference's 256-bit integer (bit k = 16*row + col of the 16x16 DCT has weight 2^k)

@@ -1,26 +1,54 @@
 import { decodeImage } from "../decode/decode-image.js";
-import { readImageFile } from "../decode/read-file.js";
-import { toPhmatchError } from "../errors/index.js";
-import { PDQ, pdqHash } from "../hashers/pdq.js";
-import type { HashRecord, HashedRecord } from "../record/hash-record.js";
+import { readFileOnce } from "../decode/read-file.js";
+import { PhmatchError, toPhmatchError } from "../errors/index.js";
+import { StreamingDigests, isDigest } from "../hashers/digests.js";
+import type { ComputedHash } from "../hashers/imagehash-family.js";
+import { hasherSpec } from "../hashers/registry.js";
+import type { HashRecord } from "../record/hash-record.js";
 import { bytesToHex } from "../record/hex.js";
-import { FAST_MODE_MIN_LONG_SIDE, type HashOptions } from "./hash-options.js";
+import { DEFAULT_ALGORITHMS, FAST_MODE_MIN_LONG_SIDE, type HashOptions } from "./hash-options.js";
+import { hashPixels } from "./hash-pixels.js";
 
 /**
- * Reads, decodes and hashes one file. Never throws for a bad file: the record carries its error code, so a
- * batch goes on with the next file. The image bytes and pixels stay in memory and are dropped on return.
+ * Reads a file once and computes every requested algorithm: digests over all its bytes (images or not, of any
+ * size), pixel hashes from one decode. Never throws for a bad file: the record carries the error code next to
+ * whatever could be computed (a video still gets its MD5), so a batch goes on. Bytes and pixels stay in memory.
  */
 export async function hashFile(path: string, options: HashOptions = {}): Promise<HashRecord> {
+  const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
+  const pixelIds = algorithms.filter((id) => hasherSpec(id)?.input === "pixels");
+  let read;
   try {
-    const bytes = await readImageFile(path, options.maxFileBytes);
-    return await hashImageBytes(bytes, path, options);
+    read = await readFileOnce(path, { digests: algorithms.filter(isDigest), keepBytes: pixelIds.length > 0, maxFileBytes: options.maxFileBytes });
   } catch (error) {
     return { path, error: toPhmatchError(error, path).toJSON() };
   }
+  if (read.tooLarge) {
+    const limit = options.maxFileBytes;
+    const error = new PhmatchError("PHM_FILE_TOO_LARGE", `${path} is ${read.size} bytes, over the ${String(limit)}-byte decode limit; its digests were computed, its pixels were not; raise --max-file-bytes to hash them`, { path });
+    return assemble(path, algorithms, read.digests, {}, error);
+  }
+  return hashPixelsOf(read.bytes, path, options, algorithms, pixelIds, read.digests);
 }
 
-/** Decodes and hashes an image held in memory (uploads); `path` only names it in the record and messages. */
+/** Hashes an image held in memory (uploads): digests of the bytes and pixel hashes; `path` only names it. */
 export async function hashImageBytes(bytes: Uint8Array, path: string, options: HashOptions = {}): Promise<HashRecord> {
+  const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
+  const digests = new StreamingDigests(algorithms.filter(isDigest));
+  digests.update(bytes);
+  const pixelIds = algorithms.filter((id) => hasherSpec(id)?.input === "pixels");
+  return hashPixelsOf(bytes, path, options, algorithms, pixelIds, digests.digests());
+}
+
+async function hashPixelsOf(
+  bytes: Uint8Array | undefined,
+  path: string,
+  options: HashOptions,
+  algorithms: readonly string[],
+  pixelIds: readonly string[],
+  digests: Record<string, string>,
+): Promise<HashRecord> {
+  if (pixelIds.length === 0 || bytes === undefined) return assemble(path, algorithms, digests, {});
   try {
     const decoded = await decodeImage(
       bytes,
@@ -32,17 +60,37 @@ export async function hashImageBytes(bytes: Uint8Array, path: string, options: H
       },
       path,
     );
-    const record: HashedRecord = { path, hashes: {} };
-    for (const algorithm of options.algorithms ?? [PDQ]) {
-      if (algorithm === PDQ) {
-        const pdq = pdqHash(decoded.pixels, { dihedral: options.dihedral });
-        record.hashes[PDQ] = bytesToHex(pdq.bytes);
-        (record.quality ??= {})[PDQ] = pdq.quality;
-        if (pdq.dihedral !== undefined) (record.dihedral ??= {})[PDQ] = pdq.dihedral.map(bytesToHex);
-      }
-    }
-    return record;
+    return assemble(path, algorithms, digests, hashPixels(decoded, pixelIds, { dihedral: options.dihedral }));
   } catch (error) {
-    return { path, error: toPhmatchError(error, path).toJSON() };
+    return assemble(path, algorithms, digests, {}, toPhmatchError(error, path));
   }
 }
+
+// The record, hashes in the order the algorithms were asked for; an error beside what could be computed.
+function assemble(
+  path: string,
+  algorithms: readonly string[],
+  digests: Record<string, string>,
+  pixelHashes: Record<string, ComputedHash>,
+  error?: PhmatchError,
+): HashRecord {
+  const hashes: Record<string, string> = {};
+  const quality: Record<string, number> = {};
+  const dihedral: Record<string, string[]> = {};
+  for (const id of algorithms) {
+    const digest = digests[id];
+    if (digest !== undefined) hashes[id] = digest;
+    const computed = pixelHashes[id];
+    if (computed === undefined) continue;
+    hashes[id] = bytesToHex(computed.bytes);
+    if (computed.quality !== undefined) quality[id] = computed.quality;
+    if (computed.dihedral !== undefined) dihedral[id] = computed.dihedral.map(bytesToHex);
+  }
+  const record: HashRecord = { path };
+  if (Object.keys(hashes).length > 0) record.hashes = hashes;
+  if (Object.keys(quality).length > 0) record.quality = quality;
+  if (Object.keys(dihedral).length > 0) record.dihedral = dihedral;
+  if (error !== undefined) record.error = error.toJSON();
+  return record;
+}
+

@@ -1,14 +1,21 @@
 import { PhmatchError } from "../errors/index.js";
+import { hasherSpec, hasherSpecs } from "../hashers/index.js";
 import { PDQ } from "../hashers/pdq.js";
 
-/** Algorithms this version computes. */
-export const SUPPORTED_ALGORITHMS: readonly string[] = [PDQ];
+/** Algorithms this version computes (PhotoDNA is imported only), in the registry's order. */
+export const SUPPORTED_ALGORITHMS: readonly string[] = hasherSpecs()
+  .filter((spec) => spec.input !== "imported")
+  .map((spec) => spec.id);
+
+/** Algorithms computed when none are named. */
+export const DEFAULT_ALGORITHMS: readonly string[] = [PDQ];
 
 /**
  * `exact`: full resolution, the reference convention (hashes equal those in lists made by the reference,
  * pdqhash-python, python-threatexchange and HMA). `fast`: JPEG and WebP are decoded at reduced size (the
  * decoder's own 1/2, 1/4 or 1/8 scaling, longer side kept >= {@link FAST_MODE_MIN_LONG_SIDE}); other formats
- * as exact. Within 10 bits of exact on every reference vector with quality >= 80 (README: distance table).
+ * as exact. Fast mode applies to every pixel hash. PDQ stays within 10 bits of exact on every reference vector
+ * with quality >= 80 (README: distance table).
  */
 export type HashMode = "exact" | "fast";
 
@@ -28,8 +35,12 @@ export interface HashOptions {
 
 /** Checks algorithm ids and mode; throws PHM_USAGE naming what is wrong and what is supported. */
 export function validateHashOptions(options: HashOptions): void {
-  for (const id of options.algorithms ?? [PDQ]) {
-    if (!SUPPORTED_ALGORITHMS.includes(id)) {
+  for (const id of options.algorithms ?? DEFAULT_ALGORITHMS) {
+    const spec = hasherSpec(id);
+    if (spec?.input === "imported") {
+      throw new PhmatchError("PHM_USAGE", `${id} cannot be computed (proprietary): phmatch imports and carries its values from lists`);
+    }
+    if (spec === undefined) {
       throw new PhmatchError("PHM_USAGE", `unknown algorithm "${id}"; supported: ${SUPPORTED_ALGORITHMS.join(", ")}`);
     }
   }

@@ -4,26 +4,27 @@ import type { ErrorCode } from "../errors/index.js";
 /** Version of the hash record shape; bumped only with a new schema file. */
 export const HASH_RECORD_VERSION = 1;
 
-/** A file that hashed: hex per algorithm id, quality where the algorithm has one, dihedral variants if asked. */
-export interface HashedRecord {
+/**
+ * One line of `phmatch hash` output; see `schema/hash-record.schema.json`. Hex per algorithm id, quality where
+ * the algorithm has one (PDQ), dihedral variants if asked, and `error` when something could not be computed:
+ * a file that fails to decode still carries its digests.
+ */
+export interface HashRecord {
   path: string;
-  hashes: Record<string, string>;
+  hashes?: Record<string, string>;
   quality?: Record<string, number>;
   dihedral?: Record<string, string[]>;
+  error?: { code: ErrorCode; message: string };
 }
 
-/** A file that did not hash, with a stable error code. */
-export interface FailedRecord {
-  path: string;
-  error: { code: ErrorCode; message: string };
-}
-
-/** One line of `phmatch hash` output; see `schema/hash-record.schema.json`. */
-export type HashRecord = HashedRecord | FailedRecord;
+/** A record without an error: everything asked for was computed. */
+export type HashedRecord = HashRecord & { hashes: Record<string, string>; error?: undefined };
+/** A record with an error (it may still carry the digests and hashes that could be computed). */
+export type FailedRecord = HashRecord & { error: { code: ErrorCode; message: string } };
 
 /** True if the record carries an error. */
 export function isFailedRecord(record: HashRecord): record is FailedRecord {
-  return "error" in record;
+  return record.error !== undefined;
 }
 
 let schema: object | undefined;

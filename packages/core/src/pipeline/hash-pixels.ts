@@ -1,0 +1,25 @@
+import { KERNEL_ALGORITHMS, type KernelAlgorithm } from "@phmatch/wasm";
+import type { DecodedImage } from "../decode/pixels.js";
+import { blockhash } from "../hashers/blockhash.js";
+import { kernelHashes, type ComputedHash } from "../hashers/imagehash-family.js";
+import { PDQ } from "../hashers/pdq.js";
+
+const BLOCKHASH_GRIDS: Record<string, 8 | 16> = { blockhash: 16, blockhash8: 8 };
+
+/**
+ * Every requested pixel hash of one decoded image. The WebAssembly kernels (PDQ, imagehash family) share one copy
+ * of the pixels; blockhash runs blockhash-core. For 16-bit sources PDQ hashes the reference's reading of the
+ * samples (`pdqPixels`), the others Pillow's.
+ */
+export function hashPixels(decoded: DecodedImage, ids: readonly string[], options: { dihedral?: boolean } = {}): Record<string, ComputedHash> {
+  const kernelIds = ids.filter((id): id is KernelAlgorithm => Object.hasOwn(KERNEL_ALGORITHMS, id));
+  const separatePdq = decoded.pdqPixels !== undefined && kernelIds.includes(PDQ);
+  const shared = separatePdq ? kernelIds.filter((id) => id !== PDQ) : kernelIds;
+  const results: Record<string, ComputedHash> = shared.length > 0 ? kernelHashes(decoded.pixels, shared, options) : {};
+  if (separatePdq && decoded.pdqPixels !== undefined) Object.assign(results, kernelHashes(decoded.pdqPixels, [PDQ], options));
+  for (const id of ids) {
+    const grid = BLOCKHASH_GRIDS[id];
+    if (grid !== undefined) results[id] = { bytes: blockhash(decoded.pixels, grid) };
+  }
+  return results;
+}

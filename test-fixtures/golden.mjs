@@ -1,0 +1,18 @@
+// Writes test-fixtures/golden-hashes.tsv: every computable algorithm's hex for every benign fixture image, as
+// phmatch computes them now. Tests assert these values exactly (regressions show as diffs). They are checked
+// independently elsewhere: PDQ against Meta's reference vectors, the imagehash family against imagehash 4.3.2's
+// outputs, blockhash against a separate implementation of its median rule in the tests, digests against
+// node:crypto. Run after a deliberate change: npm run build && node test-fixtures/golden.mjs
+import { readdirSync, writeFileSync } from "node:fs";
+import { hashFile, SUPPORTED_ALGORITHMS, isFailedRecord } from "@phmatch/core";
+
+const dir = new URL("images/", import.meta.url);
+const algorithms = [...SUPPORTED_ALGORITHMS];
+const rows = [["file", ...algorithms, "pdq_quality"].join("\t")];
+for (const name of readdirSync(dir).sort()) {
+  const record = await hashFile(new URL(name, dir).pathname, { algorithms });
+  if (isFailedRecord(record)) throw new Error(`${name}: ${record.error.code}`);
+  rows.push([name, ...algorithms.map((id) => record.hashes?.[id] ?? ""), String(record.quality?.pdq ?? "")].join("\t"));
+}
+writeFileSync(new URL("golden-hashes.tsv", import.meta.url), rows.join("\n") + "\n");
+console.log(`wrote ${rows.length - 1} rows x ${algorithms.length} algorithms to test-fixtures/golden-hashes.tsv`);
