@@ -13,6 +13,9 @@ const LANCZOS_SUPPORT: f64 = 3.0;
 let grey: usize = 0;
 let greyWidth: i32 = 0;
 let greyHeight: i32 = 0;
+// whash and whash16 resize to the same image_scale square: it is kept until the next prepareGrey.
+let waveletPlane: usize = 0;
+let waveletScale: i32 = 0;
 
 /**
  * Pillow's convert('L') of the pixels at pixelBase(): L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16 for RGB(A)
@@ -22,6 +25,8 @@ export function prepareGrey(width: i32, height: i32, channels: i32): bool {
   const n = <usize>width * <usize>height;
   grey = allocExtra(<u64>n);
   if (grey == 0) return false;
+  waveletPlane = 0;
+  waveletScale = 0;
   greyWidth = width;
   greyHeight = height;
   const px = pixelBase();
@@ -48,7 +53,7 @@ export function prepareGrey(width: i32, height: i32, channels: i32): bool {
 }
 
 // Pillow's precompute_coeffs + normalize_coeffs_8bpc for one axis: per output index, the first input index,
-// the tap count, and ksize i32 coefficients. Returns ksize (0 when memory cannot grow).
+// the tap count, and ksize i32 coefficients.
 function coefficients(inSize: i32, outSize: i32, bounds: usize, kernel: usize, ksize: i32): void {
   const scale: f64 = <f64>inSize / <f64>outSize;
   const filterscale: f64 = scale < 1.0 ? 1.0 : scale;
@@ -89,6 +94,22 @@ function coefficients(inSize: i32, outSize: i32, bounds: usize, kernel: usize, k
   return <i32>Math.ceil(LANCZOS_SUPPORT * filterscale) * 2 + 1;
 }
 
+// Pillow's rounding constant plus sum of u8 samples times i32 coefficients, eight taps per step. Integer
+// addition is associative (and Pillow's sums stay within i32), so the lane order gives Pillow's exact value.
+@inline function dotU8I32(samples: usize, k: usize, taps: i32): i32 {
+  let acc = i32x4.splat(0);
+  let x = 0;
+  for (; x + 8 <= taps; x += 8) {
+    const s16 = i16x8.extend_low_i8x16_u(v128.load64_zero(samples + <usize>x));
+    const kp = k + (<usize>x << 2);
+    acc = i32x4.add(acc, i32x4.mul(i32x4.extend_low_i16x8_u(s16), v128.load(kp)));
+    acc = i32x4.add(acc, i32x4.mul(i32x4.extend_high_i16x8_u(s16), v128.load(kp, 16)));
+  }
+  let sum: i32 = (1 << (PRECISION_BITS - 1)) + i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+  for (; x < taps; x++) sum += <i32>load<u8>(samples + <usize>x) * load<i32>(k + (<usize>x << 2));
+  return sum;
+}
+
 @inline function clip8(v: i32): u8 {
   const x = v >> PRECISION_BITS;
   return <u8>(x < 0 ? 0 : x > 255 ? 255 : x);
@@ -98,7 +119,7 @@ function coefficients(inSize: i32, outSize: i32, bounds: usize, kernel: usize, k
  * Pillow's Image.resize((outW, outH), LANCZOS) of an 8-bit grey plane. Returns the output plane (in the extra
  * area) or 0 when memory cannot grow.
  */
-function resizeLanczos(src: usize, inW: i32, inH: i32, outW: i32, outH: i32): usize {
+function resizeLanczos(src: usize, inW: i32, inH: i32, outW: i32, outH: i32, dest: usize = 0): usize {
   const needH = outW != inW;
   const needV = outH != inH;
   const kH = ksizeFor(inW, outW);
@@ -131,9 +152,7 @@ function resizeLanczos(src: usize, inW: i32, inH: i32, outW: i32, outH: i32): us
         const xmin = load<i32>(boundsH + (<usize>xx << 3));
         const xmax = load<i32>(boundsH + (<usize>xx << 3) + 4);
         const k = kernelH + (<usize>(xx * kH) << 2);
-        let ss0: i32 = 1 << (PRECISION_BITS - 1);
-        for (let x = 0; x < xmax; x++) ss0 += <i32>load<u8>(inRow + <usize>(x + xmin)) * load<i32>(k + (<usize>x << 2));
-        store<u8>(outRow + <usize>xx, clip8(ss0));
+        store<u8>(outRow + <usize>xx, clip8(dotU8I32(inRow + <usize>xmin, k, xmax)));
       }
     }
     plane = tmp;
@@ -141,22 +160,38 @@ function resizeLanczos(src: usize, inW: i32, inH: i32, outW: i32, outH: i32): us
     rowOffset = yFirst;
   }
   if (!needV) {
-    if (!needH) {
-      const copy = allocExtra(<u64>inW * <u64>inH);
-      if (copy == 0) return 0;
-      memory.copy(copy, src, <usize>inW * <usize>inH);
-      return copy;
-    }
-    return plane;
+    const copy = dest != 0 ? dest : allocExtra(<u64>planeW * <u64>outH);
+    if (copy == 0) return 0;
+    memory.copy(copy, plane, <usize>planeW * <usize>outH);
+    return copy;
   }
-  const out = allocExtra(<u64>planeW * <u64>outH);
+  const out = dest != 0 ? dest : allocExtra(<u64>planeW * <u64>outH);
   if (out == 0) return 0;
+  const vcols = planeW & ~3;
   for (let yy = 0; yy < outH; yy++) {
     const ymin = load<i32>(boundsV + (<usize>yy << 3)) - rowOffset;
     const ymax = load<i32>(boundsV + (<usize>yy << 3) + 4);
     const k = kernelV + (<usize>(yy * kV) << 2);
     const outRow = out + <usize>yy * <usize>planeW;
-    for (let xx = 0; xx < planeW; xx++) {
+    // Four output columns per i32x4: each lane sums its own column's taps.
+    for (let xx = 0; xx < vcols; xx += 4) {
+      let acc = i32x4.splat(1 << (PRECISION_BITS - 1));
+      for (let y = 0; y < ymax; y++) {
+        const px = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(plane + <usize>(y + ymin) * <usize>planeW + <usize>xx)));
+        acc = i32x4.add(acc, i32x4.mul(px, i32x4.splat(load<i32>(k + (<usize>y << 2)))));
+      }
+      for (let lane = 0; lane < 4; lane++) {
+        let v: i32 = 0;
+        switch (lane) {
+          case 0: v = i32x4.extract_lane(acc, 0); break;
+          case 1: v = i32x4.extract_lane(acc, 1); break;
+          case 2: v = i32x4.extract_lane(acc, 2); break;
+          default: v = i32x4.extract_lane(acc, 3); break;
+        }
+        store<u8>(outRow + <usize>(xx + lane), clip8(v));
+      }
+    }
+    for (let xx = vcols; xx < planeW; xx++) {
       let ss0: i32 = 1 << (PRECISION_BITS - 1);
       for (let y = 0; y < ymax; y++) ss0 += <i32>load<u8>(plane + <usize>(y + ymin) * <usize>planeW + <usize>xx) * load<i32>(k + (<usize>y << 2));
       store<u8>(outRow + <usize>xx, clip8(ss0));
@@ -200,6 +235,7 @@ export const WHASH: i32 = 3;
  * MSB first). Returns false when memory cannot grow.
  */
 export function imageHash(algorithm: i32, size: i32): bool {
+  if (algorithm == WHASH && !prepareWaveletPlane(size)) return false;
   const mark = extraMark();
   const bits = size * size;
   memory.fill(hashOutput, 0, <usize>((bits + 7) >> 3));
@@ -274,15 +310,32 @@ function perceptualHash(size: i32): bool {
 
 // Haar whash with imagehash's defaults: image_scale = max(2^floor(log2(min(W, H))), size); the lowest LL band
 // (the mean) removed; LL at level log2(image_scale / size) = block sums / 2^level, against its median.
-function waveletHash(size: i32): bool {
+function waveletScaleFor(size: i32): i32 {
   const minSide = greyWidth < greyHeight ? greyWidth : greyHeight;
   let natural = 1;
   while (natural * 2 <= minSide) natural *= 2;
-  const scale = natural > size ? natural : size;
+  return natural > size ? natural : size;
+}
+
+// The image_scale square, resized once per image (allocated before imageHash's mark, so it survives it).
+function prepareWaveletPlane(size: i32): bool {
+  const scale = waveletScaleFor(size);
+  if (waveletPlane != 0 && waveletScale == scale) return true;
+  const plane = allocExtra(<u64>scale * <u64>scale);
+  if (plane == 0) return false;
+  const mark = extraMark();
+  const ok = resizeLanczos(grey, greyWidth, greyHeight, scale, scale, plane) != 0;
+  releaseExtra(mark);
+  waveletPlane = ok ? plane : 0;
+  waveletScale = ok ? scale : 0;
+  return ok;
+}
+
+function waveletHash(size: i32): bool {
+  const scale = waveletScale;
   let level = 0;
   while ((size << level) < scale) level++;
-  const img = resizeLanczos(grey, greyWidth, greyHeight, scale, scale);
-  if (img == 0) return false;
+  const img = waveletPlane;
   const n = scale * scale;
   let total: f64 = 0.0;
   for (let i = 0; i < n; i++) total += <f64>load<u8>(img + <usize>i) / 255.0;

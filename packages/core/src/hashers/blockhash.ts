@@ -11,8 +11,13 @@ registerHasher({ id: "blockhash8", bits: 64, input: "pixels", defaultThreshold: 
 
 /** blockhash of decoded pixels with a 16 (256-bit) or 8 (64-bit) grid. */
 export function blockhash(pixels: Pixels, grid: 8 | 16 = 16): Uint8Array {
-  const rgba = enlargeToGrid(toRgba(pixels), grid);
-  return new Uint8Array(Buffer.from(bmvbhash(rgba, grid), "hex"));
+  return blockhashes(pixels, [grid])[0] as Uint8Array;
+}
+
+/** blockhash at several grids, converting the pixels to RGBA once. */
+export function blockhashes(pixels: Pixels, grids: readonly (8 | 16)[]): Uint8Array[] {
+  const rgba = toRgba(pixels);
+  return grids.map((grid) => new Uint8Array(Buffer.from(bmvbhash(enlargeToGrid(rgba, grid), grid), "hex")));
 }
 
 interface Rgba {

@@ -1,6 +1,6 @@
 import { KERNEL_ALGORITHMS, type KernelAlgorithm } from "@phmatch/wasm";
 import type { DecodedImage } from "../decode/pixels.js";
-import { blockhash } from "../hashers/blockhash.js";
+import { blockhashes } from "../hashers/blockhash.js";
 import { kernelHashes, type ComputedHash } from "../hashers/imagehash-family.js";
 import { PDQ } from "../hashers/pdq.js";
 
@@ -17,9 +17,10 @@ export function hashPixels(decoded: DecodedImage, ids: readonly string[], option
   const shared = separatePdq ? kernelIds.filter((id) => id !== PDQ) : kernelIds;
   const results: Record<string, ComputedHash> = shared.length > 0 ? kernelHashes(decoded.pixels, shared, options) : {};
   if (separatePdq && decoded.pdqPixels !== undefined) Object.assign(results, kernelHashes(decoded.pdqPixels, [PDQ], options));
-  for (const id of ids) {
-    const grid = BLOCKHASH_GRIDS[id];
-    if (grid !== undefined) results[id] = { bytes: blockhash(decoded.pixels, grid) };
+  const blockIds = ids.filter((id) => BLOCKHASH_GRIDS[id] !== undefined);
+  if (blockIds.length > 0) {
+    const hashes = blockhashes(decoded.pixels, blockIds.map((id) => BLOCKHASH_GRIDS[id] as 8 | 16));
+    blockIds.forEach((id, i) => (results[id] = { bytes: hashes[i] as Uint8Array }));
   }
   return results;
 }
