@@ -6,6 +6,7 @@
 
 import { pixelBase, allocExtra, extraMark, releaseExtra } from "./memory";
 import { hashOutput } from "./pdq";
+import { sortInPlace } from "./sort";
 
 const PRECISION_BITS: i32 = 32 - 8 - 2;
 const LANCZOS_SUPPORT: f64 = 3.0;
@@ -210,15 +211,7 @@ function resizeLanczos(src: usize, inW: i32, inH: i32, outW: i32, outH: i32, des
 function median(values: usize, n: i32): f64 {
   const sorted = allocExtra(<u64>n * 8);
   memory.copy(sorted, values, <usize>n << 3);
-  for (let i = 1; i < n; i++) {
-    const x = load<f64>(sorted + (<usize>i << 3));
-    let j = i - 1;
-    while (j >= 0 && load<f64>(sorted + (<usize>j << 3)) > x) {
-      store<f64>(sorted + (<usize>(j + 1) << 3), load<f64>(sorted + (<usize>j << 3)));
-      j--;
-    }
-    store<f64>(sorted + (<usize>(j + 1) << 3), x);
-  }
+  sortInPlace<f64>(sorted, n);
   const mid = n >> 1;
   if (n & 1) return load<f64>(sorted + (<usize>mid << 3));
   return (load<f64>(sorted + (<usize>(mid - 1) << 3)) + load<f64>(sorted + (<usize>mid << 3))) / 2.0;

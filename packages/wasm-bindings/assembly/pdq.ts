@@ -11,6 +11,7 @@
 // run four rows side by side so their running sums do not wait on each other.
 
 import { ensureDynamic, pixelBase, floatA, floatB, rowScratch, columnSums } from "./memory";
+import { sortInPlace } from "./sort";
 
 const DIM: i32 = 64;
 const NDCT: i32 = 16;
@@ -423,15 +424,7 @@ function makeVariant(v: i32): void {
 function threshold(values: usize, out: usize): void {
   // Lower median (sorted[127], what Torben's algorithm returns); bit k = 16i + j set iff value > median.
   memory.copy(sortBuf, values, 256 * 4);
-  for (let i = 1; i < 256; i++) {
-    const x = load<f32>(sortBuf + (<usize>i << 2));
-    let j = i - 1;
-    while (j >= 0 && load<f32>(sortBuf + (<usize>j << 2)) > x) {
-      store<f32>(sortBuf + (<usize>(j + 1) << 2), load<f32>(sortBuf + (<usize>j << 2)));
-      j--;
-    }
-    store<f32>(sortBuf + (<usize>(j + 1) << 2), x);
-  }
+  sortInPlace<f32>(sortBuf, 256);
   const median = load<f32>(sortBuf + (127 << 2));
   memory.fill(out, 0, 32);
   for (let k = 0; k < 256; k++) {
