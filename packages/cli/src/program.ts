@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { PhmatchError } from "@phmatch/core";
 import { hashCommand } from "./commands/hash.js";
-import { EXIT_CODES } from "./exit-codes.js";
+import { hashsetCommand } from "./commands/hashset/index.js";
+import { EXIT_CODES, exitCodeFor, takeCommandExitCode } from "./exit-codes.js";
 
 const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -13,7 +14,9 @@ export function createProgram(): Command {
     .version(version)
     .exitOverride()
     .showHelpAfterError("(run phmatch --help for usage)");
-  program.addCommand(hashCommand().exitOverride());
+  program.addCommand(hashCommand());
+  program.addCommand(hashsetCommand());
+  exitOverrideAll(program);
   return program;
 }
 
@@ -21,21 +24,26 @@ export function createProgram(): Command {
 export async function run(argv: string[]): Promise<number> {
   const program = createProgram();
   try {
+    takeCommandExitCode();
     await program.parseAsync(argv);
-    const sub = program.commands.find((c) => c.name() === program.args[0]);
-    const code = sub?.getOptionValue("exitCode") as number | undefined;
-    return code ?? EXIT_CODES.OK;
+    return takeCommandExitCode();
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version end with exitCode 0; anything else is a usage error, already printed.
       return error.exitCode === 0 ? EXIT_CODES.OK : EXIT_CODES.USAGE;
     }
-    if (error instanceof PhmatchError && error.code === "PHM_USAGE") {
-      process.stderr.write(`phmatch: ${error.message}\n`);
-      return EXIT_CODES.USAGE;
+    if (error instanceof PhmatchError) {
+      process.stderr.write(`phmatch: ${error.code}: ${error.message}\n`);
+      return exitCodeFor(error.code);
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`phmatch: internal error: ${message}\n`);
     return EXIT_CODES.INTERNAL;
   }
+}
+
+// Commander errors (unknown option, missing argument) become exceptions in every subcommand, not process exits.
+function exitOverrideAll(command: Command): void {
+  command.exitOverride();
+  for (const sub of command.commands) exitOverrideAll(sub);
 }

@@ -78,3 +78,6 @@ export {
 } from "./pool/supervised-pool.js";
 /** Bounded, order-preserving concurrent map. */
 export { orderedMap } from "./pool/ordered-map.js";
+
+/** Hash sets: formats, the .phs store, signatures, encryption, versions, overrides. */
+export * from "./hashset/index.js";

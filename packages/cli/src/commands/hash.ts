@@ -13,7 +13,7 @@ import {
   type HashOptions,
   type HashRecord,
 } from "@phmatch/core";
-import { EXIT_CODES } from "../exit-codes.js";
+import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
 import { writeLine } from "../output.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
 
@@ -91,7 +91,7 @@ export function hashCommand(): Command {
         const detail = [...failures].map(([code, n]) => `${code} ${n}`).join(", ");
         process.stderr.write(`phmatch hash: ${total - failed} of ${total} files hashed${failed > 0 ? `, ${failed} failed (${detail})` : ""}\n`);
       }
-      command.setOptionValue("exitCode", failed > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
+      setCommandExitCode(failed > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
     });
 }
 

@@ -22,6 +22,11 @@ export const ERROR_CODES = {
   PHM_WORKER_TIMEOUT: "the file was still being hashed when the per-file time limit ran out, twice",
   PHM_WORKER_MEMORY: "the worker exceeded its memory limit twice while hashing this file",
   PHM_POOL_CLOSED: "the hashing pool was closed before the file was hashed",
+  PHM_HASHSET_PARSE: "a hash-set file has a record that cannot be imported (with --strict), or is not in the format named",
+  PHM_HASHSET_FORMAT: "a .phs store is damaged, truncated or of an unknown version",
+  PHM_HASHSET_SIGNATURE: "a hash set's signature is missing, wrong, or made by an untrusted key: the list was not loaded",
+  PHM_HASHSET_ROLLBACK: "an older release of a list than one already loaded was refused (rollback protection)",
+  PHM_HASHSET_KEY: "an encrypted hash set cannot be opened: no key, or the wrong key",
   PHM_INTERNAL: "an unexpected internal error (a bug: please report it with the command line, never the image)",
 } as const;
 

@@ -1,0 +1,24 @@
+import { Command } from "commander";
+import { diffHashSets, loadHashSet } from "@phmatch/core";
+import { writeLine } from "../../output.js";
+import { loadOptions, withTrustOptions, type TrustOptions } from "./options.js";
+
+/** `phmatch hashset diff A B`: what a new release adds and withdraws. */
+export function diffCommand(): Command {
+  return withTrustOptions(
+    new Command("diff").description("show entries added and withdrawn from release A to release B (NDJSON)").argument("<a>", "earlier store").argument("<b>", "later store"),
+  ).action(async (a: string, b: string, options: TrustOptions) => {
+    // Diff reads two releases side by side: rollback state is not consulted.
+    const load = { ...loadOptions(options), versionState: undefined };
+    const [before, after] = [await loadHashSet(a, load), await loadHashSet(b, load)];
+    const counts = { added: 0, withdrawn: 0 };
+    for (const { change, entry } of diffHashSets(before.set, after.set)) {
+      counts[change]++;
+      await writeLine(
+        process.stdout,
+        JSON.stringify({ change, algorithm: entry.algorithm, hash: Buffer.from(entry.value).toString("hex"), list: entry.listId, ...(entry.entryId !== undefined && { id: entry.entryId }), ...(entry.category !== undefined && { category: entry.category }) }),
+      );
+    }
+    process.stderr.write(`${a} -> ${b}: ${counts.added} added, ${counts.withdrawn} withdrawn\n`);
+  });
+}

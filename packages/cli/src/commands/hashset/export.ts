@@ -1,0 +1,21 @@
+import { createWriteStream } from "node:fs";
+import { Command, Option } from "commander";
+import { exportCsv, exportNdjson, loadHashSet } from "@phmatch/core";
+import { writeLine } from "../../output.js";
+import { loadOptions, withTrustOptions, type TrustOptions } from "./options.js";
+
+/** `phmatch hashset export`: a store back to text (NDJSON is lossless; CSV for spreadsheets). */
+export function exportCommand(): Command {
+  return withTrustOptions(
+    new Command("export")
+      .description("export a store as NDJSON (lossless: imports back to the same entries) or CSV")
+      .argument("<store>", "the .phs store")
+      .addOption(new Option("--format <format>", "output format").choices(["ndjson", "csv"]).default("ndjson"))
+      .option("-o, --output <file>", "write here instead of stdout"),
+  ).action(async (store: string, options: TrustOptions & { format: "ndjson" | "csv"; output?: string }) => {
+    const { set } = await loadHashSet(store, loadOptions(options));
+    const out = options.output !== undefined ? createWriteStream(options.output) : process.stdout;
+    for (const line of options.format === "csv" ? exportCsv(set) : exportNdjson(set)) await writeLine(out, line);
+    if (out !== process.stdout) await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  });
+}

@@ -1,0 +1,41 @@
+import { existsSync } from "node:fs";
+import { Command } from "commander";
+import { hasherSpec, loadHashSet } from "@phmatch/core";
+import { loadOptions, withTrustOptions, type TrustOptions } from "./options.js";
+
+/** `phmatch hashset info`: what a store holds, where it came from, how it is protected. */
+export function infoCommand(): Command {
+  return withTrustOptions(
+    new Command("info")
+      .description("describe a .phs store: lists, versions, counts, signature, encryption, overrides")
+      .argument("<store>", "the .phs store")
+      .option("--json", "print JSON", false),
+  ).action(async (store: string, options: TrustOptions & { json: boolean }) => {
+    const loaded = await loadHashSet(store, loadOptions(options));
+    const { set } = loaded;
+    const info = {
+      store,
+      lists: set.lists,
+      entries: set.size,
+      byAlgorithm: set.header.counts.byAlgorithm,
+      withdrawals: set.header.counts.withdrawals,
+      createdBy: set.header.createdBy,
+      createdAt: set.header.createdAt,
+      encrypted: loaded.encrypted,
+      signature: loaded.signedBy !== undefined ? `verified, key ${loaded.signedBy}` : existsSync(`${store}.sig`) ? "present, not verified (no trusted keys given)" : "none",
+      overrides: loaded.overrides.length,
+      notComputable: Object.keys(set.header.counts.byAlgorithm).filter((a) => hasherSpec(a)?.input === "imported"),
+    };
+    if (options.json) {
+      process.stdout.write(JSON.stringify(info, null, 2) + "\n");
+      return;
+    }
+    const lines = [`${store}`];
+    for (const l of set.lists) lines.push(`  list ${l.listId} version ${l.version}${l.name !== undefined ? ` "${l.name}"` : ""}${l.source !== undefined ? `, source ${l.source}` : ""}${l.usageTerms !== undefined ? `, terms: ${l.usageTerms}` : ""}`);
+    lines.push(`  ${info.entries} entries: ${Object.entries(info.byAlgorithm).map(([a, n]) => `${a} ${n}`).join(", ")}; ${info.withdrawals} withdrawals`);
+    for (const a of info.notComputable) lines.push(`  ${a}: carried only; phmatch cannot compute ${a}, so these entries never match`);
+    lines.push(`  signature: ${info.signature}; encrypted: ${info.encrypted ? "yes" : "no"}; local overrides: ${info.overrides}`);
+    lines.push(`  created ${info.createdAt} by ${info.createdBy}`);
+    process.stdout.write(lines.join("\n") + "\n");
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * The hash-set entry model. Every entry keeps where it came from (its list) and what it is (category, entry id,
+ * provenance fields), so that a match can say "matches list X, category Y, entry Z" and an entry can be disputed.
+ */
+
+/** Optional provenance of an entry, as lists carry it. Free text; absent fields are omitted. */
+export interface EntryFields {
+  /** When the entry was added to its list (ISO 8601 where the source gives a date). */
+  added?: string;
+  /** When it was last verified. */
+  verified?: string;
+  /** The organisation or member that submitted it (NCMEC member id, hotline). */
+  source?: string;
+  member?: string;
+  /** Free tags (comma-free strings). */
+  tags?: string[];
+  /** The legal basis under which the entry is listed (quote the law's own words). */
+  legalBasis?: string;
+  /** Jurisdiction, e.g. an ISO 3166 country code. */
+  jurisdiction?: string;
+  /** Anything else the source format carries, kept verbatim (e.g. ICSE "Series name"). */
+  extra?: Record<string, string>;
+}
+
+/** One hash of a list. `value` is the hash bytes (hex only at the edges). */
+export interface HashSetEntry {
+  /** Registry algorithm id (pdq, md5, sha1, sha256, photodna, phash, ...). */
+  algorithm: string;
+  value: Uint8Array;
+  /** The list this entry belongs to. */
+  listId: string;
+  /** The entry's id within its list (MediaID, Image ID, NCMEC id); may be absent in bare hash lists. */
+  entryId?: string;
+  /** Category or classification as the list gives it: Project VIC 0-4, UK A/B/C, NCMEC A1/A2/B1/B2, ... */
+  category?: string;
+  fields?: EntryFields;
+}
+
+/** A withdrawal: the list no longer holds this value (NCMEC deletedImage/deletedVideo, or a later release). */
+export interface Withdrawal {
+  algorithm: string;
+  value: Uint8Array;
+  listId: string;
+  entryId?: string;
+}
+
+/** What a reader yields, in file order. */
+export type HashSetRecord = { kind: "entry"; entry: HashSetEntry; line: number } | { kind: "withdrawal"; withdrawal: Withdrawal; line: number };

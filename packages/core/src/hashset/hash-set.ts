@@ -1,0 +1,100 @@
+import type { EntryFields, HashSetEntry, Withdrawal } from "./entry.js";
+import type { AlgorithmSection, ListInfo, PhsHeader, StoredMeta } from "./store-format.js";
+
+/** The packed values of one algorithm in a loaded set: `count` values of `bytesPerValue` bytes, back to back. */
+export interface PackedSection {
+  algorithm: string;
+  bytesPerValue: number;
+  count: number;
+  values: Uint8Array;
+}
+
+/**
+ * A loaded, verified hash set. Values stay packed (views into the file's bytes) so that an index can be built
+ * from them directly; an entry's metadata is decoded only when asked for (a match being reported).
+ */
+export class HashSet {
+  readonly header: PhsHeader;
+  readonly #bytes: Buffer;
+  readonly #sections: Map<string, { section: AlgorithmSection; values: Uint8Array; offsets: Uint32Array; blob: Uint8Array }>;
+
+  constructor(header: PhsHeader, bytes: Buffer) {
+    this.header = header;
+    this.#bytes = bytes;
+    this.#sections = new Map();
+    for (const section of header.algorithms) {
+      const values = bytes.subarray(section.values.offset, section.values.offset + section.values.length);
+      const metaStart = section.meta.offset;
+      const offsetsBytes = (section.count + 1) * 4;
+      const offsets = new Uint32Array(bytes.buffer.slice(bytes.byteOffset + metaStart, bytes.byteOffset + metaStart + offsetsBytes));
+      const blob = bytes.subarray(metaStart + offsetsBytes, metaStart + section.meta.length);
+      this.#sections.set(section.algorithm, { section, values, offsets, blob });
+    }
+  }
+
+  /** The lists this set holds (one, or several after a merge), with their versions and terms. */
+  get lists(): ListInfo[] {
+    return this.header.lists;
+  }
+
+  /** Algorithms with entries. */
+  get algorithms(): string[] {
+    return [...this.#sections.keys()];
+  }
+
+  /** Number of entries (all algorithms). */
+  get size(): number {
+    return this.header.counts.entries;
+  }
+
+  /** The packed values of one algorithm (empty when the set has none). */
+  packed(algorithm: string): PackedSection {
+    const s = this.#sections.get(algorithm);
+    if (s === undefined) return { algorithm, bytesPerValue: 0, count: 0, values: new Uint8Array(0) };
+    return { algorithm, bytesPerValue: s.section.bytesPerValue, count: s.section.count, values: s.values };
+  }
+
+  /** Entry `index` of `algorithm`, with its list, id, category and fields. */
+  entry(algorithm: string, index: number): HashSetEntry {
+    const s = this.#sections.get(algorithm);
+    if (s === undefined || index < 0 || index >= s.section.count) throw new RangeError(`no ${algorithm} entry ${index}`);
+    const b = s.section.bytesPerValue;
+    const meta = JSON.parse(Buffer.from(s.blob.subarray(s.offsets[index] as number, s.offsets[index + 1] as number)).toString("utf8")) as StoredMeta;
+    const entry: HashSetEntry = {
+      algorithm,
+      value: s.values.slice(index * b, (index + 1) * b),
+      listId: (this.header.lists[meta.l ?? 0] as ListInfo).listId,
+    };
+    if (meta.i !== undefined) entry.entryId = meta.i;
+    if (meta.c !== undefined) entry.category = meta.c;
+    if (meta.f !== undefined) entry.fields = meta.f as EntryFields;
+    return entry;
+  }
+
+  /** Every entry, algorithm by algorithm (decodes metadata: for export and diff, not for matching). */
+  *entries(): Generator<HashSetEntry> {
+    for (const [algorithm, s] of this.#sections) {
+      for (let i = 0; i < s.section.count; i++) yield this.entry(algorithm, i);
+    }
+  }
+
+  /** Withdrawals this release carries. */
+  withdrawals(): Withdrawal[] {
+    const { offset, length } = this.header.withdrawals;
+    const text = this.#bytes.subarray(offset, offset + length).toString("utf8");
+    return text
+      .split("\n")
+      .filter((line) => line.length > 0)
+      .map((line) => {
+        const w = JSON.parse(line) as { a: string; h: string; l?: number; i?: string };
+        const withdrawal: Withdrawal = { algorithm: w.a, value: new Uint8Array(Buffer.from(w.h, "hex")), listId: (this.header.lists[w.l ?? 0] as ListInfo).listId };
+        if (w.i !== undefined) withdrawal.entryId = w.i;
+        return withdrawal;
+      });
+  }
+
+  /** Bytes held for this set (file bytes; metadata is decoded lazily). */
+  get byteLength(): number {
+    return this.#bytes.length;
+  }
+}

@@ -1,0 +1,66 @@
+import type { HashSetRecord } from "../entry.js";
+import { parseHashValue } from "../hash-value.js";
+import type { HashSetReader } from "./reader.js";
+import { numberedLines } from "./lines.js";
+
+// Plain text lists: one value per line, all of the algorithm given with --algorithm. Empty lines and lines
+// starting with '#' are skipped (not records).
+export const readText: HashSetReader = async function* (input, options, report) {
+  for await (const { line, text } of numberedLines(input)) {
+    const value = text.trim();
+    if (value === "" || value.startsWith("#")) continue;
+    report.read++;
+    if (options.algorithm === undefined) {
+      report.problem(line, "a plain list of values needs --algorithm (which hash these values are)");
+      continue;
+    }
+    const parsed = parseHashValue(options.algorithm, value);
+    if (!parsed.ok) {
+      report.problem(line, parsed.reason);
+      continue;
+    }
+    yield entryRecord(options.algorithm, parsed.value, options.listId, line);
+  }
+};
+
+// python-threatexchange's local file exchange: "<signal_type> <value>" per line. Its signal type names, mapped
+// to ours where the signal is one phmatch computes; the others (url, raw_text, trend_query, video_tmk_pdqf,
+// ...) are counted as unrecognised, never dropped silently.
+const PYTX_SIGNAL_TYPES: Record<string, string> = {
+  pdq: "pdq",
+  photo_pdq: "pdq",
+  video_md5: "md5",
+  photo_md5: "md5",
+  md5: "md5",
+  sha1: "sha1",
+  sha256: "sha256",
+};
+
+export const readPytx: HashSetReader = async function* (input, options, report) {
+  for await (const { line, text } of numberedLines(input)) {
+    const trimmed = text.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) continue;
+    report.read++;
+    const match = /^(\S+)\s+(\S+)\s*$/.exec(trimmed);
+    if (match === null) {
+      report.problem(line, 'expected "<signal_type> <value>"');
+      continue;
+    }
+    const [, signalType = "", value = ""] = match;
+    const algorithm = PYTX_SIGNAL_TYPES[signalType.toLowerCase()];
+    if (algorithm === undefined) {
+      report.unrecognisedName(line, signalType);
+      continue;
+    }
+    const parsed = parseHashValue(algorithm, value);
+    if (!parsed.ok) {
+      report.problem(line, parsed.reason);
+      continue;
+    }
+    yield entryRecord(algorithm, parsed.value, options.listId, line);
+  }
+};
+
+function entryRecord(algorithm: string, value: Uint8Array, listId: string, line: number): HashSetRecord {
+  return { kind: "entry", entry: { algorithm, value, listId }, line };
+}

@@ -1,0 +1,64 @@
+import { createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
+import { PhmatchError } from "../errors/index.js";
+
+// Detached Ed25519 signatures over the exact bytes of a store on disk (encrypted or not), node:crypto only.
+// The .sig file is JSON: {"algorithm":"ed25519","keyId":"<first 16 hex of SHA-256 of the public key DER>",
+// "signature":"<base64>"}.
+
+/** A key's short id: the first 16 hex digits of the SHA-256 of its SubjectPublicKeyInfo DER. */
+export function keyId(publicKey: KeyObject): string {
+  return createHash("sha256").update(publicKey.export({ type: "spki", format: "der" })).digest("hex").slice(0, 16);
+}
+
+/** Signs `bytes` with an Ed25519 private key (PEM); returns the .sig file's content. */
+export function signStore(bytes: Uint8Array, privateKeyPem: string): string {
+  const publicKey = createPublicKey(privateKeyPem);
+  if (publicKey.asymmetricKeyType !== "ed25519") {
+    throw new PhmatchError("PHM_USAGE", `signing needs an Ed25519 key, got ${String(publicKey.asymmetricKeyType)}`);
+  }
+  const signature = sign(null, bytes, privateKeyPem);
+  return JSON.stringify({ algorithm: "ed25519", keyId: keyId(publicKey), signature: signature.toString("base64") }) + "\n";
+}
+
+/** Parses trusted public keys: one or more PEM blocks, concatenated (a file or PHMATCH_TRUSTED_KEYS). */
+export function parseTrustedKeys(pem: string): KeyObject[] {
+  const blocks = pem.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? [];
+  if (blocks.length === 0) throw new PhmatchError("PHM_USAGE", "no PEM public key found among the trusted keys");
+  return blocks.map((block) => createPublicKey(block));
+}
+
+/**
+ * Verifies a detached signature against trusted keys. Throws PHM_HASHSET_SIGNATURE if the signature is missing,
+ * malformed, by an untrusted key, or does not match the bytes. Returns the signing key's id.
+ */
+export function verifyStore(bytes: Uint8Array, signatureFile: string | undefined, trustedKeys: KeyObject[], what: string): string {
+  if (signatureFile === undefined) {
+    throw new PhmatchError("PHM_HASHSET_SIGNATURE", `${what} is not signed (no ${what}.sig) but trusted keys are configured: refused`);
+  }
+  let parsed: { algorithm?: unknown; keyId?: unknown; signature?: unknown };
+  try {
+    parsed = JSON.parse(signatureFile) as typeof parsed;
+  } catch {
+    throw new PhmatchError("PHM_HASHSET_SIGNATURE", `${what}.sig is not a phmatch signature file: refused`);
+  }
+  if (parsed.algorithm !== "ed25519" || typeof parsed.signature !== "string") {
+    throw new PhmatchError("PHM_HASHSET_SIGNATURE", `${what}.sig is not an Ed25519 signature: refused`);
+  }
+  const key = trustedKeys.find((k) => keyId(k) === parsed.keyId);
+  if (key === undefined) {
+    throw new PhmatchError("PHM_HASHSET_SIGNATURE", `${what} is signed by key ${String(parsed.keyId)}, which is not among the trusted keys: refused`);
+  }
+  if (!verify(null, bytes, key, Buffer.from(parsed.signature, "base64"))) {
+    throw new PhmatchError("PHM_HASHSET_SIGNATURE", `${what} does not match its signature (altered or damaged since it was signed by key ${keyId(key)}): refused`);
+  }
+  return keyId(key);
+}
+
+/** A new Ed25519 key pair as PEM (for `hashset keygen` and tests). */
+export function generateSigningKeys(): { privateKeyPem: string; publicKeyPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  return {
+    privateKeyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+  };
+}

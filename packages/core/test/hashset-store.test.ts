@@ -1,0 +1,285 @@
+// The hash-set layer end to end: the text, pytx and NDJSON readers; detection; import -> .phs -> export round
+// trips for every format; integrity (any flipped byte is caught), signatures, encryption, rollback, diff, merge
+// and overrides.
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  HashSetBuilder,
+  ListVersionState,
+  PackedValues,
+  addOverride,
+  detectHashSetFormat,
+  diffHashSets,
+  encryptStore,
+  exportNdjson,
+  importHashSet,
+  loadHashSet,
+  parseStore,
+  parseTrustedKeys,
+  readOverrides,
+  removeOverride,
+  serializeStore,
+  signStore,
+  verifyStore,
+  type HashSet,
+  type HashSetEntry,
+} from "@phmatch/core";
+import { fixtures } from "../../../test/support/conformance.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "phmatch-hashset-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const md5 = (s: string) => createHash("md5").update(s).digest("hex");
+
+async function importOne(file: string, options: Parameters<typeof importHashSet>[2]) {
+  const builder = new HashSetBuilder();
+  const report = await importHashSet(builder, fixtures(`hashsets/${file}`), options);
+  return { builder, report, set: parseStore(serializeStore(builder), file) };
+}
+
+const plain = (e: HashSetEntry) => ({ ...e, value: hex(e.value) });
+
+describe("text, pytx and NDJSON readers", () => {
+  it("text: one value per line, BOM and CRLF, comments and blank lines skipped, bad lines reported with their numbers", async () => {
+    const { report, set } = await importOne("text/md5-list.txt", { listId: "fruit", algorithm: "md5" });
+    expect(report.format).toBe("text");
+    expect([report.read, report.imported, report.duplicate, report.invalid]).toEqual([7, 4, 1, 2]);
+    expect(report.problems.map((p) => [p.line, p.reason])).toEqual([
+      [6, "md5 needs 32 hex digits, got 30"],
+      [7, expect.stringContaining("not hex")],
+    ]);
+    expect([...set.entries()].map((e) => hex(e.value))).toEqual(["apple", "banana", "cherry", "elderberry"].map(md5));
+  });
+
+  it("text without --algorithm reports every line instead of guessing", async () => {
+    const { report } = await importOne("text/md5-list.txt", { listId: "fruit", format: "text" });
+    expect(report.imported).toBe(0);
+    expect(report.invalid).toBe(7);
+    expect(report.problems[0]?.reason).toContain("--algorithm");
+  });
+
+  it("pytx: signal types mapped to algorithms, unrecognised ones counted by name", async () => {
+    const { report, set } = await importOne("pytx/signals.txt", { listId: "te" });
+    expect(report.format).toBe("pytx");
+    expect([report.read, report.imported, report.invalid]).toEqual([7, 3, 4]);
+    expect(report.unrecognised).toEqual({ url: 1, raw_text: 1 });
+    expect(report.problems.map((p) => p.line)).toEqual([3, 4, 6, 8]);
+    expect([...set.entries()].map((e) => e.algorithm).sort()).toEqual(["md5", "md5", "pdq"]);
+  });
+
+  it("ndjson: phmatch hash records and phmatch export lines; errors keep their digests; bad lines reported", async () => {
+    const { report, set } = await importOne("ndjson/records.ndjson", { listId: "made" });
+    expect(report.format).toBe("ndjson");
+    expect([report.read, report.imported, report.withdrawn, report.invalid]).toEqual([7, 4, 1, 3]);
+    expect(report.problems.map((p) => p.line)).toEqual([3, 4, 8]);
+    const sha1 = [...set.entries()].find((e) => e.algorithm === "sha1");
+    expect(sha1).toMatchObject({ listId: "other", entryId: "E1", category: "B", fields: { source: "unit test", extra: { note: "benign" } } });
+    expect(set.withdrawals()).toEqual([{ algorithm: "md5", value: new Uint8Array(Buffer.from(md5("gone"), "hex")), listId: "other", entryId: "E0" }]);
+  });
+
+  it("strict mode makes the first invalid line fatal, naming it", async () => {
+    await expect(importOne("pytx/signals.txt", { listId: "te", strict: true })).rejects.toMatchObject({ code: "PHM_HASHSET_PARSE", message: expect.stringContaining("signals.txt:3") });
+  });
+});
+
+describe("format detection", () => {
+  const wellFormed: [string, string][] = [
+    ["text/md5-list.txt", "text"],
+    ["pytx/signals.txt", "pytx"],
+    ["ndjson/records.ndjson", "ndjson"],
+    ...readdirSync(fixtures("hashsets/vics")).filter((f) => f.startsWith("vics")).map((f) => [`vics/${f}`, "vics"] as [string, string]),
+    ["ncmec/list.xml", "ncmec"],
+    ["icse/export.csv", "icse"],
+    ["icse/header-variations.csv", "icse"],
+    ["csv/mixed.csv", "csv"],
+    ["csv/mixed.tsv", "csv"],
+    ["csv/semicolon.csv", "csv"],
+  ];
+  it.each(wellFormed)("%s is %s", async (file, format) => {
+    expect((await detectHashSetFormat(fixtures(`hashsets/${file}`))).format).toBe(format);
+  });
+});
+
+describe("round trip: import -> .phs -> export -> import gives the same entries and metadata", () => {
+  const cases: [string, Parameters<typeof importHashSet>[2]][] = [
+    ["text/md5-list.txt", { listId: "fruit", algorithm: "md5", list: { version: 3, name: "Fruit", usageTerms: "test only" } }],
+    ["pytx/signals.txt", { listId: "te" }],
+    ["ndjson/records.ndjson", { listId: "made" }],
+    ["vics/vics-2.0.json", { listId: "pvic", list: { version: 7, source: "unit test" } }],
+    ["vics/vics-cases.json", { listId: "pvic" }],
+    ["ncmec/list.xml", { listId: "ncmec" }],
+    ["csv/mixed.csv", { listId: "csv" }],
+    ["csv/mixed.tsv", { listId: "csv" }],
+    ["csv/semicolon.csv", { listId: "csv" }],
+    ["icse/export.csv", { listId: "icse" }],
+  ];
+  it.each(cases)("%s", async (file, options) => {
+    const first = await importOne(file, options);
+    expect(first.set.size).toBeGreaterThan(0);
+    const exported = join(tmp, `${file.replace(/\W/g, "_")}.ndjson`);
+    writeFileSync(exported, [...exportNdjson(first.set)].join("\n") + "\n");
+    const builder = new HashSetBuilder();
+    const report = await importHashSet(builder, exported, { listId: "ignored" });
+    expect(report.invalid).toBe(0);
+    const second = parseStore(serializeStore(builder), exported);
+    expect([...second.entries()].map(plain)).toEqual([...first.set.entries()].map(plain));
+    expect(second.withdrawals().map((w) => ({ ...w, value: hex(w.value) }))).toEqual(first.set.withdrawals().map((w) => ({ ...w, value: hex(w.value) })));
+    expect(second.lists.filter((l) => l.listId !== "ignored")).toEqual(first.set.lists);
+  });
+});
+
+function signedStore(): { bytes: Buffer; sig: string; publicPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  const builder = new HashSetBuilder();
+  builder.addList({ listId: "L", version: 1 });
+  for (let i = 0; i < 20; i++) builder.addEntry({ algorithm: i % 2 ? "pdq" : "md5", value: randomBytes(i % 2 ? 32 : 16), listId: "L", entryId: `E${i}`, category: "A" });
+  const bytes = serializeStore(builder);
+  return { bytes, sig: signStore(bytes, privateKey.export({ type: "pkcs8", format: "pem" }).toString()), publicPem: publicKey.export({ type: "spki", format: "pem" }).toString() };
+}
+
+describe("integrity and signatures", () => {
+  const { bytes, sig, publicPem } = signedStore();
+  const trusted = parseTrustedKeys(publicPem);
+
+  it("verifies the untouched store", () => {
+    expect(() => verifyStore(bytes, sig, trusted, "L.phs")).not.toThrow();
+  });
+
+  it("any single flipped byte fails verification and loading with PHM_HASHSET_SIGNATURE, and the trailer catches it without keys", async () => {
+    const file = join(tmp, "flip.phs");
+    writeFileSync(`${file}.sig`, sig);
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: bytes.length - 1 }), fc.integer({ min: 1, max: 255 }), async (position, mask) => {
+        const altered = Buffer.from(bytes);
+        altered[position] = (altered[position] as number) ^ mask;
+        expect(() => verifyStore(altered, sig, trusted, "flip.phs")).toThrow(expect.objectContaining({ code: "PHM_HASHSET_SIGNATURE" }));
+        writeFileSync(file, altered);
+        await expect(loadHashSet(file, { trustedKeys: trusted })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE" });
+        expect(() => parseStore(altered, "flip.phs")).toThrow(expect.objectContaining({ code: "PHM_HASHSET_FORMAT" }));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("refuses an unsigned store and a store signed by an untrusted key", async () => {
+    const file = join(tmp, "unsigned.phs");
+    writeFileSync(file, bytes);
+    await expect(loadHashSet(file, { trustedKeys: trusted })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE", message: expect.stringContaining("not signed") });
+    const other = signedStore();
+    expect(() => verifyStore(bytes, other.sig, trusted, "x")).toThrow(expect.objectContaining({ code: "PHM_HASHSET_SIGNATURE" }));
+  });
+});
+
+describe("versions and rollback protection", () => {
+  it("refuses an older release than one already loaded, unless forced", async () => {
+    const state = new ListVersionState(join(tmp, "state"));
+    const write = (version: number) => {
+      const builder = new HashSetBuilder();
+      builder.addList({ listId: "R", version });
+      builder.addEntry({ algorithm: "md5", value: randomBytes(16), listId: "R" });
+      const file = join(tmp, `R-${version}.phs`);
+      writeFileSync(file, serializeStore(builder));
+      return file;
+    };
+    const [v1, v2] = [write(1), write(2)];
+    await loadHashSet(v1, { versionState: state });
+    await loadHashSet(v2, { versionState: state });
+    await expect(loadHashSet(v1, { versionState: state })).rejects.toMatchObject({ code: "PHM_HASHSET_ROLLBACK" });
+    await expect(loadHashSet(v1, { versionState: state, allowRollback: true })).resolves.toBeDefined();
+    expect(state.highest("R")).toBe(2);
+  });
+});
+
+describe("encrypted stores", () => {
+  const key = randomBytes(32);
+  const builder = new HashSetBuilder();
+  builder.addList({ listId: "secret", version: 4, usageTerms: "confidential" });
+  builder.addEntry({ algorithm: "sha256", value: randomBytes(32), listId: "secret", entryId: "S1", category: "A1" });
+  const plainBytes = serializeStore(builder);
+  const encrypted = encryptStore(plainBytes, key, [{ listId: "secret", version: 4 }]);
+  const file = join(tmp, "secret.phs");
+  writeFileSync(file, encrypted);
+
+  it("never holds the entries in clear on disk", () => {
+    expect(encrypted.includes(Buffer.from("S1"))).toBe(false);
+    expect(encrypted.includes(Buffer.from(builder.groups()[0]?.values ?? []))).toBe(false);
+  });
+
+  it("opens with the key, and refuses no key or the wrong key with PHM_HASHSET_KEY", async () => {
+    const { set, encrypted: wasEncrypted } = await loadHashSet(file, { key });
+    expect(wasEncrypted).toBe(true);
+    expect([...set.entries()].map(plain)).toEqual([...parseStore(plainBytes, "p").entries()].map(plain));
+    await expect(loadHashSet(file)).rejects.toMatchObject({ code: "PHM_HASHSET_KEY" });
+    await expect(loadHashSet(file, { key: randomBytes(32) })).rejects.toMatchObject({ code: "PHM_HASHSET_KEY" });
+  });
+
+  it("detects tampering of ciphertext or clear header, and its signature verifies without the key", async () => {
+    for (const position of [20, encrypted.length - 5]) {
+      const altered = Buffer.from(encrypted);
+      altered[position] = (altered[position] as number) ^ 1;
+      writeFileSync(join(tmp, "tampered.phs"), altered);
+      await expect(loadHashSet(join(tmp, "tampered.phs"), { key })).rejects.toMatchObject({ code: expect.stringMatching(/^PHM_HASHSET_(FORMAT|KEY)$/) });
+    }
+    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+    const sig = signStore(encrypted, privateKey.export({ type: "pkcs8", format: "pem" }).toString());
+    expect(() => verifyStore(encrypted, sig, [publicKey], "secret.phs")).not.toThrow();
+  });
+});
+
+describe("diff, merge, overrides", () => {
+  const release = (version: number, words: string[], tombstones: string[] = []): HashSet => {
+    const builder = new HashSetBuilder();
+    builder.addList({ listId: "D", version });
+    for (const w of words) builder.addEntry({ algorithm: "md5", value: Buffer.from(md5(w), "hex"), listId: "D", entryId: w });
+    for (const w of tombstones) builder.addWithdrawal({ algorithm: "md5", value: Buffer.from(md5(w), "hex"), listId: "D" });
+    return parseStore(serializeStore(builder), `D${version}`);
+  };
+
+  it("diff shows entries added and withdrawn, tombstones included", () => {
+    const changes = [...diffHashSets(release(1, ["a", "b", "c"]), release(2, ["b", "c", "d"], ["a", "old"]))].map((c) => [c.change, hex(c.entry.value)]);
+    expect(changes.sort()).toEqual([["added", md5("d")], ["withdrawn", md5("a")], ["withdrawn", md5("old")]].sort());
+  });
+
+  it("merge keeps every list: the same value in two lists is two entries", () => {
+    const builder = new HashSetBuilder();
+    for (const listId of ["X", "Y"]) {
+      builder.addList({ listId, version: 1 });
+      builder.addEntry({ algorithm: "md5", value: Buffer.from(md5("shared"), "hex"), listId, category: listId === "X" ? "A" : "2" });
+    }
+    const set = parseStore(serializeStore(builder), "merged");
+    expect([...set.entries()].map((e) => [e.listId, e.category])).toEqual([["X", "A"], ["Y", "2"]]);
+  });
+
+  it("overrides live beside the list, record who, when and why, and can be removed", async () => {
+    const store = join(tmp, "D.phs");
+    const o = { action: "disable" as const, algorithm: "md5", hash: md5("b"), who: "reviewer", when: new Date().toISOString(), why: "upheld appeal 12" };
+    await addOverride(store, o);
+    await addOverride(store, { ...o, action: "allow", hash: md5("c"), why: "confirmed false positive" });
+    expect(await readOverrides(store)).toHaveLength(2);
+    await removeOverride(store, 0);
+    expect((await readOverrides(store)).map((x) => x.why)).toEqual(["confirmed false positive"]);
+    await expect(addOverride(store, { ...o, why: " " })).rejects.toMatchObject({ code: "PHM_USAGE" });
+  });
+});
+
+describe("PackedValues (the dedupe and lookup table)", () => {
+  it("agrees with a Set of hex strings", () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ minLength: 4, maxLength: 4 }), { maxLength: 300 }), (values) => {
+        const packed = new PackedValues(4, 1);
+        const seen = new Set<string>();
+        for (const v of values) {
+          const added = packed.add(v) >= 0;
+          expect(added).toBe(!seen.has(hex(v)));
+          seen.add(hex(v));
+        }
+        expect(packed.count).toBe(seen.size);
+        for (const v of values) expect(packed.indexOf(v)).toBeGreaterThanOrEqual(0);
+      }),
+    );
+  });
+});
