@@ -244,6 +244,21 @@ describe("diff, merge, overrides", () => {
     expect(changes.sort()).toEqual([["added", md5("d")], ["withdrawn", md5("a")], ["withdrawn", md5("old")]].sort());
   });
 
+  it("a withdrawal by entry id alone survives the store and the NDJSON export", async () => {
+    const builder = new HashSetBuilder();
+    builder.addList({ listId: "N", version: 2 });
+    builder.addEntry({ algorithm: "md5", value: Buffer.from(md5("kept"), "hex"), listId: "N", entryId: "k" });
+    expect(builder.addWithdrawal({ listId: "N", entryId: "gone-7" })).toBe(true);
+    expect(builder.addWithdrawal({ listId: "N", entryId: "gone-7" })).toBe(false);
+    const set = parseStore(serializeStore(builder), "N");
+    expect(set.withdrawals()).toEqual([{ listId: "N", entryId: "gone-7" }]);
+    const file = join(tmp, "N.ndjson");
+    writeFileSync(file, [...exportNdjson(set)].join("\n") + "\n");
+    const again = new HashSetBuilder();
+    await importHashSet(again, file, { listId: "N" });
+    expect(parseStore(serializeStore(again), "N2").withdrawals()).toEqual([{ listId: "N", entryId: "gone-7" }]);
+  });
+
   it("merge keeps every list: the same value in two lists is two entries", () => {
     const builder = new HashSetBuilder();
     for (const listId of ["X", "Y"]) {

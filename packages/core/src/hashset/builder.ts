@@ -68,6 +68,7 @@ export class HashSetBuilder {
   readonly #groups = new Map<string, AlgorithmGroup>();
   readonly #seen = new Map<string, PackedValues>();
   readonly #withdrawn = new Map<string, PackedValues>();
+  readonly #withdrawnIds = new Set<string>();
 
   /** Adds a list, or updates and returns the one already added with that id. */
   addList(info: ListInfo): number {
@@ -95,10 +96,17 @@ export class HashSetBuilder {
     return true;
   }
 
-  /** Records a withdrawal; false if already recorded for that list. */
+  /** Records a withdrawal (of a value, or of an entry id); false if already recorded for that list. */
   addWithdrawal(withdrawal: Withdrawal): boolean {
     const listIndex = this.addList({ listId: withdrawal.listId, version: 1 });
-    if (!firstTime(this.#withdrawn, listIndex, withdrawal.algorithm, withdrawal.value)) return false;
+    if (withdrawal.algorithm !== undefined && withdrawal.value !== undefined) {
+      if (!firstTime(this.#withdrawn, listIndex, withdrawal.algorithm, withdrawal.value)) return false;
+    } else {
+      if (withdrawal.entryId === undefined) throw new RangeError("a withdrawal names a value or an entry id");
+      const key = `${listIndex}\0${withdrawal.entryId}`;
+      if (this.#withdrawnIds.has(key)) return false;
+      this.#withdrawnIds.add(key);
+    }
     this.withdrawals.push(withdrawal);
     return true;
   }

@@ -32,6 +32,8 @@ export function* diffHashSets(before: HashSet, after: HashSet): Generator<HashSe
   // Tombstones of values `before` did not hold (withdrawn in an earlier release) are reported too; values it held
   // are already reported above, since a full release no longer lists them.
   for (const w of after.withdrawals()) {
-    if (!has(beforeIndex, w)) yield { change: "withdrawn", entry: { algorithm: w.algorithm, value: w.value, listId: w.listId, ...(w.entryId !== undefined && { entryId: w.entryId }) } };
+    // A withdrawal by entry id alone: the entries it removes are already reported above, if `before` held them.
+    if (w.algorithm === undefined || w.value === undefined) continue;
+    if (!has(beforeIndex, { ...w, algorithm: w.algorithm, value: w.value })) yield { change: "withdrawn", entry: { algorithm: w.algorithm, value: w.value, listId: w.listId, ...(w.entryId !== undefined && { entryId: w.entryId }) } };
   }
 }

@@ -36,10 +36,14 @@ export interface HashSetEntry {
   fields?: EntryFields;
 }
 
-/** A withdrawal: the list no longer holds this value (NCMEC deletedImage/deletedVideo, or a later release). */
+/**
+ * A withdrawal: the list no longer holds this value (NCMEC deletedImage/deletedVideo, or a later release). It
+ * names a value (algorithm and value), or only an entry id, as deletion feeds often do: then every entry of the
+ * list with that id is withdrawn.
+ */
 export interface Withdrawal {
-  algorithm: string;
-  value: Uint8Array;
+  algorithm?: string;
+  value?: Uint8Array;
   listId: string;
   entryId?: string;
 }

@@ -24,7 +24,13 @@ function entryLine(e: HashSetEntry): object {
 }
 
 function withdrawalLine(w: Withdrawal): object {
-  return { type: "withdrawal", algorithm: w.algorithm, hash: Buffer.from(w.value).toString("hex"), list: w.listId, ...(w.entryId !== undefined && { id: w.entryId }) };
+  return {
+    type: "withdrawal",
+    ...(w.algorithm !== undefined && { algorithm: w.algorithm }),
+    ...(w.value !== undefined && { hash: Buffer.from(w.value).toString("hex") }),
+    list: w.listId,
+    ...(w.entryId !== undefined && { id: w.entryId }),
+  };
 }
 
 /**

@@ -86,8 +86,10 @@ export class HashSet {
       .split("\n")
       .filter((line) => line.length > 0)
       .map((line) => {
-        const w = JSON.parse(line) as { a: string; h: string; l?: number; i?: string };
-        const withdrawal: Withdrawal = { algorithm: w.a, value: new Uint8Array(Buffer.from(w.h, "hex")), listId: (this.header.lists[w.l ?? 0] as ListInfo).listId };
+        const w = JSON.parse(line) as { a?: string; h?: string; l?: number; i?: string };
+        const withdrawal: Withdrawal = { listId: (this.header.lists[w.l ?? 0] as ListInfo).listId };
+        if (w.a !== undefined) withdrawal.algorithm = w.a;
+        if (w.h !== undefined) withdrawal.value = new Uint8Array(Buffer.from(w.h, "hex"));
         if (w.i !== undefined) withdrawal.entryId = w.i;
         return withdrawal;
       });

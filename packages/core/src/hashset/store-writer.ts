@@ -14,7 +14,14 @@ export function serializeStore(builder: HashSetBuilder, createdAt = new Date().t
     builder.withdrawals
       .map((w) => {
         const listIndex = builder.lists.findIndex((l) => l.listId === w.listId);
-        return JSON.stringify({ a: w.algorithm, h: Buffer.from(w.value).toString("hex"), ...(listIndex > 0 && { l: listIndex }), ...(w.entryId !== undefined && { i: w.entryId }) }) + "\n";
+        return (
+          JSON.stringify({
+            ...(w.algorithm !== undefined && { a: w.algorithm }),
+            ...(w.value !== undefined && { h: Buffer.from(w.value).toString("hex") }),
+            ...(listIndex > 0 && { l: listIndex }),
+            ...(w.entryId !== undefined && { i: w.entryId }),
+          }) + "\n"
+        );
       })
       .join(""),
   );

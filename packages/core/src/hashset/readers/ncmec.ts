@@ -280,12 +280,9 @@ function* recordsOf(record: PendingRecord, options: ReaderOptions, report: Impor
   if (record.tooManyFingerprints) {
     report.problem(line, `${label} has more than ${MAX_FINGERPRINTS} fingerprints; the rest were not imported`);
   } else if (yielded === 0 && reported === 0) {
-    report.problem(
-      line,
-      withdrawal
-        ? `${label} has no fingerprints: a withdrawal by entry id alone cannot be imported (a withdrawal names an algorithm and a value)`
-        : `${label} has no fingerprints`,
-    );
+    // Deletion feeds often name only the entry id: that withdraws every entry of the list with that id.
+    if (withdrawal && entryId !== undefined) yield { kind: "withdrawal", withdrawal: { listId: options.listId, entryId }, line };
+    else report.problem(line, withdrawal ? `${label} has neither fingerprints nor an id` : `${label} has no fingerprints`);
   }
 }
 

@@ -55,14 +55,17 @@ export const readNdjson: HashSetReader = async function* (input, options, report
 };
 
 function exportRecord(value: Record<string, unknown>, defaultList: string, line: number, report: { problem(line: number, reason: string): void }): HashSetRecord | undefined {
+  const listId = typeof value.list === "string" ? value.list : defaultList;
+  const entryId = typeof value.id === "string" ? value.id : undefined;
+  if (value.type === "withdrawal" && value.hash === undefined && value.algorithm === undefined && entryId !== undefined) {
+    return { kind: "withdrawal", withdrawal: { listId, entryId }, line };
+  }
   const algorithm = typeof value.algorithm === "string" ? value.algorithm : "";
   const parsed = parseHashValue(algorithm, typeof value.hash === "string" ? value.hash : "");
   if (!parsed.ok) {
     report.problem(line, parsed.reason);
     return undefined;
   }
-  const listId = typeof value.list === "string" ? value.list : defaultList;
-  const entryId = typeof value.id === "string" ? value.id : undefined;
   if (value.type === "withdrawal") {
     return { kind: "withdrawal", withdrawal: { algorithm, value: parsed.value, listId, ...(entryId !== undefined && { entryId }) }, line };
   }
