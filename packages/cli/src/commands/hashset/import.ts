@@ -33,7 +33,7 @@ export function importCommand(): Command {
     .option("--list-name <name>", "the list's name")
     .option("--source <who>", "who supplies the list")
     .option("--usage-terms <text>", "usage terms or confidentiality conditions")
-    .option("--columns <map>", "CSV column names, e.g. hash=MD5,category=Cat,id=FileID,algorithm=Type")
+    .option("--columns <map>", "CSV column names, e.g. hash=MD5,category=Cat,id=FileID,algorithm=Type,list=List")
     .option("--strict", "any invalid line is fatal", false)
     .requiredOption("-o, --output <file>", "the .phs store to write")
     .option("--encrypt", "encrypt the store (AES-256-GCM) with --key-file or PHMATCH_LIST_KEY", false)

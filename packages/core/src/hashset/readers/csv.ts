@@ -205,6 +205,8 @@ interface CsvLayout {
   hash: number;
   category: number;
   id: number;
+  /** A row's own list id (phmatch's CSV export writes one); rows without one get options.listId. */
+  list: number;
   /** The registry id of rows without an algorithm cell (options.algorithm). */
   defaultAlgorithm: string | undefined;
   /** Every other column: [index, header name]. */
@@ -213,11 +215,11 @@ interface CsvLayout {
   unusable: string | undefined;
 }
 
-const ROLES = ["algorithm", "hash", "category", "id"] as const;
+const ROLES = ["algorithm", "hash", "category", "id", "list"] as const;
 
 function csvLayout(header: readonly string[], options: ReaderOptions): CsvLayout {
   const listed = header.map((name) => `"${name}"`).join(", ");
-  const index: Record<(typeof ROLES)[number], number> = { algorithm: -1, hash: -1, category: -1, id: -1 };
+  const index: Record<(typeof ROLES)[number], number> = { algorithm: -1, hash: -1, category: -1, id: -1, list: -1 };
   const missing: string[] = [];
   for (const role of ROLES) {
     const named = options.columns?.[role];
@@ -285,7 +287,8 @@ function csvEntry(row: DelimitedRow, layout: CsvLayout, listId: string, report: 
     report.problem(line, `"${header[layout.hash]}": ${parsed.reason}`);
     return undefined;
   }
-  const entry: HashSetEntry = { algorithm, value: parsed.value, listId };
+  const ownList = layout.list < 0 ? "" : (cells[layout.list] ?? "").trim();
+  const entry: HashSetEntry = { algorithm, value: parsed.value, listId: ownList !== "" ? ownList : listId };
   const id = layout.id < 0 ? "" : (cells[layout.id] ?? "").trim();
   if (id !== "") entry.entryId = id;
   const category = layout.category < 0 ? "" : (cells[layout.category] ?? "").trim();
@@ -297,7 +300,7 @@ function csvEntry(row: DelimitedRow, layout: CsvLayout, listId: string, report: 
 
 /**
  * Reads a CSV, TSV or semicolon-separated hash list: a header row, then one hash per row. Columns are found by
- * name, case-insensitively: `algorithm`, `hash`, `category` and `id` unless `options.columns` names others.
+ * name, case-insensitively: `algorithm`, `hash`, `category`, `id` and `list` unless `options.columns` names others.
  * Without an algorithm column, `options.algorithm` applies (it also fills empty algorithm cells). Algorithm
  * names are registry ids in any case, or a common spelling (SHA-1, SHA-256, PDNA). Every other column is kept
  * in `fields.extra` under its header name (empty cells omitted).

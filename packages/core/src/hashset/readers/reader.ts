@@ -9,7 +9,7 @@ export interface ReaderOptions {
   /** Algorithm of bare values (plain text lists), a registry id. */
   algorithm?: string;
   /** Column names for CSV/TSV: which header holds what (defaults: algorithm, hash, category, id). */
-  columns?: { algorithm?: string; hash?: string; category?: string; id?: string };
+  columns?: { algorithm?: string; hash?: string; category?: string; id?: string; list?: string };
 }
 
 /**

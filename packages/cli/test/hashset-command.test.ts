@@ -1,0 +1,105 @@
+// `phmatch hashset ...` as a user runs it: import with detection and a report, build from images, info,
+// keygen/sign/verify with exit 3 on tampering, rollback refusal, encryption, diff, export, merge, overrides.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { fixtures, projectRoot, readTsv } from "../../../test/support/conformance.js";
+
+const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "phmatch-cli-hashset-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const env = { ...process.env, PHMATCH_STATE_DIR: join(dir, "state"), PHMATCH_TRUSTED_KEYS: "", PHMATCH_LIST_KEY: "" };
+
+function phmatch(args: string[], extraEnv: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: projectRoot, encoding: "utf8", env: { ...env, ...extraEnv } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stdout.split("\n").filter((l) => l !== "") };
+}
+const out = (name: string) => join(dir, name);
+
+describe("phmatch hashset", () => {
+  it("imports with format detection and a report naming every bad line; exit 2 when lines were invalid", () => {
+    const r = phmatch(["hashset", "import", fixtures("hashsets/pytx/signals.txt"), "--list-id", "te", "-o", out("te.phs"), "--report", out("te.json")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("format pytx");
+    expect(r.stderr).toContain("signals.txt:3: unrecognised hash type \"url\"");
+    const report = JSON.parse(readFileSync(out("te.json"), "utf8")) as { imported: number; invalid: number; problems: { line: number }[] };
+    expect([report.imported, report.invalid, report.problems.map((p) => p.line)]).toEqual([3, 4, [3, 4, 6, 8]]);
+  });
+
+  it("--strict refuses the file at its first invalid line", () => {
+    const r = phmatch(["hashset", "import", fixtures("hashsets/pytx/signals.txt"), "--list-id", "te", "--strict", "-o", out("strict.phs")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/PHM_HASHSET_PARSE: .*signals\.txt:3/);
+  });
+
+  it("builds a list from images whose PDQ entries equal the golden hashes, and info describes it", () => {
+    const build = phmatch(["hashset", "build", "test-fixtures/images/shapes.png", "test-fixtures/images/texture.jpg", "--list-id", "mine", "--category", "test", "-o", out("mine.phs")]);
+    expect(build.code).toBe(0);
+    const exported = phmatch(["hashset", "export", out("mine.phs")]).lines.map((l) => JSON.parse(l) as { type: string; algorithm?: string; hash?: string; id?: string; category?: string });
+    const golden = readTsv(fixtures("golden-hashes.tsv"));
+    const pdq = exported.filter((e) => e.algorithm === "pdq").map((e) => [e.id, e.hash, e.category]);
+    expect(pdq).toEqual([
+      ["test-fixtures/images/shapes.png", golden.find((g) => g.file === "shapes.png")?.pdq, "test"],
+      ["test-fixtures/images/texture.jpg", golden.find((g) => g.file === "texture.jpg")?.pdq, "test"],
+    ]);
+    const info = phmatch(["hashset", "info", out("mine.phs")]);
+    expect(info.stdout).toContain("list mine version 1");
+    expect(info.stdout).toContain("6 entries: md5 2, pdq 2, sha1 2");
+  });
+
+  it("signs and verifies; a flipped byte, a missing signature or an untrusted key exits 3", () => {
+    expect(phmatch(["hashset", "keygen", "--private", out("k.pem"), "--public", out("k.pub")]).code).toBe(0);
+    expect(phmatch(["hashset", "keygen", "--private", out("other.pem"), "--public", out("other.pub")]).code).toBe(0);
+    expect(phmatch(["hashset", "sign", out("mine.phs"), "--key", out("k.pem")]).code).toBe(0);
+    expect(phmatch(["hashset", "verify", out("mine.phs"), "--trusted-keys", out("k.pub")])).toMatchObject({ code: 0, stdout: expect.stringContaining("OK, signed by key") });
+    expect(phmatch(["hashset", "verify", out("mine.phs"), "--trusted-keys", out("other.pub")])).toMatchObject({ code: 3, stderr: expect.stringContaining("PHM_HASHSET_SIGNATURE") });
+    expect(phmatch(["hashset", "verify", out("te.phs"), "--trusted-keys", out("k.pub")])).toMatchObject({ code: 3, stderr: expect.stringContaining("not signed") });
+    const bytes = readFileSync(out("mine.phs"));
+    bytes[Math.floor(bytes.length / 2)] ^= 0x10;
+    writeFileSync(out("tampered.phs"), bytes);
+    writeFileSync(out("tampered.phs.sig"), readFileSync(out("mine.phs.sig")));
+    expect(phmatch(["hashset", "verify", out("tampered.phs"), "--trusted-keys", out("k.pub")])).toMatchObject({ code: 3, stderr: expect.stringContaining("PHM_HASHSET_SIGNATURE") });
+    // Trusted keys from the environment apply to every command that loads a list.
+    expect(phmatch(["hashset", "info", out("tampered.phs")], { PHMATCH_TRUSTED_KEYS: readFileSync(out("k.pub"), "utf8") }).code).toBe(3);
+  });
+
+  it("refuses to load an older release of a list than one already loaded (exit 3) unless --allow-rollback", () => {
+    const text = fixtures("hashsets/text/md5-list.txt");
+    phmatch(["hashset", "import", text, "--algorithm", "md5", "--list-id", "roll", "--list-version", "5", "-o", out("roll5.phs")]);
+    phmatch(["hashset", "import", text, "--algorithm", "md5", "--list-id", "roll", "--list-version", "4", "-o", out("roll4.phs")]);
+    expect(phmatch(["hashset", "info", out("roll5.phs")]).code).toBe(0);
+    expect(phmatch(["hashset", "info", out("roll4.phs")])).toMatchObject({ code: 3, stderr: expect.stringContaining("PHM_HASHSET_ROLLBACK") });
+    expect(phmatch(["hashset", "info", out("roll4.phs"), "--allow-rollback"]).code).toBe(0);
+  });
+
+  it("encrypts with a key from the environment and opens only with it", () => {
+    const key = "ab".repeat(32);
+    expect(phmatch(["hashset", "import", fixtures("hashsets/ncmec/list.xml"), "--list-id", "conf", "-o", out("conf.phs"), "--encrypt"], { PHMATCH_LIST_KEY: key }).code).toBe(0);
+    expect(phmatch(["hashset", "info", out("conf.phs")])).toMatchObject({ code: 3, stderr: expect.stringContaining("PHM_HASHSET_KEY") });
+    expect(phmatch(["hashset", "info", out("conf.phs")], { PHMATCH_LIST_KEY: key }).stdout).toContain("encrypted: yes");
+  });
+
+  it("diffs two releases, merges lists keeping provenance, and round-trips CSV export", () => {
+    const diff = phmatch(["hashset", "diff", out("te.phs"), out("mine.phs")]);
+    expect(diff.stderr).toContain("6 added, 3 withdrawn");
+    expect(phmatch(["hashset", "merge", out("te.phs"), out("mine.phs"), "-o", out("merged.phs")]).code).toBe(0);
+    const lists = (JSON.parse(phmatch(["hashset", "export", out("merged.phs")]).lines[0] as string) as { lists: { listId: string }[] }).lists.map((l) => l.listId);
+    expect(lists).toEqual(["te", "mine"]);
+    const csv = phmatch(["hashset", "export", out("mine.phs"), "--format", "csv", "-o", out("mine.csv")]);
+    expect(csv.code).toBe(0);
+    expect(phmatch(["hashset", "import", out("mine.csv"), "--list-id", "mine", "-o", out("mine2.phs")]).code).toBe(0);
+    expect(phmatch(["hashset", "export", out("mine2.phs")]).lines.slice(1)).toEqual(phmatch(["hashset", "export", out("mine.phs")]).lines.slice(1));
+  });
+
+  it("records overrides beside the list with who and why, lists and removes them", () => {
+    const hash = "cd".repeat(16);
+    expect(phmatch(["hashset", "override", "add", out("te.phs"), "--action", "disable", "--algorithm", "md5", "--hash", hash, "--who", "reviewer", "--why", "appeal 7 upheld"]).code).toBe(0);
+    expect(phmatch(["hashset", "override", "add", out("te.phs"), "--action", "allow", "--algorithm", "md5", "--hash", "12", "--who", "x", "--why", "y"]).code).toBe(64);
+    expect(phmatch(["hashset", "override", "list", out("te.phs")]).stdout).toContain('"why":"appeal 7 upheld"');
+    expect(phmatch(["hashset", "override", "remove", out("te.phs"), "0"]).code).toBe(0);
+    expect(phmatch(["hashset", "override", "list", out("te.phs")]).stdout).toContain("no overrides");
+  });
+});
