@@ -198,14 +198,17 @@ describe("encrypted stores", () => {
   const key = randomBytes(32);
   const builder = new HashSetBuilder();
   builder.addList({ listId: "secret", version: 4, usageTerms: "confidential" });
-  builder.addEntry({ algorithm: "sha256", value: randomBytes(32), listId: "secret", entryId: "S1", category: "A1" });
+  builder.addEntry({ algorithm: "sha256", value: randomBytes(32), listId: "secret", entryId: "confidential-entry-id-0001", category: "category-confidential" });
   const plainBytes = serializeStore(builder);
   const encrypted = encryptStore(plainBytes, key, [{ listId: "secret", version: 4 }]);
   const file = join(tmp, "secret.phs");
   writeFileSync(file, encrypted);
 
   it("never holds the entries in clear on disk", () => {
-    expect(encrypted.includes(Buffer.from("S1"))).toBe(false);
+    // Needles long enough that random ciphertext cannot contain them by chance.
+    expect(encrypted.includes(Buffer.from("confidential-entry-id-0001"))).toBe(false);
+    expect(encrypted.includes(Buffer.from("category-confidential"))).toBe(false);
+    expect(plainBytes.includes(Buffer.from("confidential-entry-id-0001"))).toBe(true);
     expect(encrypted.includes(Buffer.from(builder.groups()[0]?.values ?? []))).toBe(false);
   });
 
