@@ -81,3 +81,6 @@ export { orderedMap } from "./pool/ordered-map.js";
 
 /** Hash sets: formats, the .phs store, signatures, encryption, versions, overrides. */
 export * from "./hashset/index.js";
+
+/** Hamming indexes: flat scan, multi-index hashing, BK-tree, exact lookup, and the choice between them. */
+export { FlatIndex, MihIndex, BkTreeIndex, ExactIndex, buildIndex, chooseIndexKind, FLAT_SCAN_MAX, type HammingIndex, type IndexHit, type IndexKind, type PackedValuesView } from "./index/index.js";
