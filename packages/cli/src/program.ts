@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { PhmatchError } from "@phmatch/core";
 import { hashCommand } from "./commands/hash.js";
 import { hashsetCommand } from "./commands/hashset/index.js";
+import { matchCommand } from "./commands/match.js";
 import { EXIT_CODES, exitCodeFor, takeCommandExitCode } from "./exit-codes.js";
 
 const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -16,6 +17,7 @@ export function createProgram(): Command {
     .showHelpAfterError("(run phmatch --help for usage)");
   program.addCommand(hashCommand());
   program.addCommand(hashsetCommand());
+  program.addCommand(matchCommand());
   exitOverrideAll(program);
   return program;
 }

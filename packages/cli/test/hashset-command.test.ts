@@ -94,6 +94,22 @@ describe("phmatch hashset", () => {
     expect(phmatch(["hashset", "export", out("mine2.phs")]).lines.slice(1)).toEqual(phmatch(["hashset", "export", out("mine.phs")]).lines.slice(1));
   });
 
+  it("phmatch hash | phmatch match: one result per input line, carrying its path", () => {
+    const hashed = spawnSync(process.execPath, [bin, "hash", "-q", "--dihedral", "-a", "pdq,md5", "test-fixtures/images", "test-fixtures/bad/empty.jpg"], { cwd: projectRoot, encoding: "utf8", env });
+    const input = hashed.stdout + "this is not json\n";
+    const r = spawnSync(process.execPath, [bin, "match", "--hashset", out("mine.phs")], { cwd: projectRoot, encoding: "utf8", env, input });
+    expect(r.status).toBe(2); // the one invalid line
+    const results = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { path: string; status: string; matches: { entryId?: string; variant?: string }[] });
+    expect(results).toHaveLength(hashed.stdout.trim().split("\n").length + 1);
+    const byPath = Object.fromEntries(results.map((x) => [x.path, x]));
+    expect(byPath["test-fixtures/images/shapes.png"]?.status).toBe("known");
+    expect(byPath["test-fixtures/images/shapes-rotate90.png"]?.matches[0]).toMatchObject({ entryId: "test-fixtures/images/shapes.png", variant: "rotate90" });
+    expect(byPath["test-fixtures/images/texture-grey.png"]?.status).toBe("unseen");
+    expect(byPath["test-fixtures/images/tiny-4x4.png"]?.status).toBe("low_quality");
+    expect(byPath["test-fixtures/bad/empty.jpg"]?.status).toBe("error");
+    expect(results.at(-1)).toMatchObject({ status: "error", error: { code: "PHM_MATCH_INPUT" } });
+  });
+
   it("records overrides beside the list with who and why, lists and removes them", () => {
     const hash = "cd".repeat(16);
     expect(phmatch(["hashset", "override", "add", out("te.phs"), "--action", "disable", "--algorithm", "md5", "--hash", hash, "--who", "reviewer", "--why", "appeal 7 upheld"]).code).toBe(0);

@@ -1,0 +1,76 @@
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+import { Command, Option } from "commander";
+import { Matcher, PhmatchError, hasherSpec, loadHashSet, type HashRecord, type IndexKind, type MatchResult } from "@phmatch/core";
+import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
+import { writeLine } from "../output.js";
+import { loadOptions, withTrustOptions, type TrustOptions } from "./hashset/options.js";
+
+interface MatchCommandOptions extends TrustOptions {
+  hashset: string[];
+  maxDistance?: Record<string, number>;
+  minQuality?: number;
+  index?: IndexKind;
+}
+
+/** `phmatch match`: hash records (NDJSON, as `phmatch hash` prints) in, one match result per record out. */
+export function matchCommand(): Command {
+  return withTrustOptions(
+    new Command("match")
+      .description("match hash records (NDJSON from phmatch hash, stdin or files) against hash lists; one result per line")
+      .argument("[inputs...]", "NDJSON files of hash records (default: stdin)")
+      .requiredOption("-s, --hashset <store>", "a .phs list (repeat for several)", (v: string, all: string[] = []) => [...all, v])
+      .option("--max-distance <alg=n,...>", "change a policy's distance, e.g. pdq=24,phash=6", parseDistances)
+      .option("--min-quality <n>", "change PDQ's quality floor (default 50)", (v) => Number(v))
+      .addOption(new Option("--index <kind>", "force an index kind (default: chosen per algorithm)").choices(["flat", "mih", "bktree"])),
+  ).action(async (inputs: string[], options: MatchCommandOptions) => {
+    const load = loadOptions(options);
+    const sets = [];
+    for (const store of options.hashset) sets.push(await loadHashSet(store, load));
+    const policies: Record<string, { maxDistance?: number; minQuality?: number }> = {};
+    for (const [algorithm, maxDistance] of Object.entries(options.maxDistance ?? {})) policies[algorithm] = { maxDistance };
+    if (options.minQuality !== undefined) policies.pdq = { ...policies.pdq, minQuality: options.minQuality };
+    const matcher = new Matcher(sets, { policies, ...(options.index !== undefined && { index: options.index }) });
+    let invalid = 0;
+    const sources = inputs.length === 0 ? [{ name: "stdin", stream: process.stdin }] : inputs.map((f) => ({ name: f, stream: createReadStream(f) }));
+    for (const source of sources) {
+      let line = 0;
+      for await (const text of createInterface({ input: source.stream, crlfDelay: Infinity })) {
+        line++;
+        if (text.trim() === "") continue;
+        const record = parseRecord(text);
+        let result: MatchResult;
+        if (record === undefined) {
+          invalid++;
+          const message = `${source.name}:${line}: not a phmatch hash record`;
+          result = { path: `${source.name}:${line}`, status: "error", matches: [], checked: [], error: new PhmatchError("PHM_MATCH_INPUT", message).toJSON() };
+        } else {
+          result = matcher.match(record);
+        }
+        await writeLine(process.stdout, JSON.stringify(result));
+      }
+    }
+    setCommandExitCode(invalid > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
+  });
+}
+
+function parseRecord(text: string): HashRecord | undefined {
+  try {
+    const value = JSON.parse(text) as HashRecord;
+    if (typeof value !== "object" || value === null || typeof value.path !== "string") return undefined;
+    if (value.hashes !== undefined && (typeof value.hashes !== "object" || Object.values(value.hashes).some((h) => typeof h !== "string" || !/^[0-9a-f]+$/i.test(h)))) return undefined;
+    return value;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseDistances(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const pair of text.split(",")) {
+    const [algorithm = "", n = ""] = pair.split("=").map((s) => s.trim());
+    if (hasherSpec(algorithm) === undefined || !/^\d+$/.test(n)) throw new PhmatchError("PHM_USAGE", `--max-distance takes alg=n pairs, got "${pair}"`);
+    out[algorithm] = Number(n);
+  }
+  return out;
+}

@@ -1,0 +1,58 @@
+import { readFileSync } from "node:fs";
+import type { ErrorCode } from "../errors/index.js";
+
+/** Version of the match result shape (schema/match-result.schema.json). */
+export const MATCH_RESULT_VERSION = 1;
+
+/** A local override that applied to a hit (who, when, why), as recorded beside the list. */
+export interface AppliedOverride {
+  action: "disable" | "allow";
+  who: string;
+  when: string;
+  why: string;
+}
+
+/** One list entry the file matches. Says "matches list X, category Y", never anything about a person. */
+export interface MatchHit {
+  list: string;
+  listVersion: number;
+  entryId?: string;
+  category?: string;
+  algorithm: string;
+  distance: number;
+  /**
+   * For PDQ: which transform of the queried image matched the entry (original, rotate90 = a quarter turn
+   * counter-clockwise, ...): a copy turned clockwise matches through rotate90.
+   */
+  variant?: string;
+  /** The policy that decided, e.g. pdq:d31:q50@1. */
+  policy: string;
+  /** A local override applied: the hit is reported but does not make the file known. */
+  override?: AppliedOverride;
+}
+
+/**
+ * The outcome for one file, used by every output (match, check, scan, the HTTP API, the audit log):
+ * - `known`: at least one list entry matched (a digest hit counts even if the image failed to decode);
+ * - `unseen`: every requested check ran and nothing matched;
+ * - `low_quality`: nothing matched and a perceptual hash was too weak to decide: never a silent "no match";
+ * - `error`: the file could not be checked (its record's error is given).
+ */
+export interface MatchResult {
+  path: string;
+  status: "known" | "unseen" | "low_quality" | "error";
+  matches: MatchHit[];
+  /** Algorithms whose hashes were looked up. */
+  checked: string[];
+  /** What was not checked and why (low quality, no dihedral variants, no list for an algorithm). */
+  notes?: string[];
+  error?: { code: ErrorCode | string; message: string };
+}
+
+let schema: object | undefined;
+
+/** JSON Schema (draft 2020-12) of {@link MatchResult}, `$id` urn:phmatch:schema:match-result:1. */
+export function matchResultSchema(): object {
+  schema ??= JSON.parse(readFileSync(new URL("../../schema/match-result.schema.json", import.meta.url), "utf8")) as object;
+  return schema;
+}

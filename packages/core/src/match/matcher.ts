@@ -1,0 +1,158 @@
+import { PDQ_DIHEDRAL_VARIANTS } from "../hashers/pdq.js";
+import { hasherSpec } from "../hashers/index.js";
+import type { LoadedHashSet } from "../hashset/load.js";
+import type { Override } from "../hashset/overrides.js";
+import { PackedValues } from "../hashset/packed-values.js";
+import { buildIndex, chooseIndexKind, type HammingIndex, type IndexKind } from "../index/index.js";
+import type { HashRecord } from "../record/hash-record.js";
+import type { AppliedOverride, MatchHit, MatchResult } from "./match-result.js";
+import { defaultPolicy, makePolicy, type MatchPolicy } from "./policy.js";
+
+/** Options of a matcher. */
+export interface MatcherOptions {
+  /** Per-algorithm changes to the default policies: maximum distance, minimum quality. */
+  policies?: Record<string, { maxDistance?: number; minQuality?: number }>;
+  /** Force one index kind for every perceptual algorithm (default: chosen per algorithm, see chooseIndexKind). */
+  index?: IndexKind;
+}
+
+interface IndexedSection {
+  loaded: LoadedHashSet;
+  algorithm: string;
+  index: HammingIndex;
+  kind: IndexKind;
+}
+
+/**
+ * Matches hash records against loaded lists. Indexes are built once per list and algorithm; each record is then
+ * answered with every entry of every list it matches, the policy that decided, PDQ's dihedral variant, and any
+ * local override. Withdrawn entries (tombstones in the store) never match.
+ */
+export class Matcher {
+  readonly policies = new Map<string, MatchPolicy>();
+  readonly #sections: IndexedSection[] = [];
+  readonly #withdrawnValues = new Map<string, PackedValues>();
+  readonly #withdrawnIds = new Set<string>();
+  readonly #overrides = new Map<string, { override: Override; loaded: LoadedHashSet }[]>();
+
+  constructor(sets: LoadedHashSet[], options: MatcherOptions = {}) {
+    for (const loaded of sets) {
+      for (const algorithm of loaded.set.algorithms) {
+        const spec = hasherSpec(algorithm);
+        if (spec === undefined || spec.input === "imported") continue; // PhotoDNA: carried, never matched
+        const policy = this.#policy(algorithm, options);
+        const packed = loaded.set.packed(algorithm);
+        const kind = spec.input === "bytes" ? "exact" : (options.index ?? chooseIndexKind(packed, policy.maxDistance, true));
+        this.#sections.push({ loaded, algorithm, index: buildIndex(kind, packed), kind });
+      }
+      for (const w of loaded.set.withdrawals()) {
+        if (w.entryId !== undefined && w.value === undefined) this.#withdrawnIds.add(`${w.listId}\0${w.entryId}`);
+        if (w.algorithm !== undefined && w.value !== undefined) {
+          const key = `${w.listId}\0${w.algorithm}`;
+          let values = this.#withdrawnValues.get(key);
+          if (values === undefined) this.#withdrawnValues.set(key, (values = new PackedValues(w.value.length)));
+          values.add(w.value);
+        }
+      }
+      for (const override of loaded.overrides) {
+        const key = `${override.algorithm}\0${override.hash.toLowerCase()}`;
+        this.#overrides.set(key, [...(this.#overrides.get(key) ?? []), { override, loaded }]);
+      }
+    }
+  }
+
+  /** Index kind used per list and algorithm (for reports and the benchmark). */
+  get indexes(): { list: string; algorithm: string; kind: IndexKind; size: number }[] {
+    return this.#sections.map((s) => ({ list: s.loaded.path, algorithm: s.algorithm, kind: s.kind, size: s.index.size }));
+  }
+
+  #policy(algorithm: string, options: MatcherOptions): MatchPolicy {
+    let policy = this.policies.get(algorithm);
+    if (policy !== undefined) return policy;
+    const base = defaultPolicy(algorithm);
+    const change = options.policies?.[algorithm];
+    policy = change === undefined ? base : makePolicy(algorithm, change.maxDistance ?? base.maxDistance, change.minQuality ?? base.minQuality);
+    this.policies.set(algorithm, policy);
+    return policy;
+  }
+
+  /** The result for one hash record (the shape `phmatch hash` prints). */
+  match(record: HashRecord): MatchResult {
+    const result: MatchResult = { path: record.path, status: "unseen", matches: [], checked: [] };
+    const notes: string[] = [];
+    let weak = false;
+    const listed = new Set(this.#sections.map((s) => s.algorithm));
+    for (const [algorithm, hex] of Object.entries(record.hashes ?? {})) {
+      if (!listed.has(algorithm)) {
+        notes.push(`${algorithm}: no loaded list holds ${algorithm} hashes`);
+        continue;
+      }
+      const policy = this.policies.get(algorithm) as MatchPolicy;
+      const quality = record.quality?.[algorithm];
+      if (policy.minQuality !== undefined && quality !== undefined && quality < policy.minQuality) {
+        weak = true;
+        notes.push(`${algorithm}: quality ${quality} is below ${policy.minQuality}; too featureless to decide (${policy.id})`);
+        continue;
+      }
+      const queries: { variant?: string; value: Uint8Array }[] = [];
+      const variants = algorithm === "pdq" ? record.dihedral?.pdq : undefined;
+      if (variants !== undefined) variants.forEach((v, i) => queries.push({ variant: PDQ_DIHEDRAL_VARIANTS[i] as string, value: fromHex(v) }));
+      else {
+        queries.push(algorithm === "pdq" ? { variant: "original", value: fromHex(hex) } : { value: fromHex(hex) });
+        if (algorithm === "pdq") notes.push("pdq: no dihedral variants in the record; rotated and mirrored copies were not checked (hash with --dihedral)");
+      }
+      result.checked.push(algorithm);
+      for (const hit of this.#lookup(algorithm, policy, queries)) result.matches.push(hit);
+    }
+    if (notes.length > 0) result.notes = notes;
+    if (record.error !== undefined) result.error = record.error;
+    const decisive = result.matches.some((m) => m.override === undefined);
+    result.status = decisive ? "known" : record.error !== undefined ? "error" : weak ? "low_quality" : "unseen";
+    return result;
+  }
+
+  #lookup(algorithm: string, policy: MatchPolicy, queries: { variant?: string; value: Uint8Array }[]): MatchHit[] {
+    const hits: MatchHit[] = [];
+    for (const section of this.#sections) {
+      if (section.algorithm !== algorithm) continue;
+      // The closest variant per entry.
+      const best = new Map<number, { distance: number; variant?: string }>();
+      for (const q of queries) {
+        for (const hit of section.index.search(q.value, policy.maxDistance)) {
+          const seen = best.get(hit.index);
+          if (seen === undefined || hit.distance < seen.distance) best.set(hit.index, { distance: hit.distance, ...(q.variant !== undefined && { variant: q.variant }) });
+        }
+      }
+      for (const [index, { distance, variant }] of [...best].sort((a, b) => a[1].distance - b[1].distance || a[0] - b[0])) {
+        const entry = section.loaded.set.entry(algorithm, index);
+        if (this.#withdrawn(entry.listId, algorithm, entry.value, entry.entryId)) continue;
+        const list = section.loaded.set.lists.find((l) => l.listId === entry.listId);
+        const hit: MatchHit = { list: entry.listId, listVersion: list?.version ?? 1, algorithm, distance, policy: policy.id };
+        if (entry.entryId !== undefined) hit.entryId = entry.entryId;
+        if (entry.category !== undefined) hit.category = entry.category;
+        if (variant !== undefined) hit.variant = variant;
+        const override = this.#override(section.loaded, algorithm, entry.value, entry.listId);
+        if (override !== undefined) hit.override = override;
+        hits.push(hit);
+      }
+    }
+    return hits;
+  }
+
+  #withdrawn(listId: string, algorithm: string, value: Uint8Array, entryId: string | undefined): boolean {
+    if (entryId !== undefined && this.#withdrawnIds.has(`${listId}\0${entryId}`)) return true;
+    return (this.#withdrawnValues.get(`${listId}\0${algorithm}`)?.indexOf(value) ?? -1) >= 0;
+  }
+
+  #override(loaded: LoadedHashSet, algorithm: string, value: Uint8Array, listId: string): AppliedOverride | undefined {
+    const candidates = this.#overrides.get(`${algorithm}\0${Buffer.from(value).toString("hex")}`) ?? [];
+    const found = candidates.find((c) => c.loaded === loaded && (c.override.listId === undefined || c.override.listId === listId));
+    if (found === undefined) return undefined;
+    const { action, who, when, why } = found.override;
+    return { action, who, when, why };
+  }
+}
+
+function fromHex(hex: string): Uint8Array {
+  return new Uint8Array(Buffer.from(hex, "hex"));
+}

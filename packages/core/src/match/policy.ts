@@ -1,0 +1,42 @@
+import { PhmatchError } from "../errors/index.js";
+import { hasherSpec } from "../hashers/index.js";
+
+/**
+ * How one algorithm's hashes decide a match, named and versioned so a report can say which rule decided:
+ * `pdq:d31:q50@1` is "PDQ, distance <= 31, quality >= 50, version 1 of that rule"; digests are `md5:exact@1`.
+ */
+export interface MatchPolicy {
+  id: string;
+  algorithm: string;
+  maxDistance: number;
+  /** Hashes below this quality are too featureless to decide (PDQ). */
+  minQuality?: number;
+}
+
+/** Version of the policy definitions; bumped when a default changes meaning. */
+export const POLICY_VERSION = 1;
+
+/**
+ * The default policy of an algorithm. PDQ: the reference's 31 and pytx's quality 50. 64-bit hashes: 8 bits and
+ * 256-bit imagehash/blockhash: 32 bits (12.5% of the bits, like PDQ's 31/256), provisional until the robustness
+ * benchmark measures them. Digests: exact.
+ */
+export function defaultPolicy(algorithm: string): MatchPolicy {
+  const spec = hasherSpec(algorithm);
+  if (spec === undefined) throw new PhmatchError("PHM_USAGE", `unknown algorithm "${algorithm}"`);
+  return makePolicy(algorithm, spec.defaultThreshold, algorithm === "pdq" ? 50 : undefined);
+}
+
+/** A policy with its id derived from its parameters. */
+export function makePolicy(algorithm: string, maxDistance: number, minQuality?: number): MatchPolicy {
+  const spec = hasherSpec(algorithm);
+  if (spec === undefined) throw new PhmatchError("PHM_USAGE", `unknown algorithm "${algorithm}"`);
+  if (!Number.isInteger(maxDistance) || maxDistance < 0 || maxDistance > spec.bits) {
+    throw new PhmatchError("PHM_USAGE", `${algorithm} distance must be 0..${spec.bits}, got ${maxDistance}`);
+  }
+  const exact = spec.input === "bytes";
+  const id = exact ? `${algorithm}:exact@${POLICY_VERSION}` : `${algorithm}:d${maxDistance}${minQuality !== undefined ? `:q${minQuality}` : ""}@${POLICY_VERSION}`;
+  const policy: MatchPolicy = { id, algorithm, maxDistance: exact ? 0 : maxDistance };
+  if (minQuality !== undefined) policy.minQuality = minQuality;
+  return policy;
+}
