@@ -1,4 +1,4 @@
-import { asWords, distanceWithin } from "./hamming.js";
+import { asWords, distanceWithin, popcount32 } from "./hamming.js";
 import type { HammingIndex, IndexHit, PackedValuesView } from "./hamming-index.js";
 
 const SLICE_BITS = 16;
@@ -66,17 +66,55 @@ export class MihIndex implements HammingIndex {
     return [...found].sort((x, y) => x[0] - y[0]).map(([index, distance]) => ({ index, distance }));
   }
 
+  // 256-bit values (PDQ): the query's words in locals, the distance of the first half checked before the second.
+  #check256(positions: Uint32Array, start: number, end: number, q: Uint32Array, maxDistance: number, found: Map<number, number>): void {
+    const w = this.#words;
+    const q0 = q[0] as number, q1 = q[1] as number, q2 = q[2] as number, q3 = q[3] as number;
+    const q4 = q[4] as number, q5 = q[5] as number, q6 = q[6] as number, q7 = q[7] as number;
+    for (let p = start; p < end; p++) {
+      const i = positions[p] as number;
+      const b = i << 3;
+      let d = popcount32((w[b] as number) ^ q0) + popcount32((w[b + 1] as number) ^ q1) + popcount32((w[b + 2] as number) ^ q2) + popcount32((w[b + 3] as number) ^ q3);
+      if (d > maxDistance) continue;
+      d += popcount32((w[b + 4] as number) ^ q4) + popcount32((w[b + 5] as number) ^ q5) + popcount32((w[b + 6] as number) ^ q6) + popcount32((w[b + 7] as number) ^ q7);
+      if (d <= maxDistance) found.set(i, d);
+    }
+  }
+
   // Every key within `radius` flipped bits of `key` (flipping bits >= `from` only, so each key is visited once).
   #probe(t: number, key: number, radius: number, from: number, q: Uint32Array, maxDistance: number, found: Map<number, number>): void {
     const offsets = this.#offsets[t] as Uint32Array;
     const positions = this.#positions[t] as Uint32Array;
-    for (let p = offsets[key] as number, end = offsets[key + 1] as number; p < end; p++) {
-      const i = positions[p] as number;
-      if (found.has(i)) continue;
-      const d = distanceWithin(this.#words, i, this.#wordsPerValue, q, maxDistance);
-      if (d <= maxDistance) found.set(i, d);
+    // A value can be a candidate in several tables; only hits (few) are deduplicated, since checking a candidate
+    // again costs less than looking it up in a set.
+    const end = offsets[key + 1] as number;
+    if (this.#wordsPerValue === 8) {
+      this.#check256(positions, offsets[key] as number, end, q, maxDistance, found);
+    } else {
+      for (let p = offsets[key] as number; p < end; p++) {
+        const i = positions[p] as number;
+        const d = distanceWithin(this.#words, i, this.#wordsPerValue, q, maxDistance);
+        if (d <= maxDistance) found.set(i, d);
+      }
     }
     if (radius === 0) return;
     for (let b = from; b < SLICE_BITS; b++) this.#probe(t, key ^ (1 << b), radius - 1, b + 1, q, maxDistance, found);
   }
+}
+
+/** Keys probed per query by MIH for values of `bits` bits at radius `r` (the refined pigeonhole). */
+export function mihProbes(bits: number, r: number): number {
+  const m = bits / SLICE_BITS;
+  const rho = Math.floor(r / m);
+  const a = r - rho * m;
+  const ball = (radius: number) => {
+    let total = 0;
+    let c = 1;
+    for (let k = 0; k <= radius; k++) {
+      total += c;
+      c = (c * (SLICE_BITS - k)) / (k + 1);
+    }
+    return radius < 0 ? 0 : total;
+  };
+  return (a + 1) * ball(rho) + (m - a - 1) * ball(rho - 1);
 }
