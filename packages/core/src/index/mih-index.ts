@@ -57,18 +57,31 @@ export class MihIndex implements HammingIndex {
     const rho = Math.floor(maxDistance / m);
     const a = maxDistance - rho * m;
     const found = new Map<number, number>();
+    const keys: number[] = [];
     for (let t = 0; t < m; t++) {
       const radius = t <= a ? rho : rho - 1;
       if (radius < 0) continue;
-      const key = ((q[t >> 1] as number) >>> ((t & 1) * 16)) & 0xffff;
-      this.#probe(t, key, radius, 0, q, maxDistance, found);
+      keys.length = 0;
+      ballKeys(((q[t >> 1] as number) >>> ((t & 1) * 16)) & 0xffff, radius, 0, keys);
+      const offsets = this.#offsets[t] as Uint32Array;
+      const positions = this.#positions[t] as Uint32Array;
+      for (const key of keys) this.#check(positions, offsets[key] as number, offsets[key + 1] as number, q, maxDistance, found);
     }
     return [...found].sort((x, y) => x[0] - y[0]).map(([index, distance]) => ({ index, distance }));
   }
 
-  // 256-bit values (PDQ): the query's words in locals, the distance of the first half checked before the second.
-  #check256(positions: Uint32Array, start: number, end: number, q: Uint32Array, maxDistance: number, found: Map<number, number>): void {
+  // A value can be a candidate in several tables; only hits (few) are deduplicated, since checking a candidate
+  // again costs less than looking it up in a set. 256-bit values (PDQ) get a loop with the query in locals.
+  #check(positions: Uint32Array, start: number, end: number, q: Uint32Array, maxDistance: number, found: Map<number, number>): void {
     const w = this.#words;
+    if (this.#wordsPerValue !== 8) {
+      for (let p = start; p < end; p++) {
+        const i = positions[p] as number;
+        const d = distanceWithin(w, i, this.#wordsPerValue, q, maxDistance);
+        if (d <= maxDistance) found.set(i, d);
+      }
+      return;
+    }
     const q0 = q[0] as number, q1 = q[1] as number, q2 = q[2] as number, q3 = q[3] as number;
     const q4 = q[4] as number, q5 = q[5] as number, q6 = q[6] as number, q7 = q[7] as number;
     for (let p = start; p < end; p++) {
@@ -80,26 +93,13 @@ export class MihIndex implements HammingIndex {
       if (d <= maxDistance) found.set(i, d);
     }
   }
+}
 
-  // Every key within `radius` flipped bits of `key` (flipping bits >= `from` only, so each key is visited once).
-  #probe(t: number, key: number, radius: number, from: number, q: Uint32Array, maxDistance: number, found: Map<number, number>): void {
-    const offsets = this.#offsets[t] as Uint32Array;
-    const positions = this.#positions[t] as Uint32Array;
-    // A value can be a candidate in several tables; only hits (few) are deduplicated, since checking a candidate
-    // again costs less than looking it up in a set.
-    const end = offsets[key + 1] as number;
-    if (this.#wordsPerValue === 8) {
-      this.#check256(positions, offsets[key] as number, end, q, maxDistance, found);
-    } else {
-      for (let p = offsets[key] as number; p < end; p++) {
-        const i = positions[p] as number;
-        const d = distanceWithin(this.#words, i, this.#wordsPerValue, q, maxDistance);
-        if (d <= maxDistance) found.set(i, d);
-      }
-    }
-    if (radius === 0) return;
-    for (let b = from; b < SLICE_BITS; b++) this.#probe(t, key ^ (1 << b), radius - 1, b + 1, q, maxDistance, found);
-  }
+// Every 16-bit key within `radius` flipped bits of `key` (flipping bits >= `from` only, so each once).
+function ballKeys(key: number, radius: number, from: number, out: number[]): void {
+  out.push(key);
+  if (radius === 0) return;
+  for (let b = from; b < SLICE_BITS; b++) ballKeys(key ^ (1 << b), radius - 1, b + 1, out);
 }
 
 /** Keys probed per query by MIH for values of `bits` bits at radius `r` (the refined pigeonhole). */
