@@ -41,7 +41,7 @@ describe("Matcher", () => {
     const matcher = new Matcher([await loadHashSet(await listOf(["shapes.png"]))]);
     const same = await matchFile(matcher, "images/shapes.png");
     expect(same.status).toBe("known");
-    expect(same.matches.map((m) => [m.algorithm, m.distance, m.policy])).toEqual([["pdq", 0, "pdq:d31:q50@1"], ["phash", 0, "phash:d8@1"], ["md5", 0, "md5:exact@1"]]);
+    expect(same.matches.map((m) => [m.algorithm, m.distance, m.policy])).toEqual([["pdq", 0, "pdq:d31:q50@1"], ["phash", 0, "phash:d10@1"], ["md5", 0, "md5:exact@1"]]);
     expect(same.matches[0]).toMatchObject({ list: "L", listVersion: 3, entryId: "shapes.png", category: "cat-1", variant: "original" });
     const rotated = await matchFile(matcher, "images/shapes-rotate90.png");
     expect(rotated.status).toBe("known");
