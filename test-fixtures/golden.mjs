@@ -16,3 +16,9 @@ for (const name of readdirSync(dir).sort()) {
 }
 writeFileSync(new URL("golden-hashes.tsv", import.meta.url), rows.join("\n") + "\n");
 console.log(`wrote ${rows.length - 1} rows x ${algorithms.length} algorithms to test-fixtures/golden-hashes.tsv`);
+
+// The demo hash set npm start matches against: three benign fixtures, as a hotline would list them.
+import { execFileSync } from "node:child_process";
+const cli = new URL("../packages/cli/dist/bin.js", import.meta.url).pathname;
+const images = ["shapes.png", "texture.jpg", "flat.png"].map((f) => `test-fixtures/images/${f}`);
+execFileSync(process.execPath, [cli, "hashset", "build", ...images, "--list-id", "phmatch-demo", "--list-name", "benign demo list", "--category", "demo-A", "-a", "pdq,md5,sha1", "-o", "test-fixtures/hashsets/demo.phs"], { cwd: new URL("..", import.meta.url).pathname, stdio: "inherit" });
