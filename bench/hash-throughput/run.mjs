@@ -10,6 +10,7 @@ import sharp from "sharp";
 import phash from "sharp-phash";
 import { bmvbhash } from "blockhash-core";
 import { hashImageBytes, isFailedRecord, SUPPORTED_ALGORITHMS } from "@phmatch/core";
+import { seededRandom } from "../seeded-random.mjs";
 
 const { values } = parseArgs({
   options: { images: { type: "string", default: "12" }, rounds: { type: "string", default: "3" } },
@@ -22,14 +23,11 @@ const HEIGHT = 1152; // 1.99 MP
 sharp.concurrency(1);
 sharp.cache(false);
 
-function prng(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Floats in [0, 1) from the shared seeded generator.
+const prng = (seed) => {
+  const next = seededRandom(seed);
+  return () => next() / 4294967296;
+};
 
 // Photo-like texture: noise at four scales, upsampled and summed, plus fine grain; JPEG q85 4:2:0 as cameras write.
 async function photoLikeJpeg(seed) {

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { HashSetBuilder, serializeStore } from "@phmatch/core";
+import { seededRandom } from "../seeded-random.mjs";
 
 const { values } = parseArgs({ options: { sizes: { type: "string", default: "1000000,10000000" }, child: { type: "string" } } });
 
@@ -27,14 +28,7 @@ if (values.child !== undefined) {
   process.exit(0);
 }
 
-function prng(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+const prng = seededRandom;
 
 const dir = mkdtempSync(join(tmpdir(), "phmatch-bench-"));
 const rows = [];

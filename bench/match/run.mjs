@@ -7,19 +7,13 @@
 import { parseArgs } from "node:util";
 import { BkTreeIndex, FlatIndex, MihIndex } from "@phmatch/core";
 import { BKTree } from "mnemonist";
+import { seededRandom } from "../seeded-random.mjs";
 
 const { values } = parseArgs({ options: { sizes: { type: "string", default: "100000,1000000,10000000" }, budget: { type: "string", default: "2" }, bits: { type: "string", default: "256,64" } } });
 const SIZES = values.sizes.split(",").map(Number);
 const BUDGET_MS = Number(values.budget) * 1000;
 
-function prng(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+const prng = seededRandom;
 
 function flipBits(bytes, offset, length, count, rand) {
   for (let k = 0; k < count; k++) {
