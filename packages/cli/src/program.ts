@@ -4,6 +4,7 @@ import { PhmatchError } from "@phmatch/core";
 import { hashCommand } from "./commands/hash.js";
 import { hashsetCommand } from "./commands/hashset/index.js";
 import { matchCommand } from "./commands/match.js";
+import { checkCommand } from "./commands/check.js";
 import { EXIT_CODES, exitCodeFor, takeCommandExitCode } from "./exit-codes.js";
 
 const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -18,6 +19,7 @@ export function createProgram(): Command {
   program.addCommand(hashCommand());
   program.addCommand(hashsetCommand());
   program.addCommand(matchCommand());
+  program.addCommand(checkCommand());
   exitOverrideAll(program);
   return program;
 }
@@ -30,9 +32,11 @@ export async function run(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return takeCommandExitCode();
   } catch (error) {
+    // `check` answers like grep: 0 no match, 1 match, 2 for every error, usage errors included.
+    const checking = argv[2] === "check";
     if (error instanceof CommanderError) {
       // --help and --version end with exitCode 0; anything else is a usage error, already printed.
-      return error.exitCode === 0 ? EXIT_CODES.OK : EXIT_CODES.USAGE;
+      return error.exitCode === 0 ? EXIT_CODES.OK : checking ? 2 : EXIT_CODES.USAGE;
     }
     if (error instanceof PhmatchError) {
       process.stderr.write(`phmatch: ${error.code}: ${error.message}\n`);

@@ -35,6 +35,7 @@ interface HashCommandOptions {
 /** `phmatch hash`: one record per input file, in input order. */
 export function hashCommand(): Command {
   return new Command("hash")
+    .addHelpText("after", "\nExample:\n  phmatch hash --dihedral -a pdq,md5,sha1 ./photos > hashes.ndjson\n")
     .description("hash images (files or directories) and print one record per file")
     .argument("[paths...]", "image files or directories (walked recursively, symlinks not followed)")
     .option("-a, --algorithms <ids>", `comma-separated algorithm ids, or "all": ${SUPPORTED_ALGORITHMS.join(", ")}`, parseAlgorithms, ["pdq"])

@@ -18,6 +18,7 @@ export function matchCommand(): Command {
   return withTrustOptions(
     new Command("match")
       .description("match hash records (NDJSON from phmatch hash, stdin or files) against hash lists; one result per line")
+      .addHelpText("after", "\nExample:\n  phmatch hash --dihedral -a pdq,md5 ./media | phmatch match --hashset list.phs --trusted-keys keys.pem\n")
       .argument("[inputs...]", "NDJSON files of hash records (default: stdin)")
       .requiredOption("-s, --hashset <store>", "a .phs list (repeat for several)", (v: string, all: string[] = []) => [...all, v])
       .option("--max-distance <alg=n,...>", "change a policy's distance, e.g. pdq=24,phash=6", parseDistances)

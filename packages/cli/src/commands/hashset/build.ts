@@ -20,6 +20,7 @@ interface BuildOptions {
 export function buildCommand(): Command {
   return new Command("build")
     .description("hash images into a new .phs list (images are read, never copied)")
+    .addHelpText("after", "\nExample:\n  phmatch hashset build ./known --list-id unit-7 --category A -o unit-7.phs\n")
     .argument("<paths...>", "image files or directories")
     .requiredOption("--list-id <id>", "the list's id")
     .option("--list-version <n>", "this release's version", parsePositiveInt, 1)

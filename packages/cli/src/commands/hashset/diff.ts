@@ -6,7 +6,11 @@ import { loadOptions, withTrustOptions, type TrustOptions } from "./options.js";
 /** `phmatch hashset diff A B`: what a new release adds and withdraws. */
 export function diffCommand(): Command {
   return withTrustOptions(
-    new Command("diff").description("show entries added and withdrawn from release A to release B (NDJSON)").argument("<a>", "earlier store").argument("<b>", "later store"),
+    new Command("diff")
+      .description("show entries added and withdrawn from release A to release B (NDJSON)")
+      .argument("<a>", "earlier store")
+      .argument("<b>", "later store")
+      .addHelpText("after", "\nExample:\n  phmatch hashset diff pvic-6.phs pvic-7.phs > changes.ndjson\n"),
   ).action(async (a: string, b: string, options: TrustOptions) => {
     // Diff reads two releases side by side: rollback state is not consulted.
     const load = { ...loadOptions(options), versionState: undefined };

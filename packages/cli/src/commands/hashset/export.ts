@@ -9,6 +9,7 @@ export function exportCommand(): Command {
   return withTrustOptions(
     new Command("export")
       .description("export a store as NDJSON (lossless: imports back to the same entries) or CSV")
+      .addHelpText("after", "\nExample:\n  phmatch hashset export pvic.phs --format csv -o pvic.csv\n")
       .argument("<store>", "the .phs store")
       .addOption(new Option("--format <format>", "output format").choices(["ndjson", "csv"]).default("ndjson"))
       .option("-o, --output <file>", "write here instead of stdout"),

@@ -25,6 +25,7 @@ interface ImportCommandOptions {
 export function importCommand(): Command {
   return new Command("import")
     .description("import a hash list (text, pytx, csv, ndjson, vics, icse, ncmec) into a .phs store")
+    .addHelpText("after", "\nExample:\n  phmatch hashset import vics.json --list-id pvic --list-version 7 -o pvic.phs --report import.json\n")
     .argument("<file>", "the list file")
     .addOption(new Option("--format <format>", "the list's format (default: detected from the content, and reported)").choices([...HASH_SET_FORMATS]))
     .option("--algorithm <id>", "algorithm of bare values (text lists; CSV without an algorithm column)")

@@ -8,6 +8,7 @@ export function infoCommand(): Command {
   return withTrustOptions(
     new Command("info")
       .description("describe a .phs store: lists, versions, counts, signature, encryption, overrides")
+      .addHelpText("after", "\nExample:\n  phmatch hashset info pvic.phs --trusted-keys keys.pem\n")
       .argument("<store>", "the .phs store")
       .option("--json", "print JSON", false),
   ).action(async (store: string, options: TrustOptions & { json: boolean }) => {

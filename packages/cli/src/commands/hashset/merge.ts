@@ -8,6 +8,7 @@ export function mergeCommand(): Command {
   return withTrustOptions(
     new Command("merge")
       .description("merge stores into one; every entry keeps its list id, category and provenance")
+      .addHelpText("after", "\nExample:\n  phmatch hashset merge pvic.phs ncmec.phs -o all.phs\n")
       .argument("<stores...>", ".phs stores")
       .requiredOption("-o, --output <file>", "the merged store")
       .option("--encrypt", "encrypt the merged store", false),

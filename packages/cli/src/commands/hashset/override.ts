@@ -4,7 +4,9 @@ import { parseIndex } from "../../parse.js";
 
 /** `phmatch hashset override add|list|remove`: local decisions beside a list, never editing it. */
 export function overrideCommand(): Command {
-  const override = new Command("override").description("local overrides beside a list: disable an entry, or allow a value (who, when and why recorded)");
+  const override = new Command("override")
+    .description("local overrides beside a list: disable an entry, or allow a value (who, when and why recorded)")
+    .addHelpText("after", "\nExample:\n  phmatch hashset override add pvic.phs --action disable --algorithm md5 --hash <hex> --who 'J. Doe' --why 'appeal 12 upheld'\n");
   override
     .command("add")
     .argument("<store>", "the .phs store the override sits beside")

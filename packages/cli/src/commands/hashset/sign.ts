@@ -7,6 +7,7 @@ import { readText } from "./options.js";
 export function signCommand(): Command {
   return new Command("sign")
     .description("write a detached Ed25519 signature (<store>.sig) over the store's exact bytes")
+    .addHelpText("after", "\nExample:\n  phmatch hashset sign pvic.phs --key list.key\n")
     .argument("<store>", "the .phs store (plain or encrypted)")
     .requiredOption("--key <file>", "Ed25519 private key (PEM)")
     .action(async (store: string, options: { key: string }) => {
@@ -20,6 +21,7 @@ export function signCommand(): Command {
 export function keygenCommand(): Command {
   return new Command("keygen")
     .description("make an Ed25519 key pair for signing lists")
+    .addHelpText("after", "\nExample:\n  phmatch hashset keygen --private list.key --public list.pub\n")
     .requiredOption("--private <file>", "where to write the private key (PEM, mode 0600)")
     .requiredOption("--public <file>", "where to write the public key (PEM), for --trusted-keys")
     .action(async (options: { private: string; public: string }) => {

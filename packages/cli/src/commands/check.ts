@@ -1,0 +1,81 @@
+import { Command } from "commander";
+import {
+  Matcher,
+  PhmatchError,
+  SUPPORTED_ALGORITHMS,
+  hashFile,
+  hashImageBytes,
+  loadHashSet,
+  type HashRecord,
+  type MatchResult,
+} from "@phmatch/core";
+import { setCommandExitCode } from "../exit-codes.js";
+import { parsePositiveInt } from "../parse.js";
+import { loadOptions, withTrustOptions, type TrustOptions } from "./hashset/options.js";
+
+/** Exit codes of `phmatch check`, like grep's: 0 no match, 1 match, 2 error (of any kind). */
+export const CHECK_EXIT = { NO_MATCH: 0, MATCH: 1, ERROR: 2 } as const;
+
+interface CheckOptions extends TrustOptions {
+  hashset: string[];
+  json: boolean;
+  maxFileBytes?: number;
+}
+
+/** `phmatch check`: one file (or stdin) against lists, for upload pipelines. */
+export function checkCommand(): Command {
+  return withTrustOptions(
+    new Command("check")
+      .description("check one file (or - for stdin) against hash lists; exit 0 no match, 1 match, 2 error (like grep)")
+      .argument("<file>", "the file, or - to read it from stdin (held in memory only)")
+      .requiredOption("-s, --hashset <store>", "a .phs list (repeat for several)", (v: string, all: string[] = []) => [...all, v])
+      .option("--json", "print the full match result as JSON", false)
+      .option("--max-file-bytes <n>", "refuse larger input (default 536870912)", parsePositiveInt),
+  )
+    .addHelpText("after", "\nExample:\n  phmatch check upload.jpg --hashset list.phs --trusted-keys keys.pem && echo accept || echo refuse-or-review\n")
+    .action(async (file: string, options: CheckOptions) => {
+      // Every failure, usage or list verification included, is exit 2 here: a pipeline reads 1 as "refuse".
+      try {
+        const load = loadOptions(options);
+        const sets = [];
+        for (const store of options.hashset) sets.push(await loadHashSet(store, load));
+        const matcher = new Matcher(sets);
+        // Compute what the loaded lists can be matched on (PDQ with its dihedral variants).
+        const listed = new Set(sets.flatMap((s) => s.set.algorithms));
+        const algorithms = SUPPORTED_ALGORITHMS.filter((id) => listed.has(id));
+        if (algorithms.length === 0) throw new PhmatchError("PHM_USAGE", "the lists hold no hashes phmatch can compute");
+        const hashOptions = { algorithms, dihedral: true, ...(options.maxFileBytes !== undefined && { maxFileBytes: options.maxFileBytes }) };
+        const record: HashRecord = file === "-" ? await hashImageBytes(await readStdin(options.maxFileBytes ?? 512 * 1024 * 1024), "-", hashOptions) : await hashFile(file, hashOptions);
+        const result = matcher.match(record);
+        process.stdout.write(options.json ? JSON.stringify(result) + "\n" : summaryLine(result));
+        setCommandExitCode(result.status === "known" ? CHECK_EXIT.MATCH : result.status === "error" ? CHECK_EXIT.ERROR : CHECK_EXIT.NO_MATCH);
+      } catch (error) {
+        const e = error instanceof PhmatchError ? error : new PhmatchError("PHM_INTERNAL", error instanceof Error ? error.message : String(error));
+        process.stderr.write(`phmatch check: ${e.code}: ${e.message}\n`);
+        setCommandExitCode(CHECK_EXIT.ERROR);
+      }
+    });
+}
+
+/** "known: matches list X (version), category Y, ..." or the status with its notes: never a verdict about a person. */
+function summaryLine(result: MatchResult): string {
+  if (result.status === "known") {
+    const hits = result.matches
+      .filter((m) => m.override === undefined)
+      .map((m) => `list ${m.list} v${m.listVersion}${m.category !== undefined ? `, category ${m.category}` : ""}${m.entryId !== undefined ? `, entry ${m.entryId}` : ""} (${m.algorithm} distance ${m.distance}${m.variant !== undefined && m.variant !== "original" ? `, ${m.variant}` : ""}, ${m.policy})`);
+    return `${result.path}: known: matches ${hits.join("; ")}\n`;
+  }
+  const why = result.error !== undefined ? ` (${result.error.code})` : result.notes !== undefined ? ` (${result.notes.join("; ")})` : "";
+  return `${result.path}: ${result.status}${why}\n`;
+}
+
+async function readStdin(limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new PhmatchError("PHM_FILE_TOO_LARGE", `stdin is over the ${limit}-byte limit`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

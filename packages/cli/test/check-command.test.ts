@@ -1,0 +1,59 @@
+// `phmatch check` as an upload pipeline uses it: exit 0 no match, 1 match, 2 error (like grep), stdin, --json;
+// and every command's --help shows an example.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { describe, expect, it } from "vitest";
+import { matchResultSchema } from "@phmatch/core";
+import { fixtures, projectRoot } from "../../../test/support/conformance.js";
+
+const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+const demo = fixtures("hashsets/demo.phs");
+const env = { ...process.env, PHMATCH_STATE_DIR: fileURLToPath(new URL("../../../node_modules/.cache/phmatch-test-state", import.meta.url)), PHMATCH_TRUSTED_KEYS: "" };
+const run = (args: string[], input?: Buffer) => spawnSync(process.execPath, [bin, ...args], { cwd: projectRoot, env, input, encoding: "utf8" });
+
+describe("phmatch check", () => {
+  it.each([
+    ["images/shapes.png", 1, "known: matches list phmatch-demo v1, category demo-A"],
+    ["images/shapes-rotate90.png", 1, "rotate90"],
+    ["images/shapes-mirror.png", 1, "known"],
+    ["images/texture-grey.png", 0, "unseen"],
+    ["images/tiny-4x4.png", 0, "low_quality"],
+    ["bad/truncated.jpg", 2, "error (PHM_DECODE_TRUNCATED)"],
+    ["bad/does-not-exist.jpg", 2, "error (PHM_FILE_NOT_FOUND)"],
+  ])("%s exits %i", (file, code, text) => {
+    const r = run(["check", fixtures(file), "--hashset", demo]);
+    expect(r.status).toBe(code);
+    expect(r.stdout).toContain(text);
+  });
+
+  it("reads the file from stdin, in memory", () => {
+    const r = run(["check", "-", "--hashset", demo], readFileSync(fixtures("images/texture.jpg")));
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^-: known/);
+  });
+
+  it("--json prints the full result, valid against the schema", () => {
+    const r = run(["check", fixtures("images/shapes-small.jpg"), "--hashset", demo, "--json"]);
+    const result = JSON.parse(r.stdout) as { status: string; matches: { algorithm: string; policy: string }[] };
+    expect(new Ajv2020({ strict: true }).compile(matchResultSchema())(result)).toBe(true);
+    expect(result.status).toBe("known");
+    expect(result.matches[0]).toMatchObject({ algorithm: "pdq", policy: "pdq:d31:q50@1" });
+  });
+
+  it("exits 2 on every error: a missing list, a missing option, an untrusted list", () => {
+    expect(run(["check", fixtures("images/shapes.png"), "--hashset", "/nonexistent.phs"]).status).toBe(2);
+    expect(run(["check", fixtures("images/shapes.png")]).status).toBe(2);
+    const pub = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n";
+    expect(spawnSync(process.execPath, [bin, "check", fixtures("images/shapes.png"), "--hashset", demo], { cwd: projectRoot, encoding: "utf8", env: { ...env, PHMATCH_TRUSTED_KEYS: pub } }).status).toBe(2);
+  });
+});
+
+describe("--help of every command shows an example", () => {
+  it.each([["hash"], ["match"], ["check"], ["hashset"], ...["import", "build", "info", "verify", "sign", "keygen", "diff", "export", "merge", "override"].map((c) => ["hashset", c])])("phmatch %s %s --help", (...command) => {
+    const r = run([...command.filter((c) => c !== undefined), "--help"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/Example:\n {2}phmatch /);
+  });
+});
