@@ -5,6 +5,7 @@ import { hashCommand } from "./commands/hash.js";
 import { hashsetCommand } from "./commands/hashset/index.js";
 import { matchCommand } from "./commands/match.js";
 import { checkCommand } from "./commands/check.js";
+import { scanCommand } from "./commands/scan.js";
 import { EXIT_CODES, exitCodeFor, takeCommandExitCode } from "./exit-codes.js";
 
 const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -20,6 +21,7 @@ export function createProgram(): Command {
   program.addCommand(hashsetCommand());
   program.addCommand(matchCommand());
   program.addCommand(checkCommand());
+  program.addCommand(scanCommand());
   exitOverrideAll(program);
   return program;
 }

@@ -51,6 +51,14 @@ describe("phmatch hash", () => {
     expect(stderr).toMatch(/2 of 5 files hashed, 3 failed/);
   });
 
+  it("keeps stdout to records only, even when a decoder library logs (libheif on a truncated HEIC)", () => {
+    const { code, stdout } = phmatch(["hash", "test-fixtures/bad/truncated.heic", "test-fixtures/images/shapes.heic"]);
+    expect(code).toBe(2);
+    const lines = stdout.trim().split("\n");
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(validate(JSON.parse(line))).toBe(true);
+  });
+
   it("reads paths from stdin with --paths-from -", () => {
     const { code, lines } = phmatch(["hash", "--paths-from", "-"], { input: "test-fixtures/images/texture.jpg\ntest-fixtures/images/shapes.png\n" });
     expect(code).toBe(0);

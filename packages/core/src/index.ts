@@ -86,3 +86,5 @@ export * from "./hashset/index.js";
 export { FlatIndex, MihIndex, BkTreeIndex, ExactIndex, buildIndex, chooseIndexKind, FLAT_SCAN_MAX, type HammingIndex, type IndexHit, type IndexKind, type PackedValuesView } from "./index/index.js";
 /** The matcher: policies, dihedral PDQ, overrides, and the versioned result. */
 export * from "./match/index.js";
+/** Scanning: walk, hash on the supervised pool, match, report. */
+export * from "./scan/index.js";

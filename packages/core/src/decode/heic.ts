@@ -45,7 +45,7 @@ export async function decodeHeic(bytes: Uint8Array, maxPixels: number, where: st
       );
     }
     const rgba = new Uint8ClampedArray(width * height * 4);
-    const decoded = await new Promise<boolean>((resolve) => image.display({ data: rgba, width, height }, (result) => resolve(result != null)));
+    const decoded = await withLogsOnStderr(() => new Promise<boolean>((resolve) => image.display({ data: rgba, width, height }, (result) => resolve(result != null))));
     if (!decoded) {
       throw new PhmatchError("PHM_DECODE_CORRUPT", `${where} is corrupt: the HEVC image data could not be decoded`, { path });
     }
@@ -60,5 +60,17 @@ export async function decodeHeic(bytes: Uint8Array, maxPixels: number, where: st
     return { width, height, channels: 3, data: rgb };
   } finally {
     for (const image of images) image.free();
+  }
+}
+
+// libheif-js reports decode failures with console.log, i.e. on stdout, where phmatch writes its records. For the
+// duration of a decode its log lines go to stderr instead (the failure itself is reported as a typed error).
+async function withLogsOnStderr<T>(run: () => Promise<T>): Promise<T> {
+  const log = console.log;
+  console.log = (...args: unknown[]) => console.error(...args);
+  try {
+    return await run();
+  } finally {
+    console.log = log;
   }
 }

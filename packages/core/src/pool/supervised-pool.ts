@@ -140,8 +140,10 @@ export class SupervisedHashPool {
     // sharp's work runs on libuv's threadpool (4 threads unless set before the process starts): size it to the
     // pool so that `jobs` decodes can really run at once.
     const uvThreads = Math.max(4, this.jobs + 1, Number(process.env.UV_THREADPOOL_SIZE ?? 0));
+    // The child's stdout goes to our stderr: results travel over IPC, and nothing a library prints in a worker
+    // may land among the records a command writes to stdout.
     const child = fork(new URL("./pool-host.js", import.meta.url), [], {
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      stdio: ["ignore", 2, 2, "ipc"],
       serialization: "advanced",
       env: { ...process.env, UV_THREADPOOL_SIZE: String(uvThreads) },
     });

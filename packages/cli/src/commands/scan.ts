@@ -1,0 +1,109 @@
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream, writeFileSync } from "node:fs";
+import { basename, relative, resolve, isAbsolute } from "node:path";
+import type { Writable } from "node:stream";
+import { Command, Option } from "commander";
+import { Matcher, PhmatchError, ScanTally, SupervisedHashPool, loadHashSet, scanAlgorithms, scanFiles, scanHeader, type ScanFileRecord } from "@phmatch/core";
+import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
+import { writeLine } from "../output.js";
+import { parseAlgorithms, parsePositiveInt } from "../parse.js";
+import { loadOptions, withTrustOptions, type TrustOptions } from "./hashset/options.js";
+
+interface ScanOptions extends TrustOptions {
+  hashset: string[];
+  algorithms?: string[];
+  out?: string;
+  format: "ndjson" | "csv";
+  jobs?: number;
+  case?: string;
+  examiner?: string;
+  quiet: boolean;
+}
+
+/** `phmatch scan`: every file under the inputs accounted for, read-only, in one report. */
+export function scanCommand(): Command {
+  return withTrustOptions(
+    new Command("scan")
+      .description("scan files and directories (read-only) against hash lists; one report line per file, with a header and a summary")
+      .argument("<paths...>", "files and directories to scan (walked recursively; symlinks not followed)")
+      .requiredOption("-s, --hashset <store>", "a .phs list (repeat for several)", (v: string, all: string[] = []) => [...all, v])
+      .option("-a, --algorithms <ids>", "algorithms to compute (default: those the lists hold; sha256 always)", parseAlgorithms)
+      .option("-o, --out <file>", "write the report here (and its SHA-256 beside it); default stdout")
+      .addOption(new Option("-f, --format <format>", "report format").choices(["ndjson", "csv"]).default("ndjson"))
+      .option("-j, --jobs <n>", "worker threads (default: available cores)", parsePositiveInt)
+      .option("--case <id>", "case identifier, recorded in the report header")
+      .option("--examiner <name>", "examiner, recorded in the report header")
+      .option("-q, --quiet", "no progress lines on stderr", false)
+      .addHelpText("after", "\nExample:\n  phmatch scan /mnt/evidence --hashset pvic.phs --trusted-keys keys.pem --case 2026-117 --examiner 'J. Doe' -o case-117.ndjson\n"),
+  ).action(async (paths: string[], options: ScanOptions) => {
+    if (options.out !== undefined) refuseInsideTree(options.out, paths);
+    const load = loadOptions(options);
+    const sets = [];
+    for (const store of options.hashset) sets.push(await loadHashSet(store, load));
+    const matcher = new Matcher(sets);
+    const algorithms = scanAlgorithms(sets, options.algorithms);
+    const policies = algorithms.map((a) => matcher.policies.get(a)?.id).filter((id): id is string => id !== undefined);
+    const header = await scanHeader({ inputs: paths, sets, algorithms, policies, ...(options.case !== undefined && { case: options.case }), ...(options.examiner !== undefined && { examiner: options.examiner }) });
+    const out: Writable = options.out !== undefined ? createWriteStream(options.out, { flags: "wx" }) : process.stdout;
+    const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: { algorithms, dihedral: algorithms.includes("pdq") } });
+    const tally = new ScanTally();
+    const started = Date.now();
+    let lastProgress = started;
+    try {
+      if (options.format === "ndjson") await writeLine(out, JSON.stringify(header));
+      else await writeLine(out, CSV_COLUMNS.join(","));
+      for await (const record of scanFiles(paths, pool, matcher, tally)) {
+        await writeLine(out, options.format === "ndjson" ? JSON.stringify(record) : csvLine(record));
+        if (!options.quiet && Date.now() - lastProgress > 5000) {
+          lastProgress = Date.now();
+          process.stderr.write(progressLine(tally, started));
+        }
+      }
+      const summary = tally.finish();
+      if (options.format === "ndjson") await writeLine(out, JSON.stringify(summary));
+    } finally {
+      await pool.close();
+      if (out !== process.stdout) await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
+    }
+    if (options.out !== undefined) {
+      // Report integrity: the report's SHA-256 beside it (sha256sum format), so an examiner can show it is unaltered.
+      const digest = await sha256File(options.out);
+      writeFileSync(`${options.out}.sha256`, `${digest}  ${basename(options.out)}\n`);
+    }
+    if (!options.quiet) process.stderr.write(progressLine(tally, started, true));
+    setCommandExitCode(tally.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
+  });
+}
+
+// The evidence is never written to: a report path inside a scanned directory is refused.
+function refuseInsideTree(out: string, paths: string[]): void {
+  const target = resolve(out);
+  for (const p of paths) {
+    const rel = relative(resolve(p), target);
+    if (rel === "" || (!rel.startsWith("..") && !isAbsolute(rel))) {
+      throw new PhmatchError("PHM_USAGE", `the report ${out} would be written inside the scanned path ${p}; write it elsewhere (phmatch never writes to the scanned tree)`);
+    }
+  }
+}
+
+const CSV_COLUMNS = ["path", "size", "sha256", "status", "lists", "categories", "best_algorithm", "best_distance", "error"];
+
+function csvLine(r: ScanFileRecord): string {
+  const hits = r.matches.filter((m) => m.override === undefined);
+  const best = [...hits].sort((a, b) => a.distance - b.distance)[0];
+  const cells = [r.path, String(r.size ?? ""), r.hashes?.sha256 ?? "", r.status, [...new Set(hits.map((m) => `${m.list}@${m.listVersion}`))].join(";"), [...new Set(hits.map((m) => m.category ?? ""))].filter((c) => c !== "").join(";"), best?.algorithm ?? "", best === undefined ? "" : String(best.distance), r.error?.code ?? ""];
+  return cells.map((c) => (/[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c)).join(",");
+}
+
+function progressLine(tally: ScanTally, started: number, final = false): string {
+  const s = tally.summary;
+  const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+  return `phmatch scan${final ? " done" : ""}: ${s.files} files (${(s.files / seconds).toFixed(1)}/s): ${s.known} known, ${s.unseen} unseen, ${s.low_quality} low quality, ${s.error} errors\n`;
+}
+
+function sha256File(path: string): Promise<string> {
+  return new Promise((done, fail) => {
+    const hash = createHash("sha256");
+    createReadStream(path).on("data", (c) => hash.update(c)).on("error", fail).on("end", () => done(hash.digest("hex")));
+  });
+}

@@ -1,0 +1,91 @@
+// `phmatch scan` over a tree of benign fixtures and hostile inputs: it completes, every file is accounted for
+// with its status or error, lines validate against the report schema, the summary agrees with them, the report
+// has its SHA-256 beside it, and the scanned tree is left exactly as it was.
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { scanReportSchema } from "@phmatch/core";
+import { fixtures, projectRoot } from "../../../test/support/conformance.js";
+
+const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+const work = mkdtempSync(join(tmpdir(), "phmatch-scan-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const tree = join(work, "evidence");
+cpSync(fixtures("images"), join(tree, "images"), { recursive: true });
+cpSync(fixtures("bad"), join(tree, "bad"), { recursive: true });
+const env = { ...process.env, PHMATCH_STATE_DIR: join(work, "state"), PHMATCH_TRUSTED_KEYS: "" };
+const validate = new Ajv2020({ strict: true }).compile(scanReportSchema());
+const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: projectRoot, encoding: "utf8", env });
+
+function snapshot(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .map((e) => join(e.parentPath, e.name))
+    .sort()
+    .map((p) => {
+      const s = statSync(p, { bigint: true });
+      return `${p} ${s.size} ${s.mtimeNs} ${s.ctimeNs} ${s.mode}`;
+    });
+}
+
+describe("phmatch scan", () => {
+  const before = snapshot(tree);
+  const report = join(work, "report.ndjson");
+  const result = run(["scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "--case", "TEST-1", "--examiner", "unit test", "-o", report, "-j", "2"]);
+  const lines = readFileSync(report, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  it("completes over corrupt, empty, non-image and oversized files, exit 2 because some failed", () => {
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("phmatch scan done");
+  });
+
+  it("writes a header, one valid line per file, and a summary that agrees with them", () => {
+    for (const line of lines) expect(validate(line), JSON.stringify(validate.errors)).toBe(true);
+    const [header, ...rest] = lines;
+    const summary = rest.pop() as Record<string, number>;
+    expect(header).toMatchObject({ type: "header", case: "TEST-1", examiner: "unit test", tool: "phmatch" });
+    expect((header?.lists as { storeSha256: string }[])[0]?.storeSha256).toBe(createHash("sha256").update(readFileSync(fixtures("hashsets/demo.phs"))).digest("hex"));
+    const files = readdirSync(tree, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
+    expect(rest).toHaveLength(files);
+    expect(summary.files).toBe(files);
+    for (const status of ["known", "unseen", "low_quality", "error"]) expect(summary[status]).toBe(rest.filter((r) => r.status === status).length);
+  });
+
+  it("accounts for every file: SHA-256 always, errors with their codes, known files with their list and category", () => {
+    const byName = Object.fromEntries(lines.slice(1, -1).map((r) => [String(r.path).split("/").pop(), r]));
+    for (const r of Object.values(byName)) expect((r.hashes as Record<string, string>).sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(byName["empty.jpg"]).toMatchObject({ status: "error", error: { code: "PHM_DECODE_EMPTY" } });
+    expect(byName["bomb.png"]).toMatchObject({ status: "error", error: { code: "PHM_DECODE_TOO_MANY_PIXELS" } });
+    expect(byName["not-an-image.jpg"]).toMatchObject({ status: "error", error: { code: "PHM_DECODE_UNSUPPORTED" } });
+    expect(byName["shapes-rotate90.png"]).toMatchObject({ status: "known", matches: [{ list: "phmatch-demo", category: "demo-A", variant: "rotate90" }] });
+    expect(byName["texture-grey.png"]).toMatchObject({ status: "unseen" });
+  });
+
+  it("puts the report's SHA-256 beside it", () => {
+    const digest = createHash("sha256").update(readFileSync(report)).digest("hex");
+    expect(readFileSync(`${report}.sha256`, "utf8")).toBe(`${digest}  report.ndjson\n`);
+  });
+
+  it("leaves the scanned tree exactly as it was: names, sizes, modes, mtimes, ctimes", () => {
+    expect(snapshot(tree)).toEqual(before);
+  });
+
+  it("refuses to write its report inside the scanned tree", () => {
+    const r = run(["scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "-o", join(tree, "report.ndjson")]);
+    expect(r.status).toBe(64);
+    expect(r.stderr).toContain("never writes to the scanned tree");
+    expect(snapshot(tree)).toEqual(before);
+  });
+
+  it("writes CSV file records", () => {
+    const r = run(["scan", join(tree, "images"), "--hashset", fixtures("hashsets/demo.phs"), "--format", "csv", "-q"]);
+    const [head, ...rows] = r.stdout.trim().split("\n");
+    expect(head).toBe("path,size,sha256,status,lists,categories,best_algorithm,best_distance,error");
+    expect(rows).toHaveLength(readdirSync(join(tree, "images")).length);
+    expect(rows.find((row) => row.includes("shapes.png,"))).toMatch(/,known,phmatch-demo@1,demo-A,(pdq|md5|sha1),0,$/);
+  });
+});

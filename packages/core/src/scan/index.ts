@@ -1,0 +1,2 @@
+export { scanFiles, scanHeader, scanAlgorithms } from "./scan.js";
+export { ScanTally, scanReportSchema, SCAN_REPORT_VERSION, type ScanHeader, type ScanFileRecord, type ScanSummary } from "./scan-report.js";

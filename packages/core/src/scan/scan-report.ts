@@ -1,0 +1,88 @@
+import { readFileSync } from "node:fs";
+import type { MatchHit, MatchResult } from "../match/match-result.js";
+
+/** Version of the scan report shape (schema/scan-report.schema.json). */
+export const SCAN_REPORT_VERSION = 1;
+
+/** First line of a report: what ran, against which lists, for which case. */
+export interface ScanHeader {
+  type: "header";
+  schema: string;
+  tool: string;
+  version: string;
+  startedAt: string;
+  case?: string;
+  examiner?: string;
+  inputs: string[];
+  algorithms: string[];
+  policies: string[];
+  lists: { listId: string; version: number; store: string; storeSha256: string; signedBy?: string }[];
+}
+
+/** One line per file: its size and hashes (SHA-256 always, for chain of custody) and its match result. */
+export interface ScanFileRecord {
+  type: "file";
+  path: string;
+  size?: number;
+  hashes?: Record<string, string>;
+  quality?: Record<string, number>;
+  status: MatchResult["status"];
+  matches: MatchHit[];
+  notes?: string[];
+  error?: MatchResult["error"];
+}
+
+/** Last line: counts, per list and category, and errors by code. */
+export interface ScanSummary {
+  type: "summary";
+  finishedAt: string;
+  files: number;
+  bytes: number;
+  known: number;
+  unseen: number;
+  low_quality: number;
+  error: number;
+  /** Known files per list, and per category within it. */
+  lists: Record<string, { files: number; categories: Record<string, number> }>;
+  errors: Record<string, number>;
+}
+
+/** Accumulates the summary as file records go by. */
+export class ScanTally {
+  readonly summary: ScanSummary = { type: "summary", finishedAt: "", files: 0, bytes: 0, known: 0, unseen: 0, low_quality: 0, error: 0, lists: {}, errors: {} };
+
+  add(record: ScanFileRecord): void {
+    const s = this.summary;
+    s.files++;
+    s.bytes += record.size ?? 0;
+    s[record.status]++;
+    if (record.error !== undefined) s.errors[record.error.code] = (s.errors[record.error.code] ?? 0) + 1;
+    const counted = new Set<string>();
+    for (const hit of record.matches) {
+      if (hit.override !== undefined) continue;
+      const list = (s.lists[hit.list] ??= { files: 0, categories: {} });
+      if (!counted.has(hit.list)) {
+        counted.add(hit.list);
+        list.files++;
+      }
+      const key = `${hit.list}\0${hit.category ?? "(none)"}`;
+      if (!counted.has(key)) {
+        counted.add(key);
+        list.categories[hit.category ?? "(none)"] = (list.categories[hit.category ?? "(none)"] ?? 0) + 1;
+      }
+    }
+  }
+
+  finish(): ScanSummary {
+    this.summary.finishedAt = new Date().toISOString();
+    return this.summary;
+  }
+}
+
+let schema: object | undefined;
+
+/** JSON Schema of a scan report line (header, file or summary), `$id` urn:phmatch:schema:scan-report:1. */
+export function scanReportSchema(): object {
+  schema ??= JSON.parse(readFileSync(new URL("../../schema/scan-report.schema.json", import.meta.url), "utf8")) as object;
+  return schema;
+}
