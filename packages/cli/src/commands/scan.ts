@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, writeFileSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, writeFileSync } from "node:fs";
 import { basename, relative, resolve, isAbsolute } from "node:path";
 import type { Writable } from "node:stream";
 import { Command, Option } from "commander";
-import { Matcher, PhmatchError, ScanTally, SupervisedHashPool, loadHashSet, scanAlgorithms, scanFiles, scanHeader, type ScanFileRecord } from "@phmatch/core";
+import { Matcher, PhmatchError, ScanTally, SupervisedHashPool, loadHashSet, readScanProgress, scanAlgorithms, scanFiles, scanHeader, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
 import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
 import { writeLine } from "../output.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
@@ -18,6 +18,7 @@ interface ScanOptions extends TrustOptions {
   case?: string;
   examiner?: string;
   quiet: boolean;
+  resume: boolean;
 }
 
 /** `phmatch scan`: every file under the inputs accounted for, read-only, in one report. */
@@ -34,9 +35,14 @@ export function scanCommand(): Command {
       .option("--case <id>", "case identifier, recorded in the report header")
       .option("--examiner <name>", "examiner, recorded in the report header")
       .option("-q, --quiet", "no progress lines on stderr", false)
+      .option("--resume", "finish an interrupted scan: append to --out after its last complete record (every file reported once)", false)
       .addHelpText("after", "\nExample:\n  phmatch scan /mnt/evidence --hashset pvic.phs --trusted-keys keys.pem --case 2026-117 --examiner 'J. Doe' -o case-117.ndjson\n"),
   ).action(async (paths: string[], options: ScanOptions) => {
     if (options.out !== undefined) refuseInsideTree(options.out, paths);
+    if (options.resume && options.out === undefined) throw new PhmatchError("PHM_USAGE", "--resume needs --out: the report is what is resumed");
+    if (options.out !== undefined && existsSync(options.out) && !options.resume) {
+      throw new PhmatchError("PHM_USAGE", `${options.out} exists: use --resume to finish that scan, or write a new report`);
+    }
     const load = loadOptions(options);
     const sets = [];
     for (const store of options.hashset) sets.push(await loadHashSet(store, load));
@@ -44,15 +50,26 @@ export function scanCommand(): Command {
     const algorithms = scanAlgorithms(sets, options.algorithms);
     const policies = algorithms.map((a) => matcher.policies.get(a)?.id).filter((id): id is string => id !== undefined);
     const header = await scanHeader({ inputs: paths, sets, algorithms, policies, ...(options.case !== undefined && { case: options.case }), ...(options.examiner !== undefined && { examiner: options.examiner }) });
-    const out: Writable = options.out !== undefined ? createWriteStream(options.out, { flags: "wx" }) : process.stdout;
+    const resuming = options.resume && options.out !== undefined && existsSync(options.out);
+    const progress = resuming ? await readScanProgress(options.out as string) : undefined;
+    if (progress !== undefined) {
+      refuseDifferentScan(progress.header, header);
+      if (progress.complete) {
+        await writeChecksum(options.out as string);
+        process.stderr.write(`${options.out} is already complete (${progress.tally.summary.files} files); its SHA-256 is beside it\n`);
+        setCommandExitCode(progress.tally.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
+        return;
+      }
+      if (options.format !== "ndjson") throw new PhmatchError("PHM_USAGE", "only NDJSON reports can be resumed");
+    }
+    const out: Writable = options.out !== undefined ? createWriteStream(options.out, { flags: resuming ? "a" : "wx" }) : process.stdout;
     const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: { algorithms, dihedral: algorithms.includes("pdq") } });
-    const tally = new ScanTally();
+    const tally = progress?.tally ?? new ScanTally();
     const started = Date.now();
     let lastProgress = started;
     try {
-      if (options.format === "ndjson") await writeLine(out, JSON.stringify(header));
-      else await writeLine(out, CSV_COLUMNS.join(","));
-      for await (const record of scanFiles(paths, pool, matcher, tally)) {
+      if (progress === undefined) await writeLine(out, options.format === "ndjson" ? JSON.stringify(header) : CSV_COLUMNS.join(","));
+      for await (const record of scanFiles(paths, pool, matcher, tally, progress?.lastPath)) {
         await writeLine(out, options.format === "ndjson" ? JSON.stringify(record) : csvLine(record));
         if (!options.quiet && Date.now() - lastProgress > 5000) {
           lastProgress = Date.now();
@@ -65,14 +82,23 @@ export function scanCommand(): Command {
       await pool.close();
       if (out !== process.stdout) await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
     }
-    if (options.out !== undefined) {
-      // Report integrity: the report's SHA-256 beside it (sha256sum format), so an examiner can show it is unaltered.
-      const digest = await sha256File(options.out);
-      writeFileSync(`${options.out}.sha256`, `${digest}  ${basename(options.out)}\n`);
-    }
+    if (options.out !== undefined) await writeChecksum(options.out);
     if (!options.quiet) process.stderr.write(progressLine(tally, started, true));
     setCommandExitCode(tally.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
   });
+}
+
+// Report integrity: the report's SHA-256 beside it (sha256sum format), so an examiner can show it is unaltered.
+async function writeChecksum(report: string): Promise<void> {
+  writeFileSync(`${report}.sha256`, `${await sha256File(report)}  ${basename(report)}\n`);
+}
+
+// A report is resumed only by the scan that started it: same inputs, same lists and releases.
+function refuseDifferentScan(started: ScanHeader, now: ScanHeader): void {
+  const lists = (h: ScanHeader) => JSON.stringify(h.lists.map((l) => [l.listId, l.version, l.storeSha256]));
+  if (JSON.stringify(started.inputs) !== JSON.stringify(now.inputs) || lists(started) !== lists(now) || JSON.stringify(started.algorithms) !== JSON.stringify(now.algorithms)) {
+    throw new PhmatchError("PHM_USAGE", "--resume must name the same paths, lists and algorithms as the scan that wrote the report");
+  }
 }
 
 // The evidence is never written to: a report path inside a scanned directory is refused.

@@ -83,10 +83,7 @@ export class Matcher {
     let weak = false;
     const listed = new Set(this.#sections.map((s) => s.algorithm));
     for (const [algorithm, hex] of Object.entries(record.hashes ?? {})) {
-      if (!listed.has(algorithm)) {
-        notes.push(`${algorithm}: no loaded list holds ${algorithm} hashes`);
-        continue;
-      }
+      if (!listed.has(algorithm)) continue; // not looked up: `checked` lists what was
       const policy = this.policies.get(algorithm) as MatchPolicy;
       const quality = record.quality?.[algorithm];
       if (policy.minQuality !== undefined && quality !== undefined && quality < policy.minQuality) {

@@ -5,6 +5,7 @@ import type { LoadedHashSet } from "../hashset/load.js";
 import type { Matcher } from "../match/matcher.js";
 import { walkInputs } from "../pipeline/walk.js";
 import type { SupervisedHashPool } from "../pool/supervised-pool.js";
+import { after } from "./resume.js";
 import { SCAN_REPORT_VERSION, ScanTally, type ScanFileRecord, type ScanHeader } from "./scan-report.js";
 
 const version = (JSON.parse((await readFile(new URL("../../package.json", import.meta.url), "utf8"))) as { version: string }).version;
@@ -45,8 +46,8 @@ export async function scanHeader(options: { inputs: string[]; sets: LoadedHashSe
  * matches it, and yields one record per file in walk order; the tally gives the summary. A bad file is a record
  * with its error code, never the end of the scan.
  */
-export async function* scanFiles(inputs: string[], pool: SupervisedHashPool, matcher: Matcher, tally: ScanTally): AsyncGenerator<ScanFileRecord> {
-  for await (const hashed of pool.hashAll(walkInputs(inputs))) {
+export async function* scanFiles(inputs: string[], pool: SupervisedHashPool, matcher: Matcher, tally: ScanTally, resumeAfter?: string): AsyncGenerator<ScanFileRecord> {
+  for await (const hashed of pool.hashAll(after(walkInputs(inputs), resumeAfter))) {
     const result = matcher.match(hashed);
     const record: ScanFileRecord = { type: "file", path: hashed.path, status: result.status, matches: result.matches };
     const size = await lstat(hashed.path).then((s) => s.size, () => undefined);

@@ -1,0 +1,79 @@
+// kill -9 a scan at several points, resume it (killing the resume too), and the report equals an uninterrupted
+// run's: every file exactly once, in the same order, with the same summary.
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { fixtures, projectRoot } from "../../../test/support/conformance.js";
+
+const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+const work = mkdtempSync(join(tmpdir(), "phmatch-resume-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const tree = join(work, "tree");
+for (let i = 0; i < 4; i++) cpSync(fixtures("images"), join(tree, `set${i}`), { recursive: true });
+cpSync(fixtures("bad"), join(tree, "bad"), { recursive: true });
+const env = { ...process.env, PHMATCH_STATE_DIR: join(work, "state"), PHMATCH_TRUSTED_KEYS: "" };
+const args = (out: string, resume: boolean) => [bin, "scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "-o", out, "-q", "-j", "1", ...(resume ? ["--resume"] : [])];
+
+// Runs the scan, killing it with SIGKILL after `ms` (if still running); resolves when it has ended.
+function runAndKill(out: string, resume: boolean, ms: number): Promise<void> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, args(out, resume), { cwd: projectRoot, env, stdio: "ignore" });
+    const timer = setTimeout(() => child.kill("SIGKILL"), ms);
+    child.on("exit", () => {
+      clearTimeout(timer);
+      done();
+    });
+  });
+}
+
+const withoutTimes = (report: string) =>
+  readFileSync(report, "utf8")
+    .trim()
+    .split("\n")
+    .slice(1) // the header carries the start time of its own run
+    .map((l) => l.replace(/"finishedAt":"[^"]*"/, ""));
+
+const partials: number[] = [];
+
+describe("scan --resume after kill -9", () => {
+  const reference = join(work, "reference.ndjson");
+  spawnSync(process.execPath, args(reference, false), { cwd: projectRoot, env });
+  const expected = withoutTimes(reference);
+
+  it("has a reference run with every file", () => {
+    expect(expected.filter((l) => l.includes('"type":"file"'))).toHaveLength(4 * 15 + 9);
+  });
+
+  it.each([
+    [[150]],
+    [[600, 300]],
+    [[1100, 200, 900]],
+    [[Math.floor(200 + Math.random() * 1800), Math.floor(100 + Math.random() * 1000)]],
+  ])("killed after %j ms, then resumed: equal to the uninterrupted report", async (kills) => {
+    const out = join(work, `killed-${kills.join("-")}.ndjson`);
+    let resume = false;
+    for (const ms of kills) {
+      await runAndKill(out, resume, ms);
+      resume = true;
+    }
+    let reported = 0;
+    try {
+      reported = readFileSync(out, "utf8").split("\n").filter((l) => l.includes('"type":"file"')).length;
+    } catch {
+      // killed before the report was created
+    }
+    partials.push(reported);
+    const final = spawnSync(process.execPath, args(out, true), { cwd: projectRoot, env, encoding: "utf8" });
+    expect(final.status).toBe(2); // the bad files are errors, as in the reference run
+    expect(withoutTimes(out)).toEqual(expected);
+    expect(readFileSync(`${out}.sha256`, "utf8")).toMatch(/^[0-9a-f]{64} {2}killed-/);
+  });
+
+  it("interrupted at least one scan mid-way (some files reported, not all)", () => {
+    const total = expected.filter((l) => l.includes('"type":"file"')).length;
+    expect(partials.some((n) => n > 0 && n < total), `files reported when killed: ${partials.join(", ")} of ${total}`).toBe(true);
+  });
+});

@@ -1,0 +1,60 @@
+import { readFile, truncate } from "node:fs/promises";
+import { PhmatchError } from "../errors/index.js";
+import { ScanTally, type ScanFileRecord, type ScanHeader } from "./scan-report.js";
+
+/** Where an interrupted scan stopped, read back from its own report. */
+export interface ScanProgress {
+  header: ScanHeader;
+  tally: ScanTally;
+  /** Path of the last file reported; the walk resumes after it. */
+  lastPath?: string;
+  /** The report already ends with its summary: nothing left to do. */
+  complete: boolean;
+}
+
+/**
+ * Reads an interrupted report so that `scan --resume` can finish it with every file reported exactly once.
+ * Records are written in walk order, one line per write, and the scanned tree does not change, so the report is
+ * its own journal: a torn last line (a kill -9 mid-write) is cut off, the complete lines are tallied again, and
+ * the walk resumes after the last reported path.
+ */
+export async function readScanProgress(report: string): Promise<ScanProgress> {
+  const text = await readFile(report, "utf8");
+  const end = text.lastIndexOf("\n") + 1;
+  if (end < text.length) await truncate(report, Buffer.byteLength(text.slice(0, end)));
+  const lines = text.slice(0, end).split("\n").filter((l) => l !== "");
+  const bad = (why: string) => new PhmatchError("PHM_USAGE", `${report} cannot be resumed: ${why}`);
+  let header: ScanHeader;
+  try {
+    header = JSON.parse(lines[0] ?? "") as ScanHeader;
+  } catch {
+    throw bad("its first line is not a scan report header (only NDJSON reports can be resumed)");
+  }
+  if (header.type !== "header") throw bad("its first line is not a scan report header");
+  const tally = new ScanTally();
+  let lastPath: string | undefined;
+  let complete = false;
+  for (const line of lines.slice(1)) {
+    const record = JSON.parse(line) as ScanFileRecord | { type: "summary" };
+    if (record.type === "summary") {
+      complete = true;
+      break;
+    }
+    tally.add(record);
+    lastPath = record.path;
+  }
+  const progress: ScanProgress = { header, tally, complete };
+  if (lastPath !== undefined) progress.lastPath = lastPath;
+  return progress;
+}
+
+/** Yields the paths after `last` (exclusive); refuses if `last` never comes (the tree changed since). */
+export async function* after(paths: AsyncIterable<string>, last: string | undefined): AsyncGenerator<string> {
+  let passed = last === undefined;
+  for await (const path of paths) {
+    if (passed) yield path;
+    else if (path === last) passed = true;
+  }
+  if (!passed) throw new PhmatchError("PHM_USAGE", `cannot resume: ${last} is no longer under the scanned paths (the tree changed since the scan started)`);
+}
+
