@@ -64,8 +64,9 @@ export {
   type HashMode,
   type HashOptions,
 } from "./pipeline/hash-options.js";
-/** Walking input paths. */
+/** Walking input paths; paths that are not valid UTF-8 kept as bytes. */
 export { walkInputs } from "./pipeline/walk.js";
+export { displayPath, pathBytesOf, recordPath, pathKey, type FilePath } from "./pipeline/file-path.js";
 
 /** Worker threads in this process. */
 export { HashPool, type HashPoolOptions } from "./pool/hash-pool.js";

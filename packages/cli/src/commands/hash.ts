@@ -9,6 +9,7 @@ import {
   SUPPORTED_ALGORITHMS,
   walkInputs,
   isFailedRecord,
+  type FilePath,
   type HashMode,
   type HashOptions,
   type HashRecord,
@@ -134,7 +135,7 @@ function tsvCell(value: string): string {
   return value.replace(/[\\\t\n\r]/g, (c) => ({ "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" })[c] as string);
 }
 
-async function* readPathList(file: string): AsyncGenerator<string> {
+async function* readPathList(file: string): AsyncGenerator<FilePath> {
   const input = file === "-" ? process.stdin : createReadStream(file);
   for await (const line of createInterface({ input, crlfDelay: Infinity })) {
     if (line.length > 0) yield* walkInputs([line]);

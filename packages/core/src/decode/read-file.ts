@@ -1,6 +1,7 @@
 import { constants, promises as fs } from "node:fs";
 import { PhmatchError } from "../errors/index.js";
 import { StreamingDigests } from "../hashers/digests.js";
+import { displayPath, type FilePath } from "../pipeline/file-path.js";
 
 /** Default ceiling on the bytes of one file read for decoding (larger files are refused, not truncated). */
 export const DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024;
@@ -35,13 +36,13 @@ export async function readImageFile(path: string, maxFileBytes: number = DEFAULT
   }
 }
 
-async function openReadOnly(path: string): Promise<fs.FileHandle> {
+async function openReadOnly(file: FilePath, path: string = displayPath(file)): Promise<fs.FileHandle> {
   try {
-    return await fs.open(path, constants.O_RDONLY | O_NOATIME);
+    return await fs.open(file, constants.O_RDONLY | O_NOATIME);
   } catch (error) {
     if (O_NOATIME !== 0 && (error as NodeJS.ErrnoException).code === "EPERM") {
       try {
-        return await fs.open(path, constants.O_RDONLY);
+        return await fs.open(file, constants.O_RDONLY);
       } catch (retryError) {
         throw fileError(retryError, path);
       }
@@ -78,11 +79,12 @@ export interface FileRead {
  * in 1 MiB chunks, so a 4 GB video costs 1 MiB of memory. Throws PHM_FILE_NOT_FOUND or PHM_FILE_UNREADABLE.
  */
 export async function readFileOnce(
-  path: string,
+  file: FilePath,
   options: { digests: readonly string[]; keepBytes: boolean; maxFileBytes?: number },
 ): Promise<FileRead> {
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const handle = await openReadOnly(path);
+  const path = displayPath(file);
+  const handle = await openReadOnly(file, path);
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) {

@@ -6,6 +6,7 @@ import type { ComputedHash } from "../hashers/imagehash-family.js";
 import { hasherSpec } from "../hashers/registry.js";
 import type { HashRecord } from "../record/hash-record.js";
 import { bytesToHex } from "../record/hex.js";
+import { displayPath, pathBytesOf, type FilePath } from "./file-path.js";
 import { DEFAULT_ALGORITHMS, FAST_MODE_MIN_LONG_SIDE, type HashOptions } from "./hash-options.js";
 import { hashPixels } from "./hash-pixels.js";
 
@@ -14,12 +15,19 @@ import { hashPixels } from "./hash-pixels.js";
  * size), pixel hashes from one decode. Never throws for a bad file: the record carries the error code next to
  * whatever could be computed (a video still gets its MD5), so a batch goes on. Bytes and pixels stay in memory.
  */
-export async function hashFile(path: string, options: HashOptions = {}): Promise<HashRecord> {
+export async function hashFile(file: FilePath, options: HashOptions = {}): Promise<HashRecord> {
+  const record = await hashFileAt(file, displayPath(file), options);
+  const pathBytes = pathBytesOf(file);
+  if (pathBytes !== undefined) record.pathBytes = pathBytes;
+  return record;
+}
+
+async function hashFileAt(file: FilePath, path: string, options: HashOptions): Promise<HashRecord> {
   const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
   const pixelIds = algorithms.filter((id) => hasherSpec(id)?.input === "pixels");
   let read;
   try {
-    read = await readFileOnce(path, { digests: algorithms.filter(isDigest), keepBytes: pixelIds.length > 0, maxFileBytes: options.maxFileBytes });
+    read = await readFileOnce(file, { digests: algorithms.filter(isDigest), keepBytes: pixelIds.length > 0, maxFileBytes: options.maxFileBytes });
   } catch (error) {
     return { path, error: toPhmatchError(error, path).toJSON() };
   }

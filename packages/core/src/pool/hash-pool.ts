@@ -3,6 +3,7 @@ import { Piscina } from "piscina";
 import { PhmatchError } from "../errors/index.js";
 import type { HashOptions } from "../pipeline/hash-options.js";
 import { validateHashOptions } from "../pipeline/hash-options.js";
+import { displayPath, pathBytesOf, type FilePath } from "../pipeline/file-path.js";
 import type { HashRecord } from "../record/hash-record.js";
 import type { HashTask } from "./hash-worker.js";
 import { orderedMap } from "./ordered-map.js";
@@ -42,18 +43,18 @@ export class HashPool {
   }
 
   /** Hashes one file; resolves to a record (with an error code if it failed), never rejects. */
-  async hash(path: string): Promise<HashRecord> {
+  async hash(path: FilePath): Promise<HashRecord> {
     try {
       return await this.#piscina.run({ path, options: this.hashOptions });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const code = /resource limits|out of memory/i.test(message) ? "PHM_WORKER_MEMORY" : "PHM_WORKER_CRASHED";
-      return { path, error: new PhmatchError(code, `worker thread failed while hashing ${path}: ${message}`).toJSON() };
+      return withPath(path, { error: new PhmatchError(code, `worker thread failed while hashing ${displayPath(path)}: ${message}`).toJSON() });
     }
   }
 
   /** Hashes every path in order, keeping a bounded number in flight. */
-  hashAll(paths: AsyncIterable<string> | Iterable<string>): AsyncGenerator<HashRecord> {
+  hashAll(paths: AsyncIterable<FilePath> | Iterable<FilePath>): AsyncGenerator<HashRecord> {
     return orderedMap(paths, this.threads * 4, (path) => this.hash(path));
   }
 
@@ -61,4 +62,12 @@ export class HashPool {
   async close(): Promise<void> {
     await this.#piscina.close();
   }
+}
+
+/** A record for `path` (readable form, and its exact bytes when they are not valid UTF-8). */
+export function withPath(path: FilePath, rest: Omit<HashRecord, "path" | "pathBytes">): HashRecord {
+  const record: HashRecord = { path: displayPath(path), ...rest };
+  const bytes = pathBytesOf(path);
+  if (bytes !== undefined) record.pathBytes = bytes;
+  return record;
 }

@@ -1,5 +1,6 @@
 // Piscina worker: decode + hash inside the worker thread; only the record (paths and hex) goes back.
 import { setDecoderConcurrency } from "../decode/decode-image.js";
+import { fsPath, type FilePath } from "../pipeline/file-path.js";
 import type { HashOptions } from "../pipeline/hash-options.js";
 import { hashFile } from "../pipeline/hash-file.js";
 import type { HashRecord } from "../record/hash-record.js";
@@ -8,10 +9,10 @@ setDecoderConcurrency(1);
 
 /** One unit of work for a worker thread. */
 export interface HashTask {
-  path: string;
+  path: FilePath;
   options: HashOptions;
 }
 
 export default function hashTask(task: HashTask): Promise<HashRecord> {
-  return hashFile(task.path, task.options);
+  return hashFile(fsPath(task.path), task.options);
 }

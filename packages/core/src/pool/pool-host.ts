@@ -1,5 +1,6 @@
 // Child process entry of SupervisedHashPool: hosts a HashPool and answers the supervisor over IPC.
 // If this process dies (native crash, OOM, SIGKILL), the supervisor restarts it and retries the files in flight.
+import { fsPath } from "../pipeline/file-path.js";
 import { HashPool } from "./hash-pool.js";
 import type { HostMessage, SupervisorMessage } from "./protocol.js";
 
@@ -19,7 +20,7 @@ process.on("message", (message: SupervisorMessage) => {
       const current = pool;
       if (current === undefined) return;
       send({ type: "memory", rss: process.memoryUsage.rss() });
-      void current.hash(message.path).then((record) => send({ type: "result", id: message.id, record }));
+      void current.hash(fsPath(message.path)).then((record) => send({ type: "result", id: message.id, record }));
       break;
     }
     case "close":

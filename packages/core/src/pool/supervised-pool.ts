@@ -2,7 +2,9 @@ import { fork, type ChildProcess } from "node:child_process";
 import { availableParallelism, totalmem } from "node:os";
 import { PhmatchError, type ErrorCode } from "../errors/index.js";
 import { validateHashOptions, type HashOptions } from "../pipeline/hash-options.js";
+import { displayPath, type FilePath } from "../pipeline/file-path.js";
 import type { HashRecord } from "../record/hash-record.js";
+import { withPath } from "./hash-pool.js";
 import { orderedMap } from "./ordered-map.js";
 import type { HostMessage, SupervisorMessage } from "./protocol.js";
 
@@ -34,7 +36,7 @@ export interface SupervisorStats {
 
 interface Task {
   id: number;
-  path: string;
+  path: FilePath;
   attempts: number;
   resolve: (record: HashRecord) => void;
   timer?: NodeJS.Timeout;
@@ -79,9 +81,9 @@ export class SupervisedHashPool {
   }
 
   /** Hashes one file; resolves to a record (with an error code if it failed), never rejects. */
-  hash(path: string): Promise<HashRecord> {
+  hash(path: FilePath): Promise<HashRecord> {
     if (this.#closed) {
-      return Promise.resolve({ path, error: new PhmatchError("PHM_POOL_CLOSED", `pool closed before ${path} was hashed`).toJSON() });
+      return Promise.resolve(withPath(path, { error: new PhmatchError("PHM_POOL_CLOSED", `pool closed before ${displayPath(path)} was hashed`).toJSON() }));
     }
     return new Promise((resolve) => {
       this.#pending.push({ id: this.#nextId++, path, attempts: 0, resolve });
@@ -90,7 +92,7 @@ export class SupervisedHashPool {
   }
 
   /** Hashes every path, in input order, with a bounded number in flight. */
-  hashAll(paths: AsyncIterable<string> | Iterable<string>): AsyncGenerator<HashRecord> {
+  hashAll(paths: AsyncIterable<FilePath> | Iterable<FilePath>): AsyncGenerator<HashRecord> {
     return orderedMap(paths, this.jobs * 4, (path) => this.hash(path));
   }
 
@@ -103,7 +105,7 @@ export class SupervisedHashPool {
   async close(): Promise<void> {
     this.#closed = true;
     for (const task of [...this.#pending.splice(0), ...this.#suspects.splice(0)]) {
-      task.resolve({ path: task.path, error: new PhmatchError("PHM_POOL_CLOSED", `pool closed before ${task.path} was hashed`).toJSON() });
+      task.resolve(withPath(task.path, { error: new PhmatchError("PHM_POOL_CLOSED", `pool closed before ${displayPath(task.path)} was hashed`).toJSON() }));
     }
     const child = this.#child;
     if (child === undefined) return;
@@ -227,7 +229,7 @@ export class SupervisedHashPool {
     for (const task of blamed) {
       task.attempts++;
       if (task.attempts >= 2) {
-        this.#fail(task, cause.code, `${cause.detail} while hashing ${task.path}, on the retry too; the file was skipped`);
+        this.#fail(task, cause.code, `${cause.detail} while hashing ${displayPath(task.path)}, on the retry too; the file was skipped`);
       } else {
         this.stats.retries++;
         this.#suspects.push(task);
@@ -237,6 +239,6 @@ export class SupervisedHashPool {
   }
 
   #fail(task: Task, code: ErrorCode, message: string): void {
-    task.resolve({ path: task.path, error: new PhmatchError(code, message, { path: task.path }).toJSON() });
+    task.resolve(withPath(task.path, { error: new PhmatchError(code, message, { path: displayPath(task.path) }).toJSON() }));
   }
 }

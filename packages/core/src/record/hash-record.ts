@@ -10,7 +10,10 @@ export const HASH_RECORD_VERSION = 1;
  * a file that fails to decode still carries its digests.
  */
 export interface HashRecord {
+  /** The path, readable (a name that is not valid UTF-8 shows U+FFFD for its invalid bytes). */
   path: string;
+  /** The path's exact bytes in base64, present only when they are not valid UTF-8. */
+  pathBytes?: string;
   hashes?: Record<string, string>;
   quality?: Record<string, number>;
   dihedral?: Record<string, string[]>;

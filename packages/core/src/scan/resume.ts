@@ -1,12 +1,13 @@
 import { readFile, truncate } from "node:fs/promises";
 import { PhmatchError } from "../errors/index.js";
+import { pathKey, recordPath, type FilePath } from "../pipeline/file-path.js";
 import { ScanTally, type ScanFileRecord, type ScanHeader } from "./scan-report.js";
 
 /** Where an interrupted scan stopped, read back from its own report. */
 export interface ScanProgress {
   header: ScanHeader;
   tally: ScanTally;
-  /** Path of the last file reported; the walk resumes after it. */
+  /** Key (pathKey) of the last file reported; the walk resumes after it. */
   lastPath?: string;
   /** The report already ends with its summary: nothing left to do. */
   complete: boolean;
@@ -41,20 +42,20 @@ export async function readScanProgress(report: string): Promise<ScanProgress> {
       break;
     }
     tally.add(record);
-    lastPath = record.path;
+    lastPath = pathKey(recordPath(record));
   }
   const progress: ScanProgress = { header, tally, complete };
   if (lastPath !== undefined) progress.lastPath = lastPath;
   return progress;
 }
 
-/** Yields the paths after `last` (exclusive); refuses if `last` never comes (the tree changed since). */
-export async function* after(paths: AsyncIterable<string>, last: string | undefined): AsyncGenerator<string> {
+/** Yields the paths after the one whose pathKey is `last` (exclusive); refuses if it never comes (the tree changed). */
+export async function* after(paths: AsyncIterable<FilePath>, last: string | undefined): AsyncGenerator<FilePath> {
   let passed = last === undefined;
   for await (const path of paths) {
     if (passed) yield path;
-    else if (path === last) passed = true;
+    else if (pathKey(path) === last) passed = true;
   }
-  if (!passed) throw new PhmatchError("PHM_USAGE", `cannot resume: ${last} is no longer under the scanned paths (the tree changed since the scan started)`);
+  if (!passed) throw new PhmatchError("PHM_USAGE", "cannot resume: the last reported file is no longer under the scanned paths (the tree changed since the scan started)");
 }
 

@@ -23,6 +23,8 @@ export interface ScanHeader {
 export interface ScanFileRecord {
   type: "file";
   path: string;
+  /** The path's exact bytes (base64) when they are not valid UTF-8. */
+  pathBytes?: string;
   size?: number;
   hashes?: Record<string, string>;
   quality?: Record<string, number>;

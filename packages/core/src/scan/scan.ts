@@ -3,6 +3,7 @@ import { lstat, readFile } from "node:fs/promises";
 import { hasherSpec } from "../hashers/index.js";
 import type { LoadedHashSet } from "../hashset/load.js";
 import type { Matcher } from "../match/matcher.js";
+import { recordPath } from "../pipeline/file-path.js";
 import { walkInputs } from "../pipeline/walk.js";
 import type { SupervisedHashPool } from "../pool/supervised-pool.js";
 import { after } from "./resume.js";
@@ -50,7 +51,8 @@ export async function* scanFiles(inputs: string[], pool: SupervisedHashPool, mat
   for await (const hashed of pool.hashAll(after(walkInputs(inputs), resumeAfter))) {
     const result = matcher.match(hashed);
     const record: ScanFileRecord = { type: "file", path: hashed.path, status: result.status, matches: result.matches };
-    const size = await lstat(hashed.path).then((s) => s.size, () => undefined);
+    if (hashed.pathBytes !== undefined) record.pathBytes = hashed.pathBytes;
+    const size = await lstat(recordPath(hashed)).then((s) => s.size, () => undefined);
     if (size !== undefined) record.size = size;
     if (hashed.hashes !== undefined) record.hashes = hashed.hashes;
     if (hashed.quality !== undefined) record.quality = hashed.quality;
