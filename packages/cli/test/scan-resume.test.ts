@@ -1,7 +1,7 @@
 // kill -9 a scan at several points, resume it (killing the resume too), and the report equals an uninterrupted
 // run's: every file exactly once, in the same order, with the same summary.
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -70,6 +70,17 @@ describe("scan --resume after kill -9", () => {
     expect(final.status).toBe(2); // the bad files are errors, as in the reference run
     expect(withoutTimes(out)).toEqual(expected);
     expect(readFileSync(`${out}.sha256`, "utf8")).toMatch(/^[0-9a-f]{64} {2}killed-/);
+  });
+
+  it("resumed right after the originals (set0) were reported: the later copies are still duplicates of them", () => {
+    const out = join(work, "cut-after-set0.ndjson");
+    const lines = readFileSync(reference, "utf8").split("\n");
+    // header + the 15 files of bad/ and set0/ in walk order (bad/ sorts first), then a torn line
+    const cut = lines.findIndex((l) => l.includes("/set1/"));
+    writeFileSync(out, lines.slice(0, cut).join("\n") + "\n" + (lines[cut] ?? "").slice(0, 25));
+    spawnSync(process.execPath, args(out, true), { cwd: projectRoot, env });
+    expect(withoutTimes(out)).toEqual(expected);
+    expect(expected.filter((l) => l.includes('"duplicateOf"')).length).toBeGreaterThan(40);
   });
 
   it("interrupted at least one scan mid-way (some files reported, not all)", () => {

@@ -69,7 +69,8 @@ export function scanCommand(): Command {
     let lastProgress = started;
     try {
       if (progress === undefined) await writeLine(out, options.format === "ndjson" ? JSON.stringify(header) : CSV_COLUMNS.join(","));
-      for await (const record of scanFiles(paths, pool, matcher, tally, progress?.lastPath)) {
+      const resume = progress === undefined ? {} : { ...(progress.lastPath !== undefined && { after: progress.lastPath }), firsts: progress.firsts };
+      for await (const record of scanFiles(paths, pool, matcher, tally, resume)) {
         await writeLine(out, options.format === "ndjson" ? JSON.stringify(record) : csvLine(record));
         if (!options.quiet && Date.now() - lastProgress > 5000) {
           lastProgress = Date.now();

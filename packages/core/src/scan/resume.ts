@@ -11,6 +11,9 @@ export interface ScanProgress {
   lastPath?: string;
   /** The report already ends with its summary: nothing left to do. */
   complete: boolean;
+  /** SHA-256 -> the first reported file with those bytes (its record as JSON), so copies after the resume point
+   * are still reported as duplicates of it. */
+  firsts: Map<string, string>;
 }
 
 /**
@@ -33,6 +36,7 @@ export async function readScanProgress(report: string): Promise<ScanProgress> {
   }
   if (header.type !== "header") throw bad("its first line is not a scan report header");
   const tally = new ScanTally();
+  const firsts = new Map<string, string>();
   let lastPath: string | undefined;
   let complete = false;
   for (const line of lines.slice(1)) {
@@ -43,8 +47,13 @@ export async function readScanProgress(report: string): Promise<ScanProgress> {
     }
     tally.add(record);
     lastPath = pathKey(recordPath(record));
+    const digest = record.hashes?.sha256;
+    if (digest !== undefined && record.duplicateOf === undefined && record.error === undefined && !firsts.has(digest)) {
+      const { size: _size, ...first } = record;
+      firsts.set(digest, JSON.stringify(first));
+    }
   }
-  const progress: ScanProgress = { header, tally, complete };
+  const progress: ScanProgress = { header, tally, complete, firsts };
   if (lastPath !== undefined) progress.lastPath = lastPath;
   return progress;
 }

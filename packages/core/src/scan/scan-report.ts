@@ -25,6 +25,8 @@ export interface ScanFileRecord {
   path: string;
   /** The path's exact bytes (base64) when they are not valid UTF-8. */
   pathBytes?: string;
+  /** Same bytes (SHA-256) as this earlier file, whose hashes and matches are repeated; not decoded again. */
+  duplicateOf?: string;
   size?: number;
   hashes?: Record<string, string>;
   quality?: Record<string, number>;
@@ -44,6 +46,8 @@ export interface ScanSummary {
   unseen: number;
   low_quality: number;
   error: number;
+  /** Files with the same bytes as an earlier file (reported, not decoded again). */
+  duplicates: number;
   /** Known files per list, and per category within it. */
   lists: Record<string, { files: number; categories: Record<string, number> }>;
   errors: Record<string, number>;
@@ -51,13 +55,14 @@ export interface ScanSummary {
 
 /** Accumulates the summary as file records go by. */
 export class ScanTally {
-  readonly summary: ScanSummary = { type: "summary", finishedAt: "", files: 0, bytes: 0, known: 0, unseen: 0, low_quality: 0, error: 0, lists: {}, errors: {} };
+  readonly summary: ScanSummary = { type: "summary", finishedAt: "", files: 0, bytes: 0, known: 0, unseen: 0, low_quality: 0, error: 0, duplicates: 0, lists: {}, errors: {} };
 
   add(record: ScanFileRecord): void {
     const s = this.summary;
     s.files++;
     s.bytes += record.size ?? 0;
     s[record.status]++;
+    if (record.duplicateOf !== undefined) s.duplicates++;
     if (record.error !== undefined) s.errors[record.error.code] = (s.errors[record.error.code] ?? 0) + 1;
     const counted = new Set<string>();
     for (const hit of record.matches) {

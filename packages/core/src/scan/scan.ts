@@ -3,7 +3,11 @@ import { lstat, readFile } from "node:fs/promises";
 import { hasherSpec } from "../hashers/index.js";
 import type { LoadedHashSet } from "../hashset/load.js";
 import type { Matcher } from "../match/matcher.js";
-import { recordPath } from "../pipeline/file-path.js";
+import { readFileOnce } from "../decode/read-file.js";
+import { displayPath, pathBytesOf, recordPath, type FilePath } from "../pipeline/file-path.js";
+import { orderedMap } from "../pool/ordered-map.js";
+import type { MatchResult } from "../match/match-result.js";
+import type { HashRecord } from "../record/hash-record.js";
 import { walkInputs } from "../pipeline/walk.js";
 import type { SupervisedHashPool } from "../pool/supervised-pool.js";
 import { after } from "./resume.js";
@@ -45,20 +49,66 @@ export async function scanHeader(options: { inputs: string[]; sets: LoadedHashSe
 /**
  * Scans inputs: walks them streaming (symlinks not followed), hashes every file read-only on the supervised pool,
  * matches it, and yields one record per file in walk order; the tally gives the summary. A bad file is a record
- * with its error code, never the end of the scan.
+ * with its error code, never the end of the scan. Identical files (same SHA-256) are hashed once: each later copy
+ * is reported as a duplicate of the first, with its hashes and matches, without being decoded again.
  */
-export async function* scanFiles(inputs: string[], pool: SupervisedHashPool, matcher: Matcher, tally: ScanTally, resumeAfter?: string): AsyncGenerator<ScanFileRecord> {
-  for await (const hashed of pool.hashAll(after(walkInputs(inputs), resumeAfter))) {
-    const result = matcher.match(hashed);
-    const record: ScanFileRecord = { type: "file", path: hashed.path, status: result.status, matches: result.matches };
-    if (hashed.pathBytes !== undefined) record.pathBytes = hashed.pathBytes;
-    const size = await lstat(recordPath(hashed)).then((s) => s.size, () => undefined);
+export async function* scanFiles(
+  inputs: string[],
+  pool: SupervisedHashPool,
+  matcher: Matcher,
+  tally: ScanTally,
+  resume: { after?: string; firsts?: Map<string, string> } = {},
+): AsyncGenerator<ScanFileRecord> {
+  // SHA-256 -> the first file with those bytes: its record as compact JSON once hashed (about 400 bytes per
+  // distinct file, so 4 million fit in ~1.6 GB), or the pending hash, which a second copy in flight awaits, so
+  // copies are hashed once even when they arrive together. A resumed scan starts from the report's first copies.
+  const firsts: Map<string, Promise<ScanFileRecord> | string> = resume.firsts ?? new Map();
+  const scanOne = async (file: FilePath): Promise<ScanFileRecord> => {
+    const digest = await sha256Of(file);
+    const first = digest === undefined ? undefined : firsts.get(digest);
+    if (first !== undefined) return duplicateOf(typeof first === "string" ? (JSON.parse(first) as ScanFileRecord) : await first, file);
+    const pending = pool.hash(file).then((hashed) => fileRecord(hashed, matcher.match(hashed)));
+    if (digest !== undefined) firsts.set(digest, pending);
+    const record = await pending;
+    if (digest !== undefined) {
+      if (record.error !== undefined) firsts.delete(digest); // a failed read is not a reference
+      else firsts.set(digest, JSON.stringify(record));
+    }
+    return record;
+  };
+  for await (const record of orderedMap(after(walkInputs(inputs), resume.after), pool.jobs * 4, scanOne)) {
+    const size = await lstat(recordPath(record)).then((s) => s.size, () => undefined);
     if (size !== undefined) record.size = size;
-    if (hashed.hashes !== undefined) record.hashes = hashed.hashes;
-    if (hashed.quality !== undefined) record.quality = hashed.quality;
-    if (result.notes !== undefined) record.notes = result.notes;
-    if (result.error !== undefined) record.error = result.error;
     tally.add(record);
     yield record;
+  }
+}
+
+function fileRecord(hashed: HashRecord, result: MatchResult): ScanFileRecord {
+  const record: ScanFileRecord = { type: "file", path: hashed.path, status: result.status, matches: result.matches };
+  if (hashed.pathBytes !== undefined) record.pathBytes = hashed.pathBytes;
+  if (hashed.hashes !== undefined) record.hashes = hashed.hashes;
+  if (hashed.quality !== undefined) record.quality = hashed.quality;
+  if (result.notes !== undefined) record.notes = result.notes;
+  if (result.error !== undefined) record.error = result.error;
+  return record;
+}
+
+function duplicateOf(first: ScanFileRecord, file: FilePath): ScanFileRecord {
+  const record: ScanFileRecord = { ...first, path: displayPath(file), duplicateOf: first.path };
+  delete record.pathBytes;
+  delete record.size;
+  const bytes = pathBytesOf(file);
+  if (bytes !== undefined) record.pathBytes = bytes;
+  return record;
+}
+
+// SHA-256 of a file's bytes, streamed read-only (the worker reads it again, from the page cache), or undefined
+// when it cannot be read (the worker then reports why).
+async function sha256Of(file: FilePath): Promise<string | undefined> {
+  try {
+    return (await readFileOnce(file, { digests: ["sha256"], keepBytes: false })).digests.sha256;
+  } catch {
+    return undefined;
   }
 }
