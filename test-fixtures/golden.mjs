@@ -3,7 +3,7 @@
 // independently elsewhere: PDQ against Meta's reference vectors, the imagehash family against imagehash 4.3.2's
 // outputs, blockhash against a separate implementation of its median rule in the tests, digests against
 // node:crypto. Run after a deliberate change: npm run build && node test-fixtures/golden.mjs
-import { readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import { hashFile, SUPPORTED_ALGORITHMS, isFailedRecord } from "@phmatch/core";
 
 const dir = new URL("images/", import.meta.url);
@@ -20,5 +20,6 @@ console.log(`wrote ${rows.length - 1} rows x ${algorithms.length} algorithms to 
 // The demo hash set npm start matches against: three benign fixtures, as a hotline would list them.
 import { execFileSync } from "node:child_process";
 const cli = new URL("../packages/cli/dist/bin.js", import.meta.url).pathname;
-const images = ["shapes.png", "texture.jpg", "flat.png"].map((f) => `test-fixtures/images/${f}`);
-execFileSync(process.execPath, [cli, "hashset", "build", ...images, "--list-id", "phmatch-demo", "--list-name", "benign demo list", "--category", "demo-A", "-a", "pdq,md5,sha1", "-o", "test-fixtures/hashsets/demo.phs"], { cwd: new URL("..", import.meta.url).pathname, stdio: "inherit" });
+const images = ["shapes.png", "texture.jpg"].map((f) => `test-fixtures/images/${f}`);
+rmSync(new URL("hashsets/demo.phs", import.meta.url), { force: true });
+execFileSync(process.execPath, [cli, "hashset", "build", ...images, "--list-id", "phmatch-demo", "--list-name", "benign demo list", "--category", "demo-A", "-a", "pdq,phash,dhash,md5,sha1", "-o", "test-fixtures/hashsets/demo.phs"], { cwd: new URL("..", import.meta.url).pathname, stdio: "inherit" });

@@ -86,6 +86,6 @@ describe("phmatch scan", () => {
     const [head, ...rows] = r.stdout.trim().split("\n");
     expect(head).toBe("path,size,sha256,status,lists,categories,best_algorithm,best_distance,error");
     expect(rows).toHaveLength(readdirSync(join(tree, "images")).length);
-    expect(rows.find((row) => row.includes("shapes.png,"))).toMatch(/,known,phmatch-demo@1,demo-A,(pdq|md5|sha1),0,$/);
+    expect(rows.find((row) => row.includes("shapes.png,"))).toMatch(/,known,phmatch-demo@1,demo-A,(pdq|phash|dhash|md5|sha1),0,$/);
   });
 });
