@@ -6,6 +6,7 @@ import { hashsetCommand } from "./commands/hashset/index.js";
 import { matchCommand } from "./commands/match.js";
 import { checkCommand } from "./commands/check.js";
 import { scanCommand } from "./commands/scan.js";
+import { reportCommand } from "./commands/report.js";
 import { EXIT_CODES, exitCodeFor, takeCommandExitCode } from "./exit-codes.js";
 
 const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -22,6 +23,7 @@ export function createProgram(): Command {
   program.addCommand(matchCommand());
   program.addCommand(checkCommand());
   program.addCommand(scanCommand());
+  program.addCommand(reportCommand());
   exitOverrideAll(program);
   return program;
 }

@@ -3,7 +3,7 @@
 // has its SHA-256 beside it, and the scanned tree is left exactly as it was.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -79,6 +79,28 @@ describe("phmatch scan", () => {
     expect(r.status).toBe(64);
     expect(r.stderr).toContain("never writes to the scanned tree");
     expect(snapshot(tree)).toEqual(before);
+  });
+
+  it("signs the report with --sign; report verify checks checksum and signature, exit 3 once altered", () => {
+    const keys = join(work, "keys");
+    run(["hashset", "keygen", "--private", `${keys}.pem`, "--public", `${keys}.pub`]);
+    const signed = join(work, "signed.ndjson");
+    expect(run(["scan", join(tree, "images"), "--hashset", fixtures("hashsets/demo.phs"), "-o", signed, "-q", "--sign", `${keys}.pem`]).status).toBe(0);
+    expect(run(["report", "verify", signed, "--trusted-keys", `${keys}.pub`])).toMatchObject({ status: 0, stdout: expect.stringContaining("signed by key") });
+    writeFileSync(signed, readFileSync(signed, "utf8").replace('"status":"unseen"', '"status":"known"'));
+    expect(run(["report", "verify", signed, "--trusted-keys", `${keys}.pub`])).toMatchObject({ status: 3, stderr: expect.stringContaining("PHM_REPORT_ALTERED") });
+  });
+
+  it("writes the known files as Project VIC VICS JSON that VICS readers import", () => {
+    const vics = join(work, "known.json");
+    writeFileSync(vics, run(["scan", join(tree, "images"), "--hashset", fixtures("hashsets/demo.phs"), "--format", "vics", "-q"]).stdout);
+    const media = (JSON.parse(readFileSync(vics, "utf8")) as { value: { MD5: string; SHA1: string; Tags: string }[] }).value;
+    const known = lines.filter((l) => l.type === "file" && l.status === "known" && String(l.path).includes("/images/"));
+    expect(media).toHaveLength(known.length);
+    expect(media.every((m) => /^[0-9A-F]{32}$/.test(m.MD5) && m.Tags.includes("phmatch-demo@1:demo-A"))).toBe(true);
+    const imported = run(["hashset", "import", vics, "--list-id", "from-scan", "-o", join(work, "from-scan.phs"), "--report", join(work, "from-scan.json")]);
+    expect(imported.status).toBe(0);
+    expect(JSON.parse(readFileSync(join(work, "from-scan.json"), "utf8"))).toMatchObject({ format: "vics", invalid: 0 });
   });
 
   it("writes CSV file records", () => {

@@ -1,24 +1,25 @@
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, existsSync, writeFileSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, relative, resolve, isAbsolute } from "node:path";
 import type { Writable } from "node:stream";
 import { Command, Option } from "commander";
-import { Matcher, PhmatchError, ScanTally, SupervisedHashPool, loadHashSet, readScanProgress, scanAlgorithms, scanFiles, scanHeader, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
+import { Matcher, PhmatchError, ScanTally, SupervisedHashPool, loadHashSet, readScanProgress, scanAlgorithms, scanFiles, scanHeader, signStore, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
 import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
 import { writeLine } from "../output.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
-import { loadOptions, withTrustOptions, type TrustOptions } from "./hashset/options.js";
+import { loadOptions, readText, withTrustOptions, type TrustOptions } from "./hashset/options.js";
 
 interface ScanOptions extends TrustOptions {
   hashset: string[];
   algorithms?: string[];
   out?: string;
-  format: "ndjson" | "csv";
+  format: "ndjson" | "csv" | "vics";
   jobs?: number;
   case?: string;
   examiner?: string;
   quiet: boolean;
   resume: boolean;
+  sign?: string;
 }
 
 /** `phmatch scan`: every file under the inputs accounted for, read-only, in one report. */
@@ -30,16 +31,19 @@ export function scanCommand(): Command {
       .requiredOption("-s, --hashset <store>", "a .phs list (repeat for several)", (v: string, all: string[] = []) => [...all, v])
       .option("-a, --algorithms <ids>", "algorithms to compute (default: those the lists hold; sha256 always)", parseAlgorithms)
       .option("-o, --out <file>", "write the report here (and its SHA-256 beside it); default stdout")
-      .addOption(new Option("-f, --format <format>", "report format").choices(["ndjson", "csv"]).default("ndjson"))
+      .addOption(new Option("-f, --format <format>", "report format: ndjson (resumable), csv, or vics (the known files as Project VIC VICS JSON)").choices(["ndjson", "csv", "vics"]).default("ndjson"))
       .option("-j, --jobs <n>", "worker threads (default: available cores)", parsePositiveInt)
       .option("--case <id>", "case identifier, recorded in the report header")
       .option("--examiner <name>", "examiner, recorded in the report header")
       .option("-q, --quiet", "no progress lines on stderr", false)
       .option("--resume", "finish an interrupted scan: append to --out after its last complete record (every file reported once)", false)
+      .option("--sign <key>", "sign the finished report with this Ed25519 private key (PEM): <report>.sig, checked by phmatch report verify")
       .addHelpText("after", "\nExample:\n  phmatch scan /mnt/evidence --hashset pvic.phs --trusted-keys keys.pem --case 2026-117 --examiner 'J. Doe' -o case-117.ndjson\n"),
   ).action(async (paths: string[], options: ScanOptions) => {
     if (options.out !== undefined) refuseInsideTree(options.out, paths);
     if (options.resume && options.out === undefined) throw new PhmatchError("PHM_USAGE", "--resume needs --out: the report is what is resumed");
+    if (options.sign !== undefined && options.out === undefined) throw new PhmatchError("PHM_USAGE", "--sign needs --out: the report file is what is signed");
+    const signingKey = options.sign === undefined ? undefined : readText(options.sign, "--sign");
     if (options.out !== undefined && existsSync(options.out) && !options.resume) {
       throw new PhmatchError("PHM_USAGE", `${options.out} exists: use --resume to finish that scan, or write a new report`);
     }
@@ -55,7 +59,7 @@ export function scanCommand(): Command {
     if (progress !== undefined) {
       refuseDifferentScan(progress.header, header);
       if (progress.complete) {
-        await writeChecksum(options.out as string);
+        await writeChecksum(options.out as string, signingKey);
         process.stderr.write(`${options.out} is already complete (${progress.tally.summary.files} files); its SHA-256 is beside it\n`);
         setCommandExitCode(progress.tally.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
         return;
@@ -68,10 +72,17 @@ export function scanCommand(): Command {
     const started = Date.now();
     let lastProgress = started;
     try {
-      if (progress === undefined) await writeLine(out, options.format === "ndjson" ? JSON.stringify(header) : CSV_COLUMNS.join(","));
+      const vics = new VicsWriter(out);
+      if (progress === undefined) {
+        if (options.format === "ndjson") await writeLine(out, JSON.stringify(header));
+        else if (options.format === "csv") await writeLine(out, CSV_COLUMNS.join(","));
+        else await vics.begin();
+      }
       const resume = progress === undefined ? {} : { ...(progress.lastPath !== undefined && { after: progress.lastPath }), firsts: progress.firsts };
       for await (const record of scanFiles(paths, pool, matcher, tally, resume)) {
-        await writeLine(out, options.format === "ndjson" ? JSON.stringify(record) : csvLine(record));
+        if (options.format === "ndjson") await writeLine(out, JSON.stringify(record));
+        else if (options.format === "csv") await writeLine(out, csvLine(record));
+        else await vics.add(record);
         if (!options.quiet && Date.now() - lastProgress > 5000) {
           lastProgress = Date.now();
           process.stderr.write(progressLine(tally, started));
@@ -79,19 +90,22 @@ export function scanCommand(): Command {
       }
       const summary = tally.finish();
       if (options.format === "ndjson") await writeLine(out, JSON.stringify(summary));
+      if (options.format === "vics") await vics.end();
     } finally {
       await pool.close();
       if (out !== process.stdout) await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
     }
-    if (options.out !== undefined) await writeChecksum(options.out);
+    if (options.out !== undefined) await writeChecksum(options.out, signingKey);
     if (!options.quiet) process.stderr.write(progressLine(tally, started, true));
     setCommandExitCode(tally.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
   });
 }
 
 // Report integrity: the report's SHA-256 beside it (sha256sum format), so an examiner can show it is unaltered.
-async function writeChecksum(report: string): Promise<void> {
+// With a key, also a detached Ed25519 signature over the report's bytes, so alteration is attributable.
+async function writeChecksum(report: string, signingKey?: string): Promise<void> {
   writeFileSync(`${report}.sha256`, `${await sha256File(report)}  ${basename(report)}\n`);
+  if (signingKey !== undefined) writeFileSync(`${report}.sig`, signStore(readFileSync(report), signingKey));
 }
 
 // A report is resumed only by the scan that started it: same inputs, same lists and releases.
@@ -110,6 +124,46 @@ function refuseInsideTree(out: string, paths: string[]): void {
     if (rel === "" || (!rel.startsWith("..") && !isAbsolute(rel))) {
       throw new PhmatchError("PHM_USAGE", `the report ${out} would be written inside the scanned path ${p}; write it elsewhere (phmatch never writes to the scanned tree)`);
     }
+  }
+}
+
+// Project VIC VICS JSON for Griffeye, IPED or Autopsy: the known files as Media objects, written as they come.
+// Category is the matched entry's category when it is a number (Project VIC's 0-4 scale); other category
+// names (UK A/B/C, NCMEC A1...) go to Tags with the list, so nothing is recoded by guesswork.
+const VICS_HASH_NAMES = new Set(["md5", "sha1", "sha256", "pdq"]);
+
+class VicsWriter {
+  #count = 0;
+
+  constructor(readonly out: Writable) {}
+
+  async begin(): Promise<void> {
+    await writeLine(this.out, '{"value":[');
+  }
+
+  async add(record: ScanFileRecord): Promise<void> {
+    if (record.status !== "known") return;
+    const hits = record.matches.filter((m) => m.override === undefined);
+    const numeric = hits.map((m) => m.category).find((c) => c !== undefined && /^\d+$/.test(c));
+    const media: Record<string, unknown> = {
+      MediaID: ++this.#count,
+      ...(numeric !== undefined && { Category: Number(numeric) }),
+      ...(record.hashes?.md5 !== undefined && { MD5: record.hashes.md5.toUpperCase() }),
+      ...(record.hashes?.sha1 !== undefined && { SHA1: record.hashes.sha1.toUpperCase() }),
+      ...(record.size !== undefined && { MediaSize: record.size }),
+      RelativeFilePath: record.path,
+      FileName: basename(record.path),
+      Tags: [...new Set(hits.map((m) => `phmatch:${m.list}@${m.listVersion}${m.category !== undefined ? `:${m.category}` : ""}`))].join(","),
+      // Only hash types VICS defines; perceptual hashes phmatch computed for matching stay in phmatch's report.
+      Hashes: Object.entries(record.hashes ?? {})
+        .filter(([name]) => VICS_HASH_NAMES.has(name))
+        .map(([name, value]) => ({ HashName: name.toUpperCase(), HashValue: value })),
+    };
+    await writeLine(this.out, (this.#count > 1 ? "," : "") + JSON.stringify(media));
+  }
+
+  async end(): Promise<void> {
+    await writeLine(this.out, "]}");
   }
 }
 
