@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream, existsSync, readFileSync, writeFil
 import { basename, relative, resolve, isAbsolute } from "node:path";
 import type { Writable } from "node:stream";
 import { Command, Option } from "commander";
-import { Matcher, PhmatchError, ScanTally, SupervisedHashPool, loadHashSet, readScanProgress, scanAlgorithms, scanFiles, scanHeader, signStore, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
+import { Matcher, PhmatchError, ScanTally, SupervisedHashPool, loadHashSet, readScanProgress, scanAlgorithms, scanFiles, scanHeader, signStore, walkInputs, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
 import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
 import { writeLine } from "../output.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
@@ -69,8 +69,7 @@ export function scanCommand(): Command {
     const out: Writable = options.out !== undefined ? createWriteStream(options.out, { flags: resuming ? "a" : "wx" }) : process.stdout;
     const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: { algorithms, dihedral: algorithms.includes("pdq") } });
     const tally = progress?.tally ?? new ScanTally();
-    const started = Date.now();
-    let lastProgress = started;
+    const display = options.quiet ? undefined : new ProgressDisplay(tally, paths);
     try {
       const vics = new VicsWriter(out);
       if (progress === undefined) {
@@ -83,10 +82,7 @@ export function scanCommand(): Command {
         if (options.format === "ndjson") await writeLine(out, JSON.stringify(record));
         else if (options.format === "csv") await writeLine(out, csvLine(record));
         else await vics.add(record);
-        if (!options.quiet && Date.now() - lastProgress > 5000) {
-          lastProgress = Date.now();
-          process.stderr.write(progressLine(tally, started));
-        }
+        display?.tick();
       }
       const summary = tally.finish();
       if (options.format === "ndjson") await writeLine(out, JSON.stringify(summary));
@@ -96,7 +92,7 @@ export function scanCommand(): Command {
       if (out !== process.stdout) await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
     }
     if (options.out !== undefined) await writeChecksum(options.out, signingKey);
-    if (!options.quiet) process.stderr.write(progressLine(tally, started, true));
+    display?.done();
     setCommandExitCode(tally.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
   });
 }
@@ -176,10 +172,49 @@ function csvLine(r: ScanFileRecord): string {
   return cells.map((c) => (/[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c)).join(",");
 }
 
-function progressLine(tally: ScanTally, started: number, final = false): string {
-  const s = tally.summary;
-  const seconds = Math.max(0.001, (Date.now() - started) / 1000);
-  return `phmatch scan${final ? " done" : ""}: ${s.files} files (${(s.files / seconds).toFixed(1)}/s): ${s.known} known, ${s.unseen} unseen, ${s.low_quality} low quality, ${s.error} errors\n`;
+// Progress on stderr: on a terminal one line redrawn five times a second, otherwise a plain line every five
+// seconds. The ETA comes from counting the inputs' files alongside (directory reads only, no file is opened).
+class ProgressDisplay {
+  readonly #started = Date.now();
+  readonly #startFiles: number;
+  readonly #tty = process.stderr.isTTY === true;
+  #last = 0;
+  #total: number | undefined;
+
+  constructor(readonly tally: ScanTally, paths: string[]) {
+    this.#startFiles = tally.summary.files;
+    void (async () => {
+      let n = 0;
+      for await (const _ of walkInputs(paths)) n++;
+      this.#total = n;
+    })().catch(() => undefined);
+  }
+
+  tick(): void {
+    const now = Date.now();
+    if (now - this.#last < (this.#tty ? 200 : 5000)) return;
+    this.#last = now;
+    process.stderr.write(this.#tty ? `\r\x1b[K${this.#line()}` : `${this.#line()}\n`);
+  }
+
+  done(): void {
+    process.stderr.write(`${this.#tty ? "\r\x1b[K" : ""}phmatch scan done: ${this.#line(true)}\n`);
+  }
+
+  #line(final = false): string {
+    const s = this.tally.summary;
+    const seconds = Math.max(0.001, (Date.now() - this.#started) / 1000);
+    const rate = (s.files - this.#startFiles) / seconds;
+    const left = this.#total === undefined ? undefined : Math.max(0, this.#total - s.files);
+    const eta = final || left === undefined || rate <= 0 ? "" : `, ETA ${formatSeconds(left / rate)}`;
+    const of = this.#total === undefined ? "" : ` of ${this.#total}`;
+    return `${s.files}${of} files (${rate.toFixed(1)}/s): ${s.known} known, ${s.unseen} unseen, ${s.low_quality} low quality, ${s.error} errors${eta}`;
+  }
+}
+
+function formatSeconds(seconds: number): string {
+  const s = Math.round(seconds);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
 }
 
 function sha256File(path: string): Promise<string> {

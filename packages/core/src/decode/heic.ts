@@ -45,7 +45,7 @@ export async function decodeHeic(bytes: Uint8Array, maxPixels: number, where: st
       );
     }
     const rgba = new Uint8ClampedArray(width * height * 4);
-    const decoded = await withLogsOnStderr(() => new Promise<boolean>((resolve) => image.display({ data: rgba, width, height }, (result) => resolve(result != null))));
+    const decoded = await withoutLibraryLogs(() => new Promise<boolean>((resolve) => image.display({ data: rgba, width, height }, (result) => resolve(result != null))));
     if (!decoded) {
       throw new PhmatchError("PHM_DECODE_CORRUPT", `${where} is corrupt: the HEVC image data could not be decoded`, { path });
     }
@@ -63,11 +63,11 @@ export async function decodeHeic(bytes: Uint8Array, maxPixels: number, where: st
   }
 }
 
-// libheif-js reports decode failures with console.log, i.e. on stdout, where phmatch writes its records. For the
-// duration of a decode its log lines go to stderr instead (the failure itself is reported as a typed error).
-async function withLogsOnStderr<T>(run: () => Promise<T>): Promise<T> {
+// libheif-js reports decode failures with console.log (an object dump on stdout, where phmatch writes its
+// records). The failure itself becomes a typed error record, so for the duration of a decode its log is dropped.
+async function withoutLibraryLogs<T>(run: () => Promise<T>): Promise<T> {
   const log = console.log;
-  console.log = (...args: unknown[]) => console.error(...args);
+  console.log = () => undefined;
   try {
     return await run();
   } finally {
