@@ -65,7 +65,7 @@ export {
   type HashOptions,
 } from "./pipeline/hash-options.js";
 /** Walking input paths; paths that are not valid UTF-8 kept as bytes. */
-export { walkInputs } from "./pipeline/walk.js";
+export { walkInputs, type WalkOptions } from "./pipeline/walk.js";
 export { displayPath, pathBytesOf, recordPath, pathKey, type FilePath } from "./pipeline/file-path.js";
 
 /** Worker threads in this process. */

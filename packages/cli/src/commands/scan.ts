@@ -20,6 +20,7 @@ interface ScanOptions extends TrustOptions {
   quiet: boolean;
   resume: boolean;
   sign?: string;
+  followSymlinks: boolean;
 }
 
 /** `phmatch scan`: every file under the inputs accounted for, read-only, in one report. */
@@ -37,6 +38,7 @@ export function scanCommand(): Command {
       .option("--examiner <name>", "examiner, recorded in the report header")
       .option("-q, --quiet", "no progress lines on stderr", false)
       .option("--resume", "finish an interrupted scan: append to --out after its last complete record (every file reported once)", false)
+      .option("--follow-symlinks", "follow symbolic links inside directories (loops are detected and not re-entered)", false)
       .option("--sign <key>", "sign the finished report with this Ed25519 private key (PEM): <report>.sig, checked by phmatch report verify")
       .addHelpText("after", "\nExample:\n  phmatch scan /mnt/evidence --hashset pvic.phs --trusted-keys keys.pem --case 2026-117 --examiner 'J. Doe' -o case-117.ndjson\n"),
   ).action(async (paths: string[], options: ScanOptions) => {
@@ -69,7 +71,7 @@ export function scanCommand(): Command {
     const out: Writable = options.out !== undefined ? createWriteStream(options.out, { flags: resuming ? "a" : "wx" }) : process.stdout;
     const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: { algorithms, dihedral: algorithms.includes("pdq") } });
     const tally = progress?.tally ?? new ScanTally();
-    const display = options.quiet ? undefined : new ProgressDisplay(tally, paths);
+    const display = options.quiet ? undefined : new ProgressDisplay(tally, paths, options.followSymlinks);
     try {
       const vics = new VicsWriter(out);
       if (progress === undefined) {
@@ -77,7 +79,10 @@ export function scanCommand(): Command {
         else if (options.format === "csv") await writeLine(out, CSV_COLUMNS.join(","));
         else await vics.begin();
       }
-      const resume = progress === undefined ? {} : { ...(progress.lastPath !== undefined && { after: progress.lastPath }), firsts: progress.firsts };
+      const resume = {
+        followSymlinks: options.followSymlinks,
+        ...(progress !== undefined && { firsts: progress.firsts, ...(progress.lastPath !== undefined && { after: progress.lastPath }) }),
+      };
       for await (const record of scanFiles(paths, pool, matcher, tally, resume)) {
         if (options.format === "ndjson") await writeLine(out, JSON.stringify(record));
         else if (options.format === "csv") await writeLine(out, csvLine(record));
@@ -181,11 +186,15 @@ class ProgressDisplay {
   #last = 0;
   #total: number | undefined;
 
-  constructor(readonly tally: ScanTally, paths: string[]) {
+  constructor(
+    readonly tally: ScanTally,
+    paths: string[],
+    readonly followSymlinks: boolean,
+  ) {
     this.#startFiles = tally.summary.files;
     void (async () => {
       let n = 0;
-      for await (const _ of walkInputs(paths)) n++;
+      for await (const _ of walkInputs(paths, { followSymlinks: this.followSymlinks })) n++;
       this.#total = n;
     })().catch(() => undefined);
   }

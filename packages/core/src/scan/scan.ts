@@ -57,7 +57,7 @@ export async function* scanFiles(
   pool: SupervisedHashPool,
   matcher: Matcher,
   tally: ScanTally,
-  resume: { after?: string; firsts?: Map<string, string> } = {},
+  resume: { after?: string; firsts?: Map<string, string>; followSymlinks?: boolean } = {},
 ): AsyncGenerator<ScanFileRecord> {
   // SHA-256 -> the first file with those bytes: its record as compact JSON once hashed (about 400 bytes per
   // distinct file, so 4 million fit in ~1.6 GB), or the pending hash, which a second copy in flight awaits, so
@@ -76,7 +76,7 @@ export async function* scanFiles(
     }
     return record;
   };
-  for await (const record of orderedMap(after(walkInputs(inputs), resume.after), pool.jobs * 4, scanOne)) {
+  for await (const record of orderedMap(after(walkInputs(inputs, { followSymlinks: resume.followSymlinks === true }), resume.after), pool.jobs * 4, scanOne)) {
     const size = await lstat(recordPath(record)).then((s) => s.size, () => undefined);
     if (size !== undefined) record.size = size;
     tally.add(record);
