@@ -65,6 +65,10 @@ describe("phmatch scan", () => {
     expect(byName["texture-grey.png"]).toMatchObject({ status: "unseen" });
   });
 
+  it("prints the summary as JSON on stdout when the report goes to a file", () => {
+    expect(JSON.parse(result.stdout)).toEqual(lines.at(-1));
+  });
+
   it("puts the report's SHA-256 beside it", () => {
     const digest = createHash("sha256").update(readFileSync(report)).digest("hex");
     expect(readFileSync(`${report}.sha256`, "utf8")).toBe(`${digest}  report.ndjson\n`);

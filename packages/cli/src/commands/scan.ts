@@ -96,7 +96,11 @@ export function scanCommand(): Command {
       await pool.close();
       if (out !== process.stdout) await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
     }
-    if (options.out !== undefined) await writeChecksum(options.out, signingKey);
+    if (options.out !== undefined) {
+      await writeChecksum(options.out, signingKey);
+      // The report went to a file, so stdout is free for the summary as JSON (for scripts and case notes).
+      process.stdout.write(JSON.stringify(tally.summary) + "\n");
+    }
     display?.done();
     setCommandExitCode(tally.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
   });
