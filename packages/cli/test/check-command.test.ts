@@ -51,7 +51,7 @@ describe("phmatch check", () => {
 });
 
 describe("--help of every command shows an example", () => {
-  it.each([["hash"], ["match"], ["check"], ["hashset"], ...["import", "build", "info", "verify", "sign", "keygen", "diff", "export", "merge", "override"].map((c) => ["hashset", c])])("phmatch %s %s --help", (...command) => {
+  it.each([["hash"], ["match"], ["check"], ["scan"], ["report"], ["report", "verify"], ["hashset"], ...["import", "build", "info", "verify", "sign", "keygen", "diff", "export", "merge", "override"].map((c) => ["hashset", c])])("phmatch %s %s --help", (...command) => {
     const r = run([...command.filter((c) => c !== undefined), "--help"]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/Example:\n {2}phmatch /);

@@ -7,7 +7,9 @@ import { readText } from "./hashset/options.js";
 
 /** `phmatch report verify`: show that a scan report is the one phmatch wrote (checksum, and signature with keys). */
 export function reportCommand(): Command {
-  const report = new Command("report").description("work with scan reports");
+  const report = new Command("report")
+    .description("work with scan reports")
+    .addHelpText("after", "\nExample:\n  phmatch report verify case-117.ndjson --trusted-keys examiner.pub\n");
   report
     .command("verify")
     .description("check a scan report against its .sha256, and its .sig with trusted keys; exit 3 if altered")
