@@ -41,6 +41,8 @@ export { StreamingDigests, isDigest } from "./hashers/digests.js";
 /** Every requested pixel hash of one decoded image. */
 export { hashPixels } from "./pipeline/hash-pixels.js";
 
+/** This package's version. */
+export { PHMATCH_VERSION } from "./version.js";
 /** Hex at the edges, and Hamming distance. */
 export { bytesToHex, hexToBytes, hammingDistance } from "./record/hex.js";
 /** The hash record `phmatch hash` prints, and its JSON Schema. */

@@ -5,13 +5,12 @@ import {
   SUPPORTED_ALGORITHMS,
   hashFile,
   hashImageBytes,
-  loadHashSet,
   type HashRecord,
   type MatchResult,
 } from "@phmatch/core";
 import { setCommandExitCode } from "../exit-codes.js";
 import { parsePositiveInt } from "../parse.js";
-import { loadOptions, withTrustOptions, type TrustOptions } from "./hashset/options.js";
+import { loadHashSets, withHashsetOption, withTrustOptions, type TrustOptions } from "./hashset/options.js";
 
 /** Exit codes of `phmatch check`, like grep's: 0 no match, 1 match, 2 error (of any kind). */
 export const CHECK_EXIT = { NO_MATCH: 0, MATCH: 1, ERROR: 2 } as const;
@@ -25,10 +24,9 @@ interface CheckOptions extends TrustOptions {
 /** `phmatch check`: one file (or stdin) against lists, for upload pipelines. */
 export function checkCommand(): Command {
   return withTrustOptions(
-    new Command("check")
+    withHashsetOption(new Command("check"))
       .description("check one file (or - for stdin) against hash lists; exit 0 no match, 1 match, 2 error (like grep)")
       .argument("<file>", "the file, or - to read it from stdin (held in memory only)")
-      .requiredOption("-s, --hashset <store>", "a .phs list (repeat for several)", (v: string, all: string[] = []) => [...all, v])
       .option("--json", "print the full match result as JSON", false)
       .option("--max-file-bytes <n>", "refuse larger input (default 536870912)", parsePositiveInt),
   )
@@ -36,9 +34,7 @@ export function checkCommand(): Command {
     .action(async (file: string, options: CheckOptions) => {
       // Every failure, usage or list verification included, is exit 2 here: a pipeline reads 1 as "refuse".
       try {
-        const load = loadOptions(options);
-        const sets = [];
-        for (const store of options.hashset) sets.push(await loadHashSet(store, load));
+        const sets = await loadHashSets(options);
         const matcher = new Matcher(sets);
         // Compute what the loaded lists can be matched on (PDQ with its dihedral variants).
         const listed = new Set(sets.flatMap((s) => s.set.algorithms));

@@ -1,10 +1,10 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { Command, Option } from "commander";
-import { Matcher, PhmatchError, hasherSpec, loadHashSet, type HashRecord, type IndexKind, type MatchResult } from "@phmatch/core";
+import { Matcher, PhmatchError, hasherSpec, type HashRecord, type IndexKind, type MatchResult } from "@phmatch/core";
 import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
 import { writeLine } from "../output.js";
-import { loadOptions, withTrustOptions, type TrustOptions } from "./hashset/options.js";
+import { loadHashSets, withHashsetOption, withTrustOptions, type TrustOptions } from "./hashset/options.js";
 
 interface MatchCommandOptions extends TrustOptions {
   hashset: string[];
@@ -16,18 +16,15 @@ interface MatchCommandOptions extends TrustOptions {
 /** `phmatch match`: hash records (NDJSON, as `phmatch hash` prints) in, one match result per record out. */
 export function matchCommand(): Command {
   return withTrustOptions(
-    new Command("match")
+    withHashsetOption(new Command("match"))
       .description("match hash records (NDJSON from phmatch hash, stdin or files) against hash lists; one result per line")
       .addHelpText("after", "\nExample:\n  phmatch hash --dihedral -a pdq,md5 ./media | phmatch match --hashset list.phs --trusted-keys keys.pem\n")
       .argument("[inputs...]", "NDJSON files of hash records (default: stdin)")
-      .requiredOption("-s, --hashset <store>", "a .phs list (repeat for several)", (v: string, all: string[] = []) => [...all, v])
       .option("--max-distance <alg=n,...>", "change a policy's distance, e.g. pdq=24,phash=6", parseDistances)
       .option("--min-quality <n>", "change PDQ's quality floor (default 50)", (v) => Number(v))
       .addOption(new Option("--index <kind>", "force an index kind (default: chosen per algorithm)").choices(["flat", "mih", "bktree"])),
   ).action(async (inputs: string[], options: MatchCommandOptions) => {
-    const load = loadOptions(options);
-    const sets = [];
-    for (const store of options.hashset) sets.push(await loadHashSet(store, load));
+    const sets = await loadHashSets(options);
     const policies: Record<string, { maxDistance?: number; minQuality?: number }> = {};
     for (const [algorithm, maxDistance] of Object.entries(options.maxDistance ?? {})) policies[algorithm] = { maxDistance };
     if (options.minQuality !== undefined) policies.pdq = { ...policies.pdq, minQuality: options.minQuality };

@@ -1,13 +1,12 @@
-import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, relative, resolve, isAbsolute } from "node:path";
 import type { Writable } from "node:stream";
 import { Command, Option } from "commander";
-import { Matcher, PhmatchError, ScanTally, SupervisedHashPool, loadHashSet, readScanProgress, scanAlgorithms, scanFiles, scanHeader, signStore, walkInputs, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
+import { Matcher, PhmatchError, ScanTally, SupervisedHashPool, csvCell, readFileOnce, readScanProgress, scanAlgorithms, scanFiles, scanHeader, signStore, walkInputs, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
 import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
 import { writeLine } from "../output.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
-import { loadOptions, readText, withTrustOptions, type TrustOptions } from "./hashset/options.js";
+import { loadHashSets, readText, withHashsetOption, withTrustOptions, type TrustOptions } from "./hashset/options.js";
 
 interface ScanOptions extends TrustOptions {
   hashset: string[];
@@ -26,10 +25,9 @@ interface ScanOptions extends TrustOptions {
 /** `phmatch scan`: every file under the inputs accounted for, read-only, in one report. */
 export function scanCommand(): Command {
   return withTrustOptions(
-    new Command("scan")
+    withHashsetOption(new Command("scan"))
       .description("scan files and directories (read-only) against hash lists; one report line per file, with a header and a summary")
       .argument("<paths...>", "files and directories to scan (walked recursively; symlinks not followed)")
-      .requiredOption("-s, --hashset <store>", "a .phs list (repeat for several)", (v: string, all: string[] = []) => [...all, v])
       .option("-a, --algorithms <ids>", "algorithms to compute (default: those the lists hold; sha256 always)", parseAlgorithms)
       .option("-o, --out <file>", "write the report here (and its SHA-256 beside it); default stdout")
       .addOption(new Option("-f, --format <format>", "report format: ndjson (resumable), csv, or vics (the known files as Project VIC VICS JSON)").choices(["ndjson", "csv", "vics"]).default("ndjson"))
@@ -49,13 +47,11 @@ export function scanCommand(): Command {
     if (options.out !== undefined && existsSync(options.out) && !options.resume) {
       throw new PhmatchError("PHM_USAGE", `${options.out} exists: use --resume to finish that scan, or write a new report`);
     }
-    const load = loadOptions(options);
-    const sets = [];
-    for (const store of options.hashset) sets.push(await loadHashSet(store, load));
+    const sets = await loadHashSets(options);
     const matcher = new Matcher(sets);
     const algorithms = scanAlgorithms(sets, options.algorithms);
     const policies = algorithms.map((a) => matcher.policies.get(a)?.id).filter((id): id is string => id !== undefined);
-    const header = await scanHeader({ inputs: paths, sets, algorithms, policies, ...(options.case !== undefined && { case: options.case }), ...(options.examiner !== undefined && { examiner: options.examiner }) });
+    const header = scanHeader({ inputs: paths, sets, algorithms, policies, ...(options.case !== undefined && { case: options.case }), ...(options.examiner !== undefined && { examiner: options.examiner }) });
     const resuming = options.resume && options.out !== undefined && existsSync(options.out);
     const progress = resuming ? await readScanProgress(options.out as string) : undefined;
     if (progress !== undefined) {
@@ -109,7 +105,8 @@ export function scanCommand(): Command {
 // Report integrity: the report's SHA-256 beside it (sha256sum format), so an examiner can show it is unaltered.
 // With a key, also a detached Ed25519 signature over the report's bytes, so alteration is attributable.
 async function writeChecksum(report: string, signingKey?: string): Promise<void> {
-  writeFileSync(`${report}.sha256`, `${await sha256File(report)}  ${basename(report)}\n`);
+  const { digests } = await readFileOnce(report, { digests: ["sha256"], keepBytes: false });
+  writeFileSync(`${report}.sha256`, `${digests.sha256 as string}  ${basename(report)}\n`);
   if (signingKey !== undefined) writeFileSync(`${report}.sig`, signStore(readFileSync(report), signingKey));
 }
 
@@ -178,7 +175,7 @@ function csvLine(r: ScanFileRecord): string {
   const hits = r.matches.filter((m) => m.override === undefined);
   const best = [...hits].sort((a, b) => a.distance - b.distance)[0];
   const cells = [r.path, String(r.size ?? ""), r.hashes?.sha256 ?? "", r.status, [...new Set(hits.map((m) => `${m.list}@${m.listVersion}`))].join(";"), [...new Set(hits.map((m) => m.category ?? ""))].filter((c) => c !== "").join(";"), best?.algorithm ?? "", best === undefined ? "" : String(best.distance), r.error?.code ?? ""];
-  return cells.map((c) => (/[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c)).join(",");
+  return cells.map(csvCell).join(",");
 }
 
 // Progress on stderr: on a terminal one line redrawn five times a second, otherwise a plain line every five
@@ -228,11 +225,4 @@ class ProgressDisplay {
 function formatSeconds(seconds: number): string {
   const s = Math.round(seconds);
   return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
-}
-
-function sha256File(path: string): Promise<string> {
-  return new Promise((done, fail) => {
-    const hash = createHash("sha256");
-    createReadStream(path).on("data", (c) => hash.update(c)).on("error", fail).on("end", () => done(hash.digest("hex")));
-  });
 }

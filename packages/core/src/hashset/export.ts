@@ -50,6 +50,7 @@ export function* exportCsv(set: HashSet): Generator<string> {
   }
 }
 
-function csvCell(value: string): string {
+/** One CSV cell (RFC 4180): quoted when it holds a comma, quote or line break, quotes doubled. */
+export function csvCell(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }

@@ -11,7 +11,7 @@ export { encryptStore, decryptStore, isEncryptedStore, parseListKey } from "./en
 export { ListVersionState, defaultStateDir } from "./version-state.js";
 export { readOverrides, addOverride, removeOverride, overridesPath, type Override } from "./overrides.js";
 export { diffHashSets, type HashSetChange } from "./diff.js";
-export { exportNdjson, exportCsv } from "./export.js";
+export { exportNdjson, exportCsv, csvCell } from "./export.js";
 export { importHashSet, detectHashSetFormat, HASH_SET_FORMATS, type HashSetFormat, type ImportOptions, type DetectedFormat } from "./import.js";
 export { PackedValues } from "./packed-values.js";
 export type { ListInfo, PhsHeader } from "./store-format.js";

@@ -23,6 +23,8 @@ export interface LoadOptions {
 export interface LoadedHashSet {
   set: HashSet;
   path: string;
+  /** SHA-256 of the store file's bytes as read (reports name the exact list file used). */
+  storeSha256: string;
   /** Id of the key whose signature was verified, if keys were configured. */
   signedBy?: string;
   encrypted: boolean;
@@ -52,7 +54,8 @@ export async function loadHashSet(path: string, options: LoadOptions = {}): Prom
   const plain = encrypted ? decryptStore(bytes, options.key, path) : bytes;
   const set = parseStore(plain, path);
   if (!encrypted && options.versionState !== undefined) options.versionState.admit(set.lists, path, options.allowRollback);
-  const loaded: LoadedHashSet = { set, path, encrypted, overrides: await readOverrides(path) };
+  const storeSha256 = createHash("sha256").update(bytes).digest("hex");
+  const loaded: LoadedHashSet = { set, path, storeSha256, encrypted, overrides: await readOverrides(path) };
   if (signedBy !== undefined) loaded.signedBy = signedBy;
   return loaded;
 }

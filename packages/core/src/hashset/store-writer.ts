@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { PHMATCH_VERSION } from "../version.js";
 import type { HashSetBuilder } from "./builder.js";
 import { PHS_FORMAT_VERSION, PHS_MAGIC, type AlgorithmSection, type PhsHeader } from "./store-format.js";
 
-const version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 const pad8 = (n: number) => (8 - (n % 8)) % 8;
 
@@ -37,7 +36,7 @@ export function serializeStore(builder: HashSetBuilder, createdAt = new Date().t
   const header: PhsHeader = {
     format: "phs",
     formatVersion: PHS_FORMAT_VERSION,
-    createdBy: `phmatch ${version}`,
+    createdBy: `phmatch ${PHMATCH_VERSION}`,
     createdAt,
     lists: builder.lists,
     counts: {

@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
-import { lstat, readFile } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import { hasherSpec } from "../hashers/index.js";
+import { PHMATCH_VERSION } from "../version.js";
 import type { LoadedHashSet } from "../hashset/load.js";
 import type { Matcher } from "../match/matcher.js";
 import { readFileOnce } from "../decode/read-file.js";
@@ -13,7 +13,6 @@ import type { SupervisedHashPool } from "../pool/supervised-pool.js";
 import { after } from "./resume.js";
 import { SCAN_REPORT_VERSION, ScanTally, type ScanFileRecord, type ScanHeader } from "./scan-report.js";
 
-const version = (JSON.parse((await readFile(new URL("../../package.json", import.meta.url), "utf8"))) as { version: string }).version;
 
 /** Algorithms a scan computes: what the lists hold that phmatch computes, plus SHA-256 always (chain of custody). */
 export function scanAlgorithms(sets: LoadedHashSet[], requested?: string[]): string[] {
@@ -23,19 +22,18 @@ export function scanAlgorithms(sets: LoadedHashSet[], requested?: string[]): str
 }
 
 /** The report's header: tool, lists with the SHA-256 of each store file, case and examiner. */
-export async function scanHeader(options: { inputs: string[]; sets: LoadedHashSet[]; algorithms: string[]; policies: string[]; case?: string; examiner?: string }): Promise<ScanHeader> {
+export function scanHeader(options: { inputs: string[]; sets: LoadedHashSet[]; algorithms: string[]; policies: string[]; case?: string; examiner?: string }): ScanHeader {
   const lists: ScanHeader["lists"] = [];
   for (const loaded of options.sets) {
-    const storeSha256 = createHash("sha256").update(await readFile(loaded.path)).digest("hex");
     for (const list of loaded.set.lists) {
-      lists.push({ listId: list.listId, version: list.version, store: loaded.path, storeSha256, ...(loaded.signedBy !== undefined && { signedBy: loaded.signedBy }) });
+      lists.push({ listId: list.listId, version: list.version, store: loaded.path, storeSha256: loaded.storeSha256, ...(loaded.signedBy !== undefined && { signedBy: loaded.signedBy }) });
     }
   }
   return {
     type: "header",
     schema: `urn:phmatch:schema:scan-report:${SCAN_REPORT_VERSION}`,
     tool: "phmatch",
-    version,
+    version: PHMATCH_VERSION,
     startedAt: new Date().toISOString(),
     ...(options.case !== undefined && { case: options.case }),
     ...(options.examiner !== undefined && { examiner: options.examiner }),

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { ListVersionState, PhmatchError, parseListKey, parseTrustedKeys, type LoadOptions } from "@phmatch/core";
+import { ListVersionState, PhmatchError, loadHashSet, parseListKey, parseTrustedKeys, type LoadedHashSet, type LoadOptions } from "@phmatch/core";
 
 /** Options that say how a store is trusted and opened, shared by every command that loads one. */
 export interface TrustOptions {
@@ -17,6 +17,19 @@ export function withTrustOptions(command: Command): Command {
     .option("--key-file <file>", "key of encrypted lists (or PHMATCH_LIST_KEY): 64 hex digits or base64")
     .option("--state-dir <dir>", "where the highest version of each list is remembered (default PHMATCH_STATE_DIR or ~/.local/state/phmatch)")
     .option("--allow-rollback", "accept an older release of a list than one already loaded", false);
+}
+
+/** Adds the repeatable, required -s/--hashset option (the lists a command matches against). */
+export function withHashsetOption(command: Command): Command {
+  return command.requiredOption("-s, --hashset <store>", "a .phs list (repeat for several)", (v: string, all: string[] = []) => [...all, v]);
+}
+
+/** Loads every --hashset list, verified as the trust options say. */
+export async function loadHashSets(options: TrustOptions & { hashset: string[] }): Promise<LoadedHashSet[]> {
+  const load = loadOptions(options);
+  const sets: LoadedHashSet[] = [];
+  for (const store of options.hashset) sets.push(await loadHashSet(store, load));
+  return sets;
 }
 
 /** LoadOptions from the command line and environment. */
