@@ -86,7 +86,7 @@ export { orderedMap } from "./pool/ordered-map.js";
 export * from "./hashset/index.js";
 
 /** Hamming indexes: flat scan, multi-index hashing, BK-tree, exact lookup, and the choice between them. */
-export { FlatIndex, MihIndex, BkTreeIndex, ExactIndex, buildIndex, chooseIndexKind, FLAT_SCAN_MAX, type HammingIndex, type IndexHit, type IndexKind, type PackedValuesView } from "./index/index.js";
+export { FlatIndex, MihIndex, BkTreeIndex, ExactIndex, buildIndex, chooseIndexKind, chooseSlices, mihCost, FLAT_SCAN_MAX, type HammingIndex, type IndexHit, type IndexKind, type PackedValuesView } from "./index/index.js";
 /** The matcher: policies, dihedral PDQ, overrides, and the versioned result. */
 export * from "./match/index.js";
 /** Scanning: walk, hash on the supervised pool, match, report. */

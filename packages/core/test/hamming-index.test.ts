@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BkTreeIndex, ExactIndex, FlatIndex, MihIndex, buildIndex, type IndexHit, type PackedValuesView } from "@phmatch/core";
+import { BkTreeIndex, ExactIndex, FlatIndex, HashSetBuilder, MihIndex, buildIndex, chooseSlices, parseStore, serializeStore, type IndexHit, type PackedValuesView } from "@phmatch/core";
 import { conformanceDir, hasConformance, skipReason } from "../../../test/support/conformance.js";
 
 function pack(values: Uint8Array[], bytes: number): PackedValuesView {
@@ -70,6 +70,56 @@ describe.each([
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe("MIH slices and its memory", () => {
+  it("agrees with brute force whatever slices it was cut for (the radius it expects vs the one asked)", () => {
+    const layouts = new Set<string>();
+    fc.assert(
+      fc.property(setOf(32), fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.constantFrom(0, 2, 8, 31, 63, 100), fc.constantFrom(0, 5, 31, 47, 63), fc.nat(200), fc.uniqueArray(fc.nat(255), { maxLength: 64 }), (values, random, expected, r, pick, bits) => {
+          const index = new MihIndex(pack(values, 32), { radius: expected });
+          layouts.add(index.widths.join(","));
+          const queries = [random, ...(values.length > 0 ? [flip(values[pick % values.length] as Uint8Array, bits.slice(0, r))] : [])];
+          for (const q of queries) expect(index.search(q, r)).toEqual(bruteForce(values, q, r));
+        }),
+      { numRuns: 80 },
+    );
+    expect(layouts.size).toBeGreaterThan(1);
+  });
+
+  it("cuts 256-bit values into fewer, wider slices as the set grows, within twice the values' bytes", () => {
+    const at = (n: number) => chooseSlices(256, n, 31);
+    expect(at(1e6).widths.length).toBeLessThanOrEqual(16);
+    expect(at(1e7).widths.length).toBeLessThan(at(1e6).widths.length);
+    expect(Math.max(...at(1e7).widths)).toBeGreaterThan(Math.max(...at(1e6).widths));
+    for (const n of [1e6, 1e7]) expect(at(n).bytes).toBeLessThanOrEqual(2 * 32 * n);
+    expect(at(1e7).widths.reduce((a, b) => a + b)).toBe(256);
+  });
+
+  it("answers exactly when the hits outgrow its scratch (a scan over its own copy)", () => {
+    const n = 140_000; // more identical values than the hit scratch holds
+    const values = new Uint8Array(n * 8);
+    values.fill(7, 8 * 1000, 8 * 1001);
+    const index = new MihIndex({ bytesPerValue: 8, count: n, values });
+    const hits = index.search(new Uint8Array(8), 0);
+    expect(hits.length).toBe(n - 1);
+    expect(hits[999]).toEqual({ index: 999, distance: 0 });
+    expect(hits[1000]).toEqual({ index: 1001, distance: 0 });
+    expect(index.search(new Uint8Array(8).fill(7), 2)).toEqual([{ index: 1000, distance: 0 }]);
+  });
+
+  it("holds the values once: a hash set adopts the index's copy, and refuses bytes that are not its own", () => {
+    const builder = new HashSetBuilder();
+    builder.addList({ listId: "L", version: 1 });
+    const values = Array.from({ length: 50 }, (_, i) => new Uint8Array(32).fill(i));
+    values.forEach((value, i) => builder.addEntry({ algorithm: "pdq", value, listId: "L", entryId: String(i) }));
+    const set = parseStore(serializeStore(builder), "test");
+    const index = new MihIndex(set.packed("pdq"));
+    expect(() => set.adoptValues("pdq", new Uint8Array(index.values.length))).toThrow(RangeError);
+    set.adoptValues("pdq", index.values);
+    expect(set.packed("pdq").values).toBe(index.values);
+    expect(set.entry("pdq", 7).value).toEqual(new Uint8Array(32).fill(7));
   });
 });
 

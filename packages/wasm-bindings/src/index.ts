@@ -230,3 +230,5 @@ export class HashKernel {
 function kernelAbort(): never {
   throw new Error("phmatch.wasm aborted (an internal invariant failed)");
 }
+
+export { HammingKernel, hammingWasmUrl, type MihTable } from "./hamming.js";

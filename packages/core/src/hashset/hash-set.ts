@@ -10,26 +10,42 @@ export interface PackedSection {
 }
 
 /**
- * A loaded, verified hash set. Values stay packed (views into the file's bytes) so that an index can be built
- * from them directly; an entry's metadata is decoded only when asked for (a match being reported).
+ * A loaded, verified hash set. Values stay packed (one array per algorithm) so that an index can be built from
+ * them directly, and an index that keeps its own copy (MIH) can take the set's place as holder
+ * ({@link HashSet.adoptValues}); an entry's metadata is decoded only when asked for (a match being reported).
+ * Nothing here keeps the file's bytes alive.
  */
 export class HashSet {
   readonly header: PhsHeader;
-  readonly #bytes: Buffer;
+  readonly #byteLength: number;
+  readonly #withdrawals: string;
   readonly #sections: Map<string, { section: AlgorithmSection; values: Uint8Array; offsets: Uint32Array; blob: Uint8Array }>;
 
   constructor(header: PhsHeader, bytes: Buffer) {
     this.header = header;
-    this.#bytes = bytes;
+    this.#byteLength = bytes.length;
+    this.#withdrawals = bytes.subarray(header.withdrawals.offset, header.withdrawals.offset + header.withdrawals.length).toString("utf8");
     this.#sections = new Map();
     for (const section of header.algorithms) {
-      const values = bytes.subarray(section.values.offset, section.values.offset + section.values.length);
+      const values = new Uint8Array(bytes.subarray(section.values.offset, section.values.offset + section.values.length)); // a copy
       const metaStart = section.meta.offset;
       const offsetsBytes = (section.count + 1) * 4;
       const offsets = new Uint32Array(bytes.buffer.slice(bytes.byteOffset + metaStart, bytes.byteOffset + metaStart + offsetsBytes));
-      const blob = bytes.subarray(metaStart + offsetsBytes, metaStart + section.meta.length);
+      const blob = new Uint8Array(bytes.subarray(metaStart + offsetsBytes, metaStart + section.meta.length));
       this.#sections.set(section.algorithm, { section, values, offsets, blob });
     }
+  }
+
+  /**
+   * Holds `values` instead of this set's own copy of an algorithm's values (an index's copy of the very same
+   * bytes), so the values are in memory once. Refused (RangeError) unless the bytes are identical.
+   */
+  adoptValues(algorithm: string, values: Uint8Array): void {
+    const s = this.#sections.get(algorithm);
+    if (s === undefined || !Buffer.from(values.buffer, values.byteOffset, values.byteLength).equals(s.values)) {
+      throw new RangeError(`the values offered for ${algorithm} are not the set's own`);
+    }
+    s.values = values;
   }
 
   /** The lists this set holds (one, or several after a merge), with their versions and terms. */
@@ -80,9 +96,7 @@ export class HashSet {
 
   /** Withdrawals this release carries. */
   withdrawals(): Withdrawal[] {
-    const { offset, length } = this.header.withdrawals;
-    const text = this.#bytes.subarray(offset, offset + length).toString("utf8");
-    return text
+    return this.#withdrawals
       .split("\n")
       .filter((line) => line.length > 0)
       .map((line) => {
@@ -95,8 +109,8 @@ export class HashSet {
       });
   }
 
-  /** Bytes held for this set (file bytes; metadata is decoded lazily). */
+  /** Bytes of the store this set was read from. */
   get byteLength(): number {
-    return this.#bytes.length;
+    return this.#byteLength;
   }
 }

@@ -2,31 +2,35 @@ import { BkTreeIndex } from "./bktree-index.js";
 import { ExactIndex } from "./exact-index.js";
 import { FlatIndex } from "./flat-index.js";
 import type { HammingIndex, IndexKind, PackedValuesView } from "./hamming-index.js";
-import { MihIndex, mihProbes } from "./mih-index.js";
+import { MihIndex, chooseSlices, mihCost } from "./mih-index.js";
 
 export type { HammingIndex, IndexHit, IndexKind, PackedValuesView } from "./hamming-index.js";
-export { FlatIndex, ExactIndex, MihIndex, BkTreeIndex, mihProbes };
+export { FlatIndex, ExactIndex, MihIndex, BkTreeIndex, chooseSlices, mihCost };
 
 /** Below this many values a flat scan beats building anything (measured in bench/match). */
 export const FLAT_SCAN_MAX = 4096;
 
 /**
  * The index that answers fastest for these values and this radius. bench/match measured: multi-index hashing
- * beats the flat scan by 10-170x wherever its probes stay few (PDQ up to ~47 bits, 64-bit hashes up to 12), and
- * loses where they explode (PDQ at 63 on 100 thousand values); the typed-array BK-tree never beat MIH, and beat
- * the flat scan only at radius 4. So: exact lookup for digests, a flat scan for small sets or when MIH's
- * expected work (probes, and the candidates they bring, ~N/65536 each) exceeds a quarter of a scan, MIH
- * otherwise. A BK-tree is used only when forced.
+ * beats the flat scan by 10-1000x wherever its expected work (probes and the candidates they bring, see
+ * chooseSlices) stays well below the number of values, and loses where it explodes (PDQ at 63 on 100 thousand
+ * values); the typed-array BK-tree never beat MIH, and beat the flat scan only at radius 4. So: exact lookup for
+ * digests, a flat scan for small sets or when MIH's expected work exceeds a quarter of a scan, MIH otherwise.
+ * A BK-tree is used only when forced.
  */
 export function chooseIndexKind(packed: PackedValuesView, maxDistance: number, perceptual: boolean): IndexKind {
   if (!perceptual || maxDistance === 0) return "exact";
-  if (packed.count <= FLAT_SCAN_MAX || packed.bytesPerValue % 2 !== 0) return "flat";
-  const probes = mihProbes(packed.bytesPerValue * 8, maxDistance);
-  return probes * (1 + packed.count / 65536) * 4 < packed.count ? "mih" : "flat";
+  if (packed.count <= FLAT_SCAN_MAX || packed.bytesPerValue % 4 !== 0) return "flat";
+  const slices = chooseSlices(packed.bytesPerValue * 8, packed.count, maxDistance);
+  if (slices.bytes + packed.count * packed.bytesPerValue > MIH_MAX_BYTES) return "flat";
+  return slices.cost * 4 < packed.count ? "mih" : "flat";
 }
 
-/** Builds an index of the given kind. */
-export function buildIndex(kind: IndexKind, packed: PackedValuesView): HammingIndex {
+// MIH keeps values and tables in one WebAssembly memory (at most 4 GiB); beyond ~3.5 GiB a flat scan answers.
+const MIH_MAX_BYTES = 3.5 * 2 ** 30;
+
+/** Builds an index of the given kind; `radius` is the distance searches will mostly use (MIH cuts its slices for it). */
+export function buildIndex(kind: IndexKind, packed: PackedValuesView, radius?: number): HammingIndex {
   switch (kind) {
     case "flat":
       return new FlatIndex(packed);
@@ -35,6 +39,6 @@ export function buildIndex(kind: IndexKind, packed: PackedValuesView): HammingIn
     case "bktree":
       return new BkTreeIndex(packed);
     case "mih":
-      return new MihIndex(packed);
+      return radius === undefined ? new MihIndex(packed) : new MihIndex(packed, { radius });
   }
 }

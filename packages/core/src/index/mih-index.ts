@@ -1,120 +1,208 @@
-import { asWords, distanceWithin, popcount32 } from "./hamming.js";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { HammingKernel, hammingWasmUrl } from "@phmatch/wasm";
 import type { HammingIndex, IndexHit, PackedValuesView } from "./hamming-index.js";
-
-const SLICE_BITS = 16;
-const BUCKETS = 1 << SLICE_BITS;
 
 /**
  * Multi-index hashing (Norouzi, Punjani, Fleet, "Fast exact search in Hamming space with multi-index hashing"):
- * the b-bit values are cut into m = b/16 slices, each indexed in its own table (CSR: bucket offsets and value
- * positions, 4 bytes per value per table). By pigeonhole, a value within r = m*rho + a bits of the query has, in
- * one of the first a + 1 slices, at most rho differing bits, or in one of the others at most rho - 1. So those
- * tables are probed with every key within that radius of the query's slice, and each candidate is checked
- * exactly. Exact, never approximate; any radius works on the same tables.
+ * the b-bit values are cut into m slices, each indexed in its own table (bucket offsets, and value positions
+ * ordered by slice key). By the generalised pigeonhole principle, a value within r bits of the query is, in
+ * some table i, within t_i bits of the query's slice whenever sum(t_i + 1) = r + 1; so table i is probed with
+ * every key within t_i of the query's slice and each candidate is checked exactly. Exact, never approximate;
+ * any radius works on the same tables.
+ *
+ * The number of slices and the radii are chosen from a cost model (probes and the candidates they bring, both
+ * about one cache miss), within a memory budget of twice the values' bytes. Tables and a copy of the values live
+ * in one WebAssembly memory, searched by the kernel in hamming.wasm (native 64-bit popcount, no bounds checks):
+ * the holder of the values (a loaded hash set) can adopt {@link MihIndex.values} and drop its own copy.
  */
 export class MihIndex implements HammingIndex {
   readonly kind = "mih" as const;
   readonly size: number;
   readonly overheadBytes: number;
-  readonly #words: Uint32Array;
-  readonly #wordsPerValue: number;
-  readonly #slices: number;
-  readonly #offsets: Uint32Array[] = [];
-  readonly #positions: Uint32Array[] = [];
+  /** The values, in the index's memory (the same bytes it was built from). */
+  readonly values: Uint8Array;
+  /** Slice widths, in bit order. */
+  readonly widths: readonly number[];
+  readonly #bytesPerValue: number;
+  readonly #kernel: HammingKernel;
+  readonly #tables: { start: number; width: number; offsets: number; ids: number }[];
+  readonly #idBytes: 3 | 4;
+  readonly #descriptors = new Map<number, Uint32Array>();
 
-  constructor(packed: PackedValuesView) {
-    if (packed.bytesPerValue % 4 !== 0) throw new RangeError("MIH needs values of whole 32-bit words");
-    this.size = packed.count;
-    this.#words = asWords(packed.values);
-    this.#wordsPerValue = packed.bytesPerValue / 4;
-    this.#slices = (packed.bytesPerValue * 8) / SLICE_BITS;
-    this.#buildTables();
-    this.overheadBytes = this.#slices * (this.size * 4 + (BUCKETS + 1) * 4);
-  }
+  /**
+   * `radius`: the distance searches will mostly use, for choosing the slices (any radius still works);
+   * `slices`: a number of slices to use instead of the cost model's choice (for benchmarks).
+   */
+  constructor(packed: PackedValuesView, options: { radius?: number; slices?: number } = {}) {
+    const { bytesPerValue, count } = packed;
+    if (bytesPerValue % 4 !== 0 || bytesPerValue === 0) throw new RangeError("MIH needs values of whole 32-bit words");
+    this.size = count;
+    this.#bytesPerValue = bytesPerValue;
+    this.#idBytes = count < 2 ** 24 ? 3 : 4;
+    const bits = bytesPerValue * 8;
+    this.widths = options.slices === undefined ? chooseSlices(bits, count, options.radius ?? defaultRadius(bits)).widths : evenSlices(bits, options.slices);
 
-  // Per table: count values per bucket, prefix-sum into offsets, then place each value's position.
-  #buildTables(): void {
-    for (let t = 0; t < this.#slices; t++) {
-      const offsets = new Uint32Array(BUCKETS + 1);
-      for (let i = 0; i < this.size; i++) offsets[this.#slice(i, t) + 1]!++;
-      for (let k = 0; k < BUCKETS; k++) offsets[k + 1]! += offsets[k]!;
-      const fill = offsets.slice(0, BUCKETS);
-      const positions = new Uint32Array(this.size);
-      for (let i = 0; i < this.size; i++) positions[fill[this.#slice(i, t)]!++] = i;
-      this.#offsets.push(offsets);
-      this.#positions.push(positions);
+    // Layout: scratch (query, table descriptors, hits), values (+8 readable bytes), then each table.
+    const valuesAt = SCRATCH_BYTES;
+    let top = align8(valuesAt + count * bytesPerValue + 8);
+    this.#tables = [];
+    let start = 0;
+    for (const width of this.widths) {
+      const sizes = HammingKernel.tableBytes(count, width, this.#idBytes);
+      this.#tables.push({ start, width, offsets: top, ids: top + sizes.offsets });
+      top = align8(top + sizes.offsets + sizes.ids);
+      start += width;
     }
-  }
-
-  // Slice t (16 bits) of value i: half of word t >> 1.
-  #slice(i: number, t: number): number {
-    return ((this.#words[i * this.#wordsPerValue + (t >> 1)] as number) >>> ((t & 1) * 16)) & 0xffff;
+    if (top > MAX_MEMORY_BYTES) throw new RangeError(`MIH over ${count} values needs ${top} bytes, beyond WebAssembly's 4 GiB`);
+    this.#kernel = new HammingKernel(kernelModule(), top);
+    if (this.#kernel.workBytes > WORK_BYTES) throw new Error(`hamming.wasm needs ${this.#kernel.workBytes} bytes of work area, the layout gives ${WORK_BYTES}`);
+    this.values = new Uint8Array(this.#kernel.buffer, valuesAt, count * bytesPerValue);
+    this.values.set(packed.values.subarray(0, count * bytesPerValue));
+    for (const table of this.#tables) this.#kernel.buildTable(valuesAt, count, bytesPerValue, table, this.#idBytes);
+    this.overheadBytes = this.#kernel.buffer.byteLength - this.values.byteLength;
   }
 
   search(query: Uint8Array, maxDistance: number): IndexHit[] {
-    const q = asWords(query);
-    const m = this.#slices;
-    const rho = Math.floor(maxDistance / m);
-    const a = maxDistance - rho * m;
+    if (query.length !== this.#bytesPerValue) throw new RangeError(`query has ${query.length} bytes, values have ${this.#bytesPerValue}`);
+    if (this.size === 0 || maxDistance < 0) return [];
+    const buffer = this.#kernel.buffer;
+    const q = new Uint8Array(buffer, QUERY_AT, this.#bytesPerValue + 8);
+    q.set(query);
+    q.fill(0, this.#bytesPerValue);
+    new Uint32Array(buffer, DESC_AT, this.#tables.length * 5).set(this.#descriptorsFor(maxDistance));
+    const n = this.#kernel.search(SCRATCH_BYTES, this.#bytesPerValue, DESC_AT, this.#tables.length, this.#idBytes, QUERY_AT, maxDistance, HITS_AT, HITS_CAP, WORK_AT);
+    if (n < 0) return this.#scan(query, maxDistance);
+    if (n === 0) return [];
+    const raw = new Uint32Array(buffer, HITS_AT, n * 2);
     const found = new Map<number, number>();
-    const keys: number[] = [];
-    for (let t = 0; t < m; t++) {
-      const radius = t <= a ? rho : rho - 1;
-      if (radius < 0) continue;
-      keys.length = 0;
-      ballKeys(((q[t >> 1] as number) >>> ((t & 1) * 16)) & 0xffff, radius, 0, keys);
-      const offsets = this.#offsets[t] as Uint32Array;
-      const positions = this.#positions[t] as Uint32Array;
-      for (const key of keys) this.#check(positions, offsets[key] as number, offsets[key + 1] as number, q, maxDistance, found);
-    }
+    for (let h = 0; h < n; h++) found.set(raw[2 * h] as number, raw[2 * h + 1] as number);
     return [...found].sort((x, y) => x[0] - y[0]).map(([index, distance]) => ({ index, distance }));
   }
 
-  // A value can be a candidate in several tables; only hits (few) are deduplicated, since checking a candidate
-  // again costs less than looking it up in a set. 256-bit values (PDQ) get a loop with the query in locals.
-  #check(positions: Uint32Array, start: number, end: number, q: Uint32Array, maxDistance: number, found: Map<number, number>): void {
-    const w = this.#words;
-    if (this.#wordsPerValue !== 8) {
-      for (let p = start; p < end; p++) {
-        const i = positions[p] as number;
-        const d = distanceWithin(w, i, this.#wordsPerValue, q, maxDistance);
-        if (d <= maxDistance) found.set(i, d);
-      }
-      return;
+  // The kernel's table descriptors for a search radius (start, width, radius or 0xffffffff, offsets, ids per
+  // table; radii as allocateRadii cuts them), made once per radius.
+  #descriptorsFor(maxDistance: number): Uint32Array {
+    let desc = this.#descriptors.get(maxDistance);
+    if (desc === undefined) {
+      const radii = allocateRadii(this.widths, this.size, maxDistance).radii;
+      desc = new Uint32Array(this.#tables.length * 5);
+      this.#tables.forEach((t, i) => desc!.set([t.start, t.width, radii[i] === -1 ? 0xffffffff : (radii[i] as number), t.offsets, t.ids], i * 5));
+      this.#descriptors.set(maxDistance, desc);
     }
-    const q0 = q[0] as number, q1 = q[1] as number, q2 = q[2] as number, q3 = q[3] as number;
-    const q4 = q[4] as number, q5 = q[5] as number, q6 = q[6] as number, q7 = q[7] as number;
-    for (let p = start; p < end; p++) {
-      const i = positions[p] as number;
-      const b = i << 3;
-      let d = popcount32((w[b] as number) ^ q0) + popcount32((w[b + 1] as number) ^ q1) + popcount32((w[b + 2] as number) ^ q2) + popcount32((w[b + 3] as number) ^ q3);
-      if (d > maxDistance) continue;
-      d += popcount32((w[b + 4] as number) ^ q4) + popcount32((w[b + 5] as number) ^ q5) + popcount32((w[b + 6] as number) ^ q6) + popcount32((w[b + 7] as number) ^ q7);
-      if (d <= maxDistance) found.set(i, d);
+    return desc;
+  }
+
+  // More hits than the scratch holds (a huge radius over clustered values): answer by scanning every value.
+  #scan(query: Uint8Array, maxDistance: number): IndexHit[] {
+    const hits: IndexHit[] = [];
+    const b = this.#bytesPerValue;
+    for (let i = 0; i < this.size; i++) {
+      let d = 0;
+      for (let k = 0; k < b && d <= maxDistance; k++) d += POPCOUNT8[(this.values[i * b + k] as number) ^ (query[k] as number)] as number;
+      if (d <= maxDistance) hits.push({ index: i, distance: d });
     }
+    return hits;
   }
 }
 
-// Every 16-bit key within `radius` flipped bits of `key` (flipping bits >= `from` only, so each once).
-function ballKeys(key: number, radius: number, from: number, out: number[]): void {
-  out.push(key);
-  if (radius === 0) return;
-  for (let b = from; b < SLICE_BITS; b++) ballKeys(key ^ (1 << b), radius - 1, b + 1, out);
+const QUERY_AT = 0;
+const MAX_QUERY_BYTES = 1024;
+const DESC_AT = 2048;
+const MAX_TABLES = 64;
+const WORK_AT = 4096;
+const WORK_BYTES = 131_072; // the kernel's workBytes(), checked when an index is built
+const HITS_AT = WORK_AT + WORK_BYTES;
+const SCRATCH_BYTES = 1 << 20;
+const HITS_CAP = Math.floor((SCRATCH_BYTES - HITS_AT) / 8);
+const MAX_MEMORY_BYTES = 65536 * 65536 - 65536;
+const MAX_SLICE_BITS = 24;
+const POPCOUNT8 = Uint8Array.from({ length: 256 }, (_, v) => v.toString(2).replaceAll("0", "").length);
+
+let compiled: ReturnType<typeof HammingKernel.compile> | undefined;
+function kernelModule(): ReturnType<typeof HammingKernel.compile> {
+  compiled ??= HammingKernel.compile(readFileSync(fileURLToPath(hammingWasmUrl)));
+  return compiled;
 }
 
-/** Keys probed per query by MIH for values of `bits` bits at radius `r` (the refined pigeonhole). */
-export function mihProbes(bits: number, r: number): number {
-  const m = bits / SLICE_BITS;
-  const rho = Math.floor(r / m);
-  const a = r - rho * m;
-  const ball = (radius: number) => {
-    let total = 0;
-    let c = 1;
-    for (let k = 0; k <= radius; k++) {
-      total += c;
-      c = (c * (SLICE_BITS - k)) / (k + 1);
-    }
-    return radius < 0 ? 0 : total;
-  };
-  return (a + 1) * ball(rho) + (m - a - 1) * ball(rho - 1);
+function align8(x: number): number {
+  return Math.ceil(x / 8) * 8;
+}
+
+// A radius typical of the hash's policies (PDQ 31 of 256, 64-bit hashes ~8), for when the caller gives none.
+function defaultRadius(bits: number): number {
+  return Math.round(bits / 8);
+}
+
+// Keys within t bits of a w-bit key.
+function ballSize(w: number, t: number): number {
+  let total = 0;
+  let c = 1;
+  for (let k = 0; k <= t && k <= w; k++) {
+    total += c;
+    c = (c * (w - k)) / (k + 1);
+  }
+  return total;
+}
+
+// Expected memory misses of probing a w-bit table within t bits: one per probe, one per candidate it brings.
+function tableCost(w: number, t: number, count: number): number {
+  return t < 0 ? 0 : ballSize(w, t) * (1 + count / 2 ** w);
+}
+
+/**
+ * Radius per table (-1: not probed) so that sum(t_i + 1) = r + 1 at the least expected cost: each step raises
+ * the table whose cost grows least (the costs are convex in t, so greedy is optimal).
+ */
+function allocateRadii(widths: readonly number[], count: number, radius: number): { radii: number[]; cost: number } {
+  const radii = widths.map(() => -1);
+  for (let step = 0; step <= radius; step++) {
+    let best = -1;
+    let bestIncrease = Infinity;
+    widths.forEach((w, i) => {
+      const t = radii[i] as number;
+      if (t >= w) return;
+      const increase = tableCost(w, t + 1, count) - tableCost(w, t, count);
+      if (increase < bestIncrease) (bestIncrease = increase), (best = i);
+    });
+    if (best < 0) break; // every bit of every slice already probed: all values are candidates
+    radii[best]!++;
+  }
+  return { radii, cost: widths.reduce((sum, w, i) => sum + tableCost(w, radii[i] as number, count), 0) };
+}
+
+// m slices of near-equal widths (the wider ones first).
+function evenSlices(bits: number, m: number): number[] {
+  if (!Number.isInteger(m) || m < Math.ceil(bits / MAX_SLICE_BITS) || m > Math.min(MAX_TABLES, bits)) throw new RangeError(`cannot cut ${bits} bits into ${m} slices of at most ${MAX_SLICE_BITS} bits`);
+  const base = Math.floor(bits / m);
+  return Array.from({ length: m }, (_, i) => (i < bits % m ? base + 1 : base));
+}
+
+/** Bytes the tables of these slices take beyond the values. */
+function tablesBytes(widths: readonly number[], count: number): number {
+  const idBytes = count < 2 ** 24 ? 3 : 4;
+  return widths.reduce((sum, w) => sum + (2 ** w + 1) * 4 + count * idBytes + 16, 0);
+}
+
+/**
+ * The slices for `count` values of `bits` bits searched at `radius`: among cuts into m near-equal slices of at
+ * most 24 bits, the one with the least expected cost whose tables fit in twice the values' bytes or 8 MiB,
+ * whichever is more (the least memory when none does).
+ */
+export function chooseSlices(bits: number, count: number, radius: number): { widths: number[]; cost: number; bytes: number } {
+  let best: { widths: number[]; cost: number; bytes: number } | undefined;
+  let smallest: { widths: number[]; cost: number; bytes: number } | undefined;
+  const budget = Math.max(2 * count * (bits / 8), 8 * 2 ** 20);
+  for (let m = Math.ceil(bits / MAX_SLICE_BITS); m <= Math.min(MAX_TABLES, bits / 4); m++) {
+    const widths = evenSlices(bits, m);
+    const option = { widths, cost: allocateRadii(widths, count, radius).cost, bytes: tablesBytes(widths, count) };
+    if (option.bytes <= budget && (best === undefined || option.cost < best.cost)) best = option;
+    if (smallest === undefined || option.bytes < smallest.bytes) smallest = option;
+  }
+  return (best ?? smallest) as { widths: number[]; cost: number; bytes: number };
+}
+
+/** Expected memory misses of one MIH search (for choosing between MIH and a flat scan). */
+export function mihCost(bits: number, count: number, radius: number): number {
+  return chooseSlices(bits, count, radius).cost;
 }

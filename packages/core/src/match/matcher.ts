@@ -3,7 +3,7 @@ import { hasherSpec } from "../hashers/index.js";
 import type { LoadedHashSet } from "../hashset/load.js";
 import type { Override } from "../hashset/overrides.js";
 import { PackedValues } from "../hashset/packed-values.js";
-import { buildIndex, chooseIndexKind, type HammingIndex, type IndexKind } from "../index/index.js";
+import { MihIndex, buildIndex, chooseIndexKind, type HammingIndex, type IndexKind } from "../index/index.js";
 import type { HashRecord } from "../record/hash-record.js";
 import type { AppliedOverride, MatchHit, MatchResult } from "./match-result.js";
 import { defaultPolicy, makePolicy, type MatchPolicy } from "./policy.js";
@@ -43,7 +43,9 @@ export class Matcher {
         const policy = this.#policy(algorithm, options);
         const packed = loaded.set.packed(algorithm);
         const kind = spec.input === "bytes" ? "exact" : (options.index ?? chooseIndexKind(packed, policy.maxDistance, true));
-        this.#sections.push({ loaded, algorithm, index: buildIndex(kind, packed), kind });
+        const index = buildIndex(kind, packed, policy.maxDistance);
+        if (index instanceof MihIndex) loaded.set.adoptValues(algorithm, index.values); // the values once in memory, not twice
+        this.#sections.push({ loaded, algorithm, index, kind });
       }
       for (const w of loaded.set.withdrawals()) {
         if (w.entryId !== undefined && w.value === undefined) this.#withdrawnIds.add(`${w.listId}\0${w.entryId}`);

@@ -1,0 +1,75 @@
+/**
+ * Multi-index hashing kernels (hamming.wasm) over packed values held in a `WebAssembly.Memory` the host owns.
+ * The host decides the layout: where the values, each table's offsets and ids, the query and the hits live.
+ * Used by `@phmatch/core`'s MIH index; no Node built-ins.
+ */
+
+/** Where the compiled Hamming kernels live, relative to this module. */
+export const hammingWasmUrl: URL = new URL("../build/hamming.wasm", import.meta.url);
+
+/** One table of a multi-index: a slice of `width` bits from bit `start`, probed within `radius` bits. */
+export interface MihTable {
+  start: number;
+  width: number;
+  /** Bytes into memory of the table's `2^width + 1` u32 offsets. */
+  offsets: number;
+  /** Bytes into memory of the table's ids (`idBytes` each). */
+  ids: number;
+}
+
+interface HammingExports {
+  buildTable(values: number, n: number, bytesPerValue: number, start: number, width: number, offsets: number, ids: number, idBytes: number): void;
+  search(values: number, bytesPerValue: number, desc: number, tables: number, idBytes: number, query: number, maxDistance: number, out: number, cap: number, work: number): number;
+  workBytes(): number;
+}
+
+/** One instance of the Hamming kernels with its own memory of a fixed size (it never grows, so views stay valid). */
+export class HammingKernel {
+  readonly #memory: WebAssembly.Memory;
+  readonly #exports: HammingExports;
+
+  /** An instance of the compiled kernels with `bytes` of memory (rounded up to 64 KiB pages; at most 4 GiB). */
+  constructor(module: WebAssembly.Module, bytes: number) {
+    const pages = Math.ceil(bytes / 65536);
+    this.#memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    this.#exports = new WebAssembly.Instance(module, { env: { memory: this.#memory } }).exports as unknown as HammingExports;
+  }
+
+  /** The instance's memory, for the host to lay out values and read hits. */
+  get buffer(): ArrayBuffer {
+    return this.#memory.buffer;
+  }
+
+  /** Compiles the `.wasm` bytes once, for any number of instances. */
+  static compile(bytes: BufferSource): WebAssembly.Module {
+    return new WebAssembly.Module(bytes);
+  }
+
+  /** Bytes one table takes: offsets, then ids (plus the padding byte 3-byte ids need). */
+  static tableBytes(count: number, width: number, idBytes: 3 | 4): { offsets: number; ids: number } {
+    return { offsets: (2 ** width + 1) * 4, ids: count * idBytes + 4 };
+  }
+
+  /**
+   * Fills one table for the `count` values of `bytesPerValue` bytes at `values` (8 readable bytes must follow
+   * the last value; slices are at most 24 bits wide).
+   */
+  buildTable(values: number, count: number, bytesPerValue: number, table: MihTable, idBytes: 3 | 4): void {
+    this.#exports.buildTable(values, count, bytesPerValue, table.start, table.width, table.offsets, table.ids, idBytes);
+  }
+
+  /**
+   * Hits for the query at `query` (8 readable bytes after it): the tables and their radii are described at `desc`
+   * (five u32 per table: start, width, radius or 0xffffffff to skip, offsets, ids), hits are written as
+   * (position, distance) u32 pairs at `out`, possibly several times for one value; `work` is a scratch area of
+   * {@link HammingKernel.workBytes} bytes. Returns the number of hits, or -1 when there were more than `cap`.
+   */
+  search(values: number, bytesPerValue: number, desc: number, tables: number, idBytes: 3 | 4, query: number, maxDistance: number, out: number, cap: number, work: number): number {
+    return this.#exports.search(values, bytesPerValue, desc, tables, idBytes, query, maxDistance, out, cap, work);
+  }
+
+  /** Bytes of the scratch area a search works in. */
+  get workBytes(): number {
+    return this.#exports.workBytes();
+  }
+}
