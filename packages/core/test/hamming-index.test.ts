@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BkTreeIndex, ExactIndex, FlatIndex, HashSetBuilder, MihIndex, buildIndex, chooseSlices, parseStore, serializeStore, type IndexHit, type PackedValuesView } from "@phmatch/core";
+import { BkTreeIndex, ExactIndex, FlatIndex, HashSetBuilder, MihIndex, buildIndex, chooseIndexKind, chooseSlices, parseStore, serializeStore, type IndexHit, type PackedValuesView } from "@phmatch/core";
 import { conformanceDir, hasConformance, skipReason } from "../../../test/support/conformance.js";
 
 function pack(values: Uint8Array[], bytes: number): PackedValuesView {
@@ -145,5 +145,17 @@ describe.skipIf(!hasConformance)(`MIH conformance: mih-query -d 31 on the refere
       for (const hit of index.search(new Uint8Array(Buffer.from(n, "hex")), 31)) ours.push(`${n} ${haystack[hit.index]} ${hit.distance} ${hit.index + 1}`);
     }
     expect(ours.sort()).toEqual(expected.sort());
+  });
+});
+
+describe("chooseIndexKind", () => {
+  const packed = (count: number, bytesPerValue: number): PackedValuesView => ({ count, bytesPerValue, values: new Uint8Array(0) });
+  it("takes exact lookup for digests, a flat scan for small sets or hopeless radii, MIH otherwise", () => {
+    expect(chooseIndexKind(packed(1e6, 32), 31, false)).toBe("exact");
+    expect(chooseIndexKind(packed(1000, 32), 31, true)).toBe("flat");
+    expect(chooseIndexKind(packed(1e6, 32), 31, true)).toBe("mih");
+    expect(chooseIndexKind(packed(1e7, 8), 12, true)).toBe("mih");
+    expect(chooseIndexKind(packed(5000, 32), 63, true)).toBe("flat");
+    expect(chooseIndexKind(packed(1e5, 32), 120, true)).toBe("flat");
   });
 });
