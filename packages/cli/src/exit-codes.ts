@@ -24,6 +24,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case "PHM_HASHSET_ROLLBACK":
     case "PHM_HASHSET_KEY":
     case "PHM_REPORT_ALTERED":
+    case "PHM_AUDIT_ALTERED":
       return EXIT_CODES.VERIFICATION_FAILED;
     case "PHM_INTERNAL":
       return EXIT_CODES.INTERNAL;

@@ -7,6 +7,7 @@ import { matchCommand } from "./commands/match.js";
 import { checkCommand } from "./commands/check.js";
 import { scanCommand } from "./commands/scan.js";
 import { reportCommand } from "./commands/report.js";
+import { auditCommand } from "./commands/audit.js";
 import { EXIT_CODES, exitCodeFor, takeCommandExitCode } from "./exit-codes.js";
 
 const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -24,6 +25,7 @@ export function createProgram(): Command {
   program.addCommand(checkCommand());
   program.addCommand(scanCommand());
   program.addCommand(reportCommand());
+  program.addCommand(auditCommand());
   exitOverrideAll(program);
   return program;
 }

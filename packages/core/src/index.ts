@@ -91,3 +91,5 @@ export { FlatIndex, MihIndex, BkTreeIndex, ExactIndex, buildIndex, chooseIndexKi
 export * from "./match/index.js";
 /** Scanning: walk, hash on the supervised pool, match, report. */
 export * from "./scan/index.js";
+
+export * from "./audit/index.js";

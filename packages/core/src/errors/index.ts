@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   PHM_HASHSET_ROLLBACK: "an older release of a list than one already loaded was refused (rollback protection)",
   PHM_HASHSET_KEY: "an encrypted hash set cannot be opened: no key, or the wrong key",
   PHM_REPORT_ALTERED: "a scan report does not match its .sha256 or its signature: it was altered or damaged",
+  PHM_AUDIT_ALTERED: "an audit log's hash chain or signed checkpoints do not verify: records were edited, deleted, moved or cut",
   PHM_MATCH_INPUT: "a line given to match is not a phmatch hash record (one JSON object per line, as phmatch hash prints)",
   PHM_INTERNAL: "an unexpected internal error (a bug: please report it with the command line, never the image)",
 } as const;
