@@ -113,13 +113,20 @@ describe("MIH slices and its memory", () => {
     const builder = new HashSetBuilder();
     builder.addList({ listId: "L", version: 1 });
     const values = Array.from({ length: 50 }, (_, i) => new Uint8Array(32).fill(i));
-    values.forEach((value, i) => builder.addEntry({ algorithm: "pdq", value, listId: "L", entryId: String(i) }));
-    const set = parseStore(serializeStore(builder), "test");
+    values.forEach((value, i) => builder.addEntry({ algorithm: "pdq", value, listId: "L", entryId: String(i), category: "c" }));
+    builder.addEntry({ algorithm: "md5", value: new Uint8Array(16).fill(9), listId: "L", entryId: "m" });
+    const file = serializeStore(builder);
+    const set = parseStore(file, "test");
+    expect(set.packed("md5").values.buffer).toBe(file.buffer); // views into the file until adoption
     const index = new MihIndex(set.packed("pdq"));
     expect(() => set.adoptValues("pdq", new Uint8Array(index.values.length))).toThrow(RangeError);
     set.adoptValues("pdq", index.values);
     expect(set.packed("pdq").values).toBe(index.values);
-    expect(set.entry("pdq", 7).value).toEqual(new Uint8Array(32).fill(7));
+    // Nothing points into the file any more, so it can be collected; entries read as before.
+    expect(set.packed("md5").values.buffer).not.toBe(file.buffer);
+    file.fill(0);
+    expect(set.entry("pdq", 7)).toMatchObject({ value: new Uint8Array(32).fill(7), entryId: "7", category: "c" });
+    expect(set.entry("md5", 0)).toMatchObject({ value: new Uint8Array(16).fill(9), entryId: "m" });
   });
 });
 

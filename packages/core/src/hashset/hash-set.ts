@@ -10,35 +10,38 @@ export interface PackedSection {
 }
 
 /**
- * A loaded, verified hash set. Values stay packed (one array per algorithm) so that an index can be built from
- * them directly, and an index that keeps its own copy (MIH) can take the set's place as holder
- * ({@link HashSet.adoptValues}); an entry's metadata is decoded only when asked for (a match being reported).
- * Nothing here keeps the file's bytes alive.
+ * A loaded, verified hash set. Values stay packed (views into the file's bytes) so that an index can be built
+ * from them directly; an entry's metadata is decoded only when asked for (a match being reported). An index
+ * that keeps its own copy of the values (MIH) can take the set's place as their holder
+ * ({@link HashSet.adoptValues}); the set then keeps copies of the rest and lets the file's bytes go.
  */
 export class HashSet {
   readonly header: PhsHeader;
   readonly #byteLength: number;
   readonly #withdrawals: string;
+  #bytes: Buffer | undefined;
   readonly #sections: Map<string, { section: AlgorithmSection; values: Uint8Array; offsets: Uint32Array; blob: Uint8Array }>;
 
   constructor(header: PhsHeader, bytes: Buffer) {
     this.header = header;
+    this.#bytes = bytes;
     this.#byteLength = bytes.length;
     this.#withdrawals = bytes.subarray(header.withdrawals.offset, header.withdrawals.offset + header.withdrawals.length).toString("utf8");
     this.#sections = new Map();
     for (const section of header.algorithms) {
-      const values = new Uint8Array(bytes.subarray(section.values.offset, section.values.offset + section.values.length)); // a copy
+      const values = bytes.subarray(section.values.offset, section.values.offset + section.values.length);
       const metaStart = section.meta.offset;
       const offsetsBytes = (section.count + 1) * 4;
       const offsets = new Uint32Array(bytes.buffer.slice(bytes.byteOffset + metaStart, bytes.byteOffset + metaStart + offsetsBytes));
-      const blob = new Uint8Array(bytes.subarray(metaStart + offsetsBytes, metaStart + section.meta.length));
+      const blob = bytes.subarray(metaStart + offsetsBytes, metaStart + section.meta.length);
       this.#sections.set(section.algorithm, { section, values, offsets, blob });
     }
   }
 
   /**
-   * Holds `values` instead of this set's own copy of an algorithm's values (an index's copy of the very same
-   * bytes), so the values are in memory once. Refused (RangeError) unless the bytes are identical.
+   * Holds `values` instead of the set's own bytes for an algorithm's values (an index's copy of the very same
+   * bytes), so the values are in memory once: what still points into the file is copied out and the file's bytes
+   * are let go. Refused (RangeError) unless the bytes are identical.
    */
   adoptValues(algorithm: string, values: Uint8Array): void {
     const s = this.#sections.get(algorithm);
@@ -46,6 +49,13 @@ export class HashSet {
       throw new RangeError(`the values offered for ${algorithm} are not the set's own`);
     }
     s.values = values;
+    const file = this.#bytes?.buffer;
+    if (file === undefined) return;
+    for (const other of this.#sections.values()) {
+      if (other.values.buffer === file) other.values = new Uint8Array(other.values); // copies (Buffer#slice would not)
+      other.blob = new Uint8Array(other.blob);
+    }
+    this.#bytes = undefined;
   }
 
   /** The lists this set holds (one, or several after a merge), with their versions and terms. */
