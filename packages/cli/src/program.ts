@@ -8,6 +8,7 @@ import { checkCommand } from "./commands/check.js";
 import { scanCommand } from "./commands/scan.js";
 import { reportCommand } from "./commands/report.js";
 import { auditCommand } from "./commands/audit.js";
+import { serveCommand } from "./commands/serve.js";
 import { EXIT_CODES, exitCodeFor, takeCommandExitCode } from "./exit-codes.js";
 
 const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -25,6 +26,7 @@ export function createProgram(): Command {
   program.addCommand(checkCommand());
   program.addCommand(scanCommand());
   program.addCommand(reportCommand());
+  program.addCommand(serveCommand());
   program.addCommand(auditCommand());
   exitOverrideAll(program);
   return program;

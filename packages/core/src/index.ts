@@ -93,3 +93,4 @@ export * from "./match/index.js";
 export * from "./scan/index.js";
 
 export * from "./audit/index.js";
+export * from "./check/index.js";

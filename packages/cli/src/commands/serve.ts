@@ -1,0 +1,110 @@
+import { cpus } from "node:os";
+import { Command } from "commander";
+import { AuditLog, DEFAULT_CHECK_MAX_BYTES, PhmatchError } from "@phmatch/core";
+import { parsePositiveInt } from "../parse.js";
+import { OnMatchHook } from "../serve/hook.js";
+import { ListHolder } from "../serve/lists.js";
+import { GateMetrics } from "../serve/metrics.js";
+import { createGate } from "../serve/server.js";
+import { TokenAuth } from "../serve/tokens.js";
+import { loadOptions, readText, withHashsetOption, withTrustOptions, type TrustOptions } from "./hashset/options.js";
+
+interface ServeOptions extends TrustOptions {
+  hashset: string[];
+  host: string;
+  port: number;
+  tokens?: string;
+  auth: boolean;
+  maxBytes: number;
+  maxConcurrent: number;
+  timeoutMs: number;
+  maxPixels?: number;
+  auditLog?: string;
+  auditKey?: string;
+  onMatchUrl?: string;
+  onMatchCommand?: string;
+  watch: boolean;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
+/** `phmatch serve`: the upload gate, a stateless HTTP service that checks uploads in memory. */
+export function serveCommand(): Command {
+  return withTrustOptions(
+    withHashsetOption(new Command("serve"))
+      .description("run the upload gate: POST /v1/check (an image) and /v1/match (hashes) answer match / no_match / low_quality / error")
+      .option("--host <address>", "address to listen on", "127.0.0.1")
+      .option("--port <n>", "port (0: any free port, printed on stderr)", (v) => Number(v), 8080)
+      .option("--tokens <file>", 'bearer tokens, JSON {"tokens":[{"name","token"|"sha256","detail":"full"|"decision","ratePerMinute"}]} (or PHMATCH_TOKENS)')
+      .option("--no-auth", "answer without tokens (only on a loopback address)")
+      .option("--max-bytes <n>", `largest upload in bytes; 413 above (default ${DEFAULT_CHECK_MAX_BYTES})`, parsePositiveInt, DEFAULT_CHECK_MAX_BYTES)
+      .option("--max-concurrent <n>", "checks answered at once; more get 503 + Retry-After", parsePositiveInt, Math.max(2, cpus().length * 2))
+      .option("--timeout-ms <n>", "per-request time limit for a check (503 when exceeded)", parsePositiveInt, 10_000)
+      .option("--max-pixels <n>", "refuse images declaring more pixels (decompression bombs)", parsePositiveInt)
+      .option("--audit-log <file>", "append every decision to this hash-chained NDJSON log")
+      .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
+      .option("--on-match-url <url>", "POST each match result (never the media) here, with retries")
+      .option("--on-match-command <cmd>", "run this shell command with each match result as JSON on stdin, with retries")
+      .option("--no-watch", "do not reload when a list file changes (SIGHUP still reloads)"),
+  )
+    .addHelpText(
+      "after",
+      "\nExample:\n  phmatch serve --hashset lists/hotline.phs --trusted-keys hotline.pub --tokens tokens.json --audit-log /var/log/phmatch/decisions.ndjson --audit-key gate.pem\n  curl -H 'Authorization: Bearer ...' --data-binary @upload.jpg -H 'Content-Type: image/jpeg' http://127.0.0.1:8080/v1/check\n",
+    )
+    .action(async (options: ServeOptions) => {
+      const tokensJson = options.tokens !== undefined ? readText(options.tokens, "--tokens") : process.env.PHMATCH_TOKENS;
+      let auth: TokenAuth | undefined;
+      if (!options.auth) {
+        if (!LOOPBACK.has(options.host)) throw new PhmatchError("PHM_USAGE", `--no-auth is allowed only on a loopback address, not ${options.host}`);
+        if (tokensJson !== undefined && tokensJson.trim() !== "") throw new PhmatchError("PHM_USAGE", "--no-auth and --tokens together: choose one");
+      } else {
+        if (tokensJson === undefined || tokensJson.trim() === "") throw new PhmatchError("PHM_USAGE", "serve needs --tokens (or PHMATCH_TOKENS), or --no-auth on a loopback address");
+        auth = new TokenAuth(tokensJson, options.tokens ?? "PHMATCH_TOKENS");
+      }
+      if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw new PhmatchError("PHM_USAGE", `--port takes 0-65535, got ${options.port}`);
+      const metrics = new GateMetrics();
+      const lists = new ListHolder(options.hashset, () => loadOptions(options), {
+        maxBytes: options.maxBytes,
+        ...(options.maxPixels !== undefined && { hash: { maxPixels: options.maxPixels } }),
+      });
+      await lists.load();
+      const audit = options.auditLog === undefined ? undefined : AuditLog.open(options.auditLog, options.auditKey === undefined ? {} : { signingKeyPem: readText(options.auditKey, "--audit-key") });
+      const hook =
+        options.onMatchUrl === undefined && options.onMatchCommand === undefined
+          ? undefined
+          : new OnMatchHook({ ...(options.onMatchUrl !== undefined && { url: options.onMatchUrl }), ...(options.onMatchCommand !== undefined && { command: options.onMatchCommand }) });
+      const app = await createGate({ lists, auth, maxBytes: options.maxBytes, maxConcurrent: options.maxConcurrent, timeoutMs: options.timeoutMs, metrics, ...(audit && { audit }), ...(hook && { hook }) });
+      const describe = () => lists.current?.checker.lists.map((l) => `${l.listId} v${l.version}`).join(", ") ?? "";
+      const onReload = (result: Awaited<ReturnType<ListHolder["reload"]>>) => {
+        metrics.reload(result.ok);
+        if (result.ok) process.stderr.write(result.changed ? `phmatch serve: lists reloaded: ${describe()}\n` : "phmatch serve: lists unchanged\n");
+        else process.stderr.write(`phmatch serve: reload refused, still serving ${describe()}: ${result.error.code}: ${result.error.message}\n`);
+      };
+      if (options.watch) lists.watch(onReload);
+      const onHup = () => void lists.reload().then(onReload);
+      process.on("SIGHUP", onHup);
+      const address = await app.listen({ host: options.host, port: options.port });
+      process.stderr.write(`phmatch serve: listening on ${address} with ${describe()}${auth === undefined ? " (no auth, loopback only)" : ""}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off("SIGTERM", stop);
+          process.off("SIGINT", stop);
+          process.off("SIGHUP", onHup);
+          lists.close();
+          void app
+            .close()
+            .then(() => hook?.drain())
+            .then(() => {
+              if (audit !== undefined) {
+                audit.close();
+                process.stderr.write(`phmatch serve: audit log closed, head ${audit.head} (keep it: phmatch audit verify --head)\n`);
+              }
+              resolve();
+            });
+        };
+        process.on("SIGTERM", stop);
+        process.on("SIGINT", stop);
+      });
+    });
+}
+

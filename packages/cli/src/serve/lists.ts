@@ -1,0 +1,119 @@
+import { watch, type FSWatcher } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
+import { PhmatchError, checkerFor, loadHashSet, toPhmatchError, type Checker, type CheckerOptions, type LoadOptions, type LoadedHashSet } from "@phmatch/core";
+
+/** The lists a gate answers with now: one checker over one set of verified lists, swapped as a whole. */
+export interface ListGeneration {
+  checker: Checker;
+  sets: LoadedHashSet[];
+  loadedAt: Date;
+}
+
+/**
+ * Holds the current list generation and replaces it on reload: the new lists are loaded and verified (signature,
+ * integrity, rollback state) and a new checker built while the current one keeps answering; the swap is one
+ * assignment, so a request in flight finishes with the generation it started with. A new list that fails to load,
+ * or is older than the one loaded (or the same version with other content), is refused and the current one stays.
+ */
+export class ListHolder {
+  #current: ListGeneration | undefined;
+  #reloading: Promise<unknown> = Promise.resolve();
+  #watchers: FSWatcher[] = [];
+  #debounce: NodeJS.Timeout | undefined;
+  readonly #paths: string[];
+  readonly #load: () => LoadOptions;
+  readonly #checker: Omit<CheckerOptions, "hashsets" | "load">;
+
+  constructor(paths: string[], load: () => LoadOptions, checker: Omit<CheckerOptions, "hashsets" | "load">) {
+    this.#paths = paths;
+    this.#load = load;
+    this.#checker = checker;
+  }
+
+  /** The generation answering now (undefined until the first load succeeded). */
+  get current(): ListGeneration | undefined {
+    return this.#current;
+  }
+
+  /** Loads the lists for the first time; throws if any fails. */
+  async load(): Promise<void> {
+    this.#current = await this.#build();
+  }
+
+  /**
+   * Loads the lists again and swaps them in if every one verifies and none is older than the one it replaces.
+   * Reloads run one at a time. Resolves with the refusal, if there was one (the current lists stay).
+   */
+  reload(): Promise<{ ok: true; changed: boolean } | { ok: false; error: PhmatchError }> {
+    const next = this.#reloading.then(async () => {
+      try {
+        const generation = await this.#build();
+        const changed = this.#check(generation);
+        if (changed) this.#current = generation;
+        return { ok: true as const, changed };
+      } catch (error) {
+        return { ok: false as const, error: toPhmatchError(error) };
+      }
+    });
+    this.#reloading = next;
+    return next;
+  }
+
+  /** Reloads (after a short pause, to let a copy finish) when a list file or its signature changes. */
+  watch(onReload: (result: Awaited<ReturnType<ListHolder["reload"]>>) => void): void {
+    const names = new Map<string, Set<string>>();
+    for (const path of this.#paths.map((p) => resolve(p))) {
+      const dir = dirname(path);
+      names.set(dir, (names.get(dir) ?? new Set()).add(basename(path)).add(`${basename(path)}.sig`));
+    }
+    for (const [dir, files] of names) {
+      const watcher = watch(dir, (_event, file) => {
+        if (file === null || !files.has(file.toString())) return;
+        clearTimeout(this.#debounce);
+        this.#debounce = setTimeout(() => void this.reload().then(onReload), 300);
+      });
+      watcher.unref();
+      this.#watchers.push(watcher);
+    }
+  }
+
+  /** Stops watching. */
+  close(): void {
+    clearTimeout(this.#debounce);
+    for (const w of this.#watchers) w.close();
+    this.#watchers = [];
+  }
+
+  async #build(): Promise<ListGeneration> {
+    const load = this.#load();
+    const sets: LoadedHashSet[] = [];
+    for (const path of this.#paths) sets.push(await loadHashSet(path, load));
+    return { checker: checkerFor(sets, this.#checker), sets, loadedAt: new Date() };
+  }
+
+  // Refuses a generation with a list older than the current one, or the same version with other content.
+  // Returns whether anything changed.
+  #check(next: ListGeneration): boolean {
+    const current = this.#current;
+    if (current === undefined) return true;
+    const before = new Map(current.sets.flatMap((s) => s.set.lists.map((l) => [l.listId, { version: l.version, sha: s.storeSha256 }] as const)));
+    let changed = false;
+    for (const s of next.sets) {
+      let newer = false;
+      let sameContent = true;
+      for (const l of s.set.lists) {
+        const was = before.get(l.listId);
+        if (was !== undefined && l.version < was.version) {
+          throw new PhmatchError("PHM_HASHSET_ROLLBACK", `list ${l.listId} version ${l.version} is older than the version ${was.version} being served: refused, version ${was.version} stays`);
+        }
+        if (was === undefined || l.version > was.version) newer = true;
+        else if (was.sha !== s.storeSha256) sameContent = false;
+      }
+      if (!newer && !sameContent) {
+        throw new PhmatchError("PHM_HASHSET_ROLLBACK", `${s.path} has other content under the same list versions: refused, the loaded lists stay (publish a new version)`);
+      }
+      changed ||= newer;
+    }
+    return changed || next.sets.length !== current.sets.length;
+  }
+}

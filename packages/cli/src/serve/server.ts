@@ -1,0 +1,195 @@
+import { randomUUID } from "node:crypto";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import multipart from "@fastify/multipart";
+import type { AuditLog, CheckResult, HashRecord } from "@phmatch/core";
+import type { ListGeneration, ListHolder } from "./lists.js";
+import type { OnMatchHook } from "./hook.js";
+import { GateMetrics } from "./metrics.js";
+import { RateLimiter, type TokenAuth, type TokenSpec } from "./tokens.js";
+
+/** Options of the upload gate. */
+export interface GateOptions {
+  lists: ListHolder;
+  /** Bearer tokens; undefined only with auth explicitly off (loopback). */
+  auth: TokenAuth | undefined;
+  /** Largest upload, in bytes (413 above it). */
+  maxBytes: number;
+  /** Checks answered at once; more get 503 with Retry-After. */
+  maxConcurrent: number;
+  /** Per-request limit for a check, in ms (503 when exceeded). */
+  timeoutMs: number;
+  audit?: AuditLog;
+  hook?: OnMatchHook;
+  metrics?: GateMetrics;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    phmToken?: TokenSpec;
+    phmCounted?: boolean;
+    phmStart?: bigint;
+    phmGeneration?: ListGeneration;
+  }
+}
+
+/** The answer body: the full result for `full` tokens, only the decision for `decision` tokens. */
+type Answer = { request_id: string; decision: string; reason_code: string; lists?: { listId: string; version: number }[] } & Partial<CheckResult>;
+
+const MATCH_BODY_LIMIT = 64 * 1024;
+
+/**
+ * The upload gate on fastify: POST /v1/check (the image as the raw body or one multipart file, held in memory
+ * only), POST /v1/match (a hash record computed elsewhere), GET /healthz, /readyz, /metrics. Returns the app,
+ * not yet listening.
+ */
+export async function createGate(options: GateOptions): Promise<FastifyInstance> {
+  const metrics = options.metrics ?? new GateMetrics();
+  const limiter = new RateLimiter();
+  let inFlight = 0;
+  const app = Fastify({ logger: false, bodyLimit: options.maxBytes, genReqId: () => randomUUID(), return503OnClosing: true });
+
+  // Raw image bodies are buffered in memory (never written to disk) up to maxBytes; fastify answers 413 above it.
+  app.addContentTypeParser("application/octet-stream", { parseAs: "buffer", bodyLimit: options.maxBytes }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(/^image\//, { parseAs: "buffer", bodyLimit: options.maxBytes }, (_req, body, done) => done(null, body));
+  await app.register(multipart, { limits: { fileSize: options.maxBytes, files: 1, fields: 0, parts: 2 } });
+
+  const release = (request: FastifyRequest) => {
+    if (request.phmCounted === true) {
+      request.phmCounted = false;
+      inFlight--;
+    }
+  };
+
+  // Before the body is read: authentication, rate limit, and the concurrency limit (overload is refused at once).
+  app.addHook("onRequest", async (request, reply) => {
+    request.phmStart = process.hrtime.bigint();
+    if (!request.url.startsWith("/v1/") && !request.url.startsWith("/metrics")) return;
+    if (options.auth !== undefined) {
+      const token = options.auth.authenticate(request.headers.authorization);
+      if (token === undefined) return void (await refuse(reply, request, 401, "UNAUTHORIZED", { "www-authenticate": 'Bearer realm="phmatch"' }));
+      request.phmToken = token;
+      if (request.url.startsWith("/metrics") && token.detail !== "full") return void (await refuse(reply, request, 403, "FORBIDDEN"));
+      if (token.ratePerMinute !== undefined) {
+        const taken = limiter.take(token.name, token.ratePerMinute);
+        if (!taken.ok) return void (await refuse(reply, request, 429, "RATE_LIMITED", { "retry-after": String(taken.retryAfterSeconds) }));
+      }
+    }
+    if (request.url.startsWith("/v1/")) {
+      if (options.lists.current === undefined) return void (await refuse(reply, request, 503, "NOT_READY", { "retry-after": "1" }));
+      if (inFlight >= options.maxConcurrent) return void (await refuse(reply, request, 503, "SATURATED", { "retry-after": "1" }));
+      inFlight++;
+      request.phmCounted = true;
+      // The lists a request started with answer it, even if a reload swaps them while its body arrives.
+      request.phmGeneration = options.lists.current;
+    }
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    release(request);
+    const seconds = Number(process.hrtime.bigint() - (request.phmStart ?? process.hrtime.bigint())) / 1e9;
+    metrics.request(request.routeOptions.url ?? "unknown", reply.statusCode, seconds);
+  });
+  app.addHook("onRequestAbort", async (request) => release(request));
+
+  app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    const reason =
+      status === 413 || error.code === "FST_REQ_FILE_TOO_LARGE"
+        ? "BODY_TOO_LARGE"
+        : status === 415
+          ? "UNSUPPORTED_MEDIA_TYPE"
+          : status >= 500
+            ? "PHM_INTERNAL"
+            : "BAD_REQUEST";
+    if (status >= 500) process.stderr.write(`phmatch serve: request ${request.id}: ${error.message}\n`);
+    await refuse(reply, request, error.code === "FST_REQ_FILE_TOO_LARGE" ? 413 : status, reason);
+  });
+  app.setNotFoundHandler(async (request, reply) => refuse(reply, request, 404, "NOT_FOUND"));
+
+  const answer = async (request: FastifyRequest, reply: FastifyReply, result: CheckResult, lists: { listId: string; version: number }[]) => {
+    metrics.decision(result.decision);
+    options.audit?.record({
+      source: "serve",
+      requestId: request.id,
+      decision: result.decision,
+      reasonCode: result.reason_code,
+      lists,
+      ...(result.decision === "match" && { matches: result.matches }),
+      ...(result.error !== undefined && { errorCode: result.error.code }),
+    });
+    if (result.decision === "match") options.hook?.fire({ request_id: request.id, time: new Date().toISOString(), lists, ...withoutPath(result) });
+    const status = result.decision === "error" ? (result.reason_code === "PHM_FILE_TOO_LARGE" ? 413 : 422) : 200;
+    const body: Answer = request.phmToken?.detail === "decision" ? { request_id: request.id, decision: result.decision, reason_code: result.reason_code } : { request_id: request.id, ...withoutPath(result), lists };
+    await reply.code(status).send(body);
+  };
+
+  app.post("/v1/check", async (request, reply) => {
+    const generation = request.phmGeneration!;
+    let bytes: Buffer;
+    if (request.isMultipart()) {
+      const file = await request.file();
+      if (file === undefined) return refuse(reply, request, 400, "NO_FILE");
+      bytes = await file.toBuffer();
+    } else if (Buffer.isBuffer(request.body)) {
+      bytes = request.body;
+    } else {
+      return refuse(reply, request, 415, "UNSUPPORTED_MEDIA_TYPE");
+    }
+    const result = await withTimeout(generation.checker.check(bytes, { name: "upload" }), options.timeoutMs);
+    if (result === undefined) return refuse(reply, request, 503, "TIMEOUT", { "retry-after": "1" });
+    return answer(request, reply, result, generation.checker.lists);
+  });
+
+  app.post("/v1/match", { bodyLimit: MATCH_BODY_LIMIT }, async (request, reply) => {
+    const generation = request.phmGeneration!;
+    const record = hashRecordOf(request.body);
+    if (record === undefined) return refuse(reply, request, 400, "PHM_MATCH_INPUT");
+    return answer(request, reply, generation.checker.matchRecord(record), generation.checker.lists);
+  });
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_request, reply) => {
+    const current = options.lists.current;
+    if (current === undefined) return reply.code(503).send({ status: "not_ready" });
+    return { status: "ready", lists: current.checker.lists, loadedAt: current.loadedAt.toISOString() };
+  });
+  app.get("/metrics", async (_request, reply) => {
+    await reply.type("text/plain; version=0.0.4").send(metrics.render(options.lists.current?.checker.lists ?? [], inFlight));
+  });
+  return app;
+}
+
+async function refuse(reply: FastifyReply, request: FastifyRequest, status: number, reason: string, headers: Record<string, string> = {}): Promise<void> {
+  await reply.code(status).headers(headers).send({ request_id: request.id, decision: "error", reason_code: reason });
+}
+
+// The gate names no file: the upload has no path.
+function withoutPath(result: CheckResult): Omit<CheckResult, "path"> {
+  const { path: _path, ...rest } = result;
+  return rest;
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// A hash record as `phmatch hash` prints it (path optional here): hashes of hex strings, optional quality and
+// dihedral variants. Anything else is refused (400 PHM_MATCH_INPUT).
+function hashRecordOf(body: unknown): HashRecord | undefined {
+  if (typeof body !== "object" || body === null) return undefined;
+  const b = body as { hashes?: unknown; quality?: unknown; dihedral?: unknown };
+  const hex = (v: unknown) => typeof v === "string" && /^[0-9a-f]+$/i.test(v) && v.length <= 1024;
+  if (typeof b.hashes !== "object" || b.hashes === null || Object.keys(b.hashes).length === 0 || !Object.values(b.hashes).every(hex)) return undefined;
+  if (b.quality !== undefined && (typeof b.quality !== "object" || b.quality === null || !Object.values(b.quality).every((q) => typeof q === "number"))) return undefined;
+  if (b.dihedral !== undefined && (typeof b.dihedral !== "object" || b.dihedral === null || !Object.values(b.dihedral).every((v) => Array.isArray(v) && v.every(hex)))) return undefined;
+  const record: HashRecord = { path: "request", hashes: b.hashes as Record<string, string> };
+  if (b.quality !== undefined) record.quality = b.quality as Record<string, number>;
+  if (b.dihedral !== undefined) record.dihedral = b.dihedral as Record<string, string[]>;
+  return record;
+}
+

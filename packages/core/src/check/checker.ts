@@ -1,0 +1,124 @@
+import type { Readable } from "node:stream";
+import { PhmatchError } from "../errors/index.js";
+import { SUPPORTED_ALGORITHMS } from "../pipeline/hash-options.js";
+import { loadHashSet, type LoadedHashSet, type LoadOptions } from "../hashset/load.js";
+import { Matcher, type MatcherOptions } from "../match/matcher.js";
+import type { MatchResult } from "../match/match-result.js";
+import { hashImageBytes } from "../pipeline/hash-file.js";
+import type { HashOptions } from "../pipeline/hash-options.js";
+import type { HashRecord } from "../record/hash-record.js";
+
+/**
+ * What a platform does with an upload: `match` (refuse it, and meet its reporting duties), `no_match` (accept),
+ * `low_quality` (no list hit, but a perceptual hash too weak to decide: the platform's policy), `error` (the
+ * upload could not be checked).
+ */
+export type Decision = "match" | "no_match" | "low_quality" | "error";
+
+/** A match result with the decision and a stable reason code a platform can turn into a refusal message. */
+export interface CheckResult extends MatchResult {
+  decision: Decision;
+  /** `LIST_MATCH`, `NO_MATCH`, `LOW_QUALITY`, or the error's code (e.g. `PHM_DECODE_CORRUPT`). */
+  reason_code: string;
+}
+
+/** The decision and reason code for a match result. */
+export function decide(result: MatchResult): CheckResult {
+  switch (result.status) {
+    case "known":
+      return { ...result, decision: "match", reason_code: "LIST_MATCH" };
+    case "unseen":
+      return { ...result, decision: "no_match", reason_code: "NO_MATCH" };
+    case "low_quality":
+      return { ...result, decision: "low_quality", reason_code: "LOW_QUALITY" };
+    case "error":
+      return { ...result, decision: "error", reason_code: result.error?.code ?? "PHM_INTERNAL" };
+  }
+}
+
+/** Options of {@link createChecker}. */
+export interface CheckerOptions {
+  /** Lists: loaded sets, or paths of `.phs` stores loaded with `load`. */
+  hashsets: (LoadedHashSet | string)[];
+  /** How stores given by path are verified and opened (trusted keys, list key, rollback state). */
+  load?: LoadOptions;
+  /** Policies and index choice. */
+  matcher?: MatcherOptions;
+  /** Largest upload accepted, in bytes (default 64 MiB); larger input is refused with PHM_FILE_TOO_LARGE. */
+  maxBytes?: number;
+  /** Decoding limits (pixels, time). */
+  hash?: Pick<HashOptions, "maxPixels" | "decodeTimeoutSeconds" | "mode">;
+}
+
+/** A loaded checker: `check` hashes an upload in memory and matches it; nothing is written anywhere. */
+export interface Checker {
+  /** The lists it matches against, with their versions. */
+  readonly lists: { listId: string; version: number }[];
+  /** The algorithms it computes (those the lists hold and phmatch can compute). */
+  readonly algorithms: string[];
+  /** Checks one upload (bytes, or a stream read into memory up to `maxBytes`). */
+  check(input: Uint8Array | Readable | AsyncIterable<Uint8Array>, options?: { name?: string }): Promise<CheckResult>;
+  /** Matches a hash record computed elsewhere (e.g. on the device with `@phmatch/wasm`). */
+  matchRecord(record: HashRecord): CheckResult;
+}
+
+export const DEFAULT_CHECK_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Loads the lists once and returns a checker for a server that already accepts uploads:
+ *
+ * ```ts
+ * const checker = await createChecker({ hashsets: ["lists/hotline.phs"], load: { trustedKeys } });
+ * const result = await checker.check(uploadBuffer); // result.decision: "match" | "no_match" | ...
+ * ```
+ */
+export async function createChecker(options: CheckerOptions): Promise<Checker> {
+  const sets: LoadedHashSet[] = [];
+  for (const h of options.hashsets) sets.push(typeof h === "string" ? await loadHashSet(h, options.load ?? {}) : h);
+  return checkerFor(sets, options);
+}
+
+/** A checker over lists already loaded (used by `serve` to swap lists on reload). */
+export function checkerFor(sets: LoadedHashSet[], options: Omit<CheckerOptions, "hashsets" | "load"> = {}): Checker {
+  const matcher = new Matcher(sets, options.matcher ?? {});
+  const listed = new Set(sets.flatMap((s) => s.set.algorithms));
+  const algorithms = SUPPORTED_ALGORITHMS.filter((id) => listed.has(id));
+  if (algorithms.length === 0) throw new PhmatchError("PHM_USAGE", "the lists hold no hashes phmatch can compute");
+  const maxBytes = options.maxBytes ?? DEFAULT_CHECK_MAX_BYTES;
+  const hashOptions: HashOptions = { ...options.hash, algorithms, dihedral: true, maxFileBytes: maxBytes };
+  const lists = sets.flatMap((s) => s.set.lists.map((l) => ({ listId: l.listId, version: l.version })));
+  return {
+    lists,
+    algorithms,
+    async check(input, checkOptions = {}) {
+      const name = checkOptions.name ?? "upload";
+      let bytes: Uint8Array;
+      try {
+        bytes = input instanceof Uint8Array ? input : await readAll(input, maxBytes);
+        if (bytes.length > maxBytes) throw new PhmatchError("PHM_FILE_TOO_LARGE", `the upload is over the ${maxBytes}-byte limit`);
+      } catch (error) {
+        const e = error instanceof PhmatchError ? error : new PhmatchError("PHM_FILE_UNREADABLE", `the upload could not be read: ${(error as Error).message}`);
+        return decide({ path: name, status: "error", matches: [], checked: [], error: e.toJSON() });
+      }
+      return decide(matcher.match(await hashImageBytes(bytes, name, hashOptions)));
+    },
+    matchRecord(record) {
+      return decide(matcher.match(record));
+    },
+  };
+}
+
+async function readAll(input: Readable | AsyncIterable<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of input as AsyncIterable<Uint8Array | string>) {
+    const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    size += bytes.length;
+    if (size > limit) {
+      if ("destroy" in input && typeof input.destroy === "function") input.destroy();
+      throw new PhmatchError("PHM_FILE_TOO_LARGE", `the upload is over the ${limit}-byte limit`);
+    }
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks);
+}
