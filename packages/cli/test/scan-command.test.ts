@@ -95,6 +95,23 @@ describe("phmatch scan", () => {
     expect(run(["report", "verify", signed, "--trusted-keys", `${keys}.pub`])).toMatchObject({ status: 3, stderr: expect.stringContaining("PHM_REPORT_ALTERED") });
   });
 
+  it("appends each file's decision to a signed audit log with --audit-log; audit verify checks it", () => {
+    const keys = join(work, "audit-keys");
+    run(["hashset", "keygen", "--private", `${keys}.pem`, "--public", `${keys}.pub`]);
+    const log = join(work, "audit.ndjson");
+    const scanned = run(["scan", join(tree, "images"), "--hashset", fixtures("hashsets/demo.phs"), "-q", "--audit-log", log, "--audit-key", `${keys}.pem`]);
+    expect(scanned.status).toBe(0);
+    const records = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const decisions = records.filter((r) => r.type === "decision");
+    expect(decisions.length).toBe(readdirSync(join(tree, "images")).length);
+    expect(decisions.filter((r) => r.decision === "match").every((r) => r.hashes !== undefined && r.source === "scan")).toBe(true);
+    expect(decisions.filter((r) => r.decision !== "match").every((r) => r.hashes === undefined)).toBe(true);
+    expect(run(["audit", "verify", log, "--trusted-keys", `${keys}.pub`])).toMatchObject({ status: 0, stdout: expect.stringContaining("closed") });
+    writeFileSync(log, readFileSync(log, "utf8").replace('"decision":"match"', '"decision":"no_match"'));
+    expect(run(["audit", "verify", log, "--trusted-keys", `${keys}.pub`])).toMatchObject({ status: 3, stderr: expect.stringContaining("PHM_AUDIT_ALTERED") });
+    expect(run(["scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "-q", "--audit-log", join(tree, "audit.ndjson")]).status).toBe(64);
+  });
+
   it("writes the known files as Project VIC VICS JSON that VICS readers import", () => {
     const vics = join(work, "known.json");
     writeFileSync(vics, run(["scan", join(tree, "images"), "--hashset", fixtures("hashsets/demo.phs"), "--format", "vics", "-q"]).stdout);

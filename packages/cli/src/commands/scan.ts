@@ -2,7 +2,7 @@ import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node
 import { basename, relative, resolve, isAbsolute } from "node:path";
 import type { Writable } from "node:stream";
 import { Command, Option } from "commander";
-import { Matcher, PhmatchError, ScanTally, SupervisedHashPool, csvCell, readFileOnce, readScanProgress, scanAlgorithms, scanFiles, scanHeader, signStore, walkInputs, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
+import { AuditLog, Matcher, PhmatchError, ScanTally, decide, SupervisedHashPool, csvCell, readFileOnce, readScanProgress, scanAlgorithms, scanFiles, scanHeader, signStore, walkInputs, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
 import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
 import { writeLine } from "../output.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
@@ -20,6 +20,8 @@ interface ScanOptions extends TrustOptions {
   resume: boolean;
   sign?: string;
   followSymlinks: boolean;
+  auditLog?: string;
+  auditKey?: string;
 }
 
 /** `phmatch scan`: every file under the inputs accounted for, read-only, in one report. */
@@ -38,9 +40,12 @@ export function scanCommand(): Command {
       .option("--resume", "finish an interrupted scan: append to --out after its last complete record (every file reported once)", false)
       .option("--follow-symlinks", "follow symbolic links inside directories (loops are detected and not re-entered)", false)
       .option("--sign <key>", "sign the finished report with this Ed25519 private key (PEM): <report>.sig, checked by phmatch report verify")
+      .option("--audit-log <file>", "also append each file's decision to this hash-chained audit log (as serve does)")
+      .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
       .addHelpText("after", "\nExample:\n  phmatch scan /mnt/evidence --hashset pvic.phs --trusted-keys keys.pem --case 2026-117 --examiner 'J. Doe' -o case-117.ndjson\n"),
   ).action(async (paths: string[], options: ScanOptions) => {
     if (options.out !== undefined) refuseInsideTree(options.out, paths);
+    if (options.auditLog !== undefined) refuseInsideTree(options.auditLog, paths);
     if (options.resume && options.out === undefined) throw new PhmatchError("PHM_USAGE", "--resume needs --out: the report is what is resumed");
     if (options.sign !== undefined && options.out === undefined) throw new PhmatchError("PHM_USAGE", "--sign needs --out: the report file is what is signed");
     const signingKey = options.sign === undefined ? undefined : readText(options.sign, "--sign");
@@ -65,6 +70,8 @@ export function scanCommand(): Command {
       if (options.format !== "ndjson") throw new PhmatchError("PHM_USAGE", "only NDJSON reports can be resumed");
     }
     const out: Writable = options.out !== undefined ? createWriteStream(options.out, { flags: resuming ? "a" : "wx" }) : process.stdout;
+    const audit = options.auditLog === undefined ? undefined : AuditLog.open(options.auditLog, options.auditKey === undefined ? {} : { signingKeyPem: readText(options.auditKey, "--audit-key") });
+    const auditLists = header.lists.map((l) => ({ listId: l.listId, version: l.version }));
     const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: { algorithms, dihedral: algorithms.includes("pdq") } });
     const tally = progress?.tally ?? new ScanTally();
     const display = options.quiet ? undefined : new ProgressDisplay(tally, paths, options.followSymlinks);
@@ -83,12 +90,14 @@ export function scanCommand(): Command {
         if (options.format === "ndjson") await writeLine(out, JSON.stringify(record));
         else if (options.format === "csv") await writeLine(out, csvLine(record));
         else await vics.add(record);
+        if (audit !== undefined) auditRecord(audit, record, auditLists);
         display?.tick();
       }
       const summary = tally.finish();
       if (options.format === "ndjson") await writeLine(out, JSON.stringify(summary));
       if (options.format === "vics") await vics.end();
     } finally {
+      audit?.close();
       await pool.close();
       if (out !== process.stdout) await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
     }
@@ -103,6 +112,21 @@ export function scanCommand(): Command {
 }
 
 // Report integrity: the report's SHA-256 beside it (sha256sum format), so an examiner can show it is unaltered.
+// One file's decision in the audit log: hashes and matched entries only for matches (the log is kept beside
+// the report, which holds everything).
+function auditRecord(audit: AuditLog, record: ScanFileRecord, lists: { listId: string; version: number }[]): void {
+  const result = decide({ path: record.path, status: record.status, matches: record.matches, checked: [], ...(record.error !== undefined && { error: record.error }) });
+  audit.record({
+    source: "scan",
+    path: record.path,
+    decision: result.decision,
+    reasonCode: result.reason_code,
+    lists,
+    ...(result.decision === "match" && { hashes: record.hashes ?? {}, matches: record.matches }),
+    ...(record.error !== undefined && { errorCode: record.error.code }),
+  });
+}
+
 // With a key, also a detached Ed25519 signature over the report's bytes, so alteration is attributable.
 async function writeChecksum(report: string, signingKey?: string): Promise<void> {
   const { digests } = await readFileOnce(report, { digests: ["sha256"], keepBytes: false });
