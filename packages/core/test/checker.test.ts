@@ -1,0 +1,38 @@
+// createChecker, the library entry point for Node servers that already accept uploads: bytes or a stream in,
+// a decision out; the stream is read into memory up to the limit, never to disk.
+import { createReadStream, readFileSync } from "node:fs";
+import { Readable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { createChecker, hashFile } from "@phmatch/core";
+import { fixtures } from "../../../test/support/conformance.js";
+
+describe("createChecker", async () => {
+  const checker = await createChecker({ hashsets: [fixtures("hashsets/demo.phs")], load: {}, maxBytes: 1_000_000 });
+
+  it("decides match, no_match, low_quality and error, with reason codes", async () => {
+    expect(await checker.check(readFileSync(fixtures("images/shapes-mirror.png")))).toMatchObject({ decision: "match", reason_code: "LIST_MATCH", status: "known" });
+    expect(await checker.check(createReadStream(fixtures("images/texture-grey.png")))).toMatchObject({ decision: "no_match", reason_code: "NO_MATCH" });
+    expect(await checker.check(readFileSync(fixtures("images/tiny-4x4.png")))).toMatchObject({ decision: "low_quality", reason_code: "LOW_QUALITY" });
+    expect(await checker.check(readFileSync(fixtures("bad/corrupt.png")))).toMatchObject({ decision: "error", reason_code: "PHM_DECODE_CORRUPT" });
+  });
+
+  it("refuses input over the limit without reading all of it", async () => {
+    let pulled = 0;
+    const endless = new Readable({
+      read() {
+        pulled += 65536;
+        this.push(pulled > 50_000_000 ? null : Buffer.alloc(65536));
+      },
+    });
+    expect(await checker.check(endless)).toMatchObject({ decision: "error", reason_code: "PHM_FILE_TOO_LARGE" });
+    expect(pulled).toBeLessThan(2_000_000);
+    expect(await checker.check(Buffer.alloc(1_000_001))).toMatchObject({ reason_code: "PHM_FILE_TOO_LARGE" });
+  });
+
+  it("matches a hash record computed elsewhere, and names its lists", async () => {
+    const record = await hashFile(fixtures("images/shapes-rotate90.png"), { algorithms: ["pdq"], dihedral: true });
+    expect(checker.matchRecord(record)).toMatchObject({ decision: "match", matches: [expect.objectContaining({ variant: "rotate90" })] });
+    expect(checker.lists).toEqual([{ listId: "phmatch-demo", version: 1 }]);
+    expect(checker.algorithms).toContain("pdq");
+  });
+});
