@@ -10,7 +10,7 @@ import sharp from "sharp";
 import phash from "sharp-phash";
 import { bmvbhash } from "blockhash-core";
 import { hashImageBytes, isFailedRecord, SUPPORTED_ALGORITHMS } from "@phmatch/core";
-import { seededRandom } from "../seeded-random.mjs";
+import { photoLikeJpeg } from "../photo-like.mjs";
 
 const { values } = parseArgs({
   options: { images: { type: "string", default: "12" }, rounds: { type: "string", default: "3" } },
@@ -23,28 +23,7 @@ const HEIGHT = 1152; // 1.99 MP
 sharp.concurrency(1);
 sharp.cache(false);
 
-// Floats in [0, 1) from the shared seeded generator.
-const prng = (seed) => {
-  const next = seededRandom(seed);
-  return () => next() / 4294967296;
-};
 
-// Photo-like texture: noise at four scales, upsampled and summed, plus fine grain; JPEG q85 4:2:0 as cameras write.
-async function photoLikeJpeg(seed) {
-  const rand = prng(seed);
-  const sum = new Float32Array(WIDTH * HEIGHT * 3);
-  for (const [cell, weight] of [[192, 0.45], [48, 0.3], [12, 0.17], [3, 0.08]]) {
-    const gw = Math.ceil(WIDTH / cell) + 1;
-    const gh = Math.ceil(HEIGHT / cell) + 1;
-    const grid = Buffer.alloc(gw * gh * 3);
-    for (let i = 0; i < grid.length; i++) grid[i] = Math.floor(rand() * 256);
-    const up = await sharp(grid, { raw: { width: gw, height: gh, channels: 3 } }).resize(WIDTH, HEIGHT, { kernel: "cubic", fit: "fill" }).raw().toBuffer();
-    for (let i = 0; i < sum.length; i++) sum[i] += weight * up[i];
-  }
-  const pixels = Buffer.alloc(sum.length);
-  for (let i = 0; i < sum.length; i++) pixels[i] = Math.max(0, Math.min(255, Math.round(sum[i] + (rand() - 0.5) * 12)));
-  return sharp(pixels, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
-}
 
 const methods = {
   "sharp decode only (floor)": async (jpeg) => {
@@ -85,7 +64,7 @@ methods[ALL] = async (jpeg) => {
 
 console.error(`generating ${IMAGES} photo-like ${WIDTH}x${HEIGHT} JPEGs in memory...`);
 const jpegs = [];
-for (let i = 0; i < IMAGES; i++) jpegs.push(await photoLikeJpeg(1000 + i));
+for (let i = 0; i < IMAGES; i++) jpegs.push(await photoLikeJpeg(1000 + i, WIDTH, HEIGHT));
 const meanKb = jpegs.reduce((a, b) => a + b.length, 0) / jpegs.length / 1024;
 
 // Warm up every method once (JIT, wasm compile, libvips init), then interleave rounds so drift hits all alike.

@@ -3,7 +3,7 @@
 import { createReadStream, readFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createChecker, hashFile } from "@phmatch/core";
+import { HashPool, createChecker, hashFile } from "@phmatch/core";
 import { fixtures } from "../../../test/support/conformance.js";
 
 describe("createChecker", async () => {
@@ -34,5 +34,19 @@ describe("createChecker", async () => {
     expect(checker.matchRecord(record)).toMatchObject({ decision: "match", matches: [expect.objectContaining({ variant: "rotate90" })] });
     expect(checker.lists).toEqual([{ listId: "phmatch-demo", version: 1 }]);
     expect(checker.algorithms).toContain("pdq");
+  });
+
+  it("hashes on worker threads when given a pool, with the same answers", async () => {
+    const pool = new HashPool({ threads: 2 });
+    try {
+      const threaded = await createChecker({ hashsets: [fixtures("hashsets/demo.phs")], pool });
+      const bytes = readFileSync(fixtures("images/shapes-mirror.png"));
+      // A view into a larger buffer: only its own bytes may go to the thread.
+      const inLarger = Buffer.concat([Buffer.alloc(100), bytes, Buffer.alloc(100)]).subarray(100, 100 + bytes.length);
+      for (const input of [bytes, inLarger]) expect(await threaded.check(input)).toEqual(await checker.check(bytes));
+      expect(await threaded.check(readFileSync(fixtures("bad/truncated.jpg")))).toMatchObject({ decision: "error", reason_code: "PHM_DECODE_TRUNCATED" });
+    } finally {
+      await pool.close();
+    }
   });
 });

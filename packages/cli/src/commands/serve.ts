@@ -1,6 +1,6 @@
-import { cpus } from "node:os";
+import { availableParallelism, cpus } from "node:os";
 import { Command } from "commander";
-import { AuditLog, DEFAULT_CHECK_MAX_BYTES, PhmatchError } from "@phmatch/core";
+import { AuditLog, DEFAULT_CHECK_MAX_BYTES, HashPool, PhmatchError } from "@phmatch/core";
 import { parsePositiveInt } from "../parse.js";
 import { OnMatchHook } from "../serve/hook.js";
 import { ListHolder } from "../serve/lists.js";
@@ -24,6 +24,7 @@ interface ServeOptions extends TrustOptions {
   onMatchUrl?: string;
   onMatchCommand?: string;
   watch: boolean;
+  threads: number;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -40,6 +41,7 @@ export function serveCommand(): Command {
       .option("--max-bytes <n>", `largest upload in bytes; 413 above (default ${DEFAULT_CHECK_MAX_BYTES})`, parsePositiveInt, DEFAULT_CHECK_MAX_BYTES)
       .option("--max-concurrent <n>", "checks answered at once; more get 503 + Retry-After", parsePositiveInt, Math.max(2, cpus().length * 2))
       .option("--timeout-ms <n>", "per-request time limit for a check (503 when exceeded)", parsePositiveInt, 10_000)
+      .option("--threads <n>", "hashing threads (default: available cores)", parsePositiveInt, availableParallelism())
       .option("--max-pixels <n>", "refuse images declaring more pixels (decompression bombs)", parsePositiveInt)
       .option("--audit-log <file>", "append every decision to this hash-chained NDJSON log")
       .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
@@ -63,7 +65,10 @@ export function serveCommand(): Command {
       }
       if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw new PhmatchError("PHM_USAGE", `--port takes 0-65535, got ${options.port}`);
       const metrics = new GateMetrics();
+      // Uploads are hashed on worker threads (held in memory, copied to the thread), so every core works.
+      const pool = new HashPool({ threads: options.threads });
       const lists = new ListHolder(options.hashset, () => loadOptions(options), {
+        pool,
         maxBytes: options.maxBytes,
         ...(options.maxPixels !== undefined && { hash: { maxPixels: options.maxPixels } }),
       });
@@ -94,6 +99,7 @@ export function serveCommand(): Command {
           void app
             .close()
             .then(() => hook?.drain())
+            .then(() => pool.close())
             .then(() => {
               if (audit !== undefined) {
                 audit.close();

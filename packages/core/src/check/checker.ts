@@ -7,6 +7,7 @@ import type { MatchResult } from "../match/match-result.js";
 import { hashImageBytes } from "../pipeline/hash-file.js";
 import type { HashOptions } from "../pipeline/hash-options.js";
 import type { HashRecord } from "../record/hash-record.js";
+import type { HashPool } from "../pool/hash-pool.js";
 
 /**
  * What a platform does with an upload: `match` (refuse it, and meet its reporting duties), `no_match` (accept),
@@ -48,6 +49,8 @@ export interface CheckerOptions {
   maxBytes?: number;
   /** Decoding limits (pixels, time). */
   hash?: Pick<HashOptions, "maxPixels" | "decodeTimeoutSeconds" | "mode">;
+  /** Hash on these worker threads instead of the calling thread (a server uses every core this way). */
+  pool?: HashPool;
 }
 
 /** A loaded checker: `check` hashes an upload in memory and matches it; nothing is written anywhere. */
@@ -100,7 +103,8 @@ export function checkerFor(sets: LoadedHashSet[], options: Omit<CheckerOptions, 
         const e = error instanceof PhmatchError ? error : new PhmatchError("PHM_FILE_UNREADABLE", `the upload could not be read: ${(error as Error).message}`);
         return decide({ path: name, status: "error", matches: [], checked: [], error: e.toJSON() });
       }
-      return decide(matcher.match(await hashImageBytes(bytes, name, hashOptions)));
+      const record = options.pool !== undefined ? await options.pool.hashBytes(bytes, name, hashOptions) : await hashImageBytes(bytes, name, hashOptions);
+      return decide(matcher.match(record));
     },
     matchRecord(record) {
       return decide(matcher.match(record));

@@ -53,6 +53,22 @@ export class HashPool {
     }
   }
 
+  /**
+   * Hashes bytes held in memory (an upload) on a worker thread: they are copied to the thread, never written
+   * anywhere. `options` replaces the pool's hash options for this call (e.g. the algorithms a list holds).
+   */
+  async hashBytes(bytes: Uint8Array, name: string, options: HashOptions = this.hashOptions): Promise<HashRecord> {
+    // A view into a larger buffer would carry the whole buffer to the thread: send only its own bytes.
+    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+    try {
+      return await this.#piscina.run({ bytes: own, name, options });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const code = /resource limits|out of memory/i.test(message) ? "PHM_WORKER_MEMORY" : "PHM_WORKER_CRASHED";
+      return { path: name, error: new PhmatchError(code, `worker thread failed while hashing ${name}: ${message}`).toJSON() };
+    }
+  }
+
   /** Hashes every path in order, keeping a bounded number in flight. */
   hashAll(paths: AsyncIterable<FilePath> | Iterable<FilePath>): AsyncGenerator<HashRecord> {
     return orderedMap(paths, this.threads * 4, (path) => this.hash(path));

@@ -2,17 +2,15 @@
 import { setDecoderConcurrency } from "../decode/decode-image.js";
 import { fsPath, type FilePath } from "../pipeline/file-path.js";
 import type { HashOptions } from "../pipeline/hash-options.js";
-import { hashFile } from "../pipeline/hash-file.js";
+import { hashFile, hashImageBytes } from "../pipeline/hash-file.js";
 import type { HashRecord } from "../record/hash-record.js";
 
 setDecoderConcurrency(1);
 
-/** One unit of work for a worker thread. */
-export interface HashTask {
-  path: FilePath;
-  options: HashOptions;
-}
+/** One unit of work for a worker thread: a file by path, or bytes already in memory (an upload) with a name. */
+export type HashTask = { path: FilePath; options: HashOptions } | { bytes: Uint8Array; name: string; options: HashOptions };
 
 export default function hashTask(task: HashTask): Promise<HashRecord> {
+  if ("bytes" in task) return hashImageBytes(task.bytes, task.name, task.options);
   return hashFile(fsPath(task.path), task.options);
 }
