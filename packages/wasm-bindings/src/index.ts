@@ -232,3 +232,5 @@ function kernelAbort(): never {
 }
 
 export { HammingKernel, hammingWasmUrl, type MihTable } from "./hamming.js";
+export { hashImage, DEFAULT_DEVICE_ALGORITHMS, type ImageHashes, type ImageInput } from "./record.js";
+export { exifOrientation, undoOrientation } from "./orientation.js";
