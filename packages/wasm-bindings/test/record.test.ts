@@ -5,7 +5,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { HashKernel, hashImage } from "@phmatch/wasm";
-import { loadInlineKernel, wasmBytes } from "@phmatch/wasm/inline";
+import { hash, loadInlineKernel, wasmBytes } from "@phmatch/wasm/inline";
 import { hashFile } from "@phmatch/core";
 import { fixtures } from "../../../test/support/conformance.js";
 
@@ -20,6 +20,7 @@ describe("hashImage (device side)", async () => {
     const device = hashImage(kernel, { width: info.width, height: info.height, data: new Uint8ClampedArray(data) }, { algorithms: ["pdq", "phash", "dhash"], dihedral: true });
     const server = await hashFile(fixtures(`images/${name}`), { algorithms: ["pdq", "phash", "dhash"], dihedral: true });
     expect(device).toEqual({ hashes: server.hashes, quality: server.quality, dihedral: server.dihedral });
+    expect(await hash({ width: info.width, height: info.height, data }, { algorithms: ["pdq", "phash", "dhash"], dihedral: true })).toEqual(device);
   });
 
   it("hashes grey content as grey: a grey image as RGBA gives the grey hashes", () => {
