@@ -53,6 +53,7 @@ export {
   type HashRecord,
   type HashedRecord,
   type FailedRecord,
+  type TrimmedHashes,
 } from "./record/hash-record.js";
 
 /** One file (or one in-memory image) to one record. */
@@ -94,3 +95,4 @@ export * from "./scan/index.js";
 
 export * from "./audit/index.js";
 export * from "./check/index.js";
+export { findContentBox, cropPixels, type ContentBox } from "./decode/trim.js";

@@ -27,6 +27,8 @@ export interface MatchHit {
   variant?: string;
   /** The policy that decided, e.g. pdq:d31:q50@1. */
   policy: string;
+  /** Which query hash matched when it was not the whole image's: `trimmed`, the content inside uniform borders. */
+  query?: "trimmed";
   /** A local override applied: the hit is reported but does not make the file known. */
   override?: AppliedOverride;
 }

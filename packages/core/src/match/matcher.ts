@@ -78,36 +78,60 @@ export class Matcher {
     return policy;
   }
 
-  /** The result for one hash record (the shape `phmatch hash` prints). */
+  /**
+   * The result for one hash record (the shape `phmatch hash` prints). A record with `trimmed` hashes (the content
+   * inside uniform borders) is matched with those too; a hit found only through them says `query: "trimmed"`.
+   */
   match(record: HashRecord): MatchResult {
     const result: MatchResult = { path: record.path, status: "unseen", matches: [], checked: [] };
     const notes: string[] = [];
-    let weak = false;
-    const listed = new Set(this.#sections.map((s) => s.algorithm));
-    for (const [algorithm, hex] of Object.entries(record.hashes ?? {})) {
-      if (!listed.has(algorithm)) continue; // not looked up: `checked` lists what was
-      const policy = this.policies.get(algorithm) as MatchPolicy;
-      const quality = record.quality?.[algorithm];
-      if (policy.minQuality !== undefined && quality !== undefined && quality < policy.minQuality) {
-        weak = true;
-        notes.push(`${algorithm}: quality ${quality} is below ${policy.minQuality}; too featureless to decide (${policy.id})`);
-        continue;
-      }
-      const queries: { variant?: string; value: Uint8Array }[] = [];
-      const variants = algorithm === "pdq" ? record.dihedral?.pdq : undefined;
-      if (variants !== undefined) variants.forEach((v, i) => queries.push({ variant: PDQ_DIHEDRAL_VARIANTS[i] as string, value: fromHex(v) }));
-      else {
-        queries.push(algorithm === "pdq" ? { variant: "original", value: fromHex(hex) } : { value: fromHex(hex) });
-        if (algorithm === "pdq") notes.push("pdq: no dihedral variants in the record; rotated and mirrored copies were not checked (hash with --dihedral)");
-      }
-      result.checked.push(algorithm);
-      for (const hit of this.#lookup(algorithm, policy, queries)) result.matches.push(hit);
+    const main = this.#matchHashes(record, undefined, notes, result.checked);
+    result.matches.push(...main.hits);
+    let weak = main.weak;
+    if (record.trimmed !== undefined) {
+      const inner = this.#matchHashes(record.trimmed, "trimmed", notes, []);
+      const seen = new Set(main.hits.map((h) => `${h.list}\0${h.algorithm}\0${h.entryId ?? ""}`));
+      for (const hit of inner.hits) if (!seen.has(`${hit.list}\0${hit.algorithm}\0${hit.entryId ?? ""}`)) result.matches.push(hit);
+      weak &&= inner.weak;
     }
     if (notes.length > 0) result.notes = notes;
     if (record.error !== undefined) result.error = record.error;
     const decisive = result.matches.some((m) => m.override === undefined);
     result.status = decisive ? "known" : record.error !== undefined ? "error" : weak ? "low_quality" : "unseen";
     return result;
+  }
+
+  // Looks up every listed algorithm of one set of hashes (the record's, or its trimmed content's).
+  #matchHashes(
+    source: { hashes?: Record<string, string>; quality?: Record<string, number>; dihedral?: Record<string, string[]> },
+    query: "trimmed" | undefined,
+    notes: string[],
+    checked: string[],
+  ): { hits: MatchHit[]; weak: boolean } {
+    const hits: MatchHit[] = [];
+    let weak = false;
+    const listed = new Set(this.#sections.map((s) => s.algorithm));
+    const prefix = query === undefined ? "" : `${query} `;
+    for (const [algorithm, hex] of Object.entries(source.hashes ?? {})) {
+      if (!listed.has(algorithm)) continue; // not looked up: `checked` lists what was
+      const policy = this.policies.get(algorithm) as MatchPolicy;
+      const quality = source.quality?.[algorithm];
+      if (policy.minQuality !== undefined && quality !== undefined && quality < policy.minQuality) {
+        weak = true;
+        notes.push(`${prefix}${algorithm}: quality ${quality} is below ${policy.minQuality}; too featureless to decide (${policy.id})`);
+        continue;
+      }
+      const queries: { variant?: string; value: Uint8Array }[] = [];
+      const variants = algorithm === "pdq" ? source.dihedral?.pdq : undefined;
+      if (variants !== undefined) variants.forEach((v, i) => queries.push({ variant: PDQ_DIHEDRAL_VARIANTS[i] as string, value: fromHex(v) }));
+      else {
+        queries.push(algorithm === "pdq" ? { variant: "original", value: fromHex(hex) } : { value: fromHex(hex) });
+        if (algorithm === "pdq" && query === undefined) notes.push("pdq: no dihedral variants in the record; rotated and mirrored copies were not checked (hash with --dihedral)");
+      }
+      checked.push(algorithm);
+      for (const hit of this.#lookup(algorithm, policy, queries)) hits.push(query === undefined ? hit : { ...hit, query });
+    }
+    return { hits, weak };
   }
 
   #lookup(algorithm: string, policy: MatchPolicy, queries: { variant?: string; value: Uint8Array }[]): MatchHit[] {

@@ -1,4 +1,5 @@
 import { decodeImage } from "../decode/decode-image.js";
+import { cropPixels, findContentBox } from "../decode/trim.js";
 import { readFileOnce } from "../decode/read-file.js";
 import { PhmatchError, toPhmatchError } from "../errors/index.js";
 import { StreamingDigests, isDigest } from "../hashers/digests.js";
@@ -68,7 +69,18 @@ async function hashPixelsOf(
       },
       path,
     );
-    return assemble(path, algorithms, digests, hashPixels(decoded, pixelIds, { dihedral: options.dihedral }));
+    const record = assemble(path, algorithms, digests, hashPixels(decoded, pixelIds, { dihedral: options.dihedral }));
+    if (options.trim === true) {
+      const box = findContentBox(decoded.pixels);
+      if (box !== undefined) {
+        const inner = { ...decoded, pixels: cropPixels(decoded.pixels, box), ...(decoded.pdqPixels !== undefined && { pdqPixels: cropPixels(decoded.pdqPixels, box) }) };
+        const trimmed = assemble(path, pixelIds, {}, hashPixels(inner, pixelIds, { dihedral: options.dihedral }));
+        record.trimmed = { box: [box.left, box.top, box.width, box.height], hashes: trimmed.hashes ?? {} };
+        if (trimmed.quality !== undefined) record.trimmed.quality = trimmed.quality;
+        if (trimmed.dihedral !== undefined) record.trimmed.dihedral = trimmed.dihedral;
+      }
+    }
+    return record;
   } catch (error) {
     return assemble(path, algorithms, digests, {}, toPhmatchError(error, path));
   }

@@ -31,6 +31,11 @@ export interface HashOptions {
   maxPixels?: number;
   maxFileBytes?: number;
   decodeTimeoutSeconds?: number;
+  /**
+   * Also hash the content inside uniform borders (letterboxing, frames, an image pasted onto a canvas), when
+   * there are any, as an extra query hash (`trimmed` in the record). The matcher matches it too.
+   */
+  trim?: boolean;
 }
 
 /** Checks algorithm ids and mode; throws PHM_USAGE naming what is wrong and what is supported. */

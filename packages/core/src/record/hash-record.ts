@@ -17,7 +17,17 @@ export interface HashRecord {
   hashes?: Record<string, string>;
   quality?: Record<string, number>;
   dihedral?: Record<string, string[]>;
+  /** With trimming on and uniform borders found: the hashes of the content inside them, and where it is. */
+  trimmed?: TrimmedHashes;
   error?: { code: ErrorCode; message: string };
+}
+
+/** The pixel hashes of the content inside an image's uniform borders; `box` is [left, top, width, height]. */
+export interface TrimmedHashes {
+  box: [number, number, number, number];
+  hashes: Record<string, string>;
+  quality?: Record<string, number>;
+  dihedral?: Record<string, string[]>;
 }
 
 /** A record without an error: everything asked for was computed. */

@@ -1,0 +1,90 @@
+import type { Pixels } from "./pixels.js";
+
+/** Where the content sits inside uniform borders: a box in pixels. */
+export interface ContentBox {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/** Per-channel difference still counted as the border's colour (JPEG noise around a flat border). */
+const TOLERANCE = 14;
+/** Share of a row or column that must be the border's colour (a stray pixel does not end the border). */
+const UNIFORM_SHARE = 0.985;
+/** Less than this share of the area in borders is not worth a second hash. */
+const MIN_TRIMMED_SHARE = 0.02;
+/** Content smaller than this share of the image, or than 32 px a side, is not taken for the picture. */
+const MIN_CONTENT_SHARE = 0.1;
+const MIN_CONTENT_SIDE = 32;
+
+/**
+ * The content inside uniform borders of any colour, each side on its own: letterboxing, frames, and the padding
+ * around an image pasted onto a canvas (screenshots). A side is a border while its rows (or columns) are, all
+ * but a few pixels, within a small tolerance of that side's outermost line's colour. Returns undefined when the
+ * borders hold less than 2% of the area, or when what is left is too small to be the picture. Alpha is ignored.
+ */
+export function findContentBox(pixels: Pixels): ContentBox | undefined {
+  const { width, height } = pixels;
+  if (width < MIN_CONTENT_SIDE || height < MIN_CONTENT_SIDE) return undefined;
+  const colours = pixels.channels >= 3 ? 3 : 1;
+  const top = borderDepth(pixels, colours, "top");
+  const bottom = borderDepth(pixels, colours, "bottom");
+  if (top + bottom >= height) return undefined; // all one colour: nothing to find
+  const left = borderDepth(pixels, colours, "left");
+  const right = borderDepth(pixels, colours, "right");
+  if (left + right >= width) return undefined;
+  const box = { left, top, width: width - left - right, height: height - top - bottom };
+  const trimmed = 1 - (box.width * box.height) / (width * height);
+  if (trimmed < MIN_TRIMMED_SHARE) return undefined;
+  if (box.width < MIN_CONTENT_SIDE || box.height < MIN_CONTENT_SIDE || box.width * box.height < MIN_CONTENT_SHARE * width * height) return undefined;
+  return box;
+}
+
+// How many lines from one side are border: the outermost line must itself be uniform, and every line after it
+// of the same colour counts.
+function borderDepth(p: Pixels, colours: number, side: "top" | "bottom" | "left" | "right"): number {
+  const horizontal = side === "top" || side === "bottom";
+  const lines = horizontal ? p.height : p.width;
+  const length = horizontal ? p.width : p.height;
+  const at = (line: number, i: number): number => {
+    const row = side === "top" ? line : side === "bottom" ? p.height - 1 - line : i;
+    const col = side === "left" ? line : side === "right" ? p.width - 1 - line : i;
+    return (row * p.width + col) * p.channels;
+  };
+  // The border colour: the median of the outermost line, channel by channel.
+  const reference: number[] = [];
+  for (let c = 0; c < colours; c++) {
+    const values = new Uint8Array(length);
+    for (let i = 0; i < length; i++) values[i] = p.data[at(0, i) + c] as number;
+    values.sort();
+    reference.push(values[length >> 1] as number);
+  }
+  const allowed = Math.floor(length * (1 - UNIFORM_SHARE));
+  let depth = 0;
+  for (let line = 0; line < lines; line++) {
+    let off = 0;
+    for (let i = 0; i < length && off <= allowed; i++) {
+      const o = at(line, i);
+      for (let c = 0; c < colours; c++) {
+        if (Math.abs((p.data[o + c] as number) - (reference[c] as number)) > TOLERANCE) {
+          off++;
+          break;
+        }
+      }
+    }
+    if (off > allowed) break;
+    depth++;
+  }
+  return depth;
+}
+
+/** The pixels inside a box (a copy). */
+export function cropPixels(p: Pixels, box: ContentBox): Pixels {
+  const data = new Uint8Array(box.width * box.height * p.channels);
+  for (let y = 0; y < box.height; y++) {
+    const from = ((box.top + y) * p.width + box.left) * p.channels;
+    data.set(p.data.subarray(from, from + box.width * p.channels), y * box.width * p.channels);
+  }
+  return { width: box.width, height: box.height, channels: p.channels, data };
+}
