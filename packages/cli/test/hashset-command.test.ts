@@ -50,6 +50,19 @@ describe("phmatch hashset", () => {
     expect(info.stdout).toContain("6 entries: md5 2, pdq 2, sha1 2");
   });
 
+  it("--augment stores sub-window hashes as variants of the entry, so a crop matches and says which window", () => {
+    expect(phmatch(["hashset", "build", "test-fixtures/images/shapes.png", "--list-id", "aug", "--augment", "-o", out("aug.phs")]).code).toBe(0);
+    expect(phmatch(["hashset", "build", "test-fixtures/images/shapes.png", "--list-id", "plain", "-o", out("plain.phs")]).code).toBe(0);
+    const info = phmatch(["hashset", "info", out("aug.phs")]);
+    expect(info.stdout).toContain("12 entries: md5 1, pdq 10, sha1 1");
+    writeFileSync(out("crop5.ndjson"), phmatch(["hash", "--dihedral", "test-fixtures/images/shapes-crop5.png"]).stdout);
+    const matchWith = (list: string) => JSON.parse(phmatch(["match", "--hashset", out(list), out("crop5.ndjson")]).stdout) as { status: string; matches: { entryId: string; window?: string; distance: number }[] };
+    expect(matchWith("plain.phs").status).toBe("unseen"); // PDQ alone misses this 5%-area crop (32 bits > 31)
+    const augmented = matchWith("aug.phs");
+    expect(augmented.status).toBe("known");
+    expect(augmented.matches).toEqual([expect.objectContaining({ entryId: "test-fixtures/images/shapes.png", window: expect.stringMatching(/^centre-/) })]);
+  });
+
   it("signs and verifies; a flipped byte, a missing signature or an untrusted key exits 3", () => {
     expect(phmatch(["hashset", "keygen", "--private", out("k.pem"), "--public", out("k.pub")]).code).toBe(0);
     expect(phmatch(["hashset", "keygen", "--private", out("other.pem"), "--public", out("other.pub")]).code).toBe(0);

@@ -54,6 +54,7 @@ export {
   type HashedRecord,
   type FailedRecord,
   type TrimmedHashes,
+  type WindowHashes,
 } from "./record/hash-record.js";
 
 /** One file (or one in-memory image) to one record. */
@@ -95,4 +96,4 @@ export * from "./scan/index.js";
 
 export * from "./audit/index.js";
 export * from "./check/index.js";
-export { findContentBox, cropPixels, type ContentBox } from "./decode/trim.js";
+export { findContentBox, cropPixels, windowBox, AUGMENT_WINDOWS, type ContentBox } from "./decode/trim.js";

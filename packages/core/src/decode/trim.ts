@@ -88,3 +88,27 @@ export function cropPixels(p: Pixels, box: ContentBox): Pixels {
   }
   return { width: box.width, height: box.height, channels: p.channels, data };
 }
+
+/**
+ * The sub-windows a list builder hashes besides the whole image (`hashset build --augment`), so that crops of a
+ * listed image still match: centre crops keeping 97, 94, 90, 85 and 80% of each side, and the four corners at
+ * 90%. Named by where and how much, e.g. `centre-90`.
+ */
+export const AUGMENT_WINDOWS: readonly { name: string; scale: number; anchorX: number; anchorY: number }[] = [
+  ...[97, 94, 90, 85, 80].map((p) => ({ name: `centre-${p}`, scale: p / 100, anchorX: 0.5, anchorY: 0.5 })),
+  ...(
+    [
+      ["top-left", 0, 0],
+      ["top-right", 1, 0],
+      ["bottom-left", 0, 1],
+      ["bottom-right", 1, 1],
+    ] as const
+  ).map(([where, anchorX, anchorY]) => ({ name: `${where}-90`, scale: 0.9, anchorX, anchorY })),
+];
+
+/** The box of one augmentation window in a width x height image. */
+export function windowBox(width: number, height: number, window: { scale: number; anchorX: number; anchorY: number }): ContentBox {
+  const w = Math.max(1, Math.round(width * window.scale));
+  const h = Math.max(1, Math.round(height * window.scale));
+  return { left: Math.round((width - w) * window.anchorX), top: Math.round((height - h) * window.anchorY), width: w, height: h };
+}

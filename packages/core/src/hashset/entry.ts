@@ -18,6 +18,11 @@ export interface EntryFields {
   legalBasis?: string;
   /** Jurisdiction, e.g. an ISO 3166 country code. */
   jurisdiction?: string;
+  /**
+   * For a hash of part of the listed image (list-side augmentation), which part: e.g. `centre-90`, the centre
+   * keeping 90% of each side. Absent for the whole image.
+   */
+  window?: string;
   /** Anything else the source format carries, kept verbatim (e.g. ICSE "Series name"). */
   extra?: Record<string, string>;
 }

@@ -29,6 +29,8 @@ export interface MatchHit {
   policy: string;
   /** Which query hash matched when it was not the whole image's: `trimmed`, the content inside uniform borders. */
   query?: "trimmed";
+  /** The entry's hash that matched was of part of the listed image (list-side augmentation), e.g. centre-90. */
+  window?: string;
   /** A local override applied: the hit is reported but does not make the file known. */
   override?: AppliedOverride;
 }

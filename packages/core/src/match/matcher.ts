@@ -154,12 +154,13 @@ export class Matcher {
         if (entry.entryId !== undefined) hit.entryId = entry.entryId;
         if (entry.category !== undefined) hit.category = entry.category;
         if (variant !== undefined) hit.variant = variant;
+        if (entry.fields?.window !== undefined) hit.window = entry.fields.window;
         const override = this.#override(section.loaded, algorithm, entry.value, entry.listId);
         if (override !== undefined) hit.override = override;
         hits.push(hit);
       }
     }
-    return hits;
+    return closestPerEntry(hits);
   }
 
   #withdrawn(listId: string, algorithm: string, value: Uint8Array, entryId: string | undefined): boolean {
@@ -174,6 +175,23 @@ export class Matcher {
     const { action, who, when, why } = found.override;
     return { action, who, when, why };
   }
+}
+
+// An entry listed with augmentation has several hashes (the whole image and sub-windows): report it once per
+// algorithm, at its closest (the whole image on a tie). Entries without an id are reported as they are.
+function closestPerEntry(hits: MatchHit[]): MatchHit[] {
+  const best = new Map<string, MatchHit>();
+  const out: MatchHit[] = [];
+  for (const hit of hits) {
+    if (hit.entryId === undefined) {
+      out.push(hit);
+      continue;
+    }
+    const key = `${hit.list}\0${hit.entryId}`;
+    const seen = best.get(key);
+    if (seen === undefined || hit.distance < seen.distance || (hit.distance === seen.distance && seen.window !== undefined && hit.window === undefined)) best.set(key, hit);
+  }
+  return [...out, ...best.values()].sort((a, b) => a.distance - b.distance);
 }
 
 function fromHex(hex: string): Uint8Array {

@@ -1,5 +1,5 @@
 import { decodeImage } from "../decode/decode-image.js";
-import { cropPixels, findContentBox } from "../decode/trim.js";
+import { AUGMENT_WINDOWS, cropPixels, findContentBox, windowBox } from "../decode/trim.js";
 import { readFileOnce } from "../decode/read-file.js";
 import { PhmatchError, toPhmatchError } from "../errors/index.js";
 import { StreamingDigests, isDigest } from "../hashers/digests.js";
@@ -79,6 +79,15 @@ async function hashPixelsOf(
         if (trimmed.quality !== undefined) record.trimmed.quality = trimmed.quality;
         if (trimmed.dihedral !== undefined) record.trimmed.dihedral = trimmed.dihedral;
       }
+    }
+    if (options.augment === true) {
+      const { width, height } = decoded.pixels;
+      record.windows = AUGMENT_WINDOWS.map((window) => {
+        const box = windowBox(width, height, window);
+        const inner = { ...decoded, pixels: cropPixels(decoded.pixels, box), ...(decoded.pdqPixels !== undefined && { pdqPixels: cropPixels(decoded.pdqPixels, box) }) };
+        const hashed = assemble(path, pixelIds, {}, hashPixels(inner, pixelIds));
+        return { window: window.name, box: [box.left, box.top, box.width, box.height], hashes: hashed.hashes ?? {}, ...(hashed.quality !== undefined && { quality: hashed.quality }) };
+      });
     }
     return record;
   } catch (error) {

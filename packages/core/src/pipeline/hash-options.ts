@@ -36,6 +36,11 @@ export interface HashOptions {
    * there are any, as an extra query hash (`trimmed` in the record). The matcher matches it too.
    */
   trim?: boolean;
+  /**
+   * For list builders: also hash the sub-windows of AUGMENT_WINDOWS (centre crops, corners), as `windows` in the
+   * record, so that crops of the image match the list later.
+   */
+  augment?: boolean;
 }
 
 /** Checks algorithm ids and mode; throws PHM_USAGE naming what is wrong and what is supported. */

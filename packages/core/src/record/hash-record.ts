@@ -19,7 +19,17 @@ export interface HashRecord {
   dihedral?: Record<string, string[]>;
   /** With trimming on and uniform borders found: the hashes of the content inside them, and where it is. */
   trimmed?: TrimmedHashes;
+  /** With augmentation on (list builders): the hashes of each sub-window of the image. */
+  windows?: WindowHashes[];
   error?: { code: ErrorCode; message: string };
+}
+
+/** The pixel hashes of one sub-window of an image (`window` names it, e.g. centre-90; `box` as in trimmed). */
+export interface WindowHashes {
+  window: string;
+  box: [number, number, number, number];
+  hashes: Record<string, string>;
+  quality?: Record<string, number>;
 }
 
 /** The pixel hashes of the content inside an image's uniform borders; `box` is [left, top, width, height]. */

@@ -14,13 +14,14 @@ interface BuildOptions {
   jobs?: number;
   encrypt: boolean;
   keyFile?: string;
+  augment: boolean;
 }
 
 /** `phmatch hashset build`: hash images (read only, never copied) into a store of a list you make. */
 export function buildCommand(): Command {
   return new Command("build")
     .description("hash images into a new .phs list (images are read, never copied)")
-    .addHelpText("after", "\nExample:\n  phmatch hashset build ./known --list-id unit-7 --category A -o unit-7.phs\n")
+    .addHelpText("after", "\nExample:\n  phmatch hashset build ./known --list-id unit-7 --category A --augment -o unit-7.phs\n")
     .argument("<paths...>", "image files or directories")
     .requiredOption("--list-id <id>", "the list's id")
     .option("--list-version <n>", "this release's version", parsePositiveInt, 1)
@@ -29,12 +30,13 @@ export function buildCommand(): Command {
     .option("-a, --algorithms <ids>", "algorithms to store", parseAlgorithms, ["pdq", "md5", "sha1"])
     .requiredOption("-o, --output <file>", "the .phs store to write")
     .option("-j, --jobs <n>", "worker threads", parsePositiveInt)
+    .option("--augment", "also store the hashes of sub-windows of each image (centre crops at 97-80%, corners at 90%) as variants of its entry, so crops of it match", false)
     .option("--encrypt", "encrypt the store with --key-file or PHMATCH_LIST_KEY", false)
     .option("--key-file <file>", "key for --encrypt")
     .action(async (paths: string[], options: BuildOptions, command: Command) => {
       const builder = new HashSetBuilder();
       builder.addList({ listId: options.listId, version: options.listVersion, createdAt: new Date().toISOString(), ...(options.listName !== undefined && { name: options.listName }) });
-      const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: { algorithms: options.algorithms } });
+      const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: { algorithms: options.algorithms, augment: options.augment } });
       let files = 0;
       let failed = 0;
       try {
@@ -48,6 +50,14 @@ export function buildCommand(): Command {
             const parsed = parseHashValue(algorithm, hex);
             if (!parsed.ok) throw new PhmatchError("PHM_INTERNAL", `hash of ${record.path} did not parse: ${parsed.reason}`);
             builder.addEntry({ algorithm, value: parsed.value, listId: options.listId, entryId: record.path, ...(options.category !== undefined && { category: options.category }) });
+          }
+          // Sub-windows: perceptual hashes only, each an entry of the same id that says which window it covers.
+          for (const window of record.windows ?? []) {
+            for (const [algorithm, hex] of Object.entries(window.hashes)) {
+              const parsed = parseHashValue(algorithm, hex);
+              if (!parsed.ok) throw new PhmatchError("PHM_INTERNAL", `hash of ${record.path} (${window.window}) did not parse: ${parsed.reason}`);
+              builder.addEntry({ algorithm, value: parsed.value, listId: options.listId, entryId: record.path, fields: { window: window.window }, ...(options.category !== undefined && { category: options.category }) });
+            }
           }
         }
       } finally {
