@@ -18,7 +18,7 @@ const { values } = parseArgs({ options: { known: { type: "string" }, distractors
 const log = (line) => process.stderr.write(`${line}\n`);
 const HASHERS = ["pdq", "phash", "dhash", "ahash", "whash", "phash16", "dhash16", "blockhash"];
 const FPR = 1e-4;
-const SIZE = 512;
+const SIZE = 384;
 
 sharp.cache(false);
 
@@ -40,9 +40,11 @@ async function raw(png) {
   return sharp(png).raw().toBuffer({ resolveWithObject: true });
 }
 
-const overlay = Buffer.from(
-  `<svg xmlns="http://www.w3.org/2000/svg" width="162" height="162"><rect width="162" height="162" rx="14" fill="#e8462b"/><text x="81" y="95" font-family="sans-serif" font-size="34" font-weight="bold" fill="#fff" text-anchor="middle">SHARE</text></svg>`,
-);
+// A logo/text badge covering 10% of the image's area, in its lower right corner (raster: the core blocks SVG).
+const BADGE = Math.round(SIZE * Math.sqrt(0.1));
+const badgeText = await sharp({ text: { text: '<span foreground="white" font_weight="bold">SHARE</span>', font: "sans", width: BADGE - 16, height: Math.round(BADGE / 3), rgba: true } }).png().toBuffer();
+const overlay = await sharp({ create: { width: BADGE, height: BADGE, channels: 4, background: "#e8462bff" } }).composite([{ input: badgeText, gravity: "centre" }]).png().toBuffer();
+const BORDER = Math.round(SIZE * 0.1);
 
 // Fixed transforms, each from a 512x512 PNG to encoded bytes.
 const TRANSFORMS = {
@@ -72,12 +74,12 @@ const TRANSFORMS = {
   "crop 5% (centre)": (p) => centreCrop(p, 0.05),
   "crop 10% (centre)": (p) => centreCrop(p, 0.1),
   "crop 20% (centre)": (p) => centreCrop(p, 0.2),
-  "border 10%": (p) => sharp(p).extend({ top: 51, bottom: 51, left: 51, right: 51, background: "#1c1c1c" }).png().toBuffer(),
+  "border 10%": (p) => sharp(p).extend({ top: BORDER, bottom: BORDER, left: BORDER, right: BORDER, background: "#1c1c1c" }).png().toBuffer(),
   "pasted at 1/1.5 on white (screenshot)": async (p) => {
     const small = await sharp(p).resize(Math.round(SIZE / 1.5)).png().toBuffer();
-    return sharp({ create: { width: SIZE, height: SIZE, channels: 3, background: "#ffffff" } }).composite([{ input: small, left: 40, top: 90 }]).png().toBuffer();
+    return sharp({ create: { width: SIZE, height: SIZE, channels: 3, background: "#ffffff" } }).composite([{ input: small, left: Math.round(SIZE * 0.08), top: Math.round(SIZE * 0.18) }]).png().toBuffer();
   },
-  "logo overlay 10%": (p) => sharp(p).composite([{ input: overlay, left: SIZE - 162 - 20, top: SIZE - 162 - 20 }]).png().toBuffer(),
+  "logo overlay 10%": (p) => sharp(p).composite([{ input: overlay, left: SIZE - BADGE - 16, top: SIZE - BADGE - 16 }]).png().toBuffer(),
   "stretch width 120%": (p) => sharp(p).resize(Math.round(SIZE * 1.2), SIZE, { fit: "fill" }).png().toBuffer(),
 };
 
@@ -88,15 +90,33 @@ function centreCrop(p, fraction) {
   return sharp(p).extract({ left: off, top: off, width: side, height: side }).png().toBuffer();
 }
 
-const hashOf = (bytes, name) => hashImageBytes(bytes, name, { algorithms: [...HASHERS, "md5", "sha1"], dihedral: true });
+// Every hash, with PDQ's variants, and the content inside uniform borders as an extra query (trim).
+const hashOf = (bytes, name) => hashImageBytes(bytes, name, { algorithms: [...HASHERS, "md5", "sha1"], dihedral: true, trim: true });
+const hashKnown = (bytes, name) => hashImageBytes(bytes, name, { algorithms: [...HASHERS, "md5", "sha1"], dihedral: true, augment: true });
+const untrimmed = (record) => {
+  const { trimmed: _trimmed, ...rest } = record;
+  return rest;
+};
 
 const started = performance.now();
 const corpus = await buildCorpus(log);
-const known = corpus.known.slice(0, Number(values.known ?? corpus.known.length));
-const distractors = corpus.distractor.slice(0, Number(values.distractors ?? corpus.distractor.length));
-log(`hashing ${known.length} known and ${distractors.length} distractor images ...`);
+// Known images are those a list maker would list: PDQ lists leave out hashes of quality below 50 (too little
+// detail to match on), so known tiles below it are left out; distractors are every tile of the other sources.
+const known = [];
 const knownRecords = [];
-for (const k of known) knownRecords.push(await hashOf(k.png, k.id));
+let lowQuality = 0;
+for (const k of corpus.known) {
+  if (known.length >= Number(values.known ?? Infinity)) break;
+  const record = await hashKnown(k.png, k.id);
+  if ((record.quality?.pdq ?? 0) < 50) {
+    lowQuality++;
+    continue;
+  }
+  known.push(k);
+  knownRecords.push(record);
+}
+const distractors = corpus.distractor.slice(0, Number(values.distractors ?? corpus.distractor.length));
+log(`${known.length} known images (${lowQuality} of quality < 50 left out, as a list maker would) and ${distractors.length} distractors ...`);
 const distractorRecords = [];
 for (const d of distractors) distractorRecords.push(await hashOf(d.png, d.id));
 
@@ -114,38 +134,59 @@ for (const a of HASHERS) {
   }
   let cumulative = 0;
   let t = -1;
+  let zero = -1;
   for (let d = 0; d <= bits; d++) {
     cumulative += histogram[d];
+    if (cumulative === 0) zero = d;
     if (cumulative / pairs > FPR) break;
     t = d;
   }
-  thresholds[a] = { t, bits };
+  thresholds[a] = { t, zero, bits };
 }
 log(`thresholds at FPR <= ${FPR} over ${pairs.toLocaleString("en")} pairs: ${HASHERS.map((a) => `${a} ${thresholds[a].t}`).join(", ")}`);
 
-// The list as `phmatch hashset build` makes it by default (pdq, md5, sha1), and the matcher with default policies.
-const builder = new HashSetBuilder();
-builder.addList({ listId: "bench-known", version: 1 });
-knownRecords.forEach((r, i) => {
-  for (const a of ["pdq", "md5", "sha1"]) builder.addEntry({ algorithm: a, value: bytesOf(r, a), listId: "bench-known", entryId: String(i) });
-});
-const matcher = new Matcher([{ set: parseStore(serializeStore(builder), "bench"), path: "bench", storeSha256: "", encrypted: false, overrides: [] }]);
+// The lists as `phmatch hashset build` makes them by default (pdq, md5, sha1), and with --augment (plus the
+// PDQ of each sub-window as a variant of the entry); the matcher with default policies on each.
+const listOf = (augment) => {
+  const builder = new HashSetBuilder();
+  builder.addList({ listId: "bench-known", version: 1 });
+  knownRecords.forEach((r, i) => {
+    for (const a of ["pdq", "md5", "sha1"]) builder.addEntry({ algorithm: a, value: bytesOf(r, a), listId: "bench-known", entryId: String(i) });
+    if (augment) for (const w of r.windows ?? []) builder.addEntry({ algorithm: "pdq", value: hexToBytes(w.hashes.pdq), listId: "bench-known", entryId: String(i), fields: { window: w.window } });
+  });
+  return new Matcher([{ set: parseStore(serializeStore(builder), "bench"), path: "bench", storeSha256: "", encrypted: false, overrides: [] }]);
+};
+const matcher = listOf(false);
+const augmentedMatcher = listOf(true);
 
-// False positives of the matcher: every distractor against the list.
-let falseHits = 0;
-let falseQueries = 0;
-for (const d of distractorRecords) {
-  const hits = new Set(matcher.match(d).matches.map((m) => m.entryId));
-  falseHits += hits.size;
-  if (hits.size > 0) falseQueries++;
-}
+// False positives of the matcher: every distractor against the list, without and with the trimmed query.
+const falsePositives = (m, prepare) => {
+  let hits = 0;
+  let queries = 0;
+  for (const d of distractorRecords) {
+    const found = new Set(m.match(prepare(d)).matches.filter((m) => m.override === undefined).map((m) => m.entryId));
+    hits += found.size;
+    if (found.size > 0) queries++;
+  }
+  return { hits, queries };
+};
+const MATCHERS = {
+  matcher: (r) => matcher.match(untrimmed(r)),
+  "matcher + trim": (r) => matcher.match(r),
+  "augmented list + trim": (r) => augmentedMatcher.match(r),
+};
+const fp = {
+  matcher: falsePositives(matcher, untrimmed),
+  "matcher + trim": falsePositives(matcher, (r) => r),
+  "augmented list + trim": falsePositives(augmentedMatcher, (r) => r),
+};
 
 // Recall per transform.
 const rows = [];
 for (const [name, transform] of Object.entries(TRANSFORMS)) {
   const found = Object.fromEntries(HASHERS.map((a) => [a, 0]));
   let pdqDihedral = 0;
-  let matcherFound = 0;
+  const matcherFound = Object.fromEntries(Object.keys(MATCHERS).map((m) => [m, 0]));
   for (const [i, k] of known.entries()) {
     const edited = await hashOf(await transform(k.png, i), `${k.id} ${name}`);
     const original = knownRecords[i];
@@ -155,19 +196,22 @@ for (const [name, transform] of Object.entries(TRANSFORMS)) {
     }
     const variants = (edited.dihedral?.pdq ?? []).map(hexToBytes);
     if (variants.some((v) => hammingDistance(v, bytesOf(original, "pdq")) <= thresholds.pdq.t)) pdqDihedral++;
-    if (matcher.match(edited).matches.some((m) => m.entryId === String(i) && m.override === undefined)) matcherFound++;
+    for (const [m, match] of Object.entries(MATCHERS)) if (match(edited).matches.some((h) => h.entryId === String(i) && h.override === undefined)) matcherFound[m]++;
   }
   const pct = (n) => (100 * n) / known.length;
-  rows.push({ name, ...Object.fromEntries(HASHERS.map((a) => [a, pct(found[a])])), pdqDihedral: pct(pdqDihedral), matcher: pct(matcherFound) });
-  log(`${name}: ${HASHERS.map((a) => `${a} ${pct(found[a]).toFixed(0)}%`).join(", ")}, pdq+dihedral ${pct(pdqDihedral).toFixed(0)}%, matcher ${pct(matcherFound).toFixed(0)}%`);
+  rows.push({ name, ...Object.fromEntries(HASHERS.map((a) => [a, pct(found[a])])), pdqDihedral: pct(pdqDihedral), ...Object.fromEntries(Object.keys(MATCHERS).map((m) => [m, pct(matcherFound[m])])) });
+  log(`${name}: ${HASHERS.map((a) => `${a} ${pct(found[a]).toFixed(0)}%`).join(", ")}, pdq+dihedral ${pct(pdqDihedral).toFixed(0)}%, ${Object.keys(MATCHERS).map((m) => `${m} ${pct(matcherFound[m]).toFixed(0)}%`).join(", ")}`);
 }
 
 const seconds = (performance.now() - started) / 1000;
-console.log(`\nRobustness: ${known.length} known and ${distractors.length} distractor images (512x512 tiles of ${corpus.sources} Debian wallpapers and artworks), ${pairs.toLocaleString("en")} distractor-known pairs, Node ${process.version}, ${seconds.toFixed(0)} s\n`);
-console.log(`Thresholds at a false-positive rate <= ${FPR} (bits): ${HASHERS.map((a) => `${a} ${thresholds[a].t}/${thresholds[a].bits}`).join(", ")}\n`);
-console.log(`Recall (%) per transform; each hasher at its threshold; "pdq+dih" = best of PDQ's 8 dihedral variants at the same threshold; "matcher" = the default policies (pdq:d31:q50 with dihedral queries, exact digests) on a list built as hashset build does`);
+console.log(`\nRobustness: ${known.length} known and ${distractors.length} distractor images (${SIZE}x${SIZE} tiles of ${corpus.sources} Debian wallpapers and artworks; ${lowQuality} known tiles of PDQ quality < 50 left out), ${pairs.toLocaleString("en")} distractor-known pairs, Node ${process.version}, ${seconds.toFixed(0)} s\n`);
+console.log(`Thresholds at a false-positive rate <= ${FPR} (bits): ${HASHERS.map((a) => `${a} ${thresholds[a].t}/${thresholds[a].bits}`).join(", ")}`);
+console.log(`Largest distance with no distractor-known pair at all: ${HASHERS.map((a) => `${a} ${thresholds[a].zero}`).join(", ")}\n`);
+console.log(`Recall (%) per transform; each hasher at its threshold; "pdq+dih" = best of PDQ's 8 dihedral variants at the same threshold; "matcher" = the default policies (pdq:d31:q50 with dihedral queries, exact digests) on a list built as hashset build does; "+ trim" = also the query hash of the content inside uniform borders; "augmented list" = built with --augment (the PDQ of 9 sub-windows per image)`);
 console.log("");
-console.log(`| transform | ${HASHERS.join(" | ")} | pdq+dih | matcher |`);
-console.log(`|---|${HASHERS.map(() => "---:").join("|")}|---:|---:|`);
-for (const r of rows) console.log(`| ${r.name} | ${HASHERS.map((a) => r[a].toFixed(1)).join(" | ")} | ${r.pdqDihedral.toFixed(1)} | ${r.matcher.toFixed(1)} |`);
-console.log(`\nMatcher false positives: ${falseHits} distractor-known pairs of ${pairs.toLocaleString("en")} (rate ${(falseHits / pairs).toExponential(1)}); ${falseQueries} of ${distractors.length} distractor images matched some known image.`);
+console.log(`| transform | ${HASHERS.join(" | ")} | pdq+dih | ${Object.keys(MATCHERS).join(" | ")} |`);
+console.log(`|---|${HASHERS.map(() => "---:").join("|")}|---:|${Object.keys(MATCHERS).map(() => "---:").join("|")}|`);
+for (const r of rows) console.log(`| ${r.name} | ${HASHERS.map((a) => r[a].toFixed(1)).join(" | ")} | ${r.pdqDihedral.toFixed(1)} | ${Object.keys(MATCHERS).map((m) => r[m].toFixed(1)).join(" | ")} |`);
+for (const [name, f] of Object.entries(fp)) {
+  console.log(`\n${name}: false positives ${f.hits} distractor-known pairs of ${pairs.toLocaleString("en")} (rate ${(f.hits / pairs).toExponential(1)}); ${f.queries} of ${distractors.length} distractor images matched some known image.`);
+}

@@ -18,6 +18,7 @@ export const CHECK_EXIT = { NO_MATCH: 0, MATCH: 1, ERROR: 2 } as const;
 interface CheckOptions extends TrustOptions {
   hashset: string[];
   json: boolean;
+  trim: boolean;
   maxFileBytes?: number;
 }
 
@@ -28,6 +29,7 @@ export function checkCommand(): Command {
       .description("check one file (or - for stdin) against hash lists; exit 0 no match, 1 match, 2 error (like grep)")
       .argument("<file>", "the file, or - to read it from stdin (held in memory only)")
       .option("--json", "print the full match result as JSON", false)
+      .option("--no-trim", "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)")
       .option("--max-file-bytes <n>", "refuse larger input (default 536870912)", parsePositiveInt),
   )
     .addHelpText("after", "\nExample:\n  phmatch check upload.jpg --hashset list.phs --trusted-keys keys.pem && echo accept || echo refuse-or-review\n")
@@ -40,7 +42,7 @@ export function checkCommand(): Command {
         const listed = new Set(sets.flatMap((s) => s.set.algorithms));
         const algorithms = SUPPORTED_ALGORITHMS.filter((id) => listed.has(id));
         if (algorithms.length === 0) throw new PhmatchError("PHM_USAGE", "the lists hold no hashes phmatch can compute");
-        const hashOptions = { algorithms, dihedral: true, ...(options.maxFileBytes !== undefined && { maxFileBytes: options.maxFileBytes }) };
+        const hashOptions = { algorithms, dihedral: true, trim: options.trim, ...(options.maxFileBytes !== undefined && { maxFileBytes: options.maxFileBytes }) };
         const record: HashRecord = file === "-" ? await hashImageBytes(await readStdin(options.maxFileBytes ?? 512 * 1024 * 1024), "-", hashOptions) : await hashFile(file, hashOptions);
         const result = matcher.match(record);
         process.stdout.write(options.json ? JSON.stringify(result) + "\n" : summaryLine(result));

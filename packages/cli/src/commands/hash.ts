@@ -23,6 +23,7 @@ interface HashCommandOptions {
   mode: HashMode;
   autoOrient: boolean;
   dihedral: boolean;
+  trim: boolean;
   format: "ndjson" | "tsv";
   jobs?: number;
   pathsFrom?: string;
@@ -48,6 +49,7 @@ export function hashCommand(): Command {
     .option("--auto-orient", "apply the EXIF orientation before hashing (the reference does not)", false)
     .option("--no-auto-orient", "hash the pixels as stored (default)")
     .option("--dihedral", "also print PDQ's 8 dihedral variants (rotations and flips)", false)
+    .option("--trim", "also hash the content inside uniform borders (letterboxing, frames, screenshot padding), as trimmed", false)
     .addOption(new Option("-f, --format <format>", "output format").choices(["ndjson", "tsv"]).default("ndjson"))
     .option("-j, --jobs <n>", "worker threads (default: available cores)", parsePositiveInt)
     .option("--paths-from <file>", "read input paths from a file, one per line ('-' for stdin)")
@@ -64,6 +66,7 @@ export function hashCommand(): Command {
         algorithms: options.algorithms,
         mode: options.mode,
         dihedral: options.dihedral,
+        trim: options.trim,
         autoOrient: options.autoOrient,
         maxPixels: options.maxPixels,
         maxFileBytes: options.maxFileBytes,

@@ -22,6 +22,7 @@ interface ScanOptions extends TrustOptions {
   followSymlinks: boolean;
   auditLog?: string;
   auditKey?: string;
+  trim: boolean;
 }
 
 /** `phmatch scan`: every file under the inputs accounted for, read-only, in one report. */
@@ -40,6 +41,7 @@ export function scanCommand(): Command {
       .option("--resume", "finish an interrupted scan: append to --out after its last complete record (every file reported once)", false)
       .option("--follow-symlinks", "follow symbolic links inside directories (loops are detected and not re-entered)", false)
       .option("--sign <key>", "sign the finished report with this Ed25519 private key (PEM): <report>.sig, checked by phmatch report verify")
+      .option("--no-trim", "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)")
       .option("--audit-log <file>", "also append each file's decision to this hash-chained audit log (as serve does)")
       .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
       .addHelpText("after", "\nExample:\n  phmatch scan /mnt/evidence --hashset pvic.phs --trusted-keys keys.pem --case 2026-117 --examiner 'J. Doe' -o case-117.ndjson\n"),
@@ -72,7 +74,7 @@ export function scanCommand(): Command {
     const out: Writable = options.out !== undefined ? createWriteStream(options.out, { flags: resuming ? "a" : "wx" }) : process.stdout;
     const audit = options.auditLog === undefined ? undefined : AuditLog.open(options.auditLog, options.auditKey === undefined ? {} : { signingKeyPem: readText(options.auditKey, "--audit-key") });
     const auditLists = header.lists.map((l) => ({ listId: l.listId, version: l.version }));
-    const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: { algorithms, dihedral: algorithms.includes("pdq") } });
+    const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: { algorithms, dihedral: algorithms.includes("pdq"), trim: options.trim } });
     const tally = progress?.tally ?? new ScanTally();
     const display = options.quiet ? undefined : new ProgressDisplay(tally, paths, options.followSymlinks);
     try {

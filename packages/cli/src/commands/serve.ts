@@ -25,6 +25,7 @@ interface ServeOptions extends TrustOptions {
   onMatchCommand?: string;
   watch: boolean;
   threads: number;
+  trim: boolean;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -47,6 +48,7 @@ export function serveCommand(): Command {
       .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
       .option("--on-match-url <url>", "POST each match result (never the media) here, with retries")
       .option("--on-match-command <cmd>", "run this shell command with each match result as JSON on stdin, with retries")
+      .option("--no-trim", "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)")
       .option("--no-watch", "do not reload when a list file changes (SIGHUP still reloads)"),
   )
     .addHelpText(
@@ -69,6 +71,7 @@ export function serveCommand(): Command {
       const pool = new HashPool({ threads: options.threads });
       const lists = new ListHolder(options.hashset, () => loadOptions(options), {
         pool,
+        trim: options.trim,
         maxBytes: options.maxBytes,
         ...(options.maxPixels !== undefined && { hash: { maxPixels: options.maxPixels } }),
       });
