@@ -47,14 +47,14 @@ describe("phmatch hashset", () => {
     ]);
     const info = phmatch(["hashset", "info", out("mine.phs")]);
     expect(info.stdout).toContain("list mine version 1");
-    expect(info.stdout).toContain("6 entries: md5 2, pdq 2, sha1 2");
+    expect(info.stdout).toContain("8 entries: md5 2, pdq 2, phash16 2, sha1 2");
   });
 
   it("--augment stores sub-window hashes as variants of the entry, so a crop matches and says which window", () => {
     expect(phmatch(["hashset", "build", "test-fixtures/images/shapes.png", "--list-id", "aug", "--augment", "-o", out("aug.phs")]).code).toBe(0);
     expect(phmatch(["hashset", "build", "test-fixtures/images/shapes.png", "--list-id", "plain", "-o", out("plain.phs")]).code).toBe(0);
     const info = phmatch(["hashset", "info", out("aug.phs")]);
-    expect(info.stdout).toContain("12 entries: md5 1, pdq 10, sha1 1");
+    expect(info.stdout).toContain("22 entries: md5 1, pdq 10, phash16 10, sha1 1");
     writeFileSync(out("crop5.ndjson"), phmatch(["hash", "--dihedral", "test-fixtures/images/shapes-crop5.png"]).stdout);
     const matchWith = (list: string) => JSON.parse(phmatch(["match", "--hashset", out(list), out("crop5.ndjson")]).stdout) as { status: string; matches: { entryId: string; window?: string; distance: number }[] };
     expect(matchWith("plain.phs").status).toBe("unseen"); // PDQ alone misses this 5%-area crop (32 bits > 31)
@@ -97,7 +97,7 @@ describe("phmatch hashset", () => {
 
   it("diffs two releases, merges lists keeping provenance, and round-trips CSV export", () => {
     const diff = phmatch(["hashset", "diff", out("te.phs"), out("mine.phs")]);
-    expect(diff.stderr).toContain("6 added, 3 withdrawn");
+    expect(diff.stderr).toContain("8 added, 3 withdrawn");
     expect(phmatch(["hashset", "merge", out("te.phs"), out("mine.phs"), "-o", out("merged.phs")]).code).toBe(0);
     const lists = (JSON.parse(phmatch(["hashset", "export", out("merged.phs")]).lines[0] as string) as { lists: { listId: string }[] }).lists.map((l) => l.listId);
     expect(lists).toEqual(["te", "mine"]);
