@@ -227,15 +227,15 @@ export const WHASH: i32 = 3;
  * One imagehash hash of the grey plane from prepareGrey, hash_size `size`, bits to hashOutput (size*size bits,
  * MSB first). Returns false when memory cannot grow.
  */
-export function imageHash(algorithm: i32, size: i32): bool {
+export function imageHash(algorithm: i32, size: i32, dihedral: bool): bool {
   if (algorithm == WHASH && !prepareWaveletPlane(size)) return false;
   const mark = extraMark();
   const bits = size * size;
-  memory.fill(hashOutput, 0, <usize>((bits + 7) >> 3));
+  memory.fill(hashOutput, 0, <usize>(((bits + 7) >> 3) * (dihedral ? 8 : 1)));
   let ok = true;
   switch (algorithm) {
     case AHASH: ok = averageHash(size); break;
-    case PHASH: ok = perceptualHash(size); break;
+    case PHASH: ok = perceptualHash(size, dihedral); break;
     case DHASH: ok = differenceHash(size); break;
     default: ok = waveletHash(size); break;
   }
@@ -269,7 +269,7 @@ function differenceHash(size: i32): bool {
 
 // scipy.fftpack.dct (type II, unnormalised: y[k] = 2 sum_n x[n] cos(pi k (2n + 1) / 2N)) along axis 0, then
 // axis 1, of the (4 size)^2 image; the top-left size x size block, DC included, against its median.
-function perceptualHash(size: i32): bool {
+function perceptualHash(size: i32, dihedral: bool): bool {
   const N = size * 4;
   const img = resizeLanczos(grey, greyWidth, greyHeight, N, N);
   if (img == 0) return false;
@@ -296,8 +296,42 @@ function perceptualHash(size: i32): bool {
       store<f64>(low + (<usize>(r * size + k) << 3), 2.0 * s);
     }
   }
-  const med = median(low, size * size);
-  for (let i = 0; i < size * size; i++) if (load<f64>(low + (<usize>i << 3)) > med) setBit(hashOutput, i);
+  const n = size * size;
+  if (!dihedral) {
+    const med = median(low, n);
+    for (let i = 0; i < n; i++) if (load<f64>(low + (<usize>i << 3)) > med) setBit(hashOutput, i);
+    return true;
+  }
+  // The 8 dihedral variants from the one DCT, in PDQ's order (original, rotate90, rotate180, rotate270, flipx,
+  // flipy, flipplus1, flipminus1), each against its own median: reversing an axis negates the coefficients of odd
+  // frequency along it, a transposition swaps the axes (PDQ's rule, with frequencies counted from 0 here).
+  const variant = allocExtra(<u64>n * 8);
+  if (variant == 0) return false;
+  const bytes = <usize>(n >> 3);
+  for (let v = 0; v < 8; v++) {
+    for (let i = 0; i < size; i++) {
+      for (let j = 0; j < size; j++) {
+        let transpose = false;
+        let negate = false;
+        switch (v) {
+          case 0: break;
+          case 1: transpose = true; negate = (i & 1) == 1; break;
+          case 2: negate = ((i + j) & 1) == 1; break;
+          case 3: transpose = true; negate = (j & 1) == 1; break;
+          case 4: negate = (i & 1) == 1; break;
+          case 5: negate = (j & 1) == 1; break;
+          case 6: transpose = true; break;
+          default: transpose = true; negate = ((i + j) & 1) == 1; break;
+        }
+        const src = transpose ? j * size + i : i * size + j;
+        const x = load<f64>(low + (<usize>src << 3));
+        store<f64>(variant + (<usize>(i * size + j) << 3), negate ? -x : x);
+      }
+    }
+    const med = median(variant, n);
+    const out = hashOutput + <usize>v * bytes;
+    for (let i = 0; i < n; i++) if (load<f64>(variant + (<usize>i << 3)) > med) setBit(out, i);
+  }
   return true;
 }
 

@@ -68,7 +68,7 @@ interface KernelExports {
   memory: WebAssembly.Memory;
   preparePixels(width: number, height: number, channels: number): number;
   prepareGrey(width: number, height: number, channels: number): number;
-  imageHash(algorithm: number, size: number): number;
+  imageHash(algorithm: number, size: number, dihedral: number): number;
   pdqHash(width: number, height: number, channels: number, dihedral: number): number;
   downsampleOnly(width: number, height: number, channels: number): number;
   buffer64: WebAssembly.Global;
@@ -162,8 +162,12 @@ export class HashKernel {
       }
       if (!grey && !this.#exports.prepareGrey(width, height, channels)) throw this.#memoryError(width, height, channels);
       grey = true;
-      if (!this.#exports.imageHash(spec.imagehash, spec.size)) throw this.#memoryError(width, height, channels);
-      results[id] = { hash: new Uint8Array(memory(), output(), spec.bits / 8).slice() };
+      // pHash's DCT gives its dihedral variants as PDQ's does (same order); the other imagehash hashes have none.
+      const variants = options.dihedral === true && spec.imagehash === 1;
+      if (!this.#exports.imageHash(spec.imagehash, spec.size, variants ? 1 : 0)) throw this.#memoryError(width, height, channels);
+      const bytes = spec.bits / 8;
+      const out = new Uint8Array(memory(), output(), bytes * (variants ? 8 : 1));
+      results[id] = variants ? { hash: out.slice(0, bytes), dihedral: DIHEDRAL_VARIANTS.map((_, v) => out.slice(v * bytes, (v + 1) * bytes)) } : { hash: out.slice(0, bytes) };
     }
     this.#release();
     return results;

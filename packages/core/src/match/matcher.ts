@@ -122,7 +122,8 @@ export class Matcher {
         continue;
       }
       const queries: { variant?: string; value: Uint8Array }[] = [];
-      const variants = algorithm === "pdq" ? source.dihedral?.pdq : undefined;
+      // PDQ and pHash carry their 8 dihedral variants when hashed with them: each is a query.
+      const variants = source.dihedral?.[algorithm];
       if (variants !== undefined) variants.forEach((v, i) => queries.push({ variant: PDQ_DIHEDRAL_VARIANTS[i] as string, value: fromHex(v) }));
       else {
         queries.push(algorithm === "pdq" ? { variant: "original", value: fromHex(hex) } : { value: fromHex(hex) });
