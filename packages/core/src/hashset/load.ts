@@ -52,9 +52,10 @@ export async function loadHashSet(path: string, options: LoadOptions = {}): Prom
     options.versionState.admit(encryptedStoreLists(bytes, path), path, options.allowRollback);
   }
   const plain = encrypted ? decryptStore(bytes, options.key, path) : bytes;
-  const set = parseStore(plain, path);
+  const { set, sha256 } = parseStoreWithDigest(plain, path);
   if (!encrypted && options.versionState !== undefined) options.versionState.admit(set.lists, path, options.allowRollback);
-  const storeSha256 = createHash("sha256").update(bytes).digest("hex");
+  // The file's SHA-256 (what reports cite): for a plain store, the pass that checked its trailer gave it already.
+  const storeSha256 = encrypted ? createHash("sha256").update(bytes).digest("hex") : sha256;
   const loaded: LoadedHashSet = { set, path, storeSha256, encrypted, overrides: await readOverrides(path) };
   if (signedBy !== undefined) loaded.signedBy = signedBy;
   return loaded;
@@ -62,12 +63,20 @@ export async function loadHashSet(path: string, options: LoadOptions = {}): Prom
 
 /** Parses the bytes of a plain store, checking magic, SHA-256 trailer, version and section bounds. */
 export function parseStore(bytes: Buffer, what: string): HashSet {
+  return parseStoreWithDigest(bytes, what).set;
+}
+
+// parseStore, also giving the SHA-256 of all the bytes from the same pass that checks the trailer (the body's
+// hash, copied, then continued over the trailer), so a large store is hashed once, not twice.
+function parseStoreWithDigest(bytes: Buffer, what: string): { set: HashSet; sha256: string } {
   const damaged = (why: string) => new PhmatchError("PHM_HASHSET_FORMAT", `${what} is not a valid .phs store: ${why}`);
   if (bytes.length < PHS_MAGIC.length + 4 + 32 || !bytes.subarray(0, PHS_MAGIC.length).equals(PHS_MAGIC)) {
     throw damaged("wrong magic (not a phmatch store, or an encrypted one without its key)");
   }
   const body = bytes.subarray(0, bytes.length - 32);
-  if (!createHash("sha256").update(body).digest().equals(bytes.subarray(bytes.length - 32))) {
+  const hash = createHash("sha256").update(body);
+  const trailer = bytes.subarray(bytes.length - 32);
+  if (!hash.copy().digest().equals(trailer)) {
     throw damaged("its SHA-256 does not match: the file was altered, truncated or damaged");
   }
   const headerLength = bytes.readUInt32LE(PHS_MAGIC.length);
@@ -86,5 +95,5 @@ export function parseStore(bytes: Buffer, what: string): HashSet {
     }
     if (s.values.length !== s.count * s.bytesPerValue || s.meta.length < (s.count + 1) * 4) throw damaged(`section sizes of ${s.algorithm} disagree with its count`);
   }
-  return new HashSet(header, bytes);
+  return { set: new HashSet(header, bytes), sha256: hash.update(trailer).digest("hex") };
 }
