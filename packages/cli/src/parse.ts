@@ -28,3 +28,10 @@ export function parseIndex(value: string): number {
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`expected a number >= 0, got "${value}"`);
   return n;
 }
+
+/** Parses --combined "P,Q" (PDQ and 256-bit pHash distances of the opt-in combined policy). */
+export function parseCombined(value: string): { pdq: number; phash16: number } {
+  const m = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(value);
+  if (m === null || Number(m[1]) > 256 || Number(m[2]) > 256) throw new InvalidArgumentError(`expected two distances "PDQ,PHASH16" (0-256 each), got "${value}"`);
+  return { pdq: Number(m[1]), phash16: Number(m[2]) };
+}

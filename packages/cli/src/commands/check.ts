@@ -9,13 +9,14 @@ import {
   type MatchResult,
 } from "@phmatch/core";
 import { setCommandExitCode } from "../exit-codes.js";
-import { parsePositiveInt } from "../parse.js";
+import { parseCombined, parsePositiveInt } from "../parse.js";
 import { loadHashSets, withHashsetOption, withTrustOptions, type TrustOptions } from "./hashset/options.js";
 
 /** Exit codes of `phmatch check`, like grep's: 0 no match, 1 match, 2 error (of any kind). */
 export const CHECK_EXIT = { NO_MATCH: 0, MATCH: 1, ERROR: 2 } as const;
 
 interface CheckOptions extends TrustOptions {
+  combined?: { pdq: number; phash16: number };
   hashset: string[];
   json: boolean;
   trim: boolean;
@@ -29,6 +30,7 @@ export function checkCommand(): Command {
       .description("check one file (or - for stdin) against hash lists; exit 0 no match, 1 match, 2 error (like grep)")
       .argument("<file>", "the file, or - to read it from stdin (held in memory only)")
       .option("--json", "print the full match result as JSON", false)
+      .option("--combined <pdq,phash16>", "opt in to the combined policy: PDQ and the 256-bit pHash of one entry both within these distances (e.g. 64,64)", parseCombined)
       .option("--no-trim", "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)")
       .option("--max-file-bytes <n>", "refuse larger input (default 536870912)", parsePositiveInt),
   )
@@ -37,7 +39,7 @@ export function checkCommand(): Command {
       // Every failure, usage or list verification included, is exit 2 here: a pipeline reads 1 as "refuse".
       try {
         const sets = await loadHashSets(options);
-        const matcher = new Matcher(sets);
+        const matcher = new Matcher(sets, options.combined === undefined ? {} : { combined: options.combined });
         // Compute what the loaded lists can be matched on (PDQ with its dihedral variants).
         const listed = new Set(sets.flatMap((s) => s.set.algorithms));
         const algorithms = SUPPORTED_ALGORITHMS.filter((id) => listed.has(id));

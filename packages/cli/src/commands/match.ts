@@ -4,9 +4,11 @@ import { Command, Option } from "commander";
 import { Matcher, PhmatchError, hasherSpec, type HashRecord, type IndexKind, type MatchResult } from "@phmatch/core";
 import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
 import { writeLine } from "../output.js";
+import { parseCombined } from "../parse.js";
 import { loadHashSets, withHashsetOption, withTrustOptions, type TrustOptions } from "./hashset/options.js";
 
 interface MatchCommandOptions extends TrustOptions {
+  combined?: { pdq: number; phash16: number };
   hashset: string[];
   maxDistance?: Record<string, number>;
   minQuality?: number;
@@ -22,13 +24,14 @@ export function matchCommand(): Command {
       .argument("[inputs...]", "NDJSON files of hash records (default: stdin)")
       .option("--max-distance <alg=n,...>", "change a policy's distance, e.g. pdq=24,phash=6", parseDistances)
       .option("--min-quality <n>", "change PDQ's quality floor (default 50)", (v) => Number(v))
-      .addOption(new Option("--index <kind>", "force an index kind (default: chosen per algorithm)").choices(["flat", "mih", "bktree"])),
+      .addOption(new Option("--index <kind>", "force an index kind (default: chosen per algorithm)").choices(["flat", "mih", "bktree"]))
+      .option("--combined <pdq,phash16>", "opt in to the combined policy: PDQ and the 256-bit pHash of one entry both within these distances (e.g. 64,64)", parseCombined),
   ).action(async (inputs: string[], options: MatchCommandOptions) => {
     const sets = await loadHashSets(options);
     const policies: Record<string, { maxDistance?: number; minQuality?: number }> = {};
     for (const [algorithm, maxDistance] of Object.entries(options.maxDistance ?? {})) policies[algorithm] = { maxDistance };
     if (options.minQuality !== undefined) policies.pdq = { ...policies.pdq, minQuality: options.minQuality };
-    const matcher = new Matcher(sets, { policies, ...(options.index !== undefined && { index: options.index }) });
+    const matcher = new Matcher(sets, { policies, ...(options.index !== undefined && { index: options.index }), ...(options.combined !== undefined && { combined: options.combined }) });
     let invalid = 0;
     const sources = inputs.length === 0 ? [{ name: "stdin", stream: process.stdin }] : inputs.map((f) => ({ name: f, stream: createReadStream(f) }));
     for (const source of sources) {

@@ -1,4 +1,6 @@
+import { PhmatchError } from "../errors/index.js";
 import { PDQ_DIHEDRAL_VARIANTS } from "../hashers/pdq.js";
+import { hammingDistance } from "../record/hex.js";
 import { hasherSpec } from "../hashers/index.js";
 import type { LoadedHashSet } from "../hashset/load.js";
 import type { Override } from "../hashset/overrides.js";
@@ -6,7 +8,7 @@ import { PackedValues } from "../hashset/packed-values.js";
 import { MihIndex, buildIndex, chooseIndexKind, type HammingIndex, type IndexKind } from "../index/index.js";
 import type { HashRecord } from "../record/hash-record.js";
 import type { AppliedOverride, MatchHit, MatchResult } from "./match-result.js";
-import { defaultPolicy, makePolicy, type MatchPolicy } from "./policy.js";
+import { POLICY_VERSION, defaultPolicy, makePolicy, type MatchPolicy } from "./policy.js";
 
 /** Options of a matcher. */
 export interface MatcherOptions {
@@ -14,6 +16,12 @@ export interface MatcherOptions {
   policies?: Record<string, { maxDistance?: number; minQuality?: number }>;
   /** Force one index kind for every perceptual algorithm (default: chosen per algorithm, see chooseIndexKind). */
   index?: IndexKind;
+  /**
+   * Opt-in combined policy: an entry also matches when its PDQ is within `pdq` bits of the query's (any dihedral
+   * variant, no quality gate) and its 256-bit pHash within `phash16` bits of the query's, both at once: two
+   * independent hashes agreeing within looser thresholds (policy id `pdq+phash16:d64+d64@1` for 64 and 64).
+   */
+  combined?: { pdq: number; phash16: number };
 }
 
 interface IndexedSection {
@@ -35,7 +43,17 @@ export class Matcher {
   readonly #withdrawnIds = new Set<string>();
   readonly #overrides = new Map<string, { override: Override; loaded: LoadedHashSet }[]>();
 
+  readonly #combined: { pdq: number; phash16: number; id: string } | undefined;
+  #phash16ByEntry: Map<string, Uint8Array[]> | undefined;
+
   constructor(sets: LoadedHashSet[], options: MatcherOptions = {}) {
+    if (options.combined !== undefined) {
+      const { pdq, phash16 } = options.combined;
+      if (!Number.isInteger(pdq) || pdq < 0 || pdq > 256 || !Number.isInteger(phash16) || phash16 < 0 || phash16 > 256) {
+        throw new PhmatchError("PHM_USAGE", `the combined policy takes distances 0..256, got pdq ${pdq}, phash16 ${phash16}`);
+      }
+      this.#combined = { pdq, phash16, id: `pdq+phash16:d${pdq}+d${phash16}@${POLICY_VERSION}` };
+    }
     for (const loaded of sets) {
       for (const algorithm of loaded.set.algorithms) {
         const spec = hasherSpec(algorithm);
@@ -93,6 +111,10 @@ export class Matcher {
       const seen = new Set(main.hits.map((h) => `${h.list}\0${h.algorithm}\0${h.entryId ?? ""}`));
       for (const hit of inner.hits) if (!seen.has(`${hit.list}\0${hit.algorithm}\0${hit.entryId ?? ""}`)) result.matches.push(hit);
       weak &&= inner.weak;
+    }
+    if (this.#combined !== undefined) {
+      const seen = new Set(result.matches.map((h) => `${h.list}\0${h.entryId ?? ""}`));
+      for (const hit of this.#matchCombined(record)) if (!seen.has(`${hit.list}\0${hit.entryId ?? ""}`)) result.matches.push(hit);
     }
     if (notes.length > 0) result.notes = notes;
     if (record.error !== undefined) result.error = record.error;
@@ -162,6 +184,59 @@ export class Matcher {
       }
     }
     return closestPerEntry(hits);
+  }
+
+  // The combined policy: PDQ candidates within the looser radius whose entry's 256-bit pHash also agrees.
+  #matchCombined(record: HashRecord): MatchHit[] {
+    const combined = this.#combined as { pdq: number; phash16: number; id: string };
+    const pdqQueries = (record.dihedral?.pdq ?? (record.hashes?.pdq !== undefined ? [record.hashes.pdq] : [])).map(fromHex);
+    const phQueries = (record.dihedral?.phash16 ?? (record.hashes?.phash16 !== undefined ? [record.hashes.phash16] : [])).map(fromHex);
+    if (pdqQueries.length === 0 || phQueries.length === 0) return [];
+    const byEntry = this.#phash16Entries();
+    const hits: MatchHit[] = [];
+    for (const section of this.#sections) {
+      if (section.algorithm !== "pdq") continue;
+      const best = new Map<number, { distance: number; variant: number }>();
+      pdqQueries.forEach((q, v) => {
+        for (const hit of section.index.search(q, combined.pdq)) {
+          const seen = best.get(hit.index);
+          if (seen === undefined || hit.distance < seen.distance) best.set(hit.index, { distance: hit.distance, variant: v });
+        }
+      });
+      for (const [index, { distance, variant }] of best) {
+        const entry = section.loaded.set.entry("pdq", index);
+        if (entry.entryId === undefined || this.#withdrawn(entry.listId, "pdq", entry.value, entry.entryId)) continue;
+        const values = byEntry.get(`${section.loaded.path}\0${entry.listId}\0${entry.entryId}`) ?? [];
+        const agrees = values.some((value) => phQueries.some((q) => hammingDistance(q, value) <= combined.phash16));
+        if (!agrees) continue;
+        const list = section.loaded.set.lists.find((l) => l.listId === entry.listId);
+        const hit: MatchHit = { list: entry.listId, listVersion: list?.version ?? 1, algorithm: "pdq", distance, policy: combined.id, entryId: entry.entryId };
+        if (entry.category !== undefined) hit.category = entry.category;
+        if (pdqQueries.length === 8) hit.variant = PDQ_DIHEDRAL_VARIANTS[variant] as string;
+        if (entry.fields?.window !== undefined) hit.window = entry.fields.window;
+        const override = this.#override(section.loaded, "pdq", entry.value, entry.listId);
+        if (override !== undefined) hit.override = override;
+        hits.push(hit);
+      }
+    }
+    return closestPerEntry(hits);
+  }
+
+  // The 256-bit pHash values of every entry, by list file, list and entry id (built once, on first use).
+  #phash16Entries(): Map<string, Uint8Array[]> {
+    if (this.#phash16ByEntry !== undefined) return this.#phash16ByEntry;
+    const map = new Map<string, Uint8Array[]>();
+    for (const section of this.#sections) {
+      if (section.algorithm !== "phash16") continue;
+      for (let i = 0; i < section.index.size; i++) {
+        const entry = section.loaded.set.entry("phash16", i);
+        if (entry.entryId === undefined) continue;
+        const key = `${section.loaded.path}\0${entry.listId}\0${entry.entryId}`;
+        map.set(key, [...(map.get(key) ?? []), entry.value]);
+      }
+    }
+    this.#phash16ByEntry = map;
+    return map;
   }
 
   #withdrawn(listId: string, algorithm: string, value: Uint8Array, entryId: string | undefined): boolean {
