@@ -147,19 +147,21 @@ log(`thresholds at FPR <= ${FPR} over ${pairs.toLocaleString("en")} pairs: ${HAS
 
 // The lists as `phmatch hashset build` makes them by default (pdq, md5, sha1), and with --augment (plus the
 // PDQ of each sub-window as a variant of the entry); the matcher with default policies on each.
-const listOf = (augment, algorithms = ["pdq", "md5", "sha1"]) => {
+const listOf = (augment, algorithms = ["pdq", "md5", "sha1"], options = {}) => {
   const builder = new HashSetBuilder();
   builder.addList({ listId: "bench-known", version: 1 });
   knownRecords.forEach((r, i) => {
     for (const a of algorithms) builder.addEntry({ algorithm: a, value: bytesOf(r, a), listId: "bench-known", entryId: String(i) });
     if (augment) for (const w of r.windows ?? []) for (const a of algorithms.filter((x) => w.hashes[x] !== undefined)) builder.addEntry({ algorithm: a, value: hexToBytes(w.hashes[a]), listId: "bench-known", entryId: String(i), fields: { window: w.window } });
   });
-  return new Matcher([{ set: parseStore(serializeStore(builder), "bench"), path: "bench", storeSha256: "", encrypted: false, overrides: [] }]);
+  return new Matcher([{ set: parseStore(serializeStore(builder), "bench"), path: "bench", storeSha256: "", encrypted: false, overrides: [] }], options);
 };
 const matcher = listOf(false);
 const augmentedMatcher = listOf(true);
 // The same, with the 256-bit pHash stored too (its default policy phash16:d32, no quality gate).
 const withPhash16 = listOf(true, ["pdq", "phash16", "md5", "sha1"]);
+// ... plus the opt-in combined policy (PDQ and phash16 of one entry both within 64 bits).
+const combinedPolicy = listOf(true, ["pdq", "phash16", "md5", "sha1"], { combined: { pdq: 64, phash16: 64 } });
 
 // False positives of the matcher: every distractor against the list, without and with the trimmed query.
 const falsePositives = (m, prepare) => {
@@ -177,12 +179,14 @@ const MATCHERS = {
   "matcher + trim": (r) => matcher.match(r),
   "augmented list + trim": (r) => augmentedMatcher.match(r),
   "augmented pdq+phash16 list + trim": (r) => withPhash16.match(r),
+  "... + combined 64/64 (opt-in)": (r) => combinedPolicy.match(r),
 };
 const fp = {
   matcher: falsePositives(matcher, untrimmed),
   "matcher + trim": falsePositives(matcher, (r) => r),
   "augmented list + trim": falsePositives(augmentedMatcher, (r) => r),
   "augmented pdq+phash16 list + trim": falsePositives(withPhash16, (r) => r),
+  "... + combined 64/64 (opt-in)": falsePositives(combinedPolicy, (r) => r),
 };
 
 // Recall per transform.
