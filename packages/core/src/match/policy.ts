@@ -20,7 +20,8 @@ export const POLICY_VERSION = 1;
  * The default policy of an algorithm (its registry threshold). PDQ: the reference's 31 and pytx's quality 50.
  * 64-bit hashes: phash 10, dhash 8, ahash 4, whash 5, blockhash8 7, measured by bench/policy-64bit on benign
  * photographs (between the 95th-percentile mild edit and the closest distinct pair), provisional until the
- * robustness benchmark measures them on a larger corpus; 256-bit imagehash/blockhash: 32 (unmeasured).
+ * robustness benchmark measures them on a larger corpus; 256-bit imagehash/blockhash: 32 (bench/robustness:
+ * no distractor-known pair within 79 bits for the 256-bit pHash, so 32 keeps a margin like PDQ's 31 under 83).
  * Digests: exact.
  */
 export function defaultPolicy(algorithm: string): MatchPolicy {
