@@ -55,6 +55,7 @@ export {
   type FailedRecord,
   type TrimmedHashes,
   type WindowHashes,
+  type RotatedHashes,
 } from "./record/hash-record.js";
 
 /** One file (or one in-memory image) to one record. */
@@ -96,4 +97,4 @@ export * from "./scan/index.js";
 
 export * from "./audit/index.js";
 export * from "./check/index.js";
-export { findContentBox, cropPixels, windowBox, AUGMENT_WINDOWS, type ContentBox } from "./decode/trim.js";
+export { findContentBox, cropPixels, windowBox, unrotatedSize, AUGMENT_WINDOWS, ROTATION_HYPOTHESES, type ContentBox } from "./decode/trim.js";

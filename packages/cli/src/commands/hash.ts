@@ -19,6 +19,7 @@ import { writeLine } from "../output.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
 
 interface HashCommandOptions {
+  rotations: boolean;
   algorithms: string[];
   mode: HashMode;
   autoOrient: boolean;
@@ -49,6 +50,7 @@ export function hashCommand(): Command {
     .option("--auto-orient", "apply the EXIF orientation before hashing (the reference does not)", false)
     .option("--no-auto-orient", "hash the pixels as stored (default)")
     .option("--dihedral", "also print PDQ's 8 dihedral variants (rotations and flips)", false)
+    .option("--rotations", "also hash the image turned back by small angles (+-2 to 8 degrees), as rotated", false)
     .option("--trim", "also hash the content inside uniform borders (letterboxing, frames, screenshot padding), as trimmed", false)
     .addOption(new Option("-f, --format <format>", "output format").choices(["ndjson", "tsv"]).default("ndjson"))
     .option("-j, --jobs <n>", "worker threads (default: available cores)", parsePositiveInt)
@@ -67,6 +69,7 @@ export function hashCommand(): Command {
         mode: options.mode,
         dihedral: options.dihedral,
         trim: options.trim,
+        rotations: options.rotations,
         autoOrient: options.autoOrient,
         maxPixels: options.maxPixels,
         maxFileBytes: options.maxFileBytes,

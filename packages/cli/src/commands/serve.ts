@@ -10,6 +10,7 @@ import { TokenAuth } from "../serve/tokens.js";
 import { loadOptions, readText, withHashsetOption, withTrustOptions, type TrustOptions } from "./hashset/options.js";
 
 interface ServeOptions extends TrustOptions {
+  rotations: boolean;
   hashset: string[];
   host: string;
   port: number;
@@ -48,6 +49,7 @@ export function serveCommand(): Command {
       .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
       .option("--on-match-url <url>", "POST each match result (never the media) here, with retries")
       .option("--on-match-command <cmd>", "run this shell command with each match result as JSON on stdin, with retries")
+      .option("--rotations", "also match the image turned back by small angles (+-2 to 8 degrees; about 8 extra hashes per file)", false)
       .option("--no-trim", "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)")
       .option("--no-watch", "do not reload when a list file changes (SIGHUP still reloads)"),
   )
@@ -72,6 +74,7 @@ export function serveCommand(): Command {
       const lists = new ListHolder(options.hashset, () => loadOptions(options), {
         pool,
         trim: options.trim,
+        rotations: options.rotations,
         maxBytes: options.maxBytes,
         ...(options.maxPixels !== undefined && { hash: { maxPixels: options.maxPixels } }),
       });

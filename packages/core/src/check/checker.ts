@@ -56,6 +56,8 @@ export interface CheckerOptions {
    * (default true: bench/robustness measured it adding recall on borders and padding at no false positive).
    */
   trim?: boolean;
+  /** Also match the upload turned back by small angles (rotation hypotheses; off by default: ~8 extra hashes). */
+  rotations?: boolean;
 }
 
 /** A loaded checker: `check` hashes an upload in memory and matches it; nothing is written anywhere. */
@@ -93,7 +95,7 @@ export function checkerFor(sets: LoadedHashSet[], options: Omit<CheckerOptions, 
   const algorithms = SUPPORTED_ALGORITHMS.filter((id) => listed.has(id));
   if (algorithms.length === 0) throw new PhmatchError("PHM_USAGE", "the lists hold no hashes phmatch can compute");
   const maxBytes = options.maxBytes ?? DEFAULT_CHECK_MAX_BYTES;
-  const hashOptions: HashOptions = { ...options.hash, algorithms, dihedral: true, maxFileBytes: maxBytes, trim: options.trim ?? true };
+  const hashOptions: HashOptions = { ...options.hash, algorithms, dihedral: true, maxFileBytes: maxBytes, trim: options.trim ?? true, rotations: options.rotations === true };
   const lists = sets.flatMap((s) => s.set.lists.map((l) => ({ listId: l.listId, version: l.version })));
   return {
     lists,

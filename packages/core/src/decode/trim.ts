@@ -112,3 +112,20 @@ export function windowBox(width: number, height: number, window: { scale: number
   const h = Math.max(1, Math.round(height * window.scale));
   return { left: Math.round((width - w) * window.anchorX), top: Math.round((height - h) * window.anchorY), width: w, height: h };
 }
+
+/** Angles (degrees) a query is turned back by when rotation hypotheses are on. */
+export const ROTATION_HYPOTHESES: readonly number[] = [-8, -6, -4, -2, 2, 4, 6, 8];
+
+/**
+ * The size of the image that, turned by `degrees` with its canvas expanded, gives a width x height image; undefined
+ * when no such image is at least 32 px a side.
+ */
+export function unrotatedSize(width: number, height: number, degrees: number): { width: number; height: number } | undefined {
+  const t = (Math.abs(degrees) * Math.PI) / 180;
+  const c = Math.cos(t);
+  const s = Math.sin(t);
+  const det = c * c - s * s;
+  const w = Math.round((width * c - height * s) / det);
+  const h = Math.round((height * c - width * s) / det);
+  return w >= 32 && h >= 32 ? { width: w, height: h } : undefined;
+}

@@ -27,8 +27,13 @@ export interface MatchHit {
   variant?: string;
   /** The policy that decided, e.g. pdq:d31:q50@1. */
   policy: string;
-  /** Which query hash matched when it was not the whole image's: `trimmed`, the content inside uniform borders. */
-  query?: "trimmed";
+  /**
+   * Which query hash matched when it was not the whole image's: `trimmed`, the content inside uniform borders;
+   * `rotated`, the image turned back by a small angle (`rotation` says which).
+   */
+  query?: "trimmed" | "rotated";
+  /** For `query: "rotated"`: the angle in degrees the query was turned back by. */
+  rotation?: number;
   /** The entry's hash that matched was of part of the listed image (list-side augmentation), e.g. centre-90. */
   window?: string;
   /** A local override applied: the hit is reported but does not make the file known. */

@@ -106,12 +106,20 @@ export class Matcher {
     const main = this.#matchHashes(record, undefined, notes, result.checked);
     result.matches.push(...main.hits);
     let weak = main.weak;
+    const seen = new Set(main.hits.map((h) => `${h.list}\0${h.algorithm}\0${h.entryId ?? ""}`));
+    const extra = (hits: MatchHit[]) => {
+      for (const hit of hits) {
+        const key = `${hit.list}\0${hit.algorithm}\0${hit.entryId ?? ""}`;
+        if (!seen.has(key)) (seen.add(key), result.matches.push(hit));
+      }
+    };
     if (record.trimmed !== undefined) {
       const inner = this.#matchHashes(record.trimmed, "trimmed", notes, []);
-      const seen = new Set(main.hits.map((h) => `${h.list}\0${h.algorithm}\0${h.entryId ?? ""}`));
-      for (const hit of inner.hits) if (!seen.has(`${hit.list}\0${hit.algorithm}\0${hit.entryId ?? ""}`)) result.matches.push(hit);
+      extra(inner.hits);
       weak &&= inner.weak;
     }
+    // Rotation hypotheses: extra queries whose quality notes would only repeat the image's own.
+    for (const turned of record.rotated ?? []) extra(this.#matchHashes(turned, "rotated", [], []).hits.map((h) => ({ ...h, rotation: turned.degrees })));
     if (this.#combined !== undefined) {
       const seen = new Set(result.matches.map((h) => `${h.list}\0${h.entryId ?? ""}`));
       for (const hit of this.#matchCombined(record)) if (!seen.has(`${hit.list}\0${hit.entryId ?? ""}`)) result.matches.push(hit);
@@ -126,7 +134,7 @@ export class Matcher {
   // Looks up every listed algorithm of one set of hashes (the record's, or its trimmed content's).
   #matchHashes(
     source: { hashes?: Record<string, string>; quality?: Record<string, number>; dihedral?: Record<string, string[]> },
-    query: "trimmed" | undefined,
+    query: "trimmed" | "rotated" | undefined,
     notes: string[],
     checked: string[],
   ): { hits: MatchHit[]; weak: boolean } {

@@ -1,5 +1,6 @@
 import { decodeImage } from "../decode/decode-image.js";
-import { AUGMENT_WINDOWS, cropPixels, findContentBox, windowBox } from "../decode/trim.js";
+import { turnBack } from "../decode/rotate.js";
+import { AUGMENT_WINDOWS, ROTATION_HYPOTHESES, cropPixels, findContentBox, windowBox } from "../decode/trim.js";
 import { readFileOnce } from "../decode/read-file.js";
 import { PhmatchError, toPhmatchError } from "../errors/index.js";
 import { StreamingDigests, isDigest } from "../hashers/digests.js";
@@ -79,6 +80,19 @@ async function hashPixelsOf(
         if (trimmed.quality !== undefined) record.trimmed.quality = trimmed.quality;
         if (trimmed.dihedral !== undefined) record.trimmed.dihedral = trimmed.dihedral;
       }
+    }
+    if (options.rotations === true) {
+      const rotated: NonNullable<HashRecord["rotated"]> = [];
+      for (const degrees of ROTATION_HYPOTHESES) {
+        const turned = await turnBack(decoded.pixels, degrees);
+        if (turned === undefined) continue;
+        // PDQ and pHash only: the hashes with dihedral variants and the weight of the evidence.
+        const ids = pixelIds.filter((id) => id === "pdq" || id === "phash16" || id === "phash");
+        const hashed = assemble(path, ids, {}, hashPixels({ ...decoded, pixels: turned, pdqPixels: undefined }, ids, { dihedral: options.dihedral }));
+        if (hashed.hashes === undefined) continue;
+        rotated.push({ degrees, hashes: hashed.hashes, ...(hashed.quality !== undefined && { quality: hashed.quality }), ...(hashed.dihedral !== undefined && { dihedral: hashed.dihedral }) });
+      }
+      if (rotated.length > 0) record.rotated = rotated;
     }
     if (options.augment === true) {
       const { width, height } = decoded.pixels;

@@ -41,6 +41,12 @@ export interface HashOptions {
    * record, so that crops of the image match the list later.
    */
   augment?: boolean;
+  /**
+   * Also hash the image as it would be if it had been turned by a small angle (ROTATION_HYPOTHESES, +-2 to 8
+   * degrees, canvas expanded) and turned back: each as an extra query hash (`rotated` in the record), computed
+   * on a copy at most 512 px a side.
+   */
+  rotations?: boolean;
 }
 
 /** Checks algorithm ids and mode; throws PHM_USAGE naming what is wrong and what is supported. */

@@ -19,9 +19,19 @@ export interface HashRecord {
   dihedral?: Record<string, string[]>;
   /** With trimming on and uniform borders found: the hashes of the content inside them, and where it is. */
   trimmed?: TrimmedHashes;
+  /** With rotation hypotheses on: the hashes of the image turned back by each small angle. */
+  rotated?: RotatedHashes[];
   /** With augmentation on (list builders): the hashes of each sub-window of the image. */
   windows?: WindowHashes[];
   error?: { code: ErrorCode; message: string };
+}
+
+/** PDQ and pHash of an image turned back by `degrees` (a rotation hypothesis), as an extra query. */
+export interface RotatedHashes {
+  degrees: number;
+  hashes: Record<string, string>;
+  quality?: Record<string, number>;
+  dihedral?: Record<string, string[]>;
 }
 
 /** The pixel hashes of one sub-window of an image (`window` names it, e.g. centre-90; `box` as in trimmed). */
