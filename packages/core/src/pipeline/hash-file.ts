@@ -1,5 +1,5 @@
 import { decodeImage } from "../decode/decode-image.js";
-import { turnBack } from "../decode/rotate.js";
+import { reduceForHypotheses, turnBack } from "../decode/rotate.js";
 import { AUGMENT_WINDOWS, ROTATION_HYPOTHESES, cropPixels, findContentBox, windowBox } from "../decode/trim.js";
 import { readFileOnce } from "../decode/read-file.js";
 import { PhmatchError, toPhmatchError } from "../errors/index.js";
@@ -83,8 +83,9 @@ async function hashPixelsOf(
     }
     if (options.rotations === true) {
       const rotated: NonNullable<HashRecord["rotated"]> = [];
+      const small = await reduceForHypotheses(decoded.pixels);
       for (const degrees of ROTATION_HYPOTHESES) {
-        const turned = await turnBack(decoded.pixels, degrees);
+        const turned = await turnBack(small, degrees);
         if (turned === undefined) continue;
         // PDQ and pHash only: the hashes with dihedral variants and the weight of the evidence.
         const ids = pixelIds.filter((id) => id === "pdq" || id === "phash16" || id === "phash");

@@ -44,7 +44,7 @@ export interface HashOptions {
   /**
    * Also hash the image as it would be if it had been turned by a small angle (ROTATION_HYPOTHESES, +-2 to 8
    * degrees, canvas expanded) and turned back: each as an extra query hash (`rotated` in the record), computed
-   * on a copy at most 512 px a side.
+   * on a copy at most 256 px a side.
    */
   rotations?: boolean;
 }
