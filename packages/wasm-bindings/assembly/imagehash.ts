@@ -6,6 +6,7 @@
 
 import { pixelBase, allocExtra, extraMark, releaseExtra } from "./memory";
 import { hashOutput } from "./pdq";
+import { dihedralRule } from "./dihedral";
 import { sortInPlace } from "./sort";
 
 const PRECISION_BITS: i32 = 32 - 8 - 2;
@@ -302,30 +303,18 @@ function perceptualHash(size: i32, dihedral: bool): bool {
     for (let i = 0; i < n; i++) if (load<f64>(low + (<usize>i << 3)) > med) setBit(hashOutput, i);
     return true;
   }
-  // The 8 dihedral variants from the one DCT, in PDQ's order (original, rotate90, rotate180, rotate270, flipx,
-  // flipy, flipplus1, flipminus1), each against its own median: reversing an axis negates the coefficients of odd
-  // frequency along it, a transposition swaps the axes (PDQ's rule, with frequencies counted from 0 here).
+  // The 8 dihedral variants from the one DCT (dihedral.ts; imagehash keeps the DC term, so odd i is odd), each
+  // against its own median.
   const variant = allocExtra(<u64>n * 8);
   if (variant == 0) return false;
   const bytes = <usize>(n >> 3);
   for (let v = 0; v < 8; v++) {
     for (let i = 0; i < size; i++) {
       for (let j = 0; j < size; j++) {
-        let transpose = false;
-        let negate = false;
-        switch (v) {
-          case 0: break;
-          case 1: transpose = true; negate = (i & 1) == 1; break;
-          case 2: negate = ((i + j) & 1) == 1; break;
-          case 3: transpose = true; negate = (j & 1) == 1; break;
-          case 4: negate = (i & 1) == 1; break;
-          case 5: negate = (j & 1) == 1; break;
-          case 6: transpose = true; break;
-          default: transpose = true; negate = ((i + j) & 1) == 1; break;
-        }
-        const src = transpose ? j * size + i : i * size + j;
+        const rule = dihedralRule(v, (i & 1) == 1, (j & 1) == 1);
+        const src = rule & 1 ? j * size + i : i * size + j;
         const x = load<f64>(low + (<usize>src << 3));
-        store<f64>(variant + (<usize>(i * size + j) << 3), negate ? -x : x);
+        store<f64>(variant + (<usize>(i * size + j) << 3), rule & 2 ? -x : x);
       }
     }
     const med = median(variant, n);

@@ -10,6 +10,7 @@
 // passes sweep rows with a per-column running sum (same order per column, SIMD across columns); row passes
 // run four rows side by side so their running sums do not wait on each other.
 
+import { dihedralRule } from "./dihedral";
 import { ensureDynamic, pixelBase, floatA, floatB, rowScratch, columnSums } from "./memory";
 import { sortInPlace } from "./sort";
 
@@ -395,28 +396,14 @@ function dct64To16(): void {
   }
 }
 
-// Dihedral variants from the one DCT, in the order original, rotate90, rotate180, rotate270, flipx, flipy,
-// flipplus1, flipminus1. Transposing variants read B[j][i]; sign flips follow the parity of the
-// basis functions (cos of odd/even frequency index).
+// Dihedral variants from the one DCT (dihedral.ts); PDQ's row i holds frequency i + 1, so even i is odd.
 function makeVariant(v: i32): void {
   for (let i = 0; i < NDCT; i++) {
     for (let j = 0; j < NDCT; j++) {
-      let transpose = false;
-      let negate = false;
-      switch (v) {
-        case 0: break;
-        case 1: transpose = true; negate = (i & 1) == 0; break;
-        case 2: negate = ((i + j) & 1) == 1; break;
-        case 3: transpose = true; negate = (j & 1) == 0; break;
-        case 4: negate = (i & 1) == 0; break;
-        case 5: negate = (j & 1) == 0; break;
-        case 6: transpose = true; break;
-        default: transpose = true; negate = ((i + j) & 1) == 1; break;
-      }
-      const src = transpose ? (j * NDCT + i) : (i * NDCT + j);
-      let x = load<f32>(dctOutput + (<usize>src << 2));
-      if (negate) x = -x;
-      store<f32>(variant + (<usize>(i * NDCT + j) << 2), x);
+      const rule = dihedralRule(v, (i & 1) == 0, (j & 1) == 0);
+      const src = rule & 1 ? j * NDCT + i : i * NDCT + j;
+      const x = load<f32>(dctOutput + (<usize>src << 2));
+      store<f32>(variant + (<usize>(i * NDCT + j) << 2), rule & 2 ? -x : x);
     }
   }
 }
