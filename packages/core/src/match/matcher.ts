@@ -44,6 +44,8 @@ export class Matcher {
   readonly #overrides = new Map<string, { override: Override; loaded: LoadedHashSet }[]>();
 
   readonly #combined: { pdq: number; phash16: number; id: string } | undefined;
+  /** Algorithms some loaded list holds (a record's other hashes are not looked up). */
+  readonly #listed = new Set<string>();
   #phash16ByEntry: Map<string, Uint8Array[]> | undefined;
 
   constructor(sets: LoadedHashSet[], options: MatcherOptions = {}) {
@@ -64,6 +66,7 @@ export class Matcher {
         const index = buildIndex(kind, packed, policy.maxDistance);
         if (index instanceof MihIndex) loaded.set.adoptValues(algorithm, index.values); // the values once in memory, not twice
         this.#sections.push({ loaded, algorithm, index, kind });
+        this.#listed.add(algorithm);
       }
       for (const w of loaded.set.withdrawals()) {
         if (w.entryId !== undefined && w.value === undefined) this.#withdrawnIds.add(`${w.listId}\0${w.entryId}`);
@@ -140,7 +143,7 @@ export class Matcher {
   ): { hits: MatchHit[]; weak: boolean } {
     const hits: MatchHit[] = [];
     let weak = false;
-    const listed = new Set(this.#sections.map((s) => s.algorithm));
+    const listed = this.#listed;
     const prefix = query === undefined ? "" : `${query} `;
     for (const [algorithm, hex] of Object.entries(source.hashes ?? {})) {
       if (!listed.has(algorithm)) continue; // not looked up: `checked` lists what was

@@ -44,13 +44,7 @@ export class HashPool {
 
   /** Hashes one file; resolves to a record (with an error code if it failed), never rejects. */
   async hash(path: FilePath): Promise<HashRecord> {
-    try {
-      return await this.#piscina.run({ path, options: this.hashOptions });
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      const code = /resource limits|out of memory/i.test(message) ? "PHM_WORKER_MEMORY" : "PHM_WORKER_CRASHED";
-      return withPath(path, { error: new PhmatchError(code, `worker thread failed while hashing ${displayPath(path)}: ${message}`).toJSON() });
-    }
+    return this.#run({ path, options: this.hashOptions }, displayPath(path), (error) => withPath(path, { error }));
   }
 
   /**
@@ -60,12 +54,17 @@ export class HashPool {
   async hashBytes(bytes: Uint8Array, name: string, options: HashOptions = this.hashOptions): Promise<HashRecord> {
     // A view into a larger buffer would carry the whole buffer to the thread: send only its own bytes.
     const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+    return this.#run({ bytes: own, name, options }, name, (error) => ({ path: name, error }));
+  }
+
+  // Runs one task; a thread that dies or runs out of memory gives a record with the error's code, never a throw.
+  async #run(task: HashTask, name: string, failed: (error: HashRecord["error"] & object) => HashRecord): Promise<HashRecord> {
     try {
-      return await this.#piscina.run({ bytes: own, name, options });
+      return await this.#piscina.run(task);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const code = /resource limits|out of memory/i.test(message) ? "PHM_WORKER_MEMORY" : "PHM_WORKER_CRASHED";
-      return { path: name, error: new PhmatchError(code, `worker thread failed while hashing ${name}: ${message}`).toJSON() };
+      return failed(new PhmatchError(code, `worker thread failed while hashing ${name}: ${message}`).toJSON());
     }
   }
 
