@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { PhmatchError, parseTrustedKeys, verifyAuditLog } from "@phmatch/core";
-import { readText } from "./hashset/options.js";
+import { trustedKeysPem } from "./hashset/options.js";
 
 /** `phmatch audit verify`: check a decision audit log's hash chain and signed checkpoints. */
 export function auditCommand(): Command {
@@ -22,8 +22,8 @@ export function auditCommand(): Command {
       } catch (error) {
         throw new PhmatchError("PHM_FILE_UNREADABLE", `cannot read the audit log ${file}: ${(error as Error).message}`, { cause: error });
       }
-      const pem = options.trustedKeys !== undefined ? readText(options.trustedKeys, "--trusted-keys") : process.env.PHMATCH_TRUSTED_KEYS;
-      const keys = pem !== undefined && pem.trim() !== "" ? parseTrustedKeys(pem) : [];
+      const pem = trustedKeysPem(options.trustedKeys);
+      const keys = pem !== undefined ? parseTrustedKeys(pem) : [];
       const result = verifyAuditLog(text, keys, options.head === undefined ? {} : { head: options.head.toLowerCase() });
       if (!result.ok) {
         for (const p of result.problems) process.stderr.write(`${file}:${p.line}: ${p.problem}\n`);

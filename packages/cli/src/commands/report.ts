@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import { createHash } from "node:crypto";
 import { Command } from "commander";
 import { PhmatchError, parseTrustedKeys, verifyStore } from "@phmatch/core";
-import { readText } from "./hashset/options.js";
+import { readText, trustedKeysPem } from "./hashset/options.js";
 
 /** `phmatch report verify`: show that a scan report is the one phmatch wrote (checksum, and signature with keys). */
 export function reportCommand(): Command {
@@ -23,9 +23,9 @@ export function reportCommand(): Command {
       if (recorded !== actual) {
         throw new PhmatchError("PHM_REPORT_ALTERED", `${file} does not match ${basename(file)}.sha256: the report was altered or damaged`);
       }
-      const pem = options.trustedKeys !== undefined ? readText(options.trustedKeys, "--trusted-keys") : process.env.PHMATCH_TRUSTED_KEYS;
+      const pem = trustedKeysPem(options.trustedKeys);
       let signed = "";
-      if (pem !== undefined && pem.trim() !== "") {
+      if (pem !== undefined) {
         let signature: string | undefined;
         try {
           signature = readFileSync(`${file}.sig`, "utf8");

@@ -35,11 +35,17 @@ export async function loadHashSets(options: TrustOptions & { hashset: string[] }
 /** LoadOptions from the command line and environment. */
 export function loadOptions(options: TrustOptions): LoadOptions {
   const load: LoadOptions = { versionState: new ListVersionState(options.stateDir), allowRollback: options.allowRollback === true };
-  const trusted = options.trustedKeys !== undefined ? readText(options.trustedKeys, "--trusted-keys") : process.env.PHMATCH_TRUSTED_KEYS;
-  if (trusted !== undefined && trusted.trim() !== "") load.trustedKeys = parseTrustedKeys(trusted);
+  const trusted = trustedKeysPem(options.trustedKeys);
+  if (trusted !== undefined) load.trustedKeys = parseTrustedKeys(trusted);
   const key = listKey(options.keyFile);
   if (key !== undefined) load.key = key;
   return load;
+}
+
+/** The trusted public keys' PEM from --trusted-keys or PHMATCH_TRUSTED_KEYS; undefined when neither gives any. */
+export function trustedKeysPem(file: string | undefined): string | undefined {
+  const pem = file !== undefined ? readText(file, "--trusted-keys") : process.env.PHMATCH_TRUSTED_KEYS;
+  return pem === undefined || pem.trim() === "" ? undefined : pem;
 }
 
 /** The list key from --key-file or PHMATCH_LIST_KEY, if any. */
