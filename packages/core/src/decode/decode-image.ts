@@ -60,7 +60,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   try {
     meta = await image.metadata();
   } catch (error) {
-    throw decodeError(error, where, path);
+    throw decodeError(error, where, path, endsEarly(bytes, containerOf(bytes)));
   }
   const format = meta.format ?? "unknown";
   if (!RASTER_FORMATS.has(format)) {
@@ -77,7 +77,9 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   }
 
   if (format === "heif" && meta.compression === "hevc") {
-    const pixels = await decodeHeic(bytes, maxPixels, where, path);
+    const pixels = await decodeHeic(bytes, maxPixels, where, path).catch((error: unknown) => {
+      throw decodeError(error, where, path, endsEarly(bytes, format));
+    });
     return { pixels, format: "heic", sourceWidth: pixels.width, sourceHeight: pixels.height };
   }
 
@@ -181,15 +183,15 @@ function cmykToRgb(cmyk: Pixels): Pixels {
   return { width: cmyk.width, height: cmyk.height, channels: 3, data: out };
 }
 
-// A file that fails to decode and lacks its format's end marker was cut short; with the marker present the
-// data itself is bad. (libvips' messages do not tell the two apart for PNG.)
-function endsEarly(bytes: Uint8Array, format: string): boolean | undefined {
+// A file that fails to decode and is cut short by its own structure: PNG chunks or ISOBMFF boxes that run past
+// the last byte, a RIFF size beyond it, TIFF data placed after it, or no end marker (JPEG, GIF). With the
+// structure complete, the data itself is bad. (libvips' messages do not tell the two apart: a cut TIFF or AVIF
+// reads as "unsupported image format" or "bad seek".) Undefined: the format's structure is not known here.
+function endsEarly(bytes: Uint8Array, format: string | undefined): boolean | undefined {
   const n = bytes.length;
   switch (format) {
-    case "png": {
-      const iend = [0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82];
-      return n < 8 || !iend.every((b, i) => bytes[n - 8 + i] === b);
-    }
+    case "png":
+      return pngEndsEarly(bytes);
     case "jpeg": {
       let end = n;
       while (end > 2 && bytes[end - 1] === 0) end--; // some writers pad after EOI
@@ -197,36 +199,127 @@ function endsEarly(bytes: Uint8Array, format: string): boolean | undefined {
     }
     case "gif":
       return bytes[n - 1] !== 0x3b;
+    case "webp":
+      return n < 12 || 8 + view(bytes).getUint32(4, true) > n;
+    case "tiff":
+      return tiffEndsEarly(bytes);
+    case "heif":
+      return boxesEndEarly(bytes);
     default:
       return undefined;
   }
 }
 
+const view = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+// Chunk and box types are four ASCII letters or digits (or spaces): anything else is damage, not a cut.
+const isTypeCode = (bytes: Uint8Array, at: number) => [0, 1, 2, 3].every((i) => /[A-Za-z0-9 ]/.test(String.fromCharCode(bytes[at + i] as number)));
+
+// The container a file's magic number names, for a file that libvips could not even identify.
+function containerOf(bytes: Uint8Array): string | undefined {
+  const ascii = (from: number, to: number) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1", from, to);
+  if (bytes.length >= 8 && PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return "png";
+  if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return "jpeg";
+  if (ascii(0, 4) === "GIF8") return "gif";
+  if (ascii(0, 4) === "RIFF" && ascii(8, 12) === "WEBP") return "webp";
+  if (ascii(0, 4) === "II*\0" || ascii(0, 4) === "MM\0*") return "tiff";
+  if (ascii(4, 8) === "ftyp") return "heif";
+  return undefined;
+}
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+// PNG: IHDR first, then chunks up to IEND. A length that runs past the end is a cut, unless the file still ends
+// with IEND (then a length was damaged). A best guess, as for every format: damage can look like a cut.
+function pngEndsEarly(bytes: Uint8Array): boolean {
+  const data = view(bytes);
+  const n = bytes.length;
+  if (n < 16) return true;
+  if (String.fromCharCode(...bytes.subarray(12, 16)) !== "IHDR") return false;
+  const endsWithIend = n >= 20 && String.fromCharCode(...bytes.subarray(n - 8, n - 4)) === "IEND";
+  for (let p = 8; ; ) {
+    if (p + 8 > n) return !endsWithIend;
+    if (!isTypeCode(bytes, p + 4)) return false;
+    const end = p + 12 + data.getUint32(p);
+    if (end > n) return !endsWithIend;
+    if (String.fromCharCode(...bytes.subarray(p + 4, p + 8)) === "IEND") return false;
+    p = end;
+  }
+}
+
+// HEIF and AVIF: top-level ISOBMFF boxes (size, type; size 1: 64-bit size follows; size 0: to the end).
+function boxesEndEarly(bytes: Uint8Array): boolean {
+  const data = view(bytes);
+  for (let p = 0; p < bytes.length; ) {
+    if (p + 8 > bytes.length) return true;
+    if (!isTypeCode(bytes, p + 4)) return false;
+    const size32 = data.getUint32(p);
+    if (size32 === 0) return false;
+    if (size32 === 1 && p + 16 > bytes.length) return true;
+    const size = size32 === 1 ? Number(data.getBigUint64(p + 8)) : size32;
+    if (size < 8) return false;
+    if (p + size > bytes.length) return true;
+    p += size;
+  }
+  return false;
+}
+
+// TIFF: the first IFD, its out-of-line values and the strips or tiles it points to must lie inside the file.
+const TIFF_TYPE_BYTES: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4 };
+function tiffEndsEarly(bytes: Uint8Array): boolean | undefined {
+  const n = bytes.length;
+  if (n < 8) return true;
+  const data = view(bytes);
+  const le = bytes[0] === 0x49;
+  if (data.getUint16(2, le) !== 42) return undefined; // BigTIFF: not checked here
+  const ifd = data.getUint32(4, le);
+  if (ifd + 2 > n) return true;
+  const count = data.getUint16(ifd, le);
+  if (ifd + 2 + count * 12 + 4 > n) return true;
+  const values = new Map<number, number[]>();
+  for (let i = 0; i < count; i++) {
+    const e = ifd + 2 + i * 12;
+    const tag = data.getUint16(e, le);
+    const type = data.getUint16(e + 2, le);
+    const items = data.getUint32(e + 4, le);
+    const size = items * (TIFF_TYPE_BYTES[type] ?? 1);
+    const at = size > 4 ? data.getUint32(e + 8, le) : e + 8;
+    if (at + size > n) return true;
+    if ((tag === 273 || tag === 279 || tag === 324 || tag === 325) && (type === 3 || type === 4) && items <= 1 << 20) {
+      values.set(tag, Array.from({ length: items }, (_, k) => (type === 3 ? data.getUint16(at + k * 2, le) : data.getUint32(at + k * 4, le))));
+    }
+  }
+  const offsets = values.get(273) ?? values.get(324) ?? [];
+  const counts = values.get(279) ?? values.get(325) ?? [];
+  return offsets.some((offset, k) => offset + (counts[k] ?? 0) > n);
+}
+
 // libvips reports failures as free text; these patterns give them stable codes.
 const TRUNCATED = /premature end|truncat|unexpected end|end of (file|stream|data)|not enough (image )?data|short read/i;
 const TOO_MANY_PIXELS = /pixel limit/i;
-const UNSUPPORTED = /unsupported image format|input buffer contains unsupported|not a known file format|bad seek|unknown file type/i;
+const UNSUPPORTED = /unsupported image format|input buffer contains unsupported|not a known file format|unknown file type/i;
 const TIMEOUT = /timeout/i;
 
 // libvips keeps its error text in a buffer shared by threads, so the text for one file can vary between
 // runs (or come from another thread's file). Records must be reproducible: messages state phmatch's own
 // classification, and the decoder's text stays only in `cause` for a library user debugging a file.
+// `truncated` is what the file's own structure says (see endsEarly); it outranks the decoder's text, which calls a
+// cut TIFF an "unsupported image format".
 function decodeError(error: unknown, where: string, path: string | undefined, truncated?: boolean): PhmatchError {
-  if (error instanceof PhmatchError) return error;
-  const detail = (error instanceof Error ? error.message : String(error)).split("\n")[0]?.trim() ?? "";
   const options = { path, cause: error };
+  const cut = () => new PhmatchError("PHM_DECODE_TRUNCATED", `${where} is truncated: the image data ends early; re-copy the file from its source`, options);
+  if (error instanceof PhmatchError) return error.code === "PHM_DECODE_CORRUPT" && truncated === true ? cut() : error;
+  const detail = (error instanceof Error ? error.message : String(error)).split("\n")[0]?.trim() ?? "";
   if (TOO_MANY_PIXELS.test(detail)) {
     return new PhmatchError("PHM_DECODE_TOO_MANY_PIXELS", `${where} exceeds the pixel limit; raise --max-pixels only for files you trust`, options);
   }
   if (TIMEOUT.test(detail)) {
     return new PhmatchError("PHM_DECODE_TIMEOUT", `${where} took longer than the decode time limit`, options);
   }
+  if (truncated === true) return cut();
   if (UNSUPPORTED.test(detail)) {
     return new PhmatchError("PHM_DECODE_UNSUPPORTED", `${where} is not an image format phmatch decodes (JPEG, PNG, WebP, GIF, TIFF, HEIF/AVIF, JPEG 2000, JPEG XL)`, options);
   }
-  if (truncated ?? TRUNCATED.test(detail)) {
-    return new PhmatchError("PHM_DECODE_TRUNCATED", `${where} is truncated: the image data ends early; re-copy the file from its source`, options);
-  }
+  if (truncated === undefined && TRUNCATED.test(detail)) return cut();
   return new PhmatchError("PHM_DECODE_CORRUPT", `${where} is corrupt: the decoder could not read its image data; the file is damaged or not what its name says`, options);
 }
 
