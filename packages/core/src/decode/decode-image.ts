@@ -1,3 +1,4 @@
+import { constants as zlibConstants, gunzipSync } from "node:zlib";
 import sharp, { type Metadata, type Sharp } from "sharp";
 import { PhmatchError } from "../errors/index.js";
 import { decodeHeic } from "./heic.js";
@@ -331,11 +332,28 @@ sharp.block({
   operation: ["VipsForeignLoadSvg", "VipsForeignLoadPdf", "VipsForeignLoadMagick", "VipsForeignLoadOpenslide", "VipsForeignLoadVips", "VipsForeignLoadMatrix", "VipsForeignLoadCsv", "VipsForeignLoadFits", "VipsForeignLoadNifti", "VipsForeignLoadAnalyze", "VipsForeignLoadRad", "VipsForeignLoadPpm"],
 });
 
-// SVG is text: an XML declaration, comments or a doctype may come before the <svg element.
+// SVG is text: an XML declaration, comments or a doctype may come before the <svg element, in UTF-8 or UTF-16,
+// and .svgz is gzipped SVG. Every form gets PHM_DECODE_VECTOR (libvips' SVG loader is blocked below either way).
+const SVG_HEAD_BYTES = 64 * 1024;
 function looksLikeSvg(bytes: Uint8Array): boolean {
-  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 4096)).toString("latin1");
+  const head = textHead(bytes);
   const trimmed = head.replace(/^\uFEFF|^\xEF\xBB\xBF/, "").trimStart();
   return trimmed.startsWith("<") && /<svg[\s>]/i.test(head);
+}
+
+function textHead(bytes: Uint8Array): string {
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, SVG_HEAD_BYTES));
+  if (head[0] === 0xff && head[1] === 0xfe) return head.subarray(2).toString("utf16le");
+  if (head[0] === 0xfe && head[1] === 0xff) return Buffer.from(head.subarray(2, head.length - (head.length % 2))).swap16().toString("utf16le");
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    // The stream's first 512 bytes only (deflate expands at most ~1032 times): a gzip bomb costs < 1 MiB here.
+    try {
+      return gunzipSync(head.subarray(0, 512), { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: 1024 * 1024 }).toString("latin1", 0, SVG_HEAD_BYTES);
+    } catch {
+      return "";
+    }
+  }
+  return head.toString("latin1");
 }
 
 /** Sets libvips' threads per image; workers use 1 so that parallelism comes from the pool alone. */
