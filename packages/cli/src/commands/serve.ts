@@ -1,7 +1,8 @@
 import { availableParallelism, cpus } from "node:os";
 import { Command } from "commander";
 import { AuditLog, DEFAULT_CHECK_MAX_BYTES, HashPool, PhmatchError } from "@phmatch/core";
-import { parsePositiveInt } from "../parse.js";
+import { parseIndex, parsePositiveInt } from "../parse.js";
+import { DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_REQUEST_TIMEOUT_MS } from "../serve/connections.js";
 import { OnMatchHook } from "../serve/hook.js";
 import { ListHolder } from "../serve/lists.js";
 import { GateMetrics } from "../serve/metrics.js";
@@ -19,6 +20,8 @@ interface ServeOptions extends TrustOptions {
   maxBytes: number;
   maxConcurrent: number;
   timeoutMs: number;
+  requestTimeoutMs: number;
+  maxConnectionsPerIp: number;
   maxPixels?: number;
   auditLog?: string;
   auditKey?: string;
@@ -43,6 +46,8 @@ export function serveCommand(): Command {
       .option("--max-bytes <n>", `largest upload in bytes; 413 above (default ${DEFAULT_CHECK_MAX_BYTES})`, parsePositiveInt, DEFAULT_CHECK_MAX_BYTES)
       .option("--max-concurrent <n>", "checks answered at once; more get 503 + Retry-After", parsePositiveInt, Math.max(2, cpus().length * 2))
       .option("--timeout-ms <n>", "per-request time limit for a check (503 when exceeded)", parsePositiveInt, 10_000)
+      .option("--request-timeout-ms <n>", "time for a whole request (headers and body) to arrive; 408 after it (raise it for large uploads over slow links)", parsePositiveInt, DEFAULT_REQUEST_TIMEOUT_MS)
+      .option("--max-connections-per-ip <n>", "connections one client address (IPv6: /64) may hold open, more are closed; 0: no limit (behind a reverse proxy)", parseIndex, DEFAULT_MAX_CONNECTIONS_PER_IP)
       .option("--threads <n>", "hashing threads (default: available cores)", parsePositiveInt, availableParallelism())
       .option("--max-pixels <n>", "refuse images declaring more pixels (decompression bombs)", parsePositiveInt)
       .option("--audit-log <file>", "append every decision to this hash-chained NDJSON log")
@@ -84,7 +89,7 @@ export function serveCommand(): Command {
         options.onMatchUrl === undefined && options.onMatchCommand === undefined
           ? undefined
           : new OnMatchHook({ ...(options.onMatchUrl !== undefined && { url: options.onMatchUrl }), ...(options.onMatchCommand !== undefined && { command: options.onMatchCommand }) });
-      const app = await createGate({ lists, auth, maxBytes: options.maxBytes, maxConcurrent: options.maxConcurrent, timeoutMs: options.timeoutMs, metrics, ...(audit && { audit }), ...(hook && { hook }) });
+      const app = await createGate({ lists, auth, maxBytes: options.maxBytes, maxConcurrent: options.maxConcurrent, timeoutMs: options.timeoutMs, requestTimeoutMs: options.requestTimeoutMs, maxConnectionsPerIp: options.maxConnectionsPerIp, metrics, ...(audit && { audit }), ...(hook && { hook }) });
       const describe = () => lists.current?.checker.lists.map((l) => `${l.listId} v${l.version}`).join(", ") ?? "";
       const onReload = (result: Awaited<ReturnType<ListHolder["reload"]>>) => {
         metrics.reload(result.ok);

@@ -21,6 +21,11 @@ export class GateMetrics {
     this.#add(`phmatch_decisions_total{decision="${decision}"}`);
   }
 
+  /** Counts one request or connection refused below the routes (timeouts, header size, connection cap, slow upload). */
+  clientError(reason: string): void {
+    this.#add(`phmatch_client_errors_total{reason="${reason}"}`);
+  }
+
   /** Counts one list reload, successful or refused. */
   reload(ok: boolean): void {
     this.#add(`phmatch_list_reloads_total{result="${ok ? "ok" : "refused"}"}`);
@@ -38,6 +43,7 @@ export class GateMetrics {
       phmatch_requests_total: "Requests answered, by route and HTTP status.",
       phmatch_decisions_total: "Decisions made, by decision.",
       phmatch_list_reloads_total: "List reloads, by result.",
+      phmatch_client_errors_total: "Requests and connections refused before a route answered, by reason.",
     };
     for (const [name, lines] of families) out.push(`# HELP ${name} ${help[name] ?? name}`, `# TYPE ${name} counter`, ...lines);
     out.push("# HELP phmatch_request_duration_seconds Time from request to response.", "# TYPE phmatch_request_duration_seconds histogram");

@@ -4,6 +4,16 @@ import multipart from "@fastify/multipart";
 import type { AuditLog, CheckResult, HashRecord } from "@phmatch/core";
 import type { ListGeneration, ListHolder } from "./lists.js";
 import type { OnMatchHook } from "./hook.js";
+import {
+  ArrivingUploads,
+  DEFAULT_MAX_CONNECTIONS_PER_IP,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  HEADERS_TIMEOUT_MS,
+  MAX_HEADER_BYTES,
+  TIMEOUT_CHECK_INTERVAL_MS,
+  answerClientError,
+  limitConnectionsPerAddress,
+} from "./connections.js";
 import { GateMetrics } from "./metrics.js";
 import { RateLimiter, type TokenAuth, type TokenSpec } from "./tokens.js";
 
@@ -18,6 +28,10 @@ export interface GateOptions {
   maxConcurrent: number;
   /** Per-request limit for a check, in ms (503 when exceeded). */
   timeoutMs: number;
+  /** Time for a whole request (headers and body) to arrive, in ms (408 after it); default 60,000. */
+  requestTimeoutMs?: number;
+  /** Connections one client address may hold open (more are closed at once); 0: no limit; default 256. */
+  maxConnectionsPerIp?: number;
   audit?: AuditLog;
   hook?: OnMatchHook;
   metrics?: GateMetrics;
@@ -36,6 +50,9 @@ declare module "fastify" {
 type Answer = { request_id: string; decision: string; reason_code: string; lists?: { listId: string; version: number }[] } & Partial<CheckResult>;
 
 const MATCH_BODY_LIMIT = 64 * 1024;
+// The bodies /v1/check reads: an image, raw bytes, or one multipart file.
+const CHECK_TYPES = /^\s*(image\/|application\/octet-stream\b|multipart\/form-data\b)/i;
+const isCheckUrl = (url: string) => url === "/v1/check" || url.startsWith("/v1/check?");
 
 /**
  * The upload gate on fastify: POST /v1/check (the image as the raw body or one multipart file, held in memory
@@ -46,7 +63,23 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
   const metrics = options.metrics ?? new GateMetrics();
   const limiter = new RateLimiter();
   let inFlight = 0;
-  const app = Fastify({ logger: false, bodyLimit: options.maxBytes, genReqId: () => randomUUID(), return503OnClosing: true });
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // What a client may hold without sending a whole request is bounded here (see connections.ts): headers within
+  // 10 s, the whole request within requestTimeout, both checked every second (408); 16 KiB of headers (431). No
+  // idle timeout on the socket: it would also cut a check still hashing. fastify's 72 s keep-alive stays (longer
+  // than the load balancers in front), idle keep-alive sockets count against the per-address cap.
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.maxBytes,
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+    requestTimeout,
+    http: { headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout), connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS, maxHeaderSize: MAX_HEADER_BYTES },
+    clientErrorHandler: (error, socket) => answerClientError(error, socket, (reason) => metrics.clientError(reason)),
+  });
+  const maxPerIp = options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP;
+  if (maxPerIp > 0) limitConnectionsPerAddress(app.server, maxPerIp, () => metrics.clientError("CONNECTION_LIMIT"));
+  const arriving = new ArrivingUploads<FastifyRequest>();
 
   // Raw image bodies are buffered in memory (never written to disk) up to maxBytes; fastify answers 413 above it.
   app.addContentTypeParser("application/octet-stream", { parseAs: "buffer", bodyLimit: options.maxBytes }, (_req, body, done) => done(null, body));
@@ -54,6 +87,7 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
   await app.register(multipart, { limits: { fileSize: options.maxBytes, files: 1, fields: 0, parts: 2 } });
 
   const release = (request: FastifyRequest) => {
+    arriving.delete(request);
     if (request.phmCounted === true) {
       request.phmCounted = false;
       inFlight--;
@@ -74,11 +108,24 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
         if (!taken.ok) return void (await refuse(reply, request, 429, "RATE_LIMITED", { "retry-after": String(taken.retryAfterSeconds) }));
       }
     }
+    // An upload of a type /v1/check refuses anyway is refused before its body is read (fastify would otherwise
+    // parse up to --max-bytes of JSON or text on the event loop first).
+    if (request.method === "POST" && isCheckUrl(request.url) && !CHECK_TYPES.test(request.headers["content-type"] ?? "")) return void (await refuse(reply, request, 415, "UNSUPPORTED_MEDIA_TYPE"));
     if (request.url.startsWith("/v1/")) {
       if (options.lists.current === undefined) return void (await refuse(reply, request, 503, "NOT_READY", { "retry-after": "1" }));
-      if (inFlight >= options.maxConcurrent) return void (await refuse(reply, request, 503, "SATURATED", { "retry-after": "1" }));
+      // Saturated: a stalled or dribbled upload gives its slot to this request, if there is one (connections.ts).
+      if (inFlight >= options.maxConcurrent && !arriving.giveWay()) return void (await refuse(reply, request, 503, "SATURATED", { "retry-after": "1" }));
       inFlight++;
       request.phmCounted = true;
+      if (request.method === "POST") {
+        arriving.add(request, request.raw.socket, () => {
+          release(request);
+          metrics.clientError("UPLOAD_TOO_SLOW");
+          if (reply.sent || reply.raw.headersSent) request.raw.socket.destroy();
+          else void refuse(reply, request, 408, "UPLOAD_TOO_SLOW", { connection: "close" });
+        });
+        request.raw.once("end", () => arriving.delete(request));
+      }
       // The lists a request started with answer it, even if a reload swaps them while its body arrives.
       request.phmGeneration = options.lists.current;
     }
@@ -89,9 +136,18 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     metrics.request(request.routeOptions.url ?? "unknown", reply.statusCode, seconds);
   });
   app.addHook("onRequestAbort", async (request) => release(request));
+  // The slot is free once the answer is sent: a client that disconnected after its body arrived gets no
+  // 'finish', so onResponse never runs, and its slot would be held for good (before: gone after
+  // --max-concurrent such clients). Not at the disconnect itself: its upload is still being hashed.
+  app.addHook("onSend", async (request, _reply, payload) => {
+    release(request);
+    return payload;
+  });
 
   app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const status = error.statusCode ?? 500;
+    // busboy's errors for a malformed multipart body (no boundary, cut short, a boundary over 256 bytes) carry
+    // no status: the client's fault, 400, not 500.
+    const status = error.statusCode ?? (request.isMultipart() && /[\\/]busboy[\\/]/.test(error.stack ?? "") ? 400 : 500);
     const reason =
       status === 413 || error.code === "FST_REQ_FILE_TOO_LARGE"
         ? "BODY_TOO_LARGE"

@@ -1,0 +1,146 @@
+// The gate's defences below the routes: what a client can hold (sockets, time, check slots) without sending a
+// complete request. Node's own timeouts bound each connection in time; this file adds the per-address cap on
+// open connections, the answers to requests Node refuses before fastify sees them, and the slow-upload
+// tracker that lets a stalled or dribbled body give its check slot to a new request when every slot is taken.
+import { randomUUID } from "node:crypto";
+import { STATUS_CODES, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+
+/** Time for a whole request (headers and body) to arrive, in ms, unless `--request-timeout-ms` says otherwise. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+/** Connections one client address may hold open, unless `--max-connections-per-ip` says otherwise. */
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 256;
+
+/**
+ * Headers must arrive within this (or the request timeout, if shorter). Node's default is 60 s: a slowloris
+ * dribbling header bytes would hold each socket that long.
+ */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** Node looks for expired headers and requests every 30 s by default, so an expired one lingered up to 30 s more. */
+export const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+/** Node's default, stated here because the README documents it: tokens and content types fit many times over. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+/**
+ * When every check slot is taken, an upload whose body has been arriving for at least this long at less than
+ * GIVE_WAY_BELOW_BYTES_PER_SECOND gives its slot to the new request (408 UPLOAD_TOO_SLOW). So a client holding
+ * the slots with stalled or dribbled bodies holds them only while nobody else asks; holding them against others
+ * costs it 256 KiB/s per slot, until the request timeout.
+ */
+export const GIVE_WAY_AFTER_MS = 1_000;
+export const GIVE_WAY_BELOW_BYTES_PER_SECOND = 256 * 1024;
+
+/** The answer body of the gate, also where fastify has no request yet. */
+export function refusalBody(reason: string, requestId: string = randomUUID()): string {
+  return JSON.stringify({ request_id: requestId, decision: "error", reason_code: reason });
+}
+
+/** A connection error Node raised before a request reached fastify (llhttp's `HPE_*` codes, Node's timeouts). */
+export interface ConnectionFault extends Error {
+  code?: string;
+}
+
+/**
+ * Answers what Node refuses before fastify has a request, in the gate's shape: 408 REQUEST_TIMEOUT (headers or
+ * the whole request too slow), 431 HEADERS_TOO_LARGE, 400 BAD_REQUEST (malformed HTTP); then closes the socket.
+ * `counted` hears each reason. A reset or already closed socket gets nothing.
+ */
+export function answerClientError(error: ConnectionFault, socket: Socket, counted: (reason: string) => void): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, reason] =
+    error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? [408, "REQUEST_TIMEOUT"] : error.code === "HPE_HEADER_OVERFLOW" ? [431, "HEADERS_TOO_LARGE"] : [400, "BAD_REQUEST"];
+  counted(reason);
+  // A response already begun on this socket cannot be followed by another; Node's own handler checks the same.
+  const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (socket.writable && (pending === undefined || pending === null || !pending.headersSent)) {
+    const body = refusalBody(reason);
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
+}
+
+/**
+ * Closes, at once, a connection beyond `max` open from one client address (IPv4 address, or IPv6 /64: one host
+ * usually holds a whole /64). Each connection is bounded in time by the timeouts; this bounds how many one
+ * client holds at a time, so a socket flood from one address cannot take the file descriptors the others need.
+ */
+export function limitConnectionsPerAddress(server: Server, max: number, refused: () => void): void {
+  const open = new Map<string, number>();
+  server.on("connection", (socket: Socket) => {
+    const key = addressKey(socket.remoteAddress);
+    const count = (open.get(key) ?? 0) + 1;
+    if (count > max) {
+      refused();
+      socket.destroy();
+      return;
+    }
+    open.set(key, count);
+    socket.once("close", () => {
+      const left = (open.get(key) ?? 1) - 1;
+      if (left === 0) open.delete(key);
+      else open.set(key, left);
+    });
+  });
+}
+
+/** The key a connection is counted under: the IPv4 address (also IPv4-mapped), or the IPv6 /64 prefix. */
+export function addressKey(address: string | undefined): string {
+  if (address === undefined) return "";
+  const bare = address.split("%")[0] as string;
+  if (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(bare)) return bare.slice(7);
+  if (!bare.includes(":")) return bare;
+  const [head = "", tail = ""] = bare.split("::");
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === "" ? [] : tail.split(":");
+  const groups = bare.includes("::") ? [...left, ...new Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right] : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
+}
+
+interface Arriving {
+  since: number;
+  startBytes: number;
+  socket: Socket;
+  giveWay: () => void;
+}
+
+/**
+ * Uploads admitted to a check slot whose bodies are still arriving. `add` when the slot is taken, `delete` when
+ * the body has arrived or the request ended; `slowest` names the one to give way under saturation.
+ */
+export class ArrivingUploads<K extends object> {
+  readonly #uploads = new Map<K, Arriving>();
+
+  /** Tracks `key` from now; `giveWay` answers it 408 and frees its slot. */
+  add(key: K, socket: Socket, giveWay: () => void): void {
+    this.#uploads.set(key, { since: Date.now(), startBytes: socket.bytesRead, socket, giveWay });
+  }
+
+  delete(key: K): void {
+    this.#uploads.delete(key);
+  }
+
+  get size(): number {
+    return this.#uploads.size;
+  }
+
+  /**
+   * Makes the slowest upload give way, if one has been arriving for GIVE_WAY_AFTER_MS at under
+   * GIVE_WAY_BELOW_BYTES_PER_SECOND; true when a slot was freed.
+   */
+  giveWay(now: number = Date.now()): boolean {
+    let slowest: [K, Arriving, number] | undefined;
+    for (const [key, upload] of this.#uploads) {
+      const elapsed = now - upload.since;
+      if (elapsed < GIVE_WAY_AFTER_MS) continue;
+      const rate = ((upload.socket.bytesRead - upload.startBytes) * 1000) / elapsed;
+      if (rate < GIVE_WAY_BELOW_BYTES_PER_SECOND && (slowest === undefined || rate < slowest[2])) slowest = [key, upload, rate];
+    }
+    if (slowest === undefined) return false;
+    this.#uploads.delete(slowest[0]);
+    slowest[1].giveWay();
+    return true;
+  }
+}
