@@ -133,6 +133,9 @@ async function detectDelimiter(input: Readable): Promise<{ source: Readable; del
       await chunks.return?.();
     }
   }
+  // Each chunk is scanned once, where it arrives: re-scanning the head for every chunk made a long header line
+  // quadratic in the number of chunks (a 64 KiB line in 1-byte chunks took two minutes).
+  const scan = new HeaderScan();
   let size = 0;
   for (;;) {
     const next = await chunks.next();
@@ -140,8 +143,9 @@ async function detectDelimiter(input: Readable): Promise<{ source: Readable; del
       const chunk = asBuffer(next.value);
       head.push(chunk);
       size += chunk.length;
+      scan.feed(chunk);
     }
-    const delimiter = headerDelimiter(Buffer.concat(head), next.done === true || size >= HEADER_PEEK_BYTES);
+    const delimiter = scan.delimiter(next.done === true || size >= HEADER_PEEK_BYTES);
     if (delimiter !== undefined) return { source: Readable.from(replay(), { objectMode: false }), delimiter };
   }
 }
@@ -153,32 +157,52 @@ function asBuffer(chunk: unknown): Buffer {
   throw new TypeError(`a hash list stream must yield bytes or strings, got ${typeof chunk}`);
 }
 
+const UTF8_BOM = [0xef, 0xbb, 0xbf];
+
 /**
- * The delimiter of the first non-blank line of `bytes` (after a UTF-8 BOM): the most frequent of tab, comma
- * and semicolon outside quotes, ties going in that order, comma when there is none (a one-column list).
- * Undefined while that line is incomplete and more input may follow.
+ * Finds the delimiter of the first non-blank line of a byte stream (after a UTF-8 BOM), fed chunk by chunk: the
+ * most frequent of tab, comma and semicolon outside quotes, ties going in that order, comma when there is none
+ * (a one-column list).
  */
-function headerDelimiter(bytes: Buffer, final: boolean): string | undefined {
-  let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-  while (i < bytes.length && (bytes[i] === 0x0a || bytes[i] === 0x0d)) i++;
-  const counts = DELIMITERS.map(() => 0);
-  let quoted = false;
-  let complete = false;
-  for (; i < bytes.length; i++) {
-    const b = bytes[i];
-    if (b === 0x22) quoted = !quoted;
-    else if (quoted) continue;
-    else if (b === 0x0a || b === 0x0d) {
-      complete = true;
-      break;
-    } else {
-      const d = DELIMITERS.findIndex((c) => c.charCodeAt(0) === b);
-      if (d >= 0) counts[d] = (counts[d] ?? 0) + 1;
+class HeaderScan {
+  #position = 0;
+  /** Bytes of a leading UTF-8 BOM seen so far. */
+  #bom = 0;
+  /** Past the BOM and the line breaks before the header. */
+  #inLine = false;
+  #quoted = false;
+  #complete = false;
+  readonly #counts = DELIMITERS.map(() => 0);
+
+  feed(bytes: Uint8Array): void {
+    for (let i = 0; i < bytes.length && !this.#complete; i++, this.#position++) {
+      const b = bytes[i] as number;
+      if (!this.#inLine) {
+        if (this.#position === this.#bom && b === UTF8_BOM[this.#position]) {
+          this.#bom++;
+          continue;
+        }
+        // A BOM cut short is text of the header line; line breaks before the header are skipped.
+        if (this.#bom > 0 && this.#bom < UTF8_BOM.length) this.#inLine = true;
+        else if (b === 0x0a || b === 0x0d) continue;
+        this.#inLine = true;
+      }
+      if (b === 0x22) this.#quoted = !this.#quoted;
+      else if (this.#quoted) continue;
+      else if (b === 0x0a || b === 0x0d) this.#complete = true;
+      else {
+        const d = DELIMITERS.findIndex((c) => c.charCodeAt(0) === b);
+        if (d >= 0) this.#counts[d] = (this.#counts[d] ?? 0) + 1;
+      }
     }
   }
-  if (!complete && !final) return undefined;
-  const best = counts.indexOf(Math.max(...counts));
-  return (counts[best] ?? 0) > 0 ? (DELIMITERS[best] ?? ",") : ",";
+
+  /** The delimiter, or undefined while the header line is incomplete and more input may follow. */
+  delimiter(final: boolean): string | undefined {
+    if (!this.#complete && !final) return undefined;
+    const best = this.#counts.indexOf(Math.max(...this.#counts));
+    return (this.#counts[best] ?? 0) > 0 ? (DELIMITERS[best] ?? ",") : ",";
+  }
 }
 
 // Spellings lists use for registry ids, lowercased. Registry ids themselves are accepted in any case.
