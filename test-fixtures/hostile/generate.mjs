@@ -8,7 +8,8 @@
 //
 // `expect` says what a correct phmatch does with the input:
 //   "error": a typed error (one of `codes`, when given); a hash would be wrong (e.g. a bomb, an SVG, an empty file);
-//   "hash":  a valid hash (the file is a decodable image whatever its name or trailing bytes say);
+//   "hash":  a valid hash (the file is a decodable image whatever its name or trailing bytes say), or one of
+//            `codes` when given (a limit the caller set, such as the pool's memory limit, refusing it is right too);
 //   "any":   either a valid hash or a typed error (a bit flip may leave an image decodable).
 // In every case: no crash, no hang past the time limit, and the next file is processed.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -498,7 +499,7 @@ export async function* hostileInputs({ seed = DEFAULT_SEED, size = "full", canar
     if (full) {
       // Within the limit (1e8 pixels): these are decoded, and cost what a legitimate 100-megapixel image costs.
       yield make("bomb", "png-10000x10000-grey-zeros.png", pngFile(10000, 10000, [["IDAT", await zerosDeflated(10001 * 10000)]]), "hash", { note: "PNG 10000x10000 grey, 1e8 pixels at the limit, from a ~100 KB file" });
-      yield make("bomb", "png-10000x10000-rgba16-zeros.png", pngFile(10000, 10000, [["IDAT", await zerosDeflated(80001 * 10000)]], 16, 6), "hash", { note: "PNG 10000x10000 RGBA 16-bit at the limit (800 MB of samples), from a ~800 KB file" });
+      yield make("bomb", "png-10000x10000-rgba16-zeros.png", pngFile(10000, 10000, [["IDAT", await zerosDeflated(80001 * 10000)]], 16, 6), "hash", { codes: ["PHM_WORKER_MEMORY"], note: "PNG 10000x10000 RGBA 16-bit at the limit (800 MB of samples), from a ~800 KB file" });
       yield make("bomb", "gif-screen-10000x10000-frame-1x1.gif", gifFile(10000, 10000, [{ w: 1, h: 1 }]), "any", { note: "GIF screen 10000x10000 (at the limit), one 1x1 frame" });
       yield make("bomb", "png-200000-empty-idat.png", Buffer.concat([PNG_SIGNATURE, pngIhdr(96, 72), ...Array.from({ length: 200000 }, () => pngChunk("IDAT", Buffer.alloc(0))), pngChunk("IDAT", deflateSync(Buffer.alloc(97 * 72))), pngChunk("IEND", Buffer.alloc(0))]), "any", { note: "200,000 empty IDAT chunks before the real one" });
     }
@@ -637,6 +638,18 @@ export async function* hostileInputs({ seed = DEFAULT_SEED, size = "full", canar
     })(), "any", { note: "WebP whose EXIF chunk claims 4 GB" });
   }
   void raw;
+}
+
+/**
+ * Whether an answer honours an input's expectation: `answer` is "hash" or the error code phmatch gave. Only
+ * decode and file errors count as typed answers to a bad file; a worker death (PHM_WORKER_*) or PHM_INTERNAL
+ * is a failure unless the input lists it.
+ */
+export function meetsExpectation(input, answer) {
+  if (answer === "hash") return input.expect !== "error";
+  if (input.codes?.includes(answer)) return true;
+  if (input.expect === "hash" || input.codes !== undefined) return false;
+  return /^PHM_(DECODE|FILE)_/.test(answer);
 }
 
 /** The whole corpus as an array (it fits in memory: tens of MB for "full"). */
