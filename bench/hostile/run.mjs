@@ -53,6 +53,13 @@ const canary = createServer((req, res) => {
 canary.listen(0, "127.0.0.1");
 await new Promise((resolve) => canary.once("listening", resolve));
 const work = mkdtempSync(join(tmpdir(), "phmatch-hostile-"));
+// Interrupted, the run still removes what it wrote.
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => {
+    rmSync(work, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
 const fifo = join(work, "canary.fifo");
 execFileSync("mkfifo", [fifo]);
 // Opening a FIFO for writing without blocking succeeds only while some process has it open for reading.
