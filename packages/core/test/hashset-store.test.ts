@@ -81,6 +81,25 @@ describe("text, pytx and NDJSON readers", () => {
     expect(set.withdrawals()).toEqual([{ algorithm: "md5", value: new Uint8Array(Buffer.from(md5("gone"), "hex")), listId: "other", entryId: "E0" }]);
   });
 
+  // Found by fuzzing (hashset-fuzz.test.ts): readline holds a line whole however long it is, so a file without
+  // line breaks grew memory without limit (a 400 MB line: 855 MB RSS). Over 1 Mi characters a line is passed over.
+  it("text, pytx, ndjson: a line over 1 Mi characters is one problem, passed over, and the lines after it keep their numbers", async () => {
+    const value = md5("after");
+    const cases: [string, Parameters<typeof importHashSet>[2], string][] = [
+      ["text", { listId: "l", format: "text", algorithm: "md5" }, value],
+      ["pytx", { listId: "l", format: "pytx" }, `md5 ${value}`],
+      ["ndjson", { listId: "l", format: "ndjson" }, JSON.stringify({ type: "entry", algorithm: "md5", hash: value })],
+    ];
+    for (const [format, options, good] of cases) {
+      const file = join(tmp, `long-line.${format}`);
+      writeFileSync(file, `${good}\r\n${"0".repeat(3 << 20)}\r\n\r${good.replace(value, md5("last"))}`);
+      const report = await importHashSet(new HashSetBuilder(), file, options);
+      expect([report.read, report.imported, report.invalid], format).toEqual([3, 2, 1]);
+      expect(report.problems, format).toEqual([{ file, line: 2, reason: expect.stringContaining("longer than 1048576 characters") }]);
+      await expect(importHashSet(new HashSetBuilder(), file, { ...options, strict: true })).rejects.toMatchObject({ code: "PHM_HASHSET_PARSE", message: expect.stringContaining(`${file}:2:`) });
+    }
+  });
+
   it("strict mode makes the first invalid line fatal, naming it", async () => {
     await expect(importOne("pytx/signals.txt", { listId: "te", strict: true })).rejects.toMatchObject({ code: "PHM_HASHSET_PARSE", message: expect.stringContaining("signals.txt:3") });
   });

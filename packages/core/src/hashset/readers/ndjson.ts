@@ -1,7 +1,7 @@
 import type { EntryFields, HashSetEntry, HashSetRecord } from "../entry.js";
 import { parseHashValue } from "../hash-value.js";
 import type { HashSetReader } from "./reader.js";
-import { numberedLines } from "./lines.js";
+import { numberedLines, tooLongReason } from "./lines.js";
 
 /**
  * NDJSON, two shapes on any line:
@@ -12,7 +12,12 @@ import { numberedLines } from "./lines.js";
  *   list can be made from a hashing run. A record with an error keeps the hashes it has (digests).
  */
 export const readNdjson: HashSetReader = async function* (input, options, report) {
-  for await (const { line, text } of numberedLines(input)) {
+  for await (const { line, text, tooLong } of numberedLines(input)) {
+    if (tooLong) {
+      report.read++;
+      report.problem(line, tooLongReason("one JSON record"));
+      continue;
+    }
     if (text.trim() === "") continue;
     let value: unknown;
     try {

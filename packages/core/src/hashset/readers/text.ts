@@ -1,15 +1,19 @@
 import type { HashSetRecord } from "../entry.js";
 import { parseHashValue } from "../hash-value.js";
 import type { HashSetReader } from "./reader.js";
-import { numberedLines } from "./lines.js";
+import { numberedLines, tooLongReason } from "./lines.js";
 
 // Plain text lists: one value per line, all of the algorithm given with --algorithm. Empty lines and lines
 // starting with '#' are skipped (not records).
 export const readText: HashSetReader = async function* (input, options, report) {
-  for await (const { line, text } of numberedLines(input)) {
+  for await (const { line, text, tooLong } of numberedLines(input)) {
     const value = text.trim();
-    if (value === "" || value.startsWith("#")) continue;
+    if (!tooLong && (value === "" || value.startsWith("#"))) continue;
     report.read++;
+    if (tooLong) {
+      report.problem(line, tooLongReason("a value"));
+      continue;
+    }
     if (options.algorithm === undefined) {
       report.problem(line, "a plain list of values needs --algorithm (which hash these values are)");
       continue;
@@ -37,10 +41,14 @@ const PYTX_SIGNAL_TYPES: Record<string, string> = {
 };
 
 export const readPytx: HashSetReader = async function* (input, options, report) {
-  for await (const { line, text } of numberedLines(input)) {
+  for await (const { line, text, tooLong } of numberedLines(input)) {
     const trimmed = text.trim();
-    if (trimmed === "" || trimmed.startsWith("#")) continue;
+    if (!tooLong && (trimmed === "" || trimmed.startsWith("#"))) continue;
     report.read++;
+    if (tooLong) {
+      report.problem(line, tooLongReason('"<signal_type> <value>"'));
+      continue;
+    }
     const match = /^(\S+)\s+(\S+)\s*$/.exec(trimmed);
     if (match === null) {
       report.problem(line, 'expected "<signal_type> <value>"');
