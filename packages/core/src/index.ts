@@ -81,6 +81,7 @@ export {
   DEFAULT_FILE_TIMEOUT_MS,
   type SupervisedHashPoolOptions,
   type SupervisorStats,
+  type HashCallControl,
 } from "./pool/supervised-pool.js";
 /** Bounded, order-preserving concurrent map. */
 export { orderedMap } from "./pool/ordered-map.js";

@@ -1,9 +1,9 @@
 // Worker pools: same records as in-process hashing, in input order; the supervised pool survives its child
 // dying and enforces per-file time and memory limits, losing no file.
-import { readdirSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { HashPool, SupervisedHashPool, hashFile, isFailedRecord, type HashRecord } from "@phmatch/core";
+import { HashPool, SupervisedHashPool, hashFile, hashImageBytes, isFailedRecord, type HashRecord } from "@phmatch/core";
 import { fixtures } from "../../../test/support/conformance.js";
 
 const files = [
@@ -79,6 +79,54 @@ describe("SupervisedHashPool (threads in a supervised child process)", () => {
     const record = await pool.hash(fixtures("images/texture.jpg"));
     expect(isFailedRecord(record) && record.error.code).toBe("PHM_WORKER_MEMORY");
     expect(pool.stats.memoryKills).toBe(2);
+  });
+
+  it("hashes bytes in the child as in this process, leaving the caller's buffer as it was", async () => {
+    const pool = new SupervisedHashPool({ jobs: 2 });
+    pools.push(pool);
+    const options = { algorithms: ["pdq", "md5"], dihedral: true };
+    const bytes = readFileSync(fixtures("images/shapes.png"));
+    const copy = Buffer.from(bytes);
+    // A view into a larger buffer travels as its own bytes only (the md5 would differ otherwise).
+    const inLarger = Buffer.concat([Buffer.alloc(64, 7), bytes, Buffer.alloc(64, 7)]).subarray(64, 64 + bytes.length);
+    const want = await hashImageBytes(bytes, "upload", options);
+    expect(await pool.hashBytes(bytes, "upload", options)).toEqual(want);
+    expect(await pool.hashBytes(inLarger, "upload", options)).toEqual(want);
+    expect(bytes.equals(copy)).toBe(true);
+    const corrupt = await pool.hashBytes(readFileSync(fixtures("bad/corrupt.png")), "bad", options);
+    expect(isFailedRecord(corrupt) && corrupt.error.code).toBe("PHM_DECODE_CORRUPT");
+  });
+
+  it("retries the uploads in flight when the child segfaults, and answers each", async () => {
+    const pool = new SupervisedHashPool({ jobs: 2 });
+    pools.push(pool);
+    const names = ["shapes.png", "texture.jpg", "texture-grey.png", "shapes-mirror.png"];
+    const uploads = Array.from({ length: 6 }, () => names.map((name) => readFileSync(fixtures(`images/${name}`)))).flat();
+    const answers = uploads.map((bytes, i) => pool.hashBytes(bytes, `upload-${i}`));
+    // The first answer comes from a running child with more uploads in flight behind it: it dies now.
+    await answers[0];
+    process.kill(pool.childPid as number, "SIGSEGV");
+    const records = await Promise.all(answers);
+    for (const [i, record] of records.entries()) expect(record).toEqual(await hashImageBytes(uploads[i] as Buffer, `upload-${i}`));
+    expect(pool.stats).toMatchObject({ starts: 2, crashes: 1 });
+    expect(pool.stats.retries).toBeGreaterThan(0);
+  });
+
+  it("drops a queued upload when its signal fires, answering PHM_ABORTED at once", async () => {
+    const pool = new SupervisedHashPool({ jobs: 1 });
+    pools.push(pool);
+    const bytes = readFileSync(fixtures("images/texture.jpg"));
+    const before = new AbortController();
+    before.abort();
+    const early = await pool.hashBytes(bytes, "early", undefined, { signal: before.signal });
+    expect(isFailedRecord(early) && early.error.code).toBe("PHM_ABORTED");
+    // The child is not started yet, so every one of these is still queued when the signal fires.
+    const deadline = new AbortController();
+    const queued = Array.from({ length: 4 }, (_, i) => pool.hashBytes(bytes, `queued-${i}`, undefined, { signal: deadline.signal }));
+    const kept = pool.hashBytes(bytes, "kept");
+    deadline.abort();
+    for (const record of await Promise.all(queued)) expect(isFailedRecord(record) && record.error.code).toBe("PHM_ABORTED");
+    expect(await kept).toEqual(await hashImageBytes(bytes, "kept"));
   });
 
   it("answers PHM_POOL_CLOSED after close", async () => {

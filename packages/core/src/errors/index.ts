@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   PHM_WORKER_TIMEOUT: "the file was still being hashed when the per-file time limit ran out, twice",
   PHM_WORKER_MEMORY: "the worker exceeded its memory limit twice while hashing this file",
   PHM_POOL_CLOSED: "the hashing pool was closed before the file was hashed",
+  PHM_ABORTED: "the caller stopped waiting (its AbortSignal fired, e.g. a request's time limit) before the file was hashed",
   PHM_HASHSET_PARSE: "a hash-set file has a record that cannot be imported (with --strict), or is not in the format named",
   PHM_HASHSET_FORMAT: "a .phs store is damaged, truncated or of an unknown version",
   PHM_HASHSET_SIGNATURE: "a hash set's signature is missing, wrong, or made by an untrusted key: the list was not loaded",

@@ -52,15 +52,19 @@ export class HashPool {
    * anywhere. `options` replaces the pool's hash options for this call (e.g. the algorithms a list holds).
    */
   async hashBytes(bytes: Uint8Array, name: string, options: HashOptions = this.hashOptions): Promise<HashRecord> {
-    // A view into a larger buffer would carry the whole buffer to the thread: send only its own bytes.
-    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
-    return this.#run({ bytes: own, name, options }, name, (error) => ({ path: name, error }));
+    // A view into a larger buffer would carry the whole buffer to the thread: send only its own bytes. A copy
+    // made here is moved to the thread, not copied again; the caller's own buffer is copied (it stays theirs).
+    if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) {
+      return this.#run({ bytes, name, options }, name, (error) => ({ path: name, error }));
+    }
+    const own = new Uint8Array(bytes);
+    return this.#run({ bytes: own, name, options }, name, (error) => ({ path: name, error }), [own.buffer]);
   }
 
   // Runs one task; a thread that dies or runs out of memory gives a record with the error's code, never a throw.
-  async #run(task: HashTask, name: string, failed: (error: HashRecord["error"] & object) => HashRecord): Promise<HashRecord> {
+  async #run(task: HashTask, name: string, failed: (error: HashRecord["error"] & object) => HashRecord, transferList?: ArrayBuffer[]): Promise<HashRecord> {
     try {
-      return await this.#piscina.run(task);
+      return await this.#piscina.run(task, transferList === undefined ? {} : { transferList });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const code = /resource limits|out of memory/i.test(message) ? "PHM_WORKER_MEMORY" : "PHM_WORKER_CRASHED";

@@ -12,15 +12,25 @@ function send(message: HostMessage): void {
 
 process.on("message", (message: SupervisorMessage) => {
   switch (message.type) {
-    case "init":
-      pool = new HashPool({ threads: message.threads, hashOptions: message.hashOptions });
-      send({ type: "ready" });
+    case "init": {
+      const started = new HashPool({ threads: message.threads, hashOptions: message.hashOptions });
+      // Ready once every thread has loaded the hashing code (a task that decodes nothing): the supervisor times
+      // each file from dispatch, and a thread's start-up is no file's fault.
+      const warmUps = Array.from({ length: message.threads }, () => started.hashBytes(new Uint8Array(0), "warm-up", { algorithms: ["md5"] }));
+      void Promise.all(warmUps).then(() => {
+        pool = started;
+        send({ type: "ready" });
+      });
       break;
+    }
     case "hash": {
       const current = pool;
       if (current === undefined) return;
       send({ type: "memory", rss: process.memoryUsage.rss() });
-      void current.hash(fsPath(message.path)).then((record) => send({ type: "result", id: message.id, record }));
+      // Bytes arrive as a view into the IPC message's buffer; hashBytes copies them once and moves that copy to
+      // its thread.
+      const hashed = "bytes" in message ? current.hashBytes(message.bytes, message.name, message.options) : current.hash(fsPath(message.path));
+      void hashed.then((record) => send({ type: "result", id: message.id, record }));
       break;
     }
     case "close":

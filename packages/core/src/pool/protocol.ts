@@ -2,10 +2,13 @@ import type { FilePath } from "../pipeline/file-path.js";
 import type { HashOptions } from "../pipeline/hash-options.js";
 import type { HashRecord } from "../record/hash-record.js";
 
+/** What the pool host hashes: a file by path, or bytes already in memory (an upload) with a name and options. */
+export type HostInput = { path: FilePath } | { bytes: Uint8Array; name: string; options: HashOptions };
+
 /** Supervisor -> pool host. */
 export type SupervisorMessage =
   | { type: "init"; threads: number; hashOptions: HashOptions }
-  | { type: "hash"; id: number; path: FilePath }
+  | ({ type: "hash"; id: number } & HostInput)
   | { type: "close" };
 
 /** Pool host -> supervisor. */

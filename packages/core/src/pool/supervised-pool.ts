@@ -6,7 +6,7 @@ import { displayPath, type FilePath } from "../pipeline/file-path.js";
 import type { HashRecord } from "../record/hash-record.js";
 import { withPath } from "./hash-pool.js";
 import { orderedMap } from "./ordered-map.js";
-import type { HostMessage, SupervisorMessage } from "./protocol.js";
+import type { HostInput, HostMessage, SupervisorMessage } from "./protocol.js";
 
 /** Default per-file limit, from dispatch to result. */
 export const DEFAULT_FILE_TIMEOUT_MS = 120_000;
@@ -16,7 +16,7 @@ export interface SupervisedHashPoolOptions {
   /** Worker threads in the child process. Default: available parallelism. */
   jobs?: number;
   hashOptions?: HashOptions;
-  /** Per-file time limit in ms; on expiry the child is killed and the file retried once. */
+  /** Per-file time limit in ms, from dispatch to result; on expiry the child is killed and the file retried once. */
   fileTimeoutMs?: number;
   /** Resident memory limit of the child (all threads and native buffers), bytes. Default: half the machine. */
   memoryLimitBytes?: number;
@@ -36,10 +36,22 @@ export interface SupervisorStats {
 
 interface Task {
   id: number;
-  path: FilePath;
+  input: HostInput;
   attempts: number;
+  /** Settles the caller's promise; later calls do nothing (an abandoned task may still return or die). */
   resolve: (record: HashRecord) => void;
+  signal: AbortSignal | undefined;
   timer?: NodeJS.Timeout;
+}
+
+/** Per-call control of {@link SupervisedHashPool.hashBytes}. */
+export interface HashCallControl {
+  /**
+   * When it fires, the call resolves at once with PHM_ABORTED: a task still queued is dropped, one already running
+   * is left to finish (or to its time limit) and is not retried if the child dies. A server passes the request's
+   * deadline here, so uploads nobody waits for any more neither pile up nor get a second attempt.
+   */
+  signal?: AbortSignal;
 }
 
 type DeathCause = { code: ErrorCode; culprit?: Task; detail: string };
@@ -48,10 +60,11 @@ type DeathCause = { code: ErrorCode; culprit?: Task; detail: string };
 const MAX_FAILED_STARTS = 3;
 
 /**
- * Hashes files in a child process that runs a {@link HashPool}; this object is the small supervisor. When the
- * child dies (native crash, out of memory, killed) or a file exceeds its time or memory limit, the child is
- * replaced; files in flight are retried once, one at a time, so a second death names its file, which is then
- * reported with PHM_WORKER_CRASHED / PHM_WORKER_TIMEOUT / PHM_WORKER_MEMORY. Nothing is lost and the run goes on.
+ * Hashes files (and uploads held in memory) in a child process that runs a {@link HashPool}; this object is the
+ * small supervisor. When the child dies (native crash, out of memory, killed) or a file exceeds its time or memory
+ * limit, the child is replaced; files in flight are retried once, one at a time, so a second death names its
+ * file, which is then reported with PHM_WORKER_CRASHED / PHM_WORKER_TIMEOUT / PHM_WORKER_MEMORY. Nothing is lost
+ * and the run goes on: a decoder that segfaults costs a restart, not the scan or the server.
  */
 export class SupervisedHashPool {
   readonly jobs: number;
@@ -61,6 +74,7 @@ export class SupervisedHashPool {
   readonly #hashOptions: HashOptions;
   #child: ChildProcess | undefined;
   #ready = false;
+  #warm = false;
   #closed = false;
   #failedStarts = 0;
   #nextId = 1;
@@ -82,11 +96,44 @@ export class SupervisedHashPool {
 
   /** Hashes one file; resolves to a record (with an error code if it failed), never rejects. */
   hash(path: FilePath): Promise<HashRecord> {
-    if (this.#closed) {
-      return Promise.resolve(withPath(path, { error: new PhmatchError("PHM_POOL_CLOSED", `pool closed before ${displayPath(path)} was hashed`).toJSON() }));
-    }
-    return new Promise((resolve) => {
-      this.#pending.push({ id: this.#nextId++, path, attempts: 0, resolve });
+    return this.#submit({ path }, undefined);
+  }
+
+  /**
+   * Hashes bytes held in memory (an upload) in the child process: they travel over the IPC channel (one copy into
+   * the message, one into the hashing thread), never through a file. `options` replaces the pool's hash options
+   * for this call (e.g. the algorithms a list holds). Resolves to a record, never rejects.
+   */
+  hashBytes(bytes: Uint8Array, name: string, options: HashOptions = this.#hashOptions, control: HashCallControl = {}): Promise<HashRecord> {
+    return this.#submit({ bytes, name, options }, control.signal);
+  }
+
+  #submit(input: HostInput, signal: AbortSignal | undefined): Promise<HashRecord> {
+    if (this.#closed) return Promise.resolve(failedRecord(input, new PhmatchError("PHM_POOL_CLOSED", `pool closed before ${nameOf(input)} was hashed`)));
+    if (signal?.aborted === true) return Promise.resolve(abortedRecord(input));
+    return new Promise((settle) => {
+      let settled = false;
+      const task: Task = {
+        id: this.#nextId++,
+        input,
+        attempts: 0,
+        signal,
+        resolve: (record) => {
+          if (settled) return;
+          settled = true;
+          signal?.removeEventListener("abort", onAbort);
+          settle(record);
+        },
+      };
+      const onAbort = () => {
+        for (const queue of [this.#pending, this.#suspects]) {
+          const at = queue.indexOf(task);
+          if (at >= 0) queue.splice(at, 1);
+        }
+        task.resolve(abortedRecord(input));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#pending.push(task);
       this.#pump();
     });
   }
@@ -96,7 +143,16 @@ export class SupervisedHashPool {
     return orderedMap(paths, this.jobs * 4, (path) => this.hash(path));
   }
 
-  /** The child's process id while one runs (tests kill it to prove recovery). */
+  /**
+   * Starts the worker process now instead of at the first file, and keeps one running from then on, restarting
+   * it after a death even when idle (a server does this, so no request waits for a start).
+   */
+  start(): void {
+    this.#warm = true;
+    this.#pump();
+  }
+
+  /** The child's process id while one runs (an operator or a test can kill it; the pool recovers). */
   get childPid(): number | undefined {
     return this.#child?.pid;
   }
@@ -105,7 +161,7 @@ export class SupervisedHashPool {
   async close(): Promise<void> {
     this.#closed = true;
     for (const task of [...this.#pending.splice(0), ...this.#suspects.splice(0)]) {
-      task.resolve(withPath(task.path, { error: new PhmatchError("PHM_POOL_CLOSED", `pool closed before ${displayPath(task.path)} was hashed`).toJSON() }));
+      task.resolve(failedRecord(task.input, new PhmatchError("PHM_POOL_CLOSED", `pool closed before ${nameOf(task.input)} was hashed`)));
     }
     const child = this.#child;
     if (child === undefined) return;
@@ -121,7 +177,8 @@ export class SupervisedHashPool {
 
   #pump(): void {
     if (this.#child === undefined) {
-      if (this.#pending.length > 0 || this.#suspects.length > 0) this.#start();
+      const work = this.#pending.length > 0 || this.#suspects.length > 0;
+      if (work || (this.#warm && !this.#closed && this.#failedStarts < MAX_FAILED_STARTS)) this.#start();
       return;
     }
     if (!this.#ready) return;
@@ -164,7 +221,7 @@ export class SupervisedHashPool {
   #dispatch(task: Task): void {
     this.#inflight.set(task.id, task);
     task.timer = setTimeout(() => this.#kill({ code: "PHM_WORKER_TIMEOUT", culprit: task, detail: `no result within ${this.fileTimeoutMs} ms` }), this.fileTimeoutMs);
-    this.#send({ type: "hash", id: task.id, path: task.path });
+    this.#send({ type: "hash", id: task.id, ...task.input });
   }
 
   #onMessage(child: ChildProcess, message: HostMessage): void {
@@ -185,7 +242,9 @@ export class SupervisedHashPool {
         break;
       }
       case "memory":
-        if (message.rss > this.memoryLimitBytes) {
+        // Only a child that hashes is held to the limit: before `ready` it has loaded code, not input; a limit
+        // below its idle size then shows as PHM_WORKER_MEMORY on the first file, naming both sizes.
+        if (this.#ready && message.rss > this.memoryLimitBytes) {
           this.#kill({ code: "PHM_WORKER_MEMORY", detail: `worker process used ${message.rss} bytes, over the ${this.memoryLimitBytes}-byte limit` });
         }
         break;
@@ -208,9 +267,10 @@ export class SupervisedHashPool {
       detail: signal !== null ? `worker process killed by ${signal}` : `worker process exited with code ${String(code)}`,
     };
     this.#cause = undefined;
-    const tasks = [...this.#inflight.values()];
+    for (const task of this.#inflight.values()) clearTimeout(task.timer);
+    // Tasks whose caller stopped waiting were answered already: they are neither retried nor counted against.
+    const tasks = [...this.#inflight.values()].filter((task) => task.signal?.aborted !== true);
     this.#inflight.clear();
-    for (const task of tasks) clearTimeout(task.timer);
     if (this.#closed && tasks.length === 0) return;
 
     if (cause.code === "PHM_WORKER_TIMEOUT") this.stats.timeouts++;
@@ -223,13 +283,13 @@ export class SupervisedHashPool {
       return;
     }
     // A timeout names its file; any other death blames every file in flight, each of which is retried alone.
-    const blamed = cause.culprit !== undefined ? [cause.culprit] : tasks;
+    const blamed = cause.culprit !== undefined ? tasks.filter((task) => task === cause.culprit) : tasks;
     const innocent = tasks.filter((task) => !blamed.includes(task));
     this.#pending.unshift(...innocent);
     for (const task of blamed) {
       task.attempts++;
       if (task.attempts >= 2) {
-        this.#fail(task, cause.code, `${cause.detail} while hashing ${displayPath(task.path)}, on the retry too; the file was skipped`);
+        this.#fail(task, cause.code, `${cause.detail} while hashing ${nameOf(task.input)}, on the retry too; the file was skipped`);
       } else {
         this.stats.retries++;
         this.#suspects.push(task);
@@ -239,6 +299,18 @@ export class SupervisedHashPool {
   }
 
   #fail(task: Task, code: ErrorCode, message: string): void {
-    task.resolve(withPath(task.path, { error: new PhmatchError(code, message, { path: displayPath(task.path) }).toJSON() }));
+    task.resolve(failedRecord(task.input, new PhmatchError(code, message, { path: nameOf(task.input) })));
   }
+}
+
+function nameOf(input: HostInput): string {
+  return "path" in input ? displayPath(input.path) : input.name;
+}
+
+function failedRecord(input: HostInput, error: PhmatchError): HashRecord {
+  return "path" in input ? withPath(input.path, { error: error.toJSON() }) : { path: input.name, error: error.toJSON() };
+}
+
+function abortedRecord(input: HostInput): HashRecord {
+  return failedRecord(input, new PhmatchError("PHM_ABORTED", `the caller stopped waiting before ${nameOf(input)} was hashed`));
 }
