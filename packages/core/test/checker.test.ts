@@ -3,7 +3,7 @@
 import { createReadStream, readFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { HashPool, createChecker, hashFile } from "@phmatch/core";
+import { HashPool, SupervisedHashPool, createChecker, hashFile } from "@phmatch/core";
 import { fixtures } from "../../../test/support/conformance.js";
 
 describe("createChecker", async () => {
@@ -45,6 +45,21 @@ describe("createChecker", async () => {
       const inLarger = Buffer.concat([Buffer.alloc(100), bytes, Buffer.alloc(100)]).subarray(100, 100 + bytes.length);
       for (const input of [bytes, inLarger]) expect(await threaded.check(input)).toEqual(await checker.check(bytes));
       expect(await threaded.check(readFileSync(fixtures("bad/truncated.jpg")))).toMatchObject({ decision: "error", reason_code: "PHM_DECODE_TRUNCATED" });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("hashes in a supervised worker process when given one, with the same answers, and survives its crash", async () => {
+    const pool = new SupervisedHashPool({ jobs: 1 });
+    try {
+      const supervised = await createChecker({ hashsets: [fixtures("hashsets/demo.phs")], pool });
+      const bytes = readFileSync(fixtures("images/shapes-mirror.png"));
+      const inLarger = Buffer.concat([Buffer.alloc(100), bytes, Buffer.alloc(100)]).subarray(100, 100 + bytes.length);
+      for (const input of [bytes, inLarger]) expect(await supervised.check(input)).toEqual(await checker.check(bytes));
+      process.kill(pool.childPid as number, "SIGSEGV");
+      expect(await supervised.check(readFileSync(fixtures("images/texture-grey.png")))).toEqual(await checker.check(readFileSync(fixtures("images/texture-grey.png"))));
+      expect(pool.stats).toMatchObject({ starts: 2, crashes: 1 });
     } finally {
       await pool.close();
     }

@@ -7,7 +7,6 @@ import type { MatchResult } from "../match/match-result.js";
 import { hashImageBytes } from "../pipeline/hash-file.js";
 import type { HashOptions } from "../pipeline/hash-options.js";
 import type { HashRecord } from "../record/hash-record.js";
-import type { HashPool } from "../pool/hash-pool.js";
 
 /**
  * What a platform does with an upload: `match` (refuse it, and meet its reporting duties), `no_match` (accept),
@@ -37,6 +36,15 @@ export function decide(result: MatchResult): CheckResult {
   }
 }
 
+/**
+ * Where a checker hashes uploads: a {@link SupervisedHashPool} (worker processes: a decoder crash or out-of-memory
+ * costs a restart and one retry, and the upload gets a PHM_WORKER_* error, never the caller's process) or a
+ * {@link HashPool} (worker threads in this process; such a crash takes the process with it).
+ */
+export interface CheckerPool {
+  hashBytes(bytes: Uint8Array, name: string, options: HashOptions, control?: { signal?: AbortSignal }): Promise<HashRecord>;
+}
+
 /** Options of {@link createChecker}. */
 export interface CheckerOptions {
   /** Lists: loaded sets, or paths of `.phs` stores loaded with `load`. */
@@ -49,8 +57,11 @@ export interface CheckerOptions {
   maxBytes?: number;
   /** Decoding limits (pixels, time). */
   hash?: Pick<HashOptions, "maxPixels" | "decodeTimeoutSeconds" | "mode">;
-  /** Hash on these worker threads instead of the calling thread (a server uses every core this way). */
-  pool?: HashPool;
+  /**
+   * Hash on this pool instead of the calling thread (a server uses every core this way). A
+   * {@link SupervisedHashPool} also keeps a decoder crash or out-of-memory out of the server's process.
+   */
+  pool?: CheckerPool;
   /**
    * Also match the content inside uniform borders (letterboxing, frames, screenshot padding) as an extra query
    * (default true: bench/robustness measured it adding recall on borders and padding at no false positive).
@@ -66,8 +77,11 @@ export interface Checker {
   readonly lists: { listId: string; version: number }[];
   /** The algorithms it computes (those the lists hold and phmatch can compute). */
   readonly algorithms: string[];
-  /** Checks one upload (bytes, or a stream read into memory up to `maxBytes`). */
-  check(input: Uint8Array | Readable | AsyncIterable<Uint8Array>, options?: { name?: string }): Promise<CheckResult>;
+  /**
+   * Checks one upload (bytes, or a stream read into memory up to `maxBytes`). `signal`: the caller stopped
+   * waiting (a request's deadline); a supervised pool then drops the upload if it was still queued.
+   */
+  check(input: Uint8Array | Readable | AsyncIterable<Uint8Array>, options?: { name?: string; signal?: AbortSignal }): Promise<CheckResult>;
   /** Matches a hash record computed elsewhere (e.g. on the device with `@phmatch/wasm`). */
   matchRecord(record: HashRecord): CheckResult;
 }
@@ -110,7 +124,10 @@ export function checkerFor(sets: LoadedHashSet[], options: Omit<CheckerOptions, 
         const e = error instanceof PhmatchError ? error : new PhmatchError("PHM_FILE_UNREADABLE", `the upload could not be read: ${(error as Error).message}`);
         return decide({ path: name, status: "error", matches: [], checked: [], error: e.toJSON() });
       }
-      const record = options.pool !== undefined ? await options.pool.hashBytes(bytes, name, hashOptions) : await hashImageBytes(bytes, name, hashOptions);
+      const record =
+        options.pool !== undefined
+          ? await options.pool.hashBytes(bytes, name, hashOptions, checkOptions.signal === undefined ? {} : { signal: checkOptions.signal })
+          : await hashImageBytes(bytes, name, hashOptions);
       return decide(matcher.match(record));
     },
     matchRecord(record) {
