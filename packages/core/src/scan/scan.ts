@@ -65,7 +65,7 @@ export async function* scanFiles(
     const digest = await sha256Of(file);
     const first = digest === undefined ? undefined : firsts.get(digest);
     if (first !== undefined) return duplicateOf(typeof first === "string" ? (JSON.parse(first) as ScanFileRecord) : await first, file);
-    const pending = pool.hash(file).then((hashed) => fileRecord(hashed, matcher.match(hashed)));
+    const pending = pool.hash(file).then((hashed) => withSha256(fileRecord(hashed, matcher.match(hashed)), digest));
     if (digest !== undefined) firsts.set(digest, pending);
     const record = await pending;
     if (digest !== undefined) {
@@ -89,6 +89,12 @@ function fileRecord(hashed: HashRecord, result: MatchResult): ScanFileRecord {
   if (hashed.quality !== undefined) record.quality = hashed.quality;
   if (result.notes !== undefined) record.notes = result.notes;
   if (result.error !== undefined) record.error = result.error;
+  return record;
+}
+
+// A file whose worker died on it twice comes back with no hashes: it keeps the SHA-256 read here (chain of custody).
+function withSha256(record: ScanFileRecord, digest: string | undefined): ScanFileRecord {
+  if (digest !== undefined && record.hashes?.sha256 === undefined) record.hashes = { ...record.hashes, sha256: digest };
   return record;
 }
 
