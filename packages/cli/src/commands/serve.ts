@@ -1,6 +1,6 @@
 import { availableParallelism, cpus } from "node:os";
 import { Command } from "commander";
-import { AuditLog, DEFAULT_CHECK_MAX_BYTES, HashPool, PhmatchError } from "@phmatch/core";
+import { AuditLog, DEFAULT_CHECK_MAX_BYTES, PhmatchError, SupervisedHashPool } from "@phmatch/core";
 import { parseIndex, parsePositiveInt } from "../parse.js";
 import { DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_REQUEST_TIMEOUT_MS } from "../serve/connections.js";
 import { OnMatchHook } from "../serve/hook.js";
@@ -29,6 +29,7 @@ interface ServeOptions extends TrustOptions {
   onMatchCommand?: string;
   watch: boolean;
   threads: number;
+  memoryLimit?: number;
   trim: boolean;
 }
 
@@ -48,7 +49,8 @@ export function serveCommand(): Command {
       .option("--timeout-ms <n>", "per-request time limit for a check (503 when exceeded)", parsePositiveInt, 10_000)
       .option("--request-timeout-ms <n>", "time for a whole request (headers and body) to arrive; 408 after it (raise it for large uploads over slow links)", parsePositiveInt, DEFAULT_REQUEST_TIMEOUT_MS)
       .option("--max-connections-per-ip <n>", "connections one client address (IPv6: /64) may hold open, more are closed; 0: no limit (behind a reverse proxy)", parseIndex, DEFAULT_MAX_CONNECTIONS_PER_IP)
-      .option("--threads <n>", "hashing threads (default: available cores)", parsePositiveInt, availableParallelism())
+      .option("--threads <n>", "hashing threads, in the worker process (default: available cores)", parsePositiveInt, availableParallelism())
+      .option("--memory-limit <MiB>", "worker process memory limit; an upload that takes it over gets PHM_WORKER_MEMORY (default: half the machine)", parsePositiveInt)
       .option("--max-pixels <n>", "refuse images declaring more pixels (decompression bombs)", parsePositiveInt)
       .option("--audit-log <file>", "append every decision to this hash-chained NDJSON log")
       .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
@@ -73,9 +75,16 @@ export function serveCommand(): Command {
         auth = new TokenAuth(tokensJson, options.tokens ?? "PHMATCH_TOKENS");
       }
       if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw new PhmatchError("PHM_USAGE", `--port takes 0-65535, got ${options.port}`);
-      const metrics = new GateMetrics();
-      // Uploads are hashed on worker threads (held in memory, copied to the thread), so every core works.
-      const pool = new HashPool({ threads: options.threads });
+      // Uploads are hashed on worker threads in a supervised child process (held in memory, sent over IPC), so
+      // every core works and a decoder crash or out-of-memory costs a worker restart, not the gate. An upload
+      // still hashing --timeout-ms after it reached the worker is killed with it (the others in flight are retried).
+      const pool = new SupervisedHashPool({
+        jobs: options.threads,
+        fileTimeoutMs: options.timeoutMs,
+        ...(options.memoryLimit !== undefined && { memoryLimitBytes: options.memoryLimit * 1024 * 1024 }),
+      });
+      pool.start();
+      const metrics = new GateMetrics({ workers: () => pool.stats });
       const lists = new ListHolder(options.hashset, () => loadOptions(options), {
         pool,
         trim: options.trim,

@@ -1,8 +1,16 @@
-/** Prometheus text exposition of the gate's counters, latency histogram and loaded list versions. */
+import type { SupervisorStats } from "@phmatch/core";
+
+/** Prometheus text exposition of the gate's counters, latency histogram, loaded list versions and worker restarts. */
 export class GateMetrics {
+  readonly #workers: (() => SupervisorStats | undefined) | undefined;
   readonly #counters = new Map<string, number>();
   readonly #buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
   readonly #histograms = new Map<string, { counts: number[]; sum: number; count: number }>();
+
+  /** `workers`: the supervised pool's counters, read at each render. */
+  constructor(options: { workers?: () => SupervisorStats | undefined } = {}) {
+    this.#workers = options.workers;
+  }
 
   /** Counts one finished request. */
   request(route: string, status: number, seconds: number): void {
@@ -55,6 +63,19 @@ export class GateMetrics {
     out.push("# HELP phmatch_list_version Loaded list versions (value 1).", "# TYPE phmatch_list_version gauge");
     for (const l of lists) out.push(`phmatch_list_version{list="${escapeLabel(l.listId)}",version="${l.version}"} 1`);
     out.push("# HELP phmatch_requests_in_flight Checks being answered now.", "# TYPE phmatch_requests_in_flight gauge", `phmatch_requests_in_flight ${inFlight}`);
+    const workers = this.#workers?.();
+    if (workers !== undefined) {
+      out.push(
+        "# HELP phmatch_worker_deaths_total Worker process deaths, by cause (each is replaced; its uploads in flight are retried once).",
+        "# TYPE phmatch_worker_deaths_total counter",
+        `phmatch_worker_deaths_total{cause="crash"} ${workers.crashes}`,
+        `phmatch_worker_deaths_total{cause="timeout"} ${workers.timeouts}`,
+        `phmatch_worker_deaths_total{cause="memory"} ${workers.memoryKills}`,
+        "# HELP phmatch_worker_retries_total Uploads sent again, alone, after their worker process died.",
+        "# TYPE phmatch_worker_retries_total counter",
+        `phmatch_worker_retries_total ${workers.retries}`,
+      );
+    }
     return out.join("\n") + "\n";
   }
 

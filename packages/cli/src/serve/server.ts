@@ -190,8 +190,13 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     } else {
       return refuse(reply, request, 415, "UNSUPPORTED_MEDIA_TYPE");
     }
-    const result = await withTimeout(generation.checker.check(bytes, { name: "upload" }), options.timeoutMs);
-    if (result === undefined) return refuse(reply, request, 503, "TIMEOUT", { "retry-after": "1" });
+    // At the deadline the upload is dropped from the worker queue (or, if it is being hashed, not retried).
+    const deadline = new AbortController();
+    const result = await withTimeout(generation.checker.check(bytes, { name: "upload", signal: deadline.signal }), options.timeoutMs);
+    if (result === undefined) {
+      deadline.abort();
+      return refuse(reply, request, 503, "TIMEOUT", { "retry-after": "1" });
+    }
     return answer(request, reply, result, generation.checker.lists);
   });
 

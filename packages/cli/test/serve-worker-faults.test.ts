@@ -1,0 +1,207 @@
+// `phmatch serve` on loopback while its worker processes die: killed (SIGKILL, SIGSEGV) under a load of
+// concurrent /v1/check requests, taken over the memory limit by a large valid image, and killed at the request
+// time limit. Every request is answered (no hang, no reset), by the decision an undisturbed gate gives or by a
+// typed error, and the gate stays up and answers later requests normally.
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fixtures } from "../../../test/support/conformance.js";
+import { childPids, prng, sleep, syntheticImage } from "../../../test/support/worker-faults.js";
+
+const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+const root = mkdtempSync(join(tmpdir(), "phmatch-serve-faults-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const SEED = 4242;
+
+interface Gate {
+  child: ChildProcess;
+  url: string;
+  stderr: () => string;
+}
+
+async function startGate(args: string[]): Promise<Gate> {
+  const child = spawn(process.execPath, [bin, "serve", "--port", "0", "--no-auth", "--no-watch", "--hashset", fixtures("hashsets/demo.phs"), "--state-dir", join(root, "state"), ...args], {
+    env: { ...process.env, PHMATCH_TRUSTED_KEYS: "", PHMATCH_TOKENS: "" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let err = "";
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const deadline = Date.now() + 30_000;
+  while (!/listening on (\S+)/.test(err)) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`gate did not start: ${err}`);
+    await sleep(50);
+  }
+  return { child, url: /listening on (\S+)/.exec(err)![1] as string, stderr: () => err };
+}
+
+async function stopGate(gate: Gate | undefined): Promise<void> {
+  if (gate === undefined || gate.child.exitCode !== null) return;
+  gate.child.kill("SIGTERM");
+  await once(gate.child, "exit");
+}
+
+interface Answer {
+  status: number;
+  retryAfter: string | null;
+  body: Record<string, unknown>;
+}
+
+// One upload; a reset connection or no answer within the safety bound rejects (and fails the test).
+async function check(gate: Gate, body: Buffer, type = "image/png"): Promise<Answer> {
+  const r = await fetch(`${gate.url}/v1/check`, { method: "POST", headers: { "content-type": type }, body, signal: AbortSignal.timeout(90_000) });
+  return { status: r.status, retryAfter: r.headers.get("retry-after"), body: (await r.json()) as Record<string, unknown> };
+}
+
+// The answer without what differs between requests.
+const decisionOf = (a: Answer) => {
+  const { request_id: _id, ...rest } = a.body;
+  return { http: a.status, ...rest };
+};
+
+// Worker deaths and retries from /metrics.
+async function workerMetrics(gate: Gate): Promise<Record<string, number>> {
+  const text = await (await fetch(`${gate.url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name.replace(/[{}]/g, "\\$&")} (\\d+)$`, "m").exec(text)?.[1] ?? NaN);
+  return {
+    crash: value('phmatch_worker_deaths_total{cause="crash"}'),
+    timeout: value('phmatch_worker_deaths_total{cause="timeout"}'),
+    memory: value('phmatch_worker_deaths_total{cause="memory"}'),
+    retries: value("phmatch_worker_retries_total"),
+  };
+}
+
+// The gate's one worker process once it is up (the gate starts it before listening).
+async function workerOf(gate: Gate, not: Set<number> = new Set()): Promise<number> {
+  for (;;) {
+    const pid = childPids(gate.child.pid as number).find((p) => !not.has(p));
+    if (pid !== undefined) return pid;
+    await sleep(10);
+  }
+}
+
+describe("phmatch serve with its worker processes killed under load", () => {
+  let gate: Gate | undefined;
+  const uploads: { name: string; bytes: Buffer; type: string }[] = [];
+  beforeAll(async () => {
+    for (const name of ["shapes.png", "shapes-mirror.png", "texture-grey.png", "tiny-4x4.png"]) uploads.push({ name, bytes: readFileSync(fixtures(`images/${name}`)), type: "image/png" });
+    // Larger synthetic photos keep the worker busy long enough for kills to land on requests in flight.
+    for (let i = 0; i < 3; i++) uploads.push({ name: `synthetic-${i}.jpg`, bytes: await syntheticImage(SEED + i, 1400, 1000, "jpeg"), type: "image/jpeg" });
+    gate = await startGate(["--threads", "2", "--max-concurrent", "64", "--timeout-ms", "60000"]);
+  }, 60_000);
+  afterAll(() => stopGate(gate));
+
+  it("answers every request, with the undisturbed decision or PHM_WORKER_CRASHED, and stays up", async () => {
+    const g = gate as Gate;
+    const undisturbed = new Map<string, ReturnType<typeof decisionOf>>();
+    for (const u of uploads) undisturbed.set(u.name, decisionOf(await check(g, u.bytes, u.type)));
+    expect([...undisturbed.values()].map((a) => a.http)).toEqual(uploads.map(() => 200));
+
+    const KILLS = 5;
+    const CLIENTS = 12;
+    const rand = prng(SEED);
+    const killed: NodeJS.Signals[] = [];
+    let answered = 0;
+    const results: { upload: string; answer: Answer }[] = [];
+    // Each client sends uploads one after another until the kills are done, then two more.
+    const client = async (c: number) => {
+      let after = 0;
+      for (let i = 0; killed.length < KILLS || after++ < 2; i++) {
+        const upload = uploads[(c + i) % uploads.length]!;
+        results.push({ upload: upload.name, answer: await check(g, upload.bytes, upload.type) });
+        answered++;
+      }
+    };
+    const killer = async () => {
+      const seen = new Set<number>();
+      while (killed.length < KILLS) {
+        const worker = await workerOf(g, seen);
+        seen.add(worker);
+        // A worker that is answering: let a few more answers come, then kill it at a random moment.
+        const before = answered;
+        while (answered < before + 3) await sleep(5);
+        await sleep(Math.floor(rand() * 200));
+        const signal: NodeJS.Signals = killed.length % 2 === 0 ? "SIGKILL" : "SIGSEGV";
+        process.kill(worker, signal);
+        killed.push(signal);
+      }
+    };
+    await Promise.all([killer(), ...Array.from({ length: CLIENTS }, (_, c) => client(c))]);
+
+    expect(results.length).toBe(answered);
+    let crashed = 0;
+    for (const { upload, answer } of results) {
+      if (answer.status === 422 && answer.body.reason_code === "PHM_WORKER_CRASHED") {
+        // In flight at a death and alone at the next: a typed error, not a guess.
+        expect(answer.body.decision).toBe("error");
+        crashed++;
+      } else {
+        expect(decisionOf(answer), upload).toEqual(undisturbed.get(upload));
+      }
+    }
+    expect(g.child.exitCode).toBeNull();
+    expect((await fetch(`${g.url}/healthz`)).status).toBe(200);
+    for (const u of uploads) expect(decisionOf(await check(g, u.bytes, u.type)), u.name).toEqual(undisturbed.get(u.name));
+    const metrics = await workerMetrics(g);
+    expect(metrics.crash).toBe(KILLS);
+    expect(metrics.retries).toBeGreaterThan(0);
+    console.log(`serve with ${KILLS} worker kills: ${results.length} requests answered, ${crashed} with PHM_WORKER_CRASHED, ${metrics.retries} retried`);
+  }, 120_000);
+});
+
+describe("phmatch serve with a worker memory limit and a request time limit", () => {
+  let big: Buffer;
+  let small: Buffer;
+  beforeAll(async () => {
+    // A valid 8000x6000 PNG (about 2 MB): decoding it takes the worker's memory far over 200 MiB, and longer
+    // than 250 ms.
+    big = await sharp(await syntheticImage(SEED, 800, 600, "png", false)).resize(8000, 6000, { kernel: "nearest" }).png().toBuffer();
+    small = readFileSync(fixtures("images/shapes.png"));
+  }, 60_000);
+
+  it("answers PHM_WORKER_MEMORY for an upload that takes the worker over its limit, then hashes the next", async () => {
+    const gate = await startGate(["--threads", "1", "--memory-limit", "200"]);
+    try {
+      const first = await check(gate, small);
+      expect(first).toMatchObject({ status: 200, body: { decision: "match" } });
+      const over = await check(gate, big);
+      expect(over).toMatchObject({ status: 422, body: { decision: "error", reason_code: "PHM_WORKER_MEMORY" } });
+      expect(decisionOf(await check(gate, small))).toEqual(decisionOf(first));
+      expect(await workerMetrics(gate)).toMatchObject({ memory: 2, crash: 0, retries: 1 });
+      expect(gate.child.exitCode).toBeNull();
+    } finally {
+      await stopGate(gate);
+    }
+  }, 60_000);
+
+  it("answers 503 TIMEOUT at the request time limit, kills that upload's worker without a retry, then answers normally", async () => {
+    const gate = await startGate(["--threads", "1", "--timeout-ms", "250"]);
+    try {
+      const worker = await workerOf(gate);
+      // Let the worker start before timing anything against 250 ms.
+      await until(async () => (await check(gate, small)).status === 200);
+      const slow = await check(gate, big);
+      expect(slow).toMatchObject({ status: 503, retryAfter: "1", body: { decision: "error", reason_code: "TIMEOUT" } });
+      await until(async () => (await workerMetrics(gate)).timeout === 1);
+      expect(childPids(gate.child.pid as number)).not.toContain(worker);
+      // The worker is replaced at once; the next uploads answer normally.
+      await until(async () => (await check(gate, small)).status === 200);
+      expect(await check(gate, small)).toMatchObject({ status: 200, body: { decision: "match" } });
+      expect(await workerMetrics(gate)).toMatchObject({ timeout: 1, crash: 0, retries: 0 });
+    } finally {
+      await stopGate(gate);
+    }
+  }, 60_000);
+});
+
+async function until(what: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await what())) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await sleep(100);
+  }
+}
