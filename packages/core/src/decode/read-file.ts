@@ -36,13 +36,17 @@ export async function readImageFile(path: string, maxFileBytes: number = DEFAULT
   }
 }
 
+// O_NONBLOCK: opening a named pipe for reading would otherwise wait for a writer, for ever on seized media or in
+// an upload directory; open returns at once and the regular-file check refuses it. (Regular files ignore the flag.)
+const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
 async function openReadOnly(file: FilePath, path: string = displayPath(file)): Promise<fs.FileHandle> {
   try {
-    return await fs.open(file, constants.O_RDONLY | O_NOATIME);
+    return await fs.open(file, READ_FLAGS | O_NOATIME);
   } catch (error) {
     if (O_NOATIME !== 0 && (error as NodeJS.ErrnoException).code === "EPERM") {
       try {
-        return await fs.open(file, constants.O_RDONLY);
+        return await fs.open(file, READ_FLAGS);
       } catch (retryError) {
         throw fileError(retryError, path);
       }
