@@ -15,6 +15,7 @@ import {
   detectHashSetFormat,
   diffHashSets,
   encryptStore,
+  exportCsv,
   exportNdjson,
   importHashSet,
   loadHashSet,
@@ -97,6 +98,55 @@ describe("text, pytx and NDJSON readers", () => {
       expect([report.read, report.imported, report.invalid], format).toEqual([3, 2, 1]);
       expect(report.problems, format).toEqual([{ file, line: 2, reason: expect.stringContaining("longer than 1048576 characters") }]);
       await expect(importHashSet(new HashSetBuilder(), file, { ...options, strict: true })).rejects.toMatchObject({ code: "PHM_HASHSET_PARSE", message: expect.stringContaining(`${file}:2:`) });
+    }
+  });
+
+  // Found by fuzzing (hashset-fuzz.test.ts): fields were stored as parsed, so nesting overflowed the stack when the
+  // builder serialised them (RangeError out of importHashSet), non-string extra values broke `hashset export
+  // --format csv` (TypeError), a numeric id was dropped silently, and a header line with `"lists": [null]` threw a
+  // TypeError while one with `"version": "x"` went into the store.
+  it("ndjson: fields, ids and hashes of the wrong type are problems at their line; a damaged header line is refused", async () => {
+    const value = md5("kept");
+    // An export line with more members, given as JSON text (the nesting is too deep for JSON.stringify).
+    const entry = (members: string) => `{"type":"entry","algorithm":"md5","hash":"${md5(members)}",${members}}`;
+    const lines = [
+      JSON.stringify({ type: "entry", algorithm: "md5", hash: value, id: "E1", fields: { source: "s", tags: ["t"], extra: { k: "v" } } }),
+      entry(`"fields":{"extra":${"[".repeat(100_000)}${"]".repeat(100_000)}}`),
+      entry(`"fields":{"extra":{"note":["a,b"]}}`),
+      entry(`"fields":{"tags":"not a list"}`),
+      entry(`"fields":{"added":2024}`),
+      entry(`"id":5`),
+      entry(`"category":{"nested":true}`),
+      JSON.stringify({ path: "a.jpg", hashes: { md5: [[value]] } }),
+      JSON.stringify({ type: "hashset", lists: [{ listId: "late", version: 9 }] }),
+    ];
+    const file = join(tmp, "typed-fields.ndjson");
+    writeFileSync(file, lines.join("\n") + "\n");
+    const builder = new HashSetBuilder();
+    const report = await importHashSet(builder, file, { listId: "l" });
+    expect([report.read, report.imported, report.invalid]).toEqual([9, 1, 8]);
+    expect(report.problems.map((p) => [p.line, p.reason])).toEqual([
+      [2, '"fields.extra" is not an object of strings'],
+      [3, '"fields.extra" is not an object of strings'],
+      [4, '"fields.tags" is not a list of strings'],
+      [5, '"fields.added" is not a string'],
+      [6, '"id" is not a string'],
+      [7, '"category" is not a string'],
+      [8, 'hash record of a.jpg: the "md5" hash is not a string'],
+      [9, expect.stringContaining('"hashset" header line belongs on line 1')],
+    ]);
+    const set = parseStore(serializeStore(builder), file);
+    expect([...set.entries()].map(plain)).toEqual([{ algorithm: "md5", value, listId: "l", entryId: "E1", fields: { source: "s", tags: ["t"], extra: { k: "v" } } }]);
+    expect([...exportCsv(set)]).toEqual(["algorithm,hash,list,id,category,k", `md5,${value},l,E1,,v`]);
+
+    for (const [lists, why] of [
+      [[null], "lists[0] is not an object"],
+      [[{ listId: "l", version: "7" }], 'lists[0] has a "version" that is not a whole number >= 0 ("7")'],
+      [[{ listId: "l", version: 1 }, { version: 2 }], 'lists[1] has no "listId" text'],
+      [{ listId: "l" }, '"lists" is not an array'],
+    ] as [unknown, string][]) {
+      writeFileSync(file, `${JSON.stringify({ type: "hashset", lists })}\n${lines[0]}\n`);
+      await expect(importHashSet(new HashSetBuilder(), file, { listId: "l" })).rejects.toMatchObject({ code: "PHM_HASHSET_PARSE", message: expect.stringContaining(`${file}:1: the "hashset" header line's ${why}`) });
     }
   });
 

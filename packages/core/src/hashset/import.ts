@@ -10,8 +10,9 @@ import { readNcmec } from "./readers/ncmec.js";
 import { readNdjson } from "./readers/ndjson.js";
 import type { HashSetReader, ReaderOptions } from "./readers/reader.js";
 import { readPytx, readText } from "./readers/text.js";
+import { numberedLines } from "./readers/lines.js";
 import { readVics } from "./readers/vics.js";
-import type { ListInfo } from "./store-format.js";
+import { checkedListInfo, type ListInfo } from "./store-format.js";
 
 /** List formats phmatch reads. */
 export const HASH_SET_FORMATS = ["text", "pytx", "csv", "ndjson", "vics", "icse", "ncmec"] as const;
@@ -122,17 +123,31 @@ export async function importHashSet(builder: HashSetBuilder, path: string, optio
 }
 
 // The lists named in the header line of phmatch's own NDJSON export (so versions and terms survive a round trip).
+// A header whose lists are damaged is fatal: the versions it names are what rollback protection goes by.
 async function exportedLists(path: string): Promise<ListInfo[]> {
-  const handle = await open(path, "r");
+  const input = createReadStream(path);
   try {
-    const buffer = Buffer.alloc(256 * 1024);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    const first = buffer.subarray(0, bytesRead).toString("utf8").replace(/^\uFEFF/, "").split(/\r?\n/)[0] ?? "";
-    const header = JSON.parse(first) as { type?: string; lists?: ListInfo[] };
-    return header.type === "hashset" && Array.isArray(header.lists) ? header.lists : [];
-  } catch {
+    for await (const { text, tooLong } of numberedLines(input)) {
+      if (tooLong) return [];
+      let header: unknown;
+      try {
+        header = JSON.parse(text);
+      } catch {
+        return []; // not a header: the reader reports the line
+      }
+      if (typeof header !== "object" || header === null || (header as { type?: unknown }).type !== "hashset") return [];
+      const lists = (header as { lists?: unknown }).lists;
+      const refuse = (why: string) =>
+        new PhmatchError("PHM_HASHSET_PARSE", `${path}:1: the "hashset" header line's ${why}; fix the header or remove the line (the list then gets --list-id and --list-version)`, { path });
+      if (!Array.isArray(lists)) throw refuse('"lists" is not an array');
+      return lists.map((list: unknown, i) => {
+        const checked = checkedListInfo(list);
+        if (typeof checked === "string") throw refuse(`lists[${i}] ${checked}`);
+        return checked;
+      });
+    }
     return [];
   } finally {
-    await handle.close();
+    input.destroy();
   }
 }

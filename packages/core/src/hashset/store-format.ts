@@ -62,3 +62,25 @@ export interface StoredMeta {
   c?: string;
   f?: Record<string, unknown>;
 }
+
+const LIST_TEXT_FIELDS = ["name", "source", "usageTerms", "description", "createdAt"] as const;
+
+/**
+ * `value` as a {@link ListInfo} with only its known fields, or what is wrong with it: a list needs a non-empty
+ * `listId`, a whole-number `version` of at least 0, and text in its other fields. Lists arrive from files (a .phs
+ * header, an NDJSON export's header line), so nothing about them is taken on trust.
+ */
+export function checkedListInfo(value: unknown): ListInfo | string {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "is not an object";
+  const list = value as Record<string, unknown>;
+  if (typeof list.listId !== "string" || list.listId === "") return 'has no "listId" text';
+  if (typeof list.version !== "number" || !Number.isSafeInteger(list.version) || list.version < 0) return `has a "version" that is not a whole number >= 0 (${JSON.stringify(list.version)})`;
+  const info: ListInfo = { listId: list.listId, version: list.version };
+  for (const key of LIST_TEXT_FIELDS) {
+    const text = list[key];
+    if (text === undefined) continue;
+    if (typeof text !== "string") return `has a "${key}" that is not text`;
+    info[key] = text;
+  }
+  return info;
+}
