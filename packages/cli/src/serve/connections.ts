@@ -1,7 +1,8 @@
 // The gate's defences below the routes: what a client can hold (sockets, time, check slots) without sending a
 // complete request. Node's own timeouts bound each connection in time; this file adds the per-address cap on
-// open connections, the answers to requests Node refuses before fastify sees them, and the slow-upload
-// tracker that lets a stalled or dribbled body give its check slot to a new request when every slot is taken.
+// open connections, the answers to requests Node refuses before fastify sees them, and the slot holders, by
+// which a client over its fair share, or a stalled or dribbled body, gives its check slot to a new request when
+// every slot is taken.
 import { randomUUID } from "node:crypto";
 import { STATUS_CODES, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
@@ -23,12 +24,13 @@ export const MAX_HEADER_BYTES = 16 * 1024;
 
 /**
  * When every check slot is taken, an upload whose body has been arriving for at least this long at less than
- * GIVE_WAY_BELOW_BYTES_PER_SECOND gives its slot to the new request (408 UPLOAD_TOO_SLOW). So a client holding
- * the slots with stalled or dribbled bodies holds them only while nobody else asks; holding them against others
- * costs it 256 KiB/s per slot, until the request timeout.
+ * GIVE_WAY_BELOW_BYTES_PER_SECOND gives its slot to the new request (408 UPLOAD_TOO_SLOW), also between clients
+ * behind one proxy address (where the fair share below cannot tell them apart).
  */
 export const GIVE_WAY_AFTER_MS = 1_000;
 export const GIVE_WAY_BELOW_BYTES_PER_SECOND = 256 * 1024;
+/** An address holding this many more check slots than a new request's address gives one up to it. */
+export const FAIR_SHARE_MARGIN = 2;
 
 /** The answer body of the gate, also where fastify has no request yet. */
 export function refusalBody(reason: string, requestId: string = randomUUID()): string {
@@ -99,48 +101,77 @@ export function addressKey(address: string | undefined): string {
     .join(":")}::/64`;
 }
 
-interface Arriving {
+/** Why a slot holder was asked to give way. */
+export type GiveWayReason = "fair-share" | "slow";
+
+interface Holder {
+  address: string;
   since: number;
   startBytes: number;
   socket: Socket;
-  giveWay: () => void;
+  arriving: boolean;
+  giveWay: (reason: GiveWayReason) => void;
 }
 
 /**
- * Uploads admitted to a check slot whose bodies are still arriving. `add` when the slot is taken, `delete` when
- * the body has arrived or the request ended; `slowest` names the one to give way under saturation.
+ * The requests holding check slots, by client address, and whether each one's body is still arriving. When every
+ * slot is taken, `giveWay` frees one for a new request, if one may be taken:
+ * - the fair share first: an address holding FAIR_SHARE_MARGIN more slots than the newcomer's gives up its upload
+ *   still arriving with the fewest bytes, so one client cannot keep the others out by holding the slots with
+ *   stalled bodies, however fast it cycles them;
+ * - then the slowest upload arriving for GIVE_WAY_AFTER_MS at under GIVE_WAY_BELOW_BYTES_PER_SECOND.
+ * A request whose body has arrived is never taken: it is being checked.
  */
-export class ArrivingUploads<K extends object> {
-  readonly #uploads = new Map<K, Arriving>();
+export class SlotHolders<K extends object> {
+  readonly #holders = new Map<K, Holder>();
+  readonly #perAddress = new Map<string, number>();
 
-  /** Tracks `key` from now; `giveWay` answers it 408 and frees its slot. */
-  add(key: K, socket: Socket, giveWay: () => void): void {
-    this.#uploads.set(key, { since: Date.now(), startBytes: socket.bytesRead, socket, giveWay });
+  /** `key` took a slot; its body is arriving until `arrived`. `giveWay` answers it and frees the slot. */
+  add(key: K, socket: Socket, giveWay: (reason: GiveWayReason) => void): void {
+    const address = addressKey(socket.remoteAddress);
+    this.#holders.set(key, { address, since: Date.now(), startBytes: socket.bytesRead, socket, arriving: true, giveWay });
+    this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
   }
 
+  /** The body of `key` has arrived: it can no longer be asked to give way. */
+  arrived(key: K): void {
+    const holder = this.#holders.get(key);
+    if (holder !== undefined) holder.arriving = false;
+  }
+
+  /** `key` freed its slot. */
   delete(key: K): void {
-    this.#uploads.delete(key);
+    const holder = this.#holders.get(key);
+    if (holder === undefined) return;
+    this.#holders.delete(key);
+    const left = (this.#perAddress.get(holder.address) ?? 1) - 1;
+    if (left === 0) this.#perAddress.delete(holder.address);
+    else this.#perAddress.set(holder.address, left);
   }
 
-  get size(): number {
-    return this.#uploads.size;
+  /** Slots held from `address` now. */
+  heldBy(address: string): number {
+    return this.#perAddress.get(address) ?? 0;
   }
 
-  /**
-   * Makes the slowest upload give way, if one has been arriving for GIVE_WAY_AFTER_MS at under
-   * GIVE_WAY_BELOW_BYTES_PER_SECOND; true when a slot was freed.
-   */
-  giveWay(now: number = Date.now()): boolean {
-    let slowest: [K, Arriving, number] | undefined;
-    for (const [key, upload] of this.#uploads) {
-      const elapsed = now - upload.since;
-      if (elapsed < GIVE_WAY_AFTER_MS) continue;
-      const rate = ((upload.socket.bytesRead - upload.startBytes) * 1000) / elapsed;
-      if (rate < GIVE_WAY_BELOW_BYTES_PER_SECOND && (slowest === undefined || rate < slowest[2])) slowest = [key, upload, rate];
+  /** Frees a slot for a new request arriving on `socket`, if one may be taken (see the class); true if freed. */
+  giveWay(socket: Socket, now: number = Date.now()): boolean {
+    const mine = this.heldBy(addressKey(socket.remoteAddress));
+    let fair: [K, Holder, number, number] | undefined; // key, holder, its address's slots, bytes received
+    let slow: [K, Holder, number] | undefined; // key, holder, rate
+    for (const [key, holder] of this.#holders) {
+      if (!holder.arriving) continue;
+      const received = holder.socket.bytesRead - holder.startBytes;
+      const held = this.heldBy(holder.address);
+      if (held >= mine + FAIR_SHARE_MARGIN && (fair === undefined || held > fair[2] || (held === fair[2] && received < fair[3]))) fair = [key, holder, held, received];
+      const elapsed = now - holder.since;
+      const rate = (received * 1000) / Math.max(1, elapsed);
+      if (elapsed >= GIVE_WAY_AFTER_MS && rate < GIVE_WAY_BELOW_BYTES_PER_SECOND && (slow === undefined || rate < slow[2])) slow = [key, holder, rate];
     }
-    if (slowest === undefined) return false;
-    this.#uploads.delete(slowest[0]);
-    slowest[1].giveWay();
+    const chosen: [K, Holder, GiveWayReason] | undefined = fair !== undefined ? [fair[0], fair[1], "fair-share"] : slow !== undefined ? [slow[0], slow[1], "slow"] : undefined;
+    if (chosen === undefined) return false;
+    this.delete(chosen[0]);
+    chosen[1].giveWay(chosen[2]);
     return true;
   }
 }

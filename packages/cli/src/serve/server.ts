@@ -5,11 +5,11 @@ import type { AuditLog, CheckResult, HashRecord } from "@phmatch/core";
 import type { ListGeneration, ListHolder } from "./lists.js";
 import type { OnMatchHook } from "./hook.js";
 import {
-  ArrivingUploads,
   DEFAULT_MAX_CONNECTIONS_PER_IP,
   DEFAULT_REQUEST_TIMEOUT_MS,
   HEADERS_TIMEOUT_MS,
   MAX_HEADER_BYTES,
+  SlotHolders,
   TIMEOUT_CHECK_INTERVAL_MS,
   answerClientError,
   limitConnectionsPerAddress,
@@ -79,7 +79,7 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
   });
   const maxPerIp = options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP;
   if (maxPerIp > 0) limitConnectionsPerAddress(app.server, maxPerIp, () => metrics.clientError("CONNECTION_LIMIT"));
-  const arriving = new ArrivingUploads<FastifyRequest>();
+  const holders = new SlotHolders<FastifyRequest>();
 
   // Raw image bodies are buffered in memory (never written to disk) up to maxBytes; fastify answers 413 above it.
   app.addContentTypeParser("application/octet-stream", { parseAs: "buffer", bodyLimit: options.maxBytes }, (_req, body, done) => done(null, body));
@@ -87,7 +87,7 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
   await app.register(multipart, { limits: { fileSize: options.maxBytes, files: 1, fields: 0, parts: 2 } });
 
   const release = (request: FastifyRequest) => {
-    arriving.delete(request);
+    holders.delete(request);
     if (request.phmCounted === true) {
       request.phmCounted = false;
       inFlight--;
@@ -113,19 +113,20 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     if (request.method === "POST" && isCheckUrl(request.url) && !CHECK_TYPES.test(request.headers["content-type"] ?? "")) return void (await refuse(reply, request, 415, "UNSUPPORTED_MEDIA_TYPE"));
     if (request.url.startsWith("/v1/")) {
       if (options.lists.current === undefined) return void (await refuse(reply, request, 503, "NOT_READY", { "retry-after": "1" }));
-      // Saturated: a stalled or dribbled upload gives its slot to this request, if there is one (connections.ts).
-      if (inFlight >= options.maxConcurrent && !arriving.giveWay()) return void (await refuse(reply, request, 503, "SATURATED", { "retry-after": "1" }));
+      // Saturated: an address over its fair share, or a stalled or dribbled upload, gives its slot to this
+      // request, if there is one whose body is still arriving (connections.ts).
+      if (inFlight >= options.maxConcurrent && !holders.giveWay(request.raw.socket)) return void (await refuse(reply, request, 503, "SATURATED", { "retry-after": "1" }));
       inFlight++;
       request.phmCounted = true;
-      if (request.method === "POST") {
-        arriving.add(request, request.raw.socket, () => {
-          release(request);
-          metrics.clientError("UPLOAD_TOO_SLOW");
-          if (reply.sent || reply.raw.headersSent) request.raw.socket.destroy();
-          else void refuse(reply, request, 408, "UPLOAD_TOO_SLOW", { connection: "close" });
-        });
-        request.raw.once("end", () => arriving.delete(request));
-      }
+      holders.add(request, request.raw.socket, (why) => {
+        release(request);
+        metrics.clientError(why === "slow" ? "UPLOAD_TOO_SLOW" : "FAIR_SHARE");
+        if (reply.sent || reply.raw.headersSent) request.raw.socket.destroy();
+        else if (why === "slow") void refuse(reply, request, 408, "UPLOAD_TOO_SLOW", { connection: "close" });
+        else void refuse(reply, request, 503, "SATURATED", { connection: "close", "retry-after": "1" });
+      });
+      if (request.raw.complete) holders.arrived(request);
+      else request.raw.once("end", () => holders.arrived(request));
       // The lists a request started with answer it, even if a reload swaps them while its body arrives.
       request.phmGeneration = options.lists.current;
     }
