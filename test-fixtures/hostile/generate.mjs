@@ -503,6 +503,10 @@ export async function* hostileInputs({ seed = DEFAULT_SEED, size = "full", canar
       yield make("bomb", "gif-screen-10000x10000-frame-1x1.gif", gifFile(10000, 10000, [{ w: 1, h: 1 }]), "any", { note: "GIF screen 10000x10000 (at the limit), one 1x1 frame" });
       yield make("bomb", "png-200000-empty-idat.png", Buffer.concat([PNG_SIGNATURE, pngIhdr(96, 72), ...Array.from({ length: 200000 }, () => pngChunk("IDAT", Buffer.alloc(0))), pngChunk("IDAT", deflateSync(Buffer.alloc(97 * 72))), pngChunk("IEND", Buffer.alloc(0))]), "any", { note: "200,000 empty IDAT chunks before the real one" });
     }
+    // Extreme shapes within the limit: one pixel wide or tall (every step after decoding must cope).
+    for (const [tw, th] of full ? [[1, 65535], [65535, 1], [1, 1], [2, 40000]] : [[65535, 1]]) {
+      yield make("bomb", `png-${tw}x${th}.png`, pngFile(tw, th, [["IDAT", deflateSync(Buffer.alloc((tw + 1) * th, 0))]]), "hash", { note: `PNG ${tw}x${th} (extreme aspect ratio)` });
+    }
     yield make("bomb", "jpeg-many-scans.jpg", jpegManyScans(bases["progressive.jpg"], full ? 20000 : 2000), "any", { note: `progressive JPEG with a scan repeated ${full ? 20000 : 2000} times` });
   }
 
