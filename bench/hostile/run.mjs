@@ -338,6 +338,14 @@ if (INTERFACES.includes("batch")) await batch("hash, whole corpus in one run", [
 if (INTERFACES.includes("scan")) await batch("scan, whole corpus in one run", ["scan", "-q", "-j", "1", "--hashset", demo], (records) => records.filter((r) => r.type === "file"));
 if (INTERFACES.includes("check")) await perFileCheck();
 if (INTERFACES.includes("serve")) await serve();
+// Self-test: the canaries do see a fetch and an open (so their zeros above mean something).
+const before = { ...canaryHits };
+await fetch(`http://127.0.0.1:${canary.address().port}/canary/self-test`);
+const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+await new Promise((r) => setTimeout(r, 200));
+closeSync(reader);
+const selfTest = canaryHits.http > before.http && canaryHits.file > before.file ? "both seen" : "NOT SEEN: the canaries are broken";
+Object.assign(canaryHits, before);
 clearInterval(fifoWatch);
 canary.close();
 
@@ -380,7 +388,7 @@ out.push("", `| error code | ${labels.map((l) => SHORT[l]).join(" | ")} |`, `| -
 for (const code of codes) out.push(`| ${code} | ${labels.map((l) => results[l].filter((r) => r.outcome.value === code).length).join(" | ")} |`);
 out.push("");
 for (const label of labels) if (notes[label]) out.push(`- ${label}: ${notes[label]}`);
-out.push(`- canaries: ${canaryHits.http} HTTP requests to the loopback canary, ${canaryHits.file} opens of the canary FIFO (both must be 0)`);
+out.push(`- canaries: ${canaryHits.http} HTTP requests to the loopback canary, ${canaryHits.file} opens of the canary FIFO (both must be 0); self-test fetch and open afterwards: ${selfTest}`);
 const crashes = labels.flatMap((l) => results[l].filter((r) => r.outcome.kind === "crash").map((r) => `${l}: ${short(r.input)}: ${r.outcome.value}`));
 const missed = labels.flatMap((l) => results[l].filter((r) => r.outcome.kind !== "crash" && !meets(r.input, r.outcome)).map((r) => `${l}: ${short(r.input)}: expected ${r.input.expect}${r.input.codes ? ` (${r.input.codes.join("|")})` : ""}, got ${r.outcome.value}`));
 if (crashes.length > 0) out.push("", "Crashes:", ...crashes.map((c) => `- ${c}`));

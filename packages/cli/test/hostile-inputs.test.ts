@@ -177,4 +177,13 @@ describe("nothing fetched or opened what the SVG and XML inputs reference", () =
     expect(canaryRequests).toEqual([]);
     expect(fifoOpens).toBe(0);
   });
+
+  it("and would have seen a fetch and an open (the canaries work)", async () => {
+    await fetch(`http://127.0.0.1:${(canary.address() as { port: number }).port}/canary/self-test`);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    await new Promise((r) => setTimeout(r, 200));
+    closeSync(reader);
+    expect(canaryRequests).toEqual(["GET /canary/self-test"]);
+    expect(fifoOpens).toBeGreaterThan(0);
+  });
 });
