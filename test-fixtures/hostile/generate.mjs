@@ -3,15 +3,20 @@
 // and deterministic: the same options give the same bytes with the same sharp. Nothing is written unless a
 // caller asks (writeCorpus, into a directory it made and removes).
 //
-//   import { hostileCorpus } from "../test-fixtures/hostile/generate.mjs";
-//   for await (const input of hostileInputs({ size: "fast" })) ...   // { name, kind, bytes, expect, note }
+//   import { hostileInputs, hostileCorpus, meetsExpectation } from "../test-fixtures/hostile/generate.mjs";
+//   for await (const input of hostileInputs({ size: "fast" })) ...   // { name, kind, bytes, expect, codes?, note }
+//   const svgs = await hostileCorpus({ kinds: ["svg"], canary: { url, file } });
+//
+// size "fast" (~140 inputs, a few seconds: npm test) or "full" (~630, ~20 s: bench/hostile); kinds: a subset of
+// HOSTILE_KINDS; canary: the loopback URL and local file the SVG/XML inputs reference (nothing may touch them).
 //
 // `expect` says what a correct phmatch does with the input:
 //   "error": a typed error (one of `codes`, when given); a hash would be wrong (e.g. a bomb, an SVG, an empty file);
 //   "hash":  a valid hash (the file is a decodable image whatever its name or trailing bytes say), or one of
 //            `codes` when given (a limit the caller set, such as the pool's memory limit, refusing it is right too);
 //   "any":   either a valid hash or a typed error (a bit flip may leave an image decodable).
-// In every case: no crash, no hang past the time limit, and the next file is processed.
+// meetsExpectation(input, answer) applies this (a worker death or PHM_INTERNAL never meets it). In every case: no
+// crash, no hang past the time limit, and the next file is processed.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createDeflate, deflateSync, gzipSync } from "node:zlib";
