@@ -54,7 +54,7 @@ describe("phmatch hashset", () => {
     expect(phmatch(["hashset", "build", "test-fixtures/images/shapes.png", "--list-id", "aug", "--augment", "-o", out("aug.phs")]).code).toBe(0);
     expect(phmatch(["hashset", "build", "test-fixtures/images/shapes.png", "--list-id", "plain", "-o", out("plain.phs")]).code).toBe(0);
     const info = phmatch(["hashset", "info", out("aug.phs")]);
-    expect(info.stdout).toContain("22 entries: md5 1, pdq 10, phash16 10, sha1 1");
+    expect(info.stdout).toContain("30 entries: md5 1, pdq 14, phash16 14, sha1 1"); // the image and its 13 windows
     writeFileSync(out("crop5.ndjson"), phmatch(["hash", "--dihedral", "test-fixtures/images/shapes-crop5.png"]).stdout);
     const matchWith = (list: string) => JSON.parse(phmatch(["match", "--hashset", out(list), out("crop5.ndjson")]).stdout) as { status: string; matches: { entryId: string; window?: string; distance: number }[] };
     expect(matchWith("plain.phs").status).toBe("unseen"); // PDQ alone misses this 5%-area crop (32 bits > 31)

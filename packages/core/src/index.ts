@@ -98,4 +98,4 @@ export * from "./scan/index.js";
 
 export * from "./audit/index.js";
 export * from "./check/index.js";
-export { findContentBox, cropPixels, windowBox, unrotatedSize, AUGMENT_WINDOWS, ROTATION_HYPOTHESES, type ContentBox } from "./decode/trim.js";
+export { findContentBox, cropPixels, windowBox, unrotatedSize, AUGMENT_WINDOWS, PART_WINDOWS, ROTATION_HYPOTHESES, type ContentBox, type ImageWindow } from "./decode/trim.js";

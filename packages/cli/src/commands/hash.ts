@@ -20,6 +20,7 @@ import { parseAlgorithms, parsePositiveInt } from "../parse.js";
 
 interface HashCommandOptions {
   rotations: boolean;
+  parts: boolean;
   algorithms: string[];
   mode: HashMode;
   autoOrient: boolean;
@@ -51,6 +52,7 @@ export function hashCommand(): Command {
     .option("--no-auto-orient", "hash the pixels as stored (default)")
     .option("--dihedral", "also print PDQ's 8 dihedral variants (rotations and flips)", false)
     .option("--rotations", "also hash the image turned back by small angles (+-2 to 8 degrees), as rotated", false)
+    .option("--parts", "also hash the top, bottom, left and right 60% of the image, as parts", false)
     .option("--trim", "also hash the content inside uniform borders (letterboxing, frames, screenshot padding), as trimmed", false)
     .addOption(new Option("-f, --format <format>", "output format").choices(["ndjson", "tsv"]).default("ndjson"))
     .option("-j, --jobs <n>", "worker threads (default: available cores)", parsePositiveInt)
@@ -70,6 +72,7 @@ export function hashCommand(): Command {
         dihedral: options.dihedral,
         trim: options.trim,
         rotations: options.rotations,
+        parts: options.parts,
         autoOrient: options.autoOrient,
         maxPixels: options.maxPixels,
         maxFileBytes: options.maxFileBytes,

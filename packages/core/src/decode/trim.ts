@@ -89,13 +89,38 @@ export function cropPixels(p: Pixels, box: ContentBox): Pixels {
   return { width: box.width, height: box.height, channels: p.channels, data };
 }
 
+/** A sub-window of an image, as shares of its width and height and where it sits (0 left/top .. 1 right/bottom). */
+export interface ImageWindow {
+  /** Where and how much, e.g. `centre-90` or `top-60`. */
+  name: string;
+  scaleX: number;
+  scaleY: number;
+  anchorX: number;
+  anchorY: number;
+}
+
+/**
+ * The parts of an image that an overlay in one region (a logo, a watermark, a caption in a corner or along an
+ * edge) leaves whole in at least one of them: the top, bottom, left and right 60% of the image. The matcher's
+ * query hashes them too (`parts`), and `hashset build --augment` stores them, so that an overlaid copy matches
+ * through a part its overlay missed.
+ */
+export const PART_WINDOWS: readonly ImageWindow[] = (
+  [
+    ["top", 1, 0.6, 0.5, 0],
+    ["bottom", 1, 0.6, 0.5, 1],
+    ["left", 0.6, 1, 0, 0.5],
+    ["right", 0.6, 1, 1, 0.5],
+  ] as const
+).map(([where, scaleX, scaleY, anchorX, anchorY]) => ({ name: `${where}-60`, scaleX, scaleY, anchorX, anchorY }));
+
 /**
  * The sub-windows a list builder hashes besides the whole image (`hashset build --augment`), so that crops of a
- * listed image still match: centre crops keeping 97, 94, 90, 85 and 80% of each side, and the four corners at
- * 90%. Named by where and how much, e.g. `centre-90`.
+ * listed image still match: centre crops keeping 97, 94, 90, 85 and 80% of each side, the four corners at 90%,
+ * and the four parts of {@link PART_WINDOWS}. Named by where and how much, e.g. `centre-90`.
  */
-export const AUGMENT_WINDOWS: readonly { name: string; scale: number; anchorX: number; anchorY: number }[] = [
-  ...[97, 94, 90, 85, 80].map((p) => ({ name: `centre-${p}`, scale: p / 100, anchorX: 0.5, anchorY: 0.5 })),
+export const AUGMENT_WINDOWS: readonly ImageWindow[] = [
+  ...[97, 94, 90, 85, 80].map((p) => ({ name: `centre-${p}`, scaleX: p / 100, scaleY: p / 100, anchorX: 0.5, anchorY: 0.5 })),
   ...(
     [
       ["top-left", 0, 0],
@@ -103,13 +128,14 @@ export const AUGMENT_WINDOWS: readonly { name: string; scale: number; anchorX: n
       ["bottom-left", 0, 1],
       ["bottom-right", 1, 1],
     ] as const
-  ).map(([where, anchorX, anchorY]) => ({ name: `${where}-90`, scale: 0.9, anchorX, anchorY })),
+  ).map(([where, anchorX, anchorY]) => ({ name: `${where}-90`, scaleX: 0.9, scaleY: 0.9, anchorX, anchorY })),
+  ...PART_WINDOWS,
 ];
 
-/** The box of one augmentation window in a width x height image. */
-export function windowBox(width: number, height: number, window: { scale: number; anchorX: number; anchorY: number }): ContentBox {
-  const w = Math.max(1, Math.round(width * window.scale));
-  const h = Math.max(1, Math.round(height * window.scale));
+/** The box of one window in a width x height image. */
+export function windowBox(width: number, height: number, window: Omit<ImageWindow, "name">): ContentBox {
+  const w = Math.max(1, Math.round(width * window.scaleX));
+  const h = Math.max(1, Math.round(height * window.scaleY));
   return { left: Math.round((width - w) * window.anchorX), top: Math.round((height - h) * window.anchorY), width: w, height: h };
 }
 

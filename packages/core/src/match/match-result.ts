@@ -29,11 +29,14 @@ export interface MatchHit {
   policy: string;
   /**
    * Which query hash matched when it was not the whole image's: `trimmed`, the content inside uniform borders;
-   * `rotated`, the image turned back by a small angle (`rotation` says which).
+   * `rotated`, the image turned back by a small angle (`rotation` says which); `part`, one part of the image
+   * (`part` says which), as when an overlay covers another.
    */
-  query?: "trimmed" | "rotated";
+  query?: "trimmed" | "rotated" | "part";
   /** For `query: "rotated"`: the angle in degrees the query was turned back by. */
   rotation?: number;
+  /** For `query: "part"`: which part of the queried image matched (PART_WINDOWS), e.g. top-60. */
+  part?: string;
   /** The entry's hash that matched was of part of the listed image (list-side augmentation), e.g. centre-90. */
   window?: string;
   /** A local override applied: the hit is reported but does not make the file known. */

@@ -121,8 +121,9 @@ export class Matcher {
       extra(inner.hits);
       weak &&= inner.weak;
     }
-    // Rotation hypotheses: extra queries whose quality notes would only repeat the image's own.
+    // Rotation hypotheses and parts: extra queries whose quality notes would only repeat the image's own.
     for (const turned of record.rotated ?? []) extra(this.#matchHashes(turned, "rotated", [], []).hits.map((h) => ({ ...h, rotation: turned.degrees })));
+    for (const part of record.parts ?? []) extra(this.#matchHashes(part, "part", [], []).hits.map((h) => ({ ...h, part: part.window })));
     if (this.#combined !== undefined) {
       const seen = new Set(result.matches.map((h) => `${h.list}\0${h.entryId ?? ""}`));
       for (const hit of this.#matchCombined(record)) if (!seen.has(`${hit.list}\0${hit.entryId ?? ""}`)) result.matches.push(hit);
@@ -137,7 +138,7 @@ export class Matcher {
   // Looks up every listed algorithm of one set of hashes (the record's, or its trimmed content's).
   #matchHashes(
     source: { hashes?: Record<string, string>; quality?: Record<string, number>; dihedral?: Record<string, string[]> },
-    query: "trimmed" | "rotated" | undefined,
+    query: MatchHit["query"],
     notes: string[],
     checked: string[],
   ): { hits: MatchHit[]; weak: boolean } {

@@ -1,5 +1,6 @@
 import { PhmatchError } from "../errors/index.js";
 import { hasherSpec } from "../hashers/index.js";
+import { PDQ_MIN_QUALITY } from "../hashers/pdq.js";
 
 /**
  * How one algorithm's hashes decide a match, named and versioned so a report can say which rule decided:
@@ -27,7 +28,7 @@ export const POLICY_VERSION = 1;
 export function defaultPolicy(algorithm: string): MatchPolicy {
   const spec = hasherSpec(algorithm);
   if (spec === undefined) throw new PhmatchError("PHM_USAGE", `unknown algorithm "${algorithm}"`);
-  return makePolicy(algorithm, spec.defaultThreshold, algorithm === "pdq" ? 50 : undefined);
+  return makePolicy(algorithm, spec.defaultThreshold, algorithm === "pdq" ? PDQ_MIN_QUALITY : undefined);
 }
 
 /** A policy with its id derived from its parameters. */

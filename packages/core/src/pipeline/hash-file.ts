@@ -1,16 +1,30 @@
 import { decodeImage } from "../decode/decode-image.js";
-import { reduceForHypotheses, turnBack } from "../decode/rotate.js";
-import { AUGMENT_WINDOWS, ROTATION_HYPOTHESES, cropPixels, findContentBox, windowBox } from "../decode/trim.js";
+import { greyPixels, reducePixels, turnBack } from "../decode/rotate.js";
+import { AUGMENT_WINDOWS, PART_WINDOWS, ROTATION_HYPOTHESES, cropPixels, findContentBox, windowBox } from "../decode/trim.js";
 import { readFileOnce } from "../decode/read-file.js";
 import { PhmatchError, toPhmatchError } from "../errors/index.js";
 import { StreamingDigests, isDigest } from "../hashers/digests.js";
 import type { ComputedHash } from "../hashers/imagehash-family.js";
+import { PDQ_MIN_QUALITY } from "../hashers/pdq.js";
 import { hasherSpec } from "../hashers/registry.js";
 import type { HashRecord } from "../record/hash-record.js";
 import { bytesToHex } from "../record/hex.js";
 import { displayPath, pathBytesOf, type FilePath } from "./file-path.js";
 import { DEFAULT_ALGORITHMS, FAST_MODE_MIN_LONG_SIDE, type HashOptions } from "./hash-options.js";
 import { hashPixels } from "./hash-pixels.js";
+import type { Pixels } from "../decode/pixels.js";
+
+/** The algorithms hashed for the extra query views (rotation hypotheses, parts). */
+const VIEW_ALGORITHMS = new Set(["pdq", "phash16", "phash"]);
+
+/**
+ * PDQ's quality gate (PDQ_MIN_QUALITY), below which a sub-window (list side) or an extra query view (rotated, part) is left out, for every
+ * algorithm: what PDQ finds too featureless to decide (its policy's quality gate) is too featureless for pHash
+ * too, which has no quality of its own. bench/robustness: every false pair its first run found came from a
+ * window or view of PDQ quality 4-22 matched by the 256-bit pHash. Without PDQ among the algorithms nothing is
+ * left out.
+ */
+const featureful = (hashed: HashRecord) => (hashed.quality?.pdq ?? PDQ_MIN_QUALITY) >= PDQ_MIN_QUALITY;
 
 /**
  * Reads a file once and computes every requested algorithm: digests over all its bytes (images or not, of any
@@ -81,28 +95,45 @@ async function hashPixelsOf(
         if (trimmed.dihedral !== undefined) record.trimmed.dihedral = trimmed.dihedral;
       }
     }
-    if (options.rotations === true) {
-      const rotated: NonNullable<HashRecord["rotated"]> = [];
-      const small = await reduceForHypotheses(decoded.pixels);
-      for (const degrees of ROTATION_HYPOTHESES) {
-        const turned = await turnBack(small, degrees);
-        if (turned === undefined) continue;
-        // PDQ and pHash only: the hashes with dihedral variants and the weight of the evidence.
-        const ids = pixelIds.filter((id) => id === "pdq" || id === "phash16" || id === "phash");
-        const hashed = assemble(path, ids, {}, hashPixels({ ...decoded, pixels: turned, pdqPixels: undefined }, ids, { dihedral: options.dihedral }));
-        if (hashed.hashes === undefined) continue;
-        rotated.push({ degrees, hashes: hashed.hashes, ...(hashed.quality !== undefined && { quality: hashed.quality }), ...(hashed.dihedral !== undefined && { dihedral: hashed.dihedral }) });
+    if (options.rotations === true || options.parts === true) {
+      // Extra query views, from one reduced copy: PDQ and pHash only (the hashes that carry the evidence), the
+      // identity variant only (a turned-and-mirrored copy is not worth eight more lookups each).
+      const small = greyPixels(await reducePixels(decoded.pixels));
+      const ids = pixelIds.filter((id) => VIEW_ALGORITHMS.has(id));
+      const view = (pixels: Pixels) => assemble(path, ids, {}, hashPixels({ ...decoded, pixels, pdqPixels: undefined }, ids));
+      if (options.rotations === true && ids.length > 0) {
+        const rotated: NonNullable<HashRecord["rotated"]> = [];
+        for (const degrees of ROTATION_HYPOTHESES) {
+          const turned = turnBack(small, degrees);
+          if (turned === undefined) continue;
+          const hashed = view(turned);
+          if (hashed.hashes === undefined || !featureful(hashed)) continue;
+          rotated.push({ degrees, hashes: hashed.hashes, ...(hashed.quality !== undefined && { quality: hashed.quality }) });
+        }
+        if (rotated.length > 0) record.rotated = rotated;
       }
-      if (rotated.length > 0) record.rotated = rotated;
+      if (options.parts === true && ids.length > 0) {
+        const parts: NonNullable<HashRecord["parts"]> = [];
+        for (const window of PART_WINDOWS) {
+          const hashed = view(cropPixels(small, windowBox(small.width, small.height, window)));
+          if (hashed.hashes === undefined || !featureful(hashed)) continue;
+          const box = windowBox(decoded.pixels.width, decoded.pixels.height, window);
+          parts.push({ window: window.name, box: [box.left, box.top, box.width, box.height], hashes: hashed.hashes, ...(hashed.quality !== undefined && { quality: hashed.quality }) });
+        }
+        if (parts.length > 0) record.parts = parts;
+      }
     }
     if (options.augment === true) {
       const { width, height } = decoded.pixels;
-      record.windows = AUGMENT_WINDOWS.map((window) => {
+      const windows: NonNullable<HashRecord["windows"]> = [];
+      for (const window of AUGMENT_WINDOWS) {
         const box = windowBox(width, height, window);
         const inner = { ...decoded, pixels: cropPixels(decoded.pixels, box), ...(decoded.pdqPixels !== undefined && { pdqPixels: cropPixels(decoded.pdqPixels, box) }) };
         const hashed = assemble(path, pixelIds, {}, hashPixels(inner, pixelIds));
-        return { window: window.name, box: [box.left, box.top, box.width, box.height], hashes: hashed.hashes ?? {}, ...(hashed.quality !== undefined && { quality: hashed.quality }) };
-      });
+        if (!featureful(hashed)) continue;
+        windows.push({ window: window.name, box: [box.left, box.top, box.width, box.height], hashes: hashed.hashes ?? {}, ...(hashed.quality !== undefined && { quality: hashed.quality }) });
+      }
+      record.windows = windows;
     }
     return record;
   } catch (error) {

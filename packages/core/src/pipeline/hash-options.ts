@@ -47,6 +47,12 @@ export interface HashOptions {
    * on a copy at most 256 px a side.
    */
   rotations?: boolean;
+  /**
+   * Also hash the parts of PART_WINDOWS (the top, bottom, left and right 60% of the image), each as an extra query
+   * hash (`parts` in the record), computed on a copy at most 256 px a side: a logo or caption over one region
+   * leaves at least one part whole, and lists built with --augment hold the same parts.
+   */
+  parts?: boolean;
 }
 
 /** Checks algorithm ids and mode; throws PHM_USAGE naming what is wrong and what is supported. */

@@ -21,6 +21,11 @@ export interface HashRecord {
   trimmed?: TrimmedHashes;
   /** With rotation hypotheses on: the hashes of the image turned back by each small angle. */
   rotated?: RotatedHashes[];
+  /**
+   * With parts on: PDQ and pHash of each part of PART_WINDOWS (top, bottom, left, right 60%), as extra queries, so
+   * that an overlay in one region leaves a part to match; `box` is in the image's pixels.
+   */
+  parts?: WindowHashes[];
   /** With augmentation on (list builders): the hashes of each sub-window of the image. */
   windows?: WindowHashes[];
   error?: { code: ErrorCode; message: string };

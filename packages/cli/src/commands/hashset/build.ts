@@ -30,7 +30,7 @@ export function buildCommand(): Command {
     .option("-a, --algorithms <ids>", "algorithms to store (default pdq,phash16,md5,sha1: bench/robustness measured the 256-bit pHash adding recall at no false positive)", parseAlgorithms, ["pdq", "phash16", "md5", "sha1"])
     .requiredOption("-o, --output <file>", "the .phs store to write")
     .option("-j, --jobs <n>", "worker threads", parsePositiveInt)
-    .option("--augment", "also store the hashes of sub-windows of each image (centre crops at 97-80%, corners at 90%) as variants of its entry, so crops of it match", false)
+    .option("--augment", "also store the hashes of sub-windows of each image (centre crops at 97-80%, corners at 90%, the top, bottom, left and right 60%; those of PDQ quality below 50 left out) as variants of its entry, so crops and overlaid copies of it match", false)
     .option("--encrypt", "encrypt the store with --key-file or PHMATCH_LIST_KEY", false)
     .option("--key-file <file>", "key for --encrypt")
     .action(async (paths: string[], options: BuildOptions, command: Command) => {

@@ -1,0 +1,123 @@
+// The extra query views from one reduced copy: the turn back inverts a small rotation pixel for pixel (up to
+// resampling), the parts of an overlaid copy match the parts a list built with --augment holds, a hit says which
+// part matched, and createChecker has every view on by default.
+import { Ajv2020 } from "ajv/dist/2020.js";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import {
+  AUGMENT_WINDOWS,
+  HashSetBuilder,
+  Matcher,
+  PART_WINDOWS,
+  checkerFor,
+  hashFile,
+  hashImageBytes,
+  hashRecordSchema,
+  matchResultSchema,
+  parseHashValue,
+  parseStore,
+  serializeStore,
+  type HashRecord,
+  type LoadedHashSet,
+} from "@phmatch/core";
+import { greyPixels, reducePixels, turnBack } from "../src/decode/rotate.js";
+import { fixtures } from "../../../test/support/conformance.js";
+
+const ALGORITHMS = ["pdq", "phash16"];
+
+async function grey(bytes: Buffer) {
+  const { data, info } = await sharp(bytes).greyscale().raw().toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, channels: 1 as const, data: new Uint8Array(data) };
+}
+
+// A list of one image as `hashset build --augment` stores it: the whole image and its sub-windows.
+function augmentedList(record: HashRecord, entryId: string): LoadedHashSet {
+  const builder = new HashSetBuilder();
+  builder.addList({ listId: "L", version: 1 });
+  const add = (hashes: Record<string, string>, window?: string) => {
+    for (const a of ALGORITHMS) {
+      const parsed = parseHashValue(a, hashes[a] as string);
+      if (parsed.ok) builder.addEntry({ algorithm: a, value: parsed.value, listId: "L", entryId, ...(window !== undefined && { fields: { window } }) });
+    }
+  };
+  add(record.hashes ?? {});
+  for (const w of record.windows ?? []) add(w.hashes, w.window);
+  return { set: parseStore(serializeStore(builder), "t"), path: "t", storeSha256: "", encrypted: false, overrides: [] };
+}
+
+describe("turnBack", () => {
+  it("undoes a 5-degree rotation: the turned-back centre equals the original's to within resampling", async () => {
+    const original = await grey(await sharp(fixtures("images/texture.jpg")).resize(200, 150, { fit: "fill" }).png().toBuffer());
+    const rotated = await grey(await sharp(Buffer.from(original.data), { raw: { width: 200, height: 150, channels: 1 } }).rotate(5, { background: "#ffffff" }).png().toBuffer());
+    const back = turnBack(rotated, 5);
+    expect(back).toMatchObject({ width: 200, height: 150, channels: 1 });
+    const meanDifference = (a: Uint8Array, b: Uint8Array) => a.reduce((s, v, i) => s + Math.abs(v - (b[i] as number)), 0) / a.length;
+    // Interior only (the corners hold the white the rotation brought in), against the wrong direction as control.
+    const interior = (p: { data: Uint8Array }) => p.data.filter((_, i) => i % 200 > 20 && i % 200 < 180 && i / 200 > 20 && i / 200 < 130);
+    const right = meanDifference(interior(back as { data: Uint8Array }), interior(original));
+    const wrong = meanDifference(interior(turnBack(rotated, -5) as { data: Uint8Array }), interior(original));
+    expect(right).toBeLessThan(6);
+    expect(wrong).toBeGreaterThan(3 * right);
+  });
+
+  it("reduces to at most 256 px a side and keeps small images as they are", async () => {
+    const big = await grey(await sharp(fixtures("images/texture.jpg")).resize(1000, 600, { fit: "fill" }).png().toBuffer());
+    const small = await reducePixels(big);
+    expect([small.width, small.height]).toEqual([256, 154]);
+    expect(await reducePixels(small)).toBe(small);
+    const rgb = { width: 2, height: 1, channels: 3 as const, data: new Uint8Array([255, 0, 0, 0, 0, 255]) };
+    expect([...greyPixels(rgb).data]).toEqual([76, 29]); // Pillow's convert("L")
+  });
+});
+
+describe("parts", () => {
+  it("are the four 60% bands, and --augment stores them with the crops", () => {
+    expect(PART_WINDOWS.map((w) => w.name)).toEqual(["top-60", "bottom-60", "left-60", "right-60"]);
+    for (const w of PART_WINDOWS) expect(AUGMENT_WINDOWS).toContainEqual(w);
+  });
+
+  it("match a copy with a logo over one corner through a part, which the whole image misses", async () => {
+    const source = await sharp(fixtures("images/texture.jpg")).resize(384, 384, { fit: "fill" }).png().toBuffer();
+    const listed = await hashImageBytes(source, "listed.png", { algorithms: ALGORITHMS, augment: true });
+    expect(listed.windows?.map((w) => w.window)).toEqual(AUGMENT_WINDOWS.map((w) => w.name));
+    const matcher = new Matcher([augmentedList(listed, "texture")]);
+    const badge = await sharp({ create: { width: 150, height: 150, channels: 3, background: "#e8462b" } }).png().toBuffer();
+    const overlaid = await sharp(source).composite([{ input: badge, left: 232, top: 232 }]).jpeg({ quality: 80 }).toBuffer();
+
+    const plain = await hashImageBytes(overlaid, "overlaid.jpg", { algorithms: ALGORITHMS, dihedral: true });
+    expect(plain.parts).toBeUndefined(); // off unless asked
+    const record = await hashImageBytes(overlaid, "overlaid.jpg", { algorithms: ALGORITHMS, dihedral: true, parts: true });
+    expect(record.parts?.map((p) => [p.window, p.box])).toEqual([
+      ["top-60", [0, 0, 384, 230]],
+      ["bottom-60", [0, 154, 384, 230]],
+      ["left-60", [0, 0, 230, 384]],
+      ["right-60", [154, 0, 230, 384]],
+    ]);
+    const result = matcher.match(record);
+    expect(result.status).toBe("known");
+    const viaPart = result.matches.filter((m) => m.query === "part");
+    expect(viaPart.length).toBeGreaterThan(0);
+    // The parts the badge missed (top, left) are the ones that match, each against the same part of the list.
+    for (const hit of viaPart) {
+      expect(["top-60", "left-60"]).toContain(hit.part);
+      expect(hit.window).toBe(hit.part);
+    }
+    const ajv = new Ajv2020({ strict: true });
+    expect(ajv.compile(hashRecordSchema())(record), "record valid").toBe(true);
+    expect(ajv.compile(matchResultSchema())(result), "result valid").toBe(true);
+    expect(matcher.match(plain).status).toBe("unseen"); // the whole image and its other views miss it
+  });
+});
+
+describe("createChecker defaults", () => {
+  it("matches with trim, rotations and parts on, and each can be turned off", async () => {
+    const listed = await hashFile(fixtures("images/texture.jpg"), { algorithms: ALGORITHMS, augment: true });
+    const set = augmentedList(listed, "texture");
+    const turned = await sharp(fixtures("images/texture.jpg")).rotate(5, { background: "#ffffff" }).jpeg({ quality: 85 }).toBuffer();
+    const on = await checkerFor([set]).check(new Uint8Array(turned), { name: "turned.jpg" });
+    expect(on.status).toBe("known");
+    expect(on.matches.some((m) => m.query === "rotated")).toBe(true);
+    const off = await checkerFor([set], { rotations: false }).check(new Uint8Array(turned), { name: "turned.jpg" });
+    expect(off.matches.some((m) => m.query === "rotated")).toBe(false);
+  });
+});
