@@ -1,15 +1,16 @@
 // Load test of the upload gate (`phmatch serve`, started as a child process on 127.0.0.1 without auth): requests
-// per second, p50/p99 latency, non-2xx answers and the server's RSS for POST /v1/match (a PDQ hash record with its
-// 8 dihedral variants) against the demo list and a generated 1,000,000-entry PDQ list, and POST /v1/check (the
-// image as the raw body) against the 1M list with ~0.5, 2 and 12 MP JPEGs; then the same images hashed in this
-// process, one at a time on one thread ("hashing alone"), and the gate's /v1/check rate as a multiple of that;
+// per second, p50/p99 latency, non-2xx answers and the server's RSS (its worker process included) for POST
+// /v1/match (a PDQ hash record with its 8 dihedral variants) against the demo list and a generated
+// 1,000,000-entry PDQ list, and POST /v1/check (the image as the raw body) against the 1M list with ~0.5, 2 and
+// 12 MP JPEGs; then the same images hashed in this process, one at a time on one thread ("hashing alone"), and
+// the gate's /v1/check rate as a multiple of that;
 // then 100,000 /v1/match requests on a fresh server with its RSS sampled every second (does it plateau?).
 // Images are benign photo-like textures generated in memory, never written to disk; the 1M list is written to a
 // temporary directory and deleted afterwards. autocannon runs in this process: client and server share the CPUs.
 // Usage: npm run bench:serve [-- --duration 60 --connections 32 --rounds 3 --amount 100000]
 //   (--connections applies to every configuration; without it /v1/match uses 32 and /v1/check 8)
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { createInterface } from "node:readline";
@@ -52,11 +53,23 @@ const mib = (bytes) => (bytes / 2 ** 20).toFixed(0);
 
 
 
-// The server's resident set, from /proc (bytes).
+// The server's resident set with its worker process's, from /proc (bytes): uploads are hashed in a child.
 function rssOf(pid) {
   const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   if (m === null) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(m[1]) * 1024;
+  let rss = Number(m[1]) * 1024;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) !== pid) continue;
+      const child = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${entry}/status`, "utf8"));
+      if (child !== null) rss += Number(child[1]) * 1024;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return rss;
 }
 
 // Starts `phmatch serve` on a free loopback port; resolves when it prints its address.
