@@ -4,7 +4,7 @@ import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import type { HashSetEntry, HashSetRecord } from "../src/hashset/entry.js";
 import { ImportReport } from "../src/hashset/import-report.js";
-import { readVics } from "../src/hashset/readers/vics.js";
+import { MAX_DEPTH, MAX_MEDIA_CHARS, MAX_VALUE_CHARS, readVics } from "../src/hashset/readers/vics.js";
 
 // The fixtures are synthetic (test-fixtures/hashsets/vics/generate.mjs): every value is a digest of the harmless
 // string "phmatch vics fixture <n>" or derived from it, recomputed here so each expected value is checked.
@@ -318,6 +318,76 @@ describe("readVics: broken JSON", () => {
       expect(error).toMatchObject({ code: "PHM_HASHSET_PARSE" });
       expect((error as Error).message.startsWith(message)).toBe(true);
     }
+  });
+});
+
+// Found by fuzzing (hashset-fuzz.test.ts).
+describe("readVics: hostile and broken input", () => {
+  /** Everything a read gave: records, the report and the error, as plain values. */
+  async function outcome(input: Readable) {
+    const report = new ImportReport("hostile.json");
+    const records: HashSetRecord[] = [];
+    let error: unknown;
+    try {
+      for await (const record of readVics(input, { listId: LIST }, report)) records.push(record);
+    } catch (thrown) {
+      error = thrown;
+    }
+    return { records: summary(records), report: report.toJSON(), error: error instanceof Error ? error.message : error };
+  }
+
+  /** `head`, then `count` chunks of `chunk`, then `tail`, produced as they are read. */
+  const generated = (head: string, chunk: string, count: number, tail = "") =>
+    Readable.from(
+      (function* () {
+        yield head;
+        for (let i = 0; i < count; i++) yield chunk;
+        yield tail;
+      })(),
+      { objectMode: false },
+    );
+
+  // stream-json keeps a string whole until its closing quote, and the walker kept every field of a Media object
+  // and every nesting level: a 400 MB unterminated string held 590 MB, a Media object with 8 million fields 2.7 GB,
+  // and 200,000 nested arrays in a field overflowed the stack when the field was turned into text.
+  it("stops at a string that never ends, without holding it", async () => {
+    const result = await outcome(generated(`{"value": [{"MediaID": 1, "MD5": "${md5(1)}", "Note": "`, "a,{}".repeat(16_384), 64));
+    expect(result.records).toEqual([]);
+    expect(result.report).toMatchObject({ read: 1, invalid: 1 });
+    expect(result.report.problems).toEqual([
+      {
+        file: "hostile.json",
+        line: 1,
+        reason: `a JSON string or number goes on for more than ${MAX_VALUE_CHARS} characters in the Media object that starts at line 1 (a quote that is never closed, or not JSON); the rest of the file was not read`,
+      },
+    ]);
+    // without the structural characters the string is held back by the reader, not the tokenizer: stopped too
+    const plain = await outcome(generated(`{"value": [\n{"MediaID": 1, "MD5": "`, "a".repeat(65_536), 64));
+    expect(plain.report.problems[0]).toMatchObject({ line: 2, reason: expect.stringContaining(`goes on for more than ${MAX_VALUE_CHARS} characters`) });
+  });
+
+  it("refuses a Media object longer than 1 Mi characters as one problem, and reads the Media objects after it", async () => {
+    for (const filler of [`, "f": "${"x".repeat(200)}"`, `, "Tags": [${'"t", '.repeat(400)}"t"]`]) {
+      const head = `{"value": [\n{"MediaID": 1, "MD5": "${md5(1)}"`;
+      const result = await outcome(generated(head, filler, Math.ceil((2 * MAX_MEDIA_CHARS) / filler.length), `},\n{"MediaID": 2, "MD5": "${md5(2)}"}\n]}\n`));
+      expect(result.records).toEqual([[3, "md5", "2", undefined, md5(2)]]);
+      expect(result.report).toMatchObject({ read: 2, invalid: 1 });
+      expect(result.report.problems).toEqual([{ file: "hostile.json", line: 2, reason: `the Media object is longer than ${MAX_MEDIA_CHARS} characters; it was not imported` }]);
+    }
+  });
+
+  it("stops at nesting deeper than 64 levels, in a Media object or outside one", async () => {
+    const deep = "[".repeat(200_000) + "]".repeat(200_000);
+    const inMedia = await outcome(Readable.from([`{"value": [{"MediaID": 1, "MD5": "${md5(1)}", "X": ${deep}}]}`]));
+    expect(inMedia.report).toMatchObject({ read: 1, invalid: 1 });
+    expect(inMedia.report.problems[0]?.reason).toBe(`JSON nested deeper than ${MAX_DEPTH} levels in the Media object that starts at line 1 (not a VICS list, or a damaged one); the rest of the file was not read`);
+    const outside = await outcome(Readable.from([`{"odata.metadata": ${deep}, "value": []}`]));
+    expect(outside.report).toMatchObject({ read: 0, invalid: 1 });
+    expect(outside.report.problems[0]?.reason).toBe(`JSON nested deeper than ${MAX_DEPTH} levels (not a VICS list, or a damaged one); the rest of the file was not read`);
+    // 64 levels are read: a field nested that deep is kept as JSON text
+    const levels = MAX_DEPTH - 3; // root, "value", the Media object
+    const kept = await outcome(Readable.from([`{"value": [{"MediaID": 1, "MD5": "${md5(1)}", "X": ${"[".repeat(levels)}${"]".repeat(levels)}}]}`]));
+    expect(kept.report).toMatchObject({ read: 1, invalid: 0 });
   });
 });
 

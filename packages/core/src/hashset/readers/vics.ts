@@ -34,6 +34,8 @@ export const readVics: HashSetReader = async function* (input, options, report) 
   let line = 1;
   let lastTextLine = 1;
   let atStart = true;
+  let offset = 0;
+  let sinceToken = 0;
 
   /** Tokenizes one decoded piece of the file; false once the JSON is broken (the rest cannot be read). */
   const feed = (text: string): boolean => {
@@ -56,14 +58,18 @@ export const readVics: HashSetReader = async function* (input, options, report) 
       const end = cut + 1;
       const piece = text.slice(from, end);
       if (/\S/.test(piece)) lastTextLine = line;
+      let tokens: Token[];
       try {
-        const tokens = tokenize(piece);
-        if (typeof tokens !== "symbol") for (const token of tokens.values) walker.take(token, line);
+        const result = tokenize(piece);
+        tokens = typeof result === "symbol" ? [] : (result.values as Token[]);
       } catch (error) {
-        if (error instanceof PhmatchError) throw error;
-        walker.brokenJson(line, error instanceof Error ? error.message : String(error));
-        return false;
+        return walker.stop(line, "invalid JSON", error instanceof Error ? error.message : String(error));
       }
+      offset += piece.length;
+      // Only inside a string or number does the tokenizer take text without giving tokens: it is holding a value.
+      sinceToken = tokens.length > 0 ? 0 : sinceToken + piece.length;
+      if (sinceToken > MAX_VALUE_CHARS) return walker.stop(line, ...tooLong);
+      for (const token of tokens) if (!walker.take(token, line, offset)) return false;
       if (cut === newline) line++;
       from = end;
     }
@@ -81,6 +87,17 @@ export const readVics: HashSetReader = async function* (input, options, report) 
   yield* walker.drain();
 };
 
+/**
+ * Bounds on what one file may make the reader hold, so that a hostile or broken list cannot grow memory without
+ * limit: a JSON string or number (stream-json keeps one whole until it ends, however long), a Media object, and
+ * the nesting depth (the tokenizer keeps a frame per level). Real VICS values are at most a few hundred
+ * characters, a Media object a few kilobytes, and the nesting about 8 levels.
+ */
+export const MAX_VALUE_CHARS = 1 << 20;
+export const MAX_MEDIA_CHARS = 1 << 20;
+export const MAX_DEPTH = 64;
+const tooLong = [`a JSON string or number goes on for more than ${MAX_VALUE_CHARS} characters`, "a quote that is never closed, or not JSON"] as const;
+
 /** A JSON number as its text: MediaIDs can be larger than 2^53, and VICS values are kept verbatim. */
 class JsonNumber {
   constructor(readonly text: string) {}
@@ -97,8 +114,12 @@ interface JsonObject {
 /** A Media object being read: its fields, in document order, and where it starts. */
 interface MediaDraft {
   line: number;
+  /** Characters of the file before the object's "{" ends. */
+  start: number;
   fields: Map<string, JsonValue>;
   key: string;
+  /** Set when the object is refused (too long): its fields are no longer kept, and it is one problem. */
+  refused?: string;
 }
 
 /**
@@ -134,6 +155,8 @@ class VicsWalker {
   private rootClosed = false;
   private valueArraySeen = false;
   private outcomes: Outcome[] = [];
+  private depth = 0;
+  private stopped = false;
 
   constructor(
     private readonly options: ReaderOptions,
@@ -161,16 +184,34 @@ class VicsWalker {
     }
   }
 
-  take(token: Token, line: number): void {
+  /** Takes one token; false once reading has stopped (see {@link stop}). `offset`: characters read so far. */
+  take(token: Token, line: number, offset: number): boolean {
+    if (this.stopped) return false;
+    this.token(token, line, offset);
+    const at = this.openMediaIndex();
+    const media = at < 0 ? undefined : this.mediaOf(this.stack[at]);
+    if (media !== undefined && media.refused === undefined && offset - media.start > MAX_MEDIA_CHARS) {
+      media.refused = `the Media object is longer than ${MAX_MEDIA_CHARS} characters; it was not imported`;
+      media.fields.clear();
+      // Values still being assembled inside it are dropped too: from here on its subtree is only walked.
+      for (let i = at + 1; i < this.stack.length; i++) this.stack[i] = { kind: "skip", depth: 0 };
+    }
+    return !this.stopped;
+  }
+
+  private token(token: Token, line: number, offset: number): void {
     switch (token.name) {
       case "startObject":
-        this.open(true, line);
-        return;
       case "startArray":
-        this.open(false, line);
+        if (++this.depth > MAX_DEPTH) {
+          this.stop(line, `JSON nested deeper than ${MAX_DEPTH} levels`, "not a VICS list, or a damaged one");
+          return;
+        }
+        this.open(token.name === "startObject", line, offset);
         return;
       case "endObject":
       case "endArray":
+        this.depth--;
         this.close();
         return;
       case "keyValue":
@@ -192,12 +233,17 @@ class VicsWalker {
     }
   }
 
-  /** The tokenizer refused the text: nothing after this point can be read reliably. */
-  brokenJson(line: number, message: string): void {
+  /**
+   * The file cannot be read further (the tokenizer refused the text, or a limit was passed): one problem, and the
+   * Media object it stopped in, if any, counts as read. Returns false, for the caller to return.
+   */
+  stop(line: number, what: string, detail: string): false {
+    this.stopped = true;
     const media = this.openMedia();
     if (media !== undefined) this.outcomes.push({ kind: "read" });
     const where = media === undefined ? "" : ` in the Media object that starts at line ${media.line}`;
-    this.outcomes.push({ kind: "problem", line, reason: `invalid JSON${where} (${message}); the rest of the file was not read` });
+    this.outcomes.push({ kind: "problem", line, reason: `${what}${where} (${detail}); the rest of the file was not read` });
+    return false;
   }
 
   /** The input ended: anything still open means the file was cut short. */
@@ -216,7 +262,7 @@ class VicsWalker {
     }
   }
 
-  private open(isObject: boolean, line: number): void {
+  private open(isObject: boolean, line: number, offset: number): void {
     const parent = this.stack.at(-1);
     if (parent === undefined) {
       if (this.rootSeen) return; // after the root the tokenizer throws on any further value
@@ -237,7 +283,7 @@ class VicsWalker {
         return;
       case "value-array":
         if (isObject) {
-          this.stack.push({ kind: "element", media: { line, fields: new Map(), key: "" }, isCase: false });
+          this.stack.push({ kind: "element", media: { line, start: offset, fields: new Map(), key: "" }, isCase: false });
         } else {
           this.notMedia(line, '"value" holds an array where a Media or Case object belongs');
           this.stack.push({ kind: "skip", depth: 0 });
@@ -247,16 +293,20 @@ class VicsWalker {
         if (parent.isCase) {
           this.stack.push({ kind: "skip", depth: 0 });
         } else if (!isObject && parent.media.key.toLowerCase() === "media") {
+          // A Case: its own fields are not kept, so its size does not matter; its Media objects count one by one.
           parent.isCase = true;
           parent.media.fields.clear();
+          delete parent.media.refused;
           this.stack.push({ kind: "case-media" });
+        } else if (parent.media.refused !== undefined) {
+          this.stack.push({ kind: "skip", depth: 0 });
         } else {
           this.stack.push(isObject ? { kind: "object", value: Object.create(null) as JsonObject, key: "" } : { kind: "array", value: [] });
         }
         return;
       case "case-media":
         if (isObject) {
-          this.stack.push({ kind: "media", media: { line, fields: new Map(), key: "" } });
+          this.stack.push({ kind: "media", media: { line, start: offset, fields: new Map(), key: "" } });
         } else {
           this.notMedia(line, '"Media" holds an array where a Media object belongs');
           this.stack.push({ kind: "skip", depth: 0 });
@@ -265,6 +315,12 @@ class VicsWalker {
       case "skip":
         parent.depth++;
         return;
+      case "media":
+        if (parent.media.refused !== undefined) {
+          this.stack.push({ kind: "skip", depth: 0 });
+          return;
+        }
+      // falls through
       default:
         // Object.create(null): a "__proto__" key in the list stays an ordinary field
         this.stack.push(isObject ? { kind: "object", value: Object.create(null) as JsonObject, key: "" } : { kind: "array", value: [] });
@@ -339,10 +395,10 @@ class VicsWalker {
     const frame = this.stack.at(-1);
     switch (frame?.kind) {
       case "element":
-        if (!frame.isCase) frame.media.fields.set(frame.media.key, value);
+        if (!frame.isCase && frame.media.refused === undefined) frame.media.fields.set(frame.media.key, value);
         return;
       case "media":
-        frame.media.fields.set(frame.media.key, value);
+        if (frame.media.refused === undefined) frame.media.fields.set(frame.media.key, value);
         return;
       case "object":
         frame.value[frame.key] = value;
@@ -357,11 +413,17 @@ class VicsWalker {
 
   /** The innermost Media object still open, if any. */
   private openMedia(): MediaDraft | undefined {
-    for (let i = this.stack.length - 1; i >= 0; i--) {
-      const frame = this.stack[i];
-      if (frame?.kind === "media" || (frame?.kind === "element" && !frame.isCase)) return frame.media;
-    }
-    return undefined;
+    const at = this.openMediaIndex();
+    return at < 0 ? undefined : this.mediaOf(this.stack[at]);
+  }
+
+  private openMediaIndex(): number {
+    for (let i = this.stack.length - 1; i >= 0; i--) if (this.mediaOf(this.stack[i]) !== undefined) return i;
+    return -1;
+  }
+
+  private mediaOf(frame: Frame | undefined): MediaDraft | undefined {
+    return frame?.kind === "media" || (frame?.kind === "element" && !frame.isCase) ? frame.media : undefined;
   }
 
   private notMedia(line: number, reason: string): void {
@@ -376,6 +438,10 @@ class VicsWalker {
   private mediaComplete(media: MediaDraft): void {
     this.outcomes.push({ kind: "read" });
     const { line } = media;
+    if (media.refused !== undefined) {
+      this.outcomes.push({ kind: "problem", line, reason: media.refused });
+      return;
+    }
     let entryId: string | undefined;
     let category: string | undefined;
     let tags: string[] | undefined;
