@@ -146,9 +146,12 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
   });
 
   app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    // Answered already: a slot given away (connections.ts) closes the connection, and reading the rest fails.
+    if (reply.sent) return;
     // busboy's errors for a malformed multipart body (no boundary, cut short, a boundary over 256 bytes) carry
-    // no status: the client's fault, 400, not 500.
-    const status = error.statusCode ?? (request.isMultipart() && /[\\/]busboy[\\/]/.test(error.stack ?? "") ? 400 : 500);
+    // no status, nor does the client going away mid-body: the client's doing, 400, not 500.
+    const clientSide = request.raw.aborted || error.code === "ECONNRESET" || (request.isMultipart() && /[\\/]busboy[\\/]/.test(error.stack ?? ""));
+    const status = error.statusCode ?? (clientSide ? 400 : 500);
     const reason =
       status === 413 || error.code === "FST_REQ_FILE_TOO_LARGE"
         ? "BODY_TOO_LARGE"
