@@ -22,68 +22,70 @@ import type { HashSetReader, ReaderOptions } from "./reader.js";
  * line where it stops, reported after the entries before it; a document with no "value" array is refused.
  */
 export const readVics: HashSetReader = async function* (input, options, report) {
-  // stream-json's tokenizer gives tokens but no positions, so it is fed one line at a time and every token of a
-  // call belongs to that line: "{" is never held back (only a number or literal touching the end of its input
-  // is, and "\n" ends those), so each startObject comes out with the line its brace is on. Pieces also end after
-  // each "{" and "}": when the tokenizer throws it drops the tokens of the whole piece it was given, and on a
-  // minified (one-line) file that would lose, uncounted, Media objects that closed before the error, or hide
-  // which one the error is in.
+  // stream-json's tokenizer gives tokens but no positions, so it is fed one piece at a time and every token of a
+  // call belongs to the line the piece is on: pieces end after each "\n" (so a number or literal, which the
+  // tokenizer holds back while it touches the end of its input, is never carried to the next line), and after
+  // each "{", "}" and "," as well: when the tokenizer throws it drops the tokens of the whole piece it was given,
+  // and on a minified (one-line) file that would lose, uncounted, Media objects that closed before the error, or
+  // hide which one the error is in. Where pieces end depends on the text only, never on where the input's chunks
+  // end (text after the last cut waits for the next chunk), so a file reads the same however it arrives.
   const tokenize = jsonParser({ packValues: true, streamValues: false });
   const walker = new VicsWalker(options, report);
   const decoder = new StringDecoder("utf8");
+  const cuts = /[\n{},]/g;
   let line = 1;
   let lastTextLine = 1;
   let atStart = true;
+  let held = "";
   let offset = 0;
   let sinceToken = 0;
 
-  /** Tokenizes one decoded piece of the file; false once the JSON is broken (the rest cannot be read). */
-  const feed = (text: string): boolean => {
-    if (atStart && text.length > 0) {
+  /** Tokenizes the complete pieces of the text so far; false once the file cannot be read further. */
+  const feed = (more: string, final: boolean): boolean => {
+    if (atStart && more.length > 0) {
       atStart = false;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // the tokenizer refuses a BOM
+      if (more.charCodeAt(0) === 0xfeff) more = more.slice(1); // the tokenizer refuses a BOM
     }
-    let newline = text.indexOf("\n");
-    let open = text.indexOf("{");
-    let close = text.indexOf("}");
+    // `held` is joined to the first piece only: searching `held + more` itself was slow (a V8 cons string,
+    // flattened again by every search of it).
     let from = 0;
-    while (from < text.length) {
-      if (newline !== -1 && newline < from) newline = text.indexOf("\n", from);
-      if (open !== -1 && open < from) open = text.indexOf("{", from);
-      if (close !== -1 && close < from) close = text.indexOf("}", from);
-      let cut = text.length - 1;
-      if (newline !== -1 && newline < cut) cut = newline;
-      if (open !== -1 && open < cut) cut = open;
-      if (close !== -1 && close < cut) cut = close;
-      const end = cut + 1;
-      const piece = text.slice(from, end);
-      if (/\S/.test(piece)) lastTextLine = line;
-      let tokens: Token[];
-      try {
-        const result = tokenize(piece);
-        tokens = typeof result === "symbol" ? [] : (result.values as Token[]);
-      } catch (error) {
-        return walker.stop(line, "invalid JSON", error instanceof Error ? error.message : String(error));
+    for (;;) {
+      cuts.lastIndex = from;
+      const cut = cuts.exec(more);
+      if (cut === null && !final) {
+        held += more.slice(from);
+        return held.length > MAX_VALUE_CHARS ? walker.stop(line, ...tooLong) : true;
       }
-      offset += piece.length;
-      // Only inside a string or number does the tokenizer take text without giving tokens: it is holding a value.
-      sinceToken = tokens.length > 0 ? 0 : sinceToken + piece.length;
-      if (sinceToken > MAX_VALUE_CHARS) return walker.stop(line, ...tooLong);
-      for (const token of tokens) if (!walker.take(token, line, offset)) return false;
-      if (cut === newline) line++;
+      const end = cut === null ? more.length : cut.index + 1;
+      const piece = held + more.slice(from, end);
+      held = "";
       from = end;
+      if (piece.length > 0) {
+        if (/\S/.test(piece)) lastTextLine = line;
+        let tokens: Token[];
+        try {
+          const result = tokenize(piece);
+          tokens = typeof result === "symbol" ? [] : (result.values as Token[]);
+        } catch (error) {
+          return walker.stop(line, "invalid JSON", error instanceof Error ? error.message : String(error));
+        }
+        offset += piece.length;
+        // Only inside a string or number does the tokenizer take text without giving tokens: it is holding a value.
+        sinceToken = tokens.length > 0 ? 0 : sinceToken + piece.length;
+        if (sinceToken > MAX_VALUE_CHARS) return walker.stop(line, ...tooLong);
+        for (const token of tokens) if (!walker.take(token, line, offset)) return false;
+      }
+      if (cut === null) return true;
+      if (cut[0] === "\n") line++;
     }
-    return true;
   };
 
-  let intact = true;
   for await (const chunk of input as AsyncIterable<Buffer | string>) {
-    intact = feed(typeof chunk === "string" ? chunk : decoder.write(chunk));
+    const intact = feed(typeof chunk === "string" ? chunk : decoder.write(chunk), false);
     yield* walker.drain();
     if (!intact) return; // leaving the loop destroys the input stream
   }
-  intact = feed(decoder.end());
-  if (intact) walker.end(lastTextLine);
+  if (feed(decoder.end(), true)) walker.end(lastTextLine);
   yield* walker.drain();
 };
 
