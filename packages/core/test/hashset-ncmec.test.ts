@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { HashSetEntry, HashSetRecord, Withdrawal } from "../src/hashset/entry.js";
 import { ImportReport } from "../src/hashset/import-report.js";
-import { MAX_CHARS_WITHOUT_TAG, readNcmec } from "../src/hashset/readers/ncmec.js";
+import { MAX_CHARS_WITHOUT_TAG, MAX_DEPTH, readNcmec } from "../src/hashset/readers/ncmec.js";
 
 // Fixture values are hashes of harmless strings ("phmatch benign test image 1", ...): benign, synthetic test data.
 const benign = (name: string) => `phmatch benign test ${name}`;
@@ -252,6 +252,26 @@ describe("readNcmec: malformed XML", () => {
     expect(report.read).toBe(1);
     expect(problemLines(report)).toEqual([2]);
     expect(report.problems[0]?.reason).toContain(`no tag in ${MAX_CHARS_WITHOUT_TAG} characters`);
+    expect(produced).toBeLessThan(total);
+  });
+
+  // Found by fuzzing (hashset-fuzz.test.ts): saxes keeps every open element, so endlessly nested tags grew memory
+  // and time without limit (10 million nested <a>: 3.1 GB and 117 s).
+  it("stops at elements nested deeper than the limit, keeping the records before them, and stops reading", async () => {
+    let produced = 0;
+    const total = 1000;
+    function* chunks() {
+      yield Buffer.from(`<hashList>\n<image><id>n1</id><fingerprints><md5>${digest("md5", benign("n1"))}</md5></fingerprints></image>\n<image>\n<id>n2</id>`);
+      for (; produced < total; produced++) yield Buffer.from("<a>".repeat(10_000));
+    }
+    const { report, records, error } = await read(Readable.from(chunks()), "nested.xml");
+    expect(error).toBeUndefined();
+    expect(records.map((r) => r.kind === "entry" && r.entry.entryId)).toEqual(["n1"]);
+    expect(report.read).toBe(2);
+    expect(problemLines(report)).toEqual([4]);
+    expect(report.problems[0]?.reason).toBe(
+      `malformed XML: elements nested deeper than ${MAX_DEPTH} levels (not an NCMEC list, or a damaged one); the <image> starting at line 3 is incomplete and was not imported`,
+    );
     expect(produced).toBeLessThan(total);
   });
 });

@@ -52,6 +52,11 @@ const MAX_FINGERPRINTS = 256;
  * with no tag boundary for this long is refused as malformed rather than held in memory.
  */
 export const MAX_CHARS_WITHOUT_TAG = 8 * 1024 * 1024;
+/**
+ * Element nesting allowed. saxes keeps every open element (name, attributes), so a list of endlessly nested tags
+ * would grow memory, and time, without limit; real lists nest about 7 levels.
+ */
+export const MAX_DEPTH = 64;
 // Decoded text is fed in slices of this size, so the records queued between two yields stay few.
 const SLICE_CHARS = 64 * 1024;
 
@@ -106,6 +111,10 @@ class NcmecParse {
     p.on("opentag", (tag) => {
       if (this.failed) return;
       this.lastTagPosition = p.position;
+      if (this.roles.length >= MAX_DEPTH) {
+        p.fail(`elements nested deeper than ${MAX_DEPTH} levels (not an NCMEC list, or a damaged one)`);
+        return;
+      }
       this.open(localName(tag.name), tag.attributes);
     });
     p.on("closetag", (tag) => {
