@@ -243,6 +243,103 @@ describe("integrity and signatures", () => {
   });
 });
 
+// Found by fuzzing (hashset-store-fuzz.test.ts): the trailer proves only that the bytes are those the writer
+// hashed, and anyone can write a trailer. Behind it the header was taken on trust: a missing or null field threw a
+// TypeError, offsets given as text, values of an unknown algorithm or of the wrong size loaded, and damaged entry
+// metadata or withdrawals threw a SyntaxError when an entry was reported.
+describe("a store whose trailer matches but whose inside is damaged", () => {
+  const builder = new HashSetBuilder();
+  builder.addList({ listId: "D", version: 2, name: "n".repeat(300) }); // room to rewrite the header in place
+  builder.addEntry({ algorithm: "md5", value: new Uint8Array(16).fill(1), listId: "D", entryId: "e1", category: "c" });
+  builder.addEntry({ algorithm: "pdq", value: new Uint8Array(32).fill(2), listId: "D" });
+  builder.addWithdrawal({ algorithm: "md5", value: new Uint8Array(16).fill(3), listId: "D" });
+  const good = serializeStore(builder);
+  const headerLength = good.readUInt32LE(8);
+  const goodHeader = JSON.parse(good.subarray(12, 12 + headerLength).toString()) as Record<string, unknown> & { lists: { name: string }[] };
+  const reseal = (bytes: Buffer) => {
+    const body = bytes.subarray(0, bytes.length - 32);
+    return Buffer.concat([body, createHash("sha256").update(body).digest()]);
+  };
+  /** The store with its header replaced (same length, padded with spaces) and a matching trailer. */
+  const withHeader = (change: (header: Record<string, unknown>) => unknown) => {
+    const header = structuredClone(goodHeader);
+    header.lists[0] && (header.lists[0].name = "");
+    const changed = change(header);
+    const text = JSON.stringify(changed === undefined ? header : changed);
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(headerLength);
+    const bytes = Buffer.from(good);
+    bytes.write(text.padEnd(headerLength, " "), 12, "utf8");
+    return reseal(bytes);
+  };
+  const section = (algorithm: string, part: "values" | "meta") => (goodHeader.algorithms as { algorithm: string; values: { offset: number }; meta: { offset: number } }[]).find((a) => a.algorithm === algorithm)?.[part].offset as number;
+  const refused = (bytes: Buffer, why: string) => expect(() => parseStore(bytes, "d.phs")).toThrow(expect.objectContaining({ code: "PHM_HASHSET_FORMAT", message: expect.stringContaining(`d.phs is not a valid .phs store: ${why}`) }));
+
+  it("loads the untouched store, and the store rewritten with an equivalent header", () => {
+    expect([...parseStore(good, "d.phs").entries()]).toHaveLength(2);
+    expect([...parseStore(withHeader(() => undefined), "d.phs").entries()].map((e) => e.entryId)).toEqual(["e1", undefined]);
+  });
+
+  it("refuses a header with fields missing, of the wrong type, or disagreeing with the sections", () => {
+    type H = Record<string, any>; // the header as JSON, to be damaged field by field
+    const cases: [(h: H) => unknown, string][] = [
+      [() => null, "its header is not a JSON object"],
+      [(h) => void (h.algorithms = null), 'its header has no "algorithms" array'],
+      [(h) => void (h.algorithms = {}), 'its header has no "algorithms" array'],
+      [(h) => void delete h.algorithms[0].values, "the md5 values section has no valid offset and length"],
+      [(h) => void (h.algorithms[0].values.offset = "1008"), "the md5 values section has no valid offset and length"],
+      [(h) => void (h.algorithms[0].values.offset = 0.5), "the md5 values section has no valid offset and length"],
+      [(h) => void (h.algorithms[0].meta.offset = 4), "the md5 metadata section lies outside the file's sections"],
+      [(h) => void (h.algorithms[0].meta.length = 2 ** 40), "the md5 metadata section lies outside the file's sections"],
+      [(h) => void delete h.withdrawals, "the withdrawals section has no valid offset and length"],
+      [(h) => void (h.withdrawals.count = 2), "its withdrawal count disagrees with its withdrawals"],
+      [(h) => void (h.lists = []), "it holds entries but names no list"],
+      [(h) => void (h.lists = [null]), "its header's lists[0] is not an object"],
+      [(h) => void (h.lists[0].version = -1), `its header's lists[0] has a "version" that is not a whole number >= 0 (-1)`],
+      [(h) => void h.lists.push(h.lists[0]), "its header names a list twice"],
+      [(h) => void (h.algorithms[0].algorithm = "md6"), 'it holds values of an unknown algorithm "md6"'],
+      [(h) => void (h.algorithms[1].algorithm = "md5"), "its md5 values are 32 bytes, not 16"],
+      [(h) => void ((h.algorithms[0].bytesPerValue = 8), (h.algorithms[0].values.length = 8)), "its md5 values are 8 bytes, not 16"],
+      [(h) => void (h.algorithms[0].count = 2), "section sizes of md5 disagree with its count"],
+      [(h) => void (h.counts.entries = 3), "its header's counts disagree with its sections"],
+      [(h) => void (h.counts.byAlgorithm.md5 = 7), "its header's counts by algorithm disagree with its sections"],
+      [(h) => void (h.formatVersion = 2), "format version 2 is not supported"],
+    ];
+    for (const [change, why] of cases) refused(withHeader(change), why);
+    const lengthPastEnd = Buffer.from(good);
+    lengthPastEnd.writeUInt32LE(0xffffffff, 8);
+    refused(reseal(lengthPastEnd), "its header length (4294967295 bytes) runs past the end of the file");
+  });
+
+  it("refuses metadata offsets out of order and withdrawals that name nothing, at load", () => {
+    const offsets = Buffer.from(good);
+    offsets.writeUInt32LE(999, section("md5", "meta") + 4); // entry 0 ends after its blob
+    refused(reseal(offsets), "the metadata offsets of its md5 entries are out of order or outside their section");
+    const withdrawals = goodHeader.withdrawals as { offset: number; length: number };
+    for (const line of ['{"a":"md5"}', '{"a":"md5","h":"zz"}', '{"l":5,"i":"x"}', "[1, 2]", "not json"]) {
+      const bytes = Buffer.from(good);
+      bytes.fill(0x20, withdrawals.offset, withdrawals.offset + withdrawals.length - 1);
+      bytes.write(line, withdrawals.offset);
+      expect(() => parseStore(reseal(bytes), "d.phs"), line).toThrow(expect.objectContaining({ code: "PHM_HASHSET_FORMAT", message: expect.stringContaining("withdrawal 1") }));
+    }
+  });
+
+  it("reports damaged entry metadata with PHM_HASHSET_FORMAT when the entry is read", () => {
+    for (const [meta, why] of [
+      ['{"i":"e1","c":"c"', "not valid JSON"],
+      ['{"l":9,"i":"e1"}', "it names no list of the store"],
+      ['{"i":7, "c":"c"}', "its entry id is not text"],
+      ['["i", "e1", "c"]', "not a JSON object"],
+    ]) {
+      const bytes = Buffer.from(good);
+      const blob = section("md5", "meta") + 8; // after the two offsets
+      bytes.write((meta as string).padEnd(18, " "), blob); // the original {"i":"e1","c":"c"} is 18 bytes
+      const set = parseStore(reseal(bytes), "d.phs");
+      expect(() => set.entry("md5", 0), meta).toThrow(expect.objectContaining({ code: "PHM_HASHSET_FORMAT", message: expect.stringContaining(`the metadata of md5 entry 0 of the store is damaged (${why})`) }));
+      expect(set.entry("pdq", 0).listId).toBe("D");
+    }
+  });
+});
+
 describe("versions and rollback protection", () => {
   it("refuses an older release than one already loaded, unless forced", async () => {
     const state = new ListVersionState(join(tmp, "state"));

@@ -1,3 +1,4 @@
+import { PhmatchError } from "../errors/index.js";
 import type { EntryFields, HashSetEntry, Withdrawal } from "./entry.js";
 import type { AlgorithmSection, ListInfo, PhsHeader, StoredMeta } from "./store-format.js";
 
@@ -85,7 +86,7 @@ export class HashSet {
     const s = this.#sections.get(algorithm);
     if (s === undefined || index < 0 || index >= s.section.count) throw new RangeError(`no ${algorithm} entry ${index}`);
     const b = s.section.bytesPerValue;
-    const meta = JSON.parse(Buffer.from(s.blob.subarray(s.offsets[index] as number, s.offsets[index + 1] as number)).toString("utf8")) as StoredMeta;
+    const meta = this.#meta(algorithm, index, Buffer.from(s.blob.subarray(s.offsets[index] as number, s.offsets[index + 1] as number)).toString("utf8"));
     const entry: HashSetEntry = {
       algorithm,
       value: s.values.slice(index * b, (index + 1) * b),
@@ -95,6 +96,27 @@ export class HashSet {
     if (meta.c !== undefined) entry.category = meta.c;
     if (meta.f !== undefined) entry.fields = meta.f as EntryFields;
     return entry;
+  }
+
+  // Metadata is decoded only when an entry is reported (decoding 10 million at load would triple the load time),
+  // so it is checked here: damaged metadata is PHM_HASHSET_FORMAT, never a SyntaxError or TypeError mid-report.
+  #meta(algorithm: string, index: number, text: string): StoredMeta {
+    const damaged = (why: string) =>
+      new PhmatchError("PHM_HASHSET_FORMAT", `the metadata of ${algorithm} entry ${index} of the store is damaged (${why}); get the list again from its source, or rebuild it`);
+    let meta: unknown;
+    try {
+      meta = JSON.parse(text);
+    } catch {
+      throw damaged("not valid JSON");
+    }
+    if (typeof meta !== "object" || meta === null || Array.isArray(meta)) throw damaged("not a JSON object");
+    const m = meta as Record<string, unknown>;
+    if (m.l !== undefined && !(typeof m.l === "number" && Number.isSafeInteger(m.l) && m.l >= 0 && m.l < this.header.lists.length)) throw damaged("it names no list of the store");
+    if (m.l === undefined && this.header.lists.length === 0) throw damaged("it names no list of the store");
+    if (m.i !== undefined && typeof m.i !== "string") throw damaged("its entry id is not text");
+    if (m.c !== undefined && typeof m.c !== "string") throw damaged("its category is not text");
+    if (m.f !== undefined && (typeof m.f !== "object" || m.f === null || Array.isArray(m.f))) throw damaged("its fields are not an object");
+    return m as StoredMeta;
   }
 
   /** Every entry, algorithm by algorithm (decodes metadata: for export and diff, not for matching). */

@@ -5,7 +5,8 @@ import { decryptStore, encryptedStoreLists, isEncryptedStore } from "./encryptio
 import { HashSet } from "./hash-set.js";
 import { readOverrides, type Override } from "./overrides.js";
 import { verifyStore } from "./signature.js";
-import { PHS_FORMAT_VERSION, PHS_MAGIC, type PhsHeader } from "./store-format.js";
+import { hasherSpec } from "../hashers/index.js";
+import { checkedListInfo, PHS_FORMAT_VERSION, PHS_MAGIC, type AlgorithmSection, type ListInfo, type PhsHeader, type SectionRef } from "./store-format.js";
 import type { ListVersionState } from "./version-state.js";
 
 /** How to load a store: which keys to trust, the decryption key, rollback state. */
@@ -69,7 +70,7 @@ export function parseStore(bytes: Buffer, what: string): HashSet {
 // parseStore, also giving the SHA-256 of all the bytes from the same pass that checks the trailer (the body's
 // hash, copied, then continued over the trailer), so a large store is hashed once, not twice.
 function parseStoreWithDigest(bytes: Buffer, what: string): { set: HashSet; sha256: string } {
-  const damaged = (why: string) => new PhmatchError("PHM_HASHSET_FORMAT", `${what} is not a valid .phs store: ${why}`);
+  const damaged = (why: string) => new PhmatchError("PHM_HASHSET_FORMAT", `${what} is not a valid .phs store: ${why}; get the list again from its source, or rebuild it`);
   if (bytes.length < PHS_MAGIC.length + 4 + 32 || !bytes.subarray(0, PHS_MAGIC.length).equals(PHS_MAGIC)) {
     throw damaged("wrong magic (not a phmatch store, or an encrypted one without its key)");
   }
@@ -80,20 +81,134 @@ function parseStoreWithDigest(bytes: Buffer, what: string): { set: HashSet; sha2
     throw damaged("its SHA-256 does not match: the file was altered, truncated or damaged");
   }
   const headerLength = bytes.readUInt32LE(PHS_MAGIC.length);
-  let header: PhsHeader;
+  const headerEnd = PHS_MAGIC.length + 4 + headerLength;
+  if (headerEnd > body.length) throw damaged(`its header length (${headerLength} bytes) runs past the end of the file`);
+  let parsed: unknown;
   try {
-    header = JSON.parse(bytes.subarray(PHS_MAGIC.length + 4, PHS_MAGIC.length + 4 + headerLength).toString("utf8")) as PhsHeader;
+    parsed = JSON.parse(bytes.subarray(PHS_MAGIC.length + 4, headerEnd).toString("utf8"));
   } catch {
     throw damaged("its header is not valid JSON");
   }
+  const header = checkedHeader(parsed, headerEnd, body, damaged);
+  return { set: new HashSet(header, bytes), sha256: hash.update(trailer).digest("hex") };
+}
+
+const isCount = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
+
+/**
+ * The header of a store, checked against the file before anything is built from it. The trailer only proves the
+ * bytes are those the writer hashed, and anyone can write a trailer: every field a HashSet or an index relies on
+ * is checked here (types, known algorithms and their value sizes, counts that agree, sections inside the file,
+ * metadata offsets inside their blob, withdrawals that name a value or an id of a list in the store), so that a
+ * store either loads whole or is refused with PHM_HASHSET_FORMAT, never failing later with a TypeError.
+ */
+function checkedHeader(value: unknown, sectionsStart: number, body: Buffer, damaged: (why: string) => PhmatchError): PhsHeader {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw damaged("its header is not a JSON object");
+  const header = value as Record<string, unknown>;
   if (header.format !== "phs" || header.formatVersion !== PHS_FORMAT_VERSION) {
     throw damaged(`format version ${String(header.formatVersion)} is not supported (this phmatch reads version ${PHS_FORMAT_VERSION})`);
   }
-  for (const s of header.algorithms) {
-    for (const ref of [s.values, s.meta]) {
-      if (ref.offset < 0 || ref.offset + ref.length > body.length) throw damaged(`section of ${s.algorithm} lies outside the file`);
-    }
-    if (s.values.length !== s.count * s.bytesPerValue || s.meta.length < (s.count + 1) * 4) throw damaged(`section sizes of ${s.algorithm} disagree with its count`);
+  for (const key of ["createdBy", "createdAt"]) {
+    if (header[key] !== undefined && typeof header[key] !== "string") throw damaged(`its header's "${key}" is not text`);
   }
-  return { set: new HashSet(header, bytes), sha256: hash.update(trailer).digest("hex") };
+  if (!Array.isArray(header.lists)) throw damaged('its header has no "lists" array');
+  const lists: ListInfo[] = header.lists.map((list: unknown, i) => {
+    const checked = checkedListInfo(list);
+    if (typeof checked === "string") throw damaged(`its header's lists[${i}] ${checked}`);
+    return checked;
+  });
+  if (new Set(lists.map((l) => l.listId)).size !== lists.length) throw damaged("its header names a list twice");
+
+  const section = (ref: unknown, what: string): SectionRef => {
+    const r = ref as Partial<SectionRef> | null;
+    if (typeof r !== "object" || r === null || !isCount(r.offset) || !isCount(r.length)) throw damaged(`the ${what} section has no valid offset and length`);
+    if (r.offset < sectionsStart || r.offset + r.length > body.length) throw damaged(`the ${what} section lies outside the file's sections`);
+    return { offset: r.offset, length: r.length };
+  };
+  if (!Array.isArray(header.algorithms)) throw damaged('its header has no "algorithms" array');
+  const algorithms: AlgorithmSection[] = header.algorithms.map((item: unknown, i) => {
+    const a = item as Partial<AlgorithmSection> | null;
+    if (typeof a !== "object" || a === null || typeof a.algorithm !== "string") throw damaged(`its header's algorithms[${i}] names no algorithm`);
+    const spec = hasherSpec(a.algorithm);
+    if (spec === undefined) throw damaged(`it holds values of an unknown algorithm "${a.algorithm}" (made by a newer phmatch?)`);
+    if (a.bytesPerValue !== spec.bits / 8) throw damaged(`its ${a.algorithm} values are ${String(a.bytesPerValue)} bytes, not ${spec.bits / 8}`);
+    if (!isCount(a.count)) throw damaged(`its ${a.algorithm} count is not a whole number`);
+    const values = section(a.values, `${a.algorithm} values`);
+    const meta = section(a.meta, `${a.algorithm} metadata`);
+    if (values.length !== a.count * a.bytesPerValue || meta.length < (a.count + 1) * 4) throw damaged(`section sizes of ${a.algorithm} disagree with its count`);
+    checkMetaOffsets(body, meta, a.count, a.algorithm, damaged);
+    return { algorithm: a.algorithm, bytesPerValue: a.bytesPerValue, count: a.count, values, meta };
+  });
+  if (new Set(algorithms.map((a) => a.algorithm)).size !== algorithms.length) throw damaged("its header lists an algorithm twice");
+  if (lists.length === 0 && algorithms.some((a) => a.count > 0)) throw damaged("it holds entries but names no list");
+
+  const w = header.withdrawals as { count?: unknown } | null;
+  const withdrawalSection = section(w, "withdrawals");
+  if (!isCount(w?.count)) throw damaged("its withdrawal count is not a whole number");
+  const withdrawals = { ...withdrawalSection, count: w.count };
+  if (checkWithdrawals(body.subarray(withdrawals.offset, withdrawals.offset + withdrawals.length), lists, damaged) !== withdrawals.count) {
+    throw damaged("its withdrawal count disagrees with its withdrawals");
+  }
+
+  const counts = header.counts as Partial<PhsHeader["counts"]> | null;
+  const entries = algorithms.reduce((sum, a) => sum + a.count, 0);
+  if (typeof counts !== "object" || counts === null || counts.entries !== entries || counts.withdrawals !== withdrawals.count) {
+    throw damaged("its header's counts disagree with its sections");
+  }
+  const byAlgorithm = counts.byAlgorithm;
+  if (typeof byAlgorithm !== "object" || byAlgorithm === null || Object.keys(byAlgorithm).length !== algorithms.length || algorithms.some((a) => byAlgorithm[a.algorithm] !== a.count)) {
+    throw damaged("its header's counts by algorithm disagree with its sections");
+  }
+  return {
+    format: "phs",
+    formatVersion: PHS_FORMAT_VERSION,
+    createdBy: typeof header.createdBy === "string" ? header.createdBy : "",
+    createdAt: typeof header.createdAt === "string" ? header.createdAt : "",
+    lists,
+    counts: { entries, withdrawals: withdrawals.count, byAlgorithm: Object.fromEntries(algorithms.map((a) => [a.algorithm, a.count])) },
+    algorithms,
+    withdrawals,
+  };
+}
+
+// The count + 1 u32 offsets of entry metadata must start at 0, never go back, and end at the end of their blob.
+function checkMetaOffsets(body: Buffer, meta: SectionRef, count: number, algorithm: string, damaged: (why: string) => PhmatchError): void {
+  const blobLength = meta.length - (count + 1) * 4;
+  let previous = 0;
+  for (let i = 0; i <= count; i++) {
+    const offset = body.readUInt32LE(meta.offset + i * 4);
+    if ((i === 0 && offset !== 0) || offset < previous || (i === count && offset !== blobLength)) {
+      throw damaged(`the metadata offsets of its ${algorithm} entries are out of order or outside their section (entry ${Math.max(0, i - 1)})`);
+    }
+    previous = offset;
+  }
+}
+
+// Each withdrawal line names a value (a known algorithm and hex of its size) or an entry id, of a list in the store.
+function checkWithdrawals(section: Buffer, lists: readonly ListInfo[], damaged: (why: string) => PhmatchError): number {
+  let count = 0;
+  for (const line of section.toString("utf8").split("\n")) {
+    if (line.length === 0) continue;
+    count++;
+    const where = `withdrawal ${count}`;
+    let w: Record<string, unknown>;
+    try {
+      w = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      throw damaged(`its ${where} is not valid JSON`);
+    }
+    if (typeof w !== "object" || w === null || Array.isArray(w)) throw damaged(`its ${where} is not an object`);
+    if (w.l !== undefined && !(isCount(w.l) && w.l < lists.length)) throw damaged(`its ${where} names no list of the store`);
+    if (w.l === undefined && lists.length === 0) throw damaged(`its ${where} names no list of the store`);
+    if (w.i !== undefined && typeof w.i !== "string") throw damaged(`its ${where} has an entry id that is not text`);
+    if (w.a === undefined && w.h === undefined) {
+      if (w.i === undefined) throw damaged(`its ${where} names neither a value nor an entry id`);
+      continue;
+    }
+    const spec = typeof w.a === "string" ? hasherSpec(w.a) : undefined;
+    if (spec === undefined || typeof w.h !== "string" || !/^[0-9a-f]*$/.test(w.h) || w.h.length !== (spec.bits / 8) * 2) {
+      throw damaged(`its ${where} does not name a value of a known algorithm`);
+    }
+  }
+  return count;
 }
