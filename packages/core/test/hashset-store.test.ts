@@ -234,6 +234,13 @@ describe("integrity and signatures", () => {
     );
   });
 
+  // Found by fuzzing (hashset-store-fuzz.test.ts): a .sig holding JSON null threw a TypeError.
+  it("refuses a .sig that is not a signature object with PHM_HASHSET_SIGNATURE", () => {
+    for (const text of ["null", "[]", "7", '"sig"', "{}", '{"algorithm":"ed25519","signature":5}', "{"]) {
+      expect(() => verifyStore(bytes, text, trusted, "L.phs"), text).toThrow(expect.objectContaining({ code: "PHM_HASHSET_SIGNATURE", message: expect.stringMatching(/^L\.phs\.sig is not (a phmatch signature file|an Ed25519 signature): refused$/) }));
+    }
+  });
+
   it("refuses an unsigned store and a store signed by an untrusted key", async () => {
     const file = join(tmp, "unsigned.phs");
     writeFileSync(file, bytes);

@@ -38,6 +38,7 @@ export function verifyStore(bytes: Uint8Array, signatureFile: string | undefined
   let parsed: { algorithm?: unknown; keyId?: unknown; signature?: unknown };
   try {
     parsed = JSON.parse(signatureFile) as typeof parsed;
+    if (typeof parsed !== "object" || parsed === null) throw new TypeError("not a JSON object");
   } catch {
     throw new PhmatchError("PHM_HASHSET_SIGNATURE", `${what}.sig is not a phmatch signature file: refused`);
   }
