@@ -393,6 +393,41 @@ describe("encrypted stores", () => {
     await expect(loadHashSet(file, { key: randomBytes(32) })).rejects.toMatchObject({ code: "PHM_HASHSET_KEY" });
   });
 
+  // Found by fuzzing (hashset-store-fuzz.test.ts): the clear header was only checked for its cipher and a lists
+  // array, so an iv or tag of the wrong size or type threw the cipher's TypeError, and lists: [null] a TypeError in
+  // the rollback check that reads them before decryption.
+  it("refuses a damaged clear header with PHM_HASHSET_FORMAT, before and after the key is used", async () => {
+    const length = encrypted.readUInt32LE(8);
+    const header = JSON.parse(encrypted.subarray(12, 12 + length).toString()) as Record<string, unknown>;
+    const withHeader = (changed: unknown) => {
+      const text = Buffer.from(JSON.stringify(changed));
+      const size = Buffer.alloc(4);
+      size.writeUInt32LE(text.length);
+      return Buffer.concat([encrypted.subarray(0, 8), size, text, encrypted.subarray(12 + length)]);
+    };
+    const hugeLength = Buffer.from(encrypted);
+    hugeLength.writeUInt32LE(0xfffffff0, 8);
+    const cases: [Buffer, string][] = [
+      [withHeader({ ...header, iv: "" }), "its iv is not 12 bytes of base64"],
+      [withHeader({ ...header, iv: 12 }), "its iv is not 12 bytes of base64"],
+      [withHeader({ ...header, tag: "AAAA" }), "its tag is not 16 bytes of base64"],
+      [withHeader({ ...header, tag: null }), "its tag is not 16 bytes of base64"],
+      [withHeader({ ...header, keyId: 5 }), "no key id"],
+      [withHeader({ ...header, lists: [null] }), "lists[0] is not an object"],
+      [withHeader({ ...header, lists: [{ listId: "secret", version: "9" }] }), 'lists[0] has a "version" that is not a whole number >= 0 ("9")'],
+      [withHeader(null), "not a JSON object"],
+      [hugeLength, "its length, 4294967280 bytes, runs past the end of the file"],
+      [encrypted.subarray(0, 20), `its length, ${length} bytes, runs past the end of the file`],
+    ];
+    const state = new ListVersionState(join(tmp, "damaged-header-state"));
+    for (const [bytes, why] of cases) {
+      writeFileSync(join(tmp, "damaged-header.phs"), bytes);
+      for (const options of [{ key }, { key, versionState: state }, {}]) {
+        await expect(loadHashSet(join(tmp, "damaged-header.phs"), options), why).rejects.toMatchObject({ code: "PHM_HASHSET_FORMAT", message: expect.stringContaining(`has a damaged encryption header (${why})`) });
+      }
+    }
+  });
+
   it("detects tampering of ciphertext or clear header, and its signature verifies without the key", async () => {
     for (const position of [20, encrypted.length - 5]) {
       const altered = Buffer.from(encrypted);

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import { PhmatchError } from "../errors/index.js";
-import { PHS_ENCRYPTED_MAGIC } from "./store-format.js";
+import { checkedListInfo, PHS_ENCRYPTED_MAGIC } from "./store-format.js";
 
 // Confidential lists at rest: AES-256-GCM over the whole plain store. Layout:
 //   magic "PHSEv001" | header length (u32 LE) | header JSON {cipher, keyId, iv, tag, lists} | ciphertext
@@ -72,13 +72,33 @@ interface EncryptedHeader {
   lists: { listId: string; version: number }[];
 }
 
+/**
+ * The clear header of an encrypted store, checked: it is read before anything is authenticated (the rollback
+ * check uses its lists before decryption), so a damaged one must be PHM_HASHSET_FORMAT, not a TypeError from the
+ * cipher. The parsed object is kept as it is: decryption authenticates its exact JSON.
+ */
 function readEncryptedHeader(bytes: Buffer, what: string): { header: EncryptedHeader; ciphertext: Buffer } {
+  const damaged = (why: string) => new PhmatchError("PHM_HASHSET_FORMAT", `${what} has a damaged encryption header (${why}); get the list again from its source`);
+  if (bytes.length < 12) throw damaged("the file is too short");
+  const length = bytes.readUInt32LE(8);
+  if (12 + length > bytes.length) throw damaged(`its length, ${length} bytes, runs past the end of the file`);
+  let header: Record<string, unknown>;
   try {
-    const length = bytes.readUInt32LE(8);
-    const header = JSON.parse(bytes.subarray(12, 12 + length).toString("utf8")) as EncryptedHeader;
-    if (header.cipher !== "aes-256-gcm" || !Array.isArray(header.lists)) throw new Error("unknown cipher");
-    return { header, ciphertext: bytes.subarray(12 + length) };
+    header = JSON.parse(bytes.subarray(12, 12 + length).toString("utf8")) as Record<string, unknown>;
   } catch {
-    throw new PhmatchError("PHM_HASHSET_FORMAT", `${what} has a damaged encryption header`);
+    throw damaged("not valid JSON");
   }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) throw damaged("not a JSON object");
+  if (header.cipher !== "aes-256-gcm") throw damaged(`unknown cipher ${JSON.stringify(header.cipher)}`);
+  if (typeof header.keyId !== "string") throw damaged("no key id");
+  for (const [field, size] of [["iv", 12], ["tag", 16]] as const) {
+    const text = header[field];
+    if (typeof text !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(text) || Buffer.from(text, "base64").length !== size) throw damaged(`its ${field} is not ${size} bytes of base64`);
+  }
+  if (!Array.isArray(header.lists)) throw damaged('no "lists" array');
+  header.lists.forEach((list: unknown, i) => {
+    const checked = checkedListInfo(list);
+    if (typeof checked === "string") throw damaged(`lists[${i}] ${checked}`);
+  });
+  return { header: header as unknown as EncryptedHeader, ciphertext: bytes.subarray(12 + length) };
 }
