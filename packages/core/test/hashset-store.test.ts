@@ -365,6 +365,34 @@ describe("versions and rollback protection", () => {
     await expect(loadHashSet(v1, { versionState: state, allowRollback: true })).resolves.toBeDefined();
     expect(state.highest("R")).toBe(2);
   });
+
+  // Found by fuzzing the loader: the versions in an encrypted store's clear header were recorded before
+  // decryption authenticated them, so a copy with "version": 999 written in its header, refused as altered,
+  // still left 999 in the state, and every genuine release after it was refused as a rollback.
+  it("records the versions of an encrypted store only once decryption has authenticated them", async () => {
+    const state = new ListVersionState(join(tmp, "state-encrypted"));
+    const key = randomBytes(32);
+    const builder = new HashSetBuilder();
+    builder.addList({ listId: "E", version: 3 });
+    builder.addEntry({ algorithm: "md5", value: randomBytes(16), listId: "E" });
+    const encrypted = encryptStore(serializeStore(builder), key, [{ listId: "E", version: 3 }]);
+    const length = encrypted.readUInt32LE(8);
+    const header = JSON.parse(encrypted.subarray(12, 12 + length).toString()) as Record<string, unknown>;
+    const text = Buffer.from(JSON.stringify({ ...header, lists: [{ listId: "E", version: 999 }] }));
+    const size = Buffer.alloc(4);
+    size.writeUInt32LE(text.length);
+    const genuine = join(tmp, "E.phs");
+    const altered = join(tmp, "E-altered.phs");
+    writeFileSync(genuine, encrypted);
+    writeFileSync(altered, Buffer.concat([encrypted.subarray(0, 8), size, text, encrypted.subarray(12 + length)]));
+    await expect(loadHashSet(altered, { key, versionState: state })).rejects.toMatchObject({ code: "PHM_HASHSET_FORMAT" });
+    expect(state.highest("E")).toBeUndefined();
+    await expect(loadHashSet(genuine, { key, versionState: state })).resolves.toBeDefined();
+    expect(state.highest("E")).toBe(3);
+    // a store that fails after its header was read records nothing either
+    await expect(loadHashSet(genuine, { key: randomBytes(32), versionState: new ListVersionState(join(tmp, "state-wrong-key")) })).rejects.toMatchObject({ code: "PHM_HASHSET_KEY" });
+    expect(new ListVersionState(join(tmp, "state-wrong-key")).highest("E")).toBeUndefined();
+  });
 });
 
 describe("encrypted stores", () => {

@@ -49,12 +49,14 @@ export async function loadHashSet(path: string, options: LoadOptions = {}): Prom
   }
   const encrypted = isEncryptedStore(bytes);
   if (encrypted && options.versionState !== undefined) {
-    // Versions are in the clear header: refuse a rollback before decrypting anything.
-    options.versionState.admit(encryptedStoreLists(bytes, path), path, options.allowRollback);
+    // Versions are in the clear header: refuse a rollback before decrypting anything. They are not recorded yet:
+    // until decryption has authenticated the header, they may be anyone's (recording an altered "version 999"
+    // would refuse every genuine release after it).
+    options.versionState.check(encryptedStoreLists(bytes, path), path, options.allowRollback);
   }
   const plain = encrypted ? decryptStore(bytes, options.key, path) : bytes;
   const { set, sha256 } = parseStoreWithDigest(plain, path);
-  if (!encrypted && options.versionState !== undefined) options.versionState.admit(set.lists, path, options.allowRollback);
+  if (options.versionState !== undefined) options.versionState.admit(set.lists, path, options.allowRollback);
   // The file's SHA-256 (what reports cite): for a plain store, the pass that checked its trailer gave it already.
   const storeSha256 = encrypted ? createHash("sha256").update(bytes).digest("hex") : sha256;
   const loaded: LoadedHashSet = { set, path, storeSha256, encrypted, overrides: await readOverrides(path) };

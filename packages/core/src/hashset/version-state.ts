@@ -34,18 +34,18 @@ export class ListVersionState {
     return this.#read()[listId];
   }
 
-  /** Refuses releases older than the highest seen (PHM_HASHSET_ROLLBACK) unless `force`; then records them. */
+  /** Refuses releases older than the highest seen (PHM_HASHSET_ROLLBACK) unless `force`; records nothing. */
+  check(lists: { listId: string; version: number }[], what: string, force = false): void {
+    this.#check(this.#read(), lists, what, force);
+  }
+
+  /**
+   * Refuses releases older than the highest seen (PHM_HASHSET_ROLLBACK) unless `force`; then records them. Call it
+   * only with versions that are known to be the list's own (verified, decrypted): what it records is permanent.
+   */
   admit(lists: { listId: string; version: number }[], what: string, force = false): void {
     const state = this.#read();
-    for (const { listId, version } of lists) {
-      const highest = state[listId];
-      if (highest !== undefined && version < highest && !force) {
-        throw new PhmatchError(
-          "PHM_HASHSET_ROLLBACK",
-          `${what} holds list "${listId}" version ${version}, older than version ${highest} already loaded here: refused (rollback protection; --allow-rollback overrides)`,
-        );
-      }
-    }
+    this.#check(state, lists, what, force);
     let changed = false;
     for (const { listId, version } of lists) {
       if (state[listId] === undefined || version > (state[listId] as number)) {
@@ -58,5 +58,17 @@ export class ListVersionState {
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(state, null, 2) + "\n");
     renameSync(tmp, this.file);
+  }
+
+  #check(state: Record<string, number>, lists: { listId: string; version: number }[], what: string, force: boolean): void {
+    for (const { listId, version } of lists) {
+      const highest = state[listId];
+      if (highest !== undefined && version < highest && !force) {
+        throw new PhmatchError(
+          "PHM_HASHSET_ROLLBACK",
+          `${what} holds list "${listId}" version ${version}, older than version ${highest} already loaded here: refused (rollback protection; --allow-rollback overrides)`,
+        );
+      }
+    }
   }
 }
