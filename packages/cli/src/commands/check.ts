@@ -17,6 +17,7 @@ export const CHECK_EXIT = { NO_MATCH: 0, MATCH: 1, ERROR: 2 } as const;
 
 interface CheckOptions extends TrustOptions {
   rotations: boolean;
+  parts: boolean;
   combined?: { pdq: number; phash16: number };
   hashset: string[];
   json: boolean;
@@ -32,7 +33,8 @@ export function checkCommand(): Command {
       .argument("<file>", "the file, or - to read it from stdin (held in memory only)")
       .option("--json", "print the full match result as JSON", false)
       .option("--combined <pdq,phash16>", "opt in to the combined policy: PDQ and the 256-bit pHash of one entry both within these distances (e.g. 64,64)", parseCombined)
-      .option("--rotations", "also match the image turned back by small angles (+-2 to 8 degrees; about 8 extra hashes per file)", false)
+      .option("--no-rotations", "do not also match the image turned back by small angles (+-2 to 8 degrees: 5-degree rotations)")
+      .option("--no-parts", "do not also match the top, bottom, left and right 60% of the image (logos and captions over one region)")
       .option("--no-trim", "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)")
       .option("--max-file-bytes <n>", "refuse larger input (default 536870912)", parsePositiveInt),
   )
@@ -46,7 +48,7 @@ export function checkCommand(): Command {
         const listed = new Set(sets.flatMap((s) => s.set.algorithms));
         const algorithms = SUPPORTED_ALGORITHMS.filter((id) => listed.has(id));
         if (algorithms.length === 0) throw new PhmatchError("PHM_USAGE", "the lists hold no hashes phmatch can compute");
-        const hashOptions = { algorithms, dihedral: true, trim: options.trim, rotations: options.rotations, ...(options.maxFileBytes !== undefined && { maxFileBytes: options.maxFileBytes }) };
+        const hashOptions = { algorithms, dihedral: true, trim: options.trim, rotations: options.rotations, parts: options.parts, ...(options.maxFileBytes !== undefined && { maxFileBytes: options.maxFileBytes }) };
         const record: HashRecord = file === "-" ? await hashImageBytes(await readStdin(options.maxFileBytes ?? 512 * 1024 * 1024), "-", hashOptions) : await hashFile(file, hashOptions);
         const result = matcher.match(record);
         process.stdout.write(options.json ? JSON.stringify(result) + "\n" : summaryLine(result));

@@ -10,6 +10,7 @@ import { loadHashSets, readText, withHashsetOption, withTrustOptions, type Trust
 
 interface ScanOptions extends TrustOptions {
   rotations: boolean;
+  parts: boolean;
   hashset: string[];
   algorithms?: string[];
   out?: string;
@@ -42,7 +43,8 @@ export function scanCommand(): Command {
       .option("--resume", "finish an interrupted scan: append to --out after its last complete record (every file reported once)", false)
       .option("--follow-symlinks", "follow symbolic links inside directories (loops are detected and not re-entered)", false)
       .option("--sign <key>", "sign the finished report with this Ed25519 private key (PEM): <report>.sig, checked by phmatch report verify")
-      .option("--rotations", "also match the image turned back by small angles (+-2 to 8 degrees; about 8 extra hashes per file)", false)
+      .option("--no-rotations", "do not also match the image turned back by small angles (+-2 to 8 degrees: 5-degree rotations)")
+      .option("--no-parts", "do not also match the top, bottom, left and right 60% of the image (logos and captions over one region)")
       .option("--no-trim", "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)")
       .option("--audit-log <file>", "also append each file's decision to this hash-chained audit log (as serve does)")
       .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
@@ -76,7 +78,7 @@ export function scanCommand(): Command {
     const out: Writable = options.out !== undefined ? createWriteStream(options.out, { flags: resuming ? "a" : "wx" }) : process.stdout;
     const audit = options.auditLog === undefined ? undefined : AuditLog.open(options.auditLog, options.auditKey === undefined ? {} : { signingKeyPem: readText(options.auditKey, "--audit-key") });
     const auditLists = header.lists.map((l) => ({ listId: l.listId, version: l.version }));
-    const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: { algorithms, dihedral: algorithms.includes("pdq"), trim: options.trim, rotations: options.rotations } });
+    const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: { algorithms, dihedral: algorithms.includes("pdq"), trim: options.trim, rotations: options.rotations, parts: options.parts } });
     const tally = progress?.tally ?? new ScanTally();
     const display = options.quiet ? undefined : new ProgressDisplay(tally, paths, options.followSymlinks);
     try {

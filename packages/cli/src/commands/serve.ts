@@ -12,6 +12,7 @@ import { loadOptions, readText, withHashsetOption, withTrustOptions, type TrustO
 
 interface ServeOptions extends TrustOptions {
   rotations: boolean;
+  parts: boolean;
   hashset: string[];
   host: string;
   port: number;
@@ -56,7 +57,8 @@ export function serveCommand(): Command {
       .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
       .option("--on-match-url <url>", "POST each match result (never the media) here, with retries")
       .option("--on-match-command <cmd>", "run this shell command with each match result as JSON on stdin, with retries")
-      .option("--rotations", "also match the image turned back by small angles (+-2 to 8 degrees; about 8 extra hashes per file)", false)
+      .option("--no-rotations", "do not also match the image turned back by small angles (+-2 to 8 degrees: 5-degree rotations)")
+      .option("--no-parts", "do not also match the top, bottom, left and right 60% of the image (logos and captions over one region)")
       .option("--no-trim", "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)")
       .option("--no-watch", "do not reload when a list file changes (SIGHUP still reloads)"),
   )
@@ -89,6 +91,7 @@ export function serveCommand(): Command {
         pool,
         trim: options.trim,
         rotations: options.rotations,
+        parts: options.parts,
         maxBytes: options.maxBytes,
         ...(options.maxPixels !== undefined && { hash: { maxPixels: options.maxPixels } }),
       });
