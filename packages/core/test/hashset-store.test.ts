@@ -2,7 +2,7 @@
 // trips for every format; integrity (any flipped byte is caught), signatures, encryption, rollback, diff, merge
 // and overrides.
 import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -517,6 +517,32 @@ describe("diff, merge, overrides", () => {
     await removeOverride(store, 0);
     expect((await readOverrides(store)).map((x) => x.why)).toEqual(["confirmed false positive"]);
     await expect(addOverride(store, { ...o, why: " " })).rejects.toMatchObject({ code: "PHM_USAGE" });
+  });
+
+  // Found by fuzzing the loader (hashset-store-fuzz.test.ts): overrides were returned as parsed, so a line holding
+  // null, a number or an object without its hash made building a Matcher throw a TypeError; lines were numbered
+  // without the blank ones; an overrides path that cannot be read (a directory) threw a raw EISDIR.
+  it("refuses an overrides line that is not an override with PHM_HASHSET_PARSE at its line", async () => {
+    const store = join(tmp, "O.phs");
+    const good = JSON.stringify({ action: "disable", algorithm: "md5", hash: md5("b"), who: "w", when: "t", why: "y" });
+    const cases: [string, string][] = [
+      ["null", "not an override (a JSON object)"],
+      ["[1]", "not an override (a JSON object)"],
+      ['{"action":"drop"}', '"action" is "drop", not "disable" or "allow"'],
+      [JSON.stringify({ action: "allow", algorithm: "md6", hash: md5("b") }), '"algorithm" "md6" is not a known algorithm'],
+      [JSON.stringify({ action: "allow", algorithm: "md5", hash: 5 }), '"hash" is not 32 hex digits of md5'],
+      [JSON.stringify({ action: "allow", algorithm: "md5", hash: md5("b").slice(1) }), '"hash" is not 32 hex digits of md5'],
+      [JSON.stringify({ action: "allow", algorithm: "md5", hash: md5("b"), listId: 3, who: "w", when: "t", why: "y" }), '"listId" is not text'],
+      [JSON.stringify({ action: "allow", algorithm: "md5", hash: md5("b"), who: "w", when: "t" }), '"why" is missing (who, when and why are the record of the decision)'],
+      ["{", "not valid JSON"],
+    ];
+    for (const [line, why] of cases) {
+      writeFileSync(`${store}.overrides.ndjson`, `${good}\n\n${line}\n`);
+      await expect(readOverrides(store), line).rejects.toMatchObject({ code: "PHM_HASHSET_PARSE", message: `${store}.overrides.ndjson:3: ${why}; fix the overrides file` });
+    }
+    rmSync(`${store}.overrides.ndjson`);
+    mkdirSync(`${store}.overrides.ndjson`);
+    await expect(readOverrides(store)).rejects.toMatchObject({ code: "PHM_FILE_UNREADABLE" });
   });
 });
 
