@@ -366,6 +366,25 @@ describe("versions and rollback protection", () => {
     expect(state.highest("R")).toBe(2);
   });
 
+  // Found by fuzzing the loader: a state file holding null or a number threw a TypeError, and versions that are not
+  // numbers ({"R": "7"}) made every comparison false, so rollback protection was off without a word.
+  it("refuses a state file that is not list ids with whole-number versions", async () => {
+    const dir = join(tmp, "state-damaged");
+    mkdirSync(dir, { recursive: true });
+    const builder = new HashSetBuilder();
+    builder.addList({ listId: "S", version: 2 });
+    const file = join(tmp, "S.phs");
+    writeFileSync(file, serializeStore(builder));
+    for (const text of ["null", "5", "[]", '{"S": "7"}', '{"S": -1}', '{"S": 1.5}', '{"S": null}']) {
+      writeFileSync(join(dir, "list-versions.json"), text);
+      await expect(loadHashSet(file, { versionState: new ListVersionState(dir) }), text).rejects.toMatchObject({ code: "PHM_HASHSET_FORMAT", message: expect.stringContaining("fix or remove it") });
+    }
+    writeFileSync(join(dir, "list-versions.json"), '{"__proto__": 4, "S": 1}');
+    const state = new ListVersionState(dir);
+    await loadHashSet(file, { versionState: state });
+    expect([state.highest("S"), state.highest("__proto__")]).toEqual([2, 4]);
+  });
+
   // Found by fuzzing the loader: the versions in an encrypted store's clear header were recorded before
   // decryption authenticated them, so a copy with "version": 999 written in its header, refused as altered,
   // still left 999 in the state, and every genuine release after it was refused as a rollback.

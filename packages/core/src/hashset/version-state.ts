@@ -21,12 +21,25 @@ export class ListVersionState {
   }
 
   #read(): Record<string, number> {
+    let state: unknown;
     try {
-      return JSON.parse(readFileSync(this.file, "utf8")) as Record<string, number>;
+      state = JSON.parse(readFileSync(this.file, "utf8"));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
       throw new PhmatchError("PHM_HASHSET_FORMAT", `the list version state ${this.file} is unreadable; fix or remove it`, { cause: error });
     }
+    // Anything but list ids with whole-number versions would make the comparisons below quietly wrong.
+    const versions = Object.create(null) as Record<string, number>;
+    const valid =
+      typeof state === "object" &&
+      state !== null &&
+      !Array.isArray(state) &&
+      Object.entries(state).every(([listId, version]) => {
+        versions[listId] = version as number;
+        return typeof version === "number" && Number.isSafeInteger(version) && version >= 0;
+      });
+    if (!valid) throw new PhmatchError("PHM_HASHSET_FORMAT", `the list version state ${this.file} is not an object of list ids and whole-number versions; fix or remove it`);
+    return versions;
   }
 
   /** Highest version seen of `listId`, if any. */
