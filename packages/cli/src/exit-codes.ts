@@ -25,6 +25,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case "PHM_HASHSET_KEY":
     case "PHM_REPORT_ALTERED":
     case "PHM_AUDIT_ALTERED":
+    case "PHM_QUEUE_LIST_MISMATCH":
       return EXIT_CODES.VERIFICATION_FAILED;
     case "PHM_INTERNAL":
       return EXIT_CODES.INTERNAL;

@@ -9,6 +9,7 @@ import { scanCommand } from "./commands/scan.js";
 import { reportCommand } from "./commands/report.js";
 import { auditCommand } from "./commands/audit.js";
 import { serveCommand } from "./commands/serve.js";
+import { workerCommand } from "./commands/worker.js";
 import { EXIT_CODES, exitCodeFor, takeCommandExitCode } from "./exit-codes.js";
 
 const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -27,6 +28,7 @@ export function createProgram(): Command {
   program.addCommand(scanCommand());
   program.addCommand(reportCommand());
   program.addCommand(serveCommand());
+  program.addCommand(workerCommand());
   program.addCommand(auditCommand());
   exitOverrideAll(program);
   return program;

@@ -4,6 +4,11 @@ import { createHash } from "node:crypto";
 import { Command } from "commander";
 import { PhmatchError, parseTrustedKeys, verifyStore } from "@phmatch/core";
 import { readText, trustedKeysPem } from "./hashset/options.js";
+import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
+import { parseQueueUrl } from "../queue/connection.js";
+import { collectScan } from "../queue/collector.js";
+import { DEFAULT_SCAN_NAME, checkScanName } from "../queue/scan-queue.js";
+import { writeChecksum } from "./scan.js";
 
 /** `phmatch report verify`: show that a scan report is the one phmatch wrote (checksum, and signature with keys). */
 export function reportCommand(): Command {
@@ -39,6 +44,24 @@ export function reportCommand(): Command {
         }
       }
       process.stdout.write(`${file}: OK, SHA-256 ${actual}${signed}\n`);
+    });
+  report
+    .command("collect")
+    .description("write a distributed scan's report: drain the results workers stored in the queue into one NDJSON report (every file once, in walk order, as a local scan writes it)")
+    .requiredOption("--queue <url>", "the scan's Redis queue, redis://HOST:PORT/N")
+    .requiredOption("-o, --out <file>", "the report to write (its SHA-256 beside it); must not exist")
+    .option("--scan <name>", "name of the distributed scan", DEFAULT_SCAN_NAME)
+    .option("--sign <key>", "sign the finished report with this Ed25519 private key (PEM): <report>.sig")
+    .option("--keep", "leave the scan's queue and results in Redis after the report is written", false)
+    .option("-q, --quiet", "no progress lines on stderr", false)
+    .addHelpText("after", "\nExample:\n  phmatch report collect --queue redis://10.0.0.5:6379/0 --out case-117.ndjson --sign examiner.pem\n")
+    .action(async (options: { queue: string; out: string; scan: string; sign?: string; keep: boolean; quiet: boolean }) => {
+      const signingKey = options.sign === undefined ? undefined : readText(options.sign, "--sign");
+      const result = await collectScan({ address: parseQueueUrl(options.queue), scan: checkScanName(options.scan), out: options.out, quiet: options.quiet, keep: options.keep });
+      await writeChecksum(options.out, signingKey);
+      // The report went to a file: stdout is free for its summary and what the queue had to do to get it.
+      process.stdout.write(JSON.stringify({ ...result.summary, distributed: result.distributed }) + "\n");
+      setCommandExitCode(result.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
     });
   return report;
 }

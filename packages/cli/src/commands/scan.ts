@@ -7,6 +7,9 @@ import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
 import { writeLine } from "../output.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
 import { loadHashSets, readText, withHashsetOption, withTrustOptions, type TrustOptions } from "./hashset/options.js";
+import { parseQueueUrl } from "../queue/connection.js";
+import { enqueueScan } from "../queue/coordinator.js";
+import { DEFAULT_BATCH_SIZE, DEFAULT_SCAN_NAME, checkScanName, listReleases } from "../queue/scan-queue.js";
 
 interface ScanOptions extends TrustOptions {
   rotations: boolean;
@@ -25,6 +28,12 @@ interface ScanOptions extends TrustOptions {
   auditLog?: string;
   auditKey?: string;
   trim: boolean;
+  queue?: string;
+  enqueue: boolean;
+  manifest?: string;
+  scan: string;
+  batchSize: number;
+  wait: boolean;
 }
 
 /** `phmatch scan`: every file under the inputs accounted for, read-only, in one report. */
@@ -32,7 +41,7 @@ export function scanCommand(): Command {
   return withTrustOptions(
     withHashsetOption(new Command("scan"))
       .description("scan files and directories (read-only) against hash lists; one report line per file, with a header and a summary")
-      .argument("<paths...>", "files and directories to scan (walked recursively; symlinks not followed)")
+      .argument("[paths...]", "files and directories to scan (walked recursively; symlinks not followed)")
       .option("-a, --algorithms <ids>", "algorithms to compute (default: those the lists hold; sha256 always)", parseAlgorithms)
       .option("-o, --out <file>", "write the report here (and its SHA-256 beside it); default stdout")
       .addOption(new Option("-f, --format <format>", "report format: ndjson (resumable), csv, or vics (the known files as Project VIC VICS JSON)").choices(["ndjson", "csv", "vics"]).default("ndjson"))
@@ -48,8 +57,17 @@ export function scanCommand(): Command {
       .option("--no-trim", "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)")
       .option("--audit-log <file>", "also append each file's decision to this hash-chained audit log (as serve does)")
       .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
-      .addHelpText("after", "\nExample:\n  phmatch scan /mnt/evidence --hashset pvic.phs --trusted-keys keys.pem --case 2026-117 --examiner 'J. Doe' -o case-117.ndjson\n"),
+      .option("--queue <url>", "distributed scan: the Redis queue, redis://HOST:PORT/N (with --enqueue; phmatch worker consumes, phmatch report collect writes the report)")
+      .option("--enqueue", "with --queue: walk the paths (or read --manifest) and enqueue batches of paths for workers, then show progress", false)
+      .option("--manifest <file>", "with --enqueue: read the paths to scan from this file, one a line, instead of walking")
+      .option("--scan <name>", "with --queue: name of the distributed scan (several can share a database)", DEFAULT_SCAN_NAME)
+      .option("--batch-size <n>", "with --enqueue: files per queued job", parsePositiveInt, DEFAULT_BATCH_SIZE)
+      .option("--no-wait", "with --enqueue: return once everything is queued instead of showing progress until the scan is done")
+      .addHelpText("after", "\nExample:\n  phmatch scan /mnt/evidence --hashset pvic.phs --trusted-keys keys.pem --case 2026-117 --examiner 'J. Doe' -o case-117.ndjson\n  phmatch scan /mnt/evidence --hashset pvic.phs --queue redis://10.0.0.5:6379/0 --enqueue --case 2026-117\n"),
   ).action(async (paths: string[], options: ScanOptions) => {
+    if (options.queue !== undefined || options.enqueue) return enqueue(paths, options);
+    if (options.manifest !== undefined) throw new PhmatchError("PHM_USAGE", "--manifest is for a distributed scan (--queue ... --enqueue)");
+    if (paths.length === 0) throw new PhmatchError("PHM_USAGE", "scan needs at least one path");
     if (options.out !== undefined) refuseInsideTree(options.out, paths);
     if (options.auditLog !== undefined) refuseInsideTree(options.auditLog, paths);
     if (options.resume && options.out === undefined) throw new PhmatchError("PHM_USAGE", "--resume needs --out: the report is what is resumed");
@@ -117,6 +135,29 @@ export function scanCommand(): Command {
   });
 }
 
+// A distributed scan's coordinator: the same lists, algorithms and header as a local scan, written as the plan
+// every worker follows; the report is written by phmatch report collect.
+async function enqueue(paths: string[], options: ScanOptions): Promise<void> {
+  if (options.queue === undefined || !options.enqueue) throw new PhmatchError("PHM_USAGE", "a distributed scan needs both --queue <url> and --enqueue");
+  for (const [flag, given] of [["--out", options.out], ["--resume", options.resume || undefined], ["--sign", options.sign], ["--audit-log", options.auditLog], ["--jobs", options.jobs]] as const) {
+    if (given !== undefined) throw new PhmatchError("PHM_USAGE", `${flag} does not apply to --enqueue: the report is written (and signed) by phmatch report collect, hashing threads are set on each phmatch worker`);
+  }
+  if (options.format !== "ndjson") throw new PhmatchError("PHM_USAGE", "a distributed scan's report is NDJSON");
+  if (options.manifest === undefined && paths.length === 0) throw new PhmatchError("PHM_USAGE", "scan --enqueue needs paths to walk, or --manifest");
+  if (options.manifest !== undefined && paths.length > 0) throw new PhmatchError("PHM_USAGE", "give paths or --manifest, not both");
+  const address = parseQueueUrl(options.queue);
+  const scan = checkScanName(options.scan);
+  const sets = await loadHashSets(options);
+  const matcher = new Matcher(sets);
+  const algorithms = scanAlgorithms(sets, options.algorithms);
+  const policies = algorithms.map((a) => matcher.policies.get(a)?.id).filter((id): id is string => id !== undefined);
+  const inputs = options.manifest !== undefined ? [`manifest:${options.manifest}`] : paths;
+  const header = scanHeader({ inputs, sets, algorithms, policies, ...(options.case !== undefined && { case: options.case }), ...(options.examiner !== undefined && { examiner: options.examiner }) });
+  const plan = { header, lists: listReleases(sets), hash: { algorithms, trim: options.trim, rotations: options.rotations, parts: options.parts }, batchSize: options.batchSize };
+  const result = await enqueueScan({ address, scan, plan, inputs: paths, ...(options.manifest !== undefined && { manifest: options.manifest }), followSymlinks: options.followSymlinks, wait: options.wait, quiet: options.quiet });
+  process.stdout.write(JSON.stringify({ scan: result.scan, files: result.files, batches: result.batches, done: result.state.done, restartedBatches: result.state.restarted, splitBatches: result.state.split, deadLetters: result.state.dead }) + "\n");
+}
+
 // Report integrity: the report's SHA-256 beside it (sha256sum format), so an examiner can show it is unaltered.
 // One file's decision in the audit log: hashes and matched entries only for matches (the log is kept beside
 // the report, which holds everything).
@@ -134,7 +175,8 @@ function auditRecord(audit: AuditLog, record: ScanFileRecord, lists: { listId: s
 }
 
 // With a key, also a detached Ed25519 signature over the report's bytes, so alteration is attributable.
-async function writeChecksum(report: string, signingKey?: string): Promise<void> {
+/** Writes a report's .sha256 beside it, and its .sig with a key (also used by phmatch report collect). */
+export async function writeChecksum(report: string, signingKey?: string): Promise<void> {
   const { digests } = await readFileOnce(report, { digests: ["sha256"], keepBytes: false });
   writeFileSync(`${report}.sha256`, `${digests.sha256 as string}  ${basename(report)}\n`);
   if (signingKey !== undefined) writeFileSync(`${report}.sig`, signStore(readFileSync(report), signingKey));

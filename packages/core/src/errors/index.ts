@@ -31,6 +31,9 @@ export const ERROR_CODES = {
   PHM_REPORT_ALTERED: "a scan report does not match its .sha256 or its signature: it was altered or damaged",
   PHM_AUDIT_ALTERED: "an audit log's hash chain or signed checkpoints do not verify: records were edited, deleted, moved or cut",
   PHM_MATCH_INPUT: "a line given to match is not a phmatch hash record (one JSON object per line, as phmatch hash prints)",
+  PHM_QUEUE_UNAVAILABLE: "the distributed scan's queue (Redis) cannot be reached, or holds no such scan",
+  PHM_QUEUE_LIST_MISMATCH: "a worker's lists are not the releases the distributed scan started with: scans never mix list versions",
+  PHM_QUEUE_DEAD_LETTER: "the file's batch failed on every attempt (workers died or erred on it); it is on the scan's dead-letter list",
   PHM_INTERNAL: "an unexpected internal error (a bug: please report it with the command line, never the image)",
 } as const;
 

@@ -62,10 +62,10 @@ export async function* scanFiles(
   // copies are hashed once even when they arrive together. A resumed scan starts from the report's first copies.
   const firsts: Map<string, Promise<ScanFileRecord> | string> = resume.firsts ?? new Map();
   const scanOne = async (file: FilePath): Promise<ScanFileRecord> => {
-    const digest = await sha256Of(file);
+    const digest = await fileSha256(file);
     const first = digest === undefined ? undefined : firsts.get(digest);
-    if (first !== undefined) return duplicateOf(typeof first === "string" ? (JSON.parse(first) as ScanFileRecord) : await first, file);
-    const pending = pool.hash(file).then((hashed) => withSha256(fileRecord(hashed, matcher.match(hashed)), digest));
+    if (first !== undefined) return duplicateRecord(typeof first === "string" ? (JSON.parse(first) as ScanFileRecord) : await first, file);
+    const pending = pool.hash(file).then((hashed) => scanRecord(hashed, matcher.match(hashed), digest));
     if (digest !== undefined) firsts.set(digest, pending);
     const record = await pending;
     if (digest !== undefined) {
@@ -75,11 +75,18 @@ export async function* scanFiles(
     return record;
   };
   for await (const record of orderedMap(after(walkInputs(inputs, { followSymlinks: resume.followSymlinks === true }), resume.after), pool.jobs * 4, scanOne)) {
-    const size = await lstat(recordPath(record)).then((s) => s.size, () => undefined);
-    if (size !== undefined) record.size = size;
+    await withSize(record);
     tally.add(record);
     yield record;
   }
+}
+
+/**
+ * A file's report record from its hashes, its match result and the SHA-256 read beside the worker (kept when the
+ * worker died on the file twice). Without size: the scan adds it from lstat as the record is reported.
+ */
+export function scanRecord(hashed: HashRecord, result: MatchResult, digest: string | undefined): ScanFileRecord {
+  return withSha256(fileRecord(hashed, result), digest);
 }
 
 function fileRecord(hashed: HashRecord, result: MatchResult): ScanFileRecord {
@@ -98,7 +105,8 @@ function withSha256(record: ScanFileRecord, digest: string | undefined): ScanFil
   return record;
 }
 
-function duplicateOf(first: ScanFileRecord, file: FilePath): ScanFileRecord {
+/** The record of a later copy of `first` (same SHA-256): its hashes and matches, its own path; size added later. */
+export function duplicateRecord(first: ScanFileRecord, file: FilePath): ScanFileRecord {
   const record: ScanFileRecord = { ...first, path: displayPath(file), duplicateOf: first.path };
   delete record.pathBytes;
   delete record.size;
@@ -109,10 +117,18 @@ function duplicateOf(first: ScanFileRecord, file: FilePath): ScanFileRecord {
 
 // SHA-256 of a file's bytes, streamed read-only (the worker reads it again, from the page cache), or undefined
 // when it cannot be read (the worker then reports why).
-async function sha256Of(file: FilePath): Promise<string | undefined> {
+/** SHA-256 of a file's bytes (streamed, read-only), or undefined when it cannot be read. */
+export async function fileSha256(file: FilePath): Promise<string | undefined> {
   try {
     return (await readFileOnce(file, { digests: ["sha256"], keepBytes: false })).digests.sha256;
   } catch {
     return undefined;
   }
+}
+
+/** Adds the file's size (lstat, as reported) to its record; a file gone since is left without one. */
+export async function withSize(record: ScanFileRecord): Promise<ScanFileRecord> {
+  const size = await lstat(recordPath(record)).then((s) => s.size, () => undefined);
+  if (size !== undefined) record.size = size;
+  return record;
 }

@@ -1,0 +1,53 @@
+import { availableParallelism } from "node:os";
+import { Command } from "commander";
+import { parsePositiveInt } from "../parse.js";
+import { parseQueueUrl } from "../queue/connection.js";
+import { DEFAULT_SCAN_NAME, checkScanName } from "../queue/scan-queue.js";
+import { runWorker } from "../queue/worker.js";
+import { loadHashSets, withHashsetOption, withTrustOptions, type TrustOptions } from "./hashset/options.js";
+
+interface WorkerOptions extends TrustOptions {
+  hashset: string[];
+  queue: string;
+  scan: string;
+  jobs: number;
+  concurrency: number;
+  lockMs: number;
+  name?: string;
+  verbose: boolean;
+  waitMs?: number;
+}
+
+/** `phmatch worker`: one of any number of machines consuming a distributed scan's batches. */
+export function workerCommand(): Command {
+  return withTrustOptions(
+    withHashsetOption(new Command("worker"))
+      .description("consume a distributed scan's batches from a Redis queue: hash, match, and store each file's record for phmatch report collect; exits when the scan is done")
+      .requiredOption("--queue <url>", "the scan's Redis queue, redis://HOST:PORT/N")
+      .option("--scan <name>", "name of the distributed scan", DEFAULT_SCAN_NAME)
+      .option("-j, --jobs <n>", "hashing threads (default: available cores)", parsePositiveInt, availableParallelism())
+      .option("--concurrency <n>", "batches in flight at once", parsePositiveInt, 2)
+      .option("--lock-ms <n>", "a batch's lock; a worker that died is noticed and its batch re-run after about this long", parsePositiveInt, 30_000)
+      .option("--name <name>", "this worker's name in the report collector's summary (default host-pid)")
+      .option("--wait-ms <n>", "give up if the scan does not appear within this long (default: wait)", parsePositiveInt)
+      .option("-v, --verbose", "a line on stderr per batch", false)
+      .addHelpText("after", "\nExample:\n  phmatch worker --queue redis://10.0.0.5:6379/0 --hashset /mnt/lists/pvic.phs --trusted-keys keys.pem\n"),
+  ).action(async (options: WorkerOptions) => {
+    const address = parseQueueUrl(options.queue);
+    const scan = checkScanName(options.scan);
+    const sets = await loadHashSets(options);
+    const summary = await runWorker({
+      address,
+      scan,
+      sets,
+      jobs: options.jobs,
+      concurrency: options.concurrency,
+      lockMs: options.lockMs,
+      verbose: options.verbose,
+      ...(options.name !== undefined && { name: options.name }),
+      ...(options.waitMs !== undefined && { waitMs: options.waitMs }),
+    });
+    process.stderr.write(`phmatch worker ${summary.worker}: done, ${summary.files} files in ${summary.batches} batches\n`);
+    process.stdout.write(JSON.stringify(summary) + "\n");
+  });
+}

@@ -1,0 +1,69 @@
+import { Redis } from "ioredis";
+import type { RedisOptions } from "bullmq";
+import { PhmatchError } from "@phmatch/core";
+
+/** Where a distributed scan's queue lives: a Redis server and database, from `redis://[user:pass@]HOST:PORT/N`. */
+export interface QueueAddress {
+  host: string;
+  port: number;
+  db: number;
+  username?: string;
+  password?: string;
+  tls: boolean;
+  /** The URL as given, without its password (for messages). */
+  display: string;
+}
+
+/** Parses `--queue`: redis:// or rediss:// (TLS), host, port (default 6379), database number (default 0). */
+export function parseQueueUrl(text: string): QueueAddress {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new PhmatchError("PHM_USAGE", `--queue ${text} is not a URL; give redis://HOST:PORT/N`);
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new PhmatchError("PHM_USAGE", `--queue ${text}: only redis:// and rediss:// URLs are supported`);
+  const db = url.pathname === "" || url.pathname === "/" ? 0 : Number(url.pathname.slice(1));
+  if (!Number.isInteger(db) || db < 0) throw new PhmatchError("PHM_USAGE", `--queue ${text}: the database must be a number (redis://HOST:PORT/N)`);
+  const port = url.port === "" ? 6379 : Number(url.port);
+  const address: QueueAddress = { host: url.hostname.replace(/^\[|\]$/g, ""), port, db, tls: url.protocol === "rediss:", display: `${url.protocol}//${url.host}/${db}` };
+  if (url.username !== "") address.username = decodeURIComponent(url.username);
+  if (url.password !== "") address.password = decodeURIComponent(url.password);
+  return address;
+}
+
+/** Connection options (BullMQ's, which it hands to ioredis) for an address; BullMQ wants maxRetriesPerRequest null on the connections it blocks on. */
+export function redisOptions(address: QueueAddress, connectionName: string): RedisOptions {
+  return {
+    host: address.host,
+    port: address.port,
+    db: address.db,
+    connectionName,
+    maxRetriesPerRequest: null,
+    ...(address.username !== undefined && { username: address.username }),
+    ...(address.password !== undefined && { password: address.password }),
+    ...(address.tls && { tls: {} }),
+  };
+}
+
+/** A connected client, or PHM_QUEUE_UNAVAILABLE when the server does not answer within a few seconds. */
+export async function connectRedis(address: QueueAddress, connectionName: string): Promise<Redis> {
+  const redis = new Redis({ ...redisOptions(address, connectionName), lazyConnect: true, maxRetriesPerRequest: 3, retryStrategy: (times) => (times > 20 ? null : Math.min(times * 200, 2000)) });
+  redis.on("error", () => undefined); // reconnects are ioredis's business; a lost server surfaces as a failed command
+  try {
+    await withDeadline(redis.connect(), 5000);
+  } catch (error) {
+    redis.disconnect();
+    throw new PhmatchError("PHM_QUEUE_UNAVAILABLE", `cannot reach the queue at ${address.display}: ${(error as Error).message}`, { cause: error });
+  }
+  return redis;
+}
+
+async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`no answer in ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

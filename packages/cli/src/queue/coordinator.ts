@@ -1,0 +1,141 @@
+import { createReadStream } from "node:fs";
+import { lstat } from "node:fs/promises";
+import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
+import { PhmatchError, walkInputs, type FilePath } from "@phmatch/core";
+import { connectRedis, type QueueAddress } from "./connection.js";
+import { JOB_OPTIONS, batchJobId, describeReleases, openQueue, queuedFile, readPlan, readState, sameReleases, scanKeys, type QueuedFile, type ScanPlan, type ScanState } from "./scan-queue.js";
+
+/** What the coordinator enqueues and how. */
+export interface EnqueueOptions {
+  address: QueueAddress;
+  scan: string;
+  plan: ScanPlan;
+  /** Paths to walk, or (with `manifest`) ignored. */
+  inputs: string[];
+  /** A file of paths, one a line, read instead of walking (object keys mounted as files, a list from another tool). */
+  manifest?: string;
+  followSymlinks: boolean;
+  /** Stay and show progress until every file has a record. */
+  wait: boolean;
+  quiet: boolean;
+}
+
+/** What the coordinator saw. */
+export interface EnqueueSummary {
+  scan: string;
+  files: number;
+  batches: number;
+  state: ScanState;
+}
+
+// Batches added per round trip.
+const ADD_CHUNK = 32;
+
+/**
+ * Walks the inputs (or reads a manifest) in the same order as a local scan and enqueues batches of {seq, path,
+ * size}: paths only, never bytes. The plan is written first and must match a scan of the same name already in
+ * the database (a restarted coordinator resumes adding after the batches already added; batch ids are derived
+ * from paths and sizes, so a batch still queued is never added twice). With `wait`, shows files done across all
+ * workers, the rate and an ETA until the scan is complete.
+ */
+export async function enqueueScan(options: EnqueueOptions): Promise<EnqueueSummary> {
+  const redis = await connectRedis(options.address, "phmatch-coordinator");
+  const keys = scanKeys(options.scan);
+  const queue = openQueue(options.address, options.scan);
+  try {
+    const plan = JSON.stringify(options.plan);
+    if ((await redis.hsetnx(keys.meta, "plan", plan)) === 0) {
+      const existing = (await readPlan(redis, options.scan)) as ScanPlan;
+      if (!sameReleases(existing.lists, options.plan.lists)) {
+        throw new PhmatchError("PHM_QUEUE_LIST_MISMATCH", `scan ${options.scan} already runs with ${describeReleases(existing.lists)}, not ${describeReleases(options.plan.lists)}: a scan never mixes list versions; use another --scan name`);
+      }
+      if (JSON.stringify(existing.header.inputs) !== JSON.stringify(options.plan.header.inputs) || JSON.stringify(existing.hash) !== JSON.stringify(options.plan.hash) || existing.batchSize !== options.plan.batchSize) {
+        throw new PhmatchError("PHM_USAGE", `scan ${options.scan} already exists with other inputs or options: use another --scan name, or the same command to resume it`);
+      }
+    } else {
+      await redis.hset(keys.meta, "state", "enqueueing", "createdAt", new Date().toISOString());
+    }
+    const meta = await redis.hgetall(keys.meta);
+    let files = meta.total !== undefined ? Number(meta.total) : 0;
+    let batches = Number(meta.batches ?? 0);
+    if (meta.total === undefined) {
+      // A restarted coordinator walks again (the walk is deterministic) and adds only the batches after those added.
+      const already = Number(meta.enqueued ?? 0);
+      let batch: QueuedFile[] = [];
+      let pending: QueuedFile[][] = [];
+      batches = 0;
+      const flush = async () => {
+        if (pending.length === 0) return;
+        const fresh = pending.filter((_, i) => batches - pending.length + i >= already);
+        if (fresh.length > 0) await queue.addBulk(fresh.map((b) => ({ name: "batch", data: { files: b }, opts: { ...JOB_OPTIONS, jobId: batchJobId(options.scan, b) } })));
+        await redis.hset(keys.meta, "enqueued", String(batches));
+        pending = [];
+      };
+      for await (const path of options.manifest !== undefined ? manifestPaths(options.manifest) : walkInputs(options.inputs, { followSymlinks: options.followSymlinks })) {
+        const size = await lstat(path).then((s) => s.size, () => -1);
+        batch.push(queuedFile(files++, path, size));
+        if (batch.length >= options.plan.batchSize) {
+          pending.push(batch);
+          batches++;
+          batch = [];
+          if (pending.length >= ADD_CHUNK) await flush();
+        }
+      }
+      if (batch.length > 0) {
+        pending.push(batch);
+        batches++;
+      }
+      await flush();
+      await redis.hset(keys.meta, "total", String(files), "batches", String(batches), "state", "running");
+    }
+    if (!options.quiet) process.stderr.write(`phmatch scan: ${files} files in ${batches} batches queued as scan ${options.scan} on ${options.address.display}\n`);
+    let state = await readState(redis, options.scan);
+    if (options.wait) state = await showProgress(options, redis, queue, files);
+    return { scan: options.scan, files, batches, state };
+  } finally {
+    await queue.close();
+    redis.disconnect();
+  }
+}
+
+// Progress across all workers: the done bitmap's count, the rate over the last minute, an ETA, workers connected.
+async function showProgress(options: EnqueueOptions, redis: Awaited<ReturnType<typeof connectRedis>>, queue: ReturnType<typeof openQueue>, total: number): Promise<ScanState> {
+  const tty = process.stderr.isTTY === true;
+  const samples: [number, number][] = [];
+  let last = 0;
+  for (;;) {
+    const state = await readState(redis, options.scan);
+    const now = Date.now();
+    samples.push([now, state.done]);
+    while (samples.length > 2 && now - (samples[0] as [number, number])[0] > 60_000) samples.shift();
+    const finished = state.done >= total || state.state === "collected";
+    if (!options.quiet && (finished || now - last >= (tty ? 500 : 5000))) {
+      last = now;
+      const [t0, d0] = samples[0] as [number, number];
+      const rate = now > t0 ? ((state.done - d0) * 1000) / (now - t0) : 0;
+      const workers = await queue.getWorkersCount().catch(() => 0);
+      const eta = finished || rate <= 0 ? "" : `, ETA ${formatSeconds((total - state.done) / rate)}`;
+      const extra = `${state.restarted > 0 ? `, ${state.restarted} batches restarted` : ""}${state.dead > 0 ? `, ${state.dead} dead letters` : ""}`;
+      const line = `${state.done} of ${total} files (${rate.toFixed(1)}/s, ${workers} workers)${extra}${eta}`;
+      process.stderr.write(tty ? `\r\x1b[K${finished ? "phmatch scan done: " : ""}${line}${finished ? "\n" : ""}` : `${finished ? "phmatch scan done: " : ""}${line}\n`);
+    }
+    if (finished) return state;
+    await sleep(500);
+  }
+}
+
+// A manifest: one path a line, as given (relative paths as the workers will see them); blank lines skipped.
+async function* manifestPaths(manifest: string): AsyncGenerator<FilePath> {
+  const lines = createInterface({ input: createReadStream(manifest, "utf8"), crlfDelay: Infinity });
+  try {
+    for await (const line of lines) if (line.trim() !== "") yield line;
+  } catch (error) {
+    throw new PhmatchError("PHM_USAGE", `--manifest ${manifest}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function formatSeconds(seconds: number): string {
+  const s = Math.round(seconds);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
+}

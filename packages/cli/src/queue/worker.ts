@@ -1,0 +1,147 @@
+import { hostname } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Worker, type Job } from "bullmq";
+import { Matcher, PhmatchError, SupervisedHashPool, duplicateRecord, fileSha256, orderedMap, scanRecord, withSize, type LoadedHashSet, type ScanFileRecord } from "@phmatch/core";
+import { connectRedis, redisOptions, type QueueAddress } from "./connection.js";
+import { MAX_STALLED, describeReleases, listReleases, openQueue, publishRecords, queuedPath, readPlan, readState, sameReleases, scanKeys, sweepFailed, type BatchData, type QueuedFile, type ScanPlan } from "./scan-queue.js";
+
+/** How a worker runs. */
+export interface WorkerRunOptions {
+  address: QueueAddress;
+  scan: string;
+  sets: LoadedHashSet[];
+  /** Hashing threads. */
+  jobs: number;
+  /** Batches in flight at once (two keep the pool busy while one batch's results are stored). */
+  concurrency: number;
+  /** How long a batch's lock lasts without renewal: a worker that died is noticed after about this long. */
+  lockMs: number;
+  name?: string;
+  /** A line on stderr per batch started and finished. */
+  verbose: boolean;
+  /** Give up waiting for the scan to appear after this long (default: wait for ever). */
+  waitMs?: number;
+}
+
+/** What one worker did. */
+export interface WorkerRunSummary {
+  worker: string;
+  batches: number;
+  files: number;
+  lists: string;
+}
+
+// Distinct files a worker remembers by SHA-256 so that a copy is not decoded again (about 400 bytes each).
+const MAX_REMEMBERED = 100_000;
+
+/**
+ * Consumes a distributed scan's batches until every file of the scan has a record: the same hashing, matching and
+ * error handling as a local scan (the supervised pool, the scan's own record building), with the scan's
+ * algorithms and query options from its plan, and only if this machine's lists are the releases the scan started
+ * with. Each batch's records go to the results stream in one transaction; a batch is never half-reported.
+ */
+export async function runWorker(options: WorkerRunOptions): Promise<WorkerRunSummary> {
+  const name = options.name ?? `${hostname()}-${process.pid}`;
+  const redis = await connectRedis(options.address, `phmatch-worker-${name}`);
+  const keys = scanKeys(options.scan);
+  try {
+    const plan = await waitForPlan(options, redis);
+    const releases = listReleases(options.sets);
+    if (!sameReleases(releases, plan.lists)) {
+      throw new PhmatchError(
+        "PHM_QUEUE_LIST_MISMATCH",
+        `scan ${options.scan} matches with ${describeReleases(plan.lists)}, but this worker loaded ${describeReleases(releases)}: load the scan's releases (a scan never mixes list versions), or start a new scan`,
+      );
+    }
+    const matcher = new Matcher(options.sets);
+    const algorithms = plan.hash.algorithms;
+    const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: { algorithms, dihedral: algorithms.includes("pdq"), trim: plan.hash.trim, rotations: plan.hash.rotations, parts: plan.hash.parts } });
+    const firsts = new Map<string, string>();
+    const summary: WorkerRunSummary = { worker: name, batches: 0, files: 0, lists: describeReleases(releases) };
+
+    const scanOne = async (file: QueuedFile): Promise<[number, ScanFileRecord]> => {
+      const path = queuedPath(file);
+      const digest = await fileSha256(path);
+      const known = digest === undefined ? undefined : firsts.get(digest);
+      let record: ScanFileRecord;
+      if (known !== undefined) {
+        // A copy this worker has hashed: the same record under its own path. The collector decides which copy is
+        // the first in walk order and marks the others duplicateOf, as a local scan does.
+        record = duplicateRecord(JSON.parse(known) as ScanFileRecord, path);
+        delete record.duplicateOf;
+      } else {
+        const hashed = await pool.hash(path);
+        record = scanRecord(hashed, matcher.match(hashed), digest);
+        if (digest !== undefined && record.error === undefined) {
+          if (firsts.size >= MAX_REMEMBERED) firsts.clear();
+          firsts.set(digest, JSON.stringify(record));
+        }
+      }
+      return [file.seq, await withSize(record)];
+    };
+
+    const processBatch = async (job: Job<BatchData>): Promise<number> => {
+      const files = job.data.files;
+      if (job.attemptsStarted > 1) await redis.hincrby(keys.stats, "restarted", 1);
+      if (options.verbose) process.stderr.write(`phmatch worker ${name}: batch ${job.id} started (${files.length} files, attempt ${job.attemptsStarted})\n`);
+      const records: [number, ScanFileRecord][] = [];
+      for await (const entry of orderedMap(files, pool.jobs * 2, scanOne)) records.push(entry);
+      await publishRecords(redis, options.scan, name, releases, records);
+      summary.batches++;
+      summary.files += records.length;
+      if (options.verbose) process.stderr.write(`phmatch worker ${name}: batch ${job.id} done\n`);
+      return records.length;
+    };
+
+    const worker = new Worker<BatchData, number>(`phmatch-${options.scan}`, processBatch, {
+      connection: redisOptions(options.address, `phmatch-worker-${name}-bull`),
+      name,
+      concurrency: options.concurrency,
+      lockDuration: options.lockMs,
+      stalledInterval: Math.max(500, Math.floor(options.lockMs / 2)),
+      maxStalledCount: MAX_STALLED,
+    });
+    worker.on("error", (error) => process.stderr.write(`phmatch worker ${name}: queue error: ${error.message}\n`));
+    const queue = openQueue(options.address, options.scan);
+    let stopping = false;
+    const stop = () => {
+      stopping = true;
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+    process.stderr.write(`phmatch worker ${name}: consuming scan ${options.scan} on ${options.address.display} with ${summary.lists}\n`);
+    try {
+      // The scan is over when every position has a record (the done bitmap is full), or a collector finished it.
+      for (let tick = 0; !stopping; tick++) {
+        await sleep(500);
+        const state = await readState(redis, options.scan);
+        if (state.state === "collected" || (state.total !== undefined && state.done >= state.total)) break;
+        if (tick % 4 === 0) await sweepFailed(redis, queue, options.scan, plan);
+      }
+    } finally {
+      process.off("SIGTERM", stop);
+      process.off("SIGINT", stop);
+      await worker.close();
+      await queue.close();
+      await pool.close();
+    }
+    return summary;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function waitForPlan(options: WorkerRunOptions, redis: Awaited<ReturnType<typeof connectRedis>>): Promise<ScanPlan> {
+  const started = Date.now();
+  let said = false;
+  for (;;) {
+    const plan = await readPlan(redis, options.scan);
+    if (plan !== undefined) return plan;
+    if (options.waitMs !== undefined && Date.now() - started > options.waitMs) {
+      throw new PhmatchError("PHM_QUEUE_UNAVAILABLE", `no scan ${options.scan} on ${options.address.display} after ${options.waitMs} ms: start it with phmatch scan ... --queue ${options.address.display} --enqueue`);
+    }
+    if (!said) process.stderr.write(`phmatch worker: waiting for scan ${options.scan} on ${options.address.display}\n`);
+    said = true;
+    await sleep(500);
+  }
+}

@@ -1,0 +1,142 @@
+// System test (needs Debian's redis-server, installed by .ci/run): a distributed scan on BullMQ. A coordinator
+// enqueues a fixture tree, three workers consume it and one is killed with SIGKILL in the middle of a batch; the
+// collected report has every file exactly once and its file records are the local scan's, line for line.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { scanReportSchema } from "@phmatch/core";
+import { fixtures, projectRoot } from "../support/conformance.js";
+import { hasRedis, startRedis, REDIS_SERVER } from "../support/services.js";
+
+const bin = fileURLToPath(new URL("../../packages/cli/dist/bin.js", import.meta.url));
+const demo = fixtures("hashsets/demo.phs");
+const validate = new Ajv2020({ strict: true }).compile(scanReportSchema());
+
+interface Run {
+  child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function start(args: string[], env: NodeJS.ProcessEnv): Run {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: projectRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  const run: Run = { child, stdout: "", stderr: "", exit: new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal }))) };
+  child.stdout?.on("data", (chunk: Buffer) => (run.stdout += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (run.stderr += chunk.toString()));
+  return run;
+}
+
+const lines = (file: string) => readFileSync(file, "utf8").trimEnd().split("\n");
+const fileLines = (file: string) => lines(file).filter((l) => l.startsWith('{"type":"file"'));
+const summaryOf = (file: string) => {
+  const { finishedAt: _finishedAt, ...rest } = JSON.parse(lines(file).at(-1) as string) as Record<string, unknown>;
+  return rest;
+};
+
+describe.skipIf(!hasRedis)(`distributed scan on BullMQ and Redis${hasRedis ? "" : ` (${REDIS_SERVER} not installed: .ci/run installs it)`}`, () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let work: string;
+  let tree: string;
+  let local: string;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    work = mkdtempSync(join(tmpdir(), "phmatch-distributed-"));
+    tree = join(work, "tree");
+    // Four copies of the benign fixtures (so most files are duplicates of an earlier one) and the bad ones.
+    for (let i = 0; i < 4; i++) cpSync(fixtures("images"), join(tree, `set${i}`), { recursive: true });
+    cpSync(fixtures("bad"), join(tree, "bad"), { recursive: true });
+    // A name that is not valid UTF-8 travels through the queue as its exact bytes.
+    copyFileSync(fixtures("images/texture.jpg"), Buffer.concat([Buffer.from(`${join(tree, "bad")}/`), Buffer.from([0x6e, 0xff, 0x2e, 0x6a, 0x70, 0x67])]));
+    env = { ...process.env, PHMATCH_STATE_DIR: join(work, "state"), PHMATCH_TRUSTED_KEYS: "" };
+    local = join(work, "local.ndjson");
+    const scan = spawnSync(process.execPath, [bin, "scan", tree, "--hashset", demo, "-o", local, "-q", "-j", "2"], { cwd: projectRoot, env, encoding: "utf8" });
+    expect(scan.status, scan.stderr).toBe(2); // the bad fixtures are errors
+  });
+
+  afterAll(async () => {
+    await redis?.stop();
+    if (work !== undefined) rmSync(work, { recursive: true, force: true });
+  });
+
+  it("three workers, one killed with SIGKILL mid-batch: every file once, the same records as a local scan", async () => {
+    const queue = redis.url(1);
+    const out = join(work, "distributed.ndjson");
+    const coordinator = start(["scan", tree, "--hashset", demo, "--queue", queue, "--enqueue", "--batch-size", "4"], env);
+    const collector = start(["report", "collect", "--queue", queue, "--out", out, "-q"], env);
+    const workers = [1, 2, 3].map((n) => start(["worker", "--queue", queue, "--hashset", demo, "-j", "1", "--lock-ms", "2000", "--name", `w${n}`, "-v"], env));
+    const victim = workers[0] as Run;
+    // SIGKILL the first worker once it has finished a batch and started another that it has not finished: its
+    // lock runs out, another worker re-runs that batch, and the records it may have stored already are repeats.
+    const killed = await new Promise<string>((resolve, reject) => {
+      const poll = setInterval(() => {
+        const started = [...victim.stderr.matchAll(/batch (\S+) started/g)].map((m) => m[1] as string);
+        const done = new Set([...victim.stderr.matchAll(/batch (\S+) done/g)].map((m) => m[1] as string));
+        const open = started.filter((id) => !done.has(id));
+        if (done.size >= 1 && open.length > 0) {
+          clearInterval(poll);
+          victim.child.kill("SIGKILL");
+          resolve(open[0] as string);
+        }
+      }, 5);
+      void victim.exit.then(() => {
+        clearInterval(poll);
+        reject(new Error(`worker 1 ended before it could be killed mid-batch: ${victim.stderr}`));
+      });
+    });
+    expect(killed).toMatch(/^[bf][0-9a-f]{40}$/);
+    expect((await victim.exit).signal).toBe("SIGKILL");
+    for (const worker of workers.slice(1)) expect(await worker.exit, worker.stderr).toEqual({ code: 0, signal: null });
+    expect(await collector.exit, collector.stderr).toEqual({ code: 2, signal: null }); // as the local scan: some files are errors
+    expect(await coordinator.exit, coordinator.stderr).toEqual({ code: 0, signal: null });
+
+    // Every file exactly once, in walk order, with the local scan's record, byte for byte.
+    const records = fileLines(out);
+    const paths = records.map((l) => (JSON.parse(l) as { path: string }).path);
+    expect(new Set(paths).size).toBe(paths.length);
+    expect(records).toEqual(fileLines(local));
+    expect(records.length).toBeGreaterThan(60);
+    expect(records.some((l) => l.includes('"duplicateOf"'))).toBe(true);
+    expect(records.some((l) => l.includes('"pathBytes"'))).toBe(true);
+    expect(summaryOf(out)).toEqual(summaryOf(local));
+    for (const line of lines(out)) expect(validate(JSON.parse(line)), JSON.stringify(validate.errors)).toBe(true);
+    const header = JSON.parse(lines(out)[0] as string) as { type: string; inputs: string[]; lists: { listId: string }[] };
+    expect(header).toMatchObject({ type: "header", inputs: [tree], lists: [{ listId: "phmatch-demo" }] });
+
+    // The summary says what the queue had to do: the killed worker's batch was run again.
+    const collected = JSON.parse(collector.stdout) as { files: number; distributed: { workers: Record<string, number>; restartedBatches: number; repeatsDropped: number; deadLetters: unknown[] } };
+    expect(collected.files).toBe(records.length);
+    expect(collected.distributed.restartedBatches).toBeGreaterThanOrEqual(1);
+    expect(collected.distributed.deadLetters).toEqual([]);
+    expect(Object.values(collected.distributed.workers).reduce((a, b) => a + b, 0)).toBe(records.length);
+    expect(Object.keys(collected.distributed.workers)).toEqual(expect.arrayContaining(["w2", "w3"]));
+    // Progress across the workers on the coordinator, to the end.
+    expect(coordinator.stderr).toContain(`phmatch scan done: ${records.length} of ${records.length} files`);
+
+    const verify = spawnSync(process.execPath, [bin, "report", "verify", out], { cwd: projectRoot, env, encoding: "utf8" });
+    expect(verify.status, verify.stderr).toBe(0);
+  });
+
+  it("a worker with another release of a list refuses the scan; so does a coordinator resuming it with one", async () => {
+    const queue = redis.url(2);
+    const state = { ...env, PHMATCH_STATE_DIR: join(work, "state-v2") };
+    const v2 = join(work, "demo-v2.phs");
+    const build = spawnSync(process.execPath, [bin, "hashset", "build", fixtures("images/shapes.png"), "--list-id", "phmatch-demo", "--list-version", "2", "-o", v2], { cwd: projectRoot, env: state, encoding: "utf8" });
+    expect(build.status, build.stderr).toBe(0);
+    const enqueue = spawnSync(process.execPath, [bin, "scan", tree, "--hashset", demo, "--queue", queue, "--enqueue", "--no-wait", "-q"], { cwd: projectRoot, env, encoding: "utf8" });
+    expect(enqueue.status, enqueue.stderr).toBe(0);
+    const worker = spawnSync(process.execPath, [bin, "worker", "--queue", queue, "--hashset", v2, "-j", "1"], { cwd: projectRoot, env: state, encoding: "utf8", timeout: 60_000 });
+    expect(worker.status, worker.stderr).toBe(3);
+    expect(worker.stderr).toContain("PHM_QUEUE_LIST_MISMATCH");
+    expect(worker.stderr).toMatch(/phmatch-demo v1 .*phmatch-demo v2/);
+    const again = spawnSync(process.execPath, [bin, "scan", tree, "--hashset", v2, "--queue", queue, "--enqueue", "--no-wait", "-q"], { cwd: projectRoot, env: state, encoding: "utf8" });
+    expect(again.status, again.stderr).toBe(3);
+    expect(again.stderr).toContain("PHM_QUEUE_LIST_MISMATCH");
+  });
+});
