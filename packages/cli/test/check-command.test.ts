@@ -6,12 +6,14 @@ import { fileURLToPath } from "node:url";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 import { matchResultSchema } from "@phmatch/core";
+import sharp from "sharp";
 import { fixtures, projectRoot } from "../../../test/support/conformance.js";
+import { syntheticImage } from "../../../test/support/worker-faults.js";
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const demo = fixtures("hashsets/demo.phs");
 const env = { ...process.env, PHMATCH_STATE_DIR: fileURLToPath(new URL("../../../node_modules/.cache/phmatch-test-state", import.meta.url)), PHMATCH_TRUSTED_KEYS: "" };
-const run = (args: string[], input?: Buffer) => spawnSync(process.execPath, [bin, ...args], { cwd: projectRoot, env, input, encoding: "utf8" });
+const run = (args: string[], input?: Buffer) => spawnSync(process.execPath, [bin, ...args], { cwd: projectRoot, env, input, encoding: "utf8", maxBuffer: 1 << 26 });
 
 describe("phmatch check", () => {
   it.each([
@@ -40,6 +42,17 @@ describe("phmatch check", () => {
     expect(new Ajv2020({ strict: true }).compile(matchResultSchema())(result)).toBe(true);
     expect(result.status).toBe("known");
     expect(result.matches[0]).toMatchObject({ algorithm: "pdq", policy: "pdq:d31:q50@1" });
+  });
+
+  it("decodes in a worker process with a memory limit: an image that takes it over is exit 2, PHM_WORKER_MEMORY", async () => {
+    // A valid 8000x6000 PNG (about 2 MB, 144 MB of pixels): within the pixel limit, far over a 150 MiB worker.
+    const big = await sharp(await syntheticImage(7, 800, 600, "png", false)).resize(8000, 6000, { kernel: "nearest" }).png().toBuffer();
+    const over = run(["check", "-", "--hashset", demo, "--memory-limit", "150"], big);
+    expect(over.status).toBe(2);
+    expect(over.stdout).toContain("error (PHM_WORKER_MEMORY)");
+    const within = run(["check", "-", "--hashset", demo], big);
+    expect(within.status).toBe(0);
+    expect(within.stdout).toMatch(/^-: (unseen|low_quality)/);
   });
 
   it("exits 2 on every error: a missing list, a missing option, an untrusted list", () => {

@@ -3,8 +3,7 @@ import {
   Matcher,
   PhmatchError,
   SUPPORTED_ALGORITHMS,
-  hashFile,
-  hashImageBytes,
+  SupervisedHashPool,
   type HashRecord,
   type MatchResult,
 } from "@phmatch/core";
@@ -23,6 +22,8 @@ interface CheckOptions extends TrustOptions {
   json: boolean;
   trim: boolean;
   maxFileBytes?: number;
+  fileTimeout: number;
+  memoryLimit?: number;
 }
 
 /** `phmatch check`: one file (or stdin) against lists, for upload pipelines. */
@@ -36,7 +37,9 @@ export function checkCommand(): Command {
       .option("--no-rotations", "do not also match the image turned back by small angles (+-2 to 8 degrees: 5-degree rotations)")
       .option("--no-parts", "do not also match the top, bottom, left and right 60% of the image (logos and captions over one region)")
       .option("--no-trim", "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)")
-      .option("--max-file-bytes <n>", "refuse larger input (default 536870912)", parsePositiveInt),
+      .option("--max-file-bytes <n>", "refuse larger input (default 536870912)", parsePositiveInt)
+      .option("--file-timeout <seconds>", "time limit for hashing the file", parsePositiveInt, 120)
+      .option("--memory-limit <MiB>", "memory limit of the worker process that decodes it (default: half the machine)", parsePositiveInt),
   )
     .addHelpText("after", "\nExample:\n  phmatch check upload.jpg --hashset list.phs --trusted-keys keys.pem && echo accept || echo refuse-or-review\n")
     .action(async (file: string, options: CheckOptions) => {
@@ -49,7 +52,20 @@ export function checkCommand(): Command {
         const algorithms = SUPPORTED_ALGORITHMS.filter((id) => listed.has(id));
         if (algorithms.length === 0) throw new PhmatchError("PHM_USAGE", "the lists hold no hashes phmatch can compute");
         const hashOptions = { algorithms, dihedral: true, trim: options.trim, rotations: options.rotations, parts: options.parts, ...(options.maxFileBytes !== undefined && { maxFileBytes: options.maxFileBytes }) };
-        const record: HashRecord = file === "-" ? await hashImageBytes(await readStdin(options.maxFileBytes ?? 512 * 1024 * 1024), "-", hashOptions) : await hashFile(file, hashOptions);
+        // Hashed in a supervised worker process, as scan and serve do: a decoder crash, a hang or an image that
+        // takes the worker over --memory-limit is exit 2 with its code (PHM_WORKER_*), never a dead pipeline step.
+        const pool = new SupervisedHashPool({
+          jobs: 1,
+          hashOptions,
+          fileTimeoutMs: options.fileTimeout * 1000,
+          ...(options.memoryLimit !== undefined && { memoryLimitBytes: options.memoryLimit * 1024 * 1024 }),
+        });
+        let record: HashRecord;
+        try {
+          record = file === "-" ? await pool.hashBytes(await readStdin(options.maxFileBytes ?? 512 * 1024 * 1024), "-") : await pool.hash(file);
+        } finally {
+          await pool.close();
+        }
         const result = matcher.match(record);
         process.stdout.write(options.json ? JSON.stringify(result) + "\n" : summaryLine(result));
         setCommandExitCode(result.status === "known" ? CHECK_EXIT.MATCH : result.status === "error" ? CHECK_EXIT.ERROR : CHECK_EXIT.NO_MATCH);
