@@ -34,17 +34,18 @@ export interface LoadedHashSet {
 }
 
 /**
- * Loads a `.phs` store, all or nothing: signature first (over the bytes on disk, when trusted keys are given),
+ * Loads a `.phs` store (a file, or an http(s) URL of a list server), all or nothing: signature first (over the bytes on disk, when trusted keys are given),
  * then decryption, then the store's own SHA-256 trailer and header, then rollback protection. Any failure
  * throws (PHM_HASHSET_SIGNATURE / _KEY / _FORMAT / _ROLLBACK); a half-loaded list is never returned.
  */
 export async function loadHashSet(path: string, options: LoadOptions = {}): Promise<LoadedHashSet> {
-  const bytes = await readFile(path).catch((error: unknown) => {
+  const url = isListUrl(path);
+  const bytes = await (url ? fetchBytes(path) : readFile(path)).catch((error: unknown) => {
     throw new PhmatchError("PHM_FILE_NOT_FOUND", `cannot read hash set ${path}: ${(error as Error).message}`, { path, cause: error });
   });
   let signedBy: string | undefined;
   if (options.trustedKeys !== undefined && options.trustedKeys.length > 0) {
-    const signature = await readFile(`${path}.sig`, "utf8").catch(() => undefined);
+    const signature = await (url ? fetchBytes(`${path}.sig`).then((b) => b.toString("utf8")) : readFile(`${path}.sig`, "utf8")).catch(() => undefined);
     signedBy = verifyStore(bytes, signature, options.trustedKeys, path);
   }
   const encrypted = isEncryptedStore(bytes);
@@ -59,9 +60,23 @@ export async function loadHashSet(path: string, options: LoadOptions = {}): Prom
   if (options.versionState !== undefined) options.versionState.admit(set.lists, path, options.allowRollback);
   // The file's SHA-256 (what reports cite): for a plain store, the pass that checked its trailer gave it already.
   const storeSha256 = encrypted ? createHash("sha256").update(bytes).digest("hex") : sha256;
-  const loaded: LoadedHashSet = { set, path, storeSha256, encrypted, overrides: await readOverrides(path) };
+  // Overrides are a machine's own decisions, kept beside a local store; a list fetched from a URL has none.
+  const loaded: LoadedHashSet = { set, path, storeSha256, encrypted, overrides: url ? [] : await readOverrides(path) };
   if (signedBy !== undefined) loaded.signedBy = signedBy;
   return loaded;
+}
+
+/** True for a store given as an http:// or https:// URL (a shared list server); its signature is at URL + ".sig". */
+export function isListUrl(path: string): boolean {
+  return /^https?:\/\//i.test(path);
+}
+
+// A store from a list server, held in memory like a file read: the signature, trailer and rollback checks that
+// follow are the same, so plain HTTP is as safe as a file once trusted keys are required.
+async function fetchBytes(url: string): Promise<Buffer> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(120_000), redirect: "follow" });
+  if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
+  return Buffer.from(await response.arrayBuffer());
 }
 
 /** Parses the bytes of a plain store, checking magic, SHA-256 trailer, version and section bounds. */
