@@ -2,13 +2,16 @@
 // enqueues a fixture tree, three workers consume it and one is killed with SIGKILL in the middle of a batch; the
 // collected report has every file exactly once and its file records are the local scan's, line for line.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { once } from "node:events";
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { scanReportSchema } from "@phmatch/core";
+import { generateSigningKeys, scanReportSchema, signStore } from "@phmatch/core";
 import { fixtures, projectRoot } from "../support/conformance.js";
 import { hasRedis, startRedis, REDIS_SERVER } from "../support/services.js";
 
@@ -44,6 +47,16 @@ describe.skipIf(!hasRedis)(`distributed scan on BullMQ and Redis${hasRedis ? "" 
   let tree: string;
   let local: string;
   let env: NodeJS.ProcessEnv;
+  // One worker takes the list from a list server (http URL) and verifies its signature, as machines sharing one
+  // list location would; the bytes, and so the release, are the coordinator's.
+  const keys = generateSigningKeys();
+  const store = readFileSync(demo);
+  const listServer = createServer((request, response) => {
+    if (request.url === "/demo.phs") response.writeHead(200).end(store);
+    else if (request.url === "/demo.phs.sig") response.writeHead(200).end(signStore(store, keys.privateKeyPem));
+    else response.writeHead(404).end();
+  });
+  let listUrl: string;
 
   beforeAll(async () => {
     redis = await startRedis();
@@ -54,6 +67,10 @@ describe.skipIf(!hasRedis)(`distributed scan on BullMQ and Redis${hasRedis ? "" 
     cpSync(fixtures("bad"), join(tree, "bad"), { recursive: true });
     // A name that is not valid UTF-8 travels through the queue as its exact bytes.
     copyFileSync(fixtures("images/texture.jpg"), Buffer.concat([Buffer.from(`${join(tree, "bad")}/`), Buffer.from([0x6e, 0xff, 0x2e, 0x6a, 0x70, 0x67])]));
+    writeFileSync(join(work, "trusted.pub"), keys.publicKeyPem);
+    listServer.listen(0, "127.0.0.1");
+    await once(listServer, "listening");
+    listUrl = `http://127.0.0.1:${(listServer.address() as AddressInfo).port}/demo.phs`;
     env = { ...process.env, PHMATCH_STATE_DIR: join(work, "state"), PHMATCH_TRUSTED_KEYS: "" };
     local = join(work, "local.ndjson");
     const scan = spawnSync(process.execPath, [bin, "scan", tree, "--hashset", demo, "-o", local, "-q", "-j", "2"], { cwd: projectRoot, env, encoding: "utf8" });
@@ -62,6 +79,7 @@ describe.skipIf(!hasRedis)(`distributed scan on BullMQ and Redis${hasRedis ? "" 
 
   afterAll(async () => {
     await redis?.stop();
+    listServer.close();
     if (work !== undefined) rmSync(work, { recursive: true, force: true });
   });
 
@@ -70,7 +88,8 @@ describe.skipIf(!hasRedis)(`distributed scan on BullMQ and Redis${hasRedis ? "" 
     const out = join(work, "distributed.ndjson");
     const coordinator = start(["scan", tree, "--hashset", demo, "--queue", queue, "--enqueue", "--batch-size", "4"], env);
     const collector = start(["report", "collect", "--queue", queue, "--out", out, "-q"], env);
-    const workers = [1, 2, 3].map((n) => start(["worker", "--queue", queue, "--hashset", demo, "-j", "1", "--lock-ms", "2000", "--name", `w${n}`, "-v"], env));
+    const list = (n: number) => (n === 3 ? ["--hashset", listUrl, "--trusted-keys", join(work, "trusted.pub")] : ["--hashset", demo]);
+    const workers = [1, 2, 3].map((n) => start(["worker", "--queue", queue, ...list(n), "-j", "1", "--lock-ms", "2000", "--name", `w${n}`, "-v"], env));
     const victim = workers[0] as Run;
     // SIGKILL the first worker once it has finished a batch and started another that it has not finished: its
     // lock runs out, another worker re-runs that batch, and the records it may have stored already are repeats.
