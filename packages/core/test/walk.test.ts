@@ -1,9 +1,10 @@
 // Walking inputs: byte order, symlinks not followed by default, followed with loop detection when asked.
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { displayPath, walkInputs } from "@phmatch/core";
+import { displayPath, hashFile, walkInputs } from "@phmatch/core";
 
 const root = mkdtempSync(join(tmpdir(), "phmatch-walk-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -28,6 +29,20 @@ describe("walkInputs", () => {
 
   it("follows symlinks when asked, never re-entering a directory it is already inside", async () => {
     expect(await walk(true)).toEqual(["B.jpg", "a/file.jpg", "b-link-to-a/file.jpg", "d-link-to-file.jpg"]);
+  });
+
+  it("yields a named pipe inside a directory, which hashFile refuses at once with PHM_FILE_UNREADABLE", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "phmatch-walk-fifo-"));
+    try {
+      writeFileSync(join(dir, "a.jpg"), "x");
+      execFileSync("mkfifo", [join(dir, "b.pipe")]);
+      const out: string[] = [];
+      for await (const p of walkInputs([dir])) out.push(displayPath(p).slice(dir.length + 1));
+      expect(out).toEqual(["a.jpg", "b.pipe"]);
+      expect((await hashFile(join(dir, "b.pipe"), { algorithms: ["sha256"] })).error?.code).toBe("PHM_FILE_UNREADABLE");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("yields a missing input as is, for the hasher to report", async () => {

@@ -13,7 +13,8 @@ export interface WalkOptions {
  * that is not valid UTF-8 is yielded as a Buffer path, exactly as on disk. Symbolic links inside directories are
  * not followed unless asked; when followed, a directory already on the current path (same device and inode) is
  * not entered again, so loops end. An input that does not exist is yielded as is, so the caller reports
- * PHM_FILE_NOT_FOUND for it instead of dropping it.
+ * PHM_FILE_NOT_FOUND for it instead of dropping it. Named pipes, sockets and devices are yielded like files (the
+ * hasher refuses them with PHM_FILE_UNREADABLE without waiting on them).
  */
 export async function* walkInputs(inputs: Iterable<FilePath>, options: WalkOptions = {}): AsyncGenerator<FilePath> {
   for (const input of inputs) {
@@ -46,8 +47,10 @@ async function* walkDirectory(dir: FilePath, options: WalkOptions, ancestors: Se
     // Keep a plain string wherever it is exact; a Buffer only where UTF-8 would lose bytes.
     const path: FilePath = typeof dir === "string" && Buffer.from(decoded, "utf8").equals(bytes) ? decoded : bytes;
     if (entry.isDirectory()) yield* enter(path, options, ancestors);
-    else if (entry.isFile()) yield path;
-    else if (entry.isSymbolicLink() && options.followSymlinks === true) {
+    // Named pipes, sockets and devices are yielded too: the hasher refuses them at once (PHM_FILE_UNREADABLE),
+    // so the report accounts for every entry it was not told to pass over.
+    else if (!entry.isSymbolicLink()) yield path;
+    else if (options.followSymlinks === true) {
       let target;
       try {
         target = await fs.stat(path);
