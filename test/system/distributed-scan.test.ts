@@ -142,6 +142,56 @@ describe.skipIf(!hasRedis)(`distributed scan on BullMQ and Redis${hasRedis ? "" 
     expect(verify.status, verify.stderr).toBe(0);
   });
 
+  it("a file that kills every worker that takes it is retried, split out of its batch, then dead-lettered; the others are reported", async () => {
+    const queue = redis.url(3);
+    const small = join(work, "small");
+    cpSync(fixtures("images"), small, { recursive: true });
+    const smallLocal = join(work, "small-local.ndjson");
+    expect(spawnSync(process.execPath, [bin, "scan", small, "--hashset", demo, "-o", smallLocal, "-q", "-j", "1"], { cwd: projectRoot, env, encoding: "utf8" }).status).toBe(0);
+    // The poison file's batch and its own single-file job, by the ids the coordinator derives from paths and sizes.
+    const { batchJobId, queuedFile } = (await import(new URL("../../packages/cli/dist/queue/scan-queue.js", import.meta.url).href)) as typeof import("../../packages/cli/src/queue/scan-queue.js");
+    const order = fileLines(smallLocal).map((l) => (JSON.parse(l) as { path: string; size: number }));
+    const poisonSeq = 5;
+    const batchOf = order.slice(4, 8).map((r, i) => queuedFile(4 + i, r.path, r.size));
+    const poison = batchOf[poisonSeq - 4] as ReturnType<typeof queuedFile>;
+    const poisonIds = new Set([batchJobId("dead", batchOf), batchJobId("dead", [poison])]);
+
+    const out = join(work, "dead.ndjson");
+    const collector = start(["report", "collect", "--queue", queue, "--scan", "dead", "--out", out, "-q"], env);
+    const enqueue = spawnSync(process.execPath, [bin, "scan", small, "--hashset", demo, "--queue", queue, "--scan", "dead", "--enqueue", "--batch-size", "4", "--no-wait", "-q"], { cwd: projectRoot, env, encoding: "utf8" });
+    expect(enqueue.status, enqueue.stderr).toBe(0);
+    // One worker at a time; whichever takes a job holding the poison file dies at once (as if the file took its
+    // process down), and a new worker starts, until the scan is complete.
+    let kills = 0;
+    let collected = false;
+    void collector.exit.then(() => (collected = true));
+    while (!collected) {
+      const worker = start(["worker", "--queue", queue, "--scan", "dead", "--hashset", demo, "-j", "1", "--concurrency", "1", "--lock-ms", "1000", "-v"], env);
+      const poll = setInterval(() => {
+        if ([...worker.stderr.matchAll(/batch (\S+) started/g)].some((m) => poisonIds.has(m[1] as string))) {
+          clearInterval(poll);
+          worker.child.kill("SIGKILL");
+          kills++;
+        }
+      }, 5);
+      await worker.exit;
+      clearInterval(poll);
+    }
+    expect(await collector.exit, collector.stderr).toEqual({ code: 2, signal: null });
+    // Three stalls for the batch, three for the file alone (MAX_STALLED = 2 recoveries each).
+    expect(kills).toBe(6);
+
+    const records = fileLines(out).map((l) => JSON.parse(l) as { path: string; error?: { code: string } });
+    expect(records.map((r) => r.path)).toEqual(order.map((r) => r.path));
+    const dead = records[poisonSeq] as { path: string; status: string; error: { code: string } };
+    expect(dead).toMatchObject({ path: poison.path, status: "error", error: { code: "PHM_QUEUE_DEAD_LETTER" }, size: poison.size });
+    expect(fileLines(out).filter((_, i) => i !== poisonSeq)).toEqual(fileLines(smallLocal).filter((_, i) => i !== poisonSeq));
+    const summary = JSON.parse(collector.stdout) as { errors: Record<string, number>; distributed: { splitBatches: number; deadLetters: { path: string }[] } };
+    expect(summary.errors).toEqual({ PHM_QUEUE_DEAD_LETTER: 1 });
+    expect(summary.distributed.splitBatches).toBe(1);
+    expect(summary.distributed.deadLetters.map((d) => d.path)).toEqual([poison.path]);
+  });
+
   it("a worker with another release of a list refuses the scan; so does a coordinator resuming it with one", async () => {
     const queue = redis.url(2);
     const state = { ...env, PHMATCH_STATE_DIR: join(work, "state-v2") };

@@ -9,6 +9,7 @@ import { parseQueueUrl } from "../queue/connection.js";
 import { collectScan } from "../queue/collector.js";
 import { DEFAULT_SCAN_NAME, checkScanName } from "../queue/scan-queue.js";
 import { writeChecksum } from "./scan.js";
+import { parsePositiveInt } from "../parse.js";
 
 /** `phmatch report verify`: show that a scan report is the one phmatch wrote (checksum, and signature with keys). */
 export function reportCommand(): Command {
@@ -52,12 +53,13 @@ export function reportCommand(): Command {
     .requiredOption("-o, --out <file>", "the report to write (its SHA-256 beside it); must not exist")
     .option("--scan <name>", "name of the distributed scan", DEFAULT_SCAN_NAME)
     .option("--sign <key>", "sign the finished report with this Ed25519 private key (PEM): <report>.sig")
+    .option("--wait-ms <n>", "give up if the scan does not appear within this long (default: wait)", parsePositiveInt)
     .option("--keep", "leave the scan's queue and results in Redis after the report is written", false)
     .option("-q, --quiet", "no progress lines on stderr", false)
     .addHelpText("after", "\nExample:\n  phmatch report collect --queue redis://10.0.0.5:6379/0 --out case-117.ndjson --sign examiner.pem\n")
-    .action(async (options: { queue: string; out: string; scan: string; sign?: string; keep: boolean; quiet: boolean }) => {
+    .action(async (options: { queue: string; out: string; scan: string; sign?: string; keep: boolean; quiet: boolean; waitMs?: number }) => {
       const signingKey = options.sign === undefined ? undefined : readText(options.sign, "--sign");
-      const result = await collectScan({ address: parseQueueUrl(options.queue), scan: checkScanName(options.scan), out: options.out, quiet: options.quiet, keep: options.keep });
+      const result = await collectScan({ address: parseQueueUrl(options.queue), scan: checkScanName(options.scan), out: options.out, quiet: options.quiet, keep: options.keep, ...(options.waitMs !== undefined && { waitMs: options.waitMs }) });
       await writeChecksum(options.out, signingKey);
       // The report went to a file: stdout is free for its summary and what the queue had to do to get it.
       process.stdout.write(JSON.stringify({ ...result.summary, distributed: result.distributed }) + "\n");

@@ -1,9 +1,9 @@
 import { createWriteStream } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
+import { unlink } from "node:fs/promises";
 import { PhmatchError, ScanTally, duplicateRecord, recordPath, type ScanFileRecord, type ScanSummary } from "@phmatch/core";
 import { writeLine } from "../output.js";
 import { connectRedis, type QueueAddress } from "./connection.js";
-import { describeReleases, openQueue, readPlan, readState, sameReleases, scanKeys, sweepFailed, type ListRelease } from "./scan-queue.js";
+import { describeReleases, openQueue, readState, waitForPlan, sameReleases, scanKeys, sweepFailed, type ListRelease } from "./scan-queue.js";
 
 /** How the collector runs. */
 export interface CollectOptions {
@@ -11,6 +11,8 @@ export interface CollectOptions {
   scan: string;
   out: string;
   quiet: boolean;
+  /** Give up if the scan does not appear within this long (default: wait for it). */
+  waitMs?: number;
   /** Leave the scan's queue, stream and counters in Redis when done (default: removed once the report is written). */
   keep: boolean;
 }
@@ -48,8 +50,7 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
   const out = createWriteStream(options.out, { flags: "wx" });
   await new Promise<void>((ready, fail) => out.once("open", () => ready()).once("error", (error) => fail(new PhmatchError("PHM_USAGE", `--out ${options.out}: ${error.message}`, { cause: error }))));
   try {
-    const plan = await readPlan(redis, options.scan);
-    if (plan === undefined) throw new PhmatchError("PHM_QUEUE_UNAVAILABLE", `no scan ${options.scan} on ${options.address.display}: start it with phmatch scan ... --queue ${options.address.display} --enqueue`);
+    const plan = await waitForPlan(redis, options.address, options.scan, "report collect", options.waitMs);
     await writeLine(out, JSON.stringify(plan.header));
     const tally = new ScanTally();
     const distributed: CollectSummary["distributed"] = { scan: options.scan, workers: {}, repeatsDropped: 0, restartedBatches: 0, splitBatches: 0, deadLetters: [] };
@@ -133,7 +134,9 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
     if (!options.quiet) process.stderr.write(`phmatch report collect done: ${summary.files} files, ${summary.known} known, ${summary.error} errors, ${distributed.repeatsDropped} repeats dropped, ${distributed.deadLetters.length} dead letters\n`);
     return { summary, distributed };
   } catch (error) {
+    // An unfinished report is of no use (collect again: the results stay in Redis until a report is complete).
     out.destroy();
+    await unlink(options.out).catch(() => undefined);
     throw error;
   } finally {
     await queue.close();

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { Queue, type JobsOptions } from "bullmq";
 import { PhmatchError, pathBytesOf, displayPath, type FilePath, type LoadedHashSet, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
@@ -113,6 +114,25 @@ export function batchJobId(scan: string, files: QueuedFile[]): string {
 export async function readPlan(redis: Redis, scan: string): Promise<ScanPlan | undefined> {
   const text = await redis.hget(scanKeys(scan).meta, "plan");
   return text === null ? undefined : (JSON.parse(text) as ScanPlan);
+}
+
+/**
+ * The plan of a scan, waiting for it to appear: workers and the collector may start before the coordinator.
+ * Gives up with PHM_QUEUE_UNAVAILABLE after `waitMs`, if given.
+ */
+export async function waitForPlan(redis: Redis, address: QueueAddress, scan: string, who: string, waitMs?: number): Promise<ScanPlan> {
+  const started = Date.now();
+  let said = false;
+  for (;;) {
+    const plan = await readPlan(redis, scan);
+    if (plan !== undefined) return plan;
+    if (waitMs !== undefined && Date.now() - started > waitMs) {
+      throw new PhmatchError("PHM_QUEUE_UNAVAILABLE", `no scan ${scan} on ${address.display} after ${waitMs} ms: start it with phmatch scan ... --queue ${address.display} --enqueue`);
+    }
+    if (!said) process.stderr.write(`phmatch ${who}: waiting for scan ${scan} on ${address.display}\n`);
+    said = true;
+    await sleep(500);
+  }
 }
 
 /** The state of a scan: files enqueued, total once the walk ended, files with a record, and the counters. */

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Worker, type Job } from "bullmq";
 import { Matcher, PhmatchError, SupervisedHashPool, duplicateRecord, fileSha256, orderedMap, scanRecord, withSize, type LoadedHashSet, type ScanFileRecord } from "@phmatch/core";
 import { connectRedis, redisOptions, type QueueAddress } from "./connection.js";
-import { MAX_STALLED, describeReleases, listReleases, openQueue, publishRecords, queuedPath, readPlan, readState, sameReleases, scanKeys, sweepFailed, type BatchData, type QueuedFile, type ScanPlan } from "./scan-queue.js";
+import { MAX_STALLED, describeReleases, listReleases, openQueue, publishRecords, queuedPath, readState, sameReleases, scanKeys, sweepFailed, waitForPlan, type BatchData, type QueuedFile } from "./scan-queue.js";
 
 /** How a worker runs. */
 export interface WorkerRunOptions {
@@ -45,7 +45,7 @@ export async function runWorker(options: WorkerRunOptions): Promise<WorkerRunSum
   const redis = await connectRedis(options.address, `phmatch-worker-${name}`);
   const keys = scanKeys(options.scan);
   try {
-    const plan = await waitForPlan(options, redis);
+    const plan = await waitForPlan(redis, options.address, options.scan, "worker", options.waitMs);
     const releases = listReleases(options.sets);
     if (!sameReleases(releases, plan.lists)) {
       throw new PhmatchError(
@@ -128,20 +128,5 @@ export async function runWorker(options: WorkerRunOptions): Promise<WorkerRunSum
     return summary;
   } finally {
     redis.disconnect();
-  }
-}
-
-async function waitForPlan(options: WorkerRunOptions, redis: Awaited<ReturnType<typeof connectRedis>>): Promise<ScanPlan> {
-  const started = Date.now();
-  let said = false;
-  for (;;) {
-    const plan = await readPlan(redis, options.scan);
-    if (plan !== undefined) return plan;
-    if (options.waitMs !== undefined && Date.now() - started > options.waitMs) {
-      throw new PhmatchError("PHM_QUEUE_UNAVAILABLE", `no scan ${options.scan} on ${options.address.display} after ${options.waitMs} ms: start it with phmatch scan ... --queue ${options.address.display} --enqueue`);
-    }
-    if (!said) process.stderr.write(`phmatch worker: waiting for scan ${options.scan} on ${options.address.display}\n`);
-    said = true;
-    await sleep(500);
   }
 }
