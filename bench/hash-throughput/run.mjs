@@ -86,22 +86,28 @@ const meanKb = jpegs.reduce((a, b) => a + b.length, 0) / jpegs.length / 1024;
 
 // Warm up every method once (JIT, wasm compile, libvips init), then interleave rounds so drift hits all alike.
 for (const fn of Object.values(methods)) await fn(jpegs[0]);
+// CPU time (this process, libvips' threads included) beside wall time: on a shared machine it is the steadier.
 const totals = Object.fromEntries(Object.keys(methods).map((k) => [k, 0]));
+const cpuTotals = Object.fromEntries(Object.keys(methods).map((k) => [k, 0]));
 for (let round = 0; round < ROUNDS; round++) {
   for (const [name, fn] of Object.entries(methods)) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     for (const jpeg of jpegs) await fn(jpeg);
+    const c = process.cpuUsage(c0);
     totals[name] += performance.now() - t0;
+    cpuTotals[name] += (c.user + c.system) / 1000;
   }
 }
 
 const perImage = Object.fromEntries(Object.entries(totals).map(([k, ms]) => [k, ms / (IMAGES * ROUNDS)]));
 const floor = perImage["sharp decode only (floor)"];
 console.log(`\n${IMAGES} JPEGs ${WIDTH}x${HEIGHT} (${(WIDTH * HEIGHT / 1e6).toFixed(2)} MP, mean ${meanKb.toFixed(0)} KiB), ${ROUNDS} rounds, one thread, ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}\n`);
-console.log("| method | ms / image | images / s per core | time vs decode only |");
-console.log("|---|---:|---:|---:|");
+const cpuPerImage = Object.fromEntries(Object.entries(cpuTotals).map(([k, ms]) => [k, ms / (IMAGES * ROUNDS)]));
+console.log("| method | ms / image | images / s per core | time vs decode only | CPU ms / image |");
+console.log("|---|---:|---:|---:|---:|");
 for (const [name, ms] of Object.entries(perImage)) {
-  console.log(`| ${name} | ${ms.toFixed(1)} | ${(1000 / ms).toFixed(1)} | ${(ms / floor).toFixed(2)}x |`);
+  console.log(`| ${name} | ${ms.toFixed(1)} | ${(1000 / ms).toFixed(1)} | ${(ms / floor).toFixed(2)}x | ${cpuPerImage[name].toFixed(1)} |`);
 }
 const exact = perImage["phmatch pdq exact"];
 const fast = perImage["phmatch pdq fast"];
@@ -110,5 +116,5 @@ console.log(`phmatch exact: ${(1000 / exact).toFixed(1)} images/s = ${(1000 / ex
 console.log(`phmatch fast:  ${(1000 / fast).toFixed(1)} images/s = ${(1000 / fast / 27).toFixed(2)}x the reference's midpoint (target >= 5x; in-run target <= 1x decode-only: ${(fast / floor).toFixed(2)}x)`);
 const separately = Object.entries(perImage).filter(([k]) => k.startsWith(ALONE)).reduce((a, [, ms]) => a + ms, 0);
 console.log(`one pass: all ${SUPPORTED_ALGORITHMS.length} algorithms ${perImage[ALL].toFixed(1)} ms per image; the ${SUPPORTED_ALGORITHMS.length} separate runs add up to ${separately.toFixed(1)} ms (one pass costs ${(perImage[ALL] / separately * 100).toFixed(0)}% of that)`);
-const [bare, , , , withViews] = Object.keys(VIEW_ROWS).map((k) => perImage[k]);
-console.log(`query views: check's defaults cost ${(withViews - bare).toFixed(1)} ms per image over the bare query (${((withViews / bare - 1) * 100).toFixed(0)}% more)`);
+const [bare, , , , withViews] = Object.keys(VIEW_ROWS).map((k) => cpuPerImage[k]);
+console.log(`query views: check's defaults cost ${(withViews - bare).toFixed(1)} CPU ms per image over the bare query (${((withViews / bare - 1) * 100).toFixed(0)}% more)`);
