@@ -50,16 +50,17 @@ export function reportCommand(): Command {
     .command("collect")
     .description("write a distributed scan's report: drain the results workers stored in the queue into one NDJSON report (every file once, in walk order, as a local scan writes it)")
     .requiredOption("--queue <url>", "the scan's Redis queue, redis://HOST:PORT/N")
-    .requiredOption("-o, --out <file>", "the report to write (its SHA-256 beside it); must not exist")
+    .requiredOption("-o, --out <file>", "the report to write (its SHA-256 beside it); must not exist unless --resume")
+    .option("--resume", "finish the report an interrupted collector left at --out (records already written are not asked of Redis again)", false)
     .option("--scan <name>", "name of the distributed scan", DEFAULT_SCAN_NAME)
     .option("--sign <key>", "sign the finished report with this Ed25519 private key (PEM): <report>.sig")
     .option("--wait-ms <n>", "give up if the scan does not appear within this long (default: wait)", parsePositiveInt)
     .option("--keep", "leave the scan's queue and results in Redis after the report is written", false)
     .option("-q, --quiet", "no progress lines on stderr", false)
     .addHelpText("after", "\nExample:\n  phmatch report collect --queue redis://10.0.0.5:6379/0 --out case-117.ndjson --sign examiner.pem\n")
-    .action(async (options: { queue: string; out: string; scan: string; sign?: string; keep: boolean; quiet: boolean; waitMs?: number }) => {
+    .action(async (options: { queue: string; out: string; scan: string; sign?: string; keep: boolean; quiet: boolean; resume: boolean; waitMs?: number }) => {
       const signingKey = options.sign === undefined ? undefined : readText(options.sign, "--sign");
-      const result = await collectScan({ address: parseQueueUrl(options.queue), scan: checkScanName(options.scan), out: options.out, quiet: options.quiet, keep: options.keep, ...(options.waitMs !== undefined && { waitMs: options.waitMs }) });
+      const result = await collectScan({ address: parseQueueUrl(options.queue), scan: checkScanName(options.scan), out: options.out, quiet: options.quiet, keep: options.keep, resume: options.resume, ...(options.waitMs !== undefined && { waitMs: options.waitMs }) });
       await writeChecksum(options.out, signingKey);
       // The report went to a file: stdout is free for its summary and what the queue had to do to get it.
       process.stdout.write(JSON.stringify({ ...result.summary, distributed: result.distributed }) + "\n");

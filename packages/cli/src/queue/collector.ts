@@ -1,6 +1,6 @@
-import { createWriteStream } from "node:fs";
-import { unlink } from "node:fs/promises";
-import { PhmatchError, ScanTally, duplicateRecord, recordPath, type ScanFileRecord, type ScanSummary } from "@phmatch/core";
+import { createWriteStream, existsSync, fsync as fsyncCallback } from "node:fs";
+import { promisify } from "node:util";
+import { PhmatchError, ScanTally, duplicateRecord, readScanProgress, recordPath, type ScanFileRecord, type ScanSummary } from "@phmatch/core";
 import { writeLine } from "../output.js";
 import { connectRedis, type QueueAddress } from "./connection.js";
 import { describeReleases, openQueue, readState, waitForPlan, sameReleases, scanKeys, sweepFailed, type ListRelease } from "./scan-queue.js";
@@ -11,6 +11,8 @@ export interface CollectOptions {
   scan: string;
   out: string;
   quiet: boolean;
+  /** Finish the report at `out` that an earlier collector left unfinished (it was killed or lost Redis). */
+  resume: boolean;
   /** Give up if the scan does not appear within this long (default: wait for it). */
   waitMs?: number;
   /** Leave the scan's queue, stream and counters in Redis when done (default: removed once the report is written). */
@@ -32,6 +34,8 @@ export interface CollectSummary {
   };
 }
 
+const fsync = promisify(fsyncCallback);
+
 // Entries read from the stream per call.
 const READ_COUNT = 256;
 
@@ -47,17 +51,35 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
   const redis = await connectRedis(options.address, "phmatch-collector");
   const keys = scanKeys(options.scan);
   const queue = openQueue(options.address, options.scan);
-  const out = createWriteStream(options.out, { flags: "wx" });
-  await new Promise<void>((ready, fail) => out.once("open", () => ready()).once("error", (error) => fail(new PhmatchError("PHM_USAGE", `--out ${options.out}: ${error.message}`, { cause: error }))));
+  const resuming = options.resume && existsSync(options.out);
+  if (!resuming && existsSync(options.out)) throw new PhmatchError("PHM_USAGE", `${options.out} exists: use --resume to finish that report, or write a new one`);
+  const progress = resuming ? await readScanProgress(options.out) : undefined;
+  const out = createWriteStream(options.out, { flags: resuming ? "a" : "wx" });
+  const fd = await new Promise<number>((ready, fail) => out.once("open", (fd) => ready(fd)).once("error", (error) => fail(new PhmatchError("PHM_USAGE", `--out ${options.out}: ${error.message}`, { cause: error }))));
   try {
     const plan = await waitForPlan(redis, options.address, options.scan, "report collect", options.waitMs);
-    await writeLine(out, JSON.stringify(plan.header));
-    const tally = new ScanTally();
+    if (progress !== undefined && JSON.stringify(progress.header) !== JSON.stringify(plan.header)) {
+      throw new PhmatchError("PHM_USAGE", `${options.out} is the report of another scan than ${options.scan} on ${options.address.display}: --resume finishes only the report this scan began`);
+    }
+    if (progress === undefined) await writeLine(out, JSON.stringify(plan.header));
+    const tally = progress?.tally ?? new ScanTally();
     const distributed: CollectSummary["distributed"] = { scan: options.scan, workers: {}, repeatsDropped: 0, restartedBatches: 0, splitBatches: 0, deadLetters: [] };
     const early = new Map<number, ScanFileRecord>();
-    const firsts = new Map<string, string>();
-    let next = 0;
+    const firsts = progress?.firsts ?? new Map<string, string>();
+    // Records are written in walk order, one per position, so the report's own record count is the next position.
+    let next = progress?.tally.summary.files ?? 0;
     let lastId = "0-0";
+    // Stream entries read whose records are all written (or repeats), with the highest position each held: once
+    // the report is on disk up to them, they are deleted, so Redis holds only what is not yet in the report.
+    let consumed: { id: string; top: number }[] = [];
+    let lastTrim = Date.now();
+    const trim = async () => {
+      await new Promise<void>((done, fail) => out.write("", (error) => (error ? fail(error) : done())));
+      await fsync(fd);
+      const written = consumed.filter((e) => e.top < next);
+      consumed = consumed.filter((e) => e.top >= next);
+      for (let i = 0; i < written.length; i += 500) await redis.xdel(keys.results, ...written.slice(i, i + 500).map((e) => e.id));
+    };
     let lastSweep = 0;
     let lastProgress = Date.now();
     const started = Date.now();
@@ -79,6 +101,7 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
       await writeLine(out, JSON.stringify(line));
     };
     for (;;) {
+      if (progress?.complete === true) break;
       const reply = (await redis.xread("COUNT", READ_COUNT, "BLOCK", 500, "STREAMS", keys.results, lastId)) as [string, [string, string[]][]][] | null;
       for (const [id, fields] of reply?.[0]?.[1] ?? []) {
         lastId = id;
@@ -87,7 +110,9 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
         if (!sameReleases(lists, plan.lists)) {
           throw new PhmatchError("PHM_QUEUE_LIST_MISMATCH", `worker ${entry.w} matched with ${describeReleases(lists)}, but scan ${options.scan} runs with ${describeReleases(plan.lists)}: its records are refused and the report is not finished`);
         }
-        for (const [seq, record] of JSON.parse(entry.r ?? "[]") as [number, ScanFileRecord][]) {
+        const batch = JSON.parse(entry.r ?? "[]") as [number, ScanFileRecord][];
+        consumed.push({ id, top: Math.max(-1, ...batch.map(([seq]) => seq)) });
+        for (const [seq, record] of batch) {
           if (seq < next || early.has(seq)) {
             distributed.repeatsDropped++;
             continue;
@@ -101,12 +126,12 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
         }
       }
       const state = await readState(redis, options.scan);
-      if (state.total !== undefined && next >= state.total) {
-        distributed.restartedBatches = state.restarted;
-        distributed.splitBatches = state.split;
-        break;
-      }
+      if (state.total !== undefined && next >= state.total) break;
       const now = Date.now();
+      if (now - lastTrim > 2000) {
+        lastTrim = now;
+        await trim();
+      }
       if (now - lastSweep > 2000) {
         lastSweep = now;
         await sweepFailed(redis, queue, options.scan, plan);
@@ -116,13 +141,16 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
         process.stderr.write(`phmatch report collect: ${next}${state.total === undefined ? "" : ` of ${state.total}`} files written (${((next * 1000) / (now - started)).toFixed(1)}/s)\n`);
       }
     }
+    const final = await readState(redis, options.scan);
+    distributed.restartedBatches = final.restarted;
+    distributed.splitBatches = final.split;
     const dead = Object.entries(await redis.hgetall(keys.dead)).sort(([a], [b]) => Number(a) - Number(b));
     for (const [, text] of dead) {
       const letter = JSON.parse(text) as { path: string; reason: string };
       distributed.deadLetters.push({ path: letter.path, reason: letter.reason });
     }
-    const summary = tally.finish();
-    await writeLine(out, JSON.stringify(summary));
+    const summary = progress?.complete === true ? progress.tally.summary : tally.finish();
+    if (progress?.complete !== true) await writeLine(out, JSON.stringify(summary));
     await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
     await redis.hset(keys.meta, "state", "collected", "collectedAt", new Date().toISOString());
     if (!options.keep) {
@@ -134,9 +162,8 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
     if (!options.quiet) process.stderr.write(`phmatch report collect done: ${summary.files} files, ${summary.known} known, ${summary.error} errors, ${distributed.repeatsDropped} repeats dropped, ${distributed.deadLetters.length} dead letters\n`);
     return { summary, distributed };
   } catch (error) {
-    // An unfinished report is of no use (collect again: the results stay in Redis until a report is complete).
+    // What is written stays: the stream entries it holds are gone from Redis, so --resume finishes it.
     out.destroy();
-    await unlink(options.out).catch(() => undefined);
     throw error;
   } finally {
     await queue.close();
