@@ -1,6 +1,6 @@
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import { PhmatchError, checkerFor, loadHashSet, toPhmatchError, type Checker, type CheckerOptions, type LoadOptions, type LoadedHashSet } from "@phmatch/core";
+import { PhmatchError, checkerFor, isListUrl, loadHashSet, toPhmatchError, type Checker, type CheckerOptions, type LoadOptions, type LoadedHashSet } from "@phmatch/core";
 
 /** The lists a gate answers with now: one checker over one set of verified lists, swapped as a whole. */
 export interface ListGeneration {
@@ -59,10 +59,13 @@ export class ListHolder {
     return next;
   }
 
-  /** Reloads (after a short pause, to let a copy finish) when a list file or its signature changes. */
+  /**
+   * Reloads (after a short pause, to let a copy finish) when a list file or its signature changes. Lists taken
+   * from a URL are not watched: SIGHUP reloads them.
+   */
   watch(onReload: (result: Awaited<ReturnType<ListHolder["reload"]>>) => void): void {
     const names = new Map<string, Set<string>>();
-    for (const path of this.#paths.map((p) => resolve(p))) {
+    for (const path of this.#paths.filter((p) => !isListUrl(p)).map((p) => resolve(p))) {
       const dir = dirname(path);
       names.set(dir, (names.get(dir) ?? new Set()).add(basename(path)).add(`${basename(path)}.sig`));
     }
