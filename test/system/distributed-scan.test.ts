@@ -90,7 +90,8 @@ describe.skipIf(!hasRedis)(`distributed scan on BullMQ and Redis${hasRedis ? "" 
   it("three workers, one killed with SIGKILL mid-batch: every file once, the same records as a local scan", async () => {
     const queue = redis.url(1);
     const out = join(work, "distributed.ndjson");
-    const coordinator = start(["scan", tree, "--hashset", demo, "--queue", queue, "--enqueue", "--batch-size", "4"], env);
+    // At most 3 batches wait in the queue: the walk pauses until workers take them.
+    const coordinator = start(["scan", tree, "--hashset", demo, "--queue", queue, "--enqueue", "--batch-size", "4", "--max-queued", "3"], env);
     // The collector is killed too, once it has written some records while one worker runs alone (so that much is
     // still to come), and a second one finishes its report.
     const firstCollector = start(["report", "collect", "--queue", queue, "--out", out, "-q"], env);

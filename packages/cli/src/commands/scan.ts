@@ -33,6 +33,7 @@ interface ScanOptions extends TrustOptions {
   manifest?: string;
   scan: string;
   batchSize: number;
+  maxQueued: number;
   wait: boolean;
 }
 
@@ -62,6 +63,7 @@ export function scanCommand(): Command {
       .option("--manifest <file>", "with --enqueue: read the paths to scan from this file, one a line, instead of walking")
       .option("--scan <name>", "with --queue: name of the distributed scan (several can share a database)", DEFAULT_SCAN_NAME)
       .option("--batch-size <n>", "with --enqueue: files per queued job", parsePositiveInt, DEFAULT_BATCH_SIZE)
+      .option("--max-queued <n>", "with --enqueue: batches waiting in the queue above which the walk pauses (bounds Redis memory)", parsePositiveInt, 4096)
       .option("--no-wait", "with --enqueue: return once everything is queued instead of showing progress until the scan is done")
       .addHelpText("after", "\nExample:\n  phmatch scan /mnt/evidence --hashset pvic.phs --trusted-keys keys.pem --case 2026-117 --examiner 'J. Doe' -o case-117.ndjson\n  phmatch scan /mnt/evidence --hashset pvic.phs --queue redis://10.0.0.5:6379/0 --enqueue --case 2026-117\n"),
   ).action(async (paths: string[], options: ScanOptions) => {
@@ -154,7 +156,7 @@ async function enqueue(paths: string[], options: ScanOptions): Promise<void> {
   const inputs = options.manifest !== undefined ? [`manifest:${options.manifest}`] : paths;
   const header = scanHeader({ inputs, sets, algorithms, policies, ...(options.case !== undefined && { case: options.case }), ...(options.examiner !== undefined && { examiner: options.examiner }) });
   const plan = { header, lists: listReleases(sets), hash: { algorithms, trim: options.trim, rotations: options.rotations, parts: options.parts }, batchSize: options.batchSize };
-  const result = await enqueueScan({ address, scan, plan, inputs: paths, ...(options.manifest !== undefined && { manifest: options.manifest }), followSymlinks: options.followSymlinks, wait: options.wait, quiet: options.quiet });
+  const result = await enqueueScan({ address, scan, plan, inputs: paths, ...(options.manifest !== undefined && { manifest: options.manifest }), followSymlinks: options.followSymlinks, maxQueued: options.maxQueued, wait: options.wait, quiet: options.quiet });
   process.stdout.write(JSON.stringify({ scan: result.scan, files: result.files, batches: result.batches, done: result.state.done, restartedBatches: result.state.restarted, splitBatches: result.state.split, deadLetters: result.state.dead }) + "\n");
 }
 

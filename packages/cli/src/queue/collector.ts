@@ -31,6 +31,8 @@ export interface CollectSummary {
     restartedBatches: number;
     splitBatches: number;
     deadLetters: { path: string; reason: string }[];
+    /** CPU time this collector used (user + system), ms: what one collector costs per file. */
+    collectorCpuMs: number;
   };
 }
 
@@ -48,6 +50,7 @@ const READ_COUNT = 256;
  * are swept while collecting (split, then dead-lettered), so the report ends even if every worker has stopped.
  */
 export async function collectScan(options: CollectOptions): Promise<CollectSummary> {
+  const cpu = process.cpuUsage();
   const redis = await connectRedis(options.address, "phmatch-collector");
   const keys = scanKeys(options.scan);
   const queue = openQueue(options.address, options.scan);
@@ -63,7 +66,7 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
     }
     if (progress === undefined) await writeLine(out, JSON.stringify(plan.header));
     const tally = progress?.tally ?? new ScanTally();
-    const distributed: CollectSummary["distributed"] = { scan: options.scan, workers: {}, repeatsDropped: 0, restartedBatches: 0, splitBatches: 0, deadLetters: [] };
+    const distributed: CollectSummary["distributed"] = { scan: options.scan, workers: {}, repeatsDropped: 0, restartedBatches: 0, splitBatches: 0, deadLetters: [], collectorCpuMs: 0 };
     const early = new Map<number, ScanFileRecord>();
     const firsts = progress?.firsts ?? new Map<string, string>();
     // Records are written in walk order, one per position, so the report's own record count is the next position.
@@ -159,6 +162,8 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
       await queue.obliterate({ force: true }).catch(() => undefined);
       await redis.del(keys.results, keys.done, keys.dead);
     }
+    const used = process.cpuUsage(cpu);
+    distributed.collectorCpuMs = Math.round((used.user + used.system) / 1000);
     if (!options.quiet) process.stderr.write(`phmatch report collect done: ${summary.files} files, ${summary.known} known, ${summary.error} errors, ${distributed.repeatsDropped} repeats dropped, ${distributed.deadLetters.length} dead letters\n`);
     return { summary, distributed };
   } catch (error) {

@@ -16,6 +16,8 @@ export interface EnqueueOptions {
   /** A file of paths, one a line, read instead of walking (object keys mounted as files, a list from another tool). */
   manifest?: string;
   followSymlinks: boolean;
+  /** Batches waiting in the queue above which the walk pauses, so Redis holds a window of the scan, not all of it. */
+  maxQueued: number;
   /** Stay and show progress until every file has a record. */
   wait: boolean;
   quiet: boolean;
@@ -36,7 +38,8 @@ const ADD_CHUNK = 32;
  * Walks the inputs (or reads a manifest) in the same order as a local scan and enqueues batches of {seq, path,
  * size}: paths only, never bytes. The plan is written first and must match a scan of the same name already in
  * the database (a restarted coordinator resumes adding after the batches already added; batch ids are derived
- * from paths and sizes, so a batch still queued is never added twice). With `wait`, shows files done across all
+ * from paths and sizes, so a batch still queued is never added twice). The walk pauses while more than
+ * `maxQueued` batches wait, so Redis memory is bounded however large the scan. With `wait`, shows files done across all
  * workers, the rate and an ETA until the scan is complete.
  */
 export async function enqueueScan(options: EnqueueOptions): Promise<EnqueueSummary> {
@@ -67,6 +70,7 @@ export async function enqueueScan(options: EnqueueOptions): Promise<EnqueueSumma
       batches = 0;
       const flush = async () => {
         if (pending.length === 0) return;
+        while ((await queue.getJobCountByTypes("waiting", "delayed", "prioritized")) > options.maxQueued) await sleep(500);
         const fresh = pending.filter((_, i) => batches - pending.length + i >= already);
         if (fresh.length > 0) await queue.addBulk(fresh.map((b) => ({ name: "batch", data: { files: b }, opts: { ...JOB_OPTIONS, jobId: batchJobId(options.scan, b) } })));
         await redis.hset(keys.meta, "enqueued", String(batches));
@@ -79,7 +83,7 @@ export async function enqueueScan(options: EnqueueOptions): Promise<EnqueueSumma
           pending.push(batch);
           batches++;
           batch = [];
-          if (pending.length >= ADD_CHUNK) await flush();
+          if (pending.length >= Math.min(ADD_CHUNK, options.maxQueued)) await flush();
         }
       }
       if (batch.length > 0) {
