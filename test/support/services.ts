@@ -89,10 +89,11 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  # Uploads pass through in memory, never spooled to disk (phmatch never stores media; neither does its proxy).
-  client_max_body_size 64m;
-  client_body_buffer_size 1m;
-  proxy_request_buffering off;
+  # Bodies are buffered (slow clients are the proxy's to wait for) in memory: a buffer as large as the largest
+  # upload means nginx never spools one to a temp file (phmatch never stores media; neither does its proxy).
+  client_max_body_size 16m;
+  client_body_buffer_size 16m;
+  proxy_request_buffering on;
   proxy_buffering off;
   upstream gate {
 ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;`).join("\n")}
