@@ -154,7 +154,7 @@ try {
     console.log(`| ${r.label} | ${r.seconds.toFixed(1)} | ${(FILES / r.seconds).toFixed(1)} | ${overhead} | ${cells.join(" | ")} |`);
   }
   const peak = Math.max(...[...rows.values()].filter((r) => r.peak !== undefined).map((r) => r.peak));
-  console.log(`\nRedis peak memory ${(peak / 1024 / 1024).toFixed(1)} MiB (${FILES} files queued and their records in the stream until collected).`);
+  console.log(`\nRedis peak memory ${(peak / 1024 / 1024).toFixed(1)} MiB (the queued batches, at most --max-queued, and the records the collector has not yet written and deleted).`);
 } finally {
   redisServer?.kill("SIGTERM");
   rmSync(dir, { recursive: true, force: true });
