@@ -20,7 +20,19 @@ const files = new Map<string, Buffer>([
   ["/lists/damaged.phs", Buffer.concat([store.subarray(0, 100), Buffer.from([store[100] as number ^ 1]), store.subarray(101)])],
 ]);
 files.set("/lists/damaged.phs.sig", Buffer.from(signStore(files.get("/lists/damaged.phs") as Buffer, signer.privateKeyPem)));
+let endlessBytesSent = 0;
 const server = createServer((request, response) => {
+  if (request.url === "/lists/endless.phs") {
+    // A hostile list server: no Content-Length, and bytes for as long as the client reads.
+    response.writeHead(200);
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const pump = () => {
+      while (!response.destroyed && endlessBytesSent < 1024 ** 3 && response.write(chunk)) endlessBytesSent += chunk.length;
+    };
+    response.on("drain", pump);
+    pump();
+    return;
+  }
   const body = files.get(request.url ?? "");
   response.writeHead(body === undefined ? 404 : 200).end(body);
 });
@@ -54,5 +66,12 @@ describe("loadHashSet from an http URL", () => {
     await expect(loadHashSet(`${base}/unsigned.phs`, { trustedKeys: parseTrustedKeys(signer.publicKeyPem) })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE" });
     await expect(loadHashSet(`${base}/damaged.phs`, { trustedKeys: parseTrustedKeys(signer.publicKeyPem) })).rejects.toMatchObject({ code: "PHM_HASHSET_FORMAT" });
     await expect(loadHashSet(`${base}/gone.phs`)).rejects.toMatchObject({ code: "PHM_FILE_NOT_FOUND", message: expect.stringContaining("HTTP 404") });
+  });
+
+  it("refuses a server that sends more than the limit, as soon as it does, with or without a Content-Length", async () => {
+    await expect(loadHashSet(`${base}/demo.phs`, { maxUrlBytes: store.length - 1 })).rejects.toMatchObject({ code: "PHM_HASHSET_FORMAT", message: expect.stringContaining("more than") });
+    expect((await loadHashSet(`${base}/demo.phs`, { maxUrlBytes: store.length })).storeSha256).toBeDefined();
+    await expect(loadHashSet(`${base}/endless.phs`, { maxUrlBytes: 4 * 1024 * 1024 })).rejects.toMatchObject({ code: "PHM_HASHSET_FORMAT" });
+    expect(endlessBytesSent).toBeLessThan(256 * 1024 * 1024); // stopped reading early, not after the server's 1 GiB
   });
 });

@@ -5,7 +5,7 @@ export { parseHashValue } from "./hash-value.js";
 export { HashSetBuilder } from "./builder.js";
 export { serializeStore } from "./store-writer.js";
 export { HashSet, type PackedSection } from "./hash-set.js";
-export { isListUrl, loadHashSet, parseStore, type LoadOptions, type LoadedHashSet } from "./load.js";
+export { DEFAULT_MAX_URL_BYTES, isListUrl, loadHashSet, parseStore, type LoadOptions, type LoadedHashSet } from "./load.js";
 export { signStore, verifyStore, parseTrustedKeys, generateSigningKeys, keyId } from "./signature.js";
 export { encryptStore, decryptStore, isEncryptedStore, parseListKey } from "./encryption.js";
 export { ListVersionState, defaultStateDir } from "./version-state.js";

@@ -18,7 +18,18 @@ export interface LoadOptions {
   /** Rollback protection; omitted = not checked. */
   versionState?: ListVersionState;
   allowRollback?: boolean;
+  /**
+   * Largest store accepted from a list server (an http(s) URL), in bytes; default 2 GiB (a 10-million-entry PDQ
+   * store is about 0.6 GiB). The response is read in chunks and refused as soon as it goes over, so a hostile or
+   * broken server cannot make the loader allocate what it likes.
+   */
+  maxUrlBytes?: number;
 }
+
+/** Default of {@link LoadOptions.maxUrlBytes}. */
+export const DEFAULT_MAX_URL_BYTES = 2 * 1024 ** 3;
+/** A detached signature is a few hundred bytes; more is not one. */
+const MAX_SIGNATURE_BYTES = 64 * 1024;
 
 /** A loaded store and how it was verified. */
 export interface LoadedHashSet {
@@ -40,12 +51,13 @@ export interface LoadedHashSet {
  */
 export async function loadHashSet(path: string, options: LoadOptions = {}): Promise<LoadedHashSet> {
   const url = isListUrl(path);
-  const bytes = await (url ? fetchBytes(path) : readFile(path)).catch((error: unknown) => {
+  const bytes = await (url ? fetchBytes(path, options.maxUrlBytes ?? DEFAULT_MAX_URL_BYTES) : readFile(path)).catch((error: unknown) => {
+    if (error instanceof PhmatchError) throw error;
     throw new PhmatchError("PHM_FILE_NOT_FOUND", `cannot read hash set ${path}: ${(error as Error).message}`, { path, cause: error });
   });
   let signedBy: string | undefined;
   if (options.trustedKeys !== undefined && options.trustedKeys.length > 0) {
-    const signature = await (url ? fetchBytes(`${path}.sig`).then((b) => b.toString("utf8")) : readFile(`${path}.sig`, "utf8")).catch(() => undefined);
+    const signature = await (url ? fetchBytes(`${path}.sig`, MAX_SIGNATURE_BYTES).then((b) => b.toString("utf8")) : readFile(`${path}.sig`, "utf8")).catch(() => undefined);
     signedBy = verifyStore(bytes, signature, options.trustedKeys, path);
   }
   const encrypted = isEncryptedStore(bytes);
@@ -73,10 +85,25 @@ export function isListUrl(path: string): boolean {
 
 // A store from a list server, held in memory like a file read: the signature, trailer and rollback checks that
 // follow are the same, so plain HTTP is as safe as a file once trusted keys are required.
-async function fetchBytes(url: string): Promise<Buffer> {
+async function fetchBytes(url: string, limit: number): Promise<Buffer> {
   const response = await fetch(url, { signal: AbortSignal.timeout(120_000), redirect: "follow" });
   if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
-  return Buffer.from(await response.arrayBuffer());
+  const tooLarge = () => new PhmatchError("PHM_HASHSET_FORMAT", `${url} sends more than ${limit} bytes, more than a list (or its signature) may be; raise maxUrlBytes if the list is really that large`, { path: url });
+  if (Number(response.headers.get("content-length") ?? 0) > limit) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body ?? []) {
+    size += (chunk as Uint8Array).length;
+    if (size > limit) {
+      await response.body?.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(chunk as Uint8Array);
+  }
+  return Buffer.concat(chunks, size);
 }
 
 /** Parses the bytes of a plain store, checking magic, SHA-256 trailer, version and section bounds. */
