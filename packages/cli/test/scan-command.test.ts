@@ -3,14 +3,16 @@
 // has its SHA-256 beside it, and the scanned tree is left exactly as it was.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { scanReportSchema } from "@phmatch/core";
+import sharp from "sharp";
 import { fixtures, projectRoot } from "../../../test/support/conformance.js";
+import { syntheticImage } from "../../../test/support/worker-faults.js";
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "phmatch-scan-"));
@@ -130,5 +132,21 @@ describe("phmatch scan", () => {
     expect(head).toBe("path,size,sha256,status,lists,categories,best_algorithm,best_distance,error");
     expect(rows).toHaveLength(readdirSync(join(tree, "images")).length);
     expect(rows.find((row) => row.includes("shapes.png,"))).toMatch(/,known,phmatch-demo@1,demo-A,(pdq|phash|dhash|md5|sha1),0,$/);
+  });
+
+  it("reports a file that takes the worker over --memory-limit as PHM_WORKER_MEMORY, and scans the rest", async () => {
+    const dir = join(work, "heavy");
+    mkdirSync(dir);
+    // A valid 8000x6000 PNG (about 2 MB, 144 MB of pixels): within the pixel limit, far over a 150 MiB worker.
+    writeFileSync(join(dir, "a-big.png"), await sharp(await syntheticImage(7, 800, 600, "png", false)).resize(8000, 6000, { kernel: "nearest" }).png().toBuffer());
+    cpSync(fixtures("images/shapes.png"), join(dir, "b-shapes.png"));
+    const out = join(work, "heavy.ndjson");
+    const r = run(["scan", dir, "--hashset", fixtures("hashsets/demo.phs"), "-o", out, "-q", "-j", "1", "--memory-limit", "150"]);
+    expect(r.status).toBe(2);
+    const files = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.type === "file");
+    expect(files.map((f) => [String(f.path).slice(dir.length + 1), f.status, (f.error as { code?: string } | undefined)?.code])).toEqual([
+      ["a-big.png", "error", "PHM_WORKER_MEMORY"],
+      ["b-shapes.png", "known", undefined],
+    ]);
   });
 });

@@ -19,6 +19,8 @@ interface ScanOptions extends TrustOptions {
   out?: string;
   format: "ndjson" | "csv" | "vics";
   jobs?: number;
+  fileTimeout: number;
+  memoryLimit?: number;
   case?: string;
   examiner?: string;
   quiet: boolean;
@@ -47,6 +49,8 @@ export function scanCommand(): Command {
       .option("-o, --out <file>", "write the report here (and its SHA-256 beside it); default stdout")
       .addOption(new Option("-f, --format <format>", "report format: ndjson (resumable), csv, or vics (the known files as Project VIC VICS JSON)").choices(["ndjson", "csv", "vics"]).default("ndjson"))
       .option("-j, --jobs <n>", "worker threads (default: available cores)", parsePositiveInt)
+      .option("--file-timeout <seconds>", "per-file time limit; a file over it is retried once, then reported PHM_WORKER_TIMEOUT", parsePositiveInt, 120)
+      .option("--memory-limit <MiB>", "worker process memory limit; a file that takes it over is retried once, then reported PHM_WORKER_MEMORY (default: half the machine)", parsePositiveInt)
       .option("--case <id>", "case identifier, recorded in the report header")
       .option("--examiner <name>", "examiner, recorded in the report header")
       .option("-q, --quiet", "no progress lines on stderr", false)
@@ -98,7 +102,12 @@ export function scanCommand(): Command {
     const out: Writable = options.out !== undefined ? createWriteStream(options.out, { flags: resuming ? "a" : "wx" }) : process.stdout;
     const audit = options.auditLog === undefined ? undefined : AuditLog.open(options.auditLog, options.auditKey === undefined ? {} : { signingKeyPem: readText(options.auditKey, "--audit-key") });
     const auditLists = header.lists.map((l) => ({ listId: l.listId, version: l.version }));
-    const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: { algorithms, dihedral: algorithms.includes("pdq"), trim: options.trim, rotations: options.rotations, parts: options.parts } });
+    const pool = new SupervisedHashPool({
+      jobs: options.jobs,
+      hashOptions: { algorithms, dihedral: algorithms.includes("pdq"), trim: options.trim, rotations: options.rotations, parts: options.parts },
+      fileTimeoutMs: options.fileTimeout * 1000,
+      ...(options.memoryLimit !== undefined && { memoryLimitBytes: options.memoryLimit * 1024 * 1024 }),
+    });
     const tally = progress?.tally ?? new ScanTally();
     const display = options.quiet ? undefined : new ProgressDisplay(tally, paths, options.followSymlinks);
     try {
