@@ -8,15 +8,15 @@
 // (the machine is shared: the fastest round is the one least disturbed by other work).
 // Usage: npm run bench:distributed [-- --files 1000 --batch-size 64 --rounds 3]
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
-import sharp from "sharp";
 import { photoLikeJpeg } from "../photo-like.mjs";
 import { seededRandom } from "../seeded-random.mjs";
+import { writeMixedJpegs } from "../mixed-tree.mjs";
 
 const { values } = parseArgs({ options: { files: { type: "string", default: "1000" }, "batch-size": { type: "string", default: "64" }, rounds: { type: "string", default: "3" } } });
 const FILES = Number(values.files);
@@ -68,17 +68,7 @@ try {
   const bases = [];
   for (let i = 0; i < 8; i++) bases.push(await photoLikeJpeg(300 + i, 1600, 1200));
   console.error(`writing ${FILES} benign JPEGs of mixed sizes to ${tree} ...`);
-  let bytes = 0;
-  const write = async (i) => {
-    const sub = join(tree, `d${Math.floor(i / 500)}`);
-    mkdirSync(sub, { recursive: true });
-    const w = 200 + (rand() % 1400);
-    const h = Math.round(w * (0.6 + (rand() % 60) / 100));
-    const file = join(sub, `img${i}.jpg`);
-    await sharp(bases[i % bases.length]).extract({ left: rand() % 200, top: rand() % 150, width: 1300, height: 1000 }).resize(w, h, { fit: "fill" }).jpeg({ quality: 70 + (rand() % 25) }).toFile(file);
-    bytes += statSync(file).size;
-  };
-  for (let i = 0; i < FILES; i += 4) await Promise.all([0, 1, 2, 3].filter((k) => i + k < FILES).map((k) => write(i + k)));
+  const bytes = await writeMixedJpegs(tree, FILES, bases, rand);
 
   const port = await freePort();
   redisServer = spawn("/usr/bin/redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });

@@ -5,12 +5,13 @@
 // rotation hypotheses, parts), which are on by default. Each command runs once, cold to warm in this order.
 // Usage: npm run bench:scan [-- --files 10000]
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
 import { seededRandom } from "../seeded-random.mjs";
+import { writeMixedJpegs } from "../mixed-tree.mjs";
 
 const { values } = parseArgs({ options: { files: { type: "string", default: "10000" } } });
 const FILES = Number(values.files);
@@ -38,17 +39,7 @@ try {
   const bases = [];
   for (let i = 0; i < 8; i++) bases.push(await base(100 + i));
   console.error(`writing ${FILES} benign JPEGs of mixed sizes to ${dir} ...`);
-  let bytes = 0;
-  const write = async (i) => {
-    const sub = join(dir, `d${Math.floor(i / 500)}`);
-    mkdirSync(sub, { recursive: true });
-    const w = 200 + (rand() % 1400);
-    const h = Math.round(w * (0.6 + (rand() % 60) / 100));
-    const file = join(sub, `img${i}.jpg`);
-    await sharp(bases[i % bases.length]).extract({ left: rand() % 200, top: rand() % 150, width: 1300, height: 1000 }).resize(w, h, { fit: "fill" }).jpeg({ quality: 70 + (rand() % 25) }).toFile(file);
-    bytes += statSync(file).size;
-  };
-  for (let i = 0; i < FILES; i += 4) await Promise.all([0, 1, 2, 3].filter((k) => i + k < FILES).map((k) => write(i + k)));
+  const bytes = await writeMixedJpegs(dir, FILES, bases, rand);
 
   const run = (label, args) => {
     const t0 = performance.now();
