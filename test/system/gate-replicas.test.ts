@@ -5,7 +5,7 @@
 // replica answers with the new release.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -13,8 +13,9 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HashSetBuilder, generateSigningKeys, hashFile, parseHashValue, serializeStore, signStore } from "@phmatch/core";
+import { generateSigningKeys } from "@phmatch/core";
 import { fixtures, projectRoot } from "../support/conformance.js";
+import { writeSignedList } from "../support/signed-list.js";
 import { NGINX, freePort, hasNginx, startNginx, waitForPort, type Service } from "../support/services.js";
 
 const bin = fileURLToPath(new URL("../../packages/cli/dist/bin.js", import.meta.url));
@@ -41,23 +42,7 @@ describe.skipIf(!hasNginx)(`gate replicas behind nginx${hasNginx ? "" : ` (${NGI
   });
 
   // A signed release of the list "hotline" holding the given fixtures, replaced atomically on the list server.
-  async function publish(version: number, files: string[]): Promise<void> {
-    const builder = new HashSetBuilder();
-    builder.addList({ listId: "hotline", version });
-    for (const f of files) {
-      const record = await hashFile(fixtures(`images/${f}`), { algorithms: ["pdq", "md5"] });
-      for (const [algorithm, hex] of Object.entries(record.hashes ?? {})) {
-        const parsed = parseHashValue(algorithm, hex);
-        if (parsed.ok) builder.addEntry({ algorithm, value: parsed.value, listId: "hotline", entryId: `E-${f}`, category: "A1" });
-      }
-    }
-    const bytes = serializeStore(builder);
-    const to = join(listsDir, "hotline.phs");
-    writeFileSync(`${to}.tmp`, bytes);
-    writeFileSync(`${to}.sig.tmp`, signStore(bytes, keys.privateKeyPem));
-    renameSync(`${to}.sig.tmp`, `${to}.sig`);
-    renameSync(`${to}.tmp`, to);
-  }
+  const publish = (version: number, files: string[]) => writeSignedList(join(listsDir, "hotline.phs"), version, files, keys.privateKeyPem);
 
   async function startReplica(port: number, n: number): Promise<Replica> {
     const state = join(root, `state-${n}`);

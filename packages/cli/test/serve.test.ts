@@ -3,14 +3,15 @@
 // saturation, hot reload (good, bad, older), the on-match hook, the audit log, metrics.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HashSetBuilder, generateSigningKeys, hashFile, parseHashValue, serializeStore, signStore } from "@phmatch/core";
+import { generateSigningKeys } from "@phmatch/core";
 import { fixtures } from "../../../test/support/conformance.js";
+import { writeSignedList } from "../../../test/support/signed-list.js";
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "phmatch-serve-"));
@@ -33,24 +34,8 @@ const trustedKeys = join(root, "trusted.pub");
 writeFileSync(trustedKeys, keys.publicKeyPem);
 const listFile = join(listsDir, "hotline.phs");
 
-// A signed list of the given fixtures at a version.
-async function writeList(version: number, files: string[], to = listFile): Promise<void> {
-  const builder = new HashSetBuilder();
-  builder.addList({ listId: "hotline", version });
-  for (const f of files) {
-    const record = await hashFile(fixtures(`images/${f}`), { algorithms: ["pdq", "md5"] });
-    for (const [algorithm, hex] of Object.entries(record.hashes ?? {})) {
-      const parsed = parseHashValue(algorithm, hex);
-      if (parsed.ok) builder.addEntry({ algorithm, value: parsed.value, listId: "hotline", entryId: `E-${f}`, category: "A1" });
-    }
-  }
-  const bytes = serializeStore(builder);
-  // Replace atomically, as a list distribution would (the gate may be reading).
-  writeFileSync(`${to}.tmp`, bytes);
-  writeFileSync(`${to}.sig.tmp`, signStore(bytes, keys.privateKeyPem));
-  renameSync(`${to}.sig.tmp`, `${to}.sig`);
-  renameSync(`${to}.tmp`, to);
-}
+// A signed list of the given fixtures at a version, replaced atomically (the gate may be reading).
+const writeList = (version: number, files: string[], to = listFile) => writeSignedList(to, version, files, keys.privateKeyPem);
 
 interface Gate {
   child: ChildProcess;
