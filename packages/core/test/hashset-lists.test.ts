@@ -254,6 +254,7 @@ describe("typed errors for list files (item 21)", () => {
     expect(error.message).toContain("phmatch hashset import");
     expect((await caught(loadHashSet(file("list.txt", `${digest("md5", "a")}\n`)))).message).toContain("looks like a text hash list");
     expect((await caught(loadHashSet(file("empty.phs", "")))).message).toContain("empty (0 bytes)");
+    expect((await caught(loadHashSet(file("short.phs", Buffer.from("PHS\0v001\0\0\0\0", "latin1"))))).message).toContain("cut short (12 bytes");
     expect(readFileSync(csv, "utf8")).toContain("md5"); // the list itself is left as it was
   });
 });

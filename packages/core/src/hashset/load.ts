@@ -142,6 +142,7 @@ function parseStoreWithDigest(bytes: Buffer, what: string): { set: HashSet; sha2
 // What a file given as a store is instead: a list still to import is the usual mistake, and says how to fix it.
 function whatItIs(bytes: Buffer): string {
   if (bytes.length === 0) return "it is empty (0 bytes); get the list again from its source, or rebuild it";
+  if (bytes.subarray(0, PHS_MAGIC.length).equals(PHS_MAGIC)) return `it is cut short (${bytes.length} bytes, fewer than the smallest store); get the list again from its source, or rebuild it`;
   if (isEncryptedStore(bytes)) return "it is an encrypted store; give its key (keyFile, or PHMATCH_LIST_KEY)";
   const looks = detectFormatOfText(bytes.subarray(0, 64 * 1024).toString("utf8"));
   if (looks !== undefined) {
