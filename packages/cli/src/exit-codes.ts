@@ -8,7 +8,7 @@ export const EXIT_CODES = {
   INTERNAL: 1,
   /** The command ran, but one or more inputs failed (records or the report carry the error codes and lines). */
   INPUT_FAILED: 2,
-  /** A hash set must not be used: bad or missing signature, damaged store, rollback, wrong key. */
+  /** A hash set must not be used: bad or missing signature, damaged store, rollback, wrong key, nothing to match. */
   VERIFICATION_FAILED: 3,
   /** The command line was wrong (unknown option, bad value): nothing was done. */
   USAGE: 64,
@@ -26,6 +26,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case "PHM_REPORT_ALTERED":
     case "PHM_AUDIT_ALTERED":
     case "PHM_QUEUE_LIST_MISMATCH":
+    case "PHM_HASHSET_EMPTY":
       return EXIT_CODES.VERIFICATION_FAILED;
     case "PHM_INTERNAL":
       return EXIT_CODES.INTERNAL;

@@ -48,9 +48,10 @@ export async function run(argv: string[]): Promise<number> {
       // --help and --version end with exitCode 0; anything else is a usage error, already printed.
       return error.exitCode === 0 ? EXIT_CODES.OK : checking ? 2 : EXIT_CODES.USAGE;
     }
-    if (error instanceof PhmatchError) {
-      process.stderr.write(`phmatch: ${error.code}: ${error.message}\n`);
-      return exitCodeFor(error.code);
+    const typed = error instanceof PhmatchError ? error : fileError(error);
+    if (typed !== undefined) {
+      process.stderr.write(`phmatch: ${typed.code}: ${typed.message}\n`);
+      return exitCodeFor(typed.code);
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`phmatch: internal error: ${message}\n`);
@@ -62,4 +63,21 @@ export async function run(argv: string[]): Promise<number> {
 function exitOverrideAll(command: Command): void {
   command.exitOverride();
   for (const sub of command.commands) exitOverrideAll(sub);
+}
+
+/**
+ * A file system error no command turned into a PhmatchError (a path it read or wrote directly): the path was
+ * wrong or cannot be used, which is the user's to fix, not a bug. ENOENT is PHM_FILE_NOT_FOUND, the others that
+ * name a path PHM_FILE_UNREADABLE (exit 2), with the path and what was being done.
+ */
+function fileError(error: unknown): PhmatchError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const { code, path, syscall } = error as NodeJS.ErrnoException;
+  if (typeof code !== "string" || typeof path !== "string") return undefined;
+  const doing = syscall === undefined ? "" : ` (${syscall})`;
+  if (code === "ENOENT") return new PhmatchError("PHM_FILE_NOT_FOUND", `${path}: no such file or directory${doing}; check the path`, { path, cause: error });
+  if (["EACCES", "EPERM", "EISDIR", "ENOTDIR", "ELOOP", "EROFS", "ENAMETOOLONG", "EIO"].includes(code)) {
+    return new PhmatchError("PHM_FILE_UNREADABLE", `${path}: ${error.message.replace(/^[A-Z]+: /, "")}`, { path, cause: error });
+  }
+  return undefined;
 }

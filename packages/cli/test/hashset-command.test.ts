@@ -42,8 +42,9 @@ describe("phmatch hashset", () => {
     const golden = readTsv(fixtures("golden-hashes.tsv"));
     const pdq = exported.filter((e) => e.algorithm === "pdq").map((e) => [e.id, e.hash, e.category]);
     expect(pdq).toEqual([
-      ["test-fixtures/images/shapes.png", golden.find((g) => g.file === "shapes.png")?.pdq, "test"],
-      ["test-fixtures/images/texture.jpg", golden.find((g) => g.file === "texture.jpg")?.pdq, "test"],
+      // Ids are relative to the build root (the directory holding both), never the paths as typed.
+      ["shapes.png", golden.find((g) => g.file === "shapes.png")?.pdq, "test"],
+      ["texture.jpg", golden.find((g) => g.file === "texture.jpg")?.pdq, "test"],
     ]);
     const info = phmatch(["hashset", "info", out("mine.phs")]);
     expect(info.stdout).toContain("list mine version 1");
@@ -60,7 +61,7 @@ describe("phmatch hashset", () => {
     expect(matchWith("plain.phs").status).toBe("unseen"); // PDQ alone misses this 5%-area crop (32 bits > 31)
     const augmented = matchWith("aug.phs");
     expect(augmented.status).toBe("known");
-    expect(augmented.matches).toEqual([expect.objectContaining({ entryId: "test-fixtures/images/shapes.png", window: expect.stringMatching(/^centre-/) })]);
+    expect(augmented.matches).toEqual([expect.objectContaining({ entryId: "shapes.png", window: expect.stringMatching(/^centre-/) })]);
   });
 
   it("signs and verifies; a flipped byte, a missing signature or an untrusted key exits 3", () => {
@@ -116,7 +117,7 @@ describe("phmatch hashset", () => {
     expect(results).toHaveLength(hashed.stdout.trim().split("\n").length + 1);
     const byPath = Object.fromEntries(results.map((x) => [x.path, x]));
     expect(byPath["test-fixtures/images/shapes.png"]?.status).toBe("known");
-    expect(byPath["test-fixtures/images/shapes-rotate90.png"]?.matches[0]).toMatchObject({ entryId: "test-fixtures/images/shapes.png", variant: "rotate90" });
+    expect(byPath["test-fixtures/images/shapes-rotate90.png"]?.matches[0]).toMatchObject({ entryId: "shapes.png", variant: "rotate90" });
     expect(byPath["test-fixtures/images/texture-grey.png"]?.status).toBe("unseen");
     expect(byPath["test-fixtures/images/tiny-4x4.png"]?.status).toBe("low_quality");
     expect(byPath["test-fixtures/bad/empty.jpg"]?.status).toBe("error");

@@ -50,7 +50,7 @@ export function checkCommand(): Command {
         // Compute what the loaded lists can be matched on (PDQ with its dihedral variants).
         const listed = new Set(sets.flatMap((s) => s.set.algorithms));
         const algorithms = SUPPORTED_ALGORITHMS.filter((id) => listed.has(id));
-        if (algorithms.length === 0) throw new PhmatchError("PHM_USAGE", "the lists hold no hashes phmatch can compute");
+        matcher.requireMatchable(algorithms);
         const hashOptions = { algorithms, dihedral: true, trim: options.trim, rotations: options.rotations, parts: options.parts, ...(options.maxFileBytes !== undefined && { maxFileBytes: options.maxFileBytes }) };
         // Hashed in a supervised worker process, as scan and serve do: a decoder crash, a hang or an image that
         // takes the worker over --memory-limit is exit 2 with its code (PHM_WORKER_*), never a dead pipeline step.

@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { Command, Option } from "commander";
-import { Matcher, PhmatchError, hasherSpec, type HashRecord, type IndexKind, type MatchResult } from "@phmatch/core";
+import { Matcher, PhmatchError, SUPPORTED_ALGORITHMS, hasherSpec, type HashRecord, type IndexKind, type MatchResult } from "@phmatch/core";
 import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
 import { writeLine } from "../output.js";
 import { parseCombined } from "../parse.js";
@@ -32,6 +32,7 @@ export function matchCommand(): Command {
     for (const [algorithm, maxDistance] of Object.entries(options.maxDistance ?? {})) policies[algorithm] = { maxDistance };
     if (options.minQuality !== undefined) policies.pdq = { ...policies.pdq, minQuality: options.minQuality };
     const matcher = new Matcher(sets, { policies, ...(options.index !== undefined && { index: options.index }), ...(options.combined !== undefined && { combined: options.combined }) });
+    matcher.requireMatchable(SUPPORTED_ALGORITHMS);
     let invalid = 0;
     const sources = inputs.length === 0 ? [{ name: "stdin", stream: process.stdin }] : inputs.map((f) => ({ name: f, stream: createReadStream(f) }));
     for (const source of sources) {

@@ -85,6 +85,7 @@ export function scanCommand(): Command {
     const sets = await loadHashSets(options);
     const matcher = new Matcher(sets);
     const algorithms = scanAlgorithms(sets, options.algorithms);
+    matcher.requireMatchable(algorithms);
     const policies = algorithms.map((a) => matcher.policies.get(a)?.id).filter((id): id is string => id !== undefined);
     const header = scanHeader({ inputs: paths, sets, algorithms, policies, ...(options.case !== undefined && { case: options.case }), ...(options.examiner !== undefined && { examiner: options.examiner }) });
     const resuming = options.resume && options.out !== undefined && existsSync(options.out);
@@ -161,6 +162,7 @@ async function enqueue(paths: string[], options: ScanOptions): Promise<void> {
   const sets = await loadHashSets(options);
   const matcher = new Matcher(sets);
   const algorithms = scanAlgorithms(sets, options.algorithms);
+  matcher.requireMatchable(algorithms);
   const policies = algorithms.map((a) => matcher.policies.get(a)?.id).filter((id): id is string => id !== undefined);
   const inputs = options.manifest !== undefined ? [`manifest:${options.manifest}`] : paths;
   const header = scanHeader({ inputs, sets, algorithms, policies, ...(options.case !== undefined && { case: options.case }), ...(options.examiner !== undefined && { examiner: options.examiner }) });

@@ -115,7 +115,7 @@ export function checkerFor(sets: LoadedHashSet[], options: Omit<CheckerOptions, 
   const matcher = new Matcher(sets, options.matcher ?? {});
   const listed = new Set(sets.flatMap((s) => s.set.algorithms));
   const algorithms = SUPPORTED_ALGORITHMS.filter((id) => listed.has(id));
-  if (algorithms.length === 0) throw new PhmatchError("PHM_USAGE", "the lists hold no hashes phmatch can compute");
+  matcher.requireMatchable(algorithms);
   const maxBytes = options.maxBytes ?? DEFAULT_CHECK_MAX_BYTES;
   const hashOptions: HashOptions = { ...options.hash, algorithms, dihedral: true, maxFileBytes: maxBytes, trim: options.trim ?? true, rotations: options.rotations ?? true, parts: options.parts ?? true };
   const lists = sets.flatMap((s) => s.set.lists.map((l) => ({ listId: l.listId, version: l.version })));

@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   PHM_QUEUE_UNAVAILABLE: "the distributed scan's queue (Redis) cannot be reached, or holds no such scan",
   PHM_QUEUE_LIST_MISMATCH: "a worker's lists are not the releases the distributed scan started with: scans never mix list versions",
   PHM_QUEUE_DEAD_LETTER: "the file's batch failed on every attempt (workers died or erred on it); it is on the scan's dead-letter list",
+  PHM_HASHSET_EMPTY: "a hash set would match nothing: an import or build took no entry (nothing was written), or the lists given hold no entry for any algorithm computed",
   PHM_INTERNAL: "an unexpected internal error (a bug: please report it with the command line, never the image)",
 } as const;
 

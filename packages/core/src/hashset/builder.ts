@@ -1,7 +1,7 @@
 import { hasherSpec } from "../hashers/index.js";
 import type { HashSetEntry, Withdrawal } from "./entry.js";
 import { PackedValues } from "./packed-values.js";
-import type { ListInfo, StoredMeta } from "./store-format.js";
+import type { ListInfo, StoredMeta, StoreProvenance } from "./store-format.js";
 
 /** Append-only bytes that double as they grow. */
 class AppendBuffer {
@@ -65,6 +65,8 @@ class AlgorithmGroup {
 export class HashSetBuilder {
   readonly lists: ListInfo[] = [];
   readonly withdrawals: Withdrawal[] = [];
+  /** How the store is being made (import, build, merge records), written to its header. */
+  readonly provenance: StoreProvenance[] = [];
   readonly #groups = new Map<string, AlgorithmGroup>();
   readonly #seen = new Map<string, PackedValues>();
   readonly #withdrawn = new Map<string, PackedValues>();

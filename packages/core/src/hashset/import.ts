@@ -1,5 +1,7 @@
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { open } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
+import { Transform, type TransformCallback } from "node:stream";
 import { PhmatchError } from "../errors/index.js";
 import { hasherSpec } from "../hashers/index.js";
 import type { HashSetBuilder } from "./builder.js";
@@ -12,7 +14,9 @@ import type { HashSetReader, ReaderOptions } from "./readers/reader.js";
 import { readPytx, readText } from "./readers/text.js";
 import { numberedLines } from "./readers/lines.js";
 import { readVics } from "./readers/vics.js";
-import { checkedListInfo, type ListInfo } from "./store-format.js";
+import { checkedListInfo, type ListInfo, type StoreProvenance } from "./store-format.js";
+import { degenerateValue } from "./hash-value.js";
+import { PHMATCH_VERSION } from "../version.js";
 
 /** List formats phmatch reads. */
 export const HASH_SET_FORMATS = ["text", "pytx", "csv", "ndjson", "vics", "icse", "ncmec"] as const;
@@ -36,16 +40,25 @@ export interface DetectedFormat {
 
 /** Guesses a list's format from its first 64 KiB. Throws PHM_HASHSET_PARSE when nothing fits. */
 export async function detectHashSetFormat(path: string): Promise<DetectedFormat> {
-  const handle = await open(path, "r");
+  const handle = await open(path, "r").catch((error: unknown) => {
+    throw inputError(error, path);
+  });
   let head: string;
   try {
     const buffer = Buffer.alloc(64 * 1024);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    head = buffer.subarray(0, bytesRead).toString("utf8").replace(/^\uFEFF/, "");
+    head = buffer.subarray(0, bytesRead).toString("utf8");
   } finally {
     await handle.close();
   }
-  const text = head.trimStart();
+  const detected = detectFormatOfText(head);
+  if (detected === undefined) throw new PhmatchError("PHM_HASHSET_PARSE", `cannot tell the format of ${path}; name it with --format (${HASH_SET_FORMATS.join(", ")})`);
+  return detected;
+}
+
+/** The list format the start of a file looks like (its first 64 KiB as text), or undefined when none fits. */
+export function detectFormatOfText(head: string): DetectedFormat | undefined {
+  const text = head.replace(/^\uFEFF/, "").trimStart();
   const firstLine = (text.split(/\r?\n/)[0] ?? "").trim();
   if (text.startsWith("<")) return { format: "ncmec", reason: "starts with an XML element" };
   if (text.startsWith("{") || text.startsWith("[")) {
@@ -70,7 +83,7 @@ export async function detectHashSetFormat(path: string): Promise<DetectedFormat>
   const most = (pattern: RegExp) => lines.length > 0 && lines.filter((l) => pattern.test(l)).length * 4 >= lines.length * 3;
   if (most(/^[a-z][a-z_0-9]*\s+\S+$/i)) return { format: "pytx", reason: '"<signal_type> <value>" lines (python-threatexchange)' };
   if (most(/^(0x)?[0-9a-f]+$/i)) return { format: "text", reason: "one hex value per line" };
-  throw new PhmatchError("PHM_HASHSET_PARSE", `cannot tell the format of ${path}; name it with --format (${HASH_SET_FORMATS.join(", ")})`);
+  return undefined;
 }
 
 /** Options of one import. */
@@ -82,12 +95,19 @@ export interface ImportOptions extends Partial<ReaderOptions> {
   list?: Omit<ListInfo, "listId">;
 }
 
+/** Formats read line by line, whose last line should end with a line end like every other. */
+const LINE_FORMATS: ReadonlySet<HashSetFormat> = new Set(["text", "pytx", "csv", "ndjson", "icse"]);
+
 /**
  * Imports one list file into a builder, streaming, and reports what happened (counts, every problem with its
- * line). Nothing is dropped silently: duplicates, invalid lines, unrecognised names and not-computable values
- * (PhotoDNA, imported and carried) are all counted. In strict mode the first invalid line is fatal.
+ * line). Nothing is dropped silently: duplicates, invalid lines, unrecognised names, degenerate values (refused,
+ * see degenerateValue) and not-computable values (PhotoDNA, imported and carried) are all counted. The report
+ * also says what was read (SHA-256 and size of the bytes) and how the input ended (`ending`), and the builder
+ * gets a provenance record of the import for the store's header. In strict mode the first invalid line is
+ * fatal, and so is an input that was cut short or does not end with a line end.
  */
 export async function importHashSet(builder: HashSetBuilder, path: string, options: ImportOptions): Promise<ImportReport> {
+  await checkInput(path);
   const detected: DetectedFormat = options.format !== undefined ? { format: options.format, reason: "--format" } : await detectHashSetFormat(path);
   const report = new ImportReport(path, options.strict === true);
   report.format = detected.format;
@@ -101,14 +121,24 @@ export async function importHashSet(builder: HashSetBuilder, path: string, optio
   const readerOptions: ReaderOptions = { listId: options.listId };
   if (options.algorithm !== undefined) readerOptions.algorithm = options.algorithm;
   if (options.columns !== undefined) readerOptions.columns = options.columns;
+  const lists = new Set<string>([options.listId]);
   const input = createReadStream(path);
+  const tap = new InputTap();
+  input.on("error", (error) => tap.destroy(inputError(error, path)));
   try {
-    for await (const record of READERS[detected.format](input, readerOptions, report)) {
+    for await (const record of READERS[detected.format](input.pipe(tap), readerOptions, report)) {
       if (record.kind === "withdrawal") {
+        lists.add(record.withdrawal.listId);
         if (builder.addWithdrawal(record.withdrawal)) report.withdrawn++;
         else report.duplicate++;
         continue;
       }
+      const degenerate = degenerateValue(record.entry.algorithm, record.entry.value);
+      if (degenerate !== undefined) {
+        report.refuseDegenerate(record.line, record.entry.algorithm, degenerate);
+        continue;
+      }
+      lists.add(record.entry.listId);
       if (!builder.addEntry(record.entry)) {
         report.duplicate++;
         continue;
@@ -116,10 +146,111 @@ export async function importHashSet(builder: HashSetBuilder, path: string, optio
       report.imported++;
       if (hasherSpec(record.entry.algorithm)?.input === "imported") report.notComputable++;
     }
+    const stopped = !tap.readableEnded;
+    // A reader that stopped early left the rest unread: the file is then hashed whole, so that the SHA-256 still
+    // names the file (what was read of it is in the report's counts and ending).
+    report.source = stopped ? await fileSource(path) : tap.source();
+    endingOf(report, detected.format, tap, stopped);
   } finally {
     input.destroy();
+    tap.destroy();
   }
+  builder.provenance.push(importProvenance(report, [...lists]));
   return report;
+}
+
+// How the input ended, when no reader saw it cut short; fatal in strict mode, as an invalid line is.
+function endingOf(report: ImportReport, format: HashSetFormat, tap: InputTap, stopped: boolean): void {
+  if (report.ending !== "complete") return;
+  if (stopped) {
+    report.ending = "stopped";
+    report.endingProblem = { line: tap.lines, reason: "the reader stopped here and did not read the rest of the file" };
+    return;
+  }
+  if (LINE_FORMATS.has(format) && tap.bytes > 0 && !tap.endsWithLineEnd) {
+    const reason = "the file ends without a line end after its last line: it may have been cut off mid-line (add the line end if the file is whole)";
+    if (report.strict) throw new PhmatchError("PHM_HASHSET_PARSE", `${report.file}:${tap.lines}: ${reason} (--strict refuses a file that may be incomplete)`, { path: report.file });
+    report.ending = "unterminated";
+    report.endingProblem = { line: tap.lines, reason };
+  }
+}
+
+function importProvenance(report: ImportReport, lists: string[]): StoreProvenance {
+  const source = report.source ?? { sha256: "", bytes: 0 };
+  return {
+    step: "import",
+    at: new Date().toISOString(),
+    by: `phmatch ${PHMATCH_VERSION}`,
+    lists,
+    input: { file: report.file, sha256: source.sha256, bytes: source.bytes, format: report.format, detectedBy: report.detectedBy, ending: report.ending },
+    strict: report.strict,
+    read: report.read,
+    taken: report.imported,
+    withdrawals: report.withdrawn,
+    duplicate: report.duplicate,
+    refused: report.refused,
+  };
+}
+
+/**
+ * Passes the input through unchanged while taking its SHA-256, its size, its number of lines and whether its
+ * last byte ends a line: the import's record of exactly what it read.
+ */
+class InputTap extends Transform {
+  readonly #hash = createHash("sha256");
+  bytes = 0;
+  #lineFeeds = 0;
+  #carriageReturns = 0;
+  #last = -1;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.#hash.update(chunk);
+    this.bytes += chunk.length;
+    for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) this.#lineFeeds++;
+    if (this.#lineFeeds === 0) for (let i = chunk.indexOf(0x0d); i >= 0; i = chunk.indexOf(0x0d, i + 1)) this.#carriageReturns++;
+    if (chunk.length > 0) this.#last = chunk[chunk.length - 1] as number;
+    done(null, chunk);
+  }
+
+  get endsWithLineEnd(): boolean {
+    return this.#last === 0x0a || this.#last === 0x0d;
+  }
+
+  /** Lines so far (a last line without a line end counts): LF, or CR in a file without any LF. */
+  get lines(): number {
+    const ends = this.#lineFeeds > 0 ? this.#lineFeeds : this.#carriageReturns;
+    return ends + (this.bytes > 0 && !this.endsWithLineEnd ? 1 : 0);
+  }
+
+  source(): { sha256: string; bytes: number } {
+    return { sha256: this.#hash.digest("hex"), bytes: this.bytes };
+  }
+}
+
+async function fileSource(path: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash("sha256");
+  let bytes = 0;
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    bytes += chunk.length;
+  }
+  return { sha256: hash.digest("hex"), bytes };
+}
+
+// A list file that is missing or is not a file is the user's to fix, with its own code (exit 2), never an
+// internal error.
+async function checkInput(path: string): Promise<void> {
+  const info = await stat(path).catch((error: unknown) => {
+    throw inputError(error, path);
+  });
+  if (info.isDirectory()) throw new PhmatchError("PHM_FILE_UNREADABLE", `${path} is a directory, not a list file; name the list file itself`, { path });
+}
+
+function inputError(error: unknown, path: string): PhmatchError {
+  if (error instanceof PhmatchError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT" || code === "ENOTDIR") return new PhmatchError("PHM_FILE_NOT_FOUND", `${path}: no such file; check the path of the list to import`, { path, cause: error });
+  return new PhmatchError("PHM_FILE_UNREADABLE", `${path} cannot be read: ${(error as Error).message}`, { path, cause: error });
 }
 
 // The lists named in the header line of phmatch's own NDJSON export (so versions and terms survive a round trip).

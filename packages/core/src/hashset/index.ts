@@ -1,7 +1,7 @@
 // The hash-set layer: entry model, readers, the .phs store, integrity, versions, overrides.
 export type { HashSetEntry, Withdrawal, EntryFields, HashSetRecord } from "./entry.js";
-export { ImportReport, type ImportProblem } from "./import-report.js";
-export { parseHashValue } from "./hash-value.js";
+export { ImportReport, type ImportProblem, type InputEnding } from "./import-report.js";
+export { parseHashValue, degenerateValue } from "./hash-value.js";
 export { HashSetBuilder } from "./builder.js";
 export { serializeStore } from "./store-writer.js";
 export { HashSet, type PackedSection } from "./hash-set.js";
@@ -11,8 +11,8 @@ export { encryptStore, decryptStore, isEncryptedStore, parseListKey } from "./en
 export { ListVersionState, defaultStateDir } from "./version-state.js";
 export { readOverrides, addOverride, removeOverride, overridesPath, type Override } from "./overrides.js";
 export { diffHashSets, type HashSetChange } from "./diff.js";
-export { exportNdjson, exportCsv, csvCell } from "./export.js";
-export { importHashSet, detectHashSetFormat, HASH_SET_FORMATS, type HashSetFormat, type ImportOptions, type DetectedFormat } from "./import.js";
+export { exportNdjson, exportCsv, csvCell, withdrawnIn, type ExportTally } from "./export.js";
+export { importHashSet, detectHashSetFormat, detectFormatOfText, HASH_SET_FORMATS, type HashSetFormat, type ImportOptions, type DetectedFormat } from "./import.js";
 export { PackedValues } from "./packed-values.js";
-export type { ListInfo, PhsHeader } from "./store-format.js";
+export type { ListInfo, PhsHeader, StoreProvenance } from "./store-format.js";
 export type { HashSetReader, ReaderOptions } from "./readers/reader.js";

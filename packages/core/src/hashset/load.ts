@@ -3,10 +3,11 @@ import { readFile } from "node:fs/promises";
 import { PhmatchError } from "../errors/index.js";
 import { decryptStore, encryptedStoreLists, isEncryptedStore } from "./encryption.js";
 import { HashSet } from "./hash-set.js";
+import { detectFormatOfText } from "./import.js";
 import { readOverrides, type Override } from "./overrides.js";
 import { verifyStore } from "./signature.js";
 import { hasherSpec } from "../hashers/index.js";
-import { checkedListInfo, PHS_FORMAT_VERSION, PHS_MAGIC, type AlgorithmSection, type ListInfo, type PhsHeader, type SectionRef } from "./store-format.js";
+import { checkedListInfo, checkedProvenance, PHS_FORMAT_VERSION, PHS_MAGIC, type AlgorithmSection, type ListInfo, type PhsHeader, type SectionRef } from "./store-format.js";
 import type { ListVersionState } from "./version-state.js";
 
 /** How to load a store: which keys to trust, the decryption key, rollback state. */
@@ -53,7 +54,8 @@ export async function loadHashSet(path: string, options: LoadOptions = {}): Prom
   const url = isListUrl(path);
   const bytes = await (url ? fetchBytes(path, options.maxUrlBytes ?? DEFAULT_MAX_URL_BYTES) : readFile(path)).catch((error: unknown) => {
     if (error instanceof PhmatchError) throw error;
-    throw new PhmatchError("PHM_FILE_NOT_FOUND", `cannot read hash set ${path}: ${(error as Error).message}`, { path, cause: error });
+    const missing = url || ["ENOENT", "ENOTDIR"].includes((error as NodeJS.ErrnoException).code ?? "");
+    throw new PhmatchError(missing ? "PHM_FILE_NOT_FOUND" : "PHM_FILE_UNREADABLE", `cannot read hash set ${path}: ${(error as Error).message}`, { path, cause: error });
   });
   let signedBy: string | undefined;
   if (options.trustedKeys !== undefined && options.trustedKeys.length > 0) {
@@ -116,7 +118,7 @@ export function parseStore(bytes: Buffer, what: string): HashSet {
 function parseStoreWithDigest(bytes: Buffer, what: string): { set: HashSet; sha256: string } {
   const damaged = (why: string) => new PhmatchError("PHM_HASHSET_FORMAT", `${what} is not a valid .phs store: ${why}; get the list again from its source, or rebuild it`);
   if (bytes.length < PHS_MAGIC.length + 4 + 32 || !bytes.subarray(0, PHS_MAGIC.length).equals(PHS_MAGIC)) {
-    throw damaged("wrong magic (not a phmatch store, or an encrypted one without its key)");
+    throw new PhmatchError("PHM_HASHSET_FORMAT", `${what} is not a .phs store: ${whatItIs(bytes)}`, { path: what });
   }
   const body = bytes.subarray(0, bytes.length - 32);
   const hash = createHash("sha256").update(body);
@@ -135,6 +137,18 @@ function parseStoreWithDigest(bytes: Buffer, what: string): { set: HashSet; sha2
   }
   const header = checkedHeader(parsed, headerEnd, body, damaged);
   return { set: new HashSet(header, bytes), sha256: hash.update(trailer).digest("hex") };
+}
+
+// What a file given as a store is instead: a list still to import is the usual mistake, and says how to fix it.
+function whatItIs(bytes: Buffer): string {
+  if (bytes.length === 0) return "it is empty (0 bytes); get the list again from its source, or rebuild it";
+  if (bytes.subarray(0, PHS_MAGIC.length).equals(PHS_MAGIC)) return `it is cut short (${bytes.length} bytes, fewer than the smallest store); get the list again from its source, or rebuild it`;
+  if (isEncryptedStore(bytes)) return "it is an encrypted store; give its key (keyFile, or PHMATCH_LIST_KEY)";
+  const looks = detectFormatOfText(bytes.subarray(0, 64 * 1024).toString("utf8"));
+  if (looks !== undefined) {
+    return `it looks like a ${looks.format} hash list (${looks.reason}); import it into a store first: phmatch hashset import <file> --list-id <id> -o <store>.phs (importHashSet in the API)`;
+  }
+  return "wrong magic (not a phmatch store, or a damaged one); get the list again from its source, or rebuild it";
 }
 
 const isCount = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
@@ -162,6 +176,8 @@ function checkedHeader(value: unknown, sectionsStart: number, body: Buffer, dama
     return checked;
   });
   if (new Set(lists.map((l) => l.listId)).size !== lists.length) throw damaged("its header names a list twice");
+  const provenance = header.provenance === undefined ? undefined : checkedProvenance(header.provenance);
+  if (typeof provenance === "string") throw damaged(`its header's provenance${provenance}`);
 
   const section = (ref: unknown, what: string): SectionRef => {
     const r = ref as Partial<SectionRef> | null;
@@ -209,6 +225,7 @@ function checkedHeader(value: unknown, sectionsStart: number, body: Buffer, dama
     createdBy: typeof header.createdBy === "string" ? header.createdBy : "",
     createdAt: typeof header.createdAt === "string" ? header.createdAt : "",
     lists,
+    ...(provenance !== undefined && { provenance }),
     counts: { entries, withdrawals: withdrawals.count, byAlgorithm: Object.fromEntries(algorithms.map((a) => [a.algorithm, a.count])) },
     algorithms,
     withdrawals,

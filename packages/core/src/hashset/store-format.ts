@@ -44,12 +44,44 @@ export interface AlgorithmSection {
   meta: SectionRef;
 }
 
+/**
+ * What went into a store, one record per step that made it (an import, a build, a merge; a merge carries the
+ * records of the stores it merged before its own): so a store says what its entries were taken from, how much
+ * was read, taken and refused, and whether the input was whole. Stores made before phmatch recorded it have none.
+ */
+export interface StoreProvenance {
+  step: "import" | "build" | "merge";
+  /** When (ISO 8601) and by which phmatch. */
+  at: string;
+  by: string;
+  /** The list ids the step put entries or withdrawals in. */
+  lists: string[];
+  /** import: the list file as given, the SHA-256 and size of its bytes, the format read and why, how it ended. */
+  input?: { file: string; sha256: string; bytes: number; format: string; detectedBy: string; ending: "complete" | "unterminated" | "truncated" | "stopped" };
+  /** merge: the stores merged, as given, with the SHA-256 of each file. */
+  stores?: { store: string; sha256: string }[];
+  /** import: whether any invalid record was fatal (--strict). */
+  strict?: boolean;
+  /** Records read (import), files read (build), entries read from the stores (merge). */
+  read: number;
+  /** Entries taken into the store. */
+  taken: number;
+  /** Withdrawals taken. */
+  withdrawals: number;
+  /** Entries already taken for the same list (counted, not stored twice). */
+  duplicate: number;
+  /** What was refused, by reason (invalid, unrecognised, degenerate, low-quality, failed), with counts. */
+  refused: Record<string, number>;
+}
+
 export interface PhsHeader {
   format: "phs";
   formatVersion: number;
   createdBy: string;
   createdAt: string;
   lists: ListInfo[];
+  /** How the store was made (absent in stores made before phmatch recorded it). */
+  provenance?: StoreProvenance[];
   counts: { entries: number; withdrawals: number; byAlgorithm: Record<string, number> };
   algorithms: AlgorithmSection[];
   withdrawals: SectionRef & { count: number };
@@ -83,4 +115,67 @@ export function checkedListInfo(value: unknown): ListInfo | string {
     info[key] = text;
   }
   return info;
+}
+
+const STEPS = new Set(["import", "build", "merge"]);
+const ENDINGS = new Set(["complete", "unterminated", "truncated", "stopped"]);
+const isCount = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
+const isText = (t: unknown): t is string => typeof t === "string";
+
+/**
+ * `value` as the provenance records of a store (only their known fields, each of its type), or what is wrong
+ * with them. The records are shown by `hashset info` and copied into scan reports, so nothing in them is taken
+ * on trust: a record that is not what a phmatch writer writes refuses the store.
+ */
+export function checkedProvenance(value: unknown): StoreProvenance[] | string {
+  if (!Array.isArray(value)) return " is not an array";
+  const records: StoreProvenance[] = [];
+  for (const [i, item] of value.entries()) {
+    const bad = (why: string) => `[${i}] ${why}`;
+    if (typeof item !== "object" || item === null || Array.isArray(item)) return bad("is not an object");
+    const r = item as Record<string, unknown>;
+    if (!isText(r.step) || !STEPS.has(r.step)) return bad(`has a "step" that is not import, build or merge`);
+    if (!isText(r.at) || !isText(r.by)) return bad('has no "at" and "by" text');
+    if (!Array.isArray(r.lists) || !r.lists.every(isText)) return bad('has a "lists" that is not an array of list ids');
+    for (const key of ["read", "taken", "withdrawals", "duplicate"] as const) if (!isCount(r[key])) return bad(`has a "${key}" that is not a whole number >= 0`);
+    if (typeof r.refused !== "object" || r.refused === null || Array.isArray(r.refused) || !Object.values(r.refused).every(isCount)) {
+      return bad('has a "refused" that is not an object of whole numbers');
+    }
+    const record: StoreProvenance = {
+      step: r.step as StoreProvenance["step"],
+      at: r.at,
+      by: r.by,
+      lists: [...(r.lists as string[])],
+      read: r.read as number,
+      taken: r.taken as number,
+      withdrawals: r.withdrawals as number,
+      duplicate: r.duplicate as number,
+      refused: { ...(r.refused as Record<string, number>) },
+    };
+    if (r.strict !== undefined) {
+      if (typeof r.strict !== "boolean") return bad('has a "strict" that is not true or false');
+      record.strict = r.strict;
+    }
+    if (r.input !== undefined) {
+      const input = r.input as Record<string, unknown> | null;
+      if (typeof input !== "object" || input === null || Array.isArray(input)) return bad('has an "input" that is not an object');
+      if (!isText(input.file) || !isText(input.format) || !isText(input.detectedBy)) return bad('has an "input" without "file", "format" and "detectedBy" text');
+      if (!isText(input.sha256) || !/^[0-9a-f]{64}$/.test(input.sha256)) return bad('has an "input" whose "sha256" is not 64 hex digits');
+      if (!isCount(input.bytes)) return bad('has an "input" whose "bytes" is not a whole number >= 0');
+      if (!isText(input.ending) || !ENDINGS.has(input.ending)) return bad('has an "input" whose "ending" is not complete, unterminated, truncated or stopped');
+      record.input = { file: input.file, sha256: input.sha256, bytes: input.bytes, format: input.format, detectedBy: input.detectedBy, ending: input.ending as NonNullable<StoreProvenance["input"]>["ending"] };
+    }
+    if (r.stores !== undefined) {
+      if (!Array.isArray(r.stores)) return bad('has a "stores" that is not an array');
+      const stores: { store: string; sha256: string }[] = [];
+      for (const st of r.stores as unknown[]) {
+        const o = st as Record<string, unknown> | null;
+        if (typeof o !== "object" || o === null || !isText(o.store) || !isText(o.sha256) || !/^[0-9a-f]{64}$/.test(o.sha256)) return bad('has a "stores" item without "store" text and a 64-hex "sha256"');
+        stores.push({ store: o.store, sha256: o.sha256 });
+      }
+      record.stores = stores;
+    }
+    records.push(record);
+  }
+  return records;
 }

@@ -39,6 +39,7 @@ export function serializeStore(builder: HashSetBuilder, createdAt = new Date().t
     createdBy: `phmatch ${PHMATCH_VERSION}`,
     createdAt,
     lists: builder.lists,
+    ...(builder.provenance.length > 0 && { provenance: builder.provenance }),
     counts: {
       entries: builder.entryCount,
       withdrawals: builder.withdrawals.length,

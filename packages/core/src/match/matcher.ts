@@ -2,6 +2,7 @@ import { PhmatchError } from "../errors/index.js";
 import { PDQ_DIHEDRAL_VARIANTS } from "../hashers/pdq.js";
 import { hammingDistance } from "../record/hex.js";
 import { hasherSpec } from "../hashers/index.js";
+import { degenerateValue } from "../hashset/hash-value.js";
 import type { LoadedHashSet } from "../hashset/load.js";
 import type { Override } from "../hashset/overrides.js";
 import { PackedValues } from "../hashset/packed-values.js";
@@ -39,6 +40,7 @@ interface IndexedSection {
 export class Matcher {
   readonly policies = new Map<string, MatchPolicy>();
   readonly #sections: IndexedSection[] = [];
+  readonly #loaded: readonly LoadedHashSet[];
   readonly #withdrawnValues = new Map<string, PackedValues>();
   readonly #withdrawnIds = new Set<string>();
   readonly #overrides = new Map<string, { override: Override; loaded: LoadedHashSet }[]>();
@@ -56,6 +58,7 @@ export class Matcher {
       }
       this.#combined = { pdq, phash16, id: `pdq+phash16:d${pdq}+d${phash16}@${POLICY_VERSION}` };
     }
+    this.#loaded = sets;
     for (const loaded of sets) {
       for (const algorithm of loaded.set.algorithms) {
         const spec = hasherSpec(algorithm);
@@ -82,6 +85,49 @@ export class Matcher {
         this.#overrides.set(key, [...(this.#overrides.get(key) ?? []), { override, loaded }]);
       }
     }
+  }
+
+  /**
+   * The algorithms among `algorithms` (those computed for a query) that some loaded list holds an entry of that
+   * can match: an entry of an algorithm phmatch computes, not withdrawn. Empty means nothing could ever be known.
+   */
+  matchable(algorithms: readonly string[]): string[] {
+    const anyWithdrawal = this.#withdrawnIds.size > 0 || this.#withdrawnValues.size > 0;
+    return algorithms.filter((algorithm) =>
+      this.#sections.some((section) => {
+        if (section.algorithm !== algorithm) return false;
+        const count = section.loaded.set.packed(algorithm).count;
+        if (!anyWithdrawal) return count > 0;
+        // Stops at the first entry still listed: a linear pass only over a list that is (nearly) all withdrawn.
+        for (let i = 0; i < count; i++) {
+          const entry = section.loaded.set.entry(algorithm, i);
+          if (!this.#withdrawn(entry.listId, algorithm, entry.value, entry.entryId)) return true;
+        }
+        return false;
+      }),
+    );
+  }
+
+  /**
+   * Refuses lists that hold no entry that could match any of `algorithms` (PHM_HASHSET_EMPTY): a scan or a gate
+   * over them would answer "not known" for everything, which reads like a clean result.
+   */
+  requireMatchable(algorithms: readonly string[]): void {
+    if (this.matchable(algorithms).length > 0) return;
+    const held: string[] = [];
+    const withdrawn = new Set<string>();
+    for (const loaded of this.#loaded) {
+      for (const algorithm of loaded.set.algorithms) {
+        const count = loaded.set.packed(algorithm).count;
+        held.push(`${algorithm} ${count}${hasherSpec(algorithm)?.input === "imported" ? " (carried, never matched)" : ""}`);
+        if (count > 0 && algorithms.includes(algorithm)) withdrawn.add(algorithm);
+      }
+    }
+    const why = withdrawn.size > 0 ? `every ${[...withdrawn].join(" and ")} entry they hold is withdrawn` : `they hold ${held.length === 0 ? "no entries at all" : held.join(", ")}`;
+    throw new PhmatchError(
+      "PHM_HASHSET_EMPTY",
+      `the lists ${this.#loaded.map((l) => l.path).join(", ")} hold no entry that could match the algorithms computed (${algorithms.length > 0 ? algorithms.join(", ") : "none: they hold no algorithm phmatch computes"}): ${why}. Nothing could ever be known, so they are refused; use lists with entries of these algorithms (hashset info shows what a list holds), or compute the algorithms they hold`,
+    );
   }
 
   /** Index kind used per list and algorithm (for reports and the benchmark). */
@@ -148,6 +194,14 @@ export class Matcher {
     const prefix = query === undefined ? "" : `${query} `;
     for (const [algorithm, hex] of Object.entries(source.hashes ?? {})) {
       if (!listed.has(algorithm)) continue; // not looked up: `checked` lists what was
+      // A value unrelated inputs share (an empty file's digest, a flat image's hash) is never looked up, so even a
+      // list made before build and import refused such values cannot call every empty or flat file known.
+      const degenerate = degenerateValue(algorithm, fromHex(hex));
+      if (degenerate !== undefined) {
+        if (hasherSpec(algorithm)?.input === "pixels") weak = true;
+        notes.push(`${prefix}${algorithm}: not looked up: ${degenerate}`);
+        continue;
+      }
       const policy = this.policies.get(algorithm) as MatchPolicy;
       const quality = source.quality?.[algorithm];
       if (policy.minQuality !== undefined && quality !== undefined && quality < policy.minQuality) {

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { MatchHit, MatchResult } from "../match/match-result.js";
+import type { StoreProvenance } from "../hashset/store-format.js";
 
 /** Version of the scan report shape (schema/scan-report.schema.json). */
 export const SCAN_REPORT_VERSION = 1;
@@ -16,7 +17,7 @@ export interface ScanHeader {
   inputs: string[];
   algorithms: string[];
   policies: string[];
-  lists: { listId: string; version: number; store: string; storeSha256: string; signedBy?: string }[];
+  lists: { listId: string; version: number; store: string; storeSha256: string; signedBy?: string; provenance?: StoreProvenance[] }[];
 }
 
 /** One line per file: its size and hashes (SHA-256 always, for chain of custody) and its match result. */

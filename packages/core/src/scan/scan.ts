@@ -26,7 +26,9 @@ export function scanHeader(options: { inputs: string[]; sets: LoadedHashSet[]; a
   const lists: ScanHeader["lists"] = [];
   for (const loaded of options.sets) {
     for (const list of loaded.set.lists) {
-      lists.push({ listId: list.listId, version: list.version, store: loaded.path, storeSha256: loaded.storeSha256, ...(loaded.signedBy !== undefined && { signedBy: loaded.signedBy }) });
+      // What the store says the list was made from (read, taken, refused, how the input ended), when it says.
+      const provenance = loaded.set.header.provenance?.filter((p) => p.lists.includes(list.listId));
+      lists.push({ listId: list.listId, version: list.version, store: loaded.path, storeSha256: loaded.storeSha256, ...(loaded.signedBy !== undefined && { signedBy: loaded.signedBy }), ...(provenance !== undefined && { provenance }) });
     }
   }
   return {

@@ -1,5 +1,21 @@
+import { statSync } from "node:fs";
+import { posix } from "node:path";
 import { Command } from "commander";
-import { HashSetBuilder, PhmatchError, SupervisedHashPool, parseHashValue, walkInputs } from "@phmatch/core";
+import {
+  HashSetBuilder,
+  PDQ_MIN_QUALITY,
+  PHMATCH_VERSION,
+  PhmatchError,
+  SupervisedHashPool,
+  degenerateValue,
+  hasherSpec,
+  parseHashValue,
+  recordPath,
+  walkInputs,
+  type EntryFields,
+  type FilePath,
+  type StoreProvenance,
+} from "@phmatch/core";
 import { EXIT_CODES, setCommandExitCode } from "../../exit-codes.js";
 import { parseAlgorithms, parsePositiveInt } from "../../parse.js";
 import { writeStore } from "./write-store.js";
@@ -15,13 +31,21 @@ interface BuildOptions {
   encrypt: boolean;
   keyFile?: string;
   augment: boolean;
+  root?: string;
+  allowEmpty: boolean;
 }
 
 /** `phmatch hashset build`: hash images (read only, never copied) into a store of a list you make. */
 export function buildCommand(): Command {
   return new Command("build")
     .description("hash images into a new .phs list (images are read, never copied)")
-    .addHelpText("after", "\nExample:\n  phmatch hashset build ./known --list-id unit-7 --category A --augment -o unit-7.phs\n")
+    .addHelpText(
+      "after",
+      "\nEntry ids are the images' paths relative to the build root (POSIX separators), never absolute: the deepest\n" +
+        "directory holding every input, or --root. Featureless images (PDQ quality below 50) get no perceptual\n" +
+        "entries, and degenerate values (the digests of an empty file, a flat image's hash) are never listed.\n" +
+        "\nExample:\n  phmatch hashset build ./known --list-id unit-7 --category A --augment -o unit-7.phs\n",
+    )
     .argument("<paths...>", "image files or directories")
     .requiredOption("--list-id <id>", "the list's id")
     .option("--list-version <n>", "this release's version", parsePositiveInt, 1)
@@ -31,40 +55,132 @@ export function buildCommand(): Command {
     .requiredOption("-o, --output <file>", "the .phs store to write")
     .option("-j, --jobs <n>", "worker threads", parsePositiveInt)
     .option("--augment", "also store the hashes of sub-windows of each image (centre crops at 97-80%, corners at 90%, the top, bottom, left and right 60%; those of PDQ quality below 50 left out) as variants of its entry, so crops and overlaid copies of it match", false)
+    .option("--root <dir>", "the directory entry ids are relative to (default: the deepest directory holding every input)")
     .option("--encrypt", "encrypt the store with --key-file or PHMATCH_LIST_KEY", false)
     .option("--key-file <file>", "key for --encrypt")
-    .action(async (paths: string[], options: BuildOptions, command: Command) => {
+    .option("--allow-empty", "write the store even when no entry was taken (it then matches nothing)", false)
+    .action(async (paths: string[], options: BuildOptions) => {
+      const ids = new EntryIds(paths, options.root);
       const builder = new HashSetBuilder();
       builder.addList({ listId: options.listId, version: options.listVersion, createdAt: new Date().toISOString(), ...(options.listName !== undefined && { name: options.listName }) });
-      const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: { algorithms: options.algorithms, augment: options.augment } });
-      let files = 0;
+      const stored = new Set(options.algorithms);
+      const perceptual = options.algorithms.some((a) => hasherSpec(a)?.input === "pixels");
+      // PDQ's quality says whether an image has features at all: it is computed whenever a perceptual hash is
+      // stored, even when PDQ itself is not (and then not stored).
+      const hashed = perceptual && !stored.has("pdq") ? [...options.algorithms, "pdq"] : options.algorithms;
+      const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: { algorithms: hashed, augment: options.augment } });
+      const provenance: StoreProvenance = { step: "build", at: new Date().toISOString(), by: `phmatch ${PHMATCH_VERSION}`, lists: [options.listId], read: 0, taken: 0, withdrawals: 0, duplicate: 0, refused: {} };
+      const refuse = (reason: string) => (provenance.refused[reason] = (provenance.refused[reason] ?? 0) + 1);
       let failed = 0;
+      let featureless = 0;
+      const add = (path: string, algorithm: string, hex: string, entry: { entryId: string; fields?: EntryFields }): void => {
+        const parsed = parseHashValue(algorithm, hex);
+        if (!parsed.ok) throw new PhmatchError("PHM_INTERNAL", `hash of ${path} did not parse: ${parsed.reason}`);
+        if (degenerateValue(algorithm, parsed.value) !== undefined) {
+          refuse("degenerate");
+          return;
+        }
+        const fields = entry.fields !== undefined && Object.keys(entry.fields).length > 0 ? { fields: entry.fields } : {};
+        if (builder.addEntry({ algorithm, value: parsed.value, listId: options.listId, entryId: entry.entryId, ...fields, ...(options.category !== undefined && { category: options.category }) })) provenance.taken++;
+        else provenance.duplicate++;
+      };
       try {
         for await (const record of pool.hashAll(walkInputs(paths))) {
-          files++;
+          provenance.read++;
           if (record.error !== undefined) {
             failed++;
+            refuse("failed-files");
             process.stderr.write(`${record.path}: ${record.error.code} ${record.error.message}\n`);
           }
+          const id = ids.of(recordPath(record));
+          const lowQuality = (record.quality?.pdq ?? PDQ_MIN_QUALITY) < PDQ_MIN_QUALITY;
+          if (lowQuality) featureless++;
           for (const [algorithm, hex] of Object.entries(record.hashes ?? {})) {
-            const parsed = parseHashValue(algorithm, hex);
-            if (!parsed.ok) throw new PhmatchError("PHM_INTERNAL", `hash of ${record.path} did not parse: ${parsed.reason}`);
-            builder.addEntry({ algorithm, value: parsed.value, listId: options.listId, entryId: record.path, ...(options.category !== undefined && { category: options.category }) });
+            if (!stored.has(algorithm)) continue;
+            if (lowQuality && hasherSpec(algorithm)?.input === "pixels") {
+              refuse("low-quality");
+              continue;
+            }
+            add(record.path, algorithm, hex, id);
           }
           // Sub-windows: perceptual hashes only, each an entry of the same id that says which window it covers.
           for (const window of record.windows ?? []) {
             for (const [algorithm, hex] of Object.entries(window.hashes)) {
-              const parsed = parseHashValue(algorithm, hex);
-              if (!parsed.ok) throw new PhmatchError("PHM_INTERNAL", `hash of ${record.path} (${window.window}) did not parse: ${parsed.reason}`);
-              builder.addEntry({ algorithm, value: parsed.value, listId: options.listId, entryId: record.path, fields: { window: window.window }, ...(options.category !== undefined && { category: options.category }) });
+              if (stored.has(algorithm)) add(`${record.path} (${window.window})`, algorithm, hex, { entryId: id.entryId, fields: { ...id.fields, window: window.window } });
             }
           }
         }
       } finally {
         await pool.close();
       }
-      await writeStore(builder, options.output, options);
-      process.stderr.write(`${files} files, ${failed} failed; ${builder.entryCount} entries in ${options.output}\n`);
+      builder.provenance.push(provenance);
+      const left = [
+        featureless > 0 ? `${featureless} featureless (PDQ quality below ${PDQ_MIN_QUALITY}): their perceptual hashes left out` : "",
+        provenance.refused.degenerate !== undefined ? `${provenance.refused.degenerate} degenerate values left out (an empty file's digests, a flat image's hashes)` : "",
+      ].filter((s) => s !== "");
+      const line = `${provenance.read} files, ${failed} failed${left.length > 0 ? `; ${left.join("; ")}` : ""}`;
+      if (builder.entryCount === 0 && !options.allowEmpty) process.stderr.write(`${line}\n`);
+      await writeStore(builder, options.output, options, ` from ${paths.join(", ")} (${line})`);
+      process.stderr.write(`${line}; ${builder.entryCount} entries in ${options.output}\n`);
       setCommandExitCode(failed > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
     });
+}
+
+/**
+ * Entry ids of a build: each image's path relative to the build root, with "/" between names, never absolute
+ * (ids reach every client that sees a match, and a full path tells them about the machine that built the list).
+ * The root is --root, or the deepest directory holding every input. Paths are worked on as bytes (latin1 strings
+ * hold one byte per character), so a name that is not UTF-8 keeps its bytes: its id is the readable form
+ * (invalid bytes as U+FFFD) and `fields.extra.pathBytes` the exact relative path in base64.
+ */
+class EntryIds {
+  readonly #root: string;
+
+  constructor(inputs: string[], root: string | undefined) {
+    const absolute = inputs.map((input) => bytesPath(input));
+    if (root !== undefined) {
+      this.#root = bytesPath(root);
+      const outside = inputs.find((_, i) => !inside(this.#root, absolute[i] as string));
+      if (outside !== undefined) throw new PhmatchError("PHM_USAGE", `${outside} is not inside --root ${root}: entry ids are paths relative to the root`);
+      return;
+    }
+    const dirs = absolute.map((path, i) => (isDirectory(inputs[i] as string) ? path : posix.dirname(path)));
+    this.#root = dirs.reduce(commonAncestor);
+  }
+
+  of(path: FilePath): { entryId: string; fields?: EntryFields } {
+    const absolute = bytesPath(path);
+    const relative = posix.relative(this.#root, absolute) || posix.basename(absolute);
+    const bytes = Buffer.from(relative, "latin1");
+    const entryId = bytes.toString("utf8");
+    if (Buffer.from(entryId, "utf8").equals(bytes)) return { entryId };
+    return { entryId, fields: { extra: { pathBytes: bytes.toString("base64") } } };
+  }
+}
+
+// A path as an absolute, normalised latin1 string of its bytes (so path functions work on names that are not UTF-8).
+function bytesPath(path: FilePath): string {
+  const bytes = typeof path === "string" ? Buffer.from(path, "utf8") : Buffer.from(path);
+  return posix.resolve(Buffer.from(process.cwd(), "utf8").toString("latin1"), bytes.toString("latin1"));
+}
+
+function inside(root: string, path: string): boolean {
+  const relative = posix.relative(root, path);
+  return relative === "" || (!relative.startsWith("../") && relative !== ".." && !posix.isAbsolute(relative));
+}
+
+function commonAncestor(a: string, b: string): string {
+  const x = a.split("/");
+  const y = b.split("/");
+  let n = 0;
+  while (n < x.length && n < y.length && x[n] === y[n]) n++;
+  return x.slice(0, n).join("/") || "/";
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false; // a missing input: the walk reports it (PHM_FILE_NOT_FOUND)
+  }
 }

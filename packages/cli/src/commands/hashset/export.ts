@@ -1,6 +1,6 @@
 import { createWriteStream } from "node:fs";
 import { Command, Option } from "commander";
-import { exportCsv, exportNdjson, loadHashSet } from "@phmatch/core";
+import { exportCsv, exportNdjson, loadHashSet, type ExportTally } from "@phmatch/core";
 import { writeLine } from "../../output.js";
 import { loadOptions, withTrustOptions, type TrustOptions } from "./options.js";
 
@@ -8,7 +8,7 @@ import { loadOptions, withTrustOptions, type TrustOptions } from "./options.js";
 export function exportCommand(): Command {
   return withTrustOptions(
     new Command("export")
-      .description("export a store as NDJSON (lossless: imports back to the same entries) or CSV")
+      .description("export a store as NDJSON (imports back to a store that matches the same) or CSV; withdrawn entries are left out of both")
       .addHelpText("after", "\nExample:\n  phmatch hashset export pvic.phs --format csv -o pvic.csv\n")
       .argument("<store>", "the .phs store")
       .addOption(new Option("--format <format>", "output format").choices(["ndjson", "csv"]).default("ndjson"))
@@ -16,7 +16,10 @@ export function exportCommand(): Command {
   ).action(async (store: string, options: TrustOptions & { format: "ndjson" | "csv"; output?: string }) => {
     const { set } = await loadHashSet(store, loadOptions(options));
     const out = options.output !== undefined ? createWriteStream(options.output) : process.stdout;
-    for (const line of options.format === "csv" ? exportCsv(set) : exportNdjson(set)) await writeLine(out, line);
+    const tally: ExportTally = { entries: 0, withdrawn: 0 };
+    for (const line of options.format === "csv" ? exportCsv(set, tally) : exportNdjson(set, tally)) await writeLine(out, line);
     if (out !== process.stdout) await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    const kept = options.format === "ndjson" ? "; their withdrawals are exported" : "";
+    process.stderr.write(`exported ${tally.entries} entries${tally.withdrawn > 0 ? `; left out ${tally.withdrawn} withdrawn entries${kept}` : ""}\n`);
   });
 }

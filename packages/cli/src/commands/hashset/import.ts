@@ -19,6 +19,7 @@ interface ImportCommandOptions {
   encrypt: boolean;
   keyFile?: string;
   report?: string;
+  allowEmpty: boolean;
 }
 
 /** `phmatch hashset import`: a list file (any supported format) to a .phs store, with a full report. */
@@ -40,7 +41,8 @@ export function importCommand(): Command {
     .option("--encrypt", "encrypt the store (AES-256-GCM) with --key-file or PHMATCH_LIST_KEY", false)
     .option("--key-file <file>", "key for --encrypt")
     .option("--report <file>", "write the import report (counts, every problem with its line) as JSON")
-    .action(async (file: string, options: ImportCommandOptions, command: Command) => {
+    .option("--allow-empty", "write the store even when no entry was taken (it then matches nothing)", false)
+    .action(async (file: string, options: ImportCommandOptions) => {
       const builder = new HashSetBuilder();
       const list: Record<string, unknown> = { version: options.listVersion, createdAt: new Date().toISOString() };
       if (options.listName !== undefined) list.name = options.listName;
@@ -54,9 +56,11 @@ export function importCommand(): Command {
         ...(options.algorithm !== undefined && { algorithm: options.algorithm }),
         ...(options.columns !== undefined && { columns: parseColumns(options.columns) }),
       });
-      await writeStore(builder, options.output, options);
+      // The report is written whatever happens next: it is what says why nothing was taken.
       if (options.report !== undefined) await writeFile(options.report, JSON.stringify(report, null, 2) + "\n");
-      process.stderr.write(summary(report, options.output));
+      process.stderr.write(summary(report));
+      await writeStore(builder, options.output, options, refusedWhy(report));
+      process.stderr.write(`  wrote ${options.output}\n`);
       setCommandExitCode(report.invalid > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
     });
 }
@@ -65,16 +69,24 @@ function parseColumns(text: string): Record<string, string> {
   return Object.fromEntries(text.split(",").map((pair) => pair.split("=").map((s) => s.trim()) as [string, string]));
 }
 
-/** The human summary: format and why, counts, the first problems with their lines. */
-export function summary(report: ImportReport, output: string): string {
+/** The human summary: format and why, what was read, counts, how the input ended, the first problems. */
+export function summary(report: ImportReport): string {
   const lines = [
-    `${report.file}: format ${report.format} (${report.detectedBy})`,
-    `  read ${report.read}, imported ${report.imported}, withdrawn ${report.withdrawn}, duplicate ${report.duplicate}, invalid ${report.invalid}, not computable (carried) ${report.notComputable}`,
+    `${report.file}: format ${report.format} (${report.detectedBy})${report.source !== undefined ? `, ${report.source.bytes} bytes, sha256 ${report.source.sha256}` : ""}`,
+    `  read ${report.read}, imported ${report.imported}, withdrawn ${report.withdrawn}, duplicate ${report.duplicate}, invalid ${report.invalid}, degenerate (refused) ${report.degenerate}, not computable (carried) ${report.notComputable}`,
   ];
   const unrecognised = Object.entries(report.unrecognised);
   if (unrecognised.length > 0) lines.push(`  unrecognised hash types: ${unrecognised.map(([n, c]) => `${n} (${c})`).join(", ")}`);
+  if (report.ending !== "complete") lines.push(`  input ${report.ending}${report.endingProblem !== undefined ? ` at line ${report.endingProblem.line}: ${report.endingProblem.reason}` : ""}`);
   for (const p of report.problems.slice(0, 10)) lines.push(`  ${p.file}:${p.line}: ${p.reason}`);
-  if (report.invalid > 10) lines.push(`  ... ${report.invalid - 10} more invalid (see --report)`);
-  lines.push(`  wrote ${output}`);
+  const listed = report.invalid + report.degenerate;
+  if (listed > 10) lines.push(`  ... ${listed - 10} more refused (see --report)`);
   return lines.join("\n") + "\n";
+}
+
+// What the import read and refused, for the message when it took nothing: the counts and the first reason.
+function refusedWhy(report: ImportReport): string {
+  const refused = Object.entries(report.refused).map(([reason, n]) => `${reason} ${n}`);
+  const first = report.problems[0];
+  return ` from ${report.file} (read ${report.read}${refused.length > 0 ? `; refused: ${refused.join(", ")}` : ""}${first !== undefined ? `; line ${first.line}: ${first.reason}` : ""})`;
 }

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { Command } from "commander";
-import { hasherSpec, loadHashSet } from "@phmatch/core";
+import { hasherSpec, loadHashSet, type StoreProvenance } from "@phmatch/core";
 import { loadOptions, withTrustOptions, type TrustOptions } from "./options.js";
 
 /** `phmatch hashset info`: what a store holds, where it came from, how it is protected. */
@@ -26,6 +26,7 @@ export function infoCommand(): Command {
       signature: loaded.signedBy !== undefined ? `verified, key ${loaded.signedBy}` : existsSync(`${store}.sig`) ? "present, not verified (no trusted keys given)" : "none",
       overrides: loaded.overrides.length,
       notComputable: Object.keys(set.header.counts.byAlgorithm).filter((a) => hasherSpec(a)?.input === "imported"),
+      provenance: set.header.provenance ?? null,
     };
     if (options.json) {
       process.stdout.write(JSON.stringify(info, null, 2) + "\n");
@@ -37,6 +38,24 @@ export function infoCommand(): Command {
     for (const a of info.notComputable) lines.push(`  ${a}: carried only; phmatch cannot compute ${a}, so these entries never match`);
     lines.push(`  signature: ${info.signature}; encrypted: ${info.encrypted ? "yes" : "no"}; local overrides: ${info.overrides}`);
     lines.push(`  created ${info.createdAt} by ${info.createdBy}`);
+    lines.push(...provenanceLines(set.header.provenance));
     process.stdout.write(lines.join("\n") + "\n");
+  });
+}
+
+/** How the store was made, one line per step (import, build, merge), or that it does not say. */
+export function provenanceLines(provenance: StoreProvenance[] | undefined): string[] {
+  if (provenance === undefined) return ["  provenance: not recorded (made before phmatch recorded what a store was made from)"];
+  return provenance.flatMap((p) => {
+    const refused = Object.entries(p.refused).map(([reason, n]) => `${reason} ${n}`);
+    const what =
+      p.input !== undefined
+        ? ` of ${p.input.file} (${p.input.format}, ${p.input.bytes} bytes, sha256 ${p.input.sha256}; input ${p.input.ending}${p.strict === true ? ", strict" : ""})`
+        : p.stores !== undefined
+          ? ` of ${p.stores.map((s) => `${s.store} (sha256 ${s.sha256})`).join(", ")}`
+          : "";
+    const line = `  ${p.step}${what} into ${p.lists.join(", ")} at ${p.at} by ${p.by}: read ${p.read}, took ${p.taken} entries and ${p.withdrawals} withdrawals, duplicate ${p.duplicate}, refused ${refused.length > 0 ? refused.join(", ") : "none"}`;
+    if (p.input === undefined || p.input.ending === "complete") return [line];
+    return [line, `  warning: ${p.input.file} was not read whole (input ${p.input.ending}): the store may not hold the whole list; get the file again from its source`];
   });
 }

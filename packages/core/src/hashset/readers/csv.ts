@@ -88,7 +88,7 @@ export async function* delimitedRows(input: Readable, report: ImportReport, deli
   if (unclosedQuote) {
     if (header === undefined) throw new PhmatchError("PHM_HASHSET_PARSE", `${report.file}:${next}: the header row opens a quote that is never closed`, { path: report.file });
     report.read++;
-    report.problem(next, "a quote opened in this row is never closed: the rest of the file is one broken row");
+    report.cutShort(next, "a quote opened in this row is never closed: the rest of the file is one broken row");
   }
 }
 

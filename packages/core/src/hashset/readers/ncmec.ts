@@ -78,7 +78,7 @@ interface PendingRecord {
 type Item =
   | { kind: "record"; record: PendingRecord }
   | { kind: "unexpected"; line: number; name: string; parent: string }
-  | { kind: "xml-error"; line: number; reason: string; unfinished: boolean };
+  | { kind: "xml-error"; line: number; reason: string; unfinished: boolean; atEnd: boolean };
 
 const localName = (name: string): string => name.slice(name.indexOf(":") + 1);
 
@@ -88,6 +88,8 @@ const localName = (name: string): string => name.slice(name.indexOf(":") + 1);
  */
 class NcmecParse {
   failed = false;
+  // Set once the input has ended: an XML error then means the document was cut short (elements left open).
+  private ending = false;
   private queue: Item[] = [];
   private readonly roles: Role[] = [];
   private record: PendingRecord | undefined;
@@ -137,6 +139,7 @@ class NcmecParse {
 
   /** Ends the input: saxes then reports unclosed elements and a missing root. */
   end(): void {
+    this.ending = true;
     if (!this.failed) this.parser.close();
   }
 
@@ -225,7 +228,7 @@ class NcmecParse {
       open = last.record;
     }
     const where = open === undefined ? "" : `; the <${open.name}> starting at line ${open.line} is incomplete and was not imported`;
-    this.queue.push({ kind: "xml-error", line: this.parser.line, reason: `malformed XML: ${message}${where}`, unfinished: open !== undefined });
+    this.queue.push({ kind: "xml-error", line: this.parser.line, reason: `malformed XML: ${message}${where}`, unfinished: open !== undefined, atEnd: this.ending });
   }
 }
 
@@ -305,7 +308,8 @@ function* drain(items: Item[], options: ReaderOptions, report: ImportReport): Ge
       report.problem(item.line, `unexpected element <${item.name}> in ${item.parent} (expected ${expected}); skipped`);
     } else {
       if (item.unfinished) report.read++;
-      report.problem(item.line, item.reason);
+      if (item.atEnd) report.cutShort(item.line, item.reason);
+      else report.problem(item.line, item.reason);
     }
   }
 }

@@ -1,3 +1,4 @@
+import { hasherSpecs, hexDigits } from "../../hashers/index.js";
 import type { HashSetRecord } from "../entry.js";
 import { parseHashValue } from "../hash-value.js";
 import type { HashSetReader } from "./reader.js";
@@ -15,7 +16,7 @@ export const readText: HashSetReader = async function* (input, options, report) 
       continue;
     }
     if (options.algorithm === undefined) {
-      report.problem(line, "a plain list of values needs --algorithm (which hash these values are)");
+      report.problem(line, `a plain list of values needs --algorithm (which hash these values are)${algorithmHint(value)}`);
       continue;
     }
     const parsed = parseHashValue(options.algorithm, value);
@@ -71,4 +72,12 @@ export const readPytx: HashSetReader = async function* (input, options, report) 
 
 function entryRecord(algorithm: string, value: Uint8Array, listId: string, line: number): HashSetRecord {
   return { kind: "entry", entry: { algorithm, value, listId }, line };
+}
+
+// Which algorithms a bare hex value's length fits, to name in the message (a hint: 64 digits fit SHA-256 and PDQ).
+function algorithmHint(value: string): string {
+  const digits = value.replace(/^0x/i, "");
+  if (!/^[0-9a-f]+$/i.test(digits)) return "";
+  const fits = hasherSpecs().filter((spec) => hexDigits(spec) === digits.length).map((spec) => spec.id);
+  return fits.length === 0 ? "" : `; the values are ${digits.length} hex digits: ${fits.join(" or ")}?`;
 }

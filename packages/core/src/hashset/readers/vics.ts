@@ -139,7 +139,7 @@ type Frame =
   | { kind: "skip"; depth: number };
 
 /** What the reader hands on, in file order; problems are reported when drained so they follow earlier entries. */
-type Outcome = HashSetRecord | { kind: "read" } | { kind: "problem"; line: number; reason: string } | { kind: "unrecognised"; line: number; name: string };
+type Outcome = HashSetRecord | { kind: "read" } | { kind: "problem" | "cut-short"; line: number; reason: string } | { kind: "unrecognised"; line: number; name: string };
 
 /** Hash fields of a Media object, by lower-case key, and HashName values, normalised (lower case, no "-", "_", " "). */
 const HASH_ALGORITHMS: ReadonlyMap<string, string> = new Map([
@@ -176,6 +176,9 @@ class VicsWalker {
           break;
         case "problem":
           this.report.problem(outcome.line, outcome.reason);
+          break;
+        case "cut-short":
+          this.report.cutShort(outcome.line, outcome.reason);
           break;
         case "unrecognised":
           this.report.unrecognisedName(outcome.line, outcome.name);
@@ -258,9 +261,9 @@ class VicsWalker {
     const media = this.openMedia();
     if (media !== undefined) {
       this.outcomes.push({ kind: "read" });
-      this.outcomes.push({ kind: "problem", line: lastTextLine, reason: `the file ends inside the Media object that starts at line ${media.line} (truncated file?)` });
+      this.outcomes.push({ kind: "cut-short", line: lastTextLine, reason: `the file ends inside the Media object that starts at line ${media.line} (truncated file?)` });
     } else {
-      this.outcomes.push({ kind: "problem", line: lastTextLine, reason: "the file ends before the JSON document is complete (truncated file?)" });
+      this.outcomes.push({ kind: "cut-short", line: lastTextLine, reason: "the file ends before the JSON document is complete (truncated file?)" });
     }
   }
 
