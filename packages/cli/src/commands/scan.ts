@@ -1,4 +1,5 @@
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { basename, relative, resolve, isAbsolute } from "node:path";
 import type { Writable } from "node:stream";
 import { Command, Option } from "commander";
@@ -72,8 +73,9 @@ export function scanCommand(): Command {
       .option("--max-queued <n>", "with --enqueue: batches waiting in the queue above which the walk pauses (bounds Redis memory)", parsePositiveInt, 4096)
       .option("--no-wait", "with --enqueue: return once everything is queued instead of showing progress until the scan is done")
       .addHelpText("after", "\nExample:\n  phmatch scan /mnt/evidence --hashset pvic.phs --trusted-keys keys.pem --case 2026-117 --examiner 'J. Doe' -o case-117.ndjson\n  phmatch scan /mnt/evidence --hashset pvic.phs --queue redis://10.0.0.5:6379/0 --enqueue --case 2026-117\n"),
-  ).action(async (paths: string[], options: ScanOptions) => {
+  ).action(interruptible(async (paths: string[], options: ScanOptions, interruption: Interruption) => {
     if (options.queue !== undefined || options.enqueue) return enqueue(paths, options);
+    interruption.arm();
     if (options.manifest !== undefined) throw new PhmatchError("PHM_USAGE", "--manifest is for a distributed scan (--queue ... --enqueue)");
     if (paths.length === 0) throw new PhmatchError("PHM_USAGE", "scan needs at least one path");
     if (options.out !== undefined) refuseInsideTree(options.out, paths);
@@ -102,6 +104,7 @@ export function scanCommand(): Command {
       }
       if (options.format !== "ndjson") throw new PhmatchError("PHM_USAGE", "only NDJSON reports can be resumed");
     }
+    if (interruption.signal !== undefined) interruption.leave("before the report was opened: this run wrote nothing");
     const out: Writable = options.out !== undefined ? createWriteStream(options.out, { flags: resuming ? "a" : "wx" }) : process.stdout;
     const audit = options.auditLog === undefined ? undefined : AuditLog.open(options.auditLog, options.auditKey === undefined ? {} : { signingKeyPem: readText(options.auditKey, "--audit-key") });
     const auditLists = header.lists.map((l) => ({ listId: l.listId, version: l.version }));
@@ -116,6 +119,7 @@ export function scanCommand(): Command {
     // resumed scan flags what it finds changed since the report was started.
     const accessTimes = new AccessTimeWatch({ since: new Date((progress?.header ?? header).startedAt), restore: options.restoreAtimes });
     const display = options.quiet ? undefined : new ProgressDisplay(tally, paths, options.followSymlinks, accessTimes);
+    const startFiles = tally.summary.files;
     try {
       const vics = new VicsWriter(out);
       if (progress === undefined) {
@@ -128,20 +132,35 @@ export function scanCommand(): Command {
         accessTimes,
         ...(progress !== undefined && { firsts: progress.firsts, ...(progress.lastPath !== undefined && { after: progress.lastPath }) }),
       };
-      for await (const record of scanFiles(paths, pool, matcher, tally, resume)) {
+      const records = scanFiles(paths, pool, matcher, tally, resume)[Symbol.asyncIterator]();
+      for (;;) {
+        // A signal stops the scan between records: the one being written is finished (never half a line), and no
+        // record is waited for after it.
+        const next = await Promise.race([records.next(), interruption.stopped]);
+        if (next === undefined || next.done === true) break;
+        const record = next.value;
         if (options.format === "ndjson") await writeLine(out, JSON.stringify(record));
         else if (options.format === "csv") await writeLine(out, csvLine(record));
         else await vics.add(record);
         if (audit !== undefined) auditRecord(audit, record, auditLists);
         display?.tick();
+        if (interruption.signal !== undefined) break;
       }
-      const summary = tally.finish(accessTimes.report());
-      if (options.format === "ndjson") await writeLine(out, JSON.stringify(summary));
-      if (options.format === "vics") await vics.end();
+      if (interruption.signal === undefined) {
+        const summary = tally.finish(accessTimes.report());
+        if (options.format === "ndjson") await writeLine(out, JSON.stringify(summary));
+        if (options.format === "vics") await vics.end();
+      }
     } finally {
       audit?.close();
-      await pool.close();
+      // Interrupted: the pool is not waited for (its files in flight are not reported); it ends with this process.
+      if (interruption.signal === undefined) await pool.close();
       if (out !== process.stdout) await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
+      else await new Promise<void>((done) => out.write("", () => done()));
+    }
+    if (interruption.signal !== undefined) {
+      display?.clear();
+      interruption.leave(stoppedMessage(options, tally.summary.files, tally.summary.files - startFiles));
     }
     if (options.out !== undefined) {
       await writeChecksum(options.out, signingKey);
@@ -150,7 +169,81 @@ export function scanCommand(): Command {
     }
     display?.done();
     setCommandExitCode(tally.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
-  });
+  }));
+}
+
+/**
+ * The first SIGINT or SIGTERM of a scan: the scan finishes the record it is writing, flushes the report, says what
+ * was written and how to finish it, and exits 128 + the signal's number (130, 143). A second signal leaves at once.
+ */
+class Interruption {
+  signal: NodeJS.Signals | undefined;
+  /** Settles (with undefined) at the first signal. */
+  readonly stopped: Promise<undefined>;
+  readonly #stop: () => void;
+  readonly #onSignal = (signal: NodeJS.Signals) => {
+    if (this.signal !== undefined) {
+      process.stderr.write(`\nphmatch scan: second ${signal}: leaving now; a torn last line is cut off by --resume\n`);
+      process.exit(exitCodeOf(signal));
+    }
+    this.signal = signal;
+    this.#stop();
+  };
+
+  constructor() {
+    let stop!: () => void;
+    this.stopped = new Promise<undefined>((settle) => (stop = () => settle(undefined)));
+    this.#stop = stop;
+  }
+
+  /** From now on a signal stops the scan this way (a distributed scan's coordinator keeps the default). */
+  arm(): void {
+    process.on("SIGINT", this.#onSignal);
+    process.on("SIGTERM", this.#onSignal);
+  }
+
+  /** Says why the scan stopped and exits with the signal's code. */
+  leave(what: string): never {
+    const signal = this.signal as NodeJS.Signals;
+    process.stderr.write(`phmatch scan: ${signal}: ${what}\n`);
+    process.exit(exitCodeOf(signal));
+  }
+
+  dispose(): void {
+    process.off("SIGINT", this.#onSignal);
+    process.off("SIGTERM", this.#onSignal);
+  }
+}
+
+// The scan action with its Interruption, whose handlers are removed however the action ends.
+function interruptible(action: (paths: string[], options: ScanOptions, interruption: Interruption) => Promise<void>): (paths: string[], options: ScanOptions) => Promise<void> {
+  return async (paths, options) => {
+    const interruption = new Interruption();
+    try {
+      await action(paths, options, interruption);
+    } finally {
+      interruption.dispose();
+    }
+  };
+}
+
+function exitCodeOf(signal: NodeJS.Signals): number {
+  return 128 + (osConstants.signals[signal] ?? 0);
+}
+
+// What an interrupted scan left, and the command that finishes it: the same command line with --resume.
+function stoppedMessage(options: ScanOptions, records: number, thisRun: number): string {
+  const where = options.out ?? "standard output";
+  const written = `stopped after the record in progress: ${records} records are in ${where}${records !== thisRun ? ` (${thisRun} written by this run)` : ""}, with no summary yet`;
+  if (options.out === undefined) return `${written}; a report on standard output cannot be resumed: run the scan again with -o FILE`;
+  if (options.format !== "ndjson") return `${written} (${options.format === "vics" ? "the VICS JSON is unfinished" : "the CSV has no end marker: it is incomplete"}); only NDJSON reports can be resumed: run the scan again with -o and a new file`;
+  const args = process.argv.slice(2);
+  if (!args.includes("--resume")) args.push("--resume");
+  return `${written}; finish it with:\n  phmatch ${args.map(shellQuote).join(" ")}`;
+}
+
+function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
 }
 
 // A distributed scan's coordinator: the same lists, algorithms and header as a local scan, written as the plan
@@ -305,6 +398,10 @@ class ProgressDisplay {
     })().catch(() => undefined);
   }
 
+  /** Clears a redrawn progress line before other words go to stderr. */
+  clear(): void {
+    if (this.#tty) process.stderr.write("\r\x1b[K");
+  }
 
   tick(): void {
     const now = Date.now();
