@@ -42,12 +42,15 @@ export const SYMLINK_NOTES = {
  * PHM_FILE_UNREADABLE without waiting on them).
  */
 export async function* walkEntries(inputs: Iterable<FilePath>, options: WalkOptions = {}): AsyncGenerator<WalkEntry> {
-  yield* new Walk(options).inputs(inputs);
+  yield* new Walk(options, true).inputs(inputs);
 }
 
-/** The files of {@link walkEntries} (what `phmatch hash` and `hashset build` read): links are passed over. */
+/**
+ * The files of {@link walkEntries} (what `phmatch hash` and `hashset build` read): links are passed over, and
+ * their targets are not read (readlink would update a link's access time for nothing).
+ */
 export async function* walkInputs(inputs: Iterable<FilePath>, options: WalkOptions = {}): AsyncGenerator<FilePath> {
-  for await (const entry of walkEntries(inputs, options)) if (entry.kind === "file") yield entry.path;
+  for await (const entry of new Walk(options, false).inputs(inputs)) if (entry.kind === "file") yield entry.path;
 }
 
 class Walk {
@@ -55,10 +58,13 @@ class Walk {
   readonly #watch: AccessTimeWatch | undefined;
   /** With followSymlinks: device:inode -> the first path under which a directory or a link's target was reported. */
   readonly #visited = new Map<string, FilePath>();
+  /** Read each link's target (for its record); false when links are only passed over or followed. */
+  readonly #targets: boolean;
 
-  constructor(options: WalkOptions) {
+  constructor(options: WalkOptions, targets: boolean) {
     this.#follow = options.followSymlinks === true;
     this.#watch = options.accessTimes;
+    this.#targets = targets;
   }
 
   async *inputs(inputs: Iterable<FilePath>): AsyncGenerator<WalkEntry> {
@@ -69,7 +75,7 @@ class Walk {
       } catch {
         // A dangling link named on the command line is a link, not a missing file.
         const link = await fs.lstat(input).catch(() => undefined);
-        yield link?.isSymbolicLink() === true ? await this.#danglingInput(input) : { kind: "file", path: input };
+        yield link?.isSymbolicLink() === true && this.#targets ? await this.#danglingInput(input) : { kind: "file", path: input };
         continue;
       }
       const id = `${stat.dev}:${stat.ino}`;
@@ -124,16 +130,17 @@ class Walk {
   }
 
   async *#symlink(path: FilePath, ancestors: Set<string>): AsyncGenerator<WalkEntry> {
-    let target: Buffer;
+    if (!this.#targets && !this.#follow) return;
+    let target: Buffer | undefined;
     try {
-      target = await this.#readLink(path);
+      if (this.#targets) target = await this.#readLink(path);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? "I/O error";
       yield { kind: "symlink", path, note: "symbolic link: its target could not be read", error: { code: "PHM_FILE_UNREADABLE", message: `cannot read the symbolic link ${displayPath(path)}: ${code}` } };
       return;
     }
     if (!this.#follow) {
-      yield { kind: "symlink", path, linkTarget: target, note: SYMLINK_NOTES.notFollowed };
+      yield { kind: "symlink", path, ...(target !== undefined && { linkTarget: target }), note: SYMLINK_NOTES.notFollowed };
       return;
     }
     let stat;
