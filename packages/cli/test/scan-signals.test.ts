@@ -139,6 +139,16 @@ describe("scan that loses its reader or is killed", () => {
     quiet(run.stderr);
   });
 
+  it("goes on to the end of its report when the reader of its progress lines goes away", async () => {
+    const out = join(work, "no-stderr.ndjson");
+    const child = spawn(process.execPath, [bin, ...scanArgs(out).filter((a) => a !== "-q")], { cwd: projectRoot, env, stdio: ["ignore", "ignore", "pipe"] });
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.once("exit", (code, signal) => done({ code, signal })));
+    child.stderr?.once("data", () => child.stderr?.destroy()); // the first progress line, then the pipe is closed
+    expect(await exit).toEqual({ code: 2, signal: null }); // as the reference: the bad fixtures are errors
+    expect(comparable(out)).toEqual(comparable(join(work, "reference.ndjson")));
+    expect(existsSync(`${out}.sha256`)).toBe(true);
+  });
+
   it("killed outright, its worker process ends quietly, with no EPIPE stack trace", async () => {
     const out = join(work, "killed.ndjson");
     const run = start(scanArgs(out));
