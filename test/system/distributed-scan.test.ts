@@ -3,7 +3,7 @@
 // collected report has every file exactly once and its file records are the local scan's, line for line.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -37,8 +37,9 @@ function start(args: string[], env: NodeJS.ProcessEnv): Run {
 
 const lines = (file: string) => readFileSync(file, "utf8").trimEnd().split("\n");
 const fileLines = (file: string) => lines(file).filter((l) => l.startsWith('{"type":"file"'));
+// Without the end time, and the access-time account: each walk's own (the local scan read the tree first).
 const summaryOf = (file: string) => {
-  const { finishedAt: _finishedAt, ...rest } = JSON.parse(lines(file).at(-1) as string) as Record<string, unknown>;
+  const { finishedAt: _finishedAt, atimes: _atimes, ...rest } = JSON.parse(lines(file).at(-1) as string) as Record<string, unknown>;
   return rest;
 };
 
@@ -71,11 +72,17 @@ describe.skipIf(!hasRedis)(`distributed scan on BullMQ and Redis${hasRedis ? "" 
     await writeSyntheticImages(join(tree, "gen"), 40, 11);
     // A name that is not valid UTF-8 travels through the queue as its exact bytes.
     copyFileSync(fixtures("images/texture.jpg"), Buffer.concat([Buffer.from(`${join(tree, "bad")}/`), Buffer.from([0x6e, 0xff, 0x2e, 0x6a, 0x70, 0x67])]));
+    // Symbolic links are records of their own, recorded by the coordinator's walk as a local scan records them.
+    symlinkSync("../set0/shapes.png", join(tree, "bad", "link-to-shapes.png"));
+    symlinkSync("nowhere.png", join(tree, "bad", "dangling.png"));
+    symlinkSync(Buffer.from([0x6e, 0xfe, 0x2e, 0x6a, 0x70, 0x67]), join(tree, "bad", "odd-target"));
     writeFileSync(join(work, "trusted.pub"), keys.publicKeyPem);
     listServer.listen(0, "127.0.0.1");
     await once(listServer, "listening");
     listUrl = `http://127.0.0.1:${(listServer.address() as AddressInfo).port}/demo.phs`;
-    env = { ...process.env, PHMATCH_STATE_DIR: join(work, "state"), PHMATCH_TRUSTED_KEYS: "" };
+    env = { ...process.env, PHMATCH_STATE_DIR: join(work, "state") };
+    delete env.PHMATCH_TRUSTED_KEYS;
+    delete env.PHMATCH_LIST_KEY;
     local = join(work, "local.ndjson");
     const scan = spawnSync(process.execPath, [bin, "scan", tree, "--hashset", demo, "-o", local, "-q", "-j", "2"], { cwd: projectRoot, env, encoding: "utf8" });
     expect(scan.status, scan.stderr).toBe(2); // the bad fixtures are errors
@@ -150,6 +157,8 @@ describe.skipIf(!hasRedis)(`distributed scan on BullMQ and Redis${hasRedis ? "" 
     expect(records.length).toBeGreaterThan(100);
     expect(records.some((l) => l.includes('"duplicateOf"'))).toBe(true);
     expect(records.some((l) => l.includes('"pathBytes"'))).toBe(true);
+    expect(records.filter((l) => l.includes('"status":"symlink"'))).toHaveLength(3);
+    expect(records.some((l) => l.includes('"linkTargetBytes"'))).toBe(true);
     expect(summaryOf(out)).toEqual(summaryOf(local));
     for (const line of lines(out)) expect(validate(JSON.parse(line)), JSON.stringify(validate.errors)).toBe(true);
     const header = JSON.parse(lines(out)[0] as string) as { type: string; inputs: string[]; lists: { listId: string }[] };

@@ -20,7 +20,9 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const tree = join(work, "evidence");
 cpSync(fixtures("images"), join(tree, "images"), { recursive: true });
 cpSync(fixtures("bad"), join(tree, "bad"), { recursive: true });
-const env = { ...process.env, PHMATCH_STATE_DIR: join(work, "state"), PHMATCH_TRUSTED_KEYS: "" };
+const env: NodeJS.ProcessEnv = { ...process.env, PHMATCH_STATE_DIR: join(work, "state") };
+delete env.PHMATCH_TRUSTED_KEYS;
+delete env.PHMATCH_LIST_KEY;
 const validate = new Ajv2020({ strict: true }).compile(scanReportSchema());
 const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: projectRoot, encoding: "utf8", env });
 
@@ -129,9 +131,9 @@ describe("phmatch scan", () => {
   it("writes CSV file records", () => {
     const r = run(["scan", join(tree, "images"), "--hashset", fixtures("hashsets/demo.phs"), "--format", "csv", "-q"]);
     const [head, ...rows] = r.stdout.trim().split("\n");
-    expect(head).toBe("path,size,sha256,status,lists,categories,best_algorithm,best_distance,error");
+    expect(head).toBe("path,size,sha256,status,lists,categories,best_algorithm,best_distance,error,path_bytes_base64,link_target,link_target_bytes_base64,duplicate_of,duplicate_of_bytes_base64");
     expect(rows).toHaveLength(readdirSync(join(tree, "images")).length);
-    expect(rows.find((row) => row.includes("shapes.png,"))).toMatch(/,known,phmatch-demo@1,demo-A,(pdq|phash|dhash|md5|sha1),0,$/);
+    expect(rows.find((row) => row.includes("shapes.png,"))).toMatch(/,known,phmatch-demo@1,demo-A,(pdq|phash|dhash|md5|sha1),0,,,,,,$/);
   });
 
   it("reports a file that takes the worker over --memory-limit as PHM_WORKER_MEMORY, and scans the rest", async () => {

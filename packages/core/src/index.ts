@@ -69,9 +69,11 @@ export {
   type HashMode,
   type HashOptions,
 } from "./pipeline/hash-options.js";
-/** Walking input paths; paths that are not valid UTF-8 kept as bytes. */
-export { walkInputs, type WalkOptions } from "./pipeline/walk.js";
-export { displayPath, pathBytesOf, recordPath, pathKey, type FilePath } from "./pipeline/file-path.js";
+/** Walking input paths; paths that are not valid UTF-8 kept as bytes, symbolic links as entries of their own. */
+export { walkInputs, walkEntries, SYMLINK_NOTES, type WalkOptions, type WalkEntry } from "./pipeline/walk.js";
+export { displayPath, pathBytesOf, recordPath, pathKey, reportPath, reportPathFields, unescapeReportPath, PATH_ESCAPE, type FilePath } from "./pipeline/file-path.js";
+/** What reading directories and links does to their access times, watched and reported. */
+export { AccessTimeWatch, isoNs, type AccessTimeWatchOptions, type AccessTimeReport, type AccessTimeChange } from "./pipeline/access-times.js";
 
 /** Worker threads in this process. */
 export { HashPool, type HashPoolOptions } from "./pool/hash-pool.js";

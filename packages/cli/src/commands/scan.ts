@@ -1,8 +1,9 @@
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { basename, relative, resolve, isAbsolute } from "node:path";
 import type { Writable } from "node:stream";
 import { Command, Option } from "commander";
-import { AuditLog, Matcher, PhmatchError, ScanTally, decide, SupervisedHashPool, csvCell, readFileOnce, readScanProgress, scanAlgorithms, scanFiles, scanHeader, signStore, walkInputs, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
+import { AccessTimeWatch, AuditLog, Matcher, PATH_ESCAPE, PhmatchError, ScanTally, decide, SupervisedHashPool, csvCell, readFileOnce, readScanProgress, scanAlgorithms, scanFiles, scanHeader, scanWalkHeader, signStore, walkEntries, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
 import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
 import { writeLine } from "../output.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
@@ -27,6 +28,7 @@ interface ScanOptions extends TrustOptions {
   resume: boolean;
   sign?: string;
   followSymlinks: boolean;
+  restoreAtimes: boolean;
   auditLog?: string;
   auditKey?: string;
   trim: boolean;
@@ -44,7 +46,7 @@ export function scanCommand(): Command {
   return withTrustOptions(
     withHashsetOption(new Command("scan"))
       .description("scan files and directories (read-only) against hash lists; one report line per file, with a header and a summary")
-      .argument("[paths...]", "files and directories to scan (walked recursively; symlinks not followed)")
+      .argument("[paths...]", "files and directories to scan (walked recursively; each symbolic link is a record with its target, not followed)")
       .option("-a, --algorithms <ids>", "algorithms to compute (default: those the lists hold; sha256 always)", parseAlgorithms)
       .option("-o, --out <file>", "write the report here (and its SHA-256 beside it); default stdout")
       .addOption(new Option("-f, --format <format>", "report format: ndjson (resumable), csv, or vics (the known files as Project VIC VICS JSON)").choices(["ndjson", "csv", "vics"]).default("ndjson"))
@@ -55,7 +57,8 @@ export function scanCommand(): Command {
       .option("--examiner <name>", "examiner, recorded in the report header")
       .option("-q, --quiet", "no progress lines on stderr", false)
       .option("--resume", "finish an interrupted scan: append to --out after its last complete record (every file reported once)", false)
-      .option("--follow-symlinks", "follow symbolic links inside directories (loops are detected and not re-entered)", false)
+      .option("--follow-symlinks", "follow symbolic links inside directories, each target (device and inode) once: a later link to it is a record naming the path it was reported under", false)
+      .option("--restore-atimes", "set back the access time of a directory or symbolic link that the scan's reading changed, where its atime and mtime can be written back exactly (this sets its ctime); by default no timestamp is written and the summary lists them with their access time as found", false)
       .option("--sign <key>", "sign the finished report with this Ed25519 private key (PEM): <report>.sig, checked by phmatch report verify")
       .option("--no-rotations", "do not also match the image turned back by small angles (+-2 to 8 degrees: 5-degree rotations)")
       .option("--no-parts", "do not also match the top, bottom, left and right 60% of the image (logos and captions over one region)")
@@ -70,8 +73,9 @@ export function scanCommand(): Command {
       .option("--max-queued <n>", "with --enqueue: batches waiting in the queue above which the walk pauses (bounds Redis memory)", parsePositiveInt, 4096)
       .option("--no-wait", "with --enqueue: return once everything is queued instead of showing progress until the scan is done")
       .addHelpText("after", "\nExample:\n  phmatch scan /mnt/evidence --hashset pvic.phs --trusted-keys keys.pem --case 2026-117 --examiner 'J. Doe' -o case-117.ndjson\n  phmatch scan /mnt/evidence --hashset pvic.phs --queue redis://10.0.0.5:6379/0 --enqueue --case 2026-117\n"),
-  ).action(async (paths: string[], options: ScanOptions) => {
+  ).action(interruptible(async (paths: string[], options: ScanOptions, interruption: Interruption) => {
     if (options.queue !== undefined || options.enqueue) return enqueue(paths, options);
+    interruption.arm();
     if (options.manifest !== undefined) throw new PhmatchError("PHM_USAGE", "--manifest is for a distributed scan (--queue ... --enqueue)");
     if (paths.length === 0) throw new PhmatchError("PHM_USAGE", "scan needs at least one path");
     if (options.out !== undefined) refuseInsideTree(options.out, paths);
@@ -87,7 +91,8 @@ export function scanCommand(): Command {
     const algorithms = scanAlgorithms(sets, options.algorithms);
     matcher.requireMatchable(algorithms);
     const policies = algorithms.map((a) => matcher.policies.get(a)?.id).filter((id): id is string => id !== undefined);
-    const header = scanHeader({ inputs: paths, sets, algorithms, policies, ...(options.case !== undefined && { case: options.case }), ...(options.examiner !== undefined && { examiner: options.examiner }) });
+    const walk = scanWalkHeader({ followSymlinks: options.followSymlinks, restoreAtimes: options.restoreAtimes });
+    const header = scanHeader({ inputs: paths, sets, algorithms, policies, walk, ...(options.case !== undefined && { case: options.case }), ...(options.examiner !== undefined && { examiner: options.examiner }) });
     const resuming = options.resume && options.out !== undefined && existsSync(options.out);
     const progress = resuming ? await readScanProgress(options.out as string) : undefined;
     if (progress !== undefined) {
@@ -100,6 +105,7 @@ export function scanCommand(): Command {
       }
       if (options.format !== "ndjson") throw new PhmatchError("PHM_USAGE", "only NDJSON reports can be resumed");
     }
+    if (interruption.signal !== undefined) interruption.leave("before the report was opened: this run wrote nothing");
     const out: Writable = options.out !== undefined ? createWriteStream(options.out, { flags: resuming ? "a" : "wx" }) : process.stdout;
     const audit = options.auditLog === undefined ? undefined : AuditLog.open(options.auditLog, options.auditKey === undefined ? {} : { signingKeyPem: readText(options.auditKey, "--audit-key") });
     const auditLists = header.lists.map((l) => ({ listId: l.listId, version: l.version }));
@@ -110,7 +116,11 @@ export function scanCommand(): Command {
       ...(options.memoryLimit !== undefined && { memoryLimitBytes: options.memoryLimit * 1024 * 1024 }),
     });
     const tally = progress?.tally ?? new ScanTally();
-    const display = options.quiet ? undefined : new ProgressDisplay(tally, paths, options.followSymlinks);
+    // One watch for the scan's walk and the progress count's, so an entry's access time is the one first found; a
+    // resumed scan flags what it finds changed since the report was started.
+    const accessTimes = new AccessTimeWatch({ since: new Date((progress?.header ?? header).startedAt), restore: options.restoreAtimes });
+    const display = options.quiet ? undefined : new ProgressDisplay(tally, paths, options.followSymlinks, accessTimes);
+    const startFiles = tally.summary.files;
     try {
       const vics = new VicsWriter(out);
       if (progress === undefined) {
@@ -120,22 +130,38 @@ export function scanCommand(): Command {
       }
       const resume = {
         followSymlinks: options.followSymlinks,
+        accessTimes,
         ...(progress !== undefined && { firsts: progress.firsts, ...(progress.lastPath !== undefined && { after: progress.lastPath }) }),
       };
-      for await (const record of scanFiles(paths, pool, matcher, tally, resume)) {
+      const records = scanFiles(paths, pool, matcher, tally, resume)[Symbol.asyncIterator]();
+      for (;;) {
+        // A signal stops the scan between records: the one being written is finished (never half a line), and no
+        // record is waited for after it.
+        const next = await Promise.race([records.next(), interruption.stopped]);
+        if (next === undefined || next.done === true) break;
+        const record = next.value;
         if (options.format === "ndjson") await writeLine(out, JSON.stringify(record));
         else if (options.format === "csv") await writeLine(out, csvLine(record));
         else await vics.add(record);
         if (audit !== undefined) auditRecord(audit, record, auditLists);
         display?.tick();
+        if (interruption.signal !== undefined) break;
       }
-      const summary = tally.finish();
-      if (options.format === "ndjson") await writeLine(out, JSON.stringify(summary));
-      if (options.format === "vics") await vics.end();
+      if (interruption.signal === undefined) {
+        const summary = tally.finish(accessTimes.report());
+        if (options.format === "ndjson") await writeLine(out, JSON.stringify(summary));
+        if (options.format === "vics") await vics.end();
+      }
     } finally {
       audit?.close();
-      await pool.close();
+      // Interrupted: the pool is not waited for (its files in flight are not reported); it ends with this process.
+      if (interruption.signal === undefined) await pool.close();
       if (out !== process.stdout) await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
+      else await new Promise<void>((done) => out.write("", () => done()));
+    }
+    if (interruption.signal !== undefined) {
+      display?.clear();
+      interruption.leave(stoppedMessage(options, tally.summary.files, tally.summary.files - startFiles));
     }
     if (options.out !== undefined) {
       await writeChecksum(options.out, signingKey);
@@ -144,7 +170,81 @@ export function scanCommand(): Command {
     }
     display?.done();
     setCommandExitCode(tally.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
-  });
+  }));
+}
+
+/**
+ * The first SIGINT or SIGTERM of a scan: the scan finishes the record it is writing, flushes the report, says what
+ * was written and how to finish it, and exits 128 + the signal's number (130, 143). A second signal leaves at once.
+ */
+class Interruption {
+  signal: NodeJS.Signals | undefined;
+  /** Settles (with undefined) at the first signal. */
+  readonly stopped: Promise<undefined>;
+  readonly #stop: () => void;
+  readonly #onSignal = (signal: NodeJS.Signals) => {
+    if (this.signal !== undefined) {
+      process.stderr.write(`\nphmatch scan: second ${signal}: leaving now; a torn last line is cut off by --resume\n`);
+      process.exit(exitCodeOf(signal));
+    }
+    this.signal = signal;
+    this.#stop();
+  };
+
+  constructor() {
+    let stop!: () => void;
+    this.stopped = new Promise<undefined>((settle) => (stop = () => settle(undefined)));
+    this.#stop = stop;
+  }
+
+  /** From now on a signal stops the scan this way (a distributed scan's coordinator keeps the default). */
+  arm(): void {
+    process.on("SIGINT", this.#onSignal);
+    process.on("SIGTERM", this.#onSignal);
+  }
+
+  /** Says why the scan stopped and exits with the signal's code. */
+  leave(what: string): never {
+    const signal = this.signal as NodeJS.Signals;
+    process.stderr.write(`phmatch scan: ${signal}: ${what}\n`);
+    process.exit(exitCodeOf(signal));
+  }
+
+  dispose(): void {
+    process.off("SIGINT", this.#onSignal);
+    process.off("SIGTERM", this.#onSignal);
+  }
+}
+
+// The scan action with its Interruption, whose handlers are removed however the action ends.
+function interruptible(action: (paths: string[], options: ScanOptions, interruption: Interruption) => Promise<void>): (paths: string[], options: ScanOptions) => Promise<void> {
+  return async (paths, options) => {
+    const interruption = new Interruption();
+    try {
+      await action(paths, options, interruption);
+    } finally {
+      interruption.dispose();
+    }
+  };
+}
+
+function exitCodeOf(signal: NodeJS.Signals): number {
+  return 128 + (osConstants.signals[signal] ?? 0);
+}
+
+// What an interrupted scan left, and the command that finishes it: the same command line with --resume.
+function stoppedMessage(options: ScanOptions, records: number, thisRun: number): string {
+  const where = options.out ?? "standard output";
+  const written = `stopped after the record in progress: ${records} records are in ${where}${records !== thisRun ? ` (${thisRun} written by this run)` : ""}, with no summary yet`;
+  if (options.out === undefined) return `${written}; a report on standard output cannot be resumed: run the scan again with -o FILE`;
+  if (options.format !== "ndjson") return `${written} (${options.format === "vics" ? "the VICS JSON is unfinished" : "the CSV has no end marker: it is incomplete"}); only NDJSON reports can be resumed: run the scan again with -o and a new file`;
+  const args = process.argv.slice(2);
+  if (!args.includes("--resume")) args.push("--resume");
+  return `${written}; finish it with:\n  phmatch ${args.map(shellQuote).join(" ")}`;
+}
+
+function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
 }
 
 // A distributed scan's coordinator: the same lists, algorithms and header as a local scan, written as the plan
@@ -165,16 +265,18 @@ async function enqueue(paths: string[], options: ScanOptions): Promise<void> {
   matcher.requireMatchable(algorithms);
   const policies = algorithms.map((a) => matcher.policies.get(a)?.id).filter((id): id is string => id !== undefined);
   const inputs = options.manifest !== undefined ? [`manifest:${options.manifest}`] : paths;
-  const header = scanHeader({ inputs, sets, algorithms, policies, ...(options.case !== undefined && { case: options.case }), ...(options.examiner !== undefined && { examiner: options.examiner }) });
+  const walk = scanWalkHeader({ followSymlinks: options.followSymlinks, restoreAtimes: options.restoreAtimes, manifest: options.manifest !== undefined });
+  const header = scanHeader({ inputs, sets, algorithms, policies, walk, ...(options.case !== undefined && { case: options.case }), ...(options.examiner !== undefined && { examiner: options.examiner }) });
   const plan = { header, lists: listReleases(sets), hash: { algorithms, trim: options.trim, rotations: options.rotations, parts: options.parts }, batchSize: options.batchSize };
-  const result = await enqueueScan({ address, scan, plan, inputs: paths, ...(options.manifest !== undefined && { manifest: options.manifest }), followSymlinks: options.followSymlinks, maxQueued: options.maxQueued, wait: options.wait, quiet: options.quiet });
+  const result = await enqueueScan({ address, scan, plan, inputs: paths, ...(options.manifest !== undefined && { manifest: options.manifest }), followSymlinks: options.followSymlinks, restoreAtimes: options.restoreAtimes, maxQueued: options.maxQueued, wait: options.wait, quiet: options.quiet });
   process.stdout.write(JSON.stringify({ scan: result.scan, files: result.files, batches: result.batches, done: result.state.done, restartedBatches: result.state.restarted, splitBatches: result.state.split, deadLetters: result.state.dead }) + "\n");
 }
 
 // Report integrity: the report's SHA-256 beside it (sha256sum format), so an examiner can show it is unaltered.
 // One file's decision in the audit log: hashes and matched entries only for matches (the log is kept beside
-// the report, which holds everything).
+// the report, which holds everything). A symbolic link recorded as such is no decision: it is in the report only.
 function auditRecord(audit: AuditLog, record: ScanFileRecord, lists: { listId: string; version: number }[]): void {
+  if (record.status === "symlink") return;
   const result = decide({ path: record.path, status: record.status, matches: record.matches, checked: [], ...(record.error !== undefined && { error: record.error }) });
   audit.record({
     source: "scan",
@@ -195,11 +297,15 @@ export async function writeChecksum(report: string, signingKey?: string): Promis
   if (signingKey !== undefined) writeFileSync(`${report}.sig`, signStore(readFileSync(report), signingKey));
 }
 
-// A report is resumed only by the scan that started it: same inputs, same lists and releases.
+// A report is resumed only by the scan that started it: same inputs, same lists and releases, the same walk (links
+// recorded or followed, paths escaped alike, access times watched alike), so its records continue as they began.
 function refuseDifferentScan(started: ScanHeader, now: ScanHeader): void {
   const lists = (h: ScanHeader) => JSON.stringify(h.lists.map((l) => [l.listId, l.version, l.storeSha256]));
   if (JSON.stringify(started.inputs) !== JSON.stringify(now.inputs) || lists(started) !== lists(now) || JSON.stringify(started.algorithms) !== JSON.stringify(now.algorithms)) {
     throw new PhmatchError("PHM_USAGE", "--resume must name the same paths, lists and algorithms as the scan that wrote the report");
+  }
+  if (JSON.stringify(started.walk) !== JSON.stringify(now.walk)) {
+    throw new PhmatchError("PHM_USAGE", `--resume must walk as the scan that wrote the report did (its header's walk: ${started.walk === undefined ? "none, an earlier phmatch version" : `symbolic links ${started.walk.symlinks}`}): use the same --follow-symlinks and --restore-atimes, or start a new report`);
   }
 }
 
@@ -219,13 +325,16 @@ function refuseInsideTree(out: string, paths: string[]): void {
 // names (UK A/B/C, NCMEC A1...) go to Tags with the list, so nothing is recoded by guesswork.
 const VICS_HASH_NAMES = new Set(["md5", "sha1", "sha256", "pdq"]);
 
+// A path that is not UTF-8 is escaped in RelativeFilePath and FileName (PATH_ESCAPE), its bytes in an OData
+// property annotation (`RelativeFilePath@phmatch.pathBytes`) that VICS readers ignore, and the root's
+// `@phmatch.pathEscape` annotation says so.
 class VicsWriter {
   #count = 0;
 
   constructor(readonly out: Writable) {}
 
   async begin(): Promise<void> {
-    await writeLine(this.out, '{"value":[');
+    await writeLine(this.out, `{${JSON.stringify("@phmatch.pathEscape")}:${JSON.stringify(PATH_ESCAPE)},"value":[`);
   }
 
   async add(record: ScanFileRecord): Promise<void> {
@@ -239,6 +348,7 @@ class VicsWriter {
       ...(record.hashes?.sha1 !== undefined && { SHA1: record.hashes.sha1.toUpperCase() }),
       ...(record.size !== undefined && { MediaSize: record.size }),
       RelativeFilePath: record.path,
+      ...(record.pathBytes !== undefined && { "RelativeFilePath@phmatch.pathBytes": record.pathBytes }),
       FileName: basename(record.path),
       Tags: [...new Set(hits.map((m) => `phmatch:${m.list}@${m.listVersion}${m.category !== undefined ? `:${m.category}` : ""}`))].join(","),
       // Only hash types VICS defines; perceptual hashes phmatch computed for matching stay in phmatch's report.
@@ -254,12 +364,16 @@ class VicsWriter {
   }
 }
 
-const CSV_COLUMNS = ["path", "size", "sha256", "status", "lists", "categories", "best_algorithm", "best_distance", "error"];
+// The columns after `error` carry what the NDJSON report has beside a path: a path that is not UTF-8 is escaped
+// (PATH_ESCAPE) and its exact bytes are in the *_bytes_base64 column next to it; a symbolic link's target; the
+// path a duplicate or a link not followed again repeats.
+const CSV_COLUMNS = ["path", "size", "sha256", "status", "lists", "categories", "best_algorithm", "best_distance", "error", "path_bytes_base64", "link_target", "link_target_bytes_base64", "duplicate_of", "duplicate_of_bytes_base64"];
 
 function csvLine(r: ScanFileRecord): string {
   const hits = r.matches.filter((m) => m.override === undefined);
   const best = [...hits].sort((a, b) => a.distance - b.distance)[0];
   const cells = [r.path, String(r.size ?? ""), r.hashes?.sha256 ?? "", r.status, [...new Set(hits.map((m) => `${m.list}@${m.listVersion}`))].join(";"), [...new Set(hits.map((m) => m.category ?? ""))].filter((c) => c !== "").join(";"), best?.algorithm ?? "", best === undefined ? "" : String(best.distance), r.error?.code ?? ""];
+  cells.push(r.pathBytes ?? "", r.linkTarget ?? "", r.linkTargetBytes ?? "", r.duplicateOf ?? "", r.duplicateOfBytes ?? "");
   return cells.map(csvCell).join(",");
 }
 
@@ -276,13 +390,19 @@ class ProgressDisplay {
     readonly tally: ScanTally,
     paths: string[],
     readonly followSymlinks: boolean,
+    accessTimes: AccessTimeWatch,
   ) {
     this.#startFiles = tally.summary.files;
     void (async () => {
       let n = 0;
-      for await (const _ of walkInputs(paths, { followSymlinks: this.followSymlinks })) n++;
+      for await (const _ of walkEntries(paths, { followSymlinks: this.followSymlinks, accessTimes })) n++;
       this.#total = n;
     })().catch(() => undefined);
+  }
+
+  /** Clears a redrawn progress line before other words go to stderr. */
+  clear(): void {
+    if (this.#tty) process.stderr.write("\r\x1b[K");
   }
 
   tick(): void {
@@ -303,7 +423,7 @@ class ProgressDisplay {
     const left = this.#total === undefined ? undefined : Math.max(0, this.#total - s.files);
     const eta = final || left === undefined || rate <= 0 ? "" : `, ETA ${formatSeconds(left / rate)}`;
     const of = this.#total === undefined ? "" : ` of ${this.#total}`;
-    return `${s.files}${of} files (${rate.toFixed(1)}/s): ${s.known} known, ${s.unseen} unseen, ${s.low_quality} low quality, ${s.error} errors${eta}`;
+    return `${s.files}${of} files (${rate.toFixed(1)}/s): ${s.known} known, ${s.unseen} unseen, ${s.low_quality} low quality, ${s.error} errors${s.symlink > 0 ? `, ${s.symlink} links` : ""}${eta}`;
   }
 }
 

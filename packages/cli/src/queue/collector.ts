@@ -1,6 +1,6 @@
 import { createWriteStream, existsSync, fsync as fsyncCallback } from "node:fs";
 import { promisify } from "node:util";
-import { PhmatchError, ScanTally, duplicateRecord, readScanProgress, recordPath, type ScanFileRecord, type ScanSummary } from "@phmatch/core";
+import { PhmatchError, ScanTally, duplicateRecord, readScanProgress, recordPath, type AccessTimeReport, type ScanFileRecord, type ScanSummary } from "@phmatch/core";
 import { writeLine } from "../output.js";
 import { connectRedis, type QueueAddress } from "./connection.js";
 import { describeReleases, openQueue, readState, waitForPlan, sameReleases, scanKeys, sweepFailed, type ListRelease } from "./scan-queue.js";
@@ -90,8 +90,12 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
       const digest = record.hashes?.sha256;
       const first = digest === undefined ? undefined : firsts.get(digest);
       let line: ScanFileRecord;
-      if (first !== undefined) {
+      if (record.status === "symlink") {
+        line = record; // recorded by the coordinator's walk as a local scan records it
+      } else if (first !== undefined) {
         line = duplicateRecord(JSON.parse(first) as ScanFileRecord, recordPath(record));
+        if (record.linkTarget !== undefined) line.linkTarget = record.linkTarget;
+        if (record.linkTargetBytes !== undefined) line.linkTargetBytes = record.linkTargetBytes;
         if (record.size !== undefined) line.size = record.size;
       } else {
         line = canonical(record);
@@ -152,7 +156,8 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
       const letter = JSON.parse(text) as { path: string; reason: string };
       distributed.deadLetters.push({ path: letter.path, reason: letter.reason });
     }
-    const summary = progress?.complete === true ? progress.tally.summary : tally.finish();
+    const atimes = await redis.hget(keys.meta, "atimes");
+    const summary = progress?.complete === true ? progress.tally.summary : tally.finish(atimes === null ? undefined : (JSON.parse(atimes) as AccessTimeReport));
     if (progress?.complete !== true) await writeLine(out, JSON.stringify(summary));
     await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
     await redis.hset(keys.meta, "state", "collected", "collectedAt", new Date().toISOString());
@@ -194,6 +199,8 @@ function canonical(r: ScanFileRecord): ScanFileRecord {
     ...(r.quality !== undefined && { quality: r.quality }),
     ...(r.notes !== undefined && { notes: r.notes }),
     ...(r.error !== undefined && { error: r.error }),
+    ...(r.linkTarget !== undefined && { linkTarget: r.linkTarget }),
+    ...(r.linkTargetBytes !== undefined && { linkTargetBytes: r.linkTargetBytes }),
     ...(r.size !== undefined && { size: r.size }),
   };
 }

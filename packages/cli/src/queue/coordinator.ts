@@ -2,7 +2,7 @@ import { createReadStream } from "node:fs";
 import { lstat } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
-import { PhmatchError, walkInputs, type FilePath } from "@phmatch/core";
+import { AccessTimeWatch, PhmatchError, walkEntries, type FilePath, type WalkEntry } from "@phmatch/core";
 import { connectRedis, type QueueAddress } from "./connection.js";
 import { JOB_OPTIONS, batchJobId, describeReleases, openQueue, queuedFile, readPlan, readState, sameReleases, scanKeys, type QueuedFile, type ScanPlan, type ScanState } from "./scan-queue.js";
 
@@ -16,6 +16,8 @@ export interface EnqueueOptions {
   /** A file of paths, one a line, read instead of walking (object keys mounted as files, a list from another tool). */
   manifest?: string;
   followSymlinks: boolean;
+  /** Set back access times the walk changes where exact (the walk's report of them goes to the collector). */
+  restoreAtimes: boolean;
   /** Batches waiting in the queue above which the walk pauses, so Redis holds a window of the scan, not all of it. */
   maxQueued: number;
   /** Stay and show progress until every file has a record. */
@@ -48,12 +50,14 @@ export async function enqueueScan(options: EnqueueOptions): Promise<EnqueueSumma
   const queue = openQueue(options.address, options.scan);
   try {
     const plan = JSON.stringify(options.plan);
+    let startedAt = options.plan.header.startedAt;
     if ((await redis.hsetnx(keys.meta, "plan", plan)) === 0) {
       const existing = (await readPlan(redis, options.scan)) as ScanPlan;
+      startedAt = existing.header.startedAt;
       if (!sameReleases(existing.lists, options.plan.lists)) {
         throw new PhmatchError("PHM_QUEUE_LIST_MISMATCH", `scan ${options.scan} already runs with ${describeReleases(existing.lists)}, not ${describeReleases(options.plan.lists)}: a scan never mixes list versions; use another --scan name`);
       }
-      if (JSON.stringify(existing.header.inputs) !== JSON.stringify(options.plan.header.inputs) || JSON.stringify(existing.hash) !== JSON.stringify(options.plan.hash) || existing.batchSize !== options.plan.batchSize) {
+      if (JSON.stringify(existing.header.inputs) !== JSON.stringify(options.plan.header.inputs) || JSON.stringify(existing.header.walk) !== JSON.stringify(options.plan.header.walk) || JSON.stringify(existing.hash) !== JSON.stringify(options.plan.hash) || existing.batchSize !== options.plan.batchSize) {
         throw new PhmatchError("PHM_USAGE", `scan ${options.scan} already exists with other inputs or options: use another --scan name, or the same command to resume it`);
       }
     } else {
@@ -76,9 +80,12 @@ export async function enqueueScan(options: EnqueueOptions): Promise<EnqueueSumma
         await redis.hset(keys.meta, "enqueued", String(batches));
         pending = [];
       };
-      for await (const path of options.manifest !== undefined ? manifestPaths(options.manifest) : walkInputs(options.inputs, { followSymlinks: options.followSymlinks })) {
-        const size = await lstat(path).then((s) => s.size, () => -1);
-        batch.push(queuedFile(files++, path, size));
+      // A restarted coordinator flags access times found changed since the scan's start (its first walk's doing).
+      const accessTimes = new AccessTimeWatch({ since: new Date(startedAt), restore: options.restoreAtimes });
+      const walk = walkEntries(options.inputs, { followSymlinks: options.followSymlinks, accessTimes });
+      for await (const entry of options.manifest !== undefined ? manifestPaths(options.manifest) : walk) {
+        const size = await lstat(entry.path).then((s) => s.size, () => -1);
+        batch.push(queuedFile(files++, entry, size));
         if (batch.length >= options.plan.batchSize) {
           pending.push(batch);
           batches++;
@@ -91,7 +98,9 @@ export async function enqueueScan(options: EnqueueOptions): Promise<EnqueueSumma
         batches++;
       }
       await flush();
-      await redis.hset(keys.meta, "total", String(files), "batches", String(batches), "state", "running");
+      // What the walk did to access times goes into the report's summary, written by the collector.
+      const atimes = options.manifest === undefined ? ["atimes", JSON.stringify(accessTimes.report())] : [];
+      await redis.hset(keys.meta, "total", String(files), "batches", String(batches), "state", "running", ...atimes);
     }
     if (!options.quiet) process.stderr.write(`phmatch scan: ${files} files in ${batches} batches queued as scan ${options.scan} on ${options.address.display}\n`);
     let state = await readState(redis, options.scan);
@@ -130,10 +139,10 @@ async function showProgress(options: EnqueueOptions, redis: Awaited<ReturnType<t
 }
 
 // A manifest: one path a line, as given (relative paths as the workers will see them); blank lines skipped.
-async function* manifestPaths(manifest: string): AsyncGenerator<FilePath> {
+async function* manifestPaths(manifest: string): AsyncGenerator<WalkEntry> {
   const lines = createInterface({ input: createReadStream(manifest, "utf8"), crlfDelay: Infinity });
   try {
-    for await (const line of lines) if (line.trim() !== "") yield line;
+    for await (const line of lines) if (line.trim() !== "") yield { kind: "file", path: line as FilePath };
   } catch (error) {
     throw new PhmatchError("PHM_USAGE", `--manifest ${manifest}: ${(error as Error).message}`, { cause: error });
   }

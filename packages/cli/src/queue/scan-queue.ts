@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { Queue, type JobsOptions } from "bullmq";
-import { PhmatchError, pathBytesOf, displayPath, type FilePath, type LoadedHashSet, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
+import { PhmatchError, reportPathFields, symlinkRecord, type FilePath, type LoadedHashSet, type ScanFileRecord, type ScanHeader, type WalkEntry } from "@phmatch/core";
 import { redisOptions, type QueueAddress } from "./connection.js";
 
 /**
@@ -24,12 +24,18 @@ export const DEFAULT_SCAN_NAME = "scan";
 /** Files per job by default: large enough that the queue costs little per file, small enough to spread. */
 export const DEFAULT_BATCH_SIZE = 64;
 
-/** A file as queued: its position in the walk, its path (bytes in base64 when not UTF-8) and its size then. */
+/**
+ * An entry as queued: its position in the walk, its path (escaped, and its bytes in base64, when not UTF-8) and its
+ * size then; a file reached through a followed link also has the link's target (base64 of its bytes), and a link
+ * recorded as such comes as its finished record (built by the coordinator as a local scan builds it: no hashing).
+ */
 export interface QueuedFile {
   seq: number;
   path: string;
   pathBytes?: string;
   size: number;
+  linkTarget?: string;
+  record?: ScanFileRecord;
 }
 
 /** The data of one job. */
@@ -92,10 +98,13 @@ export function sameReleases(a: ListRelease[], b: ListRelease[]): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** A queued file from a walked path. */
-export function queuedFile(seq: number, path: FilePath, size: number): QueuedFile {
-  const bytes = pathBytesOf(path);
-  return { seq, path: displayPath(path), ...(bytes !== undefined && { pathBytes: bytes }), size };
+/** A queued entry from a walked one (or a manifest's path). */
+export function queuedFile(seq: number, entry: WalkEntry | FilePath, size: number): QueuedFile {
+  const walked: WalkEntry = typeof entry === "string" || entry instanceof Uint8Array ? { kind: "file", path: entry } : entry;
+  const file: QueuedFile = { seq, ...reportPathFields(walked.path), size };
+  if (walked.kind === "symlink") file.record = symlinkRecord(walked);
+  else if (walked.linkTarget !== undefined) file.linkTarget = Buffer.from(walked.linkTarget).toString("base64");
+  return file;
 }
 
 /** The path to open for a queued file (its exact bytes when it has them). */

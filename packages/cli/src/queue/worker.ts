@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Worker, type Job } from "bullmq";
-import { Matcher, PhmatchError, SupervisedHashPool, duplicateRecord, fileSha256, orderedMap, scanRecord, withSize, type LoadedHashSet, type ScanFileRecord } from "@phmatch/core";
+import { Matcher, PhmatchError, SupervisedHashPool, duplicateRecord, fileSha256, orderedMap, scanRecord, withLinkTarget, withSize, type LoadedHashSet, type ScanFileRecord } from "@phmatch/core";
 import { connectRedis, redisOptions, type QueueAddress } from "./connection.js";
 import { MAX_STALLED, describeReleases, listReleases, openQueue, publishRecords, queuedPath, readState, sameReleases, scanKeys, sweepFailed, waitForPlan, type BatchData, type QueuedFile } from "./scan-queue.js";
 
@@ -60,6 +60,8 @@ export async function runWorker(options: WorkerRunOptions): Promise<WorkerRunSum
     const summary: WorkerRunSummary = { worker: name, batches: 0, files: 0, lists: describeReleases(releases) };
 
     const scanOne = async (file: QueuedFile): Promise<[number, ScanFileRecord]> => {
+      // A link recorded as such was recorded by the coordinator's walk: nothing to read.
+      if (file.record !== undefined) return [file.seq, file.record];
       const path = queuedPath(file);
       const digest = await fileSha256(path);
       const known = digest === undefined ? undefined : firsts.get(digest);
@@ -69,6 +71,7 @@ export async function runWorker(options: WorkerRunOptions): Promise<WorkerRunSum
         // the first in walk order and marks the others duplicateOf, as a local scan does.
         record = duplicateRecord(JSON.parse(known) as ScanFileRecord, path);
         delete record.duplicateOf;
+        delete record.duplicateOfBytes;
       } else {
         const hashed = await pool.hash(path);
         record = scanRecord(hashed, matcher.match(hashed), digest);
@@ -77,7 +80,7 @@ export async function runWorker(options: WorkerRunOptions): Promise<WorkerRunSum
           firsts.set(digest, JSON.stringify(record));
         }
       }
-      return [file.seq, await withSize(record)];
+      return [file.seq, await withSize(withLinkTarget(record, file.linkTarget === undefined ? undefined : Buffer.from(file.linkTarget, "base64")))];
     };
 
     const processBatch = async (job: Job<BatchData>): Promise<number> => {

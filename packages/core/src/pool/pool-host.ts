@@ -6,8 +6,18 @@ import type { HostMessage, SupervisorMessage } from "./protocol.js";
 
 let pool: HashPool | undefined;
 
+// The supervisor may be gone at any moment (killed before its first record, or its reader closed the pipe): a
+// message that cannot be sent ends this process quietly, never with an unhandled EPIPE stack trace on the
+// terminal the two share. The callback form reports the failed write to it instead of as a process 'error' event.
 function send(message: HostMessage): void {
-  process.send?.(message);
+  if (!process.connected || process.send === undefined) return orphaned();
+  process.send(message, undefined, {}, (error: Error | null) => {
+    if (error !== null) orphaned();
+  });
+}
+
+function orphaned(): never {
+  process.exit(0);
 }
 
 process.on("message", (message: SupervisorMessage) => {
@@ -44,4 +54,8 @@ process.on("message", (message: SupervisorMessage) => {
 setInterval(() => send({ type: "memory", rss: process.memoryUsage.rss() }), 100).unref();
 
 // Orphaned (supervisor gone): stop rather than hash for nobody.
-process.on("disconnect", () => process.exit(0));
+process.on("disconnect", () => orphaned());
+// The supervisor decides when this process ends: a Ctrl-C on the terminal reaches the whole process group, and
+// the scan, which handles it, stops this process once the record in progress is written (or, killed, by the
+// channel closing).
+process.on("SIGINT", () => undefined);

@@ -1,3 +1,3 @@
-export { scanFiles, scanHeader, scanAlgorithms, scanRecord, duplicateRecord, fileSha256, withSize } from "./scan.js";
+export { scanFiles, scanHeader, scanWalkHeader, scanAlgorithms, scanRecord, duplicateRecord, symlinkRecord, withLinkTarget, fileSha256, withSize, type ScanWalkOptions } from "./scan.js";
 export { readScanProgress, type ScanProgress } from "./resume.js";
-export { ScanTally, scanReportSchema, SCAN_REPORT_VERSION, type ScanHeader, type ScanFileRecord, type ScanSummary } from "./scan-report.js";
+export { ScanTally, scanReportSchema, SCAN_REPORT_VERSION, type ScanHeader, type ScanWalkHeader, type ScanFileRecord, type ScanSummary } from "./scan-report.js";

@@ -1,6 +1,7 @@
 import { readFile, truncate } from "node:fs/promises";
 import { PhmatchError } from "../errors/index.js";
-import { pathKey, recordPath, type FilePath } from "../pipeline/file-path.js";
+import { pathKey, recordPath } from "../pipeline/file-path.js";
+import type { WalkEntry } from "../pipeline/walk.js";
 import { ScanTally, type ScanFileRecord, type ScanHeader } from "./scan-report.js";
 
 /** Where an interrupted scan stopped, read back from its own report. */
@@ -58,12 +59,12 @@ export async function readScanProgress(report: string): Promise<ScanProgress> {
   return progress;
 }
 
-/** Yields the paths after the one whose pathKey is `last` (exclusive); refuses if it never comes (the tree changed). */
-export async function* after(paths: AsyncIterable<FilePath>, last: string | undefined): AsyncGenerator<FilePath> {
+/** Yields the entries after the one whose pathKey is `last` (exclusive); refuses if it never comes (the tree changed). */
+export async function* after(entries: AsyncIterable<WalkEntry>, last: string | undefined): AsyncGenerator<WalkEntry> {
   let passed = last === undefined;
-  for await (const path of paths) {
-    if (passed) yield path;
-    else if (pathKey(path) === last) passed = true;
+  for await (const entry of entries) {
+    if (passed) yield entry;
+    else if (pathKey(entry.path) === last) passed = true;
   }
   if (!passed) throw new PhmatchError("PHM_USAGE", "cannot resume: the last reported file is no longer under the scanned paths (the tree changed since the scan started)");
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { MatchHit, MatchResult } from "../match/match-result.js";
 import type { StoreProvenance } from "../hashset/store-format.js";
+import type { AccessTimeReport } from "../pipeline/access-times.js";
 
 /** Version of the scan report shape (schema/scan-report.schema.json). */
 export const SCAN_REPORT_VERSION = 1;
@@ -15,23 +16,49 @@ export interface ScanHeader {
   case?: string;
   examiner?: string;
   inputs: string[];
+  /** How the inputs were walked and how the report writes paths (see {@link ScanWalkHeader}). */
+  walk?: ScanWalkHeader;
   algorithms: string[];
   policies: string[];
   lists: { listId: string; version: number; store: string; storeSha256: string; signedBy?: string; provenance?: StoreProvenance[] }[];
 }
 
-/** One line per file: its size and hashes (SHA-256 always, for chain of custody) and its match result. */
+/** The header's statement of how the scan walked its inputs and writes paths, so the report says it of itself. */
+export interface ScanWalkHeader {
+  /** "recorded": each symbolic link is a record with its target, never followed; "followed": each target once. */
+  symlinks: "recorded" | "followed";
+  /** How a path that is not valid UTF-8 is written (PATH_ESCAPE). */
+  paths: string;
+  /** What the scan does to access times, and where the report lists those it changed. */
+  accessTimes: string;
+}
+
+/**
+ * One line per entry: a file with its size and hashes (SHA-256 always, for chain of custody) and its match result,
+ * or a symbolic link (status `symlink`) with its target, never hashed.
+ */
 export interface ScanFileRecord {
   type: "file";
+  /** The path; when it is not valid UTF-8, escaped as PATH_ESCAPE says (and its bytes in pathBytes). */
   path: string;
   /** The path's exact bytes (base64) when they are not valid UTF-8. */
   pathBytes?: string;
-  /** Same bytes (SHA-256) as this earlier file, whose hashes and matches are repeated; not decoded again. */
+  /**
+   * A file: the earlier file with the same bytes (SHA-256), whose hashes and matches are repeated; not decoded
+   * again. A symbolic link: the path under which its target (same device and inode) was already reported.
+   */
   duplicateOf?: string;
+  /** duplicateOf's exact bytes (base64) when they are not valid UTF-8. */
+  duplicateOfBytes?: string;
+  /** The entry is a symbolic link (followed when its status is not `symlink`): its target as readlink gives it. */
+  linkTarget?: string;
+  /** linkTarget's exact bytes (base64) when they are not valid UTF-8. */
+  linkTargetBytes?: string;
   size?: number;
   hashes?: Record<string, string>;
   quality?: Record<string, number>;
-  status: MatchResult["status"];
+  /** The match status of a file, or `symlink` for a link recorded without being followed. */
+  status: MatchResult["status"] | "symlink";
   matches: MatchHit[];
   notes?: string[];
   error?: MatchResult["error"];
@@ -47,23 +74,27 @@ export interface ScanSummary {
   unseen: number;
   low_quality: number;
   error: number;
+  /** Symbolic links recorded without being followed (or not followed again). */
+  symlink: number;
   /** Files with the same bytes as an earlier file (reported, not decoded again). */
   duplicates: number;
   /** Known files per list, and per category within it. */
   lists: Record<string, { files: number; categories: Record<string, number> }>;
   errors: Record<string, number>;
+  /** What listing directories and reading links did to their access times (the walk's; absent for a manifest). */
+  atimes?: AccessTimeReport;
 }
 
 /** Accumulates the summary as file records go by. */
 export class ScanTally {
-  readonly summary: ScanSummary = { type: "summary", finishedAt: "", files: 0, bytes: 0, known: 0, unseen: 0, low_quality: 0, error: 0, duplicates: 0, lists: {}, errors: {} };
+  readonly summary: ScanSummary = { type: "summary", finishedAt: "", files: 0, bytes: 0, known: 0, unseen: 0, low_quality: 0, error: 0, symlink: 0, duplicates: 0, lists: {}, errors: {} };
 
   add(record: ScanFileRecord): void {
     const s = this.summary;
     s.files++;
     s.bytes += record.size ?? 0;
     s[record.status]++;
-    if (record.duplicateOf !== undefined) s.duplicates++;
+    if (record.duplicateOf !== undefined && record.status !== "symlink") s.duplicates++;
     if (record.error !== undefined) s.errors[record.error.code] = (s.errors[record.error.code] ?? 0) + 1;
     const counted = new Set<string>();
     for (const hit of record.matches) {
@@ -81,8 +112,10 @@ export class ScanTally {
     }
   }
 
-  finish(): ScanSummary {
+  /** The summary, stamped; with what the walk did to access times when it was watched. */
+  finish(atimes?: AccessTimeReport): ScanSummary {
     this.summary.finishedAt = new Date().toISOString();
+    if (atimes !== undefined) this.summary.atimes = atimes;
     return this.summary;
   }
 }

@@ -1,17 +1,18 @@
-import { lstat } from "node:fs/promises";
+import { lstat, stat } from "node:fs/promises";
 import { hasherSpec } from "../hashers/index.js";
 import { PHMATCH_VERSION } from "../version.js";
 import type { LoadedHashSet } from "../hashset/load.js";
 import type { Matcher } from "../match/matcher.js";
 import { readFileOnce } from "../decode/read-file.js";
-import { displayPath, pathBytesOf, recordPath, type FilePath } from "../pipeline/file-path.js";
+import { PATH_ESCAPE, pathBytesOf, recordPath, reportPath, reportPathFields, type FilePath } from "../pipeline/file-path.js";
+import type { AccessTimeWatch } from "../pipeline/access-times.js";
 import { orderedMap } from "../pool/ordered-map.js";
 import type { MatchResult } from "../match/match-result.js";
 import type { HashRecord } from "../record/hash-record.js";
-import { walkInputs } from "../pipeline/walk.js";
+import { walkEntries, type WalkEntry } from "../pipeline/walk.js";
 import type { SupervisedHashPool } from "../pool/supervised-pool.js";
 import { after } from "./resume.js";
-import { SCAN_REPORT_VERSION, ScanTally, type ScanFileRecord, type ScanHeader } from "./scan-report.js";
+import { SCAN_REPORT_VERSION, ScanTally, type ScanFileRecord, type ScanHeader, type ScanWalkHeader } from "./scan-report.js";
 
 
 /** Algorithms a scan computes: what the lists hold that phmatch computes, plus SHA-256 always (chain of custody). */
@@ -21,8 +22,25 @@ export function scanAlgorithms(sets: LoadedHashSet[], requested?: string[]): str
   return [...new Set([...chosen, "sha256"])];
 }
 
+/**
+ * The header's statement of the walk: symbolic links recorded or followed, how paths that are not UTF-8 are
+ * written, and what the scan does to access times (files: O_NOATIME; directories and links: watched, and set
+ * back only with `restoreAtimes`).
+ */
+export function scanWalkHeader(options: { followSymlinks: boolean; restoreAtimes: boolean; manifest?: boolean }): ScanWalkHeader {
+  const files = "files are opened read-only with O_NOATIME (which the kernel allows to their owner or root; for others a plain read-only open is used, which may update their access time)";
+  const watched = options.manifest === true
+    ? "no directory is listed (the paths come from a manifest)"
+    : "directories and symbolic links cannot be read with O_NOATIME from Node, so each is lstat-ed before and after it is read" +
+      (options.restoreAtimes
+        ? "; one whose access time the scan changed is set back where its atime and mtime can be written back exactly (to the microsecond, which Node writes; this sets its ctime), and the summary's atimes.changed lists the others with their access time as found"
+        : "; no timestamp is ever written: the summary's atimes.changed lists each whose access time the scan changed, with its access time as found (mount the evidence read-only or noatime to keep them all)");
+  const followed = options.followSymlinks ? "; opening a path through a followed link may update the link's access time" : "";
+  return { symlinks: options.followSymlinks ? "followed" : "recorded", paths: PATH_ESCAPE, accessTimes: `${files}; ${watched}${followed}` };
+}
+
 /** The report's header: tool, lists with the SHA-256 of each store file, case and examiner. */
-export function scanHeader(options: { inputs: string[]; sets: LoadedHashSet[]; algorithms: string[]; policies: string[]; case?: string; examiner?: string }): ScanHeader {
+export function scanHeader(options: { inputs: string[]; sets: LoadedHashSet[]; algorithms: string[]; policies: string[]; case?: string; examiner?: string; walk?: ScanWalkHeader }): ScanHeader {
   const lists: ScanHeader["lists"] = [];
   for (const loaded of options.sets) {
     for (const list of loaded.set.lists) {
@@ -40,31 +58,44 @@ export function scanHeader(options: { inputs: string[]; sets: LoadedHashSet[]; a
     ...(options.case !== undefined && { case: options.case }),
     ...(options.examiner !== undefined && { examiner: options.examiner }),
     inputs: options.inputs,
+    ...(options.walk !== undefined && { walk: options.walk }),
     algorithms: options.algorithms,
     policies: options.policies,
     lists,
   };
 }
 
+/** How {@link scanFiles} walks, and where a resumed scan picks up. */
+export interface ScanWalkOptions {
+  /** Key (pathKey) of the last entry already reported: the walk resumes after it. */
+  after?: string;
+  /** SHA-256 -> the first reported file's record (JSON), from the report being resumed. */
+  firsts?: Map<string, string>;
+  followSymlinks?: boolean;
+  /** Watches (and may set back) the access times of the directories and links the walk reads. */
+  accessTimes?: AccessTimeWatch;
+}
+
 /**
- * Scans inputs: walks them streaming (symlinks not followed), hashes every file read-only on the supervised pool,
- * matches it, and yields one record per file in walk order; the tally gives the summary. A bad file is a record
- * with its error code, never the end of the scan. Identical files (same SHA-256) are hashed once: each later copy
- * is reported as a duplicate of the first, with its hashes and matches, without being decoded again.
+ * Scans inputs: walks them streaming, hashes every file read-only on the supervised pool, matches it, and yields
+ * one record per entry in walk order; the tally gives the summary. A symbolic link is a record of its own, with its
+ * target, never hashed (followed, with `followSymlinks`, once per target). A bad file is a record with its error
+ * code, never the end of the scan. Identical files (same SHA-256) are hashed once: each later copy is reported as a
+ * duplicate of the first, with its hashes and matches, without being decoded again.
  */
 export async function* scanFiles(
   inputs: string[],
   pool: SupervisedHashPool,
   matcher: Matcher,
   tally: ScanTally,
-  resume: { after?: string; firsts?: Map<string, string>; followSymlinks?: boolean } = {},
+  resume: ScanWalkOptions = {},
 ): AsyncGenerator<ScanFileRecord> {
   // SHA-256 -> the first file with those bytes: its record as compact JSON once hashed (bench/soak: about 1.9 KB
   // of RSS per distinct file with six algorithms and the query views, so 4 million take ~7 GB), or the pending
   // hash, which a second copy in flight awaits, so copies are hashed once even when they arrive together. A
   // resumed scan starts from the report's first copies.
   const firsts: Map<string, Promise<ScanFileRecord> | string> = resume.firsts ?? new Map();
-  const scanOne = async (file: FilePath): Promise<ScanFileRecord> => {
+  const scanFile = async (file: FilePath): Promise<ScanFileRecord> => {
     const digest = await fileSha256(file);
     const first = digest === undefined ? undefined : firsts.get(digest);
     if (first !== undefined) return duplicateRecord(typeof first === "string" ? (JSON.parse(first) as ScanFileRecord) : await first, file);
@@ -77,7 +108,10 @@ export async function* scanFiles(
     }
     return record;
   };
-  for await (const record of orderedMap(after(walkInputs(inputs, { followSymlinks: resume.followSymlinks === true }), resume.after), pool.jobs * 4, scanOne)) {
+  const scanOne = async (entry: WalkEntry): Promise<ScanFileRecord> =>
+    entry.kind === "symlink" ? symlinkRecord(entry) : withLinkTarget(await scanFile(entry.path), entry.linkTarget);
+  const walk = walkEntries(inputs, { followSymlinks: resume.followSymlinks === true, ...(resume.accessTimes !== undefined && { accessTimes: resume.accessTimes }) });
+  for await (const record of orderedMap(after(walk, resume.after), pool.jobs * 4, scanOne)) {
     await withSize(record);
     tally.add(record);
     yield record;
@@ -93,7 +127,9 @@ export function scanRecord(hashed: HashRecord, result: MatchResult, digest: stri
 }
 
 function fileRecord(hashed: HashRecord, result: MatchResult): ScanFileRecord {
-  const record: ScanFileRecord = { type: "file", path: hashed.path, status: result.status, matches: result.matches };
+  // The record's path is escaped when not UTF-8 (PATH_ESCAPE), not the hash record's readable form.
+  const path = hashed.pathBytes !== undefined ? reportPath(Buffer.from(hashed.pathBytes, "base64")) : hashed.path;
+  const record: ScanFileRecord = { type: "file", path, status: result.status, matches: result.matches };
   if (hashed.pathBytes !== undefined) record.pathBytes = hashed.pathBytes;
   if (hashed.hashes !== undefined) record.hashes = hashed.hashes;
   if (hashed.quality !== undefined) record.quality = hashed.quality;
@@ -108,13 +144,45 @@ function withSha256(record: ScanFileRecord, digest: string | undefined): ScanFil
   return record;
 }
 
-/** The record of a later copy of `first` (same SHA-256): its hashes and matches, its own path; size added later. */
+/**
+ * The record of a later copy of `first` (same SHA-256): its hashes and matches, its own path (and none of the
+ * first's link fields); size added later.
+ */
 export function duplicateRecord(first: ScanFileRecord, file: FilePath): ScanFileRecord {
-  const record: ScanFileRecord = { ...first, path: displayPath(file), duplicateOf: first.path };
-  delete record.pathBytes;
-  delete record.size;
+  const record: ScanFileRecord = { ...first, path: reportPath(file), duplicateOf: first.path };
+  for (const key of ["pathBytes", "size", "duplicateOfBytes", "linkTarget", "linkTargetBytes"] as const) delete record[key];
   const bytes = pathBytesOf(file);
   if (bytes !== undefined) record.pathBytes = bytes;
+  if (first.pathBytes !== undefined) record.duplicateOfBytes = first.pathBytes;
+  return record;
+}
+
+/**
+ * The record of a symbolic link recorded as such: its path, its target as readlink gives it (escaped as paths are
+ * when not UTF-8), the path its target was already reported under (followed links), and why it was not followed;
+ * never hashed, no size. A link that could not be read is an error record.
+ */
+export function symlinkRecord(entry: Extract<WalkEntry, { kind: "symlink" }>): ScanFileRecord {
+  const { path, pathBytes } = reportPathFields(entry.path);
+  const record: ScanFileRecord = { type: "file", path, status: entry.error !== undefined ? "error" : "symlink", matches: [] };
+  if (pathBytes !== undefined) record.pathBytes = pathBytes;
+  withLinkTarget(record, entry.linkTarget);
+  if (entry.duplicateOf !== undefined) {
+    const first = reportPathFields(entry.duplicateOf);
+    record.duplicateOf = first.path;
+    if (first.pathBytes !== undefined) record.duplicateOfBytes = first.pathBytes;
+  }
+  record.notes = [entry.note];
+  if (entry.error !== undefined) record.error = entry.error;
+  return record;
+}
+
+/** Adds the target of the symbolic link a file was reached through (escaped, with its bytes when not UTF-8). */
+export function withLinkTarget(record: ScanFileRecord, target: Uint8Array | undefined): ScanFileRecord {
+  if (target === undefined) return record;
+  const fields = reportPathFields(target);
+  record.linkTarget = fields.path;
+  if (fields.pathBytes !== undefined) record.linkTargetBytes = fields.pathBytes;
   return record;
 }
 
@@ -129,9 +197,13 @@ export async function fileSha256(file: FilePath): Promise<string | undefined> {
   }
 }
 
-/** Adds the file's size (lstat, as reported) to its record; a file gone since is left without one. */
+/**
+ * Adds the file's size to its record (lstat, or stat for a file reached through a followed link: the size of what
+ * was hashed); a file gone since is left without one, and a link recorded as such has none.
+ */
 export async function withSize(record: ScanFileRecord): Promise<ScanFileRecord> {
-  const size = await lstat(recordPath(record)).then((s) => s.size, () => undefined);
+  if (record.status === "symlink") return record;
+  const size = await (record.linkTarget !== undefined ? stat : lstat)(recordPath(record)).then((s) => s.size, () => undefined);
   if (size !== undefined) record.size = size;
   return record;
 }
