@@ -3,8 +3,9 @@
 // verify, info and the scan report; the rollback state lives per deployment (required) or per case (beside the
 // report), never under $HOME, and read-only commands neither trip nor move it; an audit log cut back behind the
 // head kept in the state is refused, and unclean stops are reported.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { once } from "node:events";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -221,6 +222,28 @@ describe("the audit log's head kept outside it (item 4)", () => {
     writeFileSync(log, whole);
     expect(phmatch(["audit", "verify", log, "--trusted-keys", pub, "--state-dir", state])).toMatchObject({ code: 0, stdout: expect.stringContaining("holds the head kept in the rollback state") });
     expect(scan(3).code).toBe(0);
+  });
+
+  it("a gate restarted over its audit log cut back to an earlier run's end refuses to start (exit 3), signing nothing on top", async () => {
+    const log = at("gate-decisions.ndjson");
+    const args = ["serve", "--no-auth", "--port", "0", "--no-watch", "--hashset", hotline7, "--trusted-keys", at("signer.pub"), "--state-dir", at("state-gate"), "--audit-log", log, "--audit-key", at("signer.pem")];
+    const run = async () => {
+      const child = spawn(process.execPath, [bin, ...args], { cwd: work, env: cleanEnv({ HOME: home }), stdio: ["ignore", "ignore", "pipe"] });
+      let err = "";
+      child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+      const exited = once(child, "exit");
+      while (!err.includes("listening on") && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+      child.kill("SIGTERM");
+      await exited;
+      return err;
+    };
+    expect(await run()).toContain("audit log closed, head");
+    const afterFirst = readFileSync(log, "utf8");
+    expect(await run()).toContain("audit log closed, head");
+    writeFileSync(log, afterFirst);
+    const restarted = phmatch(args);
+    expect(restarted).toMatchObject({ code: 3, stderr: expect.stringContaining("PHM_AUDIT_ALTERED") });
+    expect(readFileSync(log, "utf8")).toBe(afterFirst);
   });
 
   it("audit verify reports unclean stops, never a plain 'OK ... closed'", () => {

@@ -66,7 +66,7 @@ export function serveCommand(): Command {
   ), "the rollback state folder of this gate deployment, shared by its replicas (required; or PHMATCH_STATE_DIR): highest list and overrides releases, audit log heads")
     .addHelpText(
       "after",
-      "\nExample:\n  phmatch serve --hashset lists/hotline.phs --trusted-keys hotline.pub --tokens tokens.json --audit-log /var/log/phmatch/decisions.ndjson --audit-key gate.pem\n  curl -H 'Authorization: Bearer ...' --data-binary @upload.jpg -H 'Content-Type: image/jpeg' http://127.0.0.1:8080/v1/check\n",
+      "\nExample:\n  phmatch serve --hashset lists/hotline.phs --trusted-keys hotline.pub --tokens tokens.json --state-dir /var/lib/phmatch --audit-log /var/log/phmatch/decisions.ndjson --audit-key gate.pem\n  curl -H 'Authorization: Bearer ...' --data-binary @upload.jpg -H 'Content-Type: image/jpeg' http://127.0.0.1:8080/v1/check\n",
     )
     .action(async (options: ServeOptions) => {
       const state = deploymentState(options, "serve");
@@ -99,12 +99,16 @@ export function serveCommand(): Command {
         maxBytes: options.maxBytes,
         ...(options.maxPixels !== undefined && { hash: { maxPixels: options.maxPixels } }),
       }, { allowListChange: options.allowListChange });
-      // A list that cannot be loaded ends serve: the worker process started above must not keep it alive.
-      await lists.load().catch(async (error: unknown) => {
+      // A list that cannot be loaded, or an audit log refused (cut back behind the head kept in the state), ends
+      // serve: the worker process started above must not keep it alive.
+      let audit: AuditLog | undefined;
+      try {
+        await lists.load();
+        audit = options.auditLog === undefined ? undefined : AuditLog.open(options.auditLog, { state, ...(options.auditKey !== undefined && { signingKeyPem: readText(options.auditKey, "--audit-key") }) });
+      } catch (error) {
         await pool.close();
         throw error;
-      });
-      const audit = options.auditLog === undefined ? undefined : AuditLog.open(options.auditLog, { state, ...(options.auditKey !== undefined && { signingKeyPem: readText(options.auditKey, "--audit-key") }) });
+      }
       const hook =
         options.onMatchUrl === undefined && options.onMatchCommand === undefined
           ? undefined
