@@ -60,7 +60,7 @@ function startServer(dir) {
   const tokens = join(dir, "tokens.json");
   writeFileSync(tokens, JSON.stringify({ tokens: [{ name: "backend", token: FULL, detail: "full" }, { name: "app", token: LIMITED, detail: "decision", ratePerMinute: 600 }] }));
   const args = [cli, "serve", "--hashset", demo, "--port", "0", "--tokens", tokens, "--no-watch", "--state-dir", join(dir, "state"), "--max-bytes", String(MAX_BYTES)];
-  const env = { ...process.env, PHMATCH_TRUSTED_KEYS: "", PHMATCH_TOKENS: "" };
+  const env = { ...process.env, PHMATCH_TRUSTED_KEYS: undefined, PHMATCH_TOKENS: "" };
   const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env });
   const exited = new Promise((resolve) => child.once("exit", resolve));
   const ready = new Promise((resolve, reject) => {

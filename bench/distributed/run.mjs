@@ -45,7 +45,8 @@ const waitForPort = async (port) => {
 };
 const run = (args) =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    // One rollback state folder for the whole run: the coordinator and workers are a deployment and need one.
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PHMATCH_STATE_DIR: join(dir, "state") } });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));

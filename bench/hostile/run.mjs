@@ -86,7 +86,7 @@ function run(args, { stdin } = {}) {
   const rssFile = join(work, "rss");
   return new Promise((resolve) => {
     const start = process.hrtime.bigint();
-    const child = spawn(TIME, ["-f", "%M", "-o", rssFile, process.execPath, cli, ...args], { stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"], env: { ...process.env, PHMATCH_TRUSTED_KEYS: "", PHMATCH_STATE_DIR: join(work, "state") } });
+    const child = spawn(TIME, ["-f", "%M", "-o", rssFile, process.execPath, cli, ...args], { stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"], env: { ...process.env, PHMATCH_TRUSTED_KEYS: undefined, PHMATCH_STATE_DIR: join(work, "state") } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -202,7 +202,7 @@ async function batch(label, args, recordsOf) {
   const start = process.hrtime.bigint();
   const arrivals = [];
   const rssFile = join(work, "rss-batch");
-  const child = spawn(TIME, ["-f", "%M", "-o", rssFile, process.execPath, cli, ...args, benign, corpusDir], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PHMATCH_TRUSTED_KEYS: "", PHMATCH_STATE_DIR: join(work, "state") } });
+  const child = spawn(TIME, ["-f", "%M", "-o", rssFile, process.execPath, cli, ...args, benign, corpusDir], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PHMATCH_TRUSTED_KEYS: undefined, PHMATCH_STATE_DIR: join(work, "state") } });
   let buffered = "";
   let stderr = "";
   child.stdout.on("data", (d) => {
@@ -245,7 +245,7 @@ async function batch(label, args, recordsOf) {
 async function serve() {
   const child = spawn(process.execPath, [cli, "serve", "--port", "0", "--no-auth", "--hashset", demo, "--threads", "1", "--max-bytes", String(64 * 1024 * 1024), "--timeout-ms", String(FILE_TIMEOUT * 1000), "--state-dir", join(work, "state-serve")], {
     stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, PHMATCH_TRUSTED_KEYS: "" },
+    env: { ...process.env, PHMATCH_TRUSTED_KEYS: undefined },
   });
   let err = "";
   child.stderr.on("data", (d) => (err += d));

@@ -75,7 +75,7 @@ function rssOf(pid) {
 // Starts `phmatch serve` on a free loopback port; resolves when it prints its address.
 function startServer(hashset, stateDir) {
   const args = [cli, "serve", "--hashset", hashset, "--port", "0", "--no-auth", "--no-watch", "--state-dir", stateDir, "--max-concurrent", "64", "--max-bytes", String(MAX_BYTES)];
-  const env = { ...process.env, PHMATCH_TRUSTED_KEYS: "", PHMATCH_TOKENS: "" };
+  const env = { ...process.env, PHMATCH_TRUSTED_KEYS: undefined, PHMATCH_TOKENS: "" };
   delete env.PHMATCH_LIST_KEY;
   const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env });
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));

@@ -76,7 +76,7 @@ function drift(p99s) {
 
 function startServer(stateDir) {
   const args = [cli, "serve", "--hashset", demo, "--port", "0", "--no-auth", "--no-watch", "--state-dir", stateDir, "--max-concurrent", String(Math.max(CONNECTIONS, 4))];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, PHMATCH_TRUSTED_KEYS: "", PHMATCH_TOKENS: "" } });
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, PHMATCH_TRUSTED_KEYS: undefined, PHMATCH_TOKENS: "" } });
   const exited = new Promise((resolve) => child.once("exit", resolve));
   const ready = new Promise((resolve, reject) => {
     createInterface({ input: child.stderr }).on("line", (line) => {
@@ -224,7 +224,7 @@ async function soakScan(dir) {
   await Promise.all(Array.from({ length: 4 }, writer));
   log(`  ${(bytes / 2 ** 20).toFixed(1)} MiB written, ${(bytes / FILES / 1024).toFixed(1)} KiB per file`);
   const report = join(dir, "report.ndjson");
-  const child = spawn(process.execPath, [cli, "scan", tree, "--hashset", demo, "-o", report, "-q", "--state-dir", join(dir, "state-scan")], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, PHMATCH_TRUSTED_KEYS: "" } });
+  const child = spawn(process.execPath, [cli, "scan", tree, "--hashset", demo, "-o", report, "-q", "--state-dir", join(dir, "state-scan")], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, PHMATCH_TRUSTED_KEYS: undefined } });
   const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
   const rows = [];
   const started = Date.now();

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { chromium, type Browser, type Page, type Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixtures, projectRoot } from "../support/conformance.js";
+import { cleanEnv } from "../support/env.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const bin = join(projectRoot, "packages/cli/dist/bin.js");
@@ -21,7 +22,7 @@ const TOKEN = "demo-backend-token-0123456789";
 const ALGORITHMS = ["pdq", "phash", "dhash"] as const;
 
 async function start(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, { cwd: projectRoot, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, args, { cwd: projectRoot, env: cleanEnv(env), stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const deadline = Date.now() + 20_000;
@@ -60,7 +61,7 @@ describe("the device-side demo in Chromium", () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); .ci/run does`);
     const tokens = join(work, "tokens.json");
     writeFileSync(tokens, JSON.stringify({ tokens: [{ name: "demo-backend", token: TOKEN, detail: "decision" }] }));
-    gate = await start([bin, "serve", "--port", "0", "--hashset", fixtures("hashsets/demo.phs"), "--tokens", tokens, "--state-dir", join(work, "state"), "--no-watch"], { PHMATCH_TRUSTED_KEYS: "" }, /listening on (\S+)/);
+    gate = await start([bin, "serve", "--port", "0", "--hashset", fixtures("hashsets/demo.phs"), "--tokens", tokens, "--state-dir", join(work, "state"), "--no-watch"], {}, /listening on (\S+)/);
     backend = await start([demoServer, "--port", "0"], { GATE_URL: gate.url, GATE_TOKEN: TOKEN }, /listening on (\S+)/);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
     page = await browser.newPage();

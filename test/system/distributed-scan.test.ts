@@ -15,6 +15,7 @@ import { generateSigningKeys, scanReportSchema, signStore } from "@phmatch/core"
 import { fixtures, projectRoot } from "../support/conformance.js";
 import { hasRedis, startRedis, REDIS_SERVER } from "../support/services.js";
 import { writeSyntheticImages } from "../support/worker-faults.js";
+import { cleanEnv } from "../support/env.js";
 
 const bin = fileURLToPath(new URL("../../packages/cli/dist/bin.js", import.meta.url));
 const demo = fixtures("hashsets/demo.phs");
@@ -80,9 +81,7 @@ describe.skipIf(!hasRedis)(`distributed scan on BullMQ and Redis${hasRedis ? "" 
     listServer.listen(0, "127.0.0.1");
     await once(listServer, "listening");
     listUrl = `http://127.0.0.1:${(listServer.address() as AddressInfo).port}/demo.phs`;
-    env = { ...process.env, PHMATCH_STATE_DIR: join(work, "state") };
-    delete env.PHMATCH_TRUSTED_KEYS;
-    delete env.PHMATCH_LIST_KEY;
+    env = cleanEnv({ PHMATCH_STATE_DIR: join(work, "state") });
     local = join(work, "local.ndjson");
     const scan = spawnSync(process.execPath, [bin, "scan", tree, "--hashset", demo, "-o", local, "-q", "-j", "2"], { cwd: projectRoot, env, encoding: "utf8" });
     expect(scan.status, scan.stderr).toBe(2); // the bad fixtures are errors

@@ -17,6 +17,7 @@ import { generateSigningKeys } from "@phmatch/core";
 import { fixtures, projectRoot } from "../support/conformance.js";
 import { writeSignedList } from "../support/signed-list.js";
 import { NGINX, freePort, hasNginx, startNginx, waitForPort, type Service } from "../support/services.js";
+import { cleanEnv } from "../support/env.js";
 
 const bin = fileURLToPath(new URL("../../packages/cli/dist/bin.js", import.meta.url));
 const keys = generateSigningKeys();
@@ -47,7 +48,7 @@ describe.skipIf(!hasNginx)(`gate replicas behind nginx${hasNginx ? "" : ` (${NGI
   async function startReplica(port: number, n: number): Promise<Replica> {
     const state = join(root, `state-${n}`);
     const args = [bin, "serve", "--hashset", listUrl, "--trusted-keys", join(root, "trusted.pub"), "--no-auth", "--host", "127.0.0.1", "--port", String(port), "--threads", "1"];
-    const child = spawn(process.execPath, args, { cwd: projectRoot, env: { ...process.env, PHMATCH_STATE_DIR: state, PHMATCH_TRUSTED_KEYS: "" }, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, args, { cwd: projectRoot, env: cleanEnv({ PHMATCH_STATE_DIR: state }), stdio: ["ignore", "ignore", "pipe"] });
     const replica: Replica = { port, child, stderr: "" };
     child.stderr?.on("data", (chunk: Buffer) => (replica.stderr += chunk.toString()));
     await waitForPort(port, 30_000);

@@ -27,6 +27,8 @@ export function exitCodeFor(code: ErrorCode): number {
     case "PHM_AUDIT_ALTERED":
     case "PHM_QUEUE_LIST_MISMATCH":
     case "PHM_HASHSET_EMPTY":
+    case "PHM_STATE_LOCKED":
+    case "PHM_HASHSET_LIST_CHANGE":
       return EXIT_CODES.VERIFICATION_FAILED;
     case "PHM_INTERNAL":
       return EXIT_CODES.INTERNAL;

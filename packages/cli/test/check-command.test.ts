@@ -9,10 +9,11 @@ import { matchResultSchema } from "@phmatch/core";
 import sharp from "sharp";
 import { fixtures, projectRoot } from "../../../test/support/conformance.js";
 import { syntheticImage } from "../../../test/support/worker-faults.js";
+import { cleanEnv } from "../../../test/support/env.js";
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const demo = fixtures("hashsets/demo.phs");
-const env = { ...process.env, PHMATCH_STATE_DIR: fileURLToPath(new URL("../../../node_modules/.cache/phmatch-test-state", import.meta.url)), PHMATCH_TRUSTED_KEYS: "" };
+const env = cleanEnv({ PHMATCH_STATE_DIR: fileURLToPath(new URL("../../../node_modules/.cache/phmatch-test-state", import.meta.url)) });
 const run = (args: string[], input?: Buffer) => spawnSync(process.execPath, [bin, ...args], { cwd: projectRoot, env, input, encoding: "utf8", maxBuffer: 1 << 26 });
 
 describe("phmatch check", () => {

@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOSTILE_KINDS, hostileCorpus, meetsExpectation, writeCorpus } from "../../../test-fixtures/hostile/generate.mjs";
 import { fixtures } from "../../../test/support/conformance.js";
+import { cleanEnv } from "../../../test/support/env.js";
 
 type Input = { name: string; kind: string; bytes: Uint8Array; expect: "error" | "hash" | "any"; codes?: string[]; note: string; path: string };
 type Answer = { name: string; answer: string };
@@ -23,7 +24,7 @@ const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const demo = fixtures("hashsets/demo.phs");
 const benign = fixtures("images/shapes.png");
 const work = mkdtempSync(join(tmpdir(), "phmatch-hostile-"));
-const env = { ...process.env, PHMATCH_TRUSTED_KEYS: "", PHMATCH_STATE_DIR: join(work, "state") };
+const env = cleanEnv({ PHMATCH_STATE_DIR: join(work, "state") });
 
 // Canaries: an HTTP server on loopback and a FIFO; opening a FIFO for writing without blocking succeeds only
 // while a reader has it open, so a poll sees any process that opens it.

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { PATH_ESCAPE, unescapeReportPath } from "@phmatch/core";
 import { fixtures, projectRoot, readTsv } from "../../../test/support/conformance.js";
+import { cleanEnv } from "../../../test/support/env.js";
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "phmatch-names-"));
@@ -20,9 +21,7 @@ mkdirSync(tree);
 const names = [Buffer.from([0x66, 0x6f, 0xff, 0x2e, 0x6a, 0x70, 0x67]), Buffer.from([0x66, 0x6f, 0xfe, 0x2e, 0x6a, 0x70, 0x67])];
 for (const name of names) writeFileSync(Buffer.concat([Buffer.from(tree + "/"), name]), readFileSync(fixtures("images/texture.jpg")));
 writeFileSync(join(tree, "plain.png"), readFileSync(fixtures("images/shapes.png")));
-const env: NodeJS.ProcessEnv = { ...process.env, PHMATCH_STATE_DIR: join(work, "state") };
-delete env.PHMATCH_TRUSTED_KEYS;
-delete env.PHMATCH_LIST_KEY;
+const env = cleanEnv({ PHMATCH_STATE_DIR: join(work, "state") });
 const texturePdq = readTsv(fixtures("golden-hashes.tsv")).find((r) => r.file === "texture.jpg")?.pdq;
 
 describe("non-UTF-8 file names", () => {

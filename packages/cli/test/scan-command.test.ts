@@ -13,6 +13,7 @@ import { scanReportSchema } from "@phmatch/core";
 import sharp from "sharp";
 import { fixtures, projectRoot } from "../../../test/support/conformance.js";
 import { syntheticImage } from "../../../test/support/worker-faults.js";
+import { cleanEnv } from "../../../test/support/env.js";
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "phmatch-scan-"));
@@ -20,9 +21,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const tree = join(work, "evidence");
 cpSync(fixtures("images"), join(tree, "images"), { recursive: true });
 cpSync(fixtures("bad"), join(tree, "bad"), { recursive: true });
-const env: NodeJS.ProcessEnv = { ...process.env, PHMATCH_STATE_DIR: join(work, "state") };
-delete env.PHMATCH_TRUSTED_KEYS;
-delete env.PHMATCH_LIST_KEY;
+const env = cleanEnv({ PHMATCH_STATE_DIR: join(work, "state") });
 const validate = new Ajv2020({ strict: true }).compile(scanReportSchema());
 const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: projectRoot, encoding: "utf8", env });
 

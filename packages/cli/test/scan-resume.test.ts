@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { fixtures, projectRoot } from "../../../test/support/conformance.js";
+import { cleanEnv } from "../../../test/support/env.js";
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "phmatch-resume-"));
@@ -14,9 +15,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const tree = join(work, "tree");
 for (let i = 0; i < 4; i++) cpSync(fixtures("images"), join(tree, `set${i}`), { recursive: true });
 cpSync(fixtures("bad"), join(tree, "bad"), { recursive: true });
-const env: NodeJS.ProcessEnv = { ...process.env, PHMATCH_STATE_DIR: join(work, "state") };
-delete env.PHMATCH_TRUSTED_KEYS;
-delete env.PHMATCH_LIST_KEY;
+const env = cleanEnv({ PHMATCH_STATE_DIR: join(work, "state") });
 const args = (out: string, resume: boolean) => [bin, "scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "-o", out, "-q", "-j", "1", ...(resume ? ["--resume"] : [])];
 
 // Runs the scan and kills it with SIGKILL once its report holds `lines` file records (a point in the work, not

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { fixtures, projectRoot } from "../../../test/support/conformance.js";
+import { cleanEnv } from "../../../test/support/env.js";
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "phmatch-unreadable-"));
@@ -34,7 +35,7 @@ describe.skipIf(!canRun)(`scan of unreadable files ${canRun ? "" : "(skipped: th
     const report = join(work, "report.ndjson");
     const state = join(work, "state");
     const [cmd, ...rest] = [...prefix, process.execPath, bin, "scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "-o", report, "-q"];
-    const r = spawnSync(cmd as string, rest, { cwd: projectRoot, encoding: "utf8", env: { ...process.env, PHMATCH_STATE_DIR: state, PHMATCH_TRUSTED_KEYS: "" } });
+    const r = spawnSync(cmd as string, rest, { cwd: projectRoot, encoding: "utf8", env: cleanEnv({ PHMATCH_STATE_DIR: state }) });
     expect(r.status, r.stderr).toBe(2);
     const files = readFileSync(report, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string; path: string; status: string; error?: { code: string } }).filter((l) => l.type === "file");
     const byName = Object.fromEntries(files.map((f) => [f.path.slice(tree.length + 1), f]));

@@ -12,11 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scanReportSchema } from "@phmatch/core";
 import { fixtures, projectRoot } from "../../../test/support/conformance.js";
 import { childPids, prng, sleep, writeSyntheticImages } from "../../../test/support/worker-faults.js";
+import { cleanEnv } from "../../../test/support/env.js";
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "phmatch-scan-faults-"));
 const tree = join(work, "tree");
-const env = { ...process.env, PHMATCH_STATE_DIR: join(work, "state"), PHMATCH_TRUSTED_KEYS: "" };
+const env = cleanEnv({ PHMATCH_STATE_DIR: join(work, "state") });
 const FILES = 120;
 const KILLS = 6;
 const SEED = 20260117;

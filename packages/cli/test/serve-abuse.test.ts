@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addressKey } from "../dist/serve/connections.js";
 import { fixtures } from "../../../test/support/conformance.js";
+import { cleanEnv } from "../../../test/support/env.js";
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "phmatch-serve-abuse-"));
@@ -44,7 +45,7 @@ beforeAll(async () => {
     process.execPath,
     [bin, "serve", "--port", "0", "--hashset", fixtures("hashsets/demo.phs"), "--state-dir", join(root, "state"), "--tokens", tokensFile, "--no-watch",
       "--max-concurrent", "2", "--max-bytes", String(MAX_BYTES), "--request-timeout-ms", String(REQUEST_TIMEOUT_MS), "--max-connections-per-ip", String(PER_IP)],
-    { cwd: root, env: { ...process.env, PHMATCH_TRUSTED_KEYS: "", PHMATCH_TOKENS: "" }, stdio: ["ignore", "ignore", "pipe"] },
+    { cwd: root, env: cleanEnv({ PHMATCH_TOKENS: "" }), stdio: ["ignore", "ignore", "pipe"] },
   );
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   const deadline = Date.now() + 30_000;

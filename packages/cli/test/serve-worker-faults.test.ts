@@ -12,6 +12,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixtures } from "../../../test/support/conformance.js";
 import { childPids, prng, sleep, syntheticImage } from "../../../test/support/worker-faults.js";
+import { cleanEnv } from "../../../test/support/env.js";
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "phmatch-serve-faults-"));
@@ -26,7 +27,7 @@ interface Gate {
 
 async function startGate(args: string[]): Promise<Gate> {
   const child = spawn(process.execPath, [bin, "serve", "--port", "0", "--no-auth", "--no-watch", "--hashset", fixtures("hashsets/demo.phs"), "--state-dir", join(root, "state"), ...args], {
-    env: { ...process.env, PHMATCH_TRUSTED_KEYS: "", PHMATCH_TOKENS: "" },
+    env: cleanEnv({ PHMATCH_TOKENS: "" }),
     stdio: ["ignore", "ignore", "pipe"],
   });
   let err = "";

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSigningKeys } from "@phmatch/core";
 import { fixtures } from "../../../test/support/conformance.js";
 import { writeSignedList } from "../../../test/support/signed-list.js";
+import { cleanEnv } from "../../../test/support/env.js";
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "phmatch-serve-"));
@@ -46,7 +47,7 @@ interface Gate {
 async function startGate(args: string[], env: Record<string, string> = {}): Promise<Gate> {
   const child = spawn(process.execPath, [bin, "serve", "--port", "0", "--hashset", listFile, "--trusted-keys", trustedKeys, "--state-dir", stateDir, ...args], {
     cwd: workDir,
-    env: { ...process.env, TMPDIR: emptyTmp, TMP: emptyTmp, TEMP: emptyTmp, PHMATCH_TRUSTED_KEYS: "", ...env },
+    env: cleanEnv({ TMPDIR: emptyTmp, TMP: emptyTmp, TEMP: emptyTmp, ...env }),
     stdio: ["ignore", "pipe", "pipe"],
   });
   let err = "";

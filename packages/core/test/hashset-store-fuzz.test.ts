@@ -272,8 +272,11 @@ describe(".phs stores, damaged", () => {
     builder.addEntry({ algorithm: "md5", value: new Uint8Array(16).fill(9), listId: "B" });
     const store = serializeStore(builder);
     const hash = "09".repeat(16);
+    // Signed and bound to the store's list, as trusted keys require; a damaged copy is refused as unparseable or
+    // as not matching its signature.
     const overrides = Buffer.from(
       [
+        { type: "overrides", release: 1, lists: ["B"] },
         { action: "disable", algorithm: "md5", hash, who: "reviewer", when: "2025-01-01T00:00:00Z", why: "appeal upheld" },
         { action: "allow", algorithm: "md5", hash, listId: "B", entryId: "e", who: "w", when: "t", why: "y" },
       ]
@@ -281,6 +284,7 @@ describe(".phs stores, damaged", () => {
         .join(""),
     );
     const sig = Buffer.from(signStore(store, keys.privateKeyPem));
+    const overridesSig = signStore(overrides, keys.privateKeyPem);
     const state = Buffer.from(JSON.stringify({ B: 4, other: 2 }));
     const file = join(tmp, "beside.phs");
     const stateDir = join(tmp, "state-beside");
@@ -288,6 +292,7 @@ describe(".phs stores, damaged", () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom("overrides", "sig", "state"), mutations(4), async (which, ms) => {
         writeFileSync(`${file}.overrides.ndjson`, which === "overrides" ? applyMutations(overrides, ms) : overrides);
+        writeFileSync(`${file}.overrides.ndjson.sig`, overridesSig);
         writeFileSync(`${file}.sig`, which === "sig" ? applyMutations(sig, ms) : sig);
         rmSync(stateDir, { recursive: true, force: true });
         mkdirSync(stateDir);
@@ -296,7 +301,7 @@ describe(".phs stores, damaged", () => {
           const loaded = await loadHashSet(file, { trustedKeys: trusted, versionState: new ListVersionState(stateDir) });
           new Matcher([loaded]);
         } catch (error) {
-          expectTyped(error, { overrides: ["PHM_HASHSET_PARSE"], sig: ["PHM_HASHSET_SIGNATURE"], state: ["PHM_HASHSET_FORMAT", "PHM_HASHSET_ROLLBACK"] }[which]);
+          expectTyped(error, { overrides: ["PHM_HASHSET_PARSE", "PHM_HASHSET_SIGNATURE"], sig: ["PHM_HASHSET_SIGNATURE"], state: ["PHM_HASHSET_FORMAT", "PHM_HASHSET_ROLLBACK"] }[which]);
         }
       }),
       FUZZ,

@@ -9,12 +9,12 @@ import {
 } from "@phmatch/core";
 import { setCommandExitCode } from "../exit-codes.js";
 import { parseCombined, parsePositiveInt } from "../parse.js";
-import { loadHashSets, withHashsetOption, withTrustOptions, type TrustOptions } from "./hashset/options.js";
+import { loadHashSets, runState, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";
 
 /** Exit codes of `phmatch check`, like grep's: 0 no match, 1 match, 2 error (of any kind). */
 export const CHECK_EXIT = { NO_MATCH: 0, MATCH: 1, ERROR: 2 } as const;
 
-interface CheckOptions extends TrustOptions {
+interface CheckOptions extends TrustOptions, StateOptions {
   rotations: boolean;
   parts: boolean;
   combined?: { pdq: number; phash16: number };
@@ -28,7 +28,7 @@ interface CheckOptions extends TrustOptions {
 
 /** `phmatch check`: one file (or stdin) against lists, for upload pipelines. */
 export function checkCommand(): Command {
-  return withTrustOptions(
+  return withStateOptions(withTrustOptions(
     withHashsetOption(new Command("check"))
       .description("check one file (or - for stdin) against hash lists; exit 0 no match, 1 match, 2 error (like grep)")
       .argument("<file>", "the file, or - to read it from stdin (held in memory only)")
@@ -40,12 +40,12 @@ export function checkCommand(): Command {
       .option("--max-file-bytes <n>", "refuse larger input (default 536870912)", parsePositiveInt)
       .option("--file-timeout <seconds>", "time limit for hashing the file", parsePositiveInt, 120)
       .option("--memory-limit <MiB>", "memory limit of the worker process that decodes it (default: half the machine)", parsePositiveInt),
-  )
+  ))
     .addHelpText("after", "\nExample:\n  phmatch check upload.jpg --hashset list.phs --trusted-keys keys.pem && echo accept || echo refuse-or-review\n")
     .action(async (file: string, options: CheckOptions) => {
       // Every failure, usage or list verification included, is exit 2 here: a pipeline reads 1 as "refuse".
       try {
-        const sets = await loadHashSets(options);
+        const sets = await loadHashSets(options, runState(options, "check").state);
         const matcher = new Matcher(sets, options.combined === undefined ? {} : { combined: options.combined });
         // Compute what the loaded lists can be matched on (PDQ with its dihedral variants).
         const listed = new Set(sets.flatMap((s) => s.set.algorithms));

@@ -5,9 +5,9 @@ import { Matcher, PhmatchError, SUPPORTED_ALGORITHMS, hasherSpec, type HashRecor
 import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
 import { writeLine } from "../output.js";
 import { parseCombined } from "../parse.js";
-import { loadHashSets, withHashsetOption, withTrustOptions, type TrustOptions } from "./hashset/options.js";
+import { loadHashSets, runState, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";
 
-interface MatchCommandOptions extends TrustOptions {
+interface MatchCommandOptions extends TrustOptions, StateOptions {
   combined?: { pdq: number; phash16: number };
   hashset: string[];
   maxDistance?: Record<string, number>;
@@ -17,7 +17,7 @@ interface MatchCommandOptions extends TrustOptions {
 
 /** `phmatch match`: hash records (NDJSON, as `phmatch hash` prints) in, one match result per record out. */
 export function matchCommand(): Command {
-  return withTrustOptions(
+  return withStateOptions(withTrustOptions(
     withHashsetOption(new Command("match"))
       .description("match hash records (NDJSON from phmatch hash, stdin or files) against hash lists; one result per line")
       .addHelpText("after", "\nExample:\n  phmatch hash --dihedral -a pdq,md5 ./media | phmatch match --hashset list.phs --trusted-keys keys.pem\n")
@@ -26,8 +26,8 @@ export function matchCommand(): Command {
       .option("--min-quality <n>", "change PDQ's quality floor (default 50)", (v) => Number(v))
       .addOption(new Option("--index <kind>", "force an index kind (default: chosen per algorithm)").choices(["flat", "mih", "bktree"]))
       .option("--combined <pdq,phash16>", "opt in to the combined policy: PDQ and the 256-bit pHash of one entry both within these distances (e.g. 64,64)", parseCombined),
-  ).action(async (inputs: string[], options: MatchCommandOptions) => {
-    const sets = await loadHashSets(options);
+  )).action(async (inputs: string[], options: MatchCommandOptions) => {
+    const sets = await loadHashSets(options, runState(options, "match").state);
     const policies: Record<string, { maxDistance?: number; minQuality?: number }> = {};
     for (const [algorithm, maxDistance] of Object.entries(options.maxDistance ?? {})) policies[algorithm] = { maxDistance };
     if (options.minQuality !== undefined) policies.pdq = { ...policies.pdq, minQuality: options.minQuality };

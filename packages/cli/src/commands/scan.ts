@@ -7,12 +7,12 @@ import { AccessTimeWatch, AuditLog, Matcher, PATH_ESCAPE, PhmatchError, ScanTall
 import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
 import { writeLine } from "../output.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
-import { loadHashSets, readText, withHashsetOption, withTrustOptions, type TrustOptions } from "./hashset/options.js";
+import { deploymentState, loadHashSets, readText, runState, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";
 import { parseQueueUrl } from "../queue/connection.js";
 import { enqueueScan } from "../queue/coordinator.js";
 import { DEFAULT_BATCH_SIZE, DEFAULT_SCAN_NAME, checkScanName, listReleases } from "../queue/scan-queue.js";
 
-interface ScanOptions extends TrustOptions {
+interface ScanOptions extends TrustOptions, StateOptions {
   rotations: boolean;
   parts: boolean;
   hashset: string[];
@@ -43,7 +43,7 @@ interface ScanOptions extends TrustOptions {
 
 /** `phmatch scan`: every file under the inputs accounted for, read-only, in one report. */
 export function scanCommand(): Command {
-  return withTrustOptions(
+  return withStateOptions(withTrustOptions(
     withHashsetOption(new Command("scan"))
       .description("scan files and directories (read-only) against hash lists; one report line per file, with a header and a summary")
       .argument("[paths...]", "files and directories to scan (walked recursively; each symbolic link is a record with its target, not followed)")
@@ -72,8 +72,8 @@ export function scanCommand(): Command {
       .option("--batch-size <n>", "with --enqueue: files per queued job", parsePositiveInt, DEFAULT_BATCH_SIZE)
       .option("--max-queued <n>", "with --enqueue: batches waiting in the queue above which the walk pauses (bounds Redis memory)", parsePositiveInt, 4096)
       .option("--no-wait", "with --enqueue: return once everything is queued instead of showing progress until the scan is done")
-      .addHelpText("after", "\nExample:\n  phmatch scan /mnt/evidence --hashset pvic.phs --trusted-keys keys.pem --case 2026-117 --examiner 'J. Doe' -o case-117.ndjson\n  phmatch scan /mnt/evidence --hashset pvic.phs --queue redis://10.0.0.5:6379/0 --enqueue --case 2026-117\n"),
-  ).action(interruptible(async (paths: string[], options: ScanOptions, interruption: Interruption) => {
+      .addHelpText("after", "\nExample:\n  phmatch scan /mnt/evidence --hashset pvic.phs --trusted-keys keys.pem --case 2026-117 --examiner 'J. Doe' -o case-117.ndjson\n  phmatch scan /mnt/evidence --hashset pvic.phs --queue redis://10.0.0.5:6379/0 --enqueue --case 2026-117 --state-dir /var/lib/phmatch\n"),
+  ), "the rollback state folder (or PHMATCH_STATE_DIR); without it, a scan with -o keeps its state with the case, in .phmatch-state beside the report, and one to stdout has none (said on stderr and in the header); required with --enqueue").action(interruptible(async (paths: string[], options: ScanOptions, interruption: Interruption) => {
     if (options.queue !== undefined || options.enqueue) return enqueue(paths, options);
     interruption.arm();
     if (options.manifest !== undefined) throw new PhmatchError("PHM_USAGE", "--manifest is for a distributed scan (--queue ... --enqueue)");
@@ -86,13 +86,14 @@ export function scanCommand(): Command {
     if (options.out !== undefined && existsSync(options.out) && !options.resume) {
       throw new PhmatchError("PHM_USAGE", `${options.out} exists: use --resume to finish that scan, or write a new report`);
     }
-    const sets = await loadHashSets(options);
+    const rollback = runState(options, "scan", options.out);
+    const sets = await loadHashSets(options, rollback.state);
     const matcher = new Matcher(sets);
     const algorithms = scanAlgorithms(sets, options.algorithms);
     matcher.requireMatchable(algorithms);
     const policies = algorithms.map((a) => matcher.policies.get(a)?.id).filter((id): id is string => id !== undefined);
     const walk = scanWalkHeader({ followSymlinks: options.followSymlinks, restoreAtimes: options.restoreAtimes });
-    const header = scanHeader({ inputs: paths, sets, algorithms, policies, walk, ...(options.case !== undefined && { case: options.case }), ...(options.examiner !== undefined && { examiner: options.examiner }) });
+    const header = scanHeader({ inputs: paths, sets, algorithms, policies, walk, rollbackState: rollback.header, ...(options.case !== undefined && { case: options.case }), ...(options.examiner !== undefined && { examiner: options.examiner }) });
     const resuming = options.resume && options.out !== undefined && existsSync(options.out);
     const progress = resuming ? await readScanProgress(options.out as string) : undefined;
     if (progress !== undefined) {
@@ -106,8 +107,9 @@ export function scanCommand(): Command {
       if (options.format !== "ndjson") throw new PhmatchError("PHM_USAGE", "only NDJSON reports can be resumed");
     }
     if (interruption.signal !== undefined) interruption.leave("before the report was opened: this run wrote nothing");
+    // The audit log first: one refused (cut back behind its head) leaves no report file behind.
+    const audit = options.auditLog === undefined ? undefined : AuditLog.open(options.auditLog, { ...(rollback.state !== undefined && { state: rollback.state }), ...(options.auditKey !== undefined && { signingKeyPem: readText(options.auditKey, "--audit-key") }) });
     const out: Writable = options.out !== undefined ? createWriteStream(options.out, { flags: resuming ? "a" : "wx" }) : process.stdout;
-    const audit = options.auditLog === undefined ? undefined : AuditLog.open(options.auditLog, options.auditKey === undefined ? {} : { signingKeyPem: readText(options.auditKey, "--audit-key") });
     const auditLists = header.lists.map((l) => ({ listId: l.listId, version: l.version }));
     const pool = new SupervisedHashPool({
       jobs: options.jobs,
@@ -259,14 +261,15 @@ async function enqueue(paths: string[], options: ScanOptions): Promise<void> {
   if (options.manifest !== undefined && paths.length > 0) throw new PhmatchError("PHM_USAGE", "give paths or --manifest, not both");
   const address = parseQueueUrl(options.queue);
   const scan = checkScanName(options.scan);
-  const sets = await loadHashSets(options);
+  const state = deploymentState(options, "scan --enqueue");
+  const sets = await loadHashSets(options, state);
   const matcher = new Matcher(sets);
   const algorithms = scanAlgorithms(sets, options.algorithms);
   matcher.requireMatchable(algorithms);
   const policies = algorithms.map((a) => matcher.policies.get(a)?.id).filter((id): id is string => id !== undefined);
   const inputs = options.manifest !== undefined ? [`manifest:${options.manifest}`] : paths;
   const walk = scanWalkHeader({ followSymlinks: options.followSymlinks, restoreAtimes: options.restoreAtimes, manifest: options.manifest !== undefined });
-  const header = scanHeader({ inputs, sets, algorithms, policies, walk, ...(options.case !== undefined && { case: options.case }), ...(options.examiner !== undefined && { examiner: options.examiner }) });
+  const header = scanHeader({ inputs, sets, algorithms, policies, walk, rollbackState: { kind: "state-dir", dir: state.dir }, ...(options.case !== undefined && { case: options.case }), ...(options.examiner !== undefined && { examiner: options.examiner }) });
   const plan = { header, lists: listReleases(sets), hash: { algorithms, trim: options.trim, rotations: options.rotations, parts: options.parts }, batchSize: options.batchSize };
   const result = await enqueueScan({ address, scan, plan, inputs: paths, ...(options.manifest !== undefined && { manifest: options.manifest }), followSymlinks: options.followSymlinks, restoreAtimes: options.restoreAtimes, maxQueued: options.maxQueued, wait: options.wait, quiet: options.quiet });
   process.stdout.write(JSON.stringify({ scan: result.scan, files: result.files, batches: result.batches, done: result.state.done, restartedBatches: result.state.restarted, splitBatches: result.state.split, deadLetters: result.state.dead }) + "\n");
@@ -284,7 +287,8 @@ function auditRecord(audit: AuditLog, record: ScanFileRecord, lists: { listId: s
     decision: result.decision,
     reasonCode: result.reason_code,
     lists,
-    ...(result.decision === "match" && { hashes: record.hashes ?? {}, matches: record.matches }),
+    matches: record.matches,
+    ...(result.decision === "match" && { hashes: record.hashes ?? {} }),
     ...(record.error !== undefined && { errorCode: record.error.code }),
   });
 }

@@ -8,9 +8,9 @@ import { ListHolder } from "../serve/lists.js";
 import { GateMetrics } from "../serve/metrics.js";
 import { createGate } from "../serve/server.js";
 import { TokenAuth } from "../serve/tokens.js";
-import { loadOptions, readText, withHashsetOption, withTrustOptions, type TrustOptions } from "./hashset/options.js";
+import { deploymentState, loadOptions, readText, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";
 
-interface ServeOptions extends TrustOptions {
+interface ServeOptions extends TrustOptions, StateOptions {
   rotations: boolean;
   parts: boolean;
   hashset: string[];
@@ -32,13 +32,14 @@ interface ServeOptions extends TrustOptions {
   threads: number;
   memoryLimit?: number;
   trim: boolean;
+  allowListChange: boolean;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
 /** `phmatch serve`: the upload gate, a stateless HTTP service that checks uploads in memory. */
 export function serveCommand(): Command {
-  return withTrustOptions(
+  return withStateOptions(withTrustOptions(
     withHashsetOption(new Command("serve"))
       .description("run the upload gate: POST /v1/check (an image) and /v1/match (hashes) answer match / no_match / low_quality / error")
       .option("--host <address>", "address to listen on", "127.0.0.1")
@@ -60,13 +61,16 @@ export function serveCommand(): Command {
       .option("--no-rotations", "do not also match the image turned back by small angles (+-2 to 8 degrees: 5-degree rotations)")
       .option("--no-parts", "do not also match the top, bottom, left and right 60% of the image (logos and captions over one region)")
       .option("--no-trim", "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)")
-      .option("--no-watch", "do not reload when a list file changes (SIGHUP still reloads)"),
-  )
+      .option("--no-watch", "do not reload when a list file changes (SIGHUP still reloads)")
+      .option("--allow-list-change", "let a reload stop serving a list id (another list put in a list file's place); refused by default", false),
+  ), "the rollback state folder of this gate deployment, shared by its replicas (required; or PHMATCH_STATE_DIR): highest list and overrides releases, audit log heads")
     .addHelpText(
       "after",
-      "\nExample:\n  phmatch serve --hashset lists/hotline.phs --trusted-keys hotline.pub --tokens tokens.json --audit-log /var/log/phmatch/decisions.ndjson --audit-key gate.pem\n  curl -H 'Authorization: Bearer ...' --data-binary @upload.jpg -H 'Content-Type: image/jpeg' http://127.0.0.1:8080/v1/check\n",
+      "\nExample:\n  phmatch serve --hashset lists/hotline.phs --trusted-keys hotline.pub --tokens tokens.json --state-dir /var/lib/phmatch --audit-log /var/log/phmatch/decisions.ndjson --audit-key gate.pem\n  curl -H 'Authorization: Bearer ...' --data-binary @upload.jpg -H 'Content-Type: image/jpeg' http://127.0.0.1:8080/v1/check\n",
     )
     .action(async (options: ServeOptions) => {
+      const state = deploymentState(options, "serve");
+      loadOptions(options); // trusted keys and list key checked before anything starts
       const tokensJson = options.tokens !== undefined ? readText(options.tokens, "--tokens") : process.env.PHMATCH_TOKENS;
       let auth: TokenAuth | undefined;
       if (!options.auth) {
@@ -87,16 +91,24 @@ export function serveCommand(): Command {
       });
       pool.start();
       const metrics = new GateMetrics({ workers: () => pool.stats });
-      const lists = new ListHolder(options.hashset, () => loadOptions(options), {
+      const lists = new ListHolder(options.hashset, () => ({ ...loadOptions(options), versionState: state, allowRollback: options.allowRollback === true }), {
         pool,
         trim: options.trim,
         rotations: options.rotations,
         parts: options.parts,
         maxBytes: options.maxBytes,
         ...(options.maxPixels !== undefined && { hash: { maxPixels: options.maxPixels } }),
-      });
-      await lists.load();
-      const audit = options.auditLog === undefined ? undefined : AuditLog.open(options.auditLog, options.auditKey === undefined ? {} : { signingKeyPem: readText(options.auditKey, "--audit-key") });
+      }, { allowListChange: options.allowListChange });
+      // A list that cannot be loaded, or an audit log refused (cut back behind the head kept in the state), ends
+      // serve: the worker process started above must not keep it alive.
+      let audit: AuditLog | undefined;
+      try {
+        await lists.load();
+        audit = options.auditLog === undefined ? undefined : AuditLog.open(options.auditLog, { state, ...(options.auditKey !== undefined && { signingKeyPem: readText(options.auditKey, "--audit-key") }) });
+      } catch (error) {
+        await pool.close();
+        throw error;
+      }
       const hook =
         options.onMatchUrl === undefined && options.onMatchCommand === undefined
           ? undefined

@@ -4,9 +4,9 @@ import { parsePositiveInt } from "../parse.js";
 import { parseQueueUrl } from "../queue/connection.js";
 import { DEFAULT_SCAN_NAME, checkScanName } from "../queue/scan-queue.js";
 import { runWorker } from "../queue/worker.js";
-import { loadHashSets, withHashsetOption, withTrustOptions, type TrustOptions } from "./hashset/options.js";
+import { deploymentState, loadHashSets, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";
 
-interface WorkerOptions extends TrustOptions {
+interface WorkerOptions extends TrustOptions, StateOptions {
   hashset: string[];
   queue: string;
   scan: string;
@@ -20,7 +20,7 @@ interface WorkerOptions extends TrustOptions {
 
 /** `phmatch worker`: one of any number of machines consuming a distributed scan's batches. */
 export function workerCommand(): Command {
-  return withTrustOptions(
+  return withStateOptions(withTrustOptions(
     withHashsetOption(new Command("worker"))
       .description("consume a distributed scan's batches from a Redis queue: hash, match, and store each file's record for phmatch report collect; exits when the scan is done")
       .requiredOption("--queue <url>", "the scan's Redis queue, redis://HOST:PORT/N")
@@ -31,11 +31,12 @@ export function workerCommand(): Command {
       .option("--name <name>", "this worker's name in the report collector's summary (default host-pid)")
       .option("--wait-ms <n>", "give up if the scan does not appear within this long (default: wait)", parsePositiveInt)
       .option("-v, --verbose", "a line on stderr per batch", false)
-      .addHelpText("after", "\nExample:\n  phmatch worker --queue redis://10.0.0.5:6379/0 --hashset /mnt/lists/pvic.phs --trusted-keys keys.pem\n"),
-  ).action(async (options: WorkerOptions) => {
+      .addHelpText("after", "\nExample:\n  phmatch worker --queue redis://10.0.0.5:6379/0 --hashset /mnt/lists/pvic.phs --trusted-keys keys.pem --state-dir /var/lib/phmatch\n"),
+  ), "the rollback state folder of this scan deployment (required; or PHMATCH_STATE_DIR): one per deployment, shared by its workers").action(async (options: WorkerOptions) => {
+    const state = deploymentState(options, "worker");
     const address = parseQueueUrl(options.queue);
     const scan = checkScanName(options.scan);
-    const sets = await loadHashSets(options);
+    const sets = await loadHashSets(options, state);
     const summary = await runWorker({
       address,
       scan,

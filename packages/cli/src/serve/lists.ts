@@ -13,7 +13,10 @@ export interface ListGeneration {
  * Holds the current list generation and replaces it on reload: the new lists are loaded and verified (signature,
  * integrity, rollback state) and a new checker built while the current one keeps answering; the swap is one
  * assignment, so a request in flight finishes with the generation it started with. A new list that fails to load,
- * or is older than the one loaded (or the same version with other content), is refused and the current one stays.
+ * or is older than the one loaded (or the same version with other content), or that would stop serving a list id
+ * served now (another list, even one signed by the same key, put in a list file's place) unless `allowListChange`,
+ * is refused and the current one stays. Overrides beside the lists are reloaded with them (an older release than
+ * the one in use is refused).
  */
 export class ListHolder {
   #current: ListGeneration | undefined;
@@ -23,11 +26,13 @@ export class ListHolder {
   readonly #paths: string[];
   readonly #load: () => LoadOptions;
   readonly #checker: Omit<CheckerOptions, "hashsets" | "load">;
+  readonly #allowListChange: boolean;
 
-  constructor(paths: string[], load: () => LoadOptions, checker: Omit<CheckerOptions, "hashsets" | "load">) {
+  constructor(paths: string[], load: () => LoadOptions, checker: Omit<CheckerOptions, "hashsets" | "load">, options: { allowListChange?: boolean } = {}) {
     this.#paths = paths;
     this.#load = load;
     this.#checker = checker;
+    this.#allowListChange = options.allowListChange === true;
   }
 
   /** The generation answering now (undefined until the first load succeeded). */
@@ -67,7 +72,8 @@ export class ListHolder {
     const names = new Map<string, Set<string>>();
     for (const path of this.#paths.filter((p) => !isListUrl(p)).map((p) => resolve(p))) {
       const dir = dirname(path);
-      names.set(dir, (names.get(dir) ?? new Set()).add(basename(path)).add(`${basename(path)}.sig`));
+      const name = basename(path);
+      names.set(dir, (names.get(dir) ?? new Set()).add(name).add(`${name}.sig`).add(`${name}.overrides.ndjson`).add(`${name}.overrides.ndjson.sig`));
     }
     for (const [dir, files] of names) {
       const watcher = watch(dir, (_event, file) => {
@@ -94,13 +100,32 @@ export class ListHolder {
     return { checker: checkerFor(sets, this.#checker), sets, loadedAt: new Date() };
   }
 
-  // Refuses a generation with a list older than the current one, or the same version with other content.
-  // Returns whether anything changed.
+  // Refuses a generation with a list older than the current one, or the same version with other content, or
+  // without a list id served now (unless allowed), or with older overrides. Returns whether anything changed.
   #check(next: ListGeneration): boolean {
     const current = this.#current;
     if (current === undefined) return true;
     const before = new Map(current.sets.flatMap((s) => s.set.lists.map((l) => [l.listId, { version: l.version, sha: s.storeSha256 }] as const)));
-    let changed = false;
+    const after = new Set(next.sets.flatMap((s) => s.set.lists.map((l) => l.listId)));
+    const dropped = [...before.keys()].filter((id) => !after.has(id));
+    if (dropped.length > 0 && !this.#allowListChange) {
+      const now = [...after].join(", ") || "none";
+      throw new PhmatchError(
+        "PHM_HASHSET_LIST_CHANGE",
+        `the reloaded lists no longer hold list(s) ${dropped.join(", ")} being served (they hold ${now}): refused, the served lists stay (restart with the new lists, or run serve --allow-list-change if lists may be replaced on reload)`,
+      );
+    }
+    let changed = dropped.length > 0;
+    const overridesBefore = new Map(current.sets.map((s) => [s.path, s.overridesProvenance] as const));
+    for (const s of next.sets) {
+      const was = overridesBefore.get(s.path);
+      const now = s.overridesProvenance;
+      if (was?.sha256 === now?.sha256) continue;
+      if (was?.release !== undefined && now?.release !== undefined && now.release < was.release) {
+        throw new PhmatchError("PHM_HASHSET_ROLLBACK", `the overrides of ${s.path} went back from release ${was.release} to ${now.release}: refused, release ${was.release} stays`);
+      }
+      changed = true;
+    }
     for (const s of next.sets) {
       let newer = false;
       let sameContent = true;

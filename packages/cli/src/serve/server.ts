@@ -173,7 +173,7 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
       decision: result.decision,
       reasonCode: result.reason_code,
       lists,
-      ...(result.decision === "match" && { matches: result.matches }),
+      matches: result.matches,
       ...(result.error !== undefined && { errorCode: result.error.code }),
     });
     if (result.decision === "match") options.hook?.fire({ request_id: request.id, time: new Date().toISOString(), lists, ...withoutPath(result) });

@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   PHM_QUEUE_LIST_MISMATCH: "a worker's lists are not the releases the distributed scan started with: scans never mix list versions",
   PHM_QUEUE_DEAD_LETTER: "the file's batch failed on every attempt (workers died or erred on it); it is on the scan's dead-letter list",
   PHM_HASHSET_EMPTY: "a hash set would match nothing: an import or build took no entry (nothing was written), or the lists given hold no entry for any algorithm computed",
+  PHM_STATE_LOCKED: "the rollback state folder stayed locked by another process: nothing was loaded (remove the lock file if no phmatch uses that folder)",
+  PHM_HASHSET_LIST_CHANGE: "a list reload would stop serving a list id the gate serves (another list put in its place): refused unless allowed (serve --allow-list-change)",
   PHM_INTERNAL: "an unexpected internal error (a bug: please report it with the command line, never the image)",
 } as const;
 

@@ -8,8 +8,24 @@ export { HashSet, type PackedSection } from "./hash-set.js";
 export { DEFAULT_MAX_URL_BYTES, isListUrl, loadHashSet, parseStore, type LoadOptions, type LoadedHashSet } from "./load.js";
 export { signStore, verifyStore, parseTrustedKeys, generateSigningKeys, keyId } from "./signature.js";
 export { encryptStore, decryptStore, isEncryptedStore, parseListKey } from "./encryption.js";
-export { ListVersionState, defaultStateDir } from "./version-state.js";
-export { readOverrides, addOverride, removeOverride, overridesPath, type Override } from "./overrides.js";
+export { RollbackState, ListVersionState, withLock, auditLogKey, STATE_LOCK_WAIT_MS, STATE_LOCK_STALE_MS, type AuditHead } from "./version-state.js";
+export {
+  readOverrides,
+  readOverridesFile,
+  addOverride,
+  removeOverride,
+  signOverrides,
+  checkOverrides,
+  overridesPath,
+  overridesSignaturePath,
+  type Override,
+  type OverridesHeader,
+  type OverridesFile,
+  type OverridesProvenance,
+  type OverridesCheck,
+  type OverridesWrite,
+  type OverridesWritten,
+} from "./overrides.js";
 export { diffHashSets, type HashSetChange } from "./diff.js";
 export { exportNdjson, exportCsv, csvCell, withdrawnIn, type ExportTally } from "./export.js";
 export { importHashSet, detectHashSetFormat, detectFormatOfText, HASH_SET_FORMATS, type HashSetFormat, type ImportOptions, type DetectedFormat } from "./import.js";

@@ -4,20 +4,24 @@ import { PhmatchError } from "../errors/index.js";
 import { decryptStore, encryptedStoreLists, isEncryptedStore } from "./encryption.js";
 import { HashSet } from "./hash-set.js";
 import { detectFormatOfText } from "./import.js";
-import { readOverrides, type Override } from "./overrides.js";
+import { checkOverrides, readOverridesFile, type Override, type OverridesProvenance } from "./overrides.js";
 import { verifyStore } from "./signature.js";
 import { hasherSpec } from "../hashers/index.js";
 import { checkedListInfo, checkedProvenance, PHS_FORMAT_VERSION, PHS_MAGIC, type AlgorithmSection, type ListInfo, type PhsHeader, type SectionRef } from "./store-format.js";
-import type { ListVersionState } from "./version-state.js";
+import type { RollbackState } from "./version-state.js";
 
 /** How to load a store: which keys to trust, the decryption key, rollback state. */
 export interface LoadOptions {
-  /** When given (non-empty), the store must carry a valid detached signature by one of these keys. */
+  /**
+   * When given, the store (and any overrides beside it) must carry a valid detached signature by one of these keys.
+   * An empty array is refused (PHM_USAGE): asking for signature checks with no key to check against must never
+   * quietly load an unsigned list.
+   */
   trustedKeys?: KeyObject[];
   /** Key of an encrypted store. */
   key?: Buffer;
-  /** Rollback protection; omitted = not checked. */
-  versionState?: ListVersionState;
+  /** Rollback protection (list versions, signed overrides releases); omitted = not checked. */
+  versionState?: RollbackState;
   allowRollback?: boolean;
   /**
    * Largest store accepted from a list server (an http(s) URL), in bytes; default 2 GiB (a 10-million-entry PDQ
@@ -43,14 +47,20 @@ export interface LoadedHashSet {
   encrypted: boolean;
   /** Local overrides beside the store (`<store>.overrides.ndjson`). */
   overrides: Override[];
+  /** The overrides file, when there is one: release, binding, signing key (see {@link checkOverrides}). */
+  overridesProvenance?: OverridesProvenance;
 }
 
 /**
  * Loads a `.phs` store (a file, or an http(s) URL of a list server), all or nothing: signature first (over the bytes on disk, when trusted keys are given),
- * then decryption, then the store's own SHA-256 trailer and header, then rollback protection. Any failure
- * throws (PHM_HASHSET_SIGNATURE / _KEY / _FORMAT / _ROLLBACK); a half-loaded list is never returned.
+ * then decryption, then the store's own SHA-256 trailer and header, then rollback protection, then the overrides
+ * beside it (signed and bound to its lists when trusted keys are given). Any failure throws
+ * (PHM_HASHSET_SIGNATURE / _KEY / _FORMAT / _ROLLBACK); a half-loaded list is never returned.
  */
 export async function loadHashSet(path: string, options: LoadOptions = {}): Promise<LoadedHashSet> {
+  if (options.trustedKeys !== undefined && options.trustedKeys.length === 0) {
+    throw new PhmatchError("PHM_USAGE", `trusted keys were asked for but none was given, so ${path} cannot be checked: give at least one public key (or omit trustedKeys to load unverified)`);
+  }
   const url = isListUrl(path);
   const bytes = await (url ? fetchBytes(path, options.maxUrlBytes ?? DEFAULT_MAX_URL_BYTES) : readFile(path)).catch((error: unknown) => {
     if (error instanceof PhmatchError) throw error;
@@ -58,7 +68,7 @@ export async function loadHashSet(path: string, options: LoadOptions = {}): Prom
     throw new PhmatchError(missing ? "PHM_FILE_NOT_FOUND" : "PHM_FILE_UNREADABLE", `cannot read hash set ${path}: ${(error as Error).message}`, { path, cause: error });
   });
   let signedBy: string | undefined;
-  if (options.trustedKeys !== undefined && options.trustedKeys.length > 0) {
+  if (options.trustedKeys !== undefined) {
     const signature = await (url ? fetchBytes(`${path}.sig`, MAX_SIGNATURE_BYTES).then((b) => b.toString("utf8")) : readFile(`${path}.sig`, "utf8")).catch(() => undefined);
     signedBy = verifyStore(bytes, signature, options.trustedKeys, path);
   }
@@ -75,7 +85,11 @@ export async function loadHashSet(path: string, options: LoadOptions = {}): Prom
   // The file's SHA-256 (what reports cite): for a plain store, the pass that checked its trailer gave it already.
   const storeSha256 = encrypted ? createHash("sha256").update(bytes).digest("hex") : sha256;
   // Overrides are a machine's own decisions, kept beside a local store; a list fetched from a URL has none.
-  const loaded: LoadedHashSet = { set, path, storeSha256, encrypted, overrides: url ? [] : await readOverrides(path) };
+  const overrides = url ? undefined : await readOverridesFile(path);
+  const loaded: LoadedHashSet = { set, path, storeSha256, encrypted, overrides: overrides?.overrides ?? [] };
+  if (overrides !== undefined) {
+    loaded.overridesProvenance = await checkOverrides(overrides, set.lists.map((l) => l.listId), options, path);
+  }
   if (signedBy !== undefined) loaded.signedBy = signedBy;
   return loaded;
 }

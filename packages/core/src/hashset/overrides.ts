@@ -1,6 +1,9 @@
-import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { createHash, type KeyObject } from "node:crypto";
+import { readFile, rm, writeFile, rename } from "node:fs/promises";
 import { PhmatchError } from "../errors/index.js";
 import { hasherSpec, hexDigits } from "../hashers/index.js";
+import { signStore, verifyStore } from "./signature.js";
+import type { RollbackState } from "./version-state.js";
 
 /**
  * A local decision about one list entry, kept beside the list (`<store>.overrides.ndjson`), never editing it:
@@ -22,38 +25,101 @@ export interface Override {
   why: string;
 }
 
+/**
+ * The first line of an overrides file: which release of the decisions it is (counting up with every change) and
+ * the list ids it is bound to. A signature over the file covers it, so a signed file cannot be moved beside other
+ * lists, nor an older signed release put back (the rollback state keeps the highest release seen).
+ */
+export interface OverridesHeader {
+  type: "overrides";
+  release: number;
+  lists: string[];
+}
+
+/** An overrides file as read: its header (absent in files written before releases), its overrides, its bytes. */
+export interface OverridesFile {
+  path: string;
+  header?: OverridesHeader;
+  overrides: Override[];
+  bytes: Buffer;
+}
+
+/** How the overrides beside a loaded store were checked (reports and answers name them). */
+export interface OverridesProvenance {
+  /** The overrides file. */
+  path: string;
+  count: number;
+  /** Its release, from its header (absent in a file without one). */
+  release?: number;
+  /** The list ids it is bound to. */
+  lists?: string[];
+  /** The key whose signature was verified (only with trusted keys). */
+  signedBy?: string;
+  /** SHA-256 of the file's bytes. */
+  sha256: string;
+}
+
 /** The overrides file of a store. */
 export const overridesPath = (storePath: string): string => `${storePath}.overrides.ndjson`;
+/** Its detached signature. */
+export const overridesSignaturePath = (storePath: string): string => `${overridesPath(storePath)}.sig`;
 
 /**
- * The overrides beside a store (none when the file does not exist). Each line is checked: the matcher indexes
+ * The overrides beside a store (undefined when the file does not exist). Each line is checked: the matcher indexes
  * them by algorithm and value, so a line that is not an override is PHM_HASHSET_PARSE naming the line, never a
  * TypeError when the lists are loaded.
  */
-export async function readOverrides(storePath: string): Promise<Override[]> {
+export async function readOverridesFile(storePath: string): Promise<OverridesFile | undefined> {
   const path = overridesPath(storePath);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, "utf8");
+    bytes = await readFile(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new PhmatchError("PHM_FILE_UNREADABLE", `cannot read the overrides of ${storePath} (${path}): ${(error as Error).message}`, { path, cause: error });
   }
   const overrides: Override[] = [];
-  text.split("\n").forEach((line, i) => {
-    if (line.trim() === "") return;
-    const wrong = (why: string) => new PhmatchError("PHM_HASHSET_PARSE", `${path}:${i + 1}: ${why}; fix the overrides file`, { path });
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      throw wrong("not valid JSON");
-    }
-    const why = overrideProblem(value);
-    if (why !== undefined) throw wrong(why);
-    overrides.push(value as Override);
-  });
-  return overrides;
+  let header: OverridesHeader | undefined;
+  let first = true;
+  bytes
+    .toString("utf8")
+    .split("\n")
+    .forEach((line, i) => {
+      if (line.trim() === "") return;
+      const wrong = (why: string) => new PhmatchError("PHM_HASHSET_PARSE", `${path}:${i + 1}: ${why}; fix the overrides file`, { path });
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        throw wrong("not valid JSON");
+      }
+      const isHeader = typeof value === "object" && value !== null && (value as { type?: unknown }).type === "overrides";
+      if (isHeader) {
+        if (!first) throw wrong("a header line after the first line");
+        const why = headerProblem(value);
+        if (why !== undefined) throw wrong(why);
+        header = value as OverridesHeader;
+      } else {
+        const why = overrideProblem(value);
+        if (why !== undefined) throw wrong(why);
+        overrides.push(value as Override);
+      }
+      first = false;
+    });
+  return { path, ...(header !== undefined && { header }), overrides, bytes };
+}
+
+/** The overrides beside a store (none when the file does not exist); see {@link readOverridesFile}. */
+export async function readOverrides(storePath: string): Promise<Override[]> {
+  return (await readOverridesFile(storePath))?.overrides ?? [];
+}
+
+function headerProblem(value: unknown): string | undefined {
+  const h = value as Record<string, unknown>;
+  if (!Number.isSafeInteger(h.release) || (h.release as number) < 1) return 'the header\'s "release" is not a whole number from 1';
+  if (!Array.isArray(h.lists) || h.lists.length === 0 || !h.lists.every((l) => typeof l === "string" && l !== "")) return 'the header\'s "lists" is not a non-empty array of list ids';
+  if (new Set(h.lists).size !== h.lists.length) return 'the header\'s "lists" names a list twice';
+  return undefined;
 }
 
 /** What makes `value` not an override, or undefined. */
@@ -69,20 +135,153 @@ function overrideProblem(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Appends an override (who, why and the value are required). */
-export async function addOverride(storePath: string, override: Override): Promise<void> {
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  const x = [...a].sort();
+  const y = [...b].sort();
+  return x.length === y.length && x.every((id, i) => id === y[i]);
+}
+
+/** How overrides are checked at load: the trust options of the store they sit beside. */
+export interface OverridesCheck {
+  trustedKeys?: KeyObject[];
+  versionState?: RollbackState;
+  allowRollback?: boolean;
+}
+
+/**
+ * Checks the overrides beside a store before they may change any outcome. With trusted keys, a file holding
+ * overrides (or carrying a .sig) must be signed by one of them (unsigned, wrong key or altered: PHM_HASHSET_SIGNATURE),
+ * bound by its header to exactly the store's list ids (else PHM_HASHSET_SIGNATURE), and not an older release than
+ * the rollback state has seen (PHM_HASHSET_ROLLBACK); its release is then recorded. Without trusted keys the file is
+ * used as it is (its binding, if it has one, is still checked) and reported unsigned.
+ */
+export async function checkOverrides(file: OverridesFile, storeLists: readonly string[], options: OverridesCheck, what: string): Promise<OverridesProvenance> {
+  const provenance: OverridesProvenance = { path: file.path, count: file.overrides.length, sha256: createHash("sha256").update(file.bytes).digest("hex") };
+  if (file.header !== undefined) {
+    provenance.release = file.header.release;
+    provenance.lists = file.header.lists;
+    if (!sameIds(file.header.lists, storeLists)) {
+      throw new PhmatchError(
+        "PHM_HASHSET_SIGNATURE",
+        `${file.path} is bound to list(s) ${file.header.lists.join(", ")}, not to the lists of ${what} (${storeLists.join(", ") || "none"}): refused (overrides are decisions about one list; make them for this list with phmatch hashset override)`,
+        { path: file.path },
+      );
+    }
+  }
+  if (options.trustedKeys === undefined) return provenance;
+  const signature = await readFile(`${file.path}.sig`, "utf8").catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw new PhmatchError("PHM_HASHSET_SIGNATURE", `cannot read ${file.path}.sig (${error.message}): the overrides cannot be checked, refused`, { path: file.path, cause: error });
+  });
+  if (signature === undefined && file.overrides.length === 0 && file.header === undefined) return provenance; // nothing that could change an outcome
+  if (signature === undefined) {
+    throw new PhmatchError(
+      "PHM_HASHSET_SIGNATURE",
+      `${file.path} holds ${file.overrides.length} override(s) but is not signed (no ${file.path}.sig) while trusted keys are configured: refused, the lists were not loaded (sign it: phmatch hashset override sign ${what} --key <pem>, or remove the file)`,
+      { path: file.path },
+    );
+  }
+  provenance.signedBy = verifyStore(file.bytes, signature, options.trustedKeys, file.path);
+  if (file.header === undefined) {
+    throw new PhmatchError("PHM_HASHSET_SIGNATURE", `${file.path} is signed but has no header (release and list ids), so it is bound to no list: refused (sign it again with phmatch hashset override sign)`, { path: file.path });
+  }
+  options.versionState?.admitOverrides(file.header.lists, file.header.release, file.path, options.allowRollback === true);
+  return provenance;
+}
+
+/** How an overrides file is written: the store's list ids (the binding) and, to sign it, an Ed25519 key. */
+export interface OverridesWrite {
+  /** The list ids of the store (the binding of a new header); an existing header keeps its own. */
+  lists?: readonly string[];
+  /** Ed25519 private key (PEM): sign the new release (`<overrides>.sig`). */
+  signingKeyPem?: string;
+}
+
+/** What a write of the overrides file did. */
+export interface OverridesWritten {
+  path: string;
+  release?: number;
+  /** Key id of the signature written, if signed. */
+  signedBy?: string;
+  /** True when an old signature was removed because it no longer matches (the file is unsigned now). */
+  unsigned: boolean;
+}
+
+/** Appends an override (who, why and the value are required), as a new release of the file. */
+export async function addOverride(storePath: string, override: Override, options: OverridesWrite = {}): Promise<OverridesWritten> {
   if (override.who.trim() === "" || override.why.trim() === "") {
     throw new PhmatchError("PHM_USAGE", "an override needs --who and --why: they are the record of the decision");
   }
-  await appendFile(overridesPath(storePath), JSON.stringify(override) + "\n");
+  const why = overrideProblem(override);
+  if (why !== undefined) throw new PhmatchError("PHM_USAGE", `not an override: ${why}`);
+  const file = await readOverridesFile(storePath);
+  return writeOverrides(storePath, file, [...(file?.overrides ?? []), override], options);
 }
 
-/** Removes override number `index` (0-based, as `override list` numbers them). */
-export async function removeOverride(storePath: string, index: number): Promise<Override> {
-  const overrides = await readOverrides(storePath);
+/** Removes override number `index` (0-based, as `override list` numbers them), as a new release of the file. */
+export async function removeOverride(storePath: string, index: number, options: OverridesWrite = {}): Promise<Override> {
+  const file = await readOverridesFile(storePath);
+  const overrides = [...(file?.overrides ?? [])];
   const removed = overrides[index];
   if (removed === undefined) throw new PhmatchError("PHM_USAGE", `no override #${index}; there are ${overrides.length}`);
   overrides.splice(index, 1);
-  await writeFile(overridesPath(storePath), overrides.map((o) => JSON.stringify(o) + "\n").join(""));
+  await writeOverrides(storePath, file, overrides, options);
   return removed;
+}
+
+/**
+ * Signs the overrides file as it is (a file without a header gets one: release 1, bound to `lists`). The signer
+ * vouches for every decision in it; a changed file is a new release and is signed again.
+ */
+export async function signOverrides(storePath: string, privateKeyPem: string, lists?: readonly string[]): Promise<OverridesWritten> {
+  const file = await readOverridesFile(storePath);
+  if (file === undefined) throw new PhmatchError("PHM_USAGE", `there is no overrides file beside ${storePath} (${overridesPath(storePath)}) to sign`);
+  if (file.header !== undefined) {
+    if (lists !== undefined && !sameIds(file.header.lists, lists)) {
+      throw new PhmatchError("PHM_USAGE", `${file.path} is bound to list(s) ${file.header.lists.join(", ")}, but ${storePath} holds ${lists.join(", ")}: not signed (these overrides are not this store's)`);
+    }
+    const signature = signStore(file.bytes, privateKeyPem);
+    await writeFile(`${file.path}.sig`, signature);
+    return { path: file.path, release: file.header.release, signedBy: (JSON.parse(signature) as { keyId: string }).keyId, unsigned: false };
+  }
+  return writeOverrides(storePath, file, file.overrides, { signingKeyPem: privateKeyPem, ...(lists !== undefined && { lists }) }, false);
+}
+
+// Writes the overrides as the next release (header first), signs it with a key, and otherwise removes a signature
+// that no longer matches (better "unsigned" than a .sig that makes the list refuse to load as altered).
+async function writeOverrides(storePath: string, before: OverridesFile | undefined, overrides: Override[], options: OverridesWrite, bump = true): Promise<OverridesWritten> {
+  const path = overridesPath(storePath);
+  if (before?.header !== undefined && options.lists !== undefined && !sameIds(before.header.lists, options.lists)) {
+    throw new PhmatchError("PHM_USAGE", `${path} is bound to list(s) ${before.header.lists.join(", ")}, but ${storePath} holds ${options.lists.join(", ")}: these overrides are not this store's (move them away, and make the store's own)`);
+  }
+  const lists = before?.header?.lists ?? (options.lists !== undefined ? [...options.lists] : undefined);
+  if (lists === undefined && options.signingKeyPem !== undefined) {
+    throw new PhmatchError("PHM_USAGE", `signing the overrides of ${storePath} needs the store's list ids (the binding): the store could not be read`);
+  }
+  const release = before?.header !== undefined ? before.header.release + (bump ? 1 : 0) : 1;
+  const header: OverridesHeader | undefined = lists === undefined ? undefined : { type: "overrides", release, lists };
+  const bytes = Buffer.from([...(header === undefined ? [] : [header]), ...overrides].map((o) => JSON.stringify(o) + "\n").join(""));
+  const signature = options.signingKeyPem === undefined ? undefined : signStore(bytes, options.signingKeyPem);
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, bytes);
+  let unsigned = false;
+  if (signature !== undefined) {
+    await writeFile(`${path}.sig.${process.pid}.tmp`, signature);
+    await rename(`${path}.sig.${process.pid}.tmp`, `${path}.sig`);
+  } else {
+    unsigned = await rm(`${path}.sig`).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return false;
+        throw error;
+      },
+    );
+  }
+  await rename(tmp, path);
+  return {
+    path,
+    ...(header !== undefined && { release: header.release }),
+    ...(signature !== undefined && { signedBy: (JSON.parse(signature) as { keyId: string }).keyId }),
+    unsigned,
+  };
 }

@@ -20,11 +20,26 @@ export function signStore(bytes: Uint8Array, privateKeyPem: string): string {
   return JSON.stringify({ algorithm: "ed25519", keyId: keyId(publicKey), signature: signature.toString("base64") }) + "\n";
 }
 
-/** Parses trusted public keys: one or more PEM blocks, concatenated (a file or PHMATCH_TRUSTED_KEYS). */
-export function parseTrustedKeys(pem: string): KeyObject[] {
+/**
+ * Parses trusted public keys: one or more PEM blocks, concatenated (a file or PHMATCH_TRUSTED_KEYS). Trusted keys
+ * that are asked for must be usable: no PEM block, a block that is not a public key, or a key that is not Ed25519
+ * (nothing phmatch signs could verify under it) is PHM_USAGE, never "no keys, so no checks". `what` names the source.
+ */
+export function parseTrustedKeys(pem: string, what = "the trusted keys"): KeyObject[] {
   const blocks = pem.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? [];
-  if (blocks.length === 0) throw new PhmatchError("PHM_USAGE", "no PEM public key found among the trusted keys");
-  return blocks.map((block) => createPublicKey(block));
+  if (blocks.length === 0) throw new PhmatchError("PHM_USAGE", `no PEM public key found in ${what}: signature checks were asked for, so a usable Ed25519 public key is required`);
+  return blocks.map((block, i) => {
+    let key: KeyObject;
+    try {
+      key = createPublicKey(block);
+    } catch (error) {
+      throw new PhmatchError("PHM_USAGE", `public key ${i + 1} in ${what} cannot be read (${(error as Error).message}): fix or remove it`, { cause: error });
+    }
+    if (key.asymmetricKeyType !== "ed25519") {
+      throw new PhmatchError("PHM_USAGE", `public key ${i + 1} in ${what} is ${String(key.asymmetricKeyType)}, not Ed25519: no phmatch signature can verify under it; give the Ed25519 public key of the signer`);
+    }
+    return key;
+  });
 }
 
 /**
@@ -32,6 +47,7 @@ export function parseTrustedKeys(pem: string): KeyObject[] {
  * malformed, by an untrusted key, or does not match the bytes. Returns the signing key's id.
  */
 export function verifyStore(bytes: Uint8Array, signatureFile: string | undefined, trustedKeys: KeyObject[], what: string): string {
+  if (trustedKeys.length === 0) throw new PhmatchError("PHM_USAGE", `no trusted key to check ${what} against: give at least one public key`);
   if (signatureFile === undefined) {
     throw new PhmatchError("PHM_HASHSET_SIGNATURE", `${what} is not signed (no ${what}.sig) but trusted keys are configured: refused`);
   }

@@ -10,6 +10,10 @@ export interface AppliedOverride {
   who: string;
   when: string;
   why: string;
+  /** Release of the overrides file it came from, when the file has one. */
+  release?: number;
+  /** Key whose signature over that file was verified (only when trusted keys were given). */
+  signedBy?: string;
 }
 
 /** One list entry the file matches. Says "matches list X, category Y", never anything about a person. */

@@ -315,7 +315,8 @@ export class Matcher {
     const found = candidates.find((c) => c.loaded === loaded && (c.override.listId === undefined || c.override.listId === listId));
     if (found === undefined) return undefined;
     const { action, who, when, why } = found.override;
-    return { action, who, when, why };
+    const provenance = found.loaded.overridesProvenance;
+    return { action, who, when, why, ...(provenance?.release !== undefined && { release: provenance.release }), ...(provenance?.signedBy !== undefined && { signedBy: provenance.signedBy }) };
   }
 }
 

@@ -21,6 +21,13 @@ export interface ScanHeader {
   algorithms: string[];
   policies: string[];
   lists: { listId: string; version: number; store: string; storeSha256: string; signedBy?: string; provenance?: StoreProvenance[] }[];
+  /** The overrides files beside the stores (absent when there are none): each could change outcomes. */
+  overrides?: { store: string; count: number; release?: number; signedBy?: string; sha256: string }[];
+  /**
+   * Where the rollback state was kept for this scan: the folder given (`state-dir`), the case's folder beside the
+   * report (`case`), or nowhere (`none`: an older list release would not have been noticed).
+   */
+  rollbackState?: { kind: "state-dir" | "case"; dir: string } | { kind: "none"; note: string };
 }
 
 /** The header's statement of how the scan walked its inputs and writes paths, so the report says it of itself. */

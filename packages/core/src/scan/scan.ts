@@ -40,7 +40,7 @@ export function scanWalkHeader(options: { followSymlinks: boolean; restoreAtimes
 }
 
 /** The report's header: tool, lists with the SHA-256 of each store file, case and examiner. */
-export function scanHeader(options: { inputs: string[]; sets: LoadedHashSet[]; algorithms: string[]; policies: string[]; case?: string; examiner?: string; walk?: ScanWalkHeader }): ScanHeader {
+export function scanHeader(options: { inputs: string[]; sets: LoadedHashSet[]; algorithms: string[]; policies: string[]; case?: string; examiner?: string; walk?: ScanWalkHeader; rollbackState?: ScanHeader["rollbackState"] }): ScanHeader {
   const lists: ScanHeader["lists"] = [];
   for (const loaded of options.sets) {
     for (const list of loaded.set.lists) {
@@ -49,6 +49,10 @@ export function scanHeader(options: { inputs: string[]; sets: LoadedHashSet[]; a
       lists.push({ listId: list.listId, version: list.version, store: loaded.path, storeSha256: loaded.storeSha256, ...(loaded.signedBy !== undefined && { signedBy: loaded.signedBy }), ...(provenance !== undefined && { provenance }) });
     }
   }
+  const overrides: NonNullable<ScanHeader["overrides"]> = options.sets.flatMap((loaded) => {
+    const o = loaded.overridesProvenance;
+    return o === undefined ? [] : [{ store: loaded.path, count: o.count, ...(o.release !== undefined && { release: o.release }), ...(o.signedBy !== undefined && { signedBy: o.signedBy }), sha256: o.sha256 }];
+  });
   return {
     type: "header",
     schema: `urn:phmatch:schema:scan-report:${SCAN_REPORT_VERSION}`,
@@ -62,6 +66,8 @@ export function scanHeader(options: { inputs: string[]; sets: LoadedHashSet[]; a
     algorithms: options.algorithms,
     policies: options.policies,
     lists,
+    ...(overrides.length > 0 && { overrides }),
+    ...(options.rollbackState !== undefined && { rollbackState: options.rollbackState }),
   };
 }
 

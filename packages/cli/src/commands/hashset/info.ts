@@ -2,18 +2,20 @@ import { existsSync } from "node:fs";
 import { Command } from "commander";
 import { hasherSpec, loadHashSet, type StoreProvenance } from "@phmatch/core";
 import { loadOptions, withTrustOptions, type TrustOptions } from "./options.js";
+import { describeOverrides } from "./verify.js";
 
 /** `phmatch hashset info`: what a store holds, where it came from, how it is protected. */
 export function infoCommand(): Command {
   return withTrustOptions(
     new Command("info")
-      .description("describe a .phs store: lists, versions, counts, signature, encryption, overrides")
+      .description("describe a .phs store: lists, versions, counts, signature, encryption, overrides (reads the rollback state never)")
       .addHelpText("after", "\nExample:\n  phmatch hashset info pvic.phs --trusted-keys keys.pem\n")
       .argument("<store>", "the .phs store")
       .option("--json", "print JSON", false),
   ).action(async (store: string, options: TrustOptions & { json: boolean }) => {
     const loaded = await loadHashSet(store, loadOptions(options));
     const { set } = loaded;
+    const o = loaded.overridesProvenance;
     const info = {
       store,
       lists: set.lists,
@@ -25,6 +27,16 @@ export function infoCommand(): Command {
       encrypted: loaded.encrypted,
       signature: loaded.signedBy !== undefined ? `verified, key ${loaded.signedBy}` : existsSync(`${store}.sig`) ? "present, not verified (no trusted keys given)" : "none",
       overrides: loaded.overrides.length,
+      ...(o !== undefined && {
+        overridesFile: {
+          path: o.path,
+          sha256: o.sha256,
+          ...(o.release !== undefined && { release: o.release }),
+          ...(o.lists !== undefined && { lists: o.lists }),
+          signature: o.signedBy !== undefined ? `verified, key ${o.signedBy}` : existsSync(`${o.path}.sig`) ? "present, not verified (no trusted keys given)" : "none (unsigned)",
+          entries: loaded.overrides,
+        },
+      }),
       notComputable: Object.keys(set.header.counts.byAlgorithm).filter((a) => hasherSpec(a)?.input === "imported"),
       provenance: set.header.provenance ?? null,
     };
@@ -36,7 +48,9 @@ export function infoCommand(): Command {
     for (const l of set.lists) lines.push(`  list ${l.listId} version ${l.version}${l.name !== undefined ? ` "${l.name}"` : ""}${l.source !== undefined ? `, source ${l.source}` : ""}${l.usageTerms !== undefined ? `, terms: ${l.usageTerms}` : ""}`);
     lines.push(`  ${info.entries} entries: ${Object.entries(info.byAlgorithm).map(([a, n]) => `${a} ${n}`).join(", ")}; ${info.withdrawals} withdrawals`);
     for (const a of info.notComputable) lines.push(`  ${a}: carried only; phmatch cannot compute ${a}, so these entries never match`);
-    lines.push(`  signature: ${info.signature}; encrypted: ${info.encrypted ? "yes" : "no"}; local overrides: ${info.overrides}`);
+    lines.push(`  signature: ${info.signature}; encrypted: ${info.encrypted ? "yes" : "no"}; local ${describeOverrides(loaded)}`);
+    // Each override changes outcomes for its value: who decided it, and why, are part of what the list is here.
+    loaded.overrides.forEach((x, i) => lines.push(`    override #${i}: ${x.action} ${x.algorithm} ${x.hash}${x.listId !== undefined ? ` in list ${x.listId}` : ""}${x.entryId !== undefined ? ` (entry ${x.entryId})` : ""}, by ${x.who} at ${x.when}: ${x.why}`));
     lines.push(`  created ${info.createdAt} by ${info.createdBy}`);
     lines.push(...provenanceLines(set.header.provenance));
     process.stdout.write(lines.join("\n") + "\n");

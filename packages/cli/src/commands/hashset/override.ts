@@ -1,47 +1,121 @@
+import { readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
-import { PhmatchError, addOverride, hexToBytes, hasherSpec, readOverrides, removeOverride, type Override } from "@phmatch/core";
+import {
+  PhmatchError,
+  addOverride,
+  decryptStore,
+  hexToBytes,
+  hasherSpec,
+  isEncryptedStore,
+  isListUrl,
+  parseStore,
+  readOverridesFile,
+  removeOverride,
+  signOverrides,
+  verifyStore,
+  type Override,
+  type OverridesWritten,
+} from "@phmatch/core";
 import { parseIndex } from "../../parse.js";
+import { loadOptions, readText, withTrustOptions, type TrustOptions } from "./options.js";
 
-/** `phmatch hashset override add|list|remove`: local decisions beside a list, never editing it. */
+interface WriteOptions extends TrustOptions {
+  signKey?: string;
+}
+
+/** `phmatch hashset override add|list|remove|sign`: local decisions beside a list, never editing it. */
 export function overrideCommand(): Command {
   const override = new Command("override")
-    .description("local overrides beside a list: disable an entry, or allow a value (who, when and why recorded)")
-    .addHelpText("after", "\nExample:\n  phmatch hashset override add pvic.phs --action disable --algorithm md5 --hash <hex> --who 'J. Doe' --why 'appeal 12 upheld'\n");
-  override
-    .command("add")
-    .argument("<store>", "the .phs store the override sits beside")
-    .addOption(new Option("--action <action>", "disable: the entry stops matching; allow: the value is accepted despite the list").choices(["disable", "allow"]).makeOptionMandatory())
-    .requiredOption("--algorithm <id>", "algorithm of the value")
-    .requiredOption("--hash <hex>", "the value")
-    .option("--list-id <id>", "only this list")
-    .option("--entry-id <id>", "the entry's id, for the record")
-    .requiredOption("--who <name>", "who decided")
-    .requiredOption("--why <reason>", "why (e.g. a confirmed false positive, an upheld appeal, its reference)")
-    .action(async (store: string, o: { action: Override["action"]; algorithm: string; hash: string; listId?: string; entryId?: string; who: string; why: string }) => {
-      const spec = hasherSpec(o.algorithm);
-      if (spec === undefined) throw new PhmatchError("PHM_USAGE", `unknown algorithm "${o.algorithm}"`);
-      hexToBytes(o.hash, spec.bits / 8);
-      const entry: Override = { action: o.action, algorithm: o.algorithm, hash: o.hash.toLowerCase(), who: o.who, when: new Date().toISOString(), why: o.why };
-      if (o.listId !== undefined) entry.listId = o.listId;
-      if (o.entryId !== undefined) entry.entryId = o.entryId;
-      await addOverride(store, entry);
-      process.stdout.write(`override added beside ${store}: ${o.action} ${o.algorithm} ${entry.hash}\n`);
-    });
+    .description("local overrides beside a list: disable an entry, or allow a value (who, when and why recorded); each change is a new release, signed with --sign-key")
+    .addHelpText(
+      "after",
+      "\nExample:\n  phmatch hashset override add pvic.phs --action disable --algorithm md5 --hash <hex> --who 'J. Doe' --why 'appeal 12 upheld' --sign-key overrides.pem\n" +
+        "\nUnder trusted keys (--trusted-keys), overrides must be signed by a trusted key, or the list is refused.\n",
+    );
+  withWriteOptions(
+    override
+      .command("add")
+      .argument("<store>", "the .phs store the override sits beside")
+      .addOption(new Option("--action <action>", "disable: the entry stops matching; allow: the value is accepted despite the list").choices(["disable", "allow"]).makeOptionMandatory())
+      .requiredOption("--algorithm <id>", "algorithm of the value")
+      .requiredOption("--hash <hex>", "the value")
+      .option("--list-id <id>", "only this list")
+      .option("--entry-id <id>", "the entry's id, for the record")
+      .requiredOption("--who <name>", "who decided")
+      .requiredOption("--why <reason>", "why (e.g. a confirmed false positive, an upheld appeal, its reference)"),
+  ).action(async (store: string, o: WriteOptions & { action: Override["action"]; algorithm: string; hash: string; listId?: string; entryId?: string; who: string; why: string }) => {
+    const spec = hasherSpec(o.algorithm);
+    if (spec === undefined) throw new PhmatchError("PHM_USAGE", `unknown algorithm "${o.algorithm}"`);
+    hexToBytes(o.hash, spec.bits / 8);
+    const lists = await storeListIds(store, o);
+    if (o.listId !== undefined && !lists.includes(o.listId)) throw new PhmatchError("PHM_USAGE", `${store} holds no list "${o.listId}" (it holds ${lists.join(", ")})`);
+    const entry: Override = { action: o.action, algorithm: o.algorithm, hash: o.hash.toLowerCase(), who: o.who, when: new Date().toISOString(), why: o.why };
+    if (o.listId !== undefined) entry.listId = o.listId;
+    if (o.entryId !== undefined) entry.entryId = o.entryId;
+    const written = await addOverride(store, entry, writeOptions(o, lists));
+    process.stdout.write(`override added beside ${store}: ${o.action} ${o.algorithm} ${entry.hash}; ${describeWrite(written)}\n`);
+  });
   override
     .command("list")
     .argument("<store>", "the .phs store")
     .action(async (store: string) => {
-      const overrides = await readOverrides(store);
-      overrides.forEach((o, i) => process.stdout.write(`#${i} ${JSON.stringify(o)}\n`));
-      if (overrides.length === 0) process.stdout.write(`no overrides beside ${store}\n`);
+      const file = await readOverridesFile(store);
+      if (file?.header !== undefined) process.stdout.write(`release ${file.header.release}, bound to list(s) ${file.header.lists.join(", ")}\n`);
+      (file?.overrides ?? []).forEach((o, i) => process.stdout.write(`#${i} ${JSON.stringify(o)}\n`));
+      if ((file?.overrides.length ?? 0) === 0) process.stdout.write(`no overrides beside ${store}\n`);
     });
-  override
-    .command("remove")
-    .argument("<store>", "the .phs store")
-    .argument("<index>", "number shown by override list", parseIndex)
-    .action(async (store: string, index: number) => {
-      const removed = await removeOverride(store, index);
-      process.stdout.write(`removed override #${index}: ${JSON.stringify(removed)}\n`);
-    });
+  withWriteOptions(
+    override
+      .command("remove")
+      .argument("<store>", "the .phs store")
+      .argument("<index>", "number shown by override list", parseIndex),
+  ).action(async (store: string, index: number, o: WriteOptions) => {
+    const lists = await storeListIds(store, o);
+    const file = await readOverridesFile(store);
+    const removed = await removeOverride(store, index, writeOptions(o, lists));
+    const after = await readOverridesFile(store);
+    const signed = after?.header !== undefined && o.signKey !== undefined;
+    process.stdout.write(`removed override #${index}: ${JSON.stringify(removed)}; release ${after?.header?.release ?? "-"}${signed ? ", signed" : file !== undefined ? ", unsigned" : ""}\n`);
+  });
+  withTrustOptions(
+    override
+      .command("sign")
+      .description("sign the overrides file as it is (a file without a header gets one: release 1, bound to the store's lists)")
+      .argument("<store>", "the .phs store")
+      .requiredOption("--key <file>", "Ed25519 private key (PEM)"),
+  ).action(async (store: string, o: TrustOptions & { key: string }) => {
+    const lists = await storeListIds(store, o);
+    const written = await signOverrides(store, readText(o.key, "--key"), lists);
+    process.stdout.write(`signed ${written.path} -> ${written.path}.sig: ${describeWrite(written)}\n`);
+  });
   return override;
+}
+
+function withWriteOptions(command: Command): Command {
+  return withTrustOptions(command.option("--sign-key <file>", "Ed25519 private key (PEM) that signs the new release of the overrides (required for them to be used under --trusted-keys)"));
+}
+
+function writeOptions(o: WriteOptions, lists: string[]): { lists: string[]; signingKeyPem?: string } {
+  return { lists, ...(o.signKey !== undefined && { signingKeyPem: readText(o.signKey, "--sign-key") }) };
+}
+
+function describeWrite(w: OverridesWritten): string {
+  const release = w.release === undefined ? "" : `release ${w.release}, `;
+  if (w.signedBy !== undefined) return `${release}signed by key ${w.signedBy}`;
+  return `${release}unsigned${w.unsigned ? " (the old signature no longer matched and was removed)" : ""}: lists loaded with trusted keys refuse unsigned overrides; sign with --sign-key or phmatch hashset override sign`;
+}
+
+// The list ids of a store: the binding of its overrides. The store is read as a load would (its signature checked
+// with trusted keys, decrypted with its key), without its overrides, which are what is being changed.
+async function storeListIds(store: string, options: TrustOptions): Promise<string[]> {
+  if (isListUrl(store)) throw new PhmatchError("PHM_USAGE", "overrides sit beside a local store file, not a list server's URL");
+  const bytes = await readFile(store).catch((error: Error) => {
+    throw new PhmatchError("PHM_FILE_NOT_FOUND", `cannot read the store ${store} the overrides are for: ${error.message}`, { path: store, cause: error });
+  });
+  const load = loadOptions(options);
+  if (load.trustedKeys !== undefined) {
+    verifyStore(bytes, await readFile(`${store}.sig`, "utf8").catch(() => undefined), load.trustedKeys, store);
+  }
+  const plain = isEncryptedStore(bytes) ? decryptStore(bytes, load.key, store) : bytes;
+  return parseStore(plain, store).lists.map((l) => l.listId);
 }

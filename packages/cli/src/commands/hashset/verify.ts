@@ -1,21 +1,44 @@
+import { existsSync } from "node:fs";
 import { Command } from "commander";
-import { PhmatchError, loadHashSet } from "@phmatch/core";
-import { loadOptions, withTrustOptions, type TrustOptions } from "./options.js";
+import { PhmatchError, RollbackState, loadHashSet, type LoadedHashSet } from "@phmatch/core";
+import { loadOptions, stateDirOf, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./options.js";
 
 /** `phmatch hashset verify`: load a store exactly as matching would, and say whether it may be used. */
 export function verifyCommand(): Command {
-  return withTrustOptions(
-    new Command("verify")
-      .description("check a store's integrity, signature (with trusted keys) and version; exit 3 if it must not be used")
-      .argument("<store>", "the .phs store")
-      .addHelpText("after", "\nExample:\n  phmatch hashset verify pvic.phs --trusted-keys keys.pem || echo 'do not use this list'\n"),
-  ).action(async (store: string, options: TrustOptions) => {
+  return withStateOptions(
+    withTrustOptions(
+      new Command("verify")
+        .description("check a store's integrity, signature (with trusted keys), overrides and version; exit 3 if it must not be used")
+        .argument("<store>", "the .phs store")
+        .addHelpText("after", "\nExample:\n  phmatch hashset verify pvic.phs --trusted-keys keys.pem --state-dir /var/lib/phmatch || echo 'do not use this list'\n"),
+    ),
+    "also check (never move) the rollback state in this folder: would a deployment using it refuse this release? (or PHMATCH_STATE_DIR)",
+  ).action(async (store: string, options: TrustOptions & StateOptions) => {
     const load = loadOptions(options);
     if (load.trustedKeys === undefined) {
       throw new PhmatchError("PHM_USAGE", "verify needs trusted keys (--trusted-keys or PHMATCH_TRUSTED_KEYS): without them a list's origin cannot be checked");
     }
+    const dir = stateDirOf(options);
+    if (dir !== undefined) load.versionState = new RollbackState(dir, { readOnly: true });
+    load.allowRollback = options.allowRollback === true;
     const loaded = await loadHashSet(store, load);
     const lists = loaded.set.lists.map((l) => `${l.listId} v${l.version}`).join(", ");
-    process.stdout.write(`${store}: OK, signed by key ${String(loaded.signedBy)}, ${loaded.set.size} entries (${lists})${loaded.encrypted ? ", encrypted" : ""}\n`);
+    const state = dir === undefined ? "" : `; not older than the rollback state ${dir}`;
+    process.stdout.write(`${store}: OK, signed by key ${String(loaded.signedBy)}, ${loaded.set.size} entries (${lists})${loaded.encrypted ? ", encrypted" : ""}; ${describeOverrides(loaded)}${state}\n`);
   });
+}
+
+/** "overrides: none", or how many, which release, and who signed them (or that nobody did). */
+export function describeOverrides(loaded: LoadedHashSet): string {
+  const o = loaded.overridesProvenance;
+  if (o === undefined) return "overrides: none";
+  const release = o.release === undefined ? "" : `, release ${o.release}`;
+  const signature = o.signedBy !== undefined ? `, signed by key ${o.signedBy}` : existsSync(`${o.path}.sig`) ? ", signature present, not verified (no trusted keys given)" : ", unsigned";
+  const actions = o.count === 0 ? "" : ` (${countActions(loaded)})`;
+  return `overrides: ${o.count}${actions}${release}${signature}`;
+}
+
+function countActions(loaded: LoadedHashSet): string {
+  const allow = loaded.overrides.filter((o) => o.action === "allow").length;
+  return `${allow} allow, ${loaded.overrides.length - allow} disable`;
 }

@@ -1,0 +1,162 @@
+// Trust in the overrides beside a list (issue 16 items 9 and 10). Under trusted keys an overrides file must be
+// signed by a trusted key and bound to the store's lists, and an older signed release replayed is refused by the
+// rollback state; without keys they work as before and say they are unsigned. Trusted keys that are asked for
+// must be usable: an empty key list never turns the checks off.
+import { createHash, generateKeyPairSync } from "node:crypto";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  HashSetBuilder,
+  Matcher,
+  RollbackState,
+  addOverride,
+  checkerFor,
+  generateSigningKeys,
+  keyId,
+  loadHashSet,
+  parseTrustedKeys,
+  readOverridesFile,
+  removeOverride,
+  serializeStore,
+  signOverrides,
+  signStore,
+  type Override,
+} from "@phmatch/core";
+
+const tmp = mkdtempSync(join(tmpdir(), "phmatch-overrides-trust-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const signer = generateSigningKeys();
+const stranger = generateSigningKeys();
+const trusted = parseTrustedKeys(signer.publicKeyPem);
+const signerId = keyId(trusted[0]!);
+const md5 = (s: string) => createHash("md5").update(s).digest("hex");
+const LISTED = md5("listed image");
+
+// A signed list holding one MD5 entry (LISTED), as a hotline publishes it.
+function signedList(name: string, listId: string, version = 3): string {
+  const builder = new HashSetBuilder();
+  builder.addList({ listId, version });
+  builder.addEntry({ algorithm: "md5", value: Buffer.from(LISTED, "hex"), listId, entryId: "E1", category: "A1" });
+  const file = join(tmp, name);
+  const bytes = serializeStore(builder);
+  writeFileSync(file, bytes);
+  writeFileSync(`${file}.sig`, signStore(bytes, signer.privateKeyPem));
+  return file;
+}
+
+const allow: Override = { action: "allow", algorithm: "md5", hash: LISTED, who: "reviewer", when: "2026-01-02T00:00:00Z", why: "confirmed false positive, ticket 4" };
+const statusOf = async (store: string, options: Parameters<typeof loadHashSet>[1]) => new Matcher([await loadHashSet(store, options)]).match({ path: "upload", hashes: { md5: LISTED } });
+
+describe("overrides under trusted keys", () => {
+  // Issue 16 item 10: an unsigned overrides file beside a signed list allowed every entry; a listed image turned
+  // unseen and hashset verify still said "OK, signed".
+  it("refuses an unsigned overrides file beside a signed list (the list is not loaded)", async () => {
+    const store = signedList("unsigned.phs", "hotline");
+    expect((await statusOf(store, { trustedKeys: trusted })).status).toBe("known");
+    writeFileSync(`${store}.overrides.ndjson`, JSON.stringify(allow) + "\n");
+    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE", message: expect.stringContaining("not signed") });
+    // without trusted keys it is used as before, and known to be unsigned
+    const loaded = await loadHashSet(store);
+    expect(loaded.overridesProvenance).toMatchObject({ count: 1 });
+    expect(loaded.overridesProvenance?.signedBy).toBeUndefined();
+    expect((await statusOf(store, {})).status).toBe("unseen");
+  });
+
+  it("applies overrides signed by a trusted key, and every hit they set aside says which release and key", async () => {
+    const store = signedList("signed.phs", "hotline");
+    const written = await addOverride(store, allow, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem });
+    expect(written).toMatchObject({ release: 1, signedBy: signerId, unsigned: false });
+    const file = await readOverridesFile(store);
+    expect(file?.header).toEqual({ type: "overrides", release: 1, lists: ["hotline"] });
+    const loaded = await loadHashSet(store, { trustedKeys: trusted });
+    expect(loaded.overridesProvenance).toMatchObject({ count: 1, release: 1, lists: ["hotline"], signedBy: signerId, sha256: createHash("sha256").update(readFileSync(`${store}.overrides.ndjson`)).digest("hex") });
+    // the gate's answers come from checkerFor: the allow turned a match into no_match, and the result says so
+    const result = checkerFor([loaded]).matchRecord({ path: "upload", hashes: { md5: LISTED } });
+    expect(result).toMatchObject({ decision: "no_match", status: "unseen" });
+    expect(result.matches).toEqual([expect.objectContaining({ list: "hotline", entryId: "E1", override: { action: "allow", who: "reviewer", when: allow.when, why: allow.why, release: 1, signedBy: signerId } })]);
+  });
+
+  it("refuses overrides signed by an untrusted key, altered after signing, or signed without a binding", async () => {
+    const store = signedList("wrong.phs", "hotline");
+    await addOverride(store, allow, { lists: ["hotline"], signingKeyPem: stranger.privateKeyPem });
+    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE", message: expect.stringContaining("not among the trusted keys") });
+
+    await signOverrides(store, signer.privateKeyPem, ["hotline"]);
+    await expect(loadHashSet(store, { trustedKeys: trusted })).resolves.toBeDefined();
+    const path = `${store}.overrides.ndjson`;
+    writeFileSync(path, readFileSync(path, "utf8").replace("ticket 4", "ticket 5"));
+    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE", message: expect.stringContaining("does not match its signature") });
+
+    // a file without a header (as written before releases), signed as it is: bound to nothing, refused
+    const legacy = JSON.stringify(allow) + "\n";
+    writeFileSync(path, legacy);
+    writeFileSync(`${path}.sig`, signStore(Buffer.from(legacy), signer.privateKeyPem));
+    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE", message: expect.stringContaining("no header") });
+  });
+
+  it("refuses signed overrides moved beside a list they are not bound to", async () => {
+    const hotline = signedList("bound-hotline.phs", "hotline");
+    const test = signedList("bound-test.phs", "hotline-test");
+    await addOverride(test, allow, { lists: ["hotline-test"], signingKeyPem: signer.privateKeyPem });
+    copyFileSync(`${test}.overrides.ndjson`, `${hotline}.overrides.ndjson`);
+    copyFileSync(`${test}.overrides.ndjson.sig`, `${hotline}.overrides.ndjson.sig`);
+    await expect(loadHashSet(hotline, { trustedKeys: trusted })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE", message: expect.stringContaining("bound to list(s) hotline-test") });
+    await expect(loadHashSet(test, { trustedKeys: trusted })).resolves.toBeDefined();
+  });
+
+  it("refuses an older signed release replayed once the rollback state has seen a newer one; nothing is recorded read-only", async () => {
+    const store = signedList("replay.phs", "hotline");
+    const state = new RollbackState(join(tmp, "state-replay"));
+    const path = `${store}.overrides.ndjson`;
+    await addOverride(store, allow, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem });
+    const release1 = [readFileSync(path), readFileSync(`${path}.sig`)] as const;
+    expect((await statusOf(store, { trustedKeys: trusted, versionState: state })).status).toBe("unseen");
+    expect(state.overridesRelease(["hotline"])).toBe(1);
+    // The reviewer withdraws the allow (an appeal reversed): release 2, signed.
+    await removeOverride(store, 0, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem });
+    expect((await readOverridesFile(store))?.header?.release).toBe(2);
+    const readOnly = new RollbackState(join(tmp, "state-replay"), { readOnly: true });
+    await loadHashSet(store, { trustedKeys: trusted, versionState: readOnly });
+    expect(state.overridesRelease(["hotline"])).toBe(1); // a read-only check moves nothing
+    expect((await statusOf(store, { trustedKeys: trusted, versionState: state })).status).toBe("known");
+    expect(state.overridesRelease(["hotline"])).toBe(2);
+    // Someone puts release 1 (validly signed) back to bring the allow back.
+    writeFileSync(path, release1[0]);
+    writeFileSync(`${path}.sig`, release1[1]);
+    await expect(loadHashSet(store, { trustedKeys: trusted, versionState: state })).rejects.toMatchObject({ code: "PHM_HASHSET_ROLLBACK", message: expect.stringContaining("release 1") });
+    await expect(loadHashSet(store, { trustedKeys: trusted, versionState: state, allowRollback: true })).resolves.toBeDefined();
+    expect(state.overridesRelease(["hotline"])).toBe(2);
+  });
+
+  it("a change without a signing key leaves the file unsigned (the stale signature removed), and refused under trusted keys", async () => {
+    const store = signedList("unsign.phs", "hotline");
+    await addOverride(store, allow, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem });
+    const written = await addOverride(store, { ...allow, action: "disable", why: "entry under dispute" }, { lists: ["hotline"] });
+    expect(written).toMatchObject({ release: 2, unsigned: true });
+    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE", message: expect.stringContaining("not signed") });
+    await expect(addOverride(store, allow, { lists: ["other"] })).rejects.toMatchObject({ code: "PHM_USAGE" });
+  });
+});
+
+// Issue 16 item 9: an empty --trusted-keys file (or PHMATCH_TRUSTED_KEYS=' ') turned signature checks off.
+describe("trusted keys that are asked for", () => {
+  it("an empty key list is refused, never taken as 'no checks'", async () => {
+    const builder = new HashSetBuilder();
+    builder.addList({ listId: "forged", version: 1 });
+    const store = join(tmp, "forged.phs");
+    writeFileSync(store, serializeStore(builder)); // no signature at all
+    await expect(loadHashSet(store, { trustedKeys: [] })).rejects.toMatchObject({ code: "PHM_USAGE" });
+    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE" });
+  });
+
+  it("a key text without a usable Ed25519 public key is refused", () => {
+    expect(() => parseTrustedKeys("")).toThrow(expect.objectContaining({ code: "PHM_USAGE" }));
+    expect(() => parseTrustedKeys(" \n")).toThrow(expect.objectContaining({ code: "PHM_USAGE" }));
+    expect(() => parseTrustedKeys("-----BEGIN PUBLIC KEY-----\nnot base64 at all\n-----END PUBLIC KEY-----\n")).toThrow(expect.objectContaining({ code: "PHM_USAGE" }));
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ type: "spki", format: "pem" }).toString();
+    expect(() => parseTrustedKeys(rsa, "keys.pem")).toThrow(expect.objectContaining({ code: "PHM_USAGE", message: expect.stringContaining("not Ed25519") }));
+    expect(parseTrustedKeys(signer.publicKeyPem + stranger.publicKeyPem)).toHaveLength(2);
+  });
+});
