@@ -6,12 +6,12 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deflateSync } from "node:zlib";
 import fc from "fast-check";
 import sharp from "sharp";
 import { afterAll, describe, expect, it } from "vitest";
 import { decodeImage, hashImageBytes, PhmatchError } from "@phmatch/core";
 import { decoderMemory } from "../src/decode/decoder-memory.js";
+import { headerOnlyPng, withJpegSize } from "../../../test/support/pixel-bombs.js";
 import { syntheticImage } from "../../../test/support/worker-faults.js";
 
 const dir = mkdtempSync(join(tmpdir(), "phmatch-oversize-"));
@@ -27,47 +27,6 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   } catch (error) {
     return error instanceof PhmatchError ? error.code : String(error);
   }
-}
-
-// A PNG that is a signature and an IHDR declaring width x height, then IEND: no image data at all.
-function headerOnlyPng(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    out.write(type, 4, "latin1");
-    data.copy(out, 8);
-    out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(Buffer.alloc(0))), chunk("IEND", Buffer.alloc(0))]);
-}
-
-function crc32(bytes: Uint8Array): number {
-  let c = ~0;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-  }
-  return ~c >>> 0;
-}
-
-// The JPEG with the width and height in its frame header (SOFn) replaced: the data no longer fits them.
-function withJpegSize(jpeg: Buffer, width: number, height: number): Buffer {
-  const out = Buffer.from(jpeg);
-  for (let p = 2; p < out.length; ) {
-    const marker = out[p + 1] as number;
-    if (marker >= 0xc0 && marker <= 0xc2) {
-      out.writeUInt16BE(height, p + 5);
-      out.writeUInt16BE(width, p + 7);
-      return out;
-    }
-    p += 2 + out.readUInt16BE(p + 2);
-  }
-  throw new Error("no frame header");
 }
 
 // Peak RSS growth (MiB) of a fresh process decoding `file` with `options`, after a warm-up decode; and the shape.
