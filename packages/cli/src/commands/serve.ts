@@ -79,13 +79,19 @@ export function serveCommand(): Command {
       if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw new PhmatchError("PHM_USAGE", `--port takes 0-65535, got ${options.port}`);
       // Uploads are hashed on worker threads in a supervised child process (held in memory, sent over IPC), so
       // every core works and a decoder crash or out-of-memory costs a worker restart, not the gate. An upload
-      // still hashing --timeout-ms after it reached the worker is killed with it (the others in flight are retried).
+      // still hashing --timeout-ms after a thread started it is killed with the worker and answered
+      // PHM_WORKER_TIMEOUT, not retried: it would run out the time again, at everyone's cost (the others in
+      // flight are retried).
       const pool = new SupervisedHashPool({
         jobs: options.threads,
         fileTimeoutMs: options.timeoutMs,
+        retryTimedOut: false,
         ...(options.memoryLimit !== undefined && { memoryLimitBytes: options.memoryLimit * 1024 * 1024 }),
       });
-      pool.start();
+      const hook =
+        options.onMatchUrl === undefined && options.onMatchCommand === undefined
+          ? undefined
+          : new OnMatchHook({ ...(options.onMatchUrl !== undefined && { url: options.onMatchUrl }), ...(options.onMatchCommand !== undefined && { command: options.onMatchCommand }) });
       const metrics = new GateMetrics({ workers: () => pool.stats });
       const lists = new ListHolder(options.hashset, () => loadOptions(options), {
         pool,
@@ -95,13 +101,26 @@ export function serveCommand(): Command {
         maxBytes: options.maxBytes,
         ...(options.maxPixels !== undefined && { hash: { maxPixels: options.maxPixels } }),
       });
-      await lists.load();
-      const audit = options.auditLog === undefined ? undefined : AuditLog.open(options.auditLog, options.auditKey === undefined ? {} : { signingKeyPem: readText(options.auditKey, "--audit-key") });
-      const hook =
-        options.onMatchUrl === undefined && options.onMatchCommand === undefined
-          ? undefined
-          : new OnMatchHook({ ...(options.onMatchUrl !== undefined && { url: options.onMatchUrl }), ...(options.onMatchCommand !== undefined && { command: options.onMatchCommand }) });
-      const app = await createGate({ lists, auth, maxBytes: options.maxBytes, maxConcurrent: options.maxConcurrent, timeoutMs: options.timeoutMs, requestTimeoutMs: options.requestTimeoutMs, maxConnectionsPerIp: options.maxConnectionsPerIp, metrics, ...(audit && { audit }), ...(hook && { hook }) });
+      // Until the gate listens, a failure (a list that fails verification, an audit log that cannot be continued,
+      // a port taken) ends the command with its error and exit code, as scan does: nothing may keep the process
+      // alive, so the worker process starts only once the lists are loaded, and is stopped again on the way out.
+      let audit: AuditLog | undefined;
+      let app: Awaited<ReturnType<typeof createGate>> | undefined;
+      let address: string;
+      try {
+        await lists.load();
+        audit = options.auditLog === undefined ? undefined : AuditLog.open(options.auditLog, options.auditKey === undefined ? {} : { signingKeyPem: readText(options.auditKey, "--audit-key") });
+        pool.start();
+        app = await createGate({ lists, auth, maxBytes: options.maxBytes, maxConcurrent: options.maxConcurrent, timeoutMs: options.timeoutMs, requestTimeoutMs: options.requestTimeoutMs, maxConnectionsPerIp: options.maxConnectionsPerIp, metrics, ...(audit && { audit }), ...(hook && { hook }) });
+        address = await app.listen({ host: options.host, port: options.port }).catch((error: NodeJS.ErrnoException) => {
+          throw new PhmatchError("PHM_USAGE", `cannot listen on ${options.host} port ${options.port}: ${error.code ?? error.message}; choose another --host or --port`);
+        });
+      } catch (error) {
+        await app?.close();
+        await pool.close();
+        audit?.close();
+        throw error;
+      }
       const describe = () => lists.current?.checker.lists.map((l) => `${l.listId} v${l.version}`).join(", ") ?? "";
       const onReload = (result: Awaited<ReturnType<ListHolder["reload"]>>) => {
         metrics.reload(result.ok);
@@ -111,7 +130,6 @@ export function serveCommand(): Command {
       if (options.watch) lists.watch(onReload);
       const onHup = () => void lists.reload().then(onReload);
       process.on("SIGHUP", onHup);
-      const address = await app.listen({ host: options.host, port: options.port });
       process.stderr.write(`phmatch serve: listening on ${address} with ${describe()}${auth === undefined ? " (no auth, loopback only)" : ""}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
