@@ -170,6 +170,8 @@ const ROUTES: { method: string; path: string; type?: string; expected: Record<Cr
   { method: "POST", path: "/v1/match", type: "application/json", expected: { none: 401, wrong: 401, decision: "answered" } },
   { method: "GET", path: "/metrics", expected: { none: 401, wrong: 401, decision: 403 } },
   { method: "HEAD", path: "/metrics", expected: { none: 401, wrong: 401, decision: 403 } },
+  { method: "GET", path: "/readyz", expected: { none: 200, wrong: 401, decision: 200 } },
+  { method: "HEAD", path: "/readyz", expected: { none: 200, wrong: 401, decision: 200 } },
   { method: "GET", path: "/healthz", expected: { none: 200, wrong: 200, decision: 200 } },
 ];
 
@@ -268,5 +270,16 @@ describe("phmatch serve: the gate decides on the route that matched, before the 
     admitted.socket.write(png);
     expect(await admitted.answer).toMatchObject({ interim: [100], status: 200, body: { decision: "match" } });
     admitted.socket.destroy();
+  });
+
+  it("tells anyone whether it is ready, and only a full token which lists at which versions", async () => {
+    const readyz = async (token?: string) => {
+      const a = await exchange(head("GET", "/readyz", { token })).answer;
+      return { status: a.status, body: a.body };
+    };
+    expect(await readyz()).toEqual({ status: 200, body: { status: "ready" } });
+    expect(await readyz(DECISION)).toEqual({ status: 200, body: { status: "ready" } });
+    expect(await readyz(WRONG)).toMatchObject({ status: 401, body: { reason_code: "UNAUTHORIZED" } });
+    expect(await readyz(FULL)).toMatchObject({ status: 200, body: { status: "ready", lists: [{ listId: "phmatch-demo", version: 1 }] } });
   });
 });

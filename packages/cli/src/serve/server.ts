@@ -42,8 +42,11 @@ export interface GateOptions {
  * the raw URL, which a client may spell `/%761/check`, `http://host/v1/check`, ...), before any body byte is read.
  */
 export interface RoutePolicy {
-  /** `anyone`: no token looked at; `token`: any valid token; `full`: full tokens only (403 for the others). */
-  caller: "anyone" | "token" | "full";
+  /**
+   * `anyone`: no token looked at; `optional`: a token if one is given (a wrong one is 401), else anonymous;
+   * `token`: any valid token; `full`: full tokens only (403 for the others).
+   */
+  caller: "anyone" | "optional" | "token" | "full";
   /** Takes one unit of the token's rate (429 over it). */
   rated: boolean;
   /** Needs lists loaded (503 NOT_READY) and takes a check slot (503 SATURATED when none is free). */
@@ -77,7 +80,8 @@ const POLICIES = {
   check: { caller: "token", rated: true, admits: true, bodyTypes: CHECK_TYPES },
   match: { caller: "token", rated: true, admits: true, bodyTypes: MATCH_TYPES },
   metrics: { caller: "full", rated: true, admits: false },
-  probe: { caller: "anyone", rated: false, admits: false },
+  health: { caller: "anyone", rated: false, admits: false },
+  ready: { caller: "optional", rated: false, admits: false },
 } satisfies Record<string, RoutePolicy>;
 
 // A body is on its way: refusing before reading it also closes the connection, or Node would read (and discard)
@@ -141,7 +145,8 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     const policy = request.routeOptions.config.gate;
     // No route (fastify's 404 handler, or a route without a policy): refused here, so its body is never read.
     if (policy === undefined) return void (await early(404, "NOT_FOUND"));
-    if (policy.caller !== "anyone" && options.auth !== undefined) {
+    const anonymous = policy.caller === "anyone" || (policy.caller === "optional" && request.headers.authorization === undefined);
+    if (!anonymous && options.auth !== undefined) {
       const token = options.auth.authenticate(request.headers.authorization);
       if (token === undefined) return void (await early(401, "UNAUTHORIZED", { "www-authenticate": 'Bearer realm="phmatch"' }));
       request.phmToken = token;
@@ -257,10 +262,12 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     return answer(request, reply, generation.checker.matchRecord(record), generation.checker.lists);
   });
 
-  app.get("/healthz", { config: { gate: POLICIES.probe } }, async () => ({ status: "ok" }));
-  app.get("/readyz", { config: { gate: POLICIES.probe } }, async (_request, reply) => {
+  app.get("/healthz", { config: { gate: POLICIES.health } }, async () => ({ status: "ok" }));
+  // Ready or not to anyone (a load balancer's probe); which lists, at which versions, only to a full token.
+  app.get("/readyz", { config: { gate: POLICIES.ready } }, async (request, reply) => {
     const current = options.lists.current;
     if (current === undefined) return reply.code(503).send({ status: "not_ready" });
+    if (options.auth !== undefined && request.phmToken?.detail !== "full") return { status: "ready" };
     return { status: "ready", lists: current.checker.lists, loadedAt: current.loadedAt.toISOString() };
   });
   app.get("/metrics", { config: { gate: POLICIES.metrics } }, async (_request, reply) => {
