@@ -3,7 +3,7 @@
 // other methods), with no token, a wrong token and a decision token. Authentication, the rate limit and admission
 // are decided on the route the router matched, before any body byte is read: each refusal here is answered to a
 // request whose body was announced and never sent. The real server on loopback in its own process.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
@@ -20,6 +20,8 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const FULL = "backend-token-0123456789abcdef";
 const DECISION = "device-token-0123456789abcdef";
 const RATED = "rated-device-token-0123456789";
+const GRANTED = "granted-device-token-0123456789";
+const NEEDLES = "needles-device-token-0123456789";
 const WRONG = "wrong-token-0123456789abcdefgh";
 const tokensFile = join(root, "tokens.json");
 writeFileSync(
@@ -28,7 +30,9 @@ writeFileSync(
     tokens: [
       { name: "backend", token: FULL, detail: "full" },
       { name: "app", token: DECISION, detail: "decision" },
-      { name: "rated", token: RATED, detail: "decision", ratePerMinute: 0.25 },
+      { name: "rated", token: RATED, detail: "decision", matchAlgorithms: ["pdq"], ratePerMinute: 0.25 },
+      { name: "granted", token: GRANTED, detail: "decision", matchAlgorithms: ["pdq", "md5"], ratePerMinute: 60_000 },
+      { name: "needles", token: NEEDLES, detail: "decision", matchAlgorithms: ["pdq"], ratePerMinute: 6 },
     ],
   }),
 );
@@ -167,7 +171,7 @@ const tokenOf = (c: Credential) => (c === "none" ? undefined : c === "wrong" ? W
 // sent whole), and the body a refused request announces.
 const ROUTES: { method: string; path: string; type?: string; expected: Record<Credential, number | "answered"> }[] = [
   { method: "POST", path: "/v1/check", type: "image/png", expected: { none: 401, wrong: 401, decision: "answered" } },
-  { method: "POST", path: "/v1/match", type: "application/json", expected: { none: 401, wrong: 401, decision: "answered" } },
+  { method: "POST", path: "/v1/match", type: "application/json", expected: { none: 401, wrong: 401, decision: 403 } },
   { method: "GET", path: "/metrics", expected: { none: 401, wrong: 401, decision: 403 } },
   { method: "HEAD", path: "/metrics", expected: { none: 401, wrong: 401, decision: 403 } },
   { method: "GET", path: "/readyz", expected: { none: 200, wrong: 401, decision: 200 } },
@@ -281,5 +285,80 @@ describe("phmatch serve: the gate decides on the route that matched, before the 
     expect(await readyz(DECISION)).toEqual({ status: 200, body: { status: "ready" } });
     expect(await readyz(WRONG)).toMatchObject({ status: 401, body: { reason_code: "UNAUTHORIZED" } });
     expect(await readyz(FULL)).toMatchObject({ status: 200, body: { status: "ready", lists: [{ listId: "phmatch-demo", version: 1 }] } });
+  });
+});
+
+// What `phmatch hash --dihedral` prints for a listed fixture (demo.phs holds its PDQ, pHash and MD5).
+const listed = JSON.parse(spawnSync(process.execPath, [bin, "hash", "--dihedral", "-a", "pdq,phash,md5", fixtures("images/shapes.png")], { encoding: "utf8" }).stdout) as {
+  hashes: Record<string, string>;
+  quality: Record<string, number>;
+  dihedral: Record<string, string[]>;
+};
+const pdq = listed.hashes.pdq as string;
+
+async function match(body: unknown, token = FULL): Promise<{ status: number; body: Record<string, unknown>; retryAfter: string | undefined }> {
+  const r = await fetch(`http://127.0.0.1:${port}/v1/match`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  return { status: r.status, body: (await r.json()) as Record<string, unknown>, retryAfter: r.headers.get("retry-after") ?? undefined };
+}
+
+describe("phmatch serve: /v1/match fails closed and is no oracle", () => {
+  it("matches the record phmatch hash --dihedral prints", async () => {
+    expect(await match({ path: "x.png", ...listed })).toMatchObject({ status: 200, body: { decision: "match", checked: expect.arrayContaining(["pdq", "phash", "md5"]) } });
+  });
+
+  it("refuses unknown algorithm ids (also in another case) with 400 UNKNOWN_ALGORITHM, never a no_match with nothing checked", async () => {
+    for (const id of ["PDQ", "Pdq", "pdq2", "constructor", "__proto__x"]) {
+      const r = await match({ hashes: { [id]: pdq } });
+      expect({ id, status: r.status, reason: r.body.reason_code }).toEqual({ id, status: 400, reason: "UNKNOWN_ALGORITHM" });
+      expect(r.body.message).toContain("lower case");
+    }
+    expect(await match({ hashes: { photodna: "00".repeat(144) } })).toMatchObject({ status: 400, body: { reason_code: "ALGORITHM_NOT_MATCHABLE" } });
+  });
+
+  it("refuses hex of the wrong length for its algorithm (400 HASH_LENGTH), never cutting or padding it", async () => {
+    // The listed value with a digit more, or one digit less: matched before, as the value cut or zero-padded.
+    for (const hex of [`${pdq}0`, `${pdq}00`, pdq.slice(0, -1), pdq.slice(0, -2), pdq.slice(0, 16), `${pdq}${pdq}`]) {
+      const r = await match({ hashes: { pdq: hex } });
+      expect({ digits: hex.length, status: r.status, reason: r.body.reason_code }).toEqual({ digits: hex.length, status: 400, reason: "HASH_LENGTH" });
+    }
+    expect(await match({ hashes: { md5: `${listed.hashes.md5 as string}0` } })).toMatchObject({ status: 400, body: { reason_code: "HASH_LENGTH" } });
+    expect(await match({ hashes: { pdq: "zz".repeat(32) } })).toMatchObject({ status: 400, body: { reason_code: "PHM_MATCH_INPUT" } });
+  });
+
+  it("takes the 8 dihedral variants of a hash given, the original first, and no more (400 DIHEDRAL_VARIANTS)", async () => {
+    const variants = listed.dihedral.pdq as string[];
+    const many = Array.from({ length: 900 }, (_, i) => i.toString(16).padStart(64, "0"));
+    for (const dihedral of [{ pdq: [...variants, variants[1]] }, { pdq: variants.slice(0, 7) }, { pdq: [pdq, ...many] }, { pdq: [variants[1], ...variants.slice(1)] }, { md5: variants }]) {
+      const r = await match({ hashes: { pdq, md5: listed.hashes.md5 }, dihedral });
+      expect({ status: r.status, reason: r.body.reason_code }).toEqual({ status: 400, reason: "DIHEDRAL_VARIANTS" });
+    }
+    // Variants of a hash not given: they would have been dropped unseen.
+    expect(await match({ hashes: { md5: listed.hashes.md5 }, dihedral: { pdq: variants } })).toMatchObject({ status: 400, body: { reason_code: "DIHEDRAL_VARIANTS" } });
+  });
+
+  it("refuses fields it would not look up (400) and answers 422 NOTHING_CHECKED when the lists hold none of the hashes", async () => {
+    expect(await match({ hashes: { pdq }, trimmed: { box: [0, 0, 1, 1], hashes: { pdq } } })).toMatchObject({ status: 400, body: { reason_code: "PHM_MATCH_INPUT" } });
+    expect(await match({ hashes: { pdq }, quality: { phash: 100 } })).toMatchObject({ status: 400, body: { reason_code: "PHM_MATCH_INPUT" } });
+    // demo.phs holds no SHA-256 and no 256-bit pHash: nothing can be looked up, so no "no_match".
+    expect(await match({ hashes: { sha256: "ab".repeat(32), phash16: "cd".repeat(32) } })).toMatchObject({ status: 422, body: { decision: "error", reason_code: "NOTHING_CHECKED" } });
+  });
+
+  it("gives a decision token /v1/match only with a grant, only for the algorithms granted, and only the decision", async () => {
+    expect(await match({ hashes: { pdq } }, DECISION)).toMatchObject({ status: 403, body: { reason_code: "MATCH_NOT_GRANTED" } });
+    expect(await match({ hashes: { phash: listed.hashes.phash } }, GRANTED)).toMatchObject({ status: 403, body: { reason_code: "ALGORITHM_NOT_GRANTED" } });
+    expect(await match({ hashes: { pdq, phash: listed.hashes.phash } }, GRANTED)).toMatchObject({ status: 403, body: { reason_code: "ALGORITHM_NOT_GRANTED" } });
+    const r = await match({ hashes: { pdq }, dihedral: { pdq: listed.dihedral.pdq } }, GRANTED);
+    expect(r.status).toBe(200);
+    expect(Object.keys(r.body).sort()).toEqual(["decision", "reason_code", "request_id"]);
+    expect(r.body.decision).toBe("match");
+  });
+
+  it("counts every needle against the token's rate: 8 variants wait 8 times as long as one hash", async () => {
+    // 6 per minute, a burst of one: one request with the 8 variants of a PDQ takes 8 units (1 + 7 more, the
+    // bucket going 7 below zero), so the next waits for 8 units to refill: 80 s, where one hash would wait 10 s.
+    expect((await match({ hashes: { pdq }, dihedral: { pdq: listed.dihedral.pdq } }, NEEDLES)).status).toBe(200);
+    const over = await match({ hashes: { pdq } }, NEEDLES);
+    expect(over).toMatchObject({ status: 429, body: { reason_code: "RATE_LIMITED" } });
+    expect(Number(over.retryAfter)).toBeGreaterThan(60);
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import multipart from "@fastify/multipart";
-import type { AuditLog, CheckResult, HashRecord } from "@phmatch/core";
+import type { AuditLog, CheckResult } from "@phmatch/core";
 import type { ListGeneration, ListHolder } from "./lists.js";
 import type { OnMatchHook } from "./hook.js";
 import {
@@ -15,7 +15,8 @@ import {
   limitConnectionsPerAddress,
 } from "./connections.js";
 import { GateMetrics } from "./metrics.js";
-import { RateLimiter, type TokenAuth, type TokenSpec } from "./tokens.js";
+import { isRefusal, parseMatchRequest } from "./match-request.js";
+import { MATCHABLE_ALGORITHMS, RateLimiter, type TokenAuth, type TokenSpec } from "./tokens.js";
 
 /** Options of the upload gate. */
 export interface GateOptions {
@@ -49,6 +50,8 @@ export interface RoutePolicy {
   caller: "anyone" | "optional" | "token" | "full";
   /** Takes one unit of the token's rate (429 over it). */
   rated: boolean;
+  /** `match`: the token must be allowed some algorithm by hash (403 MATCH_NOT_GRANTED: decision tokens by default). */
+  grant?: "match";
   /** Needs lists loaded (503 NOT_READY) and takes a check slot (503 SATURATED when none is free). */
   admits: boolean;
   /** The body types the route reads (415 before the body otherwise); undefined: the route reads no body. */
@@ -78,7 +81,7 @@ const MATCH_TYPES = /^\s*application\/json\s*(;|$)/i;
 /** The policy of each route (see RoutePolicy); a request that matched none is refused (404) before its body. */
 const POLICIES = {
   check: { caller: "token", rated: true, admits: true, bodyTypes: CHECK_TYPES },
-  match: { caller: "token", rated: true, admits: true, bodyTypes: MATCH_TYPES },
+  match: { caller: "token", grant: "match", rated: true, admits: true, bodyTypes: MATCH_TYPES },
   metrics: { caller: "full", rated: true, admits: false },
   health: { caller: "anyone", rated: false, admits: false },
   ready: { caller: "optional", rated: false, admits: false },
@@ -151,6 +154,7 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
       if (token === undefined) return void (await early(401, "UNAUTHORIZED", { "www-authenticate": 'Bearer realm="phmatch"' }));
       request.phmToken = token;
       if (policy.caller === "full" && token.detail !== "full") return void (await early(403, "FORBIDDEN"));
+      if (policy.grant === "match" && token.matchAlgorithms.size === 0) return void (await early(403, "MATCH_NOT_GRANTED"));
       if (policy.rated && token.ratePerMinute !== undefined) {
         const taken = limiter.take(token.name, token.ratePerMinute);
         if (!taken.ok) return void (await early(429, "RATE_LIMITED", { "retry-after": String(taken.retryAfterSeconds) }));
@@ -257,9 +261,19 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
 
   app.post("/v1/match", { bodyLimit: MATCH_BODY_LIMIT, config: { gate: POLICIES.match } }, async (request, reply) => {
     const generation = request.phmGeneration!;
-    const record = hashRecordOf(request.body);
-    if (record === undefined) return refuse(reply, request, 400, "PHM_MATCH_INPUT");
-    return answer(request, reply, generation.checker.matchRecord(record), generation.checker.lists);
+    const token = request.phmToken;
+    const parsed = parseMatchRequest(request.body, token?.matchAlgorithms ?? new Set(MATCHABLE_ALGORITHMS));
+    if (isRefusal(parsed)) return refuse(reply, request, parsed.status, parsed.reason, {}, parsed.message);
+    // Each hash looked up is a yes/no probe of the lists: the request took one unit, its other needles take theirs
+    // (the bucket may go below zero: the token's next requests wait until it has refilled).
+    if (token?.ratePerMinute !== undefined && parsed.needles > 1) limiter.charge(token.name, token.ratePerMinute, parsed.needles - 1);
+    const result = generation.checker.matchRecord(parsed.record);
+    // Not one hash given is held by the loaded lists: nothing was looked up, so "no_match" would be a guess.
+    if (result.decision === "no_match" && result.checked.length === 0) {
+      const held = token?.detail === "decision" ? "" : `; they hold ${generation.checker.algorithms.join(", ")}`;
+      return refuse(reply, request, 422, "NOTHING_CHECKED", {}, `the loaded lists hold none of ${Object.keys(parsed.record.hashes ?? {}).join(", ")}: nothing was looked up${held}`);
+    }
+    return answer(request, reply, result, generation.checker.lists);
   });
 
   app.get("/healthz", { config: { gate: POLICIES.health } }, async () => ({ status: "ok" }));
@@ -276,8 +290,11 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
   return app;
 }
 
-async function refuse(reply: FastifyReply, request: FastifyRequest, status: number, reason: string, headers: Record<string, string> = {}): Promise<void> {
-  await reply.code(status).headers(headers).send({ request_id: request.id, decision: "error", reason_code: reason });
+async function refuse(reply: FastifyReply, request: FastifyRequest, status: number, reason: string, headers: Record<string, string> = {}, message?: string): Promise<void> {
+  await reply
+    .code(status)
+    .headers(headers)
+    .send({ request_id: request.id, decision: "error", reason_code: reason, ...(message !== undefined && { message }) });
 }
 
 // The gate names no file: the upload has no path.
@@ -295,19 +312,3 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | unde
     clearTimeout(timer);
   }
 }
-
-// A hash record as `phmatch hash` prints it (path optional here): hashes of hex strings, optional quality and
-// dihedral variants. Anything else is refused (400 PHM_MATCH_INPUT).
-function hashRecordOf(body: unknown): HashRecord | undefined {
-  if (typeof body !== "object" || body === null) return undefined;
-  const b = body as { hashes?: unknown; quality?: unknown; dihedral?: unknown };
-  const hex = (v: unknown) => typeof v === "string" && /^[0-9a-f]+$/i.test(v) && v.length <= 1024;
-  if (typeof b.hashes !== "object" || b.hashes === null || Object.keys(b.hashes).length === 0 || !Object.values(b.hashes).every(hex)) return undefined;
-  if (b.quality !== undefined && (typeof b.quality !== "object" || b.quality === null || !Object.values(b.quality).every((q) => typeof q === "number"))) return undefined;
-  if (b.dihedral !== undefined && (typeof b.dihedral !== "object" || b.dihedral === null || !Object.values(b.dihedral).every((v) => Array.isArray(v) && v.every(hex)))) return undefined;
-  const record: HashRecord = { path: "request", hashes: b.hashes as Record<string, string> };
-  if (b.quality !== undefined) record.quality = b.quality as Record<string, number>;
-  if (b.dihedral !== undefined) record.dihedral = b.dihedral as Record<string, string[]>;
-  return record;
-}
-
