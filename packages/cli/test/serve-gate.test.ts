@@ -362,3 +362,31 @@ describe("phmatch serve: /v1/match fails closed and is no oracle", () => {
     expect(Number(over.retryAfter)).toBeGreaterThan(60);
   });
 });
+
+describe("phmatch serve: a multipart upload is one file", () => {
+  const boundary = "phm-boundary-2files";
+  const part = (name: string, body: Buffer, filename?: string) =>
+    Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"${filename === undefined ? "" : `; filename="${filename}"`}\r\nContent-Type: ${filename === undefined ? "text/plain" : "image/png"}\r\n\r\n`, "latin1"), body, Buffer.from("\r\n")]);
+  const form = (...parts: Buffer[]) => Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]);
+  const unlisted = readFileSync(fixtures("images/texture-grey.png"));
+  const post = async (body: Buffer) => {
+    const c = exchange(head("POST", "/v1/check", { token: FULL, type: `multipart/form-data; boundary=${boundary}`, length: body.length }));
+    c.socket.write(body);
+    const a = await c.answer;
+    c.socket.destroy();
+    return { status: a.status, decision: a.body?.decision, reason: a.body?.reason_code };
+  };
+
+  it("refuses a second file (400 MULTIPART_ONE_FILE): a listed image behind an unlisted one does not pass", async () => {
+    expect(await post(form(part("file", unlisted, "a.png")))).toEqual({ status: 200, decision: "no_match", reason: "NO_MATCH" });
+    expect(await post(form(part("file", png, "b.png")))).toEqual({ status: 200, decision: "match", reason: "LIST_MATCH" });
+    expect(await post(form(part("file", unlisted, "a.png"), part("file", png, "b.png")))).toEqual({ status: 400, decision: "error", reason: "MULTIPART_ONE_FILE" });
+    expect(await post(form(part("file", unlisted, "a.png"), part("other", png, "b.png")))).toEqual({ status: 400, decision: "error", reason: "MULTIPART_ONE_FILE" });
+    expect(await post(form(part("file", unlisted, "a.png"), part("file", png, "b.png"), part("file", png, "c.png")))).toEqual({ status: 400, decision: "error", reason: "MULTIPART_ONE_FILE" });
+  });
+
+  it("refuses a field beside the file, before or after it (400 MULTIPART_ONE_FILE)", async () => {
+    expect(await post(form(part("file", unlisted, "a.png"), part("note", Buffer.from("hello"))))).toEqual({ status: 400, decision: "error", reason: "MULTIPART_ONE_FILE" });
+    expect(await post(form(part("note", Buffer.from("hello")), part("file", png, "b.png")))).toEqual({ status: 400, decision: "error", reason: "MULTIPART_ONE_FILE" });
+  });
+});

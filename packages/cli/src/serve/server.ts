@@ -77,6 +77,9 @@ const MATCH_BODY_LIMIT = 64 * 1024;
 // The bodies /v1/check reads: an image, raw bytes, or one multipart file; /v1/match: JSON.
 const CHECK_TYPES = /^\s*(image\/|application\/octet-stream\b|multipart\/form-data\b)/i;
 const MATCH_TYPES = /^\s*application\/json\s*(;|$)/i;
+// @fastify/multipart's errors for a part beyond its limits (one file, no field): a second file is not a body too
+// large but a request the gate does not take.
+const MULTIPART_LIMITS = new Set(["FST_FILES_LIMIT", "FST_FIELDS_LIMIT", "FST_PARTS_LIMIT"]);
 
 /** The policy of each route (see RoutePolicy); a request that matched none is refused (404) before its body. */
 const POLICIES = {
@@ -207,6 +210,7 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     // no status, nor does the client going away mid-body: the client's doing, 400, not 500.
     const clientSide = request.raw.aborted || error.code === "ECONNRESET" || (request.isMultipart() && /[\\/]busboy[\\/]/.test(error.stack ?? ""));
     const status = error.statusCode ?? (clientSide ? 400 : 500);
+    if (MULTIPART_LIMITS.has(error.code ?? "")) return refuse(reply, request, 400, "MULTIPART_ONE_FILE", { connection: "close" }, "send one file and nothing else");
     const reason =
       status === 413 || error.code === "FST_REQ_FILE_TOO_LARGE"
         ? "BODY_TOO_LARGE"
@@ -241,9 +245,16 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     const generation = request.phmGeneration!;
     let bytes: Buffer;
     if (request.isMultipart()) {
-      const file = await request.file();
+      // Exactly one part, a file: every part is read, so a second file (or a field) cannot ride past the check
+      // behind the first. busboy's limits (one file, no field) end the parts with FST_FILES_LIMIT or
+      // FST_FIELDS_LIMIT, answered 400 MULTIPART_ONE_FILE by the error handler.
+      let file: Buffer | undefined;
+      for await (const part of request.parts()) {
+        if (part.type !== "file" || file !== undefined) return refuse(reply, request, 400, "MULTIPART_ONE_FILE", { connection: "close" }, "send one file and nothing else");
+        file = await part.toBuffer();
+      }
       if (file === undefined) return refuse(reply, request, 400, "NO_FILE");
-      bytes = await file.toBuffer();
+      bytes = file;
     } else if (Buffer.isBuffer(request.body)) {
       bytes = request.body;
     } else {
