@@ -7,7 +7,11 @@
 // included) are sampled every 500 ms. Prints a markdown table: the healthy p50/p99 side by side, what the abuser
 // was answered, and what the server held. The server runs with its defaults except --max-bytes 8 MiB (so the
 // oversized part stays small) and tokens; images are generated in memory; the temp dir (tokens, state) is removed.
-// Usage: node bench/abuse/run.mjs [-- --duration 15 --settle 3 --connections 2 --only stalled-body,flood]
+// Then the oracle rows (bench/abuse/oracle-rows.mjs): a client that sees only yes/no reading list entries back
+// through /v1/match, against the gate at 7fb58cb (built under bench/.cache/) and now, with the healthy client
+// (its own token, from 127.0.0.1) beside each.
+// Usage: node bench/abuse/run.mjs [-- --duration 15 --settle 3 --connections 2 --only stalled-body,flood,oracle
+//   --oracle-entries 200000 --oracle-wait 600]
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -17,6 +21,7 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { photoLikeJpeg } from "../photo-like.mjs";
 import { treeCpuSeconds, treeUsage } from "../proc-tree.mjs";
+import { BEFORE, oracleRows } from "./oracle-rows.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +29,8 @@ const { values } = parseArgs({
     settle: { type: "string", default: "3" },
     connections: { type: "string", default: "2" },
     only: { type: "string" },
+    "oracle-entries": { type: "string", default: "200000" },
+    "oracle-wait": { type: "string", default: "600" },
   },
 });
 const DURATION = Number(values.duration);
@@ -33,6 +40,8 @@ const MAX_BYTES = 8 * 1024 * 1024;
 const cli = new URL("../../packages/cli/dist/bin.js", import.meta.url).pathname;
 const abuserScript = new URL("./abuser.mjs", import.meta.url).pathname;
 const demo = new URL("../../test-fixtures/hashsets/demo.phs", import.meta.url).pathname;
+// The healthy client has a token of its own: no abuser shares its name, so no abuser spends its rate.
+const HEALTHY = "bench-healthy-token-0123456789";
 const FULL = "bench-backend-token-0123456789";
 const LIMITED = "bench-app-token-0123456789abc";
 const one = ["127.0.0.2"];
@@ -58,7 +67,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function startServer(dir) {
   const tokens = join(dir, "tokens.json");
-  writeFileSync(tokens, JSON.stringify({ tokens: [{ name: "backend", token: FULL, detail: "full" }, { name: "app", token: LIMITED, detail: "decision", ratePerMinute: 600 }] }));
+  writeFileSync(tokens, JSON.stringify({ tokens: [{ name: "healthy", token: HEALTHY, detail: "full" }, { name: "backend", token: FULL, detail: "full" }, { name: "app", token: LIMITED, detail: "decision", ratePerMinute: 600 }] }));
   const args = [cli, "serve", "--hashset", demo, "--port", "0", "--tokens", tokens, "--no-watch", "--state-dir", join(dir, "state"), "--max-bytes", String(MAX_BYTES)];
   const env = { ...process.env, PHMATCH_TRUSTED_KEYS: "", PHMATCH_TOKENS: "" };
   const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env });
@@ -96,7 +105,7 @@ async function inFlight(base) {
 
 // The healthy client for DURATION seconds, the server's RSS and handles sampled meanwhile; CPU use of the server
 // (and of the abuser, if any) over the run, as % of one core.
-async function healthy(base, pid, body, abuser) {
+async function healthy(base, pid, body, abuser, duration = DURATION) {
   const samples = [];
   const cpu0 = treeCpuSeconds(pid);
   const abuser0 = abuser?.cpu();
@@ -105,10 +114,10 @@ async function healthy(base, pid, body, abuser) {
     const r = await autocannon({
       url: `${base}/v1/check`,
       method: "POST",
-      headers: { authorization: `Bearer ${FULL}`, "content-type": "image/jpeg" },
+      headers: { authorization: `Bearer ${HEALTHY}`, "content-type": "image/jpeg" },
       body,
       connections: CONNECTIONS,
-      duration: DURATION,
+      duration,
     });
     return {
       serverCpu: ((treeCpuSeconds(pid) - cpu0) * 100) / r.duration,
@@ -143,7 +152,7 @@ try {
   const port = Number(new URL(base).port);
   const pid = server.child.pid;
   const jpeg = await photoLikeJpeg(3000, 864, 576);
-  const probe = await fetch(`${base}/v1/check`, { method: "POST", headers: { authorization: `Bearer ${FULL}`, "content-type": "image/jpeg" }, body: jpeg });
+  const probe = await fetch(`${base}/v1/check`, { method: "POST", headers: { authorization: `Bearer ${HEALTHY}`, "content-type": "image/jpeg" }, body: jpeg });
   if (probe.status !== 200) throw new Error(`probe: ${probe.status} ${await probe.text()}`);
   log(`gate at ${base}; healthy client: ${CONNECTIONS} connections, ${DURATION} s per run, ${(jpeg.length / 1024).toFixed(0)} KiB JPEG`);
   for (const abuse of ABUSES) {
@@ -179,3 +188,17 @@ for (const { abuse, without: a, withAbuse: b, tally } of rows) {
 }
 const errors = rows.reduce((n, r) => n + r.without.errors + r.withAbuse.errors, 0);
 console.log(`\nhealthy client connection errors and timeouts, all runs: ${errors}`);
+
+if (values.only === undefined || values.only.split(",").includes("oracle")) {
+  const jpeg = await photoLikeJpeg(3000, 864, 576);
+  const lines = await oracleRows({
+    entries: Number(values["oracle-entries"]),
+    settleMs: SETTLE_MS,
+    waitMs: Number(values["oracle-wait"]) * 1000,
+    healthy: (base, pid, abuser, seconds) => healthy(base, pid, jpeg, abuser, seconds),
+    healthyToken: HEALTHY,
+    log,
+  });
+  console.log(`\nThe yes/no oracle: a client that sees only match / no_match reads list entries back through POST /v1/match, against the gate at ${BEFORE} and at this commit; healthy client beside each: POST /v1/check, 0.5 MP JPEG, ${CONNECTIONS} connections, ${DURATION} s, its own full token, from 127.0.0.1; attacker from 127.0.0.2\n`);
+  for (const line of lines) console.log(line);
+}

@@ -43,7 +43,7 @@ export function serveCommand(): Command {
       .description("run the upload gate: POST /v1/check (an image) and /v1/match (hashes) answer match / no_match / low_quality / error")
       .option("--host <address>", "address to listen on", "127.0.0.1")
       .option("--port <n>", "port (0: any free port, printed on stderr)", (v) => Number(v), 8080)
-      .option("--tokens <file>", 'bearer tokens, JSON {"tokens":[{"name","token"|"sha256","detail":"full"|"decision","ratePerMinute"}]} (or PHMATCH_TOKENS)')
+      .option("--tokens <file>", 'bearer tokens, JSON {"tokens":[{"name","token"|"sha256","detail":"full"|"decision","ratePerMinute","matchAlgorithms"}]} (or PHMATCH_TOKENS)')
       .option("--no-auth", "answer without tokens (only on a loopback address)")
       .option("--max-bytes <n>", `largest upload in bytes; 413 above (default ${DEFAULT_CHECK_MAX_BYTES})`, parsePositiveInt, DEFAULT_CHECK_MAX_BYTES)
       .option("--max-concurrent <n>", "checks answered at once; more get 503 + Retry-After", parsePositiveInt, Math.max(2, cpus().length * 2))

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import multipart from "@fastify/multipart";
-import type { AuditLog, CheckResult, HashRecord } from "@phmatch/core";
+import type { AuditLog, CheckResult } from "@phmatch/core";
 import type { ListGeneration, ListHolder } from "./lists.js";
 import type { OnMatchHook } from "./hook.js";
 import {
@@ -15,7 +15,8 @@ import {
   limitConnectionsPerAddress,
 } from "./connections.js";
 import { GateMetrics } from "./metrics.js";
-import { RateLimiter, type TokenAuth, type TokenSpec } from "./tokens.js";
+import { isRefusal, parseMatchRequest } from "./match-request.js";
+import { MATCHABLE_ALGORITHMS, RateLimiter, type TokenAuth, type TokenSpec } from "./tokens.js";
 
 /** Options of the upload gate. */
 export interface GateOptions {
@@ -37,7 +38,30 @@ export interface GateOptions {
   metrics?: GateMetrics;
 }
 
+/**
+ * What a route asks of its callers, decided in one onRequest hook from the route the router matched (never from
+ * the raw URL, which a client may spell `/%761/check`, `http://host/v1/check`, ...), before any body byte is read.
+ */
+export interface RoutePolicy {
+  /**
+   * `anyone`: no token looked at; `optional`: a token if one is given (a wrong one is 401), else anonymous;
+   * `token`: any valid token; `full`: full tokens only (403 for the others).
+   */
+  caller: "anyone" | "optional" | "token" | "full";
+  /** Takes one unit of the token's rate (429 over it). */
+  rated: boolean;
+  /** `match`: the token must be allowed some algorithm by hash (403 MATCH_NOT_GRANTED: decision tokens by default). */
+  grant?: "match";
+  /** Needs lists loaded (503 NOT_READY) and takes a check slot (503 SATURATED when none is free). */
+  admits: boolean;
+  /** The body types the route reads (415 before the body otherwise); undefined: the route reads no body. */
+  bodyTypes?: RegExp;
+}
+
 declare module "fastify" {
+  interface FastifyContextConfig {
+    gate?: RoutePolicy;
+  }
   interface FastifyRequest {
     phmToken?: TokenSpec;
     phmCounted?: boolean;
@@ -50,9 +74,25 @@ declare module "fastify" {
 type Answer = { request_id: string; decision: string; reason_code: string; lists?: { listId: string; version: number }[] } & Partial<CheckResult>;
 
 const MATCH_BODY_LIMIT = 64 * 1024;
-// The bodies /v1/check reads: an image, raw bytes, or one multipart file.
+// The bodies /v1/check reads: an image, raw bytes, or one multipart file; /v1/match: JSON.
 const CHECK_TYPES = /^\s*(image\/|application\/octet-stream\b|multipart\/form-data\b)/i;
-const isCheckUrl = (url: string) => url === "/v1/check" || url.startsWith("/v1/check?");
+const MATCH_TYPES = /^\s*application\/json\s*(;|$)/i;
+// @fastify/multipart's errors for a part beyond its limits (one file, no field): a second file is not a body too
+// large but a request the gate does not take.
+const MULTIPART_LIMITS = new Set(["FST_FILES_LIMIT", "FST_FIELDS_LIMIT", "FST_PARTS_LIMIT"]);
+
+/** The policy of each route (see RoutePolicy); a request that matched none is refused (404) before its body. */
+const POLICIES = {
+  check: { caller: "token", rated: true, admits: true, bodyTypes: CHECK_TYPES },
+  match: { caller: "token", grant: "match", rated: true, admits: true, bodyTypes: MATCH_TYPES },
+  metrics: { caller: "full", rated: true, admits: false },
+  health: { caller: "anyone", rated: false, admits: false },
+  ready: { caller: "optional", rated: false, admits: false },
+} satisfies Record<string, RoutePolicy>;
+
+// A body is on its way: refusing before reading it also closes the connection, or Node would read (and discard)
+// up to the whole announced body to keep the connection alive.
+const announcesBody = (request: FastifyRequest) => request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? 0) > 0;
 
 /**
  * The upload gate on fastify: POST /v1/check (the image as the raw body or one multipart file, held in memory
@@ -76,7 +116,15 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     requestTimeout,
     http: { headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout), connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS, maxHeaderSize: MAX_HEADER_BYTES },
     clientErrorHandler: (error, socket) => answerClientError(error, socket, (reason) => metrics.clientError(reason)),
+    // A path the router cannot decode (`%ZZ`, overlong UTF-8): no route, no hooks; refused in the gate's shape.
+    frameworkErrors: (_error, request, reply) => {
+      metrics.clientError("BAD_URL");
+      void refuse(reply as FastifyReply, request as FastifyRequest, 400, "BAD_URL", { connection: "close" });
+    },
   });
+  // `Expect: 100-continue`: Node would answer 100 at once, before any check, and the client would send its body.
+  // Here the request goes through the checks first; 100 is sent once it is admitted (onRequest below).
+  app.server.on("checkContinue", (req, res) => app.server.emit("request", req, res));
   const maxPerIp = options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP;
   if (maxPerIp > 0) limitConnectionsPerAddress(app.server, maxPerIp, () => metrics.clientError("CONNECTION_LIMIT"));
   const holders = new SlotHolders<FastifyRequest>();
@@ -94,28 +142,37 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     }
   };
 
-  // Before the body is read: authentication, rate limit, and the concurrency limit (overload is refused at once).
+  // Before the body is read, from the route that matched: the route exists, authentication, the rate limit, the
+  // body type, readiness and a check slot (overload is refused at once).
   app.addHook("onRequest", async (request, reply) => {
     request.phmStart = process.hrtime.bigint();
-    if (!request.url.startsWith("/v1/") && !request.url.startsWith("/metrics")) return;
-    if (options.auth !== undefined) {
+    const early = async (status: number, reason: string, headers: Record<string, string> = {}) =>
+      refuse(reply, request, status, reason, announcesBody(request) ? { ...headers, connection: "close" } : headers);
+    const policy = request.routeOptions.config.gate;
+    // No route (fastify's 404 handler, or a route without a policy): refused here, so its body is never read.
+    if (policy === undefined) return void (await early(404, "NOT_FOUND"));
+    const anonymous = policy.caller === "anyone" || (policy.caller === "optional" && request.headers.authorization === undefined);
+    if (!anonymous && options.auth !== undefined) {
       const token = options.auth.authenticate(request.headers.authorization);
-      if (token === undefined) return void (await refuse(reply, request, 401, "UNAUTHORIZED", { "www-authenticate": 'Bearer realm="phmatch"' }));
+      if (token === undefined) return void (await early(401, "UNAUTHORIZED", { "www-authenticate": 'Bearer realm="phmatch"' }));
       request.phmToken = token;
-      if (request.url.startsWith("/metrics") && token.detail !== "full") return void (await refuse(reply, request, 403, "FORBIDDEN"));
-      if (token.ratePerMinute !== undefined) {
+      if (policy.caller === "full" && token.detail !== "full") return void (await early(403, "FORBIDDEN"));
+      if (policy.grant === "match" && token.matchAlgorithms.size === 0) return void (await early(403, "MATCH_NOT_GRANTED"));
+      if (policy.rated && token.ratePerMinute !== undefined) {
         const taken = limiter.take(token.name, token.ratePerMinute);
-        if (!taken.ok) return void (await refuse(reply, request, 429, "RATE_LIMITED", { "retry-after": String(taken.retryAfterSeconds) }));
+        if (!taken.ok) return void (await early(429, "RATE_LIMITED", { "retry-after": String(taken.retryAfterSeconds) }));
       }
     }
-    // An upload of a type /v1/check refuses anyway is refused before its body is read (fastify would otherwise
+    // An upload of a type the route refuses anyway is refused before its body is read (fastify would otherwise
     // parse up to --max-bytes of JSON or text on the event loop first).
-    if (request.method === "POST" && isCheckUrl(request.url) && !CHECK_TYPES.test(request.headers["content-type"] ?? "")) return void (await refuse(reply, request, 415, "UNSUPPORTED_MEDIA_TYPE"));
-    if (request.url.startsWith("/v1/")) {
-      if (options.lists.current === undefined) return void (await refuse(reply, request, 503, "NOT_READY", { "retry-after": "1" }));
+    if (policy.bodyTypes !== undefined && request.method === "POST" && !policy.bodyTypes.test(request.headers["content-type"] ?? "")) {
+      return void (await early(415, "UNSUPPORTED_MEDIA_TYPE"));
+    }
+    if (policy.admits) {
+      if (options.lists.current === undefined) return void (await early(503, "NOT_READY", { "retry-after": "1" }));
       // Saturated: an address over its fair share, or a stalled or dribbled upload, gives its slot to this
       // request, if there is one whose body is still arriving (connections.ts).
-      if (inFlight >= options.maxConcurrent && !holders.giveWay(request.raw.socket)) return void (await refuse(reply, request, 503, "SATURATED", { "retry-after": "1" }));
+      if (inFlight >= options.maxConcurrent && !holders.giveWay(request.raw.socket)) return void (await early(503, "SATURATED", { "retry-after": "1" }));
       inFlight++;
       request.phmCounted = true;
       holders.add(request, request.raw.socket, (why) => {
@@ -130,6 +187,7 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
       // The lists a request started with answer it, even if a reload swaps them while its body arrives.
       request.phmGeneration = options.lists.current;
     }
+    if (/^\s*100-continue\s*$/i.test(request.headers.expect ?? "")) reply.raw.writeContinue();
   });
   app.addHook("onResponse", async (request, reply) => {
     release(request);
@@ -152,6 +210,7 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     // no status, nor does the client going away mid-body: the client's doing, 400, not 500.
     const clientSide = request.raw.aborted || error.code === "ECONNRESET" || (request.isMultipart() && /[\\/]busboy[\\/]/.test(error.stack ?? ""));
     const status = error.statusCode ?? (clientSide ? 400 : 500);
+    if (MULTIPART_LIMITS.has(error.code ?? "")) return refuse(reply, request, 400, "MULTIPART_ONE_FILE", { connection: "close" }, "send one file and nothing else");
     const reason =
       status === 413 || error.code === "FST_REQ_FILE_TOO_LARGE"
         ? "BODY_TOO_LARGE"
@@ -182,13 +241,20 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     await reply.code(status).send(body);
   };
 
-  app.post("/v1/check", async (request, reply) => {
+  app.post("/v1/check", { config: { gate: POLICIES.check } }, async (request, reply) => {
     const generation = request.phmGeneration!;
     let bytes: Buffer;
     if (request.isMultipart()) {
-      const file = await request.file();
+      // Exactly one part, a file: every part is read, so a second file (or a field) cannot ride past the check
+      // behind the first. busboy's limits (one file, no field) end the parts with FST_FILES_LIMIT or
+      // FST_FIELDS_LIMIT, answered 400 MULTIPART_ONE_FILE by the error handler.
+      let file: Buffer | undefined;
+      for await (const part of request.parts()) {
+        if (part.type !== "file" || file !== undefined) return refuse(reply, request, 400, "MULTIPART_ONE_FILE", { connection: "close" }, "send one file and nothing else");
+        file = await part.toBuffer();
+      }
       if (file === undefined) return refuse(reply, request, 400, "NO_FILE");
-      bytes = await file.toBuffer();
+      bytes = file;
     } else if (Buffer.isBuffer(request.body)) {
       bytes = request.body;
     } else {
@@ -204,27 +270,42 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     return answer(request, reply, result, generation.checker.lists);
   });
 
-  app.post("/v1/match", { bodyLimit: MATCH_BODY_LIMIT }, async (request, reply) => {
+  app.post("/v1/match", { bodyLimit: MATCH_BODY_LIMIT, config: { gate: POLICIES.match } }, async (request, reply) => {
     const generation = request.phmGeneration!;
-    const record = hashRecordOf(request.body);
-    if (record === undefined) return refuse(reply, request, 400, "PHM_MATCH_INPUT");
-    return answer(request, reply, generation.checker.matchRecord(record), generation.checker.lists);
+    const token = request.phmToken;
+    const parsed = parseMatchRequest(request.body, token?.matchAlgorithms ?? new Set(MATCHABLE_ALGORITHMS));
+    if (isRefusal(parsed)) return refuse(reply, request, parsed.status, parsed.reason, {}, parsed.message);
+    // Each hash looked up is a yes/no probe of the lists: the request took one unit, its other needles take theirs
+    // (the bucket may go below zero: the token's next requests wait until it has refilled).
+    if (token?.ratePerMinute !== undefined && parsed.needles > 1) limiter.charge(token.name, token.ratePerMinute, parsed.needles - 1);
+    const result = generation.checker.matchRecord(parsed.record);
+    // Not one hash given is held by the loaded lists: nothing was looked up, so "no_match" would be a guess.
+    if (result.decision === "no_match" && result.checked.length === 0) {
+      const held = token?.detail === "decision" ? "" : `; they hold ${generation.checker.algorithms.join(", ")}`;
+      return refuse(reply, request, 422, "NOTHING_CHECKED", {}, `the loaded lists hold none of ${Object.keys(parsed.record.hashes ?? {}).join(", ")}: nothing was looked up${held}`);
+    }
+    return answer(request, reply, result, generation.checker.lists);
   });
 
-  app.get("/healthz", async () => ({ status: "ok" }));
-  app.get("/readyz", async (_request, reply) => {
+  app.get("/healthz", { config: { gate: POLICIES.health } }, async () => ({ status: "ok" }));
+  // Ready or not to anyone (a load balancer's probe); which lists, at which versions, only to a full token.
+  app.get("/readyz", { config: { gate: POLICIES.ready } }, async (request, reply) => {
     const current = options.lists.current;
     if (current === undefined) return reply.code(503).send({ status: "not_ready" });
+    if (options.auth !== undefined && request.phmToken?.detail !== "full") return { status: "ready" };
     return { status: "ready", lists: current.checker.lists, loadedAt: current.loadedAt.toISOString() };
   });
-  app.get("/metrics", async (_request, reply) => {
+  app.get("/metrics", { config: { gate: POLICIES.metrics } }, async (_request, reply) => {
     await reply.type("text/plain; version=0.0.4").send(metrics.render(options.lists.current?.checker.lists ?? [], inFlight));
   });
   return app;
 }
 
-async function refuse(reply: FastifyReply, request: FastifyRequest, status: number, reason: string, headers: Record<string, string> = {}): Promise<void> {
-  await reply.code(status).headers(headers).send({ request_id: request.id, decision: "error", reason_code: reason });
+async function refuse(reply: FastifyReply, request: FastifyRequest, status: number, reason: string, headers: Record<string, string> = {}, message?: string): Promise<void> {
+  await reply
+    .code(status)
+    .headers(headers)
+    .send({ request_id: request.id, decision: "error", reason_code: reason, ...(message !== undefined && { message }) });
 }
 
 // The gate names no file: the upload has no path.
@@ -242,19 +323,3 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | unde
     clearTimeout(timer);
   }
 }
-
-// A hash record as `phmatch hash` prints it (path optional here): hashes of hex strings, optional quality and
-// dihedral variants. Anything else is refused (400 PHM_MATCH_INPUT).
-function hashRecordOf(body: unknown): HashRecord | undefined {
-  if (typeof body !== "object" || body === null) return undefined;
-  const b = body as { hashes?: unknown; quality?: unknown; dihedral?: unknown };
-  const hex = (v: unknown) => typeof v === "string" && /^[0-9a-f]+$/i.test(v) && v.length <= 1024;
-  if (typeof b.hashes !== "object" || b.hashes === null || Object.keys(b.hashes).length === 0 || !Object.values(b.hashes).every(hex)) return undefined;
-  if (b.quality !== undefined && (typeof b.quality !== "object" || b.quality === null || !Object.values(b.quality).every((q) => typeof q === "number"))) return undefined;
-  if (b.dihedral !== undefined && (typeof b.dihedral !== "object" || b.dihedral === null || !Object.values(b.dihedral).every((v) => Array.isArray(v) && v.every(hex)))) return undefined;
-  const record: HashRecord = { path: "request", hashes: b.hashes as Record<string, string> };
-  if (b.quality !== undefined) record.quality = b.quality as Record<string, number>;
-  if (b.dihedral !== undefined) record.dihedral = b.dihedral as Record<string, string[]>;
-  return record;
-}
-
