@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import multipart from "@fastify/multipart";
-import type { AuditLog, CheckResult } from "@phmatch/core";
+import type { AuditDecision, AuditLog, CheckResult } from "@phmatch/core";
+import type { DecodeBudget } from "./budgets.js";
+import { clientKey, type TrustedProxies } from "./client-address.js";
 import type { ListGeneration, ListHolder } from "./lists.js";
 import type { OnMatchHook } from "./hook.js";
 import {
@@ -27,15 +29,26 @@ export interface GateOptions {
   maxBytes: number;
   /** Checks answered at once; more get 503 with Retry-After. */
   maxConcurrent: number;
-  /** Per-request limit for a check, in ms (503 when exceeded). */
+  /**
+   * How long an upload may wait for a worker thread, in ms: past it, one that no thread has started is dropped and
+   * answered 503 TIMEOUT + Retry-After (saturation). One started runs to its result or to the worker's per-file
+   * limit (set on the pool: 422 PHM_WORKER_TIMEOUT, the file costs too much).
+   */
   timeoutMs: number;
   /** Time for a whole request (headers and body) to arrive, in ms (408 after it); default 60,000. */
   requestTimeoutMs?: number;
   /** Connections one client address may hold open (more are closed at once); 0: no limit; default 256. */
   maxConnectionsPerIp?: number;
+  /** Every answer, refusals included, is recorded here (status, reason, token name, client address key). */
   audit?: AuditLog;
   hook?: OnMatchHook;
   metrics?: GateMetrics;
+  /** Worker time per token and per client address (429 DECODE_BUDGET when spent); undefined: none. */
+  budget?: DecodeBudget;
+  /** Worker threads: a client paying back its budget may have one less of its uploads in the worker at once. */
+  threads?: number;
+  /** Proxies whose X-Forwarded-For names the client (budgets, audit); undefined: the peer is the client. */
+  trustedProxies?: TrustedProxies;
 }
 
 /**
@@ -56,6 +69,8 @@ export interface RoutePolicy {
   admits: boolean;
   /** The body types the route reads (415 before the body otherwise); undefined: the route reads no body. */
   bodyTypes?: RegExp;
+  /** Spends worker time: the token and the client address must have decode budget left (429 DECODE_BUDGET). */
+  decodes?: boolean;
 }
 
 declare module "fastify" {
@@ -67,6 +82,8 @@ declare module "fastify" {
     phmCounted?: boolean;
     phmStart?: bigint;
     phmGeneration?: ListGeneration;
+    /** The client's address key (see client-address.ts). */
+    phmClient?: string;
   }
 }
 
@@ -83,7 +100,7 @@ const MULTIPART_LIMITS = new Set(["FST_FILES_LIMIT", "FST_FIELDS_LIMIT", "FST_PA
 
 /** The policy of each route (see RoutePolicy); a request that matched none is refused (404) before its body. */
 const POLICIES = {
-  check: { caller: "token", rated: true, admits: true, bodyTypes: CHECK_TYPES },
+  check: { caller: "token", rated: true, admits: true, bodyTypes: CHECK_TYPES, decodes: true },
   match: { caller: "token", grant: "match", rated: true, admits: true, bodyTypes: MATCH_TYPES },
   metrics: { caller: "full", rated: true, admits: false },
   health: { caller: "anyone", rated: false, admits: false },
@@ -102,6 +119,30 @@ const announcesBody = (request: FastifyRequest) => request.headers["transfer-enc
 export async function createGate(options: GateOptions): Promise<FastifyInstance> {
   const metrics = options.metrics ?? new GateMetrics();
   const limiter = new RateLimiter();
+  const clientOf = (request: FastifyRequest) => (request.phmClient ??= clientKey(options.trustedProxies, request.raw.socket?.remoteAddress, request.headers["x-forwarded-for"]));
+  // Every answer is one audit record: what was decided or refused, with its status, the token's name and the
+  // client; hashes and matched entries only for matches (record() keeps them for those alone).
+  const audited = (request: FastifyRequest, status: number, decision: Pick<AuditDecision, "decision" | "reasonCode" | "matches" | "errorCode">) =>
+    options.audit?.record({
+      source: "serve",
+      requestId: request.id,
+      ...decision,
+      status,
+      ...(request.phmToken !== undefined && { token: request.phmToken.name }),
+      client: clientOf(request),
+      lists: (request.phmGeneration ?? options.lists.current)?.checker.lists ?? [],
+    });
+  const refuse = async (reply: FastifyReply, request: FastifyRequest, status: number, reason: string, headers: Record<string, string> = {}, message?: string): Promise<void> => {
+    // A refusal that can no longer reach anyone (the connection is gone: Node answered it, or the client left) is
+    // no answer; a decision is recorded either way (answer below).
+    if (request.raw.socket?.destroyed !== true) audited(request, status, { decision: "error", reasonCode: reason });
+    await reply
+      .code(status)
+      .headers(headers)
+      .send({ request_id: request.id, decision: "error", reason_code: reason, ...(message !== undefined && { message }) });
+  };
+  // What a request's upload is charged to: its token and its client address.
+  const budgetKeys = (request: FastifyRequest) => [...(request.phmToken !== undefined ? [`token:${request.phmToken.name}`] : []), `address:${clientOf(request)}`];
   let inFlight = 0;
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   // What a client may hold without sending a whole request is bounded here (see connections.ts): headers within
@@ -115,7 +156,14 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     return503OnClosing: true,
     requestTimeout,
     http: { headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout), connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS, maxHeaderSize: MAX_HEADER_BYTES },
-    clientErrorHandler: (error, socket) => answerClientError(error, socket, (reason) => metrics.clientError(reason)),
+    clientErrorHandler: (error, socket) =>
+      answerClientError(
+        error,
+        socket,
+        (reason) => metrics.clientError(reason),
+        ({ status, reason, requestId }) =>
+          options.audit?.record({ source: "serve", requestId, decision: "error", reasonCode: reason, status, client: clientKey(undefined, socket.remoteAddress, undefined), lists: options.lists.current?.checker.lists ?? [] }),
+      ),
     // A path the router cannot decode (`%ZZ`, overlong UTF-8): no route, no hooks; refused in the gate's shape.
     frameworkErrors: (_error, request, reply) => {
       metrics.clientError("BAD_URL");
@@ -162,6 +210,11 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
         const taken = limiter.take(token.name, token.ratePerMinute);
         if (!taken.ok) return void (await early(429, "RATE_LIMITED", { "retry-after": String(taken.retryAfterSeconds) }));
       }
+    }
+    // A token or an address that has spent its worker time waits until it is paid back (budgets.ts).
+    if (policy.decodes === true && options.budget !== undefined) {
+      const admitted = options.budget.admit(budgetKeys(request));
+      if (!admitted.ok) return void (await early(429, "DECODE_BUDGET", { "retry-after": String(admitted.retryAfterSeconds) }));
     }
     // An upload of a type the route refuses anyway is refused before its body is read (fastify would otherwise
     // parse up to --max-bytes of JSON or text on the event loop first).
@@ -226,17 +279,16 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
 
   const answer = async (request: FastifyRequest, reply: FastifyReply, result: CheckResult, lists: { listId: string; version: number }[]) => {
     metrics.decision(result.decision);
-    options.audit?.record({
-      source: "serve",
-      requestId: request.id,
+    // An upload that could not be checked (corrupt, too costly: PHM_DECODE_TOO_MANY_PIXELS, PHM_WORKER_TIMEOUT) is
+    // `error` with its code, never 503 + Retry-After: it would fail again. It is not a no_match either.
+    const status = result.decision === "error" ? (result.reason_code === "PHM_FILE_TOO_LARGE" ? 413 : 422) : 200;
+    audited(request, status, {
       decision: result.decision,
       reasonCode: result.reason_code,
-      lists,
       ...(result.decision === "match" && { matches: result.matches }),
       ...(result.error !== undefined && { errorCode: result.error.code }),
     });
     if (result.decision === "match") options.hook?.fire({ request_id: request.id, time: new Date().toISOString(), lists, ...withoutPath(result) });
-    const status = result.decision === "error" ? (result.reason_code === "PHM_FILE_TOO_LARGE" ? 413 : 422) : 200;
     const body: Answer = request.phmToken?.detail === "decision" ? { request_id: request.id, decision: result.decision, reason_code: result.reason_code } : { request_id: request.id, ...withoutPath(result), lists };
     await reply.code(status).send(body);
   };
@@ -260,13 +312,20 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     } else {
       return refuse(reply, request, 415, "UNSUPPORTED_MEDIA_TYPE");
     }
-    // At the deadline the upload is dropped from the worker queue (or, if it is being hashed, not retried).
+    // At the deadline an upload no worker thread has started is dropped (503: saturation, retry); one started runs
+    // to its result or its per-file limit. Its thread time is charged to its token and address, and a client paying
+    // back its budget may not hold every thread: another client's upload always finds one.
+    const keys = budgetKeys(request);
+    const maxRunning = options.budget?.charged(keys) === true ? Math.max(1, (options.threads ?? 1) - 1) : Number.POSITIVE_INFINITY;
     const deadline = new AbortController();
-    const result = await withTimeout(generation.checker.check(bytes, { name: "upload", signal: deadline.signal }), options.timeoutMs);
-    if (result === undefined) {
-      deadline.abort();
-      return refuse(reply, request, 503, "TIMEOUT", { "retry-after": "1" });
+    const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
+    let result: CheckResult;
+    try {
+      result = await generation.checker.check(bytes, { name: "upload", signal: deadline.signal, client: { keys, maxRunning }, onWorkerTime: (ms) => options.budget?.charge(keys, ms) });
+    } finally {
+      clearTimeout(timer);
     }
+    if (result.reason_code === "PHM_ABORTED") return refuse(reply, request, 503, "TIMEOUT", { "retry-after": "1" }, "no worker thread was free for the upload in time: retry later");
     return answer(request, reply, result, generation.checker.lists);
   });
 
@@ -301,25 +360,8 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
   return app;
 }
 
-async function refuse(reply: FastifyReply, request: FastifyRequest, status: number, reason: string, headers: Record<string, string> = {}, message?: string): Promise<void> {
-  await reply
-    .code(status)
-    .headers(headers)
-    .send({ request_id: request.id, decision: "error", reason_code: reason, ...(message !== undefined && { message }) });
-}
-
 // The gate names no file: the upload has no path.
 function withoutPath(result: CheckResult): Omit<CheckResult, "path"> {
   const { path: _path, ...rest } = result;
   return rest;
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
