@@ -59,7 +59,7 @@ export function serveCommand(): Command {
       .option("--max-pixels <n>", `pixels an upload may declare: JPEG and WebP over it are hashed at reduced size, other formats refused from the header, 422 PHM_DECODE_TOO_MANY_PIXELS (default ${DEFAULT_CHECK_MAX_PIXELS})`, parsePositiveInt)
       .option("--decode-budget <seconds>", `worker seconds a minute one token and one client address may spend beyond each upload's first; 429 DECODE_BUDGET + Retry-After once spent; 0: none`, parseIndex, DEFAULT_DECODE_BUDGET_SECONDS)
       .option("--trusted-proxies <cidr,...>", "proxies whose X-Forwarded-For names the client (for budgets and the audit log); default none: the peer is the client")
-      .option("--audit-log <file>", "append every decision to this hash-chained NDJSON log")
+      .option("--audit-log <file>", "append every answer (decisions and refusals) to this hash-chained NDJSON log")
       .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
       .option("--on-match-url <url>", "POST each match result (never the media) here, with retries")
       .option("--on-match-command <cmd>", "run this shell command with each match result as JSON on stdin, with retries")
