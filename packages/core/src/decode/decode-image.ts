@@ -177,6 +177,7 @@ function oversizeRefusal(bytes: Uint8Array, format: string, width: number, heigh
   if (memory === undefined || memory.width !== width || memory.height !== height) return `its ${format} header is not one phmatch decodes at reduced size, so it is refused before decoding`;
   const bound = maxPixels * REDUCED_HELD_BYTES_PER_LIMIT_PIXEL;
   if (memory.heldBytes > bound) return `it is ${memory.kind}, whose decoder holds ${memory.heldBytes} bytes for the whole image at any scale, over the ${bound}-byte bound, so it is refused before decoding`;
+  if (bytes.length < memory.minBytes) return `it is ${memory.kind} of ${bytes.length} bytes, fewer than the ${memory.minBytes} its declared size needs (a Huffman code of at least 1 bit for every 8x8 block), so its data cannot fill it and it is refused before decoding`;
   return undefined;
 }
 

@@ -11,6 +11,11 @@ export interface DecoderMemory {
   height: number;
   /** Bytes held for the whole image at any scale. */
   heldBytes: number;
+  /**
+   * The fewest bytes a file of this kind can have for the size it declares; a shorter one declares more than it
+   * holds (libjpeg would fill the rest with grey, and the hash would be of the fill).
+   */
+  minBytes: number;
   /** What it is, for messages: e.g. "a progressive JPEG", "a lossless WebP". */
   kind: string;
 }
@@ -28,10 +33,11 @@ const u24le = (b: Uint8Array, at: number) => u16le(b, at) | ((b[at + 2] as numbe
 const u32le = (b: Uint8Array, at: number) => (u24le(b, at) + (b[at + 3] as number) * 2 ** 24);
 const ascii = (b: Uint8Array, at: number, length: number) => String.fromCharCode(...b.subarray(at, at + length));
 
-// Frame types libjpeg scales: baseline and extended sequential (SOF0, SOF1), progressive (SOF2), and their
-// arithmetic-coded twins (SOF9, SOF10). Lossless and hierarchical frames are not scaled: undefined.
-const SEQUENTIAL = new Set([0xc0, 0xc1, 0xc9]);
-const PROGRESSIVE = new Set([0xc2, 0xca]);
+// Frame types read here: Huffman-coded baseline and extended sequential (SOF0, SOF1) and progressive (SOF2).
+// Arithmetic-coded, lossless and hierarchical frames give undefined: a Huffman code is at least one bit, which bounds
+// how short a file of a given size can be (see minBytes); arithmetic coding has no such floor.
+const SEQUENTIAL = new Set([0xc0, 0xc1]);
+const PROGRESSIVE = new Set([0xc2]);
 
 // JPEG (ITU T.81 B.2): the markers up to the first scan. A single scan holding every component (interleaved,
 // sequential) is decoded a row of MCUs at a time; anything else (progressive, or components in separate scans)
@@ -66,19 +72,25 @@ function jpegMemory(b: Uint8Array): DecoderMemory | undefined {
       if (!SEQUENTIAL.has(sof) && !PROGRESSIVE.has(sof)) return undefined;
       const inFirstScan = b[at] as number;
       const progressive = PROGRESSIVE.has(sof);
-      if (!progressive && inFirstScan === sampling.length) return { width, height, heldBytes: 0, kind: "a sequential JPEG" };
       const hMax = Math.max(...sampling.map(([h]) => h));
       const vMax = Math.max(...sampling.map(([, v]) => v));
+      // Every block of every component is coded at least once: sequentially by a DC code and an end-of-block code,
+      // progressively by a DC code in its first DC scan; a Huffman code is at least 1 bit. (Blocks counted without
+      // MCU padding, so this is a floor.)
+      const coded = sampling.reduce((sum, [h, v]) => sum + Math.ceil(Math.ceil((width * h) / hMax) / 8) * Math.ceil(Math.ceil((height * v) / vMax) / 8), 0);
+      const minBytes = Math.ceil((coded * (progressive ? 1 : 2)) / 8);
+      if (!progressive && inFirstScan === sampling.length) return { width, height, heldBytes: 0, minBytes, kind: "a sequential JPEG" };
       // Blocks per component, rounded up to whole MCUs as libjpeg allocates them; 64 coefficients of 2 bytes.
       const blocks = sampling.reduce((sum, [h, v]) => sum + Math.ceil(width / (8 * hMax)) * h * Math.ceil(height / (8 * vMax)) * v, 0);
-      return { width, height, heldBytes: blocks * 128, kind: progressive ? "a progressive JPEG" : "a JPEG whose components come in separate scans" };
+      return { width, height, heldBytes: blocks * 128, minBytes, kind: progressive ? "a progressive JPEG" : "a JPEG whose components come in separate scans" };
     }
     p += length;
   }
   return undefined;
 }
 
-// WebP (RFC 9649): a lossy frame (VP8) is decoded a row of macroblocks at a time and scaled as it goes; a lossless
+// WebP (RFC 9649): libwebp refuses a frame its data does not fill (minBytes 0: nothing to add). A lossy frame
+// (VP8) is decoded a row of macroblocks at a time and scaled as it goes; a lossless
 // one (VP8L) may refer back to any pixel already decoded, so libwebp keeps the whole image as 32-bit ARGB; an alpha
 // plane (ALPH, beside a lossy frame) is kept whole too, and when it is itself compressed losslessly, once more.
 // An animation is composed on a full canvas frame by frame: not scaled here, undefined.
@@ -104,7 +116,7 @@ function webpMemory(b: Uint8Array): DecoderMemory | undefined {
       const width = u16le(b, at + 6) & 0x3fff;
       const height = u16le(b, at + 8) & 0x3fff;
       if (canvas !== undefined && (canvas.width !== width || canvas.height !== height)) return undefined;
-      return alpha ? { width, height, heldBytes: width * height * 2, kind: "a lossy WebP with alpha" } : { width, height, heldBytes: 0, kind: "a lossy WebP" };
+      return alpha ? { width, height, heldBytes: width * height * 2, minBytes: 0, kind: "a lossy WebP with alpha" } : { width, height, heldBytes: 0, minBytes: 0, kind: "a lossy WebP" };
     } else if (type === "VP8L") {
       // Signature 0x2f, then width - 1 and height - 1 in 14 bits each, least significant bit first.
       if (size < 5 || b[at] !== 0x2f) return undefined;
@@ -112,7 +124,7 @@ function webpMemory(b: Uint8Array): DecoderMemory | undefined {
       const width = (bits & 0x3fff) + 1;
       const height = ((bits >>> 14) & 0x3fff) + 1;
       if (canvas !== undefined && (canvas.width !== width || canvas.height !== height)) return undefined;
-      return { width, height, heldBytes: width * height * 4, kind: "a lossless WebP" };
+      return { width, height, heldBytes: width * height * 4, minBytes: 0, kind: "a lossless WebP" };
     } else if (canvas === undefined) {
       return undefined; // a simple file starts with its frame
     }
