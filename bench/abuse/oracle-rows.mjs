@@ -89,6 +89,7 @@ function startAttacker(row, port, targetsFile) {
   const args = [oracleScript, "--attack", row.attack, "--port", String(port), "--token", row.token, "--per-request", String(row.perRequest), "--pad", String(row.pad ?? 0), "--from", "127.0.0.2"];
   if (row.attack === "pdq") args.push("--targets", targetsFile);
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit", "ipc"] });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   let entries = 0;
@@ -108,10 +109,10 @@ function startAttacker(row, port, targetsFile) {
   };
   const stop = async () => {
     child.kill("SIGTERM");
-    await new Promise((resolve) => child.once("exit", resolve));
-    return JSON.parse(out.trim() || "{}");
+    await exited;
+    return JSON.parse(out.trim() || '{"error":"the attacker exited without a result"}');
   };
-  return { ready, until, stop, cpu };
+  return { ready: Promise.race([ready, exited]), until, stop, cpu };
 }
 
 const ROWS = [

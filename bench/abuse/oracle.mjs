@@ -196,6 +196,8 @@ process.on("SIGTERM", () => {
   process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
 });
 process.send?.("ready");
+// Alive until SIGTERM, also once every target is recovered: the parent reads the result then.
+setInterval(() => undefined, 60_000);
 run()
   .then(() => {
     if (!stopping) process.send?.("done");
