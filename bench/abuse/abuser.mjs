@@ -4,6 +4,7 @@
 // Usage: node bench/abuse/abuser.mjs --kind stalled-body --port 8080 --token T --count 16 --from 127.0.0.2,127.0.0.3
 import { connect } from "node:net";
 import { parseArgs } from "node:util";
+import sharp from "sharp";
 import { photoLikeJpeg } from "../photo-like.mjs";
 
 const { values } = parseArgs({
@@ -14,6 +15,9 @@ const { values } = parseArgs({
     count: { type: "string", default: "16" },
     from: { type: "string", default: "127.0.0.2" },
     "max-bytes": { type: "string", default: String(8 * 1024 * 1024) },
+    // pixel-bomb: which image, and how often each connection sends it
+    image: { type: "string", default: "png" },
+    "every-ms": { type: "string", default: "10000" },
   },
 });
 const PORT = Number(values.port);
@@ -148,8 +152,49 @@ switch (values.kind) {
   case "flood": // well-formed uploads back to back
     exchangeLoop(Buffer.concat([head("/v1/check", "image/jpeg", jpeg.length), jpeg]));
     break;
+  case "pixel-bomb": // a one-colour image declaring many pixels in few bytes, each connection every --every-ms
+    {
+      const [type, bytes] = await pixelBomb(values.image);
+      const payload = Buffer.concat([head("/v1/check", type, bytes.length), bytes]);
+      const every = Number(values["every-ms"]);
+      const one = async (i) => {
+        // Connections take turns: with 2 connections every 10 s, one upload every 5 s.
+        let next = Date.now() + (i * every) / COUNT;
+        while (!stopping) {
+          await sleep(Math.max(0, next - Date.now()));
+          if (stopping) break;
+          next += every;
+          const c = connection(payload);
+          const outcome = await c.outcome;
+          if (!stopping) count(outcome);
+          c.socket.destroy();
+          await c.closed;
+        }
+      };
+      for (let i = 0; i < COUNT; i++) void one(i);
+    }
+    break;
   default:
     throw new Error(`unknown --kind ${values.kind}`);
+}
+
+// The images of the pixel-bomb rows, one colour each (so they compress to little): the issue's 10000x10000 PNG
+// (~300 KB at compression level 9), a JPEG and a lossy WebP of the same size (over the gate's 50 MP limit), and a
+// 7071x7071 PNG just under it (50 MP, decoded and hashed at full size).
+async function pixelBomb(image) {
+  const flat = (side) => sharp({ create: { width: side, height: side, channels: 3, background: { r: 90, g: 140, b: 200 } }, limitInputPixels: false });
+  switch (image) {
+    case "png":
+      return ["image/png", await flat(10_000).png({ compressionLevel: 9 }).toBuffer()];
+    case "jpeg":
+      return ["image/jpeg", await flat(10_000).jpeg({ quality: 80 }).toBuffer()];
+    case "webp":
+      return ["image/webp", await flat(10_000).webp({ quality: 80, effort: 0 }).toBuffer()];
+    case "png-50mp":
+      return ["image/png", await flat(7_071).png({ compressionLevel: 9 }).toBuffer()];
+    default:
+      throw new Error(`unknown --image ${image}`);
+  }
 }
 
 process.on("SIGTERM", () => {

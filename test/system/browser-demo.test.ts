@@ -60,7 +60,7 @@ describe("the device-side demo in Chromium", () => {
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); .ci/run does`);
     const tokens = join(work, "tokens.json");
-    writeFileSync(tokens, JSON.stringify({ tokens: [{ name: "demo-backend", token: TOKEN, detail: "decision" }] }));
+    writeFileSync(tokens, JSON.stringify({ tokens: [{ name: "demo-backend", token: TOKEN, detail: "decision", matchAlgorithms: ["pdq"], ratePerMinute: 60_000 }] }));
     gate = await start([bin, "serve", "--port", "0", "--hashset", fixtures("hashsets/demo.phs"), "--tokens", tokens, "--state-dir", join(work, "state"), "--no-watch"], {}, /listening on (\S+)/);
     backend = await start([demoServer, "--port", "0"], { GATE_URL: gate.url, GATE_TOKEN: TOKEN }, /listening on (\S+)/);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });

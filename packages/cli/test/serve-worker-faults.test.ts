@@ -158,8 +158,8 @@ describe("phmatch serve with a worker memory limit and a request time limit", ()
   let big: Buffer;
   let small: Buffer;
   beforeAll(async () => {
-    // A valid 8000x6000 PNG (about 2 MB): decoding it takes the worker's memory far over 200 MiB, and longer
-    // than 250 ms.
+    // A valid 8000x6000 PNG (about 2 MB, 48 MP: under the gate's 50 MP limit): decoding it takes the worker's
+    // memory far over 200 MiB, and decoding and hashing it seconds (6 s on an idle 2-core machine).
     big = await sharp(await syntheticImage(SEED, 800, 600, "png", false)).resize(8000, 6000, { kernel: "nearest" }).png().toBuffer();
     small = readFileSync(fixtures("images/shapes.png"));
   }, 60_000);
@@ -179,24 +179,29 @@ describe("phmatch serve with a worker memory limit and a request time limit", ()
     }
   }, 60_000);
 
-  it("answers 503 TIMEOUT at the request time limit, kills that upload's worker without a retry, then answers normally", async () => {
-    const gate = await startGate(["--threads", "1", "--timeout-ms", "250"]);
+  it("answers 422 PHM_WORKER_TIMEOUT for an upload that runs out the per-file time, kills its worker without a retry, audits it", async () => {
+    // --timeout-ms 2000: the upload must be started by the idle worker within 2 s (it is at once) and cannot be
+    // hashed within 2 s (it takes seconds). Started, it is not dropped at its deadline but runs to the per-file
+    // limit, which says the file costs too much: error + code, no Retry-After (it would fail again), no retry.
+    const audit = join(root, "timeout-audit.ndjson");
+    const gate = await startGate(["--threads", "1", "--timeout-ms", "2000", "--audit-log", audit]);
     try {
       const worker = await workerOf(gate);
-      // Let the worker start before timing anything against 250 ms.
       await until(async () => (await check(gate, small)).status === 200);
       const slow = await check(gate, big);
-      expect(slow).toMatchObject({ status: 503, retryAfter: "1", body: { decision: "error", reason_code: "TIMEOUT" } });
-      await until(async () => (await workerMetrics(gate)).timeout === 1);
+      expect(slow).toMatchObject({ status: 422, retryAfter: null, body: { decision: "error", reason_code: "PHM_WORKER_TIMEOUT" } });
       expect(childPids(gate.child.pid as number)).not.toContain(worker);
-      // The worker is replaced at once; the next uploads answer normally.
+      // The worker is replaced at once (while it starts, an upload may wait past its deadline: 503 + Retry-After);
+      // then uploads answer normally.
       await until(async () => (await check(gate, small)).status === 200);
       expect(await check(gate, small)).toMatchObject({ status: 200, body: { decision: "match" } });
       expect(await workerMetrics(gate)).toMatchObject({ timeout: 1, crash: 0, retries: 0 });
     } finally {
       await stopGate(gate);
     }
-  }, 60_000);
+    const records = readFileSync(audit, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records).toContainEqual(expect.objectContaining({ type: "decision", decision: "error", reasonCode: "PHM_WORKER_TIMEOUT", status: 422, client: "127.0.0.1" }));
+  }, 90_000);
 });
 
 async function until(what: () => Promise<boolean>, ms = 20_000): Promise<void> {

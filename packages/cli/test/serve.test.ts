@@ -70,7 +70,7 @@ const image = (f: string) => readFileSync(fixtures(f));
 const check = (gate: Gate, body: Buffer, token = FULL, type = "image/png") =>
   fetch(`${gate.url}/v1/check`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": type }, body });
 const json = async (r: Response) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> });
-const ready = async (gate: Gate) => (await fetch(`${gate.url}/readyz`)).json() as Promise<{ lists: { listId: string; version: number }[] }>;
+const ready = async (gate: Gate) => (await fetch(`${gate.url}/readyz`, { headers: { authorization: `Bearer ${FULL}` } })).json() as Promise<{ lists: { listId: string; version: number }[] }>;
 
 async function until(what: () => Promise<boolean>, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;

@@ -3,8 +3,10 @@
 import { createReadStream, readFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { HashPool, SupervisedHashPool, createChecker, hashFile } from "@phmatch/core";
+import sharp from "sharp";
+import { DEFAULT_CHECK_MAX_PIXELS, HashPool, SupervisedHashPool, createChecker, hashFile } from "@phmatch/core";
 import { fixtures } from "../../../test/support/conformance.js";
+import { headerOnlyPng } from "../../../test/support/pixel-bombs.js";
 
 describe("createChecker", async () => {
   const checker = await createChecker({ hashsets: [fixtures("hashsets/demo.phs")], load: {}, maxBytes: 1_000_000 });
@@ -27,6 +29,17 @@ describe("createChecker", async () => {
     expect(await checker.check(endless)).toMatchObject({ decision: "error", reason_code: "PHM_FILE_TOO_LARGE" });
     expect(pulled).toBeLessThan(2_000_000);
     expect(await checker.check(Buffer.alloc(1_000_001))).toMatchObject({ reason_code: "PHM_FILE_TOO_LARGE" });
+  });
+
+  it("by default refuses a PNG over 50 MP from its header, and hashes a JPEG over it at reduced size", async () => {
+    expect(DEFAULT_CHECK_MAX_PIXELS).toBe(50_000_000);
+    // 10000 x 10000 with no pixel data: refused before decoding (a decode would find it truncated).
+    expect(await checker.check(headerOnlyPng(10_000, 10_000))).toMatchObject({ decision: "error", reason_code: "PHM_DECODE_TOO_MANY_PIXELS" });
+    expect((await checker.check(headerOnlyPng(7_000, 7_000))).reason_code).toMatch(/PHM_DECODE_(TRUNCATED|CORRUPT)/);
+    const big = await sharp({ create: { width: 9_000, height: 6_000, channels: 3, background: "#5a8cc8" } }).jpeg().toBuffer();
+    expect((await checker.check(big)).decision).not.toBe("error");
+    const progressive = await sharp({ create: { width: 9_000, height: 6_000, channels: 3, background: "#5a8cc8" } }).jpeg({ progressive: true, chromaSubsampling: "4:4:4" }).toBuffer();
+    expect(await checker.check(progressive)).toMatchObject({ decision: "error", reason_code: "PHM_DECODE_TOO_MANY_PIXELS" });
   });
 
   it("matches a hash record computed elsewhere, and names its lists", async () => {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { HashPool, SupervisedHashPool, hashFile, hashImageBytes, isFailedRecord, type HashRecord } from "@phmatch/core";
 import { fixtures } from "../../../test/support/conformance.js";
+import { syntheticImage } from "../../../test/support/worker-faults.js";
 
 const files = [
   ...readdirSync(fixtures("images")).map((f) => join(fixtures("images"), f)),
@@ -127,6 +128,48 @@ describe("SupervisedHashPool (threads in a supervised child process)", () => {
     deadline.abort();
     for (const record of await Promise.all(queued)) expect(isFailedRecord(record) && record.error.code).toBe("PHM_ABORTED");
     expect(await kept).toEqual(await hashImageBytes(bytes, "kept"));
+  });
+
+  it("with retryTimedOut off, answers PHM_WORKER_TIMEOUT at once, reporting the thread time it took", async () => {
+    const pool = new SupervisedHashPool({ jobs: 1, fileTimeoutMs: 1, retryTimedOut: false });
+    pools.push(pool);
+    const times: number[] = [];
+    const record = await pool.hashBytes(readFileSync(fixtures("images/texture.jpg")), "slow", undefined, { onWorkerTime: (ms) => times.push(ms) });
+    expect(isFailedRecord(record) && record.error.code).toBe("PHM_WORKER_TIMEOUT");
+    expect(isFailedRecord(record) && record.error.message).toMatch(/not retried/);
+    expect(pool.stats).toMatchObject({ timeouts: 1, retries: 0 });
+    expect(times).toHaveLength(1);
+    expect(times[0]).toBeGreaterThanOrEqual(1);
+  });
+
+  it("at the deadline drops an upload still waiting for a thread, and lets the one a thread started finish", async () => {
+    // One thread: `waiting` is sent to the worker process with `running` but cannot start before it ends. The
+    // deadline fires the moment a thread starts `running`.
+    const pool = new SupervisedHashPool({ jobs: 1 });
+    pools.push(pool);
+    const big = await syntheticImage(5, 2000, 2000, "png");
+    const small = readFileSync(fixtures("images/texture.jpg"));
+    const deadline = new AbortController();
+    const times: number[] = [];
+    const running = pool.hashBytes(big, "running", undefined, { signal: deadline.signal, onStart: () => deadline.abort(), onWorkerTime: (ms) => times.push(ms) });
+    const waiting = pool.hashBytes(small, "waiting", undefined, { signal: deadline.signal, onWorkerTime: (ms) => times.push(ms) });
+    const dropped = await waiting;
+    expect(isFailedRecord(dropped) && dropped.error.code).toBe("PHM_ABORTED");
+    expect(await running).toEqual(await hashImageBytes(big, "running"));
+    expect(times).toHaveLength(1); // the dropped upload never ran
+    expect(await pool.hashBytes(small, "next")).toEqual(await hashImageBytes(small, "next"));
+    expect(pool.stats).toMatchObject({ starts: 1, crashes: 0, timeouts: 0 });
+  });
+
+  it("keeps a client's uploads under its cap, and lets another client's pass them", async () => {
+    const pool = new SupervisedHashPool({ jobs: 1 });
+    pools.push(pool);
+    const bytes = readFileSync(fixtures("images/texture.jpg"));
+    const started: string[] = [];
+    const submit = (name: string, key: string) => pool.hashBytes(bytes, name, undefined, { client: { keys: [key], maxRunning: 1 }, onStart: () => started.push(name) });
+    // Queued before the worker process is ready: what goes first is the pool's choice alone.
+    await Promise.all([submit("x1", "x"), submit("x2", "x"), submit("x3", "x"), submit("y1", "y")]);
+    expect(started).toEqual(["x1", "y1", "x2", "x3"]);
   });
 
   it("answers PHM_POOL_CLOSED after close", async () => {

@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 const { values } = parseArgs({ options: { port: { type: "string", default: process.env.PORT ?? "8090" }, host: { type: "string", default: "127.0.0.1" } } });
 const gate = process.env.GATE_URL ?? "http://127.0.0.1:8080";
 const token = process.env.GATE_TOKEN;
-if (token === undefined || token === "") throw new Error("set GATE_TOKEN to a token of the gate (a decision-level token is enough)");
+if (token === undefined || token === "") throw new Error('set GATE_TOKEN to a token of the gate (a decision token with "matchAlgorithms":["pdq"] and a "ratePerMinute" is enough)');
 
 const here = new URL("./", import.meta.url);
 const pkg = new URL("../", import.meta.url);
@@ -34,7 +34,18 @@ const server = createServer(async (req, res) => {
         body += chunk;
         if (body.length > 16_384) return void res.writeHead(413).end();
       }
-      const answer = await fetch(`${gate}/v1/match`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body });
+      // Only PDQ goes on: the gate lets a decision token send 256-bit hashes, never the 64-bit pHash and dHash the
+      // page also computes (random 64-bit values find listed entries; SECURITY.md).
+      let record;
+      try {
+        record = JSON.parse(body);
+      } catch {
+        return void res.writeHead(400).end();
+      }
+      const pdq = { hashes: { pdq: record?.hashes?.pdq } };
+      if (record?.quality?.pdq !== undefined) pdq.quality = { pdq: record.quality.pdq };
+      if (record?.dihedral?.pdq !== undefined) pdq.dihedral = { pdq: record.dihedral.pdq };
+      const answer = await fetch(`${gate}/v1/match`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(pdq) });
       const { decision, reason_code } = await answer.json();
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ decision, reason_code }));
       return;

@@ -1,7 +1,9 @@
 import { availableParallelism, cpus } from "node:os";
 import { Command } from "commander";
-import { AuditLog, DEFAULT_CHECK_MAX_BYTES, PhmatchError, SupervisedHashPool } from "@phmatch/core";
+import { AuditLog, DEFAULT_CHECK_MAX_BYTES, DEFAULT_CHECK_MAX_PIXELS, PhmatchError, SupervisedHashPool } from "@phmatch/core";
 import { parseIndex, parsePositiveInt } from "../parse.js";
+import { DEFAULT_DECODE_BUDGET_SECONDS, DecodeBudget } from "../serve/budgets.js";
+import { TrustedProxies } from "../serve/client-address.js";
 import { DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_REQUEST_TIMEOUT_MS } from "../serve/connections.js";
 import { OnMatchHook } from "../serve/hook.js";
 import { ListHolder } from "../serve/lists.js";
@@ -24,6 +26,8 @@ interface ServeOptions extends TrustOptions, StateOptions {
   requestTimeoutMs: number;
   maxConnectionsPerIp: number;
   maxPixels?: number;
+  decodeBudget: number;
+  trustedProxies?: string;
   auditLog?: string;
   auditKey?: string;
   onMatchUrl?: string;
@@ -44,17 +48,19 @@ export function serveCommand(): Command {
       .description("run the upload gate: POST /v1/check (an image) and /v1/match (hashes) answer match / no_match / low_quality / error")
       .option("--host <address>", "address to listen on", "127.0.0.1")
       .option("--port <n>", "port (0: any free port, printed on stderr)", (v) => Number(v), 8080)
-      .option("--tokens <file>", 'bearer tokens, JSON {"tokens":[{"name","token"|"sha256","detail":"full"|"decision","ratePerMinute"}]} (or PHMATCH_TOKENS)')
+      .option("--tokens <file>", 'bearer tokens, JSON {"tokens":[{"name","token"|"sha256","detail":"full"|"decision","ratePerMinute","matchAlgorithms"}]} (or PHMATCH_TOKENS)')
       .option("--no-auth", "answer without tokens (only on a loopback address)")
       .option("--max-bytes <n>", `largest upload in bytes; 413 above (default ${DEFAULT_CHECK_MAX_BYTES})`, parsePositiveInt, DEFAULT_CHECK_MAX_BYTES)
       .option("--max-concurrent <n>", "checks answered at once; more get 503 + Retry-After", parsePositiveInt, Math.max(2, cpus().length * 2))
-      .option("--timeout-ms <n>", "per-request time limit for a check (503 when exceeded)", parsePositiveInt, 10_000)
+      .option("--timeout-ms <n>", "time an upload may wait for a worker thread (503 TIMEOUT + Retry-After), and then hash in it (422 PHM_WORKER_TIMEOUT: too costly, not retried)", parsePositiveInt, 10_000)
       .option("--request-timeout-ms <n>", "time for a whole request (headers and body) to arrive; 408 after it (raise it for large uploads over slow links)", parsePositiveInt, DEFAULT_REQUEST_TIMEOUT_MS)
       .option("--max-connections-per-ip <n>", "connections one client address (IPv6: /64) may hold open, more are closed; 0: no limit (behind a reverse proxy)", parseIndex, DEFAULT_MAX_CONNECTIONS_PER_IP)
       .option("--threads <n>", "hashing threads, in the worker process (default: available cores)", parsePositiveInt, availableParallelism())
       .option("--memory-limit <MiB>", "worker process memory limit; an upload that takes it over gets PHM_WORKER_MEMORY (default: half the machine)", parsePositiveInt)
-      .option("--max-pixels <n>", "refuse images declaring more pixels (decompression bombs)", parsePositiveInt)
-      .option("--audit-log <file>", "append every decision to this hash-chained NDJSON log")
+      .option("--max-pixels <n>", `pixels an upload may declare: JPEG and WebP over it are hashed at reduced size, other formats refused from the header, 422 PHM_DECODE_TOO_MANY_PIXELS (default ${DEFAULT_CHECK_MAX_PIXELS})`, parsePositiveInt)
+      .option("--decode-budget <seconds>", `worker seconds a minute one token and one client address may spend beyond each upload's first; 429 DECODE_BUDGET + Retry-After once spent; 0: none`, parseIndex, DEFAULT_DECODE_BUDGET_SECONDS)
+      .option("--trusted-proxies <cidr,...>", "proxies whose X-Forwarded-For names the client (for budgets and the audit log); default none: the peer is the client")
+      .option("--audit-log <file>", "append every answer (decisions and refusals) to this hash-chained NDJSON log")
       .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
       .option("--on-match-url <url>", "POST each match result (never the media) here, with retries")
       .option("--on-match-command <cmd>", "run this shell command with each match result as JSON on stdin, with retries")
@@ -81,15 +87,23 @@ export function serveCommand(): Command {
         auth = new TokenAuth(tokensJson, options.tokens ?? "PHMATCH_TOKENS");
       }
       if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw new PhmatchError("PHM_USAGE", `--port takes 0-65535, got ${options.port}`);
+      const trustedProxies = options.trustedProxies === undefined ? undefined : new TrustedProxies(options.trustedProxies);
+      const budget = options.decodeBudget === 0 ? undefined : new DecodeBudget({ secondsPerMinute: options.decodeBudget });
       // Uploads are hashed on worker threads in a supervised child process (held in memory, sent over IPC), so
       // every core works and a decoder crash or out-of-memory costs a worker restart, not the gate. An upload
-      // still hashing --timeout-ms after it reached the worker is killed with it (the others in flight are retried).
+      // still hashing --timeout-ms after a thread started it is killed with the worker and answered
+      // PHM_WORKER_TIMEOUT, not retried: it would run out the time again, at everyone's cost (the others in
+      // flight are retried).
       const pool = new SupervisedHashPool({
         jobs: options.threads,
         fileTimeoutMs: options.timeoutMs,
+        retryTimedOut: false,
         ...(options.memoryLimit !== undefined && { memoryLimitBytes: options.memoryLimit * 1024 * 1024 }),
       });
-      pool.start();
+      const hook =
+        options.onMatchUrl === undefined && options.onMatchCommand === undefined
+          ? undefined
+          : new OnMatchHook({ ...(options.onMatchUrl !== undefined && { url: options.onMatchUrl }), ...(options.onMatchCommand !== undefined && { command: options.onMatchCommand }) });
       const metrics = new GateMetrics({ workers: () => pool.stats });
       const lists = new ListHolder(options.hashset, () => ({ ...loadOptions(options), versionState: state, allowRollback: options.allowRollback === true }), {
         pool,
@@ -99,21 +113,27 @@ export function serveCommand(): Command {
         maxBytes: options.maxBytes,
         ...(options.maxPixels !== undefined && { hash: { maxPixels: options.maxPixels } }),
       }, { allowListChange: options.allowListChange });
-      // A list that cannot be loaded, or an audit log refused (cut back behind the head kept in the state), ends
-      // serve: the worker process started above must not keep it alive.
+      // Until the gate listens, a failure (a list that fails verification, an audit log refused because it was cut
+      // back behind the head kept in the state, a port taken) ends the command with its error and exit code, as
+      // scan does: nothing may keep the process alive, so the worker process starts only once the lists are
+      // loaded, and is stopped again on the way out.
       let audit: AuditLog | undefined;
+      let app: Awaited<ReturnType<typeof createGate>> | undefined;
+      let address: string;
       try {
         await lists.load();
         audit = options.auditLog === undefined ? undefined : AuditLog.open(options.auditLog, { state, ...(options.auditKey !== undefined && { signingKeyPem: readText(options.auditKey, "--audit-key") }) });
+        pool.start();
+        app = await createGate({ lists, auth, maxBytes: options.maxBytes, maxConcurrent: options.maxConcurrent, timeoutMs: options.timeoutMs, requestTimeoutMs: options.requestTimeoutMs, maxConnectionsPerIp: options.maxConnectionsPerIp, metrics, threads: options.threads, ...(budget && { budget }), ...(trustedProxies && { trustedProxies }), ...(audit && { audit }), ...(hook && { hook }) });
+        address = await app.listen({ host: options.host, port: options.port }).catch((error: NodeJS.ErrnoException) => {
+          throw new PhmatchError("PHM_USAGE", `cannot listen on ${options.host} port ${options.port}: ${error.code ?? error.message}; choose another --host or --port`);
+        });
       } catch (error) {
+        await app?.close();
         await pool.close();
+        audit?.close();
         throw error;
       }
-      const hook =
-        options.onMatchUrl === undefined && options.onMatchCommand === undefined
-          ? undefined
-          : new OnMatchHook({ ...(options.onMatchUrl !== undefined && { url: options.onMatchUrl }), ...(options.onMatchCommand !== undefined && { command: options.onMatchCommand }) });
-      const app = await createGate({ lists, auth, maxBytes: options.maxBytes, maxConcurrent: options.maxConcurrent, timeoutMs: options.timeoutMs, requestTimeoutMs: options.requestTimeoutMs, maxConnectionsPerIp: options.maxConnectionsPerIp, metrics, ...(audit && { audit }), ...(hook && { hook }) });
       const describe = () => lists.current?.checker.lists.map((l) => `${l.listId} v${l.version}`).join(", ") ?? "";
       const onReload = (result: Awaited<ReturnType<ListHolder["reload"]>>) => {
         metrics.reload(result.ok);
@@ -123,7 +143,6 @@ export function serveCommand(): Command {
       if (options.watch) lists.watch(onReload);
       const onHup = () => void lists.reload().then(onReload);
       process.on("SIGHUP", onHup);
-      const address = await app.listen({ host: options.host, port: options.port });
       process.stderr.write(`phmatch serve: listening on ${address} with ${describe()}${auth === undefined ? " (no auth, loopback only)" : ""}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {

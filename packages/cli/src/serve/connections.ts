@@ -45,9 +45,15 @@ export interface ConnectionFault extends Error {
 /**
  * Answers what Node refuses before fastify has a request, in the gate's shape: 408 REQUEST_TIMEOUT (headers or
  * the whole request too slow), 431 HEADERS_TOO_LARGE, 400 BAD_REQUEST (malformed HTTP); then closes the socket.
- * `counted` hears each reason. A reset or already closed socket gets nothing.
+ * `counted` hears each reason, `answered` each answer written (for the audit log). A reset or already closed
+ * socket gets nothing.
  */
-export function answerClientError(error: ConnectionFault, socket: Socket, counted: (reason: string) => void): void {
+export function answerClientError(
+  error: ConnectionFault,
+  socket: Socket,
+  counted: (reason: string) => void,
+  answered: (answer: { status: number; reason: string; requestId: string }) => void = () => undefined,
+): void {
   if (error.code === "ECONNRESET" || socket.destroyed) return;
   const [status, reason] =
     error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? [408, "REQUEST_TIMEOUT"] : error.code === "HPE_HEADER_OVERFLOW" ? [431, "HEADERS_TOO_LARGE"] : [400, "BAD_REQUEST"];
@@ -55,7 +61,9 @@ export function answerClientError(error: ConnectionFault, socket: Socket, counte
   // A response already begun on this socket cannot be followed by another; Node's own handler checks the same.
   const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (socket.writable && (pending === undefined || pending === null || !pending.headersSent)) {
-    const body = refusalBody(reason);
+    const requestId = randomUUID();
+    const body = refusalBody(reason, requestId);
+    answered({ status, reason, requestId });
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy(error);

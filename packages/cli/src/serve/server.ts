@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import multipart from "@fastify/multipart";
-import type { AuditLog, CheckResult, HashRecord } from "@phmatch/core";
+import type { AuditDecision, AuditLog, CheckResult } from "@phmatch/core";
+import type { DecodeBudget } from "./budgets.js";
+import { clientKey, type TrustedProxies } from "./client-address.js";
 import type { ListGeneration, ListHolder } from "./lists.js";
 import type { OnMatchHook } from "./hook.js";
 import {
@@ -15,7 +17,8 @@ import {
   limitConnectionsPerAddress,
 } from "./connections.js";
 import { GateMetrics } from "./metrics.js";
-import { RateLimiter, type TokenAuth, type TokenSpec } from "./tokens.js";
+import { isRefusal, parseMatchRequest } from "./match-request.js";
+import { MATCHABLE_ALGORITHMS, RateLimiter, type TokenAuth, type TokenSpec } from "./tokens.js";
 
 /** Options of the upload gate. */
 export interface GateOptions {
@@ -26,23 +29,61 @@ export interface GateOptions {
   maxBytes: number;
   /** Checks answered at once; more get 503 with Retry-After. */
   maxConcurrent: number;
-  /** Per-request limit for a check, in ms (503 when exceeded). */
+  /**
+   * How long an upload may wait for a worker thread, in ms: past it, one that no thread has started is dropped and
+   * answered 503 TIMEOUT + Retry-After (saturation). One started runs to its result or to the worker's per-file
+   * limit (set on the pool: 422 PHM_WORKER_TIMEOUT, the file costs too much).
+   */
   timeoutMs: number;
   /** Time for a whole request (headers and body) to arrive, in ms (408 after it); default 60,000. */
   requestTimeoutMs?: number;
   /** Connections one client address may hold open (more are closed at once); 0: no limit; default 256. */
   maxConnectionsPerIp?: number;
+  /** Every answer, refusals included, is recorded here (status, reason, token name, client address key). */
   audit?: AuditLog;
   hook?: OnMatchHook;
   metrics?: GateMetrics;
+  /** Worker time per token and per client address (429 DECODE_BUDGET when spent); undefined: none. */
+  budget?: DecodeBudget;
+  /** Worker threads: a client paying back its budget may have one less of its uploads in the worker at once. */
+  threads?: number;
+  /** Proxies whose X-Forwarded-For names the client (budgets, audit); undefined: the peer is the client. */
+  trustedProxies?: TrustedProxies;
+}
+
+/**
+ * What a route asks of its callers, decided in one onRequest hook from the route the router matched (never from
+ * the raw URL, which a client may spell `/%761/check`, `http://host/v1/check`, ...), before any body byte is read.
+ */
+export interface RoutePolicy {
+  /**
+   * `anyone`: no token looked at; `optional`: a token if one is given (a wrong one is 401), else anonymous;
+   * `token`: any valid token; `full`: full tokens only (403 for the others).
+   */
+  caller: "anyone" | "optional" | "token" | "full";
+  /** Takes one unit of the token's rate (429 over it). */
+  rated: boolean;
+  /** `match`: the token must be allowed some algorithm by hash (403 MATCH_NOT_GRANTED: decision tokens by default). */
+  grant?: "match";
+  /** Needs lists loaded (503 NOT_READY) and takes a check slot (503 SATURATED when none is free). */
+  admits: boolean;
+  /** The body types the route reads (415 before the body otherwise); undefined: the route reads no body. */
+  bodyTypes?: RegExp;
+  /** Spends worker time: the token and the client address must have decode budget left (429 DECODE_BUDGET). */
+  decodes?: boolean;
 }
 
 declare module "fastify" {
+  interface FastifyContextConfig {
+    gate?: RoutePolicy;
+  }
   interface FastifyRequest {
     phmToken?: TokenSpec;
     phmCounted?: boolean;
     phmStart?: bigint;
     phmGeneration?: ListGeneration;
+    /** The client's address key (see client-address.ts). */
+    phmClient?: string;
   }
 }
 
@@ -50,9 +91,25 @@ declare module "fastify" {
 type Answer = { request_id: string; decision: string; reason_code: string; lists?: { listId: string; version: number }[] } & Partial<CheckResult>;
 
 const MATCH_BODY_LIMIT = 64 * 1024;
-// The bodies /v1/check reads: an image, raw bytes, or one multipart file.
+// The bodies /v1/check reads: an image, raw bytes, or one multipart file; /v1/match: JSON.
 const CHECK_TYPES = /^\s*(image\/|application\/octet-stream\b|multipart\/form-data\b)/i;
-const isCheckUrl = (url: string) => url === "/v1/check" || url.startsWith("/v1/check?");
+const MATCH_TYPES = /^\s*application\/json\s*(;|$)/i;
+// @fastify/multipart's errors for a part beyond its limits (one file, no field): a second file is not a body too
+// large but a request the gate does not take.
+const MULTIPART_LIMITS = new Set(["FST_FILES_LIMIT", "FST_FIELDS_LIMIT", "FST_PARTS_LIMIT"]);
+
+/** The policy of each route (see RoutePolicy); a request that matched none is refused (404) before its body. */
+const POLICIES = {
+  check: { caller: "token", rated: true, admits: true, bodyTypes: CHECK_TYPES, decodes: true },
+  match: { caller: "token", grant: "match", rated: true, admits: true, bodyTypes: MATCH_TYPES },
+  metrics: { caller: "full", rated: true, admits: false },
+  health: { caller: "anyone", rated: false, admits: false },
+  ready: { caller: "optional", rated: false, admits: false },
+} satisfies Record<string, RoutePolicy>;
+
+// A body is on its way: refusing before reading it also closes the connection, or Node would read (and discard)
+// up to the whole announced body to keep the connection alive.
+const announcesBody = (request: FastifyRequest) => request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? 0) > 0;
 
 /**
  * The upload gate on fastify: POST /v1/check (the image as the raw body or one multipart file, held in memory
@@ -62,6 +119,30 @@ const isCheckUrl = (url: string) => url === "/v1/check" || url.startsWith("/v1/c
 export async function createGate(options: GateOptions): Promise<FastifyInstance> {
   const metrics = options.metrics ?? new GateMetrics();
   const limiter = new RateLimiter();
+  const clientOf = (request: FastifyRequest) => (request.phmClient ??= clientKey(options.trustedProxies, request.raw.socket?.remoteAddress, request.headers["x-forwarded-for"]));
+  // Every answer is one audit record: what was decided or refused, with its status, the token's name and the
+  // client; hashes and matched entries only for matches (record() keeps them for those alone).
+  const audited = (request: FastifyRequest, status: number, decision: Pick<AuditDecision, "decision" | "reasonCode" | "matches" | "errorCode">) =>
+    options.audit?.record({
+      source: "serve",
+      requestId: request.id,
+      ...decision,
+      status,
+      ...(request.phmToken !== undefined && { token: request.phmToken.name }),
+      client: clientOf(request),
+      lists: (request.phmGeneration ?? options.lists.current)?.checker.lists ?? [],
+    });
+  const refuse = async (reply: FastifyReply, request: FastifyRequest, status: number, reason: string, headers: Record<string, string> = {}, message?: string): Promise<void> => {
+    // A refusal that can no longer reach anyone (the connection is gone: Node answered it, or the client left) is
+    // no answer; a decision is recorded either way (answer below).
+    if (request.raw.socket?.destroyed !== true) audited(request, status, { decision: "error", reasonCode: reason });
+    await reply
+      .code(status)
+      .headers(headers)
+      .send({ request_id: request.id, decision: "error", reason_code: reason, ...(message !== undefined && { message }) });
+  };
+  // What a request's upload is charged to: its token and its client address.
+  const budgetKeys = (request: FastifyRequest) => [...(request.phmToken !== undefined ? [`token:${request.phmToken.name}`] : []), `address:${clientOf(request)}`];
   let inFlight = 0;
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   // What a client may hold without sending a whole request is bounded here (see connections.ts): headers within
@@ -75,8 +156,23 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     return503OnClosing: true,
     requestTimeout,
     http: { headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout), connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS, maxHeaderSize: MAX_HEADER_BYTES },
-    clientErrorHandler: (error, socket) => answerClientError(error, socket, (reason) => metrics.clientError(reason)),
+    clientErrorHandler: (error, socket) =>
+      answerClientError(
+        error,
+        socket,
+        (reason) => metrics.clientError(reason),
+        ({ status, reason, requestId }) =>
+          options.audit?.record({ source: "serve", requestId, decision: "error", reasonCode: reason, status, client: clientKey(undefined, socket.remoteAddress, undefined), lists: options.lists.current?.checker.lists ?? [] }),
+      ),
+    // A path the router cannot decode (`%ZZ`, overlong UTF-8): no route, no hooks; refused in the gate's shape.
+    frameworkErrors: (_error, request, reply) => {
+      metrics.clientError("BAD_URL");
+      void refuse(reply as FastifyReply, request as FastifyRequest, 400, "BAD_URL", { connection: "close" });
+    },
   });
+  // `Expect: 100-continue`: Node would answer 100 at once, before any check, and the client would send its body.
+  // Here the request goes through the checks first; 100 is sent once it is admitted (onRequest below).
+  app.server.on("checkContinue", (req, res) => app.server.emit("request", req, res));
   const maxPerIp = options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP;
   if (maxPerIp > 0) limitConnectionsPerAddress(app.server, maxPerIp, () => metrics.clientError("CONNECTION_LIMIT"));
   const holders = new SlotHolders<FastifyRequest>();
@@ -94,28 +190,42 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     }
   };
 
-  // Before the body is read: authentication, rate limit, and the concurrency limit (overload is refused at once).
+  // Before the body is read, from the route that matched: the route exists, authentication, the rate limit, the
+  // body type, readiness and a check slot (overload is refused at once).
   app.addHook("onRequest", async (request, reply) => {
     request.phmStart = process.hrtime.bigint();
-    if (!request.url.startsWith("/v1/") && !request.url.startsWith("/metrics")) return;
-    if (options.auth !== undefined) {
+    const early = async (status: number, reason: string, headers: Record<string, string> = {}) =>
+      refuse(reply, request, status, reason, announcesBody(request) ? { ...headers, connection: "close" } : headers);
+    const policy = request.routeOptions.config.gate;
+    // No route (fastify's 404 handler, or a route without a policy): refused here, so its body is never read.
+    if (policy === undefined) return void (await early(404, "NOT_FOUND"));
+    const anonymous = policy.caller === "anyone" || (policy.caller === "optional" && request.headers.authorization === undefined);
+    if (!anonymous && options.auth !== undefined) {
       const token = options.auth.authenticate(request.headers.authorization);
-      if (token === undefined) return void (await refuse(reply, request, 401, "UNAUTHORIZED", { "www-authenticate": 'Bearer realm="phmatch"' }));
+      if (token === undefined) return void (await early(401, "UNAUTHORIZED", { "www-authenticate": 'Bearer realm="phmatch"' }));
       request.phmToken = token;
-      if (request.url.startsWith("/metrics") && token.detail !== "full") return void (await refuse(reply, request, 403, "FORBIDDEN"));
-      if (token.ratePerMinute !== undefined) {
+      if (policy.caller === "full" && token.detail !== "full") return void (await early(403, "FORBIDDEN"));
+      if (policy.grant === "match" && token.matchAlgorithms.size === 0) return void (await early(403, "MATCH_NOT_GRANTED"));
+      if (policy.rated && token.ratePerMinute !== undefined) {
         const taken = limiter.take(token.name, token.ratePerMinute);
-        if (!taken.ok) return void (await refuse(reply, request, 429, "RATE_LIMITED", { "retry-after": String(taken.retryAfterSeconds) }));
+        if (!taken.ok) return void (await early(429, "RATE_LIMITED", { "retry-after": String(taken.retryAfterSeconds) }));
       }
     }
-    // An upload of a type /v1/check refuses anyway is refused before its body is read (fastify would otherwise
+    // A token or an address that has spent its worker time waits until it is paid back (budgets.ts).
+    if (policy.decodes === true && options.budget !== undefined) {
+      const admitted = options.budget.admit(budgetKeys(request));
+      if (!admitted.ok) return void (await early(429, "DECODE_BUDGET", { "retry-after": String(admitted.retryAfterSeconds) }));
+    }
+    // An upload of a type the route refuses anyway is refused before its body is read (fastify would otherwise
     // parse up to --max-bytes of JSON or text on the event loop first).
-    if (request.method === "POST" && isCheckUrl(request.url) && !CHECK_TYPES.test(request.headers["content-type"] ?? "")) return void (await refuse(reply, request, 415, "UNSUPPORTED_MEDIA_TYPE"));
-    if (request.url.startsWith("/v1/")) {
-      if (options.lists.current === undefined) return void (await refuse(reply, request, 503, "NOT_READY", { "retry-after": "1" }));
+    if (policy.bodyTypes !== undefined && request.method === "POST" && !policy.bodyTypes.test(request.headers["content-type"] ?? "")) {
+      return void (await early(415, "UNSUPPORTED_MEDIA_TYPE"));
+    }
+    if (policy.admits) {
+      if (options.lists.current === undefined) return void (await early(503, "NOT_READY", { "retry-after": "1" }));
       // Saturated: an address over its fair share, or a stalled or dribbled upload, gives its slot to this
       // request, if there is one whose body is still arriving (connections.ts).
-      if (inFlight >= options.maxConcurrent && !holders.giveWay(request.raw.socket)) return void (await refuse(reply, request, 503, "SATURATED", { "retry-after": "1" }));
+      if (inFlight >= options.maxConcurrent && !holders.giveWay(request.raw.socket)) return void (await early(503, "SATURATED", { "retry-after": "1" }));
       inFlight++;
       request.phmCounted = true;
       holders.add(request, request.raw.socket, (why) => {
@@ -130,6 +240,7 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
       // The lists a request started with answer it, even if a reload swaps them while its body arrives.
       request.phmGeneration = options.lists.current;
     }
+    if (/^\s*100-continue\s*$/i.test(request.headers.expect ?? "")) reply.raw.writeContinue();
   });
   app.addHook("onResponse", async (request, reply) => {
     release(request);
@@ -152,6 +263,7 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     // no status, nor does the client going away mid-body: the client's doing, 400, not 500.
     const clientSide = request.raw.aborted || error.code === "ECONNRESET" || (request.isMultipart() && /[\\/]busboy[\\/]/.test(error.stack ?? ""));
     const status = error.statusCode ?? (clientSide ? 400 : 500);
+    if (MULTIPART_LIMITS.has(error.code ?? "")) return refuse(reply, request, 400, "MULTIPART_ONE_FILE", { connection: "close" }, "send one file and nothing else");
     const reason =
       status === 413 || error.code === "FST_REQ_FILE_TOO_LARGE"
         ? "BODY_TOO_LARGE"
@@ -167,9 +279,10 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
 
   const answer = async (request: FastifyRequest, reply: FastifyReply, result: CheckResult, lists: { listId: string; version: number }[]) => {
     metrics.decision(result.decision);
-    options.audit?.record({
-      source: "serve",
-      requestId: request.id,
+    // An upload that could not be checked (corrupt, too costly: PHM_DECODE_TOO_MANY_PIXELS, PHM_WORKER_TIMEOUT) is
+    // `error` with its code, never 503 + Retry-After: it would fail again. It is not a no_match either.
+    const status = result.decision === "error" ? (result.reason_code === "PHM_FILE_TOO_LARGE" ? 413 : 422) : 200;
+    audited(request, status, {
       decision: result.decision,
       reasonCode: result.reason_code,
       lists,
@@ -177,54 +290,75 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
       ...(result.error !== undefined && { errorCode: result.error.code }),
     });
     if (result.decision === "match") options.hook?.fire({ request_id: request.id, time: new Date().toISOString(), lists, ...withoutPath(result) });
-    const status = result.decision === "error" ? (result.reason_code === "PHM_FILE_TOO_LARGE" ? 413 : 422) : 200;
     const body: Answer = request.phmToken?.detail === "decision" ? { request_id: request.id, decision: result.decision, reason_code: result.reason_code } : { request_id: request.id, ...withoutPath(result), lists };
     await reply.code(status).send(body);
   };
 
-  app.post("/v1/check", async (request, reply) => {
+  app.post("/v1/check", { config: { gate: POLICIES.check } }, async (request, reply) => {
     const generation = request.phmGeneration!;
     let bytes: Buffer;
     if (request.isMultipart()) {
-      const file = await request.file();
+      // Exactly one part, a file: every part is read, so a second file (or a field) cannot ride past the check
+      // behind the first. busboy's limits (one file, no field) end the parts with FST_FILES_LIMIT or
+      // FST_FIELDS_LIMIT, answered 400 MULTIPART_ONE_FILE by the error handler.
+      let file: Buffer | undefined;
+      for await (const part of request.parts()) {
+        if (part.type !== "file" || file !== undefined) return refuse(reply, request, 400, "MULTIPART_ONE_FILE", { connection: "close" }, "send one file and nothing else");
+        file = await part.toBuffer();
+      }
       if (file === undefined) return refuse(reply, request, 400, "NO_FILE");
-      bytes = await file.toBuffer();
+      bytes = file;
     } else if (Buffer.isBuffer(request.body)) {
       bytes = request.body;
     } else {
       return refuse(reply, request, 415, "UNSUPPORTED_MEDIA_TYPE");
     }
-    // At the deadline the upload is dropped from the worker queue (or, if it is being hashed, not retried).
+    // At the deadline an upload no worker thread has started is dropped (503: saturation, retry); one started runs
+    // to its result or its per-file limit. Its thread time is charged to its token and address, and a client paying
+    // back its budget may not hold every thread: another client's upload always finds one.
+    const keys = budgetKeys(request);
+    const maxRunning = options.budget?.charged(keys) === true ? Math.max(1, (options.threads ?? 1) - 1) : Number.POSITIVE_INFINITY;
     const deadline = new AbortController();
-    const result = await withTimeout(generation.checker.check(bytes, { name: "upload", signal: deadline.signal }), options.timeoutMs);
-    if (result === undefined) {
-      deadline.abort();
-      return refuse(reply, request, 503, "TIMEOUT", { "retry-after": "1" });
+    const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
+    let result: CheckResult;
+    try {
+      result = await generation.checker.check(bytes, { name: "upload", signal: deadline.signal, client: { keys, maxRunning }, onWorkerTime: (ms) => options.budget?.charge(keys, ms) });
+    } finally {
+      clearTimeout(timer);
+    }
+    if (result.reason_code === "PHM_ABORTED") return refuse(reply, request, 503, "TIMEOUT", { "retry-after": "1" }, "no worker thread was free for the upload in time: retry later");
+    return answer(request, reply, result, generation.checker.lists);
+  });
+
+  app.post("/v1/match", { bodyLimit: MATCH_BODY_LIMIT, config: { gate: POLICIES.match } }, async (request, reply) => {
+    const generation = request.phmGeneration!;
+    const token = request.phmToken;
+    const parsed = parseMatchRequest(request.body, token?.matchAlgorithms ?? new Set(MATCHABLE_ALGORITHMS));
+    if (isRefusal(parsed)) return refuse(reply, request, parsed.status, parsed.reason, {}, parsed.message);
+    // Each hash looked up is a yes/no probe of the lists: the request took one unit, its other needles take theirs
+    // (the bucket may go below zero: the token's next requests wait until it has refilled).
+    if (token?.ratePerMinute !== undefined && parsed.needles > 1) limiter.charge(token.name, token.ratePerMinute, parsed.needles - 1);
+    const result = generation.checker.matchRecord(parsed.record);
+    // Not one hash given is held by the loaded lists: nothing was looked up, so "no_match" would be a guess.
+    if (result.decision === "no_match" && result.checked.length === 0) {
+      const held = token?.detail === "decision" ? "" : `; they hold ${generation.checker.algorithms.join(", ")}`;
+      return refuse(reply, request, 422, "NOTHING_CHECKED", {}, `the loaded lists hold none of ${Object.keys(parsed.record.hashes ?? {}).join(", ")}: nothing was looked up${held}`);
     }
     return answer(request, reply, result, generation.checker.lists);
   });
 
-  app.post("/v1/match", { bodyLimit: MATCH_BODY_LIMIT }, async (request, reply) => {
-    const generation = request.phmGeneration!;
-    const record = hashRecordOf(request.body);
-    if (record === undefined) return refuse(reply, request, 400, "PHM_MATCH_INPUT");
-    return answer(request, reply, generation.checker.matchRecord(record), generation.checker.lists);
-  });
-
-  app.get("/healthz", async () => ({ status: "ok" }));
-  app.get("/readyz", async (_request, reply) => {
+  app.get("/healthz", { config: { gate: POLICIES.health } }, async () => ({ status: "ok" }));
+  // Ready or not to anyone (a load balancer's probe); which lists, at which versions, only to a full token.
+  app.get("/readyz", { config: { gate: POLICIES.ready } }, async (request, reply) => {
     const current = options.lists.current;
     if (current === undefined) return reply.code(503).send({ status: "not_ready" });
+    if (options.auth !== undefined && request.phmToken?.detail !== "full") return { status: "ready" };
     return { status: "ready", lists: current.checker.lists, loadedAt: current.loadedAt.toISOString() };
   });
-  app.get("/metrics", async (_request, reply) => {
+  app.get("/metrics", { config: { gate: POLICIES.metrics } }, async (_request, reply) => {
     await reply.type("text/plain; version=0.0.4").send(metrics.render(options.lists.current?.checker.lists ?? [], inFlight));
   });
   return app;
-}
-
-async function refuse(reply: FastifyReply, request: FastifyRequest, status: number, reason: string, headers: Record<string, string> = {}): Promise<void> {
-  await reply.code(status).headers(headers).send({ request_id: request.id, decision: "error", reason_code: reason });
 }
 
 // The gate names no file: the upload has no path.
@@ -232,29 +366,3 @@ function withoutPath(result: CheckResult): Omit<CheckResult, "path"> {
   const { path: _path, ...rest } = result;
   return rest;
 }
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-// A hash record as `phmatch hash` prints it (path optional here): hashes of hex strings, optional quality and
-// dihedral variants. Anything else is refused (400 PHM_MATCH_INPUT).
-function hashRecordOf(body: unknown): HashRecord | undefined {
-  if (typeof body !== "object" || body === null) return undefined;
-  const b = body as { hashes?: unknown; quality?: unknown; dihedral?: unknown };
-  const hex = (v: unknown) => typeof v === "string" && /^[0-9a-f]+$/i.test(v) && v.length <= 1024;
-  if (typeof b.hashes !== "object" || b.hashes === null || Object.keys(b.hashes).length === 0 || !Object.values(b.hashes).every(hex)) return undefined;
-  if (b.quality !== undefined && (typeof b.quality !== "object" || b.quality === null || !Object.values(b.quality).every((q) => typeof q === "number"))) return undefined;
-  if (b.dihedral !== undefined && (typeof b.dihedral !== "object" || b.dihedral === null || !Object.values(b.dihedral).every((v) => Array.isArray(v) && v.every(hex)))) return undefined;
-  const record: HashRecord = { path: "request", hashes: b.hashes as Record<string, string> };
-  if (b.quality !== undefined) record.quality = b.quality as Record<string, number>;
-  if (b.dihedral !== undefined) record.dihedral = b.dihedral as Record<string, string[]>;
-  return record;
-}
-

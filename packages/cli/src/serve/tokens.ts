@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { PhmatchError } from "@phmatch/core";
+import { PhmatchError, hasherSpec, hasherSpecs, type HasherSpec } from "@phmatch/core";
 
 /**
  * What a token may see: `full` (a platform's backend: list ids, entry ids, categories, distances) or `decision`
@@ -8,12 +8,38 @@ import { PhmatchError } from "@phmatch/core";
  */
 export type Detail = "full" | "decision";
 
-/** One bearer token: its name (for metrics and logs; never the token), detail level and rate limit. */
+/**
+ * One bearer token: its name (for metrics and logs; never the token), detail level, rate limit and the
+ * algorithms it may send by hash to `/v1/match`.
+ */
 export interface TokenSpec {
   name: string;
   detail: Detail;
-  /** Requests per minute (default: unlimited). */
+  /** Units per minute: one per request, and on /v1/match one per hash looked up (default: unlimited). */
   ratePerMinute?: number;
+  /**
+   * The algorithms this token may send by hash to /v1/match (`matchAlgorithms` in the file). Full tokens: every
+   * algorithm phmatch matches unless the file names fewer. Decision tokens: none unless the file names them (no
+   * /v1/match at all), and never a 64-bit one (see {@link byHashForDecision}).
+   */
+  matchAlgorithms: ReadonlySet<string>;
+}
+
+/** Algorithms phmatch matches (PhotoDNA is imported and carried, never matched). */
+export const MATCHABLE_ALGORITHMS: readonly string[] = hasherSpecs()
+  .filter((spec) => spec.input !== "imported")
+  .map((spec) => spec.id);
+
+/**
+ * Whether a decision token may send this algorithm by hash. With yes/no answers, a hash sent by hash is a probe:
+ * a random 64-bit value lands within the match distance of some entry of a 200,000-entry list about once in 500
+ * tries for pHash (distance 10), once in 18,000 for dHash, so random search finds listed values and a bit-by-bit
+ * walk then recovers them exactly. For 256-bit hashes (PDQ within 31 bits: 2^-123 per entry) random search finds
+ * nothing; recovering an entry needs a near match to start from (a matching image) and then one yes/no answer
+ * per bit, which the rate limit bounds (SECURITY.md). Exact digests match only the very file.
+ */
+export function byHashForDecision(spec: HasherSpec): boolean {
+  return spec.input === "bytes" || (spec.input === "pixels" && spec.bits >= 256);
 }
 
 /**
@@ -29,11 +55,11 @@ export class TokenAuth {
     try {
       parsed = JSON.parse(json) as { tokens?: unknown };
     } catch {
-      throw new PhmatchError("PHM_USAGE", `${source} is not JSON: expected {"tokens":[{"name":...,"token":...,"detail":"full"|"decision"}]}`);
+      throw new PhmatchError("PHM_USAGE", `${source} is not JSON: expected {"tokens":[{"name":...,"token":...,"detail":"full"|"decision","ratePerMinute":...,"matchAlgorithms":[...]}]}`);
     }
     if (!Array.isArray(parsed.tokens) || parsed.tokens.length === 0) throw new PhmatchError("PHM_USAGE", `${source} has no "tokens" array`);
     parsed.tokens.forEach((t: unknown, i) => {
-      const entry = t as { name?: unknown; token?: unknown; sha256?: unknown; detail?: unknown; ratePerMinute?: unknown };
+      const entry = t as { name?: unknown; token?: unknown; sha256?: unknown; detail?: unknown; ratePerMinute?: unknown; matchAlgorithms?: unknown };
       const where = `${source}: token ${i + 1}`;
       if (typeof entry.name !== "string" || entry.name === "") throw new PhmatchError("PHM_USAGE", `${where} has no name`);
       if (entry.detail !== "full" && entry.detail !== "decision") throw new PhmatchError("PHM_USAGE", `${where} (${entry.name}): detail must be "full" or "decision"`);
@@ -44,8 +70,13 @@ export class TokenAuth {
       if (entry.ratePerMinute !== undefined && (typeof entry.ratePerMinute !== "number" || !(entry.ratePerMinute > 0))) {
         throw new PhmatchError("PHM_USAGE", `${where} (${entry.name}): ratePerMinute must be a positive number`);
       }
-      const spec: TokenSpec = { name: entry.name, detail: entry.detail };
+      const spec: TokenSpec = { name: entry.name, detail: entry.detail, matchAlgorithms: matchAlgorithmsOf(entry.matchAlgorithms, entry.detail, `${where} (${entry.name})`) };
       if (entry.ratePerMinute !== undefined) spec.ratePerMinute = entry.ratePerMinute;
+      // The rate is what bounds how fast a decision token's yes/no answers can reveal an entry (SECURITY.md).
+      if (spec.detail === "decision" && spec.matchAlgorithms.size > 0 && spec.ratePerMinute === undefined) {
+        throw new PhmatchError("PHM_USAGE", `${where} (${entry.name}): a decision token with "matchAlgorithms" needs a "ratePerMinute" (each hash it sends counts against it)`);
+      }
+      if (this.#byDigest.has(digest)) throw new PhmatchError("PHM_USAGE", `${where} (${entry.name}): the same token is given twice`);
       this.#byDigest.set(digest, spec);
     });
   }
@@ -57,26 +88,72 @@ export class TokenAuth {
   }
 }
 
+// The algorithms a token may send by hash, checked against the registry: unknown ids (also in another case) and
+// PhotoDNA are refused, and 64-bit ones for decision tokens.
+function matchAlgorithmsOf(value: unknown, detail: Detail, where: string): ReadonlySet<string> {
+  if (value === undefined) return new Set(detail === "full" ? MATCHABLE_ALGORITHMS : []);
+  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === "string")) {
+    throw new PhmatchError("PHM_USAGE", `${where}: "matchAlgorithms" must be an array of algorithm ids, e.g. ["pdq"]`);
+  }
+  for (const id of value) {
+    const spec = hasherSpec(id);
+    if (spec === undefined || !MATCHABLE_ALGORITHMS.includes(id)) {
+      throw new PhmatchError("PHM_USAGE", `${where}: "matchAlgorithms" names ${JSON.stringify(id)}, not an algorithm phmatch matches (${MATCHABLE_ALGORITHMS.join(", ")})`);
+    }
+    if (detail === "decision" && !byHashForDecision(spec)) {
+      throw new PhmatchError(
+        "PHM_USAGE",
+        `${where}: a decision token cannot send ${id} (${spec.bits}-bit) by hash: random ${spec.bits}-bit values find listed entries and yes/no answers then recover them; grant 256-bit algorithms (pdq, phash16, ...) or digests, or use a full token on the platform's backend`,
+      );
+    }
+  }
+  return new Set(value);
+}
+
 function sha256(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
-/** Token buckets per token name: `ratePerMinute` refills, bursts of up to ten seconds' worth. */
+/**
+ * Token buckets per token name: `ratePerMinute` refills, bursts of up to ten seconds' worth. A request takes one
+ * unit, each hash /v1/match looks up one more; the clock is given so tests can drive it.
+ */
 export class RateLimiter {
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #buckets = new Map<string, { units: number; at: number }>();
+  readonly #now: () => number;
 
-  /** Takes one request; when over the rate, the seconds until one is allowed. */
-  take(name: string, ratePerMinute: number, now = Date.now()): { ok: true } | { ok: false; retryAfterSeconds: number } {
-    const perMs = ratePerMinute / 60_000;
-    const capacity = Math.max(1, ratePerMinute / 6);
-    const bucket = this.#buckets.get(name) ?? { tokens: capacity, at: now };
-    bucket.tokens = Math.min(capacity, bucket.tokens + (now - bucket.at) * perMs);
-    bucket.at = now;
-    this.#buckets.set(name, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  /**
+   * Takes `units` if the bucket holds them (or is full, for more than a full bucket: the bucket then goes below
+   * zero and refills from there); when over the rate, the seconds until they can be taken.
+   */
+  take(name: string, ratePerMinute: number, units = 1): { ok: true } | { ok: false; retryAfterSeconds: number } {
+    const bucket = this.#refill(name, ratePerMinute);
+    const needed = Math.min(units, capacityOf(ratePerMinute));
+    if (bucket.units >= needed) {
+      bucket.units -= units;
       return { ok: true };
     }
-    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000)) };
+    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(((needed - bucket.units) * 60) / ratePerMinute)) };
+  }
+
+  /** Takes `units` whatever the bucket holds (below zero, later requests wait until it has refilled). */
+  charge(name: string, ratePerMinute: number, units: number): void {
+    this.#refill(name, ratePerMinute).units -= units;
+  }
+
+  #refill(name: string, ratePerMinute: number): { units: number; at: number } {
+    const now = this.#now();
+    const bucket = this.#buckets.get(name) ?? { units: capacityOf(ratePerMinute), at: now };
+    // A clock set back adds nothing, and does not move the bucket's time back (which would credit it twice).
+    bucket.units = Math.min(capacityOf(ratePerMinute), bucket.units + (Math.max(0, now - bucket.at) * ratePerMinute) / 60_000);
+    bucket.at = Math.max(bucket.at, now);
+    this.#buckets.set(name, bucket);
+    return bucket;
   }
 }
+
+const capacityOf = (ratePerMinute: number) => Math.max(1, ratePerMinute / 6);

@@ -27,6 +27,12 @@ export interface AuditDecision {
   path?: string;
   decision: "match" | "no_match" | "low_quality" | "error";
   reasonCode: string;
+  /** Serve: the HTTP status of the answer (every answer is recorded, refusals included). */
+  status?: number;
+  /** Serve: the name of the token that asked (never the token), if one did. */
+  token?: string;
+  /** Serve: the client's address key (IPv4 address or IPv6 /64; behind trusted proxies, the client they name). */
+  client?: string;
   lists: { listId: string; version: number }[];
   /** Only for matches. */
   hashes?: Record<string, string>;
@@ -200,6 +206,9 @@ export class AuditLog {
     if (decision.path !== undefined) entry.path = decision.path;
     entry.decision = decision.decision;
     entry.reasonCode = decision.reasonCode;
+    if (decision.status !== undefined) entry.status = decision.status;
+    if (decision.token !== undefined) entry.token = decision.token;
+    if (decision.client !== undefined) entry.client = decision.client;
     entry.lists = decision.lists;
     if (decision.errorCode !== undefined) entry.errorCode = decision.errorCode;
     if (decision.decision === "match") {

@@ -7,6 +7,7 @@ import type { MatchResult } from "../match/match-result.js";
 import { hashImageBytes } from "../pipeline/hash-file.js";
 import type { HashOptions } from "../pipeline/hash-options.js";
 import type { HashRecord } from "../record/hash-record.js";
+import type { HashCallControl } from "../pool/supervised-pool.js";
 
 /**
  * What a platform does with an upload: `match` (refuse it, and meet its reporting duties), `no_match` (accept),
@@ -42,7 +43,7 @@ export function decide(result: MatchResult): CheckResult {
  * {@link HashPool} (worker threads in this process; such a crash takes the process with it).
  */
 export interface CheckerPool {
-  hashBytes(bytes: Uint8Array, name: string, options: HashOptions, control?: { signal?: AbortSignal }): Promise<HashRecord>;
+  hashBytes(bytes: Uint8Array, name: string, options: HashOptions, control?: HashCallControl): Promise<HashRecord>;
 }
 
 /** Options of {@link createChecker}. */
@@ -55,8 +56,11 @@ export interface CheckerOptions {
   matcher?: MatcherOptions;
   /** Largest upload accepted, in bytes (default 64 MiB); larger input is refused with PHM_FILE_TOO_LARGE. */
   maxBytes?: number;
-  /** Decoding limits (pixels, time). */
-  hash?: Pick<HashOptions, "maxPixels" | "decodeTimeoutSeconds" | "mode">;
+  /**
+   * Decoding limits: pixels (default {@link DEFAULT_CHECK_MAX_PIXELS}), what to do above them (default `shrink`:
+   * JPEG and WebP decoded at reduced size, other formats refused from the header; see HashOptions), time.
+   */
+  hash?: Pick<HashOptions, "maxPixels" | "oversize" | "decodeTimeoutSeconds" | "mode">;
   /**
    * Hash on this pool instead of the calling thread (a server uses every core this way). A
    * {@link SupervisedHashPool} also keeps a decoder crash or out-of-memory out of the server's process.
@@ -86,15 +90,26 @@ export interface Checker {
   /** The algorithms it computes (those the lists hold and phmatch can compute). */
   readonly algorithms: string[];
   /**
-   * Checks one upload (bytes, or a stream read into memory up to `maxBytes`). `signal`: the caller stopped
-   * waiting (a request's deadline); a supervised pool then drops the upload if it was still queued.
+   * Checks one upload (bytes, or a stream read into memory up to `maxBytes`). The rest of `options` goes to a
+   * supervised pool: `signal` (a request's deadline: an upload no thread has started yet is dropped, PHM_ABORTED),
+   * `client` (a cap on what one client has in the worker process), `onWorkerTime` (what the upload cost).
    */
-  check(input: Uint8Array | Readable | AsyncIterable<Uint8Array>, options?: { name?: string; signal?: AbortSignal }): Promise<CheckResult>;
+  check(input: Uint8Array | Readable | AsyncIterable<Uint8Array>, options?: { name?: string } & HashCallControl): Promise<CheckResult>;
   /** Matches a hash record computed elsewhere (e.g. on the device with `@phmatch/wasm`). */
   matchRecord(record: HashRecord): CheckResult;
 }
 
 export const DEFAULT_CHECK_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Pixels an upload may declare before it is decoded at reduced size (JPEG, WebP) or refused (other formats): half
+ * the 100 MP of `hash` and `scan`, which read the operator's own files. A gate takes files from anyone, and a
+ * full-size decode and hash costs in proportion to the pixels (measured on a 2-core machine: 0.1-0.13 s of one
+ * thread per MP for a flat image, 3 bytes a pixel of output plus 4 of PDQ's luma; 6.6 s and 700 MB at 50 MP), so the
+ * limit sits just above what legitimate uploads reach: 48-50 MP camera and phone images, 8K screenshots (33 MP),
+ * A4 scans at 600 dpi (35 MP). Photos over it are JPEG (or WebP) almost always, and those are still hashed.
+ */
+export const DEFAULT_CHECK_MAX_PIXELS = 50_000_000;
 
 /**
  * Loads the lists once and returns a checker for a server that already accepts uploads:
@@ -117,13 +132,13 @@ export function checkerFor(sets: LoadedHashSet[], options: Omit<CheckerOptions, 
   const algorithms = SUPPORTED_ALGORITHMS.filter((id) => listed.has(id));
   matcher.requireMatchable(algorithms);
   const maxBytes = options.maxBytes ?? DEFAULT_CHECK_MAX_BYTES;
-  const hashOptions: HashOptions = { ...options.hash, algorithms, dihedral: true, maxFileBytes: maxBytes, trim: options.trim ?? true, rotations: options.rotations ?? true, parts: options.parts ?? true };
+  const hashOptions: HashOptions = { maxPixels: DEFAULT_CHECK_MAX_PIXELS, oversize: "shrink", ...options.hash, algorithms, dihedral: true, maxFileBytes: maxBytes, trim: options.trim ?? true, rotations: options.rotations ?? true, parts: options.parts ?? true };
   const lists = sets.flatMap((s) => s.set.lists.map((l) => ({ listId: l.listId, version: l.version })));
   return {
     lists,
     algorithms,
     async check(input, checkOptions = {}) {
-      const name = checkOptions.name ?? "upload";
+      const { name = "upload", ...control } = checkOptions;
       let bytes: Uint8Array;
       try {
         bytes = input instanceof Uint8Array ? input : await readAll(input, maxBytes);
@@ -134,7 +149,7 @@ export function checkerFor(sets: LoadedHashSet[], options: Omit<CheckerOptions, 
       }
       const record =
         options.pool !== undefined
-          ? await options.pool.hashBytes(bytes, name, hashOptions, checkOptions.signal === undefined ? {} : { signal: checkOptions.signal })
+          ? await options.pool.hashBytes(bytes, name, hashOptions, control)
           : await hashImageBytes(bytes, name, hashOptions);
       return decide(matcher.match(record));
     },

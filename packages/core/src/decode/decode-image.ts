@@ -1,6 +1,7 @@
 import { constants as zlibConstants, gunzipSync } from "node:zlib";
 import sharp, { type Metadata, type Sharp } from "sharp";
 import { PhmatchError } from "../errors/index.js";
+import { decoderMemory } from "./decoder-memory.js";
 import { decodeHeic } from "./heic.js";
 import type { DecodedImage, Pixels } from "./pixels.js";
 
@@ -10,6 +11,18 @@ import type { DecodedImage, Pixels } from "./pixels.js";
 export const DEFAULT_MAX_PIXELS = 100_000_000;
 /** Default per-file decode time limit, in seconds (libvips checks it between stages). */
 export const DEFAULT_DECODE_TIMEOUT_SECONDS = 30;
+/** Fast mode, and an image over the limit decoded at reduced size, keep the longer side at least this long. */
+export const FAST_MODE_MIN_LONG_SIDE = 512;
+/**
+ * ... and at most this long: past 9 x 2048 px a side (the decoder's 1/8 plus the linear step) a further linear step
+ * reduces it, so that the pixels a reduced decode hands the hashers stay bounded (4 MP) however large the image.
+ */
+export const REDUCED_MAX_LONG_SIDE = 2048;
+/**
+ * What a JPEG or WebP decoder may hold for the whole image (see decoder-memory.ts) when it decodes one over the
+ * pixel limit at reduced size, per pixel of the limit: no more than a full-size 8-bit RGBA decode at the limit.
+ */
+export const REDUCED_HELD_BYTES_PER_LIMIT_PIXEL = 4;
 
 /** Raster formats phmatch decodes. SVG is refused by default (vector input: see PHM_DECODE_VECTOR). */
 const RASTER_FORMATS = new Set(["jpeg", "png", "webp", "gif", "tiff", "heif", "avif", "jp2k", "jxl"]);
@@ -26,6 +39,15 @@ export interface DecodeOptions {
    * formats cannot shrink while loading and decode at full size. Default: full resolution.
    */
   shrinkOnLoadTo?: number;
+  /**
+   * An image declaring more than `maxPixels`: `refuse` it (default; PHM_DECODE_TOO_MANY_PIXELS, from the header,
+   * before any pixel is decoded), or `shrink` it when it is a JPEG or WebP whose decoder can scale it without
+   * holding more of it than a full decode at the limit would (sequential JPEG, lossy WebP; a progressive JPEG or a
+   * WebP with alpha up to that bound): decoded as in fast mode (the decoder's own scaling, never the full frame,
+   * then a linear step; longer side {@link FAST_MODE_MIN_LONG_SIDE} to {@link REDUCED_MAX_LONG_SIDE}). Every other
+   * format, and every JPEG or WebP past that bound, is refused from its header.
+   */
+  oversize?: "refuse" | "shrink";
   /** libvips' sensitivity to bad data. Default "error": corrupt and truncated data are refused, not guessed at. */
   failOn?: "none" | "truncated" | "error" | "warning";
   /** Per-file decode time limit in seconds. Default {@link DEFAULT_DECODE_TIMEOUT_SECONDS}. */
@@ -47,19 +69,23 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
     throw new PhmatchError("PHM_DECODE_VECTOR", `${where} is SVG: vector input is refused; rasterise it yourself if you trust it`, { path });
   }
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const image = sharp(bytes, {
-    limitInputPixels: maxPixels,
-    failOn: options.failOn ?? "error",
-    autoOrient: options.autoOrient ?? false,
-    ignoreIcc: true,
-    pages: 1,
-    page: 0,
-    sequentialRead: true,
-  }).timeout({ seconds: options.timeoutSeconds ?? DEFAULT_DECODE_TIMEOUT_SECONDS });
+  // sharp applies limitInputPixels to the size the file declares, when it opens it (before any shrink-on-load):
+  // the header is read without it, the limit is applied below from the header, and the decode then opens with
+  // the limit set to exactly what was allowed (maxPixels, or the declared size of a JPEG or WebP to be shrunk).
+  const open = (limitInputPixels: number | false) =>
+    sharp(bytes, {
+      limitInputPixels,
+      failOn: options.failOn ?? "error",
+      autoOrient: options.autoOrient ?? false,
+      ignoreIcc: true,
+      pages: 1,
+      page: 0,
+      sequentialRead: true,
+    }).timeout({ seconds: options.timeoutSeconds ?? DEFAULT_DECODE_TIMEOUT_SECONDS });
 
   let meta: Metadata;
   try {
-    meta = await image.metadata();
+    meta = await open(false).metadata();
   } catch (error) {
     throw decodeError(error, where, path, endsEarly(bytes, containerOf(bytes)));
   }
@@ -69,13 +95,22 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   }
   const width = meta.width ?? 0;
   const height = meta.pageHeight ?? meta.height ?? 0;
+  let shrinkOnLoadTo = options.shrinkOnLoadTo;
+  let limit = maxPixels;
   if (width * height > maxPixels) {
-    throw new PhmatchError(
-      "PHM_DECODE_TOO_MANY_PIXELS",
-      `${where} declares ${width}x${height} = ${width * height} pixels, over the limit of ${maxPixels}; raise --max-pixels only for files you trust`,
-      { path },
-    );
+    const refusal = oversizeRefusal(bytes, format, width, height, maxPixels, options.oversize ?? "refuse");
+    if (refusal !== undefined) {
+      throw new PhmatchError("PHM_DECODE_TOO_MANY_PIXELS", `${where} declares ${width}x${height} = ${width * height} pixels, over the limit of ${maxPixels}: ${refusal}; raise maxPixels (--max-pixels) only for files you trust`, { path });
+    }
+    // Over the limit, a JPEG or WebP is hashed as fast mode decodes it (README: the fast-mode distance table): the
+    // hashes are those of the image the decoder's 1/2-1/8 (JPEG) or libwebp's scaling gives, after a linear step,
+    // the same as `--mode fast` gives for the file (up to REDUCED_MAX_LONG_SIDE a side), not those of the full-size
+    // image a list built in exact mode hashed: PDQ within 10 bits of it on the reference vectors of quality >= 80,
+    // well inside the match threshold (31).
+    shrinkOnLoadTo = FAST_MODE_MIN_LONG_SIDE;
+    limit = width * height;
   }
+  const image = open(limit);
 
   if (format === "heif" && meta.compression === "hevc") {
     const pixels = await decodeHeic(bytes, maxPixels, where, path).catch((error: unknown) => {
@@ -88,16 +123,17 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   const sixteenBit = meta.depth === "ushort";
   const hasAlpha = meta.hasAlpha === true;
   let pipeline = image;
-  const shrink = options.shrinkOnLoadTo === undefined ? 1 : shrinkOnLoadFactor(format, width, height, options.shrinkOnLoadTo);
-  if (shrink > 1) {
+  const shrink = shrinkOnLoadTo === undefined ? 1 : shrinkOnLoadFactor(format, width, height, shrinkOnLoadTo);
+  if (shrink > 1 || limit > maxPixels) {
     // sharp uses the JPEG shrink s only when the requested shrink is at least s + 1 (it steps down where
     // libjpeg's rounding would show), so ask for s + 1: the decoder does the 1/s, a linear step the rest (Lanczos costs 1 ms more per 2 MP
-    // image for 2 bits less worst-case distance on the reference vectors).
-    const factor = shrink + 1;
+    // image for 2 bits less worst-case distance on the reference vectors). The longer side is kept within
+    // REDUCED_MAX_LONG_SIDE, and an image over the limit within the limit too (a small maxPixels).
+    const factor = Math.max(shrink + 1, Math.max(width, height) / REDUCED_MAX_LONG_SIDE, limit > maxPixels ? Math.sqrt((width * height) / maxPixels) : 1);
     // With auto-orientation the target is in displayed axes: EXIF orientations 5-8 swap width and height.
     const swap = options.autoOrient === true && (meta.orientation ?? 1) >= 5;
     const [w, h] = swap ? [height, width] : [width, height];
-    pipeline = pipeline.resize({ width: Math.round(w / factor), height: Math.round(h / factor), fit: "fill", kernel: "linear", fastShrinkOnLoad: true });
+    pipeline = pipeline.resize({ width: Math.max(1, Math.round(w / factor)), height: Math.max(1, Math.round(h / factor)), fit: "fill", kernel: "linear", fastShrinkOnLoad: true });
   }
   let pixels: Pixels;
   let pdqPixels: Pixels | undefined;
@@ -129,6 +165,20 @@ function shrinkOnLoadFactor(format: string, width: number, height: number, minLo
   let factor = 1;
   while (factor < 8 && Math.max(width, height) / (factor * 2 + 1) >= minLongSide) factor *= 2;
   return factor;
+}
+
+// Why an image over the pixel limit is refused, or undefined when it may be decoded at reduced size: only JPEG and
+// WebP can be (their decoders scale while they read), and only when the decoder holds no more of the whole image
+// than a full decode at the limit would (decoder-memory.ts), as the header the decoder reads confirms.
+function oversizeRefusal(bytes: Uint8Array, format: string, width: number, height: number, maxPixels: number, oversize: "refuse" | "shrink"): string | undefined {
+  if (oversize === "refuse") return "refused before decoding";
+  if (!SHRINK_ON_LOAD_FORMATS.has(format)) return `${format} cannot be decoded at reduced size (only JPEG and WebP can), so it is refused before decoding`;
+  const memory = decoderMemory(bytes, format);
+  if (memory === undefined || memory.width !== width || memory.height !== height) return `its ${format} header is not one phmatch decodes at reduced size, so it is refused before decoding`;
+  const bound = maxPixels * REDUCED_HELD_BYTES_PER_LIMIT_PIXEL;
+  if (memory.heldBytes > bound) return `it is ${memory.kind}, whose decoder holds ${memory.heldBytes} bytes for the whole image at any scale, over the ${bound}-byte bound, so it is refused before decoding`;
+  if (bytes.length < memory.minBytes) return `it is ${memory.kind} of ${bytes.length} bytes, fewer than the ${memory.minBytes} its declared size needs (a Huffman code of at least 1 bit for every 8x8 block), so its data cannot fill it and it is refused before decoding`;
+  return undefined;
 }
 
 async function rawPixels(pipeline: Sharp): Promise<Pixels> {

@@ -79,6 +79,7 @@ async function hashPixelsOf(
       {
         autoOrient: options.autoOrient,
         maxPixels: options.maxPixels,
+        oversize: options.oversize,
         timeoutSeconds: options.decodeTimeoutSeconds,
         shrinkOnLoadTo: options.mode === "fast" ? FAST_MODE_MIN_LONG_SIDE : undefined,
       },

@@ -1,3 +1,4 @@
+import { FAST_MODE_MIN_LONG_SIDE } from "../decode/decode-image.js";
 import { PhmatchError } from "../errors/index.js";
 import { hasherSpec, hasherSpecs } from "../hashers/index.js";
 import { PDQ } from "../hashers/pdq.js";
@@ -19,8 +20,8 @@ export const DEFAULT_ALGORITHMS: readonly string[] = [PDQ];
  */
 export type HashMode = "exact" | "fast";
 
-/** In fast mode the reduced decode keeps the longer side at least this long. */
-export const FAST_MODE_MIN_LONG_SIDE = 512;
+/** In fast mode the reduced decode keeps the longer side at least this long (and at most REDUCED_MAX_LONG_SIDE). */
+export { FAST_MODE_MIN_LONG_SIDE };
 
 /** What to compute for each file and how to decode it. Plain data: it crosses thread and process boundaries. */
 export interface HashOptions {
@@ -29,6 +30,11 @@ export interface HashOptions {
   dihedral?: boolean;
   autoOrient?: boolean;
   maxPixels?: number;
+  /**
+   * An image over `maxPixels`: `refuse` (default) or `shrink` (JPEG and WebP whose decoder can scale them within
+   * the limit's memory are hashed as fast mode decodes them; everything else is refused): see DecodeOptions.
+   */
+  oversize?: "refuse" | "shrink";
   maxFileBytes?: number;
   decodeTimeoutSeconds?: number;
   /**
@@ -68,6 +74,9 @@ export function validateHashOptions(options: HashOptions): void {
   }
   if (options.mode !== undefined && options.mode !== "exact" && options.mode !== "fast") {
     throw new PhmatchError("PHM_USAGE", `unknown mode "${String(options.mode)}"; use exact or fast`);
+  }
+  if (options.oversize !== undefined && options.oversize !== "refuse" && options.oversize !== "shrink") {
+    throw new PhmatchError("PHM_USAGE", `unknown oversize "${String(options.oversize)}"; use refuse or shrink`);
   }
   for (const key of ["maxPixels", "maxFileBytes", "decodeTimeoutSeconds"] as const) {
     const value = options[key];

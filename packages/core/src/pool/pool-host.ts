@@ -5,6 +5,11 @@ import { HashPool } from "./hash-pool.js";
 import type { HostMessage, SupervisorMessage } from "./protocol.js";
 
 let pool: HashPool | undefined;
+let threads = 1;
+let running = 0;
+// Tasks wait here, not in the thread pool's own queue, until a thread is free: the supervisor times each file from
+// the moment a thread starts it ("started"), so a file is never timed while it waits behind another.
+const waiting: Extract<SupervisorMessage, { type: "hash" }>[] = [];
 
 // The supervisor may be gone at any moment (killed before its first record, or its reader closed the pipe): a
 // message that cannot be sent ends this process quietly, never with an unhandled EPIPE stack trace on the
@@ -20,27 +25,51 @@ function orphaned(): never {
   process.exit(0);
 }
 
+function startWaiting(): void {
+  const current = pool;
+  if (current === undefined) return;
+  while (running < threads && waiting.length > 0) {
+    const message = waiting.shift() as Extract<SupervisorMessage, { type: "hash" }>;
+    running++;
+    send({ type: "started", id: message.id });
+    // Bytes arrive as a view into the IPC message's buffer; hashBytes copies them once and moves that copy to
+    // its thread.
+    const hashed = "bytes" in message ? current.hashBytes(message.bytes, message.name, message.options) : current.hash(fsPath(message.path));
+    void hashed.then((record) => {
+      running--;
+      send({ type: "result", id: message.id, record });
+      startWaiting();
+    });
+  }
+}
+
 process.on("message", (message: SupervisorMessage) => {
   switch (message.type) {
     case "init": {
+      threads = message.threads;
       const started = new HashPool({ threads: message.threads, hashOptions: message.hashOptions });
       // Ready once every thread has loaded the hashing code (a task that decodes nothing): the supervisor times
-      // each file from dispatch, and a thread's start-up is no file's fault.
+      // each file from its start, and a thread's start-up is no file's fault.
       const warmUps = Array.from({ length: message.threads }, () => started.hashBytes(new Uint8Array(0), "warm-up", { algorithms: ["md5"] }));
       void Promise.all(warmUps).then(() => {
         pool = started;
         send({ type: "ready" });
+        startWaiting();
       });
       break;
     }
-    case "hash": {
-      const current = pool;
-      if (current === undefined) return;
+    case "hash":
+      if (pool === undefined) return;
       send({ type: "memory", rss: process.memoryUsage.rss() });
-      // Bytes arrive as a view into the IPC message's buffer; hashBytes copies them once and moves that copy to
-      // its thread.
-      const hashed = "bytes" in message ? current.hashBytes(message.bytes, message.name, message.options) : current.hash(fsPath(message.path));
-      void hashed.then((record) => send({ type: "result", id: message.id, record }));
+      waiting.push(message);
+      startWaiting();
+      break;
+    case "cancel": {
+      const at = waiting.findIndex((m) => m.id === message.id);
+      if (at >= 0) {
+        waiting.splice(at, 1);
+        send({ type: "cancelled", id: message.id });
+      }
       break;
     }
     case "close":

@@ -9,10 +9,15 @@ export type HostInput = { path: FilePath } | { bytes: Uint8Array; name: string; 
 export type SupervisorMessage =
   | { type: "init"; threads: number; hashOptions: HashOptions }
   | ({ type: "hash"; id: number } & HostInput)
+  /** Drop task `id` if no thread has started it yet (answered `cancelled`); a started task runs on. */
+  | { type: "cancel"; id: number }
   | { type: "close" };
 
 /** Pool host -> supervisor. */
 export type HostMessage =
   | { type: "ready" }
+  /** A thread has started task `id` (tasks wait in the host until one is free). */
+  | { type: "started"; id: number }
+  | { type: "cancelled"; id: number }
   | { type: "result"; id: number; record: HashRecord }
   | { type: "memory"; rss: number };

@@ -16,8 +16,17 @@ export interface SupervisedHashPoolOptions {
   /** Worker threads in the child process. Default: available parallelism. */
   jobs?: number;
   hashOptions?: HashOptions;
-  /** Per-file time limit in ms, from dispatch to result; on expiry the child is killed and the file retried once. */
+  /**
+   * Per-file time limit in ms, from the moment a thread starts the file to its result; on expiry the child is
+   * killed and the file retried once (see retryTimedOut).
+   */
   fileTimeoutMs?: number;
+  /**
+   * Retry a file that ran out the per-file time limit (default true: under a heavy load a file may just have been
+   * slow). false: it is answered PHM_WORKER_TIMEOUT at once, since it would run out again; a server, where such an
+   * upload is the client's doing and a retry would cost everyone as much again, does this.
+   */
+  retryTimedOut?: boolean;
   /** Resident memory limit of the child (all threads and native buffers), bytes. Default: half the machine. */
   memoryLimitBytes?: number;
 }
@@ -40,18 +49,36 @@ interface Task {
   attempts: number;
   /** Settles the caller's promise; later calls do nothing (an abandoned task may still return or die). */
   resolve: (record: HashRecord) => void;
-  signal: AbortSignal | undefined;
+  /** The caller's promise is settled: the task is neither retried nor waited for. */
+  settled: boolean;
+  /** A thread has started it (once: a task interrupted by another's death is not dropped at the deadline). */
+  started: boolean;
+  /** When a thread started its current attempt. */
+  startedAt?: number;
+  control: HashCallControl;
   timer?: NodeJS.Timeout;
 }
 
 /** Per-call control of {@link SupervisedHashPool.hashBytes}. */
 export interface HashCallControl {
   /**
-   * When it fires, the call resolves at once with PHM_ABORTED: a task still queued is dropped, one already running
-   * is left to finish (or to its time limit) and is not retried if the child dies. A server passes the request's
-   * deadline here, so uploads nobody waits for any more neither pile up nor get a second attempt.
+   * The caller's deadline. When it fires before any thread has started the task (still queued, here or in the
+   * worker process), the task is dropped and the call resolves at once with PHM_ABORTED: it waited too long for a
+   * thread, which says the pool is saturated, not that the file is bad. A task already started runs on to its
+   * result or to the per-file time limit (PHM_WORKER_TIMEOUT, which does say that the file costs too much). A
+   * server passes a request's deadline here, so uploads nobody waits for any more do not pile up.
    */
   signal?: AbortSignal;
+  /**
+   * Whom the task is for (e.g. a token name and a client address): while any of `keys` has `maxRunning` tasks in
+   * the worker process, this one waits and the tasks of others pass it. Among tasks that may go, one whose keys
+   * have nothing in the worker process goes first.
+   */
+  client?: { keys: string[]; maxRunning: number };
+  /** Hears when a thread starts the task (again, if a death of the worker process interrupted it). */
+  onStart?: () => void;
+  /** Hears, once, how long a thread worked on the task: ms from its start to its result or its time limit. */
+  onWorkerTime?: (ms: number) => void;
 }
 
 type DeathCause = { code: ErrorCode; culprit?: Task; detail: string };
@@ -69,6 +96,7 @@ const MAX_FAILED_STARTS = 3;
 export class SupervisedHashPool {
   readonly jobs: number;
   readonly fileTimeoutMs: number;
+  readonly retryTimedOut: boolean;
   readonly memoryLimitBytes: number;
   readonly stats: SupervisorStats = { starts: 0, crashes: 0, timeouts: 0, memoryKills: 0, retries: 0 };
   readonly #hashOptions: HashOptions;
@@ -82,10 +110,13 @@ export class SupervisedHashPool {
   readonly #pending: Task[] = [];
   readonly #suspects: Task[] = [];
   readonly #inflight = new Map<number, Task>();
+  /** Tasks in the worker process (waiting for a thread there, or running), by client key. */
+  readonly #inWorker = new Map<string, number>();
 
   constructor(options: SupervisedHashPoolOptions = {}) {
     this.jobs = options.jobs ?? availableParallelism();
     this.fileTimeoutMs = options.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS;
+    this.retryTimedOut = options.retryTimedOut ?? true;
     this.memoryLimitBytes = options.memoryLimitBytes ?? Math.floor(totalmem() / 2);
     this.#hashOptions = options.hashOptions ?? {};
     validateHashOptions(this.#hashOptions);
@@ -96,7 +127,7 @@ export class SupervisedHashPool {
 
   /** Hashes one file; resolves to a record (with an error code if it failed), never rejects. */
   hash(path: FilePath): Promise<HashRecord> {
-    return this.#submit({ path }, undefined);
+    return this.#submit({ path }, {});
   }
 
   /**
@@ -105,31 +136,37 @@ export class SupervisedHashPool {
    * for this call (e.g. the algorithms a list holds). Resolves to a record, never rejects.
    */
   hashBytes(bytes: Uint8Array, name: string, options: HashOptions = this.#hashOptions, control: HashCallControl = {}): Promise<HashRecord> {
-    return this.#submit({ bytes, name, options }, control.signal);
+    return this.#submit({ bytes, name, options }, control);
   }
 
-  #submit(input: HostInput, signal: AbortSignal | undefined): Promise<HashRecord> {
+  #submit(input: HostInput, control: HashCallControl): Promise<HashRecord> {
     if (this.#closed) return Promise.resolve(failedRecord(input, new PhmatchError("PHM_POOL_CLOSED", `pool closed before ${nameOf(input)} was hashed`)));
+    const signal = control.signal;
     if (signal?.aborted === true) return Promise.resolve(abortedRecord(input));
     return new Promise((settle) => {
-      let settled = false;
       const task: Task = {
         id: this.#nextId++,
         input,
         attempts: 0,
-        signal,
+        settled: false,
+        started: false,
+        control,
         resolve: (record) => {
-          if (settled) return;
-          settled = true;
+          if (task.settled) return;
+          task.settled = true;
           signal?.removeEventListener("abort", onAbort);
           settle(record);
         },
       };
       const onAbort = () => {
+        if (task.started) return;
         for (const queue of [this.#pending, this.#suspects]) {
           const at = queue.indexOf(task);
           if (at >= 0) queue.splice(at, 1);
         }
+        // Sent to the worker process but waiting there for a thread: it is dropped there too ("cancelled"), or,
+        // if a thread took it meanwhile, runs on unanswered ("started", then its result).
+        if (this.#inflight.has(task.id)) this.#send({ type: "cancel", id: task.id });
         task.resolve(abortedRecord(input));
       };
       signal?.addEventListener("abort", onAbort, { once: true });
@@ -188,8 +225,41 @@ export class SupervisedHashPool {
       return;
     }
     const limit = this.jobs * 2;
-    while (this.#inflight.size < limit && this.#pending.length > 0) this.#dispatch(this.#pending.shift() as Task);
+    while (this.#inflight.size < limit) {
+      const task = this.#next();
+      if (task === undefined) break;
+      this.#dispatch(task);
+    }
     if (this.#closed && this.#inflight.size === 0) this.#send({ type: "close" });
+  }
+
+  // The next pending task that may go to the worker process (its keys under their cap): first one whose keys have
+  // nothing there (a client not being served yet), else the oldest. Without keys, plain FIFO order.
+  #next(): Task | undefined {
+    let oldest = -1;
+    for (let i = 0; i < this.#pending.length; i++) {
+      const client = (this.#pending[i] as Task).control.client;
+      if (client === undefined) return this.#pending.splice(i, 1)[0];
+      const counts = client.keys.map((key) => this.#inWorker.get(key) ?? 0);
+      if (counts.some((n) => n >= client.maxRunning)) continue;
+      if (counts.every((n) => n === 0)) return this.#pending.splice(i, 1)[0];
+      if (oldest < 0) oldest = i;
+    }
+    return oldest < 0 ? undefined : this.#pending.splice(oldest, 1)[0];
+  }
+
+  #count(task: Task, by: 1 | -1): void {
+    for (const key of task.control.client?.keys ?? []) {
+      const n = (this.#inWorker.get(key) ?? 0) + by;
+      if (n <= 0) this.#inWorker.delete(key);
+      else this.#inWorker.set(key, n);
+    }
+  }
+
+  // The task left the worker process (result, cancel or death).
+  #leave(task: Task): void {
+    clearTimeout(task.timer);
+    if (this.#inflight.delete(task.id)) this.#count(task, -1);
   }
 
   #start(): void {
@@ -220,7 +290,8 @@ export class SupervisedHashPool {
 
   #dispatch(task: Task): void {
     this.#inflight.set(task.id, task);
-    task.timer = setTimeout(() => this.#kill({ code: "PHM_WORKER_TIMEOUT", culprit: task, detail: `no result within ${this.fileTimeoutMs} ms` }), this.fileTimeoutMs);
+    this.#count(task, 1);
+    task.startedAt = undefined;
     this.#send({ type: "hash", id: task.id, ...task.input });
   }
 
@@ -232,11 +303,28 @@ export class SupervisedHashPool {
         this.#failedStarts = 0;
         this.#pump();
         break;
+      case "started": {
+        const task = this.#inflight.get(message.id);
+        if (task === undefined) return;
+        task.started = true;
+        task.startedAt = performance.now();
+        // Also for a task whose caller has gone: while it runs, its time limit protects the others.
+        task.timer = setTimeout(() => this.#kill({ code: "PHM_WORKER_TIMEOUT", culprit: task, detail: `no result within ${this.fileTimeoutMs} ms` }), this.fileTimeoutMs);
+        if (!task.settled) task.control.onStart?.();
+        break;
+      }
+      case "cancelled": {
+        const task = this.#inflight.get(message.id);
+        if (task === undefined) return;
+        this.#leave(task);
+        this.#pump();
+        break;
+      }
       case "result": {
         const task = this.#inflight.get(message.id);
         if (task === undefined) return;
-        clearTimeout(task.timer);
-        this.#inflight.delete(message.id);
+        this.#leave(task);
+        this.#workerTime(task);
         task.resolve(message.record);
         this.#pump();
         break;
@@ -267,10 +355,10 @@ export class SupervisedHashPool {
       detail: signal !== null ? `worker process killed by ${signal}` : `worker process exited with code ${String(code)}`,
     };
     this.#cause = undefined;
-    for (const task of this.#inflight.values()) clearTimeout(task.timer);
-    // Tasks whose caller stopped waiting were answered already: they are neither retried nor counted against.
-    const tasks = [...this.#inflight.values()].filter((task) => task.signal?.aborted !== true);
-    this.#inflight.clear();
+    const inflight = [...this.#inflight.values()];
+    for (const task of inflight) this.#leave(task);
+    // Tasks already answered (dropped at their deadline before starting) are neither retried nor counted against.
+    const tasks = inflight.filter((task) => !task.settled);
     if (this.#closed && tasks.length === 0) return;
 
     if (cause.code === "PHM_WORKER_TIMEOUT") this.stats.timeouts++;
@@ -288,7 +376,9 @@ export class SupervisedHashPool {
     this.#pending.unshift(...innocent);
     for (const task of blamed) {
       task.attempts++;
-      if (task.attempts >= 2) {
+      if (cause.code === "PHM_WORKER_TIMEOUT" && !this.retryTimedOut) {
+        this.#fail(task, cause.code, `${cause.detail} while hashing ${nameOf(task.input)}: it costs more than the per-file time limit, and would again; not retried`);
+      } else if (task.attempts >= 2) {
         this.#fail(task, cause.code, `${cause.detail} while hashing ${nameOf(task.input)}, on the retry too; the file was skipped`);
       } else {
         this.stats.retries++;
@@ -298,7 +388,16 @@ export class SupervisedHashPool {
     this.#pump();
   }
 
+  // Tells the caller how long a thread worked on the task's last attempt, when one started it.
+  #workerTime(task: Task): void {
+    if (task.startedAt === undefined || task.settled) return;
+    const ms = performance.now() - task.startedAt;
+    task.startedAt = undefined;
+    task.control.onWorkerTime?.(ms);
+  }
+
   #fail(task: Task, code: ErrorCode, message: string): void {
+    this.#workerTime(task);
     task.resolve(failedRecord(task.input, new PhmatchError(code, message, { path: nameOf(task.input) })));
   }
 }

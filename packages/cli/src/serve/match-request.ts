@@ -1,0 +1,103 @@
+// The body of POST /v1/match, checked before a hash of it is looked up: what `phmatch hash --dihedral` (or
+// `@phmatch/wasm`'s hashImage) prints, and nothing else. Every algorithm id is one the registry knows (ids are
+// lower case: "PDQ" is not "pdq"), every value has exactly its algorithm's hex length, and dihedral variants are
+// the 8 of the hash given, so no hex is cut or padded, no hash is silently skipped, and no request carries more
+// than 8 lookups per algorithm. Each lookup is a "needle": the token's rate counts them.
+import { hasherSpec, hexDigits, type HashRecord } from "@phmatch/core";
+import { MATCHABLE_ALGORITHMS } from "./tokens.js";
+
+/** How many dihedral variants a hash may carry: the 8 symmetries of the square, the original first. */
+export const DIHEDRAL_VARIANTS = 8;
+
+/** A /v1/match body that may be looked up, with the number of hashes it looks up. */
+export interface MatchRequest {
+  record: HashRecord;
+  /** One per hash, or per dihedral variant where they are given (they replace the hash, which is the first). */
+  needles: number;
+}
+
+/** Why a /v1/match body is refused: the HTTP status, the answer's reason_code, and what to do. */
+export interface MatchRefusal {
+  status: 400 | 403;
+  reason: "PHM_MATCH_INPUT" | "UNKNOWN_ALGORITHM" | "ALGORITHM_NOT_MATCHABLE" | "HASH_LENGTH" | "DIHEDRAL_VARIANTS" | "ALGORITHM_NOT_GRANTED";
+  message: string;
+}
+
+// Fields of a hash record /v1/match reads; `path` and `pathBytes` are taken and ignored (the gate names no file).
+const FIELDS = new Set(["hashes", "quality", "dihedral", "path", "pathBytes"]);
+const HEX = /^[0-9a-fA-F]+$/;
+
+/**
+ * Checks a parsed /v1/match body. `granted`: the algorithms the token may send by hash (a decision token's are
+ * few, see tokens.ts). Returns the record to look up, or why it is refused.
+ */
+export function parseMatchRequest(body: unknown, granted: ReadonlySet<string>): MatchRequest | MatchRefusal {
+  const input = (message: string): MatchRefusal => ({ status: 400, reason: "PHM_MATCH_INPUT", message });
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return input('the body is not a hash record: expected {"hashes":{"pdq":"<64 hex>"},...} as phmatch hash prints it');
+  const b = body as Record<string, unknown>;
+  const extra = Object.keys(b).filter((k) => !FIELDS.has(k));
+  if (extra.length > 0) return input(`/v1/match takes hashes, quality and dihedral, not ${extra.join(", ")}: send each set of hashes as its own record`);
+  if (!isObject(b.hashes) || Object.keys(b.hashes).length === 0) return input('"hashes" must be an object of algorithm id to hex, e.g. {"pdq":"<64 hex>"}');
+  const hashes: Record<string, string> = {};
+  for (const [id, value] of Object.entries(b.hashes)) {
+    const spec = hasherSpec(id);
+    if (spec === undefined) return { status: 400, reason: "UNKNOWN_ALGORITHM", message: `hashes.${id}: not an algorithm id phmatch knows (ids are lower case: ${MATCHABLE_ALGORITHMS.join(", ")})` };
+    if (!MATCHABLE_ALGORITHMS.includes(id)) return { status: 400, reason: "ALGORITHM_NOT_MATCHABLE", message: `hashes.${id}: phmatch carries ${id} values from lists but does not match them` };
+    if (!granted.has(id)) return { status: 403, reason: "ALGORITHM_NOT_GRANTED", message: `hashes.${id}: this token may not send ${id} by hash${granted.size > 0 ? ` (it may send ${[...granted].join(", ")})` : ""}` };
+    const hex = hexOf(value, hexDigits(spec), `hashes.${id}`);
+    if (typeof hex !== "string") return hex;
+    hashes[id] = hex;
+  }
+  const record: HashRecord = { path: "request", hashes };
+  let needles = Object.keys(hashes).length;
+
+  if (b.quality !== undefined) {
+    if (!isObject(b.quality)) return input('"quality" must be an object of algorithm id to a number, e.g. {"pdq":100}');
+    for (const [id, q] of Object.entries(b.quality)) {
+      if (!Object.hasOwn(hashes, id)) return input(`quality.${id}: no hashes.${id} it would be the quality of`);
+      if (typeof q !== "number" || !Number.isFinite(q)) return input(`quality.${id} must be a number`);
+    }
+    record.quality = b.quality as Record<string, number>;
+  }
+
+  if (b.dihedral !== undefined) {
+    if (!isObject(b.dihedral)) return input('"dihedral" must be an object of algorithm id to its 8 variants, as phmatch hash --dihedral prints them');
+    const dihedral: Record<string, string[]> = {};
+    for (const [id, variants] of Object.entries(b.dihedral)) {
+      const spec = hasherSpec(id);
+      if (spec === undefined) return { status: 400, reason: "UNKNOWN_ALGORITHM", message: `dihedral.${id}: not an algorithm id phmatch knows (ids are lower case)` };
+      const original = hashes[id];
+      if (original === undefined || spec.input !== "pixels") return { status: 400, reason: "DIHEDRAL_VARIANTS", message: `dihedral.${id}: variants of a perceptual hash given in hashes.${id} only` };
+      if (!Array.isArray(variants) || variants.length !== DIHEDRAL_VARIANTS) {
+        return { status: 400, reason: "DIHEDRAL_VARIANTS", message: `dihedral.${id} must hold the ${DIHEDRAL_VARIANTS} dihedral variants, the original first, as phmatch hash --dihedral prints them` };
+      }
+      const values: string[] = [];
+      for (const [i, v] of variants.entries()) {
+        const hex = hexOf(v, hexDigits(spec), `dihedral.${id}[${i}]`);
+        if (typeof hex !== "string") return hex;
+        values.push(hex);
+      }
+      if (values[0] !== original) return { status: 400, reason: "DIHEDRAL_VARIANTS", message: `dihedral.${id}[0] must be the original, hashes.${id}` };
+      dihedral[id] = values;
+      needles += DIHEDRAL_VARIANTS - 1; // the variants replace the hash, which is the first of them
+    }
+    record.dihedral = dihedral;
+  }
+  return { record, needles };
+}
+
+/** True for a refusal, false for a request to look up. */
+export function isRefusal(parsed: MatchRequest | MatchRefusal): parsed is MatchRefusal {
+  return "reason" in parsed;
+}
+
+// Exactly `digits` hex digits, lower-cased; never cut, never padded.
+function hexOf(value: unknown, digits: number, where: string): string | MatchRefusal {
+  if (typeof value !== "string" || !HEX.test(value)) return { status: 400, reason: "PHM_MATCH_INPUT", message: `${where} is not hex` };
+  if (value.length !== digits) return { status: 400, reason: "HASH_LENGTH", message: `${where} has ${value.length} hex digits; it needs exactly ${digits}` };
+  return value.toLowerCase();
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
