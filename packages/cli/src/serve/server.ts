@@ -285,7 +285,8 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     audited(request, status, {
       decision: result.decision,
       reasonCode: result.reason_code,
-      lists,
+      // Every hit, also for a no_match: an overridden hit is recorded (as overridden) so the log says which
+      // override changed the outcome.
       matches: result.matches,
       ...(result.error !== undefined && { errorCode: result.error.code }),
     });
