@@ -70,7 +70,7 @@ function makeList(dir, entries) {
 
 function startGate(bin, list, tokens, dir, log) {
   const args = [bin, "serve", "--hashset", list, "--port", "0", "--tokens", tokens, "--no-watch", "--state-dir", join(dir, `state-${Math.random().toString(36).slice(2)}`)];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, PHMATCH_TRUSTED_KEYS: "", PHMATCH_TOKENS: "" } });
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !["PHMATCH_TRUSTED_KEYS", "PHMATCH_STATE_DIR", "PHMATCH_LIST_KEY", "PHMATCH_TOKENS"].includes(name))) });
   let stderr = "";
   const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
   const ready = new Promise((resolve, reject) => {

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cleanEnv } from "../../../test/support/env.js";
 import { fixtures } from "../../../test/support/conformance.js";
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
@@ -50,7 +51,7 @@ beforeAll(async () => {
   child = spawn(
     process.execPath,
     [bin, "serve", "--port", "0", "--hashset", fixtures("hashsets/demo.phs"), "--state-dir", join(root, "state"), "--tokens", tokensFile, "--no-watch", "--max-concurrent", "1", "--request-timeout-ms", String(REQUEST_TIMEOUT_MS)],
-    { cwd: root, env: { ...process.env, PHMATCH_TRUSTED_KEYS: "", PHMATCH_TOKENS: "" }, stdio: ["ignore", "ignore", "pipe"] },
+    { cwd: root, env: cleanEnv({ PHMATCH_TOKENS: "" }), stdio: ["ignore", "ignore", "pipe"] },
   );
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   const deadline = Date.now() + 30_000;

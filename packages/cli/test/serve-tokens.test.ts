@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { cleanEnv } from "../../../test/support/env.js";
 import { PhmatchError } from "@phmatch/core";
 import { RateLimiter, TokenAuth } from "../dist/serve/tokens.js";
 import { fixtures } from "../../../test/support/conformance.js";
@@ -56,7 +57,7 @@ describe("token grants", () => {
       const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
       const run = spawnSync(process.execPath, [bin, "serve", "--port", "0", "--hashset", fixtures("hashsets/demo.phs"), "--state-dir", join(dir, "state"), "--tokens", file, "--no-watch"], {
         encoding: "utf8",
-        env: { ...process.env, PHMATCH_TRUSTED_KEYS: "", PHMATCH_TOKENS: "" },
+        env: cleanEnv({ PHMATCH_TOKENS: "" }),
         timeout: 60_000,
       });
       expect(run.status).toBe(64);

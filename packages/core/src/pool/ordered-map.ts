@@ -14,3 +14,19 @@ export async function* orderedMap<T, R>(
   }
   while (outstanding.length > 0) yield await (outstanding.shift() as Promise<R>);
 }
+
+/**
+ * Runs short sections one at a time in the order they were asked for, each once its input is ready: inputs are
+ * awaited side by side, but a section never runs before the sections asked for earlier. The scan claims "first
+ * copy of these bytes" this way, so that the copy first in walk order is the first, whichever read ended sooner.
+ */
+export class CallOrder {
+  #tail: Promise<unknown> = Promise.resolve();
+
+  /** `section(await input)`, after every section asked for before this call has run (or failed). */
+  run<T, R>(input: Promise<T>, section: (value: T) => R): Promise<R> {
+    const result = this.#tail.then(() => input).then(section);
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+}

@@ -6,7 +6,7 @@ import type { Matcher } from "../match/matcher.js";
 import { readFileOnce } from "../decode/read-file.js";
 import { PATH_ESCAPE, pathBytesOf, recordPath, reportPath, reportPathFields, type FilePath } from "../pipeline/file-path.js";
 import type { AccessTimeWatch } from "../pipeline/access-times.js";
-import { orderedMap } from "../pool/ordered-map.js";
+import { CallOrder, orderedMap } from "../pool/ordered-map.js";
 import type { MatchResult } from "../match/match-result.js";
 import type { HashRecord } from "../record/hash-record.js";
 import { walkEntries, type WalkEntry } from "../pipeline/walk.js";
@@ -101,13 +101,20 @@ export async function* scanFiles(
   // hash, which a second copy in flight awaits, so copies are hashed once even when they arrive together. A
   // resumed scan starts from the report's first copies.
   const firsts: Map<string, Promise<ScanFileRecord> | string> = resume.firsts ?? new Map();
+  // Files are read for their SHA-256 side by side, but claim "first copy" in walk order: otherwise a later copy
+  // whose read ended sooner (a busy disk or machine) would be reported as the first, and two scans of one tree
+  // would differ in their duplicateOf.
+  const claims = new CallOrder();
   const scanFile = async (file: FilePath): Promise<ScanFileRecord> => {
-    const digest = await fileSha256(file);
-    const first = digest === undefined ? undefined : firsts.get(digest);
+    const { digest, first, pending } = await claims.run(fileSha256(file), (digest) => {
+      const first = digest === undefined ? undefined : firsts.get(digest);
+      if (first !== undefined) return { digest, first };
+      const pending = pool.hash(file).then((hashed) => scanRecord(hashed, matcher.match(hashed), digest));
+      if (digest !== undefined) firsts.set(digest, pending);
+      return { digest, pending };
+    });
     if (first !== undefined) return duplicateRecord(typeof first === "string" ? (JSON.parse(first) as ScanFileRecord) : await first, file);
-    const pending = pool.hash(file).then((hashed) => scanRecord(hashed, matcher.match(hashed), digest));
-    if (digest !== undefined) firsts.set(digest, pending);
-    const record = await pending;
+    const record = await (pending as Promise<ScanFileRecord>);
     if (digest !== undefined) {
       if (record.error !== undefined) firsts.delete(digest); // a failed read is not a reference
       else firsts.set(digest, JSON.stringify(record));
