@@ -5,9 +5,7 @@ import { Command } from "commander";
 import { PhmatchError, parseTrustedKeys, verifyStore } from "@phmatch/core";
 import { readText, trustedKeysPem } from "./hashset/options.js";
 import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
-import { parseQueueUrl } from "../queue/connection.js";
-import { collectScan } from "../queue/collector.js";
-import { DEFAULT_SCAN_NAME, checkScanName } from "../queue/scan-queue.js";
+import { DEFAULT_SCAN_NAME, checkScanName, parseQueueUrl } from "../queue/names.js";
 import { writeChecksum } from "./scan.js";
 import { parsePositiveInt } from "../parse.js";
 
@@ -60,6 +58,7 @@ export function reportCommand(): Command {
     .addHelpText("after", "\nExample:\n  phmatch report collect --queue redis://10.0.0.5:6379/0 --out case-117.ndjson --sign examiner.pem\n")
     .action(async (options: { queue: string; out: string; scan: string; sign?: string; keep: boolean; quiet: boolean; resume: boolean; waitMs?: number }) => {
       const signingKey = options.sign === undefined ? undefined : readText(options.sign, "--sign");
+      const { collectScan } = await import("../queue/collector.js"); // not at the top: see program.ts
       const result = await collectScan({ address: parseQueueUrl(options.queue), scan: checkScanName(options.scan), out: options.out, quiet: options.quiet, keep: options.keep, resume: options.resume, ...(options.waitMs !== undefined && { waitMs: options.waitMs }) });
       await writeChecksum(options.out, signingKey);
       // The report went to a file: stdout is free for its summary and what the queue had to do to get it.

@@ -8,9 +8,7 @@ import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
 import { writeLine } from "../output.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
 import { deploymentState, loadHashSets, readText, runState, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";
-import { parseQueueUrl } from "../queue/connection.js";
-import { enqueueScan } from "../queue/coordinator.js";
-import { DEFAULT_BATCH_SIZE, DEFAULT_SCAN_NAME, checkScanName, listReleases } from "../queue/scan-queue.js";
+import { DEFAULT_BATCH_SIZE, DEFAULT_SCAN_NAME, checkScanName, listReleases, parseQueueUrl } from "../queue/names.js";
 
 interface ScanOptions extends TrustOptions, StateOptions {
   rotations: boolean;
@@ -271,6 +269,7 @@ async function enqueue(paths: string[], options: ScanOptions): Promise<void> {
   const walk = scanWalkHeader({ followSymlinks: options.followSymlinks, restoreAtimes: options.restoreAtimes, manifest: options.manifest !== undefined });
   const header = scanHeader({ inputs, sets, algorithms, policies, walk, rollbackState: { kind: "state-dir", dir: state.dir }, ...(options.case !== undefined && { case: options.case }), ...(options.examiner !== undefined && { examiner: options.examiner }) });
   const plan = { header, lists: listReleases(sets), hash: { algorithms, trim: options.trim, rotations: options.rotations, parts: options.parts }, batchSize: options.batchSize };
+  const { enqueueScan } = await import("../queue/coordinator.js"); // not at the top: see program.ts
   const result = await enqueueScan({ address, scan, plan, inputs: paths, ...(options.manifest !== undefined && { manifest: options.manifest }), followSymlinks: options.followSymlinks, restoreAtimes: options.restoreAtimes, maxQueued: options.maxQueued, wait: options.wait, quiet: options.quiet });
   process.stdout.write(JSON.stringify({ scan: result.scan, files: result.files, batches: result.batches, done: result.state.done, restartedBatches: result.state.restarted, splitBatches: result.state.split, deadLetters: result.state.dead }) + "\n");
 }

@@ -1,5 +1,6 @@
 import { availableParallelism, cpus } from "node:os";
 import { Command } from "commander";
+import type { FastifyInstance } from "fastify";
 import { AuditLog, DEFAULT_CHECK_MAX_BYTES, DEFAULT_CHECK_MAX_PIXELS, PhmatchError, SupervisedHashPool } from "@phmatch/core";
 import { parseIndex, parsePositiveInt } from "../parse.js";
 import { DEFAULT_DECODE_BUDGET_SECONDS, DecodeBudget } from "../serve/budgets.js";
@@ -8,7 +9,6 @@ import { DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_REQUEST_TIMEOUT_MS } from "../s
 import { OnMatchHook } from "../serve/hook.js";
 import { ListHolder } from "../serve/lists.js";
 import { GateMetrics } from "../serve/metrics.js";
-import { createGate } from "../serve/server.js";
 import { TokenAuth } from "../serve/tokens.js";
 import { deploymentState, loadOptions, readText, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";
 
@@ -118,12 +118,13 @@ export function serveCommand(): Command {
       // scan does: nothing may keep the process alive, so the worker process starts only once the lists are
       // loaded, and is stopped again on the way out.
       let audit: AuditLog | undefined;
-      let app: Awaited<ReturnType<typeof createGate>> | undefined;
+      let app: FastifyInstance | undefined;
       let address: string;
       try {
         await lists.load();
         audit = options.auditLog === undefined ? undefined : AuditLog.open(options.auditLog, { state, ...(options.auditKey !== undefined && { signingKeyPem: readText(options.auditKey, "--audit-key") }) });
         pool.start();
+        const { createGate } = await import("../serve/server.js"); // not at the top: see program.ts
         app = await createGate({ lists, auth, maxBytes: options.maxBytes, maxConcurrent: options.maxConcurrent, timeoutMs: options.timeoutMs, requestTimeoutMs: options.requestTimeoutMs, maxConnectionsPerIp: options.maxConnectionsPerIp, metrics, threads: options.threads, ...(budget && { budget }), ...(trustedProxies && { trustedProxies }), ...(audit && { audit }), ...(hook && { hook }) });
         address = await app.listen({ host: options.host, port: options.port }).catch((error: NodeJS.ErrnoException) => {
           throw new PhmatchError("PHM_USAGE", `cannot listen on ${options.host} port ${options.port}: ${error.code ?? error.message}; choose another --host or --port`);

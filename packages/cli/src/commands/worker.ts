@@ -1,9 +1,7 @@
 import { availableParallelism } from "node:os";
 import { Command } from "commander";
 import { parsePositiveInt } from "../parse.js";
-import { parseQueueUrl } from "../queue/connection.js";
-import { DEFAULT_SCAN_NAME, checkScanName } from "../queue/scan-queue.js";
-import { runWorker } from "../queue/worker.js";
+import { DEFAULT_SCAN_NAME, checkScanName, parseQueueUrl } from "../queue/names.js";
 import { deploymentState, loadHashSets, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";
 
 interface WorkerOptions extends TrustOptions, StateOptions {
@@ -37,6 +35,7 @@ export function workerCommand(): Command {
     const address = parseQueueUrl(options.queue);
     const scan = checkScanName(options.scan);
     const sets = await loadHashSets(options, state);
+    const { runWorker } = await import("../queue/worker.js"); // not at the top: see program.ts
     const summary = await runWorker({
       address,
       scan,

@@ -2,8 +2,9 @@ import { createWriteStream, existsSync, fsync as fsyncCallback } from "node:fs";
 import { promisify } from "node:util";
 import { PhmatchError, ScanTally, duplicateRecord, readScanProgress, recordPath, type AccessTimeReport, type ScanFileRecord, type ScanSummary } from "@phmatch/core";
 import { writeLine } from "../output.js";
-import { connectRedis, type QueueAddress } from "./connection.js";
-import { describeReleases, openQueue, readState, waitForPlan, sameReleases, scanKeys, sweepFailed, type ListRelease } from "./scan-queue.js";
+import { connectRedis } from "./connection.js";
+import type { ListRelease, QueueAddress } from "./names.js";
+import { describeReleases, openQueue, readState, waitForPlan, sameReleases, scanKeys, sweepFailed } from "./scan-queue.js";
 
 /** How the collector runs. */
 export interface CollectOptions {

@@ -1,36 +1,7 @@
 import { Redis } from "ioredis";
 import type { RedisOptions } from "bullmq";
 import { PhmatchError } from "@phmatch/core";
-
-/** Where a distributed scan's queue lives: a Redis server and database, from `redis://[user:pass@]HOST:PORT/N`. */
-export interface QueueAddress {
-  host: string;
-  port: number;
-  db: number;
-  username?: string;
-  password?: string;
-  tls: boolean;
-  /** The URL as given, without its password (for messages). */
-  display: string;
-}
-
-/** Parses `--queue`: redis:// or rediss:// (TLS), host, port (default 6379), database number (default 0). */
-export function parseQueueUrl(text: string): QueueAddress {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new PhmatchError("PHM_USAGE", `--queue ${text} is not a URL; give redis://HOST:PORT/N`);
-  }
-  if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new PhmatchError("PHM_USAGE", `--queue ${text}: only redis:// and rediss:// URLs are supported`);
-  const db = url.pathname === "" || url.pathname === "/" ? 0 : Number(url.pathname.slice(1));
-  if (!Number.isInteger(db) || db < 0) throw new PhmatchError("PHM_USAGE", `--queue ${text}: the database must be a number (redis://HOST:PORT/N)`);
-  const port = url.port === "" ? 6379 : Number(url.port);
-  const address: QueueAddress = { host: url.hostname.replace(/^\[|\]$/g, ""), port, db, tls: url.protocol === "rediss:", display: `${url.protocol}//${url.host}/${db}` };
-  if (url.username !== "") address.username = decodeURIComponent(url.username);
-  if (url.password !== "") address.password = decodeURIComponent(url.password);
-  return address;
-}
+import type { QueueAddress } from "./names.js";
 
 /** Connection options (BullMQ's, which it hands to ioredis) for an address; BullMQ wants maxRetriesPerRequest null on the connections it blocks on. */
 export function redisOptions(address: QueueAddress, connectionName: string): RedisOptions {

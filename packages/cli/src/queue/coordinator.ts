@@ -3,7 +3,8 @@ import { lstat } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AccessTimeWatch, PhmatchError, walkEntries, type FilePath, type WalkEntry } from "@phmatch/core";
-import { connectRedis, type QueueAddress } from "./connection.js";
+import { connectRedis } from "./connection.js";
+import type { QueueAddress } from "./names.js";
 import { JOB_OPTIONS, batchJobId, describeReleases, openQueue, queuedFile, readPlan, readState, sameReleases, scanKeys, type QueuedFile, type ScanPlan, type ScanState } from "./scan-queue.js";
 
 /** What the coordinator enqueues and how. */

@@ -3,7 +3,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { Queue, type JobsOptions } from "bullmq";
 import { PhmatchError, reportPathFields, symlinkRecord, type FilePath, type LoadedHashSet, type ScanFileRecord, type ScanHeader, type WalkEntry } from "@phmatch/core";
-import { redisOptions, type QueueAddress } from "./connection.js";
+import { redisOptions } from "./connection.js";
+import type { ListRelease, QueueAddress } from "./names.js";
 
 /**
  * The model a distributed scan shares between its coordinator, workers and collector, all in one Redis database:
@@ -19,11 +20,6 @@ import { redisOptions, type QueueAddress } from "./connection.js";
  *   attempt; each is also reported, once, as an error record with PHM_QUEUE_DEAD_LETTER.
  * - `phmatch:<scan>:stats` (hash): batches restarted after a stall or error, batches split, dead letters.
  */
-export const DEFAULT_SCAN_NAME = "scan";
-
-/** Files per job by default: large enough that the queue costs little per file, small enough to spread. */
-export const DEFAULT_BATCH_SIZE = 64;
-
 /**
  * An entry as queued: its position in the walk, its path (escaped, and its bytes in base64, when not UTF-8) and its
  * size then; a file reached through a followed link also has the link's target (base64 of its bytes), and a link
@@ -43,13 +39,6 @@ export interface BatchData {
   files: QueuedFile[];
 }
 
-/** A list release a scan matches with; workers must load exactly these. */
-export interface ListRelease {
-  listId: string;
-  version: number;
-  storeSha256: string;
-}
-
 /** What every worker computes, written once by the coordinator. */
 export interface ScanPlan {
   header: ScanHeader;
@@ -64,12 +53,6 @@ export function scanKeys(scan: string): { meta: string; results: string; done: s
   return { meta: `${base}:meta`, results: `${base}:results`, done: `${base}:done`, dead: `${base}:dead`, stats: `${base}:stats`, sweep: `${base}:sweep` };
 }
 
-/** Checks a --scan name: it goes into Redis key and queue names. */
-export function checkScanName(name: string): string {
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new PhmatchError("PHM_USAGE", `--scan ${name}: use 1-64 letters, digits, '.', '_' or '-'`);
-  return name;
-}
-
 /** The BullMQ queue of a scan. */
 export function openQueue(address: QueueAddress, scan: string): Queue<BatchData> {
   return new Queue<BatchData>(`phmatch-${scan}`, { connection: redisOptions(address, `phmatch-${scan}-queue`) });
@@ -80,13 +63,6 @@ export const JOB_OPTIONS: JobsOptions = { attempts: 3, backoff: { type: "exponen
 
 /** Stalls (worker died with the batch) a job may have before it counts as failed and is split or dead-lettered. */
 export const MAX_STALLED = 2;
-
-/** The list releases of loaded stores, in a stable order (the fingerprint workers are compared by). */
-export function listReleases(sets: LoadedHashSet[]): ListRelease[] {
-  return sets
-    .flatMap((s) => s.set.lists.map((l) => ({ listId: l.listId, version: l.version, storeSha256: s.storeSha256 })))
-    .sort((a, b) => (a.listId < b.listId ? -1 : a.listId > b.listId ? 1 : a.version - b.version || (a.storeSha256 < b.storeSha256 ? -1 : 1)));
-}
 
 /** "id v3 (sha256 1a2b3c4d...), ..." for messages. */
 export function describeReleases(lists: ListRelease[]): string {
