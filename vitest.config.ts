@@ -15,7 +15,8 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: "system", include: ["test/system/**/*.test.ts"] },
+        // One file at a time, as before: each starts its own servers (Redis, nginx, Chromium, gate replicas).
+        test: { name: "system", include: ["test/system/**/*.test.ts"], fileParallelism: false },
       },
     ],
   },
