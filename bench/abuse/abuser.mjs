@@ -18,6 +18,9 @@ const { values } = parseArgs({
     // pixel-bomb: which image, and how often each connection sends it
     image: { type: "string", default: "png" },
     "every-ms": { type: "string", default: "10000" },
+    // the client address a proxy in front would name (sent as X-Forwarded-For; the gate trusts it only from
+    // --trusted-proxies)
+    "forwarded-for": { type: "string" },
   },
 });
 const PORT = Number(values.port);
@@ -67,7 +70,10 @@ function connection(first) {
 }
 
 const head = (path, type, length) =>
-  Buffer.from(`POST ${path} HTTP/1.1\r\nHost: gate\r\nAuthorization: Bearer ${values.token}\r\nContent-Type: ${type}\r\nContent-Length: ${length}\r\n\r\n`, "latin1");
+  Buffer.from(
+    `POST ${path} HTTP/1.1\r\nHost: gate\r\nAuthorization: Bearer ${values.token}\r\n${values["forwarded-for"] === undefined ? "" : `X-Forwarded-For: ${values["forwarded-for"]}\r\n`}Content-Type: ${type}\r\nContent-Length: ${length}\r\n\r\n`,
+    "latin1",
+  );
 
 // `COUNT` connections held open at all times: each sends `first`, then `drip` every `everyMs` (if given); when
 // the server answers or closes it, the outcome is counted and a new one takes its place.

@@ -55,7 +55,9 @@ const ABUSES = [
   { kind: "headers-dribble", label: "slowloris: 2,000 connections sending a header byte a second, 8 addresses", count: 2000, from: eight },
   { kind: "huge-headers", label: "20 KiB headers, 4 loops", count: 4, from: one },
   { kind: "stalled-body", label: "16 bodies stopped after 8 bytes", count: 16, from: one },
-  { kind: "stalled-body", label: "16 bodies stopped after 8 bytes, from the healthy client's address (one proxy)", count: 16, from: ["127.0.0.1"] },
+  // Behind one proxy (both from 127.0.0.1), told apart by the X-Forwarded-For the gate trusts from it: the one
+  // row run with a setting, --trusted-proxies 127.0.0.1; the healthy client is 192.0.2.10 behind it.
+  { kind: "stalled-body", label: "16 bodies stopped after 8 bytes, another client behind the healthy client's proxy (--trusted-proxies)", count: 16, from: ["127.0.0.1"], forwardedFor: "192.0.2.66", proxied: true },
   { kind: "dribbled-body", label: "16 bodies at 100 B/s", count: 16, from: one },
   { kind: "disconnect", label: "disconnect mid-body, 4 loops", count: 4, from: one },
   { kind: "wrong-type", label: "1 MB of JSON to /v1/check, 4 loops", count: 4, from: one },
@@ -75,10 +77,10 @@ const log = (line) => process.stderr.write(`${line}\n`);
 const mib = (bytes) => (bytes / 2 ** 20).toFixed(0);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function startServer(dir, bin = cli) {
+function startServer(dir, bin = cli, extraArgs = []) {
   const tokens = join(dir, "tokens.json");
   writeFileSync(tokens, JSON.stringify({ tokens: [{ name: "healthy", token: HEALTHY, detail: "full" }, { name: "backend", token: FULL, detail: "full" }, { name: "app", token: LIMITED, detail: "decision", ratePerMinute: 600 }] }));
-  const args = [bin, "serve", "--hashset", demo, "--port", "0", "--tokens", tokens, "--no-watch", "--state-dir", join(dir, "state"), "--max-bytes", String(MAX_BYTES)];
+  const args = [bin, "serve", "--hashset", demo, "--port", "0", "--tokens", tokens, "--no-watch", "--state-dir", join(dir, "state"), "--max-bytes", String(MAX_BYTES), ...extraArgs];
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !["PHMATCH_TRUSTED_KEYS", "PHMATCH_TOKENS", "PHMATCH_LIST_KEY"].includes(name)));
   const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env });
   const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -96,6 +98,7 @@ function startServer(dir, bin = cli) {
 function startAbuser(abuse, port) {
   const args = [abuserScript, "--kind", abuse.kind, "--port", String(port), "--token", abuse.token ?? FULL, "--count", String(abuse.count), "--from", abuse.from.join(","), "--max-bytes", String(MAX_BYTES)];
   if (abuse.image !== undefined) args.push("--image", abuse.image, "--every-ms", String(abuse.everyMs));
+  if (abuse.forwardedFor !== undefined) args.push("--forwarded-for", abuse.forwardedFor);
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit", "ipc"] });
   let out = "";
   child.stdout.on("data", (d) => (out += d));
@@ -116,7 +119,7 @@ async function inFlight(base) {
 
 // The healthy client for DURATION seconds, the server's RSS and handles sampled meanwhile; CPU use of the server
 // (and of the abuser, if any) over the run, as % of one core.
-async function healthy(base, pid, body, abuser, duration = DURATION) {
+async function healthy(base, pid, body, abuser, duration = DURATION, extraHeaders = {}) {
   const samples = [];
   const cpu0 = treeCpuSeconds(pid);
   const abuser0 = abuser?.cpu();
@@ -125,7 +128,7 @@ async function healthy(base, pid, body, abuser, duration = DURATION) {
     const r = await autocannon({
       url: `${base}/v1/check`,
       method: "POST",
-      headers: { authorization: `Bearer ${HEALTHY}`, "content-type": "image/jpeg" },
+      headers: { authorization: `Bearer ${HEALTHY}`, "content-type": "image/jpeg", ...extraHeaders },
       body,
       connections: CONNECTIONS,
       duration,
@@ -155,10 +158,13 @@ const summary = (tally) =>
 
 const loadAtStart = loadavg().map((l) => l.toFixed(1)).join(" ");
 const commandLine = `node ${relative(process.cwd(), process.argv[1])}${process.argv.length > 2 ? ` ${process.argv.slice(2).join(" ")}` : ""}`;
-// Each abuse beside the healthy client, on one gate built from `bin`; the rows.
-async function measure(bin, abuses) {
+// Each abuse beside the healthy client, on one gate built from `bin` (with `proxied`: behind a trusted proxy, the
+// healthy client named by X-Forwarded-For); the rows.
+async function measure(bin, abuses, proxied = false) {
+  if (abuses.length === 0) return [];
   const dir = mkdtempSync(join(tmpdir(), "phmatch-bench-abuse-"));
-  const server = startServer(dir, bin);
+  const server = startServer(dir, bin, proxied ? ["--trusted-proxies", "127.0.0.1"] : []);
+  const healthyHeaders = proxied ? { "x-forwarded-for": "192.0.2.10" } : {};
   const rows = [];
   try {
     const base = await server.ready;
@@ -171,12 +177,12 @@ async function measure(bin, abuses) {
     for (const abuse of abuses) {
       const seconds = abuse.seconds ?? DURATION;
       log(`${abuse.label}: without ...`);
-      const without = await healthy(base, pid, jpeg, undefined, seconds);
+      const without = await healthy(base, pid, jpeg, undefined, seconds, healthyHeaders);
       log(`  ${without.rps.toFixed(1)} req/s, p50 ${without.p50} ms, p99 ${without.p99} ms, non-2xx ${without.non2xx}; with ...`);
       const abuser = startAbuser(abuse, port);
       await abuser.ready;
       await sleep(SETTLE_MS);
-      const withAbuse = await healthy(base, pid, jpeg, abuser, seconds);
+      const withAbuse = await healthy(base, pid, jpeg, abuser, seconds, healthyHeaders);
       const tally = await abuser.stop();
       log(`  ${withAbuse.rps.toFixed(1)} req/s, p50 ${withAbuse.p50} ms, p99 ${withAbuse.p99} ms, non-2xx ${withAbuse.non2xx}, fds max ${withAbuse.fdsMax}; abuser: ${summary(tally)}`);
       rows.push({ abuse, without, withAbuse, tally });
@@ -202,7 +208,7 @@ const cpu = (x) => (x < 0 ? "-" : x.toFixed(0));
 const tableRow = ({ abuse, without: a, withAbuse: b, tally }) =>
   `| ${abuse.label} | ${summary(tally)} | ${a.rps.toFixed(1)} | ${a.p50} | ${a.p99} | ${b.rps.toFixed(1)} | ${b.p50} | ${b.p99} | ${(b.p99 / a.p99).toFixed(2)}x | ${b.non2xx}${b.errors > 0 ? ` (+${b.errors} unanswered)` : ""} | ${cpu(a.serverCpu)} / ${cpu(b.serverCpu)} | ${b.abuserCpu.toFixed(0)} | ${b.fdsMax} | ${mib(b.rssMax)} |`;
 
-const rows = await measure(cli, ABUSES);
+const rows = [...(await measure(cli, ABUSES.filter((a) => a.proxied !== true))), ...(await measure(cli, ABUSES.filter((a) => a.proxied === true), true))];
 const bombs = ABUSES.filter((a) => a.kind === "pixel-bomb");
 const before = bombs.length === 0 ? [] : await measure(gateAtCommit(BEFORE, log), bombs);
 

@@ -67,6 +67,20 @@ afterAll(async () => {
   await once(child, "exit");
 });
 
+// A gauge of /metrics (read with the full token).
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${FULL}` } })).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
+}
+
+async function until(what: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await what())) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 interface Exchange {
   socket: Socket;
   /** Interim (1xx) statuses, then the final answer: status, headers, JSON body (undefined if none). */
@@ -250,21 +264,25 @@ describe("phmatch serve: the gate decides on the route that matched, before the 
     expect(answers).toEqual(targets.map((target) => ({ target, status: 429, reason: "RATE_LIMITED", connection: "close", retryAfter: true })));
   });
 
-  it("takes a check slot on every spelling: saturated, 503 before the body", async () => {
-    // The only slot (--max-concurrent 1) held by an upload whose body arrives fast enough (5 MiB sent at once)
-    // that it is never asked to give way.
-    const holder = exchange(head("POST", "/v1/check", { token: FULL, type: "image/png", length: 10 * 1024 * 1024 }));
-    holder.socket.write(Buffer.alloc(5 * 1024 * 1024, 1));
-    await new Promise((r) => setTimeout(r, 100));
-    try {
-      for (const target of ["/%761/check", "http://gate/v1/check", "/v1/%63heck", "/%761/match"]) {
+  it("takes a check slot on every spelling: saturated and its client's waiting place taken, 503 before the body", async () => {
+    for (const target of ["/%761/check", "http://gate/v1/check", "/v1/%63heck", "/%761/match"]) {
+      // The only slot (--max-concurrent 1) held by an upload whose body arrives fast enough (5 MiB sent at once)
+      // never to give way, and the one waiting place of the backend's client taken by a second upload.
+      const holder = exchange(head("POST", "/v1/check", { token: FULL, type: "image/png", length: 10 * 1024 * 1024 }));
+      holder.socket.write(Buffer.alloc(5 * 1024 * 1024, 1));
+      await until(async () => (await metric("phmatch_requests_in_flight")) === 1);
+      const waiter = exchange(head("POST", "/v1/check", { token: FULL, type: "image/png", length: ANNOUNCED }));
+      await until(async () => (await metric("phmatch_requests_waiting")) === 1);
+      try {
         const c = exchange(head("POST", target, { token: FULL, type: target.includes("match") ? "application/json" : "image/png", length: ANNOUNCED }));
         const a = await c.answer;
         expect({ target, status: a.status, reason: a.body?.reason_code }).toEqual({ target, status: 503, reason: "SATURATED" });
         await c.closed;
+      } finally {
+        holder.socket.destroy();
+        waiter.socket.destroy();
+        await until(async () => (await metric("phmatch_requests_in_flight")) === 0 && (await metric("phmatch_requests_waiting")) === 0);
       }
-    } finally {
-      holder.socket.destroy();
     }
   });
 

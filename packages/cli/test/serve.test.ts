@@ -72,6 +72,12 @@ const check = (gate: Gate, body: Buffer, token = FULL, type = "image/png") =>
 const json = async (r: Response) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> });
 const ready = async (gate: Gate) => (await fetch(`${gate.url}/readyz`, { headers: { authorization: `Bearer ${FULL}` } })).json() as Promise<{ lists: { listId: string; version: number }[] }>;
 
+// A gauge or counter of /metrics (read with the full token), 0 when absent.
+async function metric(gate: { url: string }, name: string): Promise<number> {
+  const text = await (await fetch(`${gate.url}/metrics`, { headers: { authorization: `Bearer ${FULL}` } })).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
+}
+
 async function until(what: () => Promise<boolean>, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await what())) {
@@ -239,22 +245,26 @@ describe("phmatch serve", () => {
 });
 
 describe("phmatch serve under load and misconfiguration", () => {
-  it("answers 503 with Retry-After when saturated, and 429 over a token's rate", async () => {
+  it("when saturated, a request waits its turn; 503 with Retry-After past its client's waiting places; 429 over a token's rate", async () => {
     const tokens = join(root, "tokens-rate.json");
     writeFileSync(tokens, JSON.stringify({ tokens: [{ name: "b", token: FULL, detail: "full" }, { name: "slow", token: LIMITED, detail: "decision", ratePerMinute: 6 }] }));
-    const gate = await startGate(["--tokens", tokens, "--max-concurrent", "1", "--no-watch"]);
+    const gate = await startGate(["--tokens", tokens, "--max-concurrent", "1", "--timeout-ms", "60000", "--no-watch"]);
     try {
-      // One check holds the only slot while its body trickles in.
-      const held = httpRequest(`${gate.url}/v1/check`, { method: "POST", headers: { authorization: `Bearer ${FULL}`, "content-type": "image/png", "content-length": 1000 } });
+      // One check holds the only slot, its body arriving fast enough (5 of 10 MiB at once) never to give way.
+      const held = httpRequest(`${gate.url}/v1/check`, { method: "POST", headers: { authorization: `Bearer ${FULL}`, "content-type": "image/png", "content-length": 10 * 1024 * 1024 } });
       held.on("error", () => undefined);
-      held.write(Buffer.alloc(10));
-      await new Promise((r) => setTimeout(r, 200));
+      held.write(Buffer.alloc(5 * 1024 * 1024, 1));
+      await until(async () => (await metric(gate, "phmatch_requests_in_flight")) === 1);
+      // The next request of that client waits (one waiting place per slot); the one after it is refused at once.
+      const waiting = check(gate, image("images/shapes.png"));
+      await until(async () => (await metric(gate, "phmatch_requests_waiting")) === 1);
       const r = await check(gate, image("images/shapes.png"));
       expect(r.status).toBe(503);
       expect(r.headers.get("retry-after")).toBe("1");
       expect(await r.json()).toMatchObject({ decision: "error", reason_code: "SATURATED" });
+      // The slot freed, the waiting request is checked.
       held.destroy();
-      await until(async () => (await check(gate, image("images/shapes.png"))).status === 200);
+      expect((await waiting).status).toBe(200);
       // Rate: 6 per minute allows a burst of 1.
       expect((await check(gate, image("images/shapes.png"), LIMITED)).status).toBe(200);
       const limited = await check(gate, image("images/shapes.png"), LIMITED);

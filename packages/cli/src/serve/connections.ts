@@ -31,6 +31,8 @@ export const GIVE_WAY_AFTER_MS = 1_000;
 export const GIVE_WAY_BELOW_BYTES_PER_SECOND = 256 * 1024;
 /** An address holding this many more check slots than a new request's address gives one up to it. */
 export const FAIR_SHARE_MARGIN = 2;
+/** How often a request waiting for a check slot asks the slot holders again whether one gives way. */
+export const GIVE_WAY_RECHECK_MS = 250;
 
 /** The answer body of the gate, also where fastify has no request yet. */
 export function refusalBody(reason: string, requestId: string = randomUUID()): string {
@@ -134,9 +136,12 @@ export class SlotHolders<K extends object> {
   readonly #holders = new Map<K, Holder>();
   readonly #perAddress = new Map<string, number>();
 
-  /** `key` took a slot; its body is arriving until `arrived`. `giveWay` answers it and frees the slot. */
-  add(key: K, socket: Socket, giveWay: (reason: GiveWayReason) => void): void {
-    const address = addressKey(socket.remoteAddress);
+  /**
+   * `key` took a slot for `client` (its address key, through trusted proxies: see client-address.ts); its body is
+   * arriving on `socket` until `arrived`. `giveWay` answers it and frees the slot.
+   */
+  add(key: K, client: string, socket: Socket, giveWay: (reason: GiveWayReason) => void): void {
+    const address = client;
     this.#holders.set(key, { address, since: Date.now(), startBytes: socket.bytesRead, socket, arriving: true, giveWay });
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
   }
@@ -162,9 +167,9 @@ export class SlotHolders<K extends object> {
     return this.#perAddress.get(address) ?? 0;
   }
 
-  /** Frees a slot for a new request arriving on `socket`, if one may be taken (see the class); true if freed. */
-  giveWay(socket: Socket, now: number = Date.now()): boolean {
-    const mine = this.heldBy(addressKey(socket.remoteAddress));
+  /** Frees a slot for a new request from `client`, if one may be taken (see the class); true if freed. */
+  giveWay(client: string, now: number = Date.now()): boolean {
+    const mine = this.heldBy(client);
     let fair: [K, Holder, number, number] | undefined; // key, holder, its address's slots, bytes received
     let slow: [K, Holder, number] | undefined; // key, holder, rate
     for (const [key, holder] of this.#holders) {

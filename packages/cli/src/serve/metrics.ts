@@ -40,7 +40,7 @@ export class GateMetrics {
   }
 
   /** The exposition text, with the lists loaded now. */
-  render(lists: { listId: string; version: number }[], inFlight: number): string {
+  render(lists: { listId: string; version: number }[], inFlight: number, waiting = 0): string {
     const out: string[] = [];
     const families = new Map<string, string[]>();
     for (const [key, value] of this.#counters) {
@@ -63,6 +63,7 @@ export class GateMetrics {
     out.push("# HELP phmatch_list_version Loaded list versions (value 1).", "# TYPE phmatch_list_version gauge");
     for (const l of lists) out.push(`phmatch_list_version{list="${escapeLabel(l.listId)}",version="${l.version}"} 1`);
     out.push("# HELP phmatch_requests_in_flight Checks being answered now.", "# TYPE phmatch_requests_in_flight gauge", `phmatch_requests_in_flight ${inFlight}`);
+    out.push("# HELP phmatch_requests_waiting Checks waiting for a slot (before their bodies are read).", "# TYPE phmatch_requests_waiting gauge", `phmatch_requests_waiting ${waiting}`);
     const workers = this.#workers?.();
     if (workers !== undefined) {
       out.push(

@@ -9,6 +9,7 @@ import type { OnMatchHook } from "./hook.js";
 import {
   DEFAULT_MAX_CONNECTIONS_PER_IP,
   DEFAULT_REQUEST_TIMEOUT_MS,
+  GIVE_WAY_RECHECK_MS,
   HEADERS_TIMEOUT_MS,
   MAX_HEADER_BYTES,
   SlotHolders,
@@ -16,6 +17,7 @@ import {
   answerClientError,
   limitConnectionsPerAddress,
 } from "./connections.js";
+import { FairAdmission } from "./admission.js";
 import { GateMetrics } from "./metrics.js";
 import { isRefusal, parseMatchRequest } from "./match-request.js";
 import { MATCHABLE_ALGORITHMS, RateLimiter, type TokenAuth, type TokenSpec } from "./tokens.js";
@@ -79,7 +81,8 @@ declare module "fastify" {
   }
   interface FastifyRequest {
     phmToken?: TokenSpec;
-    phmCounted?: boolean;
+    /** The admission key it holds a check slot under (see admission.ts), while it holds one. */
+    phmSlot?: string;
     phmStart?: bigint;
     phmGeneration?: ListGeneration;
     /** The client's address key (see client-address.ts). */
@@ -143,7 +146,13 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
   };
   // What a request's upload is charged to: its token and its client address.
   const budgetKeys = (request: FastifyRequest) => [...(request.phmToken !== undefined ? [`token:${request.phmToken.name}`] : []), `address:${clientOf(request)}`];
-  let inFlight = 0;
+  // Check slots, shared fairly between clients (a token and an address): a request finding them all taken waits
+  // its turn before its body is read, at most as long as it may be hashed; a client may have as many waiting as
+  // there are slots, more are 503 at once (admission.ts).
+  const admission = new FairAdmission(options.maxConcurrent, { maxWaitingPerClient: options.maxConcurrent });
+  // The address first: an address key has no space, a token name may.
+  const slotClient = (request: FastifyRequest) => `${clientOf(request)} ${request.phmToken?.name ?? "-"}`;
+  const addressOf = (slot: string) => slot.slice(0, slot.indexOf(" "));
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   // What a client may hold without sending a whole request is bounded here (see connections.ts): headers within
   // 10 s, the whole request within requestTimeout, both checked every second (408); 16 KiB of headers (431). No
@@ -176,6 +185,14 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
   const maxPerIp = options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP;
   if (maxPerIp > 0) limitConnectionsPerAddress(app.server, maxPerIp, () => metrics.clientError("CONNECTION_LIMIT"));
   const holders = new SlotHolders<FastifyRequest>();
+  // While requests wait for a slot, a stalled or dribbled upload may become one that gives way (connections.ts):
+  // the request whose turn is next asks again every quarter second.
+  const recheck = setInterval(() => {
+    const next = admission.next();
+    if (next !== undefined) holders.giveWay(addressOf(next.client));
+  }, GIVE_WAY_RECHECK_MS);
+  recheck.unref();
+  app.addHook("onClose", async () => clearInterval(recheck));
 
   // Raw image bodies are buffered in memory (never written to disk) up to maxBytes; fastify answers 413 above it.
   app.addContentTypeParser("application/octet-stream", { parseAs: "buffer", bodyLimit: options.maxBytes }, (_req, body, done) => done(null, body));
@@ -184,9 +201,10 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
 
   const release = (request: FastifyRequest) => {
     holders.delete(request);
-    if (request.phmCounted === true) {
-      request.phmCounted = false;
-      inFlight--;
+    if (request.phmSlot !== undefined) {
+      const client = request.phmSlot;
+      request.phmSlot = undefined;
+      admission.release(client);
     }
   };
 
@@ -224,11 +242,18 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     if (policy.admits) {
       if (options.lists.current === undefined) return void (await early(503, "NOT_READY", { "retry-after": "1" }));
       // Saturated: an address over its fair share, or a stalled or dribbled upload, gives its slot to this
-      // request, if there is one whose body is still arriving (connections.ts).
-      if (inFlight >= options.maxConcurrent && !holders.giveWay(request.raw.socket)) return void (await early(503, "SATURATED", { "retry-after": "1" }));
-      inFlight++;
-      request.phmCounted = true;
-      holders.add(request, request.raw.socket, (why) => {
+      // request, if there is one whose body is still arriving (connections.ts); else the request waits its turn.
+      const client = slotClient(request);
+      if (admission.inUse >= admission.slots) holders.giveWay(addressOf(client));
+      const gone = new AbortController();
+      const leave = () => gone.abort();
+      request.raw.socket.once("close", leave);
+      const admitted = await admission.acquire(client, options.timeoutMs, gone.signal);
+      request.raw.socket.off("close", leave);
+      if (admitted === "aborted") return void reply.hijack();
+      if (admitted !== "admitted") return void (await early(503, "SATURATED", { "retry-after": "1" }));
+      request.phmSlot = client;
+      holders.add(request, addressOf(client), request.raw.socket, (why) => {
         release(request);
         metrics.clientError(why === "slow" ? "UPLOAD_TOO_SLOW" : "FAIR_SHARE");
         if (reply.sent || reply.raw.headersSent) request.raw.socket.destroy();
@@ -357,7 +382,7 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     return { status: "ready", lists: current.checker.lists, loadedAt: current.loadedAt.toISOString() };
   });
   app.get("/metrics", { config: { gate: POLICIES.metrics } }, async (_request, reply) => {
-    await reply.type("text/plain; version=0.0.4").send(metrics.render(options.lists.current?.checker.lists ?? [], inFlight));
+    await reply.type("text/plain; version=0.0.4").send(metrics.render(options.lists.current?.checker.lists ?? [], admission.inUse, admission.waiting));
   });
   return app;
 }
