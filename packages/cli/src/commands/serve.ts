@@ -51,7 +51,7 @@ export function serveCommand(): Command {
       .option("--tokens <file>", 'bearer tokens, JSON {"tokens":[{"name","token"|"sha256","detail":"full"|"decision","ratePerMinute","matchAlgorithms"}]} (or PHMATCH_TOKENS)')
       .option("--no-auth", "answer without tokens (only on a loopback address)")
       .option("--max-bytes <n>", `largest upload in bytes; 413 above (default ${DEFAULT_CHECK_MAX_BYTES})`, parsePositiveInt, DEFAULT_CHECK_MAX_BYTES)
-      .option("--max-concurrent <n>", "checks answered at once; more get 503 + Retry-After", parsePositiveInt, Math.max(2, cpus().length * 2))
+      .option("--max-concurrent <n>", "checks answered at once; more wait their turn, fairly between clients, up to --timeout-ms (503 + Retry-After past that, or past as many waiting per client)", parsePositiveInt, Math.max(2, cpus().length * 2))
       .option("--timeout-ms <n>", "time an upload may wait for a worker thread (503 TIMEOUT + Retry-After), and then hash in it (422 PHM_WORKER_TIMEOUT: too costly, not retried)", parsePositiveInt, 10_000)
       .option("--request-timeout-ms <n>", "time for a whole request (headers and body) to arrive; 408 after it (raise it for large uploads over slow links)", parsePositiveInt, DEFAULT_REQUEST_TIMEOUT_MS)
       .option("--max-connections-per-ip <n>", "connections one client address (IPv6: /64) may hold open, more are closed; 0: no limit (behind a reverse proxy)", parseIndex, DEFAULT_MAX_CONNECTIONS_PER_IP)
