@@ -3,7 +3,7 @@
 // and on a final flag added to a cut log. An unclean stop leaves a resumed record that verification reports; the
 // head kept in the rollback state refuses a log cut back, even to an earlier run's closing checkpoint.
 import { createHash, sign } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -198,5 +198,25 @@ describe("AuditLog", () => {
     expect(legacy).toMatchObject({ ok: false, legacyCheckpoints: 1, closed: false });
     expect(legacy.problems[0]?.problem).toContain("legacy closing checkpoint");
     expect(verifyAuditLog(lines.join("\n"), trusted, { head: prev })).toMatchObject({ ok: true, legacyCheckpoints: 1, closed: true });
+  });
+  it("reports a head the rollback state cannot keep once open, never throwing from a checkpoint; at open it refuses and closes the file", () => {
+    const file = join(dir, "state-fails.ndjson");
+    const state = new RollbackState(join(dir, "state-fails"));
+    const told: string[] = [];
+    const log = AuditLog.open(file, { signingKeyPem: keys.privateKeyPem, checkpointEvery: 2, state, onError: (e) => told.push(e.code) });
+    const locked = () => {
+      throw Object.assign(new Error("the state folder stayed locked"), { code: "PHM_STATE_LOCKED" });
+    };
+    state.recordAuditHead = locked;
+    // A checkpoint falls due inside record() (every 2): the head is not kept, which is told, and the log goes on.
+    for (let i = 0; i < 4; i++) log.record(decision(i));
+    log.close();
+    expect(told).toEqual(["PHM_STATE_LOCKED", "PHM_STATE_LOCKED", "PHM_STATE_LOCKED"]);
+    expect(verifyAuditLog(readFileSync(file, "utf8"), trusted)).toMatchObject({ ok: true, decisions: 4, closed: true });
+    // At open nothing has been answered yet: the caller gets the error, and no descriptor is left open.
+    const fds = () => readdirSync("/proc/self/fd").length;
+    const before = fds();
+    expect(() => AuditLog.open(join(dir, "state-fails-2.ndjson"), { state, onError: () => undefined })).toThrow("locked");
+    expect(fds()).toBe(before);
   });
 });

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsyncSync, openSync, readSync, fstatSync, writeSync } from "node:fs";
 import { createHash, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
-import { PhmatchError } from "../errors/index.js";
+import { PhmatchError, toPhmatchError } from "../errors/index.js";
 import { keyId } from "../hashset/signature.js";
 import type { AuditHead, RollbackState } from "../hashset/version-state.js";
 import { PHMATCH_VERSION } from "../version.js";
@@ -61,6 +61,12 @@ export interface AuditLogOptions {
    * refused on open (PHM_AUDIT_ALTERED).
    */
   state?: RollbackState;
+  /**
+   * Told of a failure once the log is open, where no caller is there to throw to: a checkpoint due on the timer
+   * that could not be written, or a head the rollback state could not keep (locked, unreadable). The log goes on;
+   * a write that fails in `record` still throws to its caller. Default: a process warning (stderr).
+   */
+  onError?: (error: PhmatchError) => void;
 }
 
 const GENESIS = "0".repeat(64);
@@ -107,6 +113,8 @@ export class AuditLog {
   readonly #now: () => Date;
   readonly #timer: NodeJS.Timeout | undefined;
   readonly #state: RollbackState | undefined;
+  readonly #onError: (error: PhmatchError) => void;
+  #opening = true;
 
   private constructor(path: string, fd: number, seq: number, prev: string, options: AuditLogOptions) {
     this.path = path;
@@ -118,14 +126,20 @@ export class AuditLog {
     this.#now = options.now ?? (() => new Date());
     this.#lastCheckpoint = this.#now().getTime();
     this.#state = options.state;
+    this.#onError = options.onError ?? ((error) => process.emitWarning(`${error.code}: ${error.message}`, "PhmatchAuditWarning"));
     if (options.signingKeyPem !== undefined) {
       const publicKey = createPublicKey(options.signingKeyPem);
       if (publicKey.asymmetricKeyType !== "ed25519") throw new PhmatchError("PHM_USAGE", `the audit log signing key must be Ed25519, got ${String(publicKey.asymmetricKeyType)}`);
       this.#key = { pem: options.signingKeyPem, id: keyId(publicKey), publicKey };
     }
     if (this.#key !== undefined || this.#state !== undefined) {
+      // A throw from here would be uncaught and end the process (the gate): it is reported instead.
       this.#timer = setInterval(() => {
-        if (this.#sinceCheckpoint > 0) this.#mark();
+        try {
+          if (this.#sinceCheckpoint > 0) this.#mark();
+        } catch (error) {
+          this.#onError(toPhmatchError(error));
+        }
       }, this.#seconds * 1000);
       this.#timer.unref();
     }
@@ -169,24 +183,28 @@ export class AuditLog {
         throw new PhmatchError("PHM_AUDIT_ALTERED", behind(path, last === undefined ? undefined : { seq: seq - 1, head: prev }, recorded, options.state as RollbackState, found !== undefined));
       }
     }
-    let log: AuditLog;
+    let log: AuditLog | undefined;
     try {
       log = new AuditLog(path, fd, seq, prev, options);
+      if (lastRecord !== undefined && !log.#closedCleanly(lastRecord)) {
+        log.#append({
+          type: "resumed",
+          after: { seq: seq - 1, head: prev },
+          reason: "the log did not end with its closing record: the previous writer stopped uncleanly (crash, kill, power loss), or records were cut from its end",
+        });
+      }
+      log.#append({ type: "open", tool: `phmatch ${PHMATCH_VERSION}`, ...(log.#key === undefined ? {} : { keyId: log.#key.id }) });
+      fsyncSync(fd);
+      // At open a head the state cannot keep is the caller's error (nothing has been answered yet); later it is
+      // reported (onError), and the log goes on.
+      log.#saveHead();
+      log.#opening = false;
+      return log;
     } catch (error) {
+      if (log !== undefined) clearInterval(log.#timer);
       closeSync(fd);
       throw error;
     }
-    if (lastRecord !== undefined && !log.#closedCleanly(lastRecord)) {
-      log.#append({
-        type: "resumed",
-        after: { seq: seq - 1, head: prev },
-        reason: "the log did not end with its closing record: the previous writer stopped uncleanly (crash, kill, power loss), or records were cut from its end",
-      });
-    }
-    log.#append({ type: "open", tool: `phmatch ${PHMATCH_VERSION}`, ...(log.#key === undefined ? {} : { keyId: log.#key.id }) });
-    fsyncSync(fd);
-    log.#saveHead();
-    return log;
   }
 
   // A log ends cleanly with an unsigned log's close record, or a closing checkpoint: one of ours must verify (a
@@ -246,7 +264,13 @@ export class AuditLog {
   }
 
   #saveHead(): void {
-    this.#state?.recordAuditHead(this.path, { seq: this.#seq - 1, head: this.#prev });
+    try {
+      this.#state?.recordAuditHead(this.path, { seq: this.#seq - 1, head: this.#prev });
+    } catch (error) {
+      if (this.#opening) throw error;
+      const e = toPhmatchError(error);
+      this.#onError(new PhmatchError(e.code, `the audit log ${this.path}: its head (record ${this.#seq - 1}) could not be kept in the rollback state: ${e.message}; the log itself is intact, but a cut back to this point would not be noticed on reopening until a later head is kept`, { cause: error }));
+    }
   }
 
   /** The SHA-256 of the last record: keep it elsewhere, and `audit verify --head` proves nothing was cut after it. */
@@ -258,13 +282,13 @@ export class AuditLog {
   close(): void {
     if (this.#fd < 0) return;
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    // Both ways fsync before the head goes to the state.
     if (this.#key !== undefined) this.checkpoint(true);
     else {
       this.#append({ type: "close" });
       fsyncSync(this.#fd);
       this.#saveHead();
     }
-    fsyncSync(this.#fd);
     closeSync(this.#fd);
     this.#fd = -1;
   }
