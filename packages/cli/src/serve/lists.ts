@@ -42,7 +42,7 @@ export class ListHolder {
 
   /** Loads the lists for the first time; throws if any fails. */
   async load(): Promise<void> {
-    this.#current = await this.#build();
+    this.#current = this.#generation(await this.#loadSets());
   }
 
   /**
@@ -52,9 +52,11 @@ export class ListHolder {
   reload(): Promise<{ ok: true; changed: boolean } | { ok: false; error: PhmatchError }> {
     const next = this.#reloading.then(async () => {
       try {
-        const generation = await this.#build();
-        const changed = this.#check(generation);
-        if (changed) this.#current = generation;
+        // The lists are checked against those served before a checker (its indexes) is built: a touched or
+        // re-signed file that changes nothing costs a load, not an index build.
+        const sets = await this.#loadSets();
+        const changed = this.#check(sets);
+        if (changed) this.#current = this.#generation(sets);
         return { ok: true as const, changed };
       } catch (error) {
         return { ok: false as const, error: toPhmatchError(error) };
@@ -93,20 +95,24 @@ export class ListHolder {
     this.#watchers = [];
   }
 
-  async #build(): Promise<ListGeneration> {
+  async #loadSets(): Promise<LoadedHashSet[]> {
     const load = this.#load();
     const sets: LoadedHashSet[] = [];
     for (const path of this.#paths) sets.push(await loadHashSet(path, load));
+    return sets;
+  }
+
+  #generation(sets: LoadedHashSet[]): ListGeneration {
     return { checker: checkerFor(sets, this.#checker), sets, loadedAt: new Date() };
   }
 
   // Refuses a generation with a list older than the current one, or the same version with other content, or
   // without a list id served now (unless allowed), or with older overrides. Returns whether anything changed.
-  #check(next: ListGeneration): boolean {
+  #check(sets: LoadedHashSet[]): boolean {
     const current = this.#current;
     if (current === undefined) return true;
     const before = new Map(current.sets.flatMap((s) => s.set.lists.map((l) => [l.listId, { version: l.version, sha: s.storeSha256 }] as const)));
-    const after = new Set(next.sets.flatMap((s) => s.set.lists.map((l) => l.listId)));
+    const after = new Set(sets.flatMap((s) => s.set.lists.map((l) => l.listId)));
     const dropped = [...before.keys()].filter((id) => !after.has(id));
     if (dropped.length > 0 && !this.#allowListChange) {
       const now = [...after].join(", ") || "none";
@@ -117,7 +123,7 @@ export class ListHolder {
     }
     let changed = dropped.length > 0;
     const overridesBefore = new Map(current.sets.map((s) => [s.path, s.overridesProvenance] as const));
-    for (const s of next.sets) {
+    for (const s of sets) {
       const was = overridesBefore.get(s.path);
       const now = s.overridesProvenance;
       if (was?.sha256 === now?.sha256) continue;
@@ -126,7 +132,7 @@ export class ListHolder {
       }
       changed = true;
     }
-    for (const s of next.sets) {
+    for (const s of sets) {
       let newer = false;
       let sameContent = true;
       for (const l of s.set.lists) {
@@ -142,6 +148,6 @@ export class ListHolder {
       }
       changed ||= newer;
     }
-    return changed || next.sets.length !== current.sets.length;
+    return changed || sets.length !== current.sets.length;
   }
 }
