@@ -49,6 +49,19 @@ function signedList(name: string, listId: string, version = 3): string {
 const allow: Override = { action: "allow", algorithm: "md5", hash: LISTED, who: "reviewer", when: "2026-01-02T00:00:00Z", why: "confirmed false positive, ticket 4" };
 const statusOf = async (store: string, options: Parameters<typeof loadHashSet>[1]) => new Matcher([await loadHashSet(store, options)]).match({ path: "upload", hashes: { md5: LISTED } });
 
+describe("changing overrides", () => {
+  it("loses no change made at the same time: each is its own signed release, every override kept", async () => {
+    const store = signedList("concurrent.phs", "hotline");
+    const decisions = Array.from({ length: 12 }, (_, i) => ({ ...allow, why: `ticket ${i}` }));
+    const written = await Promise.all(decisions.map((o) => addOverride(store, o, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem })));
+    expect(written.map((w) => w.release).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(decisions.map((_, i) => i + 1));
+    const file = await readOverridesFile(store);
+    expect(file?.header?.release).toBe(12);
+    expect(file?.overrides.map((o) => o.why).sort()).toEqual(decisions.map((o) => o.why).sort());
+    expect((await loadHashSet(store, { trustedKeys: trusted })).overridesProvenance).toMatchObject({ count: 12, release: 12, signedBy: signerId });
+  });
+});
+
 describe("overrides under trusted keys", () => {
   // Issue 16 item 10: an unsigned overrides file beside a signed list allowed every entry; a listed image turned
   // unseen and hashset verify still said "OK, signed".

@@ -8,7 +8,8 @@ export { HashSet, type PackedSection } from "./hash-set.js";
 export { DEFAULT_MAX_URL_BYTES, isListUrl, loadHashSet, parseStore, type LoadOptions, type LoadedHashSet } from "./load.js";
 export { signStore, verifyStore, parseTrustedKeys, generateSigningKeys, keyId } from "./signature.js";
 export { encryptStore, decryptStore, isEncryptedStore, parseListKey } from "./encryption.js";
-export { RollbackState, ListVersionState, withLock, auditLogKey, STATE_LOCK_WAIT_MS, STATE_LOCK_STALE_MS, type AuditHead } from "./version-state.js";
+export { RollbackState, ListVersionState, auditLogKey, type AuditHead } from "./version-state.js";
+export { withLock, STATE_LOCK_WAIT_MS, STATE_LOCK_STALE_MS } from "./locked-file.js";
 export {
   readOverrides,
   readOverridesFile,

@@ -1,8 +1,10 @@
 import { createHash, type KeyObject } from "node:crypto";
-import { readFile, rm, writeFile, rename } from "node:fs/promises";
+import { readFileSync, unlinkSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { PhmatchError } from "../errors/index.js";
 import { hasherSpec, hexDigits } from "../hashers/index.js";
 import { signStore, verifyStore } from "./signature.js";
+import { withLock, writeAtomically } from "./locked-file.js";
 import type { RollbackState } from "./version-state.js";
 
 /**
@@ -70,10 +72,15 @@ export const overridesSignaturePath = (storePath: string): string => `${override
  * TypeError when the lists are loaded.
  */
 export async function readOverridesFile(storePath: string): Promise<OverridesFile | undefined> {
+  return readOverridesFileNow(storePath);
+}
+
+// readOverridesFile, synchronously: inside the lock of a read-modify-write (the file is small).
+function readOverridesFileNow(storePath: string): OverridesFile | undefined {
   const path = overridesPath(storePath);
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = readFileSync(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new PhmatchError("PHM_FILE_UNREADABLE", `cannot read the overrides of ${storePath} (${path}): ${(error as Error).message}`, { path, cause: error });
@@ -214,19 +221,23 @@ export async function addOverride(storePath: string, override: Override, options
   }
   const why = overrideProblem(override);
   if (why !== undefined) throw new PhmatchError("PHM_USAGE", `not an override: ${why}`);
-  const file = await readOverridesFile(storePath);
-  return writeOverrides(storePath, file, [...(file?.overrides ?? []), override], options);
+  return underLock(storePath, () => {
+    const file = readOverridesFileNow(storePath);
+    return writeOverrides(storePath, file, [...(file?.overrides ?? []), override], options);
+  });
 }
 
 /** Removes override number `index` (0-based, as `override list` numbers them), as a new release of the file. */
 export async function removeOverride(storePath: string, index: number, options: OverridesWrite = {}): Promise<Override> {
-  const file = await readOverridesFile(storePath);
-  const overrides = [...(file?.overrides ?? [])];
-  const removed = overrides[index];
-  if (removed === undefined) throw new PhmatchError("PHM_USAGE", `no override #${index}; there are ${overrides.length}`);
-  overrides.splice(index, 1);
-  await writeOverrides(storePath, file, overrides, options);
-  return removed;
+  return underLock(storePath, () => {
+    const file = readOverridesFileNow(storePath);
+    const overrides = [...(file?.overrides ?? [])];
+    const removed = overrides[index];
+    if (removed === undefined) throw new PhmatchError("PHM_USAGE", `no override #${index}; there are ${overrides.length}`);
+    overrides.splice(index, 1);
+    writeOverrides(storePath, file, overrides, options);
+    return removed;
+  });
 }
 
 /**
@@ -234,14 +245,18 @@ export async function removeOverride(storePath: string, index: number, options: 
  * vouches for every decision in it; a changed file is a new release and is signed again.
  */
 export async function signOverrides(storePath: string, privateKeyPem: string, lists?: readonly string[]): Promise<OverridesWritten> {
-  const file = await readOverridesFile(storePath);
+  return underLock(storePath, () => signOverridesNow(storePath, privateKeyPem, lists));
+}
+
+function signOverridesNow(storePath: string, privateKeyPem: string, lists?: readonly string[]): OverridesWritten {
+  const file = readOverridesFileNow(storePath);
   if (file === undefined) throw new PhmatchError("PHM_USAGE", `there is no overrides file beside ${storePath} (${overridesPath(storePath)}) to sign`);
   if (file.header !== undefined) {
     if (lists !== undefined && !sameIds(file.header.lists, lists)) {
       throw new PhmatchError("PHM_USAGE", `${file.path} is bound to list(s) ${file.header.lists.join(", ")}, but ${storePath} holds ${lists.join(", ")}: not signed (these overrides are not this store's)`);
     }
     const signature = signStore(file.bytes, privateKeyPem);
-    await writeFile(`${file.path}.sig`, signature);
+    writeAtomically(overridesSignaturePath(storePath), signature);
     return { path: file.path, release: file.header.release, signedBy: (JSON.parse(signature) as { keyId: string }).keyId, unsigned: false };
   }
   return writeOverrides(storePath, file, file.overrides, { signingKeyPem: privateKeyPem, ...(lists !== undefined && { lists }) }, false);
@@ -249,7 +264,13 @@ export async function signOverrides(storePath: string, privateKeyPem: string, li
 
 // Writes the overrides as the next release (header first), signs it with a key, and otherwise removes a signature
 // that no longer matches (better "unsigned" than a .sig that makes the list refuse to load as altered).
-async function writeOverrides(storePath: string, before: OverridesFile | undefined, overrides: Override[], options: OverridesWrite, bump = true): Promise<OverridesWritten> {
+// Two changes at once (two `override add`) would each read the same file and one would be lost, both as the same
+// release: every read-modify-write holds the overrides' lock file.
+function underLock<T>(storePath: string, change: () => T): Promise<T> {
+  return Promise.resolve().then(() => withLock(`${overridesPath(storePath)}.lock`, change, { what: `the overrides of ${storePath}` }));
+}
+
+function writeOverrides(storePath: string, before: OverridesFile | undefined, overrides: Override[], options: OverridesWrite, bump = true): OverridesWritten {
   const path = overridesPath(storePath);
   if (before?.header !== undefined && options.lists !== undefined && !sameIds(before.header.lists, options.lists)) {
     throw new PhmatchError("PHM_USAGE", `${path} is bound to list(s) ${before.header.lists.join(", ")}, but ${storePath} holds ${options.lists.join(", ")}: these overrides are not this store's (move them away, and make the store's own)`);
@@ -262,22 +283,17 @@ async function writeOverrides(storePath: string, before: OverridesFile | undefin
   const header: OverridesHeader | undefined = lists === undefined ? undefined : { type: "overrides", release, lists };
   const bytes = Buffer.from([...(header === undefined ? [] : [header]), ...overrides].map((o) => JSON.stringify(o) + "\n").join(""));
   const signature = options.signingKeyPem === undefined ? undefined : signStore(bytes, options.signingKeyPem);
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, bytes);
   let unsigned = false;
-  if (signature !== undefined) {
-    await writeFile(`${path}.sig.${process.pid}.tmp`, signature);
-    await rename(`${path}.sig.${process.pid}.tmp`, `${path}.sig`);
-  } else {
-    unsigned = await rm(`${path}.sig`).then(
-      () => true,
-      (error: NodeJS.ErrnoException) => {
-        if (error.code === "ENOENT") return false;
-        throw error;
-      },
-    );
+  if (signature !== undefined) writeAtomically(overridesSignaturePath(storePath), signature);
+  else {
+    try {
+      unlinkSync(overridesSignaturePath(storePath));
+      unsigned = true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
   }
-  await rename(tmp, path);
+  writeAtomically(path, bytes);
   return {
     path,
     ...(header !== undefined && { release: header.release }),
