@@ -144,8 +144,9 @@ export function serveCommand(): Command {
       if (options.watch) lists.watch(onReload);
       const onHup = () => void lists.reload().then(onReload);
       process.on("SIGHUP", onHup);
-      process.stderr.write(`phmatch serve: listening on ${address} with ${describe()}${auth === undefined ? " (no auth, loopback only)" : ""}\n`);
-      await new Promise<void>((resolve) => {
+      // The stop handlers first, then the line that says the gate is up: a supervisor may send SIGTERM as soon as
+      // it reads that line, and a signal before its handler would end the gate without closing the audit log.
+      const stopped = new Promise<void>((resolve) => {
         const stop = () => {
           process.off("SIGTERM", stop);
           process.off("SIGINT", stop);
@@ -166,6 +167,8 @@ export function serveCommand(): Command {
         process.on("SIGTERM", stop);
         process.on("SIGINT", stop);
       });
+      process.stderr.write(`phmatch serve: listening on ${address} with ${describe()}${auth === undefined ? " (no auth, loopback only)" : ""}\n`);
+      await stopped;
     });
 }
 
