@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { PhmatchError, RollbackState, auditLogKey, parseTrustedKeys, verifyAuditLog, type AuditHead } from "@phmatch/core";
-import { trustedKeysPem } from "./hashset/options.js";
+import { PhmatchError, RollbackState, auditLogKey, verifyAuditLog, type AuditHead } from "@phmatch/core";
+import { trustedKeys } from "./hashset/options.js";
 
 /** `phmatch audit verify`: check a decision audit log's hash chain and signed checkpoints. */
 export function auditCommand(): Command {
@@ -23,8 +23,7 @@ export function auditCommand(): Command {
       } catch (error) {
         throw new PhmatchError("PHM_FILE_UNREADABLE", `cannot read the audit log ${file}: ${(error as Error).message}`, { cause: error });
       }
-      const pem = trustedKeysPem(options.trustedKeys);
-      const keys = pem !== undefined ? parseTrustedKeys(pem) : [];
+      const keys = trustedKeys(options.trustedKeys) ?? [];
       if (options.head !== undefined && options.stateDir !== undefined) throw new PhmatchError("PHM_USAGE", "give --head or --state-dir, not both");
       let head: string | AuditHead | undefined = options.head?.toLowerCase();
       if (options.stateDir !== undefined) {

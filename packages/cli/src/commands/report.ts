@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { createHash } from "node:crypto";
 import { Command } from "commander";
-import { PhmatchError, parseTrustedKeys, verifyStore } from "@phmatch/core";
-import { readText, trustedKeysPem } from "./hashset/options.js";
+import { PhmatchError, verifyStore } from "@phmatch/core";
+import { readText, trustedKeys } from "./hashset/options.js";
 import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
 import { DEFAULT_SCAN_NAME, checkScanName, parseQueueUrl } from "../queue/names.js";
 import { writeChecksum } from "./scan.js";
@@ -27,9 +27,9 @@ export function reportCommand(): Command {
       if (recorded !== actual) {
         throw new PhmatchError("PHM_REPORT_ALTERED", `${file} does not match ${basename(file)}.sha256: the report was altered or damaged`);
       }
-      const pem = trustedKeysPem(options.trustedKeys);
+      const keys = trustedKeys(options.trustedKeys);
       let signed = "";
-      if (pem !== undefined) {
+      if (keys !== undefined) {
         let signature: string | undefined;
         try {
           signature = readFileSync(`${file}.sig`, "utf8");
@@ -37,7 +37,7 @@ export function reportCommand(): Command {
           signature = undefined;
         }
         try {
-          signed = `, signed by key ${verifyStore(bytes, signature, parseTrustedKeys(pem), file)}`;
+          signed = `, signed by key ${verifyStore(bytes, signature, keys, file)}`;
         } catch (error) {
           throw new PhmatchError("PHM_REPORT_ALTERED", (error as Error).message.replace("refused", "the report cannot be attributed"), { cause: error });
         }

@@ -103,18 +103,10 @@ export function runState(options: StateOptions, command: string, report?: string
 }
 
 /**
- * The trusted public keys' PEM from --trusted-keys or PHMATCH_TRUSTED_KEYS; undefined only when neither is given.
+ * The trusted keys from --trusted-keys or PHMATCH_TRUSTED_KEYS (undefined only when neither is given), each usable.
  * Given but holding no PEM public key (an empty file, PHMATCH_TRUSTED_KEYS=' ') is PHM_USAGE: asking for signature
  * checks with nothing to check against must never turn them off.
  */
-export function trustedKeysPem(file: string | undefined): string | undefined {
-  const source = trustedKeysSource(file);
-  if (source === undefined) return undefined;
-  parseTrustedKeys(source.pem, source.what); // refuses no key, an unreadable block, a key that is not Ed25519
-  return source.pem;
-}
-
-/** The trusted keys from --trusted-keys or PHMATCH_TRUSTED_KEYS (undefined when neither is given), each usable. */
 export function trustedKeys(file: string | undefined): KeyObject[] | undefined {
   const source = trustedKeysSource(file);
   return source === undefined ? undefined : parseTrustedKeys(source.pem, source.what);
