@@ -357,7 +357,9 @@ export class SupervisedHashPool {
     this.#cause = undefined;
     const inflight = [...this.#inflight.values()];
     for (const task of inflight) this.#leave(task);
-    // Tasks already answered (dropped at their deadline before starting) are neither retried nor counted against.
+    // Tasks already answered (dropped at their deadline before starting) are neither retried nor counted against,
+    // but the thread time one of them took is still told (a decode budget charges it).
+    for (const task of inflight) if (task.settled) this.#workerTime(task);
     const tasks = inflight.filter((task) => !task.settled);
     if (this.#closed && tasks.length === 0) return;
 
@@ -388,9 +390,10 @@ export class SupervisedHashPool {
     this.#pump();
   }
 
-  // Tells the caller how long a thread worked on the task's last attempt, when one started it.
+  // Tells the caller how long a thread worked on the task's last attempt, when one started it: also when the
+  // caller stopped waiting meanwhile (the task ran on, and its time is spent all the same).
   #workerTime(task: Task): void {
-    if (task.startedAt === undefined || task.settled) return;
+    if (task.startedAt === undefined) return;
     const ms = performance.now() - task.startedAt;
     task.startedAt = undefined;
     task.control.onWorkerTime?.(ms);
