@@ -66,6 +66,8 @@ export {
   DEFAULT_ALGORITHMS,
   FAST_MODE_MIN_LONG_SIDE,
   validateHashOptions,
+  buildHashOptions,
+  type HashChoice,
   type HashMode,
   type HashOptions,
 } from "./pipeline/hash-options.js";

@@ -3,7 +3,7 @@ import { constants as osConstants } from "node:os";
 import { relative, resolve, isAbsolute } from "node:path";
 import type { Writable } from "node:stream";
 import { Command, Option } from "commander";
-import { AccessTimeWatch, AuditLog, Matcher, PhmatchError, ScanTally, decide, SupervisedHashPool, createReportWriter, readScanProgress, scanAlgorithms, scanFiles, scanHeader, scanWalkHeader, walkEntries, writeReportIntegrity, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
+import { AccessTimeWatch, AuditLog, Matcher, PhmatchError, ScanTally, decide, SupervisedHashPool, buildHashOptions, createReportWriter, readScanProgress, scanAlgorithms, scanFiles, scanHeader, scanWalkHeader, walkEntries, writeReportIntegrity, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
 import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
 import { deploymentState, loadHashSets, readText, runState, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";
@@ -110,7 +110,7 @@ export function scanCommand(): Command {
     const auditLists = header.lists.map((l) => ({ listId: l.listId, version: l.version }));
     const pool = new SupervisedHashPool({
       jobs: options.jobs,
-      hashOptions: { algorithms, dihedral: algorithms.includes("pdq"), trim: options.trim, rotations: options.rotations, parts: options.parts },
+      hashOptions: buildHashOptions({ algorithms, trim: options.trim, rotations: options.rotations, parts: options.parts }),
       fileTimeoutMs: options.fileTimeout * 1000,
       ...(options.memoryLimit !== undefined && { memoryLimitBytes: options.memoryLimit * 1024 * 1024 }),
     });

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Worker, type Job } from "bullmq";
-import { Matcher, PhmatchError, SupervisedHashPool, duplicateRecord, fileSha256, orderedMap, scanRecord, withLinkTarget, withSize, type LoadedHashSet, type ScanFileRecord } from "@phmatch/core";
+import { Matcher, PhmatchError, SupervisedHashPool, buildHashOptions, duplicateRecord, fileSha256, orderedMap, scanRecord, withLinkTarget, withSize, type LoadedHashSet, type ScanFileRecord } from "@phmatch/core";
 import { connectRedis, redisOptions } from "./connection.js";
 import { listReleases, type QueueAddress } from "./names.js";
 import { MAX_STALLED, describeReleases, openQueue, publishRecords, queuedPath, readState, sameReleases, scanKeys, sweepFailed, waitForPlan, type BatchData, type QueuedFile } from "./scan-queue.js";
@@ -56,7 +56,7 @@ export async function runWorker(options: WorkerRunOptions): Promise<WorkerRunSum
     }
     const matcher = new Matcher(options.sets);
     const algorithms = plan.hash.algorithms;
-    const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: { algorithms, dihedral: algorithms.includes("pdq"), trim: plan.hash.trim, rotations: plan.hash.rotations, parts: plan.hash.parts } });
+    const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: buildHashOptions({ algorithms, trim: plan.hash.trim, rotations: plan.hash.rotations, parts: plan.hash.parts }) });
     const firsts = new Map<string, string>();
     const summary: WorkerRunSummary = { worker: name, batches: 0, files: 0, lists: describeReleases(releases) };
 

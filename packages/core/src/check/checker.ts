@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { PhmatchError } from "../errors/index.js";
-import { SUPPORTED_ALGORITHMS } from "../pipeline/hash-options.js";
+import { SUPPORTED_ALGORITHMS, buildHashOptions } from "../pipeline/hash-options.js";
 import { loadHashSet, type LoadedHashSet, type LoadOptions } from "../hashset/load.js";
 import { Matcher, type MatcherOptions } from "../match/matcher.js";
 import type { MatchResult } from "../match/match-result.js";
@@ -132,7 +132,16 @@ export function checkerFor(sets: LoadedHashSet[], options: Omit<CheckerOptions, 
   const algorithms = SUPPORTED_ALGORITHMS.filter((id) => listed.has(id));
   matcher.requireMatchable(algorithms);
   const maxBytes = options.maxBytes ?? DEFAULT_CHECK_MAX_BYTES;
-  const hashOptions: HashOptions = { maxPixels: DEFAULT_CHECK_MAX_PIXELS, oversize: "shrink", ...options.hash, algorithms, dihedral: true, maxFileBytes: maxBytes, trim: options.trim ?? true, rotations: options.rotations ?? true, parts: options.parts ?? true };
+  const hashOptions = buildHashOptions({
+    maxPixels: DEFAULT_CHECK_MAX_PIXELS,
+    oversize: "shrink",
+    ...options.hash,
+    algorithms,
+    maxFileBytes: maxBytes,
+    trim: options.trim ?? true,
+    rotations: options.rotations ?? true,
+    parts: options.parts ?? true,
+  });
   const lists = sets.flatMap((s) => s.set.lists.map((l) => ({ listId: l.listId, version: l.version })));
   return {
     lists,
