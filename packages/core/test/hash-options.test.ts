@@ -19,7 +19,8 @@ describe("buildHashOptions", () => {
       rotations: false,
       parts: false,
     });
-    expect(buildHashOptions({ algorithms: ["pdq"], trim: true, rotations: true, parts: true, maxFileBytes: 10 })).toEqual({
+    const all = buildHashOptions({ algorithms: ["pdq"], trim: true, rotations: true, parts: true, maxFileBytes: 10 });
+    expect(all).toEqual({
       algorithms: ["pdq"],
       dihedral: true,
       trim: true,

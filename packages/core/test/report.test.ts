@@ -26,7 +26,17 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 // "/case/fo\xff.jpg": not UTF-8.
 const rawPath = Buffer.concat([Buffer.from("/case/fo"), Buffer.from([0xff]), Buffer.from(".jpg")]);
-const header: ScanHeader = { type: "header", schema: "urn:phmatch:schema:scan-report:1", tool: "phmatch", version: "0", startedAt: "2026-01-01T00:00:00.000Z", inputs: ["/case"], algorithms: ["pdq", "sha256"], policies: [], lists: [] };
+const header: ScanHeader = {
+  type: "header",
+  schema: "urn:phmatch:schema:scan-report:1",
+  tool: "phmatch",
+  version: "0",
+  startedAt: "2026-01-01T00:00:00.000Z",
+  inputs: ["/case"],
+  algorithms: ["pdq", "sha256"],
+  policies: [],
+  lists: [],
+};
 
 function knownRecord(): ScanFileRecord {
   const { path, pathBytes } = reportPathFields(rawPath);
@@ -62,8 +72,12 @@ async function written(format: ReportFormat, records: ScanFileRecord[]): Promise
 describe("report writers", () => {
   it("write a non-UTF-8 path escaped, with its exact bytes, in CSV", async () => {
     const lines = (await written("csv", [knownRecord()])).split("\n");
-    expect(lines[0]).toBe("path,size,sha256,status,lists,categories,best_algorithm,best_distance,error,path_bytes_base64,link_target,link_target_bytes_base64,duplicate_of,duplicate_of_bytes_base64");
-    expect(lines[1]).toBe(`/case/fo%FF.jpg,12,${"ab".repeat(32)},known,hotline@3,1,md5,0,,${rawPath.toString("base64")},,,,`);
+    expect(lines[0]).toBe(
+      "path,size,sha256,status,lists,categories,best_algorithm,best_distance,error," +
+        "path_bytes_base64,link_target,link_target_bytes_base64,duplicate_of,duplicate_of_bytes_base64",
+    );
+    const bytes = rawPath.toString("base64");
+    expect(lines[1]).toBe(`/case/fo%FF.jpg,12,${"ab".repeat(32)},known,hotline@3,1,md5,0,,${bytes},,,,`);
     expect(lines).toHaveLength(3); // no summary row, and the last line ends
   });
 
@@ -86,10 +100,12 @@ describe("report writers", () => {
   });
 
   it("write NDJSON as header, records and summary, one JSON object a line", async () => {
-    const lines = (await written("ndjson", [knownRecord()])).trimEnd().split("\n").map((l) => JSON.parse(l) as { type: string });
+    const text = await written("ndjson", [knownRecord()]);
+    const lines = text.trimEnd().split("\n").map((l) => JSON.parse(l) as { type: string });
     expect(lines.map((l) => l.type)).toEqual(["header", "file", "summary"]);
     expect(lines[1]).toEqual(knownRecord());
-    expect(lines[2]).toMatchObject({ files: 1, known: 1, bytes: 12, lists: { hotline: { files: 1, categories: { "1": 1 } } } });
+    const lists = { hotline: { files: 1, categories: { "1": 1 } } };
+    expect(lines[2]).toMatchObject({ files: 1, known: 1, bytes: 12, lists });
   });
 });
 

@@ -35,10 +35,10 @@ export function reportCommand(): Command {
     .option("-q, --quiet", "no progress lines on stderr", false)
     .addHelpText("after", "\nExample:\n  phmatch report collect --queue redis://10.0.0.5:6379/0 --out case-117.ndjson --sign examiner.pem\n")
     .action(async (options: { queue: string; out: string; scan: string; sign?: string; keep: boolean; quiet: boolean; resume: boolean; waitMs?: number }) => {
-      const signingKey = options.sign === undefined ? undefined : readText(options.sign, "--sign");
+      const seal = options.sign === undefined ? {} : { signingKeyPem: readText(options.sign, "--sign") };
       const { collectScan } = await import("../queue/collector.js"); // not at the top: see program.ts
       const result = await collectScan({ address: parseQueueUrl(options.queue), scan: checkScanName(options.scan), out: options.out, quiet: options.quiet, keep: options.keep, resume: options.resume, ...(options.waitMs !== undefined && { waitMs: options.waitMs }) });
-      await writeReportIntegrity(options.out, { ...(signingKey !== undefined && { signingKeyPem: signingKey }) });
+      await writeReportIntegrity(options.out, seal);
       // The report went to a file: stdout is free for its summary and what the queue had to do to get it.
       process.stdout.write(JSON.stringify({ ...result.summary, distributed: result.distributed }) + "\n");
       setCommandExitCode(result.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);

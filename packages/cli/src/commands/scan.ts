@@ -79,7 +79,7 @@ export function scanCommand(): Command {
     if (options.auditLog !== undefined) refuseInsideTree(options.auditLog, paths);
     if (options.resume && options.out === undefined) throw new PhmatchError("PHM_USAGE", "--resume needs --out: the report is what is resumed");
     if (options.sign !== undefined && options.out === undefined) throw new PhmatchError("PHM_USAGE", "--sign needs --out: the report file is what is signed");
-    const signingKey = options.sign === undefined ? undefined : readText(options.sign, "--sign");
+    const seal = options.sign === undefined ? {} : { signingKeyPem: readText(options.sign, "--sign") };
     if (options.out !== undefined && existsSync(options.out) && !options.resume) {
       throw new PhmatchError("PHM_USAGE", `${options.out} exists: use --resume to finish that scan, or write a new report`);
     }
@@ -96,7 +96,7 @@ export function scanCommand(): Command {
     if (progress !== undefined) {
       refuseDifferentScan(progress.header, header);
       if (progress.complete) {
-        await writeReportIntegrity(options.out as string, { ...(signingKey !== undefined && { signingKeyPem: signingKey }) });
+        await writeReportIntegrity(options.out as string, seal);
         process.stderr.write(`${options.out} is already complete (${progress.tally.summary.files} files); its SHA-256 is beside it\n`);
         setCommandExitCode(progress.tally.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
         return;
@@ -110,7 +110,12 @@ export function scanCommand(): Command {
     const auditLists = header.lists.map((l) => ({ listId: l.listId, version: l.version }));
     const pool = new SupervisedHashPool({
       jobs: options.jobs,
-      hashOptions: buildHashOptions({ algorithms, trim: options.trim, rotations: options.rotations, parts: options.parts }),
+      hashOptions: buildHashOptions({
+        algorithms,
+        trim: options.trim,
+        rotations: options.rotations,
+        parts: options.parts,
+      }),
       fileTimeoutMs: options.fileTimeout * 1000,
       ...(options.memoryLimit !== undefined && { memoryLimitBytes: options.memoryLimit * 1024 * 1024 }),
     });
@@ -155,7 +160,7 @@ export function scanCommand(): Command {
       interruption.leave(stoppedMessage(options, tally.summary.files, tally.summary.files - startFiles));
     }
     if (options.out !== undefined) {
-      await writeReportIntegrity(options.out, { ...(signingKey !== undefined && { signingKeyPem: signingKey }) });
+      await writeReportIntegrity(options.out, seal);
       // The report went to a file, so stdout is free for the summary as JSON (for scripts and case notes).
       process.stdout.write(JSON.stringify(tally.summary) + "\n");
     }

@@ -99,7 +99,7 @@ export type HashChoice = Omit<HashOptions, "algorithms"> & { algorithms: string[
  * (trim, rotations, parts) off unless asked for; the other options as given, those left undefined left out.
  *
  * ```ts
- * const pool = new SupervisedHashPool({ hashOptions: buildHashOptions({ algorithms: ["pdq", "sha256"], trim: true }) });
+ * const hashOptions = buildHashOptions({ algorithms: ["pdq", "sha256"], trim: true }); // dihedral: true (PDQ)
  * ```
  */
 export function buildHashOptions(choice: HashChoice): HashOptions {

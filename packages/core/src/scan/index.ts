@@ -1,1 +1,1 @@
-export { scanFiles, scanAlgorithms, scanRecord, duplicateRecord, symlinkRecord, withLinkTarget, fileSha256, withSize, type ScanWalkOptions } from "./scan.js";
+export { scanFiles, createEntryScanner, scanAlgorithms, scanRecord, duplicateRecord, symlinkRecord, withLinkTarget, fileSha256, withSize, type ScanWalkOptions, type EntryScannerOptions } from "./scan.js";

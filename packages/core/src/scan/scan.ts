@@ -46,39 +46,70 @@ export async function* scanFiles(
   tally: ScanTally,
   resume: ScanWalkOptions = {},
 ): AsyncGenerator<ScanFileRecord> {
+  const scanEntry = createEntryScanner(pool, matcher, resume.firsts === undefined ? {} : { firsts: resume.firsts });
+  const walk = walkEntries(inputs, { followSymlinks: resume.followSymlinks === true, ...(resume.accessTimes !== undefined && { accessTimes: resume.accessTimes }) });
+  for await (const record of orderedMap(after(walk, resume.after), pool.jobs * 4, scanEntry)) {
+    tally.add(record);
+    yield record;
+  }
+}
+
+/** Options of {@link createEntryScanner}. */
+export interface EntryScannerOptions {
+  /** SHA-256 -> the first reported file's record (JSON), from a report being resumed. */
+  firsts?: Map<string, string>;
+  /**
+   * Remember at most this many distinct files by SHA-256, then forget them all and start again (default: every
+   * one). For a distributed worker, whose collector marks the copies: forgetting costs a decode, not a record.
+   */
+  remember?: number;
+}
+
+/**
+ * The scan's per-file step, the same for a local scan and a distributed worker: one walked entry to its complete
+ * report record. A symbolic link recorded as such: its record, never hashed. A file: its SHA-256 read (read-only,
+ * streamed), then, if an earlier file had those bytes, a duplicate of that file's record (hashes and matches, not
+ * decoded again); otherwise hashed on the pool and matched. Then the target of the link it was reached through, and
+ * its size.
+ *
+ * Call it in walk order: files are read for their SHA-256 side by side, but claim "first copy" in call order, so a
+ * later copy whose read ended sooner (a busy disk or machine) is never reported as the first, and two scans of one
+ * tree give the same duplicateOf.
+ */
+export function createEntryScanner(
+  pool: Pick<SupervisedHashPool, "hash">,
+  matcher: Matcher,
+  options: EntryScannerOptions = {},
+): (entry: WalkEntry) => Promise<ScanFileRecord> {
   // SHA-256 -> the first file with those bytes: its record as compact JSON once hashed (bench/soak: about 1.9 KB
   // of RSS per distinct file with six algorithms and the query views, so 4 million take ~7 GB), or the pending
-  // hash, which a second copy in flight awaits, so copies are hashed once even when they arrive together. A
-  // resumed scan starts from the report's first copies.
-  const firsts: Map<string, Promise<ScanFileRecord> | string> = resume.firsts ?? new Map();
-  // Files are read for their SHA-256 side by side, but claim "first copy" in walk order: otherwise a later copy
-  // whose read ended sooner (a busy disk or machine) would be reported as the first, and two scans of one tree
-  // would differ in their duplicateOf.
+  // hash, which a second copy in flight awaits, so copies are hashed once even when they arrive together.
+  const firsts: Map<string, Promise<ScanFileRecord> | string> = options.firsts ?? new Map();
+  const remember = options.remember ?? Number.POSITIVE_INFINITY;
   const claims = new CallOrder();
   const scanFile = async (file: FilePath): Promise<ScanFileRecord> => {
     const { digest, first, pending } = await claims.run(fileSha256(file), (digest) => {
       const first = digest === undefined ? undefined : firsts.get(digest);
       if (first !== undefined) return { digest, first };
       const pending = pool.hash(file).then((hashed) => scanRecord(hashed, matcher.match(hashed), digest));
-      if (digest !== undefined) firsts.set(digest, pending);
+      if (digest !== undefined) {
+        if (firsts.size >= remember) firsts.clear();
+        firsts.set(digest, pending);
+      }
       return { digest, pending };
     });
     if (first !== undefined) return duplicateRecord(typeof first === "string" ? (JSON.parse(first) as ScanFileRecord) : await first, file);
     const record = await (pending as Promise<ScanFileRecord>);
-    if (digest !== undefined) {
+    if (digest !== undefined && firsts.get(digest) === pending) {
       if (record.error !== undefined) firsts.delete(digest); // a failed read is not a reference
       else firsts.set(digest, JSON.stringify(record));
     }
     return record;
   };
-  const scanOne = async (entry: WalkEntry): Promise<ScanFileRecord> =>
-    entry.kind === "symlink" ? symlinkRecord(entry) : withLinkTarget(await scanFile(entry.path), entry.linkTarget);
-  const walk = walkEntries(inputs, { followSymlinks: resume.followSymlinks === true, ...(resume.accessTimes !== undefined && { accessTimes: resume.accessTimes }) });
-  for await (const record of orderedMap(after(walk, resume.after), pool.jobs * 4, scanOne)) {
-    await withSize(record);
-    tally.add(record);
-    yield record;
-  }
+  return async (entry) => {
+    if (entry.kind === "symlink") return withSize(symlinkRecord(entry));
+    return withSize(withLinkTarget(await scanFile(entry.path), entry.linkTarget));
+  };
 }
 
 /**
