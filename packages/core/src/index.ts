@@ -66,6 +66,8 @@ export {
   DEFAULT_ALGORITHMS,
   FAST_MODE_MIN_LONG_SIDE,
   validateHashOptions,
+  buildHashOptions,
+  type HashChoice,
   type HashMode,
   type HashOptions,
 } from "./pipeline/hash-options.js";
@@ -97,6 +99,8 @@ export { FlatIndex, MihIndex, BkTreeIndex, ExactIndex, buildIndex, chooseIndexKi
 export * from "./match/index.js";
 /** Scanning: walk, hash on the supervised pool, match, report. */
 export * from "./scan/index.js";
+/** The scan report: format, header, tally, writers (NDJSON, CSV, VICS), resume reading, checksum and signature. */
+export * from "./report/index.js";
 
 export * from "./audit/index.js";
 export * from "./check/index.js";

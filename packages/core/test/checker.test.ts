@@ -1,6 +1,8 @@
 // createChecker, the library entry point for Node servers that already accept uploads: bytes or a stream in,
 // a decision out; the stream is read into memory up to the limit, never to disk.
-import { createReadStream, readFileSync } from "node:fs";
+import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import sharp from "sharp";
@@ -75,6 +77,30 @@ describe("createChecker", async () => {
       expect(pool.stats).toMatchObject({ starts: 2, crashes: 1 });
     } finally {
       await pool.close();
+    }
+  });
+
+  it("checks a file by its path with its own options, in process or on a pool built with others", async () => {
+    const work = mkdtempSync(join(tmpdir(), "phmatch-check-file-"));
+    // Built to compute MD5 only: the checker's per-call options must still give PDQ and its dihedral variants.
+    const pool = new SupervisedHashPool({ jobs: 1, hashOptions: { algorithms: ["md5"] } });
+    try {
+      const big = join(work, "big.bin");
+      writeFileSync(big, Buffer.alloc(1_000_001));
+      const supervised = await createChecker({ hashsets: [fixtures("hashsets/demo.phs")], maxBytes: 1_000_000, pool });
+      for (const c of [checker, supervised]) {
+        const path = fixtures("images/shapes-rotate90.png");
+        const rotated = await c.checkFile(path);
+        const pdqRotate90 = expect.objectContaining({ algorithm: "pdq", variant: "rotate90" });
+        expect(rotated).toMatchObject({ decision: "match", matches: expect.arrayContaining([pdqRotate90]) });
+        expect(rotated).toEqual({ ...(await c.check(readFileSync(path))), path });
+        const missing = await c.checkFile(fixtures("bad/does-not-exist.jpg"));
+        expect(missing).toMatchObject({ decision: "error", reason_code: "PHM_FILE_NOT_FOUND" });
+        expect(await c.checkFile(big)).toMatchObject({ decision: "error", reason_code: "PHM_FILE_TOO_LARGE" });
+      }
+    } finally {
+      await pool.close();
+      rmSync(work, { recursive: true, force: true });
     }
   });
 });

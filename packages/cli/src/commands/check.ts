@@ -1,10 +1,11 @@
 import { Command } from "commander";
 import {
-  Matcher,
+  DEFAULT_MAX_FILE_BYTES,
+  DEFAULT_MAX_PIXELS,
   PhmatchError,
-  SUPPORTED_ALGORITHMS,
   SupervisedHashPool,
-  type HashRecord,
+  checkerFor,
+  type CheckResult,
   type MatchResult,
 } from "@phmatch/core";
 import { setCommandExitCode } from "../exit-codes.js";
@@ -46,29 +47,33 @@ export function checkCommand(): Command {
       // Every failure, usage or list verification included, is exit 2 here: a pipeline reads 1 as "refuse".
       try {
         const sets = await loadHashSets(options, runState(options, "check").state);
-        const matcher = new Matcher(sets, options.combined === undefined ? {} : { combined: options.combined });
-        // Compute what the loaded lists can be matched on (PDQ with its dihedral variants).
-        const listed = new Set(sets.flatMap((s) => s.set.algorithms));
-        const algorithms = SUPPORTED_ALGORITHMS.filter((id) => listed.has(id));
-        matcher.requireMatchable(algorithms);
-        const hashOptions = { algorithms, dihedral: true, trim: options.trim, rotations: options.rotations, parts: options.parts, ...(options.maxFileBytes !== undefined && { maxFileBytes: options.maxFileBytes }) };
         // Hashed in a supervised worker process, as scan and serve do: a decoder crash, a hang or an image that
         // takes the worker over --memory-limit is exit 2 with its code (PHM_WORKER_*), never a dead pipeline step.
         const pool = new SupervisedHashPool({
           jobs: 1,
-          hashOptions,
           fileTimeoutMs: options.fileTimeout * 1000,
           ...(options.memoryLimit !== undefined && { memoryLimitBytes: options.memoryLimit * 1024 * 1024 }),
         });
-        let record: HashRecord;
+        let checked: CheckResult;
         try {
-          record = file === "-" ? await pool.hashBytes(await readStdin(options.maxFileBytes ?? 512 * 1024 * 1024), "-") : await pool.hash(file);
+          // The operator's own file: the limits of hash and scan (not a gate's, which takes files from anyone).
+          const checker = checkerFor(sets, {
+            pool,
+            maxBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+            hash: { maxPixels: DEFAULT_MAX_PIXELS, oversize: "refuse" },
+            trim: options.trim,
+            rotations: options.rotations,
+            parts: options.parts,
+            ...(options.combined !== undefined && { matcher: { combined: options.combined } }),
+          });
+          checked = file === "-" ? await checker.check(process.stdin, { name: "-" }) : await checker.checkFile(file);
         } finally {
           await pool.close();
         }
-        const result = matcher.match(record);
+        const { decision, reason_code: _reason, ...result } = checked;
         process.stdout.write(options.json ? JSON.stringify(result) + "\n" : summaryLine(result));
-        setCommandExitCode(result.status === "known" ? CHECK_EXIT.MATCH : result.status === "error" ? CHECK_EXIT.ERROR : CHECK_EXIT.NO_MATCH);
+        const { MATCH, ERROR, NO_MATCH } = CHECK_EXIT;
+        setCommandExitCode(decision === "match" ? MATCH : decision === "error" ? ERROR : NO_MATCH);
       } catch (error) {
         const e = error instanceof PhmatchError ? error : new PhmatchError("PHM_INTERNAL", error instanceof Error ? error.message : String(error));
         process.stderr.write(`phmatch check: ${e.code}: ${e.message}\n`);
@@ -87,15 +92,4 @@ function summaryLine(result: MatchResult): string {
   }
   const why = result.error !== undefined ? ` (${result.error.code})` : result.notes !== undefined ? ` (${result.notes.join("; ")})` : "";
   return `${result.path}: ${result.status}${why}\n`;
-}
-
-async function readStdin(limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of process.stdin) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new PhmatchError("PHM_FILE_TOO_LARGE", `stdin is over the ${limit}-byte limit`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }

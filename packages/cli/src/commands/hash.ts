@@ -6,12 +6,12 @@ import {
   PDQ_DIHEDRAL_VARIANTS,
   PhmatchError,
   SupervisedHashPool,
+  buildHashOptions,
   SUPPORTED_ALGORITHMS,
   walkInputs,
   isFailedRecord,
   type FilePath,
   type HashMode,
-  type HashOptions,
   type HashRecord,
 } from "@phmatch/core";
 import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
@@ -66,7 +66,7 @@ export function hashCommand(): Command {
       if (paths.length === 0 && options.pathsFrom === undefined) {
         throw new PhmatchError("PHM_USAGE", "no input: give paths or --paths-from");
       }
-      const hashOptions: HashOptions = {
+      const hashOptions = buildHashOptions({
         algorithms: options.algorithms,
         mode: options.mode,
         dihedral: options.dihedral,
@@ -76,7 +76,7 @@ export function hashCommand(): Command {
         autoOrient: options.autoOrient,
         maxPixels: options.maxPixels,
         maxFileBytes: options.maxFileBytes,
-      };
+      });
       const pool = new SupervisedHashPool({
         jobs: options.jobs,
         hashOptions,

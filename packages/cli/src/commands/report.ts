@@ -1,12 +1,8 @@
-import { readFileSync } from "node:fs";
-import { basename } from "node:path";
-import { createHash } from "node:crypto";
 import { Command } from "commander";
-import { PhmatchError, verifyStore } from "@phmatch/core";
+import { verifyReport, writeReportIntegrity } from "@phmatch/core";
 import { readText, trustedKeys } from "./hashset/options.js";
 import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
 import { DEFAULT_SCAN_NAME, checkScanName, parseQueueUrl } from "../queue/names.js";
-import { writeChecksum } from "./scan.js";
 import { parsePositiveInt } from "../parse.js";
 
 /** `phmatch report verify`: show that a scan report is the one phmatch wrote (checksum, and signature with keys). */
@@ -21,28 +17,10 @@ export function reportCommand(): Command {
     .option("--trusted-keys <file>", "PEM public keys whose report signatures are trusted (or PHMATCH_TRUSTED_KEYS)")
     .addHelpText("after", "\nExample:\n  phmatch report verify case-117.ndjson --trusted-keys examiner.pub\n")
     .action((file: string, options: { trustedKeys?: string }) => {
-      const bytes = readFileSync(file);
-      const recorded = readText(`${file}.sha256`, "checksum").trim().split(/\s+/)[0];
-      const actual = createHash("sha256").update(bytes).digest("hex");
-      if (recorded !== actual) {
-        throw new PhmatchError("PHM_REPORT_ALTERED", `${file} does not match ${basename(file)}.sha256: the report was altered or damaged`);
-      }
       const keys = trustedKeys(options.trustedKeys);
-      let signed = "";
-      if (keys !== undefined) {
-        let signature: string | undefined;
-        try {
-          signature = readFileSync(`${file}.sig`, "utf8");
-        } catch {
-          signature = undefined;
-        }
-        try {
-          signed = `, signed by key ${verifyStore(bytes, signature, keys, file)}`;
-        } catch (error) {
-          throw new PhmatchError("PHM_REPORT_ALTERED", (error as Error).message.replace("refused", "the report cannot be attributed"), { cause: error });
-        }
-      }
-      process.stdout.write(`${file}: OK, SHA-256 ${actual}${signed}\n`);
+      const { sha256, signedBy } = verifyReport(file, { ...(keys !== undefined && { trustedKeys: keys }) });
+      const signed = signedBy === undefined ? "" : `, signed by key ${signedBy}`;
+      process.stdout.write(`${file}: OK, SHA-256 ${sha256}${signed}\n`);
     });
   report
     .command("collect")
@@ -57,10 +35,10 @@ export function reportCommand(): Command {
     .option("-q, --quiet", "no progress lines on stderr", false)
     .addHelpText("after", "\nExample:\n  phmatch report collect --queue redis://10.0.0.5:6379/0 --out case-117.ndjson --sign examiner.pem\n")
     .action(async (options: { queue: string; out: string; scan: string; sign?: string; keep: boolean; quiet: boolean; resume: boolean; waitMs?: number }) => {
-      const signingKey = options.sign === undefined ? undefined : readText(options.sign, "--sign");
+      const seal = options.sign === undefined ? {} : { signingKeyPem: readText(options.sign, "--sign") };
       const { collectScan } = await import("../queue/collector.js"); // not at the top: see program.ts
       const result = await collectScan({ address: parseQueueUrl(options.queue), scan: checkScanName(options.scan), out: options.out, quiet: options.quiet, keep: options.keep, resume: options.resume, ...(options.waitMs !== undefined && { waitMs: options.waitMs }) });
-      await writeChecksum(options.out, signingKey);
+      await writeReportIntegrity(options.out, seal);
       // The report went to a file: stdout is free for its summary and what the queue had to do to get it.
       process.stdout.write(JSON.stringify({ ...result.summary, distributed: result.distributed }) + "\n");
       setCommandExitCode(result.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);

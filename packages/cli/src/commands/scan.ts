@@ -1,11 +1,10 @@
-import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
 import { constants as osConstants } from "node:os";
-import { basename, relative, resolve, isAbsolute } from "node:path";
+import { relative, resolve, isAbsolute } from "node:path";
 import type { Writable } from "node:stream";
 import { Command, Option } from "commander";
-import { AccessTimeWatch, AuditLog, Matcher, PATH_ESCAPE, PhmatchError, ScanTally, decide, SupervisedHashPool, csvCell, readFileOnce, readScanProgress, scanAlgorithms, scanFiles, scanHeader, scanWalkHeader, signStore, walkEntries, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
+import { AccessTimeWatch, AuditLog, Matcher, PhmatchError, ScanTally, decide, SupervisedHashPool, buildHashOptions, createReportWriter, readScanProgress, scanAlgorithms, scanFiles, scanHeader, scanWalkHeader, walkEntries, writeReportIntegrity, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
 import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
-import { writeLine } from "../output.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
 import { deploymentState, loadHashSets, readText, runState, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";
 import { DEFAULT_BATCH_SIZE, DEFAULT_SCAN_NAME, checkScanName, listReleases, parseQueueUrl } from "../queue/names.js";
@@ -80,7 +79,7 @@ export function scanCommand(): Command {
     if (options.auditLog !== undefined) refuseInsideTree(options.auditLog, paths);
     if (options.resume && options.out === undefined) throw new PhmatchError("PHM_USAGE", "--resume needs --out: the report is what is resumed");
     if (options.sign !== undefined && options.out === undefined) throw new PhmatchError("PHM_USAGE", "--sign needs --out: the report file is what is signed");
-    const signingKey = options.sign === undefined ? undefined : readText(options.sign, "--sign");
+    const seal = options.sign === undefined ? {} : { signingKeyPem: readText(options.sign, "--sign") };
     if (options.out !== undefined && existsSync(options.out) && !options.resume) {
       throw new PhmatchError("PHM_USAGE", `${options.out} exists: use --resume to finish that scan, or write a new report`);
     }
@@ -97,7 +96,7 @@ export function scanCommand(): Command {
     if (progress !== undefined) {
       refuseDifferentScan(progress.header, header);
       if (progress.complete) {
-        await writeChecksum(options.out as string, signingKey);
+        await writeReportIntegrity(options.out as string, seal);
         process.stderr.write(`${options.out} is already complete (${progress.tally.summary.files} files); its SHA-256 is beside it\n`);
         setCommandExitCode(progress.tally.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
         return;
@@ -111,7 +110,12 @@ export function scanCommand(): Command {
     const auditLists = header.lists.map((l) => ({ listId: l.listId, version: l.version }));
     const pool = new SupervisedHashPool({
       jobs: options.jobs,
-      hashOptions: { algorithms, dihedral: algorithms.includes("pdq"), trim: options.trim, rotations: options.rotations, parts: options.parts },
+      hashOptions: buildHashOptions({
+        algorithms,
+        trim: options.trim,
+        rotations: options.rotations,
+        parts: options.parts,
+      }),
       fileTimeoutMs: options.fileTimeout * 1000,
       ...(options.memoryLimit !== undefined && { memoryLimitBytes: options.memoryLimit * 1024 * 1024 }),
     });
@@ -122,12 +126,8 @@ export function scanCommand(): Command {
     const display = options.quiet ? undefined : new ProgressDisplay(tally, paths, options.followSymlinks, accessTimes);
     const startFiles = tally.summary.files;
     try {
-      const vics = new VicsWriter(out);
-      if (progress === undefined) {
-        if (options.format === "ndjson") await writeLine(out, JSON.stringify(header));
-        else if (options.format === "csv") await writeLine(out, CSV_COLUMNS.join(","));
-        else await vics.begin();
-      }
+      const writer = createReportWriter(out, options.format);
+      if (progress === undefined) await writer.begin(header);
       const resume = {
         followSymlinks: options.followSymlinks,
         accessTimes,
@@ -140,17 +140,13 @@ export function scanCommand(): Command {
         const next = await Promise.race([records.next(), interruption.stopped]);
         if (next === undefined || next.done === true) break;
         const record = next.value;
-        if (options.format === "ndjson") await writeLine(out, JSON.stringify(record));
-        else if (options.format === "csv") await writeLine(out, csvLine(record));
-        else await vics.add(record);
+        await writer.record(record);
         if (audit !== undefined) auditRecord(audit, record, auditLists);
         display?.tick();
         if (interruption.signal !== undefined) break;
       }
       if (interruption.signal === undefined) {
-        const summary = tally.finish(accessTimes.report());
-        if (options.format === "ndjson") await writeLine(out, JSON.stringify(summary));
-        if (options.format === "vics") await vics.end();
+        await writer.end(tally.finish(accessTimes.report()));
       }
     } finally {
       audit?.close();
@@ -164,7 +160,7 @@ export function scanCommand(): Command {
       interruption.leave(stoppedMessage(options, tally.summary.files, tally.summary.files - startFiles));
     }
     if (options.out !== undefined) {
-      await writeChecksum(options.out, signingKey);
+      await writeReportIntegrity(options.out, seal);
       // The report went to a file, so stdout is free for the summary as JSON (for scripts and case notes).
       process.stdout.write(JSON.stringify(tally.summary) + "\n");
     }
@@ -274,7 +270,6 @@ async function enqueue(paths: string[], options: ScanOptions): Promise<void> {
   process.stdout.write(JSON.stringify({ scan: result.scan, files: result.files, batches: result.batches, done: result.state.done, restartedBatches: result.state.restarted, splitBatches: result.state.split, deadLetters: result.state.dead }) + "\n");
 }
 
-// Report integrity: the report's SHA-256 beside it (sha256sum format), so an examiner can show it is unaltered.
 // One file's decision in the audit log: hashes and matched entries only for matches (the log is kept beside
 // the report, which holds everything). A symbolic link recorded as such is no decision: it is in the report only.
 function auditRecord(audit: AuditLog, record: ScanFileRecord, lists: { listId: string; version: number }[]): void {
@@ -290,14 +285,6 @@ function auditRecord(audit: AuditLog, record: ScanFileRecord, lists: { listId: s
     ...(result.decision === "match" && { hashes: record.hashes ?? {} }),
     ...(record.error !== undefined && { errorCode: record.error.code }),
   });
-}
-
-// With a key, also a detached Ed25519 signature over the report's bytes, so alteration is attributable.
-/** Writes a report's .sha256 beside it, and its .sig with a key (also used by phmatch report collect). */
-export async function writeChecksum(report: string, signingKey?: string): Promise<void> {
-  const { digests } = await readFileOnce(report, { digests: ["sha256"], keepBytes: false });
-  writeFileSync(`${report}.sha256`, `${digests.sha256 as string}  ${basename(report)}\n`);
-  if (signingKey !== undefined) writeFileSync(`${report}.sig`, signStore(readFileSync(report), signingKey));
 }
 
 // A report is resumed only by the scan that started it: same inputs, same lists and releases, the same walk (links
@@ -321,63 +308,6 @@ function refuseInsideTree(out: string, paths: string[]): void {
       throw new PhmatchError("PHM_USAGE", `the report ${out} would be written inside the scanned path ${p}; write it elsewhere (phmatch never writes to the scanned tree)`);
     }
   }
-}
-
-// Project VIC VICS JSON for Griffeye, IPED or Autopsy: the known files as Media objects, written as they come.
-// Category is the matched entry's category when it is a number (Project VIC's 0-4 scale); other category
-// names (UK A/B/C, NCMEC A1...) go to Tags with the list, so nothing is recoded by guesswork.
-const VICS_HASH_NAMES = new Set(["md5", "sha1", "sha256", "pdq"]);
-
-// A path that is not UTF-8 is escaped in RelativeFilePath and FileName (PATH_ESCAPE), its bytes in an OData
-// property annotation (`RelativeFilePath@phmatch.pathBytes`) that VICS readers ignore, and the root's
-// `@phmatch.pathEscape` annotation says so.
-class VicsWriter {
-  #count = 0;
-
-  constructor(readonly out: Writable) {}
-
-  async begin(): Promise<void> {
-    await writeLine(this.out, `{${JSON.stringify("@phmatch.pathEscape")}:${JSON.stringify(PATH_ESCAPE)},"value":[`);
-  }
-
-  async add(record: ScanFileRecord): Promise<void> {
-    if (record.status !== "known") return;
-    const hits = record.matches.filter((m) => m.override === undefined);
-    const numeric = hits.map((m) => m.category).find((c) => c !== undefined && /^\d+$/.test(c));
-    const media: Record<string, unknown> = {
-      MediaID: ++this.#count,
-      ...(numeric !== undefined && { Category: Number(numeric) }),
-      ...(record.hashes?.md5 !== undefined && { MD5: record.hashes.md5.toUpperCase() }),
-      ...(record.hashes?.sha1 !== undefined && { SHA1: record.hashes.sha1.toUpperCase() }),
-      ...(record.size !== undefined && { MediaSize: record.size }),
-      RelativeFilePath: record.path,
-      ...(record.pathBytes !== undefined && { "RelativeFilePath@phmatch.pathBytes": record.pathBytes }),
-      FileName: basename(record.path),
-      Tags: [...new Set(hits.map((m) => `phmatch:${m.list}@${m.listVersion}${m.category !== undefined ? `:${m.category}` : ""}`))].join(","),
-      // Only hash types VICS defines; perceptual hashes phmatch computed for matching stay in phmatch's report.
-      Hashes: Object.entries(record.hashes ?? {})
-        .filter(([name]) => VICS_HASH_NAMES.has(name))
-        .map(([name, value]) => ({ HashName: name.toUpperCase(), HashValue: value })),
-    };
-    await writeLine(this.out, (this.#count > 1 ? "," : "") + JSON.stringify(media));
-  }
-
-  async end(): Promise<void> {
-    await writeLine(this.out, "]}");
-  }
-}
-
-// The columns after `error` carry what the NDJSON report has beside a path: a path that is not UTF-8 is escaped
-// (PATH_ESCAPE) and its exact bytes are in the *_bytes_base64 column next to it; a symbolic link's target; the
-// path a duplicate or a link not followed again repeats.
-const CSV_COLUMNS = ["path", "size", "sha256", "status", "lists", "categories", "best_algorithm", "best_distance", "error", "path_bytes_base64", "link_target", "link_target_bytes_base64", "duplicate_of", "duplicate_of_bytes_base64"];
-
-function csvLine(r: ScanFileRecord): string {
-  const hits = r.matches.filter((m) => m.override === undefined);
-  const best = [...hits].sort((a, b) => a.distance - b.distance)[0];
-  const cells = [r.path, String(r.size ?? ""), r.hashes?.sha256 ?? "", r.status, [...new Set(hits.map((m) => `${m.list}@${m.listVersion}`))].join(";"), [...new Set(hits.map((m) => m.category ?? ""))].filter((c) => c !== "").join(";"), best?.algorithm ?? "", best === undefined ? "" : String(best.distance), r.error?.code ?? ""];
-  cells.push(r.pathBytes ?? "", r.linkTarget ?? "", r.linkTargetBytes ?? "", r.duplicateOf ?? "", r.duplicateOfBytes ?? "");
-  return cells.map(csvCell).join(",");
 }
 
 // Progress on stderr: on a terminal one line redrawn five times a second, otherwise a plain line every five

@@ -1,7 +1,6 @@
 import { createWriteStream, existsSync, fsync as fsyncCallback } from "node:fs";
 import { promisify } from "node:util";
-import { PhmatchError, ScanTally, duplicateRecord, readScanProgress, recordPath, type AccessTimeReport, type ScanFileRecord, type ScanSummary } from "@phmatch/core";
-import { writeLine } from "../output.js";
+import { PhmatchError, ScanTally, createReportWriter, duplicateRecord, readScanProgress, recordPath, type AccessTimeReport, type ScanFileRecord, type ScanSummary } from "@phmatch/core";
 import { connectRedis } from "./connection.js";
 import type { ListRelease, QueueAddress } from "./names.js";
 import { describeReleases, openQueue, readState, waitForPlan, sameReleases, scanKeys, sweepFailed } from "./scan-queue.js";
@@ -65,7 +64,8 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
     if (progress !== undefined && JSON.stringify(progress.header) !== JSON.stringify(plan.header)) {
       throw new PhmatchError("PHM_USAGE", `${options.out} is the report of another scan than ${options.scan} on ${options.address.display}: --resume finishes only the report this scan began`);
     }
-    if (progress === undefined) await writeLine(out, JSON.stringify(plan.header));
+    const writer = createReportWriter(out, "ndjson");
+    if (progress === undefined) await writer.begin(plan.header);
     const tally = progress?.tally ?? new ScanTally();
     const distributed: CollectSummary["distributed"] = { scan: options.scan, workers: {}, repeatsDropped: 0, restartedBatches: 0, splitBatches: 0, deadLetters: [], collectorCpuMs: 0 };
     const early = new Map<number, ScanFileRecord>();
@@ -106,7 +106,7 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
         }
       }
       tally.add(line);
-      await writeLine(out, JSON.stringify(line));
+      await writer.record(line);
     };
     for (;;) {
       if (progress?.complete === true) break;
@@ -159,7 +159,7 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
     }
     const atimes = await redis.hget(keys.meta, "atimes");
     const summary = progress?.complete === true ? progress.tally.summary : tally.finish(atimes === null ? undefined : (JSON.parse(atimes) as AccessTimeReport));
-    if (progress?.complete !== true) await writeLine(out, JSON.stringify(summary));
+    if (progress?.complete !== true) await writer.end(summary);
     await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
     await redis.hset(keys.meta, "state", "collected", "collectedAt", new Date().toISOString());
     if (!options.keep) {

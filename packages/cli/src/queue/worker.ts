@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Worker, type Job } from "bullmq";
-import { Matcher, PhmatchError, SupervisedHashPool, duplicateRecord, fileSha256, orderedMap, scanRecord, withLinkTarget, withSize, type LoadedHashSet, type ScanFileRecord } from "@phmatch/core";
+import { Matcher, PhmatchError, SupervisedHashPool, buildHashOptions, createEntryScanner, orderedMap, withSize, type LoadedHashSet, type ScanFileRecord } from "@phmatch/core";
 import { connectRedis, redisOptions } from "./connection.js";
 import { listReleases, type QueueAddress } from "./names.js";
 import { MAX_STALLED, describeReleases, openQueue, publishRecords, queuedPath, readState, sameReleases, scanKeys, sweepFailed, waitForPlan, type BatchData, type QueuedFile } from "./scan-queue.js";
@@ -32,7 +32,7 @@ export interface WorkerRunSummary {
   lists: string;
 }
 
-// Distinct files a worker remembers by SHA-256 so that a copy is not decoded again (about 400 bytes each).
+// Distinct files a worker remembers by SHA-256 so that a copy is not decoded again (about 1.9 KB each: see scanFiles).
 const MAX_REMEMBERED = 100_000;
 
 /**
@@ -56,32 +56,23 @@ export async function runWorker(options: WorkerRunOptions): Promise<WorkerRunSum
     }
     const matcher = new Matcher(options.sets);
     const algorithms = plan.hash.algorithms;
-    const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: { algorithms, dihedral: algorithms.includes("pdq"), trim: plan.hash.trim, rotations: plan.hash.rotations, parts: plan.hash.parts } });
-    const firsts = new Map<string, string>();
+    const { trim, rotations, parts } = plan.hash;
+    const hashOptions = buildHashOptions({ algorithms, trim, rotations, parts });
+    const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions });
+    const scanEntry = createEntryScanner(pool, matcher, { remember: MAX_REMEMBERED });
     const summary: WorkerRunSummary = { worker: name, batches: 0, files: 0, lists: describeReleases(releases) };
 
+    // The local scan's per-file step. A link recorded as such comes recorded by the coordinator's walk: nothing to
+    // read but its size, as a local scan sizes every record. A copy of a file this worker hashed comes back as its
+    // duplicate; the collector decides which copy is the first in walk order and marks the others duplicateOf.
     const scanOne = async (file: QueuedFile): Promise<[number, ScanFileRecord]> => {
-      // A link recorded as such was recorded by the coordinator's walk: nothing to read.
-      if (file.record !== undefined) return [file.seq, file.record];
-      const path = queuedPath(file);
-      const digest = await fileSha256(path);
-      const known = digest === undefined ? undefined : firsts.get(digest);
-      let record: ScanFileRecord;
-      if (known !== undefined) {
-        // A copy this worker has hashed: the same record under its own path. The collector decides which copy is
-        // the first in walk order and marks the others duplicateOf, as a local scan does.
-        record = duplicateRecord(JSON.parse(known) as ScanFileRecord, path);
-        delete record.duplicateOf;
-        delete record.duplicateOfBytes;
-      } else {
-        const hashed = await pool.hash(path);
-        record = scanRecord(hashed, matcher.match(hashed), digest);
-        if (digest !== undefined && record.error === undefined) {
-          if (firsts.size >= MAX_REMEMBERED) firsts.clear();
-          firsts.set(digest, JSON.stringify(record));
-        }
-      }
-      return [file.seq, await withSize(withLinkTarget(record, file.linkTarget === undefined ? undefined : Buffer.from(file.linkTarget, "base64")))];
+      if (file.record !== undefined) return [file.seq, await withSize(file.record)];
+      const linkTarget = file.linkTarget === undefined ? undefined : Buffer.from(file.linkTarget, "base64");
+      const entry = { kind: "file" as const, path: queuedPath(file), ...(linkTarget !== undefined && { linkTarget }) };
+      const record = await scanEntry(entry);
+      delete record.duplicateOf;
+      delete record.duplicateOfBytes;
+      return [file.seq, record];
     };
 
     const processBatch = async (job: Job<BatchData>): Promise<number> => {

@@ -1,10 +1,11 @@
 import type { Readable } from "node:stream";
 import { PhmatchError } from "../errors/index.js";
-import { SUPPORTED_ALGORITHMS } from "../pipeline/hash-options.js";
+import { SUPPORTED_ALGORITHMS, buildHashOptions } from "../pipeline/hash-options.js";
 import { loadHashSet, type LoadedHashSet, type LoadOptions } from "../hashset/load.js";
 import { Matcher, type MatcherOptions } from "../match/matcher.js";
 import type { MatchResult } from "../match/match-result.js";
-import { hashImageBytes } from "../pipeline/hash-file.js";
+import { hashFile, hashImageBytes } from "../pipeline/hash-file.js";
+import type { FilePath } from "../pipeline/file-path.js";
 import type { HashOptions } from "../pipeline/hash-options.js";
 import type { HashRecord } from "../record/hash-record.js";
 import type { HashCallControl } from "../pool/supervised-pool.js";
@@ -44,6 +45,7 @@ export function decide(result: MatchResult): CheckResult {
  */
 export interface CheckerPool {
   hashBytes(bytes: Uint8Array, name: string, options: HashOptions, control?: HashCallControl): Promise<HashRecord>;
+  hash(path: FilePath, options: HashOptions, control?: HashCallControl): Promise<HashRecord>;
 }
 
 /** Options of {@link createChecker}. */
@@ -95,6 +97,11 @@ export interface Checker {
    * `client` (a cap on what one client has in the worker process), `onWorkerTime` (what the upload cost).
    */
   check(input: Uint8Array | Readable | AsyncIterable<Uint8Array>, options?: { name?: string } & HashCallControl): Promise<CheckResult>;
+  /**
+   * Checks one file by its path, read read-only where it lies (up to `maxBytes`; a file that cannot be read is an
+   * error result with its code, e.g. PHM_FILE_NOT_FOUND). `options` as for {@link check}'s control.
+   */
+  checkFile(path: FilePath, options?: HashCallControl): Promise<CheckResult>;
   /** Matches a hash record computed elsewhere (e.g. on the device with `@phmatch/wasm`). */
   matchRecord(record: HashRecord): CheckResult;
 }
@@ -132,7 +139,16 @@ export function checkerFor(sets: LoadedHashSet[], options: Omit<CheckerOptions, 
   const algorithms = SUPPORTED_ALGORITHMS.filter((id) => listed.has(id));
   matcher.requireMatchable(algorithms);
   const maxBytes = options.maxBytes ?? DEFAULT_CHECK_MAX_BYTES;
-  const hashOptions: HashOptions = { maxPixels: DEFAULT_CHECK_MAX_PIXELS, oversize: "shrink", ...options.hash, algorithms, dihedral: true, maxFileBytes: maxBytes, trim: options.trim ?? true, rotations: options.rotations ?? true, parts: options.parts ?? true };
+  const hashOptions = buildHashOptions({
+    maxPixels: DEFAULT_CHECK_MAX_PIXELS,
+    oversize: "shrink",
+    ...options.hash,
+    algorithms,
+    maxFileBytes: maxBytes,
+    trim: options.trim ?? true,
+    rotations: options.rotations ?? true,
+    parts: options.parts ?? true,
+  });
   const lists = sets.flatMap((s) => s.set.lists.map((l) => ({ listId: l.listId, version: l.version })));
   return {
     lists,
@@ -151,6 +167,11 @@ export function checkerFor(sets: LoadedHashSet[], options: Omit<CheckerOptions, 
         options.pool !== undefined
           ? await options.pool.hashBytes(bytes, name, hashOptions, control)
           : await hashImageBytes(bytes, name, hashOptions);
+      return decide(matcher.match(record));
+    },
+    async checkFile(path, control = {}) {
+      const { pool } = options;
+      const record = pool !== undefined ? await pool.hash(path, hashOptions, control) : await hashFile(path, hashOptions);
       return decide(matcher.match(record));
     },
     matchRecord(record) {

@@ -21,6 +21,7 @@ registerHasher({
   input: "pixels",
   defaultThreshold: PDQ_MATCH_THRESHOLD,
   description: "PDQ (Meta), bit-exact with the reference; quality 0-100, 8 dihedral variants",
+  dihedral: true,
 });
 
 /**

@@ -21,6 +21,8 @@ export interface HasherSpec {
   defaultThreshold: number;
   /** One line for `--help`, docs and reports. */
   description: string;
+  /** The hash can also be computed for the image's 8 dihedral transforms (turns and flips), each a query. */
+  dihedral?: boolean;
 }
 
 /** Values are lowercase hex of the hash bytes: this many digits. */

@@ -85,3 +85,30 @@ export function validateHashOptions(options: HashOptions): void {
     }
   }
 }
+
+/**
+ * What {@link buildHashOptions} builds from: the algorithms, and whichever other options the caller sets.
+ * `dihedral` left out is decided from the algorithms.
+ */
+export type HashChoice = Omit<HashOptions, "algorithms"> & { algorithms: string[] };
+
+/**
+ * The hashing options of every caller (scan, its distributed workers, check, hash, hashset build), built one way:
+ * the algorithms; unless `dihedral` is given, the dihedral variants of each algorithm that has them (PDQ, pHash: a
+ * turned or mirrored copy then matches), so a file is hashed alike whichever command reads it; the extra queries
+ * (trim, rotations, parts) off unless asked for; the other options as given, those left undefined left out.
+ *
+ * ```ts
+ * const hashOptions = buildHashOptions({ algorithms: ["pdq", "sha256"], trim: true }); // dihedral: true (PDQ)
+ * ```
+ */
+export function buildHashOptions(choice: HashChoice): HashOptions {
+  const options: HashOptions = {
+    dihedral: choice.algorithms.some((id) => hasherSpec(id)?.dihedral === true),
+    trim: false,
+    rotations: false,
+    parts: false,
+  };
+  for (const [key, value] of Object.entries(choice)) if (value !== undefined) Object.assign(options, { [key]: value });
+  return options;
+}

@@ -42,9 +42,12 @@ export class HashPool {
     });
   }
 
-  /** Hashes one file; resolves to a record (with an error code if it failed), never rejects. */
-  async hash(path: FilePath): Promise<HashRecord> {
-    return this.#run({ path, options: this.hashOptions }, displayPath(path), (error) => withPath(path, { error }));
+  /**
+   * Hashes one file; resolves to a record (with an error code if it failed), never rejects. `options` replaces the
+   * pool's hash options for this call.
+   */
+  async hash(path: FilePath, options: HashOptions = this.hashOptions): Promise<HashRecord> {
+    return this.#run({ path, options }, displayPath(path), (error) => withPath(path, { error }));
   }
 
   /**

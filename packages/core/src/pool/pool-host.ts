@@ -34,7 +34,7 @@ function startWaiting(): void {
     send({ type: "started", id: message.id });
     // Bytes arrive as a view into the IPC message's buffer; hashBytes copies them once and moves that copy to
     // its thread.
-    const hashed = "bytes" in message ? current.hashBytes(message.bytes, message.name, message.options) : current.hash(fsPath(message.path));
+    const hashed = "bytes" in message ? current.hashBytes(message.bytes, message.name, message.options) : current.hash(fsPath(message.path), message.options);
     void hashed.then((record) => {
       running--;
       send({ type: "result", id: message.id, record });

@@ -125,9 +125,12 @@ export class SupervisedHashPool {
     }
   }
 
-  /** Hashes one file; resolves to a record (with an error code if it failed), never rejects. */
-  hash(path: FilePath): Promise<HashRecord> {
-    return this.#submit({ path }, {});
+  /**
+   * Hashes one file; resolves to a record (with an error code if it failed), never rejects. `options` replaces the
+   * pool's hash options for this call (as for {@link hashBytes}); `control` as for hashBytes.
+   */
+  hash(path: FilePath, options?: HashOptions, control: HashCallControl = {}): Promise<HashRecord> {
+    return this.#submit(options === undefined ? { path } : { path, options }, control);
   }
 
   /**

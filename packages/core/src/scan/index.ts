@@ -1,3 +1,1 @@
-export { scanFiles, scanHeader, scanWalkHeader, scanAlgorithms, scanRecord, duplicateRecord, symlinkRecord, withLinkTarget, fileSha256, withSize, type ScanWalkOptions } from "./scan.js";
-export { readScanProgress, type ScanProgress } from "./resume.js";
-export { ScanTally, scanReportSchema, SCAN_REPORT_VERSION, type ScanHeader, type ScanWalkHeader, type ScanFileRecord, type ScanSummary } from "./scan-report.js";
+export { scanFiles, createEntryScanner, scanAlgorithms, scanRecord, duplicateRecord, symlinkRecord, withLinkTarget, fileSha256, withSize, type ScanWalkOptions, type EntryScannerOptions } from "./scan.js";

@@ -1,18 +1,17 @@
 import { lstat, stat } from "node:fs/promises";
 import { hasherSpec } from "../hashers/index.js";
-import { PHMATCH_VERSION } from "../version.js";
 import type { LoadedHashSet } from "../hashset/load.js";
 import type { Matcher } from "../match/matcher.js";
 import { readFileOnce } from "../decode/read-file.js";
-import { PATH_ESCAPE, pathBytesOf, recordPath, reportPath, reportPathFields, type FilePath } from "../pipeline/file-path.js";
+import { pathBytesOf, recordPath, reportPath, reportPathFields, type FilePath } from "../pipeline/file-path.js";
 import type { AccessTimeWatch } from "../pipeline/access-times.js";
 import { CallOrder, orderedMap } from "../pool/ordered-map.js";
 import type { MatchResult } from "../match/match-result.js";
 import type { HashRecord } from "../record/hash-record.js";
 import { walkEntries, type WalkEntry } from "../pipeline/walk.js";
 import type { SupervisedHashPool } from "../pool/supervised-pool.js";
+import type { ScanFileRecord, ScanTally } from "../report/scan-report.js";
 import { after } from "./resume.js";
-import { SCAN_REPORT_VERSION, ScanTally, type ScanFileRecord, type ScanHeader, type ScanWalkHeader } from "./scan-report.js";
 
 
 /** Algorithms a scan computes: what the lists hold that phmatch computes, plus SHA-256 always (chain of custody). */
@@ -20,55 +19,6 @@ export function scanAlgorithms(sets: LoadedHashSet[], requested?: string[]): str
   const listed = new Set(sets.flatMap((s) => s.set.algorithms).filter((id) => hasherSpec(id)?.input !== "imported"));
   const chosen = requested ?? [...listed];
   return [...new Set([...chosen, "sha256"])];
-}
-
-/**
- * The header's statement of the walk: symbolic links recorded or followed, how paths that are not UTF-8 are
- * written, and what the scan does to access times (files: O_NOATIME; directories and links: watched, and set
- * back only with `restoreAtimes`).
- */
-export function scanWalkHeader(options: { followSymlinks: boolean; restoreAtimes: boolean; manifest?: boolean }): ScanWalkHeader {
-  const files = "files are opened read-only with O_NOATIME (which the kernel allows to their owner or root; for others a plain read-only open is used, which may update their access time)";
-  const watched = options.manifest === true
-    ? "no directory is listed (the paths come from a manifest)"
-    : "directories and symbolic links cannot be read with O_NOATIME from Node, so each is lstat-ed before and after it is read" +
-      (options.restoreAtimes
-        ? "; one whose access time the scan changed is set back where its atime and mtime can be written back exactly (to the microsecond, which Node writes; this sets its ctime), and the summary's atimes.changed lists the others with their access time as found"
-        : "; no timestamp is ever written: the summary's atimes.changed lists each whose access time the scan changed, with its access time as found (mount the evidence read-only or noatime to keep them all)");
-  const followed = options.followSymlinks ? "; opening a path through a followed link may update the link's access time" : "";
-  return { symlinks: options.followSymlinks ? "followed" : "recorded", paths: PATH_ESCAPE, accessTimes: `${files}; ${watched}${followed}` };
-}
-
-/** The report's header: tool, lists with the SHA-256 of each store file, case and examiner. */
-export function scanHeader(options: { inputs: string[]; sets: LoadedHashSet[]; algorithms: string[]; policies: string[]; case?: string; examiner?: string; walk?: ScanWalkHeader; rollbackState?: ScanHeader["rollbackState"] }): ScanHeader {
-  const lists: ScanHeader["lists"] = [];
-  for (const loaded of options.sets) {
-    for (const list of loaded.set.lists) {
-      // What the store says the list was made from (read, taken, refused, how the input ended), when it says.
-      const provenance = loaded.set.header.provenance?.filter((p) => p.lists.includes(list.listId));
-      lists.push({ listId: list.listId, version: list.version, store: loaded.path, storeSha256: loaded.storeSha256, ...(loaded.signedBy !== undefined && { signedBy: loaded.signedBy }), ...(provenance !== undefined && { provenance }) });
-    }
-  }
-  const overrides: NonNullable<ScanHeader["overrides"]> = options.sets.flatMap((loaded) => {
-    const o = loaded.overridesProvenance;
-    return o === undefined ? [] : [{ store: loaded.path, count: o.count, ...(o.release !== undefined && { release: o.release }), ...(o.signedBy !== undefined && { signedBy: o.signedBy }), sha256: o.sha256 }];
-  });
-  return {
-    type: "header",
-    schema: `urn:phmatch:schema:scan-report:${SCAN_REPORT_VERSION}`,
-    tool: "phmatch",
-    version: PHMATCH_VERSION,
-    startedAt: new Date().toISOString(),
-    ...(options.case !== undefined && { case: options.case }),
-    ...(options.examiner !== undefined && { examiner: options.examiner }),
-    inputs: options.inputs,
-    ...(options.walk !== undefined && { walk: options.walk }),
-    algorithms: options.algorithms,
-    policies: options.policies,
-    lists,
-    ...(overrides.length > 0 && { overrides }),
-    ...(options.rollbackState !== undefined && { rollbackState: options.rollbackState }),
-  };
 }
 
 /** How {@link scanFiles} walks, and where a resumed scan picks up. */
@@ -96,39 +46,70 @@ export async function* scanFiles(
   tally: ScanTally,
   resume: ScanWalkOptions = {},
 ): AsyncGenerator<ScanFileRecord> {
+  const scanEntry = createEntryScanner(pool, matcher, resume.firsts === undefined ? {} : { firsts: resume.firsts });
+  const walk = walkEntries(inputs, { followSymlinks: resume.followSymlinks === true, ...(resume.accessTimes !== undefined && { accessTimes: resume.accessTimes }) });
+  for await (const record of orderedMap(after(walk, resume.after), pool.jobs * 4, scanEntry)) {
+    tally.add(record);
+    yield record;
+  }
+}
+
+/** Options of {@link createEntryScanner}. */
+export interface EntryScannerOptions {
+  /** SHA-256 -> the first reported file's record (JSON), from a report being resumed. */
+  firsts?: Map<string, string>;
+  /**
+   * Remember at most this many distinct files by SHA-256, then forget them all and start again (default: every
+   * one). For a distributed worker, whose collector marks the copies: forgetting costs a decode, not a record.
+   */
+  remember?: number;
+}
+
+/**
+ * The scan's per-file step, the same for a local scan and a distributed worker: one walked entry to its complete
+ * report record. A symbolic link recorded as such: its record, never hashed. A file: its SHA-256 read (read-only,
+ * streamed), then, if an earlier file had those bytes, a duplicate of that file's record (hashes and matches, not
+ * decoded again); otherwise hashed on the pool and matched. Then the target of the link it was reached through, and
+ * its size.
+ *
+ * Call it in walk order: files are read for their SHA-256 side by side, but claim "first copy" in call order, so a
+ * later copy whose read ended sooner (a busy disk or machine) is never reported as the first, and two scans of one
+ * tree give the same duplicateOf.
+ */
+export function createEntryScanner(
+  pool: Pick<SupervisedHashPool, "hash">,
+  matcher: Matcher,
+  options: EntryScannerOptions = {},
+): (entry: WalkEntry) => Promise<ScanFileRecord> {
   // SHA-256 -> the first file with those bytes: its record as compact JSON once hashed (bench/soak: about 1.9 KB
   // of RSS per distinct file with six algorithms and the query views, so 4 million take ~7 GB), or the pending
-  // hash, which a second copy in flight awaits, so copies are hashed once even when they arrive together. A
-  // resumed scan starts from the report's first copies.
-  const firsts: Map<string, Promise<ScanFileRecord> | string> = resume.firsts ?? new Map();
-  // Files are read for their SHA-256 side by side, but claim "first copy" in walk order: otherwise a later copy
-  // whose read ended sooner (a busy disk or machine) would be reported as the first, and two scans of one tree
-  // would differ in their duplicateOf.
+  // hash, which a second copy in flight awaits, so copies are hashed once even when they arrive together.
+  const firsts: Map<string, Promise<ScanFileRecord> | string> = options.firsts ?? new Map();
+  const remember = options.remember ?? Number.POSITIVE_INFINITY;
   const claims = new CallOrder();
   const scanFile = async (file: FilePath): Promise<ScanFileRecord> => {
     const { digest, first, pending } = await claims.run(fileSha256(file), (digest) => {
       const first = digest === undefined ? undefined : firsts.get(digest);
       if (first !== undefined) return { digest, first };
       const pending = pool.hash(file).then((hashed) => scanRecord(hashed, matcher.match(hashed), digest));
-      if (digest !== undefined) firsts.set(digest, pending);
+      if (digest !== undefined) {
+        if (firsts.size >= remember) firsts.clear();
+        firsts.set(digest, pending);
+      }
       return { digest, pending };
     });
     if (first !== undefined) return duplicateRecord(typeof first === "string" ? (JSON.parse(first) as ScanFileRecord) : await first, file);
     const record = await (pending as Promise<ScanFileRecord>);
-    if (digest !== undefined) {
+    if (digest !== undefined && firsts.get(digest) === pending) {
       if (record.error !== undefined) firsts.delete(digest); // a failed read is not a reference
       else firsts.set(digest, JSON.stringify(record));
     }
     return record;
   };
-  const scanOne = async (entry: WalkEntry): Promise<ScanFileRecord> =>
-    entry.kind === "symlink" ? symlinkRecord(entry) : withLinkTarget(await scanFile(entry.path), entry.linkTarget);
-  const walk = walkEntries(inputs, { followSymlinks: resume.followSymlinks === true, ...(resume.accessTimes !== undefined && { accessTimes: resume.accessTimes }) });
-  for await (const record of orderedMap(after(walk, resume.after), pool.jobs * 4, scanOne)) {
-    await withSize(record);
-    tally.add(record);
-    yield record;
-  }
+  return async (entry) => {
+    if (entry.kind === "symlink") return withSize(symlinkRecord(entry));
+    return withSize(withLinkTarget(await scanFile(entry.path), entry.linkTarget));
+  };
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   PHMATCH_VERSION,
   PhmatchError,
   SupervisedHashPool,
+  buildHashOptions,
   degenerateValue,
   hasherSpec,
   parseHashValue,
@@ -68,7 +69,7 @@ export function buildCommand(): Command {
       // PDQ's quality says whether an image has features at all: it is computed whenever a perceptual hash is
       // stored, even when PDQ itself is not (and then not stored).
       const hashed = perceptual && !stored.has("pdq") ? [...options.algorithms, "pdq"] : options.algorithms;
-      const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: { algorithms: hashed, augment: options.augment } });
+      const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: buildHashOptions({ algorithms: hashed, augment: options.augment, dihedral: false }) });
       const provenance: StoreProvenance = { step: "build", at: new Date().toISOString(), by: `phmatch ${PHMATCH_VERSION}`, lists: [options.listId], read: 0, taken: 0, withdrawals: 0, duplicate: 0, refused: {} };
       const refuse = (reason: string) => (provenance.refused[reason] = (provenance.refused[reason] ?? 0) + 1);
       let failed = 0;

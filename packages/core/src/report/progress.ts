@@ -1,0 +1,59 @@
+import { readFile, truncate } from "node:fs/promises";
+import { PhmatchError } from "../errors/index.js";
+import { pathKey, recordPath } from "../pipeline/file-path.js";
+import { ScanTally, type ScanFileRecord, type ScanHeader } from "./scan-report.js";
+
+/** Where an interrupted scan stopped, read back from its own report. */
+export interface ScanProgress {
+  header: ScanHeader;
+  tally: ScanTally;
+  /** Key (pathKey) of the last file reported; the walk resumes after it. */
+  lastPath?: string;
+  /** The report already ends with its summary: nothing left to do. */
+  complete: boolean;
+  /** SHA-256 -> the first reported file with those bytes (its record as JSON), so copies after the resume point
+   * are still reported as duplicates of it. */
+  firsts: Map<string, string>;
+}
+
+/**
+ * Reads an interrupted report so that `scan --resume` can finish it with every file reported exactly once.
+ * Records are written in walk order, one line per write, and the scanned tree does not change, so the report is
+ * its own journal: a torn last line (a kill -9 mid-write) is cut off, the complete lines are tallied again, and
+ * the walk resumes after the last reported path.
+ */
+export async function readScanProgress(report: string): Promise<ScanProgress> {
+  const text = await readFile(report, "utf8");
+  const end = text.lastIndexOf("\n") + 1;
+  if (end < text.length) await truncate(report, Buffer.byteLength(text.slice(0, end)));
+  const lines = text.slice(0, end).split("\n").filter((l) => l !== "");
+  const bad = (why: string) => new PhmatchError("PHM_USAGE", `${report} cannot be resumed: ${why}`);
+  let header: ScanHeader;
+  try {
+    header = JSON.parse(lines[0] ?? "") as ScanHeader;
+  } catch {
+    throw bad("its first line is not a scan report header (only NDJSON reports can be resumed)");
+  }
+  if (header.type !== "header") throw bad("its first line is not a scan report header");
+  const tally = new ScanTally();
+  const firsts = new Map<string, string>();
+  let lastPath: string | undefined;
+  let complete = false;
+  for (const line of lines.slice(1)) {
+    const record = JSON.parse(line) as ScanFileRecord | { type: "summary" };
+    if (record.type === "summary") {
+      complete = true;
+      break;
+    }
+    tally.add(record);
+    lastPath = pathKey(recordPath(record));
+    const digest = record.hashes?.sha256;
+    if (digest !== undefined && record.duplicateOf === undefined && record.error === undefined && !firsts.has(digest)) {
+      const { size: _size, ...first } = record;
+      firsts.set(digest, JSON.stringify(first));
+    }
+  }
+  const progress: ScanProgress = { header, tally, complete, firsts };
+  if (lastPath !== undefined) progress.lastPath = lastPath;
+  return progress;
+}

@@ -1,0 +1,51 @@
+// createEntryScanner, the per-file step of a local scan and a distributed worker: a copy is a duplicate of the
+// first file with its bytes and is not hashed again; with `remember`, copies beyond what is remembered are hashed
+// again (a worker's bounded memory) and reported as files of their own.
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { Matcher, SupervisedHashPool, buildHashOptions, createEntryScanner, loadHashSet, type ScanFileRecord } from "@phmatch/core";
+import { fixtures } from "../../../test/support/conformance.js";
+
+const work = mkdtempSync(join(tmpdir(), "phmatch-entry-"));
+const pool = new SupervisedHashPool({ jobs: 1, hashOptions: buildHashOptions({ algorithms: ["pdq", "sha256"] }) });
+let matcher: Matcher;
+beforeAll(async () => {
+  matcher = new Matcher([await loadHashSet(fixtures("hashsets/demo.phs"))]);
+  copyFileSync(fixtures("images/shapes.png"), join(work, "a1.png"));
+  copyFileSync(fixtures("images/texture.jpg"), join(work, "b.jpg"));
+  copyFileSync(fixtures("images/shapes.png"), join(work, "a2.png"));
+});
+afterAll(async () => {
+  await pool.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+// The entries one after another, as a walk gives them.
+async function scanInOrder(scanEntry: ReturnType<typeof createEntryScanner>): Promise<ScanFileRecord[]> {
+  const records: ScanFileRecord[] = [];
+  for (const name of ["a1.png", "b.jpg", "a2.png"]) records.push(await scanEntry({ kind: "file", path: join(work, name) }));
+  return records;
+}
+
+describe("createEntryScanner", () => {
+  it("reports a copy as a duplicate of the first file with its bytes, hashed once, each record with its size", async () => {
+    const hash = vi.spyOn(pool, "hash");
+    const [a1, b, a2] = await scanInOrder(createEntryScanner(pool, matcher));
+    expect(hash).toHaveBeenCalledTimes(2);
+    hash.mockRestore();
+    expect(a1).toMatchObject({ status: "known", size: expect.any(Number) });
+    expect(b?.duplicateOf).toBeUndefined();
+    expect(a2).toEqual({ ...a1, path: join(work, "a2.png"), duplicateOf: join(work, "a1.png") });
+  });
+
+  it("with remember 1, forgets the first file once another comes, and hashes its copy again", async () => {
+    const hash = vi.spyOn(pool, "hash");
+    const [a1, , a2] = await scanInOrder(createEntryScanner(pool, matcher, { remember: 1 }));
+    expect(hash).toHaveBeenCalledTimes(3);
+    hash.mockRestore();
+    expect(a2?.duplicateOf).toBeUndefined();
+    expect(a2).toEqual({ ...a1, path: join(work, "a2.png") });
+  });
+});
