@@ -7,7 +7,7 @@ import {
   type HashRecord,
   type MatchResult,
 } from "@phmatch/core";
-import { setCommandExitCode } from "../exit-codes.js";
+import { CommandExit } from "../exit-codes.js";
 import { parseCombined, parsePositiveInt } from "../parse.js";
 import { loadHashSets, runState, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";
 
@@ -68,11 +68,12 @@ export function checkCommand(): Command {
         }
         const result = matcher.match(record);
         process.stdout.write(options.json ? JSON.stringify(result) + "\n" : summaryLine(result));
-        setCommandExitCode(result.status === "known" ? CHECK_EXIT.MATCH : result.status === "error" ? CHECK_EXIT.ERROR : CHECK_EXIT.NO_MATCH);
+        throw new CommandExit(result.status === "known" ? CHECK_EXIT.MATCH : result.status === "error" ? CHECK_EXIT.ERROR : CHECK_EXIT.NO_MATCH);
       } catch (error) {
+        if (error instanceof CommandExit) throw error;
         const e = error instanceof PhmatchError ? error : new PhmatchError("PHM_INTERNAL", error instanceof Error ? error.message : String(error));
         process.stderr.write(`phmatch check: ${e.code}: ${e.message}\n`);
-        setCommandExitCode(CHECK_EXIT.ERROR);
+        throw new CommandExit(CHECK_EXIT.ERROR);
       }
     });
 }
