@@ -11,6 +11,7 @@ import { auditCommand } from "./commands/audit.js";
 import { serveCommand } from "./commands/serve.js";
 import { workerCommand } from "./commands/worker.js";
 import { CommandExit, EXIT_CODES, errorExitCode, withErrorExitCodes } from "./exit-codes.js";
+import { cliMessage } from "./output.js";
 
 const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -61,7 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const typed = error instanceof PhmatchError ? error : fileError(error);
     if (typed !== undefined) {
-      process.stderr.write(`phmatch: ${typed.code}: ${typed.message}\n`);
+      process.stderr.write(`phmatch: ${typed.code}: ${cliMessage(typed)}\n`);
       return errorExitCode(command, typed);
     }
     const message = error instanceof Error ? error.message : String(error);

@@ -1,6 +1,6 @@
 // run(argv) in one process, many times: each run answers with its own command's exit code (the outcome carries it,
 // nothing is kept between runs), and `check` maps every error, usage errors included, to 2 because the command
-// declares it.
+// declares it. Core's messages name API options (`strict`); the CLI prints them as its flags (--strict).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,7 @@ import { PHMATCH_TRUST_VARIABLES } from "../../../test/support/env.js";
 
 const demo = fixtures("hashsets/demo.phs");
 let dir: string;
+let stderr: string[];
 const at = (name: string) => join(dir, name);
 const phmatch = (...args: string[]) => run(["node", "phmatch", ...args]);
 
@@ -27,7 +28,11 @@ beforeEach(() => {
   vi.stubEnv("PHMATCH_STATE_DIR", at("state"));
   // The commands print; what they print is covered by their own tests.
   vi.spyOn(process.stdout, "write").mockImplementation(() => true);
-  vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+  stderr = [];
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+    stderr.push(String(chunk));
+    return true;
+  });
   return () => {
     vi.restoreAllMocks();
     vi.unstubAllEnvs();
@@ -62,5 +67,17 @@ describe("run(argv) in one process", () => {
     expect(await phmatch("check", "--help")).toBe(EXIT_CODES.OK);
     // The same usage error in another command is still 64: check's mapping stayed with check.
     expect(await phmatch("match", "--hashset")).toBe(EXIT_CODES.USAGE);
+  });
+});
+
+describe("core's messages as the CLI prints them", () => {
+  it("gives the flag where core names the API option", async () => {
+    const list = fixtures("hashsets/pytx/signals.txt");
+    const args = ["hashset", "import", list, "--list-id", "te", "--strict", "-o", at("strict.phs")];
+    expect(await phmatch(...args)).toBe(EXIT_CODES.INPUT_FAILED);
+    const printed = stderr.join("");
+    expect(printed).toMatch(/phmatch: PHM_HASHSET_PARSE: .*signals\.txt:3: .*/);
+    expect(printed).toContain("(--strict makes any invalid line fatal)");
+    expect(printed).not.toContain("`strict`");
   });
 });

@@ -28,7 +28,15 @@ export {
 } from "./hashers/pdq.js";
 
 /** The algorithm registry: every id with its bits, input and default threshold. */
-export { hasherSpec, hasherSpecs, hexDigits, type HasherSpec, type HasherInput } from "./hashers/index.js";
+export {
+  hasherSpec,
+  hasherSpecs,
+  hexDigits,
+  isComputable,
+  whyNotComputable,
+  type HasherSpec,
+  type HasherInput,
+} from "./hashers/index.js";
 /** The imagehash family (imagehash 4.x compatible), blockhash (blockhash-core), and several kernel hashes in one pass. */
 export { ahash } from "./hashers/ahash.js";
 export { phash } from "./hashers/phash.js";

@@ -8,6 +8,7 @@ import {
   type MatchResult,
 } from "@phmatch/core";
 import { CommandExit } from "../exit-codes.js";
+import { cliMessage } from "../output.js";
 import { parseCombined, parsePositiveInt } from "../parse.js";
 import { loadHashSets, runState, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";
 
@@ -72,7 +73,7 @@ export function checkCommand(): Command {
       } catch (error) {
         if (error instanceof CommandExit) throw error;
         const e = error instanceof PhmatchError ? error : new PhmatchError("PHM_INTERNAL", error instanceof Error ? error.message : String(error));
-        process.stderr.write(`phmatch check: ${e.code}: ${e.message}\n`);
+        process.stderr.write(`phmatch check: ${e.code}: ${cliMessage(e)}\n`);
         throw new CommandExit(CHECK_EXIT.ERROR);
       }
     });

@@ -24,8 +24,8 @@ export async function readImageFile(path: string, maxFileBytes: number = DEFAULT
     if (stat.size > maxFileBytes) {
       throw new PhmatchError(
         "PHM_FILE_TOO_LARGE",
-        `${path} is ${stat.size} bytes, over the ${maxFileBytes}-byte decode limit; raise --max-file-bytes to hash it`,
-        { path },
+        `${path} is ${stat.size} bytes, over the ${maxFileBytes}-byte decode limit; raise \`maxFileBytes\` to hash it`,
+        { path, optionNames: ["maxFileBytes"] },
       );
     }
     return await handle.readFile();

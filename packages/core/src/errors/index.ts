@@ -44,22 +44,26 @@ export const ERROR_CODES = {
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 /**
- * Base class of phmatch's errors. `code` is stable; `path` is the file concerned, if any; `option` is the API option
- * the message names as the way out (`maxPixels`), so that a program offering it under another name (the CLI's
- * `--max-pixels`) can say so. `Code` is core's {@link ErrorCode}; a program with codes of its own extends the
- * class with its wider table (the CLI's queue codes).
+ * Base class of phmatch's errors. `code` is stable; `path` is the file concerned, if any; `optionNames` are the API
+ * options the message names, as the library spells them (`maxPixels`), so that a program offering them under other
+ * names (the CLI's `--max-pixels`) can say so. `Code` is core's {@link ErrorCode}; a program with codes of its own
+ * extends the class with its wider table (the CLI's queue codes).
  */
 export class PhmatchError<Code extends string = ErrorCode> extends Error {
   readonly code: Code;
   readonly path: string | undefined;
-  readonly option: string | undefined;
+  readonly optionNames: readonly string[];
 
-  constructor(code: NoInfer<Code>, message: string, options: { path?: string; cause?: unknown; option?: string } = {}) {
+  constructor(
+    code: NoInfer<Code>,
+    message: string,
+    options: { path?: string; cause?: unknown; optionNames?: readonly string[] } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "PhmatchError";
     this.code = code;
     this.path = options.path;
-    this.option = options.option;
+    this.optionNames = options.optionNames ?? [];
   }
 
   /** The serialisable form used in records: code and message only (no stack, no bytes). */

@@ -49,7 +49,13 @@ async function hashFileAt(file: FilePath, path: string, options: HashOptions): P
   }
   if (read.tooLarge) {
     const limit = options.maxFileBytes;
-    const error = new PhmatchError("PHM_FILE_TOO_LARGE", `${path} is ${read.size} bytes, over the ${String(limit)}-byte decode limit; its digests were computed, its pixels were not; raise --max-file-bytes to hash them`, { path });
+    const message =
+      `${path} is ${read.size} bytes, over the ${String(limit)}-byte decode limit; its digests were computed, ` +
+      "its pixels were not; raise `maxFileBytes` to hash them";
+    const error = new PhmatchError("PHM_FILE_TOO_LARGE", message, {
+      path,
+      optionNames: ["maxFileBytes"],
+    });
     return assemble(path, algorithms, read.digests, {}, error);
   }
   return hashPixelsOf(read.bytes, path, options, algorithms, pixelIds, read.digests);
