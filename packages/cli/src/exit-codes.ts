@@ -1,4 +1,6 @@
-import type { ErrorCode } from "@phmatch/core";
+import { CommanderError, type Command } from "commander";
+import { PhmatchError } from "@phmatch/core";
+import type { CliErrorCode } from "./errors.js";
 
 /** Exit codes of `phmatch`, documented in the README; stable across versions. */
 export const EXIT_CODES = {
@@ -14,8 +16,8 @@ export const EXIT_CODES = {
   USAGE: 64,
 } as const;
 
-/** The exit code for an error that ended a command. */
-export function exitCodeFor(code: ErrorCode): number {
+/** The exit code for an error code that ended a command (any command but `check`, which answers like grep). */
+export function exitCodeFor(code: CliErrorCode): number {
   switch (code) {
     case "PHM_USAGE":
       return EXIT_CODES.USAGE;
@@ -37,16 +39,41 @@ export function exitCodeFor(code: ErrorCode): number {
   }
 }
 
-let commandExitCode: number = EXIT_CODES.OK;
+/**
+ * How a command finished, with the exit code it asks for: thrown by an action that ran to its end but whose answer
+ * is not plain success (some inputs failed; `check` found a match), as commander's CommanderError carries its
+ * `exitCode`. run() returns the code; nothing is kept between runs.
+ */
+export class CommandExit extends Error {
+  readonly exitCode: number;
 
-/** Called by a command that finished but wants a non-zero exit (some inputs failed). */
-export function setCommandExitCode(code: number): void {
-  commandExitCode = code;
+  constructor(exitCode: number) {
+    super(`the command finished with exit code ${exitCode}`);
+    this.name = "CommandExit";
+    this.exitCode = exitCode;
+  }
 }
 
-/** The exit code a finished command asked for (and resets it). */
-export function takeCommandExitCode(): number {
-  const code = commandExitCode;
-  commandExitCode = EXIT_CODES.OK;
-  return code;
+/** Maps an error that ended a command (a usage error from commander included) to the exit code. */
+export type ErrorExitCodes = (error: unknown) => number;
+
+/** The mapping of every command that does not declare its own: see EXIT_CODES. */
+export const defaultErrorExitCodes: ErrorExitCodes = (error) => {
+  if (error instanceof CommanderError) return EXIT_CODES.USAGE;
+  if (error instanceof PhmatchError) return exitCodeFor(error.code as CliErrorCode);
+  return EXIT_CODES.INTERNAL;
+};
+
+// Declared by command objects, which are made afresh for every run: configuration, not state kept between runs.
+const declared = new WeakMap<Command, ErrorExitCodes>();
+
+/** Declares how errors that end `command` become exit codes (`check`: every error is 2). Returns the command. */
+export function withErrorExitCodes(command: Command, mapping: ErrorExitCodes): Command {
+  declared.set(command, mapping);
+  return command;
+}
+
+/** The exit code for an error that ended `command`, by the mapping it declared or the default one. */
+export function errorExitCode(command: Command, error: unknown): number {
+  return (declared.get(command) ?? defaultErrorExitCodes)(error);
 }

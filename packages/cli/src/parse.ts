@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "commander";
-import { SUPPORTED_ALGORITHMS } from "@phmatch/core";
+import { SUPPORTED_ALGORITHMS, whyNotComputable } from "@phmatch/core";
 
 /** Parses a comma-separated list of algorithm ids ("all" for every one), refusing unknown ones with the supported list. */
 export function parseAlgorithms(value: string): string[] {
@@ -7,10 +7,9 @@ export function parseAlgorithms(value: string): string[] {
   const ids = value.split(",").map((id) => id.trim()).filter((id) => id.length > 0);
   if (ids.length === 0) throw new InvalidArgumentError("give at least one algorithm id");
   for (const id of ids) {
-    if (id === "photodna") throw new InvalidArgumentError("photodna cannot be computed (proprietary): phmatch imports and carries its values from lists");
-    if (!SUPPORTED_ALGORITHMS.includes(id)) {
-      throw new InvalidArgumentError(`unknown algorithm "${id}"; supported: ${SUPPORTED_ALGORITHMS.join(", ")}`);
-    }
+    // Core's registry decides what can be computed (unknown ids, imported-only ones such as PhotoDNA).
+    const why = whyNotComputable(id);
+    if (why !== undefined) throw new InvalidArgumentError(why);
   }
   return [...new Set(ids)];
 }

@@ -4,13 +4,14 @@ import { PhmatchError } from "@phmatch/core";
 import { hashCommand } from "./commands/hash.js";
 import { hashsetCommand } from "./commands/hashset/index.js";
 import { matchCommand } from "./commands/match.js";
-import { checkCommand } from "./commands/check.js";
+import { CHECK_EXIT, checkCommand } from "./commands/check.js";
 import { scanCommand } from "./commands/scan.js";
 import { reportCommand } from "./commands/report.js";
 import { auditCommand } from "./commands/audit.js";
 import { serveCommand } from "./commands/serve.js";
 import { workerCommand } from "./commands/worker.js";
-import { EXIT_CODES, exitCodeFor, takeCommandExitCode } from "./exit-codes.js";
+import { CommandExit, EXIT_CODES, errorExitCode, withErrorExitCodes } from "./exit-codes.js";
+import { cliMessage } from "./output.js";
 
 const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -28,7 +29,8 @@ export function createProgram(): Command {
   program.addCommand(hashCommand());
   program.addCommand(hashsetCommand());
   program.addCommand(matchCommand());
-  program.addCommand(checkCommand());
+  // `check` answers like grep: 0 no match, 1 match, 2 for every error, usage errors included.
+  program.addCommand(withErrorExitCodes(checkCommand(), () => CHECK_EXIT.ERROR));
   program.addCommand(scanCommand());
   program.addCommand(reportCommand());
   program.addCommand(serveCommand());
@@ -38,28 +40,34 @@ export function createProgram(): Command {
   return program;
 }
 
-/** Runs the CLI and returns its exit code (see EXIT_CODES). */
+/**
+ * Runs the CLI and returns its exit code (see EXIT_CODES). Re-entrant: everything a run decides (the command, its
+ * exit code) lives in this call, so tests and embedders can run it many times in one process.
+ */
 export async function run(argv: string[]): Promise<number> {
   const program = createProgram();
+  // The subcommand being run, known before its options are parsed, so that its usage errors map its own way.
+  let command: Command = program;
+  program.hook("preSubcommand", (_program, subcommand) => {
+    command = subcommand;
+  });
   try {
-    takeCommandExitCode();
     await program.parseAsync(argv);
-    return takeCommandExitCode();
+    return EXIT_CODES.OK;
   } catch (error) {
-    // `check` answers like grep: 0 no match, 1 match, 2 for every error, usage errors included.
-    const checking = argv[2] === "check";
+    if (error instanceof CommandExit) return error.exitCode;
     if (error instanceof CommanderError) {
       // --help and --version end with exitCode 0; anything else is a usage error, already printed.
-      return error.exitCode === 0 ? EXIT_CODES.OK : checking ? 2 : EXIT_CODES.USAGE;
+      return error.exitCode === 0 ? EXIT_CODES.OK : errorExitCode(command, error);
     }
     const typed = error instanceof PhmatchError ? error : fileError(error);
     if (typed !== undefined) {
-      process.stderr.write(`phmatch: ${typed.code}: ${typed.message}\n`);
-      return exitCodeFor(typed.code);
+      process.stderr.write(`phmatch: ${typed.code}: ${cliMessage(typed)}\n`);
+      return errorExitCode(command, typed);
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`phmatch: internal error: ${message}\n`);
-    return EXIT_CODES.INTERNAL;
+    return errorExitCode(command, error);
   }
 }
 

@@ -28,7 +28,15 @@ export {
 } from "./hashers/pdq.js";
 
 /** The algorithm registry: every id with its bits, input and default threshold. */
-export { hasherSpec, hasherSpecs, hexDigits, type HasherSpec, type HasherInput } from "./hashers/index.js";
+export {
+  hasherSpec,
+  hasherSpecs,
+  hexDigits,
+  isComputable,
+  whyNotComputable,
+  type HasherSpec,
+  type HasherInput,
+} from "./hashers/index.js";
 /** The imagehash family (imagehash 4.x compatible), blockhash (blockhash-core), and several kernel hashes in one pass. */
 export { ahash } from "./hashers/ahash.js";
 export { phash } from "./hashers/phash.js";
@@ -37,7 +45,7 @@ export { whash } from "./hashers/whash.js";
 export { blockhash } from "./hashers/blockhash.js";
 export { kernelHashes, type ComputedHash } from "./hashers/imagehash-family.js";
 /** Streaming digests of file bytes. */
-export { StreamingDigests, isDigest } from "./hashers/digests.js";
+export { StreamingDigests, isDigest } from "./files/streaming-digests.js";
 /** Every requested pixel hash of one decoded image. */
 export { hashPixels } from "./pipeline/hash-pixels.js";
 
@@ -73,7 +81,7 @@ export {
 } from "./pipeline/hash-options.js";
 /** Walking input paths; paths that are not valid UTF-8 kept as bytes, symbolic links as entries of their own. */
 export { walkInputs, walkEntries, SYMLINK_NOTES, type WalkOptions, type WalkEntry } from "./pipeline/walk.js";
-export { displayPath, pathBytesOf, recordPath, pathKey, reportPath, reportPathFields, unescapeReportPath, PATH_ESCAPE, type FilePath } from "./pipeline/file-path.js";
+export { displayPath, pathBytesOf, recordPath, pathKey, reportPath, reportPathFields, unescapeReportPath, PATH_ESCAPE, type FilePath } from "./files/file-path.js";
 /** What reading directories and links does to their access times, watched and reported. */
 export { AccessTimeWatch, isoNs, type AccessTimeWatchOptions, type AccessTimeReport, type AccessTimeChange } from "./pipeline/access-times.js";
 
@@ -94,7 +102,7 @@ export { orderedMap } from "./pool/ordered-map.js";
 export * from "./hashset/index.js";
 
 /** Hamming indexes: flat scan, multi-index hashing, BK-tree, exact lookup, and the choice between them. */
-export { FlatIndex, MihIndex, BkTreeIndex, ExactIndex, buildIndex, chooseIndexKind, chooseSlices, mihCost, FLAT_SCAN_MAX, type HammingIndex, type IndexHit, type IndexKind, type PackedValuesView } from "./index/index.js";
+export { PackedValues, FlatIndex, MihIndex, BkTreeIndex, ExactIndex, buildIndex, chooseIndexKind, chooseSlices, mihCost, FLAT_SCAN_MAX, type HammingIndex, type IndexHit, type IndexKind, type PackedValuesView } from "./index/index.js";
 /** The matcher: policies, dihedral PDQ, overrides, and the versioned result. */
 export * from "./match/index.js";
 /** Scanning: walk, hash on the supervised pool, match, report. */

@@ -1,4 +1,5 @@
-import { KERNEL_ALGORITHMS, type HashKernel, type KernelAlgorithm, type PixelInput } from "./index.js";
+import { KERNEL_ALGORITHMS, type KernelAlgorithm, type PixelInput } from "./algorithms.js";
+import type { HashKernel } from "./kernel.js";
 
 /**
  * The hashes of one image as `phmatch hash` prints them (without the path): lowercase hex per algorithm, PDQ's

@@ -8,7 +8,8 @@ import {
   type CheckResult,
   type MatchResult,
 } from "@phmatch/core";
-import { setCommandExitCode } from "../exit-codes.js";
+import { CommandExit } from "../exit-codes.js";
+import { cliMessage } from "../output.js";
 import { parseCombined, parsePositiveInt } from "../parse.js";
 import { loadHashSets, runState, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";
 
@@ -73,11 +74,12 @@ export function checkCommand(): Command {
         const { decision, reason_code: _reason, ...result } = checked;
         process.stdout.write(options.json ? JSON.stringify(result) + "\n" : summaryLine(result));
         const { MATCH, ERROR, NO_MATCH } = CHECK_EXIT;
-        setCommandExitCode(decision === "match" ? MATCH : decision === "error" ? ERROR : NO_MATCH);
+        throw new CommandExit(decision === "match" ? MATCH : decision === "error" ? ERROR : NO_MATCH);
       } catch (error) {
+        if (error instanceof CommandExit) throw error;
         const e = error instanceof PhmatchError ? error : new PhmatchError("PHM_INTERNAL", error instanceof Error ? error.message : String(error));
-        process.stderr.write(`phmatch check: ${e.code}: ${e.message}\n`);
-        setCommandExitCode(CHECK_EXIT.ERROR);
+        process.stderr.write(`phmatch check: ${e.code}: ${cliMessage(e)}\n`);
+        throw new CommandExit(CHECK_EXIT.ERROR);
       }
     });
 }

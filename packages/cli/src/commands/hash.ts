@@ -14,7 +14,7 @@ import {
   type HashMode,
   type HashRecord,
 } from "@phmatch/core";
-import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
+import { CommandExit, EXIT_CODES } from "../exit-codes.js";
 import { writeLine } from "../output.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
 
@@ -102,7 +102,7 @@ export function hashCommand(): Command {
         const detail = [...failures].map(([code, n]) => `${code} ${n}`).join(", ");
         process.stderr.write(`phmatch hash: ${total - failed} of ${total} files hashed${failed > 0 ? `, ${failed} failed (${detail})` : ""}\n`);
       }
-      setCommandExitCode(failed > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
+      throw new CommandExit(failed > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
     });
 }
 

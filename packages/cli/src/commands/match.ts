@@ -2,7 +2,7 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { Command, Option } from "commander";
 import { Matcher, PhmatchError, SUPPORTED_ALGORITHMS, hasherSpec, type HashRecord, type IndexKind, type MatchResult } from "@phmatch/core";
-import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
+import { CommandExit, EXIT_CODES } from "../exit-codes.js";
 import { writeLine } from "../output.js";
 import { parseCombined } from "../parse.js";
 import { loadHashSets, runState, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";
@@ -52,7 +52,7 @@ export function matchCommand(): Command {
         await writeLine(process.stdout, JSON.stringify(result));
       }
     }
-    setCommandExitCode(invalid > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
+    throw new CommandExit(invalid > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
   });
 }
 

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { verifyReport, writeReportIntegrity } from "@phmatch/core";
 import { readText, trustedKeys } from "./hashset/options.js";
-import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
+import { CommandExit, EXIT_CODES } from "../exit-codes.js";
 import { DEFAULT_SCAN_NAME, checkScanName, parseQueueUrl } from "../queue/names.js";
 import { parsePositiveInt } from "../parse.js";
 
@@ -41,7 +41,7 @@ export function reportCommand(): Command {
       await writeReportIntegrity(options.out, seal);
       // The report went to a file: stdout is free for its summary and what the queue had to do to get it.
       process.stdout.write(JSON.stringify({ ...result.summary, distributed: result.distributed }) + "\n");
-      setCommandExitCode(result.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
+      throw new CommandExit(result.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
     });
   return report;
 }

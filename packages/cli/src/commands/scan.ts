@@ -4,7 +4,7 @@ import { relative, resolve, isAbsolute } from "node:path";
 import type { Writable } from "node:stream";
 import { Command, Option } from "commander";
 import { AccessTimeWatch, AuditLog, Matcher, PhmatchError, ScanTally, decide, SupervisedHashPool, buildHashOptions, createReportWriter, readScanProgress, scanAlgorithms, scanFiles, scanHeader, scanWalkHeader, walkEntries, writeReportIntegrity, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
-import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
+import { CommandExit, EXIT_CODES } from "../exit-codes.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
 import { deploymentState, loadHashSets, readText, runState, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";
 import { DEFAULT_BATCH_SIZE, DEFAULT_SCAN_NAME, checkScanName, listReleases, parseQueueUrl } from "../queue/names.js";
@@ -98,8 +98,7 @@ export function scanCommand(): Command {
       if (progress.complete) {
         await writeReportIntegrity(options.out as string, seal);
         process.stderr.write(`${options.out} is already complete (${progress.tally.summary.files} files); its SHA-256 is beside it\n`);
-        setCommandExitCode(progress.tally.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
-        return;
+        throw new CommandExit(progress.tally.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
       }
       if (options.format !== "ndjson") throw new PhmatchError("PHM_USAGE", "only NDJSON reports can be resumed");
     }
@@ -165,7 +164,7 @@ export function scanCommand(): Command {
       process.stdout.write(JSON.stringify(tally.summary) + "\n");
     }
     display?.done();
-    setCommandExitCode(tally.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
+    throw new CommandExit(tally.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
   }));
 }
 

@@ -1,6 +1,7 @@
 import { createWriteStream, existsSync, fsync as fsyncCallback } from "node:fs";
 import { promisify } from "node:util";
 import { PhmatchError, ScanTally, createReportWriter, duplicateRecord, readScanProgress, recordPath, type AccessTimeReport, type ScanFileRecord, type ScanSummary } from "@phmatch/core";
+import { CliError } from "../errors.js";
 import { connectRedis } from "./connection.js";
 import type { ListRelease, QueueAddress } from "./names.js";
 import { describeReleases, openQueue, readState, waitForPlan, sameReleases, scanKeys, sweepFailed } from "./scan-queue.js";
@@ -116,7 +117,7 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
         const entry = fieldsOf(fields);
         const lists = JSON.parse(entry.l ?? "[]") as ListRelease[];
         if (!sameReleases(lists, plan.lists)) {
-          throw new PhmatchError("PHM_QUEUE_LIST_MISMATCH", `worker ${entry.w} matched with ${describeReleases(lists)}, but scan ${options.scan} runs with ${describeReleases(plan.lists)}: its records are refused and the report is not finished`);
+          throw new CliError("PHM_QUEUE_LIST_MISMATCH", `worker ${entry.w} matched with ${describeReleases(lists)}, but scan ${options.scan} runs with ${describeReleases(plan.lists)}: its records are refused and the report is not finished`);
         }
         const batch = JSON.parse(entry.r ?? "[]") as [number, ScanFileRecord][];
         consumed.push({ id, top: Math.max(-1, ...batch.map(([seq]) => seq)) });

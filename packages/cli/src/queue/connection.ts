@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import type { RedisOptions } from "bullmq";
-import { PhmatchError } from "@phmatch/core";
+import { CliError } from "../errors.js";
 import type { QueueAddress } from "./names.js";
 
 /** Connection options (BullMQ's, which it hands to ioredis) for an address; BullMQ wants maxRetriesPerRequest null on the connections it blocks on. */
@@ -25,7 +25,7 @@ export async function connectRedis(address: QueueAddress, connectionName: string
     await withDeadline(redis.connect(), 5000);
   } catch (error) {
     redis.disconnect();
-    throw new PhmatchError("PHM_QUEUE_UNAVAILABLE", `cannot reach the queue at ${address.display}: ${(error as Error).message}`, { cause: error });
+    throw new CliError("PHM_QUEUE_UNAVAILABLE", `cannot reach the queue at ${address.display}: ${(error as Error).message}`, { cause: error });
   }
   return redis;
 }

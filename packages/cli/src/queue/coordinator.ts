@@ -3,6 +3,7 @@ import { lstat } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AccessTimeWatch, PhmatchError, walkEntries, type FilePath, type WalkEntry } from "@phmatch/core";
+import { CliError } from "../errors.js";
 import { connectRedis } from "./connection.js";
 import type { QueueAddress } from "./names.js";
 import { JOB_OPTIONS, batchJobId, describeReleases, openQueue, queuedFile, readPlan, readState, sameReleases, scanKeys, type QueuedFile, type ScanPlan, type ScanState } from "./scan-queue.js";
@@ -56,7 +57,7 @@ export async function enqueueScan(options: EnqueueOptions): Promise<EnqueueSumma
       const existing = (await readPlan(redis, options.scan)) as ScanPlan;
       startedAt = existing.header.startedAt;
       if (!sameReleases(existing.lists, options.plan.lists)) {
-        throw new PhmatchError("PHM_QUEUE_LIST_MISMATCH", `scan ${options.scan} already runs with ${describeReleases(existing.lists)}, not ${describeReleases(options.plan.lists)}: a scan never mixes list versions; use another --scan name`);
+        throw new CliError("PHM_QUEUE_LIST_MISMATCH", `scan ${options.scan} already runs with ${describeReleases(existing.lists)}, not ${describeReleases(options.plan.lists)}: a scan never mixes list versions; use another --scan name`);
       }
       if (JSON.stringify(existing.header.inputs) !== JSON.stringify(options.plan.header.inputs) || JSON.stringify(existing.header.walk) !== JSON.stringify(options.plan.header.walk) || JSON.stringify(existing.hash) !== JSON.stringify(options.plan.hash) || existing.batchSize !== options.plan.batchSize) {
         throw new PhmatchError("PHM_USAGE", `scan ${options.scan} already exists with other inputs or options: use another --scan name, or the same command to resume it`);

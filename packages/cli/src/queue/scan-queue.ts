@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { Queue, type JobsOptions } from "bullmq";
-import { PhmatchError, reportPathFields, symlinkRecord, type FilePath, type LoadedHashSet, type ScanFileRecord, type ScanHeader, type WalkEntry } from "@phmatch/core";
+import { reportPathFields, symlinkRecord, type FilePath, type LoadedHashSet, type ScanFileRecord, type ScanHeader, type WalkEntry } from "@phmatch/core";
+import { CliError } from "../errors.js";
 import { redisOptions } from "./connection.js";
 import type { ListRelease, QueueAddress } from "./names.js";
 
@@ -112,7 +113,7 @@ export async function waitForPlan(redis: Redis, address: QueueAddress, scan: str
     const plan = await readPlan(redis, scan);
     if (plan !== undefined) return plan;
     if (waitMs !== undefined && Date.now() - started > waitMs) {
-      throw new PhmatchError("PHM_QUEUE_UNAVAILABLE", `no scan ${scan} on ${address.display} after ${waitMs} ms: start it with phmatch scan ... --queue ${address.display} --enqueue`);
+      throw new CliError("PHM_QUEUE_UNAVAILABLE", `no scan ${scan} on ${address.display} after ${waitMs} ms: start it with phmatch scan ... --queue ${address.display} --enqueue`);
     }
     if (!said) process.stderr.write(`phmatch ${who}: waiting for scan ${scan} on ${address.display}\n`);
     said = true;
@@ -153,7 +154,7 @@ export async function publishRecords(redis: Redis, scan: string, worker: string,
     .call("BITFIELD", keys.done, ...bits)
     .exec();
   const failed = result?.find(([error]) => error !== null);
-  if (result === null || failed !== undefined) throw new PhmatchError("PHM_QUEUE_UNAVAILABLE", `could not store results in ${keys.results}: ${failed?.[0]?.message ?? "transaction aborted"}`);
+  if (result === null || failed !== undefined) throw new CliError("PHM_QUEUE_UNAVAILABLE", `could not store results in ${keys.results}: ${failed?.[0]?.message ?? "transaction aborted"}`);
 }
 
 /**

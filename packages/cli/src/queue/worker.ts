@@ -1,7 +1,8 @@
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Worker, type Job } from "bullmq";
-import { Matcher, PhmatchError, SupervisedHashPool, buildHashOptions, createEntryScanner, orderedMap, withSize, type LoadedHashSet, type ScanFileRecord } from "@phmatch/core";
+import { Matcher, SupervisedHashPool, buildHashOptions, createEntryScanner, orderedMap, withSize, type LoadedHashSet, type ScanFileRecord } from "@phmatch/core";
+import { CliError } from "../errors.js";
 import { connectRedis, redisOptions } from "./connection.js";
 import { listReleases, type QueueAddress } from "./names.js";
 import { MAX_STALLED, describeReleases, openQueue, publishRecords, queuedPath, readState, sameReleases, scanKeys, sweepFailed, waitForPlan, type BatchData, type QueuedFile } from "./scan-queue.js";
@@ -49,7 +50,7 @@ export async function runWorker(options: WorkerRunOptions): Promise<WorkerRunSum
     const plan = await waitForPlan(redis, options.address, options.scan, "worker", options.waitMs);
     const releases = listReleases(options.sets);
     if (!sameReleases(releases, plan.lists)) {
-      throw new PhmatchError(
+      throw new CliError(
         "PHM_QUEUE_LIST_MISMATCH",
         `scan ${options.scan} matches with ${describeReleases(plan.lists)}, but this worker loaded ${describeReleases(releases)}: load the scan's releases (a scan never mixes list versions), or start a new scan`,
       );

@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { PhmatchError, checkerFor, isListUrl, loadHashSet, toPhmatchError, type Checker, type CheckerOptions, type LoadOptions, type LoadedHashSet } from "@phmatch/core";
+import { CliError } from "../errors.js";
 
 /** The lists a gate answers with now: one checker over one set of verified lists, swapped as a whole. */
 export interface ListGeneration {
@@ -116,7 +117,7 @@ export class ListHolder {
     const dropped = [...before.keys()].filter((id) => !after.has(id));
     if (dropped.length > 0 && !this.#allowListChange) {
       const now = [...after].join(", ") || "none";
-      throw new PhmatchError(
+      throw new CliError(
         "PHM_HASHSET_LIST_CHANGE",
         `the reloaded lists no longer hold list(s) ${dropped.join(", ")} being served (they hold ${now}): refused, the served lists stay (restart with the new lists, or run serve --allow-list-change if lists may be replaced on reload)`,
       );

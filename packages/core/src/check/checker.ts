@@ -5,7 +5,7 @@ import { loadHashSet, type LoadedHashSet, type LoadOptions } from "../hashset/lo
 import { Matcher, type MatcherOptions } from "../match/matcher.js";
 import type { MatchResult } from "../match/match-result.js";
 import { hashFile, hashImageBytes } from "../pipeline/hash-file.js";
-import type { FilePath } from "../pipeline/file-path.js";
+import type { FilePath } from "../files/file-path.js";
 import type { HashOptions } from "../pipeline/hash-options.js";
 import type { HashRecord } from "../record/hash-record.js";
 import type { HashCallControl } from "../pool/supervised-pool.js";

@@ -100,7 +100,13 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   if (width * height > maxPixels) {
     const refusal = oversizeRefusal(bytes, format, width, height, maxPixels, options.oversize ?? "refuse");
     if (refusal !== undefined) {
-      throw new PhmatchError("PHM_DECODE_TOO_MANY_PIXELS", `${where} declares ${width}x${height} = ${width * height} pixels, over the limit of ${maxPixels}: ${refusal}; raise maxPixels (--max-pixels) only for files you trust`, { path });
+      throw new PhmatchError(
+        "PHM_DECODE_TOO_MANY_PIXELS",
+        `${where} declares ${width}x${height} = ${width * height} pixels, over the limit of ${maxPixels}: ` +
+          `${refusal}; ` +
+          "raise `maxPixels` only for files you trust",
+        { path, optionNames: ["maxPixels"] },
+      );
     }
     // Over the limit, a JPEG or WebP is hashed as fast mode decodes it (README: the fast-mode distance table): the
     // hashes are those of the image the decoder's 1/2-1/8 (JPEG) or libwebp's scaling gives, after a linear step,
@@ -361,7 +367,8 @@ function decodeError(error: unknown, where: string, path: string | undefined, tr
   if (error instanceof PhmatchError) return error.code === "PHM_DECODE_CORRUPT" && truncated === true ? cut() : error;
   const detail = (error instanceof Error ? error.message : String(error)).split("\n")[0]?.trim() ?? "";
   if (TOO_MANY_PIXELS.test(detail)) {
-    return new PhmatchError("PHM_DECODE_TOO_MANY_PIXELS", `${where} exceeds the pixel limit; raise --max-pixels only for files you trust`, options);
+    const message = `${where} exceeds the pixel limit; raise \`maxPixels\` only for files you trust`;
+    return new PhmatchError("PHM_DECODE_TOO_MANY_PIXELS", message, { ...options, optionNames: ["maxPixels"] });
   }
   if (TIMEOUT.test(detail)) {
     return new PhmatchError("PHM_DECODE_TIMEOUT", `${where} took longer than the decode time limit`, options);

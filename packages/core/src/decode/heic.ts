@@ -40,8 +40,9 @@ export async function decodeHeic(bytes: Uint8Array, maxPixels: number, where: st
     if (width * height > maxPixels) {
       throw new PhmatchError(
         "PHM_DECODE_TOO_MANY_PIXELS",
-        `${where} declares ${width}x${height} = ${width * height} pixels, over the limit of ${maxPixels}; raise --max-pixels only for files you trust`,
-        { path },
+        `${where} declares ${width}x${height} = ${width * height} pixels, over the limit of ${maxPixels}; ` +
+          "raise `maxPixels` only for files you trust",
+        { path, optionNames: ["maxPixels"] },
       );
     }
     const rgba = new Uint8ClampedArray(width * height * 4);

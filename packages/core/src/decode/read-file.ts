@@ -1,7 +1,7 @@
 import { constants, promises as fs } from "node:fs";
 import { PhmatchError } from "../errors/index.js";
-import { StreamingDigests } from "../hashers/digests.js";
-import { displayPath, type FilePath } from "../pipeline/file-path.js";
+import { StreamingDigests } from "../files/streaming-digests.js";
+import { displayPath, type FilePath } from "../files/file-path.js";
 
 /** Default ceiling on the bytes of one file read for decoding (larger files are refused, not truncated). */
 export const DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024;
@@ -24,8 +24,8 @@ export async function readImageFile(path: string, maxFileBytes: number = DEFAULT
     if (stat.size > maxFileBytes) {
       throw new PhmatchError(
         "PHM_FILE_TOO_LARGE",
-        `${path} is ${stat.size} bytes, over the ${maxFileBytes}-byte decode limit; raise --max-file-bytes to hash it`,
-        { path },
+        `${path} is ${stat.size} bytes, over the ${maxFileBytes}-byte decode limit; raise \`maxFileBytes\` to hash it`,
+        { path, optionNames: ["maxFileBytes"] },
       );
     }
     return await handle.readFile();

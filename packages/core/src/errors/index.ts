@@ -1,21 +1,25 @@
 /**
  * Every error phmatch raises on purpose is a {@link PhmatchError} with a stable string `code`. Codes are part of
  * the public contract (NDJSON records, exit codes, later the HTTP API): add new ones, never rename one.
- * Messages say what was wrong, where, and what to do; they never contain image bytes.
+ * Messages say what was wrong, where, and what to do; they never contain image bytes. They name API options as the
+ * library spells them (`maxPixels`), never a command-line flag: the CLI says which flag sets each option.
  */
 
-/** Stable error codes with what each means and what to do about it. */
+/**
+ * Stable error codes with what each means and what to do about it: core's own. A program built on core (the CLI)
+ * adds its codes in a table of its own that extends this one.
+ */
 export const ERROR_CODES = {
   PHM_USAGE: "the command line or an API call was used wrongly",
   PHM_FILE_NOT_FOUND: "the input path does not exist",
   PHM_FILE_UNREADABLE: "the input exists but cannot be read (permissions, a directory where a file was expected, an I/O error)",
-  PHM_FILE_TOO_LARGE: "the file is larger than the decode size limit (--max-file-bytes)",
+  PHM_FILE_TOO_LARGE: "the file is larger than the decode size limit (maxFileBytes)",
   PHM_DECODE_EMPTY: "the file is empty (0 bytes)",
   PHM_DECODE_UNSUPPORTED: "the bytes are not an image format phmatch decodes",
   PHM_DECODE_VECTOR: "vector input (SVG) is refused: rasterising untrusted vector files is unsafe and lists hash raster images",
   PHM_DECODE_TRUNCATED: "the image data ends early (truncated or partially copied file)",
   PHM_DECODE_CORRUPT: "the image data is corrupt and the decoder gave up",
-  PHM_DECODE_TOO_MANY_PIXELS: "the image declares more pixels than the limit (--max-pixels); a decompression bomb is refused before decoding",
+  PHM_DECODE_TOO_MANY_PIXELS: "the image declares more pixels than the limit (maxPixels); a decompression bomb is refused before decoding",
   PHM_DECODE_TIMEOUT: "decoding took longer than the per-file time limit",
   PHM_HASH_MEMORY: "the hash kernel could not get memory for this image",
   PHM_WORKER_CRASHED: "the worker process died twice while hashing this file (native crash, out of memory or killed)",
@@ -23,7 +27,7 @@ export const ERROR_CODES = {
   PHM_WORKER_MEMORY: "the worker exceeded its memory limit twice while hashing this file",
   PHM_POOL_CLOSED: "the hashing pool was closed before the file was hashed",
   PHM_ABORTED: "the caller stopped waiting (its AbortSignal fired, e.g. a request's time limit) before the file was hashed",
-  PHM_HASHSET_PARSE: "a hash-set file has a record that cannot be imported (with --strict), or is not in the format named",
+  PHM_HASHSET_PARSE: "a hash-set file has a record that cannot be imported (in strict mode), or is not in the format named",
   PHM_HASHSET_FORMAT: "a .phs store is damaged, truncated or of an unknown version",
   PHM_HASHSET_SIGNATURE: "a hash set's signature is missing, wrong, or made by an untrusted key: the list was not loaded",
   PHM_HASHSET_ROLLBACK: "an older release of a list than one already loaded was refused (rollback protection)",
@@ -31,32 +35,39 @@ export const ERROR_CODES = {
   PHM_REPORT_ALTERED: "a scan report does not match its .sha256 or its signature: it was altered or damaged",
   PHM_AUDIT_ALTERED: "an audit log's hash chain or signed checkpoints do not verify: records were edited, deleted, moved or cut",
   PHM_MATCH_INPUT: "a line given to match is not a phmatch hash record (one JSON object per line, as phmatch hash prints)",
-  PHM_QUEUE_UNAVAILABLE: "the distributed scan's queue (Redis) cannot be reached, or holds no such scan",
-  PHM_QUEUE_LIST_MISMATCH: "a worker's lists are not the releases the distributed scan started with: scans never mix list versions",
-  PHM_QUEUE_DEAD_LETTER: "the file's batch failed on every attempt (workers died or erred on it); it is on the scan's dead-letter list",
   PHM_HASHSET_EMPTY: "a hash set would match nothing: an import or build took no entry (nothing was written), or the lists given hold no entry for any algorithm computed",
   PHM_STATE_LOCKED: "the rollback state folder stayed locked by another process: nothing was loaded (remove the lock file if no phmatch uses that folder)",
-  PHM_HASHSET_LIST_CHANGE: "a list reload would stop serving a list id the gate serves (another list put in its place): refused unless allowed (serve --allow-list-change)",
   PHM_INTERNAL: "an unexpected internal error (a bug: please report it with the command line, never the image)",
 } as const;
 
 /** One of the stable error codes. */
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** Base class of phmatch's errors. `code` is stable; `path` is the file concerned, if any. */
-export class PhmatchError extends Error {
-  readonly code: ErrorCode;
+/**
+ * Base class of phmatch's errors. `code` is stable; `path` is the file concerned, if any; `optionNames` are the API
+ * options the message names, as the library spells them (`maxPixels`), so that a program offering them under other
+ * names (the CLI's `--max-pixels`) can say so. `Code` is core's {@link ErrorCode}; a program with codes of its own
+ * extends the class with its wider table (the CLI's queue codes).
+ */
+export class PhmatchError<Code extends string = ErrorCode> extends Error {
+  readonly code: Code;
   readonly path: string | undefined;
+  readonly optionNames: readonly string[];
 
-  constructor(code: ErrorCode, message: string, options: { path?: string; cause?: unknown } = {}) {
+  constructor(
+    code: NoInfer<Code>,
+    message: string,
+    options: { path?: string; cause?: unknown; optionNames?: readonly string[] } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "PhmatchError";
     this.code = code;
     this.path = options.path;
+    this.optionNames = options.optionNames ?? [];
   }
 
   /** The serialisable form used in records: code and message only (no stack, no bytes). */
-  toJSON(): { code: ErrorCode; message: string } {
+  toJSON(): { code: Code; message: string } {
     return { code: this.code, message: this.message };
   }
 }

@@ -8,4 +8,12 @@ import "./blockhash.js";
 import "./digests.js";
 import "./photodna.js";
 
-export { hasherSpec, hasherSpecs, hexDigits, type HasherSpec, type HasherInput } from "./registry.js";
+export {
+  hasherSpec,
+  hasherSpecs,
+  hexDigits,
+  isComputable,
+  whyNotComputable,
+  type HasherSpec,
+  type HasherInput,
+} from "./registry.js";

@@ -25,6 +25,28 @@ export interface HasherSpec {
   dihedral?: boolean;
 }
 
+/** True if phmatch computes this algorithm (from pixels or bytes); false for one it only imports from lists. */
+export function isComputable(spec: HasherSpec): boolean {
+  return spec.input !== "imported";
+}
+
+/**
+ * Why `id` cannot be computed, in words for the user (an unknown id, with the ids that can be; an imported-only
+ * one such as PhotoDNA); undefined when it can. Every caller that takes algorithm ids (API options, CLI flags)
+ * asks this, so the answer is the same everywhere.
+ */
+export function whyNotComputable(id: string): string | undefined {
+  const spec = specs.get(id);
+  if (spec === undefined) {
+    const computable = hasherSpecs().filter(isComputable).map((s) => s.id);
+    return `unknown algorithm "${id}"; supported: ${computable.join(", ")}`;
+  }
+  if (!isComputable(spec)) {
+    return `${id} cannot be computed (proprietary): phmatch imports and carries its values from lists`;
+  }
+  return undefined;
+}
+
 /** Values are lowercase hex of the hash bytes: this many digits. */
 export function hexDigits(spec: HasherSpec): number {
   return Math.ceil(spec.bits / 4);

@@ -1,6 +1,6 @@
 import { hasherSpec } from "../hashers/index.js";
 import type { HashSetEntry, Withdrawal } from "./entry.js";
-import { PackedValues } from "./packed-values.js";
+import { PackedValues } from "../index/packed-values.js";
 import type { ListInfo, StoredMeta, StoreProvenance } from "./store-format.js";
 
 /** Append-only bytes that double as they grow. */

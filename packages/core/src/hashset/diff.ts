@@ -1,6 +1,6 @@
 import type { HashSetEntry } from "./entry.js";
 import type { HashSet } from "./hash-set.js";
-import { PackedValues } from "./packed-values.js";
+import { PackedValues } from "../index/packed-values.js";
 
 /** One difference between two releases. */
 export interface HashSetChange {

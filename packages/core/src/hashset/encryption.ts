@@ -48,7 +48,9 @@ export function encryptedStoreLists(bytes: Buffer, what: string): { listId: stri
 export function decryptStore(bytes: Buffer, key: Buffer | undefined, what: string): Buffer {
   const { header, ciphertext } = readEncryptedHeader(bytes, what);
   if (key === undefined) {
-    throw new PhmatchError("PHM_HASHSET_KEY", `${what} is encrypted: give its key (PHMATCH_LIST_KEY or --key-file)`);
+    throw new PhmatchError("PHM_HASHSET_KEY", `${what} is encrypted: give its \`key\``, {
+      optionNames: ["key"],
+    });
   }
   if (keyIdOf(key) !== header.keyId) {
     throw new PhmatchError("PHM_HASHSET_KEY", `${what} is encrypted under key ${header.keyId}, not the key given (${keyIdOf(key)})`);

@@ -1,6 +1,6 @@
 import type { HashSetEntry, Withdrawal } from "./entry.js";
 import type { HashSet } from "./hash-set.js";
-import { PackedValues } from "./packed-values.js";
+import { PackedValues } from "../index/packed-values.js";
 
 /** What an export wrote: entries, and withdrawn entries left out. */
 export interface ExportTally {

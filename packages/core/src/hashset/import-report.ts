@@ -60,7 +60,11 @@ export class ImportReport {
   problem(line: number, reason: string): void {
     this.invalid++;
     if (this.strict) {
-      throw new PhmatchError("PHM_HASHSET_PARSE", `${this.file}:${line}: ${reason} (--strict makes any invalid line fatal)`, { path: this.file });
+      const message = `${this.file}:${line}: ${reason} (\`strict\` makes any invalid line fatal)`;
+      throw new PhmatchError("PHM_HASHSET_PARSE", message, {
+        path: this.file,
+        optionNames: ["strict"],
+      });
     }
     this.#keep(line, reason);
   }

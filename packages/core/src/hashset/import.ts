@@ -52,7 +52,10 @@ export async function detectHashSetFormat(path: string): Promise<DetectedFormat>
     await handle.close();
   }
   const detected = detectFormatOfText(head);
-  if (detected === undefined) throw new PhmatchError("PHM_HASHSET_PARSE", `cannot tell the format of ${path}; name it with --format (${HASH_SET_FORMATS.join(", ")})`);
+  if (detected === undefined) {
+    const message = `cannot tell the format of ${path}; name it with \`format\` (${HASH_SET_FORMATS.join(", ")})`;
+    throw new PhmatchError("PHM_HASHSET_PARSE", message, { optionNames: ["format"] });
+  }
   return detected;
 }
 
@@ -169,7 +172,10 @@ function endingOf(report: ImportReport, format: HashSetFormat, tap: InputTap, st
   }
   if (LINE_FORMATS.has(format) && tap.bytes > 0 && !tap.endsWithLineEnd) {
     const reason = "the file ends without a line end after its last line: it may have been cut off mid-line (add the line end if the file is whole)";
-    if (report.strict) throw new PhmatchError("PHM_HASHSET_PARSE", `${report.file}:${tap.lines}: ${reason} (--strict refuses a file that may be incomplete)`, { path: report.file });
+    if (report.strict) {
+      const message = `${report.file}:${tap.lines}: ${reason} (\`strict\` refuses a file that may be incomplete)`;
+      throw new PhmatchError("PHM_HASHSET_PARSE", message, { path: report.file, optionNames: ["strict"] });
+    }
     report.ending = "unterminated";
     report.endingProblem = { line: tap.lines, reason };
   }
@@ -269,7 +275,12 @@ async function exportedLists(path: string): Promise<ListInfo[]> {
       if (typeof header !== "object" || header === null || (header as { type?: unknown }).type !== "hashset") return [];
       const lists = (header as { lists?: unknown }).lists;
       const refuse = (why: string) =>
-        new PhmatchError("PHM_HASHSET_PARSE", `${path}:1: the "hashset" header line's ${why}; fix the header or remove the line (the list then gets --list-id and --list-version)`, { path });
+        new PhmatchError(
+          "PHM_HASHSET_PARSE",
+          `${path}:1: the "hashset" header line's ${why}; fix the header or remove the line ` +
+            "(the list then gets `listId` and `list.version`)",
+          { path, optionNames: ["listId", "list.version"] },
+        );
       if (!Array.isArray(lists)) throw refuse('"lists" is not an array');
       return lists.map((list: unknown, i) => {
         const checked = checkedListInfo(list);

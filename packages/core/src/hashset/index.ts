@@ -30,6 +30,5 @@ export {
 export { diffHashSets, type HashSetChange } from "./diff.js";
 export { exportNdjson, exportCsv, csvCell, withdrawnIn, type ExportTally } from "./export.js";
 export { importHashSet, detectHashSetFormat, detectFormatOfText, HASH_SET_FORMATS, type HashSetFormat, type ImportOptions, type DetectedFormat } from "./import.js";
-export { PackedValues } from "./packed-values.js";
 export type { ListInfo, PhsHeader, StoreProvenance } from "./store-format.js";
 export type { HashSetReader, ReaderOptions } from "./readers/reader.js";

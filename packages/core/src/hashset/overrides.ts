@@ -184,7 +184,9 @@ export async function checkOverrides(file: OverridesFile, storeLists: readonly s
   if (signature === undefined) {
     throw new PhmatchError(
       "PHM_HASHSET_SIGNATURE",
-      `${file.path} holds ${file.overrides.length} override(s) but is not signed (no ${file.path}.sig) while trusted keys are configured: refused, the lists were not loaded (sign it: phmatch hashset override sign ${what} --key <pem>, or remove the file)`,
+      `${file.path} holds ${file.overrides.length} override(s) but is not signed (no ${file.path}.sig) while trusted ` +
+        "keys are configured: refused, the lists were not loaded " +
+        `(sign it with a trusted key: signOverrides, phmatch hashset override sign ${what}; or remove the file)`,
       { path: file.path },
     );
   }
@@ -214,13 +216,23 @@ export interface OverridesWritten {
   unsigned: boolean;
 }
 
-/** Appends an override (who, why and the value are required), as a new release of the file. */
+/**
+ * Appends an override, as a new release of the file. Checked first, whoever calls (PHM_USAGE saying what is wrong):
+ * `who` and `why` are given, the algorithm is known, `hash` is its hex value, and `listId`, if any, is one of the
+ * store's lists (`options.lists`, when given).
+ */
 export async function addOverride(storePath: string, override: Override, options: OverridesWrite = {}): Promise<OverridesWritten> {
-  if (override.who.trim() === "" || override.why.trim() === "") {
-    throw new PhmatchError("PHM_USAGE", "an override needs --who and --why: they are the record of the decision");
+  const blank = (text: unknown) => typeof text !== "string" || text.trim() === "";
+  if (blank(override.who) || blank(override.why)) {
+    const message = "an override needs `who` and `why`: they are the record of the decision";
+    throw new PhmatchError("PHM_USAGE", message, { optionNames: ["who", "why"] });
   }
   const why = overrideProblem(override);
   if (why !== undefined) throw new PhmatchError("PHM_USAGE", `not an override: ${why}`);
+  if (override.listId !== undefined && options.lists !== undefined && !options.lists.includes(override.listId)) {
+    const holds = options.lists.join(", ");
+    throw new PhmatchError("PHM_USAGE", `${storePath} holds no list "${override.listId}" (it holds ${holds})`);
+  }
   return underLock(storePath, () => {
     const file = readOverridesFileNow(storePath);
     return writeOverrides(storePath, file, [...(file?.overrides ?? []), override], options);

@@ -81,7 +81,10 @@ export class RollbackState {
       if (highest !== undefined && release < highest && !force) {
         throw new PhmatchError(
           "PHM_HASHSET_ROLLBACK",
-          `${what} is release ${release} of the overrides of list(s) ${lists.join(", ")}, older than release ${highest} already loaded with the rollback state ${this.dir}: refused (an older signed overrides file replayed; --allow-rollback overrides)`,
+          `${what} is release ${release} of the overrides of list(s) ${lists.join(", ")}, older than release ` +
+            `${highest} already loaded with the rollback state ${this.dir}: refused ` +
+            "(an older signed overrides file replayed; `allowRollback` overrides)",
+          { optionNames: ["allowRollback"] },
         );
       }
       if (highest !== undefined && release <= highest) return undefined;
@@ -167,7 +170,10 @@ function checkLists(state: Record<string, number>, lists: { listId: string; vers
     if (highest !== undefined && version < highest && !force) {
       throw new PhmatchError(
         "PHM_HASHSET_ROLLBACK",
-        `${what} holds list "${listId}" version ${version}, older than version ${highest} already loaded with the rollback state ${dir}: refused (rollback protection; --allow-rollback overrides. An old case re-run with its own release: keep one state per case, e.g. scan -o into the case's folder without --state-dir)`,
+        `${what} holds list "${listId}" version ${version}, older than version ${highest} already loaded with the ` +
+          `rollback state ${dir}: refused (rollback protection; \`allowRollback\` overrides. ` +
+          "An old case re-run with its own release: keep one state per case)",
+        { optionNames: ["allowRollback"] },
       );
     }
   }

@@ -1,4 +1,4 @@
-import { PackedValues } from "../hashset/packed-values.js";
+import { PackedValues } from "./packed-values.js";
 import type { HammingIndex, IndexHit, PackedValuesView } from "./hamming-index.js";
 
 /** Exact lookup (digests): an open-addressing table over the bytes; only distance 0 exists. */

@@ -5,6 +5,7 @@ import type { HammingIndex, IndexKind, PackedValuesView } from "./hamming-index.
 import { MihIndex, chooseSlices, mihCost } from "./mih-index.js";
 
 export type { HammingIndex, IndexHit, IndexKind, PackedValuesView } from "./hamming-index.js";
+export { PackedValues } from "./packed-values.js";
 export { FlatIndex, ExactIndex, MihIndex, BkTreeIndex, chooseSlices, mihCost };
 
 /** Below this many values a flat scan beats building anything (measured in bench/match). */

@@ -5,7 +5,7 @@ import { hasherSpec } from "../hashers/index.js";
 import { degenerateValue } from "../hashset/hash-value.js";
 import type { LoadedHashSet } from "../hashset/load.js";
 import type { Override } from "../hashset/overrides.js";
-import { PackedValues } from "../hashset/packed-values.js";
+import { PackedValues } from "../index/packed-values.js";
 import { MihIndex, buildIndex, chooseIndexKind, type HammingIndex, type IndexKind } from "../index/index.js";
 import type { HashRecord } from "../record/hash-record.js";
 import type { AppliedOverride, MatchHit, MatchResult } from "./match-result.js";

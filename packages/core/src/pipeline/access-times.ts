@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, futimesSync, lstatSync, lutimesSync, openSync, readdirSync, readlinkSync, type BigIntStats, type Dirent } from "node:fs";
-import { reportPathFields, type FilePath } from "./file-path.js";
+import { reportPathFields, type FilePath } from "../files/file-path.js";
 
 /** An entry whose access time is not as the scan found it. */
 export interface AccessTimeChange {

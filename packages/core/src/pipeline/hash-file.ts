@@ -3,13 +3,13 @@ import { greyPixels, reducePixels, turnBack } from "../decode/rotate.js";
 import { AUGMENT_WINDOWS, PART_WINDOWS, ROTATION_HYPOTHESES, cropPixels, findContentBox, windowBox } from "../decode/trim.js";
 import { readFileOnce } from "../decode/read-file.js";
 import { PhmatchError, toPhmatchError } from "../errors/index.js";
-import { StreamingDigests, isDigest } from "../hashers/digests.js";
+import { StreamingDigests, isDigest } from "../files/streaming-digests.js";
 import type { ComputedHash } from "../hashers/imagehash-family.js";
 import { PDQ_MIN_QUALITY } from "../hashers/pdq.js";
 import { hasherSpec } from "../hashers/registry.js";
 import type { HashRecord } from "../record/hash-record.js";
 import { bytesToHex } from "../record/hex.js";
-import { displayPath, pathBytesOf, type FilePath } from "./file-path.js";
+import { displayPath, pathBytesOf, type FilePath } from "../files/file-path.js";
 import { DEFAULT_ALGORITHMS, FAST_MODE_MIN_LONG_SIDE, type HashOptions } from "./hash-options.js";
 import { hashPixels } from "./hash-pixels.js";
 import type { Pixels } from "../decode/pixels.js";
@@ -49,7 +49,13 @@ async function hashFileAt(file: FilePath, path: string, options: HashOptions): P
   }
   if (read.tooLarge) {
     const limit = options.maxFileBytes;
-    const error = new PhmatchError("PHM_FILE_TOO_LARGE", `${path} is ${read.size} bytes, over the ${String(limit)}-byte decode limit; its digests were computed, its pixels were not; raise --max-file-bytes to hash them`, { path });
+    const message =
+      `${path} is ${read.size} bytes, over the ${String(limit)}-byte decode limit; its digests were computed, ` +
+      "its pixels were not; raise `maxFileBytes` to hash them";
+    const error = new PhmatchError("PHM_FILE_TOO_LARGE", message, {
+      path,
+      optionNames: ["maxFileBytes"],
+    });
     return assemble(path, algorithms, read.digests, {}, error);
   }
   return hashPixelsOf(read.bytes, path, options, algorithms, pixelIds, read.digests);

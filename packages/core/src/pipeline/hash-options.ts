@@ -1,11 +1,11 @@
 import { FAST_MODE_MIN_LONG_SIDE } from "../decode/decode-image.js";
 import { PhmatchError } from "../errors/index.js";
-import { hasherSpec, hasherSpecs } from "../hashers/index.js";
+import { hasherSpec, hasherSpecs, isComputable, whyNotComputable } from "../hashers/index.js";
 import { PDQ } from "../hashers/pdq.js";
 
 /** Algorithms this version computes (PhotoDNA is imported only), in the registry's order. */
 export const SUPPORTED_ALGORITHMS: readonly string[] = hasherSpecs()
-  .filter((spec) => spec.input !== "imported")
+  .filter(isComputable)
   .map((spec) => spec.id);
 
 /** Algorithms computed when none are named. */
@@ -64,13 +64,8 @@ export interface HashOptions {
 /** Checks algorithm ids and mode; throws PHM_USAGE naming what is wrong and what is supported. */
 export function validateHashOptions(options: HashOptions): void {
   for (const id of options.algorithms ?? DEFAULT_ALGORITHMS) {
-    const spec = hasherSpec(id);
-    if (spec?.input === "imported") {
-      throw new PhmatchError("PHM_USAGE", `${id} cannot be computed (proprietary): phmatch imports and carries its values from lists`);
-    }
-    if (spec === undefined) {
-      throw new PhmatchError("PHM_USAGE", `unknown algorithm "${id}"; supported: ${SUPPORTED_ALGORITHMS.join(", ")}`);
-    }
+    const why = whyNotComputable(id);
+    if (why !== undefined) throw new PhmatchError("PHM_USAGE", why);
   }
   if (options.mode !== undefined && options.mode !== "exact" && options.mode !== "fast") {
     throw new PhmatchError("PHM_USAGE", `unknown mode "${String(options.mode)}"; use exact or fast`);

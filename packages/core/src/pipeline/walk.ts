@@ -1,6 +1,6 @@
 import { promises as fs, type Dirent } from "node:fs";
 import type { AccessTimeWatch } from "./access-times.js";
-import { displayPath, type FilePath } from "./file-path.js";
+import { displayPath, type FilePath } from "../files/file-path.js";
 
 /** How to walk inputs. */
 export interface WalkOptions {

@@ -3,7 +3,7 @@ import { Piscina } from "piscina";
 import { PhmatchError } from "../errors/index.js";
 import type { HashOptions } from "../pipeline/hash-options.js";
 import { validateHashOptions } from "../pipeline/hash-options.js";
-import { displayPath, pathBytesOf, type FilePath } from "../pipeline/file-path.js";
+import { displayPath, pathBytesOf, type FilePath } from "../files/file-path.js";
 import type { HashRecord } from "../record/hash-record.js";
 import type { HashTask } from "./hash-worker.js";
 import { orderedMap } from "./ordered-map.js";

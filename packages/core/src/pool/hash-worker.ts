@@ -1,6 +1,6 @@
 // Piscina worker: decode + hash inside the worker thread; only the record (paths and hex) goes back.
 import { setDecoderConcurrency } from "../decode/decode-image.js";
-import { fsPath, type FilePath } from "../pipeline/file-path.js";
+import { fsPath, type FilePath } from "../files/file-path.js";
 import type { HashOptions } from "../pipeline/hash-options.js";
 import { hashFile, hashImageBytes } from "../pipeline/hash-file.js";
 import type { HashRecord } from "../record/hash-record.js";

@@ -1,6 +1,6 @@
 // Child process entry of SupervisedHashPool: hosts a HashPool and answers the supervisor over IPC.
 // If this process dies (native crash, OOM, SIGKILL), the supervisor restarts it and retries the files in flight.
-import { fsPath } from "../pipeline/file-path.js";
+import { fsPath } from "../files/file-path.js";
 import { HashPool } from "./hash-pool.js";
 import type { HostMessage, SupervisorMessage } from "./protocol.js";
 

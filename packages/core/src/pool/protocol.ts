@@ -1,4 +1,4 @@
-import type { FilePath } from "../pipeline/file-path.js";
+import type { FilePath } from "../files/file-path.js";
 import type { HashOptions } from "../pipeline/hash-options.js";
 import type { HashRecord } from "../record/hash-record.js";
 

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { availableParallelism, totalmem } from "node:os";
 import { PhmatchError, type ErrorCode } from "../errors/index.js";
 import { validateHashOptions, type HashOptions } from "../pipeline/hash-options.js";
-import { displayPath, type FilePath } from "../pipeline/file-path.js";
+import { displayPath, type FilePath } from "../files/file-path.js";
 import type { HashRecord } from "../record/hash-record.js";
 import { withPath } from "./hash-pool.js";
 import { orderedMap } from "./ordered-map.js";

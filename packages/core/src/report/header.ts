@@ -1,5 +1,5 @@
 import type { LoadedHashSet } from "../hashset/load.js";
-import { PATH_ESCAPE } from "../pipeline/file-path.js";
+import { PATH_ESCAPE } from "../files/file-path.js";
 import { PHMATCH_VERSION } from "../version.js";
 import { SCAN_REPORT_VERSION, type ScanHeader, type ScanWalkHeader } from "./scan-report.js";
 

@@ -1,6 +1,6 @@
 import { readFile, truncate } from "node:fs/promises";
 import { PhmatchError } from "../errors/index.js";
-import { pathKey, recordPath } from "../pipeline/file-path.js";
+import { pathKey, recordPath } from "../files/file-path.js";
 import { ScanTally, type ScanFileRecord, type ScanHeader } from "./scan-report.js";
 
 /** Where an interrupted scan stopped, read back from its own report. */

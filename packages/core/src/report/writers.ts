@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { basename } from "node:path";
 import type { Writable } from "node:stream";
 import { csvCell } from "../hashset/export.js";
-import { PATH_ESCAPE } from "../pipeline/file-path.js";
+import { PATH_ESCAPE } from "../files/file-path.js";
 import type { ScanFileRecord, ScanHeader, ScanSummary } from "./scan-report.js";
 
 /**

@@ -1,5 +1,5 @@
 import { PhmatchError } from "../errors/index.js";
-import { pathKey } from "../pipeline/file-path.js";
+import { pathKey } from "../files/file-path.js";
 import type { WalkEntry } from "../pipeline/walk.js";
 
 /** Yields the entries after the one whose pathKey is `last` (exclusive); refuses if it never comes (the tree changed). */

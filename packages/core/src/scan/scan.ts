@@ -3,7 +3,7 @@ import { hasherSpec } from "../hashers/index.js";
 import type { LoadedHashSet } from "../hashset/load.js";
 import type { Matcher } from "../match/matcher.js";
 import { readFileOnce } from "../decode/read-file.js";
-import { pathBytesOf, recordPath, reportPath, reportPathFields, type FilePath } from "../pipeline/file-path.js";
+import { pathBytesOf, recordPath, reportPath, reportPathFields, type FilePath } from "../files/file-path.js";
 import type { AccessTimeWatch } from "../pipeline/access-times.js";
 import { CallOrder, orderedMap } from "../pool/ordered-map.js";
 import type { MatchResult } from "../match/match-result.js";

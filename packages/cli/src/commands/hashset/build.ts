@@ -17,7 +17,7 @@ import {
   type FilePath,
   type StoreProvenance,
 } from "@phmatch/core";
-import { EXIT_CODES, setCommandExitCode } from "../../exit-codes.js";
+import { CommandExit, EXIT_CODES } from "../../exit-codes.js";
 import { parseAlgorithms, parsePositiveInt } from "../../parse.js";
 import { writeStore } from "./write-store.js";
 
@@ -123,7 +123,7 @@ export function buildCommand(): Command {
       if (builder.entryCount === 0 && !options.allowEmpty) process.stderr.write(`${line}\n`);
       await writeStore(builder, options.output, options, ` from ${paths.join(", ")} (${line})`);
       process.stderr.write(`${line}; ${builder.entryCount} entries in ${options.output}\n`);
-      setCommandExitCode(failed > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
+      throw new CommandExit(failed > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
     });
 }
 

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { Command, Option } from "commander";
 import { HASH_SET_FORMATS, HashSetBuilder, importHashSet, type HashSetFormat, type ImportReport } from "@phmatch/core";
-import { EXIT_CODES, setCommandExitCode } from "../../exit-codes.js";
+import { CommandExit, EXIT_CODES } from "../../exit-codes.js";
 import { parsePositiveInt } from "../../parse.js";
 import { writeStore } from "./write-store.js";
 
@@ -61,7 +61,7 @@ export function importCommand(): Command {
       process.stderr.write(summary(report));
       await writeStore(builder, options.output, options, refusedWhy(report));
       process.stderr.write(`  wrote ${options.output}\n`);
-      setCommandExitCode(report.invalid > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
+      throw new CommandExit(report.invalid > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
     });
 }
 

@@ -4,8 +4,6 @@ import {
   PhmatchError,
   addOverride,
   decryptStore,
-  hexToBytes,
-  hasherSpec,
   isEncryptedStore,
   isListUrl,
   parseStore,
@@ -44,11 +42,8 @@ export function overrideCommand(): Command {
       .requiredOption("--who <name>", "who decided")
       .requiredOption("--why <reason>", "why (e.g. a confirmed false positive, an upheld appeal, its reference)"),
   ).action(async (store: string, o: WriteOptions & { action: Override["action"]; algorithm: string; hash: string; listId?: string; entryId?: string; who: string; why: string }) => {
-    const spec = hasherSpec(o.algorithm);
-    if (spec === undefined) throw new PhmatchError("PHM_USAGE", `unknown algorithm "${o.algorithm}"`);
-    hexToBytes(o.hash, spec.bits / 8);
+    // addOverride checks the override (algorithm, value, list id against the store's lists) and says what is wrong.
     const lists = await storeListIds(store, o);
-    if (o.listId !== undefined && !lists.includes(o.listId)) throw new PhmatchError("PHM_USAGE", `${store} holds no list "${o.listId}" (it holds ${lists.join(", ")})`);
     const entry: Override = { action: o.action, algorithm: o.algorithm, hash: o.hash.toLowerCase(), who: o.who, when: new Date().toISOString(), why: o.why };
     if (o.listId !== undefined) entry.listId = o.listId;
     if (o.entryId !== undefined) entry.entryId = o.entryId;

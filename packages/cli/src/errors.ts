@@ -1,0 +1,25 @@
+import { ERROR_CODES, PhmatchError } from "@phmatch/core";
+
+/**
+ * Codes only the CLI raises (the distributed scan's queue, serve's list reload), beside core's: as stable as
+ * core's (records, exit codes, docs), added to, never renamed.
+ */
+export const CLI_ONLY_ERROR_CODES = {
+  PHM_QUEUE_UNAVAILABLE: "the distributed scan's queue (Redis) cannot be reached, or holds no such scan",
+  PHM_QUEUE_LIST_MISMATCH:
+    "a worker's lists are not the releases the distributed scan started with: scans never mix list versions",
+  PHM_QUEUE_DEAD_LETTER:
+    "the file's batch failed on every attempt (workers died or erred on it); it is on the scan's dead-letter list",
+  PHM_HASHSET_LIST_CHANGE:
+    "a list reload would stop serving a list id the gate serves (another list put in its place): " +
+    "refused unless allowed (serve --allow-list-change)",
+} as const;
+
+/** Every code `phmatch` can report: core's table extended with the CLI's own. */
+export const CLI_ERROR_CODES = { ...ERROR_CODES, ...CLI_ONLY_ERROR_CODES } as const;
+
+/** One of the codes `phmatch` can report. */
+export type CliErrorCode = keyof typeof CLI_ERROR_CODES;
+
+/** An error with one of the CLI's own codes: a PhmatchError like core's (same `code`, `toJSON`, `instanceof`). */
+export class CliError extends PhmatchError<CliErrorCode> {}
