@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, uti
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { RollbackState, withLock } from "@phmatch/core";
+import { RollbackState } from "@phmatch/core";
+import { withLock } from "@phmatch/core/internal";
 import { projectRoot } from "../../../test/support/conformance.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "phmatch-rollback-state-"));

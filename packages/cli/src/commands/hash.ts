@@ -2,8 +2,6 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { Command, Option } from "commander";
 import {
-  PDQ,
-  PDQ_DIHEDRAL_VARIANTS,
   PhmatchError,
   SupervisedHashPool,
   SUPPORTED_ALGORITHMS,
@@ -14,6 +12,7 @@ import {
   type HashOptions,
   type HashRecord,
 } from "@phmatch/core";
+import { PDQ, PDQ_DIHEDRAL_VARIANTS } from "@phmatch/core/internal";
 import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
 import { writeLine } from "../output.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";

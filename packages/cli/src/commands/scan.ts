@@ -3,7 +3,29 @@ import { constants as osConstants } from "node:os";
 import { basename, relative, resolve, isAbsolute } from "node:path";
 import type { Writable } from "node:stream";
 import { Command, Option } from "commander";
-import { AccessTimeWatch, AuditLog, Matcher, PATH_ESCAPE, PhmatchError, ScanTally, decide, SupervisedHashPool, csvCell, readFileOnce, readScanProgress, scanAlgorithms, scanFiles, scanHeader, scanWalkHeader, signStore, walkEntries, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
+import {
+  AuditLog,
+  Matcher,
+  PhmatchError,
+  ScanTally,
+  decide,
+  SupervisedHashPool,
+  scanFiles,
+  signStore,
+  type ScanFileRecord,
+  type ScanHeader,
+} from "@phmatch/core";
+import {
+  AccessTimeWatch,
+  PATH_ESCAPE,
+  csvCell,
+  readFileOnce,
+  readScanProgress,
+  scanAlgorithms,
+  scanHeader,
+  scanWalkHeader,
+  walkEntries,
+} from "@phmatch/core/internal";
 import { EXIT_CODES, setCommandExitCode } from "../exit-codes.js";
 import { writeLine } from "../output.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";

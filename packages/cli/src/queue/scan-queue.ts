@@ -2,7 +2,15 @@ import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { Queue, type JobsOptions } from "bullmq";
-import { PhmatchError, reportPathFields, symlinkRecord, type FilePath, type LoadedHashSet, type ScanFileRecord, type ScanHeader, type WalkEntry } from "@phmatch/core";
+import {
+  PhmatchError,
+  type FilePath,
+  type LoadedHashSet,
+  type ScanFileRecord,
+  type ScanHeader,
+  type WalkEntry,
+} from "@phmatch/core";
+import { reportPathFields, symlinkRecord } from "@phmatch/core/internal";
 import { redisOptions } from "./connection.js";
 import type { ListRelease, QueueAddress } from "./names.js";
 

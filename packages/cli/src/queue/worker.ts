@@ -1,7 +1,8 @@
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Worker, type Job } from "bullmq";
-import { Matcher, PhmatchError, SupervisedHashPool, duplicateRecord, fileSha256, orderedMap, scanRecord, withLinkTarget, withSize, type LoadedHashSet, type ScanFileRecord } from "@phmatch/core";
+import { Matcher, PhmatchError, SupervisedHashPool, type LoadedHashSet, type ScanFileRecord } from "@phmatch/core";
+import { duplicateRecord, fileSha256, orderedMap, scanRecord, withLinkTarget, withSize } from "@phmatch/core/internal";
 import { connectRedis, redisOptions } from "./connection.js";
 import { listReleases, type QueueAddress } from "./names.js";
 import { MAX_STALLED, describeReleases, openQueue, publishRecords, queuedPath, readState, sameReleases, scanKeys, sweepFailed, waitForPlan, type BatchData, type QueuedFile } from "./scan-queue.js";

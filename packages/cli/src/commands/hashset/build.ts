@@ -3,19 +3,16 @@ import { posix } from "node:path";
 import { Command } from "commander";
 import {
   HashSetBuilder,
-  PDQ_MIN_QUALITY,
   PHMATCH_VERSION,
   PhmatchError,
   SupervisedHashPool,
-  degenerateValue,
   hasherSpec,
   parseHashValue,
-  recordPath,
   walkInputs,
-  type EntryFields,
   type FilePath,
   type StoreProvenance,
 } from "@phmatch/core";
+import { PDQ_MIN_QUALITY, degenerateValue, recordPath, type EntryFields } from "@phmatch/core/internal";
 import { EXIT_CODES, setCommandExitCode } from "../../exit-codes.js";
 import { parseAlgorithms, parsePositiveInt } from "../../parse.js";
 import { writeStore } from "./write-store.js";
