@@ -1,6 +1,8 @@
 // @phmatch/core's public entry is a pinned list: adding or removing a name is a conscious change made here (and in
 // test/public-api.test-d.ts and docs/library.md). Every name it exports, value or type, carries a doc comment.
 // What the CLI, benchmarks and tests need beyond it comes from @phmatch/core/internal, a superset with no promise.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
@@ -82,8 +84,11 @@ describe("@phmatch/core public entry", () => {
 
   it("documents every name it exports, values and types (TSDoc in the built declarations)", () => {
     const entry = join(projectRoot, "packages/core/dist/index.d.ts");
-    const options = { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true };
-    const program = ts.createProgram([entry], options);
+    const program = ts.createProgram([entry], {
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      noEmit: true,
+    });
     const checker = program.getTypeChecker();
     const source = program.getSourceFile(entry);
     expect(source, "build first").toBeDefined();
@@ -97,5 +102,17 @@ describe("@phmatch/core public entry", () => {
     expect(undocumented).toEqual([]);
     // The runtime names are among them (the rest are types).
     expect(exported.map((s) => s.getName())).toEqual(expect.arrayContaining(PUBLIC_RUNTIME_NAMES));
+  });
+
+  it("docs/library.md's example runs from the checkout and prints what the page says it prints", () => {
+    const page = readFileSync(join(projectRoot, "docs/library.md"), "utf8");
+    const example = /## Example\n[\s\S]*?```js\n([\s\S]*?)```[\s\S]*?```text\n([\s\S]*?)```/.exec(page);
+    expect(example, "an ## Example section with a js block, then a text block").not.toBeNull();
+    const [, code, printed] = example!;
+    const node = ["--input-type=module", "-e", code!];
+    const out = execFileSync(process.execPath, node, { cwd: projectRoot, encoding: "utf8" });
+    const lines = (text: string) => text.trim().split("\n").map((line) => line.trimEnd());
+    expect(lines(out)).toEqual(lines(printed!));
+    expect(code!.split("\n").length).toBeLessThanOrEqual(12);
   });
 });
