@@ -24,7 +24,7 @@ describe("the rollback state folder", () => {
     // binding all share, and its own audit log's head. They start together (a barrier file), as replicas do.
     const script = `
       import { existsSync, writeFileSync } from "node:fs";
-      import { ListVersionState } from "@phmatch/core";
+      import { ListVersionState } from "@phmatch/core/internal";
       const [dir, go, me, rounds] = process.argv.slice(1);
       const p = Number(me);
       const state = new ListVersionState(dir);
