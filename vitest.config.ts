@@ -11,7 +11,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "unit", include: ["packages/*/test/**/*.test.ts", "test/*.test.ts"] },
+        test: {
+          name: "unit",
+          include: ["packages/*/test/**/*.test.ts", "test/*.test.ts"],
+          // Type tests of the public API (test/public-api.test-d.ts): tsc on the built declarations, no runtime.
+          typecheck: { enabled: true, include: ["test/*.test-d.ts"], tsconfig: "test/tsconfig.public-api.json" },
+        },
       },
       {
         extends: true,

@@ -10,6 +10,19 @@ import { projectRoot } from "./support/conformance.js";
 
 const packages = ["wasm-bindings", "core", "cli"];
 
+let packed: Map<string, string[]> | undefined;
+/** The files `npm pack` would put in a workspace package's tarball (nothing is written; one npm run for all). */
+function packedFiles(name: string): string[] {
+  if (packed === undefined) {
+    const args = ["pack", "--dry-run", "--json", "--ignore-scripts", "--logs-max=0"];
+    args.push(...packages.flatMap((p) => ["-w", `packages/${p}`]));
+    const out = execFileSync("npm", args, { cwd: projectRoot, encoding: "utf8" });
+    const tarballs = JSON.parse(out) as { name: string; files: { path: string }[] }[];
+    packed = new Map(tarballs.map((t) => [t.name, t.files.map((f) => f.path)]));
+  }
+  return packed.get(name) ?? [];
+}
+
 describe("packaging", () => {
   it.each(packages)("publint --strict finds nothing in packages/%s", async (name) => {
     const pkgDir = join(projectRoot, "packages", name);
@@ -24,6 +37,28 @@ describe("packaging", () => {
       encoding: "utf8",
     });
     expect(Number(out.trim())).toBeGreaterThan(1);
+  });
+
+  // npm links a package's bins as it installs it, before any build: a bin must be a committed file, not one in
+  // dist/. And npm links into the root's node_modules/.bin the bins of the root's own dependencies only.
+  it("phmatch's bin is a committed executable that the packed @phmatch/cli carries, and the root depends on it", () => {
+    const readJson = (path: string) => JSON.parse(readFileSync(join(projectRoot, path), "utf8")) as unknown;
+    const cli = readJson("packages/cli/package.json") as { bin: Record<string, string> };
+    const bin = cli.bin["phmatch"]!.replace(/^\.\//, "");
+    expect(bin.startsWith("dist/")).toBe(false);
+    const git = ["ls-files", "--stage", `packages/cli/${bin}`];
+    expect(execFileSync("git", git, { cwd: projectRoot, encoding: "utf8" })).toMatch(/^100755 /);
+    const root = readJson("package.json") as { devDependencies: Record<string, string> };
+    expect(root.devDependencies["@phmatch/cli"]).toBeDefined();
+    expect(packedFiles("@phmatch/cli")).toEqual(expect.arrayContaining([bin, "dist/bin.js"]));
+  });
+
+  const names = ["@phmatch/wasm", "@phmatch/core", "@phmatch/cli"];
+  it.each(names)("the packed %s carries each file its exports name", (name) => {
+    const manifest = readFileSync(join(projectRoot, "node_modules", name, "package.json"), "utf8");
+    const pkg = JSON.parse(manifest) as { exports: Record<string, string | Record<string, string>> };
+    const targets = Object.values(pkg.exports).flatMap((t) => (typeof t === "string" ? [t] : Object.values(t)));
+    expect(packedFiles(name)).toEqual(expect.arrayContaining(targets.map((t) => t.replace(/^\.\//, ""))));
   });
 
   it("@phmatch/wasm uses no Node built-ins (it runs in browsers and edge runtimes), and says how small it is", () => {

@@ -5,7 +5,7 @@
 // ratio to the flat scan. Every measurement is bounded in time. One thread.
 // Usage: npm run bench:match [-- --sizes 100000,1000000,10000000 --budget 2]
 import { parseArgs } from "node:util";
-import { BkTreeIndex, FlatIndex, MihIndex } from "@phmatch/core";
+import { BkTreeIndex, FlatIndex, MihIndex } from "@phmatch/core/internal";
 import { BKTree } from "mnemonist";
 import { seededRandom } from "../seeded-random.mjs";
 

@@ -7,7 +7,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { pdqHash, bytesToHex, type Pixels } from "@phmatch/core";
+import { bytesToHex, type Pixels } from "@phmatch/core";
+import { pdqHash } from "@phmatch/core/internal";
 import { conformanceDir, hasConformance, readTsv, skipReason } from "../support/conformance.js";
 
 const CONVERT = "/usr/bin/convert";

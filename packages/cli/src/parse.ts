@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "commander";
-import { SUPPORTED_ALGORITHMS, whyNotComputable } from "@phmatch/core";
+import { SUPPORTED_ALGORITHMS } from "@phmatch/core";
+import { whyNotComputable } from "@phmatch/core/internal";
 
 /** Parses a comma-separated list of algorithm ids ("all" for every one), refusing unknown ones with the supported list. */
 export function parseAlgorithms(value: string): string[] {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { PATH_ESCAPE, unescapeReportPath } from "@phmatch/core";
+import { PATH_ESCAPE, unescapeReportPath } from "@phmatch/core/internal";
 import { fixtures, projectRoot, readTsv } from "../../../test/support/conformance.js";
 import { cleanEnv } from "../../../test/support/env.js";
 

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { isoNs, type AccessTimeReport } from "@phmatch/core";
+import { isoNs, type AccessTimeReport } from "@phmatch/core/internal";
 import { fixtures, projectRoot } from "../../../test/support/conformance.js";
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));

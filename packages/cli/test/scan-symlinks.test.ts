@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, describe, expect, it } from "vitest";
-import { scanReportSchema, unescapeReportPath } from "@phmatch/core";
+import { scanReportSchema } from "@phmatch/core";
+import { unescapeReportPath } from "@phmatch/core/internal";
 import { fixtures, projectRoot } from "../../../test/support/conformance.js";
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));

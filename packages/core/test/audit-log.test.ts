@@ -7,7 +7,15 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { AuditLog, RollbackState, generateSigningKeys, keyId, parseTrustedKeys, verifyAuditLog, type AuditDecision } from "@phmatch/core";
+import {
+  AuditLog,
+  RollbackState,
+  generateSigningKeys,
+  parseTrustedKeys,
+  verifyAuditLog,
+  type AuditDecision,
+} from "@phmatch/core";
+import { keyId } from "@phmatch/core/internal";
 
 const dir = mkdtempSync(join(tmpdir(), "phmatch-audit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import sharp from "sharp";
-import { DEFAULT_CHECK_MAX_PIXELS, HashPool, SupervisedHashPool, createChecker, hashFile } from "@phmatch/core";
+import { HashPool, SupervisedHashPool, createChecker, hashFile } from "@phmatch/core";
+import { DEFAULT_CHECK_MAX_PIXELS } from "@phmatch/core/internal";
 import { fixtures } from "../../../test/support/conformance.js";
 import { headerOnlyPng } from "../../../test/support/pixel-bombs.js";
 

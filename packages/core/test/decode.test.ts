@@ -2,16 +2,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import sharp from "sharp";
-import {
-  decodeImage,
-  hashFile,
-  hashImageBytes,
-  isFailedRecord,
-  pdqHash,
-  PhmatchError,
-  readImageFile,
-  type HashRecord,
-} from "@phmatch/core";
+import { decodeImage, hashFile, hashImageBytes, isFailedRecord, PhmatchError, type HashRecord } from "@phmatch/core";
+import { pdqHash, readImageFile } from "@phmatch/core/internal";
 import { fixtures } from "../../../test/support/conformance.js";
 
 const GOOD = fixtures("images/texture.jpg");

@@ -12,16 +12,18 @@ import {
   HashSetBuilder,
   PhmatchError,
   SUPPORTED_ALGORITHMS,
-  addOverride,
   decodeImage,
+  serializeStore,
+  type Override,
+} from "@phmatch/core";
+import {
+  addOverride,
   overridesPath,
   readImageFile,
   readOverridesFile,
-  serializeStore,
   validateHashOptions,
   whyNotComputable,
-  type Override,
-} from "@phmatch/core";
+} from "@phmatch/core/internal";
 
 const tmp = mkdtempSync(join(tmpdir(), "phmatch-errors-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

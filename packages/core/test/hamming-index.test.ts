@@ -4,7 +4,16 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BkTreeIndex, ExactIndex, FlatIndex, HashSetBuilder, MihIndex, buildIndex, chooseIndexKind, chooseSlices, parseStore, serializeStore, type IndexHit, type PackedValuesView } from "@phmatch/core";
+import {
+  HashSetBuilder,
+  buildIndex,
+  chooseIndexKind,
+  parseStore,
+  serializeStore,
+  type IndexHit,
+  type PackedValuesView,
+} from "@phmatch/core";
+import { BkTreeIndex, ExactIndex, FlatIndex, MihIndex, chooseSlices } from "@phmatch/core/internal";
 import { conformanceDir, hasConformance, skipReason } from "../../../test/support/conformance.js";
 
 function pack(values: Uint8Array[], bytes: number): PackedValuesView {

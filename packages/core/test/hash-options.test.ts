@@ -1,6 +1,6 @@
 // buildHashOptions: one way to build hashing options, dihedral decided from the algorithms' declarations.
 import { describe, expect, it } from "vitest";
-import { buildHashOptions, hasherSpecs } from "@phmatch/core";
+import { buildHashOptions, hasherSpecs } from "@phmatch/core/internal";
 
 describe("buildHashOptions", () => {
   it("asks for dihedral variants when an algorithm has them (PDQ, pHash), not for the others", () => {

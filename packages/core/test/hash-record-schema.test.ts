@@ -1,7 +1,8 @@
 // The hash record is defined once, as a versioned JSON Schema; every record phmatch writes must validate.
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
-import { hashFile, hashRecordSchema, HASH_RECORD_VERSION, SUPPORTED_ALGORITHMS } from "@phmatch/core";
+import { hashFile, hashRecordSchema, SUPPORTED_ALGORITHMS } from "@phmatch/core";
+import { HASH_RECORD_VERSION } from "@phmatch/core/internal";
 import { fixtures } from "../../../test/support/conformance.js";
 
 const ajv = new Ajv2020({ allErrors: true, strict: true });
@@ -39,7 +40,7 @@ describe("hash record schema", () => {
 
 describe("hash record schema and the registry agree", () => {
   it("declares the hex length of every registered algorithm", async () => {
-    const { hasherSpecs, hexDigits } = await import("@phmatch/core");
+    const { hasherSpecs, hexDigits } = await import("@phmatch/core/internal");
     const properties = (hashRecordSchema() as { properties: { hashes: { properties: Record<string, { pattern: string }> } } }).properties.hashes.properties;
     for (const spec of hasherSpecs()) expect(properties[spec.id]?.pattern, spec.id).toBe(`^[0-9a-f]{${hexDigits(spec)}}$`);
     expect(Object.keys(properties).sort()).toEqual(hasherSpecs().map((s) => s.id).sort());

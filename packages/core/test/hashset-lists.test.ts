@@ -11,19 +11,16 @@ import {
   Matcher,
   PhmatchError,
   checkerFor,
-  degenerateValue,
-  exportCsv,
-  exportNdjson,
   hashFile,
   hasherSpec,
   importHashSet,
   loadHashSet,
   parseStore,
   serializeStore,
-  type ExportTally,
   type HashSetEntry,
   type LoadedHashSet,
 } from "@phmatch/core";
+import { degenerateValue, exportCsv, exportNdjson, type ExportTally } from "@phmatch/core/internal";
 import { fixtures } from "../../../test/support/conformance.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "phmatch-lists-"));

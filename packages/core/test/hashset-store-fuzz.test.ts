@@ -12,12 +12,8 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   HashSetBuilder,
-  ListVersionState,
   Matcher,
   PhmatchError,
-  encryptStore,
-  exportCsv,
-  exportNdjson,
   generateSigningKeys,
   loadHashSet,
   parseStore,
@@ -28,6 +24,7 @@ import {
   type HashSetEntry,
   type Withdrawal,
 } from "@phmatch/core";
+import { ListVersionState, encryptStore, exportCsv, exportNdjson } from "@phmatch/core/internal";
 import { applyMutations, mutations } from "./support/list-mutations.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "phmatch-store-fuzz-"));

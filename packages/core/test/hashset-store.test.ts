@@ -9,6 +9,17 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   HashSetBuilder,
+  importHashSet,
+  loadHashSet,
+  parseStore,
+  parseTrustedKeys,
+  serializeStore,
+  signStore,
+  verifyStore,
+  type HashSet,
+  type HashSetEntry,
+} from "@phmatch/core";
+import {
   ListVersionState,
   PackedValues,
   addOverride,
@@ -17,18 +28,9 @@ import {
   encryptStore,
   exportCsv,
   exportNdjson,
-  importHashSet,
-  loadHashSet,
-  parseStore,
-  parseTrustedKeys,
   readOverrides,
   removeOverride,
-  serializeStore,
-  signStore,
-  verifyStore,
-  type HashSet,
-  type HashSetEntry,
-} from "@phmatch/core";
+} from "@phmatch/core/internal";
 import { fixtures } from "../../../test/support/conformance.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "phmatch-hashset-"));

@@ -7,7 +7,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ListVersionState, generateSigningKeys, loadHashSet, parseTrustedKeys, signStore } from "@phmatch/core";
+import { generateSigningKeys, loadHashSet, parseTrustedKeys, signStore } from "@phmatch/core";
+import { ListVersionState } from "@phmatch/core/internal";
 import { fixtures } from "../../../test/support/conformance.js";
 
 const store = readFileSync(fixtures("hashsets/demo.phs"));

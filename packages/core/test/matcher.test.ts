@@ -5,7 +5,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, describe, expect, it } from "vitest";
-import { HashSetBuilder, Matcher, addOverride, hashFile, loadHashSet, matchResultSchema, parseHashValue, serializeStore, type HashRecord, type MatchResult } from "@phmatch/core";
+import {
+  HashSetBuilder,
+  Matcher,
+  hashFile,
+  loadHashSet,
+  matchResultSchema,
+  parseHashValue,
+  serializeStore,
+  type HashRecord,
+  type MatchResult,
+} from "@phmatch/core";
+import { addOverride } from "@phmatch/core/internal";
 import { fixtures } from "../../../test/support/conformance.js";
 
 const dir = mkdtempSync(join(tmpdir(), "phmatch-matcher-"));

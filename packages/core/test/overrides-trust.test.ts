@@ -11,19 +11,15 @@ import {
   HashSetBuilder,
   Matcher,
   RollbackState,
-  addOverride,
   checkerFor,
   generateSigningKeys,
-  keyId,
   loadHashSet,
   parseTrustedKeys,
-  readOverridesFile,
-  removeOverride,
   serializeStore,
-  signOverrides,
   signStore,
   type Override,
 } from "@phmatch/core";
+import { addOverride, keyId, readOverridesFile, removeOverride, signOverrides } from "@phmatch/core/internal";
 
 const tmp = mkdtempSync(join(tmpdir(), "phmatch-overrides-trust-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -5,10 +5,8 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import {
-  AUGMENT_WINDOWS,
   HashSetBuilder,
   Matcher,
-  PART_WINDOWS,
   checkerFor,
   hashFile,
   hashImageBytes,
@@ -20,6 +18,7 @@ import {
   type HashRecord,
   type LoadedHashSet,
 } from "@phmatch/core";
+import { AUGMENT_WINDOWS, PART_WINDOWS } from "@phmatch/core/internal";
 import { greyPixels, reducePixels, turnBack } from "../src/decode/rotate.js";
 import { fixtures } from "../../../test/support/conformance.js";
 

@@ -6,7 +6,8 @@ import { closeSync, constants, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { hashFile, readFileOnce, readImageFile } from "@phmatch/core";
+import { hashFile } from "@phmatch/core";
+import { readFileOnce, readImageFile } from "@phmatch/core/internal";
 
 const dir = mkdtempSync(join(tmpdir(), "phmatch-special-"));
 const fifo = join(dir, "pipe.jpg");

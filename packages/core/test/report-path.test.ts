@@ -2,7 +2,7 @@
 // names, and leaves a UTF-8 name exactly as it is.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { pathBytesOf, reportPath, reportPathFields, unescapeReportPath } from "@phmatch/core";
+import { pathBytesOf, reportPath, reportPathFields, unescapeReportPath } from "@phmatch/core/internal";
 
 const notUtf8 = (bytes: Uint8Array) => pathBytesOf(Buffer.from(bytes)) !== undefined;
 

@@ -11,15 +11,14 @@ import {
   ScanTally,
   createReportWriter,
   generateSigningKeys,
-  keyId,
   parseTrustedKeys,
-  reportPathFields,
   verifyReport,
   writeReportIntegrity,
   type ReportFormat,
   type ScanFileRecord,
   type ScanHeader,
 } from "@phmatch/core";
+import { keyId, reportPathFields } from "@phmatch/core/internal";
 
 const work = mkdtempSync(join(tmpdir(), "phmatch-report-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, uti
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { RollbackState, withLock } from "@phmatch/core";
+import { RollbackState } from "@phmatch/core";
+import { withLock } from "@phmatch/core/internal";
 import { projectRoot } from "../../../test/support/conformance.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "phmatch-rollback-state-"));
@@ -23,7 +24,7 @@ describe("the rollback state folder", () => {
     // binding all share, and its own audit log's head. They start together (a barrier file), as replicas do.
     const script = `
       import { existsSync, writeFileSync } from "node:fs";
-      import { ListVersionState } from "@phmatch/core";
+      import { ListVersionState } from "@phmatch/core/internal";
       const [dir, go, me, rounds] = process.argv.slice(1);
       const p = Number(me);
       const state = new ListVersionState(dir);

@@ -3,7 +3,18 @@
 import { Ajv2020 } from "ajv/dist/2020.js";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { HashSetBuilder, Matcher, hashFile, hashImageBytes, hashRecordSchema, matchResultSchema, parseHashValue, parseStore, serializeStore, unrotatedSize } from "@phmatch/core";
+import {
+  HashSetBuilder,
+  Matcher,
+  hashFile,
+  hashImageBytes,
+  hashRecordSchema,
+  matchResultSchema,
+  parseHashValue,
+  parseStore,
+  serializeStore,
+} from "@phmatch/core";
+import { unrotatedSize } from "@phmatch/core/internal";
 import { fixtures } from "../../../test/support/conformance.js";
 
 describe("rotation hypotheses", () => {

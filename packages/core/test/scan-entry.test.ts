@@ -5,7 +5,8 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { Matcher, SupervisedHashPool, buildHashOptions, createEntryScanner, loadHashSet, type ScanFileRecord } from "@phmatch/core";
+import { Matcher, SupervisedHashPool, loadHashSet, type ScanFileRecord } from "@phmatch/core";
+import { buildHashOptions, createEntryScanner } from "@phmatch/core/internal";
 import { fixtures } from "../../../test/support/conformance.js";
 
 const work = mkdtempSync(join(tmpdir(), "phmatch-entry-"));

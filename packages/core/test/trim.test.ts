@@ -4,7 +4,19 @@
 import { Ajv2020 } from "ajv/dist/2020.js";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { HashSetBuilder, Matcher, findContentBox, hashFile, hashImageBytes, hashRecordSchema, matchResultSchema, parseHashValue, parseStore, serializeStore, type Pixels } from "@phmatch/core";
+import {
+  HashSetBuilder,
+  Matcher,
+  hashFile,
+  hashImageBytes,
+  hashRecordSchema,
+  matchResultSchema,
+  parseHashValue,
+  parseStore,
+  serializeStore,
+  type Pixels,
+} from "@phmatch/core";
+import { findContentBox } from "@phmatch/core/internal";
 import { fixtures } from "../../../test/support/conformance.js";
 
 async function pixelsOf(bytes: Buffer): Promise<Pixels> {

@@ -5,7 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { SYMLINK_NOTES, displayPath, hashFile, walkEntries, walkInputs, type WalkEntry } from "@phmatch/core";
+import { hashFile, walkInputs, type WalkEntry } from "@phmatch/core";
+import { SYMLINK_NOTES, displayPath, walkEntries } from "@phmatch/core/internal";
 
 const root = mkdtempSync(join(tmpdir(), "phmatch-walk-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

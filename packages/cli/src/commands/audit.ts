@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { PhmatchError, RollbackState, auditLogKey, verifyAuditLog, type AuditHead } from "@phmatch/core";
+import { PhmatchError, RollbackState, verifyAuditLog, type AuditHead } from "@phmatch/core";
+import { auditLogKey } from "@phmatch/core/internal";
 import { trustedKeys } from "./hashset/options.js";
 
 /** `phmatch audit verify`: check a decision audit log's hash chain and signed checkpoints. */

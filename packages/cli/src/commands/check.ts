@@ -1,6 +1,5 @@
 import { Command } from "commander";
 import {
-  DEFAULT_MAX_FILE_BYTES,
   DEFAULT_MAX_PIXELS,
   PhmatchError,
   SupervisedHashPool,
@@ -8,6 +7,7 @@ import {
   type CheckResult,
   type MatchResult,
 } from "@phmatch/core";
+import { DEFAULT_MAX_FILE_BYTES } from "@phmatch/core/internal";
 import { CommandExit } from "../exit-codes.js";
 import { cliMessage } from "../output.js";
 import { parseCombined, parsePositiveInt } from "../parse.js";

@@ -2,11 +2,8 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { Command, Option } from "commander";
 import {
-  PDQ,
-  PDQ_DIHEDRAL_VARIANTS,
   PhmatchError,
   SupervisedHashPool,
-  buildHashOptions,
   SUPPORTED_ALGORITHMS,
   walkInputs,
   isFailedRecord,
@@ -14,6 +11,7 @@ import {
   type HashMode,
   type HashRecord,
 } from "@phmatch/core";
+import { PDQ, PDQ_DIHEDRAL_VARIANTS, buildHashOptions } from "@phmatch/core/internal";
 import { CommandExit, EXIT_CODES } from "../exit-codes.js";
 import { writeLine } from "../output.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";

@@ -3,7 +3,28 @@ import { constants as osConstants } from "node:os";
 import { relative, resolve, isAbsolute } from "node:path";
 import type { Writable } from "node:stream";
 import { Command, Option } from "commander";
-import { AccessTimeWatch, AuditLog, Matcher, PhmatchError, ScanTally, decide, SupervisedHashPool, buildHashOptions, createReportWriter, readScanProgress, scanAlgorithms, scanFiles, scanHeader, scanWalkHeader, walkEntries, writeReportIntegrity, type ScanFileRecord, type ScanHeader } from "@phmatch/core";
+import {
+  AuditLog,
+  Matcher,
+  PhmatchError,
+  ScanTally,
+  decide,
+  SupervisedHashPool,
+  createReportWriter,
+  scanFiles,
+  writeReportIntegrity,
+  type ScanFileRecord,
+  type ScanHeader,
+} from "@phmatch/core";
+import {
+  AccessTimeWatch,
+  buildHashOptions,
+  readScanProgress,
+  scanAlgorithms,
+  scanHeader,
+  scanWalkHeader,
+  walkEntries,
+} from "@phmatch/core/internal";
 import { CommandExit, EXIT_CODES } from "../exit-codes.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
 import { deploymentState, loadHashSets, readText, runState, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";

@@ -1,7 +1,8 @@
 import { availableParallelism, cpus } from "node:os";
 import { Command } from "commander";
 import type { FastifyInstance } from "fastify";
-import { AuditLog, DEFAULT_CHECK_MAX_BYTES, DEFAULT_CHECK_MAX_PIXELS, PhmatchError, SupervisedHashPool } from "@phmatch/core";
+import { AuditLog, PhmatchError, SupervisedHashPool } from "@phmatch/core";
+import { DEFAULT_CHECK_MAX_BYTES, DEFAULT_CHECK_MAX_PIXELS } from "@phmatch/core/internal";
 import { parseIndex, parsePositiveInt } from "../parse.js";
 import { DEFAULT_DECODE_BUDGET_SECONDS, DecodeBudget } from "../serve/budgets.js";
 import { TrustedProxies } from "../serve/client-address.js";

@@ -1,6 +1,7 @@
 import { createWriteStream, existsSync, fsync as fsyncCallback } from "node:fs";
 import { promisify } from "node:util";
-import { PhmatchError, ScanTally, createReportWriter, duplicateRecord, readScanProgress, recordPath, type AccessTimeReport, type ScanFileRecord, type ScanSummary } from "@phmatch/core";
+import { PhmatchError, ScanTally, createReportWriter, type ScanFileRecord, type ScanSummary } from "@phmatch/core";
+import { duplicateRecord, readScanProgress, recordPath, type AccessTimeReport } from "@phmatch/core/internal";
 import { CliError } from "../errors.js";
 import { connectRedis } from "./connection.js";
 import type { ListRelease, QueueAddress } from "./names.js";

@@ -1,7 +1,8 @@
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Worker, type Job } from "bullmq";
-import { Matcher, SupervisedHashPool, buildHashOptions, createEntryScanner, orderedMap, withSize, type LoadedHashSet, type ScanFileRecord } from "@phmatch/core";
+import { Matcher, SupervisedHashPool, type LoadedHashSet, type ScanFileRecord } from "@phmatch/core";
+import { buildHashOptions, createEntryScanner, orderedMap, withSize } from "@phmatch/core/internal";
 import { CliError } from "../errors.js";
 import { connectRedis, redisOptions } from "./connection.js";
 import { listReleases, type QueueAddress } from "./names.js";

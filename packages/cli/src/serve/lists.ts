@@ -1,6 +1,15 @@
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import { PhmatchError, checkerFor, isListUrl, loadHashSet, toPhmatchError, type Checker, type CheckerOptions, type LoadOptions, type LoadedHashSet } from "@phmatch/core";
+import {
+  PhmatchError,
+  checkerFor,
+  loadHashSet,
+  type Checker,
+  type CheckerOptions,
+  type LoadOptions,
+  type LoadedHashSet,
+} from "@phmatch/core";
+import { isListUrl, toPhmatchError } from "@phmatch/core/internal";
 import { CliError } from "../errors.js";
 
 /** The lists a gate answers with now: one checker over one set of verified lists, swapped as a whole. */

@@ -3,7 +3,8 @@
 // lower case: "PDQ" is not "pdq"), every value has exactly its algorithm's hex length, and dihedral variants are
 // the 8 of the hash given, so no hex is cut or padded, no hash is silently skipped, and no request carries more
 // than 8 lookups per algorithm. Each lookup is a "needle": the token's rate counts them.
-import { hasherSpec, hexDigits, type HashRecord } from "@phmatch/core";
+import { hasherSpec, type HashRecord } from "@phmatch/core";
+import { hexDigits } from "@phmatch/core/internal";
 import { MATCHABLE_ALGORITHMS } from "./tokens.js";
 
 /** How many dihedral variants a hash may carry: the 8 symmetries of the square, the original first. */

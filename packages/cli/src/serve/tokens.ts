@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { PhmatchError, hasherSpec, hasherSpecs, type HasherSpec } from "@phmatch/core";
+import { PhmatchError, hasherSpec, type HasherSpec } from "@phmatch/core";
+import { hasherSpecs } from "@phmatch/core/internal";
 
 /**
  * What a token may see: `full` (a platform's backend: list ids, entry ids, categories, distances) or `decision`

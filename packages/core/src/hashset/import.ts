@@ -20,6 +20,7 @@ import { PHMATCH_VERSION } from "../version.js";
 
 /** List formats phmatch reads. */
 export const HASH_SET_FORMATS = ["text", "pytx", "csv", "ndjson", "vics", "icse", "ncmec"] as const;
+/** One of {@link HASH_SET_FORMATS}. */
 export type HashSetFormat = (typeof HASH_SET_FORMATS)[number];
 
 const READERS: Record<HashSetFormat, HashSetReader> = {

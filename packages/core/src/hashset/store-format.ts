@@ -74,6 +74,7 @@ export interface StoreProvenance {
   refused: Record<string, number>;
 }
 
+/** The JSON header of a `.phs` store: format version, who wrote it, its lists and their provenance. */
 export interface PhsHeader {
   format: "phs";
   formatVersion: number;

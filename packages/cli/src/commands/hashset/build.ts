@@ -3,20 +3,22 @@ import { posix } from "node:path";
 import { Command } from "commander";
 import {
   HashSetBuilder,
-  PDQ_MIN_QUALITY,
   PHMATCH_VERSION,
   PhmatchError,
   SupervisedHashPool,
-  buildHashOptions,
-  degenerateValue,
   hasherSpec,
   parseHashValue,
-  recordPath,
   walkInputs,
-  type EntryFields,
   type FilePath,
   type StoreProvenance,
 } from "@phmatch/core";
+import {
+  PDQ_MIN_QUALITY,
+  buildHashOptions,
+  degenerateValue,
+  recordPath,
+  type EntryFields,
+} from "@phmatch/core/internal";
 import { CommandExit, EXIT_CODES } from "../../exit-codes.js";
 import { parseAlgorithms, parsePositiveInt } from "../../parse.js";
 import { writeStore } from "./write-store.js";

@@ -1,5 +1,6 @@
 import { Command } from "commander";
-import { diffHashSets, loadHashSet } from "@phmatch/core";
+import { loadHashSet } from "@phmatch/core";
+import { diffHashSets } from "@phmatch/core/internal";
 import { writeLine } from "../../output.js";
 import { loadOptions, withTrustOptions, type TrustOptions } from "./options.js";
 

@@ -1,6 +1,7 @@
 import { createWriteStream } from "node:fs";
 import { Command, Option } from "commander";
-import { exportCsv, exportNdjson, loadHashSet, type ExportTally } from "@phmatch/core";
+import { loadHashSet } from "@phmatch/core";
+import { exportCsv, exportNdjson, type ExportTally } from "@phmatch/core/internal";
 import { writeLine } from "../../output.js";
 import { loadOptions, withTrustOptions, type TrustOptions } from "./options.js";
 

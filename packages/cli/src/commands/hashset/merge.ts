@@ -1,5 +1,6 @@
 import { Command } from "commander";
-import { HashSetBuilder, PHMATCH_VERSION, degenerateValue, loadHashSet, type StoreProvenance } from "@phmatch/core";
+import { HashSetBuilder, PHMATCH_VERSION, loadHashSet, type StoreProvenance } from "@phmatch/core";
+import { degenerateValue } from "@phmatch/core/internal";
 import { loadOptions, withTrustOptions, type TrustOptions } from "./options.js";
 import { writeStore } from "./write-store.js";
 

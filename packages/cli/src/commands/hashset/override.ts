@@ -1,19 +1,16 @@
 import { readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
+import { PhmatchError, hexToBytes, hasherSpec, parseStore, verifyStore, type Override } from "@phmatch/core";
 import {
-  PhmatchError,
   addOverride,
   decryptStore,
   isEncryptedStore,
   isListUrl,
-  parseStore,
   readOverridesFile,
   removeOverride,
   signOverrides,
-  verifyStore,
-  type Override,
   type OverridesWritten,
-} from "@phmatch/core";
+} from "@phmatch/core/internal";
 import { parseIndex } from "../../parse.js";
 import { loadOptions, readText, withTrustOptions, type TrustOptions } from "./options.js";
 

@@ -1,5 +1,6 @@
 import { writeFile } from "node:fs/promises";
-import { PhmatchError, encryptStore, serializeStore, type HashSetBuilder } from "@phmatch/core";
+import { PhmatchError, serializeStore, type HashSetBuilder } from "@phmatch/core";
+import { encryptStore } from "@phmatch/core/internal";
 import { listKey } from "./options.js";
 
 /**
