@@ -1,12 +1,25 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-/** `../shared/conformance` beside the project root (absent on a plain clone: tests then skip, saying so). */
+/**
+ * `../shared/conformance` beside the project root. Absent on a plain clone: the conformance suites then skip, saying
+ * so, unless PHMATCH_REQUIRE_SHARED=1 (set by .ci/run): then a missing folder fails every test file that imports this
+ * module (the conformance suites, and the tests that take their fixtures from here).
+ */
 export const conformanceDir = fileURLToPath(new URL("../../../shared/conformance/", import.meta.url));
 export const hasConformance = existsSync(conformanceDir);
-export const skipReason = `conformance vectors not found at ${conformanceDir} (../shared/conformance beside the project root): skipping`;
+const where = `${conformanceDir} (../shared/conformance beside the project root)`;
+export const skipReason = `conformance vectors not found at ${where}: skipping`;
 
-if (!hasConformance) console.warn(skipReason);
+if (!hasConformance) {
+  if (process.env.PHMATCH_REQUIRE_SHARED === "1") {
+    throw new Error(
+      `PHMATCH_REQUIRE_SHARED=1 and the conformance vectors are not found at ${where}: ` +
+        "put the shared folder beside the clone, or unset PHMATCH_REQUIRE_SHARED to let the conformance suites skip",
+    );
+  }
+  console.warn(skipReason);
+}
 
 /** Rows of a tab-separated file with a header line, as objects keyed by the header. */
 export function readTsv(path: string): Record<string, string>[] {

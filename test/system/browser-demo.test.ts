@@ -82,10 +82,10 @@ describe("the device-side demo in Chromium", () => {
   });
 
   async function check(file: string): Promise<DemoState> {
-    const before = await page.evaluate(() => (window as unknown as { phmatchDemo?: { checks: number } }).phmatchDemo?.checks ?? 0);
+    const before = await page.evaluate(() => (globalThis as unknown as { phmatchDemo?: { checks: number } }).phmatchDemo?.checks ?? 0);
     await page.setInputFiles("#file", fixtures(`images/${file}`));
-    await page.waitForFunction((n) => ((window as unknown as { phmatchDemo?: { checks: number } }).phmatchDemo?.checks ?? 0) > n, before);
-    return page.evaluate(() => (window as unknown as { phmatchDemo: DemoState }).phmatchDemo);
+    await page.waitForFunction((n) => ((globalThis as unknown as { phmatchDemo?: { checks: number } }).phmatchDemo?.checks ?? 0) > n, before);
+    return page.evaluate(() => (globalThis as unknown as { phmatchDemo: DemoState }).phmatchDemo);
   }
 
   function server(file: string): { hashes: Record<string, string>; quality: Record<string, number>; dihedral: Record<string, string[]> } {

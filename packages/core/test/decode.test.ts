@@ -29,7 +29,7 @@ describe("bad input gets a typed error and the batch goes on", () => {
     expect(isFailedRecord(bad) && bad.error.code).toBe(code);
     expect(isFailedRecord(bad) && bad.error.message).toContain(fixtures(file));
     expect(isFailedRecord(good)).toBe(false);
-    expect(!isFailedRecord(good) && good.hashes.pdq).toMatch(/^[0-9a-f]{64}$/);
+    expect(!isFailedRecord(good) && good.hashes?.pdq).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it("an over-limit image is refused from its header, before any pixel is decoded", async () => {
@@ -76,8 +76,8 @@ describe("decoding follows the reference's conventions", () => {
     const expected = pdqHash({ width: rotated.info.width, height: rotated.info.height, channels: 3, data: rotated.data });
     expect(isFailedRecord(stored) || isFailedRecord(oriented)).toBe(false);
     if (isFailedRecord(stored) || isFailedRecord(oriented)) return;
-    expect(stored.hashes.pdq).not.toBe(oriented.hashes.pdq);
-    expect(oriented.hashes.pdq).toBe(Buffer.from(expected.bytes).toString("hex"));
+    expect(stored.hashes?.pdq).not.toBe(oriented.hashes?.pdq);
+    expect(oriented.hashes?.pdq).toBe(Buffer.from(expected.bytes).toString("hex"));
   });
 
   it("keeps the aspect ratio in fast mode with --auto-orient on a rotated JPEG", async () => {
@@ -98,7 +98,7 @@ describe("decoding follows the reference's conventions", () => {
       const exact = await hashImageBytes(jpeg, "rotated", { autoOrient });
       const quick = await hashImageBytes(jpeg, "rotated", { autoOrient, mode: "fast" });
       if (isFailedRecord(exact) || isFailedRecord(quick)) throw new Error("hashing failed");
-      expect(bits(exact.hashes.pdq as string, quick.hashes.pdq as string)).toBeLessThanOrEqual(10);
+      expect(bits(exact.hashes?.pdq as string, quick.hashes?.pdq as string)).toBeLessThanOrEqual(10);
     }
   });
 

@@ -16,14 +16,14 @@ import {
 import { BkTreeIndex, ExactIndex, FlatIndex, MihIndex, chooseSlices } from "@phmatch/core/internal";
 import { conformanceDir, hasConformance, skipReason } from "../../../test/support/conformance.js";
 
-function pack(values: Uint8Array[], bytes: number): PackedValuesView {
+function pack(values: readonly Uint8Array[], bytes: number): PackedValuesView {
   const data = new Uint8Array(values.length * bytes);
   values.forEach((v, i) => data.set(v, i * bytes));
   return { bytesPerValue: bytes, count: values.length, values: data };
 }
 
 // The oracle of the oracle: distance bit by bit.
-function bruteForce(values: Uint8Array[], query: Uint8Array, r: number): IndexHit[] {
+function bruteForce(values: readonly Uint8Array[], query: Uint8Array, r: number): IndexHit[] {
   const hits: IndexHit[] = [];
   values.forEach((v, index) => {
     let d = 0;

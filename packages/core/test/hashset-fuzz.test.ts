@@ -131,7 +131,7 @@ function checkRun(format: ListFormat, bytes: Uint8Array, run: Run): void {
 }
 
 /** Outcomes with what is allowed to depend on where the input was cut: saxes' wording and line of an XML error. */
-function chunkInvariant(format: ListFormat, run: Run): unknown {
+function chunkInvariant(format: ListFormat, run: Run) {
   const outcome = (o: Outcome) => ("problem" in o && format === "ncmec" && o.problem.startsWith("malformed XML") ? { problem: "malformed XML" } : o);
   return {
     outcomes: run.outcomes.map(outcome),

@@ -72,7 +72,7 @@ describe("readNcmec: a well-formed list", () => {
     expect(result.entries.every((e) => e.listId === "ncmec-test")).toBe(true);
 
     expect(result.records.filter((r) => r.kind === "withdrawal").map((r) => r.line)).toEqual([31, 31, 52]);
-    expect(result.withdrawals.map((w) => [w.algorithm, w.entryId, w.listId, hex(w.value)])).toEqual([
+    expect(result.withdrawals.map((w) => [w.algorithm, w.entryId, w.listId, hex(w.value as Uint8Array)])).toEqual([
       ["md5", "img-0900", "ncmec-test", digest("md5", benign("image 900"))],
       ["sha1", "img-0900", "ncmec-test", digest("sha1", benign("image 900"))],
       ["md5", "vid-0900", "ncmec-test", digest("md5", benign("video 900"))],
@@ -282,7 +282,7 @@ describe("readNcmec: encodings and line numbers", () => {
     expect(entrySummary({ report, ...result })).toEqual([[4, "md5", "b1", "B1", digest("md5", benign("x5"))]]);
     expect(result.entries[0]?.fields).toEqual({ member: "5", source: "Mitglied Zürich – Ñandú 🦉" });
     expect(result.records.filter((r) => r.kind === "withdrawal").map((r) => r.line)).toEqual([16]);
-    expect(result.withdrawals.map((w) => [w.algorithm, w.entryId, hex(w.value)])).toEqual([["sha1", "b3", digest("sha1", benign("x6"))]]);
+    expect(result.withdrawals.map((w) => [w.algorithm, w.entryId, hex(w.value as Uint8Array)])).toEqual([["sha1", "b3", digest("sha1", benign("x6"))]]);
     expect(report.read).toBe(3);
     expect(report.invalid).toBe(1);
     expect(problemLines(report)).toEqual([12]);

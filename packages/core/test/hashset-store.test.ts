@@ -198,7 +198,7 @@ describe("round trip: import -> .phs -> export -> import gives the same entries 
     expect(report.invalid).toBe(0);
     const second = parseStore(serializeStore(builder), exported);
     expect([...second.entries()].map(plain)).toEqual([...first.set.entries()].map(plain));
-    expect(second.withdrawals().map((w) => ({ ...w, value: hex(w.value) }))).toEqual(first.set.withdrawals().map((w) => ({ ...w, value: hex(w.value) })));
+    expect(second.withdrawals().map((w) => ({ ...w, value: hex(w.value as Uint8Array) }))).toEqual(first.set.withdrawals().map((w) => ({ ...w, value: hex(w.value as Uint8Array) })));
     expect(second.lists.filter((l) => l.listId !== "ignored")).toEqual(first.set.lists);
   });
 });

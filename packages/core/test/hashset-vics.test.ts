@@ -333,7 +333,7 @@ describe("readVics: hostile and broken input", () => {
     } catch (thrown) {
       error = thrown;
     }
-    return { records: summary(records), report: report.toJSON(), error: error instanceof Error ? error.message : error };
+    return { records: summary(records), report: report.toJSON() as { problems: ImportReport["problems"] }, error: error instanceof Error ? error.message : error };
   }
 
   // The tokenizer drops the tokens of a piece it throws on, and pieces used to end where the input's chunks did:

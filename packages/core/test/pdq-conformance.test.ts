@@ -12,7 +12,7 @@ const DECODER_DEPENDENT: Record<string, number> = { "upstream-data/misc-images/m
 async function hashed(path: string, dihedral: boolean): Promise<HashedRecord> {
   const record = await hashFile(path, { dihedral });
   if (isFailedRecord(record)) throw new Error(`${path}: ${record.error.code} ${record.error.message}`);
-  return record;
+  return record as HashedRecord;
 }
 
 const distance = (a: string, b: string): number => hammingDistance(hexToBytes(a, 32), hexToBytes(b, 32));

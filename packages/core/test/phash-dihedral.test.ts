@@ -1,13 +1,13 @@
 // pHash's dihedral variants come from its one DCT, as PDQ's do: for every rotation and flip of an image, the
 // variant that equals the transformed image's hash is the one PDQ names for it, within a few bits (the Lanczos
 // resize of a turned image is not bit for bit the turned resize).
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 import { describe, expect, it } from "vitest";
 import { hashImageBytes, hammingDistance } from "@phmatch/core";
 import { fixtures } from "../../../test/support/conformance.js";
 
 const hex = (h: string) => new Uint8Array(Buffer.from(h, "hex"));
-const TRANSFORMS: [string, (s: sharp.Sharp) => sharp.Sharp][] = [
+const TRANSFORMS: [string, (s: Sharp) => Sharp][] = [
   ["rotate 90", (s) => s.rotate(90)],
   ["rotate 180", (s) => s.rotate(180)],
   ["rotate 270", (s) => s.rotate(270)],

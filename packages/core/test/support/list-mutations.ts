@@ -76,7 +76,7 @@ export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc
     .record({
       at: fc.nat(),
-      pair: fc.constantFrom(["[", "]"], ['{"a":', "}"], ["<a>", "</a>"], ["<fingerprints>", "</fingerprints>"]),
+      pair: fc.constantFrom<[string, string]>(["[", "]"], ['{"a":', "}"], ["<a>", "</a>"], ["<fingerprints>", "</fingerprints>"]),
       depth: fc.integer({ min: 10, max: 5000 }),
       closed: fc.boolean(),
     })

@@ -1,8 +1,7 @@
 import { existsSync } from "node:fs";
 import { Command } from "commander";
 import { hasherSpec, loadHashSet, type StoreProvenance } from "@phmatch/core";
-import { loadOptions, withTrustOptions, type TrustOptions } from "./options.js";
-import { describeOverrides } from "./verify.js";
+import { describeOverrides, loadOptions, withTrustOptions, type TrustOptions } from "./options.js";
 
 /** `phmatch hashset info`: what a store holds, where it came from, how it is protected. */
 export function infoCommand(): Command {

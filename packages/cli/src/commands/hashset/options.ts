@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { KeyObject } from "node:crypto";
 import type { Command } from "commander";
@@ -130,4 +130,19 @@ export function readText(file: string, option: string): string {
   } catch (error) {
     throw new PhmatchError("PHM_USAGE", `${option} ${file}: ${(error as Error).message}`);
   }
+}
+
+/** "overrides: none", or how many, which release, and who signed them (or that nobody did). */
+export function describeOverrides(loaded: LoadedHashSet): string {
+  const o = loaded.overridesProvenance;
+  if (o === undefined) return "overrides: none";
+  const release = o.release === undefined ? "" : `, release ${o.release}`;
+  const signature = o.signedBy !== undefined ? `, signed by key ${o.signedBy}` : existsSync(`${o.path}.sig`) ? ", signature present, not verified (no trusted keys given)" : ", unsigned";
+  const actions = o.count === 0 ? "" : ` (${countActions(loaded)})`;
+  return `overrides: ${o.count}${actions}${release}${signature}`;
+}
+
+function countActions(loaded: LoadedHashSet): string {
+  const allow = loaded.overrides.filter((o) => o.action === "allow").length;
+  return `${allow} allow, ${loaded.overrides.length - allow} disable`;
 }

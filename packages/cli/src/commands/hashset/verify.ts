@@ -1,7 +1,6 @@
-import { existsSync } from "node:fs";
 import { Command } from "commander";
-import { PhmatchError, RollbackState, loadHashSet, type LoadedHashSet } from "@phmatch/core";
-import { loadOptions, stateDirOf, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./options.js";
+import { PhmatchError, RollbackState, loadHashSet } from "@phmatch/core";
+import { describeOverrides, loadOptions, stateDirOf, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./options.js";
 
 /** `phmatch hashset verify`: load a store exactly as matching would, and say whether it may be used. */
 export function verifyCommand(): Command {
@@ -26,19 +25,4 @@ export function verifyCommand(): Command {
     const state = dir === undefined ? "" : `; not older than the rollback state ${dir}`;
     process.stdout.write(`${store}: OK, signed by key ${String(loaded.signedBy)}, ${loaded.set.size} entries (${lists})${loaded.encrypted ? ", encrypted" : ""}; ${describeOverrides(loaded)}${state}\n`);
   });
-}
-
-/** "overrides: none", or how many, which release, and who signed them (or that nobody did). */
-export function describeOverrides(loaded: LoadedHashSet): string {
-  const o = loaded.overridesProvenance;
-  if (o === undefined) return "overrides: none";
-  const release = o.release === undefined ? "" : `, release ${o.release}`;
-  const signature = o.signedBy !== undefined ? `, signed by key ${o.signedBy}` : existsSync(`${o.path}.sig`) ? ", signature present, not verified (no trusted keys given)" : ", unsigned";
-  const actions = o.count === 0 ? "" : ` (${countActions(loaded)})`;
-  return `overrides: ${o.count}${actions}${release}${signature}`;
-}
-
-function countActions(loaded: LoadedHashSet): string {
-  const allow = loaded.overrides.filter((o) => o.action === "allow").length;
-  return `${allow} allow, ${loaded.overrides.length - allow} disable`;
 }
