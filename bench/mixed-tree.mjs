@@ -14,9 +14,14 @@ export async function writeMixedJpegs(dir, count, bases, rand) {
     const w = 200 + (rand() % 1400);
     const h = Math.round(w * (0.6 + (rand() % 60) / 100));
     const file = join(sub, `img${i}.jpg`);
-    await sharp(bases[i % bases.length]).extract({ left: rand() % 200, top: rand() % 150, width: 1300, height: 1000 }).resize(w, h, { fit: "fill" }).jpeg({ quality: 70 + (rand() % 25) }).toFile(file);
+    await sharp(bases[i % bases.length])
+      .extract({ left: rand() % 200, top: rand() % 150, width: 1300, height: 1000 })
+      .resize(w, h, { fit: "fill" })
+      .jpeg({ quality: 70 + (rand() % 25) })
+      .toFile(file);
     bytes += statSync(file).size;
   };
-  for (let i = 0; i < count; i += 4) await Promise.all([0, 1, 2, 3].filter((k) => i + k < count).map((k) => write(i + k)));
+  for (let i = 0; i < count; i += 4)
+    await Promise.all([0, 1, 2, 3].filter((k) => i + k < count).map((k) => write(i + k)));
   return bytes;
 }

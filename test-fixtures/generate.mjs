@@ -1,9 +1,10 @@
 // Generates the benign synthetic fixtures (shapes, gradients, smooth noise) and the hostile inputs built from
 // them. Deterministic (seeded PRNG); the outputs are committed, so tests need only `npm install`.
 // Run: npm run fixtures
-import { deflateSync } from "node:zlib";
+
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { deflateSync } from "node:zlib";
 import sharp from "sharp";
 
 const here = new URL("./", import.meta.url);
@@ -35,7 +36,8 @@ export async function smoothNoise(width, height, seed, channels = 3) {
     .resize(width, height, { kernel: "cubic" })
     .raw()
     .toBuffer();
-  for (let i = 0; i < smooth.length; i++) smooth[i] = Math.max(0, Math.min(255, smooth[i] + Math.floor(rand() * 17) - 8));
+  for (let i = 0; i < smooth.length; i++)
+    smooth[i] = Math.max(0, Math.min(255, smooth[i] + Math.floor(rand() * 17) - 8));
   return sharp(smooth, { raw: { width, height, channels } });
 }
 
@@ -71,11 +73,17 @@ for (let y = 0; y < 192; y++) for (let x = 0; x < 256; x++) rgba.data[(y * 256 +
 await write("texture-alpha.png", sharp(rgba.data, { raw: rgba.info }).png());
 await write("texture.webp", (await smoothNoise(320, 240, 17)).webp({ quality: 85 }));
 // EXIF orientation 6 (rotate 90 clockwise to display): hashed as stored unless --auto-orient.
-await write("texture-exif6.jpg", (await smoothNoise(320, 240, 19)).jpeg({ quality: 90 }).withMetadata({ orientation: 6 }));
+await write(
+  "texture-exif6.jpg",
+  (await smoothNoise(320, 240, 19)).jpeg({ quality: 90 }).withMetadata({ orientation: 6 }),
+);
 // Two-frame GIF: only the first frame is hashed.
 const frameA = await (await smoothNoise(120, 90, 23)).raw().toBuffer();
 const frameB = await (await smoothNoise(120, 90, 29)).raw().toBuffer();
-await write("animated.gif", sharp(Buffer.concat([frameA, frameB]), { raw: { width: 120, height: 180, channels: 3, pageHeight: 90 } }).gif());
+await write(
+  "animated.gif",
+  sharp(Buffer.concat([frameA, frameB]), { raw: { width: 120, height: 180, channels: 3, pageHeight: 90 } }).gif(),
+);
 await write("flat.png", sharp({ create: { width: 200, height: 200, channels: 3, background: "#808080" } }).png());
 await write("tiny-4x4.png", sharp({ create: { width: 4, height: 4, channels: 3, background: "#203040" } }).png());
 
@@ -86,7 +94,11 @@ await write("texture-cmyk.jpg", (await smoothNoise(200, 150, 37)).toColourspace(
 // HEIC (HEVC), as iPhones write: made with Debian's heif-enc (package libheif-examples), when it is installed;
 // the committed file stays otherwise.
 if (existsSync("/usr/bin/heif-enc")) {
-  execFileSync("/usr/bin/heif-enc", ["-q", "60", "-o", new URL("shapes.heic", images).pathname, new URL("shapes.png", images).pathname], { stdio: "ignore" });
+  execFileSync(
+    "/usr/bin/heif-enc",
+    ["-q", "60", "-o", new URL("shapes.heic", images).pathname, new URL("shapes.png", images).pathname],
+    { stdio: "ignore" },
+  );
 } else {
   console.warn("heif-enc not found (apt-get install libheif-examples): keeping the committed images/shapes.heic");
 }
@@ -101,7 +113,10 @@ writeFileSync(new URL("not-an-image.jpg", bad), "This is a text file with an ima
 writeFileSync(new URL("vector.svg", bad), shapesSvg(64, 48));
 writeFileSync(new URL("vector-renamed.png", bad), `<?xml version="1.0"?>\n${shapesSvg(64, 48)}`);
 // A PNG whose IDAT stream is garbage (valid chunk CRCs, broken zlib data).
-writeFileSync(new URL("corrupt.png", bad), pngFile(64, 64, 2, Buffer.from(Array.from({ length: 600 }, (_, i) => (i * 37 + 11) & 0xff))));
+writeFileSync(
+  new URL("corrupt.png", bad),
+  pngFile(64, 64, 2, Buffer.from(Array.from({ length: 600 }, (_, i) => (i * 37 + 11) & 0xff))),
+);
 // Decompression bomb: a 100000 x 100000 PNG declared in a few hundred bytes.
 const bombRow = Buffer.alloc(1 + 100000);
 writeFileSync(new URL("bomb.png", bad), pngFile(100000, 100000, 0, deflateSync(Buffer.concat([bombRow, bombRow]))));

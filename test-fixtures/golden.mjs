@@ -4,7 +4,7 @@
 // outputs, blockhash against a separate implementation of its median rule in the tests, digests against
 // node:crypto. Run after a deliberate change: npm run build && node test-fixtures/golden.mjs
 import { readdirSync, rmSync, writeFileSync } from "node:fs";
-import { hashFile, SUPPORTED_ALGORITHMS, isFailedRecord } from "@phmatch/core";
+import { hashFile, isFailedRecord, SUPPORTED_ALGORITHMS } from "@phmatch/core";
 
 const dir = new URL("images/", import.meta.url);
 const algorithms = [...SUPPORTED_ALGORITHMS];
@@ -19,7 +19,27 @@ console.log(`wrote ${rows.length - 1} rows x ${algorithms.length} algorithms to 
 
 // The demo hash set npm start matches against: three benign fixtures, as a hotline would list them.
 import { execFileSync } from "node:child_process";
+
 const cli = new URL("../packages/cli/dist/bin.js", import.meta.url).pathname;
 const images = ["shapes.png", "texture.jpg"].map((f) => `test-fixtures/images/${f}`);
 rmSync(new URL("hashsets/demo.phs", import.meta.url), { force: true });
-execFileSync(process.execPath, [cli, "hashset", "build", ...images, "--list-id", "phmatch-demo", "--list-name", "benign demo list", "--category", "demo-A", "-a", "pdq,phash,dhash,md5,sha1", "-o", "test-fixtures/hashsets/demo.phs"], { cwd: new URL("..", import.meta.url).pathname, stdio: "inherit" });
+execFileSync(
+  process.execPath,
+  [
+    cli,
+    "hashset",
+    "build",
+    ...images,
+    "--list-id",
+    "phmatch-demo",
+    "--list-name",
+    "benign demo list",
+    "--category",
+    "demo-A",
+    "-a",
+    "pdq,phash,dhash,md5,sha1",
+    "-o",
+    "test-fixtures/hashsets/demo.phs",
+  ],
+  { cwd: new URL("..", import.meta.url).pathname, stdio: "inherit" },
+);

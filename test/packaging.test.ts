@@ -1,11 +1,11 @@
 // The packages as npm would publish them: publint (strict) finds no problem, and each entry point imports.
 import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { publint } from "publint";
 import { formatMessage } from "publint/utils";
 import { describe, expect, it } from "vitest";
-import { readFileSync, readdirSync } from "node:fs";
-import { gzipSync } from "node:zlib";
 import { projectRoot } from "./support/conformance.js";
 
 const packages = ["wasm-bindings", "core", "cli"];
@@ -32,10 +32,14 @@ describe("packaging", () => {
   });
 
   it.each(["@phmatch/wasm", "@phmatch/core", "@phmatch/cli"])("%s imports in a plain node process", (name) => {
-    const out = execFileSync(process.execPath, ["--input-type=module", "-e", `const m = await import("${name}"); console.log(Object.keys(m).length)`], {
-      cwd: projectRoot,
-      encoding: "utf8",
-    });
+    const out = execFileSync(
+      process.execPath,
+      ["--input-type=module", "-e", `const m = await import("${name}"); console.log(Object.keys(m).length)`],
+      {
+        cwd: projectRoot,
+        encoding: "utf8",
+      },
+    );
     expect(Number(out.trim())).toBeGreaterThan(1);
   });
 
@@ -71,7 +75,9 @@ describe("packaging", () => {
     }
     // The browser payload: the module graph a page loads plus the kernel, gzipped (reported in the package README).
     const gz = (bytes: Buffer) => gzipSync(bytes, { level: 9 }).length;
-    const jsBytes = ["index.js", "record.js", "hamming.js", "orientation.js"].map((f) => readFileSync(join(dir, "dist", f)));
+    const jsBytes = ["index.js", "record.js", "hamming.js", "orientation.js"].map((f) =>
+      readFileSync(join(dir, "dist", f)),
+    );
     const total = gz(Buffer.concat(jsBytes)) + gz(readFileSync(join(dir, "build", "phmatch.wasm")));
     expect(total).toBeLessThan(40 * 1024);
   });

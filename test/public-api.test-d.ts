@@ -2,25 +2,25 @@
 // declarations): its runtime names and the shapes an embedder relies on. Removing a name, or retyping a record
 // field, a decision, an option or an error code, fails here; test/public-api.test.ts pins the names at runtime.
 import type { Readable } from "node:stream";
-import { describe, expectTypeOf, it } from "vitest";
-import * as core from "@phmatch/core";
 import type {
-  CheckResult,
   Checker,
   CheckerOptions,
+  CheckResult,
   Decision,
   ErrorCode,
   FailedRecord,
+  HashedRecord,
   HashOptions,
   HashRecord,
-  HashedRecord,
-  LoadOptions,
   LoadedHashSet,
+  LoadOptions,
   MatchHit,
   MatchPolicy,
   MatchResult,
   ScanFileRecord,
 } from "@phmatch/core";
+import * as core from "@phmatch/core";
+import { describe, expectTypeOf, it } from "vitest";
 
 describe("@phmatch/core public entry", () => {
   it("exports exactly these runtime names", () => {

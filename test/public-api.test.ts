@@ -114,7 +114,11 @@ describe("@phmatch/core public entry", () => {
     const [, code, printed] = example!;
     const node = ["--input-type=module", "-e", code!];
     const out = execFileSync(process.execPath, node, { cwd: projectRoot, encoding: "utf8" });
-    const lines = (text: string) => text.trim().split("\n").map((line) => line.trimEnd());
+    const lines = (text: string) =>
+      text
+        .trim()
+        .split("\n")
+        .map((line) => line.trimEnd());
     expect(lines(out)).toEqual(lines(printed!));
     expect(code!.split("\n").length).toBeLessThanOrEqual(12);
   });

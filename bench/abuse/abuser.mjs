@@ -81,7 +81,8 @@ function holdOpen(first, drip, everyMs) {
   const one = async () => {
     while (!stopping) {
       const c = connection(first);
-      const timer = drip === undefined ? undefined : setInterval(() => c.socket.writable && c.socket.write(drip), everyMs);
+      const timer =
+        drip === undefined ? undefined : setInterval(() => c.socket.writable && c.socket.write(drip), everyMs);
       const outcome = await c.outcome;
       if (!stopping) count(outcome);
       clearInterval(timer);
@@ -111,7 +112,9 @@ const jpeg = await photoLikeJpeg(77, 864, 576);
 const boundary = "phm-bench-boundary";
 const multipart = (bytes) =>
   Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="upload.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="upload.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+    ),
     bytes,
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
@@ -130,13 +133,19 @@ switch (values.kind) {
     holdOpen(Buffer.concat([head("/v1/check", "image/jpeg", 1_000_000), jpeg.subarray(0, 8)]));
     break;
   case "dribbled-body": // 10 bytes every 100 ms of an announced 1 MB
-    holdOpen(Buffer.concat([head("/v1/check", "image/jpeg", 1_000_000), jpeg.subarray(0, 8)]), Buffer.alloc(10, 1), 100);
+    holdOpen(
+      Buffer.concat([head("/v1/check", "image/jpeg", 1_000_000), jpeg.subarray(0, 8)]),
+      Buffer.alloc(10, 1),
+      100,
+    );
     break;
   case "disconnect": // half the body, then gone
     {
       const one = async () => {
         while (!stopping) {
-          const c = connection(Buffer.concat([head("/v1/check", "image/jpeg", jpeg.length), jpeg.subarray(0, jpeg.length >> 1)]));
+          const c = connection(
+            Buffer.concat([head("/v1/check", "image/jpeg", jpeg.length), jpeg.subarray(0, jpeg.length >> 1)]),
+          );
           await sleep(50);
           c.socket.destroy();
           await c.closed;
@@ -188,7 +197,11 @@ switch (values.kind) {
 // (~300 KB at compression level 9), a JPEG and a lossy WebP of the same size (over the gate's 50 MP limit), and a
 // 7071x7071 PNG just under it (50 MP, decoded and hashed at full size).
 async function pixelBomb(image) {
-  const flat = (side) => sharp({ create: { width: side, height: side, channels: 3, background: { r: 90, g: 140, b: 200 } }, limitInputPixels: false });
+  const flat = (side) =>
+    sharp({
+      create: { width: side, height: side, channels: 3, background: { r: 90, g: 140, b: 200 } },
+      limitInputPixels: false,
+    });
   switch (image) {
     case "png":
       return ["image/png", await flat(10_000).png({ compressionLevel: 9 }).toBuffer()];

@@ -51,19 +51,33 @@ let stopping = false;
 
 function post(body) {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port: Number(values.port), path: "/v1/match", method: "POST", agent, headers: { authorization: `Bearer ${values.token}`, "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
-      let text = "";
-      res.on("data", (d) => (text += d));
-      res.on("end", () => {
-        let parsed = {};
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          // not the gate's JSON
-        }
-        resolve({ status: res.statusCode, retryAfter: Number(res.headers["retry-after"] ?? 1), body: parsed });
-      });
-    });
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port: Number(values.port),
+        path: "/v1/match",
+        method: "POST",
+        agent,
+        headers: {
+          authorization: `Bearer ${values.token}`,
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (d) => (text += d));
+        res.on("end", () => {
+          let parsed = {};
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // not the gate's JSON
+          }
+          resolve({ status: res.statusCode, retryAfter: Number(res.headers["retry-after"] ?? 1), body: parsed });
+        });
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -73,8 +87,13 @@ function post(body) {
 async function ask(hashes) {
   if (stopping) throw new Refused("stopped");
   let sent = hashes;
-  if (hashes.length > 1 && PAD > 0) sent = [...hashes, ...new Array(PAD - hashes.length).fill(hashes[hashes.length - 1])];
-  const body = JSON.stringify(sent.length === 1 ? { hashes: { [ALGORITHM]: sent[0] } } : { hashes: { [ALGORITHM]: sent[0] }, dihedral: { [ALGORITHM]: sent } });
+  if (hashes.length > 1 && PAD > 0)
+    sent = [...hashes, ...new Array(PAD - hashes.length).fill(hashes[hashes.length - 1])];
+  const body = JSON.stringify(
+    sent.length === 1
+      ? { hashes: { [ALGORITHM]: sent[0] } }
+      : { hashes: { [ALGORITHM]: sent[0] }, dihedral: { [ALGORITHM]: sent } },
+  );
   for (;;) {
     const r = await post(body);
     current.requests++;
@@ -84,14 +103,16 @@ async function ask(hashes) {
       continue;
     }
     current.hashes += sent.length;
-    if (r.status === 200 && (r.body.decision === "match" || r.body.decision === "no_match")) return r.body.decision === "match";
+    if (r.status === 200 && (r.body.decision === "match" || r.body.decision === "no_match"))
+      return r.body.decision === "match";
     throw new Refused(`${r.status} ${r.body.reason_code ?? ""}`.trim());
   }
 }
 
 const hexOf = (bits) => {
   let hex = "";
-  for (let i = 0; i < bits.length; i += 4) hex += ((bits[i] << 3) | (bits[i + 1] << 2) | (bits[i + 2] << 1) | bits[i + 3]).toString(16);
+  for (let i = 0; i < bits.length; i += 4)
+    hex += ((bits[i] << 3) | (bits[i + 1] << 2) | (bits[i + 2] << 1) | bits[i + 3]).toString(16);
   return hex;
 };
 const bitsOf = (hex) => [...hex].flatMap((c) => [3, 2, 1, 0].map((s) => (parseInt(c, 16) >> s) & 1));
@@ -110,7 +131,10 @@ async function findDefectives(items, defectives, test) {
   while (found.length < defectives) {
     const left = defectives - found.length;
     if (pool.length === left) return [...found, ...pool];
-    const size = Math.min(PER_REQUEST, pool.length <= 2 * left - 2 ? 1 : 2 ** Math.floor(Math.log2((pool.length - left + 1) / left)));
+    const size = Math.min(
+      PER_REQUEST,
+      pool.length <= 2 * left - 2 ? 1 : 2 ** Math.floor(Math.log2((pool.length - left + 1) / left)),
+    );
     let group = pool.slice(0, size);
     if (!(await test(group))) {
       pool = pool.slice(size);
@@ -151,7 +175,9 @@ async function recover(nearHex) {
   const edge = flipped(near, order.slice(0, lo));
   // At the edge exactly THRESHOLD bits differ from the entry; order[lo] is not one of them.
   const others = order.filter((i) => i !== order[lo]);
-  const differing = await findDefectives(others, THRESHOLD, (group) => ask(group.map((i) => hexOf(flipped(edge, [i])))));
+  const differing = await findDefectives(others, THRESHOLD, (group) =>
+    ask(group.map((i) => hexOf(flipped(edge, [i])))),
+  );
   return hexOf(flipped(edge, differing));
 }
 
@@ -175,7 +201,12 @@ async function run() {
     if (values.attack === "pdq" && n >= targets.length) break;
     const near = values.attack === "pdq" ? targets[n] : await search();
     const hex = await recover(near);
-    result.entries.push({ hex, requests: current.requests, hashes: current.hashes, seconds: (Date.now() - current.started) / 1000 });
+    result.entries.push({
+      hex,
+      requests: current.requests,
+      hashes: current.hashes,
+      seconds: (Date.now() - current.started) / 1000,
+    });
     process.send?.("entry");
   }
 }
@@ -192,7 +223,11 @@ async function keepAsking(reason) {
 
 process.on("SIGTERM", () => {
   stopping = true;
-  result.inProgress = { requests: current.requests, hashes: current.hashes, seconds: (Date.now() - current.started) / 1000 };
+  result.inProgress = {
+    requests: current.requests,
+    hashes: current.hashes,
+    seconds: (Date.now() - current.started) / 1000,
+  };
   process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
 });
 process.send?.("ready");

@@ -52,12 +52,24 @@ const eight = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6", 
 const ABUSES = [
   { kind: "idle", label: "1,000 idle connections, one address", count: 1000, from: one },
   { kind: "idle", label: "2,000 idle connections, 8 addresses", count: 2000, from: eight },
-  { kind: "headers-dribble", label: "slowloris: 2,000 connections sending a header byte a second, 8 addresses", count: 2000, from: eight },
+  {
+    kind: "headers-dribble",
+    label: "slowloris: 2,000 connections sending a header byte a second, 8 addresses",
+    count: 2000,
+    from: eight,
+  },
   { kind: "huge-headers", label: "20 KiB headers, 4 loops", count: 4, from: one },
   { kind: "stalled-body", label: "16 bodies stopped after 8 bytes", count: 16, from: one },
   // Behind one proxy (both from 127.0.0.1), told apart by the X-Forwarded-For the gate trusts from it: the one
   // row run with a setting, --trusted-proxies 127.0.0.1; the healthy client is 192.0.2.10 behind it.
-  { kind: "stalled-body", label: "16 bodies stopped after 8 bytes, another client behind the healthy client's proxy (--trusted-proxies)", count: 16, from: ["127.0.0.1"], forwardedFor: "192.0.2.66", proxied: true },
+  {
+    kind: "stalled-body",
+    label: "16 bodies stopped after 8 bytes, another client behind the healthy client's proxy (--trusted-proxies)",
+    count: 16,
+    from: ["127.0.0.1"],
+    forwardedFor: "192.0.2.66",
+    proxied: true,
+  },
   { kind: "dribbled-body", label: "16 bodies at 100 B/s", count: 16, from: one },
   { kind: "disconnect", label: "disconnect mid-body, 4 loops", count: 4, from: one },
   { kind: "wrong-type", label: "1 MB of JSON to /v1/check, 4 loops", count: 4, from: one },
@@ -67,10 +79,42 @@ const ABUSES = [
   // The pixel bombs of issue 16: one colour, many pixels, few bytes; 2 connections taking turns, 12 a minute.
   // The healthy client runs 30 s beside each (six of the abuser's uploads), and the same rows run against the
   // gate at BEFORE too (a second table).
-  { kind: "pixel-bomb", image: "png", label: "pixel bomb: 10000x10000 one-colour PNG (100 MP), 2 connections, 12/min", count: 2, everyMs: 10_000, from: one, seconds: 30 },
-  { kind: "pixel-bomb", image: "jpeg", label: "pixel bomb: 10000x10000 one-colour JPEG (100 MP), 2 connections, 12/min", count: 2, everyMs: 10_000, from: one, seconds: 30 },
-  { kind: "pixel-bomb", image: "webp", label: "pixel bomb: 10000x10000 one-colour lossy WebP (100 MP), 2 connections, 12/min", count: 2, everyMs: 10_000, from: one, seconds: 30 },
-  { kind: "pixel-bomb", image: "png-50mp", label: "7071x7071 one-colour PNG (50 MP, just under the limit: hashed at full size), 2 connections, 12/min", count: 2, everyMs: 10_000, from: one, seconds: 30 },
+  {
+    kind: "pixel-bomb",
+    image: "png",
+    label: "pixel bomb: 10000x10000 one-colour PNG (100 MP), 2 connections, 12/min",
+    count: 2,
+    everyMs: 10_000,
+    from: one,
+    seconds: 30,
+  },
+  {
+    kind: "pixel-bomb",
+    image: "jpeg",
+    label: "pixel bomb: 10000x10000 one-colour JPEG (100 MP), 2 connections, 12/min",
+    count: 2,
+    everyMs: 10_000,
+    from: one,
+    seconds: 30,
+  },
+  {
+    kind: "pixel-bomb",
+    image: "webp",
+    label: "pixel bomb: 10000x10000 one-colour lossy WebP (100 MP), 2 connections, 12/min",
+    count: 2,
+    everyMs: 10_000,
+    from: one,
+    seconds: 30,
+  },
+  {
+    kind: "pixel-bomb",
+    image: "png-50mp",
+    label: "7071x7071 one-colour PNG (50 MP, just under the limit: hashed at full size), 2 connections, 12/min",
+    count: 2,
+    everyMs: 10_000,
+    from: one,
+    seconds: 30,
+  },
 ].filter((a) => values.only === undefined || values.only.split(",").includes(a.kind));
 
 const log = (line) => process.stderr.write(`${line}\n`);
@@ -79,9 +123,37 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function startServer(dir, bin = cli, extraArgs = []) {
   const tokens = join(dir, "tokens.json");
-  writeFileSync(tokens, JSON.stringify({ tokens: [{ name: "healthy", token: HEALTHY, detail: "full" }, { name: "backend", token: FULL, detail: "full" }, { name: "app", token: LIMITED, detail: "decision", ratePerMinute: 600 }] }));
-  const args = [bin, "serve", "--hashset", demo, "--port", "0", "--tokens", tokens, "--no-watch", "--state-dir", join(dir, "state"), "--max-bytes", String(MAX_BYTES), ...extraArgs];
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !["PHMATCH_TRUSTED_KEYS", "PHMATCH_TOKENS", "PHMATCH_LIST_KEY"].includes(name)));
+  writeFileSync(
+    tokens,
+    JSON.stringify({
+      tokens: [
+        { name: "healthy", token: HEALTHY, detail: "full" },
+        { name: "backend", token: FULL, detail: "full" },
+        { name: "app", token: LIMITED, detail: "decision", ratePerMinute: 600 },
+      ],
+    }),
+  );
+  const args = [
+    bin,
+    "serve",
+    "--hashset",
+    demo,
+    "--port",
+    "0",
+    "--tokens",
+    tokens,
+    "--no-watch",
+    "--state-dir",
+    join(dir, "state"),
+    "--max-bytes",
+    String(MAX_BYTES),
+    ...extraArgs,
+  ];
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([name]) => !["PHMATCH_TRUSTED_KEYS", "PHMATCH_TOKENS", "PHMATCH_LIST_KEY"].includes(name),
+    ),
+  );
   const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env });
   const exited = new Promise((resolve) => child.once("exit", resolve));
   const ready = new Promise((resolve, reject) => {
@@ -96,7 +168,21 @@ function startServer(dir, bin = cli, extraArgs = []) {
 }
 
 function startAbuser(abuse, port) {
-  const args = [abuserScript, "--kind", abuse.kind, "--port", String(port), "--token", abuse.token ?? FULL, "--count", String(abuse.count), "--from", abuse.from.join(","), "--max-bytes", String(MAX_BYTES)];
+  const args = [
+    abuserScript,
+    "--kind",
+    abuse.kind,
+    "--port",
+    String(port),
+    "--token",
+    abuse.token ?? FULL,
+    "--count",
+    String(abuse.count),
+    "--from",
+    abuse.from.join(","),
+    "--max-bytes",
+    String(MAX_BYTES),
+  ];
   if (abuse.image !== undefined) args.push("--image", abuse.image, "--every-ms", String(abuse.everyMs));
   if (abuse.forwardedFor !== undefined) args.push("--forwarded-for", abuse.forwardedFor);
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit", "ipc"] });
@@ -156,7 +242,9 @@ const summary = (tally) =>
     .map(([k, n]) => `${k} x${n.toLocaleString("en")}`)
     .join(", ") || "-";
 
-const loadAtStart = loadavg().map((l) => l.toFixed(1)).join(" ");
+const loadAtStart = loadavg()
+  .map((l) => l.toFixed(1))
+  .join(" ");
 const commandLine = `node ${relative(process.cwd(), process.argv[1])}${process.argv.length > 2 ? ` ${process.argv.slice(2).join(" ")}` : ""}`;
 // Each abuse beside the healthy client, on one gate built from `bin` (with `proxied`: behind a trusted proxy, the
 // healthy client named by X-Forwarded-For); the rows.
@@ -171,24 +259,35 @@ async function measure(bin, abuses, proxied = false) {
     const port = Number(new URL(base).port);
     const pid = server.child.pid;
     const jpeg = await photoLikeJpeg(3000, 864, 576);
-    const probe = await fetch(`${base}/v1/check`, { method: "POST", headers: { authorization: `Bearer ${HEALTHY}`, "content-type": "image/jpeg" }, body: jpeg });
+    const probe = await fetch(`${base}/v1/check`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${HEALTHY}`, "content-type": "image/jpeg" },
+      body: jpeg,
+    });
     if (probe.status !== 200) throw new Error(`probe: ${probe.status} ${await probe.text()}`);
-    log(`gate at ${base}; healthy client: ${CONNECTIONS} connections, ${DURATION} s per run, ${(jpeg.length / 1024).toFixed(0)} KiB JPEG`);
+    log(
+      `gate at ${base}; healthy client: ${CONNECTIONS} connections, ${DURATION} s per run, ${(jpeg.length / 1024).toFixed(0)} KiB JPEG`,
+    );
     for (const abuse of abuses) {
       const seconds = abuse.seconds ?? DURATION;
       log(`${abuse.label}: without ...`);
       const without = await healthy(base, pid, jpeg, undefined, seconds, healthyHeaders);
-      log(`  ${without.rps.toFixed(1)} req/s, p50 ${without.p50} ms, p99 ${without.p99} ms, non-2xx ${without.non2xx}; with ...`);
+      log(
+        `  ${without.rps.toFixed(1)} req/s, p50 ${without.p50} ms, p99 ${without.p99} ms, non-2xx ${without.non2xx}; with ...`,
+      );
       const abuser = startAbuser(abuse, port);
       await abuser.ready;
       await sleep(SETTLE_MS);
       const withAbuse = await healthy(base, pid, jpeg, abuser, seconds, healthyHeaders);
       const tally = await abuser.stop();
-      log(`  ${withAbuse.rps.toFixed(1)} req/s, p50 ${withAbuse.p50} ms, p99 ${withAbuse.p99} ms, non-2xx ${withAbuse.non2xx}, fds max ${withAbuse.fdsMax}; abuser: ${summary(tally)}`);
+      log(
+        `  ${withAbuse.rps.toFixed(1)} req/s, p50 ${withAbuse.p50} ms, p99 ${withAbuse.p99} ms, non-2xx ${withAbuse.non2xx}, fds max ${withAbuse.fdsMax}; abuser: ${summary(tally)}`,
+      );
       rows.push({ abuse, without, withAbuse, tally });
       // Back to rest before the next: nothing in flight, the abuser's sockets closed.
       const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline && ((await inFlight(base)) !== 0 || treeUsage(pid).fds > without.fdsMax + 8)) await sleep(250);
+      while (Date.now() < deadline && ((await inFlight(base)) !== 0 || treeUsage(pid).fds > without.fdsMax + 8))
+        await sleep(250);
     }
   } finally {
     server.child.kill("SIGTERM");
@@ -208,13 +307,31 @@ const cpu = (x) => (x < 0 ? "-" : x.toFixed(0));
 const tableRow = ({ abuse, without: a, withAbuse: b, tally }) =>
   `| ${abuse.label} | ${summary(tally)} | ${a.rps.toFixed(1)} | ${a.p50} | ${a.p99} | ${b.rps.toFixed(1)} | ${b.p50} | ${b.p99} | ${(b.p99 / a.p99).toFixed(2)}x | ${b.non2xx}${b.errors > 0 ? ` (+${b.errors} unanswered)` : ""} | ${cpu(a.serverCpu)} / ${cpu(b.serverCpu)} | ${b.abuserCpu.toFixed(0)} | ${b.fdsMax} | ${mib(b.rssMax)} |`;
 
-const rows = [...(await measure(cli, ABUSES.filter((a) => a.proxied !== true))), ...(await measure(cli, ABUSES.filter((a) => a.proxied === true), true))];
+const rows = [
+  ...(await measure(
+    cli,
+    ABUSES.filter((a) => a.proxied !== true),
+  )),
+  ...(await measure(
+    cli,
+    ABUSES.filter((a) => a.proxied === true),
+    true,
+  )),
+];
 const bombs = ABUSES.filter((a) => a.kind === "pixel-bomb");
 const before = bombs.length === 0 ? [] : await measure(gateAtCommit(BEFORE, log), bombs);
 
-console.log(`\nphmatch serve under abuse, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "cpu"}; the healthy client, the abuser and the server share them), command: ${commandLine}`);
-console.log(`load average at the start ${loadAtStart}, at the end ${loadavg().map((l) => l.toFixed(1)).join(" ")} (other work on the machine shows here)`);
-console.log(`healthy: POST /v1/check, 0.5 MP JPEG, ${CONNECTIONS} connections, ${DURATION} s per run; the gate with its defaults (--max-concurrent ${Math.max(2, cpus().length * 2)}, --request-timeout-ms 60000, --max-connections-per-ip 256) and --max-bytes ${MAX_BYTES}\n`);
+console.log(
+  `\nphmatch serve under abuse, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "cpu"}; the healthy client, the abuser and the server share them), command: ${commandLine}`,
+);
+console.log(
+  `load average at the start ${loadAtStart}, at the end ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")} (other work on the machine shows here)`,
+);
+console.log(
+  `healthy: POST /v1/check, 0.5 MP JPEG, ${CONNECTIONS} connections, ${DURATION} s per run; the gate with its defaults (--max-concurrent ${Math.max(2, cpus().length * 2)}, --request-timeout-ms 60000, --max-connections-per-ip 256) and --max-bytes ${MAX_BYTES}\n`,
+);
 for (const line of [...TABLE_HEAD, ...rows.map(tableRow)]) console.log(line);
 if (before.length > 0) {
   console.log(`\nThe pixel bombs against the gate at ${BEFORE} (the same defaults, tokens and addresses):\n`);
@@ -233,6 +350,8 @@ if (values.only === undefined || values.only.split(",").includes("oracle")) {
     healthyToken: HEALTHY,
     log,
   });
-  console.log(`\nThe yes/no oracle: a client that sees only match / no_match reads list entries back through POST /v1/match, against the gate at ${BEFORE} and at this commit; healthy client beside each: POST /v1/check, 0.5 MP JPEG, ${CONNECTIONS} connections, ${DURATION} s, its own full token, from 127.0.0.1; attacker from 127.0.0.2\n`);
+  console.log(
+    `\nThe yes/no oracle: a client that sees only match / no_match reads list entries back through POST /v1/match, against the gate at ${BEFORE} and at this commit; healthy client beside each: POST /v1/check, 0.5 MP JPEG, ${CONNECTIONS} connections, ${DURATION} s, its own full token, from 127.0.0.1; attacker from 127.0.0.2\n`,
+  );
   for (const line of lines) console.log(line);
 }

@@ -9,16 +9,22 @@
 // Usage: npm run bench:distributed [-- --files 1000 --batch-size 64 --rounds 3]
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, createConnection } from "node:net";
+import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
+import { writeMixedJpegs } from "../mixed-tree.mjs";
 import { photoLikeJpeg } from "../photo-like.mjs";
 import { seededRandom } from "../seeded-random.mjs";
-import { writeMixedJpegs } from "../mixed-tree.mjs";
 
-const { values } = parseArgs({ options: { files: { type: "string", default: "1000" }, "batch-size": { type: "string", default: "64" }, rounds: { type: "string", default: "3" } } });
+const { values } = parseArgs({
+  options: {
+    files: { type: "string", default: "1000" },
+    "batch-size": { type: "string", default: "64" },
+    rounds: { type: "string", default: "3" },
+  },
+});
 const FILES = Number(values.files);
 const BATCH = values["batch-size"];
 const ROUNDS = Number(values.rounds);
@@ -46,12 +52,17 @@ const waitForPort = async (port) => {
 const run = (args) =>
   new Promise((resolve, reject) => {
     // One rollback state folder for the whole run: the coordinator and workers are a deployment and need one.
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PHMATCH_STATE_DIR: join(dir, "state") } });
+    const child = spawn(process.execPath, [cli, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, PHMATCH_STATE_DIR: join(dir, "state") },
+    });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (err += d));
-    child.on("exit", (code) => (code === 0 || code === 2 ? resolve(out) : reject(new Error(`phmatch ${args.join(" ")} exited ${code}: ${err}`))));
+    child.on("exit", (code) =>
+      code === 0 || code === 2 ? resolve(out) : reject(new Error(`phmatch ${args.join(" ")} exited ${code}: ${err}`)),
+    );
   });
 
 const dir = mkdtempSync(join(tmpdir(), "phmatch-bench-distributed-"));
@@ -72,13 +83,22 @@ try {
   const bytes = await writeMixedJpegs(tree, FILES, bases, rand);
 
   const port = await freePort();
-  redisServer = spawn("/usr/bin/redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });
+  redisServer = spawn(
+    "/usr/bin/redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+    { stdio: "ignore" },
+  );
   await waitForPort(port);
   const redis = new Redis({ host: "127.0.0.1", port });
   const info = async () => {
     const text = await redis.info();
     const field = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(text)?.[1] ?? 0);
-    return { commands: field("total_commands_processed"), netIn: field("total_net_input_bytes"), cpu: field("used_cpu_sys") + field("used_cpu_user"), peak: field("used_memory_peak") };
+    return {
+      commands: field("total_commands_processed"),
+      netIn: field("total_net_input_bytes"),
+      cpu: field("used_cpu_sys") + field("used_cpu_user"),
+      peak: field("used_memory_peak"),
+    };
   };
 
   const rows = new Map();
@@ -105,14 +125,24 @@ try {
     const t0 = performance.now();
     const done = Promise.all([
       run(["scan", tree, "--hashset", demo, "--queue", queue, "--enqueue", "--batch-size", BATCH, "-q"]),
-      ...Array.from({ length: workers }, (_, n) => run(["worker", "--queue", queue, "--hashset", demo, "-j", "1", "--name", `w${n + 1}`])),
+      ...Array.from({ length: workers }, (_, n) =>
+        run(["worker", "--queue", queue, "--hashset", demo, "-j", "1", "--name", `w${n + 1}`]),
+      ),
       run(["report", "collect", "--queue", queue, "--out", report, "-q"]),
     ]);
     const outputs = await done;
     const collected = JSON.parse(outputs.at(-1));
     const seconds = (performance.now() - t0) / 1000;
     const after = await info();
-    const same = readFileSync(report, "utf8").split("\n").filter((l) => l.startsWith('{"type":"file"')).join("\n") === readFileSync(localRun.report, "utf8").split("\n").filter((l) => l.startsWith('{"type":"file"')).join("\n");
+    const same =
+      readFileSync(report, "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith('{"type":"file"'))
+        .join("\n") ===
+      readFileSync(localRun.report, "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith('{"type":"file"'))
+        .join("\n");
     keep(`distributed${workers}`, {
       label: `distributed, ${workers} \`phmatch worker -j 1\` + coordinator + collector`,
       seconds,
@@ -134,18 +164,35 @@ try {
   }
   redis.disconnect();
 
-  console.log(`\n${FILES} benign JPEGs, ${(bytes / FILES / 1024).toFixed(0)} KiB mean, 200-1600 px wide, batches of ${BATCH}, fastest of ${ROUNDS} rounds, Node ${process.version}, Debian's redis-server on loopback\n`);
-  console.log("| run | seconds | files / s | overhead vs local, ms / file | report = local | Redis commands / file | bytes to Redis / file | Redis CPU, ms / file | collector CPU, ms / file |");
+  console.log(
+    `\n${FILES} benign JPEGs, ${(bytes / FILES / 1024).toFixed(0)} KiB mean, 200-1600 px wide, batches of ${BATCH}, fastest of ${ROUNDS} rounds, Node ${process.version}, Debian's redis-server on loopback\n`,
+  );
+  console.log(
+    "| run | seconds | files / s | overhead vs local, ms / file | report = local | Redis commands / file | bytes to Redis / file | Redis CPU, ms / file | collector CPU, ms / file |",
+  );
   console.log("|---|---:|---:|---:|:---:|---:|---:|---:|---:|");
   for (const key of ["local1", "distributed1", "local2", "distributed2"]) {
     const r = rows.get(key);
     const vs = r.localKey === undefined ? undefined : rows.get(r.localKey).seconds;
     const overhead = vs === undefined ? "" : (((r.seconds - vs) * 1000) / FILES).toFixed(2);
-    const cells = vs === undefined ? ["", "", "", "", ""] : [r.same ? "yes" : "NO", r.commands.toFixed(2), r.netIn.toFixed(0), r.cpuMs.toFixed(3), r.collectorMs.toFixed(3)];
-    console.log(`| ${r.label} | ${r.seconds.toFixed(1)} | ${(FILES / r.seconds).toFixed(1)} | ${overhead} | ${cells.join(" | ")} |`);
+    const cells =
+      vs === undefined
+        ? ["", "", "", "", ""]
+        : [
+            r.same ? "yes" : "NO",
+            r.commands.toFixed(2),
+            r.netIn.toFixed(0),
+            r.cpuMs.toFixed(3),
+            r.collectorMs.toFixed(3),
+          ];
+    console.log(
+      `| ${r.label} | ${r.seconds.toFixed(1)} | ${(FILES / r.seconds).toFixed(1)} | ${overhead} | ${cells.join(" | ")} |`,
+    );
   }
   const peak = Math.max(...[...rows.values()].filter((r) => r.peak !== undefined).map((r) => r.peak));
-  console.log(`\nRedis peak memory ${(peak / 1024 / 1024).toFixed(1)} MiB (the queued batches, at most --max-queued, and the records the collector has not yet written and deleted).`);
+  console.log(
+    `\nRedis peak memory ${(peak / 1024 / 1024).toFixed(1)} MiB (the queued batches, at most --max-queued, and the records the collector has not yet written and deleted).`,
+  );
 } finally {
   redisServer?.kill("SIGTERM");
   rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,9 @@ import { parseArgs } from "node:util";
 import { HashSetBuilder, serializeStore } from "@phmatch/core";
 import { seededRandom } from "../seeded-random.mjs";
 
-const { values } = parseArgs({ options: { sizes: { type: "string", default: "1000000,10000000" }, child: { type: "string" } } });
+const { values } = parseArgs({
+  options: { sizes: { type: "string", default: "1000000,10000000" }, child: { type: "string" } },
+});
 
 if (values.child !== undefined) {
   // Child: load one store, touch every value once (as an index build would), report time and memory.
@@ -24,7 +26,16 @@ if (values.child !== undefined) {
   for (let i = 0; i < packed.values.length; i += 32) xor ^= packed.values[i];
   const after = process.memoryUsage();
   const grown = after.rss - before.rss;
-  console.log(JSON.stringify({ entries: set.size, loadMs, rssGrowth: grown, arrayBuffers: after.arrayBuffers - before.arrayBuffers, heap: after.heapUsed - before.heapUsed, xor }));
+  console.log(
+    JSON.stringify({
+      entries: set.size,
+      loadMs,
+      rssGrowth: grown,
+      arrayBuffers: after.arrayBuffers - before.arrayBuffers,
+      heap: after.heapUsed - before.heapUsed,
+      xor,
+    }),
+  );
   process.exit(0);
 }
 
@@ -47,7 +58,10 @@ try {
     const file = join(dir, `pdq-${n}.phs`);
     writeFileSync(file, serializeStore(builder));
     const buildMs = performance.now() - t0;
-    const out = execFileSync(process.execPath, [new URL(import.meta.url).pathname, "--child", file], { encoding: "utf8", maxBuffer: 1 << 20 });
+    const out = execFileSync(process.execPath, [new URL(import.meta.url).pathname, "--child", file], {
+      encoding: "utf8",
+      maxBuffer: 1 << 20,
+    });
     const r = JSON.parse(out);
     rows.push({ n, fileBytes: statSync(file).size, buildMs, ...r });
     rmSync(file);
@@ -57,9 +71,13 @@ try {
 }
 
 console.log(`\n.phs load, PDQ entries with entry id and category, Node ${process.version}\n`);
-console.log("| entries | file MiB | build + write s | load s | entries / s | RSS growth, bytes / entry | beyond the 32 hash bytes |");
+console.log(
+  "| entries | file MiB | build + write s | load s | entries / s | RSS growth, bytes / entry | beyond the 32 hash bytes |",
+);
 console.log("|---:|---:|---:|---:|---:|---:|---:|");
 for (const r of rows) {
   const perEntry = r.rssGrowth / r.entries;
-  console.log(`| ${r.entries.toLocaleString("en")} | ${(r.fileBytes / 2 ** 20).toFixed(0)} | ${(r.buildMs / 1000).toFixed(1)} | ${(r.loadMs / 1000).toFixed(2)} | ${Math.round(r.entries / (r.loadMs / 1000)).toLocaleString("en")} | ${perEntry.toFixed(1)} | ${(perEntry - 32).toFixed(1)} |`);
+  console.log(
+    `| ${r.entries.toLocaleString("en")} | ${(r.fileBytes / 2 ** 20).toFixed(0)} | ${(r.buildMs / 1000).toFixed(1)} | ${(r.loadMs / 1000).toFixed(2)} | ${Math.round(r.entries / (r.loadMs / 1000)).toLocaleString("en")} | ${perEntry.toFixed(1)} | ${(perEntry - 32).toFixed(1)} |`,
+  );
 }

@@ -14,7 +14,17 @@
 // Usage: node bench/hostile/run.mjs [--size full|fast] [--interfaces hash,batch,scan,check,serve] [--kinds a,b]
 //        [--file-timeout 30] [--memory-limit 2048]
 import { execFileSync, spawn } from "node:child_process";
-import { closeSync, constants, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -75,18 +85,28 @@ const fifoWatch = setInterval(() => {
 
 const kinds = values.kinds?.split(",") ?? HOSTILE_KINDS;
 const t0 = Date.now();
-const corpus = (await hostileCorpus({ size: values.size, canary: { url: `http://127.0.0.1:${canary.address().port}/canary`, file: fifo } })).filter((i) => kinds.includes(i.kind));
+const corpus = (
+  await hostileCorpus({
+    size: values.size,
+    canary: { url: `http://127.0.0.1:${canary.address().port}/canary`, file: fifo },
+  })
+).filter((i) => kinds.includes(i.kind));
 const corpusDir = join(work, "corpus");
 const paths = writeCorpus(corpusDir, corpus);
 const inputs = corpus.map((input, i) => ({ ...input, path: paths[i], key: `${input.kind}/${input.name}` }));
-log(`${inputs.length} inputs (${(inputs.reduce((a, i) => a + i.bytes.length, 0) / 2 ** 20).toFixed(1)} MiB) generated in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+log(
+  `${inputs.length} inputs (${(inputs.reduce((a, i) => a + i.bytes.length, 0) / 2 ** 20).toFixed(1)} MiB) generated in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+);
 
 // One process run: wall time, exit, peak RSS (KiB) of the largest process in its tree.
 function run(args, { stdin } = {}) {
   const rssFile = join(work, "rss");
   return new Promise((resolve) => {
     const start = process.hrtime.bigint();
-    const child = spawn(TIME, ["-f", "%M", "-o", rssFile, process.execPath, cli, ...args], { stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"], env: { ...process.env, PHMATCH_TRUSTED_KEYS: undefined, PHMATCH_STATE_DIR: join(work, "state") } });
+    const child = spawn(TIME, ["-f", "%M", "-o", rssFile, process.execPath, cli, ...args], {
+      stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+      env: { ...process.env, PHMATCH_TRUSTED_KEYS: undefined, PHMATCH_STATE_DIR: join(work, "state") },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -153,7 +173,16 @@ const results = {}; // interface -> [{ input, outcome, ms, rssKiB }]
 const baselines = {}; // interface -> { ms, rssKiB } for one benign image
 const notes = {};
 
-const hashArgs = ["hash", "-q", "-j", "1", "--file-timeout", String(FILE_TIMEOUT), "--memory-limit", String(MEMORY_LIMIT)];
+const hashArgs = [
+  "hash",
+  "-q",
+  "-j",
+  "1",
+  "--file-timeout",
+  String(FILE_TIMEOUT),
+  "--memory-limit",
+  String(MEMORY_LIMIT),
+];
 
 async function perFileHash() {
   const base = await run([...hashArgs, benign]);
@@ -186,7 +215,8 @@ async function perFileCheck() {
     else if (/PHM_INTERNAL/.test(r.stderr)) result = crash("PHM_INTERNAL");
     else {
       const answer = parseLines(r.stdout)[0];
-      if (answer === undefined || answer.status === undefined) result = crash(`no result (stderr: ${r.stderr.trim().slice(0, 120)})`);
+      if (answer === undefined || answer.status === undefined)
+        result = crash(`no result (stderr: ${r.stderr.trim().slice(0, 120)})`);
       else if (answer.error?.code === "PHM_INTERNAL") result = crash("PHM_INTERNAL");
       else result = answer.error !== undefined ? outcome("error", answer.error.code) : outcome("hash", "hash");
     }
@@ -202,7 +232,10 @@ async function batch(label, args, recordsOf) {
   const start = process.hrtime.bigint();
   const arrivals = [];
   const rssFile = join(work, "rss-batch");
-  const child = spawn(TIME, ["-f", "%M", "-o", rssFile, process.execPath, cli, ...args, benign, corpusDir], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PHMATCH_TRUSTED_KEYS: undefined, PHMATCH_STATE_DIR: join(work, "state") } });
+  const child = spawn(TIME, ["-f", "%M", "-o", rssFile, process.execPath, cli, ...args, benign, corpusDir], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, PHMATCH_TRUSTED_KEYS: undefined, PHMATCH_STATE_DIR: join(work, "state") },
+  });
   let buffered = "";
   let stderr = "";
   child.stdout.on("data", (d) => {
@@ -233,20 +266,49 @@ async function batch(label, args, recordsOf) {
   ordered.forEach((r, i) => gap.set(r.path, i === 0 ? NaN : r.at - (ordered[i - 1]?.at ?? 0)));
   const out = inputs.map((input) => {
     const record = byPath.get(input.path);
-    return { input, outcome: runCrashed && record === undefined ? crash(`run died (${sig?.[0] ?? signal ?? `exit ${exit}`})`) : recordOutcome(record), ms: gap.get(input.path) ?? NaN, rssKiB: NaN };
+    return {
+      input,
+      outcome:
+        runCrashed && record === undefined
+          ? crash(`run died (${sig?.[0] ?? signal ?? `exit ${exit}`})`)
+          : recordOutcome(record),
+      ms: gap.get(input.path) ?? NaN,
+      rssKiB: NaN,
+    };
   });
   const missing = inputs.filter((input) => !byPath.has(input.path)).length;
   if (missing > 0) log(`${label}: ${missing} inputs without a record`);
   results[label] = out;
-  notes[label] = `one run, ${(total / 1000).toFixed(1)} s in all, exit ${exit}${sig ? `, ${sig[0]}` : ""}, peak RSS ${(rssKiB / 1024).toFixed(0)} MiB (whole run)`;
+  notes[label] =
+    `one run, ${(total / 1000).toFixed(1)} s in all, exit ${exit}${sig ? `, ${sig[0]}` : ""}, peak RSS ${(rssKiB / 1024).toFixed(0)} MiB (whole run)`;
   if (stderr.includes("PHM_INTERNAL")) notes[label] += "; PHM_INTERNAL on stderr";
 }
 
 async function serve() {
-  const child = spawn(process.execPath, [cli, "serve", "--port", "0", "--no-auth", "--hashset", demo, "--threads", "1", "--max-bytes", String(64 * 1024 * 1024), "--timeout-ms", String(FILE_TIMEOUT * 1000), "--state-dir", join(work, "state-serve")], {
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, PHMATCH_TRUSTED_KEYS: undefined },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      "serve",
+      "--port",
+      "0",
+      "--no-auth",
+      "--hashset",
+      demo,
+      "--threads",
+      "1",
+      "--max-bytes",
+      String(64 * 1024 * 1024),
+      "--timeout-ms",
+      String(FILE_TIMEOUT * 1000),
+      "--state-dir",
+      join(work, "state-serve"),
+    ],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, PHMATCH_TRUSTED_KEYS: undefined },
+    },
+  );
   let err = "";
   child.stderr.on("data", (d) => (err += d));
   const deadline = Date.now() + 30_000;
@@ -261,7 +323,14 @@ async function serve() {
     const pids = [root];
     for (let i = 0; i < pids.length; i++) {
       try {
-        for (const task of readdirSync(`/proc/${pids[i]}/task`)) pids.push(...readFileSync(`/proc/${pids[i]}/task/${task}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number));
+        for (const task of readdirSync(`/proc/${pids[i]}/task`))
+          pids.push(
+            ...readFileSync(`/proc/${pids[i]}/task/${task}/children`, "utf8")
+              .trim()
+              .split(/\s+/)
+              .filter(Boolean)
+              .map(Number),
+          );
       } catch {
         // the process ended meanwhile
       }
@@ -288,11 +357,20 @@ async function serve() {
   const post = async (body) => {
     const start = process.hrtime.bigint();
     try {
-      const r = await fetch(`${url}/v1/check`, { method: "POST", headers: { "content-type": "application/octet-stream" }, body, signal: AbortSignal.timeout(HARD_LIMIT_MS) });
+      const r = await fetch(`${url}/v1/check`, {
+        method: "POST",
+        headers: { "content-type": "application/octet-stream" },
+        body,
+        signal: AbortSignal.timeout(HARD_LIMIT_MS),
+      });
       const json = await r.json().catch(() => undefined);
       return { status: r.status, json, ms: Number(process.hrtime.bigint() - start) / 1e6 };
     } catch (error) {
-      return { status: 0, error: String(error?.cause?.code ?? error?.name ?? error), ms: Number(process.hrtime.bigint() - start) / 1e6 };
+      return {
+        status: 0,
+        error: String(error?.cause?.code ?? error?.name ?? error),
+        ms: Number(process.hrtime.bigint() - start) / 1e6,
+      };
     }
   };
   const benignBytes = readFileSync(benign);
@@ -300,7 +378,8 @@ async function serve() {
   resetHwm();
   const base = await post(benignBytes);
   baselines["serve POST /v1/check, one request each"] = { ms: base.ms, rssKiB: hwm() };
-  if (warm.json?.decision !== "match") throw new Error(`gate answered the benign image with ${JSON.stringify(warm.json)}`);
+  if (warm.json?.decision !== "match")
+    throw new Error(`gate answered the benign image with ${JSON.stringify(warm.json)}`);
   const out = [];
   let nextFailed = 0;
   for (const [i, input] of inputs.entries()) {
@@ -314,8 +393,10 @@ async function serve() {
     let result;
     if (r.status === 0) result = crash(`no answer (${r.error})`);
     else if (r.json === undefined) result = crash(`HTTP ${r.status} without a JSON body`);
-    else if (r.status >= 500 && r.json.reason_code !== "TIMEOUT" && r.json.reason_code !== "SATURATED") result = crash(`HTTP ${r.status} ${r.json.reason_code}`);
-    else if (r.json.reason_code === "PHM_INTERNAL" || r.json.reason_code === "PHM_WORKER_CRASHED") result = crash(r.json.reason_code);
+    else if (r.status >= 500 && r.json.reason_code !== "TIMEOUT" && r.json.reason_code !== "SATURATED")
+      result = crash(`HTTP ${r.status} ${r.json.reason_code}`);
+    else if (r.json.reason_code === "PHM_INTERNAL" || r.json.reason_code === "PHM_WORKER_CRASHED")
+      result = crash(r.json.reason_code);
     else if (r.json.decision === "error") result = outcome("error", r.json.error?.code ?? r.json.reason_code);
     else result = outcome("hash", "hash");
     // The next request is answered: a benign upload right after must still match.
@@ -328,14 +409,19 @@ async function serve() {
     if (i % 100 === 0) log(`serve: ${i + 1}/${inputs.length}`);
   }
   results["serve POST /v1/check, one request each"] = out;
-  notes["serve POST /v1/check, one request each"] = `benign request after each hostile one: ${inputs.length - nextFailed} of ${inputs.length} answered \`match\`; server ${child.exitCode === null ? "still up" : `exited (${child.exitCode ?? child.signalCode})`}`;
+  notes["serve POST /v1/check, one request each"] =
+    `benign request after each hostile one: ${inputs.length - nextFailed} of ${inputs.length} answered \`match\`; server ${child.exitCode === null ? "still up" : `exited (${child.exitCode ?? child.signalCode})`}`;
   child.kill("SIGTERM");
   await new Promise((resolve) => child.once("close", resolve));
 }
 
 if (INTERFACES.includes("hash")) await perFileHash();
-if (INTERFACES.includes("batch")) await batch("hash, whole corpus in one run", [...hashArgs], (records) => records.filter((r) => r.path !== undefined));
-if (INTERFACES.includes("scan")) await batch("scan, whole corpus in one run", ["scan", "-q", "-j", "1", "--hashset", demo], (records) => records.filter((r) => r.type === "file"));
+if (INTERFACES.includes("batch"))
+  await batch("hash, whole corpus in one run", [...hashArgs], (records) => records.filter((r) => r.path !== undefined));
+if (INTERFACES.includes("scan"))
+  await batch("scan, whole corpus in one run", ["scan", "-q", "-j", "1", "--hashset", demo], (records) =>
+    records.filter((r) => r.type === "file"),
+  );
 if (INTERFACES.includes("check")) await perFileCheck();
 if (INTERFACES.includes("serve")) await serve();
 // Self-test: the canaries do see a fetch and an open (so their zeros above mean something).
@@ -344,21 +430,33 @@ await fetch(`http://127.0.0.1:${canary.address().port}/canary/self-test`);
 const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
 await new Promise((r) => setTimeout(r, 200));
 closeSync(reader);
-const selfTest = canaryHits.http > before.http && canaryHits.file > before.file ? "both seen" : "NOT SEEN: the canaries are broken";
+const selfTest =
+  canaryHits.http > before.http && canaryHits.file > before.file ? "both seen" : "NOT SEEN: the canaries are broken";
 Object.assign(canaryHits, before);
 clearInterval(fifoWatch);
 canary.close();
 
 // --- tables ----------------------------------------------------------------------------------------------
-const fmtMs = (ms) => (Number.isFinite(ms) ? (ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`) : "n/a");
+const fmtMs = (ms) =>
+  Number.isFinite(ms) ? (ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`) : "n/a";
 const fmtRss = (kib) => (Number.isFinite(kib) ? `${Math.round(kib / 1024)} MiB` : "n/a");
 const labels = Object.keys(results);
-const SHORT = { "hash, one file per run": "hash", "hash, whole corpus in one run": "hash batch", "scan, whole corpus in one run": "scan", "check, one file per run": "check", "serve POST /v1/check, one request each": "/v1/check" };
-const worst = (rows, key) => rows.filter((r) => Number.isFinite(r[key])).reduce((a, b) => (a === undefined || b[key] > a[key] ? b : a), undefined);
+const SHORT = {
+  "hash, one file per run": "hash",
+  "hash, whole corpus in one run": "hash batch",
+  "scan, whole corpus in one run": "scan",
+  "check, one file per run": "check",
+  "serve POST /v1/check, one request each": "/v1/check",
+};
+const worst = (rows, key) =>
+  rows.filter((r) => Number.isFinite(r[key])).reduce((a, b) => (a === undefined || b[key] > a[key] ? b : a), undefined);
 const short = (input) => `${input.kind}/${input.name}`;
 
 const out = [];
-out.push(`Corpus: ${inputs.length} inputs (size ${values.size}), per-file timeout ${FILE_TIMEOUT} s, pool memory limit ${MEMORY_LIMIT} MiB (hash), hard limit ${HARD_LIMIT_MS / 1000} s per run.`, "");
+out.push(
+  `Corpus: ${inputs.length} inputs (size ${values.size}), per-file timeout ${FILE_TIMEOUT} s, pool memory limit ${MEMORY_LIMIT} MiB (hash), hard limit ${HARD_LIMIT_MS / 1000} s per run.`,
+  "",
+);
 out.push(`| kind | inputs | ${labels.map((l) => SHORT[l]).join(" | ")} |`);
 out.push(`| --- | ---: | ${labels.map(() => "---").join(" | ")} |`);
 for (const kind of kinds) {
@@ -373,7 +471,11 @@ for (const kind of kinds) {
   });
   out.push(`| ${kind} | ${n} | ${cells.join(" | ")} |`);
 }
-out.push("", "| interface | inputs | hash | typed error | crashes | expectation missed | worst time (input) | worst peak RSS (input) | benign image (time, RSS) |", "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |");
+out.push(
+  "",
+  "| interface | inputs | hash | typed error | crashes | expectation missed | worst time (input) | worst peak RSS (input) | benign image (time, RSS) |",
+  "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |",
+);
 for (const label of labels) {
   const rows = results[label];
   const t = worst(rows, "ms");
@@ -383,17 +485,43 @@ for (const label of labels) {
     `| ${label} | ${rows.length} | ${rows.filter((r) => r.outcome.kind === "hash").length} | ${rows.filter((r) => r.outcome.kind === "error").length} | ${rows.filter((r) => r.outcome.kind === "crash").length} | ${rows.filter((r) => !meets(r.input, r.outcome)).length} | ${t ? `${fmtMs(t.ms)} (${short(t.input)})` : "n/a"} | ${m ? `${fmtRss(m.rssKiB)} (${short(m.input)})` : "see note"} | ${b ? `${fmtMs(b.ms)}, ${fmtRss(b.rssKiB)}` : "n/a"} |`,
   );
 }
-const codes = [...new Set(labels.flatMap((l) => results[l].filter((r) => r.outcome.kind === "error").map((r) => r.outcome.value)))].sort();
-out.push("", `| error code | ${labels.map((l) => SHORT[l]).join(" | ")} |`, `| --- | ${labels.map(() => "---:").join(" | ")} |`);
-for (const code of codes) out.push(`| ${code} | ${labels.map((l) => results[l].filter((r) => r.outcome.value === code).length).join(" | ")} |`);
+const codes = [
+  ...new Set(labels.flatMap((l) => results[l].filter((r) => r.outcome.kind === "error").map((r) => r.outcome.value))),
+].sort();
+out.push(
+  "",
+  `| error code | ${labels.map((l) => SHORT[l]).join(" | ")} |`,
+  `| --- | ${labels.map(() => "---:").join(" | ")} |`,
+);
+for (const code of codes)
+  out.push(`| ${code} | ${labels.map((l) => results[l].filter((r) => r.outcome.value === code).length).join(" | ")} |`);
 out.push("");
 for (const label of labels) if (notes[label]) out.push(`- ${label}: ${notes[label]}`);
-out.push(`- canaries: ${canaryHits.http} HTTP requests to the loopback canary, ${canaryHits.file} opens of the canary FIFO (both must be 0); self-test fetch and open afterwards: ${selfTest}`);
-const crashes = labels.flatMap((l) => results[l].filter((r) => r.outcome.kind === "crash").map((r) => `${l}: ${short(r.input)}: ${r.outcome.value}`));
-const missed = labels.flatMap((l) => results[l].filter((r) => r.outcome.kind !== "crash" && !meets(r.input, r.outcome)).map((r) => `${l}: ${short(r.input)}: expected ${r.input.expect}${r.input.codes ? ` (${r.input.codes.join("|")})` : ""}, got ${r.outcome.value}`));
+out.push(
+  `- canaries: ${canaryHits.http} HTTP requests to the loopback canary, ${canaryHits.file} opens of the canary FIFO (both must be 0); self-test fetch and open afterwards: ${selfTest}`,
+);
+const crashes = labels.flatMap((l) =>
+  results[l].filter((r) => r.outcome.kind === "crash").map((r) => `${l}: ${short(r.input)}: ${r.outcome.value}`),
+);
+const missed = labels.flatMap((l) =>
+  results[l]
+    .filter((r) => r.outcome.kind !== "crash" && !meets(r.input, r.outcome))
+    .map(
+      (r) =>
+        `${l}: ${short(r.input)}: expected ${r.input.expect}${r.input.codes ? ` (${r.input.codes.join("|")})` : ""}, got ${r.outcome.value}`,
+    ),
+);
 if (crashes.length > 0) out.push("", "Crashes:", ...crashes.map((c) => `- ${c}`));
-if (missed.length > 0) out.push("", "Expectations missed (typed, but not the answer the input calls for):", ...missed.map((c) => `- ${c}`));
-const slow = labels.flatMap((l) => results[l].filter((r) => r.ms > 5000).map((r) => `${l}: ${short(r.input)} ${fmtMs(r.ms)}${Number.isFinite(r.rssKiB) ? `, ${fmtRss(r.rssKiB)}` : ""}, ${r.outcome.value}`));
+if (missed.length > 0)
+  out.push("", "Expectations missed (typed, but not the answer the input calls for):", ...missed.map((c) => `- ${c}`));
+const slow = labels.flatMap((l) =>
+  results[l]
+    .filter((r) => r.ms > 5000)
+    .map(
+      (r) =>
+        `${l}: ${short(r.input)} ${fmtMs(r.ms)}${Number.isFinite(r.rssKiB) ? `, ${fmtRss(r.rssKiB)}` : ""}, ${r.outcome.value}`,
+    ),
+);
 if (slow.length > 0) out.push("", "Inputs over 5 s:", ...slow.map((c) => `- ${c}`));
 console.log(out.join("\n"));
 rmSync(work, { recursive: true, force: true });

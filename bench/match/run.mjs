@@ -9,7 +9,13 @@ import { BkTreeIndex, FlatIndex, MihIndex } from "@phmatch/core/internal";
 import { BKTree } from "mnemonist";
 import { seededRandom } from "../seeded-random.mjs";
 
-const { values } = parseArgs({ options: { sizes: { type: "string", default: "100000,1000000,10000000" }, budget: { type: "string", default: "2" }, bits: { type: "string", default: "256,64" } } });
+const { values } = parseArgs({
+  options: {
+    sizes: { type: "string", default: "100000,1000000,10000000" },
+    budget: { type: "string", default: "2" },
+    bits: { type: "string", default: "256,64" },
+  },
+});
 const SIZES = values.sizes.split(",").map(Number);
 const BUDGET_MS = Number(values.budget) * 1000;
 
@@ -71,19 +77,26 @@ function measure(search, queries) {
   }
   times.sort((a, b) => a - b);
   const total = times.reduce((a, b) => a + b, 0);
-  return { needles: times.length, p50: times[Math.floor(times.length * 0.5)], p99: times[Math.min(times.length - 1, Math.floor(times.length * 0.99))], qps: (times.length / total) * 1000, hits };
+  return {
+    needles: times.length,
+    p50: times[Math.floor(times.length * 0.5)],
+    p99: times[Math.min(times.length - 1, Math.floor(times.length * 0.99))],
+    qps: (times.length / total) * 1000,
+    hits,
+  };
 }
 
 function mnemonistTree(set) {
   // mnemonist's BKTree over hex strings with a popcount distance (its documented use: any metric).
-  const hex = (i) => Buffer.from(set.values.subarray(i * set.bytesPerValue, (i + 1) * set.bytesPerValue)).toString("hex");
+  const hex = (i) =>
+    Buffer.from(set.values.subarray(i * set.bytesPerValue, (i + 1) * set.bytesPerValue)).toString("hex");
   const distance = (a, b) => {
     let d = 0;
     for (let i = 0; i < a.length; i += 8) {
       let x = (parseInt(a.slice(i, i + 8), 16) ^ parseInt(b.slice(i, i + 8), 16)) >>> 0;
       x -= (x >>> 1) & 0x55555555;
       x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-      d += (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+      d += Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
     }
     return d;
   };
@@ -118,7 +131,13 @@ for (const bits of values.bits.split(",").map(Number)) {
         const before = process.memoryUsage().heapUsed;
         const t0 = performance.now();
         const tree = mnemonistTree(set);
-        if (tree !== undefined) mn = { name: "mnemonist BKTree", search: tree.search, buildMs: performance.now() - t0, overhead: process.memoryUsage().heapUsed - before };
+        if (tree !== undefined)
+          mn = {
+            name: "mnemonist BKTree",
+            search: tree.search,
+            buildMs: performance.now() - t0,
+            overhead: process.memoryUsage().heapUsed - before,
+          };
       }
       for (const r of radii) {
         const queries = needles(set, r, 400, r * 7 + n);
@@ -127,21 +146,52 @@ for (const bits of values.bits.split(",").map(Number)) {
         const t0 = performance.now();
         const mih = new MihIndex(set, { radius: r });
         const mihBuild = { name: "mih", index: mih, buildMs: performance.now() - t0, overhead: mih.overheadBytes };
-        for (const b of [...built.slice(0, 1), mihBuild, ...built.slice(1)]) results[b.name] = { ...measure((q) => b.index.search(q, r).length, queries), buildMs: b.buildMs, overhead: b.overhead };
-        if (mn !== undefined) results[mn.name] = { ...measure((q) => mn.search(q, r), queries), buildMs: mn.buildMs, overhead: mn.overhead };
+        for (const b of [...built.slice(0, 1), mihBuild, ...built.slice(1)])
+          results[b.name] = {
+            ...measure((q) => b.index.search(q, r).length, queries),
+            buildMs: b.buildMs,
+            overhead: b.overhead,
+          };
+        if (mn !== undefined)
+          results[mn.name] = {
+            ...measure((q) => mn.search(q, r), queries),
+            buildMs: mn.buildMs,
+            overhead: mn.overhead,
+          };
         const flat = results.flat;
         for (const [name, m] of Object.entries(results)) {
-          rows.push({ bits, n, data: clustered ? "clustered" : "random", r, name, ...m, ratio: flat.p50 / m.p50, overheadRatio: m.overhead / hashBytes });
+          rows.push({
+            bits,
+            n,
+            data: clustered ? "clustered" : "random",
+            r,
+            name,
+            ...m,
+            ratio: flat.p50 / m.p50,
+            overheadRatio: m.overhead / hashBytes,
+          });
         }
-        process.stderr.write(`${bits}-bit n=${n} ${clustered ? "clustered" : "random"} r=${r} (mih slices ${mih.widths.join(",")}): ${Object.entries(results).map(([k, m]) => `${k} p50 ${m.p50.toFixed(3)} ms`).join(", ")}\n`);
+        process.stderr.write(
+          `${bits}-bit n=${n} ${clustered ? "clustered" : "random"} r=${r} (mih slices ${mih.widths.join(",")}): ${Object.entries(
+            results,
+          )
+            .map(([k, m]) => `${k} p50 ${m.p50.toFixed(3)} ms`)
+            .join(", ")}\n`,
+        );
       }
     }
   }
 }
 
-console.log(`\nExact Hamming search, one thread, Node ${process.version}; latency per needle; "x flat" = flat scan p50 / this p50; memory beyond the hashes as a multiple of the raw hash bytes\n`);
-console.log("| bits | entries | data | radius | index | build s | memory x hashes | p50 ms | p99 ms | needles / s | x flat | needles run |");
+console.log(
+  `\nExact Hamming search, one thread, Node ${process.version}; latency per needle; "x flat" = flat scan p50 / this p50; memory beyond the hashes as a multiple of the raw hash bytes\n`,
+);
+console.log(
+  "| bits | entries | data | radius | index | build s | memory x hashes | p50 ms | p99 ms | needles / s | x flat | needles run |",
+);
 console.log("|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
 for (const r of rows) {
-  console.log(`| ${r.bits} | ${r.n.toLocaleString("en")} | ${r.data} | ${r.r} | ${r.name} | ${(r.buildMs / 1000).toFixed(2)} | ${r.overheadRatio.toFixed(2)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${Math.round(r.qps).toLocaleString("en")} | ${r.ratio.toFixed(1)} | ${r.needles} |`);
+  console.log(
+    `| ${r.bits} | ${r.n.toLocaleString("en")} | ${r.data} | ${r.r} | ${r.name} | ${(r.buildMs / 1000).toFixed(2)} | ${r.overheadRatio.toFixed(2)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${Math.round(r.qps).toLocaleString("en")} | ${r.ratio.toFixed(1)} | ${r.needles} |`,
+  );
 }

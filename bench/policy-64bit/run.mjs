@@ -5,8 +5,8 @@
 // Usage: npm run bench:policy
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { hammingDistance, hashImageBytes, hexToBytes } from "@phmatch/core";
 import sharp from "sharp";
-import { hashImageBytes, hammingDistance, hexToBytes } from "@phmatch/core";
 
 const shared = new URL("../../../shared/conformance/", import.meta.url).pathname;
 if (!existsSync(shared)) {
@@ -15,13 +15,17 @@ if (!existsSync(shared)) {
 }
 // Distinct photographs only (not the bridge edits, the rotated copies or the mode variants of one photo).
 const files = [
-  ...readdirSync(join(shared, "pdq/upstream-data/reg-test-input/labelme-subset")).map((f) => join(shared, "pdq/upstream-data/reg-test-input/labelme-subset", f)),
+  ...readdirSync(join(shared, "pdq/upstream-data/reg-test-input/labelme-subset")).map((f) =>
+    join(shared, "pdq/upstream-data/reg-test-input/labelme-subset", f),
+  ),
   join(shared, "pdq/upstream-data/bridge-mods/aaa-orig.jpg"),
   join(shared, "pdq/upstream-data/reg-test-input/exif-rotn/exif-rotn-1.jpg"),
   join(shared, "pdq/upstream-data/reg-test-input/pen-and-coaster.png"),
   join(shared, "pdq/upstream-data/misc-images/c.png"),
   join(shared, "pdq/pte-resources/rgb.jpeg"),
-  ...readdirSync(join(shared, "imagehash/images")).filter((f) => /^(p|j|s)\d/.test(f) && f !== "p06.jpg").map((f) => join(shared, "imagehash/images", f)),
+  ...readdirSync(join(shared, "imagehash/images"))
+    .filter((f) => /^(p|j|s)\d/.test(f) && f !== "p06.jpg")
+    .map((f) => join(shared, "imagehash/images", f)),
 ];
 const ALGORITHMS = ["phash", "dhash", "ahash", "whash", "blockhash8", "pdq"];
 const edits = {
@@ -43,22 +47,33 @@ for (const file of files) {
   const meta = await sharp(bytes).metadata();
   for (const [name, edit] of Object.entries(edits)) {
     const edited = await hashImageBytes(await edit(sharp(bytes), meta).toBuffer(), file, { algorithms: ALGORITHMS });
-    for (const a of ALGORITHMS) positives[a].push({ d: distance(a, original.hashes[a], edited.hashes[a]), what: `${file.split("/").pop()} ${name}` });
+    for (const a of ALGORITHMS)
+      positives[a].push({
+        d: distance(a, original.hashes[a], edited.hashes[a]),
+        what: `${file.split("/").pop()} ${name}`,
+      });
   }
 }
 function distance(a, x, y) {
   return hammingDistance(hexToBytes(x, x.length / 2), hexToBytes(y, y.length / 2));
 }
-console.log(`\n${hashes.length} distinct photographs (quality >= 50), ${hashes.length * Object.keys(edits).length} mild edits, ${(hashes.length * (hashes.length - 1)) / 2} distinct pairs\n`);
-console.log("| algorithm | bits | farthest mild edit | 95th percentile edit | closest distinct pair | 1st percentile pair | threshold between them |");
+console.log(
+  `\n${hashes.length} distinct photographs (quality >= 50), ${hashes.length * Object.keys(edits).length} mild edits, ${(hashes.length * (hashes.length - 1)) / 2} distinct pairs\n`,
+);
+console.log(
+  "| algorithm | bits | farthest mild edit | 95th percentile edit | closest distinct pair | 1st percentile pair | threshold between them |",
+);
 console.log("|---|---:|---:|---:|---:|---:|---:|");
 for (const a of ALGORITHMS) {
   const negatives = [];
-  for (let i = 0; i < hashes.length; i++) for (let j = i + 1; j < hashes.length; j++) negatives.push(distance(a, hashes[i].hashes[a], hashes[j].hashes[a]));
+  for (let i = 0; i < hashes.length; i++)
+    for (let j = i + 1; j < hashes.length; j++) negatives.push(distance(a, hashes[i].hashes[a], hashes[j].hashes[a]));
   const pos = positives[a].map((p) => p.d).sort((x, y) => x - y);
   const far = positives[a].reduce((m, p) => (p.d > m.d ? p : m));
   const neg = negatives.sort((x, y) => x - y);
   const bits = a === "pdq" ? 256 : 64;
   const threshold = Math.floor((pos[Math.floor(pos.length * 0.95)] + neg[0]) / 2);
-  console.log(`| ${a} | ${bits} | ${pos.at(-1)} (${far.what}) | ${pos[Math.floor(pos.length * 0.95)]} | ${neg[0]} | ${neg[Math.floor(neg.length * 0.01)]} | ${a === "pdq" ? "31 (reference)" : threshold} |`);
+  console.log(
+    `| ${a} | ${bits} | ${pos.at(-1)} (${far.what}) | ${pos[Math.floor(pos.length * 0.95)]} | ${neg[0]} | ${neg[Math.floor(neg.length * 0.01)]} | ${a === "pdq" ? "31 (reference)" : threshold} |`,
+  );
 }

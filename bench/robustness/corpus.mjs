@@ -6,10 +6,10 @@
 // into known and distractor by source, so no tile of a known image's source is a distractor. Near-duplicate
 // sources (the same wallpaper shipped by two packages, or at two sizes) are dropped by PDQ distance.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { hammingDistance, hashImageBytes } from "@phmatch/core";
 import sharp from "sharp";
-import { hashImageBytes, hammingDistance } from "@phmatch/core";
 
 export const PACKAGES = [
   "gnome-backgrounds",
@@ -71,7 +71,10 @@ function walk(dir, out = []) {
 // Candidate source files: raster images in the wallpaper and boot-splash folders; for KDE's wallpaper packages
 // only the light variant at its largest size; GNOME's dark variants left out (the light one is kept).
 function candidates(root) {
-  const files = walk(join(root, "usr/share")).filter((p) => /\.(jpe?g|png|webp)$/i.test(p) && /\/(backgrounds|wallpapers|plymouth|desktop-base|lxqt\/wallpapers)\//.test(p));
+  const files = walk(join(root, "usr/share")).filter(
+    (p) =>
+      /\.(jpe?g|png|webp)$/i.test(p) && /\/(backgrounds|wallpapers|plymouth|desktop-base|lxqt\/wallpapers)\//.test(p),
+  );
   const byTheme = new Map();
   const out = [];
   for (const p of files) {
@@ -98,13 +101,25 @@ export async function buildCorpus(log) {
     const manifest = JSON.parse(readFileSync(join(tilesDir, "manifest.json"), "utf8"));
     const load = (list) => list.map((t) => ({ id: t.id, png: readFileSync(join(tilesDir, t.file)) }));
     const corpus = { known: load(manifest.known), distractor: load(manifest.distractor), sources: manifest.sources };
-    log(`corpus (cached in ${relative(process.cwd(), tilesDir)}): ${corpus.sources} sources -> ${corpus.known.length} known and ${corpus.distractor.length} distractor tiles`);
+    log(
+      `corpus (cached in ${relative(process.cwd(), tilesDir)}): ${corpus.sources} sources -> ${corpus.known.length} known and ${corpus.distractor.length} distractor tiles`,
+    );
     return corpus;
   }
   const corpus = await makeCorpus(log);
   mkdirSync(tilesDir, { recursive: true });
-  const save = (list, kind) => list.map((t, i) => (writeFileSync(join(tilesDir, `${kind}-${i}.png`), t.png), { id: t.id, file: `${kind}-${i}.png` }));
-  writeFileSync(join(tilesDir, "manifest.json"), JSON.stringify({ sources: corpus.sources, known: save(corpus.known, "known"), distractor: save(corpus.distractor, "distractor") }));
+  const save = (list, kind) =>
+    list.map(
+      (t, i) => (writeFileSync(join(tilesDir, `${kind}-${i}.png`), t.png), { id: t.id, file: `${kind}-${i}.png` }),
+    );
+  writeFileSync(
+    join(tilesDir, "manifest.json"),
+    JSON.stringify({
+      sources: corpus.sources,
+      known: save(corpus.known, "known"),
+      distractor: save(corpus.distractor, "distractor"),
+    }),
+  );
   return corpus;
 }
 
@@ -112,8 +127,15 @@ async function makeCorpus(log) {
   const root = fetchPackages(log);
   const sources = [];
   for (const path of candidates(root)) {
-    const meta = await sharp(path).metadata().catch(() => undefined);
-    if (meta === undefined || Math.min(meta.width ?? 0, meta.height ?? 0) < MIN_SIDE * 0.6 || Math.max(meta.width ?? 0, meta.height ?? 0) < MIN_SIDE) continue;
+    const meta = await sharp(path)
+      .metadata()
+      .catch(() => undefined);
+    if (
+      meta === undefined ||
+      Math.min(meta.width ?? 0, meta.height ?? 0) < MIN_SIDE * 0.6 ||
+      Math.max(meta.width ?? 0, meta.height ?? 0) < MIN_SIDE
+    )
+      continue;
     const small = await sharp(path).resize(512, 512, { fit: "fill" }).png().toBuffer();
     const pdq = (await hashImageBytes(small, path, { algorithms: ["pdq"] })).hashes?.pdq;
     if (pdq === undefined) continue;
@@ -121,17 +143,28 @@ async function makeCorpus(log) {
     if (sources.some((s) => hammingDistance(s.pdq, bytes) <= 48)) continue; // a near-duplicate source
     sources.push({ path, name: relative(root, path), pdq: bytes });
   }
-  const order = sources.map((s) => ({ s, key: [...s.name].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0, 7) })).sort((a, b) => a.key - b.key);
+  const order = sources
+    .map((s) => ({ s, key: [...s.name].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0, 7) }))
+    .sort((a, b) => a.key - b.key);
   const known = [];
   const distractor = [];
   const kept = [];
   let featureless = 0;
   let similar = 0;
   for (const [i, { s }] of order.entries()) {
-    const page = await sharp(s.path).removeAlpha().resize(GRID_X * TILE, GRID_Y * TILE, { fit: "cover" }).raw().toBuffer({ resolveWithObject: true });
+    const page = await sharp(s.path)
+      .removeAlpha()
+      .resize(GRID_X * TILE, GRID_Y * TILE, { fit: "cover" })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     for (let ty = 0; ty < GRID_Y; ty++) {
       for (let tx = 0; tx < GRID_X; tx++) {
-        const tile = sharp(page.data, { raw: page.info }).extract({ left: tx * TILE, top: ty * TILE, width: TILE, height: TILE });
+        const tile = sharp(page.data, { raw: page.info }).extract({
+          left: tx * TILE,
+          top: ty * TILE,
+          width: TILE,
+          height: TILE,
+        });
         // Hasher-neutral filters: tiles with too little detail to be a photograph's worth of content (flat sky,
         // a plain gradient), and tiles that look like one already taken (repeated patterns), by pixels alone.
         const grey = await tile.clone().greyscale().resize(16, 16, { fit: "fill" }).raw().toBuffer();
@@ -151,8 +184,11 @@ async function makeCorpus(log) {
       }
     }
   }
-  log(`tiles: ${featureless} left out as featureless (stdev < ${MIN_STDEV} or entropy < ${MIN_ENTROPY}), ${similar} as looking like another (16x16 thumbnails within ${MIN_THUMB_DIFFERENCE} levels)`);
-  log(`corpus: ${sources.length} sources from ${PACKAGES.length} Debian packages -> ${known.length} known and ${distractor.length} distractor tiles of ${TILE}x${TILE}`);
+  log(
+    `tiles: ${featureless} left out as featureless (stdev < ${MIN_STDEV} or entropy < ${MIN_ENTROPY}), ${similar} as looking like another (16x16 thumbnails within ${MIN_THUMB_DIFFERENCE} levels)`,
+  );
+  log(
+    `corpus: ${sources.length} sources from ${PACKAGES.length} Debian packages -> ${known.length} known and ${distractor.length} distractor tiles of ${TILE}x${TILE}`,
+  );
   return { known, distractor, sources: sources.length };
 }
-

@@ -7,7 +7,7 @@
 // in memory; only the downloaded packages and the cut tiles are cached in bench/.cache/robustness.
 // Usage: npm run bench:robustness [-- --known 320 --distractors 320]
 import { parseArgs } from "node:util";
-import { HashSetBuilder, Matcher, hashImageBytes, hammingDistance, parseStore, serializeStore } from "@phmatch/core";
+import { HashSetBuilder, hammingDistance, hashImageBytes, Matcher, parseStore, serializeStore } from "@phmatch/core";
 import { buildCorpus } from "./corpus.mjs";
 import { SIZE, TRANSFORMS } from "./transforms.mjs";
 
@@ -21,11 +21,20 @@ const PHASH16_STUDY = [32, 40, 48, 56, 64];
 
 // Queries as phmatch checks them by default: every hash, dihedral variants, and the query views (trimmed content,
 // rotation hypotheses, parts); list images as `hashset build --augment` hashes them (sub-windows).
-const hashOf = (bytes, name) => hashImageBytes(bytes, name, { algorithms: [...HASHERS, "md5", "sha1"], dihedral: true, trim: true, rotations: true, parts: true });
-const hashKnown = (bytes, name) => hashImageBytes(bytes, name, { algorithms: [...HASHERS, "md5", "sha1"], dihedral: true, augment: true });
+const hashOf = (bytes, name) =>
+  hashImageBytes(bytes, name, {
+    algorithms: [...HASHERS, "md5", "sha1"],
+    dihedral: true,
+    trim: true,
+    rotations: true,
+    parts: true,
+  });
+const hashKnown = (bytes, name) =>
+  hashImageBytes(bytes, name, { algorithms: [...HASHERS, "md5", "sha1"], dihedral: true, augment: true });
 // A query record with only some of its views, as a matcher with the others turned off would see it.
 const VIEWS = ["trimmed", "rotated", "parts"];
-const withViews = (record, keep) => Object.fromEntries(Object.entries(record).filter(([k]) => !VIEWS.includes(k) || keep.includes(k)));
+const withViews = (record, keep) =>
+  Object.fromEntries(Object.entries(record).filter(([k]) => !VIEWS.includes(k) || keep.includes(k)));
 
 const started = performance.now();
 const corpus = await buildCorpus(log);
@@ -45,7 +54,9 @@ for (const k of corpus.known) {
   knownRecords.push(record);
 }
 const distractors = corpus.distractor.slice(0, Number(values.distractors ?? corpus.distractor.length));
-log(`${known.length} known images (${lowQuality} of quality < 50 left out, as a list maker would) and ${distractors.length} distractors ...`);
+log(
+  `${known.length} known images (${lowQuality} of quality < 50 left out, as a list maker would) and ${distractors.length} distractors ...`,
+);
 const distractorRecords = [];
 for (const d of distractors) distractorRecords.push(await hashOf(d.png, d.id));
 
@@ -72,7 +83,9 @@ for (const a of HASHERS) {
   }
   thresholds[a] = { t, zero, bits, atZero: histogram[0] };
 }
-log(`thresholds at FPR <= ${FPR} over ${pairs.toLocaleString("en")} pairs: ${HASHERS.map((a) => `${a} ${thresholds[a].t}`).join(", ")}`);
+log(
+  `thresholds at FPR <= ${FPR} over ${pairs.toLocaleString("en")} pairs: ${HASHERS.map((a) => `${a} ${thresholds[a].t}`).join(", ")}`,
+);
 
 // The lists: as a hotline sends them (PDQ and digests, whole images), and as `hashset build --augment` builds
 // them (PDQ, 256-bit pHash and digests, plus the PDQ and pHash of each sub-window as variants of the entry).
@@ -80,10 +93,31 @@ const listOf = (augment, algorithms, options = {}) => {
   const builder = new HashSetBuilder();
   builder.addList({ listId: "bench-known", version: 1 });
   knownRecords.forEach((r, i) => {
-    for (const a of algorithms) builder.addEntry({ algorithm: a, value: bytesOf(r, a), listId: "bench-known", entryId: String(i) });
-    if (augment) for (const w of r.windows ?? []) for (const a of algorithms.filter((x) => w.hashes[x] !== undefined)) builder.addEntry({ algorithm: a, value: hexToBytes(w.hashes[a]), listId: "bench-known", entryId: String(i), fields: { window: w.window } });
+    for (const a of algorithms)
+      builder.addEntry({ algorithm: a, value: bytesOf(r, a), listId: "bench-known", entryId: String(i) });
+    if (augment)
+      for (const w of r.windows ?? [])
+        for (const a of algorithms.filter((x) => w.hashes[x] !== undefined))
+          builder.addEntry({
+            algorithm: a,
+            value: hexToBytes(w.hashes[a]),
+            listId: "bench-known",
+            entryId: String(i),
+            fields: { window: w.window },
+          });
   });
-  return new Matcher([{ set: parseStore(serializeStore(builder), "bench"), path: "bench", storeSha256: "", encrypted: false, overrides: [] }], options);
+  return new Matcher(
+    [
+      {
+        set: parseStore(serializeStore(builder), "bench"),
+        path: "bench",
+        storeSha256: "",
+        encrypted: false,
+        overrides: [],
+      },
+    ],
+    options,
+  );
 };
 const AUGMENTED = ["pdq", "phash16", "md5", "sha1"];
 const hotline = listOf(false, ["pdq", "md5", "sha1"]);
@@ -99,8 +133,16 @@ const MATCHERS = {
   "augmented list, defaults": [augmented, VIEWS],
   "defaults + combined 64/64 (opt-in)": [combined, VIEWS],
 };
-const STUDY = Object.fromEntries(PHASH16_STUDY.map((t) => [t, listOf(true, AUGMENTED, { policies: { phash16: { maxDistance: t } } })]));
-const matched = (m, record) => new Set(m.match(record).matches.filter((h) => h.override === undefined).map((h) => h.entryId));
+const STUDY = Object.fromEntries(
+  PHASH16_STUDY.map((t) => [t, listOf(true, AUGMENTED, { policies: { phash16: { maxDistance: t } } })]),
+);
+const matched = (m, record) =>
+  new Set(
+    m
+      .match(record)
+      .matches.filter((h) => h.override === undefined)
+      .map((h) => h.entryId),
+  );
 
 // False positives of each matcher: every distractor against the list (pairs = distinct entries matched).
 const falsePositives = (m, keep) => {
@@ -119,7 +161,10 @@ const falseHits = distractorRecords.flatMap((d) =>
   augmented
     .match(d)
     .matches.filter((h) => h.override === undefined)
-    .map((h) => `${d.path} ~ entry ${h.entryId}: ${h.algorithm} at ${h.distance}, query ${h.query ?? "whole"}${h.part !== undefined ? ` ${h.part}` : ""}, list ${h.window ?? "whole"}`),
+    .map(
+      (h) =>
+        `${d.path} ~ entry ${h.entryId}: ${h.algorithm} at ${h.distance}, query ${h.query ?? "whole"}${h.part !== undefined ? ` ${h.part}` : ""}, list ${h.window ?? "whole"}`,
+    ),
 );
 const studyFp = Object.fromEntries(Object.entries(STUDY).map(([t, m]) => [t, falsePositives(m, VIEWS)]));
 // How close distractors come through the default matcher's every query hash and list variant, per algorithm: the
@@ -153,7 +198,8 @@ for (const [name, transform] of Object.entries(TRANSFORMS)) {
     }
     const variants = (edited.dihedral?.pdq ?? []).map(hexToBytes);
     if (variants.some((v) => hammingDistance(v, bytesOf(original, "pdq")) <= thresholds.pdq.t)) pdqDihedral++;
-    for (const [m, [matcher, keep]] of Object.entries(MATCHERS)) if (matched(matcher, withViews(edited, keep)).has(String(i))) matcherFound[m]++;
+    for (const [m, [matcher, keep]] of Object.entries(MATCHERS))
+      if (matched(matcher, withViews(edited, keep)).has(String(i))) matcherFound[m]++;
     for (const [t, matcher] of Object.entries(STUDY)) if (matched(matcher, edited).has(String(i))) studyFound[t]++;
   }
   const pct = (n) => (100 * n) / known.length;
@@ -164,25 +210,58 @@ for (const [name, transform] of Object.entries(TRANSFORMS)) {
     ...Object.fromEntries(Object.keys(MATCHERS).map((m) => [m, pct(matcherFound[m])])),
     study: Object.fromEntries(PHASH16_STUDY.map((t) => [t, pct(studyFound[t])])),
   });
-  log(`${name}: ${Object.keys(MATCHERS).map((m) => `${m} ${pct(matcherFound[m]).toFixed(1)}%`).join(", ")}`);
+  log(
+    `${name}: ${Object.keys(MATCHERS)
+      .map((m) => `${m} ${pct(matcherFound[m]).toFixed(1)}%`)
+      .join(", ")}`,
+  );
 }
 
 const seconds = (performance.now() - started) / 1000;
 const rate = (n) => `${n} (${(n / pairs).toExponential(1)})`;
-console.log(`\nRobustness: ${known.length} known and ${distractors.length} distractor images (${SIZE}x${SIZE} tiles of ${corpus.sources} Debian wallpapers and artworks; ${lowQuality} known tiles of PDQ quality < 50 left out), ${pairs.toLocaleString("en")} distractor-known pairs, Node ${process.version}, ${seconds.toFixed(0)} s\n`);
-console.log(`Thresholds at a false-positive rate <= ${FPR} (bits): ${HASHERS.map((a) => `${a} ${thresholds[a].t}/${thresholds[a].bits}`).join(", ")}`);
-console.log(`Largest distance with no distractor-known pair at all: ${HASHERS.map((a) => `${a} ${thresholds[a].zero}`).join(", ")}`);
+console.log(
+  `\nRobustness: ${known.length} known and ${distractors.length} distractor images (${SIZE}x${SIZE} tiles of ${corpus.sources} Debian wallpapers and artworks; ${lowQuality} known tiles of PDQ quality < 50 left out), ${pairs.toLocaleString("en")} distractor-known pairs, Node ${process.version}, ${seconds.toFixed(0)} s\n`,
+);
+console.log(
+  `Thresholds at a false-positive rate <= ${FPR} (bits): ${HASHERS.map((a) => `${a} ${thresholds[a].t}/${thresholds[a].bits}`).join(", ")}`,
+);
+console.log(
+  `Largest distance with no distractor-known pair at all: ${HASHERS.map((a) => `${a} ${thresholds[a].zero}`).join(", ")}`,
+);
 console.log(`Distractor-known pairs at distance 0: ${HASHERS.map((a) => `${a} ${thresholds[a].atZero}`).join(", ")}`);
-console.log(`Closest any distractor comes to any entry through the default matcher's query hashes (views, variants) and the augmented list's sub-windows (no quality gate): pdq ${closest.pdq}, phash16 ${closest.phash16} bits`);
+console.log(
+  `Closest any distractor comes to any entry through the default matcher's query hashes (views, variants) and the augmented list's sub-windows (no quality gate): pdq ${closest.pdq}, phash16 ${closest.phash16} bits`,
+);
 console.log(`Default policies: ${[...augmented.policies.values()].map((p) => p.id).join(", ")}\n`);
 console.log(`| transform | ${HASHERS.join(" | ")} | pdq+dih | ${Object.keys(MATCHERS).join(" | ")} |`);
-console.log(`|---|${HASHERS.map(() => "---:").join("|")}|---:|${Object.keys(MATCHERS).map(() => "---:").join("|")}|`);
-for (const r of rows) console.log(`| ${r.name} | ${HASHERS.map((a) => r[a].toFixed(1)).join(" | ")} | ${r.pdqDihedral.toFixed(1)} | ${Object.keys(MATCHERS).map((m) => r[m].toFixed(1)).join(" | ")} |`);
-console.log(`| **false pairs of ${pairs.toLocaleString("en")}** | ${HASHERS.map(() => "").join(" | ")} | | ${Object.keys(MATCHERS).map((m) => rate(fp[m].hits)).join(" | ")} |`);
-console.log(`\n256-bit pHash threshold study (augmented list, default views; PDQ at its default): recall per transform below 100% at any threshold, and false pairs\n`);
+console.log(
+  `|---|${HASHERS.map(() => "---:").join("|")}|---:|${Object.keys(MATCHERS)
+    .map(() => "---:")
+    .join("|")}|`,
+);
+for (const r of rows)
+  console.log(
+    `| ${r.name} | ${HASHERS.map((a) => r[a].toFixed(1)).join(" | ")} | ${r.pdqDihedral.toFixed(1)} | ${Object.keys(
+      MATCHERS,
+    )
+      .map((m) => r[m].toFixed(1))
+      .join(" | ")} |`,
+  );
+console.log(
+  `| **false pairs of ${pairs.toLocaleString("en")}** | ${HASHERS.map(() => "").join(" | ")} | | ${Object.keys(MATCHERS)
+    .map((m) => rate(fp[m].hits))
+    .join(" | ")} |`,
+);
+console.log(
+  `\n256-bit pHash threshold study (augmented list, default views; PDQ at its default): recall per transform below 100% at any threshold, and false pairs\n`,
+);
 console.log(`| transform | ${PHASH16_STUDY.map((t) => `phash16 <= ${t}`).join(" | ")} |`);
 console.log(`|---|${PHASH16_STUDY.map(() => "---:").join("|")}|`);
-for (const r of rows) if (PHASH16_STUDY.some((t) => r.study[t] < 100)) console.log(`| ${r.name} | ${PHASH16_STUDY.map((t) => r.study[t].toFixed(1)).join(" | ")} |`);
+for (const r of rows)
+  if (PHASH16_STUDY.some((t) => r.study[t] < 100))
+    console.log(`| ${r.name} | ${PHASH16_STUDY.map((t) => r.study[t].toFixed(1)).join(" | ")} |`);
 console.log(`| **false pairs** | ${PHASH16_STUDY.map((t) => rate(studyFp[t].hits)).join(" | ")} |`);
-console.log(`\nFalse hits of the default matcher (augmented list, default views): ${falseHits.length === 0 ? "none" : ""}`);
+console.log(
+  `\nFalse hits of the default matcher (augmented list, default views): ${falseHits.length === 0 ? "none" : ""}`,
+);
 for (const line of falseHits) console.log(`- ${line}`);

@@ -10,16 +10,16 @@
 // Usage: npm run bench:serve [-- --duration 60 --connections 32 --rounds 3 --amount 100000]
 //   (--connections applies to every configuration; without it /v1/match uses 32 and /v1/check 8)
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { HashSetBuilder, hashImageBytes, isFailedRecord, serializeStore } from "@phmatch/core";
 import autocannon from "autocannon";
 import sharp from "sharp";
-import { HashSetBuilder, hashImageBytes, isFailedRecord, serializeStore } from "@phmatch/core";
-import { seededRandom } from "../seeded-random.mjs";
 import { photoLikeJpeg } from "../photo-like.mjs";
+import { seededRandom } from "../seeded-random.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -51,8 +51,6 @@ const GATE_ALGORITHMS = ["pdq"];
 const log = (line) => process.stderr.write(`${line}\n`);
 const mib = (bytes) => (bytes / 2 ** 20).toFixed(0);
 
-
-
 // The server's resident set with its worker process's, from /proc (bytes): uploads are hashed in a child.
 function rssOf(pid) {
   const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -74,7 +72,22 @@ function rssOf(pid) {
 
 // Starts `phmatch serve` on a free loopback port; resolves when it prints its address.
 function startServer(hashset, stateDir) {
-  const args = [cli, "serve", "--hashset", hashset, "--port", "0", "--no-auth", "--no-watch", "--state-dir", stateDir, "--max-concurrent", "64", "--max-bytes", String(MAX_BYTES)];
+  const args = [
+    cli,
+    "serve",
+    "--hashset",
+    hashset,
+    "--port",
+    "0",
+    "--no-auth",
+    "--no-watch",
+    "--state-dir",
+    stateDir,
+    "--max-concurrent",
+    "64",
+    "--max-bytes",
+    String(MAX_BYTES),
+  ];
   const env = { ...process.env, PHMATCH_TRUSTED_KEYS: undefined, PHMATCH_TOKENS: "" };
   delete env.PHMATCH_LIST_KEY;
   const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env });
@@ -117,7 +130,15 @@ async function probe(url, headers, body) {
 
 async function load(server, url, headers, body, connections, extra = {}) {
   const started = rssOf(server.child.pid);
-  const result = await autocannon({ url, method: "POST", headers, body, connections, ...(extra.amount === undefined ? { duration: DURATION } : {}), ...extra });
+  const result = await autocannon({
+    url,
+    method: "POST",
+    headers,
+    body,
+    connections,
+    ...(extra.amount === undefined ? { duration: DURATION } : {}),
+    ...extra,
+  });
   const ended = rssOf(server.child.pid);
   return { result, rssStart: started, rssEnd: ended };
 }
@@ -130,7 +151,12 @@ const alone = [];
 let rssRun;
 try {
   // The request record /v1/match gets: what `phmatch hash --dihedral -a pdq` prints for a fixture image.
-  const record = JSON.parse(execFileSync(process.execPath, [cli, "hash", "--dihedral", "-a", "pdq", shapes], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim());
+  const record = JSON.parse(
+    execFileSync(process.execPath, [cli, "hash", "--dihedral", "-a", "pdq", shapes], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim(),
+  );
   delete record.path;
   const matchBody = JSON.stringify(record);
   const jsonHeaders = { "content-type": "application/json" };
@@ -162,10 +188,28 @@ try {
 
   const run = async (route, list, image, connections, url, headers, body) => {
     const decision = await probe(url, headers, body);
-    log(`${route} against ${list}${image === "-" ? "" : `, ${image}`}: ${connections} connections, ${DURATION} s (probe: ${decision}) ...`);
+    log(
+      `${route} against ${list}${image === "-" ? "" : `, ${image}`}: ${connections} connections, ${DURATION} s (probe: ${decision}) ...`,
+    );
     const { result, rssStart, rssEnd } = await load(server, url, headers, body, connections);
-    const row = { route, list, image, connections, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, rssStart, rssEnd, total: result.requests.total };
-    log(`  ${row.rps.toFixed(1)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, ${row.total} requests, non-2xx ${row.non2xx}, errors ${row.errors}, timeouts ${row.timeouts}`);
+    const row = {
+      route,
+      list,
+      image,
+      connections,
+      rps: result.requests.average,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      non2xx: result.non2xx,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      rssStart,
+      rssEnd,
+      total: result.requests.total,
+    };
+    log(
+      `  ${row.rps.toFixed(1)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, ${row.total} requests, non-2xx ${row.non2xx}, errors ${row.errors}, timeouts ${row.timeouts}`,
+    );
     rows.push(row);
     return row;
   };
@@ -184,7 +228,17 @@ try {
   await run("/v1/match", bigLabel, "-", MATCH_CONNECTIONS, `${base}/v1/match`, jsonHeaders, matchBody);
   const checkRows = [];
   for (const image of images) {
-    checkRows.push(await run("/v1/check", bigLabel, `${image.label} (${image.width}x${image.height})`, CHECK_CONNECTIONS, `${base}/v1/check`, jpegHeaders, image.jpeg));
+    checkRows.push(
+      await run(
+        "/v1/check",
+        bigLabel,
+        `${image.label} (${image.width}x${image.height})`,
+        CHECK_CONNECTIONS,
+        `${base}/v1/check`,
+        jpegHeaders,
+        image.jpeg,
+      ),
+    );
   }
   await stopServer(server);
 
@@ -198,7 +252,7 @@ try {
       if (isFailedRecord(r)) throw new Error(r.error.message);
     };
     await once(); // warm-up
-    const perRound = Math.max(1, Math.round(8 / (image.width * image.height / 1e6))); // ~8 MP of work per round
+    const perRound = Math.max(1, Math.round(8 / ((image.width * image.height) / 1e6))); // ~8 MP of work per round
     const t0 = performance.now();
     for (let r = 0; r < ROUNDS; r++) for (let k = 0; k < perRound; k++) await once();
     const ms = (performance.now() - t0) / (ROUNDS * perRound);
@@ -214,12 +268,16 @@ try {
     const pid = server.child.pid;
     const start = rssOf(pid);
     const decision = await probe(`${base}/v1/match`, jsonHeaders, matchBody);
-    log(`/v1/match against ${bigLabel}: ${AMOUNT.toLocaleString("en")} requests, ${MATCH_CONNECTIONS} connections, RSS sampled every second (probe: ${decision}) ...`);
+    log(
+      `/v1/match against ${bigLabel}: ${AMOUNT.toLocaleString("en")} requests, ${MATCH_CONNECTIONS} connections, RSS sampled every second (probe: ${decision}) ...`,
+    );
     const samples = [];
     const timer = setInterval(() => samples.push(rssOf(pid)), 1000);
     let result;
     try {
-      ({ result } = await load(server, `${base}/v1/match`, jsonHeaders, matchBody, MATCH_CONNECTIONS, { amount: AMOUNT }));
+      ({ result } = await load(server, `${base}/v1/match`, jsonHeaders, matchBody, MATCH_CONNECTIONS, {
+        amount: AMOUNT,
+      }));
     } finally {
       clearInterval(timer);
     }
@@ -234,8 +292,19 @@ try {
       lastMean = mean(last);
       plateau = last.every((s) => Math.abs(s - firstMean) <= 0.1 * firstMean) ? "yes" : "no";
     }
-    rssRun = { start, max: Math.max(start, end, ...samples), end, samples: samples.length, firstMean, lastMean, plateau, result };
-    log(`  ${result.requests.total} requests in ${result.duration.toFixed(1)} s, non-2xx ${result.non2xx}, errors ${result.errors}; RSS ${mib(start)} -> max ${mib(rssRun.max)} -> ${mib(end)} MiB, plateau ${plateau}`);
+    rssRun = {
+      start,
+      max: Math.max(start, end, ...samples),
+      end,
+      samples: samples.length,
+      firstMean,
+      lastMean,
+      plateau,
+      result,
+    };
+    log(
+      `  ${result.requests.total} requests in ${result.duration.toFixed(1)} s, non-2xx ${result.non2xx}, errors ${result.errors}; RSS ${mib(start)} -> max ${mib(rssRun.max)} -> ${mib(end)} MiB, plateau ${plateau}`,
+    );
   }
   await stopServer(server);
 } finally {
@@ -243,26 +312,42 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-console.log(`\nphmatch serve load test, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "cpu"}; autocannon and the server share them), command: ${commandLine}\n`);
-console.log("| route | list | image | connections | requests/s | p50 ms | p99 ms | non-2xx | RSS start MiB | RSS end MiB |");
+console.log(
+  `\nphmatch serve load test, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "cpu"}; autocannon and the server share them), command: ${commandLine}\n`,
+);
+console.log(
+  "| route | list | image | connections | requests/s | p50 ms | p99 ms | non-2xx | RSS start MiB | RSS end MiB |",
+);
 console.log("|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
 for (const r of rows) {
-  console.log(`| ${r.route} | ${r.list} | ${r.image} | ${r.connections} | ${r.rps.toFixed(1)} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${mib(r.rssStart)} | ${mib(r.rssEnd)} |`);
+  console.log(
+    `| ${r.route} | ${r.list} | ${r.image} | ${r.connections} | ${r.rps.toFixed(1)} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${mib(r.rssStart)} | ${mib(r.rssEnd)} |`,
+  );
 }
 const errors = rows.reduce((a, r) => a + r.errors, 0);
 const timeouts = rows.reduce((a, r) => a + r.timeouts, 0);
-console.log(`\nconnection errors ${errors}, timeouts ${timeouts} (all configurations); ${DURATION} s each; server with --max-concurrent 64 --max-bytes ${MAX_BYTES}`);
+console.log(
+  `\nconnection errors ${errors}, timeouts ${timeouts} (all configurations); ${DURATION} s each; server with --max-concurrent 64 --max-bytes ${MAX_BYTES}`,
+);
 
-console.log(`\nhashing alone: hashImageBytes(${GATE_ALGORITHMS.join(",")}, dihedral) in the bench process, sequential, one thread (libvips concurrency 1), ${ROUNDS} rounds\n`);
-console.log("| image | JPEG KiB | ms / image | images/s (one thread) | gate /v1/check requests/s | gate / hashing alone |");
+console.log(
+  `\nhashing alone: hashImageBytes(${GATE_ALGORITHMS.join(",")}, dihedral) in the bench process, sequential, one thread (libvips concurrency 1), ${ROUNDS} rounds\n`,
+);
+console.log(
+  "| image | JPEG KiB | ms / image | images/s (one thread) | gate /v1/check requests/s | gate / hashing alone |",
+);
 console.log("|---|---:|---:|---:|---:|---:|");
 for (const a of alone) {
-  console.log(`| ${a.image.label} (${a.image.width}x${a.image.height}) | ${(a.image.jpeg.length / 1024).toFixed(0)} | ${a.ms.toFixed(1)} | ${a.rate.toFixed(1)} | ${a.gate.toFixed(1)} | ${(a.gate / a.rate).toFixed(2)}x |`);
+  console.log(
+    `| ${a.image.label} (${a.image.width}x${a.image.height}) | ${(a.image.jpeg.length / 1024).toFixed(0)} | ${a.ms.toFixed(1)} | ${a.rate.toFixed(1)} | ${a.gate.toFixed(1)} | ${(a.gate / a.rate).toFixed(2)}x |`,
+  );
 }
 
 const rr = rssRun.result;
 console.log(
   `\nRSS over time, /v1/match against the ${(ENTRIES / 1e6).toLocaleString("en")}M PDQ list: ${rr.requests.total.toLocaleString("en")} requests in ${rr.duration.toFixed(1)} s (${(rr.requests.total / rr.duration).toFixed(0)} req/s, non-2xx ${rr.non2xx}, errors ${rr.errors}), ${rssRun.samples} samples: start ${mib(rssRun.start)} MiB, max ${mib(rssRun.max)} MiB, end ${mib(rssRun.end)} MiB` +
-    (rssRun.firstMean === undefined ? "" : `; first third mean ${mib(rssRun.firstMean)} MiB, last third mean ${mib(rssRun.lastMean)} MiB`) +
+    (rssRun.firstMean === undefined
+      ? ""
+      : `; first third mean ${mib(rssRun.firstMean)} MiB, last third mean ${mib(rssRun.lastMean)} MiB`) +
     `; plateau (every last-third sample within 10% of the first-third mean): ${rssRun.plateau}`,
 );

@@ -22,8 +22,8 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import sharp from "sharp";
 import { photoLikeJpeg } from "../photo-like.mjs";
-import { seededRandom } from "../seeded-random.mjs";
 import { treeUsage } from "../proc-tree.mjs";
+import { seededRandom } from "../seeded-random.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -48,8 +48,13 @@ const fixture = (name) => new URL(`../../test-fixtures/images/${name}`, import.m
 const log = (line) => process.stderr.write(`${line}\n`);
 const mib = (bytes) => (bytes / 2 ** 20).toFixed(0);
 const clock = (s) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, "0")}`;
-const quantile = (sorted, q) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
-const median = (xs) => quantile([...xs].sort((a, b) => a - b), 0.5);
+const quantile = (sorted, q) =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+const median = (xs) =>
+  quantile(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  );
 
 // Last-third maximum against middle-third maximum; `slack` in absolute units for small counts (handles). The
 // last third's slope (least squares, per minute) says whether it still climbs within the tolerance.
@@ -75,8 +80,24 @@ function drift(p99s) {
 }
 
 function startServer(stateDir) {
-  const args = [cli, "serve", "--hashset", demo, "--port", "0", "--no-auth", "--no-watch", "--state-dir", stateDir, "--max-concurrent", String(Math.max(CONNECTIONS, 4))];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, PHMATCH_TRUSTED_KEYS: undefined, PHMATCH_TOKENS: "" } });
+  const args = [
+    cli,
+    "serve",
+    "--hashset",
+    demo,
+    "--port",
+    "0",
+    "--no-auth",
+    "--no-watch",
+    "--state-dir",
+    stateDir,
+    "--max-concurrent",
+    String(Math.max(CONNECTIONS, 4)),
+  ];
+  const child = spawn(process.execPath, args, {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, PHMATCH_TRUSTED_KEYS: undefined, PHMATCH_TOKENS: "" },
+  });
   const exited = new Promise((resolve) => child.once("exit", resolve));
   const ready = new Promise((resolve, reject) => {
     createInterface({ input: child.stderr }).on("line", (line) => {
@@ -98,13 +119,23 @@ async function requestMix() {
     const w = sizes[rand() % sizes.length];
     const h = Math.max(64, Math.round(w * (0.6 + (rand() % 60) / 100)));
     const jpeg = await photoLikeJpeg(5000 + i, w, h);
-    uploads.push(i % 3 === 2 ? { type: "image/png", body: await sharp(jpeg).png().toBuffer() } : { type: "image/jpeg", body: jpeg });
+    uploads.push(
+      i % 3 === 2
+        ? { type: "image/png", body: await sharp(jpeg).png().toBuffer() }
+        : { type: "image/jpeg", body: jpeg },
+    );
   }
   const cut = await photoLikeJpeg(5100, 640, 480);
   uploads.push({ type: "image/jpeg", body: cut.subarray(0, cut.length >> 1) }); // answered 422: the error path
-  for (const name of ["shapes.png", "texture.jpg"]) uploads.push({ type: name.endsWith(".png") ? "image/png" : "image/jpeg", body: await sharp(fixture(name)).toBuffer() });
+  for (const name of ["shapes.png", "texture.jpg"])
+    uploads.push({
+      type: name.endsWith(".png") ? "image/png" : "image/jpeg",
+      body: await sharp(fixture(name)).toBuffer(),
+    });
   const record = (file) => {
-    const r = JSON.parse(execFileSync(process.execPath, [cli, "hash", "--dihedral", "-a", "pdq", file], { encoding: "utf8" }).trim());
+    const r = JSON.parse(
+      execFileSync(process.execPath, [cli, "hash", "--dihedral", "-a", "pdq", file], { encoding: "utf8" }).trim(),
+    );
     delete r.path;
     return JSON.stringify(r);
   };
@@ -113,7 +144,12 @@ async function requestMix() {
   const requests = [];
   uploads.forEach((u, i) => {
     requests.push({ method: "POST", path: "/v1/check", headers: { "content-type": u.type }, body: u.body });
-    requests.push({ method: "POST", path: "/v1/match", headers: { "content-type": "application/json" }, body: i % 2 === 0 ? matching : other });
+    requests.push({
+      method: "POST",
+      path: "/v1/match",
+      headers: { "content-type": "application/json" },
+      body: i % 2 === 0 ? matching : other,
+    });
   });
   return { requests, uploads: uploads.length };
 }
@@ -123,24 +159,43 @@ async function soakServe(dir) {
   try {
     const base = await server.ready;
     const { requests, uploads } = await requestMix();
-    log(`serve: ${base}, ${MINUTES} min at ${RATE} req/s over ${CONNECTIONS} connections, ${uploads} uploads and ${requests.length - uploads} records in the cycle`);
+    log(
+      `serve: ${base}, ${MINUTES} min at ${RATE} req/s over ${CONNECTIONS} connections, ${uploads} uploads and ${requests.length - uploads} records in the cycle`,
+    );
     let window = [];
     let non2xx = 0;
-    let statuses = {};
+    const statuses = {};
     const rows = [];
     const started = Date.now();
     const sample = () => {
       const usage = treeUsage(server.child.pid);
       const sorted = window.sort((a, b) => a - b);
-      const row = { t: (Date.now() - started) / 1000, rss: usage.rss, fds: usage.fds, processes: usage.processes, n: sorted.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), non2xx };
+      const row = {
+        t: (Date.now() - started) / 1000,
+        rss: usage.rss,
+        fds: usage.fds,
+        processes: usage.processes,
+        n: sorted.length,
+        p50: quantile(sorted, 0.5),
+        p99: quantile(sorted, 0.99),
+        non2xx,
+      };
       rows.push(row);
-      log(`  ${clock(row.t)} RSS ${mib(row.rss)} MiB, ${row.fds} handles, ${row.processes} processes, ${row.n} answers, p50 ${row.p50} ms, p99 ${row.p99} ms, non-2xx ${row.non2xx}`);
+      log(
+        `  ${clock(row.t)} RSS ${mib(row.rss)} MiB, ${row.fds} handles, ${row.processes} processes, ${row.n} answers, p50 ${row.p50} ms, p99 ${row.p99} ms, non-2xx ${row.non2xx}`,
+      );
       window = [];
       non2xx = 0;
     };
     rows.push({ t: 0, ...treeUsage(server.child.pid), n: 0, p50: NaN, p99: NaN, non2xx: 0 });
     const timer = setInterval(sample, SAMPLE_S * 1000);
-    const instance = autocannon({ url: base, requests, connections: CONNECTIONS, overallRate: RATE, duration: MINUTES * 60 });
+    const instance = autocannon({
+      url: base,
+      requests,
+      connections: CONNECTIONS,
+      overallRate: RATE,
+      duration: MINUTES * 60,
+    });
     instance.on("response", (_client, status, _bytes, ms) => {
       window.push(Math.round(ms));
       statuses[status] = (statuses[status] ?? 0) + 1;
@@ -170,9 +225,13 @@ async function smallImage(i) {
     }
   }
   for (let r = 0; r < 3; r++) {
-    const x0 = rand() % w, y0 = rand() % h, rw = 8 + (rand() % (w >> 1)), rh = 8 + (rand() % (h >> 1));
+    const x0 = rand() % w,
+      y0 = rand() % h,
+      rw = 8 + (rand() % (w >> 1)),
+      rh = 8 + (rand() % (h >> 1));
     const col = [rand() & 255, rand() & 255, rand() & 255];
-    for (let y = y0; y < Math.min(h, y0 + rh); y++) for (let x = x0; x < Math.min(w, x0 + rw); x++) for (let c = 0; c < 3; c++) px[(y * w + x) * 3 + c] = col[c];
+    for (let y = y0; y < Math.min(h, y0 + rh); y++)
+      for (let x = x0; x < Math.min(w, x0 + rw); x++) for (let c = 0; c < 3; c++) px[(y * w + x) * 3 + c] = col[c];
   }
   const image = sharp(px, { raw: { width: w, height: h, channels: 3 } });
   const kind = i % 8;
@@ -224,7 +283,11 @@ async function soakScan(dir) {
   await Promise.all(Array.from({ length: 4 }, writer));
   log(`  ${(bytes / 2 ** 20).toFixed(1)} MiB written, ${(bytes / FILES / 1024).toFixed(1)} KiB per file`);
   const report = join(dir, "report.ndjson");
-  const child = spawn(process.execPath, [cli, "scan", tree, "--hashset", demo, "-o", report, "-q", "--state-dir", join(dir, "state-scan")], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, PHMATCH_TRUSTED_KEYS: undefined } });
+  const child = spawn(
+    process.execPath,
+    [cli, "scan", tree, "--hashset", demo, "-o", report, "-q", "--state-dir", join(dir, "state-scan")],
+    { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, PHMATCH_TRUSTED_KEYS: undefined } },
+  );
   const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
   const rows = [];
   const started = Date.now();
@@ -234,9 +297,18 @@ async function soakScan(dir) {
     const usage = treeUsage(child.pid);
     const lines = newLines(report, state);
     done += lines;
-    const row = { t: (Date.now() - started) / 1000, rss: usage.rss, fds: usage.fds, processes: usage.processes, done, rate: lines / SCAN_SAMPLE_S };
+    const row = {
+      t: (Date.now() - started) / 1000,
+      rss: usage.rss,
+      fds: usage.fds,
+      processes: usage.processes,
+      done,
+      rate: lines / SCAN_SAMPLE_S,
+    };
     rows.push(row);
-    log(`  ${clock(row.t)} RSS ${mib(row.rss)} MiB, ${row.fds} handles, ${row.processes} processes, ${done.toLocaleString("en")} lines, ${row.rate.toFixed(0)} files/s`);
+    log(
+      `  ${clock(row.t)} RSS ${mib(row.rss)} MiB, ${row.fds} handles, ${row.processes} processes, ${done.toLocaleString("en")} lines, ${row.rate.toFixed(0)} files/s`,
+    );
   };
   const timer = setInterval(() => {
     if (child.exitCode === null) sample();
@@ -248,7 +320,9 @@ async function soakScan(dir) {
   return { rows, code, seconds, lines: done, bytes };
 }
 
-const loadAtStart = loadavg().map((l) => l.toFixed(1)).join(" ");
+const loadAtStart = loadavg()
+  .map((l) => l.toFixed(1))
+  .join(" ");
 const commandLine = `node ${relative(process.cwd(), process.argv[1])}${process.argv.length > 2 ? ` ${process.argv.slice(2).join(" ")}` : ""}`;
 const dir = mkdtempSync(join(tmpdir(), "phmatch-bench-soak-"));
 let serve;
@@ -260,29 +334,76 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-console.log(`\nphmatch soak, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "cpu"}; load generator and server share them), command: ${commandLine}`);
-console.log(`load average at the start ${loadAtStart}, at the end ${loadavg().map((l) => l.toFixed(1)).join(" ")} (other work on the machine shows here)`);
-console.log(`\n### serve: ${MINUTES} min at ${RATE} req/s, ${CONNECTIONS} connections (RSS and handles of the server and its worker processes)\n`);
+console.log(
+  `\nphmatch soak, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "cpu"}; load generator and server share them), command: ${commandLine}`,
+);
+console.log(
+  `load average at the start ${loadAtStart}, at the end ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")} (other work on the machine shows here)`,
+);
+console.log(
+  `\n### serve: ${MINUTES} min at ${RATE} req/s, ${CONNECTIONS} connections (RSS and handles of the server and its worker processes)\n`,
+);
 console.log("| time | RSS MiB | handles | processes | answers | p50 ms | p99 ms | non-2xx |");
 console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
-for (const r of serve.rows) console.log(`| ${clock(r.t)} | ${mib(r.rss)} | ${r.fds} | ${r.processes} | ${r.n} | ${Number.isNaN(r.p50) ? "-" : r.p50} | ${Number.isNaN(r.p99) ? "-" : r.p99} | ${r.non2xx} |`);
+for (const r of serve.rows)
+  console.log(
+    `| ${clock(r.t)} | ${mib(r.rss)} | ${r.fds} | ${r.processes} | ${r.n} | ${Number.isNaN(r.p50) ? "-" : r.p50} | ${Number.isNaN(r.p99) ? "-" : r.p99} | ${r.non2xx} |`,
+  );
 const measured = serve.rows.slice(1);
-const rssP = plateau(measured.map((r) => r.rss), measured.map((r) => r.t));
-const fdP = plateau(measured.map((r) => r.fds), measured.map((r) => r.t), 8);
+const rssP = plateau(
+  measured.map((r) => r.rss),
+  measured.map((r) => r.t),
+);
+const fdP = plateau(
+  measured.map((r) => r.fds),
+  measured.map((r) => r.t),
+  8,
+);
 const p99 = drift(measured.filter((r) => r.n > 0).map((r) => r.p99));
-console.log(`\n${serve.total.toLocaleString("en")} answers (${Object.entries(serve.statuses).map(([s, n]) => `${s}: ${n.toLocaleString("en")}`).join(", ")}), connection errors ${serve.errors}, timeouts ${serve.timeouts}`);
-console.log(`RSS plateau: ${rssP.verdict}${rssP.middle === undefined ? "" : ` (middle third max ${mib(rssP.middle)} MiB, last third max ${mib(rssP.last)} MiB, last third slope ${(rssP.slope / 2 ** 20).toFixed(1)} MiB/min)`}`);
-console.log(`handles plateau: ${fdP.verdict}${fdP.middle === undefined ? "" : ` (middle third max ${fdP.middle}, last third max ${fdP.last})`}`);
-console.log(`p99 drift: ${p99.ratio === undefined ? "n/a" : `${p99.ratio.toFixed(2)}x (median window p99, middle third ${p99.middle} ms, last third ${p99.last} ms)`}`);
+console.log(
+  `\n${serve.total.toLocaleString("en")} answers (${Object.entries(serve.statuses)
+    .map(([s, n]) => `${s}: ${n.toLocaleString("en")}`)
+    .join(", ")}), connection errors ${serve.errors}, timeouts ${serve.timeouts}`,
+);
+console.log(
+  `RSS plateau: ${rssP.verdict}${rssP.middle === undefined ? "" : ` (middle third max ${mib(rssP.middle)} MiB, last third max ${mib(rssP.last)} MiB, last third slope ${(rssP.slope / 2 ** 20).toFixed(1)} MiB/min)`}`,
+);
+console.log(
+  `handles plateau: ${fdP.verdict}${fdP.middle === undefined ? "" : ` (middle third max ${fdP.middle}, last third max ${fdP.last})`}`,
+);
+console.log(
+  `p99 drift: ${p99.ratio === undefined ? "n/a" : `${p99.ratio.toFixed(2)}x (median window p99, middle third ${p99.middle} ms, last third ${p99.last} ms)`}`,
+);
 
-console.log(`\n### scan: ${scan.lines.toLocaleString("en")} report lines for ${FILES.toLocaleString("en")} files (${(scan.bytes / 2 ** 20).toFixed(0)} MiB, scan with its default options) in ${scan.seconds.toFixed(0)} s, exit ${scan.code} (RSS and handles of phmatch scan and its worker processes)\n`);
+console.log(
+  `\n### scan: ${scan.lines.toLocaleString("en")} report lines for ${FILES.toLocaleString("en")} files (${(scan.bytes / 2 ** 20).toFixed(0)} MiB, scan with its default options) in ${scan.seconds.toFixed(0)} s, exit ${scan.code} (RSS and handles of phmatch scan and its worker processes)\n`,
+);
 console.log("| time | RSS MiB | handles | processes | files reported | files/s |");
 console.log("|---|---:|---:|---:|---:|---:|");
-for (const r of scan.rows) console.log(`| ${clock(r.t)} | ${mib(r.rss)} | ${r.fds} | ${r.processes} | ${r.done.toLocaleString("en")} | ${r.rate.toFixed(0)} |`);
-const sRss = plateau(scan.rows.map((r) => r.rss), scan.rows.map((r) => r.t));
-const sFd = plateau(scan.rows.map((r) => r.fds), scan.rows.map((r) => r.t), 8);
+for (const r of scan.rows)
+  console.log(
+    `| ${clock(r.t)} | ${mib(r.rss)} | ${r.fds} | ${r.processes} | ${r.done.toLocaleString("en")} | ${r.rate.toFixed(0)} |`,
+  );
+const sRss = plateau(
+  scan.rows.map((r) => r.rss),
+  scan.rows.map((r) => r.t),
+);
+const sFd = plateau(
+  scan.rows.map((r) => r.fds),
+  scan.rows.map((r) => r.t),
+  8,
+);
 const rates = scan.rows.map((r) => r.rate);
 const third = Math.floor(rates.length / 3);
-console.log(`\nRSS plateau: ${sRss.verdict}${sRss.middle === undefined ? "" : ` (middle third max ${mib(sRss.middle)} MiB, last third max ${mib(sRss.last)} MiB, last third slope ${(sRss.slope / 2 ** 20).toFixed(1)} MiB/min)`}`);
-console.log(`handles plateau: ${sFd.verdict}${sFd.middle === undefined ? "" : ` (middle third max ${sFd.middle}, last third max ${sFd.last})`}`);
-if (third >= 1) console.log(`rate drift: middle third median ${median(rates.slice(third, 2 * third)).toFixed(0)} files/s, last third ${median(rates.slice(rates.length - third)).toFixed(0)} files/s`);
+console.log(
+  `\nRSS plateau: ${sRss.verdict}${sRss.middle === undefined ? "" : ` (middle third max ${mib(sRss.middle)} MiB, last third max ${mib(sRss.last)} MiB, last third slope ${(sRss.slope / 2 ** 20).toFixed(1)} MiB/min)`}`,
+);
+console.log(
+  `handles plateau: ${sFd.verdict}${sFd.middle === undefined ? "" : ` (middle third max ${sFd.middle}, last third max ${sFd.last})`}`,
+);
+if (third >= 1)
+  console.log(
+    `rate drift: middle third median ${median(rates.slice(third, 2 * third)).toFixed(0)} files/s, last third ${median(rates.slice(rates.length - third)).toFixed(0)} files/s`,
+  );

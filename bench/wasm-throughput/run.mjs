@@ -6,8 +6,8 @@
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
-import { chromium } from "playwright-core";
 import { HashKernel, hashImage } from "@phmatch/wasm";
+import { chromium } from "playwright-core";
 
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "5" } } });
 const ROUNDS = Number(values.rounds);
@@ -34,7 +34,7 @@ async function measure(HashKernelClass, hashImageFn, wasmBytes, width, height, r
   const kernel = await HashKernelClass.load(wasmBytes);
   const image = { width, height, data };
   const configs = {
-    "pdq": { algorithms: ["pdq"], dihedral: false },
+    pdq: { algorithms: ["pdq"], dihedral: false },
     "pdq + 8 variants": { algorithms: ["pdq"], dihedral: true },
     "pdq + phash + dhash, variants (the demo page)": { algorithms: ["pdq", "phash", "dhash"], dihedral: true },
   };
@@ -59,15 +59,25 @@ const node = await measure(HashKernel, hashImage, wasm, WIDTH, HEIGHT, ROUNDS);
 
 // The browser side: a loopback server for the package's module files and the kernel.
 const server = createServer(async (req, res) => {
-  const files = { "/": ["<!doctype html><title>bench</title>", "text/html"], "/phmatch.wasm": [new URL("build/phmatch.wasm", pkg), "application/wasm"] };
-  for (const f of ["index.js", "record.js", "hamming.js", "orientation.js"]) files[`/dist/${f}`] = [new URL(`dist/${f}`, pkg), "text/javascript"];
+  const files = {
+    "/": ["<!doctype html><title>bench</title>", "text/html"],
+    "/phmatch.wasm": [new URL("build/phmatch.wasm", pkg), "application/wasm"],
+  };
+  for (const f of ["index.js", "record.js", "hamming.js", "orientation.js"])
+    files[`/dist/${f}`] = [new URL(`dist/${f}`, pkg), "text/javascript"];
   const entry = files[req.url];
   if (entry === undefined) return void res.writeHead(404).end();
-  res.writeHead(200, { "content-type": entry[1] }).end(typeof entry[0] === "string" ? entry[0] : await readFile(entry[0]));
+  res
+    .writeHead(200, { "content-type": entry[1] })
+    .end(typeof entry[0] === "string" ? entry[0] : await readFile(entry[0]));
 });
 await new Promise((r) => server.listen(0, "127.0.0.1", r));
 const base = `http://127.0.0.1:${server.address().port}`;
-const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+});
 let version;
 let inBrowser;
 try {
@@ -89,10 +99,14 @@ try {
   server.close();
 }
 
-console.log(`\nWebAssembly kernels, pixels to hash, ${WIDTH}x${HEIGHT} (12.0 MP) RGBA, one thread, median of ${ROUNDS}: Node ${process.version} vs Chromium ${version}\n`);
+console.log(
+  `\nWebAssembly kernels, pixels to hash, ${WIDTH}x${HEIGHT} (12.0 MP) RGBA, one thread, median of ${ROUNDS}: Node ${process.version} vs Chromium ${version}\n`,
+);
 console.log("| hashes | Node ms | Node MP/s | Chromium ms | Chromium MP/s | Chromium / Node |");
 console.log("|---|---:|---:|---:|---:|---:|");
 const mp = (WIDTH * HEIGHT) / 1e6;
 for (const name of Object.keys(node)) {
-  console.log(`| ${name} | ${node[name].toFixed(0)} | ${(mp / (node[name] / 1000)).toFixed(0)} | ${inBrowser[name].toFixed(0)} | ${(mp / (inBrowser[name] / 1000)).toFixed(0)} | ${(inBrowser[name] / node[name]).toFixed(2)}x |`);
+  console.log(
+    `| ${name} | ${node[name].toFixed(0)} | ${(mp / (node[name] / 1000)).toFixed(0)} | ${inBrowser[name].toFixed(0)} | ${(mp / (inBrowser[name] / 1000)).toFixed(0)} | ${(inBrowser[name] / node[name]).toFixed(2)}x |`,
+  );
 }

@@ -23,7 +23,17 @@ import { createDeflate, deflateSync, gzipSync } from "node:zlib";
 import sharp from "sharp";
 
 /** Kinds of hostile input, in the order they are generated. */
-export const HOSTILE_KINDS = ["tiny", "truncated", "bitflip", "bomb", "animated", "svg", "polyglot", "mislabelled", "metadata"];
+export const HOSTILE_KINDS = [
+  "tiny",
+  "truncated",
+  "bitflip",
+  "bomb",
+  "animated",
+  "svg",
+  "polyglot",
+  "mislabelled",
+  "metadata",
+];
 
 // mulberry32: small, seeded, reproducible.
 function prng(seed) {
@@ -70,7 +80,10 @@ async function baseRaster(width, height, seed) {
   const gh = Math.max(2, Math.round(height / 12));
   const coarse = Buffer.alloc(gw * gh * 3);
   for (let i = 0; i < coarse.length; i++) coarse[i] = Math.floor(rand() * 256);
-  const pixels = await sharp(coarse, { raw: { width: gw, height: gh, channels: 3 } }).resize(width, height, { kernel: "cubic" }).raw().toBuffer();
+  const pixels = await sharp(coarse, { raw: { width: gw, height: gh, channels: 3 } })
+    .resize(width, height, { kernel: "cubic" })
+    .raw()
+    .toBuffer();
   const paint = (inside, [r, g, b]) => {
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
@@ -83,12 +96,22 @@ async function baseRaster(width, height, seed) {
   paint((x, y) => (x - width * 0.3) ** 2 + (y - height * 0.4) ** 2 < (height * 0.22) ** 2, [0xe4, 0x57, 0x2e]);
   paint((x, y) => x > width * 0.55 && x < width * 0.85 && y > height * 0.15 && y < height * 0.65, [0x76, 0xb0, 0x41]);
   // The triangle (0.1, 0.95), (0.45, 0.65), (0.8, 0.92) of the image, by the signs of its edge functions.
-  const [ax, ay, bx, by, cx, cy] = [0.1 * width, 0.95 * height, 0.45 * width, 0.65 * height, 0.8 * width, 0.92 * height];
+  const [ax, ay, bx, by, cx, cy] = [
+    0.1 * width,
+    0.95 * height,
+    0.45 * width,
+    0.65 * height,
+    0.8 * width,
+    0.92 * height,
+  ];
   const edge = (x0, y0, x1, y1, x, y) => (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0);
-  paint((x, y) => {
-    const [d1, d2, d3] = [edge(ax, ay, bx, by, x, y), edge(bx, by, cx, cy, x, y), edge(cx, cy, ax, ay, x, y)];
-    return (d1 >= 0 && d2 >= 0 && d3 >= 0) || (d1 <= 0 && d2 <= 0 && d3 <= 0);
-  }, [0x17, 0xbe, 0xbb]);
+  paint(
+    (x, y) => {
+      const [d1, d2, d3] = [edge(ax, ay, bx, by, x, y), edge(bx, by, cx, cy, x, y), edge(cx, cy, ax, ay, x, y)];
+      return (d1 >= 0 && d2 >= 0 && d3 >= 0) || (d1 <= 0 && d2 <= 0 && d3 <= 0);
+    },
+    [0x17, 0xbe, 0xbb],
+  );
   return pixels;
 }
 
@@ -138,7 +161,12 @@ function pngIhdr(width, height, depth = 8, colourType = 0) {
 
 /** A PNG made of the given chunks after IHDR (each [type, data]), with IEND. */
 function pngFile(width, height, chunks, depth = 8, colourType = 0) {
-  return Buffer.concat([PNG_SIGNATURE, pngIhdr(width, height, depth, colourType), ...chunks.map(([t, d]) => pngChunk(t, d)), pngChunk("IEND", Buffer.alloc(0))]);
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    pngIhdr(width, height, depth, colourType),
+    ...chunks.map(([t, d]) => pngChunk(t, d)),
+    pngChunk("IEND", Buffer.alloc(0)),
+  ]);
 }
 
 /** The chunks of a PNG, as [type, data] pairs (IHDR first, IEND last). */
@@ -155,7 +183,12 @@ function pngChunks(png) {
 /** Inserts chunks into a valid PNG just after IHDR. */
 function pngWith(png, extra) {
   const [ihdr, ...rest] = pngChunks(png);
-  return Buffer.concat([PNG_SIGNATURE, pngChunk(...ihdr), ...extra.map(([t, d]) => pngChunk(t, d)), ...rest.map(([t, d]) => pngChunk(t, d))]);
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    pngChunk(...ihdr),
+    ...extra.map(([t, d]) => pngChunk(t, d)),
+    ...rest.map(([t, d]) => pngChunk(t, d)),
+  ]);
 }
 
 // A zlib stream of `total` zero bytes (PNG rows of zeros, filter byte 0 included), deflated 16 MB at a time so
@@ -167,7 +200,8 @@ async function zerosDeflated(total) {
   const done = new Promise((resolve, reject) => deflate.on("end", resolve).on("error", reject));
   const block = Buffer.alloc(16 * 1024 * 1024);
   for (let left = total; left > 0; left -= block.length) {
-    if (!deflate.write(left >= block.length ? block : block.subarray(0, left))) await new Promise((resolve) => deflate.once("drain", resolve));
+    if (!deflate.write(left >= block.length ? block : block.subarray(0, left)))
+      await new Promise((resolve) => deflate.once("drain", resolve));
   }
   deflate.end();
   await done;
@@ -199,7 +233,13 @@ function jpegClaiming(jpeg, width, height) {
 
 /** Inserts raw segments (each [marker, payload]) after SOI. */
 function jpegWith(jpeg, segments) {
-  const parts = segments.map(([marker, payload]) => Buffer.concat([Buffer.from([0xff, marker]), Buffer.from([(payload.length + 2) >> 8, (payload.length + 2) & 0xff]), payload]));
+  const parts = segments.map(([marker, payload]) =>
+    Buffer.concat([
+      Buffer.from([0xff, marker]),
+      Buffer.from([(payload.length + 2) >> 8, (payload.length + 2) & 0xff]),
+      payload,
+    ]),
+  );
   return Buffer.concat([jpeg.subarray(0, 2), ...parts, jpeg.subarray(2)]);
 }
 
@@ -236,12 +276,20 @@ function gifLzw(pixels) {
  * comment extensions before the frames.
  */
 function gifFile(screenW, screenH, frames, { comments = [], loop = frames.length > 1 } = {}) {
-  const parts = [Buffer.from("GIF89a", "latin1"), u16le(screenW), u16le(screenH), Buffer.from([0xf1, 0, 0]), Buffer.from([0x20, 0x40, 0x80, 0xe0, 0x80, 0x40, 0x80, 0x80, 0x80, 0xf0, 0xd0, 0x30])];
-  if (loop) parts.push(Buffer.from([0x21, 0xff, 0x0b, ...Buffer.from("NETSCAPE2.0", "latin1"), 0x03, 0x01, 0x00, 0x00, 0x00]));
+  const parts = [
+    Buffer.from("GIF89a", "latin1"),
+    u16le(screenW),
+    u16le(screenH),
+    Buffer.from([0xf1, 0, 0]),
+    Buffer.from([0x20, 0x40, 0x80, 0xe0, 0x80, 0x40, 0x80, 0x80, 0x80, 0xf0, 0xd0, 0x30]),
+  ];
+  if (loop)
+    parts.push(Buffer.from([0x21, 0xff, 0x0b, ...Buffer.from("NETSCAPE2.0", "latin1"), 0x03, 0x01, 0x00, 0x00, 0x00]));
   for (const text of comments) {
     const body = Buffer.from(text, "latin1");
     const blocks = [];
-    for (let i = 0; i < body.length; i += 255) blocks.push(Buffer.from([Math.min(255, body.length - i)]), body.subarray(i, i + 255));
+    for (let i = 0; i < body.length; i += 255)
+      blocks.push(Buffer.from([Math.min(255, body.length - i)]), body.subarray(i, i + 255));
     parts.push(Buffer.from([0x21, 0xfe]), ...blocks, Buffer.from([0]));
   }
   const lzwCache = new Map();
@@ -249,7 +297,14 @@ function gifFile(screenW, screenH, frames, { comments = [], loop = frames.length
     const pixels = frame.pixels ?? frame.w * frame.h;
     if (!lzwCache.has(pixels)) lzwCache.set(pixels, gifLzw(pixels));
     parts.push(Buffer.from([0x21, 0xf9, 0x04, 0x04, 0x02, 0x00, 0x00, 0x00]));
-    parts.push(Buffer.from([0x2c]), u16le(frame.x ?? 0), u16le(frame.y ?? 0), u16le(frame.w), u16le(frame.h), Buffer.from([0]));
+    parts.push(
+      Buffer.from([0x2c]),
+      u16le(frame.x ?? 0),
+      u16le(frame.y ?? 0),
+      u16le(frame.w),
+      u16le(frame.h),
+      Buffer.from([0]),
+    );
     parts.push(lzwCache.get(pixels));
   }
   parts.push(Buffer.from([0x3b]));
@@ -260,7 +315,7 @@ function gifFile(screenW, screenH, frames, { comments = [], loop = frames.length
 // "chain" (the following IFD), "self" (a loop back to itself) or "none".
 function tiffFile(ifds, strip, { compression = 1 } = {}) {
   const stripOffset = 8;
-  let offset = stripOffset + strip.length + (strip.length % 2);
+  const offset = stripOffset + strip.length + (strip.length % 2);
   const ifdSize = 2 + 9 * 12 + 4;
   const ifdOffsets = ifds.map((_, i) => offset + i * ifdSize);
   const parts = [Buffer.from("II*\0", "latin1"), u32le(ifdOffsets[0] ?? 0), strip, Buffer.alloc(strip.length % 2)];
@@ -274,7 +329,8 @@ function tiffFile(ifds, strip, { compression = 1 } = {}) {
       else e.writeUInt32LE(value >>> 0, 8);
       return e;
     };
-    const next = ifd.next === "self" ? ifdOffsets[i] : ifd.next === "none" || i === ifds.length - 1 ? 0 : ifdOffsets[i + 1];
+    const next =
+      ifd.next === "self" ? ifdOffsets[i] : ifd.next === "none" || i === ifds.length - 1 ? 0 : ifdOffsets[i + 1];
     parts.push(
       u16le(9),
       entry(256, 4, ifd.width),
@@ -293,7 +349,11 @@ function tiffFile(ifds, strip, { compression = 1 } = {}) {
 }
 
 function riffWebp(chunks) {
-  const body = Buffer.concat(chunks.map(([type, data]) => Buffer.concat([Buffer.from(type, "latin1"), u32le(data.length), data, Buffer.alloc(data.length % 2)])));
+  const body = Buffer.concat(
+    chunks.map(([type, data]) =>
+      Buffer.concat([Buffer.from(type, "latin1"), u32le(data.length), data, Buffer.alloc(data.length % 2)]),
+    ),
+  );
   return Buffer.concat([Buffer.from("RIFF", "latin1"), u32le(4 + body.length), Buffer.from("WEBP", "latin1"), body]);
 }
 
@@ -382,7 +442,20 @@ function exifBlock({ loop = false, entries = 4, hugeCount = false, size = 0 } = 
 
 // Benign text bytes of a given length (lorem-like words from a fixed list).
 function text(rand, length) {
-  const words = ["lorem", "ipsum", "dolor", "sit", "amet", "image", "test", "fixture", "phmatch", "benign", "shapes", "noise"];
+  const words = [
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "image",
+    "test",
+    "fixture",
+    "phmatch",
+    "benign",
+    "shapes",
+    "noise",
+  ];
   let out = "";
   while (out.length < length) out += words[Math.floor(rand() * words.length)] + (rand() < 0.1 ? "\n" : " ");
   return Buffer.from(out.slice(0, length), "latin1");
@@ -414,14 +487,22 @@ export async function* hostileInputs({ seed = DEFAULT_SEED, size = "full", canar
   const png = bases.png;
   // Inputs of kinds not asked for are skipped before they are built (some cost seconds to deflate).
   const want = (kind) => kinds.includes(kind);
-  const make = (kind, name, bytes, expect, extra = {}) => ({ name, kind, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), expect, ...extra });
+  const make = (kind, name, bytes, expect, extra = {}) => ({
+    name,
+    kind,
+    bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length),
+    expect,
+    ...extra,
+  });
 
   if (want("tiny")) {
     // tiny: zero bytes, one byte, and magic numbers alone.
     yield make("tiny", "empty.jpg", Buffer.alloc(0), "error", { codes: ["PHM_DECODE_EMPTY"], note: "0 bytes" });
     yield make("tiny", "empty.png", Buffer.alloc(0), "error", { codes: ["PHM_DECODE_EMPTY"], note: "0 bytes" });
     for (const byte of full ? [0x00, 0xff, 0x89, 0x47, 0x3c, 0x52, 0x49] : [0x00, 0x89]) {
-      yield make("tiny", `one-byte-${byte.toString(16).padStart(2, "0")}.jpg`, Buffer.from([byte]), "error", { note: "1 byte" });
+      yield make("tiny", `one-byte-${byte.toString(16).padStart(2, "0")}.jpg`, Buffer.from([byte]), "error", {
+        note: "1 byte",
+      });
     }
     const magics = {
       "png-signature.png": PNG_SIGNATURE,
@@ -433,7 +514,9 @@ export async function* hostileInputs({ seed = DEFAULT_SEED, size = "full", canar
       "heif-ftyp.heic": Buffer.concat([u32be(24), Buffer.from("ftypheic\0\0\0\0mif1heic", "latin1")]),
       "avif-ftyp.avif": Buffer.concat([u32be(24), Buffer.from("ftypavif\0\0\0\0mif1avif", "latin1")]),
     };
-    for (const [name, bytes] of Object.entries(magics)) if (full || name.startsWith("png") || name.startsWith("heif")) yield make("tiny", name, bytes, "error", { note: "magic number only" });
+    for (const [name, bytes] of Object.entries(magics))
+      if (full || name.startsWith("png") || name.startsWith("heif"))
+        yield make("tiny", name, bytes, "error", { note: "magic number only" });
   }
 
   if (want("truncated")) {
@@ -441,11 +524,21 @@ export async function* hostileInputs({ seed = DEFAULT_SEED, size = "full", canar
     for (const [ext, bytes] of Object.entries(bases)) {
       const offsets = full ? [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 100, 128, 200, 256, 400, 512, 1024] : [16];
       const fractions = full ? [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99] : [0.5];
-      const cuts = new Set([...offsets.filter((o) => o < bytes.length), ...fractions.map((f) => Math.floor(bytes.length * f)), ...(full ? [bytes.length - 2, bytes.length - 1] : [bytes.length - 1])]);
+      const cuts = new Set([
+        ...offsets.filter((o) => o < bytes.length),
+        ...fractions.map((f) => Math.floor(bytes.length * f)),
+        ...(full ? [bytes.length - 2, bytes.length - 1] : [bytes.length - 1]),
+      ]);
       for (const cut of [...cuts].sort((a, b) => a - b)) {
         // A few formats still decode when only their last byte or two are gone (a GIF's trailer, a JPEG's EOI):
         // a hash is then correct too.
-        yield make("truncated", `cut-${cut}-of-${bytes.length}.${ext}`, bytes.subarray(0, cut), cut >= bytes.length - 2 ? "any" : "error", { note: `${ext} cut to ${cut} of ${bytes.length} bytes` });
+        yield make(
+          "truncated",
+          `cut-${cut}-of-${bytes.length}.${ext}`,
+          bytes.subarray(0, cut),
+          cut >= bytes.length - 2 ? "any" : "error",
+          { note: `${ext} cut to ${cut} of ${bytes.length} bytes` },
+        );
       }
     }
   }
@@ -462,11 +555,15 @@ export async function* hostileInputs({ seed = DEFAULT_SEED, size = "full", canar
         const many = Buffer.from(bytes);
         const flips = 1 + Math.floor(rand() * 8);
         for (let f = 0; f < flips; f++) many[Math.floor(rand() * many.length)] ^= 1 << Math.floor(rand() * 8);
-        yield make("bitflip", `flip-${flips}-bits-${v}.${ext}`, many, "any", { note: `${ext}: ${flips} bits flipped anywhere` });
+        yield make("bitflip", `flip-${flips}-bits-${v}.${ext}`, many, "any", {
+          note: `${ext}: ${flips} bits flipped anywhere`,
+        });
         const stomped = Buffer.from(bytes);
         const start = Math.floor(rand() * (bytes.length - 16));
         stomped.fill(rand() < 0.5 ? 0xff : 0x00, start, start + 16);
-        yield make("bitflip", `stomp-16-at-${start}-${v}.${ext}`, stomped, "any", { note: `${ext}: 16 bytes overwritten at ${start}` });
+        yield make("bitflip", `stomp-16-at-${start}-${v}.${ext}`, stomped, "any", {
+          note: `${ext}: 16 bytes overwritten at ${start}`,
+        });
       }
     }
   }
@@ -476,43 +573,154 @@ export async function* hostileInputs({ seed = DEFAULT_SEED, size = "full", canar
     // limit that cost the most a decode may cost.
     const over = ["PHM_DECODE_TOO_MANY_PIXELS", "PHM_DECODE_CORRUPT", "PHM_DECODE_TRUNCATED", "PHM_DECODE_UNSUPPORTED"];
     const smallIdat = deflateSync(Buffer.alloc(2 * 100001));
-    yield make("bomb", "png-100000x100000.png", pngFile(100000, 100000, [["IDAT", smallIdat]]), "error", { codes: over, note: "PNG IHDR 100000x100000 (valid CRC), 1e10 pixels in a few hundred bytes" });
-    yield make("bomb", "png-2147483647-square.png", pngFile(0x7fffffff, 0x7fffffff, [["IDAT", smallIdat]]), "error", { codes: over, note: "PNG IHDR at the format maximum 2^31-1" });
-    yield make("bomb", "png-1x100000000.png", pngFile(1, 100_000_001, [["IDAT", smallIdat]]), "error", { codes: over, note: "one pixel wide, 1e8+1 tall" });
-    yield make("bomb", "jpeg-sof-65500x65500.jpg", jpegClaiming(bases.jpg, 65500, 65500), "error", { codes: over, note: "JPEG SOF0 claims 65500x65500" });
-    yield make("bomb", "jpeg-sof-65535x1.jpg", jpegClaiming(bases.jpg, 65535, 1), "any", { note: "JPEG SOF0 claims 65535x1 (small in pixels, odd in shape)" });
+    yield make("bomb", "png-100000x100000.png", pngFile(100000, 100000, [["IDAT", smallIdat]]), "error", {
+      codes: over,
+      note: "PNG IHDR 100000x100000 (valid CRC), 1e10 pixels in a few hundred bytes",
+    });
+    yield make("bomb", "png-2147483647-square.png", pngFile(0x7fffffff, 0x7fffffff, [["IDAT", smallIdat]]), "error", {
+      codes: over,
+      note: "PNG IHDR at the format maximum 2^31-1",
+    });
+    yield make("bomb", "png-1x100000000.png", pngFile(1, 100_000_001, [["IDAT", smallIdat]]), "error", {
+      codes: over,
+      note: "one pixel wide, 1e8+1 tall",
+    });
+    yield make("bomb", "jpeg-sof-65500x65500.jpg", jpegClaiming(bases.jpg, 65500, 65500), "error", {
+      codes: over,
+      note: "JPEG SOF0 claims 65500x65500",
+    });
+    yield make("bomb", "jpeg-sof-65535x1.jpg", jpegClaiming(bases.jpg, 65535, 1), "any", {
+      note: "JPEG SOF0 claims 65535x1 (small in pixels, odd in shape)",
+    });
     yield make("bomb", "jpeg-sof-0x0.jpg", jpegClaiming(bases.jpg, 0, 0), "error", { note: "JPEG SOF0 claims 0x0" });
-    yield make("bomb", "gif-65535x65535.gif", gifFile(65535, 65535, [{ w: 65535, h: 65535, pixels: 1 }]), "error", { codes: over, note: "GIF screen and frame 65535x65535, one pixel coded" });
-    yield make("bomb", "gif-frame-outside-screen.gif", gifFile(16, 16, [{ w: 65535, h: 65535, x: 65000, y: 65000, pixels: 1 }]), "any", { note: "GIF 16x16 screen, a 65535x65535 frame placed outside it" });
-    yield make("bomb", "gif-0x0.gif", gifFile(0, 0, [{ w: 0, h: 0, pixels: 1 }]), "any", { note: "GIF of 0x0 (libnsgif reads it as 1x1: a quality-0 hash, so low_quality, is right too)" });
+    yield make("bomb", "gif-65535x65535.gif", gifFile(65535, 65535, [{ w: 65535, h: 65535, pixels: 1 }]), "error", {
+      codes: over,
+      note: "GIF screen and frame 65535x65535, one pixel coded",
+    });
+    yield make(
+      "bomb",
+      "gif-frame-outside-screen.gif",
+      gifFile(16, 16, [{ w: 65535, h: 65535, x: 65000, y: 65000, pixels: 1 }]),
+      "any",
+      { note: "GIF 16x16 screen, a 65535x65535 frame placed outside it" },
+    );
+    yield make("bomb", "gif-0x0.gif", gifFile(0, 0, [{ w: 0, h: 0, pixels: 1 }]), "any", {
+      note: "GIF of 0x0 (libnsgif reads it as 1x1: a quality-0 hash, so low_quality, is right too)",
+    });
     const vp8l = (width, height) => {
       const chunk = Buffer.from(lossless);
       const bits = chunk.readUInt32LE(1);
       chunk.writeUInt32LE(((bits & 0xf0000000) | ((width - 1) & 0x3fff) | (((height - 1) & 0x3fff) << 14)) >>> 0, 1);
       return chunk;
     };
-    yield make("bomb", "webp-vp8x-16777216-square.webp", riffWebp([["VP8X", vp8x(0x10, 16777216, 16777216)], ["VP8L", lossless]]), "error", { codes: over, note: "WebP VP8X canvas 2^24 x 2^24 (the format maximum)" });
-    yield make("bomb", "webp-vp8l-16384x16384.webp", riffWebp([["VP8L", vp8l(16384, 16384)]]), "error", { codes: over, note: "WebP lossless header 16384x16384" });
-    yield make("bomb", "webp-vp8l-10000x10000.webp", riffWebp([["VP8L", vp8l(10000, 10000)]]), "error", { note: "WebP lossless header 10000x10000 (at the pixel limit), data of a 96x72 image" });
-    yield make("bomb", "tiff-100000x100000.tif", tiffFile([{ width: 100000, height: 100000 }], Buffer.alloc(64)), "error", { codes: over, note: "TIFF 100000x100000, one 64-byte strip" });
-    yield make("bomb", "tiff-4294967295-square.tif", tiffFile([{ width: 0xffffffff, height: 0xffffffff }], Buffer.alloc(64)), "error", { codes: over, note: "TIFF 2^32-1 square" });
-    yield make("bomb", "tiff-10000x10000-short-strip.tif", tiffFile([{ width: 10000, height: 10000 }], Buffer.alloc(64)), "error", { note: "TIFF 10000x10000 (at the limit) with a 64-byte strip" });
-    yield make("bomb", "avif-ispe-100000x100000.avif", ispeClaiming(bases.avif, 100000, 100000), "error", { codes: over, note: "AVIF ispe box claims 100000x100000" });
-    yield make("bomb", "avif-ispe-10000x10000.avif", ispeClaiming(bases.avif, 10000, 10000), "any", { note: "AVIF ispe 10000x10000 around a 96x72 AV1 image" });
-    yield make("bomb", "heic-ispe-100000x100000.heic", ispeClaiming(bases.heic, 100000, 100000), "error", { codes: over, note: "HEIC ispe box claims 100000x100000" });
-    yield make("bomb", "heic-ispe-10000x10000.heic", ispeClaiming(bases.heic, 10000, 10000), "any", { note: "HEIC ispe 10000x10000 around a 480x360 HEVC image" });
+    yield make(
+      "bomb",
+      "webp-vp8x-16777216-square.webp",
+      riffWebp([
+        ["VP8X", vp8x(0x10, 16777216, 16777216)],
+        ["VP8L", lossless],
+      ]),
+      "error",
+      { codes: over, note: "WebP VP8X canvas 2^24 x 2^24 (the format maximum)" },
+    );
+    yield make("bomb", "webp-vp8l-16384x16384.webp", riffWebp([["VP8L", vp8l(16384, 16384)]]), "error", {
+      codes: over,
+      note: "WebP lossless header 16384x16384",
+    });
+    yield make("bomb", "webp-vp8l-10000x10000.webp", riffWebp([["VP8L", vp8l(10000, 10000)]]), "error", {
+      note: "WebP lossless header 10000x10000 (at the pixel limit), data of a 96x72 image",
+    });
+    yield make(
+      "bomb",
+      "tiff-100000x100000.tif",
+      tiffFile([{ width: 100000, height: 100000 }], Buffer.alloc(64)),
+      "error",
+      { codes: over, note: "TIFF 100000x100000, one 64-byte strip" },
+    );
+    yield make(
+      "bomb",
+      "tiff-4294967295-square.tif",
+      tiffFile([{ width: 0xffffffff, height: 0xffffffff }], Buffer.alloc(64)),
+      "error",
+      { codes: over, note: "TIFF 2^32-1 square" },
+    );
+    yield make(
+      "bomb",
+      "tiff-10000x10000-short-strip.tif",
+      tiffFile([{ width: 10000, height: 10000 }], Buffer.alloc(64)),
+      "error",
+      { note: "TIFF 10000x10000 (at the limit) with a 64-byte strip" },
+    );
+    yield make("bomb", "avif-ispe-100000x100000.avif", ispeClaiming(bases.avif, 100000, 100000), "error", {
+      codes: over,
+      note: "AVIF ispe box claims 100000x100000",
+    });
+    yield make("bomb", "avif-ispe-10000x10000.avif", ispeClaiming(bases.avif, 10000, 10000), "any", {
+      note: "AVIF ispe 10000x10000 around a 96x72 AV1 image",
+    });
+    yield make("bomb", "heic-ispe-100000x100000.heic", ispeClaiming(bases.heic, 100000, 100000), "error", {
+      codes: over,
+      note: "HEIC ispe box claims 100000x100000",
+    });
+    yield make("bomb", "heic-ispe-10000x10000.heic", ispeClaiming(bases.heic, 10000, 10000), "any", {
+      note: "HEIC ispe 10000x10000 around a 480x360 HEVC image",
+    });
     if (full) {
       // Within the limit (1e8 pixels): these are decoded, and cost what a legitimate 100-megapixel image costs.
-      yield make("bomb", "png-10000x10000-grey-zeros.png", pngFile(10000, 10000, [["IDAT", await zerosDeflated(10001 * 10000)]]), "hash", { note: "PNG 10000x10000 grey, 1e8 pixels at the limit, from a ~100 KB file" });
-      yield make("bomb", "png-10000x10000-rgba16-zeros.png", pngFile(10000, 10000, [["IDAT", await zerosDeflated(80001 * 10000)]], 16, 6), "hash", { codes: ["PHM_WORKER_MEMORY"], note: "PNG 10000x10000 RGBA 16-bit at the limit (800 MB of samples), from a ~800 KB file" });
-      yield make("bomb", "gif-screen-10000x10000-frame-1x1.gif", gifFile(10000, 10000, [{ w: 1, h: 1 }]), "any", { note: "GIF screen 10000x10000 (at the limit), one 1x1 frame" });
-      yield make("bomb", "png-200000-empty-idat.png", Buffer.concat([PNG_SIGNATURE, pngIhdr(96, 72), ...Array.from({ length: 200000 }, () => pngChunk("IDAT", Buffer.alloc(0))), pngChunk("IDAT", deflateSync(Buffer.alloc(97 * 72))), pngChunk("IEND", Buffer.alloc(0))]), "any", { note: "200,000 empty IDAT chunks before the real one" });
+      yield make(
+        "bomb",
+        "png-10000x10000-grey-zeros.png",
+        pngFile(10000, 10000, [["IDAT", await zerosDeflated(10001 * 10000)]]),
+        "hash",
+        { note: "PNG 10000x10000 grey, 1e8 pixels at the limit, from a ~100 KB file" },
+      );
+      yield make(
+        "bomb",
+        "png-10000x10000-rgba16-zeros.png",
+        pngFile(10000, 10000, [["IDAT", await zerosDeflated(80001 * 10000)]], 16, 6),
+        "hash",
+        {
+          codes: ["PHM_WORKER_MEMORY"],
+          note: "PNG 10000x10000 RGBA 16-bit at the limit (800 MB of samples), from a ~800 KB file",
+        },
+      );
+      yield make("bomb", "gif-screen-10000x10000-frame-1x1.gif", gifFile(10000, 10000, [{ w: 1, h: 1 }]), "any", {
+        note: "GIF screen 10000x10000 (at the limit), one 1x1 frame",
+      });
+      yield make(
+        "bomb",
+        "png-200000-empty-idat.png",
+        Buffer.concat([
+          PNG_SIGNATURE,
+          pngIhdr(96, 72),
+          ...Array.from({ length: 200000 }, () => pngChunk("IDAT", Buffer.alloc(0))),
+          pngChunk("IDAT", deflateSync(Buffer.alloc(97 * 72))),
+          pngChunk("IEND", Buffer.alloc(0)),
+        ]),
+        "any",
+        { note: "200,000 empty IDAT chunks before the real one" },
+      );
     }
     // Extreme shapes within the limit: one pixel wide or tall (every step after decoding must cope).
-    for (const [tw, th] of full ? [[1, 65535], [65535, 1], [1, 1], [2, 40000]] : [[65535, 1]]) {
-      yield make("bomb", `png-${tw}x${th}.png`, pngFile(tw, th, [["IDAT", deflateSync(Buffer.alloc((tw + 1) * th, 0))]]), "hash", { note: `PNG ${tw}x${th} (extreme aspect ratio)` });
+    for (const [tw, th] of full
+      ? [
+          [1, 65535],
+          [65535, 1],
+          [1, 1],
+          [2, 40000],
+        ]
+      : [[65535, 1]]) {
+      yield make(
+        "bomb",
+        `png-${tw}x${th}.png`,
+        pngFile(tw, th, [["IDAT", deflateSync(Buffer.alloc((tw + 1) * th, 0))]]),
+        "hash",
+        { note: `PNG ${tw}x${th} (extreme aspect ratio)` },
+      );
     }
-    yield make("bomb", "jpeg-many-scans.jpg", jpegManyScans(bases["progressive.jpg"], full ? 20000 : 2000), "any", { note: `progressive JPEG with a scan repeated ${full ? 20000 : 2000} times` });
+    yield make("bomb", "jpeg-many-scans.jpg", jpegManyScans(bases["progressive.jpg"], full ? 20000 : 2000), "any", {
+      note: `progressive JPEG with a scan repeated ${full ? 20000 : 2000} times`,
+    });
   }
 
   if (want("animated")) {
@@ -520,20 +728,88 @@ export async function* hostileInputs({ seed = DEFAULT_SEED, size = "full", canar
     const frames = full ? 5000 : 1000;
     const frameRaw = Buffer.alloc(16 * 16 * 3 * frames);
     for (let i = 0; i < frameRaw.length; i++) frameRaw[i] = (i * 7 + Math.floor(i / 768) * 13) & 0xff;
-    yield make("animated", `gif-${frames}-frames.gif`, await sharp(frameRaw, { raw: { width: 16, height: 16 * frames, channels: 3, pageHeight: 16 } }).gif({ effort: 1 }).toBuffer(), "any", { note: `${frames}-frame 16x16 GIF (sharp)` });
-    yield make("animated", `webp-${full ? 3000 : 500}-frames.webp`, await sharp(frameRaw.subarray(0, 16 * 16 * 3 * (full ? 3000 : 500)), { raw: { width: 16, height: 16 * (full ? 3000 : 500), channels: 3, pageHeight: 16 } }).webp({ quality: 50, effort: 0 }).toBuffer(), "any", { note: "animated 16x16 WebP (sharp)" });
+    yield make(
+      "animated",
+      `gif-${frames}-frames.gif`,
+      await sharp(frameRaw, { raw: { width: 16, height: 16 * frames, channels: 3, pageHeight: 16 } })
+        .gif({ effort: 1 })
+        .toBuffer(),
+      "any",
+      { note: `${frames}-frame 16x16 GIF (sharp)` },
+    );
+    yield make(
+      "animated",
+      `webp-${full ? 3000 : 500}-frames.webp`,
+      await sharp(frameRaw.subarray(0, 16 * 16 * 3 * (full ? 3000 : 500)), {
+        raw: { width: 16, height: 16 * (full ? 3000 : 500), channels: 3, pageHeight: 16 },
+      })
+        .webp({ quality: 50, effort: 0 })
+        .toBuffer(),
+      "any",
+      { note: "animated 16x16 WebP (sharp)" },
+    );
     const manyTiny = full ? 100000 : 10000;
-    yield make("animated", `gif-${manyTiny}-frames-1x1.gif`, gifFile(1, 1, Array.from({ length: manyTiny }, () => ({ w: 1, h: 1 }))), "any", { note: `${manyTiny} frames of 1x1` });
-    yield make("animated", "gif-second-frame-65535.gif", gifFile(16, 16, [{ w: 16, h: 16 }, { w: 65535, h: 65535, pixels: 1 }]), "any", { note: "first frame fine, second frame claims 65535x65535" });
-    yield make("animated", "gif-first-frame-truncated-of-1000.gif", gifFile(64, 64, Array.from({ length: 1000 }, () => ({ w: 64, h: 64 }))).subarray(0, 200), "error", { note: "1000-frame GIF cut inside its first frame" });
+    yield make(
+      "animated",
+      `gif-${manyTiny}-frames-1x1.gif`,
+      gifFile(
+        1,
+        1,
+        Array.from({ length: manyTiny }, () => ({ w: 1, h: 1 })),
+      ),
+      "any",
+      { note: `${manyTiny} frames of 1x1` },
+    );
+    yield make(
+      "animated",
+      "gif-second-frame-65535.gif",
+      gifFile(16, 16, [
+        { w: 16, h: 16 },
+        { w: 65535, h: 65535, pixels: 1 },
+      ]),
+      "any",
+      { note: "first frame fine, second frame claims 65535x65535" },
+    );
+    yield make(
+      "animated",
+      "gif-first-frame-truncated-of-1000.gif",
+      gifFile(
+        64,
+        64,
+        Array.from({ length: 1000 }, () => ({ w: 64, h: 64 })),
+      ).subarray(0, 200),
+      "error",
+      { note: "1000-frame GIF cut inside its first frame" },
+    );
     if (full) {
-      yield make("animated", "webp-anmf-16777216.webp", riffWebp([["VP8X", vp8x(0x02, 16, 16)], ["ANIM", Buffer.alloc(6)], ["ANMF", Buffer.concat([Buffer.alloc(6), vp8x(0, 16777216, 16777216).subarray(4), Buffer.alloc(4), riffWebp([["VP8L", lossless]]).subarray(12)])]]), "any", { note: "animated WebP whose frame claims 2^24 x 2^24" });
+      yield make(
+        "animated",
+        "webp-anmf-16777216.webp",
+        riffWebp([
+          ["VP8X", vp8x(0x02, 16, 16)],
+          ["ANIM", Buffer.alloc(6)],
+          [
+            "ANMF",
+            Buffer.concat([
+              Buffer.alloc(6),
+              vp8x(0, 16777216, 16777216).subarray(4),
+              Buffer.alloc(4),
+              riffWebp([["VP8L", lossless]]).subarray(12),
+            ]),
+          ],
+        ]),
+        "any",
+        { note: "animated WebP whose frame claims 2^24 x 2^24" },
+      );
     }
   }
 
   if (want("svg")) {
     // svg: vector input is refused before any parser sees it; none of these may fetch a URL or open a file.
-    const svg = (body, prolog = "") => Buffer.from(`<?xml version="1.0"?>\n${prolog}<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="64" height="48">${body}</svg>\n`);
+    const svg = (body, prolog = "") =>
+      Buffer.from(
+        `<?xml version="1.0"?>\n${prolog}<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="64" height="48">${body}</svg>\n`,
+      );
     const vector = { codes: ["PHM_DECODE_VECTOR"] };
     const svgs = {
       "xxe-file.svg": svg("<text>&xxe;</text>", `<!DOCTYPE svg [<!ENTITY xxe SYSTEM "file://${canaryFile}">]>\n`),
@@ -544,107 +820,403 @@ export async function* hostileInputs({ seed = DEFAULT_SEED, size = "full", canar
       "image-xlink-file.svg": svg(`<image xlink:href="file://${canaryFile}" width="64" height="48"/>`),
       "image-relative.svg": svg(`<image href="${canaryFile}" width="64" height="48"/>`),
       "use-external.svg": svg(`<use href="${canaryUrl}/sprite.svg#a"/>`),
-      "css-import.svg": svg(`<style>@import url(${canaryUrl}/style.css); rect { fill: url(${canaryUrl}/fill.svg#g) }</style><rect width="64" height="48"/>`),
-      "xinclude.svg": svg(`<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file://${canaryFile}" parse="text"/>`),
-      "billion-laughs.svg": svg("<text>&l9;</text>", `<!DOCTYPE svg [<!ENTITY l0 "ha">${Array.from({ length: 9 }, (_, i) => `<!ENTITY l${i + 1} "${`&l${i};`.repeat(10)}">`).join("")}]>\n`),
+      "css-import.svg": svg(
+        `<style>@import url(${canaryUrl}/style.css); rect { fill: url(${canaryUrl}/fill.svg#g) }</style><rect width="64" height="48"/>`,
+      ),
+      "xinclude.svg": svg(
+        `<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file://${canaryFile}" parse="text"/>`,
+      ),
+      "billion-laughs.svg": svg(
+        "<text>&l9;</text>",
+        `<!DOCTYPE svg [<!ENTITY l0 "ha">${Array.from({ length: 9 }, (_, i) => `<!ENTITY l${i + 1} "${`&l${i};`.repeat(10)}">`).join("")}]>\n`,
+      ),
       "script.svg": svg(`<script>fetch("${canaryUrl}/script")</script><rect width="64" height="48"/>`),
     };
-    for (const [name, bytes] of Object.entries(svgs)) if (full || ["xxe-file.svg", "image-href-http.svg", "billion-laughs.svg"].includes(name)) yield make("svg", name, bytes, "error", { ...vector, note: "SVG referencing the canary" });
+    for (const [name, bytes] of Object.entries(svgs))
+      if (full || ["xxe-file.svg", "image-href-http.svg", "billion-laughs.svg"].includes(name))
+        yield make("svg", name, bytes, "error", { ...vector, note: "SVG referencing the canary" });
     yield make("svg", "xxe-named.png", svgs["xxe-file.svg"], "error", { ...vector, note: "XXE SVG named .png" });
-    yield make("svg", "image-href-named.jpg", svgs["image-href-http.svg"], "error", { ...vector, note: "external-href SVG named .jpg" });
-    yield make("svg", "long-comment-prefix.svg", Buffer.concat([Buffer.from(`<?xml version="1.0"?>\n<!--${" ".repeat(8192)}-->\n`), svgs["image-href-http.svg"].subarray(22)]), "error", { ...vector, note: "the <svg element after 8 KB of comment" });
-    yield make("svg", "utf16.svg", Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(svgs["xxe-http.svg"].toString("latin1"), "utf16le")]), "error", { ...vector, note: "UTF-16 SVG with an external entity" });
-    yield make("svg", "gzipped.svgz", gzipSync(svgs["image-href-http.svg"]), "error", { ...vector, note: "gzip-compressed SVG (svgz) with an external href" });
-    yield make("svg", "xxe-plain-xml.xml.png", Buffer.from(`<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY xxe SYSTEM "file://${canaryFile}">]>\n<r>&xxe;</r>\n`), "error", { note: "XML (not SVG) with an external entity, named .png" });
-    yield make("svg", "svg-in-png-text.png", pngWith(bases.png, [["tEXt", Buffer.concat([Buffer.from("Comment\0"), svgs["xxe-http.svg"]])]]), "hash", { note: "a valid PNG carrying an XXE SVG in a tEXt chunk" });
+    yield make("svg", "image-href-named.jpg", svgs["image-href-http.svg"], "error", {
+      ...vector,
+      note: "external-href SVG named .jpg",
+    });
+    yield make(
+      "svg",
+      "long-comment-prefix.svg",
+      Buffer.concat([
+        Buffer.from(`<?xml version="1.0"?>\n<!--${" ".repeat(8192)}-->\n`),
+        svgs["image-href-http.svg"].subarray(22),
+      ]),
+      "error",
+      { ...vector, note: "the <svg element after 8 KB of comment" },
+    );
+    yield make(
+      "svg",
+      "utf16.svg",
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(svgs["xxe-http.svg"].toString("latin1"), "utf16le")]),
+      "error",
+      { ...vector, note: "UTF-16 SVG with an external entity" },
+    );
+    yield make("svg", "gzipped.svgz", gzipSync(svgs["image-href-http.svg"]), "error", {
+      ...vector,
+      note: "gzip-compressed SVG (svgz) with an external href",
+    });
+    yield make(
+      "svg",
+      "xxe-plain-xml.xml.png",
+      Buffer.from(`<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY xxe SYSTEM "file://${canaryFile}">]>\n<r>&xxe;</r>\n`),
+      "error",
+      { note: "XML (not SVG) with an external entity, named .png" },
+    );
+    yield make(
+      "svg",
+      "svg-in-png-text.png",
+      pngWith(bases.png, [["tEXt", Buffer.concat([Buffer.from("Comment\0"), svgs["xxe-http.svg"]])]]),
+      "hash",
+      { note: "a valid PNG carrying an XXE SVG in a tEXt chunk" },
+    );
   }
 
   if (want("polyglot")) {
     // polyglot: files valid in two formats; the image reading wins (or the file is refused), never the other.
     const php = Buffer.from("<?php echo 'polyglot'; ?>");
-    yield make("polyglot", "png-plus-zip.png", Buffer.concat([bases.png, zip]), "hash", { note: "PNG with a ZIP appended (also a valid ZIP)" });
-    yield make("polyglot", "png-html-text-chunk.png", pngWith(bases.png, [["tEXt", Buffer.concat([Buffer.from("Comment\0"), html])]]), "hash", { note: "PNG with HTML in a tEXt chunk" });
-    yield make("polyglot", "png-plus-html.png", Buffer.concat([bases.png, html]), "hash", { note: "PNG with HTML after IEND" });
-    yield make("polyglot", "jpeg-php-comment.jpg", jpegWith(bases.jpg, [[0xfe, php]]), "hash", { note: "JPEG with PHP in a COM segment" });
-    yield make("polyglot", "jpeg-plus-zip.jpg", Buffer.concat([bases.jpg, zip]), "hash", { note: "JPEG with a ZIP appended" });
-    yield make("polyglot", "gif-plus-js.gif", Buffer.concat([bases.gif.subarray(0, bases.gif.length - 1), Buffer.from([0x21, 0xfe, 20]), Buffer.from("*/=1;alert('poly');/*", "latin1").subarray(0, 20), Buffer.from([0, 0x3b])]), "hash", { note: "GIF with JavaScript in a comment extension" });
-    yield make("polyglot", "zip-with-png.png", zipFile([["image.png", bases.png]]), "error", { note: "a ZIP holding a PNG, named .png" });
-    yield make("polyglot", "pdf-with-jpeg.jpg", Buffer.concat([Buffer.from("%PDF-1.4\n1 0 obj << /Type /XObject /Subtype /Image >> stream\n"), bases.jpg, Buffer.from("\nendstream endobj\n%%EOF\n")]), "error", { note: "a PDF wrapping a JPEG, named .jpg" });
-    yield make("polyglot", "jpeg-plus-pdf.jpg", Buffer.concat([bases.jpg, Buffer.from("%PDF-1.4\n%%EOF\n")]), "hash", { note: "JPEG with a PDF trailer" });
-    yield make("polyglot", "html-with-png-signature.png", Buffer.concat([PNG_SIGNATURE, html]), "error", { note: "PNG signature then HTML" });
+    yield make("polyglot", "png-plus-zip.png", Buffer.concat([bases.png, zip]), "hash", {
+      note: "PNG with a ZIP appended (also a valid ZIP)",
+    });
+    yield make(
+      "polyglot",
+      "png-html-text-chunk.png",
+      pngWith(bases.png, [["tEXt", Buffer.concat([Buffer.from("Comment\0"), html])]]),
+      "hash",
+      { note: "PNG with HTML in a tEXt chunk" },
+    );
+    yield make("polyglot", "png-plus-html.png", Buffer.concat([bases.png, html]), "hash", {
+      note: "PNG with HTML after IEND",
+    });
+    yield make("polyglot", "jpeg-php-comment.jpg", jpegWith(bases.jpg, [[0xfe, php]]), "hash", {
+      note: "JPEG with PHP in a COM segment",
+    });
+    yield make("polyglot", "jpeg-plus-zip.jpg", Buffer.concat([bases.jpg, zip]), "hash", {
+      note: "JPEG with a ZIP appended",
+    });
+    yield make(
+      "polyglot",
+      "gif-plus-js.gif",
+      Buffer.concat([
+        bases.gif.subarray(0, bases.gif.length - 1),
+        Buffer.from([0x21, 0xfe, 20]),
+        Buffer.from("*/=1;alert('poly');/*", "latin1").subarray(0, 20),
+        Buffer.from([0, 0x3b]),
+      ]),
+      "hash",
+      { note: "GIF with JavaScript in a comment extension" },
+    );
+    yield make("polyglot", "zip-with-png.png", zipFile([["image.png", bases.png]]), "error", {
+      note: "a ZIP holding a PNG, named .png",
+    });
+    yield make(
+      "polyglot",
+      "pdf-with-jpeg.jpg",
+      Buffer.concat([
+        Buffer.from("%PDF-1.4\n1 0 obj << /Type /XObject /Subtype /Image >> stream\n"),
+        bases.jpg,
+        Buffer.from("\nendstream endobj\n%%EOF\n"),
+      ]),
+      "error",
+      { note: "a PDF wrapping a JPEG, named .jpg" },
+    );
+    yield make("polyglot", "jpeg-plus-pdf.jpg", Buffer.concat([bases.jpg, Buffer.from("%PDF-1.4\n%%EOF\n")]), "hash", {
+      note: "JPEG with a PDF trailer",
+    });
+    yield make("polyglot", "html-with-png-signature.png", Buffer.concat([PNG_SIGNATURE, html]), "error", {
+      note: "PNG signature then HTML",
+    });
     if (full) {
-      yield make("polyglot", "webp-plus-zip.webp", Buffer.concat([bases["lossy.webp"], zip]), "any", { note: "WebP with a ZIP appended (outside its RIFF size)" });
-      yield make("polyglot", "tiff-plus-zip.tif", Buffer.concat([bases.tif, zip]), "hash", { note: "TIFF with a ZIP appended" });
-      yield make("polyglot", "gif-plus-zip.gif", Buffer.concat([bases.gif, zip]), "hash", { note: "GIF with a ZIP appended" });
+      yield make("polyglot", "webp-plus-zip.webp", Buffer.concat([bases["lossy.webp"], zip]), "any", {
+        note: "WebP with a ZIP appended (outside its RIFF size)",
+      });
+      yield make("polyglot", "tiff-plus-zip.tif", Buffer.concat([bases.tif, zip]), "hash", {
+        note: "TIFF with a ZIP appended",
+      });
+      yield make("polyglot", "gif-plus-zip.gif", Buffer.concat([bases.gif, zip]), "hash", {
+        note: "GIF with a ZIP appended",
+      });
     }
   }
 
   if (want("mislabelled")) {
     // mislabelled: non-images with image names, images with other names, and formats phmatch does not read.
-    yield make("mislabelled", "text.jpg", text(rand, 2000), "error", { codes: ["PHM_DECODE_UNSUPPORTED"], note: "plain text named .jpg" });
+    yield make("mislabelled", "text.jpg", text(rand, 2000), "error", {
+      codes: ["PHM_DECODE_UNSUPPORTED"],
+      note: "plain text named .jpg",
+    });
     yield make("mislabelled", "html.png", html, "error", { note: "HTML named .png" });
     yield make("mislabelled", "noise.webp", noise(rand, 4096), "error", { note: "4 KB of noise named .webp" });
     yield make("mislabelled", "noise.heic", noise(rand, 4096), "error", { note: "4 KB of noise named .heic" });
     yield make("mislabelled", "zip.gif", zip, "error", { note: "a ZIP named .gif" });
-    yield make("mislabelled", "json.tif", Buffer.from(JSON.stringify({ not: "an image", list: [1, 2, 3] })), "error", { note: "JSON named .tif" });
-    yield make("mislabelled", "elf-like.png", Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), noise(rand, 1024)]), "error", { note: "an executable's magic number and noise, named .png" });
+    yield make("mislabelled", "json.tif", Buffer.from(JSON.stringify({ not: "an image", list: [1, 2, 3] })), "error", {
+      note: "JSON named .tif",
+    });
+    yield make(
+      "mislabelled",
+      "elf-like.png",
+      Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), noise(rand, 1024)]),
+      "error",
+      { note: "an executable's magic number and noise, named .png" },
+    );
     yield make("mislabelled", "png-as.txt", png, "hash", { note: "a PNG named .txt" });
     yield make("mislabelled", "jpeg-as.exe", bases.jpg, "hash", { note: "a JPEG named .exe" });
     yield make("mislabelled", "png-as.svg", png, "hash", { note: "a PNG named .svg" });
     yield make("mislabelled", "webp-no-extension", bases["lossy.webp"], "hash", { note: "a WebP with no extension" });
     yield make("mislabelled", "jpeg-as.heic", bases.jpg, "hash", { note: "a JPEG named .heic" });
     const bmp = bmpFile(8, 8);
-    yield make("mislabelled", "bmp.jpg", bmp, "error", { codes: ["PHM_DECODE_UNSUPPORTED"], note: "a BMP (not decoded by phmatch) named .jpg" });
-    yield make("mislabelled", "ppm.png", Buffer.concat([Buffer.from("P6\n8 8\n255\n"), Buffer.alloc(8 * 8 * 3, 0x80)]), "error", { codes: ["PHM_DECODE_UNSUPPORTED"], note: "a PPM (blocked loader) named .png" });
+    yield make("mislabelled", "bmp.jpg", bmp, "error", {
+      codes: ["PHM_DECODE_UNSUPPORTED"],
+      note: "a BMP (not decoded by phmatch) named .jpg",
+    });
+    yield make(
+      "mislabelled",
+      "ppm.png",
+      Buffer.concat([Buffer.from("P6\n8 8\n255\n"), Buffer.alloc(8 * 8 * 3, 0x80)]),
+      "error",
+      { codes: ["PHM_DECODE_UNSUPPORTED"], note: "a PPM (blocked loader) named .png" },
+    );
     if (full) {
-      yield make("mislabelled", "ppm-bomb.ppm", Buffer.from("P6\n100000 100000\n255\n"), "error", { note: "PPM header claiming 100000x100000" });
-      yield make("mislabelled", "fits.png", Buffer.concat([Buffer.from("SIMPLE  =                    T".padEnd(80)), Buffer.from("END".padEnd(80)), Buffer.alloc(2720)]), "error", { codes: ["PHM_DECODE_UNSUPPORTED"], note: "a FITS header (blocked loader) named .png" });
-      yield make("mislabelled", "vips-native.jpg", Buffer.concat([Buffer.from([0x08, 0xf2, 0xa6, 0xb6]), Buffer.alloc(60)]), "error", { codes: ["PHM_DECODE_UNSUPPORTED", "PHM_DECODE_CORRUPT"], note: "libvips' own format magic (blocked loader)" });
-      yield make("mislabelled", "pdf.tif", Buffer.from("%PDF-1.4\n1 0 obj << >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"), "error", { note: "a PDF (blocked loader) named .tif" });
-      yield make("mislabelled", "jp2-signature.jp2", Buffer.concat([u32be(12), Buffer.from("jP  \r\n\x87\n", "latin1"), noise(rand, 256)]), "error", { note: "JPEG 2000 signature and noise" });
-      yield make("mislabelled", "jxl-signature.jxl", Buffer.concat([Buffer.from([0xff, 0x0a]), noise(rand, 256)]), "error", { note: "JPEG XL codestream signature and noise" });
-      yield make("mislabelled", "psd-signature.jpg", Buffer.concat([Buffer.from("8BPS\0\x01", "latin1"), noise(rand, 256)]), "error", { note: "Photoshop signature and noise" });
-      yield make("mislabelled", "ico.png", Buffer.concat([Buffer.from([0, 0, 1, 0, 1, 0, 16, 16, 0, 0, 1, 0, 32, 0]), u32le(png.length), u32le(22), png]), "any", { note: "an ICO holding a PNG" });
+      yield make("mislabelled", "ppm-bomb.ppm", Buffer.from("P6\n100000 100000\n255\n"), "error", {
+        note: "PPM header claiming 100000x100000",
+      });
+      yield make(
+        "mislabelled",
+        "fits.png",
+        Buffer.concat([
+          Buffer.from("SIMPLE  =                    T".padEnd(80)),
+          Buffer.from("END".padEnd(80)),
+          Buffer.alloc(2720),
+        ]),
+        "error",
+        { codes: ["PHM_DECODE_UNSUPPORTED"], note: "a FITS header (blocked loader) named .png" },
+      );
+      yield make(
+        "mislabelled",
+        "vips-native.jpg",
+        Buffer.concat([Buffer.from([0x08, 0xf2, 0xa6, 0xb6]), Buffer.alloc(60)]),
+        "error",
+        { codes: ["PHM_DECODE_UNSUPPORTED", "PHM_DECODE_CORRUPT"], note: "libvips' own format magic (blocked loader)" },
+      );
+      yield make(
+        "mislabelled",
+        "pdf.tif",
+        Buffer.from("%PDF-1.4\n1 0 obj << >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"),
+        "error",
+        { note: "a PDF (blocked loader) named .tif" },
+      );
+      yield make(
+        "mislabelled",
+        "jp2-signature.jp2",
+        Buffer.concat([u32be(12), Buffer.from("jP  \r\n\x87\n", "latin1"), noise(rand, 256)]),
+        "error",
+        { note: "JPEG 2000 signature and noise" },
+      );
+      yield make(
+        "mislabelled",
+        "jxl-signature.jxl",
+        Buffer.concat([Buffer.from([0xff, 0x0a]), noise(rand, 256)]),
+        "error",
+        { note: "JPEG XL codestream signature and noise" },
+      );
+      yield make(
+        "mislabelled",
+        "psd-signature.jpg",
+        Buffer.concat([Buffer.from("8BPS\0\x01", "latin1"), noise(rand, 256)]),
+        "error",
+        { note: "Photoshop signature and noise" },
+      );
+      yield make(
+        "mislabelled",
+        "ico.png",
+        Buffer.concat([Buffer.from([0, 0, 1, 0, 1, 0, 16, 16, 0, 0, 1, 0, 32, 0]), u32le(png.length), u32le(22), png]),
+        "any",
+        { note: "an ICO holding a PNG" },
+      );
     }
   }
 
   if (want("metadata")) {
     // metadata: huge, looping and nested EXIF / ICC / XMP / text chunks around a valid image.
     const exifHeader = Buffer.from("Exif\0\0", "latin1");
-    yield make("metadata", "jpeg-exif-ifd-loop.jpg", jpegWith(bases.jpg, [[0xe1, Buffer.concat([exifHeader, exifBlock({ loop: true })])]]), "any", { note: "EXIF whose IFD0 points back to itself" });
-    yield make("metadata", "jpeg-exif-huge-counts.jpg", jpegWith(bases.jpg, [[0xe1, Buffer.concat([exifHeader, exifBlock({ hugeCount: true, entries: 64 })])]]), "any", { note: "EXIF entries with counts and offsets near 2^32" });
-    yield make("metadata", "jpeg-exif-64k.jpg", jpegWith(bases.jpg, [[0xe1, Buffer.concat([exifHeader, exifBlock({ entries: 2000, size: 65000 })])]]), "any", { note: "a 64 KB EXIF segment of 2000 entries" });
-    yield make("metadata", "jpeg-2000-app-segments.jpg", jpegWith(bases.jpg, Array.from({ length: full ? 2000 : 200 }, (_, i) => [0xe0 + (i % 16), Buffer.alloc(1000, 0x20 + (i % 64))])), "hash", { note: "thousands of 1 KB APPn segments" });
+    yield make(
+      "metadata",
+      "jpeg-exif-ifd-loop.jpg",
+      jpegWith(bases.jpg, [[0xe1, Buffer.concat([exifHeader, exifBlock({ loop: true })])]]),
+      "any",
+      { note: "EXIF whose IFD0 points back to itself" },
+    );
+    yield make(
+      "metadata",
+      "jpeg-exif-huge-counts.jpg",
+      jpegWith(bases.jpg, [[0xe1, Buffer.concat([exifHeader, exifBlock({ hugeCount: true, entries: 64 })])]]),
+      "any",
+      { note: "EXIF entries with counts and offsets near 2^32" },
+    );
+    yield make(
+      "metadata",
+      "jpeg-exif-64k.jpg",
+      jpegWith(bases.jpg, [[0xe1, Buffer.concat([exifHeader, exifBlock({ entries: 2000, size: 65000 })])]]),
+      "any",
+      { note: "a 64 KB EXIF segment of 2000 entries" },
+    );
+    yield make(
+      "metadata",
+      "jpeg-2000-app-segments.jpg",
+      jpegWith(
+        bases.jpg,
+        Array.from({ length: full ? 2000 : 200 }, (_, i) => [0xe0 + (i % 16), Buffer.alloc(1000, 0x20 + (i % 64))]),
+      ),
+      "hash",
+      { note: "thousands of 1 KB APPn segments" },
+    );
     const icc = Buffer.alloc(full ? 8 * 1024 * 1024 : 512 * 1024, 0x11);
     icc.writeUInt32BE(icc.length, 0);
     const iccChunks = [];
     const per = 65519 - 14;
     const count = Math.ceil(icc.length / per);
-    for (let i = 0; i < count; i++) iccChunks.push([0xe2, Buffer.concat([Buffer.from("ICC_PROFILE\0", "latin1"), Buffer.from([i + 1, count]), icc.subarray(i * per, (i + 1) * per)])]);
-    yield make("metadata", `jpeg-icc-${count}-chunks.jpg`, jpegWith(bases.jpg, iccChunks), "any", { note: `a ${icc.length >> 10} KB bogus ICC profile in ${count} APP2 chunks` });
-    yield make("metadata", "jpeg-icc-chunk-count-lies.jpg", jpegWith(bases.jpg, [[0xe2, Buffer.concat([Buffer.from("ICC_PROFILE\0", "latin1"), Buffer.from([7, 3]), icc.subarray(0, 100)])]]), "any", { note: "an ICC chunk numbered 7 of 3" });
+    for (let i = 0; i < count; i++)
+      iccChunks.push([
+        0xe2,
+        Buffer.concat([
+          Buffer.from("ICC_PROFILE\0", "latin1"),
+          Buffer.from([i + 1, count]),
+          icc.subarray(i * per, (i + 1) * per),
+        ]),
+      ]);
+    yield make("metadata", `jpeg-icc-${count}-chunks.jpg`, jpegWith(bases.jpg, iccChunks), "any", {
+      note: `a ${icc.length >> 10} KB bogus ICC profile in ${count} APP2 chunks`,
+    });
+    yield make(
+      "metadata",
+      "jpeg-icc-chunk-count-lies.jpg",
+      jpegWith(bases.jpg, [
+        [0xe2, Buffer.concat([Buffer.from("ICC_PROFILE\0", "latin1"), Buffer.from([7, 3]), icc.subarray(0, 100)])],
+      ]),
+      "any",
+      { note: "an ICC chunk numbered 7 of 3" },
+    );
     const xmpDepth = full ? 100000 : 10000;
-    const xmp = Buffer.from(`http://ns.adobe.com/xap/1.0/\0<?xpacket begin=""?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file://${canaryFile}">]><x:xmpmeta xmlns:x="adobe:ns:meta/">${"<a>".repeat(xmpDepth / 2)}&xxe;${"</a>".repeat(xmpDepth / 2)}</x:xmpmeta><?xpacket end="w"?>`.slice(0, 65000), "latin1");
-    yield make("metadata", "jpeg-xmp-deep-xxe.jpg", jpegWith(bases.jpg, [[0xe1, xmp]]), "hash", { note: "XMP nested deeply, with an external entity" });
-    yield make("metadata", "png-iccp-zlib-bomb.png", pngWith(png, [["iCCP", Buffer.concat([Buffer.from("bomb\0\0"), deflateSync(Buffer.alloc(full ? 256 * 1024 * 1024 : 16 * 1024 * 1024), { level: 9 })])]]), "any", { note: "iCCP profile deflating to hundreds of MB" });
-    yield make("metadata", "png-ztxt-zlib-bomb.png", pngWith(png, [["zTXt", Buffer.concat([Buffer.from("Comment\0\0"), deflateSync(Buffer.alloc(full ? 256 * 1024 * 1024 : 16 * 1024 * 1024, 0x61), { level: 9 })])]]), "any", { note: "zTXt chunk deflating to hundreds of MB" });
-    yield make("metadata", "png-many-text-chunks.png", pngWith(png, Array.from({ length: full ? 100000 : 5000 }, (_, i) => ["tEXt", Buffer.from(`k${i % 50}\0value ${i}`)])), "any", { note: "tens of thousands of tEXt chunks" });
-    yield make("metadata", "png-exif-loop.png", pngWith(png, [["eXIf", exifBlock({ loop: true, hugeCount: true, entries: 16 })]]), "any", { note: "eXIf chunk with an IFD loop and huge counts" });
-    yield make("metadata", "png-bad-crc-ancillary.png", (() => {
-      const b = pngWith(png, [["tEXt", Buffer.from("Comment\0crc")]]);
-      b[8 + 25 + 8 + 11] ^= 0xff; // the tEXt chunk's CRC
-      return b;
-    })(), "any", { note: "an ancillary chunk with a wrong CRC" });
-    yield make("metadata", "tiff-ifd-loop.tif", tiffFile([{ width: 8, height: 8, next: "self" }], Buffer.alloc(64, 0x80)), "any", { note: "TIFF whose IFD's next pointer is itself" });
-    yield make("metadata", `tiff-${full ? 5000 : 500}-pages.tif`, tiffFile(Array.from({ length: full ? 5000 : 500 }, () => ({ width: 8, height: 8 })), Buffer.alloc(64, 0x80)), "any", { note: "thousands of IFDs (pages)" });
-    yield make("metadata", "gif-10000-comments.gif", gifFile(16, 16, [{ w: 16, h: 16 }], { comments: Array.from({ length: full ? 10000 : 1000 }, (_, i) => `comment ${i} `.repeat(20)) }), "hash", { note: "thousands of comment extensions" });
-    const webpExif = (size) => riffWebp([["VP8X", vp8x(0x08 | 0x04, w, h)], ["VP8L", lossless], ["EXIF", exifBlock({ loop: true, size })], ["XMP ", xmp.subarray(29)]]);
-    yield make("metadata", "webp-exif-xmp.webp", webpExif(full ? 4 * 1024 * 1024 : 64 * 1024), "any", { note: "WebP with a looping EXIF chunk of MBs and a deep XMP" });
-    yield make("metadata", "webp-chunk-size-lies.webp", (() => {
-      const b = Buffer.from(webpExif(1024));
-      b.writeUInt32LE(0xfffffff0, 12 + 18 + 8 + lossless.length + (lossless.length % 2) + 4);
-      return b;
-    })(), "any", { note: "WebP whose EXIF chunk claims 4 GB" });
+    const xmp = Buffer.from(
+      `http://ns.adobe.com/xap/1.0/\0<?xpacket begin=""?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file://${canaryFile}">]><x:xmpmeta xmlns:x="adobe:ns:meta/">${"<a>".repeat(xmpDepth / 2)}&xxe;${"</a>".repeat(xmpDepth / 2)}</x:xmpmeta><?xpacket end="w"?>`.slice(
+        0,
+        65000,
+      ),
+      "latin1",
+    );
+    yield make("metadata", "jpeg-xmp-deep-xxe.jpg", jpegWith(bases.jpg, [[0xe1, xmp]]), "hash", {
+      note: "XMP nested deeply, with an external entity",
+    });
+    yield make(
+      "metadata",
+      "png-iccp-zlib-bomb.png",
+      pngWith(png, [
+        [
+          "iCCP",
+          Buffer.concat([
+            Buffer.from("bomb\0\0"),
+            deflateSync(Buffer.alloc(full ? 256 * 1024 * 1024 : 16 * 1024 * 1024), { level: 9 }),
+          ]),
+        ],
+      ]),
+      "any",
+      { note: "iCCP profile deflating to hundreds of MB" },
+    );
+    yield make(
+      "metadata",
+      "png-ztxt-zlib-bomb.png",
+      pngWith(png, [
+        [
+          "zTXt",
+          Buffer.concat([
+            Buffer.from("Comment\0\0"),
+            deflateSync(Buffer.alloc(full ? 256 * 1024 * 1024 : 16 * 1024 * 1024, 0x61), { level: 9 }),
+          ]),
+        ],
+      ]),
+      "any",
+      { note: "zTXt chunk deflating to hundreds of MB" },
+    );
+    yield make(
+      "metadata",
+      "png-many-text-chunks.png",
+      pngWith(
+        png,
+        Array.from({ length: full ? 100000 : 5000 }, (_, i) => ["tEXt", Buffer.from(`k${i % 50}\0value ${i}`)]),
+      ),
+      "any",
+      { note: "tens of thousands of tEXt chunks" },
+    );
+    yield make(
+      "metadata",
+      "png-exif-loop.png",
+      pngWith(png, [["eXIf", exifBlock({ loop: true, hugeCount: true, entries: 16 })]]),
+      "any",
+      { note: "eXIf chunk with an IFD loop and huge counts" },
+    );
+    yield make(
+      "metadata",
+      "png-bad-crc-ancillary.png",
+      (() => {
+        const b = pngWith(png, [["tEXt", Buffer.from("Comment\0crc")]]);
+        b[8 + 25 + 8 + 11] ^= 0xff; // the tEXt chunk's CRC
+        return b;
+      })(),
+      "any",
+      { note: "an ancillary chunk with a wrong CRC" },
+    );
+    yield make(
+      "metadata",
+      "tiff-ifd-loop.tif",
+      tiffFile([{ width: 8, height: 8, next: "self" }], Buffer.alloc(64, 0x80)),
+      "any",
+      { note: "TIFF whose IFD's next pointer is itself" },
+    );
+    yield make(
+      "metadata",
+      `tiff-${full ? 5000 : 500}-pages.tif`,
+      tiffFile(
+        Array.from({ length: full ? 5000 : 500 }, () => ({ width: 8, height: 8 })),
+        Buffer.alloc(64, 0x80),
+      ),
+      "any",
+      { note: "thousands of IFDs (pages)" },
+    );
+    yield make(
+      "metadata",
+      "gif-10000-comments.gif",
+      gifFile(16, 16, [{ w: 16, h: 16 }], {
+        comments: Array.from({ length: full ? 10000 : 1000 }, (_, i) => `comment ${i} `.repeat(20)),
+      }),
+      "hash",
+      { note: "thousands of comment extensions" },
+    );
+    const webpExif = (size) =>
+      riffWebp([
+        ["VP8X", vp8x(0x08 | 0x04, w, h)],
+        ["VP8L", lossless],
+        ["EXIF", exifBlock({ loop: true, size })],
+        ["XMP ", xmp.subarray(29)],
+      ]);
+    yield make("metadata", "webp-exif-xmp.webp", webpExif(full ? 4 * 1024 * 1024 : 64 * 1024), "any", {
+      note: "WebP with a looping EXIF chunk of MBs and a deep XMP",
+    });
+    yield make(
+      "metadata",
+      "webp-chunk-size-lies.webp",
+      (() => {
+        const b = Buffer.from(webpExif(1024));
+        b.writeUInt32LE(0xfffffff0, 12 + 18 + 8 + lossless.length + (lossless.length % 2) + 4);
+        return b;
+      })(),
+      "any",
+      { note: "WebP whose EXIF chunk claims 4 GB" },
+    );
   }
   void raw;
 }

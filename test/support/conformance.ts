@@ -30,10 +30,14 @@ export function readTsv(path: string): Record<string, string>[] {
 
 /** Reads a `.f32hex` dump: one float32 bit pattern per line, 8 hex digits. */
 export function readF32Hex(path: string): Float32Array {
-  const words = readFileSync(path, "utf8").trim().split(/\s+/).map((w) => parseInt(w, 16));
+  const words = readFileSync(path, "utf8")
+    .trim()
+    .split(/\s+/)
+    .map((w) => parseInt(w, 16));
   return new Float32Array(new Uint32Array(words).buffer);
 }
 
 /** Project root and fixtures. */
 export const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
-export const fixtures = (name: string): string => fileURLToPath(new URL(`../../test-fixtures/${name}`, import.meta.url));
+export const fixtures = (name: string): string =>
+  fileURLToPath(new URL(`../../test-fixtures/${name}`, import.meta.url));

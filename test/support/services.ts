@@ -1,8 +1,8 @@
 // Debian's redis-server and nginx for the system tests, each started on a free loopback port with its files in a
 // fresh temp dir, and stopped (and the dir removed) by the returned stop().
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, createConnection } from "node:net";
+import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -17,7 +17,9 @@ export function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -61,7 +63,24 @@ function stopper(child: ChildProcess, dir: string): () => Promise<void> {
 export async function startRedis(): Promise<Service & { url: (db?: number) => string }> {
   const dir = mkdtempSync(join(tmpdir(), "phmatch-redis-"));
   const port = await freePort();
-  const child = spawn(REDIS_SERVER, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no"], { stdio: "ignore" });
+  const child = spawn(
+    REDIS_SERVER,
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+      "--daemonize",
+      "no",
+    ],
+    { stdio: "ignore" },
+  );
   await waitForPort(port);
   return { port, dir, stop: stopper(child, dir), url: (db = 0) => `redis://127.0.0.1:${port}/${db}` };
 }

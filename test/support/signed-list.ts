@@ -5,7 +5,13 @@ import { HashSetBuilder, hashFile, parseHashValue, serializeStore, signStore } f
 import { fixtures } from "./conformance.js";
 
 /** Writes list `listId` (default "hotline") at `version` holding the PDQ and MD5 of the given fixture images (entry `E-<file>`, category A1) to `to`, signed. */
-export async function writeSignedList(to: string, version: number, files: string[], privateKeyPem: string, listId = "hotline"): Promise<void> {
+export async function writeSignedList(
+  to: string,
+  version: number,
+  files: string[],
+  privateKeyPem: string,
+  listId = "hotline",
+): Promise<void> {
   const builder = new HashSetBuilder();
   builder.addList({ listId, version });
   for (const f of files) {

@@ -1,6 +1,6 @@
 // What the worker-fault tests share: finding the worker processes a phmatch process runs (from /proc, so the
 // product needs no hook for it), a seeded PRNG for the kill schedule, and benign synthetic images.
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
 
@@ -37,17 +37,32 @@ export function prng(seed: number): () => number {
  * `height`, as PNG or JPEG bytes. Different seeds give different images (and different hashes). Without grain a
  * PNG compresses to a few bytes per hundred pixels (a large image in a small upload).
  */
-export async function syntheticImage(seed: number, width: number, height: number, format: "png" | "jpeg", grain = true): Promise<Buffer> {
+export async function syntheticImage(
+  seed: number,
+  width: number,
+  height: number,
+  format: "png" | "jpeg",
+  grain = true,
+): Promise<Buffer> {
   const rand = prng(seed);
   const raw = Buffer.alloc(width * height * 3);
   const tint = [rand() * 255, rand() * 255, rand() * 255];
-  const blocks = Array.from({ length: 4 }, () => ({ x: rand() * width, y: rand() * height, w: (0.1 + rand() * 0.3) * width, h: (0.1 + rand() * 0.3) * height, c: [rand() * 255, rand() * 255, rand() * 255] }));
+  const blocks = Array.from({ length: 4 }, () => ({
+    x: rand() * width,
+    y: rand() * height,
+    w: (0.1 + rand() * 0.3) * width,
+    h: (0.1 + rand() * 0.3) * height,
+    c: [rand() * 255, rand() * 255, rand() * 255],
+  }));
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const block = blocks.find((b) => x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h);
       const i = (y * width + x) * 3;
       for (let c = 0; c < 3; c++) {
-        const base = block !== undefined ? (block.c[c] as number) : ((x / width) * 255 + (tint[c] as number) + (y / height) * 128) % 256;
+        const base =
+          block !== undefined
+            ? (block.c[c] as number)
+            : ((x / width) * 255 + (tint[c] as number) + (y / height) * 128) % 256;
         raw[i + c] = Math.max(0, Math.min(255, base + (grain ? ((rand() * 9) | 0) - 4 : 0)));
       }
     }
@@ -63,7 +78,10 @@ export async function writeSyntheticImages(dir: string, count: number, seed: num
   for (let i = 0; i < count; i++) {
     const format = i % 3 === 0 ? "png" : "jpeg";
     const path = join(dir, `img-${String(i).padStart(4, "0")}.${format === "png" ? "png" : "jpg"}`);
-    writeFileSync(path, await syntheticImage(seed * 1000 + i, 200 + Math.floor(rand() * 320), 200 + Math.floor(rand() * 320), format));
+    writeFileSync(
+      path,
+      await syntheticImage(seed * 1000 + i, 200 + Math.floor(rand() * 320), 200 + Math.floor(rand() * 320), format),
+    );
     paths.push(path);
   }
   return paths;

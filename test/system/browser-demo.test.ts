@@ -4,12 +4,12 @@
 // the browser's PDQ, pHash and dHash must equal `phmatch hash`; JPEGs are decoded by another decoder, so their
 // distances are reported and PDQ must stay within the port tolerance (10 bits at quality >= 80). The test also
 // checks every request the page made: no image bytes, no token. A screenshot after a match goes to test-results/.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Browser, type Page, type Request } from "playwright-core";
+import { type Browser, chromium, type Page, type Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixtures, projectRoot } from "../support/conformance.js";
 import { cleanEnv } from "../support/env.js";
@@ -21,8 +21,16 @@ const work = mkdtempSync(join(tmpdir(), "phmatch-browser-"));
 const TOKEN = "demo-backend-token-0123456789";
 const ALGORITHMS = ["pdq", "phash", "dhash"] as const;
 
-async function start(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, { cwd: projectRoot, env: cleanEnv(env), stdio: ["ignore", "ignore", "pipe"] });
+async function start(
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, args, {
+    cwd: projectRoot,
+    env: cleanEnv(env),
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const deadline = Date.now() + 20_000;
@@ -58,12 +66,40 @@ describe("the device-side demo in Chromium", () => {
   const requests: Request[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); .ci/run does`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); .ci/run does`);
     const tokens = join(work, "tokens.json");
-    writeFileSync(tokens, JSON.stringify({ tokens: [{ name: "demo-backend", token: TOKEN, detail: "decision", matchAlgorithms: ["pdq"], ratePerMinute: 60_000 }] }));
-    gate = await start([bin, "serve", "--port", "0", "--hashset", fixtures("hashsets/demo.phs"), "--tokens", tokens, "--state-dir", join(work, "state"), "--no-watch"], {}, /listening on (\S+)/);
+    writeFileSync(
+      tokens,
+      JSON.stringify({
+        tokens: [
+          { name: "demo-backend", token: TOKEN, detail: "decision", matchAlgorithms: ["pdq"], ratePerMinute: 60_000 },
+        ],
+      }),
+    );
+    gate = await start(
+      [
+        bin,
+        "serve",
+        "--port",
+        "0",
+        "--hashset",
+        fixtures("hashsets/demo.phs"),
+        "--tokens",
+        tokens,
+        "--state-dir",
+        join(work, "state"),
+        "--no-watch",
+      ],
+      {},
+      /listening on (\S+)/,
+    );
     backend = await start([demoServer, "--port", "0"], { GATE_URL: gate.url, GATE_TOKEN: TOKEN }, /listening on (\S+)/);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    });
     page = await browser.newPage();
     page.on("request", (r) => requests.push(r));
     await page.goto(backend.url);
@@ -82,14 +118,27 @@ describe("the device-side demo in Chromium", () => {
   });
 
   async function check(file: string): Promise<DemoState> {
-    const before = await page.evaluate(() => (globalThis as unknown as { phmatchDemo?: { checks: number } }).phmatchDemo?.checks ?? 0);
+    const before = await page.evaluate(
+      () => (globalThis as unknown as { phmatchDemo?: { checks: number } }).phmatchDemo?.checks ?? 0,
+    );
     await page.setInputFiles("#file", fixtures(`images/${file}`));
-    await page.waitForFunction((n) => ((globalThis as unknown as { phmatchDemo?: { checks: number } }).phmatchDemo?.checks ?? 0) > n, before);
+    await page.waitForFunction(
+      (n) => ((globalThis as unknown as { phmatchDemo?: { checks: number } }).phmatchDemo?.checks ?? 0) > n,
+      before,
+    );
     return page.evaluate(() => (globalThis as unknown as { phmatchDemo: DemoState }).phmatchDemo);
   }
 
-  function server(file: string): { hashes: Record<string, string>; quality: Record<string, number>; dihedral: Record<string, string[]> } {
-    const r = spawnSync(process.execPath, [bin, "hash", "--dihedral", "-a", ALGORITHMS.join(","), fixtures(`images/${file}`)], { encoding: "utf8" });
+  function server(file: string): {
+    hashes: Record<string, string>;
+    quality: Record<string, number>;
+    dihedral: Record<string, string[]>;
+  } {
+    const r = spawnSync(
+      process.execPath,
+      [bin, "hash", "--dihedral", "-a", ALGORITHMS.join(","), fixtures(`images/${file}`)],
+      { encoding: "utf8" },
+    );
     return JSON.parse(r.stdout) as ReturnType<typeof server>;
   }
 
@@ -107,10 +156,19 @@ describe("the device-side demo in Chromium", () => {
     for (const file of readdirSync(fixtures("images")).filter((f) => f.endsWith(".jpg"))) {
       const state = await check(file);
       const expected = server(file);
-      const d = Object.fromEntries(ALGORITHMS.map((a) => [a, hammingHex(state.hashes.hashes[a] as string, expected.hashes[a] as string)]));
-      rows.push({ file, pdq: d.pdq as number, quality: expected.quality.pdq ?? 0, text: `${file}: pdq ${d.pdq} (quality ${expected.quality.pdq}), phash ${d.phash}, dhash ${d.dhash}` });
+      const d = Object.fromEntries(
+        ALGORITHMS.map((a) => [a, hammingHex(state.hashes.hashes[a] as string, expected.hashes[a] as string)]),
+      );
+      rows.push({
+        file,
+        pdq: d.pdq as number,
+        quality: expected.quality.pdq ?? 0,
+        text: `${file}: pdq ${d.pdq} (quality ${expected.quality.pdq}), phash ${d.phash}, dhash ${d.dhash}`,
+      });
     }
-    process.stderr.write(`browser vs phmatch hash, JPEG fixtures (Hamming distances):\n  ${rows.map((r) => r.text).join("\n  ")}\n`);
+    process.stderr.write(
+      `browser vs phmatch hash, JPEG fixtures (Hamming distances):\n  ${rows.map((r) => r.text).join("\n  ")}\n`,
+    );
     const ycbcr = rows.filter((r) => !r.file.includes("cmyk") && r.quality >= 80);
     expect(ycbcr.length).toBeGreaterThanOrEqual(3);
     for (const r of ycbcr) expect(r.pdq, r.file).toBeLessThanOrEqual(10);
@@ -140,8 +198,8 @@ describe("the device-side demo in Chromium", () => {
       expect(body.length).toBeLessThan(4096);
       const parsed = JSON.parse(body.toString("utf8")) as Record<string, unknown>;
       expect(Object.keys(parsed).sort()).toEqual(["dihedral", "hashes", "quality"]);
-      for (const magic of ["\x89PNG", "\xff\xd8\xff", "RIFF", "GIF8"]) expect(body.toString("latin1")).not.toContain(magic);
+      for (const magic of ["\x89PNG", "\xff\xd8\xff", "RIFF", "GIF8"])
+        expect(body.toString("latin1")).not.toContain(magic);
     }
   });
 });
-

@@ -6,9 +6,9 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
 import { bytesToHex, type Pixels } from "@phmatch/core";
 import { pdqHash } from "@phmatch/core/internal";
+import { describe, expect, it } from "vitest";
 import { conformanceDir, hasConformance, readTsv, skipReason } from "../support/conformance.js";
 
 const CONVERT = "/usr/bin/convert";
@@ -32,7 +32,8 @@ function parsePnm(buf: Buffer): Pixels {
     const rowBytes = Math.ceil(width / 8);
     const data = new Uint8Array(width * height);
     for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) data[y * width + x] = ((buf[pos + y * rowBytes + (x >> 3)] as number) >> (7 - (x & 7))) & 1 ? 0 : 255;
+      for (let x = 0; x < width; x++)
+        data[y * width + x] = ((buf[pos + y * rowBytes + (x >> 3)] as number) >> (7 - (x & 7))) & 1 ? 0 : 255;
     }
     return { width, height, channels: 1, data };
   }
@@ -52,26 +53,33 @@ function squashTo512(p: Pixels): Pixels {
     const sy = Math.floor((y * p.height) / 512);
     for (let x = 0; x < 512; x++) {
       const sx = Math.floor((x * p.width) / 512);
-      for (let c = 0; c < p.channels; c++) data[(y * 512 + x) * p.channels + c] = p.data[(sy * p.width + sx) * p.channels + c] as number;
+      for (let c = 0; c < p.channels; c++)
+        data[(y * 512 + x) * p.channels + c] = p.data[(sy * p.width + sx) * p.channels + c] as number;
     }
   }
   return { width: 512, height: 512, channels: p.channels, data };
 }
 
-describe.skipIf(!hasConformance)(`kernel on ImageMagick-decoded pixels equals the reference (${hasConformance ? "" : skipReason})`, () => {
-  const dir = join(conformanceDir, "pdq");
-  const rows = hasConformance ? readTsv(join(dir, "pdq-vectors.tsv")) : [];
+describe.skipIf(!hasConformance)(
+  `kernel on ImageMagick-decoded pixels equals the reference (${hasConformance ? "" : skipReason})`,
+  () => {
+    const dir = join(conformanceDir, "pdq");
+    const rows = hasConformance ? readTsv(join(dir, "pdq-vectors.tsv")) : [];
 
-  it("has ImageMagick (apt-get install imagemagick; .ci/run installs it)", () => {
-    expect(existsSync(CONVERT), `${CONVERT} not found: install Debian's imagemagick`).toBe(true);
-  });
+    it("has ImageMagick (apt-get install imagemagick; .ci/run installs it)", () => {
+      expect(existsSync(CONVERT), `${CONVERT} not found: install Debian's imagemagick`).toBe(true);
+    });
 
-  it.each(rows.map((r) => [r.file as string, r] as const))("%s: hash_fullres and hash_cli512", (file, row) => {
-    const pnm = execFileSync(CONVERT, [join(dir, file), "pnm:-"], { maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "ignore"] });
-    const pixels = parsePnm(pnm);
-    const full = pdqHash(pixels);
-    const cli = pdqHash(squashTo512(pixels));
-    expect([bytesToHex(full.bytes), full.quality]).toEqual([row.hash_fullres, Number(row.quality_fullres)]);
-    expect([bytesToHex(cli.bytes), cli.quality]).toEqual([row.hash_cli512, Number(row.quality_cli512)]);
-  });
-});
+    it.each(rows.map((r) => [r.file as string, r] as const))("%s: hash_fullres and hash_cli512", (file, row) => {
+      const pnm = execFileSync(CONVERT, [join(dir, file), "pnm:-"], {
+        maxBuffer: 1 << 28,
+        stdio: ["ignore", "pipe", "ignore"],
+      });
+      const pixels = parsePnm(pnm);
+      const full = pdqHash(pixels);
+      const cli = pdqHash(squashTo512(pixels));
+      expect([bytesToHex(full.bytes), full.quality]).toEqual([row.hash_fullres, Number(row.quality_fullres)]);
+      expect([bytesToHex(cli.bytes), cli.quality]).toEqual([row.hash_cli512, Number(row.quality_cli512)]);
+    });
+  },
+);

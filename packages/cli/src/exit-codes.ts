@@ -1,5 +1,5 @@
-import { CommanderError, type Command } from "commander";
 import { PhmatchError } from "@phmatch/core";
+import { type Command, CommanderError } from "commander";
 import type { CliErrorCode } from "./errors.js";
 
 /** Exit codes of `phmatch`, documented in the README; stable across versions. */

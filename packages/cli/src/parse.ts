@@ -1,11 +1,14 @@
-import { InvalidArgumentError } from "commander";
 import { SUPPORTED_ALGORITHMS } from "@phmatch/core";
 import { whyNotComputable } from "@phmatch/core/internal";
+import { InvalidArgumentError } from "commander";
 
 /** Parses a comma-separated list of algorithm ids ("all" for every one), refusing unknown ones with the supported list. */
 export function parseAlgorithms(value: string): string[] {
   if (value.trim() === "all") return [...SUPPORTED_ALGORITHMS];
-  const ids = value.split(",").map((id) => id.trim()).filter((id) => id.length > 0);
+  const ids = value
+    .split(",")
+    .map((id) => id.trim())
+    .filter((id) => id.length > 0);
   if (ids.length === 0) throw new InvalidArgumentError("give at least one algorithm id");
   for (const id of ids) {
     // Core's registry decides what can be computed (unknown ids, imported-only ones such as PhotoDNA).
@@ -32,6 +35,7 @@ export function parseIndex(value: string): number {
 /** Parses --combined "P,Q" (PDQ and 256-bit pHash distances of the opt-in combined policy). */
 export function parseCombined(value: string): { pdq: number; phash16: number } {
   const m = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(value);
-  if (m === null || Number(m[1]) > 256 || Number(m[2]) > 256) throw new InvalidArgumentError(`expected two distances "PDQ,PHASH16" (0-256 each), got "${value}"`);
+  if (m === null || Number(m[1]) > 256 || Number(m[2]) > 256)
+    throw new InvalidArgumentError(`expected two distances "PDQ,PHASH16" (0-256 each), got "${value}"`);
   return { pdq: Number(m[1]), phash16: Number(m[2]) };
 }

@@ -1,19 +1,20 @@
 import { readFileSync } from "node:fs";
-import { Command, CommanderError } from "commander";
 import { PhmatchError } from "@phmatch/core";
+import { Command, CommanderError } from "commander";
+import { auditCommand } from "./commands/audit.js";
+import { CHECK_EXIT, checkCommand } from "./commands/check.js";
 import { hashCommand } from "./commands/hash.js";
 import { hashsetCommand } from "./commands/hashset/index.js";
 import { matchCommand } from "./commands/match.js";
-import { CHECK_EXIT, checkCommand } from "./commands/check.js";
-import { scanCommand } from "./commands/scan.js";
 import { reportCommand } from "./commands/report.js";
-import { auditCommand } from "./commands/audit.js";
+import { scanCommand } from "./commands/scan.js";
 import { serveCommand } from "./commands/serve.js";
 import { workerCommand } from "./commands/worker.js";
 import { CommandExit, EXIT_CODES, errorExitCode, withErrorExitCodes } from "./exit-codes.js";
 import { cliMessage } from "./output.js";
 
-const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
+  .version;
 
 /**
  * The `phmatch` command with all subcommands. A command file loads what only its action needs (fastify for serve,
@@ -87,9 +88,16 @@ function fileError(error: unknown): PhmatchError | undefined {
   const { code, path, syscall } = error as NodeJS.ErrnoException;
   if (typeof code !== "string" || typeof path !== "string") return undefined;
   const doing = syscall === undefined ? "" : ` (${syscall})`;
-  if (code === "ENOENT") return new PhmatchError("PHM_FILE_NOT_FOUND", `${path}: no such file or directory${doing}; check the path`, { path, cause: error });
+  if (code === "ENOENT")
+    return new PhmatchError("PHM_FILE_NOT_FOUND", `${path}: no such file or directory${doing}; check the path`, {
+      path,
+      cause: error,
+    });
   if (["EACCES", "EPERM", "EISDIR", "ENOTDIR", "ELOOP", "EROFS", "ENAMETOOLONG", "EIO"].includes(code)) {
-    return new PhmatchError("PHM_FILE_UNREADABLE", `${path}: ${error.message.replace(/^[A-Z]+: /, "")}`, { path, cause: error });
+    return new PhmatchError("PHM_FILE_UNREADABLE", `${path}: ${error.message.replace(/^[A-Z]+: /, "")}`, {
+      path,
+      cause: error,
+    });
   }
   return undefined;
 }

@@ -3,19 +3,19 @@
 // and on a final flag added to a cut log. An unclean stop leaves a resumed record that verification reports; the
 // head kept in the rollback state refuses a log cut back, even to an earlier run's closing checkpoint.
 import { createHash, sign } from "node:crypto";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
 import {
+  type AuditDecision,
   AuditLog,
-  RollbackState,
   generateSigningKeys,
   parseTrustedKeys,
+  RollbackState,
   verifyAuditLog,
-  type AuditDecision,
 } from "@phmatch/core";
 import { keyId } from "@phmatch/core/internal";
+import { afterAll, describe, expect, it } from "vitest";
 
 const dir = mkdtempSync(join(tmpdir(), "phmatch-audit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,8 +24,23 @@ const trusted = parseTrustedKeys(keys.publicKeyPem);
 
 const decision = (i: number): AuditDecision =>
   i % 3 === 0
-    ? { source: "serve", requestId: `r${i}`, decision: "match", reasonCode: "LIST_MATCH", lists: [{ listId: "L", version: 2 }], hashes: { pdq: "ab".repeat(32) }, matches: [{ listId: "L", entryId: "E1" }] }
-    : { source: "serve", requestId: `r${i}`, decision: "no_match", reasonCode: "NO_MATCH", lists: [{ listId: "L", version: 2 }], hashes: { pdq: "cd".repeat(32) } };
+    ? {
+        source: "serve",
+        requestId: `r${i}`,
+        decision: "match",
+        reasonCode: "LIST_MATCH",
+        lists: [{ listId: "L", version: 2 }],
+        hashes: { pdq: "ab".repeat(32) },
+        matches: [{ listId: "L", entryId: "E1" }],
+      }
+    : {
+        source: "serve",
+        requestId: `r${i}`,
+        decision: "no_match",
+        reasonCode: "NO_MATCH",
+        lists: [{ listId: "L", version: 2 }],
+        hashes: { pdq: "cd".repeat(32) },
+      };
 
 function writeLog(name: string, records = 10): { file: string; head: string; lines: string[] } {
   const file = join(dir, name);
@@ -44,7 +59,9 @@ describe("AuditLog", () => {
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records[0]).toMatchObject({ seq: 0, type: "open", prev: "0".repeat(64) });
     expect(records.filter((r) => r.decision === "no_match").every((r) => r.hashes === undefined)).toBe(true);
-    expect(records.filter((r) => r.decision === "match").every((r) => r.hashes !== undefined && r.matches !== undefined)).toBe(true);
+    expect(
+      records.filter((r) => r.decision === "match").every((r) => r.hashes !== undefined && r.matches !== undefined),
+    ).toBe(true);
     expect(records.at(-1)).toMatchObject({ type: "checkpoint", final: true });
   });
 
@@ -53,7 +70,10 @@ describe("AuditLog", () => {
     const log = AuditLog.open(file, { signingKeyPem: keys.privateKeyPem });
     log.record(decision(4));
     log.close();
-    expect(verifyAuditLog(readFileSync(file, "utf8"), trusted, { head: log.head })).toMatchObject({ ok: true, decisions: 4 });
+    expect(verifyAuditLog(readFileSync(file, "utf8"), trusted, { head: log.head })).toMatchObject({
+      ok: true,
+      decisions: 4,
+    });
   });
 
   const tamper: [string, (lines: string[]) => string[]][] = [
@@ -61,7 +81,13 @@ describe("AuditLog", () => {
     ["an edited record", (l) => l.map((line, i) => (i === 2 ? line.replace('"no_match"', '"match"') : line))],
     ["two records swapped", (l) => [...l.slice(0, 2), l[3] as string, l[2] as string, ...l.slice(4)]],
     ["a cut tail", (l) => l.slice(0, -2)],
-    ["an edited checkpoint", (l) => l.map((line) => (line.includes('"final":true') ? line.replace(/"time":"[^"]+"/, '"time":"2020-01-01T00:00:00.000Z"') : line))],
+    [
+      "an edited checkpoint",
+      (l) =>
+        l.map((line) =>
+          line.includes('"final":true') ? line.replace(/"time":"[^"]+"/, '"time":"2020-01-01T00:00:00.000Z"') : line,
+        ),
+    ],
   ];
   it.each(tamper)("detects %s", (_name, change) => {
     const { lines, head } = writeLog("tampered.ndjson");
@@ -99,16 +125,26 @@ describe("AuditLog", () => {
     const { lines } = writeLog("final-added.ndjson");
     const firstCheckpoint = lines.findIndex((l) => l.includes('"type":"checkpoint"'));
     expect(lines[firstCheckpoint]).not.toContain('"final"');
-    const forged = [...lines.slice(0, firstCheckpoint), (lines[firstCheckpoint] as string).replace(/}$/, ',"final":true}')];
+    const forged = [
+      ...lines.slice(0, firstCheckpoint),
+      (lines[firstCheckpoint] as string).replace(/}$/, ',"final":true}'),
+    ];
     const result = verifyAuditLog(forged.join("\n") + "\n", trusted);
     expect(result.ok).toBe(false);
-    expect(result.problems.map((p) => p.problem)).toContain("checkpoint signature does not match the record (edited or forged)");
+    expect(result.problems.map((p) => p.problem)).toContain(
+      "checkpoint signature does not match the record (edited or forged)",
+    );
     // the checkpoint's signature is over its whole record: each field changed breaks it
     const record = JSON.parse(lines[firstCheckpoint] as string) as Record<string, unknown>;
     expect(record.v).toBe(2);
     for (const field of ["seq", "time", "prev", "v"]) {
       const changed = JSON.stringify({ ...record, [field]: field === "seq" || field === "v" ? 99 : "x" });
-      expect(verifyAuditLog([...lines.slice(0, firstCheckpoint), changed].join("\n"), trusted).problems.some((p) => p.problem.startsWith("checkpoint signature")), field).toBe(true);
+      expect(
+        verifyAuditLog([...lines.slice(0, firstCheckpoint), changed].join("\n"), trusted).problems.some((p) =>
+          p.problem.startsWith("checkpoint signature"),
+        ),
+        field,
+      ).toBe(true);
     }
   });
 
@@ -120,12 +156,19 @@ describe("AuditLog", () => {
     const log = AuditLog.open(file, { signingKeyPem: keys.privateKeyPem });
     log.record(decision(4));
     log.close();
-    const records = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const resumed = records.findIndex((r) => r.type === "resumed");
     expect(records[resumed]).toMatchObject({ seq: 4, prev: headAtCrash, after: { seq: 3, head: headAtCrash } });
     expect(records[resumed + 1]).toMatchObject({ type: "open" });
     const result = verifyAuditLog(readFileSync(file, "utf8"), trusted, { head: log.head });
-    expect(result).toMatchObject({ ok: true, closed: true, uncleanStops: [{ line: resumed + 1, afterSeq: 3, head: headAtCrash }] });
+    expect(result).toMatchObject({
+      ok: true,
+      closed: true,
+      uncleanStops: [{ line: resumed + 1, afterSeq: 3, head: headAtCrash }],
+    });
     // a log closed cleanly and reopened gets no resumed record
     const clean = writeLog("clean-reopen.ndjson", 2).file;
     AuditLog.open(clean, { signingKeyPem: keys.privateKeyPem }).close();
@@ -135,7 +178,12 @@ describe("AuditLog", () => {
   it("takes a final flag added to a cut log for an unclean stop when reopening it", () => {
     const { file, lines } = writeLog("final-added-reopened.ndjson");
     const firstCheckpoint = lines.findIndex((l) => l.includes('"type":"checkpoint"'));
-    writeFileSync(file, [...lines.slice(0, firstCheckpoint), (lines[firstCheckpoint] as string).replace(/}$/, ',"final":true}')].join("\n") + "\n");
+    writeFileSync(
+      file,
+      [...lines.slice(0, firstCheckpoint), (lines[firstCheckpoint] as string).replace(/}$/, ',"final":true}')].join(
+        "\n",
+      ) + "\n",
+    );
     AuditLog.open(file, { signingKeyPem: keys.privateKeyPem }).close();
     expect(readFileSync(file, "utf8")).toContain('"type":"resumed"');
   });
@@ -166,7 +214,9 @@ describe("AuditLog", () => {
     expect((error as Error).message).toContain(second.head);
     expect((error as Error).message).toContain(`record ${lastSeq}`);
     expect(readFileSync(file, "utf8")).toBe(afterFirstRun); // nothing appended to it
-    const verified = verifyAuditLog(afterFirstRun, trusted, { head: state.auditHead(file) as { seq: number; head: string } });
+    const verified = verifyAuditLog(afterFirstRun, trusted, {
+      head: state.auditHead(file) as { seq: number; head: string },
+    });
     expect(verified.ok).toBe(false);
     // A record replaced at the recorded seq is refused too; a missing log as well.
     const lines = readFileSync(join(dir, "tampered.ndjson"), "utf8");
@@ -205,13 +255,22 @@ describe("AuditLog", () => {
     const legacy = verifyAuditLog(lines.join("\n"), trusted);
     expect(legacy).toMatchObject({ ok: false, legacyCheckpoints: 1, closed: false });
     expect(legacy.problems[0]?.problem).toContain("legacy closing checkpoint");
-    expect(verifyAuditLog(lines.join("\n"), trusted, { head: prev })).toMatchObject({ ok: true, legacyCheckpoints: 1, closed: true });
+    expect(verifyAuditLog(lines.join("\n"), trusted, { head: prev })).toMatchObject({
+      ok: true,
+      legacyCheckpoints: 1,
+      closed: true,
+    });
   });
   it("reports a head the rollback state cannot keep once open, never throwing from a checkpoint; at open it refuses and closes the file", () => {
     const file = join(dir, "state-fails.ndjson");
     const state = new RollbackState(join(dir, "state-fails"));
     const told: string[] = [];
-    const log = AuditLog.open(file, { signingKeyPem: keys.privateKeyPem, checkpointEvery: 2, state, onError: (e) => told.push(e.code) });
+    const log = AuditLog.open(file, {
+      signingKeyPem: keys.privateKeyPem,
+      checkpointEvery: 2,
+      state,
+      onError: (e) => told.push(e.code),
+    });
     const locked = () => {
       throw Object.assign(new Error("the state folder stayed locked"), { code: "PHM_STATE_LOCKED" });
     };
@@ -224,7 +283,9 @@ describe("AuditLog", () => {
     // At open nothing has been answered yet: the caller gets the error, and no descriptor is left open.
     const fds = () => readdirSync("/proc/self/fd").length;
     const before = fds();
-    expect(() => AuditLog.open(join(dir, "state-fails-2.ndjson"), { state, onError: () => undefined })).toThrow("locked");
+    expect(() => AuditLog.open(join(dir, "state-fails-2.ndjson"), { state, onError: () => undefined })).toThrow(
+      "locked",
+    );
     expect(fds()).toBe(before);
   });
 });

@@ -4,10 +4,10 @@ import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } fr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { describe, expect, it } from "vitest";
-import sharp from "sharp";
-import { HashPool, SupervisedHashPool, createChecker, hashFile } from "@phmatch/core";
+import { createChecker, HashPool, hashFile, SupervisedHashPool } from "@phmatch/core";
 import { DEFAULT_CHECK_MAX_PIXELS } from "@phmatch/core/internal";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
 import { fixtures } from "../../../test/support/conformance.js";
 import { headerOnlyPng } from "../../../test/support/pixel-bombs.js";
 
@@ -15,10 +15,23 @@ describe("createChecker", async () => {
   const checker = await createChecker({ hashsets: [fixtures("hashsets/demo.phs")], load: {}, maxBytes: 1_000_000 });
 
   it("decides match, no_match, low_quality and error, with reason codes", async () => {
-    expect(await checker.check(readFileSync(fixtures("images/shapes-mirror.png")))).toMatchObject({ decision: "match", reason_code: "LIST_MATCH", status: "known" });
-    expect(await checker.check(createReadStream(fixtures("images/texture-grey.png")))).toMatchObject({ decision: "no_match", reason_code: "NO_MATCH" });
-    expect(await checker.check(readFileSync(fixtures("images/tiny-4x4.png")))).toMatchObject({ decision: "low_quality", reason_code: "LOW_QUALITY" });
-    expect(await checker.check(readFileSync(fixtures("bad/corrupt.png")))).toMatchObject({ decision: "error", reason_code: "PHM_DECODE_CORRUPT" });
+    expect(await checker.check(readFileSync(fixtures("images/shapes-mirror.png")))).toMatchObject({
+      decision: "match",
+      reason_code: "LIST_MATCH",
+      status: "known",
+    });
+    expect(await checker.check(createReadStream(fixtures("images/texture-grey.png")))).toMatchObject({
+      decision: "no_match",
+      reason_code: "NO_MATCH",
+    });
+    expect(await checker.check(readFileSync(fixtures("images/tiny-4x4.png")))).toMatchObject({
+      decision: "low_quality",
+      reason_code: "LOW_QUALITY",
+    });
+    expect(await checker.check(readFileSync(fixtures("bad/corrupt.png")))).toMatchObject({
+      decision: "error",
+      reason_code: "PHM_DECODE_CORRUPT",
+    });
   });
 
   it("refuses input over the limit without reading all of it", async () => {
@@ -37,17 +50,30 @@ describe("createChecker", async () => {
   it("by default refuses a PNG over 50 MP from its header, and hashes a JPEG over it at reduced size", async () => {
     expect(DEFAULT_CHECK_MAX_PIXELS).toBe(50_000_000);
     // 10000 x 10000 with no pixel data: refused before decoding (a decode would find it truncated).
-    expect(await checker.check(headerOnlyPng(10_000, 10_000))).toMatchObject({ decision: "error", reason_code: "PHM_DECODE_TOO_MANY_PIXELS" });
+    expect(await checker.check(headerOnlyPng(10_000, 10_000))).toMatchObject({
+      decision: "error",
+      reason_code: "PHM_DECODE_TOO_MANY_PIXELS",
+    });
     expect((await checker.check(headerOnlyPng(7_000, 7_000))).reason_code).toMatch(/PHM_DECODE_(TRUNCATED|CORRUPT)/);
-    const big = await sharp({ create: { width: 9_000, height: 6_000, channels: 3, background: "#5a8cc8" } }).jpeg().toBuffer();
+    const big = await sharp({ create: { width: 9_000, height: 6_000, channels: 3, background: "#5a8cc8" } })
+      .jpeg()
+      .toBuffer();
     expect((await checker.check(big)).decision).not.toBe("error");
-    const progressive = await sharp({ create: { width: 9_000, height: 6_000, channels: 3, background: "#5a8cc8" } }).jpeg({ progressive: true, chromaSubsampling: "4:4:4" }).toBuffer();
-    expect(await checker.check(progressive)).toMatchObject({ decision: "error", reason_code: "PHM_DECODE_TOO_MANY_PIXELS" });
+    const progressive = await sharp({ create: { width: 9_000, height: 6_000, channels: 3, background: "#5a8cc8" } })
+      .jpeg({ progressive: true, chromaSubsampling: "4:4:4" })
+      .toBuffer();
+    expect(await checker.check(progressive)).toMatchObject({
+      decision: "error",
+      reason_code: "PHM_DECODE_TOO_MANY_PIXELS",
+    });
   });
 
   it("matches a hash record computed elsewhere, and names its lists", async () => {
     const record = await hashFile(fixtures("images/shapes-rotate90.png"), { algorithms: ["pdq"], dihedral: true });
-    expect(checker.matchRecord(record)).toMatchObject({ decision: "match", matches: [expect.objectContaining({ variant: "rotate90" })] });
+    expect(checker.matchRecord(record)).toMatchObject({
+      decision: "match",
+      matches: [expect.objectContaining({ variant: "rotate90" })],
+    });
     expect(checker.lists).toEqual([{ listId: "phmatch-demo", version: 1 }]);
     expect(checker.algorithms).toContain("pdq");
   });
@@ -60,7 +86,10 @@ describe("createChecker", async () => {
       // A view into a larger buffer: only its own bytes may go to the thread.
       const inLarger = Buffer.concat([Buffer.alloc(100), bytes, Buffer.alloc(100)]).subarray(100, 100 + bytes.length);
       for (const input of [bytes, inLarger]) expect(await threaded.check(input)).toEqual(await checker.check(bytes));
-      expect(await threaded.check(readFileSync(fixtures("bad/truncated.jpg")))).toMatchObject({ decision: "error", reason_code: "PHM_DECODE_TRUNCATED" });
+      expect(await threaded.check(readFileSync(fixtures("bad/truncated.jpg")))).toMatchObject({
+        decision: "error",
+        reason_code: "PHM_DECODE_TRUNCATED",
+      });
     } finally {
       await pool.close();
     }
@@ -74,7 +103,9 @@ describe("createChecker", async () => {
       const inLarger = Buffer.concat([Buffer.alloc(100), bytes, Buffer.alloc(100)]).subarray(100, 100 + bytes.length);
       for (const input of [bytes, inLarger]) expect(await supervised.check(input)).toEqual(await checker.check(bytes));
       process.kill(pool.childPid as number, "SIGSEGV");
-      expect(await supervised.check(readFileSync(fixtures("images/texture-grey.png")))).toEqual(await checker.check(readFileSync(fixtures("images/texture-grey.png"))));
+      expect(await supervised.check(readFileSync(fixtures("images/texture-grey.png")))).toEqual(
+        await checker.check(readFileSync(fixtures("images/texture-grey.png"))),
+      );
       expect(pool.stats).toMatchObject({ starts: 2, crashes: 1 });
     } finally {
       await pool.close();

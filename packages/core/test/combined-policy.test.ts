@@ -1,9 +1,20 @@
 // The opt-in combined policy: PDQ and the 256-bit pHash of the same entry agreeing within looser thresholds.
 // An overlaid copy beyond PDQ's 31 bits matches only with it; an unrelated image does not; results stay valid.
+
+import {
+  HashSetBuilder,
+  hammingDistance,
+  hashFile,
+  hashImageBytes,
+  Matcher,
+  matchResultSchema,
+  parseHashValue,
+  parseStore,
+  serializeStore,
+} from "@phmatch/core";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { HashSetBuilder, Matcher, hammingDistance, hashFile, hashImageBytes, matchResultSchema, parseHashValue, parseStore, serializeStore } from "@phmatch/core";
 import { fixtures } from "../../../test/support/conformance.js";
 
 async function listOf(file: string) {
@@ -14,7 +25,16 @@ async function listOf(file: string) {
     const parsed = parseHashValue(a, record.hashes?.[a] as string);
     if (parsed.ok) builder.addEntry({ algorithm: a, value: parsed.value, listId: "L", entryId: file, category: "c" });
   }
-  return { record, loaded: { set: parseStore(serializeStore(builder), "t"), path: "t", storeSha256: "", encrypted: false, overrides: [] } };
+  return {
+    record,
+    loaded: {
+      set: parseStore(serializeStore(builder), "t"),
+      path: "t",
+      storeSha256: "",
+      encrypted: false,
+      overrides: [],
+    },
+  };
 }
 
 describe("combined policy pdq+phash16", () => {
@@ -22,16 +42,26 @@ describe("combined policy pdq+phash16", () => {
     const { record, loaded } = await listOf("texture.jpg");
     const meta = await sharp(fixtures("images/texture.jpg")).metadata();
     const side = Math.round(Math.sqrt(0.12 * (meta.width as number) * (meta.height as number)));
-    const badge = await sharp({ create: { width: side, height: side, channels: 4, background: "#e8462bff" } }).png().toBuffer();
-    const overlaid = await sharp(fixtures("images/texture.jpg")).composite([{ input: badge, gravity: "southeast" }]).jpeg({ quality: 90 }).toBuffer();
+    const badge = await sharp({ create: { width: side, height: side, channels: 4, background: "#e8462bff" } })
+      .png()
+      .toBuffer();
+    const overlaid = await sharp(fixtures("images/texture.jpg"))
+      .composite([{ input: badge, gravity: "southeast" }])
+      .jpeg({ quality: 90 })
+      .toBuffer();
     const query = await hashImageBytes(overlaid, "overlaid.jpg", { algorithms: ["pdq", "phash16"], dihedral: true });
-    const pdqDistance = hammingDistance(Buffer.from(query.hashes?.pdq as string, "hex"), Buffer.from(record.hashes?.pdq as string, "hex"));
+    const pdqDistance = hammingDistance(
+      Buffer.from(query.hashes?.pdq as string, "hex"),
+      Buffer.from(record.hashes?.pdq as string, "hex"),
+    );
     expect(pdqDistance).toBeGreaterThan(31);
     expect(pdqDistance).toBeLessThanOrEqual(64);
     expect(new Matcher([loaded]).match(query).status).not.toBe("known");
     const combined = new Matcher([loaded], { combined: { pdq: 64, phash16: 64 } }).match(query);
     expect(combined.status).toBe("known");
-    expect(combined.matches).toEqual([expect.objectContaining({ entryId: "texture.jpg", policy: "pdq+phash16:d64+d64@1", algorithm: "pdq" })]);
+    expect(combined.matches).toEqual([
+      expect.objectContaining({ entryId: "texture.jpg", policy: "pdq+phash16:d64+d64@1", algorithm: "pdq" }),
+    ]);
     expect(new Ajv2020({ strict: true }).compile(matchResultSchema())(combined)).toBe(true);
   });
 
@@ -39,6 +69,8 @@ describe("combined policy pdq+phash16", () => {
     const { loaded } = await listOf("texture.jpg");
     const other = await hashFile(fixtures("images/shapes.png"), { algorithms: ["pdq", "phash16"], dihedral: true });
     expect(new Matcher([loaded], { combined: { pdq: 64, phash16: 64 } }).match(other).status).toBe("unseen");
-    expect(() => new Matcher([loaded], { combined: { pdq: 300, phash16: 64 } })).toThrow(expect.objectContaining({ code: "PHM_USAGE" }));
+    expect(() => new Matcher([loaded], { combined: { pdq: 300, phash16: 64 } })).toThrow(
+      expect.objectContaining({ code: "PHM_USAGE" }),
+    );
   });
 });

@@ -7,19 +7,22 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { decodeImage, hashImageBytes, PhmatchError } from "@phmatch/core";
 import fc from "fast-check";
 import sharp from "sharp";
 import { afterAll, describe, expect, it } from "vitest";
-import { decodeImage, hashImageBytes, PhmatchError } from "@phmatch/core";
-import { decoderMemory } from "../src/decode/decoder-memory.js";
 import { headerOnlyPng, withJpegSize } from "../../../test/support/pixel-bombs.js";
 import { syntheticImage } from "../../../test/support/worker-faults.js";
+import { decoderMemory } from "../src/decode/decoder-memory.js";
 
 const dir = mkdtempSync(join(tmpdir(), "phmatch-oversize-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const flat = (width: number, height: number, channels: 3 | 4 = 3) =>
-  sharp({ create: { width, height, channels, background: { r: 90, g: 140, b: 200, alpha: 0.5 } }, limitInputPixels: false });
+  sharp({
+    create: { width, height, channels, background: { r: 90, g: 140, b: 200, alpha: 0.5 } },
+    limitInputPixels: false,
+  });
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -43,7 +46,10 @@ function decodeInChild(file: string, options: object): { grewMiB: number; width:
     const grew = (process.resourceUsage().maxRSS - before) / 1024;
     console.log(JSON.stringify({ grewMiB: grew, width: pixels.width, height: pixels.height }));
   `;
-  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: new URL("..", import.meta.url), encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+    cwd: new URL("..", import.meta.url),
+    encoding: "utf8",
+  });
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout) as { grewMiB: number; width: number; height: number };
 }
@@ -52,9 +58,13 @@ describe("an image over the pixel limit", () => {
   it("is refused from its header before decoding when it cannot be decoded at reduced size (PNG)", async () => {
     // Had it been decoded, a PNG without image data would be PHM_DECODE_TRUNCATED or _CORRUPT.
     const png = headerOnlyPng(10_000, 10_000);
-    expect(await codeOf(decodeImage(png, { maxPixels: 50_000_000, oversize: "shrink" }))).toBe("PHM_DECODE_TOO_MANY_PIXELS");
+    expect(await codeOf(decodeImage(png, { maxPixels: 50_000_000, oversize: "shrink" }))).toBe(
+      "PHM_DECODE_TOO_MANY_PIXELS",
+    );
     expect(await codeOf(decodeImage(png, { maxPixels: 100_000_000 }))).toMatch(/PHM_DECODE_(TRUNCATED|CORRUPT)/);
-    await expect(decodeImage(png, { maxPixels: 50_000_000, oversize: "shrink" })).rejects.toThrow(/png cannot be decoded at reduced size/);
+    await expect(decodeImage(png, { maxPixels: 50_000_000, oversize: "shrink" })).rejects.toThrow(
+      /png cannot be decoded at reduced size/,
+    );
   });
 
   it("decodes a sequential JPEG and a lossy WebP by the decoder's own scaling, never the full frame", async () => {
@@ -81,11 +91,16 @@ describe("an image over the pixel limit", () => {
     expect(over.error).toBeUndefined();
     expect(over.hashes).toEqual(fast.hashes);
     expect(over.hashes).not.toEqual(exact.hashes);
-    expect((await hashImageBytes(jpeg, "x.jpg", { algorithms: ["pdq"], maxPixels: 2_000_000 })).error?.code).toBe("PHM_DECODE_TOO_MANY_PIXELS");
+    expect((await hashImageBytes(jpeg, "x.jpg", { algorithms: ["pdq"], maxPixels: 2_000_000 })).error?.code).toBe(
+      "PHM_DECODE_TOO_MANY_PIXELS",
+    );
   });
 
   it("keeps the longer side of a reduced decode within 2048 px", async () => {
-    const { pixels } = await decodeImage(await flat(24_000, 300).jpeg().toBuffer(), { maxPixels: 1_000_000, oversize: "shrink" });
+    const { pixels } = await decodeImage(await flat(24_000, 300).jpeg().toBuffer(), {
+      maxPixels: 1_000_000,
+      oversize: "shrink",
+    });
     expect([pixels.width, pixels.height]).toEqual([2048, 26]);
   });
 
@@ -95,13 +110,23 @@ describe("an image over the pixel limit", () => {
     const progressive = await flat(1600, 1600).jpeg({ progressive: true }).toBuffer(); // 3 bytes a pixel (4:2:0)
     const lossless = await flat(1600, 1600).webp({ lossless: true }).toBuffer(); // 4 bytes a pixel
     const alpha = await flat(1600, 1600, 4).webp({ quality: 80 }).toBuffer(); // 2 bytes a pixel
-    for (const bytes of [progressive, lossless, alpha]) expect(await codeOf(decodeImage(bytes, limit))).toBe("PHM_DECODE_TOO_MANY_PIXELS");
-    await expect(decodeImage(progressive, limit)).rejects.toThrow(/progressive JPEG, whose decoder holds 7680000 bytes/);
+    for (const bytes of [progressive, lossless, alpha])
+      expect(await codeOf(decodeImage(bytes, limit))).toBe("PHM_DECODE_TOO_MANY_PIXELS");
+    await expect(decodeImage(progressive, limit)).rejects.toThrow(
+      /progressive JPEG, whose decoder holds 7680000 bytes/,
+    );
     // Within the bound they are decoded at reduced size: a progressive JPEG of 1.2 MP, a WebP with alpha of 1.44 MP.
-    expect((await decodeImage(await flat(1200, 1000).jpeg({ progressive: true }).toBuffer(), limit)).pixels.width).toBeLessThan(1200);
-    expect((await decodeImage(await flat(1200, 1200, 4).webp({ quality: 80 }).toBuffer(), limit)).pixels.width).toBeLessThan(1200);
+    expect(
+      (await decodeImage(await flat(1200, 1000).jpeg({ progressive: true }).toBuffer(), limit)).pixels.width,
+    ).toBeLessThan(1200);
+    expect(
+      (await decodeImage(await flat(1200, 1200, 4).webp({ quality: 80 }).toBuffer(), limit)).pixels.width,
+    ).toBeLessThan(1200);
     // The same sizes, sequential and lossy without alpha: decoded.
-    for (const bytes of [await flat(1600, 1600).jpeg().toBuffer(), await flat(1600, 1600).webp({ quality: 80 }).toBuffer()]) {
+    for (const bytes of [
+      await flat(1600, 1600).jpeg().toBuffer(),
+      await flat(1600, 1600).webp({ quality: 80 }).toBuffer(),
+    ]) {
       expect((await decodeImage(bytes, limit)).pixels.width).toBe(533);
     }
   });
@@ -111,8 +136,12 @@ describe("an image over the pixel limit", () => {
     // Huffman code of at least a bit for every block: 25 MB at the least), so libjpeg would hash its grey fill.
     for (const progressive of [true, false]) {
       const huge = withJpegSize(await flat(64, 64).jpeg({ progressive }).toBuffer(), 65_500, 65_500);
-      expect(await codeOf(decodeImage(huge, { maxPixels: 50_000_000, oversize: "shrink" }))).toBe("PHM_DECODE_TOO_MANY_PIXELS");
-      await expect(decodeImage(huge, { maxPixels: 50_000_000, oversize: "shrink" })).rejects.toThrow(progressive ? /progressive JPEG, whose decoder holds/ : /its data cannot fill it/);
+      expect(await codeOf(decodeImage(huge, { maxPixels: 50_000_000, oversize: "shrink" }))).toBe(
+        "PHM_DECODE_TOO_MANY_PIXELS",
+      );
+      await expect(decodeImage(huge, { maxPixels: 50_000_000, oversize: "shrink" })).rejects.toThrow(
+        progressive ? /progressive JPEG, whose decoder holds/ : /its data cannot fill it/,
+      );
     }
     // The tightest real one: one colour, optimised Huffman tables (1-bit codes), exactly 2 bits a block.
     const tight = await flat(4000, 4000).jpeg().toBuffer();
@@ -123,23 +152,47 @@ describe("an image over the pixel limit", () => {
 
 describe("decoderMemory", () => {
   it("reads what each kind of JPEG and WebP holds", async () => {
-    expect(decoderMemory(await flat(100, 80).jpeg().toBuffer(), "jpeg")).toMatchObject({ width: 100, height: 80, heldBytes: 0 });
+    expect(decoderMemory(await flat(100, 80).jpeg().toBuffer(), "jpeg")).toMatchObject({
+      width: 100,
+      height: 80,
+      heldBytes: 0,
+    });
     // 4:2:0, progressive: luma 14 x 10 blocks (whole 16 px MCUs), chroma 7 x 5 each; 128 bytes a block.
-    expect(decoderMemory(await flat(100, 80).jpeg({ progressive: true }).toBuffer(), "jpeg")).toMatchObject({ heldBytes: (140 + 35 + 35) * 128, kind: "a progressive JPEG" });
-    expect(decoderMemory(await flat(100, 80).webp({ quality: 80 }).toBuffer(), "webp")).toMatchObject({ width: 100, height: 80, heldBytes: 0 });
-    expect(decoderMemory(await flat(100, 80).webp({ lossless: true }).toBuffer(), "webp")).toMatchObject({ width: 100, height: 80, heldBytes: 32_000 });
-    expect(decoderMemory(await flat(100, 80, 4).webp({ quality: 80 }).toBuffer(), "webp")).toMatchObject({ width: 100, height: 80, heldBytes: 16_000 });
+    expect(decoderMemory(await flat(100, 80).jpeg({ progressive: true }).toBuffer(), "jpeg")).toMatchObject({
+      heldBytes: (140 + 35 + 35) * 128,
+      kind: "a progressive JPEG",
+    });
+    expect(decoderMemory(await flat(100, 80).webp({ quality: 80 }).toBuffer(), "webp")).toMatchObject({
+      width: 100,
+      height: 80,
+      heldBytes: 0,
+    });
+    expect(decoderMemory(await flat(100, 80).webp({ lossless: true }).toBuffer(), "webp")).toMatchObject({
+      width: 100,
+      height: 80,
+      heldBytes: 32_000,
+    });
+    expect(decoderMemory(await flat(100, 80, 4).webp({ quality: 80 }).toBuffer(), "webp")).toMatchObject({
+      width: 100,
+      height: 80,
+      heldBytes: 16_000,
+    });
     expect(decoderMemory(await flat(100, 80).png().toBuffer(), "png")).toBeUndefined();
   });
 
   it("never throws on hostile bytes, and answers only for headers it fully understood", () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 200 }), fc.constantFrom("jpeg", "webp"), fc.boolean(), (tail, format, prefix) => {
-        const head = format === "jpeg" ? [0xff, 0xd8, 0xff] : [...Buffer.from("RIFF\xff\xff\x00\x00WEBP", "latin1")];
-        const bytes = prefix ? new Uint8Array([...head, ...tail]) : tail;
-        const memory = decoderMemory(bytes, format);
-        if (memory !== undefined) expect(memory.width * memory.height).toBeGreaterThan(0);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 200 }),
+        fc.constantFrom("jpeg", "webp"),
+        fc.boolean(),
+        (tail, format, prefix) => {
+          const head = format === "jpeg" ? [0xff, 0xd8, 0xff] : [...Buffer.from("RIFF\xff\xff\x00\x00WEBP", "latin1")];
+          const bytes = prefix ? new Uint8Array([...head, ...tail]) : tail;
+          const memory = decoderMemory(bytes, format);
+          if (memory !== undefined) expect(memory.width * memory.height).toBeGreaterThan(0);
+        },
+      ),
       { numRuns: 5000 },
     );
   });

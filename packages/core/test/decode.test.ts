@@ -1,9 +1,9 @@
 // Decoding untrusted input: each kind of bad file gets its stable code, and the next file in the batch still hashes.
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
-import sharp from "sharp";
-import { decodeImage, hashFile, hashImageBytes, isFailedRecord, PhmatchError, type HashRecord } from "@phmatch/core";
+import { decodeImage, type HashRecord, hashFile, hashImageBytes, isFailedRecord, PhmatchError } from "@phmatch/core";
 import { pdqHash, readImageFile } from "@phmatch/core/internal";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
 import { fixtures } from "../../../test/support/conformance.js";
 
 const GOOD = fixtures("images/texture.jpg");
@@ -34,7 +34,9 @@ describe("bad input gets a typed error and the batch goes on", () => {
 
   it("an over-limit image is refused from its header, before any pixel is decoded", async () => {
     const bytes = readFileSync(GOOD);
-    await expect(decodeImage(bytes, { maxPixels: 800 * 600 - 1 })).rejects.toMatchObject({ code: "PHM_DECODE_TOO_MANY_PIXELS" });
+    await expect(decodeImage(bytes, { maxPixels: 800 * 600 - 1 })).rejects.toMatchObject({
+      code: "PHM_DECODE_TOO_MANY_PIXELS",
+    });
     await expect(decodeImage(bytes, { maxPixels: 800 * 600 })).resolves.toBeDefined();
   });
 
@@ -55,7 +57,8 @@ describe("bad input gets a typed error and the batch goes on", () => {
 
 describe("decoding follows the reference's conventions", () => {
   it("keeps grey as one channel, RGBA as four, RGB as three", async () => {
-    const channels = async (name: string) => (await decodeImage(readFileSync(fixtures(`images/${name}`)))).pixels.channels;
+    const channels = async (name: string) =>
+      (await decodeImage(readFileSync(fixtures(`images/${name}`)))).pixels.channels;
     expect(await channels("texture-grey.png")).toBe(1);
     expect(await channels("texture-alpha.png")).toBe(4);
     expect(await channels("texture.jpg")).toBe(3);
@@ -73,7 +76,12 @@ describe("decoding follows the reference's conventions", () => {
     const asStored = await decodeImage(bytes);
     expect(asStored.pixels.width).toBe(320);
     const rotated = await sharp(bytes).rotate(90).raw().toBuffer({ resolveWithObject: true });
-    const expected = pdqHash({ width: rotated.info.width, height: rotated.info.height, channels: 3, data: rotated.data });
+    const expected = pdqHash({
+      width: rotated.info.width,
+      height: rotated.info.height,
+      channels: 3,
+      data: rotated.data,
+    });
     expect(isFailedRecord(stored) || isFailedRecord(oriented)).toBe(false);
     if (isFailedRecord(stored) || isFailedRecord(oriented)) return;
     expect(stored.hashes?.pdq).not.toBe(oriented.hashes?.pdq);
@@ -82,18 +90,30 @@ describe("decoding follows the reference's conventions", () => {
 
   it("keeps the aspect ratio in fast mode with --auto-orient on a rotated JPEG", async () => {
     // Photo-like content (energy at low frequencies, as in photographs), 2000x1200, EXIF orientation 6.
-    const w = 2000, h = 1200;
+    const w = 2000,
+      h = 1200;
     const pixels = Buffer.alloc(w * h * 3);
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
-        const v = 128 + 60 * Math.sin(x / 97 + Math.cos(y / 151)) + 40 * Math.cos(y / 53 - x / 211) + 20 * Math.sin((x + y) / 29);
+        const v =
+          128 +
+          60 * Math.sin(x / 97 + Math.cos(y / 151)) +
+          40 * Math.cos(y / 53 - x / 211) +
+          20 * Math.sin((x + y) / 29);
         for (let c = 0; c < 3; c++) pixels[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v + 15 * c)));
       }
     }
-    const jpeg = await sharp(pixels, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).withMetadata({ orientation: 6 }).toBuffer();
+    const jpeg = await sharp(pixels, { raw: { width: w, height: h, channels: 3 } })
+      .jpeg({ quality: 90 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
     const fast = await decodeImage(jpeg, { autoOrient: true, shrinkOnLoadTo: 512 });
     expect([fast.pixels.width, fast.pixels.height]).toEqual([400, 667]);
-    const bits = (a: string, b: string) => [...Buffer.from(a, "hex")].reduce((n, x, i) => n + (x ^ (Buffer.from(b, "hex")[i] as number)).toString(2).replaceAll("0", "").length, 0);
+    const bits = (a: string, b: string) =>
+      [...Buffer.from(a, "hex")].reduce(
+        (n, x, i) => n + (x ^ (Buffer.from(b, "hex")[i] as number)).toString(2).replaceAll("0", "").length,
+        0,
+      );
     for (const autoOrient of [false, true]) {
       const exact = await hashImageBytes(jpeg, "rotated", { autoOrient });
       const quick = await hashImageBytes(jpeg, "rotated", { autoOrient, mode: "fast" });

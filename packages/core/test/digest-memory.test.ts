@@ -21,9 +21,15 @@ describe("digests of a 1 GB file", () => {
       import { hashFile } from "@phmatch/core";
       const record = await hashFile(${JSON.stringify(file)}, { algorithms: ["md5", "sha1", "sha256", "pdq"] });
       console.log(JSON.stringify({ record, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));`;
-    const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: projectRoot, encoding: "utf8" });
+    const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: projectRoot,
+      encoding: "utf8",
+    });
     expect(run.status, run.stderr).toBe(0);
-    const { record, maxRssBytes } = JSON.parse(run.stdout) as { record: { hashes: Record<string, string>; error: { code: string } }; maxRssBytes: number };
+    const { record, maxRssBytes } = JSON.parse(run.stdout) as {
+      record: { hashes: Record<string, string>; error: { code: string } };
+      maxRssBytes: number;
+    };
 
     const expected = ["md5", "sha1", "sha256"].map((id) => {
       const hash = createHash(id);

@@ -5,16 +5,14 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import sharp from "sharp";
 import {
+  decodeImage,
   ERROR_CODES,
   HashSetBuilder,
+  type Override,
   PhmatchError,
   SUPPORTED_ALGORITHMS,
-  decodeImage,
   serializeStore,
-  type Override,
 } from "@phmatch/core";
 import {
   addOverride,
@@ -24,6 +22,8 @@ import {
   validateHashOptions,
   whyNotComputable,
 } from "@phmatch/core/internal";
+import sharp from "sharp";
+import { afterAll, describe, expect, it } from "vitest";
 
 const tmp = mkdtempSync(join(tmpdir(), "phmatch-errors-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -64,7 +64,9 @@ describe("messages name API options, not flags", () => {
   });
 
   it("an image over maxPixels", async () => {
-    const png = await sharp({ create: { width: 40, height: 30, channels: 3, background: "#808080" } }).png().toBuffer();
+    const png = await sharp({ create: { width: 40, height: 30, channels: 3, background: "#808080" } })
+      .png()
+      .toBuffer();
     const error = await thrown(decodeImage(png, { maxPixels: 100 }));
     expect(error.code).toBe("PHM_DECODE_TOO_MANY_PIXELS");
     expect(error.message).toContain("raise `maxPixels`");
@@ -90,7 +92,14 @@ describe("addOverride checks the override itself", () => {
   builder.addEntry({ algorithm: "md5", value: Buffer.alloc(16, 7), listId: "hotline", entryId: "E1" });
   const store = join(tmp, "list.phs");
   writeFileSync(store, serializeStore(builder));
-  const good: Override = { action: "disable", algorithm: "md5", hash: "07".repeat(16), who: "reviewer", when: "2026-01-02T00:00:00Z", why: "appeal upheld" };
+  const good: Override = {
+    action: "disable",
+    algorithm: "md5",
+    hash: "07".repeat(16),
+    who: "reviewer",
+    when: "2026-01-02T00:00:00Z",
+    why: "appeal upheld",
+  };
 
   it.each([
     ["an unknown algorithm", { algorithm: "nope" }, /"algorithm" "nope" is not a known algorithm/],

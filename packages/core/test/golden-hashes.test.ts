@@ -4,9 +4,9 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { decodeImage, hashFile, type Pixels, SUPPORTED_ALGORITHMS } from "@phmatch/core";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { decodeImage, hashFile, SUPPORTED_ALGORITHMS, type Pixels } from "@phmatch/core";
 import { fixtures, readTsv } from "../../../test/support/conformance.js";
 
 const golden = readTsv(fixtures("golden-hashes.tsv"));
@@ -18,20 +18,27 @@ describe("golden hashes of the benign fixtures", () => {
     expect(Object.keys(golden[0] ?? {})).toEqual(["file", ...algorithms, "pdq_quality"]);
   });
 
-  it.each(golden.map((row) => [row.file as string, row] as const))("%s: every algorithm, one pass", async (file, row) => {
-    const record = await hashFile(fixtures(`images/${file}`), { algorithms });
-    expect(record.error).toBeUndefined();
-    expect(record.hashes).toEqual(Object.fromEntries(algorithms.map((id) => [id, row[id]])));
-    expect(String(record.quality?.pdq)).toBe(row.pdq_quality);
-  });
+  it.each(golden.map((row) => [row.file as string, row] as const))(
+    "%s: every algorithm, one pass",
+    async (file, row) => {
+      const record = await hashFile(fixtures(`images/${file}`), { algorithms });
+      expect(record.error).toBeUndefined();
+      expect(record.hashes).toEqual(Object.fromEntries(algorithms.map((id) => [id, row[id]])));
+      expect(String(record.quality?.pdq)).toBe(row.pdq_quality);
+    },
+  );
 });
 
 describe("digests equal node:crypto on every fixture, images or not", () => {
-  const files = [...readdirSync(fixtures("images")).map((f) => `images/${f}`), ...readdirSync(fixtures("bad")).map((f) => `bad/${f}`)];
+  const files = [
+    ...readdirSync(fixtures("images")).map((f) => `images/${f}`),
+    ...readdirSync(fixtures("bad")).map((f) => `bad/${f}`),
+  ];
   it.each(files)("%s", async (file) => {
     const bytes = readFileSync(fixtures(file));
     const record = await hashFile(fixtures(file), { algorithms: ["md5", "sha1", "sha256", "pdq"] });
-    for (const id of ["md5", "sha1", "sha256"]) expect(record.hashes?.[id], id).toBe(createHash(id).update(bytes).digest("hex"));
+    for (const id of ["md5", "sha1", "sha256"])
+      expect(record.hashes?.[id], id).toBe(createHash(id).update(bytes).digest("hex"));
   });
 });
 
@@ -68,7 +75,8 @@ function blockhashBySpec(rgba: { width: number; height: number; data: Uint8Array
     for (const v of slice) bits.push(v > median || (Math.abs(v - median) < 1 && median > half) ? 1 : 0);
   }
   let hex = "";
-  for (let i = 0; i < bits.length; i += 4) hex += ((bits[i]! << 3) | (bits[i + 1]! << 2) | (bits[i + 2]! << 1) | bits[i + 3]!).toString(16);
+  for (let i = 0; i < bits.length; i += 4)
+    hex += ((bits[i]! << 3) | (bits[i + 1]! << 2) | (bits[i + 2]! << 1) | bits[i + 3]!).toString(16);
   return hex;
 }
 
@@ -98,7 +106,10 @@ describe("blockhash goldens agree with an independent implementation of the bloc
     expect(row?.blockhash).toMatch(/^[0-9a-f]{64}$/);
     expect(row?.blockhash8).toMatch(/^[0-9a-f]{16}$/);
     // A 4x4 image enlarged 4x by nearest neighbour hashes like the 16x16 image it becomes.
-    const big = await sharp(fixtures("images/tiny-4x4.png")).resize(16, 16, { kernel: "nearest" }).raw().toBuffer({ resolveWithObject: true });
+    const big = await sharp(fixtures("images/tiny-4x4.png"))
+      .resize(16, 16, { kernel: "nearest" })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     expect(blockhashBySpec(rgbaOf({ width: 16, height: 16, channels: 3, data: big.data }), 16)).toBe(row?.blockhash);
   });
 });
@@ -109,7 +120,12 @@ describe("decoding shared by every algorithm", () => {
     const pngRow = golden.find((r) => r.file === "shapes.png");
     const decoded = await decodeImage(readFileSync(fixtures("images/shapes.heic")));
     const png = await decodeImage(readFileSync(fixtures("images/shapes.png")));
-    expect([decoded.format, decoded.pixels.width, decoded.pixels.height, decoded.pixels.channels]).toEqual(["heic", 480, 360, png.pixels.channels]);
+    expect([decoded.format, decoded.pixels.width, decoded.pixels.height, decoded.pixels.channels]).toEqual([
+      "heic",
+      480,
+      360,
+      png.pixels.channels,
+    ]);
     expect(heic?.pdq).toBe(pngRow?.pdq);
   });
 
@@ -121,7 +137,10 @@ describe("decoding shared by every algorithm", () => {
 
   it("reads 16-bit samples two ways: high bytes for Pillow-compatible hashes, low bytes for reference PDQ", async () => {
     const decoded = await decodeImage(readFileSync(fixtures("images/texture-16bit.png")));
-    const wide = await sharp(fixtures("images/texture-16bit.png")).toColourspace("rgb16").raw({ depth: "ushort" }).toBuffer();
+    const wide = await sharp(fixtures("images/texture-16bit.png"))
+      .toColourspace("rgb16")
+      .raw({ depth: "ushort" })
+      .toBuffer();
     const samples = new Uint16Array(wide.buffer, wide.byteOffset, wide.length / 2);
     expect(samples.some((v) => v > 255 && (v & 0xff) !== v >> 8)).toBe(true);
     expect([...decoded.pixels.data]).toEqual([...samples].map((v) => v >> 8));

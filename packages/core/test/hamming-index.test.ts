@@ -2,18 +2,18 @@
 // distances exactly at the threshold), and MIH reproduces the reference's mih-query output at distance 31.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import fc from "fast-check";
-import { describe, expect, it } from "vitest";
 import {
-  HashSetBuilder,
   buildIndex,
   chooseIndexKind,
-  parseStore,
-  serializeStore,
+  HashSetBuilder,
   type IndexHit,
   type PackedValuesView,
+  parseStore,
+  serializeStore,
 } from "@phmatch/core";
-import { BkTreeIndex, ExactIndex, FlatIndex, MihIndex, chooseSlices } from "@phmatch/core/internal";
+import { BkTreeIndex, chooseSlices, ExactIndex, FlatIndex, MihIndex } from "@phmatch/core/internal";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
 import { conformanceDir, hasConformance, skipReason } from "../../../test/support/conformance.js";
 
 function pack(values: readonly Uint8Array[], bytes: number): PackedValuesView {
@@ -27,7 +27,8 @@ function bruteForce(values: readonly Uint8Array[], query: Uint8Array, r: number)
   const hits: IndexHit[] = [];
   values.forEach((v, index) => {
     let d = 0;
-    for (let i = 0; i < v.length; i++) for (let b = 0; b < 8; b++) d += (((v[i] as number) ^ (query[i] as number)) >> b) & 1;
+    for (let i = 0; i < v.length; i++)
+      for (let b = 0; b < 8; b++) d += (((v[i] as number) ^ (query[i] as number)) >> b) & 1;
     if (d <= r) hits.push({ index, distance: d });
   });
   return hits;
@@ -46,10 +47,21 @@ const setOf = (bytes: number) =>
     fc.array(fc.uint8Array({ minLength: bytes, maxLength: bytes }), { minLength: 0, maxLength: 200 }),
     // clustered: a few centres, each with many near-duplicates
     fc
-      .tuple(fc.array(fc.uint8Array({ minLength: bytes, maxLength: bytes }), { minLength: 1, maxLength: 4 }), fc.array(fc.tuple(fc.nat(3), fc.uniqueArray(fc.nat(bytes * 8 - 1), { maxLength: 12 })), { maxLength: 150 }))
-      .map(([centres, members]) => [...centres, ...members.map(([c, bits]) => flip(centres[c % centres.length] as Uint8Array, bits))]),
+      .tuple(
+        fc.array(fc.uint8Array({ minLength: bytes, maxLength: bytes }), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(fc.nat(3), fc.uniqueArray(fc.nat(bytes * 8 - 1), { maxLength: 12 })), { maxLength: 150 }),
+      )
+      .map(([centres, members]) => [
+        ...centres,
+        ...members.map(([c, bits]) => flip(centres[c % centres.length] as Uint8Array, bits)),
+      ]),
     // adversarial: all-zero, all-one, duplicates
-    fc.constantFrom([new Uint8Array(bytes), new Uint8Array(bytes).fill(255), new Uint8Array(bytes), new Uint8Array(bytes).fill(255)]),
+    fc.constantFrom([
+      new Uint8Array(bytes),
+      new Uint8Array(bytes).fill(255),
+      new Uint8Array(bytes),
+      new Uint8Array(bytes).fill(255),
+    ]),
   );
 
 describe.each([
@@ -59,12 +71,22 @@ describe.each([
   for (const Index of [FlatIndex, MihIndex, BkTreeIndex]) {
     it(`${Index.name} at radii ${radii.join(", ")}`, () => {
       fc.assert(
-        fc.property(setOf(bytes), fc.uint8Array({ minLength: bytes, maxLength: bytes }), fc.constantFrom(...radii), fc.nat(200), fc.uniqueArray(fc.nat(bytes * 8 - 1), { maxLength: 64 }), (values, random, r, pick, bits) => {
-          // Queries: a random value, and a member with exactly r bits flipped (a match exactly at the threshold).
-          const queries = [random, ...(values.length > 0 ? [flip(values[pick % values.length] as Uint8Array, bits.slice(0, r))] : [])];
-          const index = new Index(pack(values, bytes));
-          for (const q of queries) expect(index.search(q, r)).toEqual(bruteForce(values, q, r));
-        }),
+        fc.property(
+          setOf(bytes),
+          fc.uint8Array({ minLength: bytes, maxLength: bytes }),
+          fc.constantFrom(...radii),
+          fc.nat(200),
+          fc.uniqueArray(fc.nat(bytes * 8 - 1), { maxLength: 64 }),
+          (values, random, r, pick, bits) => {
+            // Queries: a random value, and a member with exactly r bits flipped (a match exactly at the threshold).
+            const queries = [
+              random,
+              ...(values.length > 0 ? [flip(values[pick % values.length] as Uint8Array, bits.slice(0, r))] : []),
+            ];
+            const index = new Index(pack(values, bytes));
+            for (const q of queries) expect(index.search(q, r)).toEqual(bruteForce(values, q, r));
+          },
+        ),
         { numRuns: 60 },
       );
     });
@@ -72,11 +94,15 @@ describe.each([
 
   it("ExactIndex finds every position of a value, duplicates across lists included", () => {
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ minLength: bytes, maxLength: bytes }), { maxLength: 100 }), fc.nat(99), (values, pick) => {
-        const all = values.length > 0 ? [...values, values[pick % values.length] as Uint8Array] : values;
-        const index = new ExactIndex(pack(all, bytes));
-        for (const q of all) expect(index.search(q, 0)).toEqual(bruteForce(all, q, 0));
-      }),
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: bytes, maxLength: bytes }), { maxLength: 100 }),
+        fc.nat(99),
+        (values, pick) => {
+          const all = values.length > 0 ? [...values, values[pick % values.length] as Uint8Array] : values;
+          const index = new ExactIndex(pack(all, bytes));
+          for (const q of all) expect(index.search(q, 0)).toEqual(bruteForce(all, q, 0));
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -86,12 +112,23 @@ describe("MIH slices and its memory", () => {
   it("agrees with brute force whatever slices it was cut for (the radius it expects vs the one asked)", () => {
     const layouts = new Set<string>();
     fc.assert(
-      fc.property(setOf(32), fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.constantFrom(0, 2, 8, 31, 63, 100), fc.constantFrom(0, 5, 31, 47, 63), fc.nat(200), fc.uniqueArray(fc.nat(255), { maxLength: 64 }), (values, random, expected, r, pick, bits) => {
+      fc.property(
+        setOf(32),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.constantFrom(0, 2, 8, 31, 63, 100),
+        fc.constantFrom(0, 5, 31, 47, 63),
+        fc.nat(200),
+        fc.uniqueArray(fc.nat(255), { maxLength: 64 }),
+        (values, random, expected, r, pick, bits) => {
           const index = new MihIndex(pack(values, 32), { radius: expected });
           layouts.add(index.widths.join(","));
-          const queries = [random, ...(values.length > 0 ? [flip(values[pick % values.length] as Uint8Array, bits.slice(0, r))] : [])];
+          const queries = [
+            random,
+            ...(values.length > 0 ? [flip(values[pick % values.length] as Uint8Array, bits.slice(0, r))] : []),
+          ];
           for (const q of queries) expect(index.search(q, r)).toEqual(bruteForce(values, q, r));
-        }),
+        },
+      ),
       { numRuns: 80 },
     );
     expect(layouts.size).toBeGreaterThan(1);
@@ -122,7 +159,9 @@ describe("MIH slices and its memory", () => {
     const builder = new HashSetBuilder();
     builder.addList({ listId: "L", version: 1 });
     const values = Array.from({ length: 50 }, (_, i) => new Uint8Array(32).fill(i));
-    values.forEach((value, i) => builder.addEntry({ algorithm: "pdq", value, listId: "L", entryId: String(i), category: "c" }));
+    values.forEach((value, i) =>
+      builder.addEntry({ algorithm: "pdq", value, listId: "L", entryId: String(i), category: "c" }),
+    );
     builder.addEntry({ algorithm: "md5", value: new Uint8Array(16).fill(9), listId: "L", entryId: "m" });
     const file = serializeStore(builder);
     const set = parseStore(file, "test");
@@ -139,33 +178,45 @@ describe("MIH slices and its memory", () => {
   });
 });
 
-describe.skipIf(!hasConformance)(`MIH conformance: mih-query -d 31 on the reference's needles and haystack (${hasConformance ? "" : skipReason})`, () => {
-  it("reproduces every (needle, match, distance) of the reference output", () => {
-    const dir = join(conformanceDir, "pdq", "mih");
-    const read = (f: string) => readFileSync(join(dir, f), "utf8").trim().split("\n").map((l) => l.trim());
-    const needles = read("needles.txt");
-    const haystack = read("haystack.txt");
-    const expected: string[] = [];
-    let needle = "";
-    for (const line of read("mih-query-d31.generated.txt")) {
-      if (line.startsWith("needle=")) needle = line.slice(7);
-      const m = /^d=(\d+),match=([0-9a-f]{64}),idx=(\d+)$/.exec(line);
-      if (m !== null) expected.push(`${needle} ${m[2]} ${m[1]} ${m[3]}`);
-    }
-    expect(expected.length).toBeGreaterThan(100);
-    const values = haystack.map((h) => new Uint8Array(Buffer.from(h, "hex")));
-    const index = buildIndex("mih", pack(values, 32));
-    const ours: string[] = [];
-    for (const n of needles) {
-      // The reference prints idx as the 1-based line of haystack.txt.
-      for (const hit of index.search(new Uint8Array(Buffer.from(n, "hex")), 31)) ours.push(`${n} ${haystack[hit.index]} ${hit.distance} ${hit.index + 1}`);
-    }
-    expect(ours.sort()).toEqual(expected.sort());
-  });
-});
+describe.skipIf(!hasConformance)(
+  `MIH conformance: mih-query -d 31 on the reference's needles and haystack (${hasConformance ? "" : skipReason})`,
+  () => {
+    it("reproduces every (needle, match, distance) of the reference output", () => {
+      const dir = join(conformanceDir, "pdq", "mih");
+      const read = (f: string) =>
+        readFileSync(join(dir, f), "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => l.trim());
+      const needles = read("needles.txt");
+      const haystack = read("haystack.txt");
+      const expected: string[] = [];
+      let needle = "";
+      for (const line of read("mih-query-d31.generated.txt")) {
+        if (line.startsWith("needle=")) needle = line.slice(7);
+        const m = /^d=(\d+),match=([0-9a-f]{64}),idx=(\d+)$/.exec(line);
+        if (m !== null) expected.push(`${needle} ${m[2]} ${m[1]} ${m[3]}`);
+      }
+      expect(expected.length).toBeGreaterThan(100);
+      const values = haystack.map((h) => new Uint8Array(Buffer.from(h, "hex")));
+      const index = buildIndex("mih", pack(values, 32));
+      const ours: string[] = [];
+      for (const n of needles) {
+        // The reference prints idx as the 1-based line of haystack.txt.
+        for (const hit of index.search(new Uint8Array(Buffer.from(n, "hex")), 31))
+          ours.push(`${n} ${haystack[hit.index]} ${hit.distance} ${hit.index + 1}`);
+      }
+      expect(ours.sort()).toEqual(expected.sort());
+    });
+  },
+);
 
 describe("chooseIndexKind", () => {
-  const packed = (count: number, bytesPerValue: number): PackedValuesView => ({ count, bytesPerValue, values: new Uint8Array(0) });
+  const packed = (count: number, bytesPerValue: number): PackedValuesView => ({
+    count,
+    bytesPerValue,
+    values: new Uint8Array(0),
+  });
   it("takes exact lookup for digests, a flat scan for small sets or hopeless radii, MIH otherwise", () => {
     expect(chooseIndexKind(packed(1e6, 32), 31, false)).toBe("exact");
     expect(chooseIndexKind(packed(1000, 32), 31, true)).toBe("flat");

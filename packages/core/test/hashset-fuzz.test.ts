@@ -30,13 +30,24 @@ import type { HashSetReader, ReaderOptions } from "../src/hashset/readers/reader
 import { readPytx, readText } from "../src/hashset/readers/text.js";
 import { readVics } from "../src/hashset/readers/vics.js";
 import { serializeStore } from "../src/hashset/store-writer.js";
-import { generatedList, type ExpectedRecord, type GeneratedList, type ListFormat } from "./support/list-generators.js";
+import { type ExpectedRecord, type GeneratedList, generatedList, type ListFormat } from "./support/list-generators.js";
 import { applyMutations, chunkedStream, mutations } from "./support/list-mutations.js";
 
 /** fast-check options: `runs` scaled by PHMATCH_FUZZ_SCALE, the seed fixed unless PHMATCH_FUZZ_SEED is given. */
-const fuzz = (runs: number) => ({ numRuns: Math.ceil(runs * Number(process.env.PHMATCH_FUZZ_SCALE ?? 1)), seed: Number(process.env.PHMATCH_FUZZ_SEED ?? 20_251_201) });
+const fuzz = (runs: number) => ({
+  numRuns: Math.ceil(runs * Number(process.env.PHMATCH_FUZZ_SCALE ?? 1)),
+  seed: Number(process.env.PHMATCH_FUZZ_SEED ?? 20_251_201),
+});
 
-const READERS: Record<ListFormat, HashSetReader> = { text: readText, pytx: readPytx, csv: readCsv, icse: readIcse, ndjson: readNdjson, vics: readVics, ncmec: readNcmec };
+const READERS: Record<ListFormat, HashSetReader> = {
+  text: readText,
+  pytx: readPytx,
+  csv: readCsv,
+  icse: readIcse,
+  ndjson: readNdjson,
+  vics: readVics,
+  ncmec: readNcmec,
+};
 const FORMATS = Object.keys(READERS) as ListFormat[];
 /** Formats where a record is one line (or one CSV row): each has its own start line. */
 const ONE_RECORD_PER_LINE = new Set<ListFormat>(["text", "pytx", "csv", "icse", "ndjson"]);
@@ -55,7 +66,13 @@ const fixtureDir = new URL("../../../test-fixtures/hashsets/", import.meta.url);
 const FIXTURES: Record<ListFormat, Buffer[]> = Object.fromEntries(
   FORMATS.map((format) => {
     const dir = new URL(`${format}/`, fixtureDir);
-    return [format, readdirSync(dir).filter((name) => !name.endsWith(".mjs")).sort().map((name) => readFileSync(new URL(name, dir)))];
+    return [
+      format,
+      readdirSync(dir)
+        .filter((name) => !name.endsWith(".mjs"))
+        .sort()
+        .map((name) => readFileSync(new URL(name, dir))),
+    ];
   }),
 ) as Record<ListFormat, Buffer[]>;
 
@@ -78,9 +95,18 @@ interface Run {
   error: unknown;
 }
 
-const plainRecord = (record: HashSetRecord) => JSON.stringify(record, (_key, value: unknown) => (value instanceof Uint8Array ? Buffer.from(value).toString("hex") : value));
+const plainRecord = (record: HashSetRecord) =>
+  JSON.stringify(record, (_key, value: unknown) =>
+    value instanceof Uint8Array ? Buffer.from(value).toString("hex") : value,
+  );
 
-async function read(format: ListFormat, bytes: Uint8Array, chunk: number, strict: boolean, options = OPTIONS[format]): Promise<Run> {
+async function read(
+  format: ListFormat,
+  bytes: Uint8Array,
+  chunk: number,
+  strict: boolean,
+  options = OPTIONS[format],
+): Promise<Run> {
   const report = new RecordingReport(`fuzz.${format}`, strict);
   const records: HashSetRecord[] = [];
   let error: unknown;
@@ -95,11 +121,18 @@ async function read(format: ListFormat, bytes: Uint8Array, chunk: number, strict
   return { outcomes: report.outcomes, records, report, error };
 }
 
-const describeError = (error: unknown) => (error instanceof PhmatchError ? `${error.code}: ${error.message}` : error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error));
+const describeError = (error: unknown) =>
+  error instanceof PhmatchError
+    ? `${error.code}: ${error.message}`
+    : error instanceof Error
+      ? `${error.constructor.name}: ${error.message}`
+      : String(error);
 
 /** Lines of `bytes` as a reader counts them (LF, CRLF or a lone CR end a line). */
 function lineCount(bytes: Uint8Array): number {
-  return Buffer.from(bytes).toString("utf8").split(/\r\n|\n|\r/).length;
+  return Buffer.from(bytes)
+    .toString("utf8")
+    .split(/\r\n|\n|\r/).length;
 }
 
 /** The properties every run must have, lenient or strict. */
@@ -110,11 +143,13 @@ function checkRun(format: ListFormat, bytes: Uint8Array, run: Run): void {
   }
   const lines = lineCount(bytes);
   for (const outcome of outcomes) {
-    if (!Number.isInteger(outcome.line) || outcome.line < 1 || outcome.line > lines) throw new Error(`line ${outcome.line} is not a line of the file (1-${lines}): ${JSON.stringify(outcome)}`);
+    if (!Number.isInteger(outcome.line) || outcome.line < 1 || outcome.line > lines)
+      throw new Error(`line ${outcome.line} is not a line of the file (1-${lines}): ${JSON.stringify(outcome)}`);
   }
   const recordLines = outcomes.flatMap((o) => ("record" in o ? [o.line] : []));
   recordLines.forEach((line, i) => {
-    if (i > 0 && line < (recordLines[i - 1] as number)) throw new Error(`records out of file order: line ${line} after ${recordLines[i - 1]}`);
+    if (i > 0 && line < (recordLines[i - 1] as number))
+      throw new Error(`records out of file order: line ${line} after ${recordLines[i - 1]}`);
   });
   const problems = outcomes.filter((o) => "problem" in o);
   expect(report.invalid).toBe(problems.length);
@@ -132,7 +167,8 @@ function checkRun(format: ListFormat, bytes: Uint8Array, run: Run): void {
 
 /** Outcomes with what is allowed to depend on where the input was cut: saxes' wording and line of an XML error. */
 function chunkInvariant(format: ListFormat, run: Run) {
-  const outcome = (o: Outcome) => ("problem" in o && format === "ncmec" && o.problem.startsWith("malformed XML") ? { problem: "malformed XML" } : o);
+  const outcome = (o: Outcome) =>
+    "problem" in o && format === "ncmec" && o.problem.startsWith("malformed XML") ? { problem: "malformed XML" } : o;
   return {
     outcomes: run.outcomes.map(outcome),
     counts: [run.report.read, run.report.invalid, run.report.unrecognised],
@@ -149,10 +185,14 @@ async function checkAll(format: ListFormat, bytes: Uint8Array, chunk: number, op
   const first = lenient.outcomes.findIndex((o) => "problem" in o);
   if (first >= 0) {
     expect(strict.error, "strict mode stops at the first problem").toBeInstanceOf(PhmatchError);
-    expect(chunkInvariant(format, { ...strict, error: undefined })).toMatchObject({ outcomes: chunkInvariant(format, { ...lenient, outcomes: lenient.outcomes.slice(0, first + 1), error: undefined }).outcomes });
+    expect(chunkInvariant(format, { ...strict, error: undefined })).toMatchObject({
+      outcomes: chunkInvariant(format, { ...lenient, outcomes: lenient.outcomes.slice(0, first + 1), error: undefined })
+        .outcomes,
+    });
     const fatal = lenient.outcomes[first] as Outcome & { problem: string };
     // (saxes may place an XML error a line apart depending on where the input was cut)
-    if (!(format === "ncmec" && fatal.problem.startsWith("malformed XML"))) expect((strict.error as PhmatchError).message).toContain(`:${fatal.line}:`);
+    if (!(format === "ncmec" && fatal.problem.startsWith("malformed XML")))
+      expect((strict.error as PhmatchError).message).toContain(`:${fatal.line}:`);
   } else if (lenient.error !== undefined) {
     expect((strict.error as Error | undefined)?.message).toBe((lenient.error as Error).message);
   } else {
@@ -240,7 +280,9 @@ describe("import -> .phs -> export -> import", () => {
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   it("imports damaged files (format detected, or named) into stores that load and export, or fails with PHM_HASHSET_PARSE", async () => {
-    const damaged = fc.constantFrom(...FORMATS).chain((format) => fc.tuple(fc.constant(format), seedBytes(format), mutations(5), fc.boolean(), fc.boolean()));
+    const damaged = fc
+      .constantFrom(...FORMATS)
+      .chain((format) => fc.tuple(fc.constant(format), seedBytes(format), mutations(5), fc.boolean(), fc.boolean()));
     let n = 0;
     await fc.assert(
       fc.asyncProperty(damaged, async ([format, seed, ms, named, strict]) => {
@@ -251,14 +293,18 @@ describe("import -> .phs -> export -> import", () => {
         try {
           report = await importHashSet(builder, file, { ...OPTIONS[format], ...(named && { format }), strict });
         } catch (error) {
-          if (!(error instanceof PhmatchError && error.code === "PHM_HASHSET_PARSE")) throw new Error(`untyped failure: ${describeError(error)}`, { cause: error });
+          if (!(error instanceof PhmatchError && error.code === "PHM_HASHSET_PARSE"))
+            throw new Error(`untyped failure: ${describeError(error)}`, { cause: error });
           return;
         }
         if (strict) expect(report.invalid).toBe(0);
         // A record read ends imported, a duplicate, withdrawn or invalid (one XML or JSON record may give several).
-        expect(report.imported + report.duplicate + report.withdrawn + report.invalid).toBeGreaterThanOrEqual(report.read);
+        expect(report.imported + report.duplicate + report.withdrawn + report.invalid).toBeGreaterThanOrEqual(
+          report.read,
+        );
         // In line formats every problem is a record's; XML and JSON also have document problems (cut off, malformed).
-        if (ONE_RECORD_PER_LINE.has(report.format as ListFormat)) expect(report.invalid).toBeLessThanOrEqual(report.read);
+        if (ONE_RECORD_PER_LINE.has(report.format as ListFormat))
+          expect(report.invalid).toBeLessThanOrEqual(report.read);
         const set = parseStore(serializeStore(builder), file);
         expect(set.size).toBe(report.imported);
         [...exportNdjson(set)];
@@ -277,11 +323,16 @@ describe("import -> .phs -> export -> import", () => {
         const file = join(tmp, `list-${n++}.${list.format}`);
         writeFileSync(file, list.bytes);
         const builder = new HashSetBuilder();
-        const report = await importHashSet(builder, file, { ...list.options, format: list.format, list: { version: 4 } });
+        const report = await importHashSet(builder, file, {
+          ...list.options,
+          format: list.format,
+          list: { version: 4 },
+        });
         // Every record read is imported, withdrawn, a duplicate or invalid; nothing else happens to it.
         expect(report.invalid).toBe(list.problems.length);
         expect(report.imported + report.duplicate + report.withdrawn).toBe(list.records.length);
-        const distinct = (kind: string) => new Set(list.records.filter((r) => r.kind === kind).map((r) => `${r.algorithm}:${r.hex}`)).size;
+        const distinct = (kind: string) =>
+          new Set(list.records.filter((r) => r.kind === kind).map((r) => `${r.algorithm}:${r.hex}`)).size;
         expect(report.imported).toBe(distinct("entry"));
         const set = parseStore(serializeStore(builder), file);
         const entries = [...set.entries()].map((e) => ({ ...e, value: Buffer.from(e.value).toString("hex") }));
@@ -294,7 +345,9 @@ describe("import -> .phs -> export -> import", () => {
         expect(second.format).toBe("ndjson");
         expect(second.invalid).toBe(0);
         const back = parseStore(serializeStore(again), exported);
-        expect([...back.entries()].map((e) => ({ ...e, value: Buffer.from(e.value).toString("hex") }))).toEqual(entries);
+        expect([...back.entries()].map((e) => ({ ...e, value: Buffer.from(e.value).toString("hex") }))).toEqual(
+          entries,
+        );
         expect(back.withdrawals()).toEqual(set.withdrawals());
         expect(back.lists.find((l) => l.listId === "gen")).toEqual(set.lists.find((l) => l.listId === "gen"));
       }),

@@ -8,38 +8,57 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
 import {
+  generateSigningKeys,
+  type HashSet,
   HashSetBuilder,
+  type HashSetEntry,
+  loadHashSet,
   Matcher,
   PhmatchError,
-  generateSigningKeys,
-  loadHashSet,
   parseStore,
   parseTrustedKeys,
   serializeStore,
   signStore,
-  type HashSet,
-  type HashSetEntry,
   type Withdrawal,
 } from "@phmatch/core";
-import { ListVersionState, encryptStore, exportCsv, exportNdjson } from "@phmatch/core/internal";
+import { encryptStore, exportCsv, exportNdjson, ListVersionState } from "@phmatch/core/internal";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
 import { applyMutations, mutations } from "./support/list-mutations.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "phmatch-store-fuzz-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 /** fast-check options: runs scaled by PHMATCH_FUZZ_SCALE, the seed fixed unless PHMATCH_FUZZ_SEED is given. */
-const FUZZ = { numRuns: Math.ceil(200 * Number(process.env.PHMATCH_FUZZ_SCALE ?? 1)), seed: Number(process.env.PHMATCH_FUZZ_SEED ?? 20_251_201) };
+const FUZZ = {
+  numRuns: Math.ceil(200 * Number(process.env.PHMATCH_FUZZ_SCALE ?? 1)),
+  seed: Number(process.env.PHMATCH_FUZZ_SEED ?? 20_251_201),
+};
 
-const BYTES: Record<string, number> = { md5: 16, sha1: 20, sha256: 32, pdq: 32, phash: 8, dhash: 8, photodna: 144, blockhash: 32 };
+const BYTES: Record<string, number> = {
+  md5: 16,
+  sha1: 20,
+  sha256: 32,
+  pdq: 32,
+  phash: 8,
+  dhash: 8,
+  photodna: 144,
+  blockhash: 32,
+};
 const text = fc.string({ maxLength: 12, unit: fc.constantFrom("a", "b", "é", "\u0000", '"', "\\", "\n", "🦉", " ") });
 
 /** A generated builder: lists, entries (some duplicated) and withdrawals, with what it must hold. */
 const generatedStore = fc
   .record({
-    lists: fc.uniqueArray(fc.record({ listId: fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/), version: fc.nat(1000), name: fc.option(text, { nil: undefined }) }), { minLength: 1, maxLength: 3, selector: (l) => l.listId }),
+    lists: fc.uniqueArray(
+      fc.record({
+        listId: fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/),
+        version: fc.nat(1000),
+        name: fc.option(text, { nil: undefined }),
+      }),
+      { minLength: 1, maxLength: 3, selector: (l) => l.listId },
+    ),
     entries: fc.array(
       fc.record({
         algorithm: fc.constantFrom(...Object.keys(BYTES)),
@@ -51,17 +70,31 @@ const generatedStore = fc
       }),
       { maxLength: 30 },
     ),
-    withdrawals: fc.array(fc.record({ byValue: fc.boolean(), list: fc.nat(), seed: fc.nat(40), entryId: text }), { maxLength: 5 }),
+    withdrawals: fc.array(fc.record({ byValue: fc.boolean(), list: fc.nat(), seed: fc.nat(40), entryId: text }), {
+      maxLength: 5,
+    }),
   })
   .map(({ lists, entries, withdrawals }) => {
     const builder = new HashSetBuilder();
-    for (const list of lists) builder.addList(list.name === undefined ? { listId: list.listId, version: list.version } : { ...list, name: list.name });
+    for (const list of lists)
+      builder.addList(
+        list.name === undefined ? { listId: list.listId, version: list.version } : { ...list, name: list.name },
+      );
     // Values from a small seed space, so that duplicates occur.
     const value = (algorithm: string, seed: number) =>
-      new Uint8Array(Buffer.concat([0, 1, 2].map((i) => createHash("sha512").update(`${algorithm}:${seed}:${i}`).digest())).subarray(0, BYTES[algorithm] as number));
+      new Uint8Array(
+        Buffer.concat([0, 1, 2].map((i) => createHash("sha512").update(`${algorithm}:${seed}:${i}`).digest())).subarray(
+          0,
+          BYTES[algorithm] as number,
+        ),
+      );
     const kept: HashSetEntry[] = [];
     for (const e of entries) {
-      const entry: HashSetEntry = { algorithm: e.algorithm, value: value(e.algorithm, e.seed), listId: (lists[e.list % lists.length] as { listId: string }).listId };
+      const entry: HashSetEntry = {
+        algorithm: e.algorithm,
+        value: value(e.algorithm, e.seed),
+        listId: (lists[e.list % lists.length] as { listId: string }).listId,
+      };
       if (e.entryId !== undefined) entry.entryId = e.entryId;
       if (e.category !== undefined) entry.category = e.category;
       if (e.tags !== undefined) entry.fields = { tags: e.tags };
@@ -70,19 +103,25 @@ const generatedStore = fc
     const withdrawn: Withdrawal[] = [];
     for (const w of withdrawals) {
       const listId = (lists[w.list % lists.length] as { listId: string }).listId;
-      const withdrawal: Withdrawal = w.byValue ? { algorithm: "md5", value: value("md5", w.seed), listId } : { listId, entryId: w.entryId };
+      const withdrawal: Withdrawal = w.byValue
+        ? { algorithm: "md5", value: value("md5", w.seed), listId }
+        : { listId, entryId: w.entryId };
       if (builder.addWithdrawal(withdrawal)) withdrawn.push(withdrawal);
     }
     return { builder, kept, withdrawn, lists };
   });
 
 const plain = (e: HashSetEntry) => ({ ...e, value: hex(e.value) });
-const byKey = (a: { algorithm: string; value: string }, b: { algorithm: string; value: string }) => (a.algorithm + a.value < b.algorithm + b.value ? -1 : 1);
+const byKey = (a: { algorithm: string; value: string }, b: { algorithm: string; value: string }) =>
+  a.algorithm + a.value < b.algorithm + b.value ? -1 : 1;
 
 /** A PhmatchError with one of `codes`; anything else (TypeError, RangeError, SyntaxError, ...) fails the property. */
 function expectTyped(error: unknown, codes: string[]): void {
   if (!(error instanceof PhmatchError) || !codes.includes(error.code)) {
-    throw new Error(`expected a PhmatchError ${codes.join(" | ")}, got ${error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error)}`, { cause: error });
+    throw new Error(
+      `expected a PhmatchError ${codes.join(" | ")}, got ${error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error)}`,
+      { cause: error },
+    );
   }
 }
 
@@ -111,13 +150,33 @@ const reseal = (bytes: Uint8Array) => {
 };
 
 /** Values a hostile header puts where numbers, text, arrays and objects belong. */
-const hostileJson = fc.constantFrom<unknown>(null, -1, 0, 0.5, 2 ** 31, 2 ** 32, 2 ** 53, 1e308, -0, "", "12", "x".repeat(300), [], [null], {}, { offset: 0 }, true, "__proto__");
+const hostileJson = fc.constantFrom<unknown>(
+  null,
+  -1,
+  0,
+  0.5,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53,
+  1e308,
+  -0,
+  "",
+  "12",
+  "x".repeat(300),
+  [],
+  [null],
+  {},
+  { offset: 0 },
+  true,
+  "__proto__",
+);
 
 /** Every path into a JSON value, as lists of keys. */
 function paths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
   const here = [prefix];
   if (Array.isArray(value)) return here.concat(value.flatMap((v, i) => paths(v, [...prefix, i])));
-  if (typeof value === "object" && value !== null) return here.concat(Object.entries(value).flatMap(([k, v]) => paths(v, [...prefix, k])));
+  if (typeof value === "object" && value !== null)
+    return here.concat(Object.entries(value).flatMap(([k, v]) => paths(v, [...prefix, k])));
   return here;
 }
 
@@ -150,7 +209,9 @@ describe(".phs stores of generated lists", () => {
       fc.property(generatedStore, ({ builder, kept, withdrawn, lists }) => {
         const set = parseStore(serializeStore(builder), "gen.phs");
         expect([...set.entries()].map(plain).sort(byKey)).toEqual(kept.map(plain).sort(byKey));
-        expect(set.withdrawals().map((w) => ({ ...w, value: w.value && hex(w.value) }))).toEqual(withdrawn.map((w) => ({ ...w, value: w.value && hex(w.value) })));
+        expect(set.withdrawals().map((w) => ({ ...w, value: w.value && hex(w.value) }))).toEqual(
+          withdrawn.map((w) => ({ ...w, value: w.value && hex(w.value) })),
+        );
         expect(set.lists.map((l) => l.listId)).toEqual(lists.map((l) => l.listId));
         readWhole(set);
       }),
@@ -165,7 +226,9 @@ describe(".phs stores, damaged", () => {
   const key = randomBytes(32);
   const damage = fc.oneof(
     mutations(4),
-    fc.record({ at: fc.nat(), mask: fc.integer({ min: 1, max: 255 }) }).map(({ at, mask }) => [{ kind: "flip" as const, at, byte: mask }]),
+    fc
+      .record({ at: fc.nat(), mask: fc.integer({ min: 1, max: 255 }) })
+      .map(({ at, mask }) => [{ kind: "flip" as const, at, byte: mask }]),
   );
 
   it("anywhere (trailer, header, sections): refused with PHM_HASHSET_FORMAT, or _SIGNATURE when signed", async () => {
@@ -249,16 +312,22 @@ describe(".phs stores, damaged", () => {
   it("signed after the damage (the signer's own mistake): the signature verifies, the store is still checked", async () => {
     const file = join(tmp, "signed-damaged.phs");
     await fc.assert(
-      fc.asyncProperty(generatedStore, fc.nat(), hostileJson, fc.boolean(), async ({ builder }, pick, replacement, remove) => {
-        const bytes = withHeaderChange(serializeStore(builder), pick, replacement, remove);
-        writeFileSync(file, bytes);
-        writeFileSync(`${file}.sig`, signStore(bytes, keys.privateKeyPem));
-        try {
-          readWhole((await loadHashSet(file, { trustedKeys: trusted })).set);
-        } catch (error) {
-          expectTyped(error, ["PHM_HASHSET_FORMAT"]);
-        }
-      }),
+      fc.asyncProperty(
+        generatedStore,
+        fc.nat(),
+        hostileJson,
+        fc.boolean(),
+        async ({ builder }, pick, replacement, remove) => {
+          const bytes = withHeaderChange(serializeStore(builder), pick, replacement, remove);
+          writeFileSync(file, bytes);
+          writeFileSync(`${file}.sig`, signStore(bytes, keys.privateKeyPem));
+          try {
+            readWhole((await loadHashSet(file, { trustedKeys: trusted })).set);
+          } catch (error) {
+            expectTyped(error, ["PHM_HASHSET_FORMAT"]);
+          }
+        },
+      ),
       { numRuns: Math.ceil(FUZZ.numRuns / 2) },
     );
   });
@@ -274,7 +343,14 @@ describe(".phs stores, damaged", () => {
     const overrides = Buffer.from(
       [
         { type: "overrides", release: 1, lists: ["B"] },
-        { action: "disable", algorithm: "md5", hash, who: "reviewer", when: "2025-01-01T00:00:00Z", why: "appeal upheld" },
+        {
+          action: "disable",
+          algorithm: "md5",
+          hash,
+          who: "reviewer",
+          when: "2025-01-01T00:00:00Z",
+          why: "appeal upheld",
+        },
         { action: "allow", algorithm: "md5", hash, listId: "B", entryId: "e", who: "w", when: "t", why: "y" },
       ]
         .map((o) => JSON.stringify(o) + "\n")
@@ -295,10 +371,20 @@ describe(".phs stores, damaged", () => {
         mkdirSync(stateDir);
         writeFileSync(join(stateDir, "list-versions.json"), which === "state" ? applyMutations(state, ms) : state);
         try {
-          const loaded = await loadHashSet(file, { trustedKeys: trusted, versionState: new ListVersionState(stateDir) });
+          const loaded = await loadHashSet(file, {
+            trustedKeys: trusted,
+            versionState: new ListVersionState(stateDir),
+          });
           new Matcher([loaded]);
         } catch (error) {
-          expectTyped(error, { overrides: ["PHM_HASHSET_PARSE", "PHM_HASHSET_SIGNATURE"], sig: ["PHM_HASHSET_SIGNATURE"], state: ["PHM_HASHSET_FORMAT", "PHM_HASHSET_ROLLBACK"] }[which]);
+          expectTyped(
+            error,
+            {
+              overrides: ["PHM_HASHSET_PARSE", "PHM_HASHSET_SIGNATURE"],
+              sig: ["PHM_HASHSET_SIGNATURE"],
+              state: ["PHM_HASHSET_FORMAT", "PHM_HASHSET_ROLLBACK"],
+            }[which],
+          );
         }
       }),
       FUZZ,

@@ -5,10 +5,10 @@ import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
 import {
+  type HashSet,
   HashSetBuilder,
+  type HashSetEntry,
   importHashSet,
   loadHashSet,
   parseStore,
@@ -16,21 +16,21 @@ import {
   serializeStore,
   signStore,
   verifyStore,
-  type HashSet,
-  type HashSetEntry,
 } from "@phmatch/core";
 import {
-  ListVersionState,
-  PackedValues,
   addOverride,
   detectHashSetFormat,
   diffHashSets,
   encryptStore,
   exportCsv,
   exportNdjson,
+  ListVersionState,
+  PackedValues,
   readOverrides,
   removeOverride,
 } from "@phmatch/core/internal";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
 import { fixtures } from "../../../test/support/conformance.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "phmatch-hashset-"));
@@ -80,8 +80,15 @@ describe("text, pytx and NDJSON readers", () => {
     expect([report.read, report.imported, report.withdrawn, report.invalid]).toEqual([7, 4, 1, 3]);
     expect(report.problems.map((p) => p.line)).toEqual([3, 4, 8]);
     const sha1 = [...set.entries()].find((e) => e.algorithm === "sha1");
-    expect(sha1).toMatchObject({ listId: "other", entryId: "E1", category: "B", fields: { source: "unit test", extra: { note: "benign" } } });
-    expect(set.withdrawals()).toEqual([{ algorithm: "md5", value: new Uint8Array(Buffer.from(md5("gone"), "hex")), listId: "other", entryId: "E0" }]);
+    expect(sha1).toMatchObject({
+      listId: "other",
+      entryId: "E1",
+      category: "B",
+      fields: { source: "unit test", extra: { note: "benign" } },
+    });
+    expect(set.withdrawals()).toEqual([
+      { algorithm: "md5", value: new Uint8Array(Buffer.from(md5("gone"), "hex")), listId: "other", entryId: "E0" },
+    ]);
   });
 
   // Found by fuzzing (hashset-fuzz.test.ts): readline holds a line whole however long it is, so a file without
@@ -98,8 +105,13 @@ describe("text, pytx and NDJSON readers", () => {
       writeFileSync(file, `${good}\r\n${"0".repeat(3 << 20)}\r\n\r${good.replace(value, md5("last"))}`);
       const report = await importHashSet(new HashSetBuilder(), file, options);
       expect([report.read, report.imported, report.invalid], format).toEqual([3, 2, 1]);
-      expect(report.problems, format).toEqual([{ file, line: 2, reason: expect.stringContaining("longer than 1048576 characters") }]);
-      await expect(importHashSet(new HashSetBuilder(), file, { ...options, strict: true })).rejects.toMatchObject({ code: "PHM_HASHSET_PARSE", message: expect.stringContaining(`${file}:2:`) });
+      expect(report.problems, format).toEqual([
+        { file, line: 2, reason: expect.stringContaining("longer than 1048576 characters") },
+      ]);
+      await expect(importHashSet(new HashSetBuilder(), file, { ...options, strict: true })).rejects.toMatchObject({
+        code: "PHM_HASHSET_PARSE",
+        message: expect.stringContaining(`${file}:2:`),
+      });
     }
   });
 
@@ -112,7 +124,13 @@ describe("text, pytx and NDJSON readers", () => {
     // An export line with more members, given as JSON text (the nesting is too deep for JSON.stringify).
     const entry = (members: string) => `{"type":"entry","algorithm":"md5","hash":"${md5(members)}",${members}}`;
     const lines = [
-      JSON.stringify({ type: "entry", algorithm: "md5", hash: value, id: "E1", fields: { source: "s", tags: ["t"], extra: { k: "v" } } }),
+      JSON.stringify({
+        type: "entry",
+        algorithm: "md5",
+        hash: value,
+        id: "E1",
+        fields: { source: "s", tags: ["t"], extra: { k: "v" } },
+      }),
       entry(`"fields":{"extra":${"[".repeat(100_000)}${"]".repeat(100_000)}}`),
       entry(`"fields":{"extra":{"note":["a,b"]}}`),
       entry(`"fields":{"tags":"not a list"}`),
@@ -138,7 +156,9 @@ describe("text, pytx and NDJSON readers", () => {
       [9, expect.stringContaining('"hashset" header line belongs on line 1')],
     ]);
     const set = parseStore(serializeStore(builder), file);
-    expect([...set.entries()].map(plain)).toEqual([{ algorithm: "md5", value, listId: "l", entryId: "E1", fields: { source: "s", tags: ["t"], extra: { k: "v" } } }]);
+    expect([...set.entries()].map(plain)).toEqual([
+      { algorithm: "md5", value, listId: "l", entryId: "E1", fields: { source: "s", tags: ["t"], extra: { k: "v" } } },
+    ]);
     expect([...exportCsv(set)]).toEqual(["algorithm,hash,list,id,category,k", `md5,${value},l,E1,,v`]);
 
     for (const [lists, why] of [
@@ -148,12 +168,18 @@ describe("text, pytx and NDJSON readers", () => {
       [{ listId: "l" }, '"lists" is not an array'],
     ] as [unknown, string][]) {
       writeFileSync(file, `${JSON.stringify({ type: "hashset", lists })}\n${lines[0]}\n`);
-      await expect(importHashSet(new HashSetBuilder(), file, { listId: "l" })).rejects.toMatchObject({ code: "PHM_HASHSET_PARSE", message: expect.stringContaining(`${file}:1: the "hashset" header line's ${why}`) });
+      await expect(importHashSet(new HashSetBuilder(), file, { listId: "l" })).rejects.toMatchObject({
+        code: "PHM_HASHSET_PARSE",
+        message: expect.stringContaining(`${file}:1: the "hashset" header line's ${why}`),
+      });
     }
   });
 
   it("strict mode makes the first invalid line fatal, naming it", async () => {
-    await expect(importOne("pytx/signals.txt", { listId: "te", strict: true })).rejects.toMatchObject({ code: "PHM_HASHSET_PARSE", message: expect.stringContaining("signals.txt:3") });
+    await expect(importOne("pytx/signals.txt", { listId: "te", strict: true })).rejects.toMatchObject({
+      code: "PHM_HASHSET_PARSE",
+      message: expect.stringContaining("signals.txt:3"),
+    });
   });
 });
 
@@ -162,7 +188,9 @@ describe("format detection", () => {
     ["text/md5-list.txt", "text"],
     ["pytx/signals.txt", "pytx"],
     ["ndjson/records.ndjson", "ndjson"],
-    ...readdirSync(fixtures("hashsets/vics")).filter((f) => f.startsWith("vics")).map((f) => [`vics/${f}`, "vics"] as [string, string]),
+    ...readdirSync(fixtures("hashsets/vics"))
+      .filter((f) => f.startsWith("vics"))
+      .map((f) => [`vics/${f}`, "vics"] as [string, string]),
     ["ncmec/list.xml", "ncmec"],
     ["icse/export.csv", "icse"],
     ["icse/header-variations.csv", "icse"],
@@ -177,7 +205,10 @@ describe("format detection", () => {
 
 describe("round trip: import -> .phs -> export -> import gives the same entries and metadata", () => {
   const cases: [string, Parameters<typeof importHashSet>[2]][] = [
-    ["text/md5-list.txt", { listId: "fruit", algorithm: "md5", list: { version: 3, name: "Fruit", usageTerms: "test only" } }],
+    [
+      "text/md5-list.txt",
+      { listId: "fruit", algorithm: "md5", list: { version: 3, name: "Fruit", usageTerms: "test only" } },
+    ],
     ["pytx/signals.txt", { listId: "te" }],
     ["ndjson/records.ndjson", { listId: "made" }],
     ["vics/vics-2.0.json", { listId: "pvic", list: { version: 7, source: "unit test" } }],
@@ -198,7 +229,9 @@ describe("round trip: import -> .phs -> export -> import gives the same entries 
     expect(report.invalid).toBe(0);
     const second = parseStore(serializeStore(builder), exported);
     expect([...second.entries()].map(plain)).toEqual([...first.set.entries()].map(plain));
-    expect(second.withdrawals().map((w) => ({ ...w, value: hex(w.value as Uint8Array) }))).toEqual(first.set.withdrawals().map((w) => ({ ...w, value: hex(w.value as Uint8Array) })));
+    expect(second.withdrawals().map((w) => ({ ...w, value: hex(w.value as Uint8Array) }))).toEqual(
+      first.set.withdrawals().map((w) => ({ ...w, value: hex(w.value as Uint8Array) })),
+    );
     expect(second.lists.filter((l) => l.listId !== "ignored")).toEqual(first.set.lists);
   });
 });
@@ -207,9 +240,20 @@ function signedStore(): { bytes: Buffer; sig: string; publicPem: string } {
   const { privateKey, publicKey } = generateKeyPairSync("ed25519");
   const builder = new HashSetBuilder();
   builder.addList({ listId: "L", version: 1 });
-  for (let i = 0; i < 20; i++) builder.addEntry({ algorithm: i % 2 ? "pdq" : "md5", value: randomBytes(i % 2 ? 32 : 16), listId: "L", entryId: `E${i}`, category: "A" });
+  for (let i = 0; i < 20; i++)
+    builder.addEntry({
+      algorithm: i % 2 ? "pdq" : "md5",
+      value: randomBytes(i % 2 ? 32 : 16),
+      listId: "L",
+      entryId: `E${i}`,
+      category: "A",
+    });
   const bytes = serializeStore(builder);
-  return { bytes, sig: signStore(bytes, privateKey.export({ type: "pkcs8", format: "pem" }).toString()), publicPem: publicKey.export({ type: "spki", format: "pem" }).toString() };
+  return {
+    bytes,
+    sig: signStore(bytes, privateKey.export({ type: "pkcs8", format: "pem" }).toString()),
+    publicPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+  };
 }
 
 describe("integrity and signatures", () => {
@@ -224,14 +268,24 @@ describe("integrity and signatures", () => {
     const file = join(tmp, "flip.phs");
     writeFileSync(`${file}.sig`, sig);
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: bytes.length - 1 }), fc.integer({ min: 1, max: 255 }), async (position, mask) => {
-        const altered = Buffer.from(bytes);
-        altered[position] = (altered[position] as number) ^ mask;
-        expect(() => verifyStore(altered, sig, trusted, "flip.phs")).toThrow(expect.objectContaining({ code: "PHM_HASHSET_SIGNATURE" }));
-        writeFileSync(file, altered);
-        await expect(loadHashSet(file, { trustedKeys: trusted })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE" });
-        expect(() => parseStore(altered, "flip.phs")).toThrow(expect.objectContaining({ code: "PHM_HASHSET_FORMAT" }));
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: bytes.length - 1 }),
+        fc.integer({ min: 1, max: 255 }),
+        async (position, mask) => {
+          const altered = Buffer.from(bytes);
+          altered[position] = (altered[position] as number) ^ mask;
+          expect(() => verifyStore(altered, sig, trusted, "flip.phs")).toThrow(
+            expect.objectContaining({ code: "PHM_HASHSET_SIGNATURE" }),
+          );
+          writeFileSync(file, altered);
+          await expect(loadHashSet(file, { trustedKeys: trusted })).rejects.toMatchObject({
+            code: "PHM_HASHSET_SIGNATURE",
+          });
+          expect(() => parseStore(altered, "flip.phs")).toThrow(
+            expect.objectContaining({ code: "PHM_HASHSET_FORMAT" }),
+          );
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -239,16 +293,28 @@ describe("integrity and signatures", () => {
   // Found by fuzzing (hashset-store-fuzz.test.ts): a .sig holding JSON null threw a TypeError.
   it("refuses a .sig that is not a signature object with PHM_HASHSET_SIGNATURE", () => {
     for (const text of ["null", "[]", "7", '"sig"', "{}", '{"algorithm":"ed25519","signature":5}', "{"]) {
-      expect(() => verifyStore(bytes, text, trusted, "L.phs"), text).toThrow(expect.objectContaining({ code: "PHM_HASHSET_SIGNATURE", message: expect.stringMatching(/^L\.phs\.sig is not (a phmatch signature file|an Ed25519 signature): refused$/) }));
+      expect(() => verifyStore(bytes, text, trusted, "L.phs"), text).toThrow(
+        expect.objectContaining({
+          code: "PHM_HASHSET_SIGNATURE",
+          message: expect.stringMatching(
+            /^L\.phs\.sig is not (a phmatch signature file|an Ed25519 signature): refused$/,
+          ),
+        }),
+      );
     }
   });
 
   it("refuses an unsigned store and a store signed by an untrusted key", async () => {
     const file = join(tmp, "unsigned.phs");
     writeFileSync(file, bytes);
-    await expect(loadHashSet(file, { trustedKeys: trusted })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE", message: expect.stringContaining("not signed") });
+    await expect(loadHashSet(file, { trustedKeys: trusted })).rejects.toMatchObject({
+      code: "PHM_HASHSET_SIGNATURE",
+      message: expect.stringContaining("not signed"),
+    });
     const other = signedStore();
-    expect(() => verifyStore(bytes, other.sig, trusted, "x")).toThrow(expect.objectContaining({ code: "PHM_HASHSET_SIGNATURE" }));
+    expect(() => verifyStore(bytes, other.sig, trusted, "x")).toThrow(
+      expect.objectContaining({ code: "PHM_HASHSET_SIGNATURE" }),
+    );
   });
 });
 
@@ -264,7 +330,9 @@ describe("a store whose trailer matches but whose inside is damaged", () => {
   builder.addWithdrawal({ algorithm: "md5", value: new Uint8Array(16).fill(3), listId: "D" });
   const good = serializeStore(builder);
   const headerLength = good.readUInt32LE(8);
-  const goodHeader = JSON.parse(good.subarray(12, 12 + headerLength).toString()) as Record<string, unknown> & { lists: { name: string }[] };
+  const goodHeader = JSON.parse(good.subarray(12, 12 + headerLength).toString()) as Record<string, unknown> & {
+    lists: { name: string }[];
+  };
   const reseal = (bytes: Buffer) => {
     const body = bytes.subarray(0, bytes.length - 32);
     return Buffer.concat([body, createHash("sha256").update(body).digest()]);
@@ -280,12 +348,28 @@ describe("a store whose trailer matches but whose inside is damaged", () => {
     bytes.write(text.padEnd(headerLength, " "), 12, "utf8");
     return reseal(bytes);
   };
-  const section = (algorithm: string, part: "values" | "meta") => (goodHeader.algorithms as { algorithm: string; values: { offset: number }; meta: { offset: number } }[]).find((a) => a.algorithm === algorithm)?.[part].offset as number;
-  const refused = (bytes: Buffer, why: string) => expect(() => parseStore(bytes, "d.phs")).toThrow(expect.objectContaining({ code: "PHM_HASHSET_FORMAT", message: expect.stringContaining(`d.phs is not a valid .phs store: ${why}`) }));
+  const section = (algorithm: string, part: "values" | "meta") =>
+    (goodHeader.algorithms as { algorithm: string; values: { offset: number }; meta: { offset: number } }[]).find(
+      (a) => a.algorithm === algorithm,
+    )?.[part].offset as number;
+  const refused = (bytes: Buffer, why: string) =>
+    expect(() => parseStore(bytes, "d.phs")).toThrow(
+      expect.objectContaining({
+        code: "PHM_HASHSET_FORMAT",
+        message: expect.stringContaining(`d.phs is not a valid .phs store: ${why}`),
+      }),
+    );
 
   it("loads the untouched store, and the store rewritten with an equivalent header", () => {
     expect([...parseStore(good, "d.phs").entries()]).toHaveLength(2);
-    expect([...parseStore(withHeader(() => undefined), "d.phs").entries()].map((e) => e.entryId)).toEqual(["e1", undefined]);
+    expect(
+      [
+        ...parseStore(
+          withHeader(() => undefined),
+          "d.phs",
+        ).entries(),
+      ].map((e) => e.entryId),
+    ).toEqual(["e1", undefined]);
   });
 
   it("refuses a header with fields missing, of the wrong type, or disagreeing with the sections", () => {
@@ -298,16 +382,25 @@ describe("a store whose trailer matches but whose inside is damaged", () => {
       [(h) => void (h.algorithms[0].values.offset = "1008"), "the md5 values section has no valid offset and length"],
       [(h) => void (h.algorithms[0].values.offset = 0.5), "the md5 values section has no valid offset and length"],
       [(h) => void (h.algorithms[0].meta.offset = 4), "the md5 metadata section lies outside the file's sections"],
-      [(h) => void (h.algorithms[0].meta.length = 2 ** 40), "the md5 metadata section lies outside the file's sections"],
+      [
+        (h) => void (h.algorithms[0].meta.length = 2 ** 40),
+        "the md5 metadata section lies outside the file's sections",
+      ],
       [(h) => void delete h.withdrawals, "the withdrawals section has no valid offset and length"],
       [(h) => void (h.withdrawals.count = 2), "its withdrawal count disagrees with its withdrawals"],
       [(h) => void (h.lists = []), "it holds entries but names no list"],
       [(h) => void (h.lists = [null]), "its header's lists[0] is not an object"],
-      [(h) => void (h.lists[0].version = -1), `its header's lists[0] has a "version" that is not a whole number >= 0 (-1)`],
+      [
+        (h) => void (h.lists[0].version = -1),
+        `its header's lists[0] has a "version" that is not a whole number >= 0 (-1)`,
+      ],
       [(h) => void h.lists.push(h.lists[0]), "its header names a list twice"],
       [(h) => void (h.algorithms[0].algorithm = "md6"), 'it holds values of an unknown algorithm "md6"'],
       [(h) => void (h.algorithms[1].algorithm = "md5"), "its md5 values are 32 bytes, not 16"],
-      [(h) => void ((h.algorithms[0].bytesPerValue = 8), (h.algorithms[0].values.length = 8)), "its md5 values are 8 bytes, not 16"],
+      [
+        (h) => void ((h.algorithms[0].bytesPerValue = 8), (h.algorithms[0].values.length = 8)),
+        "its md5 values are 8 bytes, not 16",
+      ],
       [(h) => void (h.algorithms[0].count = 2), "section sizes of md5 disagree with its count"],
       [(h) => void (h.counts.entries = 3), "its header's counts disagree with its sections"],
       [(h) => void (h.counts.byAlgorithm.md5 = 7), "its header's counts by algorithm disagree with its sections"],
@@ -328,7 +421,9 @@ describe("a store whose trailer matches but whose inside is damaged", () => {
       const bytes = Buffer.from(good);
       bytes.fill(0x20, withdrawals.offset, withdrawals.offset + withdrawals.length - 1);
       bytes.write(line, withdrawals.offset);
-      expect(() => parseStore(reseal(bytes), "d.phs"), line).toThrow(expect.objectContaining({ code: "PHM_HASHSET_FORMAT", message: expect.stringContaining("withdrawal 1") }));
+      expect(() => parseStore(reseal(bytes), "d.phs"), line).toThrow(
+        expect.objectContaining({ code: "PHM_HASHSET_FORMAT", message: expect.stringContaining("withdrawal 1") }),
+      );
     }
   });
 
@@ -343,7 +438,12 @@ describe("a store whose trailer matches but whose inside is damaged", () => {
       const blob = section("md5", "meta") + 8; // after the two offsets
       bytes.write((meta as string).padEnd(18, " "), blob); // the original {"i":"e1","c":"c"} is 18 bytes
       const set = parseStore(reseal(bytes), "d.phs");
-      expect(() => set.entry("md5", 0), meta).toThrow(expect.objectContaining({ code: "PHM_HASHSET_FORMAT", message: expect.stringContaining(`the metadata of md5 entry 0 of the store is damaged (${why})`) }));
+      expect(() => set.entry("md5", 0), meta).toThrow(
+        expect.objectContaining({
+          code: "PHM_HASHSET_FORMAT",
+          message: expect.stringContaining(`the metadata of md5 entry 0 of the store is damaged (${why})`),
+        }),
+      );
       expect(set.entry("pdq", 0).listId).toBe("D");
     }
   });
@@ -379,7 +479,10 @@ describe("versions and rollback protection", () => {
     writeFileSync(file, serializeStore(builder));
     for (const text of ["null", "5", "[]", '{"S": "7"}', '{"S": -1}', '{"S": 1.5}', '{"S": null}']) {
       writeFileSync(join(dir, "list-versions.json"), text);
-      await expect(loadHashSet(file, { versionState: new ListVersionState(dir) }), text).rejects.toMatchObject({ code: "PHM_HASHSET_FORMAT", message: expect.stringContaining("fix or remove it") });
+      await expect(loadHashSet(file, { versionState: new ListVersionState(dir) }), text).rejects.toMatchObject({
+        code: "PHM_HASHSET_FORMAT",
+        message: expect.stringContaining("fix or remove it"),
+      });
     }
     writeFileSync(join(dir, "list-versions.json"), '{"__proto__": 4, "S": 1}');
     const state = new ListVersionState(dir);
@@ -406,12 +509,16 @@ describe("versions and rollback protection", () => {
     const altered = join(tmp, "E-altered.phs");
     writeFileSync(genuine, encrypted);
     writeFileSync(altered, Buffer.concat([encrypted.subarray(0, 8), size, text, encrypted.subarray(12 + length)]));
-    await expect(loadHashSet(altered, { key, versionState: state })).rejects.toMatchObject({ code: "PHM_HASHSET_FORMAT" });
+    await expect(loadHashSet(altered, { key, versionState: state })).rejects.toMatchObject({
+      code: "PHM_HASHSET_FORMAT",
+    });
     expect(state.highest("E")).toBeUndefined();
     await expect(loadHashSet(genuine, { key, versionState: state })).resolves.toBeDefined();
     expect(state.highest("E")).toBe(3);
     // a store that fails after its header was read records nothing either
-    await expect(loadHashSet(genuine, { key: randomBytes(32), versionState: new ListVersionState(join(tmp, "state-wrong-key")) })).rejects.toMatchObject({ code: "PHM_HASHSET_KEY" });
+    await expect(
+      loadHashSet(genuine, { key: randomBytes(32), versionState: new ListVersionState(join(tmp, "state-wrong-key")) }),
+    ).rejects.toMatchObject({ code: "PHM_HASHSET_KEY" });
     expect(new ListVersionState(join(tmp, "state-wrong-key")).highest("E")).toBeUndefined();
   });
 });
@@ -420,7 +527,13 @@ describe("encrypted stores", () => {
   const key = randomBytes(32);
   const builder = new HashSetBuilder();
   builder.addList({ listId: "secret", version: 4, usageTerms: "confidential" });
-  builder.addEntry({ algorithm: "sha256", value: randomBytes(32), listId: "secret", entryId: "confidential-entry-id-0001", category: "category-confidential" });
+  builder.addEntry({
+    algorithm: "sha256",
+    value: randomBytes(32),
+    listId: "secret",
+    entryId: "confidential-entry-id-0001",
+    category: "category-confidential",
+  });
   const plainBytes = serializeStore(builder);
   const encrypted = encryptStore(plainBytes, key, [{ listId: "secret", version: 4 }]);
   const file = join(tmp, "secret.phs");
@@ -463,7 +576,10 @@ describe("encrypted stores", () => {
       [withHeader({ ...header, tag: null }), "its tag is not 16 bytes of base64"],
       [withHeader({ ...header, keyId: 5 }), "no key id"],
       [withHeader({ ...header, lists: [null] }), "lists[0] is not an object"],
-      [withHeader({ ...header, lists: [{ listId: "secret", version: "9" }] }), 'lists[0] has a "version" that is not a whole number >= 0 ("9")'],
+      [
+        withHeader({ ...header, lists: [{ listId: "secret", version: "9" }] }),
+        'lists[0] has a "version" that is not a whole number >= 0 ("9")',
+      ],
       [withHeader(null), "not a JSON object"],
       [hugeLength, "its length, 4294967280 bytes, runs past the end of the file"],
       [encrypted.subarray(0, 20), `its length, ${length} bytes, runs past the end of the file`],
@@ -472,7 +588,10 @@ describe("encrypted stores", () => {
     for (const [bytes, why] of cases) {
       writeFileSync(join(tmp, "damaged-header.phs"), bytes);
       for (const options of [{ key }, { key, versionState: state }, {}]) {
-        await expect(loadHashSet(join(tmp, "damaged-header.phs"), options), why).rejects.toMatchObject({ code: "PHM_HASHSET_FORMAT", message: expect.stringContaining(`has a damaged encryption header (${why})`) });
+        await expect(loadHashSet(join(tmp, "damaged-header.phs"), options), why).rejects.toMatchObject({
+          code: "PHM_HASHSET_FORMAT",
+          message: expect.stringContaining(`has a damaged encryption header (${why})`),
+        });
       }
     }
   });
@@ -482,7 +601,9 @@ describe("encrypted stores", () => {
       const altered = Buffer.from(encrypted);
       altered[position] = (altered[position] as number) ^ 1;
       writeFileSync(join(tmp, "tampered.phs"), altered);
-      await expect(loadHashSet(join(tmp, "tampered.phs"), { key })).rejects.toMatchObject({ code: expect.stringMatching(/^PHM_HASHSET_(FORMAT|KEY)$/) });
+      await expect(loadHashSet(join(tmp, "tampered.phs"), { key })).rejects.toMatchObject({
+        code: expect.stringMatching(/^PHM_HASHSET_(FORMAT|KEY)$/),
+      });
     }
     const { privateKey, publicKey } = generateKeyPairSync("ed25519");
     const sig = signStore(encrypted, privateKey.export({ type: "pkcs8", format: "pem" }).toString());
@@ -494,14 +615,24 @@ describe("diff, merge, overrides", () => {
   const release = (version: number, words: string[], tombstones: string[] = []): HashSet => {
     const builder = new HashSetBuilder();
     builder.addList({ listId: "D", version });
-    for (const w of words) builder.addEntry({ algorithm: "md5", value: Buffer.from(md5(w), "hex"), listId: "D", entryId: w });
-    for (const w of tombstones) builder.addWithdrawal({ algorithm: "md5", value: Buffer.from(md5(w), "hex"), listId: "D" });
+    for (const w of words)
+      builder.addEntry({ algorithm: "md5", value: Buffer.from(md5(w), "hex"), listId: "D", entryId: w });
+    for (const w of tombstones)
+      builder.addWithdrawal({ algorithm: "md5", value: Buffer.from(md5(w), "hex"), listId: "D" });
     return parseStore(serializeStore(builder), `D${version}`);
   };
 
   it("diff shows entries added and withdrawn, tombstones included", () => {
-    const changes = [...diffHashSets(release(1, ["a", "b", "c"]), release(2, ["b", "c", "d"], ["a", "old"]))].map((c) => [c.change, hex(c.entry.value)]);
-    expect(changes.sort()).toEqual([["added", md5("d")], ["withdrawn", md5("a")], ["withdrawn", md5("old")]].sort());
+    const changes = [...diffHashSets(release(1, ["a", "b", "c"]), release(2, ["b", "c", "d"], ["a", "old"]))].map(
+      (c) => [c.change, hex(c.entry.value)],
+    );
+    expect(changes.sort()).toEqual(
+      [
+        ["added", md5("d")],
+        ["withdrawn", md5("a")],
+        ["withdrawn", md5("old")],
+      ].sort(),
+    );
   });
 
   it("a withdrawal by entry id alone survives the store and the NDJSON export", async () => {
@@ -523,15 +654,30 @@ describe("diff, merge, overrides", () => {
     const builder = new HashSetBuilder();
     for (const listId of ["X", "Y"]) {
       builder.addList({ listId, version: 1 });
-      builder.addEntry({ algorithm: "md5", value: Buffer.from(md5("shared"), "hex"), listId, category: listId === "X" ? "A" : "2" });
+      builder.addEntry({
+        algorithm: "md5",
+        value: Buffer.from(md5("shared"), "hex"),
+        listId,
+        category: listId === "X" ? "A" : "2",
+      });
     }
     const set = parseStore(serializeStore(builder), "merged");
-    expect([...set.entries()].map((e) => [e.listId, e.category])).toEqual([["X", "A"], ["Y", "2"]]);
+    expect([...set.entries()].map((e) => [e.listId, e.category])).toEqual([
+      ["X", "A"],
+      ["Y", "2"],
+    ]);
   });
 
   it("overrides live beside the list, record who, when and why, and can be removed", async () => {
     const store = join(tmp, "D.phs");
-    const o = { action: "disable" as const, algorithm: "md5", hash: md5("b"), who: "reviewer", when: new Date().toISOString(), why: "upheld appeal 12" };
+    const o = {
+      action: "disable" as const,
+      algorithm: "md5",
+      hash: md5("b"),
+      who: "reviewer",
+      when: new Date().toISOString(),
+      why: "upheld appeal 12",
+    };
     await addOverride(store, o);
     await addOverride(store, { ...o, action: "allow", hash: md5("c"), why: "confirmed false positive" });
     expect(await readOverrides(store)).toHaveLength(2);
@@ -550,16 +696,31 @@ describe("diff, merge, overrides", () => {
       ["null", "not an override (a JSON object)"],
       ["[1]", "not an override (a JSON object)"],
       ['{"action":"drop"}', '"action" is "drop", not "disable" or "allow"'],
-      [JSON.stringify({ action: "allow", algorithm: "md6", hash: md5("b") }), '"algorithm" "md6" is not a known algorithm'],
+      [
+        JSON.stringify({ action: "allow", algorithm: "md6", hash: md5("b") }),
+        '"algorithm" "md6" is not a known algorithm',
+      ],
       [JSON.stringify({ action: "allow", algorithm: "md5", hash: 5 }), '"hash" is not 32 hex digits of md5'],
-      [JSON.stringify({ action: "allow", algorithm: "md5", hash: md5("b").slice(1) }), '"hash" is not 32 hex digits of md5'],
-      [JSON.stringify({ action: "allow", algorithm: "md5", hash: md5("b"), listId: 3, who: "w", when: "t", why: "y" }), '"listId" is not text'],
-      [JSON.stringify({ action: "allow", algorithm: "md5", hash: md5("b"), who: "w", when: "t" }), '"why" is missing (who, when and why are the record of the decision)'],
+      [
+        JSON.stringify({ action: "allow", algorithm: "md5", hash: md5("b").slice(1) }),
+        '"hash" is not 32 hex digits of md5',
+      ],
+      [
+        JSON.stringify({ action: "allow", algorithm: "md5", hash: md5("b"), listId: 3, who: "w", when: "t", why: "y" }),
+        '"listId" is not text',
+      ],
+      [
+        JSON.stringify({ action: "allow", algorithm: "md5", hash: md5("b"), who: "w", when: "t" }),
+        '"why" is missing (who, when and why are the record of the decision)',
+      ],
       ["{", "not valid JSON"],
     ];
     for (const [line, why] of cases) {
       writeFileSync(`${store}.overrides.ndjson`, `${good}\n\n${line}\n`);
-      await expect(readOverrides(store), line).rejects.toMatchObject({ code: "PHM_HASHSET_PARSE", message: `${store}.overrides.ndjson:3: ${why}; fix the overrides file` });
+      await expect(readOverrides(store), line).rejects.toMatchObject({
+        code: "PHM_HASHSET_PARSE",
+        message: `${store}.overrides.ndjson:3: ${why}; fix the overrides file`,
+      });
     }
     rmSync(`${store}.overrides.ndjson`);
     mkdirSync(`${store}.overrides.ndjson`);

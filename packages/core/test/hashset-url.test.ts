@@ -6,9 +6,9 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSigningKeys, loadHashSet, parseTrustedKeys, signStore } from "@phmatch/core";
 import { ListVersionState } from "@phmatch/core/internal";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixtures } from "../../../test/support/conformance.js";
 
 const store = readFileSync(fixtures("hashsets/demo.phs"));
@@ -18,9 +18,15 @@ const files = new Map<string, Buffer>([
   ["/lists/demo.phs", store],
   ["/lists/demo.phs.sig", Buffer.from(signStore(store, signer.privateKeyPem))],
   ["/lists/unsigned.phs", store],
-  ["/lists/damaged.phs", Buffer.concat([store.subarray(0, 100), Buffer.from([store[100] as number ^ 1]), store.subarray(101)])],
+  [
+    "/lists/damaged.phs",
+    Buffer.concat([store.subarray(0, 100), Buffer.from([(store[100] as number) ^ 1]), store.subarray(101)]),
+  ],
 ]);
-files.set("/lists/damaged.phs.sig", Buffer.from(signStore(files.get("/lists/damaged.phs") as Buffer, signer.privateKeyPem)));
+files.set(
+  "/lists/damaged.phs.sig",
+  Buffer.from(signStore(files.get("/lists/damaged.phs") as Buffer, signer.privateKeyPem)),
+);
 let endlessBytesSent = 0;
 const server = createServer((request, response) => {
   if (request.url === "/lists/endless.phs") {
@@ -28,7 +34,8 @@ const server = createServer((request, response) => {
     response.writeHead(200);
     const chunk = Buffer.alloc(64 * 1024, 0x61);
     const pump = () => {
-      while (!response.destroyed && endlessBytesSent < 1024 ** 3 && response.write(chunk)) endlessBytesSent += chunk.length;
+      while (!response.destroyed && endlessBytesSent < 1024 ** 3 && response.write(chunk))
+        endlessBytesSent += chunk.length;
     };
     response.on("drain", pump);
     pump();
@@ -52,7 +59,10 @@ afterAll(() => {
 
 describe("loadHashSet from an http URL", () => {
   it("loads a signed list with the file's SHA-256 and signer, and no local overrides", async () => {
-    const loaded = await loadHashSet(`${base}/demo.phs`, { trustedKeys: parseTrustedKeys(signer.publicKeyPem), versionState: new ListVersionState(state) });
+    const loaded = await loadHashSet(`${base}/demo.phs`, {
+      trustedKeys: parseTrustedKeys(signer.publicKeyPem),
+      versionState: new ListVersionState(state),
+    });
     const local = await loadHashSet(fixtures("hashsets/demo.phs"));
     expect(loaded.storeSha256).toBe(local.storeSha256);
     expect(loaded.set.lists).toEqual(local.set.lists);
@@ -63,16 +73,30 @@ describe("loadHashSet from an http URL", () => {
 
   it("refuses a list signed by another key, an unsigned one, a damaged one and a missing one", async () => {
     const trusted = parseTrustedKeys(other.publicKeyPem);
-    await expect(loadHashSet(`${base}/demo.phs`, { trustedKeys: trusted })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE" });
-    await expect(loadHashSet(`${base}/unsigned.phs`, { trustedKeys: parseTrustedKeys(signer.publicKeyPem) })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE" });
-    await expect(loadHashSet(`${base}/damaged.phs`, { trustedKeys: parseTrustedKeys(signer.publicKeyPem) })).rejects.toMatchObject({ code: "PHM_HASHSET_FORMAT" });
-    await expect(loadHashSet(`${base}/gone.phs`)).rejects.toMatchObject({ code: "PHM_FILE_NOT_FOUND", message: expect.stringContaining("HTTP 404") });
+    await expect(loadHashSet(`${base}/demo.phs`, { trustedKeys: trusted })).rejects.toMatchObject({
+      code: "PHM_HASHSET_SIGNATURE",
+    });
+    await expect(
+      loadHashSet(`${base}/unsigned.phs`, { trustedKeys: parseTrustedKeys(signer.publicKeyPem) }),
+    ).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE" });
+    await expect(
+      loadHashSet(`${base}/damaged.phs`, { trustedKeys: parseTrustedKeys(signer.publicKeyPem) }),
+    ).rejects.toMatchObject({ code: "PHM_HASHSET_FORMAT" });
+    await expect(loadHashSet(`${base}/gone.phs`)).rejects.toMatchObject({
+      code: "PHM_FILE_NOT_FOUND",
+      message: expect.stringContaining("HTTP 404"),
+    });
   });
 
   it("refuses a server that sends more than the limit, as soon as it does, with or without a Content-Length", async () => {
-    await expect(loadHashSet(`${base}/demo.phs`, { maxUrlBytes: store.length - 1 })).rejects.toMatchObject({ code: "PHM_HASHSET_FORMAT", message: expect.stringContaining("more than") });
+    await expect(loadHashSet(`${base}/demo.phs`, { maxUrlBytes: store.length - 1 })).rejects.toMatchObject({
+      code: "PHM_HASHSET_FORMAT",
+      message: expect.stringContaining("more than"),
+    });
     expect((await loadHashSet(`${base}/demo.phs`, { maxUrlBytes: store.length })).storeSha256).toBeDefined();
-    await expect(loadHashSet(`${base}/endless.phs`, { maxUrlBytes: 4 * 1024 * 1024 })).rejects.toMatchObject({ code: "PHM_HASHSET_FORMAT" });
+    await expect(loadHashSet(`${base}/endless.phs`, { maxUrlBytes: 4 * 1024 * 1024 })).rejects.toMatchObject({
+      code: "PHM_HASHSET_FORMAT",
+    });
     expect(endlessBytesSent).toBeLessThan(256 * 1024 * 1024); // stopped reading early, not after the server's 1 GiB
   });
 });

@@ -1,13 +1,19 @@
 // The imagehash family against imagehash 4.3.2 (Pillow 9.4.0) on the shared benign vectors, through phmatch's
 // own decode. Exact everywhere except where imagehash's own bits are rounding noise, with the distances measured.
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
 import { hammingDistance, hashFile, hexToBytes, isFailedRecord } from "@phmatch/core";
+import { describe, expect, it } from "vitest";
 import { conformanceDir, hasConformance, readTsv, skipReason } from "../../../test/support/conformance.js";
 
 const COLUMNS: Record<string, string> = {
-  ahash8: "ahash", phash8: "phash", dhash8: "dhash", whash8: "whash",
-  ahash16: "ahash16", phash16: "phash16", dhash16: "dhash16", whash16: "whash16",
+  ahash8: "ahash",
+  phash8: "phash",
+  dhash8: "dhash",
+  whash8: "whash",
+  ahash16: "ahash16",
+  phash16: "phash16",
+  dhash16: "dhash16",
+  whash16: "whash16",
 };
 
 // Measured: p06.jpg is a pure vertical gradient, constant along every row, so its horizontal DCT coefficients
@@ -31,7 +37,10 @@ describe.skipIf(!hasConformance)(`imagehash 4.3.2 conformance (${hasConformance 
       if (isFailedRecord(record)) throw new Error(`${row.file}: ${record.error.code}`);
       for (const [column, id] of Object.entries(COLUMNS)) {
         const expected = row[column] as string;
-        const d = hammingDistance(hexToBytes(record.hashes?.[id] as string, expected.length / 2), hexToBytes(expected, expected.length / 2));
+        const d = hammingDistance(
+          hexToBytes(record.hashes?.[id] as string, expected.length / 2),
+          hexToBytes(expected, expected.length / 2),
+        );
         (distribution[id] ??= {})[d] = ((distribution[id] ??= {})[d] ?? 0) + 1;
         if (d > 0) off[`${row.file} ${id}`] = d;
       }

@@ -3,27 +3,30 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Ajv2020 } from "ajv/dist/2020.js";
-import { afterAll, describe, expect, it } from "vitest";
 import {
+  type HashRecord,
   HashSetBuilder,
-  Matcher,
   hashFile,
   loadHashSet,
+  Matcher,
+  type MatchResult,
   matchResultSchema,
   parseHashValue,
   serializeStore,
-  type HashRecord,
-  type MatchResult,
 } from "@phmatch/core";
 import { addOverride } from "@phmatch/core/internal";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { afterAll, describe, expect, it } from "vitest";
 import { fixtures } from "../../../test/support/conformance.js";
 
 const dir = mkdtempSync(join(tmpdir(), "phmatch-matcher-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const validate = new Ajv2020({ strict: true }).compile(matchResultSchema());
 
-async function listOf(files: string[], options: { listId?: string; version?: number; withdrawIds?: string[] } = {}): Promise<string> {
+async function listOf(
+  files: string[],
+  options: { listId?: string; version?: number; withdrawIds?: string[] } = {},
+): Promise<string> {
   const listId = options.listId ?? "L";
   const builder = new HashSetBuilder();
   builder.addList({ listId, version: options.version ?? 3 });
@@ -52,13 +55,26 @@ describe("Matcher", () => {
     const matcher = new Matcher([await loadHashSet(await listOf(["shapes.png"]))]);
     const same = await matchFile(matcher, "images/shapes.png");
     expect(same.status).toBe("known");
-    expect(same.matches.map((m) => [m.algorithm, m.distance, m.policy])).toEqual([["pdq", 0, "pdq:d31:q50@1"], ["phash", 0, "phash:d10@1"], ["md5", 0, "md5:exact@1"]]);
-    expect(same.matches[0]).toMatchObject({ list: "L", listVersion: 3, entryId: "shapes.png", category: "cat-1", variant: "original" });
+    expect(same.matches.map((m) => [m.algorithm, m.distance, m.policy])).toEqual([
+      ["pdq", 0, "pdq:d31:q50@1"],
+      ["phash", 0, "phash:d10@1"],
+      ["md5", 0, "md5:exact@1"],
+    ]);
+    expect(same.matches[0]).toMatchObject({
+      list: "L",
+      listVersion: 3,
+      entryId: "shapes.png",
+      category: "cat-1",
+      variant: "original",
+    });
     const rotated = await matchFile(matcher, "images/shapes-rotate90.png");
     expect(rotated.status).toBe("known");
     // The variant names the transform of the queried image that matches: a copy turned 90 degrees clockwise
     // matches through rotate90 (counter-clockwise).
-    expect(rotated.matches.find((m) => m.algorithm === "pdq")).toMatchObject({ variant: "rotate90", entryId: "shapes.png" });
+    expect(rotated.matches.find((m) => m.algorithm === "pdq")).toMatchObject({
+      variant: "rotate90",
+      entryId: "shapes.png",
+    });
   });
 
   it("without dihedral variants says rotated copies were not checked", async () => {
@@ -71,7 +87,9 @@ describe("Matcher", () => {
   it("low quality is never a silent no-match, and a digest hit still makes the file known", async () => {
     const matcher = new Matcher([await loadHashSet(await listOf(["flat.png", "texture.jpg"]))]);
     // PDQ and MD5 only: imagehash hashes have no quality score, and two featureless images hash alike.
-    const tiny = matcher.match(await hashFile(fixtures("images/tiny-4x4.png"), { algorithms: ["pdq", "md5"], dihedral: true }));
+    const tiny = matcher.match(
+      await hashFile(fixtures("images/tiny-4x4.png"), { algorithms: ["pdq", "md5"], dihedral: true }),
+    );
     expect(validate(tiny)).toBe(true);
     expect(tiny.status).toBe("low_quality");
     const flat = await matchFile(matcher, "images/flat.png");
@@ -95,7 +113,9 @@ describe("Matcher", () => {
   });
 
   it("never matches withdrawn entries", async () => {
-    const matcher = new Matcher([await loadHashSet(await listOf(["texture.jpg", "shapes.png"], { listId: "W", withdrawIds: ["texture.jpg"] }))]);
+    const matcher = new Matcher([
+      await loadHashSet(await listOf(["texture.jpg", "shapes.png"], { listId: "W", withdrawIds: ["texture.jpg"] })),
+    ]);
     expect((await matchFile(matcher, "images/texture.jpg")).status).toBe("unseen");
     expect((await matchFile(matcher, "images/shapes.png")).status).toBe("known");
   });
@@ -103,11 +123,25 @@ describe("Matcher", () => {
   it("reports an override with who, when and why, and does not count the overridden hit", async () => {
     const store = await listOf(["texture.jpg"], { listId: "O" });
     const md5 = (await hashFile(fixtures("images/texture.jpg"), { algorithms: ["md5"] })).hashes?.md5 as string;
-    await addOverride(store, { action: "allow", algorithm: "md5", hash: md5, who: "reviewer", when: "2026-11-23T00:00:00Z", why: "confirmed false positive" });
-    const matcher = new Matcher([await loadHashSet(store)], { policies: { pdq: { maxDistance: 0 }, phash: { maxDistance: 0 } } });
+    await addOverride(store, {
+      action: "allow",
+      algorithm: "md5",
+      hash: md5,
+      who: "reviewer",
+      when: "2026-11-23T00:00:00Z",
+      why: "confirmed false positive",
+    });
+    const matcher = new Matcher([await loadHashSet(store)], {
+      policies: { pdq: { maxDistance: 0 }, phash: { maxDistance: 0 } },
+    });
     const result = await matchFile(matcher, "images/texture.jpg");
     const md5Hit = result.matches.find((m) => m.algorithm === "md5");
-    expect(md5Hit?.override).toEqual({ action: "allow", who: "reviewer", when: "2026-11-23T00:00:00Z", why: "confirmed false positive" });
+    expect(md5Hit?.override).toEqual({
+      action: "allow",
+      who: "reviewer",
+      when: "2026-11-23T00:00:00Z",
+      why: "confirmed false positive",
+    });
     expect(result.matches.find((m) => m.algorithm === "pdq")?.policy).toBe("pdq:d0:q50@1");
     expect(result.status).toBe("known"); // pdq and phash still hit
     const onlyMd5 = new Matcher([await loadHashSet(store)]).match({ path: "x", hashes: { md5 } });
@@ -117,7 +151,11 @@ describe("Matcher", () => {
 
   it("gives the same answer with every index kind", async () => {
     const store = await loadHashSet(await listOf(["shapes.png", "texture.jpg", "texture-grey.png"]));
-    const results = await Promise.all((["flat", "mih", "bktree"] as const).map(async (index) => (await matchFile(new Matcher([store], { index }), "images/shapes-small.jpg")).matches));
+    const results = await Promise.all(
+      (["flat", "mih", "bktree"] as const).map(
+        async (index) => (await matchFile(new Matcher([store], { index }), "images/shapes-small.jpg")).matches,
+      ),
+    );
     expect(results[1]).toEqual(results[0]);
     expect(results[2]).toEqual(results[0]);
   });

@@ -6,20 +6,20 @@ import { createHash, generateKeyPairSync } from "node:crypto";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
 import {
-  HashSetBuilder,
-  Matcher,
-  RollbackState,
   checkerFor,
   generateSigningKeys,
+  HashSetBuilder,
   loadHashSet,
+  Matcher,
+  type Override,
   parseTrustedKeys,
+  RollbackState,
   serializeStore,
   signStore,
-  type Override,
 } from "@phmatch/core";
 import { addOverride, keyId, readOverridesFile, removeOverride, signOverrides } from "@phmatch/core/internal";
+import { afterAll, describe, expect, it } from "vitest";
 
 const tmp = mkdtempSync(join(tmpdir(), "phmatch-overrides-trust-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -42,19 +42,33 @@ function signedList(name: string, listId: string, version = 3): string {
   return file;
 }
 
-const allow: Override = { action: "allow", algorithm: "md5", hash: LISTED, who: "reviewer", when: "2026-01-02T00:00:00Z", why: "confirmed false positive, ticket 4" };
-const statusOf = async (store: string, options: Parameters<typeof loadHashSet>[1]) => new Matcher([await loadHashSet(store, options)]).match({ path: "upload", hashes: { md5: LISTED } });
+const allow: Override = {
+  action: "allow",
+  algorithm: "md5",
+  hash: LISTED,
+  who: "reviewer",
+  when: "2026-01-02T00:00:00Z",
+  why: "confirmed false positive, ticket 4",
+};
+const statusOf = async (store: string, options: Parameters<typeof loadHashSet>[1]) =>
+  new Matcher([await loadHashSet(store, options)]).match({ path: "upload", hashes: { md5: LISTED } });
 
 describe("changing overrides", () => {
   it("loses no change made at the same time: each is its own signed release, every override kept", async () => {
     const store = signedList("concurrent.phs", "hotline");
     const decisions = Array.from({ length: 12 }, (_, i) => ({ ...allow, why: `ticket ${i}` }));
-    const written = await Promise.all(decisions.map((o) => addOverride(store, o, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem })));
+    const written = await Promise.all(
+      decisions.map((o) => addOverride(store, o, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem })),
+    );
     expect(written.map((w) => w.release).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(decisions.map((_, i) => i + 1));
     const file = await readOverridesFile(store);
     expect(file?.header?.release).toBe(12);
     expect(file?.overrides.map((o) => o.why).sort()).toEqual(decisions.map((o) => o.why).sort());
-    expect((await loadHashSet(store, { trustedKeys: trusted })).overridesProvenance).toMatchObject({ count: 12, release: 12, signedBy: signerId });
+    expect((await loadHashSet(store, { trustedKeys: trusted })).overridesProvenance).toMatchObject({
+      count: 12,
+      release: 12,
+      signedBy: signerId,
+    });
   });
 });
 
@@ -65,7 +79,10 @@ describe("overrides under trusted keys", () => {
     const store = signedList("unsigned.phs", "hotline");
     expect((await statusOf(store, { trustedKeys: trusted })).status).toBe("known");
     writeFileSync(`${store}.overrides.ndjson`, JSON.stringify(allow) + "\n");
-    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE", message: expect.stringContaining("not signed") });
+    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({
+      code: "PHM_HASHSET_SIGNATURE",
+      message: expect.stringContaining("not signed"),
+    });
     // without trusted keys it is used as before, and known to be unsigned
     const loaded = await loadHashSet(store);
     expect(loaded.overridesProvenance).toMatchObject({ count: 1 });
@@ -80,29 +97,59 @@ describe("overrides under trusted keys", () => {
     const file = await readOverridesFile(store);
     expect(file?.header).toEqual({ type: "overrides", release: 1, lists: ["hotline"] });
     const loaded = await loadHashSet(store, { trustedKeys: trusted });
-    expect(loaded.overridesProvenance).toMatchObject({ count: 1, release: 1, lists: ["hotline"], signedBy: signerId, sha256: createHash("sha256").update(readFileSync(`${store}.overrides.ndjson`)).digest("hex") });
+    expect(loaded.overridesProvenance).toMatchObject({
+      count: 1,
+      release: 1,
+      lists: ["hotline"],
+      signedBy: signerId,
+      sha256: createHash("sha256")
+        .update(readFileSync(`${store}.overrides.ndjson`))
+        .digest("hex"),
+    });
     // the gate's answers come from checkerFor: the allow turned a match into no_match, and the result says so
     const result = checkerFor([loaded]).matchRecord({ path: "upload", hashes: { md5: LISTED } });
     expect(result).toMatchObject({ decision: "no_match", status: "unseen" });
-    expect(result.matches).toEqual([expect.objectContaining({ list: "hotline", entryId: "E1", override: { action: "allow", who: "reviewer", when: allow.when, why: allow.why, release: 1, signedBy: signerId } })]);
+    expect(result.matches).toEqual([
+      expect.objectContaining({
+        list: "hotline",
+        entryId: "E1",
+        override: {
+          action: "allow",
+          who: "reviewer",
+          when: allow.when,
+          why: allow.why,
+          release: 1,
+          signedBy: signerId,
+        },
+      }),
+    ]);
   });
 
   it("refuses overrides signed by an untrusted key, altered after signing, or signed without a binding", async () => {
     const store = signedList("wrong.phs", "hotline");
     await addOverride(store, allow, { lists: ["hotline"], signingKeyPem: stranger.privateKeyPem });
-    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE", message: expect.stringContaining("not among the trusted keys") });
+    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({
+      code: "PHM_HASHSET_SIGNATURE",
+      message: expect.stringContaining("not among the trusted keys"),
+    });
 
     await signOverrides(store, signer.privateKeyPem, ["hotline"]);
     await expect(loadHashSet(store, { trustedKeys: trusted })).resolves.toBeDefined();
     const path = `${store}.overrides.ndjson`;
     writeFileSync(path, readFileSync(path, "utf8").replace("ticket 4", "ticket 5"));
-    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE", message: expect.stringContaining("does not match its signature") });
+    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({
+      code: "PHM_HASHSET_SIGNATURE",
+      message: expect.stringContaining("does not match its signature"),
+    });
 
     // a file without a header (as written before releases), signed as it is: bound to nothing, refused
     const legacy = JSON.stringify(allow) + "\n";
     writeFileSync(path, legacy);
     writeFileSync(`${path}.sig`, signStore(Buffer.from(legacy), signer.privateKeyPem));
-    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE", message: expect.stringContaining("no header") });
+    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({
+      code: "PHM_HASHSET_SIGNATURE",
+      message: expect.stringContaining("no header"),
+    });
   });
 
   it("refuses signed overrides moved beside a list they are not bound to", async () => {
@@ -111,7 +158,10 @@ describe("overrides under trusted keys", () => {
     await addOverride(test, allow, { lists: ["hotline-test"], signingKeyPem: signer.privateKeyPem });
     copyFileSync(`${test}.overrides.ndjson`, `${hotline}.overrides.ndjson`);
     copyFileSync(`${test}.overrides.ndjson.sig`, `${hotline}.overrides.ndjson.sig`);
-    await expect(loadHashSet(hotline, { trustedKeys: trusted })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE", message: expect.stringContaining("bound to list(s) hotline-test") });
+    await expect(loadHashSet(hotline, { trustedKeys: trusted })).rejects.toMatchObject({
+      code: "PHM_HASHSET_SIGNATURE",
+      message: expect.stringContaining("bound to list(s) hotline-test"),
+    });
     await expect(loadHashSet(test, { trustedKeys: trusted })).resolves.toBeDefined();
   });
 
@@ -134,17 +184,29 @@ describe("overrides under trusted keys", () => {
     // Someone puts release 1 (validly signed) back to bring the allow back.
     writeFileSync(path, release1[0]);
     writeFileSync(`${path}.sig`, release1[1]);
-    await expect(loadHashSet(store, { trustedKeys: trusted, versionState: state })).rejects.toMatchObject({ code: "PHM_HASHSET_ROLLBACK", message: expect.stringContaining("release 1") });
-    await expect(loadHashSet(store, { trustedKeys: trusted, versionState: state, allowRollback: true })).resolves.toBeDefined();
+    await expect(loadHashSet(store, { trustedKeys: trusted, versionState: state })).rejects.toMatchObject({
+      code: "PHM_HASHSET_ROLLBACK",
+      message: expect.stringContaining("release 1"),
+    });
+    await expect(
+      loadHashSet(store, { trustedKeys: trusted, versionState: state, allowRollback: true }),
+    ).resolves.toBeDefined();
     expect(state.overridesRelease(["hotline"])).toBe(2);
   });
 
   it("a change without a signing key leaves the file unsigned (the stale signature removed), and refused under trusted keys", async () => {
     const store = signedList("unsign.phs", "hotline");
     await addOverride(store, allow, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem });
-    const written = await addOverride(store, { ...allow, action: "disable", why: "entry under dispute" }, { lists: ["hotline"] });
+    const written = await addOverride(
+      store,
+      { ...allow, action: "disable", why: "entry under dispute" },
+      { lists: ["hotline"] },
+    );
     expect(written).toMatchObject({ release: 2, unsigned: true });
-    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({ code: "PHM_HASHSET_SIGNATURE", message: expect.stringContaining("not signed") });
+    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({
+      code: "PHM_HASHSET_SIGNATURE",
+      message: expect.stringContaining("not signed"),
+    });
     await expect(addOverride(store, allow, { lists: ["other"] })).rejects.toMatchObject({ code: "PHM_USAGE" });
   });
 });
@@ -163,9 +225,15 @@ describe("trusted keys that are asked for", () => {
   it("a key text without a usable Ed25519 public key is refused", () => {
     expect(() => parseTrustedKeys("")).toThrow(expect.objectContaining({ code: "PHM_USAGE" }));
     expect(() => parseTrustedKeys(" \n")).toThrow(expect.objectContaining({ code: "PHM_USAGE" }));
-    expect(() => parseTrustedKeys("-----BEGIN PUBLIC KEY-----\nnot base64 at all\n-----END PUBLIC KEY-----\n")).toThrow(expect.objectContaining({ code: "PHM_USAGE" }));
-    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ type: "spki", format: "pem" }).toString();
-    expect(() => parseTrustedKeys(rsa, "keys.pem")).toThrow(expect.objectContaining({ code: "PHM_USAGE", message: expect.stringContaining("not Ed25519") }));
+    expect(() => parseTrustedKeys("-----BEGIN PUBLIC KEY-----\nnot base64 at all\n-----END PUBLIC KEY-----\n")).toThrow(
+      expect.objectContaining({ code: "PHM_USAGE" }),
+    );
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 })
+      .publicKey.export({ type: "spki", format: "pem" })
+      .toString();
+    expect(() => parseTrustedKeys(rsa, "keys.pem")).toThrow(
+      expect.objectContaining({ code: "PHM_USAGE", message: expect.stringContaining("not Ed25519") }),
+    );
     expect(parseTrustedKeys(signer.publicKeyPem + stranger.publicKeyPem)).toHaveLength(2);
   });
 });

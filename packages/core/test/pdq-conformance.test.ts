@@ -1,7 +1,7 @@
 // PDQ against Meta's reference: every row of the shared conformance TSVs (hash, quality, 8 dihedral variants).
 import { join } from "node:path";
+import { type HashedRecord, hammingDistance, hashFile, hexToBytes, isFailedRecord } from "@phmatch/core";
 import { describe, expect, it } from "vitest";
-import { hammingDistance, hashFile, hexToBytes, isFailedRecord, type HashedRecord } from "@phmatch/core";
 import { conformanceDir, hasConformance, readTsv, skipReason } from "../../../test/support/conformance.js";
 
 const pdqDir = join(conformanceDir, "pdq");
@@ -26,21 +26,33 @@ describe.skipIf(!hasConformance)(`PDQ conformance (${hasConformance ? pdqDir : s
     expect(dihedral).toHaveLength(54);
   });
 
-  it.each(vectors.map((row) => [row.file as string, row] as const))("hash_fullres and quality_fullres: %s", async (file, row) => {
-    const record = await hashed(join(pdqDir, file), false);
-    expect(record.quality?.pdq).toBe(Number(row.quality_fullres));
-    const d = distance(record.hashes.pdq as string, row.hash_fullres as string);
-    if (file in DECODER_DEPENDENT) {
-      console.info(`${file}: ${d} bits from the reference (decoder-dependent row)`);
-      expect(d).toBeLessThanOrEqual(DECODER_DEPENDENT[file] as number);
-    } else {
-      expect(record.hashes.pdq).toBe(row.hash_fullres);
-    }
-  });
+  it.each(vectors.map((row) => [row.file as string, row] as const))(
+    "hash_fullres and quality_fullres: %s",
+    async (file, row) => {
+      const record = await hashed(join(pdqDir, file), false);
+      expect(record.quality?.pdq).toBe(Number(row.quality_fullres));
+      const d = distance(record.hashes.pdq as string, row.hash_fullres as string);
+      if (file in DECODER_DEPENDENT) {
+        console.info(`${file}: ${d} bits from the reference (decoder-dependent row)`);
+        expect(d).toBeLessThanOrEqual(DECODER_DEPENDENT[file] as number);
+      } else {
+        expect(record.hashes.pdq).toBe(row.hash_fullres);
+      }
+    },
+  );
 
   it.each(dihedral.map((row) => [row.file as string, row] as const))("8 dihedral variants: %s", async (file, row) => {
     const record = await hashed(join(pdqDir, file), true);
-    const expected = ["original", "rotate90", "rotate180", "rotate270", "flipx", "flipy", "flipplus1", "flipminus1"].map((v) => row[v] as string);
+    const expected = [
+      "original",
+      "rotate90",
+      "rotate180",
+      "rotate270",
+      "flipx",
+      "flipy",
+      "flipplus1",
+      "flipminus1",
+    ].map((v) => row[v] as string);
     const variants = record.dihedral?.pdq ?? [];
     expect(variants).toHaveLength(8);
     expect(variants[0]).toBe(record.hashes.pdq);
@@ -56,9 +68,12 @@ describe.skipIf(!hasConformance)(`PDQ conformance (${hasConformance ? pdqDir : s
 
   const imagehashDir = join(conformanceDir, "imagehash");
   const extra = hasConformance ? readTsv(join(imagehashDir, "pdq-vectors.tsv")) : [];
-  it.each(extra.map((row) => [row.file as string, row] as const))("imagehash set, reference PDQ: %s", async (file, row) => {
-    const record = await hashed(join(imagehashDir, "images", file), false);
-    expect(record.hashes.pdq).toBe(row.pdq_fullres);
-    expect(record.quality?.pdq).toBe(Number(row.quality));
-  });
+  it.each(extra.map((row) => [row.file as string, row] as const))(
+    "imagehash set, reference PDQ: %s",
+    async (file, row) => {
+      const record = await hashed(join(imagehashDir, "images", file), false);
+      expect(record.hashes.pdq).toBe(row.pdq_fullres);
+      expect(record.quality?.pdq).toBe(Number(row.quality));
+    },
+  );
 });

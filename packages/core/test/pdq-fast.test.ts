@@ -1,8 +1,8 @@
 // Fast mode (shrink on load) against exact mode on the reference vectors: within 10 bits wherever quality >= 80,
 // the upstream definition of an acceptable port. The distribution is printed for the README.
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
 import { hammingDistance, hashFile, hexToBytes, isFailedRecord } from "@phmatch/core";
+import { describe, expect, it } from "vitest";
 import { conformanceDir, hasConformance, readTsv, skipReason } from "../../../test/support/conformance.js";
 
 describe.skipIf(!hasConformance)(`PDQ fast mode (${hasConformance ? "" : skipReason})`, () => {
@@ -19,7 +19,9 @@ describe.skipIf(!hasConformance)(`PDQ fast mode (${hasConformance ? "" : skipRea
     const gated = distances.filter((x) => x.quality >= 80);
     const histogram = new Map<number, number>();
     for (const { d } of gated) histogram.set(d, (histogram.get(d) ?? 0) + 1);
-    console.info(`fast vs exact reference, ${gated.length} vectors with quality >= 80: distance -> count ${JSON.stringify(Object.fromEntries([...histogram].sort((a, b) => a[0] - b[0])))}`);
+    console.info(
+      `fast vs exact reference, ${gated.length} vectors with quality >= 80: distance -> count ${JSON.stringify(Object.fromEntries([...histogram].sort((a, b) => a[0] - b[0])))}`,
+    );
     expect(gated.length).toBeGreaterThan(45);
     expect(gated.filter((x) => x.d > 10)).toEqual([]);
   });

@@ -1,9 +1,10 @@
 // pHash's dihedral variants come from its one DCT, as PDQ's do: for every rotation and flip of an image, the
 // variant that equals the transformed image's hash is the one PDQ names for it, within a few bits (the Lanczos
 // resize of a turned image is not bit for bit the turned resize).
+
+import { hammingDistance, hashImageBytes } from "@phmatch/core";
 import sharp, { type Sharp } from "sharp";
 import { describe, expect, it } from "vitest";
-import { hashImageBytes, hammingDistance } from "@phmatch/core";
 import { fixtures } from "../../../test/support/conformance.js";
 
 const hex = (h: string) => new Uint8Array(Buffer.from(h, "hex"));
@@ -20,7 +21,9 @@ const TRANSFORMS: [string, (s: Sharp) => Sharp][] = [
 describe.each(["phash16", "phash"])("%s dihedral variants", (algorithm) => {
   it.each(TRANSFORMS)("a %s copy matches through the variant PDQ names for it", async (_name, transform) => {
     for (const file of ["texture.jpg", "shapes.png"]) {
-      const bytes = await sharp(fixtures(`images/${file}`)).png().toBuffer();
+      const bytes = await sharp(fixtures(`images/${file}`))
+        .png()
+        .toBuffer();
       const turned = await transform(sharp(bytes)).png().toBuffer();
       const original = await hashImageBytes(bytes, file, { algorithms: ["pdq", algorithm] });
       const query = await hashImageBytes(turned, file, { algorithms: ["pdq", algorithm], dihedral: true });

@@ -1,9 +1,9 @@
 // Worker pools: same records as in-process hashing, in input order; the supervised pool survives its child
 // dying and enforces per-file time and memory limits, losing no file.
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { HashPool, type HashRecord, hashFile, hashImageBytes, isFailedRecord, SupervisedHashPool } from "@phmatch/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { HashPool, SupervisedHashPool, hashFile, hashImageBytes, isFailedRecord, type HashRecord } from "@phmatch/core";
 import { fixtures } from "../../../test/support/conformance.js";
 import { syntheticImage } from "../../../test/support/worker-faults.js";
 
@@ -102,13 +102,16 @@ describe("SupervisedHashPool (threads in a supervised child process)", () => {
     const pool = new SupervisedHashPool({ jobs: 2 });
     pools.push(pool);
     const names = ["shapes.png", "texture.jpg", "texture-grey.png", "shapes-mirror.png"];
-    const uploads = Array.from({ length: 6 }, () => names.map((name) => readFileSync(fixtures(`images/${name}`)))).flat();
+    const uploads = Array.from({ length: 6 }, () =>
+      names.map((name) => readFileSync(fixtures(`images/${name}`))),
+    ).flat();
     const answers = uploads.map((bytes, i) => pool.hashBytes(bytes, `upload-${i}`));
     // The first answer comes from a running child with more uploads in flight behind it: it dies now.
     await answers[0];
     process.kill(pool.childPid as number, "SIGSEGV");
     const records = await Promise.all(answers);
-    for (const [i, record] of records.entries()) expect(record).toEqual(await hashImageBytes(uploads[i] as Buffer, `upload-${i}`));
+    for (const [i, record] of records.entries())
+      expect(record).toEqual(await hashImageBytes(uploads[i] as Buffer, `upload-${i}`));
     expect(pool.stats).toMatchObject({ starts: 2, crashes: 1 });
     expect(pool.stats.retries).toBeGreaterThan(0);
   });
@@ -123,10 +126,13 @@ describe("SupervisedHashPool (threads in a supervised child process)", () => {
     expect(isFailedRecord(early) && early.error.code).toBe("PHM_ABORTED");
     // The child is not started yet, so every one of these is still queued when the signal fires.
     const deadline = new AbortController();
-    const queued = Array.from({ length: 4 }, (_, i) => pool.hashBytes(bytes, `queued-${i}`, undefined, { signal: deadline.signal }));
+    const queued = Array.from({ length: 4 }, (_, i) =>
+      pool.hashBytes(bytes, `queued-${i}`, undefined, { signal: deadline.signal }),
+    );
     const kept = pool.hashBytes(bytes, "kept");
     deadline.abort();
-    for (const record of await Promise.all(queued)) expect(isFailedRecord(record) && record.error.code).toBe("PHM_ABORTED");
+    for (const record of await Promise.all(queued))
+      expect(isFailedRecord(record) && record.error.code).toBe("PHM_ABORTED");
     expect(await kept).toEqual(await hashImageBytes(bytes, "kept"));
   });
 
@@ -134,7 +140,9 @@ describe("SupervisedHashPool (threads in a supervised child process)", () => {
     const pool = new SupervisedHashPool({ jobs: 1, fileTimeoutMs: 1, retryTimedOut: false });
     pools.push(pool);
     const times: number[] = [];
-    const record = await pool.hashBytes(readFileSync(fixtures("images/texture.jpg")), "slow", undefined, { onWorkerTime: (ms) => times.push(ms) });
+    const record = await pool.hashBytes(readFileSync(fixtures("images/texture.jpg")), "slow", undefined, {
+      onWorkerTime: (ms) => times.push(ms),
+    });
     expect(isFailedRecord(record) && record.error.code).toBe("PHM_WORKER_TIMEOUT");
     expect(isFailedRecord(record) && record.error.message).toMatch(/not retried/);
     expect(pool.stats).toMatchObject({ timeouts: 1, retries: 0 });
@@ -151,8 +159,15 @@ describe("SupervisedHashPool (threads in a supervised child process)", () => {
     const small = readFileSync(fixtures("images/texture.jpg"));
     const deadline = new AbortController();
     const times: number[] = [];
-    const running = pool.hashBytes(big, "running", undefined, { signal: deadline.signal, onStart: () => deadline.abort(), onWorkerTime: (ms) => times.push(ms) });
-    const waiting = pool.hashBytes(small, "waiting", undefined, { signal: deadline.signal, onWorkerTime: (ms) => times.push(ms) });
+    const running = pool.hashBytes(big, "running", undefined, {
+      signal: deadline.signal,
+      onStart: () => deadline.abort(),
+      onWorkerTime: (ms) => times.push(ms),
+    });
+    const waiting = pool.hashBytes(small, "waiting", undefined, {
+      signal: deadline.signal,
+      onWorkerTime: (ms) => times.push(ms),
+    });
     const dropped = await waiting;
     expect(isFailedRecord(dropped) && dropped.error.code).toBe("PHM_ABORTED");
     expect(await running).toEqual(await hashImageBytes(big, "running"));
@@ -166,7 +181,11 @@ describe("SupervisedHashPool (threads in a supervised child process)", () => {
     pools.push(pool);
     const bytes = readFileSync(fixtures("images/texture.jpg"));
     const started: string[] = [];
-    const submit = (name: string, key: string) => pool.hashBytes(bytes, name, undefined, { client: { keys: [key], maxRunning: 1 }, onStart: () => started.push(name) });
+    const submit = (name: string, key: string) =>
+      pool.hashBytes(bytes, name, undefined, {
+        client: { keys: [key], maxRunning: 1 },
+        onStart: () => started.push(name),
+      });
     // Queued before the worker process is ready: what goes first is the pool's choice alone.
     await Promise.all([submit("x1", "x"), submit("x2", "x"), submit("x3", "x"), submit("y1", "y")]);
     expect(started).toEqual(["x1", "y1", "x2", "x3"]);

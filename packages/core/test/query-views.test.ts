@@ -1,26 +1,27 @@
 // The extra query views from one reduced copy: the turn back inverts a small rotation pixel for pixel (up to
 // resampling), the parts of an overlaid copy match the parts a list built with --augment holds, a hit says which
 // part matched, and createChecker has every view on by default.
-import { Ajv2020 } from "ajv/dist/2020.js";
-import sharp from "sharp";
-import { describe, expect, it } from "vitest";
+
 import {
-  HashSetBuilder,
-  Matcher,
   checkerFor,
+  type HashRecord,
+  HashSetBuilder,
   hashFile,
   hashImageBytes,
   hashRecordSchema,
+  type LoadedHashSet,
+  Matcher,
   matchResultSchema,
   parseHashValue,
   parseStore,
   serializeStore,
-  type HashRecord,
-  type LoadedHashSet,
 } from "@phmatch/core";
 import { AUGMENT_WINDOWS, PART_WINDOWS } from "@phmatch/core/internal";
-import { greyPixels, reducePixels, turnBack } from "../src/decode/rotate.js";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
 import { fixtures } from "../../../test/support/conformance.js";
+import { greyPixels, reducePixels, turnBack } from "../src/decode/rotate.js";
 
 const ALGORITHMS = ["pdq", "phash16"];
 
@@ -36,7 +37,14 @@ function augmentedList(record: HashRecord, entryId: string): LoadedHashSet {
   const add = (hashes: Record<string, string>, window?: string) => {
     for (const a of ALGORITHMS) {
       const parsed = parseHashValue(a, hashes[a] as string);
-      if (parsed.ok) builder.addEntry({ algorithm: a, value: parsed.value, listId: "L", entryId, ...(window !== undefined && { fields: { window } }) });
+      if (parsed.ok)
+        builder.addEntry({
+          algorithm: a,
+          value: parsed.value,
+          listId: "L",
+          entryId,
+          ...(window !== undefined && { fields: { window } }),
+        });
     }
   };
   add(record.hashes ?? {});
@@ -46,13 +54,22 @@ function augmentedList(record: HashRecord, entryId: string): LoadedHashSet {
 
 describe("turnBack", () => {
   it("undoes a 5-degree rotation: the turned-back centre equals the original's to within resampling", async () => {
-    const original = await grey(await sharp(fixtures("images/texture.jpg")).resize(200, 150, { fit: "fill" }).png().toBuffer());
-    const rotated = await grey(await sharp(Buffer.from(original.data), { raw: { width: 200, height: 150, channels: 1 } }).rotate(5, { background: "#ffffff" }).png().toBuffer());
+    const original = await grey(
+      await sharp(fixtures("images/texture.jpg")).resize(200, 150, { fit: "fill" }).png().toBuffer(),
+    );
+    const rotated = await grey(
+      await sharp(Buffer.from(original.data), { raw: { width: 200, height: 150, channels: 1 } })
+        .rotate(5, { background: "#ffffff" })
+        .png()
+        .toBuffer(),
+    );
     const back = turnBack(rotated, 5);
     expect(back).toMatchObject({ width: 200, height: 150, channels: 1 });
-    const meanDifference = (a: Uint8Array, b: Uint8Array) => a.reduce((s, v, i) => s + Math.abs(v - (b[i] as number)), 0) / a.length;
+    const meanDifference = (a: Uint8Array, b: Uint8Array) =>
+      a.reduce((s, v, i) => s + Math.abs(v - (b[i] as number)), 0) / a.length;
     // Interior only (the corners hold the white the rotation brought in), against the wrong direction as control.
-    const interior = (p: { data: Uint8Array }) => p.data.filter((_, i) => i % 200 > 20 && i % 200 < 180 && i / 200 > 20 && i / 200 < 130);
+    const interior = (p: { data: Uint8Array }) =>
+      p.data.filter((_, i) => i % 200 > 20 && i % 200 < 180 && i / 200 > 20 && i / 200 < 130);
     const right = meanDifference(interior(back as { data: Uint8Array }), interior(original));
     const wrong = meanDifference(interior(turnBack(rotated, -5) as { data: Uint8Array }), interior(original));
     expect(right).toBeLessThan(6);
@@ -60,7 +77,9 @@ describe("turnBack", () => {
   });
 
   it("reduces to at most 256 px a side and keeps small images as they are", async () => {
-    const big = await grey(await sharp(fixtures("images/texture.jpg")).resize(1000, 600, { fit: "fill" }).png().toBuffer());
+    const big = await grey(
+      await sharp(fixtures("images/texture.jpg")).resize(1000, 600, { fit: "fill" }).png().toBuffer(),
+    );
     const small = await reducePixels(big);
     expect([small.width, small.height]).toEqual([256, 154]);
     expect(await reducePixels(small)).toBe(small);
@@ -80,12 +99,21 @@ describe("parts", () => {
     const listed = await hashImageBytes(source, "listed.png", { algorithms: ALGORITHMS, augment: true });
     expect(listed.windows?.map((w) => w.window)).toEqual(AUGMENT_WINDOWS.map((w) => w.name));
     const matcher = new Matcher([augmentedList(listed, "texture")]);
-    const badge = await sharp({ create: { width: 150, height: 150, channels: 3, background: "#e8462b" } }).png().toBuffer();
-    const overlaid = await sharp(source).composite([{ input: badge, left: 232, top: 232 }]).jpeg({ quality: 80 }).toBuffer();
+    const badge = await sharp({ create: { width: 150, height: 150, channels: 3, background: "#e8462b" } })
+      .png()
+      .toBuffer();
+    const overlaid = await sharp(source)
+      .composite([{ input: badge, left: 232, top: 232 }])
+      .jpeg({ quality: 80 })
+      .toBuffer();
 
     const plain = await hashImageBytes(overlaid, "overlaid.jpg", { algorithms: ALGORITHMS, dihedral: true });
     expect(plain.parts).toBeUndefined(); // off unless asked
-    const record = await hashImageBytes(overlaid, "overlaid.jpg", { algorithms: ALGORITHMS, dihedral: true, parts: true });
+    const record = await hashImageBytes(overlaid, "overlaid.jpg", {
+      algorithms: ALGORITHMS,
+      dihedral: true,
+      parts: true,
+    });
     expect(record.parts?.map((p) => [p.window, p.box])).toEqual([
       ["top-60", [0, 0, 384, 230]],
       ["bottom-60", [0, 154, 384, 230]],
@@ -112,7 +140,10 @@ describe("createChecker defaults", () => {
   it("matches with trim, rotations and parts on, and each can be turned off", async () => {
     const listed = await hashFile(fixtures("images/texture.jpg"), { algorithms: ALGORITHMS, augment: true });
     const set = augmentedList(listed, "texture");
-    const turned = await sharp(fixtures("images/texture.jpg")).rotate(5, { background: "#ffffff" }).jpeg({ quality: 85 }).toBuffer();
+    const turned = await sharp(fixtures("images/texture.jpg"))
+      .rotate(5, { background: "#ffffff" })
+      .jpeg({ quality: 85 })
+      .toBuffer();
     const on = await checkerFor([set]).check(new Uint8Array(turned), { name: "turned.jpg" });
     expect(on.status).toBe("known");
     expect(on.matches.some((m) => m.query === "rotated")).toBe(true);

@@ -5,9 +5,9 @@ import { execFileSync } from "node:child_process";
 import { closeSync, constants, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
 import { hashFile } from "@phmatch/core";
 import { readFileOnce, readImageFile } from "@phmatch/core/internal";
+import { afterAll, describe, expect, it } from "vitest";
 
 const dir = mkdtempSync(join(tmpdir(), "phmatch-special-"));
 const fifo = join(dir, "pipe.jpg");
@@ -23,8 +23,15 @@ afterAll(() => {
 });
 
 // The answer within 5 s, or "hung".
-const within = <T>(promise: Promise<T>) => Promise.race([promise, new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 5000).unref())]);
-const codeOf = (promise: Promise<unknown>) => within(promise.then(() => "read", (e: { code?: string }) => e.code ?? String(e)));
+const within = <T>(promise: Promise<T>) =>
+  Promise.race([promise, new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 5000).unref())]);
+const codeOf = (promise: Promise<unknown>) =>
+  within(
+    promise.then(
+      () => "read",
+      (e: { code?: string }) => e.code ?? String(e),
+    ),
+  );
 
 describe("special files are refused without waiting", () => {
   it("a FIFO: PHM_FILE_UNREADABLE from readFileOnce, readImageFile and hashFile", async () => {
@@ -35,6 +42,8 @@ describe("special files are refused without waiting", () => {
   });
 
   it("a character device: PHM_FILE_UNREADABLE", async () => {
-    expect(await codeOf(readFileOnce("/dev/zero", { digests: ["sha256"], keepBytes: true }))).toBe("PHM_FILE_UNREADABLE");
+    expect(await codeOf(readFileOnce("/dev/zero", { digests: ["sha256"], keepBytes: true }))).toBe(
+      "PHM_FILE_UNREADABLE",
+    );
   });
 });

@@ -5,20 +5,20 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { afterAll, describe, expect, it } from "vitest";
 import {
-  PhmatchError,
-  ScanTally,
   createReportWriter,
   generateSigningKeys,
+  PhmatchError,
   parseTrustedKeys,
-  verifyReport,
-  writeReportIntegrity,
   type ReportFormat,
   type ScanFileRecord,
   type ScanHeader,
+  ScanTally,
+  verifyReport,
+  writeReportIntegrity,
 } from "@phmatch/core";
 import { keyId, reportPathFields } from "@phmatch/core/internal";
+import { afterAll, describe, expect, it } from "vitest";
 
 const work = mkdtempSync(join(tmpdir(), "phmatch-report-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -93,14 +93,20 @@ describe("report writers", () => {
         "RelativeFilePath@phmatch.pathBytes": rawPath.toString("base64"),
         FileName: "fo%FF.jpg",
         Tags: "phmatch:hotline@3:1",
-        Hashes: [{ HashName: "SHA256", HashValue: "ab".repeat(32) }, { HashName: "MD5", HashValue: "cd".repeat(16) }],
+        Hashes: [
+          { HashName: "SHA256", HashValue: "ab".repeat(32) },
+          { HashName: "MD5", HashValue: "cd".repeat(16) },
+        ],
       },
     ]);
   });
 
   it("write NDJSON as header, records and summary, one JSON object a line", async () => {
     const text = await written("ndjson", [knownRecord()]);
-    const lines = text.trimEnd().split("\n").map((l) => JSON.parse(l) as { type: string });
+    const lines = text
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string });
     expect(lines.map((l) => l.type)).toEqual(["header", "file", "summary"]);
     expect(lines[1]).toEqual(knownRecord());
     const lists = { hotline: { files: 1, categories: { "1": 1 } } };

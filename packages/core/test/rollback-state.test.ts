@@ -6,9 +6,9 @@ import { once } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
 import { RollbackState } from "@phmatch/core";
 import { withLock } from "@phmatch/core/internal";
+import { afterAll, describe, expect, it } from "vitest";
 import { projectRoot } from "../../../test/support/conformance.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "phmatch-rollback-state-"));
@@ -38,7 +38,10 @@ describe("the rollback state folder", () => {
       }
     `;
     const children = Array.from({ length: PROCESSES }, (_, p) =>
-      spawn(process.execPath, ["--input-type=module", "-e", script, dir, go, String(p), String(ROUNDS)], { cwd: projectRoot, stdio: ["ignore", "ignore", "pipe"] }),
+      spawn(process.execPath, ["--input-type=module", "-e", script, dir, go, String(p), String(ROUNDS)], {
+        cwd: projectRoot,
+        stdio: ["ignore", "ignore", "pipe"],
+      }),
     );
     const errors: string[] = [];
     for (const child of children) child.stderr!.on("data", (d: Buffer) => errors.push(d.toString()));
@@ -55,7 +58,11 @@ describe("the rollback state folder", () => {
     expect(versions).toEqual(expected);
     const state = new RollbackState(dir);
     expect(state.overridesRelease(["hotline"])).toBe((PROCESSES - 1) * 1000 + ROUNDS);
-    for (let p = 0; p < PROCESSES; p++) expect(state.auditHead(`/logs/gate-${p}.ndjson`)).toEqual({ seq: ROUNDS - 1, head: String((ROUNDS - 1) % 10).repeat(64) });
+    for (let p = 0; p < PROCESSES; p++)
+      expect(state.auditHead(`/logs/gate-${p}.ndjson`)).toEqual({
+        seq: ROUNDS - 1,
+        head: String((ROUNDS - 1) % 10).repeat(64),
+      });
     expect(existsSync(join(dir, "state.lock"))).toBe(false);
   }, 120_000);
 
@@ -73,14 +80,18 @@ describe("the rollback state folder", () => {
     // Held by a live process (this one): never broken, and after the wait nothing was done.
     writeFileSync(lock, JSON.stringify({ pid: process.pid, host: hostname(), token: "alive" }));
     let ran = false;
-    expect(() => withLock(lock, () => (ran = true), { waitMs: 0 })).toThrow(expect.objectContaining({ code: "PHM_STATE_LOCKED" }));
+    expect(() => withLock(lock, () => (ran = true), { waitMs: 0 })).toThrow(
+      expect.objectContaining({ code: "PHM_STATE_LOCKED" }),
+    );
     expect(ran).toBe(false);
     expect(JSON.parse(readFileSync(lock, "utf8"))).toMatchObject({ token: "alive" });
 
     // Held from another host: judged by age (an injected clock), stale only past STATE_LOCK_STALE_MS.
     writeFileSync(lock, JSON.stringify({ pid: 1, host: "another-host", token: "remote" }));
     const written = statSync(lock).mtimeMs;
-    expect(() => withLock(lock, () => (ran = true), { waitMs: 0, now: () => written + 1_000 })).toThrow(expect.objectContaining({ code: "PHM_STATE_LOCKED" }));
+    expect(() => withLock(lock, () => (ran = true), { waitMs: 0, now: () => written + 1_000 })).toThrow(
+      expect.objectContaining({ code: "PHM_STATE_LOCKED" }),
+    );
     expect(withLock(lock, () => (ran = true), { waitMs: 0, now: () => written + 60_000 })).toBe(true);
     expect(existsSync(lock)).toBe(false);
     // A lock file without content (its writer died between creating and filling it) is judged by age too.
@@ -93,17 +104,37 @@ describe("the rollback state folder", () => {
     const dir = join(tmp, "read-only");
     new RollbackState(dir).admit([{ listId: "R", version: 5 }], "R-5.phs");
     const readOnly = new RollbackState(dir, { readOnly: true });
-    expect(() => readOnly.admit([{ listId: "R", version: 4 }], "R-4.phs")).toThrow(expect.objectContaining({ code: "PHM_HASHSET_ROLLBACK" }));
-    readOnly.admit([{ listId: "R", version: 6 }, { listId: "S", version: 1 }], "R-6.phs");
+    expect(() => readOnly.admit([{ listId: "R", version: 4 }], "R-4.phs")).toThrow(
+      expect.objectContaining({ code: "PHM_HASHSET_ROLLBACK" }),
+    );
+    readOnly.admit(
+      [
+        { listId: "R", version: 6 },
+        { listId: "S", version: 1 },
+      ],
+      "R-6.phs",
+    );
     readOnly.admitOverrides(["R"], 3, "o");
-    expect([readOnly.highest("R"), readOnly.highest("S"), readOnly.overridesRelease(["R"])]).toEqual([5, undefined, undefined]);
+    expect([readOnly.highest("R"), readOnly.highest("S"), readOnly.overridesRelease(["R"])]).toEqual([
+      5,
+      undefined,
+      undefined,
+    ]);
   });
 
   it("a refusal names the folder and says how an old case is re-run", () => {
     const dir = join(tmp, "message");
     const state = new RollbackState(dir);
     state.admit([{ listId: "M", version: 9 }], "M-9.phs");
-    expect(() => state.admit([{ listId: "M", version: 8 }], "M-8.phs")).toThrow(expect.objectContaining({ message: expect.stringMatching(new RegExp(`version 8, older than version 9 already loaded with the rollback state ${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}.*one state per case`)) }));
+    expect(() => state.admit([{ listId: "M", version: 8 }], "M-8.phs")).toThrow(
+      expect.objectContaining({
+        message: expect.stringMatching(
+          new RegExp(
+            `version 8, older than version 9 already loaded with the rollback state ${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}.*one state per case`,
+          ),
+        ),
+      }),
+    );
     expect(() => new RollbackState(" ")).toThrow(expect.objectContaining({ code: "PHM_USAGE" }));
   });
 });

@@ -1,20 +1,21 @@
 // Rotation hypotheses: a copy turned by a few degrees (canvas expanded) matches through the query turned back,
 // says so (query rotated, with the angle), stays valid against the schemas, and is off unless asked.
-import { Ajv2020 } from "ajv/dist/2020.js";
-import sharp from "sharp";
-import { describe, expect, it } from "vitest";
+
 import {
   HashSetBuilder,
-  Matcher,
   hashFile,
   hashImageBytes,
   hashRecordSchema,
+  Matcher,
   matchResultSchema,
   parseHashValue,
   parseStore,
   serializeStore,
 } from "@phmatch/core";
 import { unrotatedSize } from "@phmatch/core/internal";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
 import { fixtures } from "../../../test/support/conformance.js";
 
 describe("rotation hypotheses", () => {
@@ -34,12 +35,18 @@ describe("rotation hypotheses", () => {
       const parsed = parseHashValue(a, original.hashes?.[a] as string);
       if (parsed.ok) builder.addEntry({ algorithm: a, value: parsed.value, listId: "L", entryId: "texture" });
     }
-    const matcher = new Matcher([{ set: parseStore(serializeStore(builder), "t"), path: "t", storeSha256: "", encrypted: false, overrides: [] }]);
+    const matcher = new Matcher([
+      { set: parseStore(serializeStore(builder), "t"), path: "t", storeSha256: "", encrypted: false, overrides: [] },
+    ]);
     const turned = await sharp(fixtures("images/texture.jpg")).rotate(5, { background: "#ffffff" }).png().toBuffer();
     const plain = await hashImageBytes(turned, "turned.png", { algorithms: ["pdq", "phash16"], dihedral: true });
     expect(plain.rotated).toBeUndefined();
     expect(matcher.match(plain).status).not.toBe("known");
-    const record = await hashImageBytes(turned, "turned.png", { algorithms: ["pdq", "phash16"], dihedral: true, rotations: true });
+    const record = await hashImageBytes(turned, "turned.png", {
+      algorithms: ["pdq", "phash16"],
+      dihedral: true,
+      rotations: true,
+    });
     expect(record.rotated?.map((r) => r.degrees)).toEqual([-8, -6, -4, -2, 2, 4, 6, 8]);
     const result = matcher.match(record);
     expect(result.status).toBe("known");

@@ -4,9 +4,9 @@
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { Matcher, SupervisedHashPool, loadHashSet, type ScanFileRecord } from "@phmatch/core";
+import { loadHashSet, Matcher, type ScanFileRecord, SupervisedHashPool } from "@phmatch/core";
 import { buildHashOptions, createEntryScanner } from "@phmatch/core/internal";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { fixtures } from "../../../test/support/conformance.js";
 
 const work = mkdtempSync(join(tmpdir(), "phmatch-entry-"));
@@ -26,7 +26,8 @@ afterAll(async () => {
 // The entries one after another, as a walk gives them.
 async function scanInOrder(scanEntry: ReturnType<typeof createEntryScanner>): Promise<ScanFileRecord[]> {
   const records: ScanFileRecord[] = [];
-  for (const name of ["a1.png", "b.jpg", "a2.png"]) records.push(await scanEntry({ kind: "file", path: join(work, name) }));
+  for (const name of ["a1.png", "b.jpg", "a2.png"])
+    records.push(await scanEntry({ kind: "file", path: join(work, name) }));
   return records;
 }
 

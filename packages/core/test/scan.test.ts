@@ -3,8 +3,8 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { loadHashSet, Matcher, type ScanFileRecord, ScanTally, SupervisedHashPool, scanFiles } from "@phmatch/core";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { Matcher, ScanTally, SupervisedHashPool, loadHashSet, scanFiles, type ScanFileRecord } from "@phmatch/core";
 import { fixtures } from "../../../test/support/conformance.js";
 
 const work = mkdtempSync(join(tmpdir(), "phmatch-dup-"));
@@ -18,7 +18,10 @@ describe("scanFiles", () => {
     copyFileSync(fixtures("images/shapes.png"), join(work, "c", "3.png"));
     copyFileSync(fixtures("images/texture.jpg"), join(work, "c", "4.jpg"));
     const matcher = new Matcher([await loadHashSet(fixtures("hashsets/demo.phs"))]);
-    const pool = new SupervisedHashPool({ jobs: 2, hashOptions: { algorithms: ["pdq", "md5", "sha256"], dihedral: true } });
+    const pool = new SupervisedHashPool({
+      jobs: 2,
+      hashOptions: { algorithms: ["pdq", "md5", "sha256"], dihedral: true },
+    });
     const hash = vi.spyOn(pool, "hash");
     const tally = new ScanTally();
     const records: ScanFileRecord[] = [];

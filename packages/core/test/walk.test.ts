@@ -4,9 +4,9 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { hashFile, type WalkEntry, walkInputs } from "@phmatch/core";
+import { displayPath, SYMLINK_NOTES, walkEntries } from "@phmatch/core/internal";
 import { afterAll, describe, expect, it } from "vitest";
-import { hashFile, walkInputs, type WalkEntry } from "@phmatch/core";
-import { SYMLINK_NOTES, displayPath, walkEntries } from "@phmatch/core/internal";
 
 const root = mkdtempSync(join(tmpdir(), "phmatch-walk-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -29,7 +29,12 @@ async function entries(dir: string, followSymlinks: boolean): Promise<(string | 
   const rel = (p: Parameters<typeof displayPath>[0]) => displayPath(p).slice(dir.length + 1);
   const out: (string | undefined)[][] = [];
   for await (const e of walkEntries([dir], { followSymlinks }) as AsyncGenerator<WalkEntry>) {
-    out.push([rel(e.path), e.kind, e.linkTarget?.toString("utf8"), e.kind === "symlink" && e.duplicateOf !== undefined ? rel(e.duplicateOf) : undefined]);
+    out.push([
+      rel(e.path),
+      e.kind,
+      e.linkTarget?.toString("utf8"),
+      e.kind === "symlink" && e.duplicateOf !== undefined ? rel(e.duplicateOf) : undefined,
+    ]);
   }
   return out;
 }
@@ -88,7 +93,9 @@ describe("walkInputs", () => {
     try {
       for (let i = 0; i <= 12; i++) mkdirSync(join(dir, `l${String(i).padStart(2, "0")}`));
       writeFileSync(join(dir, "l12", "file.jpg"), "z");
-      for (let i = 0; i < 12; i++) for (const name of ["x", "y"]) symlinkSync(`../l${String(i + 1).padStart(2, "0")}`, join(dir, `l${String(i).padStart(2, "0")}`, name));
+      for (let i = 0; i < 12; i++)
+        for (const name of ["x", "y"])
+          symlinkSync(`../l${String(i + 1).padStart(2, "0")}`, join(dir, `l${String(i).padStart(2, "0")}`, name));
       const walked: WalkEntry[] = [];
       for await (const e of walkEntries([join(dir, "l00")], { followSymlinks: true })) walked.push(e);
       const files = walked.filter((e) => e.kind === "file").map((e) => displayPath(e.path).slice(dir.length + 1));
@@ -98,7 +105,13 @@ describe("walkInputs", () => {
       expect(links.filter((l) => l.note === SYMLINK_NOTES.followedDirectory)).toHaveLength(12);
       const repeats = links.filter((l) => l.note === SYMLINK_NOTES.visited);
       expect(repeats).toHaveLength(12);
-      expect(repeats.every((l) => displayPath(l.path).endsWith("/y") && displayPath(l.duplicateOf as string) === displayPath(l.path).slice(0, -1) + "x")).toBe(true);
+      expect(
+        repeats.every(
+          (l) =>
+            displayPath(l.path).endsWith("/y") &&
+            displayPath(l.duplicateOf as string) === displayPath(l.path).slice(0, -1) + "x",
+        ),
+      ).toBe(true);
       expect(walked).toHaveLength(25);
     } finally {
       rmSync(dir, { recursive: true, force: true });

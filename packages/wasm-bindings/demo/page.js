@@ -1,6 +1,6 @@
 // The demo page: decode the chosen image in the browser, hash it with @phmatch/wasm, send only the hashes to the
 // demo backend (standing in for the platform's server), show the decision. No token here: the backend holds it.
-import { HashKernel, exifOrientation, hashImage, undoOrientation, wasmUrl } from "/pkg/dist/index.js";
+import { exifOrientation, HashKernel, hashImage, undoOrientation, wasmUrl } from "/pkg/dist/index.js";
 
 const kernel = await HashKernel.load(await (await fetch(wasmUrl)).arrayBuffer());
 const input = document.getElementById("file");
@@ -21,17 +21,22 @@ input.addEventListener("change", async () => {
   const started = performance.now();
   const hashes = hashImage(kernel, pixels, { algorithms: ["pdq", "phash", "dhash"], dihedral: true });
   const hashMs = performance.now() - started;
-  const response = await fetch("/api/check", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(hashes) });
+  const response = await fetch("/api/check", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(hashes),
+  });
   const decision = await response.json();
   result.hidden = false;
   result.dataset.decision = decision.decision;
   result.innerHTML = "";
-  const text = {
-    match: "This image matches a list of known material: it cannot be uploaded.",
-    no_match: "No match: the upload can go ahead.",
-    low_quality: "The image has too little detail to check: the platform decides.",
-    error: "The image could not be checked.",
-  }[decision.decision] ?? "Unexpected answer.";
+  const text =
+    {
+      match: "This image matches a list of known material: it cannot be uploaded.",
+      no_match: "No match: the upload can go ahead.",
+      low_quality: "The image has too little detail to check: the platform decides.",
+      error: "The image could not be checked.",
+    }[decision.decision] ?? "Unexpected answer.";
   const p = document.createElement("p");
   p.textContent = `${file.name}: ${text}`;
   const code = document.createElement("code");
@@ -39,6 +44,15 @@ input.addEventListener("change", async () => {
   result.append(p, code);
   checks += 1;
   // For the automated test: what was computed and answered.
-  window.phmatchDemo = { checks, file: file.name, width: pixels.width, height: pixels.height, orientation, hashes, decision, hashMs };
+  window.phmatchDemo = {
+    checks,
+    file: file.name,
+    width: pixels.width,
+    height: pixels.height,
+    orientation,
+    hashes,
+    decision,
+    hashMs,
+  };
 });
 document.body.dataset.ready = "true";

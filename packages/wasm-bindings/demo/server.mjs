@@ -6,10 +6,18 @@ import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({ options: { port: { type: "string", default: process.env.PORT ?? "8090" }, host: { type: "string", default: "127.0.0.1" } } });
+const { values } = parseArgs({
+  options: {
+    port: { type: "string", default: process.env.PORT ?? "8090" },
+    host: { type: "string", default: "127.0.0.1" },
+  },
+});
 const gate = process.env.GATE_URL ?? "http://127.0.0.1:8080";
 const token = process.env.GATE_TOKEN;
-if (token === undefined || token === "") throw new Error('set GATE_TOKEN to a token of the gate (a decision token with "matchAlgorithms":["pdq"] and a "ratePerMinute" is enough)');
+if (token === undefined || token === "")
+  throw new Error(
+    'set GATE_TOKEN to a token of the gate (a decision token with "matchAlgorithms":["pdq"] and a "ratePerMinute" is enough)',
+  );
 
 const here = new URL("./", import.meta.url);
 const pkg = new URL("../", import.meta.url);
@@ -18,7 +26,8 @@ const files = {
   "/page.js": [new URL("page.js", here), "text/javascript"],
   "/pkg/build/phmatch.wasm": [new URL("build/phmatch.wasm", pkg), "application/wasm"],
 };
-for (const f of ["index.js", "record.js", "hamming.js", "orientation.js"]) files[`/pkg/dist/${f}`] = [new URL(`dist/${f}`, pkg), "text/javascript"];
+for (const f of ["index.js", "record.js", "hamming.js", "orientation.js"])
+  files[`/pkg/dist/${f}`] = [new URL(`dist/${f}`, pkg), "text/javascript"];
 
 const server = createServer(async (req, res) => {
   try {
@@ -45,14 +54,20 @@ const server = createServer(async (req, res) => {
       const pdq = { hashes: { pdq: record?.hashes?.pdq } };
       if (record?.quality?.pdq !== undefined) pdq.quality = { pdq: record.quality.pdq };
       if (record?.dihedral?.pdq !== undefined) pdq.dihedral = { pdq: record.dihedral.pdq };
-      const answer = await fetch(`${gate}/v1/match`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(pdq) });
+      const answer = await fetch(`${gate}/v1/match`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify(pdq),
+      });
       const { decision, reason_code } = await answer.json();
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ decision, reason_code }));
       return;
     }
     res.writeHead(404).end();
   } catch (error) {
-    res.writeHead(502, { "content-type": "application/json" }).end(JSON.stringify({ decision: "error", reason_code: "GATE_UNREACHABLE" }));
+    res
+      .writeHead(502, { "content-type": "application/json" })
+      .end(JSON.stringify({ decision: "error", reason_code: "GATE_UNREACHABLE" }));
     process.stderr.write(`demo backend: ${error.message}\n`);
   }
 });

@@ -18,8 +18,28 @@ export interface MihTable {
 }
 
 interface HammingExports {
-  buildTable(values: number, n: number, bytesPerValue: number, start: number, width: number, offsets: number, ids: number, idBytes: number): void;
-  search(values: number, bytesPerValue: number, desc: number, tables: number, idBytes: number, query: number, maxDistance: number, out: number, cap: number, work: number): number;
+  buildTable(
+    values: number,
+    n: number,
+    bytesPerValue: number,
+    start: number,
+    width: number,
+    offsets: number,
+    ids: number,
+    idBytes: number,
+  ): void;
+  search(
+    values: number,
+    bytesPerValue: number,
+    desc: number,
+    tables: number,
+    idBytes: number,
+    query: number,
+    maxDistance: number,
+    out: number,
+    cap: number,
+    work: number,
+  ): number;
   workBytes(): number;
 }
 
@@ -32,7 +52,8 @@ export class HammingKernel {
   constructor(module: WebAssembly.Module, bytes: number) {
     const pages = Math.ceil(bytes / 65536);
     this.#memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-    this.#exports = new WebAssembly.Instance(module, { env: { memory: this.#memory } }).exports as unknown as HammingExports;
+    this.#exports = new WebAssembly.Instance(module, { env: { memory: this.#memory } })
+      .exports as unknown as HammingExports;
   }
 
   /** The instance's memory, for the host to lay out values and read hits. */
@@ -64,7 +85,18 @@ export class HammingKernel {
    * (position, distance) u32 pairs at `out`, possibly several times for one value; `work` is a scratch area of
    * {@link HammingKernel.workBytes} bytes. Returns the number of hits, or -1 when there were more than `cap`.
    */
-  search(values: number, bytesPerValue: number, desc: number, tables: number, idBytes: 3 | 4, query: number, maxDistance: number, out: number, cap: number, work: number): number {
+  search(
+    values: number,
+    bytesPerValue: number,
+    desc: number,
+    tables: number,
+    idBytes: 3 | 4,
+    query: number,
+    maxDistance: number,
+    out: number,
+    cap: number,
+    work: number,
+  ): number {
     return this.#exports.search(values, bytesPerValue, desc, tables, idBytes, query, maxDistance, out, cap, work);
   }
 

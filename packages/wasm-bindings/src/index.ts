@@ -7,14 +7,14 @@
  */
 
 export {
-  KERNEL_ALGORITHMS,
   DIHEDRAL_VARIANTS,
-  type PixelInput,
-  type KernelHash,
   type HashKernelResult,
+  KERNEL_ALGORITHMS,
   type KernelAlgorithm,
+  type KernelHash,
+  type PixelInput,
 } from "./algorithms.js";
-export { HashKernel, KernelMemoryError, wasmUrl } from "./kernel.js";
 export { HammingKernel, hammingWasmUrl, type MihTable } from "./hamming.js";
-export { hashImage, DEFAULT_DEVICE_ALGORITHMS, type ImageHashes, type ImageInput } from "./record.js";
+export { HashKernel, KernelMemoryError, wasmUrl } from "./kernel.js";
 export { exifOrientation, undoOrientation } from "./orientation.js";
+export { DEFAULT_DEVICE_ALGORITHMS, hashImage, type ImageHashes, type ImageInput } from "./record.js";

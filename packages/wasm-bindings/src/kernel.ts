@@ -2,8 +2,8 @@
 
 import {
   DIHEDRAL_VARIANTS,
-  KERNEL_ALGORITHMS,
   type HashKernelResult,
+  KERNEL_ALGORITHMS,
   type KernelAlgorithm,
   type KernelHash,
   type PixelInput,
@@ -57,7 +57,10 @@ export class HashKernel {
   }
 
   /** Compiles and instantiates the kernels from the `.wasm` bytes or an already compiled module. */
-  static async load(source: BufferSource | WebAssembly.Module, options: { retainBytes?: number } = {}): Promise<HashKernel> {
+  static async load(
+    source: BufferSource | WebAssembly.Module,
+    options: { retainBytes?: number } = {},
+  ): Promise<HashKernel> {
     const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
     return new HashKernel(module, options.retainBytes ?? DEFAULT_RETAIN_BYTES);
   }
@@ -108,14 +111,21 @@ export class HashKernel {
         results[id] = result;
         continue;
       }
-      if (!grey && !this.#exports.prepareGrey(width, height, channels)) throw this.#memoryError(width, height, channels);
+      if (!grey && !this.#exports.prepareGrey(width, height, channels))
+        throw this.#memoryError(width, height, channels);
       grey = true;
       // pHash's DCT gives its dihedral variants as PDQ's does (same order); the other imagehash hashes have none.
       const variants = options.dihedral === true && spec.imagehash === 1;
-      if (!this.#exports.imageHash(spec.imagehash, spec.size, variants ? 1 : 0)) throw this.#memoryError(width, height, channels);
+      if (!this.#exports.imageHash(spec.imagehash, spec.size, variants ? 1 : 0))
+        throw this.#memoryError(width, height, channels);
       const bytes = spec.bits / 8;
       const out = new Uint8Array(memory(), output(), bytes * (variants ? 8 : 1));
-      results[id] = variants ? { hash: out.slice(0, bytes), dihedral: DIHEDRAL_VARIANTS.map((_, v) => out.slice(v * bytes, (v + 1) * bytes)) } : { hash: out.slice(0, bytes) };
+      results[id] = variants
+        ? {
+            hash: out.slice(0, bytes),
+            dihedral: DIHEDRAL_VARIANTS.map((_, v) => out.slice(v * bytes, (v + 1) * bytes)),
+          }
+        : { hash: out.slice(0, bytes) };
     }
     this.#release();
     return results;

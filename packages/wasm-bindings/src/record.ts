@@ -12,7 +12,12 @@ export interface ImageHashes {
 }
 
 /** An image as the browser hands it over (`ImageData`: RGBA), or pixels with their channel count. */
-export type ImageInput = { width: number; height: number; data: Uint8Array | Uint8ClampedArray; channels?: 1 | 2 | 3 | 4 };
+export type ImageInput = {
+  width: number;
+  height: number;
+  data: Uint8Array | Uint8ClampedArray;
+  channels?: 1 | 2 | 3 | 4;
+};
 
 /** Algorithms hashed when none are named: PDQ (with quality) and the 64-bit pHash and dHash. */
 export const DEFAULT_DEVICE_ALGORITHMS: readonly KernelAlgorithm[] = ["pdq", "phash", "dhash"];
@@ -29,9 +34,18 @@ export const DEFAULT_DEVICE_ALGORITHMS: readonly KernelAlgorithm[] = ["pdq", "ph
  * await fetch("/check", { method: "POST", body: JSON.stringify(hashes) }); // hashes only, never the image
  * ```
  */
-export function hashImage(kernel: HashKernel, image: ImageInput, options: { algorithms?: readonly KernelAlgorithm[]; dihedral?: boolean } = {}): ImageHashes {
+export function hashImage(
+  kernel: HashKernel,
+  image: ImageInput,
+  options: { algorithms?: readonly KernelAlgorithm[]; dihedral?: boolean } = {},
+): ImageHashes {
   const algorithms = options.algorithms ?? DEFAULT_DEVICE_ALGORITHMS;
-  const pixels = asGreyIfGrey({ width: image.width, height: image.height, channels: image.channels ?? 4, data: image.data });
+  const pixels = asGreyIfGrey({
+    width: image.width,
+    height: image.height,
+    channels: image.channels ?? 4,
+    data: image.data,
+  });
   const computed = kernel.hash(pixels, { algorithms, dihedral: options.dihedral === true });
   const out: ImageHashes = { hashes: {} };
   for (const id of algorithms) {

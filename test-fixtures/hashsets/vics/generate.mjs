@@ -9,7 +9,11 @@ const digest = (algorithm, text) => createHash(algorithm).update(text).digest();
 /** The benign values of fixture item n: digests of "phmatch vics fixture n", PDQ and PhotoDNA stand-ins. */
 function valuesOf(n) {
   const s = `phmatch vics fixture ${n}`;
-  const photodna = Buffer.concat([digest("sha512", `photodna 1 ${s}`), digest("sha512", `photodna 2 ${s}`), digest("sha512", `photodna 3 ${s}`).subarray(0, 16)]);
+  const photodna = Buffer.concat([
+    digest("sha512", `photodna 1 ${s}`),
+    digest("sha512", `photodna 2 ${s}`),
+    digest("sha512", `photodna 3 ${s}`).subarray(0, 16),
+  ]);
   return {
     md5: digest("md5", s).toString("hex"),
     sha1: digest("sha1", s).toString("hex"),
@@ -96,7 +100,16 @@ write(
       { CaseID: 2, Media: [] },
       {
         CaseID: 3,
-        Media: [{ MediaID: 13, Category: 3, Hashes: [{ hashName: "PhotoDNA", hashValue: v(13).photodnaBase64 }, { hashName: "pdq", hashValue: v(13).pdq }] }],
+        Media: [
+          {
+            MediaID: 13,
+            Category: 3,
+            Hashes: [
+              { hashName: "PhotoDNA", hashValue: v(13).photodnaBase64 },
+              { hashName: "pdq", hashValue: v(13).pdq },
+            ],
+          },
+        ],
       },
     ],
   }),
@@ -148,7 +161,15 @@ write(
   pretty({
     "odata.metadata": MEDIA_METADATA,
     value: [
-      { MediaID: 51, Category: 1, MD5: v(51).md5, Hashes: [{ HashName: "SHA3-256", HashValue: v(51).sha256 }, { HashName: "PDQ", HashValue: v(51).pdq }] },
+      {
+        MediaID: 51,
+        Category: 1,
+        MD5: v(51).md5,
+        Hashes: [
+          { HashName: "SHA3-256", HashValue: v(51).sha256 },
+          { HashName: "PDQ", HashValue: v(51).pdq },
+        ],
+      },
       { MediaID: 52, Category: 1, Hashes: [{ HashName: "NeuralHash", HashValue: v(52).md5.slice(0, 24) }] },
       { MediaID: 53, Category: 2, SHA1: v(53).sha1, Hashes: [{ HashName: "SHA3-256", HashValue: v(53).sha256 }] },
     ],

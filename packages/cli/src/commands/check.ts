@@ -1,17 +1,25 @@
-import { Command } from "commander";
 import {
+  type CheckResult,
+  checkerFor,
   DEFAULT_MAX_PIXELS,
+  type MatchResult,
   PhmatchError,
   SupervisedHashPool,
-  checkerFor,
-  type CheckResult,
-  type MatchResult,
 } from "@phmatch/core";
 import { DEFAULT_MAX_FILE_BYTES } from "@phmatch/core/internal";
+import { Command } from "commander";
 import { CommandExit } from "../exit-codes.js";
 import { cliMessage } from "../output.js";
 import { parseCombined, parsePositiveInt } from "../parse.js";
-import { loadHashSets, runState, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";
+import {
+  loadHashSets,
+  runState,
+  type StateOptions,
+  type TrustOptions,
+  withHashsetOption,
+  withStateOptions,
+  withTrustOptions,
+} from "./hashset/options.js";
 
 /** Exit codes of `phmatch check`, like grep's: 0 no match, 1 match, 2 error (of any kind). */
 export const CHECK_EXIT = { NO_MATCH: 0, MATCH: 1, ERROR: 2 } as const;
@@ -30,20 +38,44 @@ interface CheckOptions extends TrustOptions, StateOptions {
 
 /** `phmatch check`: one file (or stdin) against lists, for upload pipelines. */
 export function checkCommand(): Command {
-  return withStateOptions(withTrustOptions(
-    withHashsetOption(new Command("check"))
-      .description("check one file (or - for stdin) against hash lists; exit 0 no match, 1 match, 2 error (like grep)")
-      .argument("<file>", "the file, or - to read it from stdin (held in memory only)")
-      .option("--json", "print the full match result as JSON", false)
-      .option("--combined <pdq,phash16>", "opt in to the combined policy: PDQ and the 256-bit pHash of one entry both within these distances (e.g. 64,64)", parseCombined)
-      .option("--no-rotations", "do not also match the image turned back by small angles (+-2 to 8 degrees: 5-degree rotations)")
-      .option("--no-parts", "do not also match the top, bottom, left and right 60% of the image (logos and captions over one region)")
-      .option("--no-trim", "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)")
-      .option("--max-file-bytes <n>", "refuse larger input (default 536870912)", parsePositiveInt)
-      .option("--file-timeout <seconds>", "time limit for hashing the file", parsePositiveInt, 120)
-      .option("--memory-limit <MiB>", "memory limit of the worker process that decodes it (default: half the machine)", parsePositiveInt),
-  ))
-    .addHelpText("after", "\nExample:\n  phmatch check upload.jpg --hashset list.phs --trusted-keys keys.pem && echo accept || echo refuse-or-review\n")
+  return withStateOptions(
+    withTrustOptions(
+      withHashsetOption(new Command("check"))
+        .description(
+          "check one file (or - for stdin) against hash lists; exit 0 no match, 1 match, 2 error (like grep)",
+        )
+        .argument("<file>", "the file, or - to read it from stdin (held in memory only)")
+        .option("--json", "print the full match result as JSON", false)
+        .option(
+          "--combined <pdq,phash16>",
+          "opt in to the combined policy: PDQ and the 256-bit pHash of one entry both within these distances (e.g. 64,64)",
+          parseCombined,
+        )
+        .option(
+          "--no-rotations",
+          "do not also match the image turned back by small angles (+-2 to 8 degrees: 5-degree rotations)",
+        )
+        .option(
+          "--no-parts",
+          "do not also match the top, bottom, left and right 60% of the image (logos and captions over one region)",
+        )
+        .option(
+          "--no-trim",
+          "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)",
+        )
+        .option("--max-file-bytes <n>", "refuse larger input (default 536870912)", parsePositiveInt)
+        .option("--file-timeout <seconds>", "time limit for hashing the file", parsePositiveInt, 120)
+        .option(
+          "--memory-limit <MiB>",
+          "memory limit of the worker process that decodes it (default: half the machine)",
+          parsePositiveInt,
+        ),
+    ),
+  )
+    .addHelpText(
+      "after",
+      "\nExample:\n  phmatch check upload.jpg --hashset list.phs --trusted-keys keys.pem && echo accept || echo refuse-or-review\n",
+    )
     .action(async (file: string, options: CheckOptions) => {
       // Every failure, usage or list verification included, is exit 2 here: a pipeline reads 1 as "refuse".
       try {
@@ -77,7 +109,10 @@ export function checkCommand(): Command {
         throw new CommandExit(decision === "match" ? MATCH : decision === "error" ? ERROR : NO_MATCH);
       } catch (error) {
         if (error instanceof CommandExit) throw error;
-        const e = error instanceof PhmatchError ? error : new PhmatchError("PHM_INTERNAL", error instanceof Error ? error.message : String(error));
+        const e =
+          error instanceof PhmatchError
+            ? error
+            : new PhmatchError("PHM_INTERNAL", error instanceof Error ? error.message : String(error));
         process.stderr.write(`phmatch check: ${e.code}: ${cliMessage(e)}\n`);
         throw new CommandExit(CHECK_EXIT.ERROR);
       }
@@ -89,9 +124,17 @@ function summaryLine(result: MatchResult): string {
   if (result.status === "known") {
     const hits = result.matches
       .filter((m) => m.override === undefined)
-      .map((m) => `list ${m.list} v${m.listVersion}${m.category !== undefined ? `, category ${m.category}` : ""}${m.entryId !== undefined ? `, entry ${m.entryId}` : ""} (${m.algorithm} distance ${m.distance}${m.variant !== undefined && m.variant !== "original" ? `, ${m.variant}` : ""}, ${m.policy})`);
+      .map(
+        (m) =>
+          `list ${m.list} v${m.listVersion}${m.category !== undefined ? `, category ${m.category}` : ""}${m.entryId !== undefined ? `, entry ${m.entryId}` : ""} (${m.algorithm} distance ${m.distance}${m.variant !== undefined && m.variant !== "original" ? `, ${m.variant}` : ""}, ${m.policy})`,
+      );
     return `${result.path}: known: matches ${hits.join("; ")}\n`;
   }
-  const why = result.error !== undefined ? ` (${result.error.code})` : result.notes !== undefined ? ` (${result.notes.join("; ")})` : "";
+  const why =
+    result.error !== undefined
+      ? ` (${result.error.code})`
+      : result.notes !== undefined
+        ? ` (${result.notes.join("; ")})`
+        : "";
   return `${result.path}: ${result.status}${why}\n`;
 }

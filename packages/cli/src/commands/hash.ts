@@ -1,17 +1,17 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { Command, Option } from "commander";
 import {
-  PhmatchError,
-  SupervisedHashPool,
-  SUPPORTED_ALGORITHMS,
-  walkInputs,
-  isFailedRecord,
   type FilePath,
   type HashMode,
   type HashRecord,
+  isFailedRecord,
+  PhmatchError,
+  SUPPORTED_ALGORITHMS,
+  SupervisedHashPool,
+  walkInputs,
 } from "@phmatch/core";
-import { PDQ, PDQ_DIHEDRAL_VARIANTS, buildHashOptions } from "@phmatch/core/internal";
+import { buildHashOptions, PDQ, PDQ_DIHEDRAL_VARIANTS } from "@phmatch/core/internal";
+import { Command, Option } from "commander";
 import { CommandExit, EXIT_CODES } from "../exit-codes.js";
 import { writeLine } from "../output.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
@@ -40,7 +40,12 @@ export function hashCommand(): Command {
     .addHelpText("after", "\nExample:\n  phmatch hash --dihedral -a pdq,md5,sha1 ./photos > hashes.ndjson\n")
     .description("hash images (files or directories) and print one record per file")
     .argument("[paths...]", "image files or directories (walked recursively, symlinks not followed)")
-    .option("-a, --algorithms <ids>", `comma-separated algorithm ids, or "all": ${SUPPORTED_ALGORITHMS.join(", ")}`, parseAlgorithms, ["pdq"])
+    .option(
+      "-a, --algorithms <ids>",
+      `comma-separated algorithm ids, or "all": ${SUPPORTED_ALGORITHMS.join(", ")}`,
+      parseAlgorithms,
+      ["pdq"],
+    )
     .addOption(
       new Option("-m, --mode <mode>", "exact: full resolution, the reference convention; fast: shrink on load first")
         .choices(["exact", "fast"])
@@ -51,7 +56,11 @@ export function hashCommand(): Command {
     .option("--dihedral", "also print PDQ's 8 dihedral variants (rotations and flips)", false)
     .option("--rotations", "also hash the image turned back by small angles (+-2 to 8 degrees), as rotated", false)
     .option("--parts", "also hash the top, bottom, left and right 60% of the image, as parts", false)
-    .option("--trim", "also hash the content inside uniform borders (letterboxing, frames, screenshot padding), as trimmed", false)
+    .option(
+      "--trim",
+      "also hash the content inside uniform borders (letterboxing, frames, screenshot padding), as trimmed",
+      false,
+    )
     .addOption(new Option("-f, --format <format>", "output format").choices(["ndjson", "tsv"]).default("ndjson"))
     .option("-j, --jobs <n>", "worker threads (default: available cores)", parsePositiveInt)
     .option("--paths-from <file>", "read input paths from a file, one per line ('-' for stdin)")
@@ -81,7 +90,10 @@ export function hashCommand(): Command {
         fileTimeoutMs: options.fileTimeout * 1000,
         memoryLimitBytes: options.memoryLimit === undefined ? undefined : options.memoryLimit * 1024 * 1024,
       });
-      const inputs = options.pathsFrom === undefined ? walkInputs(paths) : concat(readPathList(options.pathsFrom), walkInputs(paths));
+      const inputs =
+        options.pathsFrom === undefined
+          ? walkInputs(paths)
+          : concat(readPathList(options.pathsFrom), walkInputs(paths));
       const format = options.format === "tsv" ? tsvFormat(options) : ndjsonFormat;
       const failures = new Map<string, number>();
       let total = 0;
@@ -98,7 +110,9 @@ export function hashCommand(): Command {
       const failed = [...failures.values()].reduce((a, b) => a + b, 0);
       if (!options.quiet) {
         const detail = [...failures].map(([code, n]) => `${code} ${n}`).join(", ");
-        process.stderr.write(`phmatch hash: ${total - failed} of ${total} files hashed${failed > 0 ? `, ${failed} failed (${detail})` : ""}\n`);
+        process.stderr.write(
+          `phmatch hash: ${total - failed} of ${total} files hashed${failed > 0 ? `, ${failed} failed (${detail})` : ""}\n`,
+        );
       }
       throw new CommandExit(failed > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
     });

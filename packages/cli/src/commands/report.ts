@@ -1,9 +1,9 @@
-import { Command } from "commander";
 import { verifyReport, writeReportIntegrity } from "@phmatch/core";
-import { readText, trustedKeys } from "./hashset/options.js";
+import { Command } from "commander";
 import { CommandExit, EXIT_CODES } from "../exit-codes.js";
-import { DEFAULT_SCAN_NAME, checkScanName, parseQueueUrl } from "../queue/names.js";
 import { parsePositiveInt } from "../parse.js";
+import { checkScanName, DEFAULT_SCAN_NAME, parseQueueUrl } from "../queue/names.js";
+import { readText, trustedKeys } from "./hashset/options.js";
 
 /** `phmatch report verify`: show that a scan report is the one phmatch wrote (checksum, and signature with keys). */
 export function reportCommand(): Command {
@@ -24,24 +24,52 @@ export function reportCommand(): Command {
     });
   report
     .command("collect")
-    .description("write a distributed scan's report: drain the results workers stored in the queue into one NDJSON report (every file once, in walk order, as a local scan writes it)")
+    .description(
+      "write a distributed scan's report: drain the results workers stored in the queue into one NDJSON report (every file once, in walk order, as a local scan writes it)",
+    )
     .requiredOption("--queue <url>", "the scan's Redis queue, redis://HOST:PORT/N")
     .requiredOption("-o, --out <file>", "the report to write (its SHA-256 beside it); must not exist unless --resume")
-    .option("--resume", "finish the report an interrupted collector left at --out (records already written are not asked of Redis again)", false)
+    .option(
+      "--resume",
+      "finish the report an interrupted collector left at --out (records already written are not asked of Redis again)",
+      false,
+    )
     .option("--scan <name>", "name of the distributed scan", DEFAULT_SCAN_NAME)
     .option("--sign <key>", "sign the finished report with this Ed25519 private key (PEM): <report>.sig")
     .option("--wait-ms <n>", "give up if the scan does not appear within this long (default: wait)", parsePositiveInt)
     .option("--keep", "leave the scan's queue and results in Redis after the report is written", false)
     .option("-q, --quiet", "no progress lines on stderr", false)
-    .addHelpText("after", "\nExample:\n  phmatch report collect --queue redis://10.0.0.5:6379/0 --out case-117.ndjson --sign examiner.pem\n")
-    .action(async (options: { queue: string; out: string; scan: string; sign?: string; keep: boolean; quiet: boolean; resume: boolean; waitMs?: number }) => {
-      const seal = options.sign === undefined ? {} : { signingKeyPem: readText(options.sign, "--sign") };
-      const { collectScan } = await import("../queue/collector.js"); // not at the top: see program.ts
-      const result = await collectScan({ address: parseQueueUrl(options.queue), scan: checkScanName(options.scan), out: options.out, quiet: options.quiet, keep: options.keep, resume: options.resume, ...(options.waitMs !== undefined && { waitMs: options.waitMs }) });
-      await writeReportIntegrity(options.out, seal);
-      // The report went to a file: stdout is free for its summary and what the queue had to do to get it.
-      process.stdout.write(JSON.stringify({ ...result.summary, distributed: result.distributed }) + "\n");
-      throw new CommandExit(result.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
-    });
+    .addHelpText(
+      "after",
+      "\nExample:\n  phmatch report collect --queue redis://10.0.0.5:6379/0 --out case-117.ndjson --sign examiner.pem\n",
+    )
+    .action(
+      async (options: {
+        queue: string;
+        out: string;
+        scan: string;
+        sign?: string;
+        keep: boolean;
+        quiet: boolean;
+        resume: boolean;
+        waitMs?: number;
+      }) => {
+        const seal = options.sign === undefined ? {} : { signingKeyPem: readText(options.sign, "--sign") };
+        const { collectScan } = await import("../queue/collector.js"); // not at the top: see program.ts
+        const result = await collectScan({
+          address: parseQueueUrl(options.queue),
+          scan: checkScanName(options.scan),
+          out: options.out,
+          quiet: options.quiet,
+          keep: options.keep,
+          resume: options.resume,
+          ...(options.waitMs !== undefined && { waitMs: options.waitMs }),
+        });
+        await writeReportIntegrity(options.out, seal);
+        // The report went to a file: stdout is free for its summary and what the queue had to do to get it.
+        process.stdout.write(JSON.stringify({ ...result.summary, distributed: result.distributed }) + "\n");
+        throw new CommandExit(result.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
+      },
+    );
   return report;
 }

@@ -1,20 +1,19 @@
 import { createWriteStream, existsSync } from "node:fs";
 import { constants as osConstants } from "node:os";
-import { relative, resolve, isAbsolute } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
 import type { Writable } from "node:stream";
-import { Command, Option } from "commander";
 import {
   AuditLog,
+  createReportWriter,
+  decide,
   Matcher,
   PhmatchError,
-  ScanTally,
-  decide,
-  SupervisedHashPool,
-  createReportWriter,
-  scanFiles,
-  writeReportIntegrity,
   type ScanFileRecord,
   type ScanHeader,
+  ScanTally,
+  SupervisedHashPool,
+  scanFiles,
+  writeReportIntegrity,
 } from "@phmatch/core";
 import {
   AccessTimeWatch,
@@ -25,10 +24,21 @@ import {
   scanWalkHeader,
   walkEntries,
 } from "@phmatch/core/internal";
+import { Command, Option } from "commander";
 import { CommandExit, EXIT_CODES } from "../exit-codes.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
-import { deploymentState, loadHashSets, readText, runState, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";
-import { DEFAULT_BATCH_SIZE, DEFAULT_SCAN_NAME, checkScanName, listReleases, parseQueueUrl } from "../queue/names.js";
+import { checkScanName, DEFAULT_BATCH_SIZE, DEFAULT_SCAN_NAME, listReleases, parseQueueUrl } from "../queue/names.js";
+import {
+  deploymentState,
+  loadHashSets,
+  readText,
+  runState,
+  type StateOptions,
+  type TrustOptions,
+  withHashsetOption,
+  withStateOptions,
+  withTrustOptions,
+} from "./hashset/options.js";
 
 interface ScanOptions extends TrustOptions, StateOptions {
   rotations: boolean;
@@ -61,132 +71,246 @@ interface ScanOptions extends TrustOptions, StateOptions {
 
 /** `phmatch scan`: every file under the inputs accounted for, read-only, in one report. */
 export function scanCommand(): Command {
-  return withStateOptions(withTrustOptions(
-    withHashsetOption(new Command("scan"))
-      .description("scan files and directories (read-only) against hash lists; one report line per file, with a header and a summary")
-      .argument("[paths...]", "files and directories to scan (walked recursively; each symbolic link is a record with its target, not followed)")
-      .option("-a, --algorithms <ids>", "algorithms to compute (default: those the lists hold; sha256 always)", parseAlgorithms)
-      .option("-o, --out <file>", "write the report here (and its SHA-256 beside it); default stdout")
-      .addOption(new Option("-f, --format <format>", "report format: ndjson (resumable), csv, or vics (the known files as Project VIC VICS JSON)").choices(["ndjson", "csv", "vics"]).default("ndjson"))
-      .option("-j, --jobs <n>", "worker threads (default: available cores)", parsePositiveInt)
-      .option("--file-timeout <seconds>", "per-file time limit; a file over it is retried once, then reported PHM_WORKER_TIMEOUT", parsePositiveInt, 120)
-      .option("--memory-limit <MiB>", "worker process memory limit; a file that takes it over is retried once, then reported PHM_WORKER_MEMORY (default: half the machine)", parsePositiveInt)
-      .option("--case <id>", "case identifier, recorded in the report header")
-      .option("--examiner <name>", "examiner, recorded in the report header")
-      .option("-q, --quiet", "no progress lines on stderr", false)
-      .option("--resume", "finish an interrupted scan: append to --out after its last complete record (every file reported once)", false)
-      .option("--follow-symlinks", "follow symbolic links inside directories, each target (device and inode) once: a later link to it is a record naming the path it was reported under", false)
-      .option("--restore-atimes", "set back the access time of a directory or symbolic link that the scan's reading changed, where its atime and mtime can be written back exactly (this sets its ctime); by default no timestamp is written and the summary lists them with their access time as found", false)
-      .option("--sign <key>", "sign the finished report with this Ed25519 private key (PEM): <report>.sig, checked by phmatch report verify")
-      .option("--no-rotations", "do not also match the image turned back by small angles (+-2 to 8 degrees: 5-degree rotations)")
-      .option("--no-parts", "do not also match the top, bottom, left and right 60% of the image (logos and captions over one region)")
-      .option("--no-trim", "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)")
-      .option("--audit-log <file>", "also append each file's decision to this hash-chained audit log (as serve does)")
-      .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
-      .option("--queue <url>", "distributed scan: the Redis queue, redis://HOST:PORT/N (with --enqueue; phmatch worker consumes, phmatch report collect writes the report)")
-      .option("--enqueue", "with --queue: walk the paths (or read --manifest) and enqueue batches of paths for workers, then show progress", false)
-      .option("--manifest <file>", "with --enqueue: read the paths to scan from this file, one a line, instead of walking")
-      .option("--scan <name>", "with --queue: name of the distributed scan (several can share a database)", DEFAULT_SCAN_NAME)
-      .option("--batch-size <n>", "with --enqueue: files per queued job", parsePositiveInt, DEFAULT_BATCH_SIZE)
-      .option("--max-queued <n>", "with --enqueue: batches waiting in the queue above which the walk pauses (bounds Redis memory)", parsePositiveInt, 4096)
-      .option("--no-wait", "with --enqueue: return once everything is queued instead of showing progress until the scan is done")
-      .addHelpText("after", "\nExample:\n  phmatch scan /mnt/evidence --hashset pvic.phs --trusted-keys keys.pem --case 2026-117 --examiner 'J. Doe' -o case-117.ndjson\n  phmatch scan /mnt/evidence --hashset pvic.phs --queue redis://10.0.0.5:6379/0 --enqueue --case 2026-117 --state-dir /var/lib/phmatch\n"),
-  ), "the rollback state folder (or PHMATCH_STATE_DIR); without it, a scan with -o keeps its state with the case, in .phmatch-state beside the report, and one to stdout has none (said on stderr and in the header); required with --enqueue").action(interruptible(async (paths: string[], options: ScanOptions, interruption: Interruption) => {
-    if (options.queue !== undefined || options.enqueue) return enqueue(paths, options);
-    interruption.arm();
-    if (options.manifest !== undefined) throw new PhmatchError("PHM_USAGE", "--manifest is for a distributed scan (--queue ... --enqueue)");
-    if (paths.length === 0) throw new PhmatchError("PHM_USAGE", "scan needs at least one path");
-    if (options.out !== undefined) refuseInsideTree(options.out, paths);
-    if (options.auditLog !== undefined) refuseInsideTree(options.auditLog, paths);
-    if (options.resume && options.out === undefined) throw new PhmatchError("PHM_USAGE", "--resume needs --out: the report is what is resumed");
-    if (options.sign !== undefined && options.out === undefined) throw new PhmatchError("PHM_USAGE", "--sign needs --out: the report file is what is signed");
-    const seal = options.sign === undefined ? {} : { signingKeyPem: readText(options.sign, "--sign") };
-    if (options.out !== undefined && existsSync(options.out) && !options.resume) {
-      throw new PhmatchError("PHM_USAGE", `${options.out} exists: use --resume to finish that scan, or write a new report`);
-    }
-    const rollback = runState(options, "scan", options.out);
-    const sets = await loadHashSets(options, rollback.state);
-    const matcher = new Matcher(sets);
-    const algorithms = scanAlgorithms(sets, options.algorithms);
-    matcher.requireMatchable(algorithms);
-    const policies = algorithms.map((a) => matcher.policies.get(a)?.id).filter((id): id is string => id !== undefined);
-    const walk = scanWalkHeader({ followSymlinks: options.followSymlinks, restoreAtimes: options.restoreAtimes });
-    const header = scanHeader({ inputs: paths, sets, algorithms, policies, walk, rollbackState: rollback.header, ...(options.case !== undefined && { case: options.case }), ...(options.examiner !== undefined && { examiner: options.examiner }) });
-    const resuming = options.resume && options.out !== undefined && existsSync(options.out);
-    const progress = resuming ? await readScanProgress(options.out as string) : undefined;
-    if (progress !== undefined) {
-      refuseDifferentScan(progress.header, header);
-      if (progress.complete) {
-        await writeReportIntegrity(options.out as string, seal);
-        process.stderr.write(`${options.out} is already complete (${progress.tally.summary.files} files); its SHA-256 is beside it\n`);
-        throw new CommandExit(progress.tally.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
+  return withStateOptions(
+    withTrustOptions(
+      withHashsetOption(new Command("scan"))
+        .description(
+          "scan files and directories (read-only) against hash lists; one report line per file, with a header and a summary",
+        )
+        .argument(
+          "[paths...]",
+          "files and directories to scan (walked recursively; each symbolic link is a record with its target, not followed)",
+        )
+        .option(
+          "-a, --algorithms <ids>",
+          "algorithms to compute (default: those the lists hold; sha256 always)",
+          parseAlgorithms,
+        )
+        .option("-o, --out <file>", "write the report here (and its SHA-256 beside it); default stdout")
+        .addOption(
+          new Option(
+            "-f, --format <format>",
+            "report format: ndjson (resumable), csv, or vics (the known files as Project VIC VICS JSON)",
+          )
+            .choices(["ndjson", "csv", "vics"])
+            .default("ndjson"),
+        )
+        .option("-j, --jobs <n>", "worker threads (default: available cores)", parsePositiveInt)
+        .option(
+          "--file-timeout <seconds>",
+          "per-file time limit; a file over it is retried once, then reported PHM_WORKER_TIMEOUT",
+          parsePositiveInt,
+          120,
+        )
+        .option(
+          "--memory-limit <MiB>",
+          "worker process memory limit; a file that takes it over is retried once, then reported PHM_WORKER_MEMORY (default: half the machine)",
+          parsePositiveInt,
+        )
+        .option("--case <id>", "case identifier, recorded in the report header")
+        .option("--examiner <name>", "examiner, recorded in the report header")
+        .option("-q, --quiet", "no progress lines on stderr", false)
+        .option(
+          "--resume",
+          "finish an interrupted scan: append to --out after its last complete record (every file reported once)",
+          false,
+        )
+        .option(
+          "--follow-symlinks",
+          "follow symbolic links inside directories, each target (device and inode) once: a later link to it is a record naming the path it was reported under",
+          false,
+        )
+        .option(
+          "--restore-atimes",
+          "set back the access time of a directory or symbolic link that the scan's reading changed, where its atime and mtime can be written back exactly (this sets its ctime); by default no timestamp is written and the summary lists them with their access time as found",
+          false,
+        )
+        .option(
+          "--sign <key>",
+          "sign the finished report with this Ed25519 private key (PEM): <report>.sig, checked by phmatch report verify",
+        )
+        .option(
+          "--no-rotations",
+          "do not also match the image turned back by small angles (+-2 to 8 degrees: 5-degree rotations)",
+        )
+        .option(
+          "--no-parts",
+          "do not also match the top, bottom, left and right 60% of the image (logos and captions over one region)",
+        )
+        .option(
+          "--no-trim",
+          "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)",
+        )
+        .option("--audit-log <file>", "also append each file's decision to this hash-chained audit log (as serve does)")
+        .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
+        .option(
+          "--queue <url>",
+          "distributed scan: the Redis queue, redis://HOST:PORT/N (with --enqueue; phmatch worker consumes, phmatch report collect writes the report)",
+        )
+        .option(
+          "--enqueue",
+          "with --queue: walk the paths (or read --manifest) and enqueue batches of paths for workers, then show progress",
+          false,
+        )
+        .option(
+          "--manifest <file>",
+          "with --enqueue: read the paths to scan from this file, one a line, instead of walking",
+        )
+        .option(
+          "--scan <name>",
+          "with --queue: name of the distributed scan (several can share a database)",
+          DEFAULT_SCAN_NAME,
+        )
+        .option("--batch-size <n>", "with --enqueue: files per queued job", parsePositiveInt, DEFAULT_BATCH_SIZE)
+        .option(
+          "--max-queued <n>",
+          "with --enqueue: batches waiting in the queue above which the walk pauses (bounds Redis memory)",
+          parsePositiveInt,
+          4096,
+        )
+        .option(
+          "--no-wait",
+          "with --enqueue: return once everything is queued instead of showing progress until the scan is done",
+        )
+        .addHelpText(
+          "after",
+          "\nExample:\n  phmatch scan /mnt/evidence --hashset pvic.phs --trusted-keys keys.pem --case 2026-117 --examiner 'J. Doe' -o case-117.ndjson\n  phmatch scan /mnt/evidence --hashset pvic.phs --queue redis://10.0.0.5:6379/0 --enqueue --case 2026-117 --state-dir /var/lib/phmatch\n",
+        ),
+    ),
+    "the rollback state folder (or PHMATCH_STATE_DIR); without it, a scan with -o keeps its state with the case, in .phmatch-state beside the report, and one to stdout has none (said on stderr and in the header); required with --enqueue",
+  ).action(
+    interruptible(async (paths: string[], options: ScanOptions, interruption: Interruption) => {
+      if (options.queue !== undefined || options.enqueue) return enqueue(paths, options);
+      interruption.arm();
+      if (options.manifest !== undefined)
+        throw new PhmatchError("PHM_USAGE", "--manifest is for a distributed scan (--queue ... --enqueue)");
+      if (paths.length === 0) throw new PhmatchError("PHM_USAGE", "scan needs at least one path");
+      if (options.out !== undefined) refuseInsideTree(options.out, paths);
+      if (options.auditLog !== undefined) refuseInsideTree(options.auditLog, paths);
+      if (options.resume && options.out === undefined)
+        throw new PhmatchError("PHM_USAGE", "--resume needs --out: the report is what is resumed");
+      if (options.sign !== undefined && options.out === undefined)
+        throw new PhmatchError("PHM_USAGE", "--sign needs --out: the report file is what is signed");
+      const seal = options.sign === undefined ? {} : { signingKeyPem: readText(options.sign, "--sign") };
+      if (options.out !== undefined && existsSync(options.out) && !options.resume) {
+        throw new PhmatchError(
+          "PHM_USAGE",
+          `${options.out} exists: use --resume to finish that scan, or write a new report`,
+        );
       }
-      if (options.format !== "ndjson") throw new PhmatchError("PHM_USAGE", "only NDJSON reports can be resumed");
-    }
-    if (interruption.signal !== undefined) interruption.leave("before the report was opened: this run wrote nothing");
-    // The audit log first: one refused (cut back behind its head) leaves no report file behind.
-    const audit = options.auditLog === undefined ? undefined : AuditLog.open(options.auditLog, { ...(rollback.state !== undefined && { state: rollback.state }), ...(options.auditKey !== undefined && { signingKeyPem: readText(options.auditKey, "--audit-key") }) });
-    const out: Writable = options.out !== undefined ? createWriteStream(options.out, { flags: resuming ? "a" : "wx" }) : process.stdout;
-    const auditLists = header.lists.map((l) => ({ listId: l.listId, version: l.version }));
-    const pool = new SupervisedHashPool({
-      jobs: options.jobs,
-      hashOptions: buildHashOptions({
+      const rollback = runState(options, "scan", options.out);
+      const sets = await loadHashSets(options, rollback.state);
+      const matcher = new Matcher(sets);
+      const algorithms = scanAlgorithms(sets, options.algorithms);
+      matcher.requireMatchable(algorithms);
+      const policies = algorithms
+        .map((a) => matcher.policies.get(a)?.id)
+        .filter((id): id is string => id !== undefined);
+      const walk = scanWalkHeader({ followSymlinks: options.followSymlinks, restoreAtimes: options.restoreAtimes });
+      const header = scanHeader({
+        inputs: paths,
+        sets,
         algorithms,
-        trim: options.trim,
-        rotations: options.rotations,
-        parts: options.parts,
-      }),
-      fileTimeoutMs: options.fileTimeout * 1000,
-      ...(options.memoryLimit !== undefined && { memoryLimitBytes: options.memoryLimit * 1024 * 1024 }),
-    });
-    const tally = progress?.tally ?? new ScanTally();
-    // One watch for the scan's walk and the progress count's, so an entry's access time is the one first found; a
-    // resumed scan flags what it finds changed since the report was started.
-    const accessTimes = new AccessTimeWatch({ since: new Date((progress?.header ?? header).startedAt), restore: options.restoreAtimes });
-    const display = options.quiet ? undefined : new ProgressDisplay(tally, paths, options.followSymlinks, accessTimes);
-    const startFiles = tally.summary.files;
-    try {
-      const writer = createReportWriter(out, options.format);
-      if (progress === undefined) await writer.begin(header);
-      const resume = {
-        followSymlinks: options.followSymlinks,
-        accessTimes,
-        ...(progress !== undefined && { firsts: progress.firsts, ...(progress.lastPath !== undefined && { after: progress.lastPath }) }),
-      };
-      const records = scanFiles(paths, pool, matcher, tally, resume)[Symbol.asyncIterator]();
-      for (;;) {
-        // A signal stops the scan between records: the one being written is finished (never half a line), and no
-        // record is waited for after it.
-        const next = await Promise.race([records.next(), interruption.stopped]);
-        if (next === undefined || next.done === true) break;
-        const record = next.value;
-        await writer.record(record);
-        if (audit !== undefined) auditRecord(audit, record, auditLists);
-        display?.tick();
-        if (interruption.signal !== undefined) break;
+        policies,
+        walk,
+        rollbackState: rollback.header,
+        ...(options.case !== undefined && { case: options.case }),
+        ...(options.examiner !== undefined && { examiner: options.examiner }),
+      });
+      const resuming = options.resume && options.out !== undefined && existsSync(options.out);
+      const progress = resuming ? await readScanProgress(options.out as string) : undefined;
+      if (progress !== undefined) {
+        refuseDifferentScan(progress.header, header);
+        if (progress.complete) {
+          await writeReportIntegrity(options.out as string, seal);
+          process.stderr.write(
+            `${options.out} is already complete (${progress.tally.summary.files} files); its SHA-256 is beside it\n`,
+          );
+          throw new CommandExit(progress.tally.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
+        }
+        if (options.format !== "ndjson") throw new PhmatchError("PHM_USAGE", "only NDJSON reports can be resumed");
       }
-      if (interruption.signal === undefined) {
-        await writer.end(tally.finish(accessTimes.report()));
+      if (interruption.signal !== undefined) interruption.leave("before the report was opened: this run wrote nothing");
+      // The audit log first: one refused (cut back behind its head) leaves no report file behind.
+      const audit =
+        options.auditLog === undefined
+          ? undefined
+          : AuditLog.open(options.auditLog, {
+              ...(rollback.state !== undefined && { state: rollback.state }),
+              ...(options.auditKey !== undefined && { signingKeyPem: readText(options.auditKey, "--audit-key") }),
+            });
+      const out: Writable =
+        options.out !== undefined ? createWriteStream(options.out, { flags: resuming ? "a" : "wx" }) : process.stdout;
+      const auditLists = header.lists.map((l) => ({ listId: l.listId, version: l.version }));
+      const pool = new SupervisedHashPool({
+        jobs: options.jobs,
+        hashOptions: buildHashOptions({
+          algorithms,
+          trim: options.trim,
+          rotations: options.rotations,
+          parts: options.parts,
+        }),
+        fileTimeoutMs: options.fileTimeout * 1000,
+        ...(options.memoryLimit !== undefined && { memoryLimitBytes: options.memoryLimit * 1024 * 1024 }),
+      });
+      const tally = progress?.tally ?? new ScanTally();
+      // One watch for the scan's walk and the progress count's, so an entry's access time is the one first found; a
+      // resumed scan flags what it finds changed since the report was started.
+      const accessTimes = new AccessTimeWatch({
+        since: new Date((progress?.header ?? header).startedAt),
+        restore: options.restoreAtimes,
+      });
+      const display = options.quiet
+        ? undefined
+        : new ProgressDisplay(tally, paths, options.followSymlinks, accessTimes);
+      const startFiles = tally.summary.files;
+      try {
+        const writer = createReportWriter(out, options.format);
+        if (progress === undefined) await writer.begin(header);
+        const resume = {
+          followSymlinks: options.followSymlinks,
+          accessTimes,
+          ...(progress !== undefined && {
+            firsts: progress.firsts,
+            ...(progress.lastPath !== undefined && { after: progress.lastPath }),
+          }),
+        };
+        const records = scanFiles(paths, pool, matcher, tally, resume)[Symbol.asyncIterator]();
+        for (;;) {
+          // A signal stops the scan between records: the one being written is finished (never half a line), and no
+          // record is waited for after it.
+          const next = await Promise.race([records.next(), interruption.stopped]);
+          if (next === undefined || next.done === true) break;
+          const record = next.value;
+          await writer.record(record);
+          if (audit !== undefined) auditRecord(audit, record, auditLists);
+          display?.tick();
+          if (interruption.signal !== undefined) break;
+        }
+        if (interruption.signal === undefined) {
+          await writer.end(tally.finish(accessTimes.report()));
+        }
+      } finally {
+        audit?.close();
+        // Interrupted: the pool is not waited for (its files in flight are not reported); it ends with this process.
+        if (interruption.signal === undefined) await pool.close();
+        if (out !== process.stdout)
+          await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
+        else await new Promise<void>((done) => out.write("", () => done()));
       }
-    } finally {
-      audit?.close();
-      // Interrupted: the pool is not waited for (its files in flight are not reported); it ends with this process.
-      if (interruption.signal === undefined) await pool.close();
-      if (out !== process.stdout) await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
-      else await new Promise<void>((done) => out.write("", () => done()));
-    }
-    if (interruption.signal !== undefined) {
-      display?.clear();
-      interruption.leave(stoppedMessage(options, tally.summary.files, tally.summary.files - startFiles));
-    }
-    if (options.out !== undefined) {
-      await writeReportIntegrity(options.out, seal);
-      // The report went to a file, so stdout is free for the summary as JSON (for scripts and case notes).
-      process.stdout.write(JSON.stringify(tally.summary) + "\n");
-    }
-    display?.done();
-    throw new CommandExit(tally.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
-  }));
+      if (interruption.signal !== undefined) {
+        display?.clear();
+        interruption.leave(stoppedMessage(options, tally.summary.files, tally.summary.files - startFiles));
+      }
+      if (options.out !== undefined) {
+        await writeReportIntegrity(options.out, seal);
+        // The report went to a file, so stdout is free for the summary as JSON (for scripts and case notes).
+        process.stdout.write(JSON.stringify(tally.summary) + "\n");
+      }
+      display?.done();
+      throw new CommandExit(tally.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
+    }),
+  );
 }
 
 /**
@@ -233,7 +357,9 @@ class Interruption {
 }
 
 // The scan action with its Interruption, whose handlers are removed however the action ends.
-function interruptible(action: (paths: string[], options: ScanOptions, interruption: Interruption) => Promise<void>): (paths: string[], options: ScanOptions) => Promise<void> {
+function interruptible(
+  action: (paths: string[], options: ScanOptions, interruption: Interruption) => Promise<void>,
+): (paths: string[], options: ScanOptions) => Promise<void> {
   return async (paths, options) => {
     const interruption = new Interruption();
     try {
@@ -252,8 +378,10 @@ function exitCodeOf(signal: NodeJS.Signals): number {
 function stoppedMessage(options: ScanOptions, records: number, thisRun: number): string {
   const where = options.out ?? "standard output";
   const written = `stopped after the record in progress: ${records} records are in ${where}${records !== thisRun ? ` (${thisRun} written by this run)` : ""}, with no summary yet`;
-  if (options.out === undefined) return `${written}; a report on standard output cannot be resumed: run the scan again with -o FILE`;
-  if (options.format !== "ndjson") return `${written} (${options.format === "vics" ? "the VICS JSON is unfinished" : "the CSV has no end marker: it is incomplete"}); only NDJSON reports can be resumed: run the scan again with -o and a new file`;
+  if (options.out === undefined)
+    return `${written}; a report on standard output cannot be resumed: run the scan again with -o FILE`;
+  if (options.format !== "ndjson")
+    return `${written} (${options.format === "vics" ? "the VICS JSON is unfinished" : "the CSV has no end marker: it is incomplete"}); only NDJSON reports can be resumed: run the scan again with -o and a new file`;
   const args = process.argv.slice(2);
   if (!args.includes("--resume")) args.push("--resume");
   return `${written}; finish it with:\n  phmatch ${args.map(shellQuote).join(" ")}`;
@@ -266,13 +394,26 @@ function shellQuote(arg: string): string {
 // A distributed scan's coordinator: the same lists, algorithms and header as a local scan, written as the plan
 // every worker follows; the report is written by phmatch report collect.
 async function enqueue(paths: string[], options: ScanOptions): Promise<void> {
-  if (options.queue === undefined || !options.enqueue) throw new PhmatchError("PHM_USAGE", "a distributed scan needs both --queue <url> and --enqueue");
-  for (const [flag, given] of [["--out", options.out], ["--resume", options.resume || undefined], ["--sign", options.sign], ["--audit-log", options.auditLog], ["--jobs", options.jobs]] as const) {
-    if (given !== undefined) throw new PhmatchError("PHM_USAGE", `${flag} does not apply to --enqueue: the report is written (and signed) by phmatch report collect, hashing threads are set on each phmatch worker`);
+  if (options.queue === undefined || !options.enqueue)
+    throw new PhmatchError("PHM_USAGE", "a distributed scan needs both --queue <url> and --enqueue");
+  for (const [flag, given] of [
+    ["--out", options.out],
+    ["--resume", options.resume || undefined],
+    ["--sign", options.sign],
+    ["--audit-log", options.auditLog],
+    ["--jobs", options.jobs],
+  ] as const) {
+    if (given !== undefined)
+      throw new PhmatchError(
+        "PHM_USAGE",
+        `${flag} does not apply to --enqueue: the report is written (and signed) by phmatch report collect, hashing threads are set on each phmatch worker`,
+      );
   }
   if (options.format !== "ndjson") throw new PhmatchError("PHM_USAGE", "a distributed scan's report is NDJSON");
-  if (options.manifest === undefined && paths.length === 0) throw new PhmatchError("PHM_USAGE", "scan --enqueue needs paths to walk, or --manifest");
-  if (options.manifest !== undefined && paths.length > 0) throw new PhmatchError("PHM_USAGE", "give paths or --manifest, not both");
+  if (options.manifest === undefined && paths.length === 0)
+    throw new PhmatchError("PHM_USAGE", "scan --enqueue needs paths to walk, or --manifest");
+  if (options.manifest !== undefined && paths.length > 0)
+    throw new PhmatchError("PHM_USAGE", "give paths or --manifest, not both");
   const address = parseQueueUrl(options.queue);
   const scan = checkScanName(options.scan);
   const state = deploymentState(options, "scan --enqueue");
@@ -282,19 +423,64 @@ async function enqueue(paths: string[], options: ScanOptions): Promise<void> {
   matcher.requireMatchable(algorithms);
   const policies = algorithms.map((a) => matcher.policies.get(a)?.id).filter((id): id is string => id !== undefined);
   const inputs = options.manifest !== undefined ? [`manifest:${options.manifest}`] : paths;
-  const walk = scanWalkHeader({ followSymlinks: options.followSymlinks, restoreAtimes: options.restoreAtimes, manifest: options.manifest !== undefined });
-  const header = scanHeader({ inputs, sets, algorithms, policies, walk, rollbackState: { kind: "state-dir", dir: state.dir }, ...(options.case !== undefined && { case: options.case }), ...(options.examiner !== undefined && { examiner: options.examiner }) });
-  const plan = { header, lists: listReleases(sets), hash: { algorithms, trim: options.trim, rotations: options.rotations, parts: options.parts }, batchSize: options.batchSize };
+  const walk = scanWalkHeader({
+    followSymlinks: options.followSymlinks,
+    restoreAtimes: options.restoreAtimes,
+    manifest: options.manifest !== undefined,
+  });
+  const header = scanHeader({
+    inputs,
+    sets,
+    algorithms,
+    policies,
+    walk,
+    rollbackState: { kind: "state-dir", dir: state.dir },
+    ...(options.case !== undefined && { case: options.case }),
+    ...(options.examiner !== undefined && { examiner: options.examiner }),
+  });
+  const plan = {
+    header,
+    lists: listReleases(sets),
+    hash: { algorithms, trim: options.trim, rotations: options.rotations, parts: options.parts },
+    batchSize: options.batchSize,
+  };
   const { enqueueScan } = await import("../queue/coordinator.js"); // not at the top: see program.ts
-  const result = await enqueueScan({ address, scan, plan, inputs: paths, ...(options.manifest !== undefined && { manifest: options.manifest }), followSymlinks: options.followSymlinks, restoreAtimes: options.restoreAtimes, maxQueued: options.maxQueued, wait: options.wait, quiet: options.quiet });
-  process.stdout.write(JSON.stringify({ scan: result.scan, files: result.files, batches: result.batches, done: result.state.done, restartedBatches: result.state.restarted, splitBatches: result.state.split, deadLetters: result.state.dead }) + "\n");
+  const result = await enqueueScan({
+    address,
+    scan,
+    plan,
+    inputs: paths,
+    ...(options.manifest !== undefined && { manifest: options.manifest }),
+    followSymlinks: options.followSymlinks,
+    restoreAtimes: options.restoreAtimes,
+    maxQueued: options.maxQueued,
+    wait: options.wait,
+    quiet: options.quiet,
+  });
+  process.stdout.write(
+    JSON.stringify({
+      scan: result.scan,
+      files: result.files,
+      batches: result.batches,
+      done: result.state.done,
+      restartedBatches: result.state.restarted,
+      splitBatches: result.state.split,
+      deadLetters: result.state.dead,
+    }) + "\n",
+  );
 }
 
 // One file's decision in the audit log: hashes and matched entries only for matches (the log is kept beside
 // the report, which holds everything). A symbolic link recorded as such is no decision: it is in the report only.
 function auditRecord(audit: AuditLog, record: ScanFileRecord, lists: { listId: string; version: number }[]): void {
   if (record.status === "symlink") return;
-  const result = decide({ path: record.path, status: record.status, matches: record.matches, checked: [], ...(record.error !== undefined && { error: record.error }) });
+  const result = decide({
+    path: record.path,
+    status: record.status,
+    matches: record.matches,
+    checked: [],
+    ...(record.error !== undefined && { error: record.error }),
+  });
   audit.record({
     source: "scan",
     path: record.path,
@@ -311,11 +497,21 @@ function auditRecord(audit: AuditLog, record: ScanFileRecord, lists: { listId: s
 // recorded or followed, paths escaped alike, access times watched alike), so its records continue as they began.
 function refuseDifferentScan(started: ScanHeader, now: ScanHeader): void {
   const lists = (h: ScanHeader) => JSON.stringify(h.lists.map((l) => [l.listId, l.version, l.storeSha256]));
-  if (JSON.stringify(started.inputs) !== JSON.stringify(now.inputs) || lists(started) !== lists(now) || JSON.stringify(started.algorithms) !== JSON.stringify(now.algorithms)) {
-    throw new PhmatchError("PHM_USAGE", "--resume must name the same paths, lists and algorithms as the scan that wrote the report");
+  if (
+    JSON.stringify(started.inputs) !== JSON.stringify(now.inputs) ||
+    lists(started) !== lists(now) ||
+    JSON.stringify(started.algorithms) !== JSON.stringify(now.algorithms)
+  ) {
+    throw new PhmatchError(
+      "PHM_USAGE",
+      "--resume must name the same paths, lists and algorithms as the scan that wrote the report",
+    );
   }
   if (JSON.stringify(started.walk) !== JSON.stringify(now.walk)) {
-    throw new PhmatchError("PHM_USAGE", `--resume must walk as the scan that wrote the report did (its header's walk: ${started.walk === undefined ? "none, an earlier phmatch version" : `symbolic links ${started.walk.symlinks}`}): use the same --follow-symlinks and --restore-atimes, or start a new report`);
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `--resume must walk as the scan that wrote the report did (its header's walk: ${started.walk === undefined ? "none, an earlier phmatch version" : `symbolic links ${started.walk.symlinks}`}): use the same --follow-symlinks and --restore-atimes, or start a new report`,
+    );
   }
 }
 
@@ -325,7 +521,10 @@ function refuseInsideTree(out: string, paths: string[]): void {
   for (const p of paths) {
     const rel = relative(resolve(p), target);
     if (rel === "" || (!rel.startsWith("..") && !isAbsolute(rel))) {
-      throw new PhmatchError("PHM_USAGE", `the report ${out} would be written inside the scanned path ${p}; write it elsewhere (phmatch never writes to the scanned tree)`);
+      throw new PhmatchError(
+        "PHM_USAGE",
+        `the report ${out} would be written inside the scanned path ${p}; write it elsewhere (phmatch never writes to the scanned tree)`,
+      );
     }
   }
 }
@@ -382,5 +581,9 @@ class ProgressDisplay {
 
 function formatSeconds(seconds: number): string {
   const s = Math.round(seconds);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`
+      : `${s}s`;
 }

@@ -1,8 +1,8 @@
 import { availableParallelism, cpus } from "node:os";
-import { Command } from "commander";
-import type { FastifyInstance } from "fastify";
 import { AuditLog, PhmatchError, SupervisedHashPool } from "@phmatch/core";
 import { DEFAULT_CHECK_MAX_BYTES, DEFAULT_CHECK_MAX_PIXELS } from "@phmatch/core/internal";
+import { Command } from "commander";
+import type { FastifyInstance } from "fastify";
 import { parseIndex, parsePositiveInt } from "../parse.js";
 import { DEFAULT_DECODE_BUDGET_SECONDS, DecodeBudget } from "../serve/budgets.js";
 import { TrustedProxies } from "../serve/client-address.js";
@@ -11,7 +11,16 @@ import { OnMatchHook } from "../serve/hook.js";
 import { ListHolder } from "../serve/lists.js";
 import { GateMetrics } from "../serve/metrics.js";
 import { TokenAuth } from "../serve/tokens.js";
-import { deploymentState, loadOptions, readText, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";
+import {
+  deploymentState,
+  loadOptions,
+  readText,
+  type StateOptions,
+  type TrustOptions,
+  withHashsetOption,
+  withStateOptions,
+  withTrustOptions,
+} from "./hashset/options.js";
 
 interface ServeOptions extends TrustOptions, StateOptions {
   rotations: boolean;
@@ -44,33 +53,103 @@ const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
 /** `phmatch serve`: the upload gate, a stateless HTTP service that checks uploads in memory. */
 export function serveCommand(): Command {
-  return withStateOptions(withTrustOptions(
-    withHashsetOption(new Command("serve"))
-      .description("run the upload gate: POST /v1/check (an image) and /v1/match (hashes) answer match / no_match / low_quality / error")
-      .option("--host <address>", "address to listen on", "127.0.0.1")
-      .option("--port <n>", "port (0: any free port, printed on stderr)", (v) => Number(v), 8080)
-      .option("--tokens <file>", 'bearer tokens, JSON {"tokens":[{"name","token"|"sha256","detail":"full"|"decision","ratePerMinute","matchAlgorithms"}]} (or PHMATCH_TOKENS)')
-      .option("--no-auth", "answer without tokens (only on a loopback address)")
-      .option("--max-bytes <n>", `largest upload in bytes; 413 above (default ${DEFAULT_CHECK_MAX_BYTES})`, parsePositiveInt, DEFAULT_CHECK_MAX_BYTES)
-      .option("--max-concurrent <n>", "checks answered at once; more wait their turn, fairly between clients, up to --timeout-ms (503 + Retry-After past that, or past as many waiting per client)", parsePositiveInt, Math.max(2, cpus().length * 2))
-      .option("--timeout-ms <n>", "time an upload may wait for a worker thread (503 TIMEOUT + Retry-After), and then hash in it (422 PHM_WORKER_TIMEOUT: too costly, not retried)", parsePositiveInt, 10_000)
-      .option("--request-timeout-ms <n>", "time for a whole request (headers and body) to arrive; 408 after it (raise it for large uploads over slow links)", parsePositiveInt, DEFAULT_REQUEST_TIMEOUT_MS)
-      .option("--max-connections-per-ip <n>", "connections one client address (IPv6: /64) may hold open, more are closed; 0: no limit (behind a reverse proxy)", parseIndex, DEFAULT_MAX_CONNECTIONS_PER_IP)
-      .option("--threads <n>", "hashing threads, in the worker process (default: available cores)", parsePositiveInt, availableParallelism())
-      .option("--memory-limit <MiB>", "worker process memory limit; an upload that takes it over gets PHM_WORKER_MEMORY (default: half the machine)", parsePositiveInt)
-      .option("--max-pixels <n>", `pixels an upload may declare: JPEG and WebP over it are hashed at reduced size, other formats refused from the header, 422 PHM_DECODE_TOO_MANY_PIXELS (default ${DEFAULT_CHECK_MAX_PIXELS})`, parsePositiveInt)
-      .option("--decode-budget <seconds>", `worker seconds a minute one token and one client address may spend beyond each upload's first; 429 DECODE_BUDGET + Retry-After once spent; 0: none`, parseIndex, DEFAULT_DECODE_BUDGET_SECONDS)
-      .option("--trusted-proxies <cidr,...>", "proxies whose X-Forwarded-For names the client (for budgets and the audit log); default none: the peer is the client")
-      .option("--audit-log <file>", "append every answer (decisions and refusals) to this hash-chained NDJSON log")
-      .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
-      .option("--on-match-url <url>", "POST each match result (never the media) here, with retries")
-      .option("--on-match-command <cmd>", "run this shell command with each match result as JSON on stdin, with retries")
-      .option("--no-rotations", "do not also match the image turned back by small angles (+-2 to 8 degrees: 5-degree rotations)")
-      .option("--no-parts", "do not also match the top, bottom, left and right 60% of the image (logos and captions over one region)")
-      .option("--no-trim", "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)")
-      .option("--no-watch", "do not reload when a list file changes (SIGHUP still reloads)")
-      .option("--allow-list-change", "let a reload stop serving a list id (another list put in a list file's place); refused by default", false),
-  ), "the rollback state folder of this gate deployment, shared by its replicas (required; or PHMATCH_STATE_DIR): highest list and overrides releases, audit log heads")
+  return withStateOptions(
+    withTrustOptions(
+      withHashsetOption(new Command("serve"))
+        .description(
+          "run the upload gate: POST /v1/check (an image) and /v1/match (hashes) answer match / no_match / low_quality / error",
+        )
+        .option("--host <address>", "address to listen on", "127.0.0.1")
+        .option("--port <n>", "port (0: any free port, printed on stderr)", (v) => Number(v), 8080)
+        .option(
+          "--tokens <file>",
+          'bearer tokens, JSON {"tokens":[{"name","token"|"sha256","detail":"full"|"decision","ratePerMinute","matchAlgorithms"}]} (or PHMATCH_TOKENS)',
+        )
+        .option("--no-auth", "answer without tokens (only on a loopback address)")
+        .option(
+          "--max-bytes <n>",
+          `largest upload in bytes; 413 above (default ${DEFAULT_CHECK_MAX_BYTES})`,
+          parsePositiveInt,
+          DEFAULT_CHECK_MAX_BYTES,
+        )
+        .option(
+          "--max-concurrent <n>",
+          "checks answered at once; more wait their turn, fairly between clients, up to --timeout-ms (503 + Retry-After past that, or past as many waiting per client)",
+          parsePositiveInt,
+          Math.max(2, cpus().length * 2),
+        )
+        .option(
+          "--timeout-ms <n>",
+          "time an upload may wait for a worker thread (503 TIMEOUT + Retry-After), and then hash in it (422 PHM_WORKER_TIMEOUT: too costly, not retried)",
+          parsePositiveInt,
+          10_000,
+        )
+        .option(
+          "--request-timeout-ms <n>",
+          "time for a whole request (headers and body) to arrive; 408 after it (raise it for large uploads over slow links)",
+          parsePositiveInt,
+          DEFAULT_REQUEST_TIMEOUT_MS,
+        )
+        .option(
+          "--max-connections-per-ip <n>",
+          "connections one client address (IPv6: /64) may hold open, more are closed; 0: no limit (behind a reverse proxy)",
+          parseIndex,
+          DEFAULT_MAX_CONNECTIONS_PER_IP,
+        )
+        .option(
+          "--threads <n>",
+          "hashing threads, in the worker process (default: available cores)",
+          parsePositiveInt,
+          availableParallelism(),
+        )
+        .option(
+          "--memory-limit <MiB>",
+          "worker process memory limit; an upload that takes it over gets PHM_WORKER_MEMORY (default: half the machine)",
+          parsePositiveInt,
+        )
+        .option(
+          "--max-pixels <n>",
+          `pixels an upload may declare: JPEG and WebP over it are hashed at reduced size, other formats refused from the header, 422 PHM_DECODE_TOO_MANY_PIXELS (default ${DEFAULT_CHECK_MAX_PIXELS})`,
+          parsePositiveInt,
+        )
+        .option(
+          "--decode-budget <seconds>",
+          `worker seconds a minute one token and one client address may spend beyond each upload's first; 429 DECODE_BUDGET + Retry-After once spent; 0: none`,
+          parseIndex,
+          DEFAULT_DECODE_BUDGET_SECONDS,
+        )
+        .option(
+          "--trusted-proxies <cidr,...>",
+          "proxies whose X-Forwarded-For names the client (for budgets and the audit log); default none: the peer is the client",
+        )
+        .option("--audit-log <file>", "append every answer (decisions and refusals) to this hash-chained NDJSON log")
+        .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
+        .option("--on-match-url <url>", "POST each match result (never the media) here, with retries")
+        .option(
+          "--on-match-command <cmd>",
+          "run this shell command with each match result as JSON on stdin, with retries",
+        )
+        .option(
+          "--no-rotations",
+          "do not also match the image turned back by small angles (+-2 to 8 degrees: 5-degree rotations)",
+        )
+        .option(
+          "--no-parts",
+          "do not also match the top, bottom, left and right 60% of the image (logos and captions over one region)",
+        )
+        .option(
+          "--no-trim",
+          "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)",
+        )
+        .option("--no-watch", "do not reload when a list file changes (SIGHUP still reloads)")
+        .option(
+          "--allow-list-change",
+          "let a reload stop serving a list id (another list put in a list file's place); refused by default",
+          false,
+        ),
+    ),
+    "the rollback state folder of this gate deployment, shared by its replicas (required; or PHMATCH_STATE_DIR): highest list and overrides releases, audit log heads",
+  )
     .addHelpText(
       "after",
       "\nExample:\n  phmatch serve --hashset lists/hotline.phs --trusted-keys hotline.pub --tokens tokens.json --state-dir /var/lib/phmatch --audit-log /var/log/phmatch/decisions.ndjson --audit-key gate.pem\n  curl -H 'Authorization: Bearer ...' --data-binary @upload.jpg -H 'Content-Type: image/jpeg' http://127.0.0.1:8080/v1/check\n",
@@ -78,18 +157,28 @@ export function serveCommand(): Command {
     .action(async (options: ServeOptions) => {
       const state = deploymentState(options, "serve");
       loadOptions(options); // trusted keys and list key checked before anything starts
-      const tokensJson = options.tokens !== undefined ? readText(options.tokens, "--tokens") : process.env.PHMATCH_TOKENS;
+      const tokensJson =
+        options.tokens !== undefined ? readText(options.tokens, "--tokens") : process.env.PHMATCH_TOKENS;
       let auth: TokenAuth | undefined;
       if (!options.auth) {
-        if (!LOOPBACK.has(options.host)) throw new PhmatchError("PHM_USAGE", `--no-auth is allowed only on a loopback address, not ${options.host}`);
-        if (tokensJson !== undefined && tokensJson.trim() !== "") throw new PhmatchError("PHM_USAGE", "--no-auth and --tokens together: choose one");
+        if (!LOOPBACK.has(options.host))
+          throw new PhmatchError("PHM_USAGE", `--no-auth is allowed only on a loopback address, not ${options.host}`);
+        if (tokensJson !== undefined && tokensJson.trim() !== "")
+          throw new PhmatchError("PHM_USAGE", "--no-auth and --tokens together: choose one");
       } else {
-        if (tokensJson === undefined || tokensJson.trim() === "") throw new PhmatchError("PHM_USAGE", "serve needs --tokens (or PHMATCH_TOKENS), or --no-auth on a loopback address");
+        if (tokensJson === undefined || tokensJson.trim() === "")
+          throw new PhmatchError(
+            "PHM_USAGE",
+            "serve needs --tokens (or PHMATCH_TOKENS), or --no-auth on a loopback address",
+          );
         auth = new TokenAuth(tokensJson, options.tokens ?? "PHMATCH_TOKENS");
       }
-      if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw new PhmatchError("PHM_USAGE", `--port takes 0-65535, got ${options.port}`);
-      const trustedProxies = options.trustedProxies === undefined ? undefined : new TrustedProxies(options.trustedProxies);
-      const budget = options.decodeBudget === 0 ? undefined : new DecodeBudget({ secondsPerMinute: options.decodeBudget });
+      if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)
+        throw new PhmatchError("PHM_USAGE", `--port takes 0-65535, got ${options.port}`);
+      const trustedProxies =
+        options.trustedProxies === undefined ? undefined : new TrustedProxies(options.trustedProxies);
+      const budget =
+        options.decodeBudget === 0 ? undefined : new DecodeBudget({ secondsPerMinute: options.decodeBudget });
       // Uploads are hashed on worker threads in a supervised child process (held in memory, sent over IPC), so
       // every core works and a decoder crash or out-of-memory costs a worker restart, not the gate. An upload
       // still hashing --timeout-ms after a thread started it is killed with the worker and answered
@@ -104,16 +193,24 @@ export function serveCommand(): Command {
       const hook =
         options.onMatchUrl === undefined && options.onMatchCommand === undefined
           ? undefined
-          : new OnMatchHook({ ...(options.onMatchUrl !== undefined && { url: options.onMatchUrl }), ...(options.onMatchCommand !== undefined && { command: options.onMatchCommand }) });
+          : new OnMatchHook({
+              ...(options.onMatchUrl !== undefined && { url: options.onMatchUrl }),
+              ...(options.onMatchCommand !== undefined && { command: options.onMatchCommand }),
+            });
       const metrics = new GateMetrics({ workers: () => pool.stats });
-      const lists = new ListHolder(options.hashset, () => ({ ...loadOptions(options), versionState: state, allowRollback: options.allowRollback === true }), {
-        pool,
-        trim: options.trim,
-        rotations: options.rotations,
-        parts: options.parts,
-        maxBytes: options.maxBytes,
-        ...(options.maxPixels !== undefined && { hash: { maxPixels: options.maxPixels } }),
-      }, { allowListChange: options.allowListChange });
+      const lists = new ListHolder(
+        options.hashset,
+        () => ({ ...loadOptions(options), versionState: state, allowRollback: options.allowRollback === true }),
+        {
+          pool,
+          trim: options.trim,
+          rotations: options.rotations,
+          parts: options.parts,
+          maxBytes: options.maxBytes,
+          ...(options.maxPixels !== undefined && { hash: { maxPixels: options.maxPixels } }),
+        },
+        { allowListChange: options.allowListChange },
+      );
       // Until the gate listens, a failure (a list that fails verification, an audit log refused because it was cut
       // back behind the head kept in the state, a port taken) ends the command with its error and exit code, as
       // scan does: nothing may keep the process alive, so the worker process starts only once the lists are
@@ -123,12 +220,35 @@ export function serveCommand(): Command {
       let address: string;
       try {
         await lists.load();
-        audit = options.auditLog === undefined ? undefined : AuditLog.open(options.auditLog, { state, ...(options.auditKey !== undefined && { signingKeyPem: readText(options.auditKey, "--audit-key") }) });
+        audit =
+          options.auditLog === undefined
+            ? undefined
+            : AuditLog.open(options.auditLog, {
+                state,
+                ...(options.auditKey !== undefined && { signingKeyPem: readText(options.auditKey, "--audit-key") }),
+              });
         pool.start();
         const { createGate } = await import("../serve/server.js"); // not at the top: see program.ts
-        app = await createGate({ lists, auth, maxBytes: options.maxBytes, maxConcurrent: options.maxConcurrent, timeoutMs: options.timeoutMs, requestTimeoutMs: options.requestTimeoutMs, maxConnectionsPerIp: options.maxConnectionsPerIp, metrics, threads: options.threads, ...(budget && { budget }), ...(trustedProxies && { trustedProxies }), ...(audit && { audit }), ...(hook && { hook }) });
+        app = await createGate({
+          lists,
+          auth,
+          maxBytes: options.maxBytes,
+          maxConcurrent: options.maxConcurrent,
+          timeoutMs: options.timeoutMs,
+          requestTimeoutMs: options.requestTimeoutMs,
+          maxConnectionsPerIp: options.maxConnectionsPerIp,
+          metrics,
+          threads: options.threads,
+          ...(budget && { budget }),
+          ...(trustedProxies && { trustedProxies }),
+          ...(audit && { audit }),
+          ...(hook && { hook }),
+        });
         address = await app.listen({ host: options.host, port: options.port }).catch((error: NodeJS.ErrnoException) => {
-          throw new PhmatchError("PHM_USAGE", `cannot listen on ${options.host} port ${options.port}: ${error.code ?? error.message}; choose another --host or --port`);
+          throw new PhmatchError(
+            "PHM_USAGE",
+            `cannot listen on ${options.host} port ${options.port}: ${error.code ?? error.message}; choose another --host or --port`,
+          );
         });
       } catch (error) {
         await app?.close();
@@ -139,8 +259,14 @@ export function serveCommand(): Command {
       const describe = () => lists.current?.checker.lists.map((l) => `${l.listId} v${l.version}`).join(", ") ?? "";
       const onReload = (result: Awaited<ReturnType<ListHolder["reload"]>>) => {
         metrics.reload(result.ok);
-        if (result.ok) process.stderr.write(result.changed ? `phmatch serve: lists reloaded: ${describe()}\n` : "phmatch serve: lists unchanged\n");
-        else process.stderr.write(`phmatch serve: reload refused, still serving ${describe()}: ${result.error.code}: ${result.error.message}\n`);
+        if (result.ok)
+          process.stderr.write(
+            result.changed ? `phmatch serve: lists reloaded: ${describe()}\n` : "phmatch serve: lists unchanged\n",
+          );
+        else
+          process.stderr.write(
+            `phmatch serve: reload refused, still serving ${describe()}: ${result.error.code}: ${result.error.message}\n`,
+          );
       };
       if (options.watch) lists.watch(onReload);
       const onHup = () => void lists.reload().then(onReload);
@@ -160,7 +286,9 @@ export function serveCommand(): Command {
             .then(() => {
               if (audit !== undefined) {
                 audit.close();
-                process.stderr.write(`phmatch serve: audit log closed, head ${audit.head} (keep it: phmatch audit verify --head)\n`);
+                process.stderr.write(
+                  `phmatch serve: audit log closed, head ${audit.head} (keep it: phmatch audit verify --head)\n`,
+                );
               }
               resolve();
             });
@@ -168,8 +296,9 @@ export function serveCommand(): Command {
         process.on("SIGTERM", stop);
         process.on("SIGINT", stop);
       });
-      process.stderr.write(`phmatch serve: listening on ${address} with ${describe()}${auth === undefined ? " (no auth, loopback only)" : ""}\n`);
+      process.stderr.write(
+        `phmatch serve: listening on ${address} with ${describe()}${auth === undefined ? " (no auth, loopback only)" : ""}\n`,
+      );
       await stopped;
     });
 }
-

@@ -1,8 +1,16 @@
 import { availableParallelism } from "node:os";
 import { Command } from "commander";
 import { parsePositiveInt } from "../parse.js";
-import { DEFAULT_SCAN_NAME, checkScanName, parseQueueUrl } from "../queue/names.js";
-import { deploymentState, loadHashSets, withHashsetOption, withStateOptions, withTrustOptions, type StateOptions, type TrustOptions } from "./hashset/options.js";
+import { checkScanName, DEFAULT_SCAN_NAME, parseQueueUrl } from "../queue/names.js";
+import {
+  deploymentState,
+  loadHashSets,
+  type StateOptions,
+  type TrustOptions,
+  withHashsetOption,
+  withStateOptions,
+  withTrustOptions,
+} from "./hashset/options.js";
 
 interface WorkerOptions extends TrustOptions, StateOptions {
   hashset: string[];
@@ -18,19 +26,41 @@ interface WorkerOptions extends TrustOptions, StateOptions {
 
 /** `phmatch worker`: one of any number of machines consuming a distributed scan's batches. */
 export function workerCommand(): Command {
-  return withStateOptions(withTrustOptions(
-    withHashsetOption(new Command("worker"))
-      .description("consume a distributed scan's batches from a Redis queue: hash, match, and store each file's record for phmatch report collect; exits when the scan is done")
-      .requiredOption("--queue <url>", "the scan's Redis queue, redis://HOST:PORT/N")
-      .option("--scan <name>", "name of the distributed scan", DEFAULT_SCAN_NAME)
-      .option("-j, --jobs <n>", "hashing threads (default: available cores)", parsePositiveInt, availableParallelism())
-      .option("--concurrency <n>", "batches in flight at once", parsePositiveInt, 2)
-      .option("--lock-ms <n>", "a batch's lock; a worker that died is noticed and its batch re-run after about this long", parsePositiveInt, 30_000)
-      .option("--name <name>", "this worker's name in the report collector's summary (default host-pid)")
-      .option("--wait-ms <n>", "give up if the scan does not appear within this long (default: wait)", parsePositiveInt)
-      .option("-v, --verbose", "a line on stderr per batch", false)
-      .addHelpText("after", "\nExample:\n  phmatch worker --queue redis://10.0.0.5:6379/0 --hashset /mnt/lists/pvic.phs --trusted-keys keys.pem --state-dir /var/lib/phmatch\n"),
-  ), "the rollback state folder of this scan deployment (required; or PHMATCH_STATE_DIR): one per deployment, shared by its workers").action(async (options: WorkerOptions) => {
+  return withStateOptions(
+    withTrustOptions(
+      withHashsetOption(new Command("worker"))
+        .description(
+          "consume a distributed scan's batches from a Redis queue: hash, match, and store each file's record for phmatch report collect; exits when the scan is done",
+        )
+        .requiredOption("--queue <url>", "the scan's Redis queue, redis://HOST:PORT/N")
+        .option("--scan <name>", "name of the distributed scan", DEFAULT_SCAN_NAME)
+        .option(
+          "-j, --jobs <n>",
+          "hashing threads (default: available cores)",
+          parsePositiveInt,
+          availableParallelism(),
+        )
+        .option("--concurrency <n>", "batches in flight at once", parsePositiveInt, 2)
+        .option(
+          "--lock-ms <n>",
+          "a batch's lock; a worker that died is noticed and its batch re-run after about this long",
+          parsePositiveInt,
+          30_000,
+        )
+        .option("--name <name>", "this worker's name in the report collector's summary (default host-pid)")
+        .option(
+          "--wait-ms <n>",
+          "give up if the scan does not appear within this long (default: wait)",
+          parsePositiveInt,
+        )
+        .option("-v, --verbose", "a line on stderr per batch", false)
+        .addHelpText(
+          "after",
+          "\nExample:\n  phmatch worker --queue redis://10.0.0.5:6379/0 --hashset /mnt/lists/pvic.phs --trusted-keys keys.pem --state-dir /var/lib/phmatch\n",
+        ),
+    ),
+    "the rollback state folder of this scan deployment (required; or PHMATCH_STATE_DIR): one per deployment, shared by its workers",
+  ).action(async (options: WorkerOptions) => {
     const state = deploymentState(options, "worker");
     const address = parseQueueUrl(options.queue);
     const scan = checkScanName(options.scan);
@@ -47,7 +77,9 @@ export function workerCommand(): Command {
       ...(options.name !== undefined && { name: options.name }),
       ...(options.waitMs !== undefined && { waitMs: options.waitMs }),
     });
-    process.stderr.write(`phmatch worker ${summary.worker}: done, ${summary.files} files in ${summary.batches} batches\n`);
+    process.stderr.write(
+      `phmatch worker ${summary.worker}: done, ${summary.files} files in ${summary.batches} batches\n`,
+    );
     process.stdout.write(JSON.stringify(summary) + "\n");
   });
 }

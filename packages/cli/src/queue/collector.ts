@@ -1,11 +1,19 @@
 import { createWriteStream, existsSync, fsync as fsyncCallback } from "node:fs";
 import { promisify } from "node:util";
-import { PhmatchError, ScanTally, createReportWriter, type ScanFileRecord, type ScanSummary } from "@phmatch/core";
-import { duplicateRecord, readScanProgress, recordPath, type AccessTimeReport } from "@phmatch/core/internal";
+import { createReportWriter, PhmatchError, type ScanFileRecord, type ScanSummary, ScanTally } from "@phmatch/core";
+import { type AccessTimeReport, duplicateRecord, readScanProgress, recordPath } from "@phmatch/core/internal";
 import { CliError } from "../errors.js";
 import { connectRedis } from "./connection.js";
 import type { ListRelease, QueueAddress } from "./names.js";
-import { describeReleases, openQueue, readState, waitForPlan, sameReleases, scanKeys, sweepFailed } from "./scan-queue.js";
+import {
+  describeReleases,
+  openQueue,
+  readState,
+  sameReleases,
+  scanKeys,
+  sweepFailed,
+  waitForPlan,
+} from "./scan-queue.js";
 
 /** How the collector runs. */
 export interface CollectOptions {
@@ -57,19 +65,40 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
   const keys = scanKeys(options.scan);
   const queue = openQueue(options.address, options.scan);
   const resuming = options.resume && existsSync(options.out);
-  if (!resuming && existsSync(options.out)) throw new PhmatchError("PHM_USAGE", `${options.out} exists: use --resume to finish that report, or write a new one`);
+  if (!resuming && existsSync(options.out))
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `${options.out} exists: use --resume to finish that report, or write a new one`,
+    );
   const progress = resuming ? await readScanProgress(options.out) : undefined;
   const out = createWriteStream(options.out, { flags: resuming ? "a" : "wx" });
-  const fd = await new Promise<number>((ready, fail) => out.once("open", (fd) => ready(fd)).once("error", (error) => fail(new PhmatchError("PHM_USAGE", `--out ${options.out}: ${error.message}`, { cause: error }))));
+  const fd = await new Promise<number>((ready, fail) =>
+    out
+      .once("open", (fd) => ready(fd))
+      .once("error", (error) =>
+        fail(new PhmatchError("PHM_USAGE", `--out ${options.out}: ${error.message}`, { cause: error })),
+      ),
+  );
   try {
     const plan = await waitForPlan(redis, options.address, options.scan, "report collect", options.waitMs);
     if (progress !== undefined && JSON.stringify(progress.header) !== JSON.stringify(plan.header)) {
-      throw new PhmatchError("PHM_USAGE", `${options.out} is the report of another scan than ${options.scan} on ${options.address.display}: --resume finishes only the report this scan began`);
+      throw new PhmatchError(
+        "PHM_USAGE",
+        `${options.out} is the report of another scan than ${options.scan} on ${options.address.display}: --resume finishes only the report this scan began`,
+      );
     }
     const writer = createReportWriter(out, "ndjson");
     if (progress === undefined) await writer.begin(plan.header);
     const tally = progress?.tally ?? new ScanTally();
-    const distributed: CollectSummary["distributed"] = { scan: options.scan, workers: {}, repeatsDropped: 0, restartedBatches: 0, splitBatches: 0, deadLetters: [], collectorCpuMs: 0 };
+    const distributed: CollectSummary["distributed"] = {
+      scan: options.scan,
+      workers: {},
+      repeatsDropped: 0,
+      restartedBatches: 0,
+      splitBatches: 0,
+      deadLetters: [],
+      collectorCpuMs: 0,
+    };
     const early = new Map<number, ScanFileRecord>();
     const firsts = progress?.firsts ?? new Map<string, string>();
     // Records are written in walk order, one per position, so the report's own record count is the next position.
@@ -84,7 +113,8 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
       await fsync(fd);
       const written = consumed.filter((e) => e.top < next);
       consumed = consumed.filter((e) => e.top >= next);
-      for (let i = 0; i < written.length; i += 500) await redis.xdel(keys.results, ...written.slice(i, i + 500).map((e) => e.id));
+      for (let i = 0; i < written.length; i += 500)
+        await redis.xdel(keys.results, ...written.slice(i, i + 500).map((e) => e.id));
     };
     let lastSweep = 0;
     let lastProgress = Date.now();
@@ -112,13 +142,18 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
     };
     for (;;) {
       if (progress?.complete === true) break;
-      const reply = (await redis.xread("COUNT", READ_COUNT, "BLOCK", 500, "STREAMS", keys.results, lastId)) as [string, [string, string[]][]][] | null;
+      const reply = (await redis.xread("COUNT", READ_COUNT, "BLOCK", 500, "STREAMS", keys.results, lastId)) as
+        | [string, [string, string[]][]][]
+        | null;
       for (const [id, fields] of reply?.[0]?.[1] ?? []) {
         lastId = id;
         const entry = fieldsOf(fields);
         const lists = JSON.parse(entry.l ?? "[]") as ListRelease[];
         if (!sameReleases(lists, plan.lists)) {
-          throw new CliError("PHM_QUEUE_LIST_MISMATCH", `worker ${entry.w} matched with ${describeReleases(lists)}, but scan ${options.scan} runs with ${describeReleases(plan.lists)}: its records are refused and the report is not finished`);
+          throw new CliError(
+            "PHM_QUEUE_LIST_MISMATCH",
+            `worker ${entry.w} matched with ${describeReleases(lists)}, but scan ${options.scan} runs with ${describeReleases(plan.lists)}: its records are refused and the report is not finished`,
+          );
         }
         const batch = JSON.parse(entry.r ?? "[]") as [number, ScanFileRecord][];
         consumed.push({ id, top: Math.max(-1, ...batch.map(([seq]) => seq)) });
@@ -148,7 +183,9 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
       }
       if (!options.quiet && now - lastProgress > 5000) {
         lastProgress = now;
-        process.stderr.write(`phmatch report collect: ${next}${state.total === undefined ? "" : ` of ${state.total}`} files written (${((next * 1000) / (now - started)).toFixed(1)}/s)\n`);
+        process.stderr.write(
+          `phmatch report collect: ${next}${state.total === undefined ? "" : ` of ${state.total}`} files written (${((next * 1000) / (now - started)).toFixed(1)}/s)\n`,
+        );
       }
     }
     const final = await readState(redis, options.scan);
@@ -160,7 +197,10 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
       distributed.deadLetters.push({ path: letter.path, reason: letter.reason });
     }
     const atimes = await redis.hget(keys.meta, "atimes");
-    const summary = progress?.complete === true ? progress.tally.summary : tally.finish(atimes === null ? undefined : (JSON.parse(atimes) as AccessTimeReport));
+    const summary =
+      progress?.complete === true
+        ? progress.tally.summary
+        : tally.finish(atimes === null ? undefined : (JSON.parse(atimes) as AccessTimeReport));
     if (progress?.complete !== true) await writer.end(summary);
     await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
     await redis.hset(keys.meta, "state", "collected", "collectedAt", new Date().toISOString());
@@ -172,7 +212,10 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
     }
     const used = process.cpuUsage(cpu);
     distributed.collectorCpuMs = Math.round((used.user + used.system) / 1000);
-    if (!options.quiet) process.stderr.write(`phmatch report collect done: ${summary.files} files, ${summary.known} known, ${summary.error} errors, ${distributed.repeatsDropped} repeats dropped, ${distributed.deadLetters.length} dead letters\n`);
+    if (!options.quiet)
+      process.stderr.write(
+        `phmatch report collect done: ${summary.files} files, ${summary.known} known, ${summary.error} errors, ${distributed.repeatsDropped} repeats dropped, ${distributed.deadLetters.length} dead letters\n`,
+      );
     return { summary, distributed };
   } catch (error) {
     // What is written stays: the stream entries it holds are gone from Redis, so --resume finishes it.

@@ -2,12 +2,25 @@ import { createReadStream } from "node:fs";
 import { lstat } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
-import { PhmatchError, type FilePath, type WalkEntry } from "@phmatch/core";
+import { type FilePath, PhmatchError, type WalkEntry } from "@phmatch/core";
 import { AccessTimeWatch, walkEntries } from "@phmatch/core/internal";
 import { CliError } from "../errors.js";
 import { connectRedis } from "./connection.js";
 import type { QueueAddress } from "./names.js";
-import { JOB_OPTIONS, batchJobId, describeReleases, openQueue, queuedFile, readPlan, readState, sameReleases, scanKeys, type QueuedFile, type ScanPlan, type ScanState } from "./scan-queue.js";
+import {
+  batchJobId,
+  describeReleases,
+  JOB_OPTIONS,
+  openQueue,
+  type QueuedFile,
+  queuedFile,
+  readPlan,
+  readState,
+  type ScanPlan,
+  type ScanState,
+  sameReleases,
+  scanKeys,
+} from "./scan-queue.js";
 
 /** What the coordinator enqueues and how. */
 export interface EnqueueOptions {
@@ -58,10 +71,21 @@ export async function enqueueScan(options: EnqueueOptions): Promise<EnqueueSumma
       const existing = (await readPlan(redis, options.scan)) as ScanPlan;
       startedAt = existing.header.startedAt;
       if (!sameReleases(existing.lists, options.plan.lists)) {
-        throw new CliError("PHM_QUEUE_LIST_MISMATCH", `scan ${options.scan} already runs with ${describeReleases(existing.lists)}, not ${describeReleases(options.plan.lists)}: a scan never mixes list versions; use another --scan name`);
+        throw new CliError(
+          "PHM_QUEUE_LIST_MISMATCH",
+          `scan ${options.scan} already runs with ${describeReleases(existing.lists)}, not ${describeReleases(options.plan.lists)}: a scan never mixes list versions; use another --scan name`,
+        );
       }
-      if (JSON.stringify(existing.header.inputs) !== JSON.stringify(options.plan.header.inputs) || JSON.stringify(existing.header.walk) !== JSON.stringify(options.plan.header.walk) || JSON.stringify(existing.hash) !== JSON.stringify(options.plan.hash) || existing.batchSize !== options.plan.batchSize) {
-        throw new PhmatchError("PHM_USAGE", `scan ${options.scan} already exists with other inputs or options: use another --scan name, or the same command to resume it`);
+      if (
+        JSON.stringify(existing.header.inputs) !== JSON.stringify(options.plan.header.inputs) ||
+        JSON.stringify(existing.header.walk) !== JSON.stringify(options.plan.header.walk) ||
+        JSON.stringify(existing.hash) !== JSON.stringify(options.plan.hash) ||
+        existing.batchSize !== options.plan.batchSize
+      ) {
+        throw new PhmatchError(
+          "PHM_USAGE",
+          `scan ${options.scan} already exists with other inputs or options: use another --scan name, or the same command to resume it`,
+        );
       }
     } else {
       await redis.hset(keys.meta, "state", "enqueueing", "createdAt", new Date().toISOString());
@@ -77,9 +101,17 @@ export async function enqueueScan(options: EnqueueOptions): Promise<EnqueueSumma
       batches = 0;
       const flush = async () => {
         if (pending.length === 0) return;
-        while ((await queue.getJobCountByTypes("waiting", "delayed", "prioritized")) > options.maxQueued) await sleep(500);
+        while ((await queue.getJobCountByTypes("waiting", "delayed", "prioritized")) > options.maxQueued)
+          await sleep(500);
         const fresh = pending.filter((_, i) => batches - pending.length + i >= already);
-        if (fresh.length > 0) await queue.addBulk(fresh.map((b) => ({ name: "batch", data: { files: b }, opts: { ...JOB_OPTIONS, jobId: batchJobId(options.scan, b) } })));
+        if (fresh.length > 0)
+          await queue.addBulk(
+            fresh.map((b) => ({
+              name: "batch",
+              data: { files: b },
+              opts: { ...JOB_OPTIONS, jobId: batchJobId(options.scan, b) },
+            })),
+          );
         await redis.hset(keys.meta, "enqueued", String(batches));
         pending = [];
       };
@@ -87,7 +119,10 @@ export async function enqueueScan(options: EnqueueOptions): Promise<EnqueueSumma
       const accessTimes = new AccessTimeWatch({ since: new Date(startedAt), restore: options.restoreAtimes });
       const walk = walkEntries(options.inputs, { followSymlinks: options.followSymlinks, accessTimes });
       for await (const entry of options.manifest !== undefined ? manifestPaths(options.manifest) : walk) {
-        const size = await lstat(entry.path).then((s) => s.size, () => -1);
+        const size = await lstat(entry.path).then(
+          (s) => s.size,
+          () => -1,
+        );
         batch.push(queuedFile(files++, entry, size));
         if (batch.length >= options.plan.batchSize) {
           pending.push(batch);
@@ -105,7 +140,10 @@ export async function enqueueScan(options: EnqueueOptions): Promise<EnqueueSumma
       const atimes = options.manifest === undefined ? ["atimes", JSON.stringify(accessTimes.report())] : [];
       await redis.hset(keys.meta, "total", String(files), "batches", String(batches), "state", "running", ...atimes);
     }
-    if (!options.quiet) process.stderr.write(`phmatch scan: ${files} files in ${batches} batches queued as scan ${options.scan} on ${options.address.display}\n`);
+    if (!options.quiet)
+      process.stderr.write(
+        `phmatch scan: ${files} files in ${batches} batches queued as scan ${options.scan} on ${options.address.display}\n`,
+      );
     let state = await readState(redis, options.scan);
     if (options.wait) state = await showProgress(options, redis, queue, files);
     return { scan: options.scan, files, batches, state };
@@ -116,7 +154,12 @@ export async function enqueueScan(options: EnqueueOptions): Promise<EnqueueSumma
 }
 
 // Progress across all workers: the done bitmap's count, the rate over the last minute, an ETA, workers connected.
-async function showProgress(options: EnqueueOptions, redis: Awaited<ReturnType<typeof connectRedis>>, queue: ReturnType<typeof openQueue>, total: number): Promise<ScanState> {
+async function showProgress(
+  options: EnqueueOptions,
+  redis: Awaited<ReturnType<typeof connectRedis>>,
+  queue: ReturnType<typeof openQueue>,
+  total: number,
+): Promise<ScanState> {
   const tty = process.stderr.isTTY === true;
   const samples: [number, number][] = [];
   let last = 0;
@@ -134,7 +177,11 @@ async function showProgress(options: EnqueueOptions, redis: Awaited<ReturnType<t
       const eta = finished || rate <= 0 ? "" : `, ETA ${formatSeconds((total - state.done) / rate)}`;
       const extra = `${state.restarted > 0 ? `, ${state.restarted} batches restarted` : ""}${state.dead > 0 ? `, ${state.dead} dead letters` : ""}`;
       const line = `${state.done} of ${total} files (${rate.toFixed(1)}/s, ${workers} workers)${extra}${eta}`;
-      process.stderr.write(tty ? `\r\x1b[K${finished ? "phmatch scan done: " : ""}${line}${finished ? "\n" : ""}` : `${finished ? "phmatch scan done: " : ""}${line}\n`);
+      process.stderr.write(
+        tty
+          ? `\r\x1b[K${finished ? "phmatch scan done: " : ""}${line}${finished ? "\n" : ""}`
+          : `${finished ? "phmatch scan done: " : ""}${line}\n`,
+      );
     }
     if (finished) return state;
     await sleep(500);
@@ -153,5 +200,9 @@ async function* manifestPaths(manifest: string): AsyncGenerator<WalkEntry> {
 
 function formatSeconds(seconds: number): string {
   const s = Math.round(seconds);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`
+      : `${s}s`;
 }

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Redis } from "ioredis";
-import { Queue, type JobsOptions } from "bullmq";
-import { type FilePath, type LoadedHashSet, type ScanFileRecord, type ScanHeader, type WalkEntry } from "@phmatch/core";
+import type { FilePath, LoadedHashSet, ScanFileRecord, ScanHeader, WalkEntry } from "@phmatch/core";
 import { reportPathFields, symlinkRecord } from "@phmatch/core/internal";
+import { type JobsOptions, Queue } from "bullmq";
+import type { Redis } from "ioredis";
 import { CliError } from "../errors.js";
 import { redisOptions } from "./connection.js";
 import type { ListRelease, QueueAddress } from "./names.js";
@@ -50,9 +50,23 @@ export interface ScanPlan {
 }
 
 /** Redis keys of a scan. */
-export function scanKeys(scan: string): { meta: string; results: string; done: string; dead: string; stats: string; sweep: string } {
+export function scanKeys(scan: string): {
+  meta: string;
+  results: string;
+  done: string;
+  dead: string;
+  stats: string;
+  sweep: string;
+} {
   const base = `phmatch:${scan}`;
-  return { meta: `${base}:meta`, results: `${base}:results`, done: `${base}:done`, dead: `${base}:dead`, stats: `${base}:stats`, sweep: `${base}:sweep` };
+  return {
+    meta: `${base}:meta`,
+    results: `${base}:results`,
+    done: `${base}:done`,
+    dead: `${base}:dead`,
+    stats: `${base}:stats`,
+    sweep: `${base}:sweep`,
+  };
 }
 
 /** The BullMQ queue of a scan. */
@@ -61,7 +75,12 @@ export function openQueue(address: QueueAddress, scan: string): Queue<BatchData>
 }
 
 /** Retries with backoff for a batch that errs; a stalled batch (its worker died) is moved back by BullMQ. */
-export const JOB_OPTIONS: JobsOptions = { attempts: 3, backoff: { type: "exponential", delay: 1000 }, removeOnComplete: true, removeOnFail: false };
+export const JOB_OPTIONS: JobsOptions = {
+  attempts: 3,
+  backoff: { type: "exponential", delay: 1000 },
+  removeOnComplete: true,
+  removeOnFail: false,
+};
 
 /** Stalls (worker died with the batch) a job may have before it counts as failed and is split or dead-lettered. */
 export const MAX_STALLED = 2;
@@ -78,7 +97,8 @@ export function sameReleases(a: ListRelease[], b: ListRelease[]): boolean {
 
 /** A queued entry from a walked one (or a manifest's path). */
 export function queuedFile(seq: number, entry: WalkEntry | FilePath, size: number): QueuedFile {
-  const walked: WalkEntry = typeof entry === "string" || entry instanceof Uint8Array ? { kind: "file", path: entry } : entry;
+  const walked: WalkEntry =
+    typeof entry === "string" || entry instanceof Uint8Array ? { kind: "file", path: entry } : entry;
   const file: QueuedFile = { seq, ...reportPathFields(walked.path), size };
   if (walked.kind === "symlink") file.record = symlinkRecord(walked);
   else if (walked.linkTarget !== undefined) file.linkTarget = Buffer.from(walked.linkTarget).toString("base64");
@@ -107,14 +127,23 @@ export async function readPlan(redis: Redis, scan: string): Promise<ScanPlan | u
  * The plan of a scan, waiting for it to appear: workers and the collector may start before the coordinator.
  * Gives up with PHM_QUEUE_UNAVAILABLE after `waitMs`, if given.
  */
-export async function waitForPlan(redis: Redis, address: QueueAddress, scan: string, who: string, waitMs?: number): Promise<ScanPlan> {
+export async function waitForPlan(
+  redis: Redis,
+  address: QueueAddress,
+  scan: string,
+  who: string,
+  waitMs?: number,
+): Promise<ScanPlan> {
   const started = Date.now();
   let said = false;
   for (;;) {
     const plan = await readPlan(redis, scan);
     if (plan !== undefined) return plan;
     if (waitMs !== undefined && Date.now() - started > waitMs) {
-      throw new CliError("PHM_QUEUE_UNAVAILABLE", `no scan ${scan} on ${address.display} after ${waitMs} ms: start it with phmatch scan ... --queue ${address.display} --enqueue`);
+      throw new CliError(
+        "PHM_QUEUE_UNAVAILABLE",
+        `no scan ${scan} on ${address.display} after ${waitMs} ms: start it with phmatch scan ... --queue ${address.display} --enqueue`,
+      );
     }
     if (!said) process.stderr.write(`phmatch ${who}: waiting for scan ${scan} on ${address.display}\n`);
     said = true;
@@ -134,10 +163,20 @@ export interface ScanState {
 
 export async function readState(redis: Redis, scan: string): Promise<ScanState> {
   const keys = scanKeys(scan);
-  const [meta, done, stats] = await Promise.all([redis.hgetall(keys.meta), redis.bitcount(keys.done), redis.hgetall(keys.stats)]);
+  const [meta, done, stats] = await Promise.all([
+    redis.hgetall(keys.meta),
+    redis.bitcount(keys.done),
+    redis.hgetall(keys.stats),
+  ]);
   // A collected scan's done bitmap is removed with its queue: every position was written.
   const collected = meta.state === "collected" && meta.total !== undefined;
-  const state: ScanState = { done: collected ? Number(meta.total) : done, state: meta.state ?? "none", restarted: Number(stats.restarted ?? 0), split: Number(stats.split ?? 0), dead: Number(stats.dead ?? 0) };
+  const state: ScanState = {
+    done: collected ? Number(meta.total) : done,
+    state: meta.state ?? "none",
+    restarted: Number(stats.restarted ?? 0),
+    split: Number(stats.split ?? 0),
+    dead: Number(stats.dead ?? 0),
+  };
   if (meta.total !== undefined) state.total = Number(meta.total);
   return state;
 }
@@ -146,7 +185,13 @@ export async function readState(redis: Redis, scan: string): Promise<ScanState> 
  * Adds the records of a batch to the results stream and marks their positions done, in one transaction, so the
  * done bitmap never runs ahead of the stream.
  */
-export async function publishRecords(redis: Redis, scan: string, worker: string, lists: ListRelease[], records: [number, ScanFileRecord][]): Promise<void> {
+export async function publishRecords(
+  redis: Redis,
+  scan: string,
+  worker: string,
+  lists: ListRelease[],
+  records: [number, ScanFileRecord][],
+): Promise<void> {
   const keys = scanKeys(scan);
   const bits = records.flatMap(([seq]) => ["SET", "u1", String(seq), "1"]);
   const result = await redis
@@ -155,7 +200,11 @@ export async function publishRecords(redis: Redis, scan: string, worker: string,
     .call("BITFIELD", keys.done, ...bits)
     .exec();
   const failed = result?.find(([error]) => error !== null);
-  if (result === null || failed !== undefined) throw new CliError("PHM_QUEUE_UNAVAILABLE", `could not store results in ${keys.results}: ${failed?.[0]?.message ?? "transaction aborted"}`);
+  if (result === null || failed !== undefined)
+    throw new CliError(
+      "PHM_QUEUE_UNAVAILABLE",
+      `could not store results in ${keys.results}: ${failed?.[0]?.message ?? "transaction aborted"}`,
+    );
 }
 
 /**
@@ -171,15 +220,35 @@ export async function sweepFailed(redis: Redis, queue: Queue<BatchData>, scan: s
     for (const job of await queue.getFailed(0, 99)) {
       const files = (job.data as BatchData).files;
       if (files.length > 1) {
-        await queue.addBulk(files.map((f) => ({ name: "file", data: { files: [f] }, opts: { ...JOB_OPTIONS, jobId: batchJobId(scan, [f]) } })));
+        await queue.addBulk(
+          files.map((f) => ({
+            name: "file",
+            data: { files: [f] },
+            opts: { ...JOB_OPTIONS, jobId: batchJobId(scan, [f]) },
+          })),
+        );
         await redis.hincrby(keys.stats, "split", 1);
       } else if (files.length === 1) {
         const file = files[0] as QueuedFile;
         const reason = job.failedReason || "failed";
-        if ((await redis.hsetnx(keys.dead, String(file.seq), JSON.stringify({ path: file.path, ...(file.pathBytes !== undefined && { pathBytes: file.pathBytes }), size: file.size, attempts: job.attemptsStarted, reason }))) === 1) {
+        if (
+          (await redis.hsetnx(
+            keys.dead,
+            String(file.seq),
+            JSON.stringify({
+              path: file.path,
+              ...(file.pathBytes !== undefined && { pathBytes: file.pathBytes }),
+              size: file.size,
+              attempts: job.attemptsStarted,
+              reason,
+            }),
+          )) === 1
+        ) {
           await redis.hincrby(keys.stats, "dead", 1);
         }
-        await publishRecords(redis, scan, "dead-letter", plan.lists, [[file.seq, deadLetterRecord(file, job.attemptsStarted, reason)]]);
+        await publishRecords(redis, scan, "dead-letter", plan.lists, [
+          [file.seq, deadLetterRecord(file, job.attemptsStarted, reason)],
+        ]);
       }
       await job.remove().catch(() => undefined);
     }
@@ -190,7 +259,17 @@ export async function sweepFailed(redis: Redis, queue: Queue<BatchData>, scan: s
 
 /** The report record of a dead-lettered file: an error, so the file is still accounted for. */
 export function deadLetterRecord(file: QueuedFile, attempts: number, reason: string): ScanFileRecord {
-  const record: ScanFileRecord = { type: "file", path: file.path, status: "error", matches: [], ...(file.pathBytes !== undefined && { pathBytes: file.pathBytes }), error: { code: "PHM_QUEUE_DEAD_LETTER", message: `${file.path}: its job failed ${attempts} times (last: ${reason}); it is on the scan's dead-letter list, scan it alone to see why` } };
+  const record: ScanFileRecord = {
+    type: "file",
+    path: file.path,
+    status: "error",
+    matches: [],
+    ...(file.pathBytes !== undefined && { pathBytes: file.pathBytes }),
+    error: {
+      code: "PHM_QUEUE_DEAD_LETTER",
+      message: `${file.path}: its job failed ${attempts} times (last: ${reason}); it is on the scan's dead-letter list, scan it alone to see why`,
+    },
+  };
   if (file.size >= 0) record.size = file.size;
   return record;
 }

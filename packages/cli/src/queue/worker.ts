@@ -1,12 +1,25 @@
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Worker, type Job } from "bullmq";
-import { Matcher, SupervisedHashPool, type LoadedHashSet, type ScanFileRecord } from "@phmatch/core";
+import { type LoadedHashSet, Matcher, type ScanFileRecord, SupervisedHashPool } from "@phmatch/core";
 import { buildHashOptions, createEntryScanner, orderedMap, withSize } from "@phmatch/core/internal";
+import { type Job, Worker } from "bullmq";
 import { CliError } from "../errors.js";
 import { connectRedis, redisOptions } from "./connection.js";
 import { listReleases, type QueueAddress } from "./names.js";
-import { MAX_STALLED, describeReleases, openQueue, publishRecords, queuedPath, readState, sameReleases, scanKeys, sweepFailed, waitForPlan, type BatchData, type QueuedFile } from "./scan-queue.js";
+import {
+  type BatchData,
+  describeReleases,
+  MAX_STALLED,
+  openQueue,
+  publishRecords,
+  type QueuedFile,
+  queuedPath,
+  readState,
+  sameReleases,
+  scanKeys,
+  sweepFailed,
+  waitForPlan,
+} from "./scan-queue.js";
 
 /** How a worker runs. */
 export interface WorkerRunOptions {
@@ -80,7 +93,10 @@ export async function runWorker(options: WorkerRunOptions): Promise<WorkerRunSum
     const processBatch = async (job: Job<BatchData>): Promise<number> => {
       const files = job.data.files;
       if (job.attemptsStarted > 1) await redis.hincrby(keys.stats, "restarted", 1);
-      if (options.verbose) process.stderr.write(`phmatch worker ${name}: batch ${job.id} started (${files.length} files, attempt ${job.attemptsStarted})\n`);
+      if (options.verbose)
+        process.stderr.write(
+          `phmatch worker ${name}: batch ${job.id} started (${files.length} files, attempt ${job.attemptsStarted})\n`,
+        );
       const records: [number, ScanFileRecord][] = [];
       for await (const entry of orderedMap(files, pool.jobs * 2, scanOne)) records.push(entry);
       await publishRecords(redis, options.scan, name, releases, records);
@@ -106,7 +122,9 @@ export async function runWorker(options: WorkerRunOptions): Promise<WorkerRunSum
     };
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
-    process.stderr.write(`phmatch worker ${name}: consuming scan ${options.scan} on ${options.address.display} with ${summary.lists}\n`);
+    process.stderr.write(
+      `phmatch worker ${name}: consuming scan ${options.scan} on ${options.address.display} with ${summary.lists}\n`,
+    );
     try {
       // The scan is over when every position has a record (the done bitmap is full), or a collector finished it.
       for (let tick = 0; !stopping; tick++) {

@@ -101,14 +101,20 @@ export class FairAdmission {
     for (const queue of this.#waiting.values()) {
       const head = queue[0];
       if (head === undefined) continue;
-      if (best === undefined || this.held(head.client) < this.held(best.client) || (this.held(head.client) === this.held(best.client) && head.since < best.since)) best = head;
+      if (
+        best === undefined ||
+        this.held(head.client) < this.held(best.client) ||
+        (this.held(head.client) === this.held(best.client) && head.since < best.since)
+      )
+        best = head;
     }
     return best;
   }
 
   // Free slots go to the waiters whose turn it is.
   #fill(): void {
-    for (let next = this.next(); next !== undefined && this.#inUse < this.slots; next = this.next()) next.settle("admitted");
+    for (let next = this.next(); next !== undefined && this.#inUse < this.slots; next = this.next())
+      next.settle("admitted");
   }
 
   #take(client: string): void {

@@ -38,7 +38,10 @@ export class DecodeBudget {
 
   constructor(options: DecodeBudgetOptions) {
     if (!(Number.isFinite(options.secondsPerMinute) && options.secondsPerMinute > 0)) {
-      throw new PhmatchError("PHM_USAGE", `the decode budget must be a positive number of seconds, got ${String(options.secondsPerMinute)}`);
+      throw new PhmatchError(
+        "PHM_USAGE",
+        `the decode budget must be a positive number of seconds, got ${String(options.secondsPerMinute)}`,
+      );
     }
     this.#capacity = options.secondsPerMinute * 1000;
     this.#perMs = this.#capacity / 60_000;
@@ -84,6 +87,7 @@ export class DecodeBudget {
   #sweep(now: number): void {
     if (now - this.#swept < 60_000) return;
     this.#swept = now;
-    for (const key of [...this.#buckets.keys()]) if (this.#credit(key, now) >= this.#capacity) this.#buckets.delete(key);
+    for (const key of [...this.#buckets.keys()])
+      if (this.#credit(key, now) >= this.#capacity) this.#buckets.delete(key);
   }
 }

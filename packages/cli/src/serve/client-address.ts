@@ -28,7 +28,10 @@ export class TrustedProxies {
       const bits = family === 4 ? 32 : 128;
       const length = prefix === undefined ? bits : /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN;
       if (family === 0 || extra !== undefined || !(length >= 0 && length <= bits)) {
-        throw new PhmatchError("PHM_USAGE", `${source}: "${entry}" is not an IP address or CIDR block (e.g. 10.0.0.0/8, 2001:db8::/32)`);
+        throw new PhmatchError(
+          "PHM_USAGE",
+          `${source}: "${entry}" is not an IP address or CIDR block (e.g. 10.0.0.0/8, 2001:db8::/32)`,
+        );
       }
       this.#list.addSubnet(address, length, family === 4 ? "ipv4" : "ipv6");
     }
@@ -54,6 +57,10 @@ export class TrustedProxies {
 }
 
 /** The key budgets and the audit log know a client by: its address (IPv6: its /64), through trusted proxies if any. */
-export function clientKey(proxies: TrustedProxies | undefined, peer: string | undefined, forwardedFor: string | string[] | undefined): string {
+export function clientKey(
+  proxies: TrustedProxies | undefined,
+  peer: string | undefined,
+  forwardedFor: string | string[] | undefined,
+): string {
   return addressKey(proxies === undefined ? peer : proxies.clientAddress(peer, forwardedFor));
 }

@@ -4,7 +4,7 @@
 // which a client over its fair share, or a stalled or dribbled body, gives its check slot to a new request when
 // every slot is taken.
 import { randomUUID } from "node:crypto";
-import { STATUS_CODES, type Server, type ServerResponse } from "node:http";
+import { type Server, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 
 /** Time for a whole request (headers and body) to arrive, in ms, unless `--request-timeout-ms` says otherwise. */
@@ -58,7 +58,11 @@ export function answerClientError(
 ): void {
   if (error.code === "ECONNRESET" || socket.destroyed) return;
   const [status, reason] =
-    error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? [408, "REQUEST_TIMEOUT"] : error.code === "HPE_HEADER_OVERFLOW" ? [431, "HEADERS_TOO_LARGE"] : [400, "BAD_REQUEST"];
+    error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, "REQUEST_TIMEOUT"]
+      : error.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "HEADERS_TOO_LARGE"]
+        : [400, "BAD_REQUEST"];
   counted(reason);
   // A response already begun on this socket cannot be followed by another; Node's own handler checks the same.
   const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
@@ -66,7 +70,9 @@ export function answerClientError(
     const requestId = randomUUID();
     const body = refusalBody(reason, requestId);
     answered({ status, reason, requestId });
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy(error);
 }
@@ -104,7 +110,9 @@ export function addressKey(address: string | undefined): string {
   const [head = "", tail = ""] = bare.split("::");
   const left = head === "" ? [] : head.split(":");
   const right = tail === "" ? [] : tail.split(":");
-  const groups = bare.includes("::") ? [...left, ...new Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right] : left;
+  const groups = bare.includes("::")
+    ? [...left, ...new Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
+    : left;
   return `${groups
     .slice(0, 4)
     .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ""))
@@ -142,7 +150,14 @@ export class SlotHolders<K extends object> {
    */
   add(key: K, client: string, socket: Socket, giveWay: (reason: GiveWayReason) => void): void {
     const address = client;
-    this.#holders.set(key, { address, since: Date.now(), startBytes: socket.bytesRead, socket, arriving: true, giveWay });
+    this.#holders.set(key, {
+      address,
+      since: Date.now(),
+      startBytes: socket.bytesRead,
+      socket,
+      arriving: true,
+      giveWay,
+    });
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
   }
 
@@ -176,12 +191,26 @@ export class SlotHolders<K extends object> {
       if (!holder.arriving) continue;
       const received = holder.socket.bytesRead - holder.startBytes;
       const held = this.heldBy(holder.address);
-      if (held >= mine + FAIR_SHARE_MARGIN && (fair === undefined || held > fair[2] || (held === fair[2] && received < fair[3]))) fair = [key, holder, held, received];
+      if (
+        held >= mine + FAIR_SHARE_MARGIN &&
+        (fair === undefined || held > fair[2] || (held === fair[2] && received < fair[3]))
+      )
+        fair = [key, holder, held, received];
       const elapsed = now - holder.since;
       const rate = (received * 1000) / Math.max(1, elapsed);
-      if (elapsed >= GIVE_WAY_AFTER_MS && rate < GIVE_WAY_BELOW_BYTES_PER_SECOND && (slow === undefined || rate < slow[2])) slow = [key, holder, rate];
+      if (
+        elapsed >= GIVE_WAY_AFTER_MS &&
+        rate < GIVE_WAY_BELOW_BYTES_PER_SECOND &&
+        (slow === undefined || rate < slow[2])
+      )
+        slow = [key, holder, rate];
     }
-    const chosen: [K, Holder, GiveWayReason] | undefined = fair !== undefined ? [fair[0], fair[1], "fair-share"] : slow !== undefined ? [slow[0], slow[1], "slow"] : undefined;
+    const chosen: [K, Holder, GiveWayReason] | undefined =
+      fair !== undefined
+        ? [fair[0], fair[1], "fair-share"]
+        : slow !== undefined
+          ? [slow[0], slow[1], "slow"]
+          : undefined;
     if (chosen === undefined) return false;
     this.delete(chosen[0]);
     chosen[1].giveWay(chosen[2]);

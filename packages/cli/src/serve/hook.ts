@@ -53,11 +53,14 @@ export class OnMatchHook {
         return;
       } catch (error) {
         last = (error as Error).message;
-        if (attempt < this.#options.attempts) await new Promise((r) => setTimeout(r, this.#options.backoffMs * 2 ** (attempt - 1)));
+        if (attempt < this.#options.attempts)
+          await new Promise((r) => setTimeout(r, this.#options.backoffMs * 2 ** (attempt - 1)));
       }
     }
     this.failed++;
-    (this.#options.report ?? ((m) => process.stderr.write(`${m}\n`)))(`phmatch serve: on-match hook gave up after ${this.#options.attempts} attempts: ${last}`);
+    (this.#options.report ?? ((m) => process.stderr.write(`${m}\n`)))(
+      `phmatch serve: on-match hook gave up after ${this.#options.attempts} attempts: ${last}`,
+    );
   }
 
   async #post(body: string): Promise<void> {
@@ -73,9 +76,15 @@ export class OnMatchHook {
 
   #run(body: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.#options.command as string, { shell: true, stdio: ["pipe", "ignore", "inherit"], timeout: this.#options.timeoutMs });
+      const child = spawn(this.#options.command as string, {
+        shell: true,
+        stdio: ["pipe", "ignore", "inherit"],
+        timeout: this.#options.timeoutMs,
+      });
       child.on("error", reject);
-      child.on("close", (code, signal) => (code === 0 ? resolve() : reject(new Error(`the hook command exited with ${code ?? signal}`))));
+      child.on("close", (code, signal) =>
+        code === 0 ? resolve() : reject(new Error(`the hook command exited with ${code ?? signal}`)),
+      );
       child.stdin.on("error", () => undefined);
       child.stdin.end(body);
     });

@@ -1,13 +1,13 @@
-import { watch, type FSWatcher } from "node:fs";
+import { type FSWatcher, watch } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import {
-  PhmatchError,
-  checkerFor,
-  loadHashSet,
   type Checker,
   type CheckerOptions,
-  type LoadOptions,
+  checkerFor,
   type LoadedHashSet,
+  type LoadOptions,
+  loadHashSet,
+  PhmatchError,
 } from "@phmatch/core";
 import { isListUrl, toPhmatchError } from "@phmatch/core/internal";
 import { CliError } from "../errors.js";
@@ -38,7 +38,12 @@ export class ListHolder {
   readonly #checker: Omit<CheckerOptions, "hashsets" | "load">;
   readonly #allowListChange: boolean;
 
-  constructor(paths: string[], load: () => LoadOptions, checker: Omit<CheckerOptions, "hashsets" | "load">, options: { allowListChange?: boolean } = {}) {
+  constructor(
+    paths: string[],
+    load: () => LoadOptions,
+    checker: Omit<CheckerOptions, "hashsets" | "load">,
+    options: { allowListChange?: boolean } = {},
+  ) {
     this.#paths = paths;
     this.#load = load;
     this.#checker = checker;
@@ -85,7 +90,14 @@ export class ListHolder {
     for (const path of this.#paths.filter((p) => !isListUrl(p)).map((p) => resolve(p))) {
       const dir = dirname(path);
       const name = basename(path);
-      names.set(dir, (names.get(dir) ?? new Set()).add(name).add(`${name}.sig`).add(`${name}.overrides.ndjson`).add(`${name}.overrides.ndjson.sig`));
+      names.set(
+        dir,
+        (names.get(dir) ?? new Set())
+          .add(name)
+          .add(`${name}.sig`)
+          .add(`${name}.overrides.ndjson`)
+          .add(`${name}.overrides.ndjson.sig`),
+      );
     }
     for (const [dir, files] of names) {
       const watcher = watch(dir, (_event, file) => {
@@ -121,7 +133,11 @@ export class ListHolder {
   #check(sets: LoadedHashSet[]): boolean {
     const current = this.#current;
     if (current === undefined) return true;
-    const before = new Map(current.sets.flatMap((s) => s.set.lists.map((l) => [l.listId, { version: l.version, sha: s.storeSha256 }] as const)));
+    const before = new Map(
+      current.sets.flatMap((s) =>
+        s.set.lists.map((l) => [l.listId, { version: l.version, sha: s.storeSha256 }] as const),
+      ),
+    );
     const after = new Set(sets.flatMap((s) => s.set.lists.map((l) => l.listId)));
     const dropped = [...before.keys()].filter((id) => !after.has(id));
     if (dropped.length > 0 && !this.#allowListChange) {
@@ -138,7 +154,10 @@ export class ListHolder {
       const now = s.overridesProvenance;
       if (was?.sha256 === now?.sha256) continue;
       if (was?.release !== undefined && now?.release !== undefined && now.release < was.release) {
-        throw new PhmatchError("PHM_HASHSET_ROLLBACK", `the overrides of ${s.path} went back from release ${was.release} to ${now.release}: refused, release ${was.release} stays`);
+        throw new PhmatchError(
+          "PHM_HASHSET_ROLLBACK",
+          `the overrides of ${s.path} went back from release ${was.release} to ${now.release}: refused, release ${was.release} stays`,
+        );
       }
       changed = true;
     }
@@ -148,13 +167,19 @@ export class ListHolder {
       for (const l of s.set.lists) {
         const was = before.get(l.listId);
         if (was !== undefined && l.version < was.version) {
-          throw new PhmatchError("PHM_HASHSET_ROLLBACK", `list ${l.listId} version ${l.version} is older than the version ${was.version} being served: refused, version ${was.version} stays`);
+          throw new PhmatchError(
+            "PHM_HASHSET_ROLLBACK",
+            `list ${l.listId} version ${l.version} is older than the version ${was.version} being served: refused, version ${was.version} stays`,
+          );
         }
         if (was === undefined || l.version > was.version) newer = true;
         else if (was.sha !== s.storeSha256) sameContent = false;
       }
       if (!newer && !sameContent) {
-        throw new PhmatchError("PHM_HASHSET_ROLLBACK", `${s.path} has other content under the same list versions: refused, the loaded lists stay (publish a new version)`);
+        throw new PhmatchError(
+          "PHM_HASHSET_ROLLBACK",
+          `${s.path} has other content under the same list versions: refused, the loaded lists stay (publish a new version)`,
+        );
       }
       changed ||= newer;
     }

@@ -3,7 +3,7 @@
 // lower case: "PDQ" is not "pdq"), every value has exactly its algorithm's hex length, and dihedral variants are
 // the 8 of the hash given, so no hex is cut or padded, no hash is silently skipped, and no request carries more
 // than 8 lookups per algorithm. Each lookup is a "needle": the token's rate counts them.
-import { hasherSpec, type HashRecord } from "@phmatch/core";
+import { type HashRecord, hasherSpec } from "@phmatch/core";
 import { hexDigits } from "@phmatch/core/internal";
 import { MATCHABLE_ALGORITHMS } from "./tokens.js";
 
@@ -20,7 +20,13 @@ export interface MatchRequest {
 /** Why a /v1/match body is refused: the HTTP status, the answer's reason_code, and what to do. */
 export interface MatchRefusal {
   status: 400 | 403;
-  reason: "PHM_MATCH_INPUT" | "UNKNOWN_ALGORITHM" | "ALGORITHM_NOT_MATCHABLE" | "HASH_LENGTH" | "DIHEDRAL_VARIANTS" | "ALGORITHM_NOT_GRANTED";
+  reason:
+    | "PHM_MATCH_INPUT"
+    | "UNKNOWN_ALGORITHM"
+    | "ALGORITHM_NOT_MATCHABLE"
+    | "HASH_LENGTH"
+    | "DIHEDRAL_VARIANTS"
+    | "ALGORITHM_NOT_GRANTED";
   message: string;
 }
 
@@ -34,17 +40,37 @@ const HEX = /^[0-9a-fA-F]+$/;
  */
 export function parseMatchRequest(body: unknown, granted: ReadonlySet<string>): MatchRequest | MatchRefusal {
   const input = (message: string): MatchRefusal => ({ status: 400, reason: "PHM_MATCH_INPUT", message });
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return input('the body is not a hash record: expected {"hashes":{"pdq":"<64 hex>"},...} as phmatch hash prints it');
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    return input('the body is not a hash record: expected {"hashes":{"pdq":"<64 hex>"},...} as phmatch hash prints it');
   const b = body as Record<string, unknown>;
   const extra = Object.keys(b).filter((k) => !FIELDS.has(k));
-  if (extra.length > 0) return input(`/v1/match takes hashes, quality and dihedral, not ${extra.join(", ")}: send each set of hashes as its own record`);
-  if (!isObject(b.hashes) || Object.keys(b.hashes).length === 0) return input('"hashes" must be an object of algorithm id to hex, e.g. {"pdq":"<64 hex>"}');
+  if (extra.length > 0)
+    return input(
+      `/v1/match takes hashes, quality and dihedral, not ${extra.join(", ")}: send each set of hashes as its own record`,
+    );
+  if (!isObject(b.hashes) || Object.keys(b.hashes).length === 0)
+    return input('"hashes" must be an object of algorithm id to hex, e.g. {"pdq":"<64 hex>"}');
   const hashes: Record<string, string> = {};
   for (const [id, value] of Object.entries(b.hashes)) {
     const spec = hasherSpec(id);
-    if (spec === undefined) return { status: 400, reason: "UNKNOWN_ALGORITHM", message: `hashes.${id}: not an algorithm id phmatch knows (ids are lower case: ${MATCHABLE_ALGORITHMS.join(", ")})` };
-    if (!MATCHABLE_ALGORITHMS.includes(id)) return { status: 400, reason: "ALGORITHM_NOT_MATCHABLE", message: `hashes.${id}: phmatch carries ${id} values from lists but does not match them` };
-    if (!granted.has(id)) return { status: 403, reason: "ALGORITHM_NOT_GRANTED", message: `hashes.${id}: this token may not send ${id} by hash${granted.size > 0 ? ` (it may send ${[...granted].join(", ")})` : ""}` };
+    if (spec === undefined)
+      return {
+        status: 400,
+        reason: "UNKNOWN_ALGORITHM",
+        message: `hashes.${id}: not an algorithm id phmatch knows (ids are lower case: ${MATCHABLE_ALGORITHMS.join(", ")})`,
+      };
+    if (!MATCHABLE_ALGORITHMS.includes(id))
+      return {
+        status: 400,
+        reason: "ALGORITHM_NOT_MATCHABLE",
+        message: `hashes.${id}: phmatch carries ${id} values from lists but does not match them`,
+      };
+    if (!granted.has(id))
+      return {
+        status: 403,
+        reason: "ALGORITHM_NOT_GRANTED",
+        message: `hashes.${id}: this token may not send ${id} by hash${granted.size > 0 ? ` (it may send ${[...granted].join(", ")})` : ""}`,
+      };
     const hex = hexOf(value, hexDigits(spec), `hashes.${id}`);
     if (typeof hex !== "string") return hex;
     hashes[id] = hex;
@@ -62,15 +88,32 @@ export function parseMatchRequest(body: unknown, granted: ReadonlySet<string>): 
   }
 
   if (b.dihedral !== undefined) {
-    if (!isObject(b.dihedral)) return input('"dihedral" must be an object of algorithm id to its 8 variants, as phmatch hash --dihedral prints them');
+    if (!isObject(b.dihedral))
+      return input(
+        '"dihedral" must be an object of algorithm id to its 8 variants, as phmatch hash --dihedral prints them',
+      );
     const dihedral: Record<string, string[]> = {};
     for (const [id, variants] of Object.entries(b.dihedral)) {
       const spec = hasherSpec(id);
-      if (spec === undefined) return { status: 400, reason: "UNKNOWN_ALGORITHM", message: `dihedral.${id}: not an algorithm id phmatch knows (ids are lower case)` };
+      if (spec === undefined)
+        return {
+          status: 400,
+          reason: "UNKNOWN_ALGORITHM",
+          message: `dihedral.${id}: not an algorithm id phmatch knows (ids are lower case)`,
+        };
       const original = hashes[id];
-      if (original === undefined || spec.input !== "pixels") return { status: 400, reason: "DIHEDRAL_VARIANTS", message: `dihedral.${id}: variants of a perceptual hash given in hashes.${id} only` };
+      if (original === undefined || spec.input !== "pixels")
+        return {
+          status: 400,
+          reason: "DIHEDRAL_VARIANTS",
+          message: `dihedral.${id}: variants of a perceptual hash given in hashes.${id} only`,
+        };
       if (!Array.isArray(variants) || variants.length !== DIHEDRAL_VARIANTS) {
-        return { status: 400, reason: "DIHEDRAL_VARIANTS", message: `dihedral.${id} must hold the ${DIHEDRAL_VARIANTS} dihedral variants, the original first, as phmatch hash --dihedral prints them` };
+        return {
+          status: 400,
+          reason: "DIHEDRAL_VARIANTS",
+          message: `dihedral.${id} must hold the ${DIHEDRAL_VARIANTS} dihedral variants, the original first, as phmatch hash --dihedral prints them`,
+        };
       }
       const values: string[] = [];
       for (const [i, v] of variants.entries()) {
@@ -78,7 +121,12 @@ export function parseMatchRequest(body: unknown, granted: ReadonlySet<string>): 
         if (typeof hex !== "string") return hex;
         values.push(hex);
       }
-      if (values[0] !== original) return { status: 400, reason: "DIHEDRAL_VARIANTS", message: `dihedral.${id}[0] must be the original, hashes.${id}` };
+      if (values[0] !== original)
+        return {
+          status: 400,
+          reason: "DIHEDRAL_VARIANTS",
+          message: `dihedral.${id}[0] must be the original, hashes.${id}`,
+        };
       dihedral[id] = values;
       needles += DIHEDRAL_VARIANTS - 1; // the variants replace the hash, which is the first of them
     }
@@ -94,8 +142,14 @@ export function isRefusal(parsed: MatchRequest | MatchRefusal): parsed is MatchR
 
 // Exactly `digits` hex digits, lower-cased; never cut, never padded.
 function hexOf(value: unknown, digits: number, where: string): string | MatchRefusal {
-  if (typeof value !== "string" || !HEX.test(value)) return { status: 400, reason: "PHM_MATCH_INPUT", message: `${where} is not hex` };
-  if (value.length !== digits) return { status: 400, reason: "HASH_LENGTH", message: `${where} has ${value.length} hex digits; it needs exactly ${digits}` };
+  if (typeof value !== "string" || !HEX.test(value))
+    return { status: 400, reason: "PHM_MATCH_INPUT", message: `${where} is not hex` };
+  if (value.length !== digits)
+    return {
+      status: 400,
+      reason: "HASH_LENGTH",
+      message: `${where} has ${value.length} hex digits; it needs exactly ${digits}`,
+    };
   return value.toLowerCase();
 }
 

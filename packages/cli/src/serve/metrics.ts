@@ -53,17 +53,34 @@ export class GateMetrics {
       phmatch_list_reloads_total: "List reloads, by result.",
       phmatch_client_errors_total: "Requests and connections refused before a route answered, by reason.",
     };
-    for (const [name, lines] of families) out.push(`# HELP ${name} ${help[name] ?? name}`, `# TYPE ${name} counter`, ...lines);
-    out.push("# HELP phmatch_request_duration_seconds Time from request to response.", "# TYPE phmatch_request_duration_seconds histogram");
+    for (const [name, lines] of families)
+      out.push(`# HELP ${name} ${help[name] ?? name}`, `# TYPE ${name} counter`, ...lines);
+    out.push(
+      "# HELP phmatch_request_duration_seconds Time from request to response.",
+      "# TYPE phmatch_request_duration_seconds histogram",
+    );
     for (const [route, h] of this.#histograms) {
-      this.#buckets.forEach((le, i) => out.push(`phmatch_request_duration_seconds_bucket{route="${route}",le="${le}"} ${h.counts[i]}`));
+      this.#buckets.forEach((le, i) =>
+        out.push(`phmatch_request_duration_seconds_bucket{route="${route}",le="${le}"} ${h.counts[i]}`),
+      );
       out.push(`phmatch_request_duration_seconds_bucket{route="${route}",le="+Inf"} ${h.count}`);
-      out.push(`phmatch_request_duration_seconds_sum{route="${route}"} ${h.sum}`, `phmatch_request_duration_seconds_count{route="${route}"} ${h.count}`);
+      out.push(
+        `phmatch_request_duration_seconds_sum{route="${route}"} ${h.sum}`,
+        `phmatch_request_duration_seconds_count{route="${route}"} ${h.count}`,
+      );
     }
     out.push("# HELP phmatch_list_version Loaded list versions (value 1).", "# TYPE phmatch_list_version gauge");
     for (const l of lists) out.push(`phmatch_list_version{list="${escapeLabel(l.listId)}",version="${l.version}"} 1`);
-    out.push("# HELP phmatch_requests_in_flight Checks being answered now.", "# TYPE phmatch_requests_in_flight gauge", `phmatch_requests_in_flight ${inFlight}`);
-    out.push("# HELP phmatch_requests_waiting Checks waiting for a slot (before their bodies are read).", "# TYPE phmatch_requests_waiting gauge", `phmatch_requests_waiting ${waiting}`);
+    out.push(
+      "# HELP phmatch_requests_in_flight Checks being answered now.",
+      "# TYPE phmatch_requests_in_flight gauge",
+      `phmatch_requests_in_flight ${inFlight}`,
+    );
+    out.push(
+      "# HELP phmatch_requests_waiting Checks waiting for a slot (before their bodies are read).",
+      "# TYPE phmatch_requests_waiting gauge",
+      `phmatch_requests_waiting ${waiting}`,
+    );
     const workers = this.#workers?.();
     if (workers !== undefined) {
       out.push(

@@ -1,25 +1,25 @@
 import { randomUUID } from "node:crypto";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import multipart from "@fastify/multipart";
 import type { AuditDecision, AuditLog, CheckResult } from "@phmatch/core";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { FairAdmission } from "./admission.js";
 import type { DecodeBudget } from "./budgets.js";
 import { clientKey, type TrustedProxies } from "./client-address.js";
-import type { ListGeneration, ListHolder } from "./lists.js";
-import type { OnMatchHook } from "./hook.js";
 import {
+  answerClientError,
   DEFAULT_MAX_CONNECTIONS_PER_IP,
   DEFAULT_REQUEST_TIMEOUT_MS,
   GIVE_WAY_RECHECK_MS,
   HEADERS_TIMEOUT_MS,
+  limitConnectionsPerAddress,
   MAX_HEADER_BYTES,
   SlotHolders,
   TIMEOUT_CHECK_INTERVAL_MS,
-  answerClientError,
-  limitConnectionsPerAddress,
 } from "./connections.js";
-import { FairAdmission } from "./admission.js";
-import { GateMetrics } from "./metrics.js";
+import type { OnMatchHook } from "./hook.js";
+import type { ListGeneration, ListHolder } from "./lists.js";
 import { isRefusal, parseMatchRequest } from "./match-request.js";
+import { GateMetrics } from "./metrics.js";
 import { MATCHABLE_ALGORITHMS, RateLimiter, type TokenAuth, type TokenSpec } from "./tokens.js";
 
 /** Options of the upload gate. */
@@ -91,7 +91,12 @@ declare module "fastify" {
 }
 
 /** The answer body: the full result for `full` tokens, only the decision for `decision` tokens. */
-type Answer = { request_id: string; decision: string; reason_code: string; lists?: { listId: string; version: number }[] } & Partial<CheckResult>;
+type Answer = {
+  request_id: string;
+  decision: string;
+  reason_code: string;
+  lists?: { listId: string; version: number }[];
+} & Partial<CheckResult>;
 
 const MATCH_BODY_LIMIT = 64 * 1024;
 // The bodies /v1/check reads: an image, raw bytes, or one multipart file; /v1/match: JSON.
@@ -112,7 +117,8 @@ const POLICIES = {
 
 // A body is on its way: refusing before reading it also closes the connection, or Node would read (and discard)
 // up to the whole announced body to keep the connection alive.
-const announcesBody = (request: FastifyRequest) => request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? 0) > 0;
+const announcesBody = (request: FastifyRequest) =>
+  request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? 0) > 0;
 
 /**
  * The upload gate on fastify: POST /v1/check (the image as the raw body or one multipart file, held in memory
@@ -122,10 +128,19 @@ const announcesBody = (request: FastifyRequest) => request.headers["transfer-enc
 export async function createGate(options: GateOptions): Promise<FastifyInstance> {
   const metrics = options.metrics ?? new GateMetrics();
   const limiter = new RateLimiter();
-  const clientOf = (request: FastifyRequest) => (request.phmClient ??= clientKey(options.trustedProxies, request.raw.socket?.remoteAddress, request.headers["x-forwarded-for"]));
+  const clientOf = (request: FastifyRequest) =>
+    (request.phmClient ??= clientKey(
+      options.trustedProxies,
+      request.raw.socket?.remoteAddress,
+      request.headers["x-forwarded-for"],
+    ));
   // Every answer is one audit record: what was decided or refused, with its status, the token's name and the
   // client; hashes and matched entries only for matches (record() keeps them for those alone).
-  const audited = (request: FastifyRequest, status: number, decision: Pick<AuditDecision, "decision" | "reasonCode" | "matches" | "errorCode">) =>
+  const audited = (
+    request: FastifyRequest,
+    status: number,
+    decision: Pick<AuditDecision, "decision" | "reasonCode" | "matches" | "errorCode">,
+  ) =>
     options.audit?.record({
       source: "serve",
       requestId: request.id,
@@ -135,17 +150,32 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
       client: clientOf(request),
       lists: (request.phmGeneration ?? options.lists.current)?.checker.lists ?? [],
     });
-  const refuse = async (reply: FastifyReply, request: FastifyRequest, status: number, reason: string, headers: Record<string, string> = {}, message?: string): Promise<void> => {
+  const refuse = async (
+    reply: FastifyReply,
+    request: FastifyRequest,
+    status: number,
+    reason: string,
+    headers: Record<string, string> = {},
+    message?: string,
+  ): Promise<void> => {
     // A refusal that can no longer reach anyone (the connection is gone: Node answered it, or the client left) is
     // no answer; a decision is recorded either way (answer below).
     if (request.raw.socket?.destroyed !== true) audited(request, status, { decision: "error", reasonCode: reason });
     await reply
       .code(status)
       .headers(headers)
-      .send({ request_id: request.id, decision: "error", reason_code: reason, ...(message !== undefined && { message }) });
+      .send({
+        request_id: request.id,
+        decision: "error",
+        reason_code: reason,
+        ...(message !== undefined && { message }),
+      });
   };
   // What a request's upload is charged to: its token and its client address.
-  const budgetKeys = (request: FastifyRequest) => [...(request.phmToken !== undefined ? [`token:${request.phmToken.name}`] : []), `address:${clientOf(request)}`];
+  const budgetKeys = (request: FastifyRequest) => [
+    ...(request.phmToken !== undefined ? [`token:${request.phmToken.name}`] : []),
+    `address:${clientOf(request)}`,
+  ];
   // Check slots, shared fairly between clients (a token and an address): a request finding them all taken waits
   // its turn before its body is read, at most as long as it may be hashed; a client may have as many waiting as
   // there are slots, more are 503 at once (admission.ts).
@@ -164,14 +194,26 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     genReqId: () => randomUUID(),
     return503OnClosing: true,
     requestTimeout,
-    http: { headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout), connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS, maxHeaderSize: MAX_HEADER_BYTES },
+    http: {
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+      maxHeaderSize: MAX_HEADER_BYTES,
+    },
     clientErrorHandler: (error, socket) =>
       answerClientError(
         error,
         socket,
         (reason) => metrics.clientError(reason),
         ({ status, reason, requestId }) =>
-          options.audit?.record({ source: "serve", requestId, decision: "error", reasonCode: reason, status, client: clientKey(undefined, socket.remoteAddress, undefined), lists: options.lists.current?.checker.lists ?? [] }),
+          options.audit?.record({
+            source: "serve",
+            requestId,
+            decision: "error",
+            reasonCode: reason,
+            status,
+            client: clientKey(undefined, socket.remoteAddress, undefined),
+            lists: options.lists.current?.checker.lists ?? [],
+          }),
       ),
     // A path the router cannot decode (`%ZZ`, overlong UTF-8): no route, no hooks; refused in the gate's shape.
     frameworkErrors: (_error, request, reply) => {
@@ -195,8 +237,14 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
   app.addHook("onClose", async () => clearInterval(recheck));
 
   // Raw image bodies are buffered in memory (never written to disk) up to maxBytes; fastify answers 413 above it.
-  app.addContentTypeParser("application/octet-stream", { parseAs: "buffer", bodyLimit: options.maxBytes }, (_req, body, done) => done(null, body));
-  app.addContentTypeParser(/^image\//, { parseAs: "buffer", bodyLimit: options.maxBytes }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(
+    "application/octet-stream",
+    { parseAs: "buffer", bodyLimit: options.maxBytes },
+    (_req, body, done) => done(null, body),
+  );
+  app.addContentTypeParser(/^image\//, { parseAs: "buffer", bodyLimit: options.maxBytes }, (_req, body, done) =>
+    done(null, body),
+  );
   await app.register(multipart, { limits: { fileSize: options.maxBytes, files: 1, fields: 0, parts: 2 } });
 
   const release = (request: FastifyRequest) => {
@@ -217,26 +265,35 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     const policy = request.routeOptions.config.gate;
     // No route (fastify's 404 handler, or a route without a policy): refused here, so its body is never read.
     if (policy === undefined) return void (await early(404, "NOT_FOUND"));
-    const anonymous = policy.caller === "anyone" || (policy.caller === "optional" && request.headers.authorization === undefined);
+    const anonymous =
+      policy.caller === "anyone" || (policy.caller === "optional" && request.headers.authorization === undefined);
     if (!anonymous && options.auth !== undefined) {
       const token = options.auth.authenticate(request.headers.authorization);
-      if (token === undefined) return void (await early(401, "UNAUTHORIZED", { "www-authenticate": 'Bearer realm="phmatch"' }));
+      if (token === undefined)
+        return void (await early(401, "UNAUTHORIZED", { "www-authenticate": 'Bearer realm="phmatch"' }));
       request.phmToken = token;
       if (policy.caller === "full" && token.detail !== "full") return void (await early(403, "FORBIDDEN"));
-      if (policy.grant === "match" && token.matchAlgorithms.size === 0) return void (await early(403, "MATCH_NOT_GRANTED"));
+      if (policy.grant === "match" && token.matchAlgorithms.size === 0)
+        return void (await early(403, "MATCH_NOT_GRANTED"));
       if (policy.rated && token.ratePerMinute !== undefined) {
         const taken = limiter.take(token.name, token.ratePerMinute);
-        if (!taken.ok) return void (await early(429, "RATE_LIMITED", { "retry-after": String(taken.retryAfterSeconds) }));
+        if (!taken.ok)
+          return void (await early(429, "RATE_LIMITED", { "retry-after": String(taken.retryAfterSeconds) }));
       }
     }
     // A token or an address that has spent its worker time waits until it is paid back (budgets.ts).
     if (policy.decodes === true && options.budget !== undefined) {
       const admitted = options.budget.admit(budgetKeys(request));
-      if (!admitted.ok) return void (await early(429, "DECODE_BUDGET", { "retry-after": String(admitted.retryAfterSeconds) }));
+      if (!admitted.ok)
+        return void (await early(429, "DECODE_BUDGET", { "retry-after": String(admitted.retryAfterSeconds) }));
     }
     // An upload of a type the route refuses anyway is refused before its body is read (fastify would otherwise
     // parse up to --max-bytes of JSON or text on the event loop first).
-    if (policy.bodyTypes !== undefined && request.method === "POST" && !policy.bodyTypes.test(request.headers["content-type"] ?? "")) {
+    if (
+      policy.bodyTypes !== undefined &&
+      request.method === "POST" &&
+      !policy.bodyTypes.test(request.headers["content-type"] ?? "")
+    ) {
       return void (await early(415, "UNSUPPORTED_MEDIA_TYPE"));
     }
     if (policy.admits) {
@@ -286,9 +343,20 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     if (reply.sent) return;
     // busboy's errors for a malformed multipart body (no boundary, cut short, a boundary over 256 bytes) carry
     // no status, nor does the client going away mid-body: the client's doing, 400, not 500.
-    const clientSide = request.raw.aborted || error.code === "ECONNRESET" || (request.isMultipart() && /[\\/]busboy[\\/]/.test(error.stack ?? ""));
+    const clientSide =
+      request.raw.aborted ||
+      error.code === "ECONNRESET" ||
+      (request.isMultipart() && /[\\/]busboy[\\/]/.test(error.stack ?? ""));
     const status = error.statusCode ?? (clientSide ? 400 : 500);
-    if (MULTIPART_LIMITS.has(error.code ?? "")) return refuse(reply, request, 400, "MULTIPART_ONE_FILE", { connection: "close" }, "send one file and nothing else");
+    if (MULTIPART_LIMITS.has(error.code ?? ""))
+      return refuse(
+        reply,
+        request,
+        400,
+        "MULTIPART_ONE_FILE",
+        { connection: "close" },
+        "send one file and nothing else",
+      );
     const reason =
       status === 413 || error.code === "FST_REQ_FILE_TOO_LARGE"
         ? "BODY_TOO_LARGE"
@@ -302,7 +370,12 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
   });
   app.setNotFoundHandler(async (request, reply) => refuse(reply, request, 404, "NOT_FOUND"));
 
-  const answer = async (request: FastifyRequest, reply: FastifyReply, result: CheckResult, lists: { listId: string; version: number }[]) => {
+  const answer = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    result: CheckResult,
+    lists: { listId: string; version: number }[],
+  ) => {
     metrics.decision(result.decision);
     // An upload that could not be checked (corrupt, too costly: PHM_DECODE_TOO_MANY_PIXELS, PHM_WORKER_TIMEOUT) is
     // `error` with its code, never 503 + Retry-After: it would fail again. It is not a no_match either.
@@ -315,8 +388,12 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
       matches: result.matches,
       ...(result.error !== undefined && { errorCode: result.error.code }),
     });
-    if (result.decision === "match") options.hook?.fire({ request_id: request.id, time: new Date().toISOString(), lists, ...withoutPath(result) });
-    const body: Answer = request.phmToken?.detail === "decision" ? { request_id: request.id, decision: result.decision, reason_code: result.reason_code } : { request_id: request.id, ...withoutPath(result), lists };
+    if (result.decision === "match")
+      options.hook?.fire({ request_id: request.id, time: new Date().toISOString(), lists, ...withoutPath(result) });
+    const body: Answer =
+      request.phmToken?.detail === "decision"
+        ? { request_id: request.id, decision: result.decision, reason_code: result.reason_code }
+        : { request_id: request.id, ...withoutPath(result), lists };
     await reply.code(status).send(body);
   };
 
@@ -329,7 +406,15 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
       // FST_FIELDS_LIMIT, answered 400 MULTIPART_ONE_FILE by the error handler.
       let file: Buffer | undefined;
       for await (const part of request.parts()) {
-        if (part.type !== "file" || file !== undefined) return refuse(reply, request, 400, "MULTIPART_ONE_FILE", { connection: "close" }, "send one file and nothing else");
+        if (part.type !== "file" || file !== undefined)
+          return refuse(
+            reply,
+            request,
+            400,
+            "MULTIPART_ONE_FILE",
+            { connection: "close" },
+            "send one file and nothing else",
+          );
         file = await part.toBuffer();
       }
       if (file === undefined) return refuse(reply, request, 400, "NO_FILE");
@@ -343,16 +428,30 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     // to its result or its per-file limit. Its thread time is charged to its token and address, and a client paying
     // back its budget may not hold every thread: another client's upload always finds one.
     const keys = budgetKeys(request);
-    const maxRunning = options.budget?.charged(keys) === true ? Math.max(1, (options.threads ?? 1) - 1) : Number.POSITIVE_INFINITY;
+    const maxRunning =
+      options.budget?.charged(keys) === true ? Math.max(1, (options.threads ?? 1) - 1) : Number.POSITIVE_INFINITY;
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
     let result: CheckResult;
     try {
-      result = await generation.checker.check(bytes, { name: "upload", signal: deadline.signal, client: { keys, maxRunning }, onWorkerTime: (ms) => options.budget?.charge(keys, ms) });
+      result = await generation.checker.check(bytes, {
+        name: "upload",
+        signal: deadline.signal,
+        client: { keys, maxRunning },
+        onWorkerTime: (ms) => options.budget?.charge(keys, ms),
+      });
     } finally {
       clearTimeout(timer);
     }
-    if (result.reason_code === "PHM_ABORTED") return refuse(reply, request, 503, "TIMEOUT", { "retry-after": "1" }, "no worker thread was free for the upload in time: retry later");
+    if (result.reason_code === "PHM_ABORTED")
+      return refuse(
+        reply,
+        request,
+        503,
+        "TIMEOUT",
+        { "retry-after": "1" },
+        "no worker thread was free for the upload in time: retry later",
+      );
     return answer(request, reply, result, generation.checker.lists);
   });
 
@@ -363,12 +462,20 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     if (isRefusal(parsed)) return refuse(reply, request, parsed.status, parsed.reason, {}, parsed.message);
     // Each hash looked up is a yes/no probe of the lists: the request took one unit, its other needles take theirs
     // (the bucket may go below zero: the token's next requests wait until it has refilled).
-    if (token?.ratePerMinute !== undefined && parsed.needles > 1) limiter.charge(token.name, token.ratePerMinute, parsed.needles - 1);
+    if (token?.ratePerMinute !== undefined && parsed.needles > 1)
+      limiter.charge(token.name, token.ratePerMinute, parsed.needles - 1);
     const result = generation.checker.matchRecord(parsed.record);
     // Not one hash given is held by the loaded lists: nothing was looked up, so "no_match" would be a guess.
     if (result.decision === "no_match" && result.checked.length === 0) {
       const held = token?.detail === "decision" ? "" : `; they hold ${generation.checker.algorithms.join(", ")}`;
-      return refuse(reply, request, 422, "NOTHING_CHECKED", {}, `the loaded lists hold none of ${Object.keys(parsed.record.hashes ?? {}).join(", ")}: nothing was looked up${held}`);
+      return refuse(
+        reply,
+        request,
+        422,
+        "NOTHING_CHECKED",
+        {},
+        `the loaded lists hold none of ${Object.keys(parsed.record.hashes ?? {}).join(", ")}: nothing was looked up${held}`,
+      );
     }
     return answer(request, reply, result, generation.checker.lists);
   });
@@ -382,7 +489,9 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     return { status: "ready", lists: current.checker.lists, loadedAt: current.loadedAt.toISOString() };
   });
   app.get("/metrics", { config: { gate: POLICIES.metrics } }, async (_request, reply) => {
-    await reply.type("text/plain; version=0.0.4").send(metrics.render(options.lists.current?.checker.lists ?? [], admission.inUse, admission.waiting));
+    await reply
+      .type("text/plain; version=0.0.4")
+      .send(metrics.render(options.lists.current?.checker.lists ?? [], admission.inUse, admission.waiting));
   });
   return app;
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { PhmatchError, hasherSpec, type HasherSpec } from "@phmatch/core";
+import { type HasherSpec, hasherSpec, PhmatchError } from "@phmatch/core";
 import { hasherSpecs } from "@phmatch/core/internal";
 
 /**
@@ -56,28 +56,57 @@ export class TokenAuth {
     try {
       parsed = JSON.parse(json) as { tokens?: unknown };
     } catch {
-      throw new PhmatchError("PHM_USAGE", `${source} is not JSON: expected {"tokens":[{"name":...,"token":...,"detail":"full"|"decision","ratePerMinute":...,"matchAlgorithms":[...]}]}`);
+      throw new PhmatchError(
+        "PHM_USAGE",
+        `${source} is not JSON: expected {"tokens":[{"name":...,"token":...,"detail":"full"|"decision","ratePerMinute":...,"matchAlgorithms":[...]}]}`,
+      );
     }
-    if (!Array.isArray(parsed.tokens) || parsed.tokens.length === 0) throw new PhmatchError("PHM_USAGE", `${source} has no "tokens" array`);
+    if (!Array.isArray(parsed.tokens) || parsed.tokens.length === 0)
+      throw new PhmatchError("PHM_USAGE", `${source} has no "tokens" array`);
     parsed.tokens.forEach((t: unknown, i) => {
-      const entry = t as { name?: unknown; token?: unknown; sha256?: unknown; detail?: unknown; ratePerMinute?: unknown; matchAlgorithms?: unknown };
+      const entry = t as {
+        name?: unknown;
+        token?: unknown;
+        sha256?: unknown;
+        detail?: unknown;
+        ratePerMinute?: unknown;
+        matchAlgorithms?: unknown;
+      };
       const where = `${source}: token ${i + 1}`;
-      if (typeof entry.name !== "string" || entry.name === "") throw new PhmatchError("PHM_USAGE", `${where} has no name`);
-      if (entry.detail !== "full" && entry.detail !== "decision") throw new PhmatchError("PHM_USAGE", `${where} (${entry.name}): detail must be "full" or "decision"`);
+      if (typeof entry.name !== "string" || entry.name === "")
+        throw new PhmatchError("PHM_USAGE", `${where} has no name`);
+      if (entry.detail !== "full" && entry.detail !== "decision")
+        throw new PhmatchError("PHM_USAGE", `${where} (${entry.name}): detail must be "full" or "decision"`);
       let digest: string;
       if (typeof entry.token === "string" && entry.token.length >= 16) digest = sha256(entry.token);
-      else if (typeof entry.sha256 === "string" && /^[0-9a-f]{64}$/i.test(entry.sha256)) digest = entry.sha256.toLowerCase();
-      else throw new PhmatchError("PHM_USAGE", `${where} (${entry.name}): give "token" (at least 16 characters) or "sha256" (64 hex digits)`);
-      if (entry.ratePerMinute !== undefined && (typeof entry.ratePerMinute !== "number" || !(entry.ratePerMinute > 0))) {
+      else if (typeof entry.sha256 === "string" && /^[0-9a-f]{64}$/i.test(entry.sha256))
+        digest = entry.sha256.toLowerCase();
+      else
+        throw new PhmatchError(
+          "PHM_USAGE",
+          `${where} (${entry.name}): give "token" (at least 16 characters) or "sha256" (64 hex digits)`,
+        );
+      if (
+        entry.ratePerMinute !== undefined &&
+        (typeof entry.ratePerMinute !== "number" || !(entry.ratePerMinute > 0))
+      ) {
         throw new PhmatchError("PHM_USAGE", `${where} (${entry.name}): ratePerMinute must be a positive number`);
       }
-      const spec: TokenSpec = { name: entry.name, detail: entry.detail, matchAlgorithms: matchAlgorithmsOf(entry.matchAlgorithms, entry.detail, `${where} (${entry.name})`) };
+      const spec: TokenSpec = {
+        name: entry.name,
+        detail: entry.detail,
+        matchAlgorithms: matchAlgorithmsOf(entry.matchAlgorithms, entry.detail, `${where} (${entry.name})`),
+      };
       if (entry.ratePerMinute !== undefined) spec.ratePerMinute = entry.ratePerMinute;
       // The rate is what bounds how fast a decision token's yes/no answers can reveal an entry (SECURITY.md).
       if (spec.detail === "decision" && spec.matchAlgorithms.size > 0 && spec.ratePerMinute === undefined) {
-        throw new PhmatchError("PHM_USAGE", `${where} (${entry.name}): a decision token with "matchAlgorithms" needs a "ratePerMinute" (each hash it sends counts against it)`);
+        throw new PhmatchError(
+          "PHM_USAGE",
+          `${where} (${entry.name}): a decision token with "matchAlgorithms" needs a "ratePerMinute" (each hash it sends counts against it)`,
+        );
       }
-      if (this.#byDigest.has(digest)) throw new PhmatchError("PHM_USAGE", `${where} (${entry.name}): the same token is given twice`);
+      if (this.#byDigest.has(digest))
+        throw new PhmatchError("PHM_USAGE", `${where} (${entry.name}): the same token is given twice`);
       this.#byDigest.set(digest, spec);
     });
   }
@@ -99,7 +128,10 @@ function matchAlgorithmsOf(value: unknown, detail: Detail, where: string): Reado
   for (const id of value) {
     const spec = hasherSpec(id);
     if (spec === undefined || !MATCHABLE_ALGORITHMS.includes(id)) {
-      throw new PhmatchError("PHM_USAGE", `${where}: "matchAlgorithms" names ${JSON.stringify(id)}, not an algorithm phmatch matches (${MATCHABLE_ALGORITHMS.join(", ")})`);
+      throw new PhmatchError(
+        "PHM_USAGE",
+        `${where}: "matchAlgorithms" names ${JSON.stringify(id)}, not an algorithm phmatch matches (${MATCHABLE_ALGORITHMS.join(", ")})`,
+      );
     }
     if (detail === "decision" && !byHashForDecision(spec)) {
       throw new PhmatchError(
@@ -150,7 +182,10 @@ export class RateLimiter {
     const now = this.#now();
     const bucket = this.#buckets.get(name) ?? { units: capacityOf(ratePerMinute), at: now };
     // A clock set back adds nothing, and does not move the bucket's time back (which would credit it twice).
-    bucket.units = Math.min(capacityOf(ratePerMinute), bucket.units + (Math.max(0, now - bucket.at) * ratePerMinute) / 60_000);
+    bucket.units = Math.min(
+      capacityOf(ratePerMinute),
+      bucket.units + (Math.max(0, now - bucket.at) * ratePerMinute) / 60_000,
+    );
     bucket.at = Math.max(bucket.at, now);
     this.#buckets.set(name, bucket);
     return bucket;

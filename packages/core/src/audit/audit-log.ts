@@ -1,5 +1,5 @@
-import { closeSync, existsSync, fsyncSync, openSync, readSync, fstatSync, writeSync } from "node:fs";
-import { createHash, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
+import { createHash, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 import { PhmatchError, toPhmatchError } from "../errors/index.js";
 import { keyId } from "../hashset/signature.js";
 import type { AuditHead, RollbackState } from "../hashset/version-state.js";
@@ -126,10 +126,15 @@ export class AuditLog {
     this.#now = options.now ?? (() => new Date());
     this.#lastCheckpoint = this.#now().getTime();
     this.#state = options.state;
-    this.#onError = options.onError ?? ((error) => process.emitWarning(`${error.code}: ${error.message}`, "PhmatchAuditWarning"));
+    this.#onError =
+      options.onError ?? ((error) => process.emitWarning(`${error.code}: ${error.message}`, "PhmatchAuditWarning"));
     if (options.signingKeyPem !== undefined) {
       const publicKey = createPublicKey(options.signingKeyPem);
-      if (publicKey.asymmetricKeyType !== "ed25519") throw new PhmatchError("PHM_USAGE", `the audit log signing key must be Ed25519, got ${String(publicKey.asymmetricKeyType)}`);
+      if (publicKey.asymmetricKeyType !== "ed25519")
+        throw new PhmatchError(
+          "PHM_USAGE",
+          `the audit log signing key must be Ed25519, got ${String(publicKey.asymmetricKeyType)}`,
+        );
       this.#key = { pem: options.signingKeyPem, id: keyId(publicKey), publicKey };
     }
     if (this.#key !== undefined || this.#state !== undefined) {
@@ -159,7 +164,9 @@ export class AuditLog {
     try {
       fd = openSync(path, "a+");
     } catch (error) {
-      throw new PhmatchError("PHM_USAGE", `cannot open the audit log ${path}: ${(error as Error).message}`, { cause: error });
+      throw new PhmatchError("PHM_USAGE", `cannot open the audit log ${path}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     const last = lastLine(fd);
     let seq = 0;
@@ -168,11 +175,15 @@ export class AuditLog {
     if (last !== undefined) {
       try {
         lastRecord = JSON.parse(last) as Record<string, unknown>;
-        if (typeof lastRecord !== "object" || lastRecord === null || !Number.isSafeInteger(lastRecord.seq)) throw new TypeError("no seq");
+        if (typeof lastRecord !== "object" || lastRecord === null || !Number.isSafeInteger(lastRecord.seq))
+          throw new TypeError("no seq");
         seq = (lastRecord.seq as number) + 1;
       } catch {
         closeSync(fd);
-        throw new PhmatchError("PHM_AUDIT_ALTERED", `the audit log ${path} does not end with a record: refusing to continue it (run phmatch audit verify)`);
+        throw new PhmatchError(
+          "PHM_AUDIT_ALTERED",
+          `the audit log ${path} does not end with a record: refusing to continue it (run phmatch audit verify)`,
+        );
       }
       prev = sha256(last);
     }
@@ -180,7 +191,16 @@ export class AuditLog {
       const found = seq - 1 < recorded.seq ? undefined : recordAt(fd, recorded.seq);
       if (found === undefined || sha256(found) !== recorded.head) {
         closeSync(fd);
-        throw new PhmatchError("PHM_AUDIT_ALTERED", behind(path, last === undefined ? undefined : { seq: seq - 1, head: prev }, recorded, options.state as RollbackState, found !== undefined));
+        throw new PhmatchError(
+          "PHM_AUDIT_ALTERED",
+          behind(
+            path,
+            last === undefined ? undefined : { seq: seq - 1, head: prev },
+            recorded,
+            options.state as RollbackState,
+            found !== undefined,
+          ),
+        );
       }
     }
     let log: AuditLog | undefined;
@@ -190,10 +210,15 @@ export class AuditLog {
         log.#append({
           type: "resumed",
           after: { seq: seq - 1, head: prev },
-          reason: "the log did not end with its closing record: the previous writer stopped uncleanly (crash, kill, power loss), or records were cut from its end",
+          reason:
+            "the log did not end with its closing record: the previous writer stopped uncleanly (crash, kill, power loss), or records were cut from its end",
         });
       }
-      log.#append({ type: "open", tool: `phmatch ${PHMATCH_VERSION}`, ...(log.#key === undefined ? {} : { keyId: log.#key.id }) });
+      log.#append({
+        type: "open",
+        tool: `phmatch ${PHMATCH_VERSION}`,
+        ...(log.#key === undefined ? {} : { keyId: log.#key.id }),
+      });
       fsyncSync(fd);
       // At open a head the state cannot keep is the caller's error (nothing has been answered yet); later it is
       // reported (onError), and the log goes on.
@@ -214,7 +239,10 @@ export class AuditLog {
     if (last.type === "close") return true;
     if (last.type !== "checkpoint" || last.final !== true) return false;
     if (last.v !== CHECKPOINT_VERSION || this.#key === undefined || last.keyId !== this.#key.id) return true;
-    return typeof last.signature === "string" && verify(null, checkpointMessage(last), this.#key.publicKey, Buffer.from(last.signature, "base64"));
+    return (
+      typeof last.signature === "string" &&
+      verify(null, checkpointMessage(last), this.#key.publicKey, Buffer.from(last.signature, "base64"))
+    );
   }
 
   /** Appends one decision. */
@@ -233,18 +261,32 @@ export class AuditLog {
       if (decision.hashes !== undefined) entry.hashes = decision.hashes;
       if (decision.matches !== undefined) entry.matches = decision.matches;
     } else {
-      const overridden = (decision.matches ?? []).filter((m) => typeof m === "object" && m !== null && (m as { override?: unknown }).override !== undefined);
+      const overridden = (decision.matches ?? []).filter(
+        (m) => typeof m === "object" && m !== null && (m as { override?: unknown }).override !== undefined,
+      );
       if (overridden.length > 0) entry.overridden = overridden;
     }
     this.#append(entry);
     this.#sinceCheckpoint++;
-    if ((this.#key !== undefined || this.#state !== undefined) && (this.#sinceCheckpoint >= this.#every || this.#now().getTime() - this.#lastCheckpoint >= this.#seconds * 1000)) this.#mark();
+    if (
+      (this.#key !== undefined || this.#state !== undefined) &&
+      (this.#sinceCheckpoint >= this.#every || this.#now().getTime() - this.#lastCheckpoint >= this.#seconds * 1000)
+    )
+      this.#mark();
   }
 
   /** Signs the chain head now (no-op without a key), and records the head in the rollback state, if any. */
   checkpoint(final = false): void {
     if (this.#key === undefined) return;
-    const fields: Record<string, unknown> = { seq: this.#seq, time: this.#now().toISOString(), prev: this.#prev, type: "checkpoint", v: CHECKPOINT_VERSION, keyId: this.#key.id, ...(final ? { final: true } : {}) };
+    const fields: Record<string, unknown> = {
+      seq: this.#seq,
+      time: this.#now().toISOString(),
+      prev: this.#prev,
+      type: "checkpoint",
+      v: CHECKPOINT_VERSION,
+      keyId: this.#key.id,
+      ...(final ? { final: true } : {}),
+    };
     fields.signature = sign(null, checkpointMessage(fields), this.#key.pem).toString("base64");
     this.#appendRecord(fields);
     this.#sinceCheckpoint = 0;
@@ -269,7 +311,13 @@ export class AuditLog {
     } catch (error) {
       if (this.#opening) throw error;
       const e = toPhmatchError(error);
-      this.#onError(new PhmatchError(e.code, `the audit log ${this.path}: its head (record ${this.#seq - 1}) could not be kept in the rollback state: ${e.message}; the log itself is intact, but a cut back to this point would not be noticed on reopening until a later head is kept`, { cause: error }));
+      this.#onError(
+        new PhmatchError(
+          e.code,
+          `the audit log ${this.path}: its head (record ${this.#seq - 1}) could not be kept in the rollback state: ${e.message}; the log itself is intact, but a cut back to this point would not be noticed on reopening until a later head is kept`,
+          { cause: error },
+        ),
+      );
     }
   }
 
@@ -307,9 +355,17 @@ export class AuditLog {
 }
 
 // The refusal of a log whose end is behind the head kept in the rollback state.
-function behind(path: string, found: AuditHead | undefined, recorded: AuditHead, state: RollbackState, differs = false): string {
+function behind(
+  path: string,
+  found: AuditHead | undefined,
+  recorded: AuditHead,
+  state: RollbackState,
+  differs = false,
+): string {
   const end = found === undefined ? "is missing or empty" : `ends at record ${found.seq} (head ${found.head})`;
-  const why = differs ? `its record ${recorded.seq} is not the one recorded (head ${recorded.head})` : `the rollback state ${state.dir} recorded record ${recorded.seq} (head ${recorded.head})`;
+  const why = differs
+    ? `its record ${recorded.seq} is not the one recorded (head ${recorded.head})`
+    : `the rollback state ${state.dir} recorded record ${recorded.seq} (head ${recorded.head})`;
   return (
     `the audit log ${path} ${end}, but ${why}: records were cut from its end or the log was replaced; refusing to continue it. ` +
     `Keep this file as evidence (phmatch audit verify ${path} --state-dir ${state.dir} shows where it differs), restore the whole log, or start a new log under another name`
@@ -400,12 +456,17 @@ export interface AuditVerification {
  * cut back even to an earlier run's closing checkpoint is caught. Without trusted keys only the chain is checked,
  * and signatures are reported unchecked.
  */
-export function verifyAuditLog(text: string, trustedKeys: KeyObject[] = [], options: { head?: string | AuditHead } = {}): AuditVerification {
+export function verifyAuditLog(
+  text: string,
+  trustedKeys: KeyObject[] = [],
+  options: { head?: string | AuditHead } = {},
+): AuditVerification {
   const lines = text.split("\n");
   if (lines.at(-1) === "") lines.pop();
   const problems: { line: number; problem: string }[] = [];
   const uncleanStops: AuditVerification["uncleanStops"] = [];
-  const expected: { head: string; seq?: number } | undefined = typeof options.head === "string" ? { head: options.head } : options.head;
+  const expected: { head: string; seq?: number } | undefined =
+    typeof options.head === "string" ? { head: options.head } : options.head;
   let prev = GENESIS;
   let expectedSeq = 0;
   let decisions = 0;
@@ -425,33 +486,62 @@ export function verifyAuditLog(text: string, trustedKeys: KeyObject[] = [], opti
       problems.push({ line: at, problem: "not a JSON record (edited or damaged)" });
     }
     if (record.seq !== expectedSeq) {
-      problems.push({ line: at, problem: `sequence ${String(record.seq)} where ${expectedSeq} was due (a record was deleted, inserted or moved)` });
+      problems.push({
+        line: at,
+        problem: `sequence ${String(record.seq)} where ${expectedSeq} was due (a record was deleted, inserted or moved)`,
+      });
     }
     expectedSeq = (typeof record.seq === "number" ? record.seq : expectedSeq) + 1;
-    if (record.prev !== prev) problems.push({ line: at, problem: "its prev is not the SHA-256 of the line before (that line was edited, deleted or moved)" });
+    if (record.prev !== prev)
+      problems.push({
+        line: at,
+        problem: "its prev is not the SHA-256 of the line before (that line was edited, deleted or moved)",
+      });
     if (record.type === "decision") decisions++;
     if (record.type === "resumed") {
       const after = record.after as { seq?: unknown; head?: unknown } | undefined;
-      if (after?.head !== record.prev || after?.seq !== (record.seq as number) - 1) problems.push({ line: at, problem: "its resumed record does not name the record before it" });
-      uncleanStops.push({ line: at, afterSeq: typeof after?.seq === "number" ? after.seq : -1, head: String(after?.head) });
+      if (after?.head !== record.prev || after?.seq !== (record.seq as number) - 1)
+        problems.push({ line: at, problem: "its resumed record does not name the record before it" });
+      uncleanStops.push({
+        line: at,
+        afterSeq: typeof after?.seq === "number" ? after.seq : -1,
+        head: String(after?.head),
+      });
     }
     if (record.type === "checkpoint") {
       checkpoints++;
       const legacy = record.v === undefined;
       if (legacy) legacyCheckpoints++;
-      else if (record.v !== CHECKPOINT_VERSION) problems.push({ line: at, problem: `checkpoint version ${String(record.v)} is not one this phmatch knows (made by a newer phmatch?)` });
+      else if (record.v !== CHECKPOINT_VERSION)
+        problems.push({
+          line: at,
+          problem: `checkpoint version ${String(record.v)} is not one this phmatch knows (made by a newer phmatch?)`,
+        });
       if (trustedKeys.length > 0) {
         const key = trustedKeys.find((k) => keyId(k) === record.keyId);
-        const message = legacy ? legacyCheckpointMessage(record.seq as number, String(record.prev), String(record.time)) : checkpointMessage(record);
-        if (key === undefined) problems.push({ line: at, problem: `checkpoint signed by key ${String(record.keyId)}, which is not trusted` });
-        else if (typeof record.signature !== "string" || !verify(null, message, key, Buffer.from(record.signature, "base64"))) {
+        const message = legacy
+          ? legacyCheckpointMessage(record.seq as number, String(record.prev), String(record.time))
+          : checkpointMessage(record);
+        if (key === undefined)
+          problems.push({
+            line: at,
+            problem: `checkpoint signed by key ${String(record.keyId)}, which is not trusted`,
+          });
+        else if (
+          typeof record.signature !== "string" ||
+          !verify(null, message, key, Buffer.from(record.signature, "base64"))
+        ) {
           problems.push({ line: at, problem: "checkpoint signature does not match the record (edited or forged)" });
         }
       }
     }
     last = record;
     prev = sha256(line);
-    if (expected !== undefined && prev === expected.head && (expected.seq === undefined || record.seq === expected.seq)) {
+    if (
+      expected !== undefined &&
+      prev === expected.head &&
+      (expected.seq === undefined || record.seq === expected.seq)
+    ) {
       headSeen = true;
       headAt = at;
     }
@@ -463,15 +553,38 @@ export function verifyAuditLog(text: string, trustedKeys: KeyObject[] = [], opti
   const closed = (closingCheckpoint && !legacyClose) || last.type === "close" || (legacyClose && provenByHead);
   if (lines.length === 0) problems.push({ line: 0, problem: "the log is empty" });
   else if (legacyClose && !provenByHead) {
-    problems.push({ line: lines.length, problem: "the log ends with a legacy closing checkpoint, whose final flag is not signed: a cut tail cannot be ruled out (verify with the head kept at close: --head or --state-dir)" });
+    problems.push({
+      line: lines.length,
+      problem:
+        "the log ends with a legacy closing checkpoint, whose final flag is not signed: a cut tail cannot be ruled out (verify with the head kept at close: --head or --state-dir)",
+    });
   } else if (!closed) {
-    problems.push({ line: lines.length, problem: "the log does not end with its closing checkpoint: its tail was cut, or the writer is still running or crashed" });
+    problems.push({
+      line: lines.length,
+      problem:
+        "the log does not end with its closing checkpoint: its tail was cut, or the writer is still running or crashed",
+    });
   } else if (last.type === "close" && trustedKeys.length > 0) {
-    problems.push({ line: lines.length, problem: "the log was written without a signing key: a cut tail cannot be ruled out" });
+    problems.push({
+      line: lines.length,
+      problem: "the log was written without a signing key: a cut tail cannot be ruled out",
+    });
   }
   if (!headSeen) {
     const where = expected?.seq === undefined ? "" : ` at record ${expected.seq}`;
-    problems.push({ line: lines.length, problem: `no record has the head ${String(expected?.head)}${where} kept outside the log: records were cut from the end, or the log was replaced` });
+    problems.push({
+      line: lines.length,
+      problem: `no record has the head ${String(expected?.head)}${where} kept outside the log: records were cut from the end, or the log was replaced`,
+    });
   }
-  return { ok: problems.length === 0, records: lines.length, decisions, checkpoints, legacyCheckpoints, closed, uncleanStops, problems };
+  return {
+    ok: problems.length === 0,
+    records: lines.length,
+    decisions,
+    checkpoints,
+    legacyCheckpoints,
+    closed,
+    uncleanStops,
+    problems,
+  };
 }

@@ -1,1 +1,7 @@
-export { AuditLog, verifyAuditLog, type AuditDecision, type AuditLogOptions, type AuditVerification } from "./audit-log.js";
+export {
+  type AuditDecision,
+  AuditLog,
+  type AuditLogOptions,
+  type AuditVerification,
+  verifyAuditLog,
+} from "./audit-log.js";

@@ -1,14 +1,14 @@
 import type { Readable } from "node:stream";
 import { PhmatchError } from "../errors/index.js";
-import { SUPPORTED_ALGORITHMS, buildHashOptions } from "../pipeline/hash-options.js";
-import { loadHashSet, type LoadedHashSet, type LoadOptions } from "../hashset/load.js";
-import { Matcher, type MatcherOptions } from "../match/matcher.js";
-import type { MatchResult } from "../match/match-result.js";
-import { hashFile, hashImageBytes } from "../pipeline/hash-file.js";
 import type { FilePath } from "../files/file-path.js";
+import { type LoadedHashSet, type LoadOptions, loadHashSet } from "../hashset/load.js";
+import type { MatchResult } from "../match/match-result.js";
+import { Matcher, type MatcherOptions } from "../match/matcher.js";
+import { hashFile, hashImageBytes } from "../pipeline/hash-file.js";
 import type { HashOptions } from "../pipeline/hash-options.js";
-import type { HashRecord } from "../record/hash-record.js";
+import { buildHashOptions, SUPPORTED_ALGORITHMS } from "../pipeline/hash-options.js";
 import type { HashCallControl } from "../pool/supervised-pool.js";
+import type { HashRecord } from "../record/hash-record.js";
 
 /**
  * What a platform does with an upload: `match` (refuse it, and meet its reporting duties), `no_match` (accept),
@@ -96,7 +96,10 @@ export interface Checker {
    * supervised pool: `signal` (a request's deadline: an upload no thread has started yet is dropped, PHM_ABORTED),
    * `client` (a cap on what one client has in the worker process), `onWorkerTime` (what the upload cost).
    */
-  check(input: Uint8Array | Readable | AsyncIterable<Uint8Array>, options?: { name?: string } & HashCallControl): Promise<CheckResult>;
+  check(
+    input: Uint8Array | Readable | AsyncIterable<Uint8Array>,
+    options?: { name?: string } & HashCallControl,
+  ): Promise<CheckResult>;
   /**
    * Checks one file by its path, read read-only where it lies (up to `maxBytes`; a file that cannot be read is an
    * error result with its code, e.g. PHM_FILE_NOT_FOUND). `options` as for {@link check}'s control.
@@ -158,9 +161,13 @@ export function checkerFor(sets: LoadedHashSet[], options: Omit<CheckerOptions, 
       let bytes: Uint8Array;
       try {
         bytes = input instanceof Uint8Array ? input : await readAll(input, maxBytes);
-        if (bytes.length > maxBytes) throw new PhmatchError("PHM_FILE_TOO_LARGE", `the upload is over the ${maxBytes}-byte limit`);
+        if (bytes.length > maxBytes)
+          throw new PhmatchError("PHM_FILE_TOO_LARGE", `the upload is over the ${maxBytes}-byte limit`);
       } catch (error) {
-        const e = error instanceof PhmatchError ? error : new PhmatchError("PHM_FILE_UNREADABLE", `the upload could not be read: ${(error as Error).message}`);
+        const e =
+          error instanceof PhmatchError
+            ? error
+            : new PhmatchError("PHM_FILE_UNREADABLE", `the upload could not be read: ${(error as Error).message}`);
         return decide({ path: name, status: "error", matches: [], checked: [], error: e.toJSON() });
       }
       const record =
@@ -171,7 +178,8 @@ export function checkerFor(sets: LoadedHashSet[], options: Omit<CheckerOptions, 
     },
     async checkFile(path, control = {}) {
       const { pool } = options;
-      const record = pool !== undefined ? await pool.hash(path, hashOptions, control) : await hashFile(path, hashOptions);
+      const record =
+        pool !== undefined ? await pool.hash(path, hashOptions, control) : await hashFile(path, hashOptions);
       return decide(matcher.match(record));
     },
     matchRecord(record) {

@@ -1,4 +1,4 @@
-import { constants as zlibConstants, gunzipSync } from "node:zlib";
+import { gunzipSync, constants as zlibConstants } from "node:zlib";
 import sharp, { type Metadata, type Sharp } from "sharp";
 import { PhmatchError } from "../errors/index.js";
 import { decoderMemory } from "./decoder-memory.js";
@@ -60,13 +60,21 @@ export interface DecodeOptions {
  * stays grey (1 or 2 channels), CMYK becomes RGB by ImageMagick's formula, and a 16-bit source gives its high
  * bytes (Pillow's reading) plus, as `pdqPixels`, its low bytes (the PDQ reference's). Throws a {@link PhmatchError}.
  */
-export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}, path?: string): Promise<DecodedImage> {
+export async function decodeImage(
+  bytes: Uint8Array,
+  options: DecodeOptions = {},
+  path?: string,
+): Promise<DecodedImage> {
   const where = path ?? "input";
   if (bytes.length === 0) {
     throw new PhmatchError("PHM_DECODE_EMPTY", `${where} is empty (0 bytes): nothing to hash`, { path });
   }
   if (looksLikeSvg(bytes)) {
-    throw new PhmatchError("PHM_DECODE_VECTOR", `${where} is SVG: vector input is refused; rasterise it yourself if you trust it`, { path });
+    throw new PhmatchError(
+      "PHM_DECODE_VECTOR",
+      `${where} is SVG: vector input is refused; rasterise it yourself if you trust it`,
+      { path },
+    );
   }
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   // sharp applies limitInputPixels to the size the file declares, when it opens it (before any shrink-on-load):
@@ -91,7 +99,11 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   }
   const format = meta.format ?? "unknown";
   if (!RASTER_FORMATS.has(format)) {
-    throw new PhmatchError("PHM_DECODE_UNSUPPORTED", `${where} is ${format}, not a raster image format phmatch decodes`, { path });
+    throw new PhmatchError(
+      "PHM_DECODE_UNSUPPORTED",
+      `${where} is ${format}, not a raster image format phmatch decodes`,
+      { path },
+    );
   }
   const width = meta.width ?? 0;
   const height = meta.pageHeight ?? meta.height ?? 0;
@@ -135,11 +147,21 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
     // libjpeg's rounding would show), so ask for s + 1: the decoder does the 1/s, a linear step the rest (Lanczos costs 1 ms more per 2 MP
     // image for 2 bits less worst-case distance on the reference vectors). The longer side is kept within
     // REDUCED_MAX_LONG_SIDE, and an image over the limit within the limit too (a small maxPixels).
-    const factor = Math.max(shrink + 1, Math.max(width, height) / REDUCED_MAX_LONG_SIDE, limit > maxPixels ? Math.sqrt((width * height) / maxPixels) : 1);
+    const factor = Math.max(
+      shrink + 1,
+      Math.max(width, height) / REDUCED_MAX_LONG_SIDE,
+      limit > maxPixels ? Math.sqrt((width * height) / maxPixels) : 1,
+    );
     // With auto-orientation the target is in displayed axes: EXIF orientations 5-8 swap width and height.
     const swap = options.autoOrient === true && (meta.orientation ?? 1) >= 5;
     const [w, h] = swap ? [height, width] : [width, height];
-    pipeline = pipeline.resize({ width: Math.max(1, Math.round(w / factor)), height: Math.max(1, Math.round(h / factor)), fit: "fill", kernel: "linear", fastShrinkOnLoad: true });
+    pipeline = pipeline.resize({
+      width: Math.max(1, Math.round(w / factor)),
+      height: Math.max(1, Math.round(h / factor)),
+      fit: "fill",
+      kernel: "linear",
+      fastShrinkOnLoad: true,
+    });
   }
   let pixels: Pixels;
   let pdqPixels: Pixels | undefined;
@@ -148,7 +170,10 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
       pixels = cmykToRgb(await rawPixels(pipeline.toColourspace("cmyk")));
     } else if (sixteenBit) {
       const wide = await rawPixels16(pipeline.toColourspace(grey && !hasAlpha ? "grey16" : "rgb16"));
-      [pixels, pdqPixels] = [wide.high, wide.low].map((p) => (grey && hasAlpha ? greyFromRgb(p) : p)) as [Pixels, Pixels];
+      [pixels, pdqPixels] = [wide.high, wide.low].map((p) => (grey && hasAlpha ? greyFromRgb(p) : p)) as [
+        Pixels,
+        Pixels,
+      ];
     } else if (grey && !hasAlpha) {
       pixels = await rawPixels(pipeline.toColourspace("b-w"));
     } else {
@@ -176,21 +201,37 @@ function shrinkOnLoadFactor(format: string, width: number, height: number, minLo
 // Why an image over the pixel limit is refused, or undefined when it may be decoded at reduced size: only JPEG and
 // WebP can be (their decoders scale while they read), and only when the decoder holds no more of the whole image
 // than a full decode at the limit would (decoder-memory.ts), as the header the decoder reads confirms.
-function oversizeRefusal(bytes: Uint8Array, format: string, width: number, height: number, maxPixels: number, oversize: "refuse" | "shrink"): string | undefined {
+function oversizeRefusal(
+  bytes: Uint8Array,
+  format: string,
+  width: number,
+  height: number,
+  maxPixels: number,
+  oversize: "refuse" | "shrink",
+): string | undefined {
   if (oversize === "refuse") return "refused before decoding";
-  if (!SHRINK_ON_LOAD_FORMATS.has(format)) return `${format} cannot be decoded at reduced size (only JPEG and WebP can), so it is refused before decoding`;
+  if (!SHRINK_ON_LOAD_FORMATS.has(format))
+    return `${format} cannot be decoded at reduced size (only JPEG and WebP can), so it is refused before decoding`;
   const memory = decoderMemory(bytes, format);
-  if (memory === undefined || memory.width !== width || memory.height !== height) return `its ${format} header is not one phmatch decodes at reduced size, so it is refused before decoding`;
+  if (memory === undefined || memory.width !== width || memory.height !== height)
+    return `its ${format} header is not one phmatch decodes at reduced size, so it is refused before decoding`;
   const bound = maxPixels * REDUCED_HELD_BYTES_PER_LIMIT_PIXEL;
-  if (memory.heldBytes > bound) return `it is ${memory.kind}, whose decoder holds ${memory.heldBytes} bytes for the whole image at any scale, over the ${bound}-byte bound, so it is refused before decoding`;
-  if (bytes.length < memory.minBytes) return `it is ${memory.kind} of ${bytes.length} bytes, fewer than the ${memory.minBytes} its declared size needs (a Huffman code of at least 1 bit for every 8x8 block), so its data cannot fill it and it is refused before decoding`;
+  if (memory.heldBytes > bound)
+    return `it is ${memory.kind}, whose decoder holds ${memory.heldBytes} bytes for the whole image at any scale, over the ${bound}-byte bound, so it is refused before decoding`;
+  if (bytes.length < memory.minBytes)
+    return `it is ${memory.kind} of ${bytes.length} bytes, fewer than the ${memory.minBytes} its declared size needs (a Huffman code of at least 1 bit for every 8x8 block), so its data cannot fill it and it is refused before decoding`;
   return undefined;
 }
 
 async function rawPixels(pipeline: Sharp): Promise<Pixels> {
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
   const channels = info.channels as Pixels["channels"];
-  return { width: info.width, height: info.height, channels, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  return {
+    width: info.width,
+    height: info.height,
+    channels,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+  };
 }
 
 // 16-bit samples, two ways: the high byte (Pillow, browsers, imagehash, blockhash), and the low byte, which is
@@ -269,11 +310,13 @@ function endsEarly(bytes: Uint8Array, format: string | undefined): boolean | und
 
 const view = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 // Chunk and box types are four ASCII letters or digits (or spaces): anything else is damage, not a cut.
-const isTypeCode = (bytes: Uint8Array, at: number) => [0, 1, 2, 3].every((i) => /[A-Za-z0-9 ]/.test(String.fromCharCode(bytes[at + i] as number)));
+const isTypeCode = (bytes: Uint8Array, at: number) =>
+  [0, 1, 2, 3].every((i) => /[A-Za-z0-9 ]/.test(String.fromCharCode(bytes[at + i] as number)));
 
 // The container a file's magic number names, for a file that libvips could not even identify.
 function containerOf(bytes: Uint8Array): string | undefined {
-  const ascii = (from: number, to: number) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1", from, to);
+  const ascii = (from: number, to: number) =>
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1", from, to);
   if (bytes.length >= 8 && PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return "png";
   if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return "jpeg";
   if (ascii(0, 4) === "GIF8") return "gif";
@@ -321,7 +364,21 @@ function boxesEndEarly(bytes: Uint8Array): boolean {
 }
 
 // TIFF: the first IFD, its out-of-line values and the strips or tiles it points to must lie inside the file.
-const TIFF_TYPE_BYTES: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4 };
+const TIFF_TYPE_BYTES: Record<number, number> = {
+  1: 1,
+  2: 1,
+  3: 2,
+  4: 4,
+  5: 8,
+  6: 1,
+  7: 1,
+  8: 2,
+  9: 4,
+  10: 8,
+  11: 4,
+  12: 8,
+  13: 4,
+};
 function tiffEndsEarly(bytes: Uint8Array): boolean | undefined {
   const n = bytes.length;
   if (n < 8) return true;
@@ -342,7 +399,12 @@ function tiffEndsEarly(bytes: Uint8Array): boolean | undefined {
     const at = size > 4 ? data.getUint32(e + 8, le) : e + 8;
     if (at + size > n) return true;
     if ((tag === 273 || tag === 279 || tag === 324 || tag === 325) && (type === 3 || type === 4) && items <= 1 << 20) {
-      values.set(tag, Array.from({ length: items }, (_, k) => (type === 3 ? data.getUint16(at + k * 2, le) : data.getUint32(at + k * 4, le))));
+      values.set(
+        tag,
+        Array.from({ length: items }, (_, k) =>
+          type === 3 ? data.getUint16(at + k * 2, le) : data.getUint32(at + k * 4, le),
+        ),
+      );
     }
   }
   const offsets = values.get(273) ?? values.get(324) ?? [];
@@ -353,7 +415,8 @@ function tiffEndsEarly(bytes: Uint8Array): boolean | undefined {
 // libvips reports failures as free text; these patterns give them stable codes.
 const TRUNCATED = /premature end|truncat|unexpected end|end of (file|stream|data)|not enough (image )?data|short read/i;
 const TOO_MANY_PIXELS = /pixel limit/i;
-const UNSUPPORTED = /unsupported image format|input buffer contains unsupported|not a known file format|unknown file type/i;
+const UNSUPPORTED =
+  /unsupported image format|input buffer contains unsupported|not a known file format|unknown file type/i;
 const TIMEOUT = /timeout/i;
 
 // libvips keeps its error text in a buffer shared by threads, so the text for one file can vary between
@@ -363,7 +426,12 @@ const TIMEOUT = /timeout/i;
 // cut TIFF an "unsupported image format".
 function decodeError(error: unknown, where: string, path: string | undefined, truncated?: boolean): PhmatchError {
   const options = { path, cause: error };
-  const cut = () => new PhmatchError("PHM_DECODE_TRUNCATED", `${where} is truncated: the image data ends early; re-copy the file from its source`, options);
+  const cut = () =>
+    new PhmatchError(
+      "PHM_DECODE_TRUNCATED",
+      `${where} is truncated: the image data ends early; re-copy the file from its source`,
+      options,
+    );
   if (error instanceof PhmatchError) return error.code === "PHM_DECODE_CORRUPT" && truncated === true ? cut() : error;
   const detail = (error instanceof Error ? error.message : String(error)).split("\n")[0]?.trim() ?? "";
   if (TOO_MANY_PIXELS.test(detail)) {
@@ -375,10 +443,18 @@ function decodeError(error: unknown, where: string, path: string | undefined, tr
   }
   if (truncated === true) return cut();
   if (UNSUPPORTED.test(detail)) {
-    return new PhmatchError("PHM_DECODE_UNSUPPORTED", `${where} is not an image format phmatch decodes (JPEG, PNG, WebP, GIF, TIFF, HEIF/AVIF, JPEG 2000, JPEG XL)`, options);
+    return new PhmatchError(
+      "PHM_DECODE_UNSUPPORTED",
+      `${where} is not an image format phmatch decodes (JPEG, PNG, WebP, GIF, TIFF, HEIF/AVIF, JPEG 2000, JPEG XL)`,
+      options,
+    );
   }
   if (truncated === undefined && TRUNCATED.test(detail)) return cut();
-  return new PhmatchError("PHM_DECODE_CORRUPT", `${where} is corrupt: the decoder could not read its image data; the file is damaged or not what its name says`, options);
+  return new PhmatchError(
+    "PHM_DECODE_CORRUPT",
+    `${where} is corrupt: the decoder could not read its image data; the file is damaged or not what its name says`,
+    options,
+  );
 }
 
 // libvips' operation cache would keep decoded pixels alive between files: phmatch never wants that.
@@ -386,7 +462,20 @@ sharp.cache(false);
 // Loaders phmatch never needs are blocked inside libvips, so hostile bytes cannot reach their parsers
 // (vector and document formats, and catch-all loaders that shell out or parse many formats).
 sharp.block({
-  operation: ["VipsForeignLoadSvg", "VipsForeignLoadPdf", "VipsForeignLoadMagick", "VipsForeignLoadOpenslide", "VipsForeignLoadVips", "VipsForeignLoadMatrix", "VipsForeignLoadCsv", "VipsForeignLoadFits", "VipsForeignLoadNifti", "VipsForeignLoadAnalyze", "VipsForeignLoadRad", "VipsForeignLoadPpm"],
+  operation: [
+    "VipsForeignLoadSvg",
+    "VipsForeignLoadPdf",
+    "VipsForeignLoadMagick",
+    "VipsForeignLoadOpenslide",
+    "VipsForeignLoadVips",
+    "VipsForeignLoadMatrix",
+    "VipsForeignLoadCsv",
+    "VipsForeignLoadFits",
+    "VipsForeignLoadNifti",
+    "VipsForeignLoadAnalyze",
+    "VipsForeignLoadRad",
+    "VipsForeignLoadPpm",
+  ],
 });
 
 // SVG is text: an XML declaration, comments or a doctype may come before the <svg element, in UTF-8 or UTF-16,
@@ -401,11 +490,17 @@ function looksLikeSvg(bytes: Uint8Array): boolean {
 function textHead(bytes: Uint8Array): string {
   const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, SVG_HEAD_BYTES));
   if (head[0] === 0xff && head[1] === 0xfe) return head.subarray(2).toString("utf16le");
-  if (head[0] === 0xfe && head[1] === 0xff) return Buffer.from(head.subarray(2, head.length - (head.length % 2))).swap16().toString("utf16le");
+  if (head[0] === 0xfe && head[1] === 0xff)
+    return Buffer.from(head.subarray(2, head.length - (head.length % 2)))
+      .swap16()
+      .toString("utf16le");
   if (head[0] === 0x1f && head[1] === 0x8b) {
     // The stream's first 512 bytes only (deflate expands at most ~1032 times): a gzip bomb costs < 1 MiB here.
     try {
-      return gunzipSync(head.subarray(0, 512), { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: 1024 * 1024 }).toString("latin1", 0, SVG_HEAD_BYTES);
+      return gunzipSync(head.subarray(0, 512), {
+        finishFlush: zlibConstants.Z_SYNC_FLUSH,
+        maxOutputLength: 1024 * 1024,
+      }).toString("latin1", 0, SVG_HEAD_BYTES);
     } catch {
       return "";
     }

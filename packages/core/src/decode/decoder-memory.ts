@@ -30,7 +30,7 @@ export function decoderMemory(bytes: Uint8Array, format: string): DecoderMemory 
 const u16be = (b: Uint8Array, at: number) => ((b[at] as number) << 8) | (b[at + 1] as number);
 const u16le = (b: Uint8Array, at: number) => (b[at] as number) | ((b[at + 1] as number) << 8);
 const u24le = (b: Uint8Array, at: number) => u16le(b, at) | ((b[at + 2] as number) << 16);
-const u32le = (b: Uint8Array, at: number) => (u24le(b, at) + (b[at + 3] as number) * 2 ** 24);
+const u32le = (b: Uint8Array, at: number) => u24le(b, at) + (b[at + 3] as number) * 2 ** 24;
 const ascii = (b: Uint8Array, at: number, length: number) => String.fromCharCode(...b.subarray(at, at + length));
 
 // Frame types read here: Huffman-coded baseline and extended sequential (SOF0, SOF1) and progressive (SOF2).
@@ -77,12 +77,26 @@ function jpegMemory(b: Uint8Array): DecoderMemory | undefined {
       // Every block of every component is coded at least once: sequentially by a DC code and an end-of-block code,
       // progressively by a DC code in its first DC scan; a Huffman code is at least 1 bit. (Blocks counted without
       // MCU padding, so this is a floor.)
-      const coded = sampling.reduce((sum, [h, v]) => sum + Math.ceil(Math.ceil((width * h) / hMax) / 8) * Math.ceil(Math.ceil((height * v) / vMax) / 8), 0);
+      const coded = sampling.reduce(
+        (sum, [h, v]) =>
+          sum + Math.ceil(Math.ceil((width * h) / hMax) / 8) * Math.ceil(Math.ceil((height * v) / vMax) / 8),
+        0,
+      );
       const minBytes = Math.ceil((coded * (progressive ? 1 : 2)) / 8);
-      if (!progressive && inFirstScan === sampling.length) return { width, height, heldBytes: 0, minBytes, kind: "a sequential JPEG" };
+      if (!progressive && inFirstScan === sampling.length)
+        return { width, height, heldBytes: 0, minBytes, kind: "a sequential JPEG" };
       // Blocks per component, rounded up to whole MCUs as libjpeg allocates them; 64 coefficients of 2 bytes.
-      const blocks = sampling.reduce((sum, [h, v]) => sum + Math.ceil(width / (8 * hMax)) * h * Math.ceil(height / (8 * vMax)) * v, 0);
-      return { width, height, heldBytes: blocks * 128, minBytes, kind: progressive ? "a progressive JPEG" : "a JPEG whose components come in separate scans" };
+      const blocks = sampling.reduce(
+        (sum, [h, v]) => sum + Math.ceil(width / (8 * hMax)) * h * Math.ceil(height / (8 * vMax)) * v,
+        0,
+      );
+      return {
+        width,
+        height,
+        heldBytes: blocks * 128,
+        minBytes,
+        kind: progressive ? "a progressive JPEG" : "a JPEG whose components come in separate scans",
+      };
     }
     p += length;
   }
@@ -116,7 +130,9 @@ function webpMemory(b: Uint8Array): DecoderMemory | undefined {
       const width = u16le(b, at + 6) & 0x3fff;
       const height = u16le(b, at + 8) & 0x3fff;
       if (canvas !== undefined && (canvas.width !== width || canvas.height !== height)) return undefined;
-      return alpha ? { width, height, heldBytes: width * height * 2, minBytes: 0, kind: "a lossy WebP with alpha" } : { width, height, heldBytes: 0, minBytes: 0, kind: "a lossy WebP" };
+      return alpha
+        ? { width, height, heldBytes: width * height * 2, minBytes: 0, kind: "a lossy WebP with alpha" }
+        : { width, height, heldBytes: 0, minBytes: 0, kind: "a lossy WebP" };
     } else if (type === "VP8L") {
       // Signature 0x2f, then width - 1 and height - 1 in 14 bits each, least significant bit first.
       if (size < 5 || b[at] !== 0x2f) return undefined;

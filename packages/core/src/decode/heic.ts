@@ -33,7 +33,9 @@ export async function decodeHeic(bytes: Uint8Array, maxPixels: number, where: st
   try {
     const image = images.find((i) => i.is_primary()) ?? images[0];
     if (image === undefined) {
-      throw new PhmatchError("PHM_DECODE_CORRUPT", `${where} is corrupt: no decodable image in this HEIF file`, { path });
+      throw new PhmatchError("PHM_DECODE_CORRUPT", `${where} is corrupt: no decodable image in this HEIF file`, {
+        path,
+      });
     }
     const width = image.get_width();
     const height = image.get_height();
@@ -46,9 +48,16 @@ export async function decodeHeic(bytes: Uint8Array, maxPixels: number, where: st
       );
     }
     const rgba = new Uint8ClampedArray(width * height * 4);
-    const decoded = await withoutLibraryLogs(() => new Promise<boolean>((resolve) => image.display({ data: rgba, width, height }, (result) => resolve(result != null))));
+    const decoded = await withoutLibraryLogs(
+      () =>
+        new Promise<boolean>((resolve) =>
+          image.display({ data: rgba, width, height }, (result) => resolve(result != null)),
+        ),
+    );
     if (!decoded) {
-      throw new PhmatchError("PHM_DECODE_CORRUPT", `${where} is corrupt: the HEVC image data could not be decoded`, { path });
+      throw new PhmatchError("PHM_DECODE_CORRUPT", `${where} is corrupt: the HEVC image data could not be decoded`, {
+        path,
+      });
     }
     const data = new Uint8Array(rgba.buffer);
     if (image.has_alpha_channel()) return { width, height, channels: 4, data };

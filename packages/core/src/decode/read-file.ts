@@ -1,7 +1,7 @@
 import { constants, promises as fs } from "node:fs";
 import { PhmatchError } from "../errors/index.js";
-import { StreamingDigests } from "../files/streaming-digests.js";
 import { displayPath, type FilePath } from "../files/file-path.js";
+import { StreamingDigests } from "../files/streaming-digests.js";
 
 /** Default ceiling on the bytes of one file read for decoding (larger files are refused, not truncated). */
 export const DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024;
@@ -60,7 +60,8 @@ function fileError(error: unknown, path: string): PhmatchError {
   if (errno === "ENOENT" || errno === "ENOTDIR") {
     return new PhmatchError("PHM_FILE_NOT_FOUND", `${path} does not exist`, { path, cause: error });
   }
-  const reason = errno === "EISDIR" ? "is a directory" : errno === "EACCES" ? "permission denied" : (errno ?? "I/O error");
+  const reason =
+    errno === "EISDIR" ? "is a directory" : errno === "EACCES" ? "permission denied" : (errno ?? "I/O error");
   return new PhmatchError("PHM_FILE_UNREADABLE", `cannot read ${path}: ${reason}`, { path, cause: error });
 }
 

@@ -18,8 +18,16 @@ export async function reducePixels(pixels: Pixels, maxSide = REDUCED_SIDE): Prom
   const w = Math.max(1, Math.round(pixels.width * scale));
   const h = Math.max(1, Math.round(pixels.height * scale));
   const raw = { width: pixels.width, height: pixels.height, channels: pixels.channels } as const;
-  const out = await sharp(pixels.data, { raw }).resize(w, h, { fit: "fill", kernel: "lanczos3" }).raw().toBuffer({ resolveWithObject: true });
-  return { width: out.info.width, height: out.info.height, channels: out.info.channels as Pixels["channels"], data: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.length) };
+  const out = await sharp(pixels.data, { raw })
+    .resize(w, h, { fit: "fill", kernel: "lanczos3" })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return {
+    width: out.info.width,
+    height: out.info.height,
+    channels: out.info.channels as Pixels["channels"],
+    data: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.length),
+  };
 }
 
 /**
@@ -33,7 +41,10 @@ export function greyPixels(p: Pixels): Pixels {
   const src = p.data;
   const ch = p.channels;
   if (ch === 2) for (let i = 0; i < n; i++) out[i] = src[i * 2] as number;
-  else for (let i = 0, o = 0; i < n; i++, o += ch) out[i] = ((src[o] as number) * 19595 + (src[o + 1] as number) * 38470 + (src[o + 2] as number) * 7471 + 0x8000) >> 16;
+  else
+    for (let i = 0, o = 0; i < n; i++, o += ch)
+      out[i] =
+        ((src[o] as number) * 19595 + (src[o + 1] as number) * 38470 + (src[o + 2] as number) * 7471 + 0x8000) >> 16;
   return { width: p.width, height: p.height, channels: 1, data: out };
 }
 

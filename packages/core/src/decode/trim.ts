@@ -37,7 +37,12 @@ export function findContentBox(pixels: Pixels): ContentBox | undefined {
   const box = { left, top, width: width - left - right, height: height - top - bottom };
   const trimmed = 1 - (box.width * box.height) / (width * height);
   if (trimmed < MIN_TRIMMED_SHARE) return undefined;
-  if (box.width < MIN_CONTENT_SIDE || box.height < MIN_CONTENT_SIDE || box.width * box.height < MIN_CONTENT_SHARE * width * height) return undefined;
+  if (
+    box.width < MIN_CONTENT_SIDE ||
+    box.height < MIN_CONTENT_SIDE ||
+    box.width * box.height < MIN_CONTENT_SHARE * width * height
+  )
+    return undefined;
   return box;
 }
 
@@ -120,7 +125,13 @@ export const PART_WINDOWS: readonly ImageWindow[] = (
  * and the four parts of {@link PART_WINDOWS}. Named by where and how much, e.g. `centre-90`.
  */
 export const AUGMENT_WINDOWS: readonly ImageWindow[] = [
-  ...[97, 94, 90, 85, 80].map((p) => ({ name: `centre-${p}`, scaleX: p / 100, scaleY: p / 100, anchorX: 0.5, anchorY: 0.5 })),
+  ...[97, 94, 90, 85, 80].map((p) => ({
+    name: `centre-${p}`,
+    scaleX: p / 100,
+    scaleY: p / 100,
+    anchorX: 0.5,
+    anchorY: 0.5,
+  })),
   ...(
     [
       ["top-left", 0, 0],
@@ -136,7 +147,12 @@ export const AUGMENT_WINDOWS: readonly ImageWindow[] = [
 export function windowBox(width: number, height: number, window: Omit<ImageWindow, "name">): ContentBox {
   const w = Math.max(1, Math.round(width * window.scaleX));
   const h = Math.max(1, Math.round(height * window.scaleY));
-  return { left: Math.round((width - w) * window.anchorX), top: Math.round((height - h) * window.anchorY), width: w, height: h };
+  return {
+    left: Math.round((width - w) * window.anchorX),
+    top: Math.round((height - h) * window.anchorY),
+    width: w,
+    height: h,
+  };
 }
 
 /** Angles (degrees) a query is turned back by when rotation hypotheses are on. */
@@ -146,7 +162,11 @@ export const ROTATION_HYPOTHESES: readonly number[] = [-8, -6, -4, -2, 2, 4, 6, 
  * The size of the image that, turned by `degrees` with its canvas expanded, gives a width x height image; undefined
  * when no such image is at least 32 px a side.
  */
-export function unrotatedSize(width: number, height: number, degrees: number): { width: number; height: number } | undefined {
+export function unrotatedSize(
+  width: number,
+  height: number,
+  degrees: number,
+): { width: number; height: number } | undefined {
   const t = (Math.abs(degrees) * Math.PI) / 180;
   const c = Math.cos(t);
   const s = Math.sin(t);

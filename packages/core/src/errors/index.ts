@@ -12,31 +12,41 @@
 export const ERROR_CODES = {
   PHM_USAGE: "the command line or an API call was used wrongly",
   PHM_FILE_NOT_FOUND: "the input path does not exist",
-  PHM_FILE_UNREADABLE: "the input exists but cannot be read (permissions, a directory where a file was expected, an I/O error)",
+  PHM_FILE_UNREADABLE:
+    "the input exists but cannot be read (permissions, a directory where a file was expected, an I/O error)",
   PHM_FILE_TOO_LARGE: "the file is larger than the decode size limit (maxFileBytes)",
   PHM_DECODE_EMPTY: "the file is empty (0 bytes)",
   PHM_DECODE_UNSUPPORTED: "the bytes are not an image format phmatch decodes",
-  PHM_DECODE_VECTOR: "vector input (SVG) is refused: rasterising untrusted vector files is unsafe and lists hash raster images",
+  PHM_DECODE_VECTOR:
+    "vector input (SVG) is refused: rasterising untrusted vector files is unsafe and lists hash raster images",
   PHM_DECODE_TRUNCATED: "the image data ends early (truncated or partially copied file)",
   PHM_DECODE_CORRUPT: "the image data is corrupt and the decoder gave up",
-  PHM_DECODE_TOO_MANY_PIXELS: "the image declares more pixels than the limit (maxPixels); a decompression bomb is refused before decoding",
+  PHM_DECODE_TOO_MANY_PIXELS:
+    "the image declares more pixels than the limit (maxPixels); a decompression bomb is refused before decoding",
   PHM_DECODE_TIMEOUT: "decoding took longer than the per-file time limit",
   PHM_HASH_MEMORY: "the hash kernel could not get memory for this image",
   PHM_WORKER_CRASHED: "the worker process died twice while hashing this file (native crash, out of memory or killed)",
   PHM_WORKER_TIMEOUT: "the file was still being hashed when the per-file time limit ran out, twice",
   PHM_WORKER_MEMORY: "the worker exceeded its memory limit twice while hashing this file",
   PHM_POOL_CLOSED: "the hashing pool was closed before the file was hashed",
-  PHM_ABORTED: "the caller stopped waiting (its AbortSignal fired, e.g. a request's time limit) before the file was hashed",
-  PHM_HASHSET_PARSE: "a hash-set file has a record that cannot be imported (in strict mode), or is not in the format named",
+  PHM_ABORTED:
+    "the caller stopped waiting (its AbortSignal fired, e.g. a request's time limit) before the file was hashed",
+  PHM_HASHSET_PARSE:
+    "a hash-set file has a record that cannot be imported (in strict mode), or is not in the format named",
   PHM_HASHSET_FORMAT: "a .phs store is damaged, truncated or of an unknown version",
-  PHM_HASHSET_SIGNATURE: "a hash set's signature is missing, wrong, or made by an untrusted key: the list was not loaded",
+  PHM_HASHSET_SIGNATURE:
+    "a hash set's signature is missing, wrong, or made by an untrusted key: the list was not loaded",
   PHM_HASHSET_ROLLBACK: "an older release of a list than one already loaded was refused (rollback protection)",
   PHM_HASHSET_KEY: "an encrypted hash set cannot be opened: no key, or the wrong key",
   PHM_REPORT_ALTERED: "a scan report does not match its .sha256 or its signature: it was altered or damaged",
-  PHM_AUDIT_ALTERED: "an audit log's hash chain or signed checkpoints do not verify: records were edited, deleted, moved or cut",
-  PHM_MATCH_INPUT: "a line given to match is not a phmatch hash record (one JSON object per line, as phmatch hash prints)",
-  PHM_HASHSET_EMPTY: "a hash set would match nothing: an import or build took no entry (nothing was written), or the lists given hold no entry for any algorithm computed",
-  PHM_STATE_LOCKED: "the rollback state folder stayed locked by another process: nothing was loaded (remove the lock file if no phmatch uses that folder)",
+  PHM_AUDIT_ALTERED:
+    "an audit log's hash chain or signed checkpoints do not verify: records were edited, deleted, moved or cut",
+  PHM_MATCH_INPUT:
+    "a line given to match is not a phmatch hash record (one JSON object per line, as phmatch hash prints)",
+  PHM_HASHSET_EMPTY:
+    "a hash set would match nothing: an import or build took no entry (nothing was written), or the lists given hold no entry for any algorithm computed",
+  PHM_STATE_LOCKED:
+    "the rollback state folder stayed locked by another process: nothing was loaded (remove the lock file if no phmatch uses that folder)",
   PHM_INTERNAL: "an unexpected internal error (a bug: please report it with the command line, never the image)",
 } as const;
 

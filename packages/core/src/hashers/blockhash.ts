@@ -6,8 +6,20 @@ import { registerHasher } from "./registry.js";
 // fully transparent pixels count as white. Its faults are guarded here: the grid is always even (an odd grid
 // prints "NaN"), and an image smaller than the grid is first enlarged by an integer factor (nearest
 // neighbour), since its fractional block weights assume blocks at least one pixel wide.
-registerHasher({ id: "blockhash", bits: 256, input: "pixels", defaultThreshold: 32, description: "blockhash (blockhash-core bmvbhash), grid 16" });
-registerHasher({ id: "blockhash8", bits: 64, input: "pixels", defaultThreshold: 7, description: "blockhash (blockhash-core bmvbhash), grid 8" });
+registerHasher({
+  id: "blockhash",
+  bits: 256,
+  input: "pixels",
+  defaultThreshold: 32,
+  description: "blockhash (blockhash-core bmvbhash), grid 16",
+});
+registerHasher({
+  id: "blockhash8",
+  bits: 64,
+  input: "pixels",
+  defaultThreshold: 7,
+  description: "blockhash (blockhash-core bmvbhash), grid 8",
+});
 
 /** blockhash of decoded pixels with a 16 (256-bit) or 8 (64-bit) grid. */
 export function blockhash(pixels: Pixels, grid: 8 | 16 = 16): Uint8Array {

@@ -4,4 +4,10 @@ import { registerHasher } from "./registry.js";
 // is read, so decode needs no hasher.
 registerHasher({ id: "md5", bits: 128, input: "bytes", defaultThreshold: 0, description: "MD5 of the file bytes" });
 registerHasher({ id: "sha1", bits: 160, input: "bytes", defaultThreshold: 0, description: "SHA-1 of the file bytes" });
-registerHasher({ id: "sha256", bits: 256, input: "bytes", defaultThreshold: 0, description: "SHA-256 of the file bytes" });
+registerHasher({
+  id: "sha256",
+  bits: 256,
+  input: "bytes",
+  defaultThreshold: 0,
+  description: "SHA-256 of the file bytes",
+});

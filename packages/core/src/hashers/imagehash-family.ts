@@ -1,4 +1,4 @@
-import { KernelMemoryError, type KernelAlgorithm } from "@phmatch/wasm";
+import { type KernelAlgorithm, KernelMemoryError } from "@phmatch/wasm";
 import type { Pixels } from "../decode/pixels.js";
 import { PhmatchError } from "../errors/index.js";
 import { hashKernel } from "./kernel.js";
@@ -14,7 +14,11 @@ export interface ComputedHash {
  * Runs several kernel algorithms on one image with one copy of its pixels into WebAssembly. Pure: no I/O.
  * Throws PHM_HASH_MEMORY when the kernel cannot get memory for the image.
  */
-export function kernelHashes(pixels: Pixels, ids: readonly KernelAlgorithm[], options: { dihedral?: boolean } = {}): Record<string, ComputedHash> {
+export function kernelHashes(
+  pixels: Pixels,
+  ids: readonly KernelAlgorithm[],
+  options: { dihedral?: boolean } = {},
+): Record<string, ComputedHash> {
   try {
     const results = hashKernel().hash(pixels, { algorithms: ids, dihedral: options.dihedral });
     const out: Record<string, ComputedHash> = {};

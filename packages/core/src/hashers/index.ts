@@ -9,11 +9,11 @@ import "./digests.js";
 import "./photodna.js";
 
 export {
+  type HasherInput,
+  type HasherSpec,
   hasherSpec,
   hasherSpecs,
   hexDigits,
   isComputable,
   whyNotComputable,
-  type HasherSpec,
-  type HasherInput,
 } from "./registry.js";

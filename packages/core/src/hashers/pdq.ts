@@ -1,4 +1,4 @@
-import { KernelMemoryError, DIHEDRAL_VARIANTS } from "@phmatch/wasm";
+import { DIHEDRAL_VARIANTS, KernelMemoryError } from "@phmatch/wasm";
 import type { Pixels } from "../decode/pixels.js";
 import { PhmatchError } from "../errors/index.js";
 import { hashKernel } from "./kernel.js";

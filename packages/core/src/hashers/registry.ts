@@ -38,7 +38,9 @@ export function isComputable(spec: HasherSpec): boolean {
 export function whyNotComputable(id: string): string | undefined {
   const spec = specs.get(id);
   if (spec === undefined) {
-    const computable = hasherSpecs().filter(isComputable).map((s) => s.id);
+    const computable = hasherSpecs()
+      .filter(isComputable)
+      .map((s) => s.id);
     return `unknown algorithm "${id}"; supported: ${computable.join(", ")}`;
   }
   if (!isComputable(spec)) {
@@ -67,7 +69,23 @@ export function hasherSpec(id: string): HasherSpec | undefined {
 }
 
 // How listings (help, `all`, golden files) order the ids, whatever order the files were imported in.
-const LISTING_ORDER = ["pdq", "phash", "dhash", "ahash", "whash", "phash16", "dhash16", "ahash16", "whash16", "blockhash", "blockhash8", "md5", "sha1", "sha256", "photodna"];
+const LISTING_ORDER = [
+  "pdq",
+  "phash",
+  "dhash",
+  "ahash",
+  "whash",
+  "phash16",
+  "dhash16",
+  "ahash16",
+  "whash16",
+  "blockhash",
+  "blockhash8",
+  "md5",
+  "sha1",
+  "sha256",
+  "photodna",
+];
 
 /** All declarations, PDQ first, then the imagehash family, blockhash, digests, imported-only. */
 export function hasherSpecs(): HasherSpec[] {

@@ -1,6 +1,6 @@
 import { hasherSpec } from "../hashers/index.js";
-import type { HashSetEntry, Withdrawal } from "./entry.js";
 import { PackedValues } from "../index/packed-values.js";
+import type { HashSetEntry, Withdrawal } from "./entry.js";
 import type { ListInfo, StoredMeta, StoreProvenance } from "./store-format.js";
 
 /** Append-only bytes that double as they grow. */
@@ -93,7 +93,8 @@ export class HashSetBuilder {
     if (listIndex !== 0) meta.l = listIndex;
     if (entry.entryId !== undefined) meta.i = entry.entryId;
     if (entry.category !== undefined) meta.c = entry.category;
-    if (entry.fields !== undefined && Object.keys(entry.fields).length > 0) meta.f = entry.fields as Record<string, unknown>;
+    if (entry.fields !== undefined && Object.keys(entry.fields).length > 0)
+      meta.f = entry.fields as Record<string, unknown>;
     group.add(entry.value, Buffer.from(JSON.stringify(meta)));
     return true;
   }

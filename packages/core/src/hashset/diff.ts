@@ -1,6 +1,6 @@
+import { PackedValues } from "../index/packed-values.js";
 import type { HashSetEntry } from "./entry.js";
 import type { HashSet } from "./hash-set.js";
-import { PackedValues } from "../index/packed-values.js";
 
 /** One difference between two releases. */
 export interface HashSetChange {
@@ -34,6 +34,15 @@ export function* diffHashSets(before: HashSet, after: HashSet): Generator<HashSe
   for (const w of after.withdrawals()) {
     // A withdrawal by entry id alone: the entries it removes are already reported above, if `before` held them.
     if (w.algorithm === undefined || w.value === undefined) continue;
-    if (!has(beforeIndex, { ...w, algorithm: w.algorithm, value: w.value })) yield { change: "withdrawn", entry: { algorithm: w.algorithm, value: w.value, listId: w.listId, ...(w.entryId !== undefined && { entryId: w.entryId }) } };
+    if (!has(beforeIndex, { ...w, algorithm: w.algorithm, value: w.value }))
+      yield {
+        change: "withdrawn",
+        entry: {
+          algorithm: w.algorithm,
+          value: w.value,
+          listId: w.listId,
+          ...(w.entryId !== undefined && { entryId: w.entryId }),
+        },
+      };
   }
 }

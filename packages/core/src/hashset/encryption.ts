@@ -12,7 +12,8 @@ import { checkedListInfo, PHS_ENCRYPTED_MAGIC } from "./store-format.js";
 export function parseListKey(text: string): Buffer {
   const s = text.trim();
   const key = /^[0-9a-fA-F]{64}$/.test(s) ? Buffer.from(s, "hex") : Buffer.from(s, "base64");
-  if (key.length !== 32) throw new PhmatchError("PHM_HASHSET_KEY", "a list key must be 32 bytes (64 hex digits or base64)");
+  if (key.length !== 32)
+    throw new PhmatchError("PHM_HASHSET_KEY", "a list key must be 32 bytes (64 hex digits or base64)");
   return key;
 }
 
@@ -53,7 +54,10 @@ export function decryptStore(bytes: Buffer, key: Buffer | undefined, what: strin
     });
   }
   if (keyIdOf(key) !== header.keyId) {
-    throw new PhmatchError("PHM_HASHSET_KEY", `${what} is encrypted under key ${header.keyId}, not the key given (${keyIdOf(key)})`);
+    throw new PhmatchError(
+      "PHM_HASHSET_KEY",
+      `${what} is encrypted under key ${header.keyId}, not the key given (${keyIdOf(key)})`,
+    );
   }
   const aad = Buffer.from(JSON.stringify({ ...header, tag: "" }));
   const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(header.iv, "base64"));
@@ -62,7 +66,10 @@ export function decryptStore(bytes: Buffer, key: Buffer | undefined, what: strin
   try {
     return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
   } catch {
-    throw new PhmatchError("PHM_HASHSET_FORMAT", `${what} failed authentication on decryption: it was altered or damaged`);
+    throw new PhmatchError(
+      "PHM_HASHSET_FORMAT",
+      `${what} failed authentication on decryption: it was altered or damaged`,
+    );
   }
 }
 
@@ -80,7 +87,11 @@ interface EncryptedHeader {
  * cipher. The parsed object is kept as it is: decryption authenticates its exact JSON.
  */
 function readEncryptedHeader(bytes: Buffer, what: string): { header: EncryptedHeader; ciphertext: Buffer } {
-  const damaged = (why: string) => new PhmatchError("PHM_HASHSET_FORMAT", `${what} has a damaged encryption header (${why}); get the list again from its source`);
+  const damaged = (why: string) =>
+    new PhmatchError(
+      "PHM_HASHSET_FORMAT",
+      `${what} has a damaged encryption header (${why}); get the list again from its source`,
+    );
   if (bytes.length < 12) throw damaged("the file is too short");
   const length = bytes.readUInt32LE(8);
   if (12 + length > bytes.length) throw damaged(`its length, ${length} bytes, runs past the end of the file`);
@@ -93,9 +104,13 @@ function readEncryptedHeader(bytes: Buffer, what: string): { header: EncryptedHe
   if (typeof header !== "object" || header === null || Array.isArray(header)) throw damaged("not a JSON object");
   if (header.cipher !== "aes-256-gcm") throw damaged(`unknown cipher ${JSON.stringify(header.cipher)}`);
   if (typeof header.keyId !== "string") throw damaged("no key id");
-  for (const [field, size] of [["iv", 12], ["tag", 16]] as const) {
+  for (const [field, size] of [
+    ["iv", 12],
+    ["tag", 16],
+  ] as const) {
     const text = header[field];
-    if (typeof text !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(text) || Buffer.from(text, "base64").length !== size) throw damaged(`its ${field} is not ${size} bytes of base64`);
+    if (typeof text !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(text) || Buffer.from(text, "base64").length !== size)
+      throw damaged(`its ${field} is not ${size} bytes of base64`);
   }
   if (!Array.isArray(header.lists)) throw damaged('no "lists" array');
   header.lists.forEach((list: unknown, i) => {

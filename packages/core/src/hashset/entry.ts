@@ -54,4 +54,6 @@ export interface Withdrawal {
 }
 
 /** What a reader yields, in file order. */
-export type HashSetRecord = { kind: "entry"; entry: HashSetEntry; line: number } | { kind: "withdrawal"; withdrawal: Withdrawal; line: number };
+export type HashSetRecord =
+  | { kind: "entry"; entry: HashSetEntry; line: number }
+  | { kind: "withdrawal"; withdrawal: Withdrawal; line: number };

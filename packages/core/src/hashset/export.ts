@@ -1,6 +1,6 @@
+import { PackedValues } from "../index/packed-values.js";
 import type { HashSetEntry, Withdrawal } from "./entry.js";
 import type { HashSet } from "./hash-set.js";
-import { PackedValues } from "../index/packed-values.js";
 
 /** What an export wrote: entries, and withdrawn entries left out. */
 export interface ExportTally {
@@ -23,7 +23,9 @@ export function withdrawnIn(set: HashSet): (entry: HashSetEntry) => boolean {
       packed.add(w.value);
     } else if (w.entryId !== undefined) ids.add(`${w.listId}\0${w.entryId}`);
   }
-  return (e) => (e.entryId !== undefined && ids.has(`${e.listId}\0${e.entryId}`)) || (values.get(`${e.listId}\0${e.algorithm}`)?.indexOf(e.value) ?? -1) >= 0;
+  return (e) =>
+    (e.entryId !== undefined && ids.has(`${e.listId}\0${e.entryId}`)) ||
+    (values.get(`${e.listId}\0${e.algorithm}`)?.indexOf(e.value) ?? -1) >= 0;
 }
 
 // The entries an export writes: every entry its withdrawals leave standing, counted.
@@ -81,11 +83,19 @@ function withdrawalLine(w: Withdrawal): object {
 export function* exportCsv(set: HashSet, tally: ExportTally = { entries: 0, withdrawn: 0 }): Generator<string> {
   const withdrawn = withdrawnIn(set);
   const extraKeys = new Set<string>();
-  for (const entry of set.entries()) if (!withdrawn(entry)) for (const key of Object.keys(entry.fields?.extra ?? {})) extraKeys.add(key);
+  for (const entry of set.entries())
+    if (!withdrawn(entry)) for (const key of Object.keys(entry.fields?.extra ?? {})) extraKeys.add(key);
   const extra = [...extraKeys].sort();
   yield ["algorithm", "hash", "list", "id", "category", ...extra].map(csvCell).join(",");
   for (const e of activeEntries(set, tally)) {
-    yield [e.algorithm, Buffer.from(e.value).toString("hex"), e.listId, e.entryId ?? "", e.category ?? "", ...extra.map((k) => e.fields?.extra?.[k] ?? "")]
+    yield [
+      e.algorithm,
+      Buffer.from(e.value).toString("hex"),
+      e.listId,
+      e.entryId ?? "",
+      e.category ?? "",
+      ...extra.map((k) => e.fields?.extra?.[k] ?? ""),
+    ]
       .map(csvCell)
       .join(",");
   }

@@ -21,19 +21,26 @@ export class HashSet {
   readonly #byteLength: number;
   readonly #withdrawals: string;
   #bytes: Buffer | undefined;
-  readonly #sections: Map<string, { section: AlgorithmSection; values: Uint8Array; offsets: Uint32Array; blob: Uint8Array }>;
+  readonly #sections: Map<
+    string,
+    { section: AlgorithmSection; values: Uint8Array; offsets: Uint32Array; blob: Uint8Array }
+  >;
 
   constructor(header: PhsHeader, bytes: Buffer) {
     this.header = header;
     this.#bytes = bytes;
     this.#byteLength = bytes.length;
-    this.#withdrawals = bytes.subarray(header.withdrawals.offset, header.withdrawals.offset + header.withdrawals.length).toString("utf8");
+    this.#withdrawals = bytes
+      .subarray(header.withdrawals.offset, header.withdrawals.offset + header.withdrawals.length)
+      .toString("utf8");
     this.#sections = new Map();
     for (const section of header.algorithms) {
       const values = bytes.subarray(section.values.offset, section.values.offset + section.values.length);
       const metaStart = section.meta.offset;
       const offsetsBytes = (section.count + 1) * 4;
-      const offsets = new Uint32Array(bytes.buffer.slice(bytes.byteOffset + metaStart, bytes.byteOffset + metaStart + offsetsBytes));
+      const offsets = new Uint32Array(
+        bytes.buffer.slice(bytes.byteOffset + metaStart, bytes.byteOffset + metaStart + offsetsBytes),
+      );
       const blob = bytes.subarray(metaStart + offsetsBytes, metaStart + section.meta.length);
       this.#sections.set(section.algorithm, { section, values, offsets, blob });
     }
@@ -84,9 +91,14 @@ export class HashSet {
   /** Entry `index` of `algorithm`, with its list, id, category and fields. */
   entry(algorithm: string, index: number): HashSetEntry {
     const s = this.#sections.get(algorithm);
-    if (s === undefined || index < 0 || index >= s.section.count) throw new RangeError(`no ${algorithm} entry ${index}`);
+    if (s === undefined || index < 0 || index >= s.section.count)
+      throw new RangeError(`no ${algorithm} entry ${index}`);
     const b = s.section.bytesPerValue;
-    const meta = this.#meta(algorithm, index, Buffer.from(s.blob.subarray(s.offsets[index] as number, s.offsets[index + 1] as number)).toString("utf8"));
+    const meta = this.#meta(
+      algorithm,
+      index,
+      Buffer.from(s.blob.subarray(s.offsets[index] as number, s.offsets[index + 1] as number)).toString("utf8"),
+    );
     const entry: HashSetEntry = {
       algorithm,
       value: s.values.slice(index * b, (index + 1) * b),
@@ -102,7 +114,10 @@ export class HashSet {
   // so it is checked here: damaged metadata is PHM_HASHSET_FORMAT, never a SyntaxError or TypeError mid-report.
   #meta(algorithm: string, index: number, text: string): StoredMeta {
     const damaged = (why: string) =>
-      new PhmatchError("PHM_HASHSET_FORMAT", `the metadata of ${algorithm} entry ${index} of the store is damaged (${why}); get the list again from its source, or rebuild it`);
+      new PhmatchError(
+        "PHM_HASHSET_FORMAT",
+        `the metadata of ${algorithm} entry ${index} of the store is damaged (${why}); get the list again from its source, or rebuild it`,
+      );
     let meta: unknown;
     try {
       meta = JSON.parse(text);
@@ -111,11 +126,16 @@ export class HashSet {
     }
     if (typeof meta !== "object" || meta === null || Array.isArray(meta)) throw damaged("not a JSON object");
     const m = meta as Record<string, unknown>;
-    if (m.l !== undefined && !(typeof m.l === "number" && Number.isSafeInteger(m.l) && m.l >= 0 && m.l < this.header.lists.length)) throw damaged("it names no list of the store");
+    if (
+      m.l !== undefined &&
+      !(typeof m.l === "number" && Number.isSafeInteger(m.l) && m.l >= 0 && m.l < this.header.lists.length)
+    )
+      throw damaged("it names no list of the store");
     if (m.l === undefined && this.header.lists.length === 0) throw damaged("it names no list of the store");
     if (m.i !== undefined && typeof m.i !== "string") throw damaged("its entry id is not text");
     if (m.c !== undefined && typeof m.c !== "string") throw damaged("its category is not text");
-    if (m.f !== undefined && (typeof m.f !== "object" || m.f === null || Array.isArray(m.f))) throw damaged("its fields are not an object");
+    if (m.f !== undefined && (typeof m.f !== "object" || m.f === null || Array.isArray(m.f)))
+      throw damaged("its fields are not an object");
     return m as StoredMeta;
   }
 

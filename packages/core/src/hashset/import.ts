@@ -4,19 +4,19 @@ import { open, stat } from "node:fs/promises";
 import { Transform, type TransformCallback } from "node:stream";
 import { PhmatchError } from "../errors/index.js";
 import { hasherSpec } from "../hashers/index.js";
+import { PHMATCH_VERSION } from "../version.js";
 import type { HashSetBuilder } from "./builder.js";
+import { degenerateValue } from "./hash-value.js";
 import { ImportReport } from "./import-report.js";
 import { readCsv } from "./readers/csv.js";
 import { readIcse } from "./readers/icse.js";
+import { numberedLines } from "./readers/lines.js";
 import { readNcmec } from "./readers/ncmec.js";
 import { readNdjson } from "./readers/ndjson.js";
 import type { HashSetReader, ReaderOptions } from "./readers/reader.js";
 import { readPytx, readText } from "./readers/text.js";
-import { numberedLines } from "./readers/lines.js";
 import { readVics } from "./readers/vics.js";
 import { checkedListInfo, type ListInfo, type StoreProvenance } from "./store-format.js";
-import { degenerateValue } from "./hash-value.js";
-import { PHMATCH_VERSION } from "../version.js";
 
 /** List formats phmatch reads. */
 export const HASH_SET_FORMATS = ["text", "pytx", "csv", "ndjson", "vics", "icse", "ncmec"] as const;
@@ -74,18 +74,29 @@ export function detectFormatOfText(head: string): DetectedFormat | undefined {
     } catch {
       // not one JSON value per line
     }
-    if (/"(value|odata\.metadata|Media|MediaID)"/.test(text)) return { format: "vics", reason: 'JSON with a "value"/"Media" structure (Project VIC VICS)' };
+    if (/"(value|odata\.metadata|Media|MediaID)"/.test(text))
+      return { format: "vics", reason: 'JSON with a "value"/"Media" structure (Project VIC VICS)' };
     return { format: "ndjson", reason: "one JSON object per line" };
   }
-  if (/^md5\s*;\s*sha1\s*;\s*photodna\s*;\s*image id/i.test(firstLine)) return { format: "icse", reason: "the ICSE export header" };
-  if (/[,;\t]/.test(firstLine) && /(^|[,;\t"])\s*"?(hash|md5|sha1|sha256|pdq|algorithm|value)"?\s*([,;\t"]|$)/i.test(firstLine)) {
+  if (/^md5\s*;\s*sha1\s*;\s*photodna\s*;\s*image id/i.test(firstLine))
+    return { format: "icse", reason: "the ICSE export header" };
+  if (
+    /[,;\t]/.test(firstLine) &&
+    /(^|[,;\t"])\s*"?(hash|md5|sha1|sha256|pdq|algorithm|value)"?\s*([,;\t"]|$)/i.test(firstLine)
+  ) {
     return { format: "csv", reason: `a delimited header (${JSON.stringify(firstLine.slice(0, 60))})` };
   }
   // Line formats go by the majority of the first lines: malformed lines are for the report to show, not a
   // reason to refuse the file.
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#")).slice(0, 20);
-  const most = (pattern: RegExp) => lines.length > 0 && lines.filter((l) => pattern.test(l)).length * 4 >= lines.length * 3;
-  if (most(/^[a-z][a-z_0-9]*\s+\S+$/i)) return { format: "pytx", reason: '"<signal_type> <value>" lines (python-threatexchange)' };
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"))
+    .slice(0, 20);
+  const most = (pattern: RegExp) =>
+    lines.length > 0 && lines.filter((l) => pattern.test(l)).length * 4 >= lines.length * 3;
+  if (most(/^[a-z][a-z_0-9]*\s+\S+$/i))
+    return { format: "pytx", reason: '"<signal_type> <value>" lines (python-threatexchange)' };
   if (most(/^(0x)?[0-9a-f]+$/i)) return { format: "text", reason: "one hex value per line" };
   return undefined;
 }
@@ -110,9 +121,14 @@ const LINE_FORMATS: ReadonlySet<HashSetFormat> = new Set(["text", "pytx", "csv",
  * gets a provenance record of the import for the store's header. In strict mode the first invalid line is
  * fatal, and so is an input that was cut short or does not end with a line end.
  */
-export async function importHashSet(builder: HashSetBuilder, path: string, options: ImportOptions): Promise<ImportReport> {
+export async function importHashSet(
+  builder: HashSetBuilder,
+  path: string,
+  options: ImportOptions,
+): Promise<ImportReport> {
   await checkInput(path);
-  const detected: DetectedFormat = options.format !== undefined ? { format: options.format, reason: "--format" } : await detectHashSetFormat(path);
+  const detected: DetectedFormat =
+    options.format !== undefined ? { format: options.format, reason: "--format" } : await detectHashSetFormat(path);
   const report = new ImportReport(path, options.strict === true);
   report.format = detected.format;
   report.detectedBy = detected.reason;
@@ -172,7 +188,8 @@ function endingOf(report: ImportReport, format: HashSetFormat, tap: InputTap, st
     return;
   }
   if (LINE_FORMATS.has(format) && tap.bytes > 0 && !tap.endsWithLineEnd) {
-    const reason = "the file ends without a line end after its last line: it may have been cut off mid-line (add the line end if the file is whole)";
+    const reason =
+      "the file ends without a line end after its last line: it may have been cut off mid-line (add the line end if the file is whole)";
     if (report.strict) {
       const message = `${report.file}:${tap.lines}: ${reason} (\`strict\` refuses a file that may be incomplete)`;
       throw new PhmatchError("PHM_HASHSET_PARSE", message, { path: report.file, optionNames: ["strict"] });
@@ -189,7 +206,14 @@ function importProvenance(report: ImportReport, lists: string[]): StoreProvenanc
     at: new Date().toISOString(),
     by: `phmatch ${PHMATCH_VERSION}`,
     lists,
-    input: { file: report.file, sha256: source.sha256, bytes: source.bytes, format: report.format, detectedBy: report.detectedBy, ending: report.ending },
+    input: {
+      file: report.file,
+      sha256: source.sha256,
+      bytes: source.bytes,
+      format: report.format,
+      detectedBy: report.detectedBy,
+      ending: report.ending,
+    },
     strict: report.strict,
     read: report.read,
     taken: report.imported,
@@ -214,7 +238,8 @@ class InputTap extends Transform {
     this.#hash.update(chunk);
     this.bytes += chunk.length;
     for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) this.#lineFeeds++;
-    if (this.#lineFeeds === 0) for (let i = chunk.indexOf(0x0d); i >= 0; i = chunk.indexOf(0x0d, i + 1)) this.#carriageReturns++;
+    if (this.#lineFeeds === 0)
+      for (let i = chunk.indexOf(0x0d); i >= 0; i = chunk.indexOf(0x0d, i + 1)) this.#carriageReturns++;
     if (chunk.length > 0) this.#last = chunk[chunk.length - 1] as number;
     done(null, chunk);
   }
@@ -250,14 +275,26 @@ async function checkInput(path: string): Promise<void> {
   const info = await stat(path).catch((error: unknown) => {
     throw inputError(error, path);
   });
-  if (info.isDirectory()) throw new PhmatchError("PHM_FILE_UNREADABLE", `${path} is a directory, not a list file; name the list file itself`, { path });
+  if (info.isDirectory())
+    throw new PhmatchError(
+      "PHM_FILE_UNREADABLE",
+      `${path} is a directory, not a list file; name the list file itself`,
+      { path },
+    );
 }
 
 function inputError(error: unknown, path: string): PhmatchError {
   if (error instanceof PhmatchError) return error;
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === "ENOENT" || code === "ENOTDIR") return new PhmatchError("PHM_FILE_NOT_FOUND", `${path}: no such file; check the path of the list to import`, { path, cause: error });
-  return new PhmatchError("PHM_FILE_UNREADABLE", `${path} cannot be read: ${(error as Error).message}`, { path, cause: error });
+  if (code === "ENOENT" || code === "ENOTDIR")
+    return new PhmatchError("PHM_FILE_NOT_FOUND", `${path}: no such file; check the path of the list to import`, {
+      path,
+      cause: error,
+    });
+  return new PhmatchError("PHM_FILE_UNREADABLE", `${path} cannot be read: ${(error as Error).message}`, {
+    path,
+    cause: error,
+  });
 }
 
 // The lists named in the header line of phmatch's own NDJSON export (so versions and terms survive a round trip).

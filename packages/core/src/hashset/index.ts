@@ -1,34 +1,50 @@
 // The hash-set layer: entry model, readers, the .phs store, integrity, versions, overrides.
-export type { HashSetEntry, Withdrawal, EntryFields, HashSetRecord } from "./entry.js";
-export { ImportReport, type ImportProblem, type InputEnding } from "./import-report.js";
-export { parseHashValue, degenerateValue } from "./hash-value.js";
+
 export { HashSetBuilder } from "./builder.js";
-export { serializeStore } from "./store-writer.js";
+export { diffHashSets, type HashSetChange } from "./diff.js";
+export { decryptStore, encryptStore, isEncryptedStore, parseListKey } from "./encryption.js";
+export type { EntryFields, HashSetEntry, HashSetRecord, Withdrawal } from "./entry.js";
+export { csvCell, type ExportTally, exportCsv, exportNdjson, withdrawnIn } from "./export.js";
 export { HashSet, type PackedSection } from "./hash-set.js";
-export { DEFAULT_MAX_URL_BYTES, isListUrl, loadHashSet, parseStore, type LoadOptions, type LoadedHashSet } from "./load.js";
-export { signStore, verifyStore, parseTrustedKeys, generateSigningKeys, keyId } from "./signature.js";
-export { encryptStore, decryptStore, isEncryptedStore, parseListKey } from "./encryption.js";
-export { RollbackState, ListVersionState, auditLogKey, type AuditHead } from "./version-state.js";
-export { withLock, STATE_LOCK_WAIT_MS, STATE_LOCK_STALE_MS } from "./locked-file.js";
+export { degenerateValue, parseHashValue } from "./hash-value.js";
 export {
-  readOverrides,
-  readOverridesFile,
+  type DetectedFormat,
+  detectFormatOfText,
+  detectHashSetFormat,
+  HASH_SET_FORMATS,
+  type HashSetFormat,
+  type ImportOptions,
+  importHashSet,
+} from "./import.js";
+export { type ImportProblem, ImportReport, type InputEnding } from "./import-report.js";
+export {
+  DEFAULT_MAX_URL_BYTES,
+  isListUrl,
+  type LoadedHashSet,
+  type LoadOptions,
+  loadHashSet,
+  parseStore,
+} from "./load.js";
+export { STATE_LOCK_STALE_MS, STATE_LOCK_WAIT_MS, withLock } from "./locked-file.js";
+export {
   addOverride,
-  removeOverride,
-  signOverrides,
   checkOverrides,
-  overridesPath,
-  overridesSignaturePath,
   type Override,
-  type OverridesHeader,
-  type OverridesFile,
-  type OverridesProvenance,
   type OverridesCheck,
+  type OverridesFile,
+  type OverridesHeader,
+  type OverridesProvenance,
   type OverridesWrite,
   type OverridesWritten,
+  overridesPath,
+  overridesSignaturePath,
+  readOverrides,
+  readOverridesFile,
+  removeOverride,
+  signOverrides,
 } from "./overrides.js";
-export { diffHashSets, type HashSetChange } from "./diff.js";
-export { exportNdjson, exportCsv, csvCell, withdrawnIn, type ExportTally } from "./export.js";
-export { importHashSet, detectHashSetFormat, detectFormatOfText, HASH_SET_FORMATS, type HashSetFormat, type ImportOptions, type DetectedFormat } from "./import.js";
-export type { ListInfo, PhsHeader, StoreProvenance } from "./store-format.js";
 export type { HashSetReader, ReaderOptions } from "./readers/reader.js";
+export { generateSigningKeys, keyId, parseTrustedKeys, signStore, verifyStore } from "./signature.js";
+export type { ListInfo, PhsHeader, StoreProvenance } from "./store-format.js";
+export { serializeStore } from "./store-writer.js";
+export { type AuditHead, auditLogKey, ListVersionState, RollbackState } from "./version-state.js";

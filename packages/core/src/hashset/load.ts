@@ -1,13 +1,22 @@
 import { createHash, type KeyObject } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { PhmatchError } from "../errors/index.js";
+import { hasherSpec } from "../hashers/index.js";
 import { decryptStore, encryptedStoreLists, isEncryptedStore } from "./encryption.js";
 import { HashSet } from "./hash-set.js";
 import { detectFormatOfText } from "./import.js";
-import { checkOverrides, readOverridesFile, type Override, type OverridesProvenance } from "./overrides.js";
+import { checkOverrides, type Override, type OverridesProvenance, readOverridesFile } from "./overrides.js";
 import { verifyStore } from "./signature.js";
-import { hasherSpec } from "../hashers/index.js";
-import { checkedListInfo, checkedProvenance, PHS_FORMAT_VERSION, PHS_MAGIC, type AlgorithmSection, type ListInfo, type PhsHeader, type SectionRef } from "./store-format.js";
+import {
+  type AlgorithmSection,
+  checkedListInfo,
+  checkedProvenance,
+  type ListInfo,
+  PHS_FORMAT_VERSION,
+  PHS_MAGIC,
+  type PhsHeader,
+  type SectionRef,
+} from "./store-format.js";
 import type { RollbackState } from "./version-state.js";
 
 /** How to load a store: which keys to trust, the decryption key, rollback state. */
@@ -59,17 +68,29 @@ export interface LoadedHashSet {
  */
 export async function loadHashSet(path: string, options: LoadOptions = {}): Promise<LoadedHashSet> {
   if (options.trustedKeys !== undefined && options.trustedKeys.length === 0) {
-    throw new PhmatchError("PHM_USAGE", `trusted keys were asked for but none was given, so ${path} cannot be checked: give at least one public key (or omit trustedKeys to load unverified)`);
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `trusted keys were asked for but none was given, so ${path} cannot be checked: give at least one public key (or omit trustedKeys to load unverified)`,
+    );
   }
   const url = isListUrl(path);
-  const bytes = await (url ? fetchBytes(path, options.maxUrlBytes ?? DEFAULT_MAX_URL_BYTES) : readFile(path)).catch((error: unknown) => {
-    if (error instanceof PhmatchError) throw error;
-    const missing = url || ["ENOENT", "ENOTDIR"].includes((error as NodeJS.ErrnoException).code ?? "");
-    throw new PhmatchError(missing ? "PHM_FILE_NOT_FOUND" : "PHM_FILE_UNREADABLE", `cannot read hash set ${path}: ${(error as Error).message}`, { path, cause: error });
-  });
+  const bytes = await (url ? fetchBytes(path, options.maxUrlBytes ?? DEFAULT_MAX_URL_BYTES) : readFile(path)).catch(
+    (error: unknown) => {
+      if (error instanceof PhmatchError) throw error;
+      const missing = url || ["ENOENT", "ENOTDIR"].includes((error as NodeJS.ErrnoException).code ?? "");
+      throw new PhmatchError(
+        missing ? "PHM_FILE_NOT_FOUND" : "PHM_FILE_UNREADABLE",
+        `cannot read hash set ${path}: ${(error as Error).message}`,
+        { path, cause: error },
+      );
+    },
+  );
   let signedBy: string | undefined;
   if (options.trustedKeys !== undefined) {
-    const signature = await (url ? fetchBytes(`${path}.sig`, MAX_SIGNATURE_BYTES).then((b) => b.toString("utf8")) : readFile(`${path}.sig`, "utf8")).catch(() => undefined);
+    const signature = await (url
+      ? fetchBytes(`${path}.sig`, MAX_SIGNATURE_BYTES).then((b) => b.toString("utf8"))
+      : readFile(`${path}.sig`, "utf8")
+    ).catch(() => undefined);
     signedBy = verifyStore(bytes, signature, options.trustedKeys, path);
   }
   const encrypted = isEncryptedStore(bytes);
@@ -88,7 +109,12 @@ export async function loadHashSet(path: string, options: LoadOptions = {}): Prom
   const overrides = url ? undefined : await readOverridesFile(path);
   const loaded: LoadedHashSet = { set, path, storeSha256, encrypted, overrides: overrides?.overrides ?? [] };
   if (overrides !== undefined) {
-    loaded.overridesProvenance = await checkOverrides(overrides, set.lists.map((l) => l.listId), options, path);
+    loaded.overridesProvenance = await checkOverrides(
+      overrides,
+      set.lists.map((l) => l.listId),
+      options,
+      path,
+    );
   }
   if (signedBy !== undefined) loaded.signedBy = signedBy;
   return loaded;
@@ -104,7 +130,12 @@ export function isListUrl(path: string): boolean {
 async function fetchBytes(url: string, limit: number): Promise<Buffer> {
   const response = await fetch(url, { signal: AbortSignal.timeout(120_000), redirect: "follow" });
   if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
-  const tooLarge = () => new PhmatchError("PHM_HASHSET_FORMAT", `${url} sends more than ${limit} bytes, more than a list (or its signature) may be; raise maxUrlBytes if the list is really that large`, { path: url });
+  const tooLarge = () =>
+    new PhmatchError(
+      "PHM_HASHSET_FORMAT",
+      `${url} sends more than ${limit} bytes, more than a list (or its signature) may be; raise maxUrlBytes if the list is really that large`,
+      { path: url },
+    );
   if (Number(response.headers.get("content-length") ?? 0) > limit) {
     await response.body?.cancel();
     throw tooLarge();
@@ -130,7 +161,11 @@ export function parseStore(bytes: Buffer, what: string): HashSet {
 // parseStore, also giving the SHA-256 of all the bytes from the same pass that checks the trailer (the body's
 // hash, copied, then continued over the trailer), so a large store is hashed once, not twice.
 function parseStoreWithDigest(bytes: Buffer, what: string): { set: HashSet; sha256: string } {
-  const damaged = (why: string) => new PhmatchError("PHM_HASHSET_FORMAT", `${what} is not a valid .phs store: ${why}; get the list again from its source, or rebuild it`);
+  const damaged = (why: string) =>
+    new PhmatchError(
+      "PHM_HASHSET_FORMAT",
+      `${what} is not a valid .phs store: ${why}; get the list again from its source, or rebuild it`,
+    );
   if (bytes.length < PHS_MAGIC.length + 4 + 32 || !bytes.subarray(0, PHS_MAGIC.length).equals(PHS_MAGIC)) {
     throw new PhmatchError("PHM_HASHSET_FORMAT", `${what} is not a .phs store: ${whatItIs(bytes)}`, { path: what });
   }
@@ -156,7 +191,8 @@ function parseStoreWithDigest(bytes: Buffer, what: string): { set: HashSet; sha2
 // What a file given as a store is instead: a list still to import is the usual mistake, and says how to fix it.
 function whatItIs(bytes: Buffer): string {
   if (bytes.length === 0) return "it is empty (0 bytes); get the list again from its source, or rebuild it";
-  if (bytes.subarray(0, PHS_MAGIC.length).equals(PHS_MAGIC)) return `it is cut short (${bytes.length} bytes, fewer than the smallest store); get the list again from its source, or rebuild it`;
+  if (bytes.subarray(0, PHS_MAGIC.length).equals(PHS_MAGIC))
+    return `it is cut short (${bytes.length} bytes, fewer than the smallest store); get the list again from its source, or rebuild it`;
   if (isEncryptedStore(bytes)) return "it is an encrypted store; give its key (keyFile, or PHMATCH_LIST_KEY)";
   const looks = detectFormatOfText(bytes.subarray(0, 64 * 1024).toString("utf8"));
   if (looks !== undefined) {
@@ -174,14 +210,23 @@ const isCount = (n: unknown): n is number => typeof n === "number" && Number.isS
  * metadata offsets inside their blob, withdrawals that name a value or an id of a list in the store), so that a
  * store either loads whole or is refused with PHM_HASHSET_FORMAT, never failing later with a TypeError.
  */
-function checkedHeader(value: unknown, sectionsStart: number, body: Buffer, damaged: (why: string) => PhmatchError): PhsHeader {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw damaged("its header is not a JSON object");
+function checkedHeader(
+  value: unknown,
+  sectionsStart: number,
+  body: Buffer,
+  damaged: (why: string) => PhmatchError,
+): PhsHeader {
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw damaged("its header is not a JSON object");
   const header = value as Record<string, unknown>;
   if (header.format !== "phs" || header.formatVersion !== PHS_FORMAT_VERSION) {
-    throw damaged(`format version ${String(header.formatVersion)} is not supported (this phmatch reads version ${PHS_FORMAT_VERSION})`);
+    throw damaged(
+      `format version ${String(header.formatVersion)} is not supported (this phmatch reads version ${PHS_FORMAT_VERSION})`,
+    );
   }
   for (const key of ["createdBy", "createdAt"]) {
-    if (header[key] !== undefined && typeof header[key] !== "string") throw damaged(`its header's "${key}" is not text`);
+    if (header[key] !== undefined && typeof header[key] !== "string")
+      throw damaged(`its header's "${key}" is not text`);
   }
   if (!Array.isArray(header.lists)) throw damaged('its header has no "lists" array');
   const lists: ListInfo[] = header.lists.map((list: unknown, i) => {
@@ -195,42 +240,62 @@ function checkedHeader(value: unknown, sectionsStart: number, body: Buffer, dama
 
   const section = (ref: unknown, what: string): SectionRef => {
     const r = ref as Partial<SectionRef> | null;
-    if (typeof r !== "object" || r === null || !isCount(r.offset) || !isCount(r.length)) throw damaged(`the ${what} section has no valid offset and length`);
-    if (r.offset < sectionsStart || r.offset + r.length > body.length) throw damaged(`the ${what} section lies outside the file's sections`);
+    if (typeof r !== "object" || r === null || !isCount(r.offset) || !isCount(r.length))
+      throw damaged(`the ${what} section has no valid offset and length`);
+    if (r.offset < sectionsStart || r.offset + r.length > body.length)
+      throw damaged(`the ${what} section lies outside the file's sections`);
     return { offset: r.offset, length: r.length };
   };
   if (!Array.isArray(header.algorithms)) throw damaged('its header has no "algorithms" array');
   const algorithms: AlgorithmSection[] = header.algorithms.map((item: unknown, i) => {
     const a = item as Partial<AlgorithmSection> | null;
-    if (typeof a !== "object" || a === null || typeof a.algorithm !== "string") throw damaged(`its header's algorithms[${i}] names no algorithm`);
+    if (typeof a !== "object" || a === null || typeof a.algorithm !== "string")
+      throw damaged(`its header's algorithms[${i}] names no algorithm`);
     const spec = hasherSpec(a.algorithm);
-    if (spec === undefined) throw damaged(`it holds values of an unknown algorithm "${a.algorithm}" (made by a newer phmatch?)`);
-    if (a.bytesPerValue !== spec.bits / 8) throw damaged(`its ${a.algorithm} values are ${String(a.bytesPerValue)} bytes, not ${spec.bits / 8}`);
+    if (spec === undefined)
+      throw damaged(`it holds values of an unknown algorithm "${a.algorithm}" (made by a newer phmatch?)`);
+    if (a.bytesPerValue !== spec.bits / 8)
+      throw damaged(`its ${a.algorithm} values are ${String(a.bytesPerValue)} bytes, not ${spec.bits / 8}`);
     if (!isCount(a.count)) throw damaged(`its ${a.algorithm} count is not a whole number`);
     const values = section(a.values, `${a.algorithm} values`);
     const meta = section(a.meta, `${a.algorithm} metadata`);
-    if (values.length !== a.count * a.bytesPerValue || meta.length < (a.count + 1) * 4) throw damaged(`section sizes of ${a.algorithm} disagree with its count`);
+    if (values.length !== a.count * a.bytesPerValue || meta.length < (a.count + 1) * 4)
+      throw damaged(`section sizes of ${a.algorithm} disagree with its count`);
     checkMetaOffsets(body, meta, a.count, a.algorithm, damaged);
     return { algorithm: a.algorithm, bytesPerValue: a.bytesPerValue, count: a.count, values, meta };
   });
-  if (new Set(algorithms.map((a) => a.algorithm)).size !== algorithms.length) throw damaged("its header lists an algorithm twice");
+  if (new Set(algorithms.map((a) => a.algorithm)).size !== algorithms.length)
+    throw damaged("its header lists an algorithm twice");
   if (lists.length === 0 && algorithms.some((a) => a.count > 0)) throw damaged("it holds entries but names no list");
 
   const w = header.withdrawals as { count?: unknown } | null;
   const withdrawalSection = section(w, "withdrawals");
   if (!isCount(w?.count)) throw damaged("its withdrawal count is not a whole number");
   const withdrawals = { ...withdrawalSection, count: w.count };
-  if (checkWithdrawals(body.subarray(withdrawals.offset, withdrawals.offset + withdrawals.length), lists, damaged) !== withdrawals.count) {
+  if (
+    checkWithdrawals(body.subarray(withdrawals.offset, withdrawals.offset + withdrawals.length), lists, damaged) !==
+    withdrawals.count
+  ) {
     throw damaged("its withdrawal count disagrees with its withdrawals");
   }
 
   const counts = header.counts as Partial<PhsHeader["counts"]> | null;
   const entries = algorithms.reduce((sum, a) => sum + a.count, 0);
-  if (typeof counts !== "object" || counts === null || counts.entries !== entries || counts.withdrawals !== withdrawals.count) {
+  if (
+    typeof counts !== "object" ||
+    counts === null ||
+    counts.entries !== entries ||
+    counts.withdrawals !== withdrawals.count
+  ) {
     throw damaged("its header's counts disagree with its sections");
   }
   const byAlgorithm = counts.byAlgorithm;
-  if (typeof byAlgorithm !== "object" || byAlgorithm === null || Object.keys(byAlgorithm).length !== algorithms.length || algorithms.some((a) => byAlgorithm[a.algorithm] !== a.count)) {
+  if (
+    typeof byAlgorithm !== "object" ||
+    byAlgorithm === null ||
+    Object.keys(byAlgorithm).length !== algorithms.length ||
+    algorithms.some((a) => byAlgorithm[a.algorithm] !== a.count)
+  ) {
     throw damaged("its header's counts by algorithm disagree with its sections");
   }
   return {
@@ -240,20 +305,32 @@ function checkedHeader(value: unknown, sectionsStart: number, body: Buffer, dama
     createdAt: typeof header.createdAt === "string" ? header.createdAt : "",
     lists,
     ...(provenance !== undefined && { provenance }),
-    counts: { entries, withdrawals: withdrawals.count, byAlgorithm: Object.fromEntries(algorithms.map((a) => [a.algorithm, a.count])) },
+    counts: {
+      entries,
+      withdrawals: withdrawals.count,
+      byAlgorithm: Object.fromEntries(algorithms.map((a) => [a.algorithm, a.count])),
+    },
     algorithms,
     withdrawals,
   };
 }
 
 // The count + 1 u32 offsets of entry metadata must start at 0, never go back, and end at the end of their blob.
-function checkMetaOffsets(body: Buffer, meta: SectionRef, count: number, algorithm: string, damaged: (why: string) => PhmatchError): void {
+function checkMetaOffsets(
+  body: Buffer,
+  meta: SectionRef,
+  count: number,
+  algorithm: string,
+  damaged: (why: string) => PhmatchError,
+): void {
   const blobLength = meta.length - (count + 1) * 4;
   let previous = 0;
   for (let i = 0; i <= count; i++) {
     const offset = body.readUInt32LE(meta.offset + i * 4);
     if ((i === 0 && offset !== 0) || offset < previous || (i === count && offset !== blobLength)) {
-      throw damaged(`the metadata offsets of its ${algorithm} entries are out of order or outside their section (entry ${Math.max(0, i - 1)})`);
+      throw damaged(
+        `the metadata offsets of its ${algorithm} entries are out of order or outside their section (entry ${Math.max(0, i - 1)})`,
+      );
     }
     previous = offset;
   }
@@ -273,7 +350,8 @@ function checkWithdrawals(section: Buffer, lists: readonly ListInfo[], damaged: 
       throw damaged(`its ${where} is not valid JSON`);
     }
     if (typeof w !== "object" || w === null || Array.isArray(w)) throw damaged(`its ${where} is not an object`);
-    if (w.l !== undefined && !(isCount(w.l) && w.l < lists.length)) throw damaged(`its ${where} names no list of the store`);
+    if (w.l !== undefined && !(isCount(w.l) && w.l < lists.length))
+      throw damaged(`its ${where} names no list of the store`);
     if (w.l === undefined && lists.length === 0) throw damaged(`its ${where} names no list of the store`);
     if (w.i !== undefined && typeof w.i !== "string") throw damaged(`its ${where} has an entry id that is not text`);
     if (w.a === undefined && w.h === undefined) {
@@ -281,7 +359,12 @@ function checkWithdrawals(section: Buffer, lists: readonly ListInfo[], damaged: 
       continue;
     }
     const spec = typeof w.a === "string" ? hasherSpec(w.a) : undefined;
-    if (spec === undefined || typeof w.h !== "string" || !/^[0-9a-f]*$/.test(w.h) || w.h.length !== (spec.bits / 8) * 2) {
+    if (
+      spec === undefined ||
+      typeof w.h !== "string" ||
+      !/^[0-9a-f]*$/.test(w.h) ||
+      w.h.length !== (spec.bits / 8) * 2
+    ) {
       throw damaged(`its ${where} does not name a value of a known algorithm`);
     }
   }

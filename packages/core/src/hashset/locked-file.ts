@@ -1,7 +1,17 @@
 // Files several phmatch processes may write (the rollback state a gate's replicas share, a list's overrides): an
 // O_EXCL lock file around each read-modify-write, and writes that replace a file whole or not at all.
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { PhmatchError } from "../errors/index.js";
@@ -56,7 +66,11 @@ interface LockOwner {
  * STATE_LOCK_STALE_MS. Taking a stale lock over is itself serialised by a second O_EXCL file, so two waiters never
  * both remove it.
  */
-export function withLock<T>(lock: string, fn: () => T, options: { waitMs?: number; now?: () => number; what?: string } = {}): T {
+export function withLock<T>(
+  lock: string,
+  fn: () => T,
+  options: { waitMs?: number; now?: () => number; what?: string } = {},
+): T {
   const what = options.what ?? "the rollback state";
   const now = options.now ?? Date.now;
   const deadline = now() + (options.waitMs ?? STATE_LOCK_WAIT_MS);
@@ -67,11 +81,16 @@ export function withLock<T>(lock: string, fn: () => T, options: { waitMs?: numbe
       fd = openSync(lock, "wx", 0o644);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
-        throw new PhmatchError("PHM_USAGE", `cannot take the lock ${lock} of ${what}: ${(error as Error).message}`, { cause: error });
+        throw new PhmatchError("PHM_USAGE", `cannot take the lock ${lock} of ${what}: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
       if (breakIfStale(lock, now)) continue;
       if (now() >= deadline) {
-        throw new PhmatchError("PHM_STATE_LOCKED", `the lock ${lock} of ${what} is held by ${describeOwner(lock)} and was not released in ${options.waitMs ?? STATE_LOCK_WAIT_MS} ms: nothing was read or written; if no phmatch is using ${what}, remove the lock file`);
+        throw new PhmatchError(
+          "PHM_STATE_LOCKED",
+          `the lock ${lock} of ${what} is held by ${describeOwner(lock)} and was not released in ${options.waitMs ?? STATE_LOCK_WAIT_MS} ms: nothing was read or written; if no phmatch is using ${what}, remove the lock file`,
+        );
       }
       sleep(Math.min(50, 2 + attempt * 2));
       continue;

@@ -3,8 +3,8 @@ import { readFileSync, unlinkSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { PhmatchError } from "../errors/index.js";
 import { hasherSpec, hexDigits } from "../hashers/index.js";
-import { signStore, verifyStore } from "./signature.js";
 import { withLock, writeAtomically } from "./locked-file.js";
+import { signStore, verifyStore } from "./signature.js";
 import type { RollbackState } from "./version-state.js";
 
 /**
@@ -83,7 +83,11 @@ function readOverridesFileNow(storePath: string): OverridesFile | undefined {
     bytes = readFileSync(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new PhmatchError("PHM_FILE_UNREADABLE", `cannot read the overrides of ${storePath} (${path}): ${(error as Error).message}`, { path, cause: error });
+    throw new PhmatchError(
+      "PHM_FILE_UNREADABLE",
+      `cannot read the overrides of ${storePath} (${path}): ${(error as Error).message}`,
+      { path, cause: error },
+    );
   }
   const overrides: Override[] = [];
   let header: OverridesHeader | undefined;
@@ -93,14 +97,16 @@ function readOverridesFileNow(storePath: string): OverridesFile | undefined {
     .split("\n")
     .forEach((line, i) => {
       if (line.trim() === "") return;
-      const wrong = (why: string) => new PhmatchError("PHM_HASHSET_PARSE", `${path}:${i + 1}: ${why}; fix the overrides file`, { path });
+      const wrong = (why: string) =>
+        new PhmatchError("PHM_HASHSET_PARSE", `${path}:${i + 1}: ${why}; fix the overrides file`, { path });
       let value: unknown;
       try {
         value = JSON.parse(line);
       } catch {
         throw wrong("not valid JSON");
       }
-      const isHeader = typeof value === "object" && value !== null && (value as { type?: unknown }).type === "overrides";
+      const isHeader =
+        typeof value === "object" && value !== null && (value as { type?: unknown }).type === "overrides";
       if (isHeader) {
         if (!first) throw wrong("a header line after the first line");
         const why = headerProblem(value);
@@ -123,8 +129,10 @@ export async function readOverrides(storePath: string): Promise<Override[]> {
 
 function headerProblem(value: unknown): string | undefined {
   const h = value as Record<string, unknown>;
-  if (!Number.isSafeInteger(h.release) || (h.release as number) < 1) return 'the header\'s "release" is not a whole number from 1';
-  if (!Array.isArray(h.lists) || h.lists.length === 0 || !h.lists.every((l) => typeof l === "string" && l !== "")) return 'the header\'s "lists" is not a non-empty array of list ids';
+  if (!Number.isSafeInteger(h.release) || (h.release as number) < 1)
+    return 'the header\'s "release" is not a whole number from 1';
+  if (!Array.isArray(h.lists) || h.lists.length === 0 || !h.lists.every((l) => typeof l === "string" && l !== ""))
+    return 'the header\'s "lists" is not a non-empty array of list ids';
   if (new Set(h.lists).size !== h.lists.length) return 'the header\'s "lists" names a list twice';
   return undefined;
 }
@@ -133,12 +141,16 @@ function headerProblem(value: unknown): string | undefined {
 function overrideProblem(value: unknown): string | undefined {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "not an override (a JSON object)";
   const o = value as Record<string, unknown>;
-  if (o.action !== "disable" && o.action !== "allow") return `"action" is ${JSON.stringify(o.action)}, not "disable" or "allow"`;
+  if (o.action !== "disable" && o.action !== "allow")
+    return `"action" is ${JSON.stringify(o.action)}, not "disable" or "allow"`;
   const spec = typeof o.algorithm === "string" ? hasherSpec(o.algorithm) : undefined;
   if (spec === undefined) return `"algorithm" ${JSON.stringify(o.algorithm)} is not a known algorithm`;
-  if (typeof o.hash !== "string" || !/^[0-9a-fA-F]+$/.test(o.hash) || o.hash.length !== hexDigits(spec)) return `"hash" is not ${hexDigits(spec)} hex digits of ${spec.id}`;
-  for (const key of ["listId", "entryId"]) if (o[key] !== undefined && typeof o[key] !== "string") return `"${key}" is not text`;
-  for (const key of ["who", "when", "why"]) if (typeof o[key] !== "string") return `"${key}" is missing (who, when and why are the record of the decision)`;
+  if (typeof o.hash !== "string" || !/^[0-9a-fA-F]+$/.test(o.hash) || o.hash.length !== hexDigits(spec))
+    return `"hash" is not ${hexDigits(spec)} hex digits of ${spec.id}`;
+  for (const key of ["listId", "entryId"])
+    if (o[key] !== undefined && typeof o[key] !== "string") return `"${key}" is not text`;
+  for (const key of ["who", "when", "why"])
+    if (typeof o[key] !== "string") return `"${key}" is missing (who, when and why are the record of the decision)`;
   return undefined;
 }
 
@@ -162,8 +174,17 @@ export interface OverridesCheck {
  * the rollback state has seen (PHM_HASHSET_ROLLBACK); its release is then recorded. Without trusted keys the file is
  * used as it is (its binding, if it has one, is still checked) and reported unsigned.
  */
-export async function checkOverrides(file: OverridesFile, storeLists: readonly string[], options: OverridesCheck, what: string): Promise<OverridesProvenance> {
-  const provenance: OverridesProvenance = { path: file.path, count: file.overrides.length, sha256: createHash("sha256").update(file.bytes).digest("hex") };
+export async function checkOverrides(
+  file: OverridesFile,
+  storeLists: readonly string[],
+  options: OverridesCheck,
+  what: string,
+): Promise<OverridesProvenance> {
+  const provenance: OverridesProvenance = {
+    path: file.path,
+    count: file.overrides.length,
+    sha256: createHash("sha256").update(file.bytes).digest("hex"),
+  };
   if (file.header !== undefined) {
     provenance.release = file.header.release;
     provenance.lists = file.header.lists;
@@ -178,7 +199,11 @@ export async function checkOverrides(file: OverridesFile, storeLists: readonly s
   if (options.trustedKeys === undefined) return provenance;
   const signature = await readFile(`${file.path}.sig`, "utf8").catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") return undefined;
-    throw new PhmatchError("PHM_HASHSET_SIGNATURE", `cannot read ${file.path}.sig (${error.message}): the overrides cannot be checked, refused`, { path: file.path, cause: error });
+    throw new PhmatchError(
+      "PHM_HASHSET_SIGNATURE",
+      `cannot read ${file.path}.sig (${error.message}): the overrides cannot be checked, refused`,
+      { path: file.path, cause: error },
+    );
   });
   if (signature === undefined && file.overrides.length === 0 && file.header === undefined) return provenance; // nothing that could change an outcome
   if (signature === undefined) {
@@ -192,9 +217,18 @@ export async function checkOverrides(file: OverridesFile, storeLists: readonly s
   }
   provenance.signedBy = verifyStore(file.bytes, signature, options.trustedKeys, file.path);
   if (file.header === undefined) {
-    throw new PhmatchError("PHM_HASHSET_SIGNATURE", `${file.path} is signed but has no header (release and list ids), so it is bound to no list: refused (sign it again with phmatch hashset override sign)`, { path: file.path });
+    throw new PhmatchError(
+      "PHM_HASHSET_SIGNATURE",
+      `${file.path} is signed but has no header (release and list ids), so it is bound to no list: refused (sign it again with phmatch hashset override sign)`,
+      { path: file.path },
+    );
   }
-  options.versionState?.admitOverrides(file.header.lists, file.header.release, file.path, options.allowRollback === true);
+  options.versionState?.admitOverrides(
+    file.header.lists,
+    file.header.release,
+    file.path,
+    options.allowRollback === true,
+  );
   return provenance;
 }
 
@@ -221,7 +255,11 @@ export interface OverridesWritten {
  * `who` and `why` are given, the algorithm is known, `hash` is its hex value, and `listId`, if any, is one of the
  * store's lists (`options.lists`, when given).
  */
-export async function addOverride(storePath: string, override: Override, options: OverridesWrite = {}): Promise<OverridesWritten> {
+export async function addOverride(
+  storePath: string,
+  override: Override,
+  options: OverridesWrite = {},
+): Promise<OverridesWritten> {
   const blank = (text: unknown) => typeof text !== "string" || text.trim() === "";
   if (blank(override.who) || blank(override.why)) {
     const message = "an override needs `who` and `why`: they are the record of the decision";
@@ -240,12 +278,17 @@ export async function addOverride(storePath: string, override: Override, options
 }
 
 /** Removes override number `index` (0-based, as `override list` numbers them), as a new release of the file. */
-export async function removeOverride(storePath: string, index: number, options: OverridesWrite = {}): Promise<Override> {
+export async function removeOverride(
+  storePath: string,
+  index: number,
+  options: OverridesWrite = {},
+): Promise<Override> {
   return underLock(storePath, () => {
     const file = readOverridesFileNow(storePath);
     const overrides = [...(file?.overrides ?? [])];
     const removed = overrides[index];
-    if (removed === undefined) throw new PhmatchError("PHM_USAGE", `no override #${index}; there are ${overrides.length}`);
+    if (removed === undefined)
+      throw new PhmatchError("PHM_USAGE", `no override #${index}; there are ${overrides.length}`);
     overrides.splice(index, 1);
     writeOverrides(storePath, file, overrides, options);
     return removed;
@@ -256,22 +299,44 @@ export async function removeOverride(storePath: string, index: number, options: 
  * Signs the overrides file as it is (a file without a header gets one: release 1, bound to `lists`). The signer
  * vouches for every decision in it; a changed file is a new release and is signed again.
  */
-export async function signOverrides(storePath: string, privateKeyPem: string, lists?: readonly string[]): Promise<OverridesWritten> {
+export async function signOverrides(
+  storePath: string,
+  privateKeyPem: string,
+  lists?: readonly string[],
+): Promise<OverridesWritten> {
   return underLock(storePath, () => signOverridesNow(storePath, privateKeyPem, lists));
 }
 
 function signOverridesNow(storePath: string, privateKeyPem: string, lists?: readonly string[]): OverridesWritten {
   const file = readOverridesFileNow(storePath);
-  if (file === undefined) throw new PhmatchError("PHM_USAGE", `there is no overrides file beside ${storePath} (${overridesPath(storePath)}) to sign`);
+  if (file === undefined)
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `there is no overrides file beside ${storePath} (${overridesPath(storePath)}) to sign`,
+    );
   if (file.header !== undefined) {
     if (lists !== undefined && !sameIds(file.header.lists, lists)) {
-      throw new PhmatchError("PHM_USAGE", `${file.path} is bound to list(s) ${file.header.lists.join(", ")}, but ${storePath} holds ${lists.join(", ")}: not signed (these overrides are not this store's)`);
+      throw new PhmatchError(
+        "PHM_USAGE",
+        `${file.path} is bound to list(s) ${file.header.lists.join(", ")}, but ${storePath} holds ${lists.join(", ")}: not signed (these overrides are not this store's)`,
+      );
     }
     const signature = signStore(file.bytes, privateKeyPem);
     writeAtomically(overridesSignaturePath(storePath), signature);
-    return { path: file.path, release: file.header.release, signedBy: (JSON.parse(signature) as { keyId: string }).keyId, unsigned: false };
+    return {
+      path: file.path,
+      release: file.header.release,
+      signedBy: (JSON.parse(signature) as { keyId: string }).keyId,
+      unsigned: false,
+    };
   }
-  return writeOverrides(storePath, file, file.overrides, { signingKeyPem: privateKeyPem, ...(lists !== undefined && { lists }) }, false);
+  return writeOverrides(
+    storePath,
+    file,
+    file.overrides,
+    { signingKeyPem: privateKeyPem, ...(lists !== undefined && { lists }) },
+    false,
+  );
 }
 
 // Writes the overrides as the next release (header first), signs it with a key, and otherwise removes a signature
@@ -279,21 +344,37 @@ function signOverridesNow(storePath: string, privateKeyPem: string, lists?: read
 // Two changes at once (two `override add`) would each read the same file and one would be lost, both as the same
 // release: every read-modify-write holds the overrides' lock file.
 function underLock<T>(storePath: string, change: () => T): Promise<T> {
-  return Promise.resolve().then(() => withLock(`${overridesPath(storePath)}.lock`, change, { what: `the overrides of ${storePath}` }));
+  return Promise.resolve().then(() =>
+    withLock(`${overridesPath(storePath)}.lock`, change, { what: `the overrides of ${storePath}` }),
+  );
 }
 
-function writeOverrides(storePath: string, before: OverridesFile | undefined, overrides: Override[], options: OverridesWrite, bump = true): OverridesWritten {
+function writeOverrides(
+  storePath: string,
+  before: OverridesFile | undefined,
+  overrides: Override[],
+  options: OverridesWrite,
+  bump = true,
+): OverridesWritten {
   const path = overridesPath(storePath);
   if (before?.header !== undefined && options.lists !== undefined && !sameIds(before.header.lists, options.lists)) {
-    throw new PhmatchError("PHM_USAGE", `${path} is bound to list(s) ${before.header.lists.join(", ")}, but ${storePath} holds ${options.lists.join(", ")}: these overrides are not this store's (move them away, and make the store's own)`);
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `${path} is bound to list(s) ${before.header.lists.join(", ")}, but ${storePath} holds ${options.lists.join(", ")}: these overrides are not this store's (move them away, and make the store's own)`,
+    );
   }
   const lists = before?.header?.lists ?? (options.lists !== undefined ? [...options.lists] : undefined);
   if (lists === undefined && options.signingKeyPem !== undefined) {
-    throw new PhmatchError("PHM_USAGE", `signing the overrides of ${storePath} needs the store's list ids (the binding): the store could not be read`);
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `signing the overrides of ${storePath} needs the store's list ids (the binding): the store could not be read`,
+    );
   }
   const release = before?.header !== undefined ? before.header.release + (bump ? 1 : 0) : 1;
   const header: OverridesHeader | undefined = lists === undefined ? undefined : { type: "overrides", release, lists };
-  const bytes = Buffer.from([...(header === undefined ? [] : [header]), ...overrides].map((o) => JSON.stringify(o) + "\n").join(""));
+  const bytes = Buffer.from(
+    [...(header === undefined ? [] : [header]), ...overrides].map((o) => JSON.stringify(o) + "\n").join(""),
+  );
   const signature = options.signingKeyPem === undefined ? undefined : signStore(bytes, options.signingKeyPem);
   let unsigned = false;
   if (signature !== undefined) writeAtomically(overridesSignaturePath(storePath), signature);

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
+import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from "node:crypto";
 import { PhmatchError } from "../errors/index.js";
 
 // Detached Ed25519 signatures over the exact bytes of a store on disk (encrypted or not), node:crypto only.
@@ -7,7 +7,10 @@ import { PhmatchError } from "../errors/index.js";
 
 /** A key's short id: the first 16 hex digits of the SHA-256 of its SubjectPublicKeyInfo DER. */
 export function keyId(publicKey: KeyObject): string {
-  return createHash("sha256").update(publicKey.export({ type: "spki", format: "der" })).digest("hex").slice(0, 16);
+  return createHash("sha256")
+    .update(publicKey.export({ type: "spki", format: "der" }))
+    .digest("hex")
+    .slice(0, 16);
 }
 
 /** Signs `bytes` with an Ed25519 private key (PEM); returns the .sig file's content. */
@@ -17,7 +20,9 @@ export function signStore(bytes: Uint8Array, privateKeyPem: string): string {
     throw new PhmatchError("PHM_USAGE", `signing needs an Ed25519 key, got ${String(publicKey.asymmetricKeyType)}`);
   }
   const signature = sign(null, bytes, privateKeyPem);
-  return JSON.stringify({ algorithm: "ed25519", keyId: keyId(publicKey), signature: signature.toString("base64") }) + "\n";
+  return (
+    JSON.stringify({ algorithm: "ed25519", keyId: keyId(publicKey), signature: signature.toString("base64") }) + "\n"
+  );
 }
 
 /**
@@ -27,16 +32,27 @@ export function signStore(bytes: Uint8Array, privateKeyPem: string): string {
  */
 export function parseTrustedKeys(pem: string, what = "the trusted keys"): KeyObject[] {
   const blocks = pem.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? [];
-  if (blocks.length === 0) throw new PhmatchError("PHM_USAGE", `no PEM public key found in ${what}: signature checks were asked for, so a usable Ed25519 public key is required`);
+  if (blocks.length === 0)
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `no PEM public key found in ${what}: signature checks were asked for, so a usable Ed25519 public key is required`,
+    );
   return blocks.map((block, i) => {
     let key: KeyObject;
     try {
       key = createPublicKey(block);
     } catch (error) {
-      throw new PhmatchError("PHM_USAGE", `public key ${i + 1} in ${what} cannot be read (${(error as Error).message}): fix or remove it`, { cause: error });
+      throw new PhmatchError(
+        "PHM_USAGE",
+        `public key ${i + 1} in ${what} cannot be read (${(error as Error).message}): fix or remove it`,
+        { cause: error },
+      );
     }
     if (key.asymmetricKeyType !== "ed25519") {
-      throw new PhmatchError("PHM_USAGE", `public key ${i + 1} in ${what} is ${String(key.asymmetricKeyType)}, not Ed25519: no phmatch signature can verify under it; give the Ed25519 public key of the signer`);
+      throw new PhmatchError(
+        "PHM_USAGE",
+        `public key ${i + 1} in ${what} is ${String(key.asymmetricKeyType)}, not Ed25519: no phmatch signature can verify under it; give the Ed25519 public key of the signer`,
+      );
     }
     return key;
   });
@@ -46,10 +62,19 @@ export function parseTrustedKeys(pem: string, what = "the trusted keys"): KeyObj
  * Verifies a detached signature against trusted keys. Throws PHM_HASHSET_SIGNATURE if the signature is missing,
  * malformed, by an untrusted key, or does not match the bytes. Returns the signing key's id.
  */
-export function verifyStore(bytes: Uint8Array, signatureFile: string | undefined, trustedKeys: KeyObject[], what: string): string {
-  if (trustedKeys.length === 0) throw new PhmatchError("PHM_USAGE", `no trusted key to check ${what} against: give at least one public key`);
+export function verifyStore(
+  bytes: Uint8Array,
+  signatureFile: string | undefined,
+  trustedKeys: KeyObject[],
+  what: string,
+): string {
+  if (trustedKeys.length === 0)
+    throw new PhmatchError("PHM_USAGE", `no trusted key to check ${what} against: give at least one public key`);
   if (signatureFile === undefined) {
-    throw new PhmatchError("PHM_HASHSET_SIGNATURE", `${what} is not signed (no ${what}.sig) but trusted keys are configured: refused`);
+    throw new PhmatchError(
+      "PHM_HASHSET_SIGNATURE",
+      `${what} is not signed (no ${what}.sig) but trusted keys are configured: refused`,
+    );
   }
   let parsed: { algorithm?: unknown; keyId?: unknown; signature?: unknown };
   try {
@@ -63,10 +88,16 @@ export function verifyStore(bytes: Uint8Array, signatureFile: string | undefined
   }
   const key = trustedKeys.find((k) => keyId(k) === parsed.keyId);
   if (key === undefined) {
-    throw new PhmatchError("PHM_HASHSET_SIGNATURE", `${what} is signed by key ${String(parsed.keyId)}, which is not among the trusted keys: refused`);
+    throw new PhmatchError(
+      "PHM_HASHSET_SIGNATURE",
+      `${what} is signed by key ${String(parsed.keyId)}, which is not among the trusted keys: refused`,
+    );
   }
   if (!verify(null, bytes, key, Buffer.from(parsed.signature, "base64"))) {
-    throw new PhmatchError("PHM_HASHSET_SIGNATURE", `${what} does not match its signature (altered or damaged since it was signed by key ${keyId(key)}): refused`);
+    throw new PhmatchError(
+      "PHM_HASHSET_SIGNATURE",
+      `${what} does not match its signature (altered or damaged since it was signed by key ${keyId(key)}): refused`,
+    );
   }
   return keyId(key);
 }

@@ -57,7 +57,14 @@ export interface StoreProvenance {
   /** The list ids the step put entries or withdrawals in. */
   lists: string[];
   /** import: the list file as given, the SHA-256 and size of its bytes, the format read and why, how it ended. */
-  input?: { file: string; sha256: string; bytes: number; format: string; detectedBy: string; ending: "complete" | "unterminated" | "truncated" | "stopped" };
+  input?: {
+    file: string;
+    sha256: string;
+    bytes: number;
+    format: string;
+    detectedBy: string;
+    ending: "complete" | "unterminated" | "truncated" | "stopped";
+  };
   /** merge: the stores merged, as given, with the SHA-256 of each file. */
   stores?: { store: string; sha256: string }[];
   /** import: whether any invalid record was fatal (--strict). */
@@ -107,7 +114,8 @@ export function checkedListInfo(value: unknown): ListInfo | string {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "is not an object";
   const list = value as Record<string, unknown>;
   if (typeof list.listId !== "string" || list.listId === "") return 'has no "listId" text';
-  if (typeof list.version !== "number" || !Number.isSafeInteger(list.version) || list.version < 0) return `has a "version" that is not a whole number >= 0 (${JSON.stringify(list.version)})`;
+  if (typeof list.version !== "number" || !Number.isSafeInteger(list.version) || list.version < 0)
+    return `has a "version" that is not a whole number >= 0 (${JSON.stringify(list.version)})`;
   const info: ListInfo = { listId: list.listId, version: list.version };
   for (const key of LIST_TEXT_FIELDS) {
     const text = list[key];
@@ -138,8 +146,14 @@ export function checkedProvenance(value: unknown): StoreProvenance[] | string {
     if (!isText(r.step) || !STEPS.has(r.step)) return bad(`has a "step" that is not import, build or merge`);
     if (!isText(r.at) || !isText(r.by)) return bad('has no "at" and "by" text');
     if (!Array.isArray(r.lists) || !r.lists.every(isText)) return bad('has a "lists" that is not an array of list ids');
-    for (const key of ["read", "taken", "withdrawals", "duplicate"] as const) if (!isCount(r[key])) return bad(`has a "${key}" that is not a whole number >= 0`);
-    if (typeof r.refused !== "object" || r.refused === null || Array.isArray(r.refused) || !Object.values(r.refused).every(isCount)) {
+    for (const key of ["read", "taken", "withdrawals", "duplicate"] as const)
+      if (!isCount(r[key])) return bad(`has a "${key}" that is not a whole number >= 0`);
+    if (
+      typeof r.refused !== "object" ||
+      r.refused === null ||
+      Array.isArray(r.refused) ||
+      !Object.values(r.refused).every(isCount)
+    ) {
       return bad('has a "refused" that is not an object of whole numbers');
     }
     const record: StoreProvenance = {
@@ -159,19 +173,37 @@ export function checkedProvenance(value: unknown): StoreProvenance[] | string {
     }
     if (r.input !== undefined) {
       const input = r.input as Record<string, unknown> | null;
-      if (typeof input !== "object" || input === null || Array.isArray(input)) return bad('has an "input" that is not an object');
-      if (!isText(input.file) || !isText(input.format) || !isText(input.detectedBy)) return bad('has an "input" without "file", "format" and "detectedBy" text');
-      if (!isText(input.sha256) || !/^[0-9a-f]{64}$/.test(input.sha256)) return bad('has an "input" whose "sha256" is not 64 hex digits');
+      if (typeof input !== "object" || input === null || Array.isArray(input))
+        return bad('has an "input" that is not an object');
+      if (!isText(input.file) || !isText(input.format) || !isText(input.detectedBy))
+        return bad('has an "input" without "file", "format" and "detectedBy" text');
+      if (!isText(input.sha256) || !/^[0-9a-f]{64}$/.test(input.sha256))
+        return bad('has an "input" whose "sha256" is not 64 hex digits');
       if (!isCount(input.bytes)) return bad('has an "input" whose "bytes" is not a whole number >= 0');
-      if (!isText(input.ending) || !ENDINGS.has(input.ending)) return bad('has an "input" whose "ending" is not complete, unterminated, truncated or stopped');
-      record.input = { file: input.file, sha256: input.sha256, bytes: input.bytes, format: input.format, detectedBy: input.detectedBy, ending: input.ending as NonNullable<StoreProvenance["input"]>["ending"] };
+      if (!isText(input.ending) || !ENDINGS.has(input.ending))
+        return bad('has an "input" whose "ending" is not complete, unterminated, truncated or stopped');
+      record.input = {
+        file: input.file,
+        sha256: input.sha256,
+        bytes: input.bytes,
+        format: input.format,
+        detectedBy: input.detectedBy,
+        ending: input.ending as NonNullable<StoreProvenance["input"]>["ending"],
+      };
     }
     if (r.stores !== undefined) {
       if (!Array.isArray(r.stores)) return bad('has a "stores" that is not an array');
       const stores: { store: string; sha256: string }[] = [];
       for (const st of r.stores as unknown[]) {
         const o = st as Record<string, unknown> | null;
-        if (typeof o !== "object" || o === null || !isText(o.store) || !isText(o.sha256) || !/^[0-9a-f]{64}$/.test(o.sha256)) return bad('has a "stores" item without "store" text and a 64-hex "sha256"');
+        if (
+          typeof o !== "object" ||
+          o === null ||
+          !isText(o.store) ||
+          !isText(o.sha256) ||
+          !/^[0-9a-f]{64}$/.test(o.sha256)
+        )
+          return bad('has a "stores" item without "store" text and a 64-hex "sha256"');
         stores.push({ store: o.store, sha256: o.sha256 });
       }
       record.stores = stores;

@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
 import { PHMATCH_VERSION } from "../version.js";
 import type { HashSetBuilder } from "./builder.js";
-import { PHS_FORMAT_VERSION, PHS_MAGIC, type AlgorithmSection, type PhsHeader } from "./store-format.js";
-
+import { type AlgorithmSection, PHS_FORMAT_VERSION, PHS_MAGIC, type PhsHeader } from "./store-format.js";
 
 const pad8 = (n: number) => (8 - (n % 8)) % 8;
 

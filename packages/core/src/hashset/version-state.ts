@@ -27,7 +27,10 @@ export class RollbackState {
 
   constructor(stateDir: string, options: { readOnly?: boolean } = {}) {
     if (typeof stateDir !== "string" || stateDir.trim() === "") {
-      throw new PhmatchError("PHM_USAGE", "the rollback state needs a folder (stateDir): give one per gate deployment, shared by its replicas, or one per case");
+      throw new PhmatchError(
+        "PHM_USAGE",
+        "the rollback state needs a folder (stateDir): give one per gate deployment, shared by its replicas, or one per case",
+      );
     }
     this.dir = resolve(stateDir);
     this.file = join(this.dir, LIST_VERSIONS);
@@ -41,7 +44,13 @@ export class RollbackState {
 
   /** Refuses releases older than the highest seen (PHM_HASHSET_ROLLBACK) unless `force`; records nothing. */
   check(lists: { listId: string; version: number }[], what: string, force = false): void {
-    checkLists(readCounts(this.file, "list version state", "list ids with whole-number versions"), lists, what, force, this.dir);
+    checkLists(
+      readCounts(this.file, "list version state", "list ids with whole-number versions"),
+      lists,
+      what,
+      force,
+      this.dir,
+    );
   }
 
   /**
@@ -66,7 +75,11 @@ export class RollbackState {
 
   /** Highest release seen of the overrides bound to these list ids, if any. */
   overridesRelease(lists: readonly string[]): number | undefined {
-    return readCounts(join(this.dir, OVERRIDES_RELEASES), "overrides release state", "bindings with whole-number releases")[bindingKey(lists)];
+    return readCounts(
+      join(this.dir, OVERRIDES_RELEASES),
+      "overrides release state",
+      "bindings with whole-number releases",
+    )[bindingKey(lists)];
   }
 
   /**
@@ -121,7 +134,11 @@ export class RollbackState {
     try {
       mkdirSync(this.dir, { recursive: true });
     } catch (error) {
-      throw new PhmatchError("PHM_USAGE", `cannot create the rollback state folder ${this.dir}: ${(error as Error).message}`, { cause: error });
+      throw new PhmatchError(
+        "PHM_USAGE",
+        `cannot create the rollback state folder ${this.dir}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     withLock(join(this.dir, LOCK), () => {
       const next = change(file);
@@ -164,7 +181,13 @@ export function auditLogKey(logPath: string): string {
   return `${hostname()}:${real}`;
 }
 
-function checkLists(state: Record<string, number>, lists: { listId: string; version: number }[], what: string, force: boolean, dir: string): void {
+function checkLists(
+  state: Record<string, number>,
+  lists: { listId: string; version: number }[],
+  what: string,
+  force: boolean,
+  dir: string,
+): void {
   for (const { listId, version } of lists) {
     const highest = state[listId];
     if (highest !== undefined && version < highest && !force) {
@@ -192,7 +215,8 @@ function readCounts(file: string, what: string, shape: string): Record<string, n
       counts[name] = value as number;
       return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
     });
-  if (!valid) throw new PhmatchError("PHM_HASHSET_FORMAT", `the ${what} ${file} is not an object of ${shape}; fix or remove it`);
+  if (!valid)
+    throw new PhmatchError("PHM_HASHSET_FORMAT", `the ${what} ${file} is not an object of ${shape}; fix or remove it`);
   return counts;
 }
 
@@ -207,9 +231,20 @@ function readHeads(file: string): Record<string, AuditHead> {
     Object.entries(state).every(([name, value]) => {
       const h = value as Partial<AuditHead> | null;
       heads[name] = h as AuditHead;
-      return typeof h === "object" && h !== null && Number.isSafeInteger(h.seq) && (h.seq as number) >= 0 && typeof h.head === "string" && /^[0-9a-f]{64}$/.test(h.head);
+      return (
+        typeof h === "object" &&
+        h !== null &&
+        Number.isSafeInteger(h.seq) &&
+        (h.seq as number) >= 0 &&
+        typeof h.head === "string" &&
+        /^[0-9a-f]{64}$/.test(h.head)
+      );
     });
-  if (!valid) throw new PhmatchError("PHM_HASHSET_FORMAT", `the audit head state ${file} is not an object of logs with a seq and a SHA-256 head; fix or remove it`);
+  if (!valid)
+    throw new PhmatchError(
+      "PHM_HASHSET_FORMAT",
+      `the audit head state ${file} is not an object of logs with a seq and a SHA-256 head; fix or remove it`,
+    );
   return heads;
 }
 
@@ -219,11 +254,17 @@ function readJson(file: string, what: string): unknown {
     text = readFileSync(file, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new PhmatchError("PHM_HASHSET_FORMAT", `the ${what} ${file} is unreadable (${(error as Error).message}); fix or remove it`, { cause: error });
+    throw new PhmatchError(
+      "PHM_HASHSET_FORMAT",
+      `the ${what} ${file} is unreadable (${(error as Error).message}); fix or remove it`,
+      { cause: error },
+    );
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new PhmatchError("PHM_HASHSET_FORMAT", `the ${what} ${file} is not valid JSON; fix or remove it`, { cause: error });
+    throw new PhmatchError("PHM_HASHSET_FORMAT", `the ${what} ${file} is not valid JSON; fix or remove it`, {
+      cause: error,
+    });
   }
 }

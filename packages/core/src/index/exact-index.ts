@@ -1,5 +1,5 @@
-import { PackedValues } from "./packed-values.js";
 import type { HammingIndex, IndexHit, PackedValuesView } from "./hamming-index.js";
+import { PackedValues } from "./packed-values.js";
 
 /** Exact lookup (digests): an open-addressing table over the bytes; only distance 0 exists. */
 export class ExactIndex implements HammingIndex {

@@ -4,7 +4,8 @@
  * usually a view of the loaded bytes, not a copy.
  */
 export function asWords(bytes: Uint8Array): Uint32Array {
-  if (bytes.byteOffset % 4 === 0 && bytes.byteLength % 4 === 0) return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  if (bytes.byteOffset % 4 === 0 && bytes.byteLength % 4 === 0)
+    return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
   const copy = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
   copy.set(bytes);
   return new Uint32Array(copy.buffer);
@@ -14,7 +15,7 @@ export function asWords(bytes: Uint8Array): Uint32Array {
 export function popcount32(x: number): number {
   x -= (x >>> 1) & 0x55555555;
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }
 
 /** Hamming distance between the query words and value `index` of `words` (wordsPerValue words each). */
@@ -26,7 +27,13 @@ export function distanceAt(words: Uint32Array, index: number, wordsPerValue: num
 }
 
 /** Like distanceAt, but stops early once the distance exceeds `limit` (returns a value > limit). */
-export function distanceWithin(words: Uint32Array, index: number, wordsPerValue: number, query: Uint32Array, limit: number): number {
+export function distanceWithin(
+  words: Uint32Array,
+  index: number,
+  wordsPerValue: number,
+  query: Uint32Array,
+  limit: number,
+): number {
   let d = 0;
   const base = index * wordsPerValue;
   for (let w = 0; w < wordsPerValue; w++) {

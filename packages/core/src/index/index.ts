@@ -2,11 +2,11 @@ import { BkTreeIndex } from "./bktree-index.js";
 import { ExactIndex } from "./exact-index.js";
 import { FlatIndex } from "./flat-index.js";
 import type { HammingIndex, IndexKind, PackedValuesView } from "./hamming-index.js";
-import { MihIndex, chooseSlices, mihCost } from "./mih-index.js";
+import { chooseSlices, MihIndex, mihCost } from "./mih-index.js";
 
 export type { HammingIndex, IndexHit, IndexKind, PackedValuesView } from "./hamming-index.js";
 export { PackedValues } from "./packed-values.js";
-export { FlatIndex, ExactIndex, MihIndex, BkTreeIndex, chooseSlices, mihCost };
+export { BkTreeIndex, chooseSlices, ExactIndex, FlatIndex, MihIndex, mihCost };
 
 /** Below this many values a flat scan beats building anything (measured in bench/match). */
 export const FLAT_SCAN_MAX = 4096;

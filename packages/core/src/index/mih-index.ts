@@ -41,7 +41,10 @@ export class MihIndex implements HammingIndex {
     this.#bytesPerValue = bytesPerValue;
     this.#idBytes = count < 2 ** 24 ? 3 : 4;
     const bits = bytesPerValue * 8;
-    this.widths = options.slices === undefined ? chooseSlices(bits, count, options.radius ?? defaultRadius(bits)).widths : evenSlices(bits, options.slices);
+    this.widths =
+      options.slices === undefined
+        ? chooseSlices(bits, count, options.radius ?? defaultRadius(bits)).widths
+        : evenSlices(bits, options.slices);
 
     // Layout: scratch (query, table descriptors, hits), values (+8 readable bytes), then each table.
     const valuesAt = SCRATCH_BYTES;
@@ -54,9 +57,13 @@ export class MihIndex implements HammingIndex {
       top = align8(top + sizes.offsets + sizes.ids);
       start += width;
     }
-    if (top > MAX_MEMORY_BYTES) throw new RangeError(`MIH over ${count} values needs ${top} bytes, beyond WebAssembly's 4 GiB`);
+    if (top > MAX_MEMORY_BYTES)
+      throw new RangeError(`MIH over ${count} values needs ${top} bytes, beyond WebAssembly's 4 GiB`);
     this.#kernel = new HammingKernel(kernelModule(), top);
-    if (this.#kernel.workBytes > WORK_BYTES) throw new Error(`hamming.wasm needs ${this.#kernel.workBytes} bytes of work area, the layout gives ${WORK_BYTES}`);
+    if (this.#kernel.workBytes > WORK_BYTES)
+      throw new Error(
+        `hamming.wasm needs ${this.#kernel.workBytes} bytes of work area, the layout gives ${WORK_BYTES}`,
+      );
     this.values = new Uint8Array(this.#kernel.buffer, valuesAt, count * bytesPerValue);
     this.values.set(packed.values.subarray(0, count * bytesPerValue));
     for (const table of this.#tables) this.#kernel.buildTable(valuesAt, count, bytesPerValue, table, this.#idBytes);
@@ -64,14 +71,26 @@ export class MihIndex implements HammingIndex {
   }
 
   search(query: Uint8Array, maxDistance: number): IndexHit[] {
-    if (query.length !== this.#bytesPerValue) throw new RangeError(`query has ${query.length} bytes, values have ${this.#bytesPerValue}`);
+    if (query.length !== this.#bytesPerValue)
+      throw new RangeError(`query has ${query.length} bytes, values have ${this.#bytesPerValue}`);
     if (this.size === 0 || maxDistance < 0) return [];
     const buffer = this.#kernel.buffer;
     const q = new Uint8Array(buffer, QUERY_AT, this.#bytesPerValue + 8);
     q.set(query);
     q.fill(0, this.#bytesPerValue);
     new Uint32Array(buffer, DESC_AT, this.#tables.length * 5).set(this.#descriptorsFor(maxDistance));
-    const n = this.#kernel.search(SCRATCH_BYTES, this.#bytesPerValue, DESC_AT, this.#tables.length, this.#idBytes, QUERY_AT, maxDistance, HITS_AT, HITS_CAP, WORK_AT);
+    const n = this.#kernel.search(
+      SCRATCH_BYTES,
+      this.#bytesPerValue,
+      DESC_AT,
+      this.#tables.length,
+      this.#idBytes,
+      QUERY_AT,
+      maxDistance,
+      HITS_AT,
+      HITS_CAP,
+      WORK_AT,
+    );
     if (n < 0) return this.#scan(query, maxDistance);
     if (n === 0) return [];
     const raw = new Uint32Array(buffer, HITS_AT, n * 2);
@@ -87,7 +106,9 @@ export class MihIndex implements HammingIndex {
     if (desc === undefined) {
       const radii = allocateRadii(this.widths, this.size, maxDistance).radii;
       desc = new Uint32Array(this.#tables.length * 5);
-      this.#tables.forEach((t, i) => desc!.set([t.start, t.width, radii[i] === -1 ? 0xffffffff : (radii[i] as number), t.offsets, t.ids], i * 5));
+      this.#tables.forEach((t, i) =>
+        desc!.set([t.start, t.width, radii[i] === -1 ? 0xffffffff : (radii[i] as number), t.offsets, t.ids], i * 5),
+      );
       this.#descriptors.set(maxDistance, desc);
     }
     return desc;
@@ -99,7 +120,8 @@ export class MihIndex implements HammingIndex {
     const b = this.#bytesPerValue;
     for (let i = 0; i < this.size; i++) {
       let d = 0;
-      for (let k = 0; k < b && d <= maxDistance; k++) d += POPCOUNT8[(this.values[i * b + k] as number) ^ (query[k] as number)] as number;
+      for (let k = 0; k < b && d <= maxDistance; k++)
+        d += POPCOUNT8[(this.values[i * b + k] as number) ^ (query[k] as number)] as number;
       if (d <= maxDistance) hits.push({ index: i, distance: d });
     }
     return hits;
@@ -173,7 +195,8 @@ function allocateRadii(widths: readonly number[], count: number, radius: number)
 
 // m slices of near-equal widths (the wider ones first).
 function evenSlices(bits: number, m: number): number[] {
-  if (!Number.isInteger(m) || m < Math.ceil(bits / MAX_SLICE_BITS) || m > Math.min(MAX_TABLES, bits)) throw new RangeError(`cannot cut ${bits} bits into ${m} slices of at most ${MAX_SLICE_BITS} bits`);
+  if (!Number.isInteger(m) || m < Math.ceil(bits / MAX_SLICE_BITS) || m > Math.min(MAX_TABLES, bits))
+    throw new RangeError(`cannot cut ${bits} bits into ${m} slices of at most ${MAX_SLICE_BITS} bits`);
   const base = Math.floor(bits / m);
   return Array.from({ length: m }, (_, i) => (i < bits % m ? base + 1 : base));
 }
@@ -189,7 +212,11 @@ function tablesBytes(widths: readonly number[], count: number): number {
  * most 24 bits, the one with the least expected cost whose tables fit in twice the values' bytes or 8 MiB,
  * whichever is more (the least memory when none does).
  */
-export function chooseSlices(bits: number, count: number, radius: number): { widths: number[]; cost: number; bytes: number } {
+export function chooseSlices(
+  bits: number,
+  count: number,
+  radius: number,
+): { widths: number[]; cost: number; bytes: number } {
   let best: { widths: number[]; cost: number; bytes: number } | undefined;
   let smallest: { widths: number[]; cost: number; bytes: number } | undefined;
   const budget = Math.max(2 * count * (bits / 8), 8 * 2 ** 20);

@@ -1,3 +1,9 @@
+export {
+  type AppliedOverride,
+  MATCH_RESULT_VERSION,
+  type MatchHit,
+  type MatchResult,
+  matchResultSchema,
+} from "./match-result.js";
 export { Matcher, type MatcherOptions } from "./matcher.js";
-export { defaultPolicy, makePolicy, POLICY_VERSION, type MatchPolicy } from "./policy.js";
-export { matchResultSchema, MATCH_RESULT_VERSION, type MatchResult, type MatchHit, type AppliedOverride } from "./match-result.js";
+export { defaultPolicy, type MatchPolicy, makePolicy, POLICY_VERSION } from "./policy.js";

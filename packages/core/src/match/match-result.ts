@@ -69,6 +69,8 @@ let schema: object | undefined;
 
 /** JSON Schema (draft 2020-12) of {@link MatchResult}, `$id` urn:phmatch:schema:match-result:1. */
 export function matchResultSchema(): object {
-  schema ??= JSON.parse(readFileSync(new URL("../../schema/match-result.schema.json", import.meta.url), "utf8")) as object;
+  schema ??= JSON.parse(
+    readFileSync(new URL("../../schema/match-result.schema.json", import.meta.url), "utf8"),
+  ) as object;
   return schema;
 }

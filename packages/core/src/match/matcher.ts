@@ -1,15 +1,15 @@
 import { PhmatchError } from "../errors/index.js";
-import { PDQ_DIHEDRAL_VARIANTS } from "../hashers/pdq.js";
-import { hammingDistance } from "../record/hex.js";
 import { hasherSpec } from "../hashers/index.js";
+import { PDQ_DIHEDRAL_VARIANTS } from "../hashers/pdq.js";
 import { degenerateValue } from "../hashset/hash-value.js";
 import type { LoadedHashSet } from "../hashset/load.js";
 import type { Override } from "../hashset/overrides.js";
+import { buildIndex, chooseIndexKind, type HammingIndex, type IndexKind, MihIndex } from "../index/index.js";
 import { PackedValues } from "../index/packed-values.js";
-import { MihIndex, buildIndex, chooseIndexKind, type HammingIndex, type IndexKind } from "../index/index.js";
 import type { HashRecord } from "../record/hash-record.js";
+import { hammingDistance } from "../record/hex.js";
 import type { AppliedOverride, MatchHit, MatchResult } from "./match-result.js";
-import { POLICY_VERSION, defaultPolicy, makePolicy, type MatchPolicy } from "./policy.js";
+import { defaultPolicy, type MatchPolicy, makePolicy, POLICY_VERSION } from "./policy.js";
 
 /** Options of a matcher. */
 export interface MatcherOptions {
@@ -53,8 +53,18 @@ export class Matcher {
   constructor(sets: LoadedHashSet[], options: MatcherOptions = {}) {
     if (options.combined !== undefined) {
       const { pdq, phash16 } = options.combined;
-      if (!Number.isInteger(pdq) || pdq < 0 || pdq > 256 || !Number.isInteger(phash16) || phash16 < 0 || phash16 > 256) {
-        throw new PhmatchError("PHM_USAGE", `the combined policy takes distances 0..256, got pdq ${pdq}, phash16 ${phash16}`);
+      if (
+        !Number.isInteger(pdq) ||
+        pdq < 0 ||
+        pdq > 256 ||
+        !Number.isInteger(phash16) ||
+        phash16 < 0 ||
+        phash16 > 256
+      ) {
+        throw new PhmatchError(
+          "PHM_USAGE",
+          `the combined policy takes distances 0..256, got pdq ${pdq}, phash16 ${phash16}`,
+        );
       }
       this.#combined = { pdq, phash16, id: `pdq+phash16:d${pdq}+d${phash16}@${POLICY_VERSION}` };
     }
@@ -65,7 +75,8 @@ export class Matcher {
         if (spec === undefined || spec.input === "imported") continue; // PhotoDNA: carried, never matched
         const policy = this.#policy(algorithm, options);
         const packed = loaded.set.packed(algorithm);
-        const kind = spec.input === "bytes" ? "exact" : (options.index ?? chooseIndexKind(packed, policy.maxDistance, true));
+        const kind =
+          spec.input === "bytes" ? "exact" : (options.index ?? chooseIndexKind(packed, policy.maxDistance, true));
         const index = buildIndex(kind, packed, policy.maxDistance);
         if (index instanceof MihIndex) loaded.set.adoptValues(algorithm, index.values); // the values once in memory, not twice
         this.#sections.push({ loaded, algorithm, index, kind });
@@ -119,11 +130,16 @@ export class Matcher {
     for (const loaded of this.#loaded) {
       for (const algorithm of loaded.set.algorithms) {
         const count = loaded.set.packed(algorithm).count;
-        held.push(`${algorithm} ${count}${hasherSpec(algorithm)?.input === "imported" ? " (carried, never matched)" : ""}`);
+        held.push(
+          `${algorithm} ${count}${hasherSpec(algorithm)?.input === "imported" ? " (carried, never matched)" : ""}`,
+        );
         if (count > 0 && algorithms.includes(algorithm)) withdrawn.add(algorithm);
       }
     }
-    const why = withdrawn.size > 0 ? `every ${[...withdrawn].join(" and ")} entry they hold is withdrawn` : `they hold ${held.length === 0 ? "no entries at all" : held.join(", ")}`;
+    const why =
+      withdrawn.size > 0
+        ? `every ${[...withdrawn].join(" and ")} entry they hold is withdrawn`
+        : `they hold ${held.length === 0 ? "no entries at all" : held.join(", ")}`;
     throw new PhmatchError(
       "PHM_HASHSET_EMPTY",
       `the lists ${this.#loaded.map((l) => l.path).join(", ")} hold no entry that could match the algorithms computed (${algorithms.length > 0 ? algorithms.join(", ") : "none: they hold no algorithm phmatch computes"}): ${why}. Nothing could ever be known, so they are refused; use lists with entries of these algorithms (hashset info shows what a list holds), or compute the algorithms they hold`,
@@ -132,7 +148,12 @@ export class Matcher {
 
   /** Index kind used per list and algorithm (for reports and the benchmark). */
   get indexes(): { list: string; algorithm: string; kind: IndexKind; size: number }[] {
-    return this.#sections.map((s) => ({ list: s.loaded.path, algorithm: s.algorithm, kind: s.kind, size: s.index.size }));
+    return this.#sections.map((s) => ({
+      list: s.loaded.path,
+      algorithm: s.algorithm,
+      kind: s.kind,
+      size: s.index.size,
+    }));
   }
 
   #policy(algorithm: string, options: MatcherOptions): MatchPolicy {
@@ -140,7 +161,10 @@ export class Matcher {
     if (policy !== undefined) return policy;
     const base = defaultPolicy(algorithm);
     const change = options.policies?.[algorithm];
-    policy = change === undefined ? base : makePolicy(algorithm, change.maxDistance ?? base.maxDistance, change.minQuality ?? base.minQuality);
+    policy =
+      change === undefined
+        ? base
+        : makePolicy(algorithm, change.maxDistance ?? base.maxDistance, change.minQuality ?? base.minQuality);
     this.policies.set(algorithm, policy);
     return policy;
   }
@@ -159,7 +183,7 @@ export class Matcher {
     const extra = (hits: MatchHit[]) => {
       for (const hit of hits) {
         const key = `${hit.list}\0${hit.algorithm}\0${hit.entryId ?? ""}`;
-        if (!seen.has(key)) (seen.add(key), result.matches.push(hit));
+        if (!seen.has(key)) seen.add(key), result.matches.push(hit);
       }
     };
     if (record.trimmed !== undefined) {
@@ -168,11 +192,14 @@ export class Matcher {
       weak &&= inner.weak;
     }
     // Rotation hypotheses and parts: extra queries whose quality notes would only repeat the image's own.
-    for (const turned of record.rotated ?? []) extra(this.#matchHashes(turned, "rotated", [], []).hits.map((h) => ({ ...h, rotation: turned.degrees })));
-    for (const part of record.parts ?? []) extra(this.#matchHashes(part, "part", [], []).hits.map((h) => ({ ...h, part: part.window })));
+    for (const turned of record.rotated ?? [])
+      extra(this.#matchHashes(turned, "rotated", [], []).hits.map((h) => ({ ...h, rotation: turned.degrees })));
+    for (const part of record.parts ?? [])
+      extra(this.#matchHashes(part, "part", [], []).hits.map((h) => ({ ...h, part: part.window })));
     if (this.#combined !== undefined) {
       const seen = new Set(result.matches.map((h) => `${h.list}\0${h.entryId ?? ""}`));
-      for (const hit of this.#matchCombined(record)) if (!seen.has(`${hit.list}\0${hit.entryId ?? ""}`)) result.matches.push(hit);
+      for (const hit of this.#matchCombined(record))
+        if (!seen.has(`${hit.list}\0${hit.entryId ?? ""}`)) result.matches.push(hit);
     }
     if (notes.length > 0) result.notes = notes;
     if (record.error !== undefined) result.error = record.error;
@@ -206,19 +233,26 @@ export class Matcher {
       const quality = source.quality?.[algorithm];
       if (policy.minQuality !== undefined && quality !== undefined && quality < policy.minQuality) {
         weak = true;
-        notes.push(`${prefix}${algorithm}: quality ${quality} is below ${policy.minQuality}; too featureless to decide (${policy.id})`);
+        notes.push(
+          `${prefix}${algorithm}: quality ${quality} is below ${policy.minQuality}; too featureless to decide (${policy.id})`,
+        );
         continue;
       }
       const queries: { variant?: string; value: Uint8Array }[] = [];
       // PDQ and pHash carry their 8 dihedral variants when hashed with them: each is a query.
       const variants = source.dihedral?.[algorithm];
-      if (variants !== undefined) variants.forEach((v, i) => queries.push({ variant: PDQ_DIHEDRAL_VARIANTS[i] as string, value: fromHex(v) }));
+      if (variants !== undefined)
+        variants.forEach((v, i) => queries.push({ variant: PDQ_DIHEDRAL_VARIANTS[i] as string, value: fromHex(v) }));
       else {
         queries.push(algorithm === "pdq" ? { variant: "original", value: fromHex(hex) } : { value: fromHex(hex) });
-        if (algorithm === "pdq" && query === undefined) notes.push("pdq: no dihedral variants in the record; rotated and mirrored copies were not checked (hash with --dihedral)");
+        if (algorithm === "pdq" && query === undefined)
+          notes.push(
+            "pdq: no dihedral variants in the record; rotated and mirrored copies were not checked (hash with --dihedral)",
+          );
       }
       checked.push(algorithm);
-      for (const hit of this.#lookup(algorithm, policy, queries)) hits.push(query === undefined ? hit : { ...hit, query });
+      for (const hit of this.#lookup(algorithm, policy, queries))
+        hits.push(query === undefined ? hit : { ...hit, query });
     }
     return { hits, weak };
   }
@@ -232,14 +266,23 @@ export class Matcher {
       for (const q of queries) {
         for (const hit of section.index.search(q.value, policy.maxDistance)) {
           const seen = best.get(hit.index);
-          if (seen === undefined || hit.distance < seen.distance) best.set(hit.index, { distance: hit.distance, ...(q.variant !== undefined && { variant: q.variant }) });
+          if (seen === undefined || hit.distance < seen.distance)
+            best.set(hit.index, { distance: hit.distance, ...(q.variant !== undefined && { variant: q.variant }) });
         }
       }
-      for (const [index, { distance, variant }] of [...best].sort((a, b) => a[1].distance - b[1].distance || a[0] - b[0])) {
+      for (const [index, { distance, variant }] of [...best].sort(
+        (a, b) => a[1].distance - b[1].distance || a[0] - b[0],
+      )) {
         const entry = section.loaded.set.entry(algorithm, index);
         if (this.#withdrawn(entry.listId, algorithm, entry.value, entry.entryId)) continue;
         const list = section.loaded.set.lists.find((l) => l.listId === entry.listId);
-        const hit: MatchHit = { list: entry.listId, listVersion: list?.version ?? 1, algorithm, distance, policy: policy.id };
+        const hit: MatchHit = {
+          list: entry.listId,
+          listVersion: list?.version ?? 1,
+          algorithm,
+          distance,
+          policy: policy.id,
+        };
         if (entry.entryId !== undefined) hit.entryId = entry.entryId;
         if (entry.category !== undefined) hit.category = entry.category;
         if (variant !== undefined) hit.variant = variant;
@@ -255,8 +298,12 @@ export class Matcher {
   // The combined policy: PDQ candidates within the looser radius whose entry's 256-bit pHash also agrees.
   #matchCombined(record: HashRecord): MatchHit[] {
     const combined = this.#combined as { pdq: number; phash16: number; id: string };
-    const pdqQueries = (record.dihedral?.pdq ?? (record.hashes?.pdq !== undefined ? [record.hashes.pdq] : [])).map(fromHex);
-    const phQueries = (record.dihedral?.phash16 ?? (record.hashes?.phash16 !== undefined ? [record.hashes.phash16] : [])).map(fromHex);
+    const pdqQueries = (record.dihedral?.pdq ?? (record.hashes?.pdq !== undefined ? [record.hashes.pdq] : [])).map(
+      fromHex,
+    );
+    const phQueries = (
+      record.dihedral?.phash16 ?? (record.hashes?.phash16 !== undefined ? [record.hashes.phash16] : [])
+    ).map(fromHex);
     if (pdqQueries.length === 0 || phQueries.length === 0) return [];
     const byEntry = this.#phash16Entries();
     const hits: MatchHit[] = [];
@@ -266,7 +313,8 @@ export class Matcher {
       pdqQueries.forEach((q, v) => {
         for (const hit of section.index.search(q, combined.pdq)) {
           const seen = best.get(hit.index);
-          if (seen === undefined || hit.distance < seen.distance) best.set(hit.index, { distance: hit.distance, variant: v });
+          if (seen === undefined || hit.distance < seen.distance)
+            best.set(hit.index, { distance: hit.distance, variant: v });
         }
       });
       for (const [index, { distance, variant }] of best) {
@@ -276,7 +324,14 @@ export class Matcher {
         const agrees = values.some((value) => phQueries.some((q) => hammingDistance(q, value) <= combined.phash16));
         if (!agrees) continue;
         const list = section.loaded.set.lists.find((l) => l.listId === entry.listId);
-        const hit: MatchHit = { list: entry.listId, listVersion: list?.version ?? 1, algorithm: "pdq", distance, policy: combined.id, entryId: entry.entryId };
+        const hit: MatchHit = {
+          list: entry.listId,
+          listVersion: list?.version ?? 1,
+          algorithm: "pdq",
+          distance,
+          policy: combined.id,
+          entryId: entry.entryId,
+        };
         if (entry.category !== undefined) hit.category = entry.category;
         if (pdqQueries.length === 8) hit.variant = PDQ_DIHEDRAL_VARIANTS[variant] as string;
         if (entry.fields?.window !== undefined) hit.window = entry.fields.window;
@@ -312,11 +367,20 @@ export class Matcher {
 
   #override(loaded: LoadedHashSet, algorithm: string, value: Uint8Array, listId: string): AppliedOverride | undefined {
     const candidates = this.#overrides.get(`${algorithm}\0${Buffer.from(value).toString("hex")}`) ?? [];
-    const found = candidates.find((c) => c.loaded === loaded && (c.override.listId === undefined || c.override.listId === listId));
+    const found = candidates.find(
+      (c) => c.loaded === loaded && (c.override.listId === undefined || c.override.listId === listId),
+    );
     if (found === undefined) return undefined;
     const { action, who, when, why } = found.override;
     const provenance = found.loaded.overridesProvenance;
-    return { action, who, when, why, ...(provenance?.release !== undefined && { release: provenance.release }), ...(provenance?.signedBy !== undefined && { signedBy: provenance.signedBy }) };
+    return {
+      action,
+      who,
+      when,
+      why,
+      ...(provenance?.release !== undefined && { release: provenance.release }),
+      ...(provenance?.signedBy !== undefined && { signedBy: provenance.signedBy }),
+    };
   }
 }
 
@@ -332,7 +396,12 @@ function closestPerEntry(hits: MatchHit[]): MatchHit[] {
     }
     const key = `${hit.list}\0${hit.entryId}`;
     const seen = best.get(key);
-    if (seen === undefined || hit.distance < seen.distance || (hit.distance === seen.distance && seen.window !== undefined && hit.window === undefined)) best.set(key, hit);
+    if (
+      seen === undefined ||
+      hit.distance < seen.distance ||
+      (hit.distance === seen.distance && seen.window !== undefined && hit.window === undefined)
+    )
+      best.set(key, hit);
   }
   return [...out, ...best.values()].sort((a, b) => a.distance - b.distance);
 }

@@ -39,7 +39,9 @@ export function makePolicy(algorithm: string, maxDistance: number, minQuality?: 
     throw new PhmatchError("PHM_USAGE", `${algorithm} distance must be 0..${spec.bits}, got ${maxDistance}`);
   }
   const exact = spec.input === "bytes";
-  const id = exact ? `${algorithm}:exact@${POLICY_VERSION}` : `${algorithm}:d${maxDistance}${minQuality !== undefined ? `:q${minQuality}` : ""}@${POLICY_VERSION}`;
+  const id = exact
+    ? `${algorithm}:exact@${POLICY_VERSION}`
+    : `${algorithm}:d${maxDistance}${minQuality !== undefined ? `:q${minQuality}` : ""}@${POLICY_VERSION}`;
   const policy: MatchPolicy = { id, algorithm, maxDistance: exact ? 0 : maxDistance };
   if (minQuality !== undefined) policy.minQuality = minQuality;
   return policy;

@@ -1,5 +1,17 @@
-import { closeSync, constants, fstatSync, futimesSync, lstatSync, lutimesSync, openSync, readdirSync, readlinkSync, type BigIntStats, type Dirent } from "node:fs";
-import { reportPathFields, type FilePath } from "../files/file-path.js";
+import {
+  type BigIntStats,
+  closeSync,
+  constants,
+  type Dirent,
+  fstatSync,
+  futimesSync,
+  lstatSync,
+  lutimesSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+} from "node:fs";
+import { type FilePath, reportPathFields } from "../files/file-path.js";
 
 /** An entry whose access time is not as the scan found it. */
 export interface AccessTimeChange {
@@ -90,7 +102,15 @@ export class AccessTimeWatch {
       found = before.atimeNs;
       this.#seen.set(id, found);
       if (found >= this.#sinceNs) {
-        this.#changed.set(id, this.#change(path, entry, found, "its access time was already at or after the scan's start when first read (an earlier, interrupted run of this scan or another reader may have changed it)"));
+        this.#changed.set(
+          id,
+          this.#change(
+            path,
+            entry,
+            found,
+            "its access time was already at or after the scan's start when first read (an earlier, interrupted run of this scan or another reader may have changed it)",
+          ),
+        );
       }
     }
     const after = lstatQuiet(path);
@@ -110,7 +130,13 @@ export class AccessTimeWatch {
   }
 
   // Writes the first-found atime back with the entry's own mtime; returns why not when it cannot be exact.
-  #setBack(path: FilePath, entry: AccessTimeChange["entry"], atimeNs: bigint, before: BigIntStats, after: BigIntStats): string | undefined {
+  #setBack(
+    path: FilePath,
+    entry: AccessTimeChange["entry"],
+    atimeNs: bigint,
+    before: BigIntStats,
+    after: BigIntStats,
+  ): string | undefined {
     if (after.mtimeNs !== before.mtimeNs || after.ino !== before.ino) return "it was modified while it was read";
     if (atimeNs < 0n || after.mtimeNs < 0n || atimeNs % EXACT_UNIT !== 0n || after.mtimeNs % EXACT_UNIT !== 0n) {
       return "its atime or mtime has sub-microsecond digits, which Node cannot write (its mtime would change)";
@@ -130,10 +156,13 @@ export class AccessTimeWatch {
       }
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      return code === "EPERM" || code === "EACCES" ? `${code} (only its owner or root may set its times)` : (code ?? "error");
+      return code === "EPERM" || code === "EACCES"
+        ? `${code} (only its owner or root may set its times)`
+        : (code ?? "error");
     }
     const now = lstatQuiet(path);
-    if (now === undefined || now.atimeNs !== atimeNs || now.mtimeNs !== after.mtimeNs) return "the times read back differ from those written";
+    if (now === undefined || now.atimeNs !== atimeNs || now.mtimeNs !== after.mtimeNs)
+      return "the times read back differ from those written";
     return undefined;
   }
 

@@ -1,18 +1,25 @@
 import { decodeImage } from "../decode/decode-image.js";
-import { greyPixels, reducePixels, turnBack } from "../decode/rotate.js";
-import { AUGMENT_WINDOWS, PART_WINDOWS, ROTATION_HYPOTHESES, cropPixels, findContentBox, windowBox } from "../decode/trim.js";
+import type { Pixels } from "../decode/pixels.js";
 import { readFileOnce } from "../decode/read-file.js";
+import { greyPixels, reducePixels, turnBack } from "../decode/rotate.js";
+import {
+  AUGMENT_WINDOWS,
+  cropPixels,
+  findContentBox,
+  PART_WINDOWS,
+  ROTATION_HYPOTHESES,
+  windowBox,
+} from "../decode/trim.js";
 import { PhmatchError, toPhmatchError } from "../errors/index.js";
-import { StreamingDigests, isDigest } from "../files/streaming-digests.js";
+import { displayPath, type FilePath, pathBytesOf } from "../files/file-path.js";
+import { isDigest, StreamingDigests } from "../files/streaming-digests.js";
 import type { ComputedHash } from "../hashers/imagehash-family.js";
 import { PDQ_MIN_QUALITY } from "../hashers/pdq.js";
 import { hasherSpec } from "../hashers/registry.js";
 import type { HashRecord } from "../record/hash-record.js";
 import { bytesToHex } from "../record/hex.js";
-import { displayPath, pathBytesOf, type FilePath } from "../files/file-path.js";
 import { DEFAULT_ALGORITHMS, FAST_MODE_MIN_LONG_SIDE, type HashOptions } from "./hash-options.js";
 import { hashPixels } from "./hash-pixels.js";
-import type { Pixels } from "../decode/pixels.js";
 
 /** The algorithms hashed for the extra query views (rotation hypotheses, parts). */
 const VIEW_ALGORITHMS = new Set(["pdq", "phash16", "phash"]);
@@ -43,7 +50,11 @@ async function hashFileAt(file: FilePath, path: string, options: HashOptions): P
   const pixelIds = algorithms.filter((id) => hasherSpec(id)?.input === "pixels");
   let read;
   try {
-    read = await readFileOnce(file, { digests: algorithms.filter(isDigest), keepBytes: pixelIds.length > 0, maxFileBytes: options.maxFileBytes });
+    read = await readFileOnce(file, {
+      digests: algorithms.filter(isDigest),
+      keepBytes: pixelIds.length > 0,
+      maxFileBytes: options.maxFileBytes,
+    });
   } catch (error) {
     return { path, error: toPhmatchError(error, path).toJSON() };
   }
@@ -95,7 +106,11 @@ async function hashPixelsOf(
     if (options.trim === true) {
       const box = findContentBox(decoded.pixels);
       if (box !== undefined) {
-        const inner = { ...decoded, pixels: cropPixels(decoded.pixels, box), ...(decoded.pdqPixels !== undefined && { pdqPixels: cropPixels(decoded.pdqPixels, box) }) };
+        const inner = {
+          ...decoded,
+          pixels: cropPixels(decoded.pixels, box),
+          ...(decoded.pdqPixels !== undefined && { pdqPixels: cropPixels(decoded.pdqPixels, box) }),
+        };
         const trimmed = assemble(path, pixelIds, {}, hashPixels(inner, pixelIds, { dihedral: options.dihedral }));
         record.trimmed = { box: [box.left, box.top, box.width, box.height], hashes: trimmed.hashes ?? {} };
         if (trimmed.quality !== undefined) record.trimmed.quality = trimmed.quality;
@@ -107,7 +122,8 @@ async function hashPixelsOf(
       // identity variant only (a turned-and-mirrored copy is not worth eight more lookups each).
       const small = greyPixels(await reducePixels(decoded.pixels));
       const ids = pixelIds.filter((id) => VIEW_ALGORITHMS.has(id));
-      const view = (pixels: Pixels) => assemble(path, ids, {}, hashPixels({ ...decoded, pixels, pdqPixels: undefined }, ids));
+      const view = (pixels: Pixels) =>
+        assemble(path, ids, {}, hashPixels({ ...decoded, pixels, pdqPixels: undefined }, ids));
       if (options.rotations === true && ids.length > 0) {
         const rotated: NonNullable<HashRecord["rotated"]> = [];
         for (const degrees of ROTATION_HYPOTHESES) {
@@ -115,7 +131,11 @@ async function hashPixelsOf(
           if (turned === undefined) continue;
           const hashed = view(turned);
           if (hashed.hashes === undefined || !featureful(hashed)) continue;
-          rotated.push({ degrees, hashes: hashed.hashes, ...(hashed.quality !== undefined && { quality: hashed.quality }) });
+          rotated.push({
+            degrees,
+            hashes: hashed.hashes,
+            ...(hashed.quality !== undefined && { quality: hashed.quality }),
+          });
         }
         if (rotated.length > 0) record.rotated = rotated;
       }
@@ -125,7 +145,12 @@ async function hashPixelsOf(
           const hashed = view(cropPixels(small, windowBox(small.width, small.height, window)));
           if (hashed.hashes === undefined || !featureful(hashed)) continue;
           const box = windowBox(decoded.pixels.width, decoded.pixels.height, window);
-          parts.push({ window: window.name, box: [box.left, box.top, box.width, box.height], hashes: hashed.hashes, ...(hashed.quality !== undefined && { quality: hashed.quality }) });
+          parts.push({
+            window: window.name,
+            box: [box.left, box.top, box.width, box.height],
+            hashes: hashed.hashes,
+            ...(hashed.quality !== undefined && { quality: hashed.quality }),
+          });
         }
         if (parts.length > 0) record.parts = parts;
       }
@@ -135,10 +160,19 @@ async function hashPixelsOf(
       const windows: NonNullable<HashRecord["windows"]> = [];
       for (const window of AUGMENT_WINDOWS) {
         const box = windowBox(width, height, window);
-        const inner = { ...decoded, pixels: cropPixels(decoded.pixels, box), ...(decoded.pdqPixels !== undefined && { pdqPixels: cropPixels(decoded.pdqPixels, box) }) };
+        const inner = {
+          ...decoded,
+          pixels: cropPixels(decoded.pixels, box),
+          ...(decoded.pdqPixels !== undefined && { pdqPixels: cropPixels(decoded.pdqPixels, box) }),
+        };
         const hashed = assemble(path, pixelIds, {}, hashPixels(inner, pixelIds));
         if (!featureful(hashed)) continue;
-        windows.push({ window: window.name, box: [box.left, box.top, box.width, box.height], hashes: hashed.hashes ?? {}, ...(hashed.quality !== undefined && { quality: hashed.quality }) });
+        windows.push({
+          window: window.name,
+          box: [box.left, box.top, box.width, box.height],
+          hashes: hashed.hashes ?? {},
+          ...(hashed.quality !== undefined && { quality: hashed.quality }),
+        });
       }
       record.windows = windows;
     }
@@ -175,4 +209,3 @@ function assemble(
   if (error !== undefined) record.error = error.toJSON();
   return record;
 }
-

@@ -1,6 +1,6 @@
-import { promises as fs, type Dirent } from "node:fs";
-import type { AccessTimeWatch } from "./access-times.js";
+import { type Dirent, promises as fs } from "node:fs";
 import { displayPath, type FilePath } from "../files/file-path.js";
+import type { AccessTimeWatch } from "./access-times.js";
 
 /** How to walk inputs. */
 export interface WalkOptions {
@@ -20,13 +20,21 @@ export interface WalkOptions {
  */
 export type WalkEntry =
   | { kind: "file"; path: FilePath; linkTarget?: Buffer }
-  | { kind: "symlink"; path: FilePath; linkTarget?: Buffer; duplicateOf?: FilePath; note: string; error?: { code: "PHM_FILE_UNREADABLE"; message: string } };
+  | {
+      kind: "symlink";
+      path: FilePath;
+      linkTarget?: Buffer;
+      duplicateOf?: FilePath;
+      note: string;
+      error?: { code: "PHM_FILE_UNREADABLE"; message: string };
+    };
 
 /** Why a link was not followed, as its record's note says. */
 export const SYMLINK_NOTES = {
   notFollowed: "symbolic link: recorded with its target, not followed (--follow-symlinks was not given)",
   followedDirectory: "symbolic link to a directory: followed, its entries are reported under this path",
-  visited: "symbolic link: not followed again, its target (same device and inode) was already reported under the path in duplicateOf",
+  visited:
+    "symbolic link: not followed again, its target (same device and inode) was already reported under the path in duplicateOf",
   dangling: "symbolic link: its target does not exist (dangling), nothing to follow",
   loop: "symbolic link: its target cannot be resolved (too many levels of symbolic links, a loop)",
 } as const;
@@ -75,7 +83,9 @@ class Walk {
       } catch {
         // A dangling link named on the command line is a link, not a missing file.
         const link = await fs.lstat(input).catch(() => undefined);
-        yield link?.isSymbolicLink() === true && this.#targets ? await this.#danglingInput(input) : { kind: "file", path: input };
+        yield link?.isSymbolicLink() === true && this.#targets
+          ? await this.#danglingInput(input)
+          : { kind: "file", path: input };
         continue;
       }
       const id = `${stat.dev}:${stat.ino}`;
@@ -90,7 +100,10 @@ class Walk {
   async *#directory(dir: FilePath, ancestors: Set<string>): AsyncGenerator<WalkEntry> {
     let entries: Dirent<Buffer>[];
     try {
-      entries = this.#watch !== undefined ? this.#watch.listDirectory(dir) : await fs.readdir(dir, { withFileTypes: true, encoding: "buffer" });
+      entries =
+        this.#watch !== undefined
+          ? this.#watch.listDirectory(dir)
+          : await fs.readdir(dir, { withFileTypes: true, encoding: "buffer" });
     } catch {
       yield { kind: "file", path: dir }; // unreadable directory: reported by the hasher as PHM_FILE_UNREADABLE
       return;
@@ -136,11 +149,21 @@ class Walk {
       if (this.#targets) target = await this.#readLink(path);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? "I/O error";
-      yield { kind: "symlink", path, note: "symbolic link: its target could not be read", error: { code: "PHM_FILE_UNREADABLE", message: `cannot read the symbolic link ${displayPath(path)}: ${code}` } };
+      yield {
+        kind: "symlink",
+        path,
+        note: "symbolic link: its target could not be read",
+        error: { code: "PHM_FILE_UNREADABLE", message: `cannot read the symbolic link ${displayPath(path)}: ${code}` },
+      };
       return;
     }
     if (!this.#follow) {
-      yield { kind: "symlink", path, ...(target !== undefined && { linkTarget: target }), note: SYMLINK_NOTES.notFollowed };
+      yield {
+        kind: "symlink",
+        path,
+        ...(target !== undefined && { linkTarget: target }),
+        note: SYMLINK_NOTES.notFollowed,
+      };
       return;
     }
     let stat;
@@ -148,7 +171,17 @@ class Walk {
       stat = await fs.stat(path);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      yield { kind: "symlink", path, linkTarget: target, note: code === "ELOOP" ? SYMLINK_NOTES.loop : code === "ENOENT" || code === "ENOTDIR" ? SYMLINK_NOTES.dangling : `symbolic link: its target cannot be reached (${code ?? "I/O error"})` };
+      yield {
+        kind: "symlink",
+        path,
+        linkTarget: target,
+        note:
+          code === "ELOOP"
+            ? SYMLINK_NOTES.loop
+            : code === "ENOENT" || code === "ENOTDIR"
+              ? SYMLINK_NOTES.dangling
+              : `symbolic link: its target cannot be reached (${code ?? "I/O error"})`,
+      };
       return;
     }
     const id = `${stat.dev}:${stat.ino}`;

@@ -1,9 +1,9 @@
 import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
 import { PhmatchError } from "../errors/index.js";
+import { displayPath, type FilePath, pathBytesOf } from "../files/file-path.js";
 import type { HashOptions } from "../pipeline/hash-options.js";
 import { validateHashOptions } from "../pipeline/hash-options.js";
-import { displayPath, pathBytesOf, type FilePath } from "../files/file-path.js";
 import type { HashRecord } from "../record/hash-record.js";
 import type { HashTask } from "./hash-worker.js";
 import { orderedMap } from "./ordered-map.js";
@@ -65,7 +65,12 @@ export class HashPool {
   }
 
   // Runs one task; a thread that dies or runs out of memory gives a record with the error's code, never a throw.
-  async #run(task: HashTask, name: string, failed: (error: HashRecord["error"] & object) => HashRecord, transferList?: ArrayBuffer[]): Promise<HashRecord> {
+  async #run(
+    task: HashTask,
+    name: string,
+    failed: (error: HashRecord["error"] & object) => HashRecord,
+    transferList?: ArrayBuffer[],
+  ): Promise<HashRecord> {
     try {
       return await this.#piscina.run(task, transferList === undefined ? {} : { transferList });
     } catch (error) {

@@ -34,7 +34,10 @@ function startWaiting(): void {
     send({ type: "started", id: message.id });
     // Bytes arrive as a view into the IPC message's buffer; hashBytes copies them once and moves that copy to
     // its thread.
-    const hashed = "bytes" in message ? current.hashBytes(message.bytes, message.name, message.options) : current.hash(fsPath(message.path), message.options);
+    const hashed =
+      "bytes" in message
+        ? current.hashBytes(message.bytes, message.name, message.options)
+        : current.hash(fsPath(message.path), message.options);
     void hashed.then((record) => {
       running--;
       send({ type: "result", id: message.id, record });
@@ -50,7 +53,9 @@ process.on("message", (message: SupervisorMessage) => {
       const started = new HashPool({ threads: message.threads, hashOptions: message.hashOptions });
       // Ready once every thread has loaded the hashing code (a task that decodes nothing): the supervisor times
       // each file from its start, and a thread's start-up is no file's fault.
-      const warmUps = Array.from({ length: message.threads }, () => started.hashBytes(new Uint8Array(0), "warm-up", { algorithms: ["md5"] }));
+      const warmUps = Array.from({ length: message.threads }, () =>
+        started.hashBytes(new Uint8Array(0), "warm-up", { algorithms: ["md5"] }),
+      );
       void Promise.all(warmUps).then(() => {
         pool = started;
         send({ type: "ready" });

@@ -3,7 +3,9 @@ import type { HashOptions } from "../pipeline/hash-options.js";
 import type { HashRecord } from "../record/hash-record.js";
 
 /** What the pool host hashes: a file by path, or bytes already in memory (an upload) with a name and options. */
-export type HostInput = { path: FilePath; options?: HashOptions } | { bytes: Uint8Array; name: string; options: HashOptions };
+export type HostInput =
+  | { path: FilePath; options?: HashOptions }
+  | { bytes: Uint8Array; name: string; options: HashOptions };
 
 /** Supervisor -> pool host. */
 export type SupervisorMessage =

@@ -69,6 +69,8 @@ let schema: object | undefined;
 
 /** The JSON Schema (draft 2020-12) of {@link HashRecord}, `$id` urn:phmatch:schema:hash-record:1. */
 export function hashRecordSchema(): object {
-  schema ??= JSON.parse(readFileSync(new URL("../../schema/hash-record.schema.json", import.meta.url), "utf8")) as object;
+  schema ??= JSON.parse(
+    readFileSync(new URL("../../schema/hash-record.schema.json", import.meta.url), "utf8"),
+  ) as object;
   return schema;
 }

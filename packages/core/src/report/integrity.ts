@@ -13,7 +13,8 @@ import { signStore, verifyStore } from "../hashset/signature.js";
 export async function writeReportIntegrity(report: string, options: { signingKeyPem?: string } = {}): Promise<void> {
   const { digests } = await readFileOnce(report, { digests: ["sha256"], keepBytes: false });
   writeFileSync(`${report}.sha256`, `${digests.sha256 as string}  ${basename(report)}\n`);
-  if (options.signingKeyPem !== undefined) writeFileSync(`${report}.sig`, signStore(readFileSync(report), options.signingKeyPem));
+  if (options.signingKeyPem !== undefined)
+    writeFileSync(`${report}.sig`, signStore(readFileSync(report), options.signingKeyPem));
 }
 
 /** What {@link verifyReport} showed: the report's SHA-256, and the key that signed it when keys were given. */
@@ -43,7 +44,10 @@ export function verifyReport(report: string, options: { trustedKeys?: KeyObject[
   const recorded = checksum.trim().split(/\s+/)[0];
   const sha256 = createHash("sha256").update(bytes).digest("hex");
   if (recorded !== sha256) {
-    throw new PhmatchError("PHM_REPORT_ALTERED", `${report} does not match ${basename(report)}.sha256: the report was altered or damaged`);
+    throw new PhmatchError(
+      "PHM_REPORT_ALTERED",
+      `${report} does not match ${basename(report)}.sha256: the report was altered or damaged`,
+    );
   }
   if (options.trustedKeys === undefined) return { sha256 };
   let signature: string | undefined;
@@ -55,6 +59,10 @@ export function verifyReport(report: string, options: { trustedKeys?: KeyObject[
   try {
     return { sha256, signedBy: verifyStore(bytes, signature, options.trustedKeys, report) };
   } catch (error) {
-    throw new PhmatchError("PHM_REPORT_ALTERED", (error as Error).message.replace("refused", "the report cannot be attributed"), { cause: error });
+    throw new PhmatchError(
+      "PHM_REPORT_ALTERED",
+      (error as Error).message.replace("refused", "the report cannot be attributed"),
+      { cause: error },
+    );
   }
 }

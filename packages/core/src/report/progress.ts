@@ -1,7 +1,7 @@
 import { readFile, truncate } from "node:fs/promises";
 import { PhmatchError } from "../errors/index.js";
 import { pathKey, recordPath } from "../files/file-path.js";
-import { ScanTally, type ScanFileRecord, type ScanHeader } from "./scan-report.js";
+import { type ScanFileRecord, type ScanHeader, ScanTally } from "./scan-report.js";
 
 /** Where an interrupted scan stopped, read back from its own report. */
 export interface ScanProgress {
@@ -26,7 +26,10 @@ export async function readScanProgress(report: string): Promise<ScanProgress> {
   const text = await readFile(report, "utf8");
   const end = text.lastIndexOf("\n") + 1;
   if (end < text.length) await truncate(report, Buffer.byteLength(text.slice(0, end)));
-  const lines = text.slice(0, end).split("\n").filter((l) => l !== "");
+  const lines = text
+    .slice(0, end)
+    .split("\n")
+    .filter((l) => l !== "");
   const bad = (why: string) => new PhmatchError("PHM_USAGE", `${report} cannot be resumed: ${why}`);
   let header: ScanHeader;
   try {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import type { MatchHit, MatchResult } from "../match/match-result.js";
 import type { StoreProvenance } from "../hashset/store-format.js";
+import type { MatchHit, MatchResult } from "../match/match-result.js";
 import type { AccessTimeReport } from "../pipeline/access-times.js";
 
 /** Version of the scan report shape (schema/scan-report.schema.json). */
@@ -20,7 +20,14 @@ export interface ScanHeader {
   walk?: ScanWalkHeader;
   algorithms: string[];
   policies: string[];
-  lists: { listId: string; version: number; store: string; storeSha256: string; signedBy?: string; provenance?: StoreProvenance[] }[];
+  lists: {
+    listId: string;
+    version: number;
+    store: string;
+    storeSha256: string;
+    signedBy?: string;
+    provenance?: StoreProvenance[];
+  }[];
   /** The overrides files beside the stores (absent when there are none): each could change outcomes. */
   overrides?: { store: string; count: number; release?: number; signedBy?: string; sha256: string }[];
   /**
@@ -94,7 +101,20 @@ export interface ScanSummary {
 
 /** Accumulates the summary as file records go by. */
 export class ScanTally {
-  readonly summary: ScanSummary = { type: "summary", finishedAt: "", files: 0, bytes: 0, known: 0, unseen: 0, low_quality: 0, error: 0, symlink: 0, duplicates: 0, lists: {}, errors: {} };
+  readonly summary: ScanSummary = {
+    type: "summary",
+    finishedAt: "",
+    files: 0,
+    bytes: 0,
+    known: 0,
+    unseen: 0,
+    low_quality: 0,
+    error: 0,
+    symlink: 0,
+    duplicates: 0,
+    lists: {},
+    errors: {},
+  };
 
   add(record: ScanFileRecord): void {
     const s = this.summary;
@@ -131,6 +151,8 @@ let schema: object | undefined;
 
 /** JSON Schema of a scan report line (header, file or summary), `$id` urn:phmatch:schema:scan-report:1. */
 export function scanReportSchema(): object {
-  schema ??= JSON.parse(readFileSync(new URL("../../schema/scan-report.schema.json", import.meta.url), "utf8")) as object;
+  schema ??= JSON.parse(
+    readFileSync(new URL("../../schema/scan-report.schema.json", import.meta.url), "utf8"),
+  ) as object;
   return schema;
 }

@@ -1,8 +1,8 @@
 import { once } from "node:events";
 import { basename } from "node:path";
 import type { Writable } from "node:stream";
-import { csvCell } from "../hashset/export.js";
 import { PATH_ESCAPE } from "../files/file-path.js";
+import { csvCell } from "../hashset/export.js";
 import type { ScanFileRecord, ScanHeader, ScanSummary } from "./scan-report.js";
 
 /**
@@ -60,13 +60,44 @@ async function writeLine(out: Writable, line: string): Promise<void> {
 // The columns after `error` carry what the NDJSON report has beside a path: a path that is not UTF-8 is escaped
 // (PATH_ESCAPE) and its exact bytes are in the *_bytes_base64 column next to it; a symbolic link's target; the
 // path a duplicate or a link not followed again repeats.
-const CSV_COLUMNS = ["path", "size", "sha256", "status", "lists", "categories", "best_algorithm", "best_distance", "error", "path_bytes_base64", "link_target", "link_target_bytes_base64", "duplicate_of", "duplicate_of_bytes_base64"];
+const CSV_COLUMNS = [
+  "path",
+  "size",
+  "sha256",
+  "status",
+  "lists",
+  "categories",
+  "best_algorithm",
+  "best_distance",
+  "error",
+  "path_bytes_base64",
+  "link_target",
+  "link_target_bytes_base64",
+  "duplicate_of",
+  "duplicate_of_bytes_base64",
+];
 
 function csvLine(r: ScanFileRecord): string {
   const hits = r.matches.filter((m) => m.override === undefined);
   const best = [...hits].sort((a, b) => a.distance - b.distance)[0];
-  const cells = [r.path, String(r.size ?? ""), r.hashes?.sha256 ?? "", r.status, [...new Set(hits.map((m) => `${m.list}@${m.listVersion}`))].join(";"), [...new Set(hits.map((m) => m.category ?? ""))].filter((c) => c !== "").join(";"), best?.algorithm ?? "", best === undefined ? "" : String(best.distance), r.error?.code ?? ""];
-  cells.push(r.pathBytes ?? "", r.linkTarget ?? "", r.linkTargetBytes ?? "", r.duplicateOf ?? "", r.duplicateOfBytes ?? "");
+  const cells = [
+    r.path,
+    String(r.size ?? ""),
+    r.hashes?.sha256 ?? "",
+    r.status,
+    [...new Set(hits.map((m) => `${m.list}@${m.listVersion}`))].join(";"),
+    [...new Set(hits.map((m) => m.category ?? ""))].filter((c) => c !== "").join(";"),
+    best?.algorithm ?? "",
+    best === undefined ? "" : String(best.distance),
+    r.error?.code ?? "",
+  ];
+  cells.push(
+    r.pathBytes ?? "",
+    r.linkTarget ?? "",
+    r.linkTargetBytes ?? "",
+    r.duplicateOf ?? "",
+    r.duplicateOfBytes ?? "",
+  );
   return cells.map(csvCell).join(",");
 }
 
@@ -95,7 +126,11 @@ function vicsWriter(out: Writable): ReportWriter {
         RelativeFilePath: record.path,
         ...(record.pathBytes !== undefined && { "RelativeFilePath@phmatch.pathBytes": record.pathBytes }),
         FileName: basename(record.path),
-        Tags: [...new Set(hits.map((m) => `phmatch:${m.list}@${m.listVersion}${m.category !== undefined ? `:${m.category}` : ""}`))].join(","),
+        Tags: [
+          ...new Set(
+            hits.map((m) => `phmatch:${m.list}@${m.listVersion}${m.category !== undefined ? `:${m.category}` : ""}`),
+          ),
+        ].join(","),
         // Only hash types VICS defines; perceptual hashes phmatch computed for matching stay in phmatch's report.
         Hashes: Object.entries(record.hashes ?? {})
           .filter(([name]) => VICS_HASH_NAMES.has(name))

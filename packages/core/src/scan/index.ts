@@ -1,1 +1,13 @@
-export { scanFiles, createEntryScanner, scanAlgorithms, scanRecord, duplicateRecord, symlinkRecord, withLinkTarget, fileSha256, withSize, type ScanWalkOptions, type EntryScannerOptions } from "./scan.js";
+export {
+  createEntryScanner,
+  duplicateRecord,
+  type EntryScannerOptions,
+  fileSha256,
+  type ScanWalkOptions,
+  scanAlgorithms,
+  scanFiles,
+  scanRecord,
+  symlinkRecord,
+  withLinkTarget,
+  withSize,
+} from "./scan.js";

@@ -9,6 +9,9 @@ export async function* after(entries: AsyncIterable<WalkEntry>, last: string | u
     if (passed) yield entry;
     else if (pathKey(entry.path) === last) passed = true;
   }
-  if (!passed) throw new PhmatchError("PHM_USAGE", "cannot resume: the last reported file is no longer under the scanned paths (the tree changed since the scan started)");
+  if (!passed)
+    throw new PhmatchError(
+      "PHM_USAGE",
+      "cannot resume: the last reported file is no longer under the scanned paths (the tree changed since the scan started)",
+    );
 }
-

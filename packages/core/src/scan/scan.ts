@@ -1,18 +1,17 @@
 import { lstat, stat } from "node:fs/promises";
+import { readFileOnce } from "../decode/read-file.js";
+import { type FilePath, pathBytesOf, recordPath, reportPath, reportPathFields } from "../files/file-path.js";
 import { hasherSpec } from "../hashers/index.js";
 import type { LoadedHashSet } from "../hashset/load.js";
-import type { Matcher } from "../match/matcher.js";
-import { readFileOnce } from "../decode/read-file.js";
-import { pathBytesOf, recordPath, reportPath, reportPathFields, type FilePath } from "../files/file-path.js";
-import type { AccessTimeWatch } from "../pipeline/access-times.js";
-import { CallOrder, orderedMap } from "../pool/ordered-map.js";
 import type { MatchResult } from "../match/match-result.js";
-import type { HashRecord } from "../record/hash-record.js";
-import { walkEntries, type WalkEntry } from "../pipeline/walk.js";
+import type { Matcher } from "../match/matcher.js";
+import type { AccessTimeWatch } from "../pipeline/access-times.js";
+import { type WalkEntry, walkEntries } from "../pipeline/walk.js";
+import { CallOrder, orderedMap } from "../pool/ordered-map.js";
 import type { SupervisedHashPool } from "../pool/supervised-pool.js";
+import type { HashRecord } from "../record/hash-record.js";
 import type { ScanFileRecord, ScanTally } from "../report/scan-report.js";
 import { after } from "./resume.js";
-
 
 /** Algorithms a scan computes: what the lists hold that phmatch computes, plus SHA-256 always (chain of custody). */
 export function scanAlgorithms(sets: LoadedHashSet[], requested?: string[]): string[] {
@@ -47,7 +46,10 @@ export async function* scanFiles(
   resume: ScanWalkOptions = {},
 ): AsyncGenerator<ScanFileRecord> {
   const scanEntry = createEntryScanner(pool, matcher, resume.firsts === undefined ? {} : { firsts: resume.firsts });
-  const walk = walkEntries(inputs, { followSymlinks: resume.followSymlinks === true, ...(resume.accessTimes !== undefined && { accessTimes: resume.accessTimes }) });
+  const walk = walkEntries(inputs, {
+    followSymlinks: resume.followSymlinks === true,
+    ...(resume.accessTimes !== undefined && { accessTimes: resume.accessTimes }),
+  });
   for await (const record of orderedMap(after(walk, resume.after), pool.jobs * 4, scanEntry)) {
     tally.add(record);
     yield record;
@@ -98,10 +100,12 @@ export function createEntryScanner(
       }
       return { digest, pending };
     });
-    if (first !== undefined) return duplicateRecord(typeof first === "string" ? (JSON.parse(first) as ScanFileRecord) : await first, file);
+    if (first !== undefined)
+      return duplicateRecord(typeof first === "string" ? (JSON.parse(first) as ScanFileRecord) : await first, file);
     const record = await (pending as Promise<ScanFileRecord>);
     if (digest !== undefined && firsts.get(digest) === pending) {
-      if (record.error !== undefined) firsts.delete(digest); // a failed read is not a reference
+      if (record.error !== undefined)
+        firsts.delete(digest); // a failed read is not a reference
       else firsts.set(digest, JSON.stringify(record));
     }
     return record;
@@ -144,7 +148,8 @@ function withSha256(record: ScanFileRecord, digest: string | undefined): ScanFil
  */
 export function duplicateRecord(first: ScanFileRecord, file: FilePath): ScanFileRecord {
   const record: ScanFileRecord = { ...first, path: reportPath(file), duplicateOf: first.path };
-  for (const key of ["pathBytes", "size", "duplicateOfBytes", "linkTarget", "linkTargetBytes"] as const) delete record[key];
+  for (const key of ["pathBytes", "size", "duplicateOfBytes", "linkTarget", "linkTargetBytes"] as const)
+    delete record[key];
   const bytes = pathBytesOf(file);
   if (bytes !== undefined) record.pathBytes = bytes;
   if (first.pathBytes !== undefined) record.duplicateOfBytes = first.pathBytes;
@@ -158,7 +163,12 @@ export function duplicateRecord(first: ScanFileRecord, file: FilePath): ScanFile
  */
 export function symlinkRecord(entry: Extract<WalkEntry, { kind: "symlink" }>): ScanFileRecord {
   const { path, pathBytes } = reportPathFields(entry.path);
-  const record: ScanFileRecord = { type: "file", path, status: entry.error !== undefined ? "error" : "symlink", matches: [] };
+  const record: ScanFileRecord = {
+    type: "file",
+    path,
+    status: entry.error !== undefined ? "error" : "symlink",
+    matches: [],
+  };
   if (pathBytes !== undefined) record.pathBytes = pathBytes;
   withLinkTarget(record, entry.linkTarget);
   if (entry.duplicateOf !== undefined) {
@@ -197,7 +207,10 @@ export async function fileSha256(file: FilePath): Promise<string | undefined> {
  */
 export async function withSize(record: ScanFileRecord): Promise<ScanFileRecord> {
   if (record.status === "symlink") return record;
-  const size = await (record.linkTarget !== undefined ? stat : lstat)(recordPath(record)).then((s) => s.size, () => undefined);
+  const size = await (record.linkTarget !== undefined ? stat : lstat)(recordPath(record)).then(
+    (s) => s.size,
+    () => undefined,
+  );
   if (size !== undefined) record.size = size;
   return record;
 }

@@ -103,16 +103,31 @@ class Doc {
   }
 }
 
-function finish(format: ListFormat, doc: Doc, l: Layout, options: ReaderOptions, records: ExpectedRecord[], problems: number[]): GeneratedList {
+function finish(
+  format: ListFormat,
+  doc: Doc,
+  l: Layout,
+  options: ReaderOptions,
+  records: ExpectedRecord[],
+  problems: number[],
+): GeneratedList {
   return { format, bytes: doc.bytes(l.bom), options, records, problems };
 }
 
-const entryRecord = (line: number, it: Item, extra: Partial<ExpectedRecord> = {}): ExpectedRecord => ({ line, kind: "entry", algorithm: it.algorithm, hex: hexOf(it.value), ...extra });
+const entryRecord = (line: number, it: Item, extra: Partial<ExpectedRecord> = {}): ExpectedRecord => ({
+  line,
+  kind: "entry",
+  algorithm: it.algorithm,
+  hex: hexOf(it.value),
+  ...extra,
+});
 
 // text: one value per line, of the algorithm given in the options; comments and blank lines between.
 const textList = fc
   .constantFrom("md5", "sha1", "sha256", "pdq", "phash", "dhash")
-  .chain((algorithm) => fc.tuple(fc.constant(algorithm), fc.array(item([algorithm]), { maxLength: 25 }), layout(["\n", "\r\n", "\r"])))
+  .chain((algorithm) =>
+    fc.tuple(fc.constant(algorithm), fc.array(item([algorithm]), { maxLength: 25 }), layout(["\n", "\r\n", "\r"])),
+  )
   .map(([algorithm, items, l]) => {
     const doc = new Doc(l.newline);
     const records: ExpectedRecord[] = [];
@@ -121,7 +136,11 @@ const textList = fc
       if (it.style % 5 === 0) doc.add("# a comment").nl();
       if (it.style % 7 === 0) doc.add("  ").nl();
       const line = doc.line;
-      doc.add(`${it.style % 3 === 0 ? "  " : ""}${it.style % 4 === 0 ? "0x" : ""}${written(it, l.upper)}${it.style % 6 === 0 ? " \t" : ""}`).nl();
+      doc
+        .add(
+          `${it.style % 3 === 0 ? "  " : ""}${it.style % 4 === 0 ? "0x" : ""}${written(it, l.upper)}${it.style % 6 === 0 ? " \t" : ""}`,
+        )
+        .nl();
       if (it.invalid) problems.push(line);
       else records.push(entryRecord(line, it));
     }
@@ -129,21 +148,28 @@ const textList = fc
   });
 
 // pytx: "<signal_type> <value>".
-const PYTX_NAMES: Record<string, string[]> = { pdq: ["pdq", "photo_pdq", "PDQ"], md5: ["md5", "photo_md5", "video_md5"], sha1: ["sha1"], sha256: ["sha256"] };
-const pytxList = fc.tuple(fc.array(item(["pdq", "md5", "sha1", "sha256"]), { maxLength: 25 }), layout(["\n", "\r\n", "\r"])).map(([items, l]) => {
-  const doc = new Doc(l.newline);
-  const records: ExpectedRecord[] = [];
-  const problems: number[] = [];
-  for (const it of items) {
-    if (it.style % 5 === 0) doc.add("# comment").nl().nl();
-    const names = PYTX_NAMES[it.algorithm] as string[];
-    const line = doc.line;
-    doc.add(`${names[it.style % names.length]}${it.style % 2 === 0 ? " " : " \t "}${written(it, l.upper)}`).nl();
-    if (it.invalid) problems.push(line);
-    else records.push(entryRecord(line, it));
-  }
-  return finish("pytx", doc, l, { listId: "gen" }, records, problems);
-});
+const PYTX_NAMES: Record<string, string[]> = {
+  pdq: ["pdq", "photo_pdq", "PDQ"],
+  md5: ["md5", "photo_md5", "video_md5"],
+  sha1: ["sha1"],
+  sha256: ["sha256"],
+};
+const pytxList = fc
+  .tuple(fc.array(item(["pdq", "md5", "sha1", "sha256"]), { maxLength: 25 }), layout(["\n", "\r\n", "\r"]))
+  .map(([items, l]) => {
+    const doc = new Doc(l.newline);
+    const records: ExpectedRecord[] = [];
+    const problems: number[] = [];
+    for (const it of items) {
+      if (it.style % 5 === 0) doc.add("# comment").nl().nl();
+      const names = PYTX_NAMES[it.algorithm] as string[];
+      const line = doc.line;
+      doc.add(`${names[it.style % names.length]}${it.style % 2 === 0 ? " " : " \t "}${written(it, l.upper)}`).nl();
+      if (it.invalid) problems.push(line);
+      else records.push(entryRecord(line, it));
+    }
+    return finish("pytx", doc, l, { listId: "gen" }, records, problems);
+  });
 
 /** A CSV cell, quoted when it has to be (or when the style says so), quotes doubled. */
 function cell(value: string, delimiter: string, quoteAnyway: boolean): string {
@@ -153,7 +179,14 @@ function cell(value: string, delimiter: string, quoteAnyway: boolean): string {
 
 // csv: algorithm, hash, id, category columns (in a random order) and a note column whose quoted text can span
 // lines, so that a row's line is not its index.
-const CSV_ALGORITHM_NAMES: Record<string, string[]> = { md5: ["md5", "MD5"], sha1: ["sha1", "SHA-1"], sha256: ["sha256", "SHA-256"], pdq: ["pdq"], photodna: ["photodna", "PDNA"], phash: ["phash"] };
+const CSV_ALGORITHM_NAMES: Record<string, string[]> = {
+  md5: ["md5", "MD5"],
+  sha1: ["sha1", "SHA-1"],
+  sha256: ["sha256", "SHA-256"],
+  pdq: ["pdq"],
+  photodna: ["photodna", "PDNA"],
+  phash: ["phash"],
+};
 const csvList = fc
   .tuple(
     fc.array(item(["md5", "sha1", "sha256", "pdq", "photodna", "phash"]), { maxLength: 20 }),
@@ -169,7 +202,8 @@ const csvList = fc
     for (const it of items) {
       if (it.style % 9 === 0) doc.nl();
       const names = CSV_ALGORITHM_NAMES[it.algorithm] as string[];
-      const note = it.style % 4 === 0 ? `note${l.newline}on two lines` : it.style % 4 === 1 ? `say "hi"${delimiter} twice` : "";
+      const note =
+        it.style % 4 === 0 ? `note${l.newline}on two lines` : it.style % 4 === 1 ? `say "hi"${delimiter} twice` : "";
       const cells: Record<string, string> = {
         algorithm: names[it.style % names.length] as string,
         hash: written(it, l.upper),
@@ -180,55 +214,119 @@ const csvList = fc
       const line = doc.line;
       doc.add(columns.map((c) => cell(cells[c] as string, delimiter, it.style % 3 === 0)).join(delimiter)).nl();
       if (it.invalid) problems.push(line);
-      else records.push(entryRecord(line, it, { ...(it.entryId !== undefined && { entryId: it.entryId.trim() }), ...(it.category !== undefined && { category: it.category }) }));
+      else
+        records.push(
+          entryRecord(line, it, {
+            ...(it.entryId !== undefined && { entryId: it.entryId.trim() }),
+            ...(it.category !== undefined && { category: it.category }),
+          }),
+        );
     }
     return finish("csv", doc, l, { listId: "gen" }, records, problems);
   });
 
 // icse: the export's header; each row one image with an md5, sha1 or PhotoDNA value.
-const ICSE_HEADER = "MD5;SHA1;PhotoDNA;Image ID;Is distributed;Victim identified;Offender identified;Series name;Number of submissions;File Available;Media Type;Baseline";
-const icseList = fc.tuple(fc.array(item(["md5", "sha1", "photodna"]), { maxLength: 20 }), layout(["\n", "\r\n"])).map(([items, l]) => {
-  const doc = new Doc(l.newline);
-  const records: ExpectedRecord[] = [];
-  const problems: number[] = [];
-  doc.add(ICSE_HEADER).nl();
-  items.forEach((it, n) => {
-    const imageId = String(900000 + n);
-    const hashes = ["md5", "sha1", "photodna"].map((a) => (a === it.algorithm ? written(it, l.upper) : ""));
-    const baseline = it.style % 2 === 0;
-    const line = doc.line;
-    doc.add([...hashes, imageId, "No", "No", "No", it.style % 3 === 0 ? cell("series; one", ";", false) : "", "1", "Yes", "Image", baseline ? "Yes" : "No"].join(";")).nl();
-    if (it.invalid) problems.push(line);
-    else records.push(entryRecord(line, it, { entryId: imageId, ...(baseline && { category: "baseline" }) }));
-  });
-  return finish("icse", doc, l, { listId: "gen" }, records, problems);
-});
-
-// ndjson: phmatch's export lines (entries and withdrawals), with blank lines between.
-const ndjsonList = fc
-  .tuple(fc.array(fc.tuple(item(["md5", "sha1", "sha256", "pdq", "photodna", "phash", "dhash"]), fc.boolean()), { maxLength: 25 }), layout(["\n", "\r\n"]))
+const ICSE_HEADER =
+  "MD5;SHA1;PhotoDNA;Image ID;Is distributed;Victim identified;Offender identified;Series name;Number of submissions;File Available;Media Type;Baseline";
+const icseList = fc
+  .tuple(fc.array(item(["md5", "sha1", "photodna"]), { maxLength: 20 }), layout(["\n", "\r\n"]))
   .map(([items, l]) => {
     const doc = new Doc(l.newline);
     const records: ExpectedRecord[] = [];
     const problems: number[] = [];
-    doc.add(JSON.stringify({ type: "hashset", format: "phmatch-hashset", formatVersion: 1, lists: [{ listId: "gen", version: 3 }] })).nl();
+    doc.add(ICSE_HEADER).nl();
+    items.forEach((it, n) => {
+      const imageId = String(900000 + n);
+      const hashes = ["md5", "sha1", "photodna"].map((a) => (a === it.algorithm ? written(it, l.upper) : ""));
+      const baseline = it.style % 2 === 0;
+      const line = doc.line;
+      doc
+        .add(
+          [
+            ...hashes,
+            imageId,
+            "No",
+            "No",
+            "No",
+            it.style % 3 === 0 ? cell("series; one", ";", false) : "",
+            "1",
+            "Yes",
+            "Image",
+            baseline ? "Yes" : "No",
+          ].join(";"),
+        )
+        .nl();
+      if (it.invalid) problems.push(line);
+      else records.push(entryRecord(line, it, { entryId: imageId, ...(baseline && { category: "baseline" }) }));
+    });
+    return finish("icse", doc, l, { listId: "gen" }, records, problems);
+  });
+
+// ndjson: phmatch's export lines (entries and withdrawals), with blank lines between.
+const ndjsonList = fc
+  .tuple(
+    fc.array(fc.tuple(item(["md5", "sha1", "sha256", "pdq", "photodna", "phash", "dhash"]), fc.boolean()), {
+      maxLength: 25,
+    }),
+    layout(["\n", "\r\n"]),
+  )
+  .map(([items, l]) => {
+    const doc = new Doc(l.newline);
+    const records: ExpectedRecord[] = [];
+    const problems: number[] = [];
+    doc
+      .add(
+        JSON.stringify({
+          type: "hashset",
+          format: "phmatch-hashset",
+          formatVersion: 1,
+          lists: [{ listId: "gen", version: 3 }],
+        }),
+      )
+      .nl();
     for (const [it, withdrawal] of items) {
       if (it.style % 8 === 0) doc.nl();
       const line = doc.line;
       const type = withdrawal ? "withdrawal" : "entry";
-      const object = { type, algorithm: it.algorithm, hash: written(it, l.upper), list: "gen", ...(it.entryId !== undefined && { id: it.entryId }), ...(!withdrawal && it.category !== undefined && { category: it.category }) };
+      const object = {
+        type,
+        algorithm: it.algorithm,
+        hash: written(it, l.upper),
+        list: "gen",
+        ...(it.entryId !== undefined && { id: it.entryId }),
+        ...(!withdrawal && it.category !== undefined && { category: it.category }),
+      };
       doc.add(JSON.stringify(object)).nl();
       if (it.invalid) problems.push(line);
-      else records.push({ line, kind: type, algorithm: it.algorithm, hex: hexOf(it.value), ...(it.entryId !== undefined && { entryId: it.entryId }), ...(!withdrawal && it.category !== undefined && { category: it.category }) });
+      else
+        records.push({
+          line,
+          kind: type,
+          algorithm: it.algorithm,
+          hex: hexOf(it.value),
+          ...(it.entryId !== undefined && { entryId: it.entryId }),
+          ...(!withdrawal && it.category !== undefined && { category: it.category }),
+        });
     }
     return finish("ndjson", doc, l, { listId: "gen" }, records, problems);
   });
 
 // vics: {"odata.metadata": ..., "value": [Media, ...]}, or the #Cases shape, pretty-printed or minified; a hash
 // is a top-level field or a "Hashes" item; a PhotoDNA value base64 or hex.
-const VICS_FIELDS: Record<string, string> = { md5: "MD5", sha1: "SHA1", sha256: "SHA256", photodna: "PhotoDNA", pdq: "PDQ" };
+const VICS_FIELDS: Record<string, string> = {
+  md5: "MD5",
+  sha1: "SHA1",
+  sha256: "SHA256",
+  photodna: "PhotoDNA",
+  pdq: "PDQ",
+};
 const vicsList = fc
-  .tuple(fc.array(item(["md5", "sha1", "sha256", "photodna", "pdq"]), { maxLength: 15 }), layout(["\n", "\r\n"]), fc.boolean(), fc.boolean())
+  .tuple(
+    fc.array(item(["md5", "sha1", "sha256", "photodna", "pdq"]), { maxLength: 15 }),
+    layout(["\n", "\r\n"]),
+    fc.boolean(),
+    fc.boolean(),
+  )
   .map(([items, l, pretty, cases]) => {
     const doc = new Doc(l.newline);
     const records: ExpectedRecord[] = [];
@@ -244,10 +342,16 @@ const vicsList = fc
       doc.add("{");
       nl();
       const mediaId = it.style % 2 === 0 ? String(1000 + n) : `m-${n}`;
-      const members: string[] = [it.style % 2 === 0 ? `"MediaID": ${mediaId}` : `"MediaID": ${JSON.stringify(mediaId)}`];
+      const members: string[] = [
+        it.style % 2 === 0 ? `"MediaID": ${mediaId}` : `"MediaID": ${JSON.stringify(mediaId)}`,
+      ];
       if (it.category !== undefined) members.push(`"Category": ${JSON.stringify(it.category)}`);
-      const text = it.algorithm === "photodna" && it.style % 3 === 0 && !it.invalid ? Buffer.from(it.value).toString("base64") : written(it, l.upper);
-      if (it.style % 5 === 0) members.push(`"Hashes": [{"HashName": "${VICS_FIELDS[it.algorithm]}", "HashValue": ${JSON.stringify(text)}}]`);
+      const text =
+        it.algorithm === "photodna" && it.style % 3 === 0 && !it.invalid
+          ? Buffer.from(it.value).toString("base64")
+          : written(it, l.upper);
+      if (it.style % 5 === 0)
+        members.push(`"Hashes": [{"HashName": "${VICS_FIELDS[it.algorithm]}", "HashValue": ${JSON.stringify(text)}}]`);
       else members.push(`"${VICS_FIELDS[it.algorithm]}": ${JSON.stringify(text)}`);
       if (it.style % 7 === 0) members.push(`"Tags": ["a", "b"], "Series": {"Name": "s"}`);
       members.forEach((m, i) => {
@@ -260,7 +364,10 @@ const vicsList = fc
       nl();
       doc.add("}");
       if (it.invalid) problems.push(line);
-      else records.push(entryRecord(line, it, { entryId: mediaId, ...(it.category !== undefined && { category: it.category }) }));
+      else
+        records.push(
+          entryRecord(line, it, { entryId: mediaId, ...(it.category !== undefined && { category: it.category }) }),
+        );
     });
     nl();
     if (cases) doc.add("]}");
@@ -269,12 +376,23 @@ const vicsList = fc
     return finish("vics", doc, l, { listId: "gen" }, records, problems);
   });
 
-const xmlEscape = (s: string) => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
+const xmlEscape = (s: string) =>
+  s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
 
 // ncmec: <queryResult><images><image>... and <deletedImage> tombstones; the id as a child or an attribute.
-const NCMEC_ELEMENTS: Record<string, string> = { md5: "md5", sha1: "sha1", sha256: "sha256", pdq: "pdq", photodna: "pdna" };
+const NCMEC_ELEMENTS: Record<string, string> = {
+  md5: "md5",
+  sha1: "sha1",
+  sha256: "sha256",
+  pdq: "pdq",
+  photodna: "pdna",
+};
 const ncmecList = fc
-  .tuple(fc.array(fc.tuple(item(["md5", "sha1", "sha256", "pdq", "photodna"]), fc.boolean()), { maxLength: 15 }), layout(["\n", "\r\n"]), fc.boolean())
+  .tuple(
+    fc.array(fc.tuple(item(["md5", "sha1", "sha256", "pdq", "photodna"]), fc.boolean()), { maxLength: 15 }),
+    layout(["\n", "\r\n"]),
+    fc.boolean(),
+  )
   .map(([items, l, pretty]) => {
     const doc = new Doc(l.newline);
     const records: ExpectedRecord[] = [];
@@ -292,13 +410,24 @@ const ncmecList = fc
       if (!asAttribute) nl().add(`<id>${xmlEscape(entryId)}</id>`);
       if (!deleted && it.category !== undefined) nl().add(`<classification>${xmlEscape(it.category)}</classification>`);
       const element = NCMEC_ELEMENTS[it.algorithm] as string;
-      const text = it.algorithm === "photodna" && !it.invalid ? Buffer.from(it.value).toString("base64") : written(it, l.upper);
+      const text =
+        it.algorithm === "photodna" && !it.invalid ? Buffer.from(it.value).toString("base64") : written(it, l.upper);
       nl().add("<fingerprints>");
-      nl().add(it.style % 3 === 0 ? `<${element}><![CDATA[${text}]]></${element}>` : `<${element}>${text}</${element}>`);
+      nl().add(
+        it.style % 3 === 0 ? `<${element}><![CDATA[${text}]]></${element}>` : `<${element}>${text}</${element}>`,
+      );
       nl().add("</fingerprints>");
       nl().add(`</${name}>`);
       if (it.invalid) problems.push(line);
-      else records.push({ line, kind: deleted ? "withdrawal" : "entry", algorithm: it.algorithm, hex: hexOf(it.value), entryId, ...(!deleted && it.category !== undefined && { category: it.category }) });
+      else
+        records.push({
+          line,
+          kind: deleted ? "withdrawal" : "entry",
+          algorithm: it.algorithm,
+          hex: hexOf(it.value),
+          entryId,
+          ...(!deleted && it.category !== undefined && { category: it.category }),
+        });
     });
     nl().add("</images>");
     nl().add("</queryResult>").nl();

@@ -61,22 +61,50 @@ const SYNTAX = [
 ];
 // Byte sequences that are not UTF-8: a lone continuation byte, a truncated lead byte, an overlong encoding, an
 // encoded surrogate, a code point past U+10FFFF, and bytes that never occur in UTF-8.
-const NOT_UTF8 = [[0x80], [0xc3], [0xe2, 0x82], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xfe], [0xff, 0xfe]].map((b) => Uint8Array.from(b));
+const NOT_UTF8 = [
+  [0x80],
+  [0xc3],
+  [0xe2, 0x82],
+  [0xc0, 0xaf],
+  [0xed, 0xa0, 0x80],
+  [0xf4, 0x90, 0x80, 0x80],
+  [0xfe],
+  [0xff, 0xfe],
+].map((b) => Uint8Array.from(b));
 
 /** One mutation. Offsets are taken modulo the length of the input they are applied to. */
 export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
   fc.record({ kind: fc.constant("truncate" as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant("truncate-at" as const), char: fc.constantFrom(...STRUCTURAL), nth: fc.nat(), after: fc.boolean() }),
-  fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 24 }) }),
+  fc.record({
+    kind: fc.constant("truncate-at" as const),
+    char: fc.constantFrom(...STRUCTURAL),
+    nth: fc.nat(),
+    after: fc.boolean(),
+  }),
+  fc.record({
+    kind: fc.constant("insert" as const),
+    at: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 24 }),
+  }),
   fc.record({ kind: fc.constant("syntax" as const), at: fc.nat(), text: fc.constantFrom(...SYNTAX) }),
   fc.record({ kind: fc.constant("duplicate-line" as const), at: fc.nat() }),
   fc.record({ kind: fc.constant("delete-line" as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant("huge-field" as const), at: fc.nat(), char: fc.constantFrom("a", "0", " ", "f", "=", "\\n"), length: fc.integer({ min: 1000, max: 70_000 }) }),
+  fc.record({
+    kind: fc.constant("huge-field" as const),
+    at: fc.nat(),
+    char: fc.constantFrom("a", "0", " ", "f", "=", "\\n"),
+    length: fc.integer({ min: 1000, max: 70_000 }),
+  }),
   fc
     .record({
       at: fc.nat(),
-      pair: fc.constantFrom<[string, string]>(["[", "]"], ['{"a":', "}"], ["<a>", "</a>"], ["<fingerprints>", "</fingerprints>"]),
+      pair: fc.constantFrom<[string, string]>(
+        ["[", "]"],
+        ['{"a":', "}"],
+        ["<a>", "</a>"],
+        ["<fingerprints>", "</fingerprints>"],
+      ),
       depth: fc.integer({ min: 10, max: 5000 }),
       closed: fc.boolean(),
     })
@@ -119,7 +147,11 @@ export function applyMutation(bytes: Uint8Array, m: Mutation): Buffer {
     case "syntax":
       return splice(bytes, at, Buffer.from(m.text, "utf8"));
     case "huge-field":
-      return splice(bytes, at, Buffer.from(m.char.repeat(Math.ceil(m.length / m.char.length)).slice(0, m.length), "utf8"));
+      return splice(
+        bytes,
+        at,
+        Buffer.from(m.char.repeat(Math.ceil(m.length / m.char.length)).slice(0, m.length), "utf8"),
+      );
     case "nest":
       return splice(bytes, at, Buffer.from(m.open.repeat(m.depth) + (m.closed ? m.close.repeat(m.depth) : ""), "utf8"));
     case "duplicate-line":
@@ -138,7 +170,8 @@ export function applyMutation(bytes: Uint8Array, m: Mutation): Buffer {
 }
 
 /** `bytes` with every mutation of `ms` applied in order. */
-export const applyMutations = (bytes: Uint8Array, ms: readonly Mutation[]): Buffer => ms.reduce<Buffer>((b, m) => applyMutation(b, m), Buffer.from(bytes));
+export const applyMutations = (bytes: Uint8Array, ms: readonly Mutation[]): Buffer =>
+  ms.reduce<Buffer>((b, m) => applyMutation(b, m), Buffer.from(bytes));
 
 /** A byte stream of `bytes` in chunks of `size` bytes (the way a file or socket delivers them, cut anywhere). */
 export function chunkedStream(bytes: Uint8Array, size: number): Readable {

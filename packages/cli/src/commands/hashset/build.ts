@@ -1,24 +1,24 @@
 import { statSync } from "node:fs";
 import { posix } from "node:path";
-import { Command } from "commander";
 import {
+  type FilePath,
   HashSetBuilder,
+  hasherSpec,
   PHMATCH_VERSION,
   PhmatchError,
-  SupervisedHashPool,
-  hasherSpec,
   parseHashValue,
-  walkInputs,
-  type FilePath,
   type StoreProvenance,
+  SupervisedHashPool,
+  walkInputs,
 } from "@phmatch/core";
 import {
-  PDQ_MIN_QUALITY,
   buildHashOptions,
   degenerateValue,
-  recordPath,
   type EntryFields,
+  PDQ_MIN_QUALITY,
+  recordPath,
 } from "@phmatch/core/internal";
+import { Command } from "commander";
 import { CommandExit, EXIT_CODES } from "../../exit-codes.js";
 import { parseAlgorithms, parsePositiveInt } from "../../parse.js";
 import { writeStore } from "./write-store.js";
@@ -54,37 +54,83 @@ export function buildCommand(): Command {
     .option("--list-version <n>", "this release's version", parsePositiveInt, 1)
     .option("--list-name <name>", "the list's name")
     .option("--category <category>", "category given to every entry")
-    .option("-a, --algorithms <ids>", "algorithms to store (default pdq,phash16,md5,sha1: bench/robustness measured the 256-bit pHash adding recall at no false positive)", parseAlgorithms, ["pdq", "phash16", "md5", "sha1"])
+    .option(
+      "-a, --algorithms <ids>",
+      "algorithms to store (default pdq,phash16,md5,sha1: bench/robustness measured the 256-bit pHash adding recall at no false positive)",
+      parseAlgorithms,
+      ["pdq", "phash16", "md5", "sha1"],
+    )
     .requiredOption("-o, --output <file>", "the .phs store to write")
     .option("-j, --jobs <n>", "worker threads", parsePositiveInt)
-    .option("--augment", "also store the hashes of sub-windows of each image (centre crops at 97-80%, corners at 90%, the top, bottom, left and right 60%; those of PDQ quality below 50 left out) as variants of its entry, so crops and overlaid copies of it match", false)
-    .option("--root <dir>", "the directory entry ids are relative to (default: the deepest directory holding every input)")
+    .option(
+      "--augment",
+      "also store the hashes of sub-windows of each image (centre crops at 97-80%, corners at 90%, the top, bottom, left and right 60%; those of PDQ quality below 50 left out) as variants of its entry, so crops and overlaid copies of it match",
+      false,
+    )
+    .option(
+      "--root <dir>",
+      "the directory entry ids are relative to (default: the deepest directory holding every input)",
+    )
     .option("--encrypt", "encrypt the store with --key-file or PHMATCH_LIST_KEY", false)
     .option("--key-file <file>", "key for --encrypt")
     .option("--allow-empty", "write the store even when no entry was taken (it then matches nothing)", false)
     .action(async (paths: string[], options: BuildOptions) => {
       const ids = new EntryIds(paths, options.root);
       const builder = new HashSetBuilder();
-      builder.addList({ listId: options.listId, version: options.listVersion, createdAt: new Date().toISOString(), ...(options.listName !== undefined && { name: options.listName }) });
+      builder.addList({
+        listId: options.listId,
+        version: options.listVersion,
+        createdAt: new Date().toISOString(),
+        ...(options.listName !== undefined && { name: options.listName }),
+      });
       const stored = new Set(options.algorithms);
       const perceptual = options.algorithms.some((a) => hasherSpec(a)?.input === "pixels");
       // PDQ's quality says whether an image has features at all: it is computed whenever a perceptual hash is
       // stored, even when PDQ itself is not (and then not stored).
       const hashed = perceptual && !stored.has("pdq") ? [...options.algorithms, "pdq"] : options.algorithms;
-      const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions: buildHashOptions({ algorithms: hashed, augment: options.augment, dihedral: false }) });
-      const provenance: StoreProvenance = { step: "build", at: new Date().toISOString(), by: `phmatch ${PHMATCH_VERSION}`, lists: [options.listId], read: 0, taken: 0, withdrawals: 0, duplicate: 0, refused: {} };
+      const pool = new SupervisedHashPool({
+        jobs: options.jobs,
+        hashOptions: buildHashOptions({ algorithms: hashed, augment: options.augment, dihedral: false }),
+      });
+      const provenance: StoreProvenance = {
+        step: "build",
+        at: new Date().toISOString(),
+        by: `phmatch ${PHMATCH_VERSION}`,
+        lists: [options.listId],
+        read: 0,
+        taken: 0,
+        withdrawals: 0,
+        duplicate: 0,
+        refused: {},
+      };
       const refuse = (reason: string) => (provenance.refused[reason] = (provenance.refused[reason] ?? 0) + 1);
       let failed = 0;
       let featureless = 0;
-      const add = (path: string, algorithm: string, hex: string, entry: { entryId: string; fields?: EntryFields }): void => {
+      const add = (
+        path: string,
+        algorithm: string,
+        hex: string,
+        entry: { entryId: string; fields?: EntryFields },
+      ): void => {
         const parsed = parseHashValue(algorithm, hex);
         if (!parsed.ok) throw new PhmatchError("PHM_INTERNAL", `hash of ${path} did not parse: ${parsed.reason}`);
         if (degenerateValue(algorithm, parsed.value) !== undefined) {
           refuse("degenerate");
           return;
         }
-        const fields = entry.fields !== undefined && Object.keys(entry.fields).length > 0 ? { fields: entry.fields } : {};
-        if (builder.addEntry({ algorithm, value: parsed.value, listId: options.listId, entryId: entry.entryId, ...fields, ...(options.category !== undefined && { category: options.category }) })) provenance.taken++;
+        const fields =
+          entry.fields !== undefined && Object.keys(entry.fields).length > 0 ? { fields: entry.fields } : {};
+        if (
+          builder.addEntry({
+            algorithm,
+            value: parsed.value,
+            listId: options.listId,
+            entryId: entry.entryId,
+            ...fields,
+            ...(options.category !== undefined && { category: options.category }),
+          })
+        )
+          provenance.taken++;
         else provenance.duplicate++;
       };
       try {
@@ -109,7 +155,11 @@ export function buildCommand(): Command {
           // Sub-windows: perceptual hashes only, each an entry of the same id that says which window it covers.
           for (const window of record.windows ?? []) {
             for (const [algorithm, hex] of Object.entries(window.hashes)) {
-              if (stored.has(algorithm)) add(`${record.path} (${window.window})`, algorithm, hex, { entryId: id.entryId, fields: { ...id.fields, window: window.window } });
+              if (stored.has(algorithm))
+                add(`${record.path} (${window.window})`, algorithm, hex, {
+                  entryId: id.entryId,
+                  fields: { ...id.fields, window: window.window },
+                });
             }
           }
         }
@@ -118,8 +168,12 @@ export function buildCommand(): Command {
       }
       builder.provenance.push(provenance);
       const left = [
-        featureless > 0 ? `${featureless} featureless (PDQ quality below ${PDQ_MIN_QUALITY}): their perceptual hashes left out` : "",
-        provenance.refused.degenerate !== undefined ? `${provenance.refused.degenerate} degenerate values left out (an empty file's digests, a flat image's hashes)` : "",
+        featureless > 0
+          ? `${featureless} featureless (PDQ quality below ${PDQ_MIN_QUALITY}): their perceptual hashes left out`
+          : "",
+        provenance.refused.degenerate !== undefined
+          ? `${provenance.refused.degenerate} degenerate values left out (an empty file's digests, a flat image's hashes)`
+          : "",
       ].filter((s) => s !== "");
       const line = `${provenance.read} files, ${failed} failed${left.length > 0 ? `; ${left.join("; ")}` : ""}`;
       if (builder.entryCount === 0 && !options.allowEmpty) process.stderr.write(`${line}\n`);
@@ -144,7 +198,11 @@ class EntryIds {
     if (root !== undefined) {
       this.#root = bytesPath(root);
       const outside = inputs.find((_, i) => !inside(this.#root, absolute[i] as string));
-      if (outside !== undefined) throw new PhmatchError("PHM_USAGE", `${outside} is not inside --root ${root}: entry ids are paths relative to the root`);
+      if (outside !== undefined)
+        throw new PhmatchError(
+          "PHM_USAGE",
+          `${outside} is not inside --root ${root}: entry ids are paths relative to the root`,
+        );
       return;
     }
     const dirs = absolute.map((path, i) => (isDirectory(inputs[i] as string) ? path : posix.dirname(path)));

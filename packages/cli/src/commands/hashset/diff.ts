@@ -1,8 +1,8 @@
-import { Command } from "commander";
 import { loadHashSet } from "@phmatch/core";
 import { diffHashSets } from "@phmatch/core/internal";
+import { Command } from "commander";
 import { writeLine } from "../../output.js";
-import { loadOptions, withTrustOptions, type TrustOptions } from "./options.js";
+import { loadOptions, type TrustOptions, withTrustOptions } from "./options.js";
 
 /** `phmatch hashset diff A B`: what a new release adds and withdraws. */
 export function diffCommand(): Command {
@@ -21,7 +21,14 @@ export function diffCommand(): Command {
       counts[change]++;
       await writeLine(
         process.stdout,
-        JSON.stringify({ change, algorithm: entry.algorithm, hash: Buffer.from(entry.value).toString("hex"), list: entry.listId, ...(entry.entryId !== undefined && { id: entry.entryId }), ...(entry.category !== undefined && { category: entry.category }) }),
+        JSON.stringify({
+          change,
+          algorithm: entry.algorithm,
+          hash: Buffer.from(entry.value).toString("hex"),
+          list: entry.listId,
+          ...(entry.entryId !== undefined && { id: entry.entryId }),
+          ...(entry.category !== undefined && { category: entry.category }),
+        }),
       );
     }
     process.stderr.write(`${a} -> ${b}: ${counts.added} added, ${counts.withdrawn} withdrawn\n`);

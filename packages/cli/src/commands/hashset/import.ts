@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
+import { HASH_SET_FORMATS, HashSetBuilder, type HashSetFormat, type ImportReport, importHashSet } from "@phmatch/core";
 import { Command, Option } from "commander";
-import { HASH_SET_FORMATS, HashSetBuilder, importHashSet, type HashSetFormat, type ImportReport } from "@phmatch/core";
 import { CommandExit, EXIT_CODES } from "../../exit-codes.js";
 import { parsePositiveInt } from "../../parse.js";
 import { writeStore } from "./write-store.js";
@@ -26,9 +26,16 @@ interface ImportCommandOptions {
 export function importCommand(): Command {
   return new Command("import")
     .description("import a hash list (text, pytx, csv, ndjson, vics, icse, ncmec) into a .phs store")
-    .addHelpText("after", "\nExample:\n  phmatch hashset import vics.json --list-id pvic --list-version 7 -o pvic.phs --report import.json\n")
+    .addHelpText(
+      "after",
+      "\nExample:\n  phmatch hashset import vics.json --list-id pvic --list-version 7 -o pvic.phs --report import.json\n",
+    )
     .argument("<file>", "the list file")
-    .addOption(new Option("--format <format>", "the list's format (default: detected from the content, and reported)").choices([...HASH_SET_FORMATS]))
+    .addOption(
+      new Option("--format <format>", "the list's format (default: detected from the content, and reported)").choices([
+        ...HASH_SET_FORMATS,
+      ]),
+    )
     .option("--algorithm <id>", "algorithm of bare values (text lists; CSV without an algorithm column)")
     .requiredOption("--list-id <id>", "the list's id (kept with every entry)")
     .option("--list-version <n>", "this release's version (only grows)", parsePositiveInt, 1)
@@ -76,8 +83,12 @@ export function summary(report: ImportReport): string {
     `  read ${report.read}, imported ${report.imported}, withdrawn ${report.withdrawn}, duplicate ${report.duplicate}, invalid ${report.invalid}, degenerate (refused) ${report.degenerate}, not computable (carried) ${report.notComputable}`,
   ];
   const unrecognised = Object.entries(report.unrecognised);
-  if (unrecognised.length > 0) lines.push(`  unrecognised hash types: ${unrecognised.map(([n, c]) => `${n} (${c})`).join(", ")}`);
-  if (report.ending !== "complete") lines.push(`  input ${report.ending}${report.endingProblem !== undefined ? ` at line ${report.endingProblem.line}: ${report.endingProblem.reason}` : ""}`);
+  if (unrecognised.length > 0)
+    lines.push(`  unrecognised hash types: ${unrecognised.map(([n, c]) => `${n} (${c})`).join(", ")}`);
+  if (report.ending !== "complete")
+    lines.push(
+      `  input ${report.ending}${report.endingProblem !== undefined ? ` at line ${report.endingProblem.line}: ${report.endingProblem.reason}` : ""}`,
+    );
   for (const p of report.problems.slice(0, 10)) lines.push(`  ${p.file}:${p.line}: ${p.reason}`);
   const listed = report.invalid + report.degenerate;
   if (listed > 10) lines.push(`  ... ${listed - 10} more refused (see --report)`);

@@ -13,8 +13,22 @@ import { verifyCommand } from "./verify.js";
 export function hashsetCommand(): Command {
   const hashset = new Command("hashset")
     .description("import, build, inspect, sign, verify, diff, export and merge hash lists (.phs stores)")
-    .addHelpText("after", "\nExample:\n  phmatch hashset import list.csv --list-id mylist -o mylist.phs && phmatch hashset info mylist.phs\n");
-  for (const sub of [importCommand(), buildCommand(), infoCommand(), verifyCommand(), signCommand(), keygenCommand(), diffCommand(), exportCommand(), mergeCommand(), overrideCommand()]) {
+    .addHelpText(
+      "after",
+      "\nExample:\n  phmatch hashset import list.csv --list-id mylist -o mylist.phs && phmatch hashset info mylist.phs\n",
+    );
+  for (const sub of [
+    importCommand(),
+    buildCommand(),
+    infoCommand(),
+    verifyCommand(),
+    signCommand(),
+    keygenCommand(),
+    diffCommand(),
+    exportCommand(),
+    mergeCommand(),
+    overrideCommand(),
+  ]) {
     hashset.addCommand(sub);
   }
   return hashset;

@@ -1,13 +1,15 @@
 import { existsSync } from "node:fs";
-import { Command } from "commander";
 import { hasherSpec, loadHashSet, type StoreProvenance } from "@phmatch/core";
-import { describeOverrides, loadOptions, withTrustOptions, type TrustOptions } from "./options.js";
+import { Command } from "commander";
+import { describeOverrides, loadOptions, type TrustOptions, withTrustOptions } from "./options.js";
 
 /** `phmatch hashset info`: what a store holds, where it came from, how it is protected. */
 export function infoCommand(): Command {
   return withTrustOptions(
     new Command("info")
-      .description("describe a .phs store: lists, versions, counts, signature, encryption, overrides (reads the rollback state never)")
+      .description(
+        "describe a .phs store: lists, versions, counts, signature, encryption, overrides (reads the rollback state never)",
+      )
       .addHelpText("after", "\nExample:\n  phmatch hashset info pvic.phs --trusted-keys keys.pem\n")
       .argument("<store>", "the .phs store")
       .option("--json", "print JSON", false),
@@ -24,7 +26,12 @@ export function infoCommand(): Command {
       createdBy: set.header.createdBy,
       createdAt: set.header.createdAt,
       encrypted: loaded.encrypted,
-      signature: loaded.signedBy !== undefined ? `verified, key ${loaded.signedBy}` : existsSync(`${store}.sig`) ? "present, not verified (no trusted keys given)" : "none",
+      signature:
+        loaded.signedBy !== undefined
+          ? `verified, key ${loaded.signedBy}`
+          : existsSync(`${store}.sig`)
+            ? "present, not verified (no trusted keys given)"
+            : "none",
       overrides: loaded.overrides.length,
       ...(o !== undefined && {
         overridesFile: {
@@ -32,7 +39,12 @@ export function infoCommand(): Command {
           sha256: o.sha256,
           ...(o.release !== undefined && { release: o.release }),
           ...(o.lists !== undefined && { lists: o.lists }),
-          signature: o.signedBy !== undefined ? `verified, key ${o.signedBy}` : existsSync(`${o.path}.sig`) ? "present, not verified (no trusted keys given)" : "none (unsigned)",
+          signature:
+            o.signedBy !== undefined
+              ? `verified, key ${o.signedBy}`
+              : existsSync(`${o.path}.sig`)
+                ? "present, not verified (no trusted keys given)"
+                : "none (unsigned)",
           entries: loaded.overrides,
         },
       }),
@@ -44,12 +56,26 @@ export function infoCommand(): Command {
       return;
     }
     const lines = [`${store}`];
-    for (const l of set.lists) lines.push(`  list ${l.listId} version ${l.version}${l.name !== undefined ? ` "${l.name}"` : ""}${l.source !== undefined ? `, source ${l.source}` : ""}${l.usageTerms !== undefined ? `, terms: ${l.usageTerms}` : ""}`);
-    lines.push(`  ${info.entries} entries: ${Object.entries(info.byAlgorithm).map(([a, n]) => `${a} ${n}`).join(", ")}; ${info.withdrawals} withdrawals`);
-    for (const a of info.notComputable) lines.push(`  ${a}: carried only; phmatch cannot compute ${a}, so these entries never match`);
-    lines.push(`  signature: ${info.signature}; encrypted: ${info.encrypted ? "yes" : "no"}; local ${describeOverrides(loaded)}`);
+    for (const l of set.lists)
+      lines.push(
+        `  list ${l.listId} version ${l.version}${l.name !== undefined ? ` "${l.name}"` : ""}${l.source !== undefined ? `, source ${l.source}` : ""}${l.usageTerms !== undefined ? `, terms: ${l.usageTerms}` : ""}`,
+      );
+    lines.push(
+      `  ${info.entries} entries: ${Object.entries(info.byAlgorithm)
+        .map(([a, n]) => `${a} ${n}`)
+        .join(", ")}; ${info.withdrawals} withdrawals`,
+    );
+    for (const a of info.notComputable)
+      lines.push(`  ${a}: carried only; phmatch cannot compute ${a}, so these entries never match`);
+    lines.push(
+      `  signature: ${info.signature}; encrypted: ${info.encrypted ? "yes" : "no"}; local ${describeOverrides(loaded)}`,
+    );
     // Each override changes outcomes for its value: who decided it, and why, are part of what the list is here.
-    loaded.overrides.forEach((x, i) => lines.push(`    override #${i}: ${x.action} ${x.algorithm} ${x.hash}${x.listId !== undefined ? ` in list ${x.listId}` : ""}${x.entryId !== undefined ? ` (entry ${x.entryId})` : ""}, by ${x.who} at ${x.when}: ${x.why}`));
+    loaded.overrides.forEach((x, i) =>
+      lines.push(
+        `    override #${i}: ${x.action} ${x.algorithm} ${x.hash}${x.listId !== undefined ? ` in list ${x.listId}` : ""}${x.entryId !== undefined ? ` (entry ${x.entryId})` : ""}, by ${x.who} at ${x.when}: ${x.why}`,
+      ),
+    );
     lines.push(`  created ${info.createdAt} by ${info.createdBy}`);
     lines.push(...provenanceLines(set.header.provenance));
     process.stdout.write(lines.join("\n") + "\n");
@@ -58,7 +84,8 @@ export function infoCommand(): Command {
 
 /** How the store was made, one line per step (import, build, merge), or that it does not say. */
 export function provenanceLines(provenance: StoreProvenance[] | undefined): string[] {
-  if (provenance === undefined) return ["  provenance: not recorded (made before phmatch recorded what a store was made from)"];
+  if (provenance === undefined)
+    return ["  provenance: not recorded (made before phmatch recorded what a store was made from)"];
   return provenance.flatMap((p) => {
     const refused = Object.entries(p.refused).map(([reason, n]) => `${reason} ${n}`);
     const what =
@@ -69,6 +96,9 @@ export function provenanceLines(provenance: StoreProvenance[] | undefined): stri
           : "";
     const line = `  ${p.step}${what} into ${p.lists.join(", ")} at ${p.at} by ${p.by}: read ${p.read}, took ${p.taken} entries and ${p.withdrawals} withdrawals, duplicate ${p.duplicate}, refused ${refused.length > 0 ? refused.join(", ") : "none"}`;
     if (p.input === undefined || p.input.ending === "complete") return [line];
-    return [line, `  warning: ${p.input.file} was not read whole (input ${p.input.ending}): the store may not hold the whole list; get the file again from its source`];
+    return [
+      line,
+      `  warning: ${p.input.file} was not read whole (input ${p.input.ending}): the store may not hold the whole list; get the file again from its source`,
+    ];
   });
 }

@@ -1,8 +1,17 @@
+import type { KeyObject } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { KeyObject } from "node:crypto";
+import {
+  type LoadedHashSet,
+  type LoadOptions,
+  loadHashSet,
+  PhmatchError,
+  parseListKey,
+  parseTrustedKeys,
+  RollbackState,
+  type ScanHeader,
+} from "@phmatch/core";
 import type { Command } from "commander";
-import { PhmatchError, RollbackState, loadHashSet, parseListKey, parseTrustedKeys, type LoadedHashSet, type LoadOptions, type ScanHeader } from "@phmatch/core";
 
 /** Options that say how a store is trusted and opened, shared by every command that loads one. */
 export interface TrustOptions {
@@ -19,22 +28,41 @@ export interface StateOptions {
 /** Adds --trusted-keys and --key-file to a command. */
 export function withTrustOptions(command: Command): Command {
   return command
-    .option("--trusted-keys <file>", "PEM public keys whose signatures are trusted (or PHMATCH_TRUSTED_KEYS); when set, unsigned or wrongly signed lists and overrides are refused, and a file without a usable key is an error")
+    .option(
+      "--trusted-keys <file>",
+      "PEM public keys whose signatures are trusted (or PHMATCH_TRUSTED_KEYS); when set, unsigned or wrongly signed lists and overrides are refused, and a file without a usable key is an error",
+    )
     .option("--key-file <file>", "key of encrypted lists (or PHMATCH_LIST_KEY): 64 hex digits or base64");
 }
 
 /** Adds --state-dir and --allow-rollback to a command. */
-export function withStateOptions(command: Command, what = "where the highest release of each list (and of signed overrides, and audit log heads) is remembered (or PHMATCH_STATE_DIR)"): Command {
-  return command.option("--state-dir <dir>", what).option("--allow-rollback", "accept an older release of a list (or of signed overrides) than the rollback state has seen", false);
+export function withStateOptions(
+  command: Command,
+  what = "where the highest release of each list (and of signed overrides, and audit log heads) is remembered (or PHMATCH_STATE_DIR)",
+): Command {
+  return command
+    .option("--state-dir <dir>", what)
+    .option(
+      "--allow-rollback",
+      "accept an older release of a list (or of signed overrides) than the rollback state has seen",
+      false,
+    );
 }
 
 /** Adds the repeatable, required -s/--hashset option (the lists a command matches against). */
 export function withHashsetOption(command: Command): Command {
-  return command.requiredOption("-s, --hashset <store>", "a .phs list (repeat for several)", (v: string, all: string[] = []) => [...all, v]);
+  return command.requiredOption(
+    "-s, --hashset <store>",
+    "a .phs list (repeat for several)",
+    (v: string, all: string[] = []) => [...all, v],
+  );
 }
 
 /** Loads every --hashset list, verified as the trust options say, against the rollback state if there is one. */
-export async function loadHashSets(options: TrustOptions & StateOptions & { hashset: string[] }, state: RollbackState | undefined): Promise<LoadedHashSet[]> {
+export async function loadHashSets(
+  options: TrustOptions & StateOptions & { hashset: string[] },
+  state: RollbackState | undefined,
+): Promise<LoadedHashSet[]> {
   const load: LoadOptions = { ...loadOptions(options), allowRollback: options.allowRollback === true };
   if (state !== undefined) load.versionState = state;
   const sets: LoadedHashSet[] = [];
@@ -63,7 +91,11 @@ export function stateDirOf(options: StateOptions): string | undefined {
   }
   const env = process.env.PHMATCH_STATE_DIR;
   if (env === undefined) return undefined;
-  if (env.trim() === "") throw new PhmatchError("PHM_USAGE", "PHMATCH_STATE_DIR is set but empty: set it to a folder, or unset it (an empty value never means a default)");
+  if (env.trim() === "")
+    throw new PhmatchError(
+      "PHM_USAGE",
+      "PHMATCH_STATE_DIR is set but empty: set it to a folder, or unset it (an empty value never means a default)",
+    );
   return env;
 }
 
@@ -74,13 +106,19 @@ export function stateDirOf(options: StateOptions): string | undefined {
 export function deploymentState(options: StateOptions, command: string): RollbackState {
   const dir = stateDirOf(options);
   if (dir === undefined) {
-    throw new PhmatchError("PHM_USAGE", `${command} needs a rollback state folder: give one --state-dir per gate deployment, shared by its replicas (or PHMATCH_STATE_DIR)`);
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `${command} needs a rollback state folder: give one --state-dir per gate deployment, shared by its replicas (or PHMATCH_STATE_DIR)`,
+    );
   }
   return new RollbackState(dir);
 }
 
 /** Where a one-off run keeps its rollback state, as the report header records it. */
-export type RollbackStateChoice = { state: RollbackState | undefined; header: NonNullable<ScanHeader["rollbackState"]> };
+export type RollbackStateChoice = {
+  state: RollbackState | undefined;
+  header: NonNullable<ScanHeader["rollbackState"]>;
+};
 
 /** What is said when a run has no rollback state. */
 export const NO_ROLLBACK_STATE = "rollback state: none; give --state-dir (an older list release would not be noticed)";
@@ -137,7 +175,12 @@ export function describeOverrides(loaded: LoadedHashSet): string {
   const o = loaded.overridesProvenance;
   if (o === undefined) return "overrides: none";
   const release = o.release === undefined ? "" : `, release ${o.release}`;
-  const signature = o.signedBy !== undefined ? `, signed by key ${o.signedBy}` : existsSync(`${o.path}.sig`) ? ", signature present, not verified (no trusted keys given)" : ", unsigned";
+  const signature =
+    o.signedBy !== undefined
+      ? `, signed by key ${o.signedBy}`
+      : existsSync(`${o.path}.sig`)
+        ? ", signature present, not verified (no trusted keys given)"
+        : ", unsigned";
   const actions = o.count === 0 ? "" : ` (${countActions(loaded)})`;
   return `overrides: ${o.count}${actions}${release}${signature}`;
 }

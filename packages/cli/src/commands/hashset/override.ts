@@ -1,18 +1,18 @@
 import { readFile } from "node:fs/promises";
-import { Command, Option } from "commander";
-import { PhmatchError, hexToBytes, hasherSpec, parseStore, verifyStore, type Override } from "@phmatch/core";
+import { hasherSpec, hexToBytes, type Override, PhmatchError, parseStore, verifyStore } from "@phmatch/core";
 import {
   addOverride,
   decryptStore,
   isEncryptedStore,
   isListUrl,
+  type OverridesWritten,
   readOverridesFile,
   removeOverride,
   signOverrides,
-  type OverridesWritten,
 } from "@phmatch/core/internal";
+import { Command, Option } from "commander";
 import { parseIndex } from "../../parse.js";
-import { loadOptions, readText, withTrustOptions, type TrustOptions } from "./options.js";
+import { loadOptions, readText, type TrustOptions, withTrustOptions } from "./options.js";
 
 interface WriteOptions extends TrustOptions {
   signKey?: string;
@@ -21,7 +21,9 @@ interface WriteOptions extends TrustOptions {
 /** `phmatch hashset override add|list|remove|sign`: local decisions beside a list, never editing it. */
 export function overrideCommand(): Command {
   const override = new Command("override")
-    .description("local overrides beside a list: disable an entry, or allow a value (who, when and why recorded); each change is a new release, signed with --sign-key")
+    .description(
+      "local overrides beside a list: disable an entry, or allow a value (who, when and why recorded); each change is a new release, signed with --sign-key",
+    )
     .addHelpText(
       "after",
       "\nExample:\n  phmatch hashset override add pvic.phs --action disable --algorithm md5 --hash <hex> --who 'J. Doe' --why 'appeal 12 upheld' --sign-key overrides.pem\n" +
@@ -31,28 +33,58 @@ export function overrideCommand(): Command {
     override
       .command("add")
       .argument("<store>", "the .phs store the override sits beside")
-      .addOption(new Option("--action <action>", "disable: the entry stops matching; allow: the value is accepted despite the list").choices(["disable", "allow"]).makeOptionMandatory())
+      .addOption(
+        new Option(
+          "--action <action>",
+          "disable: the entry stops matching; allow: the value is accepted despite the list",
+        )
+          .choices(["disable", "allow"])
+          .makeOptionMandatory(),
+      )
       .requiredOption("--algorithm <id>", "algorithm of the value")
       .requiredOption("--hash <hex>", "the value")
       .option("--list-id <id>", "only this list")
       .option("--entry-id <id>", "the entry's id, for the record")
       .requiredOption("--who <name>", "who decided")
       .requiredOption("--why <reason>", "why (e.g. a confirmed false positive, an upheld appeal, its reference)"),
-  ).action(async (store: string, o: WriteOptions & { action: Override["action"]; algorithm: string; hash: string; listId?: string; entryId?: string; who: string; why: string }) => {
-    // addOverride checks the override (algorithm, value, list id against the store's lists) and says what is wrong.
-    const lists = await storeListIds(store, o);
-    const entry: Override = { action: o.action, algorithm: o.algorithm, hash: o.hash.toLowerCase(), who: o.who, when: new Date().toISOString(), why: o.why };
-    if (o.listId !== undefined) entry.listId = o.listId;
-    if (o.entryId !== undefined) entry.entryId = o.entryId;
-    const written = await addOverride(store, entry, writeOptions(o, lists));
-    process.stdout.write(`override added beside ${store}: ${o.action} ${o.algorithm} ${entry.hash}; ${describeWrite(written)}\n`);
-  });
+  ).action(
+    async (
+      store: string,
+      o: WriteOptions & {
+        action: Override["action"];
+        algorithm: string;
+        hash: string;
+        listId?: string;
+        entryId?: string;
+        who: string;
+        why: string;
+      },
+    ) => {
+      // addOverride checks the override (algorithm, value, list id against the store's lists) and says what is wrong.
+      const lists = await storeListIds(store, o);
+      const entry: Override = {
+        action: o.action,
+        algorithm: o.algorithm,
+        hash: o.hash.toLowerCase(),
+        who: o.who,
+        when: new Date().toISOString(),
+        why: o.why,
+      };
+      if (o.listId !== undefined) entry.listId = o.listId;
+      if (o.entryId !== undefined) entry.entryId = o.entryId;
+      const written = await addOverride(store, entry, writeOptions(o, lists));
+      process.stdout.write(
+        `override added beside ${store}: ${o.action} ${o.algorithm} ${entry.hash}; ${describeWrite(written)}\n`,
+      );
+    },
+  );
   override
     .command("list")
     .argument("<store>", "the .phs store")
     .action(async (store: string) => {
       const file = await readOverridesFile(store);
-      if (file?.header !== undefined) process.stdout.write(`release ${file.header.release}, bound to list(s) ${file.header.lists.join(", ")}\n`);
+      if (file?.header !== undefined)
+        process.stdout.write(`release ${file.header.release}, bound to list(s) ${file.header.lists.join(", ")}\n`);
       (file?.overrides ?? []).forEach((o, i) => process.stdout.write(`#${i} ${JSON.stringify(o)}\n`));
       if ((file?.overrides.length ?? 0) === 0) process.stdout.write(`no overrides beside ${store}\n`);
     });
@@ -67,12 +99,16 @@ export function overrideCommand(): Command {
     const removed = await removeOverride(store, index, writeOptions(o, lists));
     const after = await readOverridesFile(store);
     const signed = after?.header !== undefined && o.signKey !== undefined;
-    process.stdout.write(`removed override #${index}: ${JSON.stringify(removed)}; release ${after?.header?.release ?? "-"}${signed ? ", signed" : file !== undefined ? ", unsigned" : ""}\n`);
+    process.stdout.write(
+      `removed override #${index}: ${JSON.stringify(removed)}; release ${after?.header?.release ?? "-"}${signed ? ", signed" : file !== undefined ? ", unsigned" : ""}\n`,
+    );
   });
   withTrustOptions(
     override
       .command("sign")
-      .description("sign the overrides file as it is (a file without a header gets one: release 1, bound to the store's lists)")
+      .description(
+        "sign the overrides file as it is (a file without a header gets one: release 1, bound to the store's lists)",
+      )
       .argument("<store>", "the .phs store")
       .requiredOption("--key <file>", "Ed25519 private key (PEM)"),
   ).action(async (store: string, o: TrustOptions & { key: string }) => {
@@ -84,7 +120,12 @@ export function overrideCommand(): Command {
 }
 
 function withWriteOptions(command: Command): Command {
-  return withTrustOptions(command.option("--sign-key <file>", "Ed25519 private key (PEM) that signs the new release of the overrides (required for them to be used under --trusted-keys)"));
+  return withTrustOptions(
+    command.option(
+      "--sign-key <file>",
+      "Ed25519 private key (PEM) that signs the new release of the overrides (required for them to be used under --trusted-keys)",
+    ),
+  );
 }
 
 function writeOptions(o: WriteOptions, lists: string[]): { lists: string[]; signingKeyPem?: string } {
@@ -100,9 +141,14 @@ function describeWrite(w: OverridesWritten): string {
 // The list ids of a store: the binding of its overrides. The store is read as a load would (its signature checked
 // with trusted keys, decrypted with its key), without its overrides, which are what is being changed.
 async function storeListIds(store: string, options: TrustOptions): Promise<string[]> {
-  if (isListUrl(store)) throw new PhmatchError("PHM_USAGE", "overrides sit beside a local store file, not a list server's URL");
+  if (isListUrl(store))
+    throw new PhmatchError("PHM_USAGE", "overrides sit beside a local store file, not a list server's URL");
   const bytes = await readFile(store).catch((error: Error) => {
-    throw new PhmatchError("PHM_FILE_NOT_FOUND", `cannot read the store ${store} the overrides are for: ${error.message}`, { path: store, cause: error });
+    throw new PhmatchError(
+      "PHM_FILE_NOT_FOUND",
+      `cannot read the store ${store} the overrides are for: ${error.message}`,
+      { path: store, cause: error },
+    );
   });
   const load = loadOptions(options);
   if (load.trustedKeys !== undefined) {

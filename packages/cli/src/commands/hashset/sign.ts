@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
-import { Command } from "commander";
 import { generateSigningKeys, signStore } from "@phmatch/core";
+import { Command } from "commander";
 import { readText } from "./options.js";
 
 /** `phmatch hashset sign`: a detached Ed25519 signature over the store's exact bytes. */
@@ -13,7 +13,9 @@ export function signCommand(): Command {
     .action(async (store: string, options: { key: string }) => {
       const signature = signStore(await readFile(store), readText(options.key, "--key"));
       await writeFile(`${store}.sig`, signature);
-      process.stdout.write(`signed ${store} -> ${store}.sig (key ${(JSON.parse(signature) as { keyId: string }).keyId})\n`);
+      process.stdout.write(
+        `signed ${store} -> ${store}.sig (key ${(JSON.parse(signature) as { keyId: string }).keyId})\n`,
+      );
     });
 }
 

@@ -39,7 +39,11 @@ const HEADER_PEEK_BYTES = 64 * 1024;
  * at the end of the file, are reported to `report` and not yielded. A row over 1 Mi characters, or a header
  * that cannot be parsed, is fatal (PHM_HASHSET_PARSE): the file is not delimited text as expected.
  */
-export async function* delimitedRows(input: Readable, report: ImportReport, delimiter?: string): AsyncGenerator<DelimitedRow> {
+export async function* delimitedRows(
+  input: Readable,
+  report: ImportReport,
+  delimiter?: string,
+): AsyncGenerator<DelimitedRow> {
   let source: Readable = input;
   if (delimiter === undefined) ({ source, delimiter } = await detectDelimiter(input));
   let unclosedQuote = false;
@@ -86,7 +90,12 @@ export async function* delimitedRows(input: Readable, report: ImportReport, deli
     throw parseFailure(error, report.file);
   }
   if (unclosedQuote) {
-    if (header === undefined) throw new PhmatchError("PHM_HASHSET_PARSE", `${report.file}:${next}: the header row opens a quote that is never closed`, { path: report.file });
+    if (header === undefined)
+      throw new PhmatchError(
+        "PHM_HASHSET_PARSE",
+        `${report.file}:${next}: the header row opens a quote that is never closed`,
+        { path: report.file },
+      );
     report.read++;
     report.cutShort(next, "a quote opened in this row is never closed: the rest of the file is one broken row");
   }
@@ -103,7 +112,13 @@ function lineBreaks(cells: readonly string[]): number {
 
 /** Turns the parser's own errors into PHM_HASHSET_PARSE; anything else (a strict-mode problem, an I/O error) passes. */
 function parseFailure(error: unknown, file: string): unknown {
-  if (!(error instanceof Error) || !("code" in error) || typeof error.code !== "string" || !error.code.startsWith("CSV_")) return error;
+  if (
+    !(error instanceof Error) ||
+    !("code" in error) ||
+    typeof error.code !== "string" ||
+    !error.code.startsWith("CSV_")
+  )
+    return error;
   const line = "lines" in error && typeof error.lines === "number" ? error.lines : 0;
   const reason =
     error.code === "CSV_MAX_RECORD_SIZE"
@@ -272,7 +287,10 @@ function csvLayout(header: readonly string[], options: ReaderOptions): CsvLayout
 }
 
 /** The extra fields of a row: the given columns' non-empty cells, verbatim, keyed by header name. */
-export function extraFields(cells: readonly string[], columns: readonly [number, string][]): Record<string, string> | undefined {
+export function extraFields(
+  cells: readonly string[],
+  columns: readonly [number, string][],
+): Record<string, string> | undefined {
   let extra: Record<string, string> | undefined;
   for (const [i, name] of columns) {
     const value = cells[i];
@@ -283,7 +301,12 @@ export function extraFields(cells: readonly string[], columns: readonly [number,
   return extra;
 }
 
-function csvEntry(row: DelimitedRow, layout: CsvLayout, listId: string, report: ImportReport): HashSetEntry | undefined {
+function csvEntry(
+  row: DelimitedRow,
+  layout: CsvLayout,
+  listId: string,
+  report: ImportReport,
+): HashSetEntry | undefined {
   const { cells, line, header } = row;
   if (layout.unusable !== undefined) {
     report.problem(line, layout.unusable);
@@ -298,7 +321,10 @@ function csvEntry(row: DelimitedRow, layout: CsvLayout, listId: string, report: 
       return undefined;
     }
   } else if (algorithm === undefined) {
-    report.problem(line, `the "${header[layout.algorithm]}" cell is empty; fill it or pass --algorithm for rows without one`);
+    report.problem(
+      line,
+      `the "${header[layout.algorithm]}" cell is empty; fill it or pass --algorithm for rows without one`,
+    );
     return undefined;
   }
   const text = cells[layout.hash] ?? "";

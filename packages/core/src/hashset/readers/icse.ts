@@ -1,7 +1,7 @@
 import type { HashSetEntry } from "../entry.js";
 import { parseHashValue } from "../hash-value.js";
 import type { ImportReport } from "../import-report.js";
-import { delimitedRows, extraFields, type DelimitedRow } from "./csv.js";
+import { type DelimitedRow, delimitedRows, extraFields } from "./csv.js";
 import type { HashSetReader } from "./reader.js";
 
 /**
@@ -85,7 +85,8 @@ function icseEntries(row: DelimitedRow, layout: IcseLayout, listId: string, repo
   }
   // The row's valid hashes are still imported: one damaged value does not discard the others.
   if (wrong.length > 0) report.problem(line, wrong.join("; "));
-  else if (entries.length === 0) report.problem(line, `no hash: ${layout.hashes.map(([, , column]) => `"${column}"`).join(", ")} are all empty`);
+  else if (entries.length === 0)
+    report.problem(line, `no hash: ${layout.hashes.map(([, , column]) => `"${column}"`).join(", ")} are all empty`);
   return entries;
 }
 
@@ -99,6 +100,7 @@ export const readIcse: HashSetReader = async function* (input, options, report) 
   let layout: IcseLayout | undefined;
   for await (const row of delimitedRows(input, report, ";")) {
     layout ??= icseLayout(row.header);
-    for (const entry of icseEntries(row, layout, options.listId, report)) yield { kind: "entry", entry, line: row.line };
+    for (const entry of icseEntries(row, layout, options.listId, report))
+      yield { kind: "entry", entry, line: row.line };
   }
 };

@@ -1,5 +1,5 @@
-import { StringDecoder } from "node:string_decoder";
 import type { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 
 /**
  * The longest line a line-based list (text, pytx, NDJSON) may have: one record is a few hundred characters. A
@@ -65,7 +65,8 @@ export async function* numberedLines(input: Readable): AsyncGenerator<NumberedLi
       }
     }
   }
-  for await (const chunk of input as AsyncIterable<Buffer | string>) yield* split(typeof chunk === "string" ? chunk : decoder.write(chunk));
+  for await (const chunk of input as AsyncIterable<Buffer | string>)
+    yield* split(typeof chunk === "string" ? chunk : decoder.write(chunk));
   yield* split(decoder.end());
   if (length > 0) yield finish();
 }

@@ -183,7 +183,12 @@ class NcmecParse {
       if (RECORDS.has(name)) role = "record";
       else if (parent === "root" && SECTIONS.has(name)) role = "section";
       else if (!(parent === "root" && ROOT_METADATA.has(name))) {
-        this.queue.push({ kind: "unexpected", line: this.startLine, name, parent: parent === "root" ? "the root element" : "a section" });
+        this.queue.push({
+          kind: "unexpected",
+          line: this.startLine,
+          name,
+          parent: parent === "root" ? "the root element" : "a section",
+        });
       }
     } else if (parent === "record") {
       if (name === "fingerprints") role = "fingerprints";
@@ -197,7 +202,8 @@ class NcmecParse {
       if (attributes.id !== undefined) this.record.idAttribute = attributes.id.trim();
     } else if (role === "field" || role === "fingerprint") {
       this.leaf = { text: "", overlong: false };
-      if (name === "member" && this.record !== undefined && attributes.id !== undefined) this.record.memberId = attributes.id.trim();
+      if (name === "member" && this.record !== undefined && attributes.id !== undefined)
+        this.record.memberId = attributes.id.trim();
     }
     this.roles.push(role);
   }
@@ -227,8 +233,15 @@ class NcmecParse {
       this.queue.pop();
       open = last.record;
     }
-    const where = open === undefined ? "" : `; the <${open.name}> starting at line ${open.line} is incomplete and was not imported`;
-    this.queue.push({ kind: "xml-error", line: this.parser.line, reason: `malformed XML: ${message}${where}`, unfinished: open !== undefined, atEnd: this.ending });
+    const where =
+      open === undefined ? "" : `; the <${open.name}> starting at line ${open.line} is incomplete and was not imported`;
+    this.queue.push({
+      kind: "xml-error",
+      line: this.parser.line,
+      reason: `malformed XML: ${message}${where}`,
+      unfinished: open !== undefined,
+      atEnd: this.ending,
+    });
   }
 }
 
@@ -293,8 +306,10 @@ function* recordsOf(record: PendingRecord, options: ReaderOptions, report: Impor
     report.problem(line, `${label} has more than ${MAX_FINGERPRINTS} fingerprints; the rest were not imported`);
   } else if (yielded === 0 && reported === 0) {
     // Deletion feeds often name only the entry id: that withdraws every entry of the list with that id.
-    if (withdrawal && entryId !== undefined) yield { kind: "withdrawal", withdrawal: { listId: options.listId, entryId }, line };
-    else report.problem(line, withdrawal ? `${label} has neither fingerprints nor an id` : `${label} has no fingerprints`);
+    if (withdrawal && entryId !== undefined)
+      yield { kind: "withdrawal", withdrawal: { listId: options.listId, entryId }, line };
+    else
+      report.problem(line, withdrawal ? `${label} has neither fingerprints nor an id` : `${label} has no fingerprints`);
   }
 }
 
@@ -315,7 +330,11 @@ function* drain(items: Item[], options: ReaderOptions, report: ImportReport): Ge
 }
 
 /** Streams an NCMEC-style XML hash list (see the top of this file for the accepted shape). */
-export const readNcmec: HashSetReader = async function* readNcmec(input: Readable, options: ReaderOptions, report: ImportReport) {
+export const readNcmec: HashSetReader = async function* readNcmec(
+  input: Readable,
+  options: ReaderOptions,
+  report: ImportReport,
+) {
   const parse = new NcmecParse();
   // TextDecoder drops a leading UTF-8 BOM and keeps a character split across chunks whole; saxes folds CRLF to LF.
   const decoder = new TextDecoder("utf-8");

@@ -1,7 +1,7 @@
 import type { EntryFields, HashSetEntry, HashSetRecord } from "../entry.js";
 import { parseHashValue } from "../hash-value.js";
-import type { HashSetReader } from "./reader.js";
 import { numberedLines, tooLongReason } from "./lines.js";
+import type { HashSetReader } from "./reader.js";
 
 /**
  * NDJSON, two shapes on any line:
@@ -36,7 +36,10 @@ export const readNdjson: HashSetReader = async function* (input, options, report
       // The export's header: metadata, not a record, read by the importer from line 1 only.
       if (line !== 1) {
         report.read++;
-        report.problem(line, 'a "hashset" header line belongs on line 1; its list metadata (versions, terms) was not read');
+        report.problem(
+          line,
+          'a "hashset" header line belongs on line 1; its list metadata (versions, terms) was not read',
+        );
       }
       continue;
     }
@@ -49,7 +52,10 @@ export const readNdjson: HashSetReader = async function* (input, options, report
     if (typeof value.path === "string" && (isObject(value.hashes) || isObject(value.error))) {
       const hashes = isObject(value.hashes) ? Object.entries(value.hashes) : [];
       if (hashes.length === 0) {
-        report.problem(line, `hash record of ${value.path} has no hashes (error ${isObject(value.error) ? String(value.error.code) : "?"})`);
+        report.problem(
+          line,
+          `hash record of ${value.path} has no hashes (error ${isObject(value.error) ? String(value.error.code) : "?"})`,
+        );
         continue;
       }
       for (const [algorithm, hex] of hashes) {
@@ -62,7 +68,11 @@ export const readNdjson: HashSetReader = async function* (input, options, report
           report.problem(line, parsed.reason);
           continue;
         }
-        yield { kind: "entry", entry: { algorithm, value: parsed.value, listId: options.listId, entryId: value.path }, line };
+        yield {
+          kind: "entry",
+          entry: { algorithm, value: parsed.value, listId: options.listId, entryId: value.path },
+          line,
+        };
       }
       continue;
     }
@@ -70,7 +80,12 @@ export const readNdjson: HashSetReader = async function* (input, options, report
   }
 };
 
-function exportRecord(value: Record<string, unknown>, defaultList: string, line: number, report: { problem(line: number, reason: string): void }): HashSetRecord | undefined {
+function exportRecord(
+  value: Record<string, unknown>,
+  defaultList: string,
+  line: number,
+  report: { problem(line: number, reason: string): void },
+): HashSetRecord | undefined {
   // Fields of the wrong type are refused, not dropped: an entry must not lose its id or list on the way in.
   for (const key of ["list", "id", "category", "algorithm", "hash"] as const) {
     if (value[key] !== undefined && typeof value[key] !== "string") {
@@ -80,7 +95,12 @@ function exportRecord(value: Record<string, unknown>, defaultList: string, line:
   }
   const listId = typeof value.list === "string" ? value.list : defaultList;
   const entryId = typeof value.id === "string" ? value.id : undefined;
-  if (value.type === "withdrawal" && value.hash === undefined && value.algorithm === undefined && entryId !== undefined) {
+  if (
+    value.type === "withdrawal" &&
+    value.hash === undefined &&
+    value.algorithm === undefined &&
+    entryId !== undefined
+  ) {
     return { kind: "withdrawal", withdrawal: { listId, entryId }, line };
   }
   const algorithm = typeof value.algorithm === "string" ? value.algorithm : "";
@@ -90,7 +110,11 @@ function exportRecord(value: Record<string, unknown>, defaultList: string, line:
     return undefined;
   }
   if (value.type === "withdrawal") {
-    return { kind: "withdrawal", withdrawal: { algorithm, value: parsed.value, listId, ...(entryId !== undefined && { entryId }) }, line };
+    return {
+      kind: "withdrawal",
+      withdrawal: { algorithm, value: parsed.value, listId, ...(entryId !== undefined && { entryId }) },
+      line,
+    };
   }
   const entry: HashSetEntry = { algorithm, value: parsed.value, listId, ...(entryId !== undefined && { entryId }) };
   if (typeof value.category === "string") entry.category = value.category;
@@ -115,9 +139,11 @@ function entryFields(value: unknown): EntryFields | string {
   const fields = Object.create(null) as Record<string, unknown>; // a "__proto__" field stays a field
   for (const [key, field] of Object.entries(value)) {
     if (key === "tags") {
-      if (!Array.isArray(field) || !field.every((tag) => typeof tag === "string")) return '"fields.tags" is not a list of strings';
+      if (!Array.isArray(field) || !field.every((tag) => typeof tag === "string"))
+        return '"fields.tags" is not a list of strings';
     } else if (key === "extra") {
-      if (!isObject(field) || !Object.values(field).every((text) => typeof text === "string")) return '"fields.extra" is not an object of strings';
+      if (!isObject(field) || !Object.values(field).every((text) => typeof text === "string"))
+        return '"fields.extra" is not an object of strings';
     } else if (typeof field !== "string") {
       return `"fields.${key}" is not a string`;
     }

@@ -18,4 +18,8 @@ export interface ReaderOptions {
  * seen; `report.problem(line, reason)` each invalid one, which throws in strict mode). Readers validate
  * values with `parseHashValue` (hash-value.ts). They do not deduplicate: the importer does.
  */
-export type HashSetReader = (input: Readable, options: ReaderOptions, report: ImportReport) => AsyncGenerator<HashSetRecord>;
+export type HashSetReader = (
+  input: Readable,
+  options: ReaderOptions,
+  report: ImportReport,
+) => AsyncGenerator<HashSetRecord>;

@@ -1,8 +1,8 @@
 import { hasherSpecs, hexDigits } from "../../hashers/index.js";
 import type { HashSetRecord } from "../entry.js";
 import { parseHashValue } from "../hash-value.js";
-import type { HashSetReader } from "./reader.js";
 import { numberedLines, tooLongReason } from "./lines.js";
+import type { HashSetReader } from "./reader.js";
 
 // Plain text lists: one value per line, all of the algorithm given with --algorithm. Empty lines and lines
 // starting with '#' are skipped (not records).
@@ -16,7 +16,10 @@ export const readText: HashSetReader = async function* (input, options, report) 
       continue;
     }
     if (options.algorithm === undefined) {
-      report.problem(line, `a plain list of values needs --algorithm (which hash these values are)${algorithmHint(value)}`);
+      report.problem(
+        line,
+        `a plain list of values needs --algorithm (which hash these values are)${algorithmHint(value)}`,
+      );
       continue;
     }
     const parsed = parseHashValue(options.algorithm, value);
@@ -78,6 +81,8 @@ function entryRecord(algorithm: string, value: Uint8Array, listId: string, line:
 function algorithmHint(value: string): string {
   const digits = value.replace(/^0x/i, "");
   if (!/^[0-9a-f]+$/i.test(digits)) return "";
-  const fits = hasherSpecs().filter((spec) => hexDigits(spec) === digits.length).map((spec) => spec.id);
+  const fits = hasherSpecs()
+    .filter((spec) => hexDigits(spec) === digits.length)
+    .map((spec) => spec.id);
   return fits.length === 0 ? "" : `; the values are ${digits.length} hex digits: ${fits.join(" or ")}?`;
 }

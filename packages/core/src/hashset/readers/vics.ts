@@ -98,7 +98,10 @@ export const readVics: HashSetReader = async function* (input, options, report) 
 export const MAX_VALUE_CHARS = 1 << 20;
 export const MAX_MEDIA_CHARS = 1 << 20;
 export const MAX_DEPTH = 64;
-const tooLong = [`a JSON string or number goes on for more than ${MAX_VALUE_CHARS} characters`, "a quote that is never closed, or not JSON"] as const;
+const tooLong = [
+  `a JSON string or number goes on for more than ${MAX_VALUE_CHARS} characters`,
+  "a quote that is never closed, or not JSON",
+] as const;
 
 /** A JSON number as its text: MediaIDs can be larger than 2^53, and VICS values are kept verbatim. */
 class JsonNumber {
@@ -139,7 +142,11 @@ type Frame =
   | { kind: "skip"; depth: number };
 
 /** What the reader hands on, in file order; problems are reported when drained so they follow earlier entries. */
-type Outcome = HashSetRecord | { kind: "read" } | { kind: "problem" | "cut-short"; line: number; reason: string } | { kind: "unrecognised"; line: number; name: string };
+type Outcome =
+  | HashSetRecord
+  | { kind: "read" }
+  | { kind: "problem" | "cut-short"; line: number; reason: string }
+  | { kind: "unrecognised"; line: number; name: string };
 
 /** Hash fields of a Media object, by lower-case key, and HashName values, normalised (lower case, no "-", "_", " "). */
 const HASH_ALGORITHMS: ReadonlyMap<string, string> = new Map([
@@ -247,7 +254,11 @@ class VicsWalker {
     const media = this.openMedia();
     if (media !== undefined) this.outcomes.push({ kind: "read" });
     const where = media === undefined ? "" : ` in the Media object that starts at line ${media.line}`;
-    this.outcomes.push({ kind: "problem", line, reason: `${what}${where} (${detail}); the rest of the file was not read` });
+    this.outcomes.push({
+      kind: "problem",
+      line,
+      reason: `${what}${where} (${detail}); the rest of the file was not read`,
+    });
     return false;
   }
 
@@ -261,9 +272,17 @@ class VicsWalker {
     const media = this.openMedia();
     if (media !== undefined) {
       this.outcomes.push({ kind: "read" });
-      this.outcomes.push({ kind: "cut-short", line: lastTextLine, reason: `the file ends inside the Media object that starts at line ${media.line} (truncated file?)` });
+      this.outcomes.push({
+        kind: "cut-short",
+        line: lastTextLine,
+        reason: `the file ends inside the Media object that starts at line ${media.line} (truncated file?)`,
+      });
     } else {
-      this.outcomes.push({ kind: "cut-short", line: lastTextLine, reason: "the file ends before the JSON document is complete (truncated file?)" });
+      this.outcomes.push({
+        kind: "cut-short",
+        line: lastTextLine,
+        reason: "the file ends before the JSON document is complete (truncated file?)",
+      });
     }
   }
 
@@ -272,7 +291,7 @@ class VicsWalker {
     if (parent === undefined) {
       if (this.rootSeen) return; // after the root the tokenizer throws on any further value
       this.rootSeen = true;
-      if (!isObject) this.notVics(line, "the root is an array, not an object with a \"value\" array");
+      if (!isObject) this.notVics(line, 'the root is an array, not an object with a "value" array');
       this.stack.push({ kind: "root", key: "" });
       return;
     }
@@ -288,7 +307,11 @@ class VicsWalker {
         return;
       case "value-array":
         if (isObject) {
-          this.stack.push({ kind: "element", media: { line, start: offset, fields: new Map(), key: "" }, isCase: false });
+          this.stack.push({
+            kind: "element",
+            media: { line, start: offset, fields: new Map(), key: "" },
+            isCase: false,
+          });
         } else {
           this.notMedia(line, '"value" holds an array where a Media or Case object belongs');
           this.stack.push({ kind: "skip", depth: 0 });
@@ -306,7 +329,11 @@ class VicsWalker {
         } else if (parent.media.refused !== undefined) {
           this.stack.push({ kind: "skip", depth: 0 });
         } else {
-          this.stack.push(isObject ? { kind: "object", value: Object.create(null) as JsonObject, key: "" } : { kind: "array", value: [] });
+          this.stack.push(
+            isObject
+              ? { kind: "object", value: Object.create(null) as JsonObject, key: "" }
+              : { kind: "array", value: [] },
+          );
         }
         return;
       case "case-media":
@@ -328,7 +355,11 @@ class VicsWalker {
       // falls through
       default:
         // Object.create(null): a "__proto__" key in the list stays an ordinary field
-        this.stack.push(isObject ? { kind: "object", value: Object.create(null) as JsonObject, key: "" } : { kind: "array", value: [] });
+        this.stack.push(
+          isObject
+            ? { kind: "object", value: Object.create(null) as JsonObject, key: "" }
+            : { kind: "array", value: [] },
+        );
     }
   }
 
@@ -378,7 +409,7 @@ class VicsWalker {
     const frame = this.stack.at(-1);
     if (frame === undefined) {
       this.rootSeen = true;
-      this.notVics(line, "the root is a single value, not an object with a \"value\" array");
+      this.notVics(line, 'the root is a single value, not an object with a "value" array');
     }
     switch (frame.kind) {
       case "root":
@@ -437,7 +468,11 @@ class VicsWalker {
 
   /** A document that is not VICS at all is refused as a whole, even without --strict: no record can be trusted. */
   private notVics(line: number, reason: string): never {
-    throw new PhmatchError("PHM_HASHSET_PARSE", `${this.report.file}:${line}: not a Project VIC (VICS) JSON list: ${reason}`, { path: this.report.file });
+    throw new PhmatchError(
+      "PHM_HASHSET_PARSE",
+      `${this.report.file}:${line}: not a Project VIC (VICS) JSON list: ${reason}`,
+      { path: this.report.file },
+    );
   }
 
   private mediaComplete(media: MediaDraft): void {
@@ -460,7 +495,11 @@ class VicsWalker {
       else if (lower === "mediaid") entryId = fieldText(value);
       else if (lower === "category") category = fieldText(value);
       else if (lower === "hashes") hashesField = value;
-      else if (lower === "tags" && Array.isArray(value) && value.every((tag) => typeof tag === "string" || tag instanceof JsonNumber)) {
+      else if (
+        lower === "tags" &&
+        Array.isArray(value) &&
+        value.every((tag) => typeof tag === "string" || tag instanceof JsonNumber)
+      ) {
         if (value.length > 0) tags = value.map((tag) => String(fieldText(tag)));
       } else {
         const text = fieldText(value);
@@ -471,7 +510,11 @@ class VicsWalker {
     const problems: Outcome[] = [];
     if (hashesField !== undefined && hashesField !== null) {
       if (!Array.isArray(hashesField)) {
-        problems.push({ kind: "problem", line, reason: `${label}: "Hashes" is not an array of {"HashName", "HashValue"} objects` });
+        problems.push({
+          kind: "problem",
+          line,
+          reason: `${label}: "Hashes" is not an array of {"HashName", "HashValue"} objects`,
+        });
       } else {
         hashesField.forEach((item, i) => {
           const hashName = isJsonObject(item) ? memberIgnoringCase(item, "hashname") : undefined;
@@ -509,7 +552,8 @@ class VicsWalker {
       }
       // A Media object may state one hash twice (top-level "MD5" and in "Hashes"): that is one entry, not a
       // duplicate across records for the importer to count.
-      if (kept.some((entry) => entry.algorithm === hash.algorithm && Buffer.compare(entry.value, parsed.value) === 0)) continue;
+      if (kept.some((entry) => entry.algorithm === hash.algorithm && Buffer.compare(entry.value, parsed.value) === 0))
+        continue;
       const entry: HashSetEntry = { algorithm: hash.algorithm, value: parsed.value, listId: this.options.listId };
       if (entryId !== undefined) entry.entryId = entryId;
       if (category !== undefined) entry.category = category;
@@ -518,7 +562,11 @@ class VicsWalker {
     }
     for (const entry of kept) this.outcomes.push({ kind: "entry", entry, line });
     if (present === 0 && problems.length === 0) {
-      problems.push({ kind: "problem", line, reason: `${label} has no hash (none of MD5, SHA1, SHA256, PhotoDNA, PDQ or a "Hashes" item has a value)` });
+      problems.push({
+        kind: "problem",
+        line,
+        reason: `${label} has no hash (none of MD5, SHA1, SHA256, PhotoDNA, PDQ or a "Hashes" item has a value)`,
+      });
     }
     this.outcomes.push(...problems);
   }
