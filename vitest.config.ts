@@ -11,7 +11,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "unit", include: ["packages/*/test/**/*.test.ts", "test/*.test.ts"] },
+        // Scale cases (*.scale.test.ts) are not unit tests: npm run test:fuzz runs them (project "fuzz").
+        test: { name: "unit", include: ["packages/*/test/**/*.test.ts", "test/*.test.ts"], exclude: ["**/*.scale.test.ts", "**/node_modules/**"] },
+      },
+      {
+        extends: true,
+        test: { name: "fuzz", include: ["packages/*/test/**/*.scale.test.ts"] },
       },
       {
         extends: true,

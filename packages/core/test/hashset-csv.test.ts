@@ -8,6 +8,7 @@ import type { HashSetRecord } from "../src/hashset/entry.js";
 import { ImportReport } from "../src/hashset/import-report.js";
 import { readCsv } from "../src/hashset/readers/csv.js";
 import type { ReaderOptions } from "../src/hashset/readers/reader.js";
+import { streamCsv } from "./support/list-streaming.js";
 
 const fixture = (name: string) => new URL(`../../../test-fixtures/hashsets/csv/${name}`, import.meta.url);
 const hex = (algorithm: string, text: string) => createHash(algorithm).update(text).digest("hex");
@@ -272,35 +273,5 @@ describe("readCsv", () => {
     for (const size of [1, 2, 3]) expect((await collect(inChunks(partial, size))).report.toJSON()).toEqual(whole.report.toJSON());
   });
 
-  it("streams a generated 200,000-row list fed in small chunks", async () => {
-    const ROWS = 200_000;
-    const value = (i: number) => i.toString(16).padStart(32, "0");
-    // Rows are produced as they are read, 4 KiB at most are pending, and chunks of 61 bytes split rows anywhere.
-    const input = Readable.from(
-      (function* () {
-        let pending = "algorithm,hash,id\r\n";
-        for (let i = 0; i < ROWS; i++) {
-          pending += `md5,${value(i)},row-${i}\r\n`;
-          while (pending.length >= 4096) {
-            for (let at = 0; at + 61 <= pending.length; at += 61) yield pending.slice(at, at + 61);
-            pending = pending.slice(pending.length - (pending.length % 61));
-          }
-        }
-        yield pending;
-      })(),
-      { objectMode: false },
-    );
-    const report = new ImportReport("generated.csv");
-    let count = 0;
-    let last: HashSetRecord | undefined;
-    for await (const record of readCsv(input, { listId: "test-list" }, report)) {
-      if (count === 0) expect(record).toMatchObject({ line: 2, entry: { entryId: "row-0" } });
-      count++;
-      last = record;
-    }
-    expect(count).toBe(ROWS);
-    expect(report).toMatchObject({ read: ROWS, invalid: 0 });
-    expect(last?.line).toBe(ROWS + 1);
-    expect(last?.kind === "entry" && [last.entry.entryId, Buffer.from(last.entry.value).toString("hex")]).toEqual([`row-${ROWS - 1}`, value(ROWS - 1)]);
-  });
+  it("streams a generated 5,000-row list fed in small chunks (200,000: npm run test:fuzz)", () => streamCsv(5_000));
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { HashSetEntry, HashSetRecord, Withdrawal } from "../src/hashset/entry.js";
 import { ImportReport } from "../src/hashset/import-report.js";
 import { MAX_CHARS_WITHOUT_TAG, MAX_DEPTH, readNcmec } from "../src/hashset/readers/ncmec.js";
+import { generatedNcmecList, streamNcmec } from "./support/list-streaming.js";
 
 // Fixture values are hashes of harmless strings ("phmatch benign test image 1", ...): benign, synthetic test data.
 const benign = (name: string) => `phmatch benign test ${name}`;
@@ -339,51 +340,10 @@ describe("readNcmec: strict mode", () => {
 });
 
 describe("readNcmec: streaming", () => {
-  /** A generated list of `count` images, produced lazily in 997-byte chunks (never one string). */
-  function* generatedList(count: number, progress: { chunks: number; done: boolean }): Generator<Buffer> {
-    let pending = '<?xml version="1.0" encoding="UTF-8"?>\n<queryResult>\n<images>\n';
-    for (let i = 0; i < count; i++) {
-      pending += `<image><member id="1">Stream Member</member><id>s${i}</id><classification>B1</classification>`;
-      pending += `<fingerprints><md5>${digest("md5", benign(`stream ${i}`))}</md5></fingerprints></image>\n`;
-      while (pending.length >= 997) {
-        progress.chunks++;
-        yield Buffer.from(pending.slice(0, 997));
-        pending = pending.slice(997);
-      }
-    }
-    pending += "</images>\n</queryResult>\n";
-    progress.done = true;
-    yield Buffer.from(pending);
-  }
-
-  it("reads 50,000 images arriving in small chunks, yielding before the input ends", async () => {
-    const count = 50_000;
-    const progress = { chunks: 0, done: false };
-    const report = new ImportReport("generated.xml");
-    let entries = 0;
-    let chunksAtFirstEntry = -1;
-    let last: HashSetRecord | undefined;
-    for await (const record of readNcmec(Readable.from(generatedList(count, progress)), { listId: "stream" }, report)) {
-      if (chunksAtFirstEntry < 0) chunksAtFirstEntry = progress.chunks;
-      if (record.kind === "entry") entries++;
-      last = record;
-    }
-    expect(progress.done).toBe(true);
-    expect(chunksAtFirstEntry).toBeGreaterThan(0);
-    expect(chunksAtFirstEntry).toBeLessThan(progress.chunks / 100);
-    expect(entries).toBe(count);
-    expect(report.read).toBe(count);
-    expect(report.invalid).toBe(0);
-    expect(last?.kind === "entry" && [last.line, last.entry.entryId, hex(last.entry.value), last.entry.fields?.member]).toEqual([
-      count + 3,
-      `s${count - 1}`,
-      digest("md5", benign(`stream ${count - 1}`)),
-      "1",
-    ]);
-  });
+  it("reads 5,000 images arriving in small chunks, yielding before the input ends (50,000: npm run test:fuzz)", () => streamNcmec(5_000));
 
   it("destroys the input when the consumer stops early", async () => {
-    const input = Readable.from(generatedList(10_000, { chunks: 0, done: false }));
+    const input = Readable.from(generatedNcmecList(10_000, { chunks: 0, done: false }));
     const report = new ImportReport("generated.xml");
     for await (const record of readNcmec(input, { listId: "stream" }, report)) {
       expect(record.kind).toBe("entry");

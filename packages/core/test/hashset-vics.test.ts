@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { HashSetEntry, HashSetRecord } from "../src/hashset/entry.js";
 import { ImportReport } from "../src/hashset/import-report.js";
 import { MAX_DEPTH, MAX_MEDIA_CHARS, MAX_VALUE_CHARS, readVics } from "../src/hashset/readers/vics.js";
+import { streamVics } from "./support/list-streaming.js";
 
 // The fixtures are synthetic (test-fixtures/hashsets/vics/generate.mjs): every value is a digest of the harmless
 // string "phmatch vics fixture <n>" or derived from it, recomputed here so each expected value is checked.
@@ -431,50 +432,5 @@ describe("readVics: strict mode", () => {
 });
 
 describe("readVics: streaming", () => {
-  it("streams 100,000 Media objects from small chunks without reading ahead", async () => {
-    const MEDIA = 100_000;
-    let chunksProduced = 0;
-    // The document is produced lazily, one Media line at a time, and cut into 4093-byte Buffers (an odd size,
-    // so chunk ends fall inside tokens); it never exists as one string.
-    async function* document(): AsyncGenerator<Buffer> {
-      let pending = '{"odata.metadata": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Media",\n"value": [\n';
-      for (let i = 0; i < MEDIA; i++) {
-        const s = `phmatch vics stream ${i}`;
-        pending += `{"MediaID": ${i}, "Category": ${i % 5}, "MD5": "${digestHex("md5", s)}", "SHA1": "${digestHex("sha1", s)}", "Series": "série ${i % 7}"}${i + 1 < MEDIA ? "," : ""}\n`;
-        while (pending.length >= 4093) {
-          chunksProduced++;
-          yield Buffer.from(pending.slice(0, 4093), "utf8");
-          pending = pending.slice(4093);
-        }
-      }
-      pending += "]}\n";
-      chunksProduced++;
-      yield Buffer.from(pending, "utf8");
-    }
-
-    const report = new ImportReport("stream.json");
-    let count = 0;
-    let chunksAtFirstEntry = -1;
-    let last: HashSetRecord | undefined;
-    const categories = new Map<string, number>();
-    for await (const record of readVics(Readable.from(document(), { highWaterMark: 2 }), { listId: LIST }, report)) {
-      if (count === 0) chunksAtFirstEntry = chunksProduced;
-      count++;
-      last = record;
-      if (record.kind === "entry" && record.entry.algorithm === "md5") categories.set(record.entry.category ?? "", (categories.get(record.entry.category ?? "") ?? 0) + 1);
-    }
-    expect(count).toBe(2 * MEDIA);
-    expect(report.read).toBe(MEDIA);
-    expect(report.invalid).toBe(0);
-    expect(chunksProduced).toBeGreaterThan(3000);
-    expect(chunksAtFirstEntry).toBeLessThan(10); // the first entries come out while the rest is still unwritten
-    expect([...categories.values()]).toEqual([20_000, 20_000, 20_000, 20_000, 20_000]);
-    expect(last?.kind === "entry" && [last.line, last.entry.entryId, last.entry.algorithm, hex(last.entry.value), last.entry.fields?.extra?.Series]).toEqual([
-      MEDIA + 2,
-      String(MEDIA - 1),
-      "sha1",
-      digestHex("sha1", `phmatch vics stream ${MEDIA - 1}`),
-      `série ${(MEDIA - 1) % 7}`,
-    ]);
-  });
+  it("streams 2,000 Media objects from small chunks without reading ahead (100,000: npm run test:fuzz)", () => streamVics(2_000));
 });
