@@ -323,6 +323,9 @@ export class SupervisedHashPool {
       case "result": {
         const task = this.#inflight.get(message.id);
         if (task === undefined) return;
+        // Its time limit fired and its worker is being killed for it: the verdict stands, whatever the pipe still
+        // held (on a busy machine the result and the timer can come in the same turn, in either order).
+        if (this.#cause?.culprit === task) return;
         this.#leave(task);
         this.#workerTime(task);
         task.resolve(message.record);
