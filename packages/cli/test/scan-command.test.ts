@@ -40,12 +40,12 @@ describe("phmatch scan", () => {
   const result = spawnCli(["scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "--case", "TEST-1", "--examiner", "unit test", "-o", report, "-j", "2"], { env });
   const lines = readFileSync(report, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
 
-  it("completes over corrupt, empty, non-image and oversized files, exit 2 because some failed", async () => {
+  it("completes over corrupt, empty, non-image and oversized files, exit 2 because some failed", () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("phmatch scan done");
   });
 
-  it("writes a header, one valid line per file, and a summary that agrees with them", async () => {
+  it("writes a header, one valid line per file, and a summary that agrees with them", () => {
     for (const line of lines) expect(validate(line), JSON.stringify(validate.errors)).toBe(true);
     const [header, ...rest] = lines;
     const summary = rest.pop() as Record<string, number>;
@@ -57,8 +57,8 @@ describe("phmatch scan", () => {
     for (const status of ["known", "unseen", "low_quality", "error"]) expect(summary[status]).toBe(rest.filter((r) => r.status === status).length);
   });
 
-  it("accounts for every file: SHA-256 always, errors with their codes, known files with their list and category", async () => {
-    const byName = Object.fromEntries(lines.slice(1, -1).map((r) => [String(r.path).split("/").pop(), r]));
+  it("accounts for every file: SHA-256 always, errors with their codes, known files with their list and category", () => {
+    const byName = Object.fromEntries(lines.slice(1, -1).map((r) => [String(r.path).split("/").pop() ?? "", r]));
     for (const r of Object.values(byName)) expect((r.hashes as Record<string, string>).sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(byName["empty.jpg"]).toMatchObject({ status: "error", error: { code: "PHM_DECODE_EMPTY" } });
     expect(byName["bomb.png"]).toMatchObject({ status: "error", error: { code: "PHM_DECODE_TOO_MANY_PIXELS" } });
@@ -67,16 +67,16 @@ describe("phmatch scan", () => {
     expect(byName["texture-grey.png"]).toMatchObject({ status: "unseen" });
   });
 
-  it("prints the summary as JSON on stdout when the report goes to a file", async () => {
+  it("prints the summary as JSON on stdout when the report goes to a file", () => {
     expect(JSON.parse(result.stdout)).toEqual(lines.at(-1));
   });
 
-  it("puts the report's SHA-256 beside it", async () => {
+  it("puts the report's SHA-256 beside it", () => {
     const digest = createHash("sha256").update(readFileSync(report)).digest("hex");
     expect(readFileSync(`${report}.sha256`, "utf8")).toBe(`${digest}  report.ndjson\n`);
   });
 
-  it("leaves the scanned tree exactly as it was: names, sizes, modes, mtimes, ctimes", async () => {
+  it("leaves the scanned tree exactly as it was: names, sizes, modes, mtimes, ctimes", () => {
     expect(snapshot(tree)).toEqual(before);
   });
 
