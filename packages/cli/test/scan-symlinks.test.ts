@@ -2,17 +2,15 @@
 // target exactly as readlink gives it (non-UTF-8 bytes too), never followed or hashed, a dangling one too. With
 // --follow-symlinks each target (device and inode) is followed once: a later link to it names the path it was
 // reported under, so links that double at every level cost one walk, and loops end.
-import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { scanReportSchema, unescapeReportPath } from "@phmatch/core";
-import { fixtures, projectRoot } from "../../../test/support/conformance.js";
+import { fixtures } from "../../../test/support/conformance.js";
+import { runCli } from "./support/run-cli.js";
 
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "phmatch-links-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const env: NodeJS.ProcessEnv = { ...process.env, PHMATCH_STATE_DIR: join(work, "state") };
@@ -22,8 +20,8 @@ const validate = new Ajv2020({ strict: true }).compile(scanReportSchema());
 
 type Line = Record<string, unknown> & { type: string; path: string; status?: string };
 
-function scan(tree: string, out: string, extra: string[] = []): { status: number | null; stderr: string; lines: Line[] } {
-  const r = spawnSync(process.execPath, [bin, "scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "-o", out, "-q", "-j", "1", ...extra], { cwd: projectRoot, env, encoding: "utf8" });
+async function scan(tree: string, out: string, extra: string[] = []): Promise<{ status: number | null; stderr: string; lines: Line[] }> {
+  const r = await runCli(["scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "-o", out, "-q", "-j", "1", ...extra], { env });
   const lines = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Line);
   for (const line of lines) expect(validate(line), JSON.stringify(validate.errors)).toBe(true);
   return { status: r.status, stderr: r.stderr, lines };
@@ -40,9 +38,11 @@ symlinkSync(".", join(tree, "d-loop"));
 const oddTarget = Buffer.from([0x2e, 0x2e, 0x2f, 0x78, 0xff, 0x2e, 0x70, 0x6e, 0x67]); // "../x\xff.png"
 symlinkSync(oddTarget, Buffer.from(`${tree}/e-odd-target`));
 
+// Scanned once, before the tests that read its report.
+const recorded = await scan(tree, join(work, "recorded.ndjson"));
+
 describe("scan records symbolic links", () => {
-  const out = join(work, "recorded.ndjson");
-  const { status, lines } = scan(tree, out);
+  const { status, lines } = recorded;
   const records = lines.filter((l) => l.type === "file");
   const byName = new Map(records.map((r) => [r.path.slice(tree.length + 1), r]));
 
@@ -74,8 +74,8 @@ describe("scan records symbolic links", () => {
     expect(lines[0]).toMatchObject({ type: "header", walk: { symlinks: "recorded" } });
   });
 
-  it("the CSV report carries each link's target", () => {
-    const r = spawnSync(process.execPath, [bin, "scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "--format", "csv", "-q", "-j", "1"], { cwd: projectRoot, env, encoding: "utf8" });
+  it("the CSV report carries each link's target", async () => {
+    const r = await runCli(["scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "--format", "csv", "-q", "-j", "1"], { env });
     const [head, ...rows] = r.stdout.trim().split("\n");
     const columns = (head as string).split(",");
     const cell = (row: string | undefined, name: string) => (row as string).split(",")[columns.indexOf(name)];
@@ -85,8 +85,8 @@ describe("scan records symbolic links", () => {
 });
 
 describe("scan --follow-symlinks follows each target once", () => {
-  it("a link to a file is hashed through once; links to what was already reported name it; loops end", () => {
-    const { status, lines } = scan(tree, join(work, "followed.ndjson"), ["--follow-symlinks"]);
+  it("a link to a file is hashed through once; links to what was already reported name it; loops end", async () => {
+    const { status, lines } = await scan(tree, join(work, "followed.ndjson"), ["--follow-symlinks"]);
     expect(status).toBe(0);
     const records = lines.filter((l) => l.type === "file");
     const rel = (p: unknown) => (typeof p === "string" ? p.slice(tree.length + 1) : p);
@@ -104,12 +104,12 @@ describe("scan --follow-symlinks follows each target once", () => {
     expect(lines[0]).toMatchObject({ type: "header", walk: { symlinks: "followed" } });
   });
 
-  it("12 levels of doubled links to one file: 25 records, not 4,096", () => {
+  it("12 levels of doubled links to one file: 25 records, not 4,096", async () => {
     const doubled = join(work, "doubled");
     for (let i = 0; i <= 12; i++) mkdirSync(join(doubled, "root", `l${String(i).padStart(2, "0")}`), { recursive: true });
     copyFileSync(fixtures("images/texture.jpg"), join(doubled, "root", "l12", "texture.jpg"));
     for (let i = 0; i < 12; i++) for (const name of ["x", "y"]) symlinkSync(`../l${String(i + 1).padStart(2, "0")}`, join(doubled, "root", `l${String(i).padStart(2, "0")}`, name));
-    const { status, lines } = scan(join(doubled, "root", "l00"), join(work, "doubled.ndjson"), ["--follow-symlinks"]);
+    const { status, lines } = await scan(join(doubled, "root", "l00"), join(work, "doubled.ndjson"), ["--follow-symlinks"]);
     expect(status).toBe(0);
     const records = lines.filter((l) => l.type === "file");
     expect(records).toHaveLength(25);

@@ -3,7 +3,7 @@
 // other methods), with no token, a wrong token and a decision token. Authentication, the rate limit and admission
 // are decided on the route the router matched, before any body byte is read: each refusal here is answered to a
 // request whose body was announced and never sent. The real server on loopback in its own process.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanEnv } from "../../../test/support/env.js";
 import { fixtures } from "../../../test/support/conformance.js";
+import { runCli } from "./support/run-cli.js";
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "phmatch-serve-gate-"));
@@ -310,7 +311,7 @@ describe("phmatch serve: the gate decides on the route that matched, before the 
 });
 
 // What `phmatch hash --dihedral` prints for a listed fixture (demo.phs holds its PDQ, pHash and MD5).
-const listed = JSON.parse(spawnSync(process.execPath, [bin, "hash", "--dihedral", "-a", "pdq,phash,md5", fixtures("images/shapes.png")], { encoding: "utf8" }).stdout) as {
+const listed = JSON.parse((await runCli(["hash", "--dihedral", "-a", "pdq,phash,md5", fixtures("images/shapes.png")])).stdout) as {
   hashes: Record<string, string>;
   quality: Record<string, number>;
   dihedral: Record<string, string[]>;

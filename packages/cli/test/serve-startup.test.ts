@@ -1,6 +1,6 @@
 // `phmatch serve` whose lists cannot be used at start-up: it prints the error and exits with the code `scan` gives
 // for the same list (3 for a list that fails verification), instead of staying alive, not listening.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSigningKeys } from "@phmatch/core";
 import { fixtures } from "../../../test/support/conformance.js";
 import { writeSignedList } from "../../../test/support/signed-list.js";
+import { runCli } from "./support/run-cli.js";
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "phmatch-serve-startup-"));
@@ -48,12 +49,11 @@ async function serve(list: string): Promise<{ code: number | "running"; stderr: 
   return { code, stderr };
 }
 
-const scan = (list: string) =>
-  spawnSync(process.execPath, [bin, "scan", fixtures("images/shapes.png"), "--hashset", list, "--trusted-keys", trustedKeys, "--state-dir", join(root, "state-scan")], { env, encoding: "utf8" });
+const scan = (list: string) => runCli(["scan", fixtures("images/shapes.png"), "--hashset", list, "--trusted-keys", trustedKeys, "--state-dir", join(root, "state-scan")], { env });
 
 describe("phmatch serve with lists it cannot use at start-up", () => {
   it("exits 3 with the error for a list with one byte flipped, as scan does", async () => {
-    const scanned = scan(flipped);
+    const scanned = await scan(flipped);
     expect(scanned.status).toBe(3);
     const served = await serve(flipped);
     expect(served.code).toBe(3);
@@ -65,7 +65,7 @@ describe("phmatch serve with lists it cannot use at start-up", () => {
 
   it("exits with scan's code for a list that does not exist", async () => {
     const missing = join(root, "missing.phs");
-    const scanned = scan(missing);
+    const scanned = await scan(missing);
     expect(scanned.status).not.toBe(0);
     const served = await serve(missing);
     expect(served.code).toBe(scanned.status);

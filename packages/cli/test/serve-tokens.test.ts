@@ -1,15 +1,14 @@
 // The gate's tokens: what a token file may grant (checked at start-up, PHM_USAGE otherwise), and the rate limiter
 // driven by a clock the test holds.
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { cleanEnv } from "../../../test/support/env.js";
 import { PhmatchError } from "@phmatch/core";
 import { RateLimiter, TokenAuth } from "../dist/serve/tokens.js";
 import { fixtures } from "../../../test/support/conformance.js";
+import { runCli } from "./support/run-cli.js";
 
 const T = "a-token-of-at-least-16-chars";
 const tokens = (...specs: object[]) => JSON.stringify({ tokens: specs.map((s, i) => ({ name: `t${i}`, token: `${T}-${i}`, ...s })) });
@@ -49,16 +48,13 @@ describe("token grants", () => {
     expect(usage(JSON.stringify({ tokens: [{ name: "a", token: T, detail: "full" }, { name: "b", token: T, detail: "decision" }] }))).toContain("given twice");
   });
 
-  it("stops phmatch serve at start-up (exit 64) when a token file grants a decision token a 64-bit hash", () => {
+  it("stops phmatch serve at start-up (exit 64) when a token file grants a decision token a 64-bit hash", async () => {
     const dir = mkdtempSync(join(tmpdir(), "phmatch-serve-tokens-"));
     try {
       const file = join(dir, "tokens.json");
       writeFileSync(file, tokens({ detail: "decision", matchAlgorithms: ["phash"], ratePerMinute: 600 }));
-      const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
-      const run = spawnSync(process.execPath, [bin, "serve", "--port", "0", "--hashset", fixtures("hashsets/demo.phs"), "--state-dir", join(dir, "state"), "--tokens", file, "--no-watch"], {
-        encoding: "utf8",
+      const run = await runCli(["serve", "--port", "0", "--hashset", fixtures("hashsets/demo.phs"), "--state-dir", join(dir, "state"), "--tokens", file, "--no-watch"], {
         env: cleanEnv({ PHMATCH_TOKENS: "" }),
-        timeout: 60_000,
       });
       expect(run.status).toBe(64);
       expect(run.stderr).toContain("cannot send phash (64-bit) by hash");

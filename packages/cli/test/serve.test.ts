@@ -1,7 +1,7 @@
 // `phmatch serve`, the upload gate, as a platform runs it: the real server on loopback in its own process, with
 // TMPDIR and the working directory empty and checked to stay so. Decisions, detail levels, auth, limits,
 // saturation, hot reload (good, bad, older), the on-match hook, the audit log, metrics.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
@@ -13,6 +13,7 @@ import { generateSigningKeys } from "@phmatch/core";
 import { fixtures } from "../../../test/support/conformance.js";
 import { writeSignedList } from "../../../test/support/signed-list.js";
 import { cleanEnv } from "../../../test/support/env.js";
+import { runCli } from "./support/run-cli.js";
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "phmatch-serve-"));
@@ -139,7 +140,7 @@ describe("phmatch serve", () => {
     form.append("file", new Blob([image("images/texture.jpg")], { type: "image/jpeg" }), "upload.jpg");
     const r = await json(await fetch(`${gate.url}/v1/check`, { method: "POST", headers: { authorization: `Bearer ${FULL}` }, body: form }));
     expect(r.body).toMatchObject({ decision: "match" });
-    const hashed = spawnSync(process.execPath, [bin, "hash", "--dihedral", "-a", "pdq", fixtures("images/shapes-mirror.png")], { encoding: "utf8" });
+    const hashed = await runCli(["hash", "--dihedral", "-a", "pdq", fixtures("images/shapes-mirror.png")]);
     const m = await json(await fetch(`${gate.url}/v1/match`, { method: "POST", headers: { authorization: `Bearer ${FULL}`, "content-type": "application/json" }, body: hashed.stdout }));
     expect(m.body).toMatchObject({ decision: "match", checked: ["pdq"] });
     const bad = await json(await fetch(`${gate.url}/v1/match`, { method: "POST", headers: { authorization: `Bearer ${FULL}`, "content-type": "application/json" }, body: '{"hashes":{"pdq":"not hex"}}' }));
@@ -235,12 +236,12 @@ describe("phmatch serve", () => {
     const auditPub = join(root, "audit.pub");
     const { createPublicKey } = await import("node:crypto");
     writeFileSync(auditPub, createPublicKey(readFileSync(auditKey, "utf8")).export({ type: "spki", format: "pem" }).toString());
-    const verified = spawnSync(process.execPath, [bin, "audit", "verify", auditFile, "--trusted-keys", auditPub, "--head", head as string], { encoding: "utf8" });
+    const verified = await runCli(["audit", "verify", auditFile, "--trusted-keys", auditPub, "--head", head as string]);
     expect(verified.stderr).toBe("");
     expect(verified.status).toBe(0);
     const cut = join(root, "audit-cut.ndjson");
     writeFileSync(cut, readFileSync(auditFile, "utf8").trim().split("\n").slice(0, -3).join("\n") + "\n");
-    expect(spawnSync(process.execPath, [bin, "audit", "verify", cut, "--trusted-keys", auditPub], { encoding: "utf8" }).status).toBe(3);
+    expect((await runCli(["audit", "verify", cut, "--trusted-keys", auditPub])).status).toBe(3);
   });
 });
 
@@ -275,11 +276,11 @@ describe("phmatch serve under load and misconfiguration", () => {
     }
   }, 30_000);
 
-  it("refuses --no-auth off loopback and a start without tokens", () => {
-    const run = (args: string[]) => spawnSync(process.execPath, [bin, "serve", "--hashset", listFile, "--state-dir", stateDir, "--trusted-keys", trustedKeys, ...args], { encoding: "utf8", env: { ...process.env, PHMATCH_TOKENS: "" } });
-    const offLoopback = run(["--no-auth", "--host", "0.0.0.0"]);
+  it("refuses --no-auth off loopback and a start without tokens", async () => {
+    const run = (args: string[]) => runCli(["serve", "--hashset", listFile, "--state-dir", stateDir, "--trusted-keys", trustedKeys, ...args], { env: { ...process.env, PHMATCH_TOKENS: "" } });
+    const offLoopback = await run(["--no-auth", "--host", "0.0.0.0"]);
     expect(offLoopback.status).toBe(64);
     expect(offLoopback.stderr).toContain("loopback");
-    expect(run([]).stderr).toContain("--tokens");
+    expect((await run([])).stderr).toContain("--tokens");
   });
 });
