@@ -26,7 +26,8 @@ let x = 1;
 for (;;) { for (let i = 0; i < 1e7; i++) x = (x * 1103515245 + 12345) | 0; globalThis.kept = x; }
 `;
 const workers = Array.from({ length: cores }, () => new Worker(loop, { eval: true }));
-console.log(`load-cores: ${cores} busy loop(s), one per core (pid ${process.pid}), ${seconds === undefined ? "until stopped (Ctrl-C)" : `for ${seconds} s`}`);
+const until = seconds === undefined ? "until stopped (Ctrl-C)" : `for ${seconds} s`;
+console.log(`load-cores: ${cores} busy loop(s), one per core (pid ${process.pid}), ${until}`);
 
 const stop = (why) => {
   console.log(`load-cores: stopping (${why})`);

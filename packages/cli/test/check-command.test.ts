@@ -82,7 +82,8 @@ describe("phmatch check, spawned", () => {
   it("phmatch --version prints the package version", () => {
     const r = spawnCli(["--version"]);
     expect(r.status).toBe(0);
-    const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+    const cliPackage = readFileSync(new URL("../package.json", import.meta.url), "utf8");
+    const { version } = JSON.parse(cliPackage) as { version: string };
     expect(r.stdout).toBe(`${version}\n`);
   });
 });

@@ -62,6 +62,9 @@ afterAll(() => {
 // and the FIFO canary keeps polling meanwhile.
 const phmatch = (args: string[]) => runCli(args, { env });
 
+// Inputs as it.each rows: each gets a test (and a time limit) of its own, named by kind and name.
+const named = (list: Input[]) => list.map((input) => [`${input.kind}/${input.name}`, input] as const);
+
 const misses = (answers: Answer[]) =>
   answers
     .map((a) => ({ ...a, input: inputs.find((i) => i.name === a.name) as Input }))
@@ -113,7 +116,7 @@ describe("phmatch check, a few inputs of every kind", () => {
   const chosen = HOSTILE_KINDS.flatMap((kind) => inputs.filter((i) => i.kind === kind).slice(0, kind === "svg" ? 4 : kind === "bomb" ? 3 : 1));
 
   // One test per input, each with its own time limit: under load, one test for all of them ran out of time.
-  it.each(chosen.map((input) => [`${input.kind}/${input.name}`, input] as const))("%s: exit 0, 1 or 2, a typed result as expected", async (_, input) => {
+  it.each(named(chosen))("%s: exit 0, 1 or 2, a typed result as expected", async (_, input) => {
     const r = await phmatch(["check", "--json", "--hashset", demo, input.path]);
     expect([0, 1, 2], `${input.name}: exit ${r.status}, ${r.stderr}`).toContain(r.status);
     const result = JSON.parse(r.stdout) as { status: string; error?: { code: string } };
@@ -149,10 +152,11 @@ describe("phmatch serve: POST /v1/check with every input, and a benign upload af
 
   // One test per input, each with its own time limit (the gate stays up across them).
   const benignBytes = readFileSync(benign);
-  it.each(inputs.map((input) => [`${input.kind}/${input.name}`, input] as const))("%s: a decision or a typed error (4xx, never 5xx), then the benign image still matches", async (_, input) => {
+  it.each(named(inputs))("%s: a decision or a typed error (4xx, never 5xx), then the benign one matches", async (_, input) => {
     const r = await post(input.bytes);
     expect(r.status, `${input.name}: ${JSON.stringify(r.body)}`).toBeLessThan(500);
-    expect(misses([{ name: input.name, answer: r.body.decision === "error" ? r.body.reason_code : "hash" }])).toEqual([]);
+    const answer = r.body.decision === "error" ? r.body.reason_code : "hash";
+    expect(misses([{ name: input.name, answer }])).toEqual([]);
     expect((await post(benignBytes)).body.decision, `after ${input.name}`).toBe("match");
     expect(gate.exitCode).toBeNull();
   });

@@ -81,7 +81,7 @@ async function workerMetrics(gate: Gate): Promise<Record<string, number>> {
 }
 
 // The gate's one worker process once it is up (the gate starts it before listening).
-async function workerOf(gate: { pid?: number | undefined; child?: ChildProcess }, not: Set<number> = new Set()): Promise<number> {
+async function workerOf(gate: { pid?: number; child?: ChildProcess }, not: Set<number> = new Set()): Promise<number> {
   const parent = (gate.pid ?? gate.child?.pid) as number;
   for (;;) {
     const pid = childPids(parent).find((p) => !not.has(p));
@@ -201,7 +201,11 @@ describe("phmatch serve's time limits (the gate in-process, the clock in the tes
   const clocked: Pick<SupervisedHashPool, "hashBytes"> = {
     hashBytes: (bytes, name, options, control = {}) => {
       const expire = () => vi.advanceTimersByTime(TIMEOUT_MS);
-      const answer = pool.hashBytes(bytes, name, options, { ...control, onStart: () => (control.onStart?.(), when === "started" && expire()) });
+      const onStart = () => {
+        control.onStart?.();
+        if (when === "started") expire();
+      };
+      const answer = pool.hashBytes(bytes, name, options, { ...control, onStart });
       if (when === "submitted") expire();
       return answer;
     },
@@ -209,8 +213,9 @@ describe("phmatch serve's time limits (the gate in-process, the clock in the tes
   const post = async (body: Buffer) => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     try {
-      const r = await gate.inject({ method: "POST", url: "/v1/check", headers: { "content-type": "image/png" }, payload: body });
-      return { status: r.statusCode, retryAfter: r.headers["retry-after"] ?? null, body: r.json() as Record<string, unknown> };
+      const headers = { "content-type": "image/png" };
+      const r = await gate.inject({ method: "POST", url: "/v1/check", headers, payload: body });
+      return { status: r.statusCode, retryAfter: r.headers["retry-after"] ?? null, body: r.json<Record<string, unknown>>() };
     } finally {
       vi.useRealTimers();
     }
@@ -223,7 +228,8 @@ describe("phmatch serve's time limits (the gate in-process, the clock in the tes
     const lists = new ListHolder([fixtures("hashsets/demo.phs")], () => ({}), { pool: clocked });
     await lists.load();
     audit = AuditLog.open(auditFile);
-    gate = await createGate({ lists, auth: undefined, maxBytes: 1 << 24, maxConcurrent: 4, timeoutMs: TIMEOUT_MS, threads: 1, audit });
+    const limits = { maxBytes: 1 << 24, maxConcurrent: 4, timeoutMs: TIMEOUT_MS, threads: 1 };
+    gate = await createGate({ lists, auth: undefined, ...limits, audit });
     pool.start();
     worker = await workerOf({ pid: process.pid }, before);
   }, 60_000);
@@ -233,26 +239,29 @@ describe("phmatch serve's time limits (the gate in-process, the clock in the tes
     audit?.close();
   });
 
-  it("answers 422 PHM_WORKER_TIMEOUT for an upload still hashing at the per-file limit, kills its worker without a retry, audits it", async () => {
+  it("answers 422 PHM_WORKER_TIMEOUT for an upload still hashing at the per-file limit, kills its worker, audits it", async () => {
     when = "never";
     expect(await post(small)).toMatchObject({ status: 200, body: { decision: "match" } });
     when = "started";
     // Started, an upload is not dropped at its deadline but runs to the per-file limit, which says the file costs too
     // much: error + code, no Retry-After (it would fail again), no retry.
     const slow = await post(small);
-    expect(slow).toMatchObject({ status: 422, retryAfter: null, body: { decision: "error", reason_code: "PHM_WORKER_TIMEOUT" } });
+    const timedOut = { decision: "error", reason_code: "PHM_WORKER_TIMEOUT" };
+    expect(slow).toMatchObject({ status: 422, retryAfter: null, body: timedOut });
     expect(childPids(process.pid)).not.toContain(worker);
     expect(pool.stats).toMatchObject({ timeouts: 1, crashes: 0, retries: 0 });
     when = "never";
     expect(await post(small)).toMatchObject({ status: 200, body: { decision: "match" } }); // a new worker answers
     const records = readFileSync(auditFile, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(records).toContainEqual(expect.objectContaining({ type: "decision", decision: "error", reasonCode: "PHM_WORKER_TIMEOUT", status: 422, client: "127.0.0.1" }));
+    const audited = { type: "decision", decision: "error", reasonCode: "PHM_WORKER_TIMEOUT", status: 422, client: "127.0.0.1" };
+    expect(records).toContainEqual(expect.objectContaining(audited));
   });
 
-  it("answers 503 TIMEOUT + Retry-After for an upload no worker thread started by its deadline, and the next normally", async () => {
+  it("answers 503 TIMEOUT + Retry-After for an upload no thread started by its deadline, the next normally", async () => {
     when = "submitted";
     const before = { ...pool.stats };
-    expect(await post(small)).toMatchObject({ status: 503, retryAfter: "1", body: { decision: "error", reason_code: "TIMEOUT" } });
+    const dropped = { decision: "error", reason_code: "TIMEOUT" };
+    expect(await post(small)).toMatchObject({ status: 503, retryAfter: "1", body: dropped });
     expect(pool.stats).toEqual(before); // dropped, not killed: saturation says nothing against the file
     when = "never";
     expect(await post(small)).toMatchObject({ status: 200, body: { decision: "match" } });

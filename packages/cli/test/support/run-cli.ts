@@ -80,11 +80,15 @@ export function spawnCli(args: string[], options: CliOptions = {}): CliResult {
 
 type Undo = () => void;
 
+// The captured stream is not a terminal (nor is a spawned command's pipe): the output is the same wherever tests run.
 function capture(stream: NodeJS.WriteStream, chunks: Buffer[]): Undo {
   const own = Object.getOwnPropertyDescriptor(stream, "write");
+  const ownTty = Object.getOwnPropertyDescriptor(stream, "isTTY");
+  Object.defineProperty(stream, "isTTY", { value: false, configurable: true, writable: true });
   const write = (chunk: unknown, encoding?: unknown, callback?: unknown): boolean => {
     const done = typeof encoding === "function" ? encoding : callback;
-    if (typeof chunk === "string") chunks.push(Buffer.from(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8"));
+    const text = typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8";
+    if (typeof chunk === "string") chunks.push(Buffer.from(chunk, text));
     else if (chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk));
     if (typeof done === "function") process.nextTick(done as () => void);
     return true;
@@ -93,6 +97,8 @@ function capture(stream: NodeJS.WriteStream, chunks: Buffer[]): Undo {
   return () => {
     if (own !== undefined) Object.defineProperty(stream, "write", own);
     else delete (stream as { write?: unknown }).write;
+    if (ownTty !== undefined) Object.defineProperty(stream, "isTTY", ownTty);
+    else delete (stream as { isTTY?: boolean }).isTTY;
   };
 }
 
