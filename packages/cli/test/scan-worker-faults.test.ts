@@ -1,20 +1,19 @@
 // `phmatch scan` while its worker processes are killed (SIGKILL, and SIGSEGV as a decoder crash would raise) at
 // random moments: the scan finishes, and every file is reported exactly once, with the hashes and result an
 // undisturbed scan gives it, or with PHM_WORKER_CRASHED if it was in flight at two deaths in a row.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scanReportSchema } from "@phmatch/core";
 import { fixtures, projectRoot } from "../../../test/support/conformance.js";
 import { childPids, prng, sleep, writeSyntheticImages } from "../../../test/support/worker-faults.js";
 import { cleanEnv } from "../../../test/support/env.js";
+import { bin, runCli } from "./support/run-cli.js";
 
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "phmatch-scan-faults-"));
 const tree = join(work, "tree");
 const env = cleanEnv({ PHMATCH_STATE_DIR: join(work, "state") });
@@ -39,7 +38,7 @@ describe("phmatch scan with its worker processes killed", () => {
     mkdirSync(tree);
     paths = await writeSyntheticImages(tree, FILES, SEED);
     const report = join(work, "clean.ndjson");
-    const run = spawnSync(process.execPath, [bin, "scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "-o", report, "-j", "2", "-q"], { cwd: projectRoot, env, encoding: "utf8" });
+    const run = await runCli(["scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "-o", report, "-j", "2", "-q"], { env });
     expect(run.status, run.stderr).toBe(0);
     clean = new Map(fileLines(report).map((l) => [l.path, l]));
   }, 120_000);

@@ -8,6 +8,7 @@ import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { run } from "@phmatch/cli";
 import { projectRoot } from "../../../../test/support/conformance.js";
+import { childPids } from "../../../../test/support/worker-faults.js";
 
 /** The built `phmatch` binary, for the tests that need a real process. */
 export const bin = fileURLToPath(new URL("../../dist/bin.js", import.meta.url));
@@ -26,6 +27,13 @@ export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   /** What the command reads from stdin; empty by default (as a spawned command with nothing piped in). */
   input?: string | Buffer;
+}
+
+/** Thrown when a command left a process of its own running (its hash pool's worker, say): it must close it. */
+export class ProcessLeftRunning extends Error {
+  constructor(readonly args: string[], readonly pids: number[]) {
+    super(`phmatch ${args.join(" ")} returned with its child process(es) ${pids.join(", ")} still running`);
+  }
 }
 
 /** Thrown when a command calls `process.exit` in-process: such a command must be tested spawned. */
@@ -56,12 +64,16 @@ async function runNow(args: string[], options: CliOptions): Promise<CliResult> {
     replaceCwd(options.cwd ?? projectRoot),
     forbidExit(),
   ];
+  const before = new Set(childPids(process.pid));
   let status: number;
   try {
     status = await run([process.execPath, bin, ...args]);
   } finally {
     for (const undo of restore.reverse()) undo();
   }
+  // A command returns once its work is done, its worker process closed: one left running would keep a CLI alive.
+  const left = childPids(process.pid).filter((pid) => !before.has(pid));
+  if (left.length > 0) throw new ProcessLeftRunning(args, left);
   return { status, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
 }
 
