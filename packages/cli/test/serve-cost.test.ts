@@ -68,10 +68,9 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// Waits for the condition as long as it takes on this machine now; the test's own limit ends a wait that never ends.
 async function until(what: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 60_000;
   while (!(await what())) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
     await sleep(100);
   }
 }

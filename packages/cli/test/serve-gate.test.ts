@@ -55,9 +55,8 @@ beforeAll(async () => {
     { cwd: root, env: cleanEnv({ PHMATCH_TOKENS: "" }), stdio: ["ignore", "ignore", "pipe"] },
   );
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const deadline = Date.now() + 30_000;
   while (!/listening on (\S+)/.test(stderr)) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`gate did not start: ${stderr}`);
+    if (child.exitCode !== null) throw new Error(`gate did not start: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   port = Number(new URL(/listening on (\S+)/.exec(stderr)![1] as string).port);
@@ -74,10 +73,9 @@ async function metric(name: string): Promise<number> {
   return Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
 }
 
-async function until(what: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
+// Waits for the condition as long as it takes on this machine now; the test's own limit ends a wait that never ends.
+async function until(what: () => Promise<boolean>): Promise<void> {
   while (!(await what())) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
     await new Promise((r) => setTimeout(r, 50));
   }
 }

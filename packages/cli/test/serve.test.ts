@@ -53,9 +53,8 @@ async function startGate(args: string[], env: Record<string, string> = {}): Prom
   });
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const deadline = Date.now() + 20_000;
   while (!/listening on (\S+)/.test(err)) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`gate did not start: ${err}`);
+    if (child.exitCode !== null) throw new Error(`gate did not start: ${err}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return { child, url: /listening on (\S+)/.exec(err)![1] as string, stderr: () => err };
@@ -79,10 +78,9 @@ async function metric(gate: { url: string }, name: string): Promise<number> {
   return Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
 }
 
-async function until(what: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
+// Waits for the condition as long as it takes on this machine now; the test's own limit ends a wait that never ends.
+async function until(what: () => Promise<boolean>): Promise<void> {
   while (!(await what())) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
     await new Promise((r) => setTimeout(r, 100));
   }
 }
