@@ -11,12 +11,18 @@ export default defineConfig({
     projects: [
       {
         extends: true,
+        // Scale cases (*.scale.test.ts) are not unit tests: npm run test:fuzz runs them (project "fuzz").
         test: {
           name: "unit",
           include: ["packages/*/test/**/*.test.ts", "test/*.test.ts"],
+          exclude: ["**/*.scale.test.ts", "**/node_modules/**"],
           // Type tests of the public API (test/public-api.test-d.ts): tsc on the built declarations, no runtime.
           typecheck: { enabled: true, include: ["test/*.test-d.ts"], tsconfig: "test/tsconfig.public-api.json" },
         },
+      },
+      {
+        extends: true,
+        test: { name: "fuzz", include: ["packages/*/test/**/*.scale.test.ts"] },
       },
       {
         extends: true,

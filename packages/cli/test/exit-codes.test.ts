@@ -4,8 +4,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { EXIT_CODES, run } from "@phmatch/cli";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { fixtures } from "../../../test/support/conformance.js";
 import { PHMATCH_TRUST_VARIABLES } from "../../../test/support/env.js";
 
@@ -19,7 +19,10 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "phmatch-exit-"));
   // One record match cannot read (exit 2), and one it can (exit 0).
   writeFileSync(at("bad.ndjson"), "not a record\n");
-  writeFileSync(at("good.ndjson"), JSON.stringify({ path: "a.jpg", hashes: { md5: "d41d8cd98f00b204e9800998ecf8427e" } }) + "\n");
+  writeFileSync(
+    at("good.ndjson"),
+    JSON.stringify({ path: "a.jpg", hashes: { md5: "d41d8cd98f00b204e9800998ecf8427e" } }) + "\n",
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

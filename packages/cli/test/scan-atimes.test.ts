@@ -5,16 +5,26 @@
 //
 // The tree's atimes are set two days back (whole seconds): on a relatime mount (the default, and os.tmpdir() here)
 // the kernel then updates them at the first read, which a control directory shows before the scans.
-import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, lstatSync, lutimesSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import {
+  copyFileSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { type AccessTimeReport, isoNs } from "@phmatch/core/internal";
 import { afterAll, describe, expect, it } from "vitest";
-import { isoNs, type AccessTimeReport } from "@phmatch/core/internal";
-import { fixtures, projectRoot } from "../../../test/support/conformance.js";
+import { fixtures } from "../../../test/support/conformance.js";
+import { runCli } from "./support/run-cli.js";
 
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "phmatch-atimes-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const env: NodeJS.ProcessEnv = { ...process.env, PHMATCH_STATE_DIR: join(work, "state") };
@@ -29,7 +39,8 @@ const mtime = now - 3 * 86_400;
 function makeTree(name: string): string[] {
   const root = join(work, name);
   mkdirSync(join(root, "a", "b"), { recursive: true });
-  for (const dir of [root, join(root, "a"), join(root, "a", "b")]) copyFileSync(fixtures("images/tiny-4x4.png"), join(dir, "x.png"));
+  for (const dir of [root, join(root, "a"), join(root, "a", "b")])
+    copyFileSync(fixtures("images/tiny-4x4.png"), join(dir, "x.png"));
   symlinkSync("a/x.png", join(root, "link.png"));
   lutimesSync(join(root, "link.png"), atime, mtime);
   const dirs = [join(root, "a", "b"), join(root, "a"), root];
@@ -37,13 +48,28 @@ function makeTree(name: string): string[] {
   return [...dirs, join(root, "link.png")];
 }
 
-const times = (paths: string[]) => paths.map((p) => lstatSync(p, { bigint: true })).map((s) => ({ atime: s.atimeNs, mtime: s.mtimeNs, ctime: s.ctimeNs }));
+const times = (paths: string[]) =>
+  paths
+    .map((p) => lstatSync(p, { bigint: true }))
+    .map((s) => ({ atime: s.atimeNs, mtime: s.mtimeNs, ctime: s.ctimeNs }));
 
-function scan(root: string, extra: string[]): { status: number | null; header: { walk: { accessTimes: string } }; atimes: AccessTimeReport } {
+async function scan(
+  root: string,
+  extra: string[],
+): Promise<{ status: number | null; header: { walk: { accessTimes: string } }; atimes: AccessTimeReport }> {
   const out = `${root}.ndjson`;
-  const r = spawnSync(process.execPath, [bin, "scan", root, "--hashset", fixtures("hashsets/demo.phs"), "-o", out, "-j", "1", ...extra], { cwd: projectRoot, env, encoding: "utf8" });
-  const lines = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { status: r.status, header: lines[0] as { walk: { accessTimes: string } }, atimes: (lines.at(-1) as { atimes: AccessTimeReport }).atimes };
+  const r = await runCli(["scan", root, "--hashset", fixtures("hashsets/demo.phs"), "-o", out, "-j", "1", ...extra], {
+    env,
+  });
+  const lines = readFileSync(out, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return {
+    status: r.status,
+    header: lines[0] as { walk: { accessTimes: string } },
+    atimes: (lines.at(-1) as { atimes: AccessTimeReport }).atimes,
+  };
 }
 
 describe("scan and the access times of directories and links", () => {
@@ -53,10 +79,10 @@ describe("scan and the access times of directories and links", () => {
     expect(lstatSync(control as string, { bigint: true }).atimeNs).not.toBe(BigInt(atime) * 1_000_000_000n);
   });
 
-  it("by default writes no timestamp and lists every entry whose atime its reading changed, with the atime as found", () => {
+  it("by default writes no timestamp and lists every entry whose atime its reading changed, with the atime as found", async () => {
     const entries = makeTree("plain");
     const before = times(entries);
-    const { status, header, atimes } = scan(join(work, "plain"), ["-q"]);
+    const { status, header, atimes } = await scan(join(work, "plain"), ["-q"]);
     expect(status).toBe(0);
     expect(header.walk.accessTimes).toContain("no timestamp is ever written");
     const after = times(entries);
@@ -66,15 +92,19 @@ describe("scan and the access times of directories and links", () => {
     const moved = entries.filter((_, i) => after[i]?.atime !== before[i]?.atime);
     expect(moved.length).toBeGreaterThan(0);
     expect(atimes.changed.map((c) => c.path).sort()).toEqual([...moved].sort());
-    for (const change of atimes.changed) expect(change).toMatchObject({ atime: isoNs(BigInt(atime) * 1_000_000_000n), why: "reading it changed its access time" });
+    for (const change of atimes.changed)
+      expect(change).toMatchObject({
+        atime: isoNs(BigInt(atime) * 1_000_000_000n),
+        why: "reading it changed its access time",
+      });
     expect(atimes.changed.find((c) => c.path.endsWith("link.png"))?.entry).toBe("symlink");
     expect(atimes).toMatchObject({ checked: 4, restored: 0 });
   });
 
-  it("with --restore-atimes sets each one back exactly (its mtime untouched), through the scan's and the progress count's walks", () => {
+  it("with --restore-atimes sets each one back exactly (its mtime untouched), through the scan's and the progress count's walks", async () => {
     const entries = makeTree("restored");
     const before = times(entries);
-    const { status, header, atimes } = scan(join(work, "restored"), ["--restore-atimes"]); // progress on: two walks
+    const { status, header, atimes } = await scan(join(work, "restored"), ["--restore-atimes"]); // progress on: two walks
     expect(status).toBe(0);
     expect(header.walk.accessTimes).toContain("set back");
     const after = times(entries);
@@ -84,7 +114,7 @@ describe("scan and the access times of directories and links", () => {
     expect(after.every((t, i) => t.ctime > (before[i] as { ctime: bigint }).ctime)).toBe(true);
   });
 
-  it("with --restore-atimes leaves alone an entry whose mtime Node cannot write back exactly, and lists it with why", () => {
+  it("with --restore-atimes leaves alone an entry whose mtime Node cannot write back exactly, and lists it with why", async () => {
     const dir = join(work, "fine");
     mkdirSync(dir);
     copyFileSync(fixtures("images/tiny-4x4.png"), join(dir, "x.png"));
@@ -92,12 +122,19 @@ describe("scan and the access times of directories and links", () => {
     execFileSync("touch", ["-m", "-d", `@${mtime}.123456789`, dir]);
     execFileSync("touch", ["-a", "-d", `@${atime}`, dir]);
     const [before] = times([dir]);
-    const { status, atimes } = scan(dir, ["-q", "--restore-atimes"]);
+    const { status, atimes } = await scan(dir, ["-q", "--restore-atimes"]);
     expect(status).toBe(0);
     const [after] = times([dir]);
     expect([after?.mtime, after?.ctime]).toEqual([before?.mtime, before?.ctime]);
     expect(after?.mtime).toBe(BigInt(mtime) * 1_000_000_000n + 123_456_789n);
     expect(atimes.restored).toBe(0);
-    expect(atimes.changed).toEqual([{ path: dir, entry: "directory", atime: isoNs(BigInt(atime) * 1_000_000_000n), why: expect.stringContaining("not set back: its atime or mtime has sub-microsecond digits") }]);
+    expect(atimes.changed).toEqual([
+      {
+        path: dir,
+        entry: "directory",
+        atime: isoNs(BigInt(atime) * 1_000_000_000n),
+        why: expect.stringContaining("not set back: its atime or mtime has sub-microsecond digits"),
+      },
+    ]);
   });
 });

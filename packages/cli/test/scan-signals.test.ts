@@ -3,8 +3,8 @@
 // completes the report as an uninterrupted run writes it. A scan whose reader goes away, or that is killed outright,
 // ends quietly: no EPIPE stack trace from it or from its worker process.
 // Signals are sent at points in the work (records in the report, the worker process running), never after a delay.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,7 +20,16 @@ cpSync(fixtures("bad"), join(tree, "bad"), { recursive: true });
 const env: NodeJS.ProcessEnv = { ...process.env, PHMATCH_STATE_DIR: join(work, "state") };
 delete env.PHMATCH_TRUSTED_KEYS;
 delete env.PHMATCH_LIST_KEY;
-const scanArgs = (out?: string) => ["scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "-q", "-j", "1", ...(out === undefined ? [] : ["-o", out])];
+const scanArgs = (out?: string) => [
+  "scan",
+  tree,
+  "--hashset",
+  fixtures("hashsets/demo.phs"),
+  "-q",
+  "-j",
+  "1",
+  ...(out === undefined ? [] : ["-o", out]),
+];
 
 interface Run {
   child: ChildProcess;
@@ -57,7 +66,8 @@ function until(ready: () => boolean): Promise<void> {
   });
 }
 
-const fileRecords = (report: string) => (existsSync(report) ? (readFileSync(report, "utf8").match(/"type":"file"/g) ?? []).length : 0);
+const fileRecords = (report: string) =>
+  existsSync(report) ? (readFileSync(report, "utf8").match(/"type":"file"/g) ?? []).length : 0;
 
 // The worker process of a scan (its only child), from /proc.
 function childOf(pid: number): number | undefined {
@@ -89,31 +99,43 @@ describe("scan stopped by a signal", () => {
   it.each([
     ["SIGINT", 130],
     ["SIGTERM", 143],
-  ] as const)("%s: finishes the record in progress, says what was written and how to --resume, exits %i", async (signal, code) => {
-    const out = join(work, `${signal}.ndjson`);
-    const run = start(scanArgs(out));
-    await until(() => fileRecords(out) >= 2);
-    run.child.kill(signal);
-    expect(await run.exit).toEqual({ code, signal: null });
-    await run.closed;
-    const text = readFileSync(out, "utf8");
-    // Whole lines only: the header and the records written, each complete; no summary.
-    expect(text.endsWith("\n")).toBe(true);
-    const lines = text.trimEnd().split("\n").map((l) => JSON.parse(l) as { type: string });
-    const records = lines.filter((l) => l.type === "file").length;
-    expect(records).toBeGreaterThanOrEqual(2);
-    expect(records).toBeLessThan(total);
-    expect(lines.map((l) => l.type)).toEqual(["header", ...Array<string>(records).fill("file")]);
-    expect(existsSync(`${out}.sha256`)).toBe(false); // an unfinished report is not sealed
-    expect(run.stderr).toContain(`phmatch scan: ${signal}: stopped after the record in progress: ${records} records are in ${out}`);
-    quiet(run.stderr);
-    // The command it gives finishes the report: the same as an uninterrupted run's.
-    const command = /finish it with:\n {2}phmatch (.*)\n/.exec(run.stderr)?.[1];
-    expect(command).toBe([...scanArgs(out), "--resume"].join(" "));
-    const resumed = spawnSync(process.execPath, [bin, ...(command as string).split(" ")], { cwd: projectRoot, env, encoding: "utf8" });
-    expect(resumed.status, resumed.stderr).toBe(2); // the bad fixtures are errors, as in the reference
-    expect(comparable(out)).toEqual(comparable(reference));
-  });
+  ] as const)(
+    "%s: finishes the record in progress, says what was written and how to --resume, exits %i",
+    async (signal, code) => {
+      const out = join(work, `${signal}.ndjson`);
+      const run = start(scanArgs(out));
+      await until(() => fileRecords(out) >= 2);
+      run.child.kill(signal);
+      expect(await run.exit).toEqual({ code, signal: null });
+      await run.closed;
+      const text = readFileSync(out, "utf8");
+      // Whole lines only: the header and the records written, each complete; no summary.
+      expect(text.endsWith("\n")).toBe(true);
+      const lines = text
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { type: string });
+      const records = lines.filter((l) => l.type === "file").length;
+      expect(records).toBeGreaterThanOrEqual(2);
+      expect(records).toBeLessThan(total);
+      expect(lines.map((l) => l.type)).toEqual(["header", ...Array<string>(records).fill("file")]);
+      expect(existsSync(`${out}.sha256`)).toBe(false); // an unfinished report is not sealed
+      expect(run.stderr).toContain(
+        `phmatch scan: ${signal}: stopped after the record in progress: ${records} records are in ${out}`,
+      );
+      quiet(run.stderr);
+      // The command it gives finishes the report: the same as an uninterrupted run's.
+      const command = /finish it with:\n {2}phmatch (.*)\n/.exec(run.stderr)?.[1];
+      expect(command).toBe([...scanArgs(out), "--resume"].join(" "));
+      const resumed = spawnSync(process.execPath, [bin, ...(command as string).split(" ")], {
+        cwd: projectRoot,
+        env,
+        encoding: "utf8",
+      });
+      expect(resumed.status, resumed.stderr).toBe(2); // the bad fixtures are errors, as in the reference
+      expect(comparable(out)).toEqual(comparable(reference));
+    },
+  );
 
   it("a report on standard output: says how many records were written and that it cannot be resumed", async () => {
     const run = start(scanArgs());
@@ -123,7 +145,9 @@ describe("scan stopped by a signal", () => {
     await run.closed;
     const records = (run.stdout.match(/"type":"file"/g) ?? []).length;
     expect(run.stdout.endsWith("\n")).toBe(true);
-    expect(run.stderr).toContain(`${records} records are in standard output, with no summary yet; a report on standard output cannot be resumed: run the scan again with -o FILE`);
+    expect(run.stderr).toContain(
+      `${records} records are in standard output, with no summary yet; a report on standard output cannot be resumed: run the scan again with -o FILE`,
+    );
     quiet(run.stderr);
   });
 });
@@ -141,8 +165,14 @@ describe("scan that loses its reader or is killed", () => {
 
   it("goes on to the end of its report when the reader of its progress lines goes away", async () => {
     const out = join(work, "no-stderr.ndjson");
-    const child = spawn(process.execPath, [bin, ...scanArgs(out).filter((a) => a !== "-q")], { cwd: projectRoot, env, stdio: ["ignore", "ignore", "pipe"] });
-    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.once("exit", (code, signal) => done({ code, signal })));
+    const child = spawn(process.execPath, [bin, ...scanArgs(out).filter((a) => a !== "-q")], {
+      cwd: projectRoot,
+      env,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+      child.once("exit", (code, signal) => done({ code, signal })),
+    );
     child.stderr?.once("data", () => child.stderr?.destroy()); // the first progress line, then the pipe is closed
     expect(await exit).toEqual({ code: 2, signal: null }); // as the reference: the bad fixtures are errors
     expect(comparable(out)).toEqual(comparable(join(work, "reference.ndjson")));

@@ -2,18 +2,16 @@
 // target exactly as readlink gives it (non-UTF-8 bytes too), never followed or hashed, a dangling one too. With
 // --follow-symlinks each target (device and inode) is followed once: a later link to it names the path it was
 // reported under, so links that double at every level cost one walk, and loops end.
-import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Ajv2020 } from "ajv/dist/2020.js";
-import { afterAll, describe, expect, it } from "vitest";
 import { scanReportSchema } from "@phmatch/core";
 import { unescapeReportPath } from "@phmatch/core/internal";
-import { fixtures, projectRoot } from "../../../test/support/conformance.js";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { fixtures } from "../../../test/support/conformance.js";
+import { runCli } from "./support/run-cli.js";
 
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "phmatch-links-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const env: NodeJS.ProcessEnv = { ...process.env, PHMATCH_STATE_DIR: join(work, "state") };
@@ -23,9 +21,19 @@ const validate = new Ajv2020({ strict: true }).compile(scanReportSchema());
 
 type Line = Record<string, unknown> & { type: string; path: string; status?: string };
 
-function scan(tree: string, out: string, extra: string[] = []): { status: number | null; stderr: string; lines: Line[] } {
-  const r = spawnSync(process.execPath, [bin, "scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "-o", out, "-q", "-j", "1", ...extra], { cwd: projectRoot, env, encoding: "utf8" });
-  const lines = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Line);
+async function scan(
+  tree: string,
+  out: string,
+  extra: string[] = [],
+): Promise<{ status: number | null; stderr: string; lines: Line[] }> {
+  const r = await runCli(
+    ["scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "-o", out, "-q", "-j", "1", ...extra],
+    { env },
+  );
+  const lines = readFileSync(out, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Line);
   for (const line of lines) expect(validate(line), JSON.stringify(validate.errors)).toBe(true);
   return { status: r.status, stderr: r.stderr, lines };
 }
@@ -41,16 +49,29 @@ symlinkSync(".", join(tree, "d-loop"));
 const oddTarget = Buffer.from([0x2e, 0x2e, 0x2f, 0x78, 0xff, 0x2e, 0x70, 0x6e, 0x67]); // "../x\xff.png"
 symlinkSync(oddTarget, Buffer.from(`${tree}/e-odd-target`));
 
+// Scanned once, before the tests that read its report.
+const recorded = await scan(tree, join(work, "recorded.ndjson"));
+
 describe("scan records symbolic links", () => {
-  const out = join(work, "recorded.ndjson");
-  const { status, lines } = scan(tree, out);
+  const { status, lines } = recorded;
   const records = lines.filter((l) => l.type === "file");
   const byName = new Map(records.map((r) => [r.path.slice(tree.length + 1), r]));
 
   it("each link is a record with its target as readlink gives it, status symlink, never hashed and with no size", () => {
     expect(status).toBe(0);
-    expect([...byName.keys()]).toEqual(["a-link-to-file.png", "b-link-to-dir", "c-dangling.png", "d-loop", "e-odd-target", "photos/shapes.png"]);
-    expect(byName.get("a-link-to-file.png")).toMatchObject({ status: "symlink", linkTarget: "photos/shapes.png", matches: [] });
+    expect([...byName.keys()]).toEqual([
+      "a-link-to-file.png",
+      "b-link-to-dir",
+      "c-dangling.png",
+      "d-loop",
+      "e-odd-target",
+      "photos/shapes.png",
+    ]);
+    expect(byName.get("a-link-to-file.png")).toMatchObject({
+      status: "symlink",
+      linkTarget: "photos/shapes.png",
+      matches: [],
+    });
     expect(byName.get("b-link-to-dir")).toMatchObject({ status: "symlink", linkTarget: "photos" });
     expect(byName.get("c-dangling.png")).toMatchObject({ status: "symlink", linkTarget: "nowhere.png" });
     expect(byName.get("d-loop")).toMatchObject({ status: "symlink", linkTarget: "." });
@@ -60,12 +81,19 @@ describe("scan records symbolic links", () => {
       expect(link.notes).toEqual([expect.stringContaining("not followed")]);
     }
     // The image itself once, hashed, and known: the link to it did not make it a second file.
-    expect(byName.get("photos/shapes.png")).toMatchObject({ status: "known", size: readFileSync(fixtures("images/shapes.png")).length });
+    expect(byName.get("photos/shapes.png")).toMatchObject({
+      status: "known",
+      size: readFileSync(fixtures("images/shapes.png")).length,
+    });
   });
 
   it("a target that is not UTF-8 is escaped, with its exact bytes beside it", () => {
     const odd = byName.get("e-odd-target");
-    expect(odd).toMatchObject({ status: "symlink", linkTarget: "../x%FF.png", linkTargetBytes: oddTarget.toString("base64") });
+    expect(odd).toMatchObject({
+      status: "symlink",
+      linkTarget: "../x%FF.png",
+      linkTargetBytes: oddTarget.toString("base64"),
+    });
     expect(unescapeReportPath(odd?.linkTarget as string)).toEqual(oddTarget);
   });
 
@@ -75,19 +103,26 @@ describe("scan records symbolic links", () => {
     expect(lines[0]).toMatchObject({ type: "header", walk: { symlinks: "recorded" } });
   });
 
-  it("the CSV report carries each link's target", () => {
-    const r = spawnSync(process.execPath, [bin, "scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "--format", "csv", "-q", "-j", "1"], { cwd: projectRoot, env, encoding: "utf8" });
+  it("the CSV report carries each link's target", async () => {
+    const r = await runCli(
+      ["scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "--format", "csv", "-q", "-j", "1"],
+      { env },
+    );
     const [head, ...rows] = r.stdout.trim().split("\n");
     const columns = (head as string).split(",");
     const cell = (row: string | undefined, name: string) => (row as string).split(",")[columns.indexOf(name)];
     const dangling = rows.find((row) => row.startsWith(`${tree}/c-dangling.png,`));
-    expect([cell(dangling, "status"), cell(dangling, "link_target"), cell(dangling, "sha256")]).toEqual(["symlink", "nowhere.png", ""]);
+    expect([cell(dangling, "status"), cell(dangling, "link_target"), cell(dangling, "sha256")]).toEqual([
+      "symlink",
+      "nowhere.png",
+      "",
+    ]);
   });
 });
 
 describe("scan --follow-symlinks follows each target once", () => {
-  it("a link to a file is hashed through once; links to what was already reported name it; loops end", () => {
-    const { status, lines } = scan(tree, join(work, "followed.ndjson"), ["--follow-symlinks"]);
+  it("a link to a file is hashed through once; links to what was already reported name it; loops end", async () => {
+    const { status, lines } = await scan(tree, join(work, "followed.ndjson"), ["--follow-symlinks"]);
     expect(status).toBe(0);
     const records = lines.filter((l) => l.type === "file");
     const rel = (p: unknown) => (typeof p === "string" ? p.slice(tree.length + 1) : p);
@@ -100,23 +135,40 @@ describe("scan --follow-symlinks follows each target once", () => {
       ["e-odd-target", "symlink", undefined],
       ["photos/shapes.png", "known", "a-link-to-file.png"], // a real directory is walked under its own path too
     ]);
-    expect(records[0]).toMatchObject({ linkTarget: "photos/shapes.png", size: readFileSync(fixtures("images/shapes.png")).length });
+    expect(records[0]).toMatchObject({
+      linkTarget: "photos/shapes.png",
+      size: readFileSync(fixtures("images/shapes.png")).length,
+    });
     expect(records[1]?.notes).toEqual([expect.stringContaining("followed")]);
     expect(lines[0]).toMatchObject({ type: "header", walk: { symlinks: "followed" } });
   });
 
-  it("12 levels of doubled links to one file: 25 records, not 4,096", () => {
+  it("12 levels of doubled links to one file: 25 records, not 4,096", async () => {
     const doubled = join(work, "doubled");
-    for (let i = 0; i <= 12; i++) mkdirSync(join(doubled, "root", `l${String(i).padStart(2, "0")}`), { recursive: true });
+    for (let i = 0; i <= 12; i++)
+      mkdirSync(join(doubled, "root", `l${String(i).padStart(2, "0")}`), { recursive: true });
     copyFileSync(fixtures("images/texture.jpg"), join(doubled, "root", "l12", "texture.jpg"));
-    for (let i = 0; i < 12; i++) for (const name of ["x", "y"]) symlinkSync(`../l${String(i + 1).padStart(2, "0")}`, join(doubled, "root", `l${String(i).padStart(2, "0")}`, name));
-    const { status, lines } = scan(join(doubled, "root", "l00"), join(work, "doubled.ndjson"), ["--follow-symlinks"]);
+    for (let i = 0; i < 12; i++)
+      for (const name of ["x", "y"])
+        symlinkSync(
+          `../l${String(i + 1).padStart(2, "0")}`,
+          join(doubled, "root", `l${String(i).padStart(2, "0")}`, name),
+        );
+    const { status, lines } = await scan(join(doubled, "root", "l00"), join(work, "doubled.ndjson"), [
+      "--follow-symlinks",
+    ]);
     expect(status).toBe(0);
     const records = lines.filter((l) => l.type === "file");
     expect(records).toHaveLength(25);
-    expect(records.filter((r) => r.status !== "symlink").map((r) => r.path)).toEqual([join(doubled, "root", "l00", ..."x/".repeat(12).split("/").filter(Boolean), "texture.jpg")]);
+    expect(records.filter((r) => r.status !== "symlink").map((r) => r.path)).toEqual([
+      join(doubled, "root", "l00", ..."x/".repeat(12).split("/").filter(Boolean), "texture.jpg"),
+    ]);
     const repeats = records.filter((r) => r.duplicateOf !== undefined);
     expect(repeats).toHaveLength(12);
-    expect(repeats.every((r) => r.status === "symlink" && r.path.endsWith("/y") && r.duplicateOf === `${r.path.slice(0, -1)}x`)).toBe(true);
+    expect(
+      repeats.every(
+        (r) => r.status === "symlink" && r.path.endsWith("/y") && r.duplicateOf === `${r.path.slice(0, -1)}x`,
+      ),
+    ).toBe(true);
   });
 });

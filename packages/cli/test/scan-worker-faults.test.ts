@@ -1,20 +1,19 @@
 // `phmatch scan` while its worker processes are killed (SIGKILL, and SIGSEGV as a decoder crash would raise) at
 // random moments: the scan finishes, and every file is reported exactly once, with the hashes and result an
 // undisturbed scan gives it, or with PHM_WORKER_CRASHED if it was in flight at two deaths in a row.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { scanReportSchema } from "@phmatch/core";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { scanReportSchema } from "@phmatch/core";
 import { fixtures, projectRoot } from "../../../test/support/conformance.js";
-import { childPids, prng, sleep, writeSyntheticImages } from "../../../test/support/worker-faults.js";
 import { cleanEnv } from "../../../test/support/env.js";
+import { childPids, prng, sleep, writeSyntheticImages } from "../../../test/support/worker-faults.js";
+import { bin, runCli } from "./support/run-cli.js";
 
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "phmatch-scan-faults-"));
 const tree = join(work, "tree");
 const env = cleanEnv({ PHMATCH_STATE_DIR: join(work, "state") });
@@ -39,14 +38,21 @@ describe("phmatch scan with its worker processes killed", () => {
     mkdirSync(tree);
     paths = await writeSyntheticImages(tree, FILES, SEED);
     const report = join(work, "clean.ndjson");
-    const run = spawnSync(process.execPath, [bin, "scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "-o", report, "-j", "2", "-q"], { cwd: projectRoot, env, encoding: "utf8" });
+    const run = await runCli(
+      ["scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "-o", report, "-j", "2", "-q"],
+      { env },
+    );
     expect(run.status, run.stderr).toBe(0);
     clean = new Map(fileLines(report).map((l) => [l.path, l]));
   }, 120_000);
 
   it("reports every file exactly once, as an undisturbed scan does, across SIGKILL and SIGSEGV", async () => {
     const report = join(work, "killed.ndjson");
-    const scan = spawn(process.execPath, [bin, "scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "-o", report, "-j", "2", "-q"], { cwd: projectRoot, env, stdio: ["ignore", "ignore", "pipe"] });
+    const scan = spawn(
+      process.execPath,
+      [bin, "scan", tree, "--hashset", fixtures("hashsets/demo.phs"), "-o", report, "-j", "2", "-q"],
+      { cwd: projectRoot, env, stdio: ["ignore", "ignore", "pipe"] },
+    );
     let stderr = "";
     scan.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const exited = once(scan, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
@@ -92,15 +98,22 @@ describe("phmatch scan with its worker processes killed", () => {
       if (line.status === "error") {
         // In flight at a death and again, alone, at the next one: named with its code, its digest still there.
         expect(line.error, line.path).toMatchObject({ code: "PHM_WORKER_CRASHED" });
-        expect((line.hashes as Record<string, string>).sha256).toBe((undisturbed?.hashes as Record<string, string>).sha256);
+        expect((line.hashes as Record<string, string>).sha256).toBe(
+          (undisturbed?.hashes as Record<string, string>).sha256,
+        );
         crashed++;
       } else {
         expect(line, line.path).toEqual(undisturbed);
       }
     }
-    const summary = JSON.parse(readFileSync(report, "utf8").trim().split("\n").pop() as string) as Record<string, number>;
+    const summary = JSON.parse(readFileSync(report, "utf8").trim().split("\n").pop() as string) as Record<
+      string,
+      number
+    >;
     expect(summary).toMatchObject({ type: "summary", files: FILES, error: crashed });
     expect(code).toBe(crashed > 0 ? 2 : 0);
-    console.log(`scan with ${KILLS} worker kills: ${crashed} of ${FILES} files killed twice (PHM_WORKER_CRASHED), the rest as undisturbed`);
+    console.log(
+      `scan with ${KILLS} worker kills: ${crashed} of ${FILES} files killed twice (PHM_WORKER_CRASHED), the rest as undisturbed`,
+    );
   }, 120_000);
 });

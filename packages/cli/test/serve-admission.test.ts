@@ -1,9 +1,10 @@
 // The gate's check slots, shared between clients (admission.ts): the policy, driven without a server or a clock.
 // The gate under a real flood is measured in bench/abuse.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { FairAdmission, type Admission } from "../src/serve/admission.js";
+import { type Admission, FairAdmission } from "../src/serve/admission.js";
 
-const settled = async <T>(p: Promise<T>): Promise<T | "pending"> => Promise.race([p, new Promise<"pending">((r) => setImmediate(() => r("pending")))]);
+const settled = async <T>(p: Promise<T>): Promise<T | "pending"> =>
+  Promise.race([p, new Promise<"pending">((r) => setImmediate(() => r("pending")))]);
 
 describe("FairAdmission", () => {
   afterEach(() => vi.useRealTimers());
@@ -24,7 +25,9 @@ describe("FairAdmission", () => {
     await slots.acquire("flood", 10_000);
     await slots.acquire("flood", 10_000);
     const outcomes: string[] = [];
-    const flood = [slots.acquire("flood", 10_000), slots.acquire("flood", 10_000)].map((p) => p.then((o) => outcomes.push(`flood:${o}`)));
+    const flood = [slots.acquire("flood", 10_000), slots.acquire("flood", 10_000)].map((p) =>
+      p.then((o) => outcomes.push(`flood:${o}`)),
+    );
     const healthy = slots.acquire("healthy", 10_000).then((o) => outcomes.push(`healthy:${o}`));
     await settled(healthy);
     expect(outcomes).toEqual([]);

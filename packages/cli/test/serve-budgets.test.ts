@@ -2,7 +2,7 @@
 // trusted proxies (who the client is behind them; anything malformed gives the peer).
 import { describe, expect, it } from "vitest";
 import { DecodeBudget } from "../dist/serve/budgets.js";
-import { TrustedProxies, clientKey } from "../dist/serve/client-address.js";
+import { clientKey, TrustedProxies } from "../dist/serve/client-address.js";
 
 describe("DecodeBudget", () => {
   it("charges thread time beyond the free second, refuses a key in debt until the refill pays it back, and serves the others", () => {
@@ -48,7 +48,9 @@ describe("DecodeBudget", () => {
 
   it("refuses a budget that is not a positive number", () => {
     expect(() => new DecodeBudget({ secondsPerMinute: 0 })).toThrow(expect.objectContaining({ code: "PHM_USAGE" }));
-    expect(() => new DecodeBudget({ secondsPerMinute: Number.NaN })).toThrow(expect.objectContaining({ code: "PHM_USAGE" }));
+    expect(() => new DecodeBudget({ secondsPerMinute: Number.NaN })).toThrow(
+      expect.objectContaining({ code: "PHM_USAGE" }),
+    );
   });
 });
 
@@ -70,7 +72,16 @@ describe("TrustedProxies", () => {
   it("ignores the header from a peer that is not trusted, and fails closed to the peer on anything malformed", () => {
     expect(proxies.clientAddress("198.51.100.1", "203.0.113.5")).toBe("198.51.100.1");
     expect(proxies.clientAddress("192.0.2.8", "203.0.113.5")).toBe("192.0.2.8");
-    for (const bad of ["", "unknown", "203.0.113.5, ", "203.0.113.5:4711", "203.0.113.5 198.51.100.9", "[2001:db8::1]", "_hidden, 203.0.113.5", "203.0.113.256"]) {
+    for (const bad of [
+      "",
+      "unknown",
+      "203.0.113.5, ",
+      "203.0.113.5:4711",
+      "203.0.113.5 198.51.100.9",
+      "[2001:db8::1]",
+      "_hidden, 203.0.113.5",
+      "203.0.113.256",
+    ]) {
       expect(proxies.clientAddress("10.1.2.3", bad), bad).toBe("10.1.2.3");
     }
     expect(proxies.clientAddress("10.1.2.3", undefined)).toBe("10.1.2.3");
@@ -82,7 +93,16 @@ describe("TrustedProxies", () => {
   });
 
   it("refuses an entry that is not an address or CIDR block", () => {
-    for (const bad of ["", "10.0.0.0/33", "2001:db8::/129", "10.0.0.0/8/1", "localhost", "10.0.0.0/-1", "10.0.0.0/8,", "10.0.0.0/x"]) {
+    for (const bad of [
+      "",
+      "10.0.0.0/33",
+      "2001:db8::/129",
+      "10.0.0.0/8/1",
+      "localhost",
+      "10.0.0.0/-1",
+      "10.0.0.0/8,",
+      "10.0.0.0/x",
+    ]) {
       expect(() => new TrustedProxies(bad), bad).toThrow(expect.objectContaining({ code: "PHM_USAGE" }));
     }
   });

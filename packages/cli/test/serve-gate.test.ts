@@ -3,7 +3,7 @@
 // other methods), with no token, a wrong token and a decision token. Authentication, the rate limit and admission
 // are decided on the route the router matched, before any body byte is read: each refusal here is answered to a
 // request whose body was announced and never sent. The real server on loopback in its own process.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
@@ -11,8 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanEnv } from "../../../test/support/env.js";
 import { fixtures } from "../../../test/support/conformance.js";
+import { cleanEnv } from "../../../test/support/env.js";
+import { runCli } from "./support/run-cli.js";
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "phmatch-serve-gate-"));
@@ -50,13 +51,28 @@ let stderr = "";
 beforeAll(async () => {
   child = spawn(
     process.execPath,
-    [bin, "serve", "--port", "0", "--hashset", fixtures("hashsets/demo.phs"), "--state-dir", join(root, "state"), "--tokens", tokensFile, "--no-watch", "--max-concurrent", "1", "--request-timeout-ms", String(REQUEST_TIMEOUT_MS)],
+    [
+      bin,
+      "serve",
+      "--port",
+      "0",
+      "--hashset",
+      fixtures("hashsets/demo.phs"),
+      "--state-dir",
+      join(root, "state"),
+      "--tokens",
+      tokensFile,
+      "--no-watch",
+      "--max-concurrent",
+      "1",
+      "--request-timeout-ms",
+      String(REQUEST_TIMEOUT_MS),
+    ],
     { cwd: root, env: cleanEnv({ PHMATCH_TOKENS: "" }), stdio: ["ignore", "ignore", "pipe"] },
   );
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const deadline = Date.now() + 30_000;
   while (!/listening on (\S+)/.test(stderr)) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`gate did not start: ${stderr}`);
+    if (child.exitCode !== null) throw new Error(`gate did not start: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   port = Number(new URL(/listening on (\S+)/.exec(stderr)![1] as string).port);
@@ -69,14 +85,15 @@ afterAll(async () => {
 
 // A gauge of /metrics (read with the full token).
 async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${FULL}` } })).text();
+  const text = await (
+    await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${FULL}` } })
+  ).text();
   return Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
 }
 
-async function until(what: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
+// Waits for the condition as long as it takes on this machine now; the test's own limit ends a wait that never ends.
+async function until(what: () => Promise<boolean>): Promise<void> {
   while (!(await what())) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -84,7 +101,12 @@ async function until(what: () => Promise<boolean>, ms = 10_000): Promise<void> {
 interface Exchange {
   socket: Socket;
   /** Interim (1xx) statuses, then the final answer: status, headers, JSON body (undefined if none). */
-  answer: Promise<{ interim: number[]; status: number; headers: Record<string, string>; body: Record<string, unknown> | undefined }>;
+  answer: Promise<{
+    interim: number[];
+    status: number;
+    headers: Record<string, string>;
+    body: Record<string, unknown> | undefined;
+  }>;
   /** The first interim (100 Continue) or final status line seen. */
   firstStatus: Promise<number>;
   /** Resolves when the server closed the connection (or it was destroyed). */
@@ -109,7 +131,9 @@ function exchange(head: string): Exchange {
       const lines = received.subarray(0, end).toString("latin1").split("\r\n");
       const status = Number(lines[0]!.split(" ")[1]);
       first(status);
-      const headers = Object.fromEntries(lines.slice(1).map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+      const headers = Object.fromEntries(
+        lines.slice(1).map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]),
+      );
       if (status >= 100 && status < 200) {
         interim.push(status);
         received = received.subarray(end + 4);
@@ -118,7 +142,12 @@ function exchange(head: string): Exchange {
       const length = head.startsWith("HEAD ") ? 0 : Number(headers["content-length"] ?? 0);
       if (received.length < end + 4 + length) return;
       const text = received.subarray(end + 4, end + 4 + length).toString("utf8");
-      settle({ interim, status, headers, body: text === "" ? undefined : (JSON.parse(text) as Record<string, unknown>) });
+      settle({
+        interim,
+        status,
+        headers,
+        body: text === "" ? undefined : (JSON.parse(text) as Record<string, unknown>),
+      });
       return;
     }
   });
@@ -132,7 +161,11 @@ function exchange(head: string): Exchange {
 }
 
 // The request line and headers; `length`: a body announced (and not sent by the caller unless it writes it).
-function head(method: string, target: string, options: { token?: string; type?: string; length?: number; expect?: boolean } = {}): string {
+function head(
+  method: string,
+  target: string,
+  options: { token?: string; type?: string; length?: number; expect?: boolean } = {},
+): string {
   const lines = [`${method} ${target} HTTP/1.1`, "Host: gate"];
   if (options.token !== undefined) lines.push(`Authorization: Bearer ${options.token}`);
   if (options.type !== undefined) lines.push(`Content-Type: ${options.type}`);
@@ -203,11 +236,18 @@ describe("phmatch serve: the gate decides on the route that matched, before the 
           const expected = routed ? route.expected[credential] : 404;
           const takesBody = route.type !== undefined;
           if (expected === "answered") continue; // below: a real request, sent whole
-          const c = exchange(head(route.method, target, { token: tokenOf(credential), ...(takesBody && { type: route.type, length: ANNOUNCED }) }));
+          const c = exchange(
+            head(route.method, target, {
+              token: tokenOf(credential),
+              ...(takesBody && { type: route.type, length: ANNOUNCED }),
+            }),
+          );
           const a = await c.answer;
           // A refusal to an announced body closes the connection: the body is never read, not even to discard it.
           if (a.status !== expected || (takesBody && expected !== 200 && a.headers.connection !== "close")) {
-            failures.push(`${credential} ${route.method} ${target}: ${a.status} ${String(a.body?.reason_code)} (connection ${a.headers.connection}), expected ${expected}`);
+            failures.push(
+              `${credential} ${route.method} ${target}: ${a.status} ${String(a.body?.reason_code)} (connection ${a.headers.connection}), expected ${expected}`,
+            );
           }
           if (takesBody && a.status === expected) await c.closed;
           c.socket.destroy();
@@ -222,7 +262,12 @@ describe("phmatch serve: the gate decides on the route that matched, before the 
       const c = exchange(head("POST", target, { token: DECISION, type: "image/png", length: png.length }));
       c.socket.write(png);
       const a = await c.answer;
-      expect({ target, routed, status: a.status, decision: a.body?.decision }).toEqual({ target, routed, status: 200, decision: "match" });
+      expect({ target, routed, status: a.status, decision: a.body?.decision }).toEqual({
+        target,
+        routed,
+        status: 200,
+        decision: "match",
+      });
       c.socket.destroy();
     }
   }, 60_000);
@@ -232,7 +277,13 @@ describe("phmatch serve: the gate decides on the route that matched, before the 
       for (const path of ["/v1/check", "/%761/check", "/metrics", "/healthz"]) {
         const c = exchange(head(method, path, { token: FULL, type: "image/png", length: ANNOUNCED }));
         const a = await c.answer;
-        expect({ method, path, status: a.status, reason: a.body?.reason_code, connection: a.headers.connection }).toEqual({ method, path, status: 404, reason: "NOT_FOUND", connection: "close" });
+        expect({
+          method,
+          path,
+          status: a.status,
+          reason: a.body?.reason_code,
+          connection: a.headers.connection,
+        }).toEqual({ method, path, status: 404, reason: "NOT_FOUND", connection: "close" });
         await c.closed;
       }
     }
@@ -242,7 +293,12 @@ describe("phmatch serve: the gate decides on the route that matched, before the 
     for (const target of ["/v1/check%ZZ", "/%C0%AE/v1/check", "/%761/check%"]) {
       const c = exchange(head("POST", target, { token: FULL, type: "image/png", length: ANNOUNCED }));
       const a = await c.answer;
-      expect({ target, status: a.status, body: a.body, connection: a.headers.connection }).toMatchObject({ target, status: 400, body: { decision: "error", reason_code: "BAD_URL" }, connection: "close" });
+      expect({ target, status: a.status, body: a.body, connection: a.headers.connection }).toMatchObject({
+        target,
+        status: 400,
+        body: { decision: "error", reason_code: "BAD_URL" },
+        connection: "close",
+      });
       await c.closed;
     }
   });
@@ -256,12 +312,26 @@ describe("phmatch serve: the gate decides on the route that matched, before the 
     const targets = ["/v1/check", "/%761/check", "http://gate/v1/check", "/v1/check?x", "/v1/match", "/%761/match"];
     const answers: Record<string, unknown>[] = [];
     for (const target of targets) {
-      const over = exchange(head("POST", target, { token: RATED, type: target.includes("match") ? "application/json" : "image/png", length: ANNOUNCED }));
+      const over = exchange(
+        head("POST", target, {
+          token: RATED,
+          type: target.includes("match") ? "application/json" : "image/png",
+          length: ANNOUNCED,
+        }),
+      );
       const a = await over.answer;
-      answers.push({ target, status: a.status, reason: a.body?.reason_code, connection: a.headers.connection, retryAfter: Number(a.headers["retry-after"]) > 0 });
+      answers.push({
+        target,
+        status: a.status,
+        reason: a.body?.reason_code,
+        connection: a.headers.connection,
+        retryAfter: Number(a.headers["retry-after"]) > 0,
+      });
       over.socket.destroy();
     }
-    expect(answers).toEqual(targets.map((target) => ({ target, status: 429, reason: "RATE_LIMITED", connection: "close", retryAfter: true })));
+    expect(answers).toEqual(
+      targets.map((target) => ({ target, status: 429, reason: "RATE_LIMITED", connection: "close", retryAfter: true })),
+    );
   });
 
   it("takes a check slot on every spelling: saturated and its client's waiting place taken, 503 before the body", async () => {
@@ -274,14 +344,27 @@ describe("phmatch serve: the gate decides on the route that matched, before the 
       const waiter = exchange(head("POST", "/v1/check", { token: FULL, type: "image/png", length: ANNOUNCED }));
       await until(async () => (await metric("phmatch_requests_waiting")) === 1);
       try {
-        const c = exchange(head("POST", target, { token: FULL, type: target.includes("match") ? "application/json" : "image/png", length: ANNOUNCED }));
+        const c = exchange(
+          head("POST", target, {
+            token: FULL,
+            type: target.includes("match") ? "application/json" : "image/png",
+            length: ANNOUNCED,
+          }),
+        );
         const a = await c.answer;
-        expect({ target, status: a.status, reason: a.body?.reason_code }).toEqual({ target, status: 503, reason: "SATURATED" });
+        expect({ target, status: a.status, reason: a.body?.reason_code }).toEqual({
+          target,
+          status: 503,
+          reason: "SATURATED",
+        });
         await c.closed;
       } finally {
         holder.socket.destroy();
         waiter.socket.destroy();
-        await until(async () => (await metric("phmatch_requests_in_flight")) === 0 && (await metric("phmatch_requests_waiting")) === 0);
+        await until(
+          async () =>
+            (await metric("phmatch_requests_in_flight")) === 0 && (await metric("phmatch_requests_waiting")) === 0,
+        );
       }
     }
   });
@@ -290,7 +373,9 @@ describe("phmatch serve: the gate decides on the route that matched, before the 
     const refused = exchange(head("POST", "/%761/check", { type: "image/png", length: png.length, expect: true }));
     expect(await refused.firstStatus).toBe(401);
     await refused.closed;
-    const admitted = exchange(head("POST", "/%761/check", { token: DECISION, type: "image/png", length: png.length, expect: true }));
+    const admitted = exchange(
+      head("POST", "/%761/check", { token: DECISION, type: "image/png", length: png.length, expect: true }),
+    );
     expect(await admitted.firstStatus).toBe(100);
     admitted.socket.write(png);
     expect(await admitted.answer).toMatchObject({ interim: [100], status: 200, body: { decision: "match" } });
@@ -305,69 +390,132 @@ describe("phmatch serve: the gate decides on the route that matched, before the 
     expect(await readyz()).toEqual({ status: 200, body: { status: "ready" } });
     expect(await readyz(DECISION)).toEqual({ status: 200, body: { status: "ready" } });
     expect(await readyz(WRONG)).toMatchObject({ status: 401, body: { reason_code: "UNAUTHORIZED" } });
-    expect(await readyz(FULL)).toMatchObject({ status: 200, body: { status: "ready", lists: [{ listId: "phmatch-demo", version: 1 }] } });
+    expect(await readyz(FULL)).toMatchObject({
+      status: 200,
+      body: { status: "ready", lists: [{ listId: "phmatch-demo", version: 1 }] },
+    });
   });
 });
 
 // What `phmatch hash --dihedral` prints for a listed fixture (demo.phs holds its PDQ, pHash and MD5).
-const listed = JSON.parse(spawnSync(process.execPath, [bin, "hash", "--dihedral", "-a", "pdq,phash,md5", fixtures("images/shapes.png")], { encoding: "utf8" }).stdout) as {
+const listed = JSON.parse(
+  (await runCli(["hash", "--dihedral", "-a", "pdq,phash,md5", fixtures("images/shapes.png")])).stdout,
+) as {
   hashes: Record<string, string>;
   quality: Record<string, number>;
   dihedral: Record<string, string[]>;
 };
 const pdq = listed.hashes.pdq as string;
 
-async function match(body: unknown, token = FULL): Promise<{ status: number; body: Record<string, unknown>; retryAfter: string | undefined }> {
-  const r = await fetch(`http://127.0.0.1:${port}/v1/match`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
-  return { status: r.status, body: (await r.json()) as Record<string, unknown>, retryAfter: r.headers.get("retry-after") ?? undefined };
+async function match(
+  body: unknown,
+  token = FULL,
+): Promise<{ status: number; body: Record<string, unknown>; retryAfter: string | undefined }> {
+  const r = await fetch(`http://127.0.0.1:${port}/v1/match`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return {
+    status: r.status,
+    body: (await r.json()) as Record<string, unknown>,
+    retryAfter: r.headers.get("retry-after") ?? undefined,
+  };
 }
 
 describe("phmatch serve: /v1/match fails closed and is no oracle", () => {
   it("matches the record phmatch hash --dihedral prints", async () => {
-    expect(await match({ path: "x.png", ...listed })).toMatchObject({ status: 200, body: { decision: "match", checked: expect.arrayContaining(["pdq", "phash", "md5"]) } });
+    expect(await match({ path: "x.png", ...listed })).toMatchObject({
+      status: 200,
+      body: { decision: "match", checked: expect.arrayContaining(["pdq", "phash", "md5"]) },
+    });
   });
 
   it("refuses unknown algorithm ids (also in another case) with 400 UNKNOWN_ALGORITHM, never a no_match with nothing checked", async () => {
     for (const id of ["PDQ", "Pdq", "pdq2", "constructor", "__proto__x"]) {
       const r = await match({ hashes: { [id]: pdq } });
-      expect({ id, status: r.status, reason: r.body.reason_code }).toEqual({ id, status: 400, reason: "UNKNOWN_ALGORITHM" });
+      expect({ id, status: r.status, reason: r.body.reason_code }).toEqual({
+        id,
+        status: 400,
+        reason: "UNKNOWN_ALGORITHM",
+      });
       expect(r.body.message).toContain("lower case");
     }
-    expect(await match({ hashes: { photodna: "00".repeat(144) } })).toMatchObject({ status: 400, body: { reason_code: "ALGORITHM_NOT_MATCHABLE" } });
+    expect(await match({ hashes: { photodna: "00".repeat(144) } })).toMatchObject({
+      status: 400,
+      body: { reason_code: "ALGORITHM_NOT_MATCHABLE" },
+    });
   });
 
   it("refuses hex of the wrong length for its algorithm (400 HASH_LENGTH), never cutting or padding it", async () => {
     // The listed value with a digit more, or one digit less: matched before, as the value cut or zero-padded.
     for (const hex of [`${pdq}0`, `${pdq}00`, pdq.slice(0, -1), pdq.slice(0, -2), pdq.slice(0, 16), `${pdq}${pdq}`]) {
       const r = await match({ hashes: { pdq: hex } });
-      expect({ digits: hex.length, status: r.status, reason: r.body.reason_code }).toEqual({ digits: hex.length, status: 400, reason: "HASH_LENGTH" });
+      expect({ digits: hex.length, status: r.status, reason: r.body.reason_code }).toEqual({
+        digits: hex.length,
+        status: 400,
+        reason: "HASH_LENGTH",
+      });
     }
-    expect(await match({ hashes: { md5: `${listed.hashes.md5 as string}0` } })).toMatchObject({ status: 400, body: { reason_code: "HASH_LENGTH" } });
-    expect(await match({ hashes: { pdq: "zz".repeat(32) } })).toMatchObject({ status: 400, body: { reason_code: "PHM_MATCH_INPUT" } });
+    expect(await match({ hashes: { md5: `${listed.hashes.md5 as string}0` } })).toMatchObject({
+      status: 400,
+      body: { reason_code: "HASH_LENGTH" },
+    });
+    expect(await match({ hashes: { pdq: "zz".repeat(32) } })).toMatchObject({
+      status: 400,
+      body: { reason_code: "PHM_MATCH_INPUT" },
+    });
   });
 
   it("takes the 8 dihedral variants of a hash given, the original first, and no more (400 DIHEDRAL_VARIANTS)", async () => {
     const variants = listed.dihedral.pdq as string[];
     const many = Array.from({ length: 900 }, (_, i) => i.toString(16).padStart(64, "0"));
-    for (const dihedral of [{ pdq: [...variants, variants[1]] }, { pdq: variants.slice(0, 7) }, { pdq: [pdq, ...many] }, { pdq: [variants[1], ...variants.slice(1)] }, { md5: variants }]) {
+    for (const dihedral of [
+      { pdq: [...variants, variants[1]] },
+      { pdq: variants.slice(0, 7) },
+      { pdq: [pdq, ...many] },
+      { pdq: [variants[1], ...variants.slice(1)] },
+      { md5: variants },
+    ]) {
       const r = await match({ hashes: { pdq, md5: listed.hashes.md5 }, dihedral });
       expect({ status: r.status, reason: r.body.reason_code }).toEqual({ status: 400, reason: "DIHEDRAL_VARIANTS" });
     }
     // Variants of a hash not given: they would have been dropped unseen.
-    expect(await match({ hashes: { md5: listed.hashes.md5 }, dihedral: { pdq: variants } })).toMatchObject({ status: 400, body: { reason_code: "DIHEDRAL_VARIANTS" } });
+    expect(await match({ hashes: { md5: listed.hashes.md5 }, dihedral: { pdq: variants } })).toMatchObject({
+      status: 400,
+      body: { reason_code: "DIHEDRAL_VARIANTS" },
+    });
   });
 
   it("refuses fields it would not look up (400) and answers 422 NOTHING_CHECKED when the lists hold none of the hashes", async () => {
-    expect(await match({ hashes: { pdq }, trimmed: { box: [0, 0, 1, 1], hashes: { pdq } } })).toMatchObject({ status: 400, body: { reason_code: "PHM_MATCH_INPUT" } });
-    expect(await match({ hashes: { pdq }, quality: { phash: 100 } })).toMatchObject({ status: 400, body: { reason_code: "PHM_MATCH_INPUT" } });
+    expect(await match({ hashes: { pdq }, trimmed: { box: [0, 0, 1, 1], hashes: { pdq } } })).toMatchObject({
+      status: 400,
+      body: { reason_code: "PHM_MATCH_INPUT" },
+    });
+    expect(await match({ hashes: { pdq }, quality: { phash: 100 } })).toMatchObject({
+      status: 400,
+      body: { reason_code: "PHM_MATCH_INPUT" },
+    });
     // demo.phs holds no SHA-256 and no 256-bit pHash: nothing can be looked up, so no "no_match".
-    expect(await match({ hashes: { sha256: "ab".repeat(32), phash16: "cd".repeat(32) } })).toMatchObject({ status: 422, body: { decision: "error", reason_code: "NOTHING_CHECKED" } });
+    expect(await match({ hashes: { sha256: "ab".repeat(32), phash16: "cd".repeat(32) } })).toMatchObject({
+      status: 422,
+      body: { decision: "error", reason_code: "NOTHING_CHECKED" },
+    });
   });
 
   it("gives a decision token /v1/match only with a grant, only for the algorithms granted, and only the decision", async () => {
-    expect(await match({ hashes: { pdq } }, DECISION)).toMatchObject({ status: 403, body: { reason_code: "MATCH_NOT_GRANTED" } });
-    expect(await match({ hashes: { phash: listed.hashes.phash } }, GRANTED)).toMatchObject({ status: 403, body: { reason_code: "ALGORITHM_NOT_GRANTED" } });
-    expect(await match({ hashes: { pdq, phash: listed.hashes.phash } }, GRANTED)).toMatchObject({ status: 403, body: { reason_code: "ALGORITHM_NOT_GRANTED" } });
+    expect(await match({ hashes: { pdq } }, DECISION)).toMatchObject({
+      status: 403,
+      body: { reason_code: "MATCH_NOT_GRANTED" },
+    });
+    expect(await match({ hashes: { phash: listed.hashes.phash } }, GRANTED)).toMatchObject({
+      status: 403,
+      body: { reason_code: "ALGORITHM_NOT_GRANTED" },
+    });
+    expect(await match({ hashes: { pdq, phash: listed.hashes.phash } }, GRANTED)).toMatchObject({
+      status: 403,
+      body: { reason_code: "ALGORITHM_NOT_GRANTED" },
+    });
     const r = await match({ hashes: { pdq }, dihedral: { pdq: listed.dihedral.pdq } }, GRANTED);
     expect(r.status).toBe(200);
     expect(Object.keys(r.body).sort()).toEqual(["decision", "reason_code", "request_id"]);
@@ -387,11 +535,24 @@ describe("phmatch serve: /v1/match fails closed and is no oracle", () => {
 describe("phmatch serve: a multipart upload is one file", () => {
   const boundary = "phm-boundary-2files";
   const part = (name: string, body: Buffer, filename?: string) =>
-    Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"${filename === undefined ? "" : `; filename="${filename}"`}\r\nContent-Type: ${filename === undefined ? "text/plain" : "image/png"}\r\n\r\n`, "latin1"), body, Buffer.from("\r\n")]);
+    Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${filename === undefined ? "" : `; filename="${filename}"`}\r\nContent-Type: ${filename === undefined ? "text/plain" : "image/png"}\r\n\r\n`,
+        "latin1",
+      ),
+      body,
+      Buffer.from("\r\n"),
+    ]);
   const form = (...parts: Buffer[]) => Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]);
   const unlisted = readFileSync(fixtures("images/texture-grey.png"));
   const post = async (body: Buffer) => {
-    const c = exchange(head("POST", "/v1/check", { token: FULL, type: `multipart/form-data; boundary=${boundary}`, length: body.length }));
+    const c = exchange(
+      head("POST", "/v1/check", {
+        token: FULL,
+        type: `multipart/form-data; boundary=${boundary}`,
+        length: body.length,
+      }),
+    );
     c.socket.write(body);
     const a = await c.answer;
     c.socket.destroy();
@@ -399,15 +560,41 @@ describe("phmatch serve: a multipart upload is one file", () => {
   };
 
   it("refuses a second file (400 MULTIPART_ONE_FILE): a listed image behind an unlisted one does not pass", async () => {
-    expect(await post(form(part("file", unlisted, "a.png")))).toEqual({ status: 200, decision: "no_match", reason: "NO_MATCH" });
-    expect(await post(form(part("file", png, "b.png")))).toEqual({ status: 200, decision: "match", reason: "LIST_MATCH" });
-    expect(await post(form(part("file", unlisted, "a.png"), part("file", png, "b.png")))).toEqual({ status: 400, decision: "error", reason: "MULTIPART_ONE_FILE" });
-    expect(await post(form(part("file", unlisted, "a.png"), part("other", png, "b.png")))).toEqual({ status: 400, decision: "error", reason: "MULTIPART_ONE_FILE" });
-    expect(await post(form(part("file", unlisted, "a.png"), part("file", png, "b.png"), part("file", png, "c.png")))).toEqual({ status: 400, decision: "error", reason: "MULTIPART_ONE_FILE" });
+    expect(await post(form(part("file", unlisted, "a.png")))).toEqual({
+      status: 200,
+      decision: "no_match",
+      reason: "NO_MATCH",
+    });
+    expect(await post(form(part("file", png, "b.png")))).toEqual({
+      status: 200,
+      decision: "match",
+      reason: "LIST_MATCH",
+    });
+    expect(await post(form(part("file", unlisted, "a.png"), part("file", png, "b.png")))).toEqual({
+      status: 400,
+      decision: "error",
+      reason: "MULTIPART_ONE_FILE",
+    });
+    expect(await post(form(part("file", unlisted, "a.png"), part("other", png, "b.png")))).toEqual({
+      status: 400,
+      decision: "error",
+      reason: "MULTIPART_ONE_FILE",
+    });
+    expect(
+      await post(form(part("file", unlisted, "a.png"), part("file", png, "b.png"), part("file", png, "c.png"))),
+    ).toEqual({ status: 400, decision: "error", reason: "MULTIPART_ONE_FILE" });
   });
 
   it("refuses a field beside the file, before or after it (400 MULTIPART_ONE_FILE)", async () => {
-    expect(await post(form(part("file", unlisted, "a.png"), part("note", Buffer.from("hello"))))).toEqual({ status: 400, decision: "error", reason: "MULTIPART_ONE_FILE" });
-    expect(await post(form(part("note", Buffer.from("hello")), part("file", png, "b.png")))).toEqual({ status: 400, decision: "error", reason: "MULTIPART_ONE_FILE" });
+    expect(await post(form(part("file", unlisted, "a.png"), part("note", Buffer.from("hello"))))).toEqual({
+      status: 400,
+      decision: "error",
+      reason: "MULTIPART_ONE_FILE",
+    });
+    expect(await post(form(part("note", Buffer.from("hello")), part("file", png, "b.png")))).toEqual({
+      status: 400,
+      decision: "error",
+      reason: "MULTIPART_ONE_FILE",
+    });
   });
 });

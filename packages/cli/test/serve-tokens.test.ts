@@ -1,18 +1,18 @@
 // The gate's tokens: what a token file may grant (checked at start-up, PHM_USAGE otherwise), and the rate limiter
 // driven by a clock the test holds.
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
-import { cleanEnv } from "../../../test/support/env.js";
 import { PhmatchError } from "@phmatch/core";
-import { RateLimiter, TokenAuth } from "../dist/serve/tokens.js";
+import { describe, expect, it } from "vitest";
 import { fixtures } from "../../../test/support/conformance.js";
+import { cleanEnv } from "../../../test/support/env.js";
+import { RateLimiter, TokenAuth } from "../dist/serve/tokens.js";
+import { runCli } from "./support/run-cli.js";
 
 const T = "a-token-of-at-least-16-chars";
-const tokens = (...specs: object[]) => JSON.stringify({ tokens: specs.map((s, i) => ({ name: `t${i}`, token: `${T}-${i}`, ...s })) });
+const tokens = (...specs: object[]) =>
+  JSON.stringify({ tokens: specs.map((s, i) => ({ name: `t${i}`, token: `${T}-${i}`, ...s })) });
 const usage = (json: string) => {
   try {
     new TokenAuth(json, "tokens.json");
@@ -26,7 +26,15 @@ const usage = (json: string) => {
 
 describe("token grants", () => {
   it("gives a decision token no /v1/match unless granted, and a full token every algorithm phmatch matches", () => {
-    const auth = new TokenAuth(tokens({ detail: "decision" }, { detail: "full" }, { detail: "decision", matchAlgorithms: ["pdq", "sha256"], ratePerMinute: 60 }, { detail: "full", matchAlgorithms: ["phash"] }), "tokens.json");
+    const auth = new TokenAuth(
+      tokens(
+        { detail: "decision" },
+        { detail: "full" },
+        { detail: "decision", matchAlgorithms: ["pdq", "sha256"], ratePerMinute: 60 },
+        { detail: "full", matchAlgorithms: ["phash"] },
+      ),
+      "tokens.json",
+    );
     const granted = (i: number) => [...(auth.authenticate(`Bearer ${T}-${i}`)?.matchAlgorithms ?? ["missing"])].sort();
     expect(granted(0)).toEqual([]);
     expect(granted(1)).toEqual(expect.arrayContaining(["pdq", "phash", "dhash", "md5", "phash16"]));
@@ -37,29 +45,55 @@ describe("token grants", () => {
 
   it("refuses to grant a decision token a 64-bit algorithm by hash", () => {
     for (const id of ["phash", "dhash", "ahash", "whash", "blockhash8"]) {
-      expect(usage(tokens({ detail: "decision", matchAlgorithms: ["pdq", id], ratePerMinute: 60 }))).toMatch(new RegExp(`decision token cannot send ${id} \\(64-bit\\) by hash`));
+      expect(usage(tokens({ detail: "decision", matchAlgorithms: ["pdq", id], ratePerMinute: 60 }))).toMatch(
+        new RegExp(`decision token cannot send ${id} \\(64-bit\\) by hash`),
+      );
     }
   });
 
   it("refuses unknown or unmatched algorithm ids, a grant without a rate, a bad shape and a token given twice", () => {
     expect(usage(tokens({ detail: "full", matchAlgorithms: ["PDQ"] }))).toContain('"PDQ"');
-    expect(usage(tokens({ detail: "decision", matchAlgorithms: ["photodna"], ratePerMinute: 6 }))).toContain('"photodna"');
-    expect(usage(tokens({ detail: "decision", matchAlgorithms: "pdq", ratePerMinute: 6 }))).toContain("must be an array");
+    expect(usage(tokens({ detail: "decision", matchAlgorithms: ["photodna"], ratePerMinute: 6 }))).toContain(
+      '"photodna"',
+    );
+    expect(usage(tokens({ detail: "decision", matchAlgorithms: "pdq", ratePerMinute: 6 }))).toContain(
+      "must be an array",
+    );
     expect(usage(tokens({ detail: "decision", matchAlgorithms: ["pdq"] }))).toContain('needs a "ratePerMinute"');
-    expect(usage(JSON.stringify({ tokens: [{ name: "a", token: T, detail: "full" }, { name: "b", token: T, detail: "decision" }] }))).toContain("given twice");
+    expect(
+      usage(
+        JSON.stringify({
+          tokens: [
+            { name: "a", token: T, detail: "full" },
+            { name: "b", token: T, detail: "decision" },
+          ],
+        }),
+      ),
+    ).toContain("given twice");
   });
 
-  it("stops phmatch serve at start-up (exit 64) when a token file grants a decision token a 64-bit hash", () => {
+  it("stops phmatch serve at start-up (exit 64) when a token file grants a decision token a 64-bit hash", async () => {
     const dir = mkdtempSync(join(tmpdir(), "phmatch-serve-tokens-"));
     try {
       const file = join(dir, "tokens.json");
       writeFileSync(file, tokens({ detail: "decision", matchAlgorithms: ["phash"], ratePerMinute: 600 }));
-      const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
-      const run = spawnSync(process.execPath, [bin, "serve", "--port", "0", "--hashset", fixtures("hashsets/demo.phs"), "--state-dir", join(dir, "state"), "--tokens", file, "--no-watch"], {
-        encoding: "utf8",
-        env: cleanEnv({ PHMATCH_TOKENS: "" }),
-        timeout: 60_000,
-      });
+      const run = await runCli(
+        [
+          "serve",
+          "--port",
+          "0",
+          "--hashset",
+          fixtures("hashsets/demo.phs"),
+          "--state-dir",
+          join(dir, "state"),
+          "--tokens",
+          file,
+          "--no-watch",
+        ],
+        {
+          env: cleanEnv({ PHMATCH_TOKENS: "" }),
+        },
+      );
       expect(run.status).toBe(64);
       expect(run.stderr).toContain("cannot send phash (64-bit) by hash");
     } finally {

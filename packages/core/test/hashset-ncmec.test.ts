@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { HashSetEntry, HashSetRecord, Withdrawal } from "../src/hashset/entry.js";
 import { ImportReport } from "../src/hashset/import-report.js";
 import { MAX_CHARS_WITHOUT_TAG, MAX_DEPTH, readNcmec } from "../src/hashset/readers/ncmec.js";
+import { generatedNcmecList, streamNcmec } from "./support/list-streaming.js";
 
 // Fixture values are hashes of harmless strings ("phmatch benign test image 1", ...): benign, synthetic test data.
 const benign = (name: string) => `phmatch benign test ${name}`;
@@ -47,7 +48,9 @@ const readText = (text: string) => read(Readable.from([Buffer.from(text)]), "inl
 
 /** [line, algorithm, entryId, category, hex] of each entry, for exact comparisons. */
 const entrySummary = (result: Result) =>
-  result.records.flatMap((r) => (r.kind === "entry" ? [[r.line, r.entry.algorithm, r.entry.entryId, r.entry.category, hex(r.entry.value)]] : []));
+  result.records.flatMap((r) =>
+    r.kind === "entry" ? [[r.line, r.entry.algorithm, r.entry.entryId, r.entry.category, hex(r.entry.value)]] : [],
+  );
 const problemLines = (report: ImportReport) => report.problems.map((p) => p.line);
 
 describe("readNcmec: a well-formed list", () => {
@@ -82,7 +85,12 @@ describe("readNcmec: a well-formed list", () => {
   it("keeps the contributing member, dates and classification, not the members inside <feedback>", async () => {
     const { entries } = await readFixture("list.xml");
     const [first, second] = entries;
-    expect(first?.fields).toEqual({ member: "42", source: "Example Member", added: "2024-01-01T10:00:00Z", verified: "2024-01-02T10:00:00Z" });
+    expect(first?.fields).toEqual({
+      member: "42",
+      source: "Example Member",
+      added: "2024-01-01T10:00:00Z",
+      verified: "2024-01-02T10:00:00Z",
+    });
     // Entries of one record carry equal fields, but not one shared object.
     expect(second?.fields).toEqual(first?.fields);
     expect(second?.fields).not.toBe(first?.fields);
@@ -105,13 +113,16 @@ describe("readNcmec: a well-formed list", () => {
     const bytes = fs.readFileSync(fixture("list.xml"));
     const whole = await readFixture("list.xml");
     await fc.assert(
-      fc.asyncProperty(fc.uniqueArray(fc.integer({ min: 1, max: bytes.length - 1 }), { maxLength: 40 }), async (cuts) => {
-        const bounds = [0, ...cuts.sort((a, b) => a - b), bytes.length];
-        const chunks = bounds.slice(1).map((end, i) => bytes.subarray(bounds[i], end));
-        const split = await read(Readable.from(chunks), "list.xml");
-        expect(split.records).toEqual(whole.records);
-        expect(split.report.toJSON()).toEqual(whole.report.toJSON());
-      }),
+      fc.asyncProperty(
+        fc.uniqueArray(fc.integer({ min: 1, max: bytes.length - 1 }), { maxLength: 40 }),
+        async (cuts) => {
+          const bounds = [0, ...cuts.sort((a, b) => a - b), bytes.length];
+          const chunks = bounds.slice(1).map((end, i) => bytes.subarray(bounds[i], end));
+          const split = await read(Readable.from(chunks), "list.xml");
+          expect(split.records).toEqual(whole.records);
+          expect(split.report.toJSON()).toEqual(whole.report.toJSON());
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -147,7 +158,9 @@ describe("readNcmec: invalid records", () => {
     expect(report.invalid).toBe(3);
     expect(problemLines(report)).toEqual([5, 12, 20]);
     expect(report.problems[0]?.reason).toMatch(/^<image> "y1": <pdna>: .*base64/);
-    expect(report.problems[1]?.reason).toMatch(/^<image> "y2": <pdna>: photodna needs 144 bytes, base64 decodes to 143/);
+    expect(report.problems[1]?.reason).toMatch(
+      /^<image> "y2": <pdna>: photodna needs 144 bytes, base64 decodes to 143/,
+    );
     expect(report.problems[2]?.reason).toMatch(/^<deletedImage> "y4": <photodna>: .*base64/);
   });
 
@@ -209,7 +222,9 @@ describe("readNcmec: malformed XML", () => {
     expect(report.read).toBe(3);
     expect(report.invalid).toBe(1);
     expect(problemLines(report)).toEqual([14]);
-    expect(report.problems[0]?.reason).toMatch(/^malformed XML: unclosed tag.*the <image> starting at line 12 is incomplete/);
+    expect(report.problems[0]?.reason).toMatch(
+      /^malformed XML: unclosed tag.*the <image> starting at line 12 is incomplete/,
+    );
   });
 
   it("does not import a record that an unmatched close tag closed", async () => {
@@ -236,7 +251,9 @@ describe("readNcmec: malformed XML", () => {
     const { report, records } = await read(Readable.from([]), "empty.xml");
     expect(records).toEqual([]);
     expect(report.read).toBe(0);
-    expect(report.problems).toEqual([{ file: "empty.xml", line: 1, reason: "malformed XML: document must contain a root element" }]);
+    expect(report.problems).toEqual([
+      { file: "empty.xml", line: 1, reason: "malformed XML: document must contain a root element" },
+    ]);
   });
 
   it("refuses input with no tag for longer than the limit, and stops reading it", async () => {
@@ -261,7 +278,9 @@ describe("readNcmec: malformed XML", () => {
     let produced = 0;
     const total = 1000;
     function* chunks() {
-      yield Buffer.from(`<hashList>\n<image><id>n1</id><fingerprints><md5>${digest("md5", benign("n1"))}</md5></fingerprints></image>\n<image>\n<id>n2</id>`);
+      yield Buffer.from(
+        `<hashList>\n<image><id>n1</id><fingerprints><md5>${digest("md5", benign("n1"))}</md5></fingerprints></image>\n<image>\n<id>n2</id>`,
+      );
       for (; produced < total; produced++) yield Buffer.from("<a>".repeat(10_000));
     }
     const { report, records, error } = await read(Readable.from(chunks()), "nested.xml");
@@ -282,7 +301,9 @@ describe("readNcmec: encodings and line numbers", () => {
     expect(entrySummary({ report, ...result })).toEqual([[4, "md5", "b1", "B1", digest("md5", benign("x5"))]]);
     expect(result.entries[0]?.fields).toEqual({ member: "5", source: "Mitglied Zürich – Ñandú 🦉" });
     expect(result.records.filter((r) => r.kind === "withdrawal").map((r) => r.line)).toEqual([16]);
-    expect(result.withdrawals.map((w) => [w.algorithm, w.entryId, hex(w.value as Uint8Array)])).toEqual([["sha1", "b3", digest("sha1", benign("x6"))]]);
+    expect(result.withdrawals.map((w) => [w.algorithm, w.entryId, hex(w.value as Uint8Array)])).toEqual([
+      ["sha1", "b3", digest("sha1", benign("x6"))],
+    ]);
     expect(report.read).toBe(3);
     expect(report.invalid).toBe(1);
     expect(problemLines(report)).toEqual([12]);
@@ -292,7 +313,10 @@ describe("readNcmec: encodings and line numbers", () => {
     const whole = await readFixture("bom-crlf.xml");
     const bytes = fs.readFileSync(fixture("bom-crlf.xml"));
     const oneByOne = await read(Readable.from([...bytes].map((b) => Buffer.from([b]))), "bom-crlf.xml");
-    const asStrings = await read(fs.createReadStream(fixture("bom-crlf.xml"), { encoding: "utf8", highWaterMark: 7 }), "bom-crlf.xml");
+    const asStrings = await read(
+      fs.createReadStream(fixture("bom-crlf.xml"), { encoding: "utf8", highWaterMark: 7 }),
+      "bom-crlf.xml",
+    );
     for (const other of [oneByOne, asStrings]) {
       expect(other.records).toEqual(whole.records);
       expect(other.report.toJSON()).toEqual(whole.report.toJSON());
@@ -317,7 +341,9 @@ describe("readNcmec: encodings and line numbers", () => {
         `</ns2:images>\n</ns2:queryResult>`,
     );
     expect(entrySummary(prefixed)).toEqual([[3, "md5", "p1", undefined, md5]]);
-    const sectionRoot = await readText(`<videos><video id="v1"><fingerprints><md5>${md5}</md5></fingerprints></video></videos>`);
+    const sectionRoot = await readText(
+      `<videos><video id="v1"><fingerprints><md5>${md5}</md5></fingerprints></video></videos>`,
+    );
     expect(entrySummary(sectionRoot)).toEqual([[1, "md5", "v1", undefined, md5]]);
     expect(prefixed.report.invalid + sectionRoot.report.invalid).toBe(0);
   });
@@ -329,61 +355,24 @@ describe("readNcmec: strict mode", () => {
     ["truncated.xml", 14, ["t1", "t2"]],
     ["unmapped-types.xml", 4, ["n1"]],
     ["unknown-element.xml", 4, ["u1"]],
-  ])("%s: yields what precedes the first problem, then throws PHM_HASHSET_PARSE naming line %i", async (name, line, ids) => {
-    const { error, entries, report } = await readFixture(name, true);
-    expect(entries.map((e) => e.entryId)).toEqual(ids);
-    expect(error).toMatchObject({ code: "PHM_HASHSET_PARSE" });
-    expect((error as Error).message).toContain(`${name}:${line}: `);
-    expect(report.invalid).toBe(1);
-  });
+  ])(
+    "%s: yields what precedes the first problem, then throws PHM_HASHSET_PARSE naming line %i",
+    async (name, line, ids) => {
+      const { error, entries, report } = await readFixture(name, true);
+      expect(entries.map((e) => e.entryId)).toEqual(ids);
+      expect(error).toMatchObject({ code: "PHM_HASHSET_PARSE" });
+      expect((error as Error).message).toContain(`${name}:${line}: `);
+      expect(report.invalid).toBe(1);
+    },
+  );
 });
 
 describe("readNcmec: streaming", () => {
-  /** A generated list of `count` images, produced lazily in 997-byte chunks (never one string). */
-  function* generatedList(count: number, progress: { chunks: number; done: boolean }): Generator<Buffer> {
-    let pending = '<?xml version="1.0" encoding="UTF-8"?>\n<queryResult>\n<images>\n';
-    for (let i = 0; i < count; i++) {
-      pending += `<image><member id="1">Stream Member</member><id>s${i}</id><classification>B1</classification>`;
-      pending += `<fingerprints><md5>${digest("md5", benign(`stream ${i}`))}</md5></fingerprints></image>\n`;
-      while (pending.length >= 997) {
-        progress.chunks++;
-        yield Buffer.from(pending.slice(0, 997));
-        pending = pending.slice(997);
-      }
-    }
-    pending += "</images>\n</queryResult>\n";
-    progress.done = true;
-    yield Buffer.from(pending);
-  }
-
-  it("reads 50,000 images arriving in small chunks, yielding before the input ends", async () => {
-    const count = 50_000;
-    const progress = { chunks: 0, done: false };
-    const report = new ImportReport("generated.xml");
-    let entries = 0;
-    let chunksAtFirstEntry = -1;
-    let last: HashSetRecord | undefined;
-    for await (const record of readNcmec(Readable.from(generatedList(count, progress)), { listId: "stream" }, report)) {
-      if (chunksAtFirstEntry < 0) chunksAtFirstEntry = progress.chunks;
-      if (record.kind === "entry") entries++;
-      last = record;
-    }
-    expect(progress.done).toBe(true);
-    expect(chunksAtFirstEntry).toBeGreaterThan(0);
-    expect(chunksAtFirstEntry).toBeLessThan(progress.chunks / 100);
-    expect(entries).toBe(count);
-    expect(report.read).toBe(count);
-    expect(report.invalid).toBe(0);
-    expect(last?.kind === "entry" && [last.line, last.entry.entryId, hex(last.entry.value), last.entry.fields?.member]).toEqual([
-      count + 3,
-      `s${count - 1}`,
-      digest("md5", benign(`stream ${count - 1}`)),
-      "1",
-    ]);
-  });
+  it("reads 5,000 images arriving in small chunks, yielding before the input ends (50,000: npm run test:fuzz)", () =>
+    streamNcmec(5_000));
 
   it("destroys the input when the consumer stops early", async () => {
-    const input = Readable.from(generatedList(10_000, { chunks: 0, done: false }));
+    const input = Readable.from(generatedNcmecList(10_000, { chunks: 0, done: false }));
     const report = new ImportReport("generated.xml");
     for await (const record of readNcmec(input, { listId: "stream" }, report)) {
       expect(record.kind).toBe("entry");

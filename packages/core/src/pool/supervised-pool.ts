@@ -1,8 +1,8 @@
-import { fork, type ChildProcess } from "node:child_process";
+import { type ChildProcess, fork } from "node:child_process";
 import { availableParallelism, totalmem } from "node:os";
-import { PhmatchError, type ErrorCode } from "../errors/index.js";
-import { validateHashOptions, type HashOptions } from "../pipeline/hash-options.js";
+import { type ErrorCode, PhmatchError } from "../errors/index.js";
 import { displayPath, type FilePath } from "../files/file-path.js";
+import { type HashOptions, validateHashOptions } from "../pipeline/hash-options.js";
 import type { HashRecord } from "../record/hash-record.js";
 import { withPath } from "./hash-pool.js";
 import { orderedMap } from "./ordered-map.js";
@@ -138,12 +138,20 @@ export class SupervisedHashPool {
    * the message, one into the hashing thread), never through a file. `options` replaces the pool's hash options
    * for this call (e.g. the algorithms a list holds). Resolves to a record, never rejects.
    */
-  hashBytes(bytes: Uint8Array, name: string, options: HashOptions = this.#hashOptions, control: HashCallControl = {}): Promise<HashRecord> {
+  hashBytes(
+    bytes: Uint8Array,
+    name: string,
+    options: HashOptions = this.#hashOptions,
+    control: HashCallControl = {},
+  ): Promise<HashRecord> {
     return this.#submit({ bytes, name, options }, control);
   }
 
   #submit(input: HostInput, control: HashCallControl): Promise<HashRecord> {
-    if (this.#closed) return Promise.resolve(failedRecord(input, new PhmatchError("PHM_POOL_CLOSED", `pool closed before ${nameOf(input)} was hashed`)));
+    if (this.#closed)
+      return Promise.resolve(
+        failedRecord(input, new PhmatchError("PHM_POOL_CLOSED", `pool closed before ${nameOf(input)} was hashed`)),
+      );
     const signal = control.signal;
     if (signal?.aborted === true) return Promise.resolve(abortedRecord(input));
     return new Promise((settle) => {
@@ -201,7 +209,12 @@ export class SupervisedHashPool {
   async close(): Promise<void> {
     this.#closed = true;
     for (const task of [...this.#pending.splice(0), ...this.#suspects.splice(0)]) {
-      task.resolve(failedRecord(task.input, new PhmatchError("PHM_POOL_CLOSED", `pool closed before ${nameOf(task.input)} was hashed`)));
+      task.resolve(
+        failedRecord(
+          task.input,
+          new PhmatchError("PHM_POOL_CLOSED", `pool closed before ${nameOf(task.input)} was hashed`),
+        ),
+      );
     }
     const child = this.#child;
     if (child === undefined) return;
@@ -312,7 +325,15 @@ export class SupervisedHashPool {
         task.started = true;
         task.startedAt = performance.now();
         // Also for a task whose caller has gone: while it runs, its time limit protects the others.
-        task.timer = setTimeout(() => this.#kill({ code: "PHM_WORKER_TIMEOUT", culprit: task, detail: `no result within ${this.fileTimeoutMs} ms` }), this.fileTimeoutMs);
+        task.timer = setTimeout(
+          () =>
+            this.#kill({
+              code: "PHM_WORKER_TIMEOUT",
+              culprit: task,
+              detail: `no result within ${this.fileTimeoutMs} ms`,
+            }),
+          this.fileTimeoutMs,
+        );
         if (!task.settled) task.control.onStart?.();
         break;
       }
@@ -326,6 +347,9 @@ export class SupervisedHashPool {
       case "result": {
         const task = this.#inflight.get(message.id);
         if (task === undefined) return;
+        // Its time limit fired and its worker is being killed for it: the verdict stands, whatever the pipe still
+        // held (on a busy machine the result and the timer can come in the same turn, in either order).
+        if (this.#cause?.culprit === task) return;
         this.#leave(task);
         this.#workerTime(task);
         task.resolve(message.record);
@@ -336,7 +360,10 @@ export class SupervisedHashPool {
         // Only a child that hashes is held to the limit: before `ready` it has loaded code, not input; a limit
         // below its idle size then shows as PHM_WORKER_MEMORY on the first file, naming both sizes.
         if (this.#ready && message.rss > this.memoryLimitBytes) {
-          this.#kill({ code: "PHM_WORKER_MEMORY", detail: `worker process used ${message.rss} bytes, over the ${this.memoryLimitBytes}-byte limit` });
+          this.#kill({
+            code: "PHM_WORKER_MEMORY",
+            detail: `worker process used ${message.rss} bytes, over the ${this.memoryLimitBytes}-byte limit`,
+          });
         }
         break;
     }
@@ -355,7 +382,8 @@ export class SupervisedHashPool {
     this.#ready = false;
     const cause: DeathCause = this.#cause ?? {
       code: "PHM_WORKER_CRASHED",
-      detail: signal !== null ? `worker process killed by ${signal}` : `worker process exited with code ${String(code)}`,
+      detail:
+        signal !== null ? `worker process killed by ${signal}` : `worker process exited with code ${String(code)}`,
     };
     this.#cause = undefined;
     const inflight = [...this.#inflight.values()];
@@ -372,7 +400,12 @@ export class SupervisedHashPool {
 
     if (!wasReady && ++this.#failedStarts >= MAX_FAILED_STARTS) {
       const all = [...tasks, ...this.#suspects.splice(0), ...this.#pending.splice(0)];
-      for (const task of all) this.#fail(task, "PHM_WORKER_CRASHED", `the worker process could not start (${cause.detail}); check the installation`);
+      for (const task of all)
+        this.#fail(
+          task,
+          "PHM_WORKER_CRASHED",
+          `the worker process could not start (${cause.detail}); check the installation`,
+        );
       return;
     }
     // A timeout names its file; any other death blames every file in flight, each of which is retried alone.
@@ -382,9 +415,17 @@ export class SupervisedHashPool {
     for (const task of blamed) {
       task.attempts++;
       if (cause.code === "PHM_WORKER_TIMEOUT" && !this.retryTimedOut) {
-        this.#fail(task, cause.code, `${cause.detail} while hashing ${nameOf(task.input)}: it costs more than the per-file time limit, and would again; not retried`);
+        this.#fail(
+          task,
+          cause.code,
+          `${cause.detail} while hashing ${nameOf(task.input)}: it costs more than the per-file time limit, and would again; not retried`,
+        );
       } else if (task.attempts >= 2) {
-        this.#fail(task, cause.code, `${cause.detail} while hashing ${nameOf(task.input)}, on the retry too; the file was skipped`);
+        this.#fail(
+          task,
+          cause.code,
+          `${cause.detail} while hashing ${nameOf(task.input)}, on the retry too; the file was skipped`,
+        );
       } else {
         this.stats.retries++;
         this.#suspects.push(task);
@@ -413,9 +454,14 @@ function nameOf(input: HostInput): string {
 }
 
 function failedRecord(input: HostInput, error: PhmatchError): HashRecord {
-  return "path" in input ? withPath(input.path, { error: error.toJSON() }) : { path: input.name, error: error.toJSON() };
+  return "path" in input
+    ? withPath(input.path, { error: error.toJSON() })
+    : { path: input.name, error: error.toJSON() };
 }
 
 function abortedRecord(input: HostInput): HashRecord {
-  return failedRecord(input, new PhmatchError("PHM_ABORTED", `the caller stopped waiting before ${nameOf(input)} was hashed`));
+  return failedRecord(
+    input,
+    new PhmatchError("PHM_ABORTED", `the caller stopped waiting before ${nameOf(input)} was hashed`),
+  );
 }
