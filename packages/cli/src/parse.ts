@@ -2,7 +2,10 @@ import { SUPPORTED_ALGORITHMS } from "@phmatch/core";
 import { whyNotComputable } from "@phmatch/core/internal";
 import { InvalidArgumentError } from "commander";
 
-/** Parses a comma-separated list of algorithm ids ("all" for every one), refusing unknown ones with the supported list. */
+/**
+ * Parses a comma-separated list of algorithm ids ("all" for every one), refusing unknown ones with the supported
+ * list.
+ */
 export function parseAlgorithms(value: string): string[] {
   if (value.trim() === "all") return [...SUPPORTED_ALGORITHMS];
   const ids = value

@@ -15,7 +15,8 @@ export function auditCommand(): Command {
   audit
     .command("verify")
     .description(
-      "check an audit log: chain of SHA-256s, signed checkpoints, closing checkpoint, unclean stops; exit 3 if altered or cut",
+      "check an audit log: chain of SHA-256s, signed checkpoints, closing checkpoint, unclean stops; exit 3 " +
+        "if altered or cut",
     )
     .argument("<log>", "the audit log (NDJSON)")
     .option(
@@ -28,7 +29,8 @@ export function auditCommand(): Command {
     )
     .option(
       "--state-dir <dir>",
-      "the rollback state folder the writer used (on the writer's host, same log path): its last head for this log, as --head",
+      "the rollback state folder the writer used (on the writer's host, same log path): its last head for " +
+        "this log, as --head",
     )
     .addHelpText(
       "after",
@@ -55,7 +57,8 @@ export function auditCommand(): Command {
         if (head === undefined) {
           throw new PhmatchError(
             "PHM_USAGE",
-            `the rollback state ${options.stateDir} holds no head for ${auditLogKey(file)} (heads are kept by host and path of the log as written): verify on the writer's host, or give --head`,
+            `the rollback state ${options.stateDir} holds no head for ${auditLogKey(file)} (heads are kept by ` +
+              "host and path of the log as written): verify on the writer's host, or give --head",
           );
         }
       }
@@ -68,7 +71,8 @@ export function auditCommand(): Command {
         for (const s of stops) process.stderr.write(`${file}: unclean stop, ${s}\n`);
         throw new PhmatchError(
           "PHM_AUDIT_ALTERED",
-          `${file} does not verify: ${result.problems.length} problem(s), the first at line ${result.problems[0]?.line ?? 0}`,
+          `${file} does not verify: ${result.problems.length} problem(s), the first at line ` +
+            `${result.problems[0]?.line ?? 0}`,
         );
       }
       const signatures =
@@ -88,10 +92,12 @@ export function auditCommand(): Command {
       // An unclean stop is not an alteration (a crash leaves one too), but it is never passed over in silence.
       const unclean =
         stops.length > 0
-          ? `; ${stops.length} unclean stop(s), where the writer stopped without closing the log or records were cut from its end: ${stops.join("; ")}`
+          ? `; ${stops.length} unclean stop(s), where the writer stopped without closing the log or records were ` +
+            `cut from its end: ${stops.join("; ")}`
           : "";
       process.stdout.write(
-        `${file}: OK, ${result.records} records, ${result.decisions} decisions${signatures}${legacy}${against}, closed${unclean}\n`,
+        `${file}: OK, ${result.records} records, ${result.decisions} ` +
+          `decisions${signatures}${legacy}${against}, closed${unclean}\n`,
       );
     });
   return audit;

@@ -48,7 +48,8 @@ export function checkCommand(): Command {
         .option("--json", "print the full match result as JSON", false)
         .option(
           "--combined <pdq,phash16>",
-          "opt in to the combined policy: PDQ and the 256-bit pHash of one entry both within these distances (e.g. 64,64)",
+          "opt in to the combined policy: PDQ and the 256-bit pHash of one entry both within these distances " +
+            "(e.g. 64,64)",
           parseCombined,
         )
         .option(
@@ -74,7 +75,8 @@ export function checkCommand(): Command {
   )
     .addHelpText(
       "after",
-      "\nExample:\n  phmatch check upload.jpg --hashset list.phs --trusted-keys keys.pem && echo accept || echo refuse-or-review\n",
+      "\nExample:\n  phmatch check upload.jpg --hashset list.phs --trusted-keys keys.pem && echo accept || " +
+        "echo refuse-or-review\n",
     )
     .action(async (file: string, options: CheckOptions) => {
       // Every failure, usage or list verification included, is exit 2 here: a pipeline reads 1 as "refuse".
@@ -126,7 +128,12 @@ function summaryLine(result: MatchResult): string {
       .filter((m) => m.override === undefined)
       .map(
         (m) =>
-          `list ${m.list} v${m.listVersion}${m.category !== undefined ? `, category ${m.category}` : ""}${m.entryId !== undefined ? `, entry ${m.entryId}` : ""} (${m.algorithm} distance ${m.distance}${m.variant !== undefined && m.variant !== "original" ? `, ${m.variant}` : ""}, ${m.policy})`,
+          `list ${m.list} ` +
+          `v${m.listVersion}${m.category !== undefined ? `, category ${m.category}` : ""}` +
+          `${m.entryId !== undefined ? `, entry ${m.entryId}` : ""} ` +
+          `(${m.algorithm} distance ` +
+          `${m.distance}${m.variant !== undefined && m.variant !== "original" ? `, ${m.variant}` : ""}, ` +
+          `${m.policy})`,
       );
     return `${result.path}: known: matches ${hits.join("; ")}\n`;
   }

@@ -69,7 +69,7 @@ export function hashCommand(): Command {
     .option("--file-timeout <seconds>", "per-file time limit", parsePositiveInt, 120)
     .option("--memory-limit <MiB>", "worker process memory limit (default: half the machine)", parsePositiveInt)
     .option("-q, --quiet", "no summary on stderr", false)
-    .action(async (paths: string[], options: HashCommandOptions, command: Command) => {
+    .action(async (paths: string[], options: HashCommandOptions) => {
       if (paths.length === 0 && options.pathsFrom === undefined) {
         throw new PhmatchError("PHM_USAGE", "no input: give paths or --paths-from");
       }
@@ -111,7 +111,8 @@ export function hashCommand(): Command {
       if (!options.quiet) {
         const detail = [...failures].map(([code, n]) => `${code} ${n}`).join(", ");
         process.stderr.write(
-          `phmatch hash: ${total - failed} of ${total} files hashed${failed > 0 ? `, ${failed} failed (${detail})` : ""}\n`,
+          `phmatch hash: ${total - failed} of ${total} files ` +
+            `hashed${failed > 0 ? `, ${failed} failed (${detail})` : ""}\n`,
         );
       }
       throw new CommandExit(failed > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);

@@ -41,7 +41,8 @@ export function matchCommand(): Command {
         )
         .addHelpText(
           "after",
-          "\nExample:\n  phmatch hash --dihedral -a pdq,md5 ./media | phmatch match --hashset list.phs --trusted-keys keys.pem\n",
+          "\nExample:\n  phmatch hash --dihedral -a pdq,md5 ./media | phmatch match --hashset list.phs " +
+            "--trusted-keys keys.pem\n",
         )
         .argument("[inputs...]", "NDJSON files of hash records (default: stdin)")
         .option("--max-distance <alg=n,...>", "change a policy's distance, e.g. pdq=24,phash=6", parseDistances)
@@ -55,7 +56,8 @@ export function matchCommand(): Command {
         )
         .option(
           "--combined <pdq,phash16>",
-          "opt in to the combined policy: PDQ and the 256-bit pHash of one entry both within these distances (e.g. 64,64)",
+          "opt in to the combined policy: PDQ and the 256-bit pHash of one entry both within these distances " +
+            "(e.g. 64,64)",
           parseCombined,
         ),
     ),

@@ -25,7 +25,8 @@ export function reportCommand(): Command {
   report
     .command("collect")
     .description(
-      "write a distributed scan's report: drain the results workers stored in the queue into one NDJSON report (every file once, in walk order, as a local scan writes it)",
+      "write a distributed scan's report: drain the results workers stored in the queue into one NDJSON " +
+        "report (every file once, in walk order, as a local scan writes it)",
     )
     .requiredOption("--queue <url>", "the scan's Redis queue, redis://HOST:PORT/N")
     .requiredOption("-o, --out <file>", "the report to write (its SHA-256 beside it); must not exist unless --resume")
@@ -41,7 +42,8 @@ export function reportCommand(): Command {
     .option("-q, --quiet", "no progress lines on stderr", false)
     .addHelpText(
       "after",
-      "\nExample:\n  phmatch report collect --queue redis://10.0.0.5:6379/0 --out case-117.ndjson --sign examiner.pem\n",
+      "\nExample:\n  phmatch report collect --queue redis://10.0.0.5:6379/0 --out case-117.ndjson --sign " +
+        "examiner.pem\n",
     )
     .action(
       async (options: {

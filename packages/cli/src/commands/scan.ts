@@ -75,11 +75,13 @@ export function scanCommand(): Command {
     withTrustOptions(
       withHashsetOption(new Command("scan"))
         .description(
-          "scan files and directories (read-only) against hash lists; one report line per file, with a header and a summary",
+          "scan files and directories (read-only) against hash lists; one report line per file, with a header " +
+            "and a summary",
         )
         .argument(
           "[paths...]",
-          "files and directories to scan (walked recursively; each symbolic link is a record with its target, not followed)",
+          "files and directories to scan (walked recursively; each symbolic link is a record with its target, " +
+            "not followed)",
         )
         .option(
           "-a, --algorithms <ids>",
@@ -104,7 +106,8 @@ export function scanCommand(): Command {
         )
         .option(
           "--memory-limit <MiB>",
-          "worker process memory limit; a file that takes it over is retried once, then reported PHM_WORKER_MEMORY (default: half the machine)",
+          "worker process memory limit; a file that takes it over is retried once, then reported " +
+            "PHM_WORKER_MEMORY (default: half the machine)",
           parsePositiveInt,
         )
         .option("--case <id>", "case identifier, recorded in the report header")
@@ -117,17 +120,21 @@ export function scanCommand(): Command {
         )
         .option(
           "--follow-symlinks",
-          "follow symbolic links inside directories, each target (device and inode) once: a later link to it is a record naming the path it was reported under",
+          "follow symbolic links inside directories, each target (device and inode) once: a later link to it " +
+            "is a record naming the path it was reported under",
           false,
         )
         .option(
           "--restore-atimes",
-          "set back the access time of a directory or symbolic link that the scan's reading changed, where its atime and mtime can be written back exactly (this sets its ctime); by default no timestamp is written and the summary lists them with their access time as found",
+          "set back the access time of a directory or symbolic link that the scan's reading changed, where " +
+            "its atime and mtime can be written back exactly (this sets its ctime); by default no timestamp is " +
+            "written and the summary lists them with their access time as found",
           false,
         )
         .option(
           "--sign <key>",
-          "sign the finished report with this Ed25519 private key (PEM): <report>.sig, checked by phmatch report verify",
+          "sign the finished report with this Ed25519 private key (PEM): <report>.sig, checked by phmatch " +
+            "report verify",
         )
         .option(
           "--no-rotations",
@@ -145,11 +152,13 @@ export function scanCommand(): Command {
         .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
         .option(
           "--queue <url>",
-          "distributed scan: the Redis queue, redis://HOST:PORT/N (with --enqueue; phmatch worker consumes, phmatch report collect writes the report)",
+          "distributed scan: the Redis queue, redis://HOST:PORT/N (with --enqueue; phmatch worker consumes, " +
+            "phmatch report collect writes the report)",
         )
         .option(
           "--enqueue",
-          "with --queue: walk the paths (or read --manifest) and enqueue batches of paths for workers, then show progress",
+          "with --queue: walk the paths (or read --manifest) and enqueue batches of paths for workers, then " +
+            "show progress",
           false,
         )
         .option(
@@ -174,10 +183,14 @@ export function scanCommand(): Command {
         )
         .addHelpText(
           "after",
-          "\nExample:\n  phmatch scan /mnt/evidence --hashset pvic.phs --trusted-keys keys.pem --case 2026-117 --examiner 'J. Doe' -o case-117.ndjson\n  phmatch scan /mnt/evidence --hashset pvic.phs --queue redis://10.0.0.5:6379/0 --enqueue --case 2026-117 --state-dir /var/lib/phmatch\n",
+          "\nExample:\n  phmatch scan /mnt/evidence --hashset pvic.phs --trusted-keys keys.pem --case " +
+            "2026-117 --examiner 'J. Doe' -o case-117.ndjson\n  phmatch scan /mnt/evidence --hashset pvic.phs " +
+            "--queue redis://10.0.0.5:6379/0 --enqueue --case 2026-117 --state-dir /var/lib/phmatch\n",
         ),
     ),
-    "the rollback state folder (or PHMATCH_STATE_DIR); without it, a scan with -o keeps its state with the case, in .phmatch-state beside the report, and one to stdout has none (said on stderr and in the header); required with --enqueue",
+    "the rollback state folder (or PHMATCH_STATE_DIR); without it, a scan with -o keeps its state with the " +
+      "case, in .phmatch-state beside the report, and one to stdout has none (said on stderr and in the " +
+      "header); required with --enqueue",
   ).action(
     interruptible(async (paths: string[], options: ScanOptions, interruption: Interruption) => {
       if (options.queue !== undefined || options.enqueue) return enqueue(paths, options);
@@ -377,11 +390,18 @@ function exitCodeOf(signal: NodeJS.Signals): number {
 // What an interrupted scan left, and the command that finishes it: the same command line with --resume.
 function stoppedMessage(options: ScanOptions, records: number, thisRun: number): string {
   const where = options.out ?? "standard output";
-  const written = `stopped after the record in progress: ${records} records are in ${where}${records !== thisRun ? ` (${thisRun} written by this run)` : ""}, with no summary yet`;
+  const written =
+    `stopped after the record in progress: ${records} records are in ` +
+    `${where}${records !== thisRun ? ` (${thisRun} written by this run)` : ""}, with no summary yet`;
   if (options.out === undefined)
     return `${written}; a report on standard output cannot be resumed: run the scan again with -o FILE`;
   if (options.format !== "ndjson")
-    return `${written} (${options.format === "vics" ? "the VICS JSON is unfinished" : "the CSV has no end marker: it is incomplete"}); only NDJSON reports can be resumed: run the scan again with -o and a new file`;
+    return (
+      `${written} ` +
+      `(${options.format === "vics" ? "the VICS JSON is unfinished" : "the CSV has no end marker: it is incomplete"}` +
+      "); " +
+      "only NDJSON reports can be resumed: run the scan again with -o and a new file"
+    );
   const args = process.argv.slice(2);
   if (!args.includes("--resume")) args.push("--resume");
   return `${written}; finish it with:\n  phmatch ${args.map(shellQuote).join(" ")}`;
@@ -406,7 +426,8 @@ async function enqueue(paths: string[], options: ScanOptions): Promise<void> {
     if (given !== undefined)
       throw new PhmatchError(
         "PHM_USAGE",
-        `${flag} does not apply to --enqueue: the report is written (and signed) by phmatch report collect, hashing threads are set on each phmatch worker`,
+        `${flag} does not apply to --enqueue: the report is written (and signed) by phmatch report collect, ` +
+          "hashing threads are set on each phmatch worker",
       );
   }
   if (options.format !== "ndjson") throw new PhmatchError("PHM_USAGE", "a distributed scan's report is NDJSON");
@@ -508,9 +529,12 @@ function refuseDifferentScan(started: ScanHeader, now: ScanHeader): void {
     );
   }
   if (JSON.stringify(started.walk) !== JSON.stringify(now.walk)) {
+    const walk =
+      started.walk === undefined ? "none, an earlier phmatch version" : `symbolic links ${started.walk.symlinks}`;
     throw new PhmatchError(
       "PHM_USAGE",
-      `--resume must walk as the scan that wrote the report did (its header's walk: ${started.walk === undefined ? "none, an earlier phmatch version" : `symbolic links ${started.walk.symlinks}`}): use the same --follow-symlinks and --restore-atimes, or start a new report`,
+      `--resume must walk as the scan that wrote the report did (its header's walk: ${walk}): ` +
+        "use the same --follow-symlinks and --restore-atimes, or start a new report",
     );
   }
 }
@@ -523,7 +547,8 @@ function refuseInsideTree(out: string, paths: string[]): void {
     if (rel === "" || (!rel.startsWith("..") && !isAbsolute(rel))) {
       throw new PhmatchError(
         "PHM_USAGE",
-        `the report ${out} would be written inside the scanned path ${p}; write it elsewhere (phmatch never writes to the scanned tree)`,
+        `the report ${out} would be written inside the scanned path ${p}; write it elsewhere (phmatch never ` +
+          "writes to the scanned tree)",
       );
     }
   }
@@ -575,7 +600,10 @@ class ProgressDisplay {
     const left = this.#total === undefined ? undefined : Math.max(0, this.#total - s.files);
     const eta = final || left === undefined || rate <= 0 ? "" : `, ETA ${formatSeconds(left / rate)}`;
     const of = this.#total === undefined ? "" : ` of ${this.#total}`;
-    return `${s.files}${of} files (${rate.toFixed(1)}/s): ${s.known} known, ${s.unseen} unseen, ${s.low_quality} low quality, ${s.error} errors${s.symlink > 0 ? `, ${s.symlink} links` : ""}${eta}`;
+    return (
+      `${s.files}${of} files (${rate.toFixed(1)}/s): ${s.known} known, ${s.unseen} unseen, ${s.low_quality} ` +
+      `low quality, ${s.error} errors${s.symlink > 0 ? `, ${s.symlink} links` : ""}${eta}`
+    );
   }
 }
 

@@ -57,13 +57,16 @@ export function serveCommand(): Command {
     withTrustOptions(
       withHashsetOption(new Command("serve"))
         .description(
-          "run the upload gate: POST /v1/check (an image) and /v1/match (hashes) answer match / no_match / low_quality / error",
+          "run the upload gate: POST /v1/check (an image) and /v1/match (hashes) answer match / no_match / " +
+            "low_quality / error",
         )
         .option("--host <address>", "address to listen on", "127.0.0.1")
         .option("--port <n>", "port (0: any free port, printed on stderr)", (v) => Number(v), 8080)
         .option(
           "--tokens <file>",
-          'bearer tokens, JSON {"tokens":[{"name","token"|"sha256","detail":"full"|"decision","ratePerMinute","matchAlgorithms"}]} (or PHMATCH_TOKENS)',
+          "bearer tokens, JSON " +
+            '{"tokens":[{"name","token"|"sha256","detail":"full"|"decision","ratePerMinute","matchAlgorithms"}]} ' +
+            "(or PHMATCH_TOKENS)",
         )
         .option("--no-auth", "answer without tokens (only on a loopback address)")
         .option(
@@ -74,25 +77,29 @@ export function serveCommand(): Command {
         )
         .option(
           "--max-concurrent <n>",
-          "checks answered at once; more wait their turn, fairly between clients, up to --timeout-ms (503 + Retry-After past that, or past as many waiting per client)",
+          "checks answered at once; more wait their turn, fairly between clients, up to --timeout-ms (503 + " +
+            "Retry-After past that, or past as many waiting per client)",
           parsePositiveInt,
           Math.max(2, cpus().length * 2),
         )
         .option(
           "--timeout-ms <n>",
-          "time an upload may wait for a worker thread (503 TIMEOUT + Retry-After), and then hash in it (422 PHM_WORKER_TIMEOUT: too costly, not retried)",
+          "time an upload may wait for a worker thread (503 TIMEOUT + Retry-After), and then hash in it (422 " +
+            "PHM_WORKER_TIMEOUT: too costly, not retried)",
           parsePositiveInt,
           10_000,
         )
         .option(
           "--request-timeout-ms <n>",
-          "time for a whole request (headers and body) to arrive; 408 after it (raise it for large uploads over slow links)",
+          "time for a whole request (headers and body) to arrive; 408 after it (raise it for large uploads " +
+            "over slow links)",
           parsePositiveInt,
           DEFAULT_REQUEST_TIMEOUT_MS,
         )
         .option(
           "--max-connections-per-ip <n>",
-          "connections one client address (IPv6: /64) may hold open, more are closed; 0: no limit (behind a reverse proxy)",
+          "connections one client address (IPv6: /64) may hold open, more are closed; 0: no limit (behind a " +
+            "reverse proxy)",
           parseIndex,
           DEFAULT_MAX_CONNECTIONS_PER_IP,
         )
@@ -104,23 +111,27 @@ export function serveCommand(): Command {
         )
         .option(
           "--memory-limit <MiB>",
-          "worker process memory limit; an upload that takes it over gets PHM_WORKER_MEMORY (default: half the machine)",
+          "worker process memory limit; an upload that takes it over gets PHM_WORKER_MEMORY (default: half " +
+            "the machine)",
           parsePositiveInt,
         )
         .option(
           "--max-pixels <n>",
-          `pixels an upload may declare: JPEG and WebP over it are hashed at reduced size, other formats refused from the header, 422 PHM_DECODE_TOO_MANY_PIXELS (default ${DEFAULT_CHECK_MAX_PIXELS})`,
+          "pixels an upload may declare: JPEG and WebP over it are hashed at reduced size, other formats " +
+            `refused from the header, 422 PHM_DECODE_TOO_MANY_PIXELS (default ${DEFAULT_CHECK_MAX_PIXELS})`,
           parsePositiveInt,
         )
         .option(
           "--decode-budget <seconds>",
-          `worker seconds a minute one token and one client address may spend beyond each upload's first; 429 DECODE_BUDGET + Retry-After once spent; 0: none`,
+          "worker seconds a minute one token and one client address may spend beyond each upload's first; 429 " +
+            "DECODE_BUDGET + Retry-After once spent; 0: none",
           parseIndex,
           DEFAULT_DECODE_BUDGET_SECONDS,
         )
         .option(
           "--trusted-proxies <cidr,...>",
-          "proxies whose X-Forwarded-For names the client (for budgets and the audit log); default none: the peer is the client",
+          "proxies whose X-Forwarded-For names the client (for budgets and the audit log); default none: the " +
+            "peer is the client",
         )
         .option("--audit-log <file>", "append every answer (decisions and refusals) to this hash-chained NDJSON log")
         .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
@@ -148,11 +159,15 @@ export function serveCommand(): Command {
           false,
         ),
     ),
-    "the rollback state folder of this gate deployment, shared by its replicas (required; or PHMATCH_STATE_DIR): highest list and overrides releases, audit log heads",
+    "the rollback state folder of this gate deployment, shared by its replicas (required; or " +
+      "PHMATCH_STATE_DIR): highest list and overrides releases, audit log heads",
   )
     .addHelpText(
       "after",
-      "\nExample:\n  phmatch serve --hashset lists/hotline.phs --trusted-keys hotline.pub --tokens tokens.json --state-dir /var/lib/phmatch --audit-log /var/log/phmatch/decisions.ndjson --audit-key gate.pem\n  curl -H 'Authorization: Bearer ...' --data-binary @upload.jpg -H 'Content-Type: image/jpeg' http://127.0.0.1:8080/v1/check\n",
+      "\nExample:\n  phmatch serve --hashset lists/hotline.phs --trusted-keys hotline.pub --tokens " +
+        "tokens.json --state-dir /var/lib/phmatch --audit-log /var/log/phmatch/decisions.ndjson --audit-key " +
+        "gate.pem\n  curl -H 'Authorization: Bearer ...' --data-binary @upload.jpg -H 'Content-Type: " +
+        "image/jpeg' http://127.0.0.1:8080/v1/check\n",
     )
     .action(async (options: ServeOptions) => {
       const state = deploymentState(options, "serve");
@@ -247,7 +262,8 @@ export function serveCommand(): Command {
         address = await app.listen({ host: options.host, port: options.port }).catch((error: NodeJS.ErrnoException) => {
           throw new PhmatchError(
             "PHM_USAGE",
-            `cannot listen on ${options.host} port ${options.port}: ${error.code ?? error.message}; choose another --host or --port`,
+            `cannot listen on ${options.host} port ${options.port}: ${error.code ?? error.message}; choose ` +
+              "another --host or --port",
           );
         });
       } catch (error) {
@@ -265,7 +281,8 @@ export function serveCommand(): Command {
           );
         else
           process.stderr.write(
-            `phmatch serve: reload refused, still serving ${describe()}: ${result.error.code}: ${result.error.message}\n`,
+            `phmatch serve: reload refused, still serving ${describe()}: ${result.error.code}: ` +
+              `${result.error.message}\n`,
           );
       };
       if (options.watch) lists.watch(onReload);
@@ -297,7 +314,8 @@ export function serveCommand(): Command {
         process.on("SIGINT", stop);
       });
       process.stderr.write(
-        `phmatch serve: listening on ${address} with ${describe()}${auth === undefined ? " (no auth, loopback only)" : ""}\n`,
+        `phmatch serve: listening on ${address} with ` +
+          `${describe()}${auth === undefined ? " (no auth, loopback only)" : ""}\n`,
       );
       await stopped;
     });

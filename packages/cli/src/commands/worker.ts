@@ -30,7 +30,8 @@ export function workerCommand(): Command {
     withTrustOptions(
       withHashsetOption(new Command("worker"))
         .description(
-          "consume a distributed scan's batches from a Redis queue: hash, match, and store each file's record for phmatch report collect; exits when the scan is done",
+          "consume a distributed scan's batches from a Redis queue: hash, match, and store each file's record " +
+            "for phmatch report collect; exits when the scan is done",
         )
         .requiredOption("--queue <url>", "the scan's Redis queue, redis://HOST:PORT/N")
         .option("--scan <name>", "name of the distributed scan", DEFAULT_SCAN_NAME)
@@ -56,10 +57,12 @@ export function workerCommand(): Command {
         .option("-v, --verbose", "a line on stderr per batch", false)
         .addHelpText(
           "after",
-          "\nExample:\n  phmatch worker --queue redis://10.0.0.5:6379/0 --hashset /mnt/lists/pvic.phs --trusted-keys keys.pem --state-dir /var/lib/phmatch\n",
+          "\nExample:\n  phmatch worker --queue redis://10.0.0.5:6379/0 --hashset /mnt/lists/pvic.phs " +
+            "--trusted-keys keys.pem --state-dir /var/lib/phmatch\n",
         ),
     ),
-    "the rollback state folder of this scan deployment (required; or PHMATCH_STATE_DIR): one per deployment, shared by its workers",
+    "the rollback state folder of this scan deployment (required; or PHMATCH_STATE_DIR): one per deployment, " +
+      "shared by its workers",
   ).action(async (options: WorkerOptions) => {
     const state = deploymentState(options, "worker");
     const address = parseQueueUrl(options.queue);

@@ -84,7 +84,8 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
     if (progress !== undefined && JSON.stringify(progress.header) !== JSON.stringify(plan.header)) {
       throw new PhmatchError(
         "PHM_USAGE",
-        `${options.out} is the report of another scan than ${options.scan} on ${options.address.display}: --resume finishes only the report this scan began`,
+        `${options.out} is the report of another scan than ${options.scan} on ${options.address.display}: ` +
+          "--resume finishes only the report this scan began",
       );
     }
     const writer = createReportWriter(out, "ndjson");
@@ -152,7 +153,8 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
         if (!sameReleases(lists, plan.lists)) {
           throw new CliError(
             "PHM_QUEUE_LIST_MISMATCH",
-            `worker ${entry.w} matched with ${describeReleases(lists)}, but scan ${options.scan} runs with ${describeReleases(plan.lists)}: its records are refused and the report is not finished`,
+            `worker ${entry.w} matched with ${describeReleases(lists)}, but scan ${options.scan} runs with ` +
+              `${describeReleases(plan.lists)}: its records are refused and the report is not finished`,
           );
         }
         const batch = JSON.parse(entry.r ?? "[]") as [number, ScanFileRecord][];
@@ -184,7 +186,8 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
       if (!options.quiet && now - lastProgress > 5000) {
         lastProgress = now;
         process.stderr.write(
-          `phmatch report collect: ${next}${state.total === undefined ? "" : ` of ${state.total}`} files written (${((next * 1000) / (now - started)).toFixed(1)}/s)\n`,
+          `phmatch report collect: ${next}${state.total === undefined ? "" : ` of ${state.total}`} files ` +
+            `written (${((next * 1000) / (now - started)).toFixed(1)}/s)\n`,
         );
       }
     }
@@ -214,7 +217,9 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
     distributed.collectorCpuMs = Math.round((used.user + used.system) / 1000);
     if (!options.quiet)
       process.stderr.write(
-        `phmatch report collect done: ${summary.files} files, ${summary.known} known, ${summary.error} errors, ${distributed.repeatsDropped} repeats dropped, ${distributed.deadLetters.length} dead letters\n`,
+        `phmatch report collect done: ${summary.files} files, ${summary.known} known, ${summary.error} ` +
+          `errors, ${distributed.repeatsDropped} repeats dropped, ${distributed.deadLetters.length} dead ` +
+          "letters\n",
       );
     return { summary, distributed };
   } catch (error) {

@@ -3,7 +3,10 @@ import { Redis } from "ioredis";
 import { CliError } from "../errors.js";
 import type { QueueAddress } from "./names.js";
 
-/** Connection options (BullMQ's, which it hands to ioredis) for an address; BullMQ wants maxRetriesPerRequest null on the connections it blocks on. */
+/**
+ * Connection options (BullMQ's, which it hands to ioredis) for an address; BullMQ wants maxRetriesPerRequest null
+ * on the connections it blocks on.
+ */
 export function redisOptions(address: QueueAddress, connectionName: string): RedisOptions {
   return {
     host: address.host,

@@ -73,7 +73,8 @@ export async function enqueueScan(options: EnqueueOptions): Promise<EnqueueSumma
       if (!sameReleases(existing.lists, options.plan.lists)) {
         throw new CliError(
           "PHM_QUEUE_LIST_MISMATCH",
-          `scan ${options.scan} already runs with ${describeReleases(existing.lists)}, not ${describeReleases(options.plan.lists)}: a scan never mixes list versions; use another --scan name`,
+          `scan ${options.scan} already runs with ${describeReleases(existing.lists)}, not ` +
+            `${describeReleases(options.plan.lists)}: a scan never mixes list versions; use another --scan name`,
         );
       }
       if (
@@ -84,7 +85,8 @@ export async function enqueueScan(options: EnqueueOptions): Promise<EnqueueSumma
       ) {
         throw new PhmatchError(
           "PHM_USAGE",
-          `scan ${options.scan} already exists with other inputs or options: use another --scan name, or the same command to resume it`,
+          `scan ${options.scan} already exists with other inputs or options: use another --scan name, or the ` +
+            "same command to resume it",
         );
       }
     } else {
@@ -142,7 +144,8 @@ export async function enqueueScan(options: EnqueueOptions): Promise<EnqueueSumma
     }
     if (!options.quiet)
       process.stderr.write(
-        `phmatch scan: ${files} files in ${batches} batches queued as scan ${options.scan} on ${options.address.display}\n`,
+        `phmatch scan: ${files} files in ${batches} batches queued as scan ${options.scan} on ` +
+          `${options.address.display}\n`,
       );
     let state = await readState(redis, options.scan);
     if (options.wait) state = await showProgress(options, redis, queue, files);
@@ -175,7 +178,9 @@ async function showProgress(
       const rate = now > t0 ? ((state.done - d0) * 1000) / (now - t0) : 0;
       const workers = await queue.getWorkersCount().catch(() => 0);
       const eta = finished || rate <= 0 ? "" : `, ETA ${formatSeconds((total - state.done) / rate)}`;
-      const extra = `${state.restarted > 0 ? `, ${state.restarted} batches restarted` : ""}${state.dead > 0 ? `, ${state.dead} dead letters` : ""}`;
+      const extra =
+        `${state.restarted > 0 ? `, ${state.restarted} batches restarted` : ""}` +
+        `${state.dead > 0 ? `, ${state.dead} dead letters` : ""}`;
       const line = `${state.done} of ${total} files (${rate.toFixed(1)}/s, ${workers} workers)${extra}${eta}`;
       process.stderr.write(
         tty

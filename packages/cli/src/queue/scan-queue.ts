@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { FilePath, LoadedHashSet, ScanFileRecord, ScanHeader, WalkEntry } from "@phmatch/core";
+import type { FilePath, ScanFileRecord, ScanHeader, WalkEntry } from "@phmatch/core";
 import { reportPathFields, symlinkRecord } from "@phmatch/core/internal";
 import { type JobsOptions, Queue } from "bullmq";
 import type { Redis } from "ioredis";
@@ -142,7 +142,8 @@ export async function waitForPlan(
     if (waitMs !== undefined && Date.now() - started > waitMs) {
       throw new CliError(
         "PHM_QUEUE_UNAVAILABLE",
-        `no scan ${scan} on ${address.display} after ${waitMs} ms: start it with phmatch scan ... --queue ${address.display} --enqueue`,
+        `no scan ${scan} on ${address.display} after ${waitMs} ms: start it with phmatch scan ... --queue ` +
+          `${address.display} --enqueue`,
       );
     }
     if (!said) process.stderr.write(`phmatch ${who}: waiting for scan ${scan} on ${address.display}\n`);
@@ -267,7 +268,9 @@ export function deadLetterRecord(file: QueuedFile, attempts: number, reason: str
     ...(file.pathBytes !== undefined && { pathBytes: file.pathBytes }),
     error: {
       code: "PHM_QUEUE_DEAD_LETTER",
-      message: `${file.path}: its job failed ${attempts} times (last: ${reason}); it is on the scan's dead-letter list, scan it alone to see why`,
+      message:
+        `${file.path}: its job failed ${attempts} times (last: ${reason}); it is on the scan's dead-letter ` +
+        "list, scan it alone to see why",
     },
   };
   if (file.size >= 0) record.size = file.size;

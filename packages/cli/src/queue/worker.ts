@@ -66,7 +66,9 @@ export async function runWorker(options: WorkerRunOptions): Promise<WorkerRunSum
     if (!sameReleases(releases, plan.lists)) {
       throw new CliError(
         "PHM_QUEUE_LIST_MISMATCH",
-        `scan ${options.scan} matches with ${describeReleases(plan.lists)}, but this worker loaded ${describeReleases(releases)}: load the scan's releases (a scan never mixes list versions), or start a new scan`,
+        `scan ${options.scan} matches with ${describeReleases(plan.lists)}, but this worker loaded ` +
+          `${describeReleases(releases)}: load the scan's releases (a scan never mixes list versions), or start ` +
+          "a new scan",
       );
     }
     const matcher = new Matcher(options.sets);

@@ -144,7 +144,9 @@ export class ListHolder {
       const now = [...after].join(", ") || "none";
       throw new CliError(
         "PHM_HASHSET_LIST_CHANGE",
-        `the reloaded lists no longer hold list(s) ${dropped.join(", ")} being served (they hold ${now}): refused, the served lists stay (restart with the new lists, or run serve --allow-list-change if lists may be replaced on reload)`,
+        `the reloaded lists no longer hold list(s) ${dropped.join(", ")} being served (they hold ${now}): ` +
+          "refused, the served lists stay (restart with the new lists, or run serve --allow-list-change if " +
+          "lists may be replaced on reload)",
       );
     }
     let changed = dropped.length > 0;
@@ -156,7 +158,8 @@ export class ListHolder {
       if (was?.release !== undefined && now?.release !== undefined && now.release < was.release) {
         throw new PhmatchError(
           "PHM_HASHSET_ROLLBACK",
-          `the overrides of ${s.path} went back from release ${was.release} to ${now.release}: refused, release ${was.release} stays`,
+          `the overrides of ${s.path} went back from release ${was.release} to ${now.release}: refused, ` +
+            `release ${was.release} stays`,
         );
       }
       changed = true;
@@ -169,7 +172,8 @@ export class ListHolder {
         if (was !== undefined && l.version < was.version) {
           throw new PhmatchError(
             "PHM_HASHSET_ROLLBACK",
-            `list ${l.listId} version ${l.version} is older than the version ${was.version} being served: refused, version ${was.version} stays`,
+            `list ${l.listId} version ${l.version} is older than the version ${was.version} being served: ` +
+              `refused, version ${was.version} stays`,
           );
         }
         if (was === undefined || l.version > was.version) newer = true;
@@ -178,7 +182,8 @@ export class ListHolder {
       if (!newer && !sameContent) {
         throw new PhmatchError(
           "PHM_HASHSET_ROLLBACK",
-          `${s.path} has other content under the same list versions: refused, the loaded lists stay (publish a new version)`,
+          `${s.path} has other content under the same list versions: refused, the loaded lists stay (publish ` +
+            "a new version)",
         );
       }
       changed ||= newer;

@@ -46,7 +46,8 @@ export function parseMatchRequest(body: unknown, granted: ReadonlySet<string>): 
   const extra = Object.keys(b).filter((k) => !FIELDS.has(k));
   if (extra.length > 0)
     return input(
-      `/v1/match takes hashes, quality and dihedral, not ${extra.join(", ")}: send each set of hashes as its own record`,
+      `/v1/match takes hashes, quality and dihedral, not ${extra.join(", ")}: send each set of hashes as its ` +
+        "own record",
     );
   if (!isObject(b.hashes) || Object.keys(b.hashes).length === 0)
     return input('"hashes" must be an object of algorithm id to hex, e.g. {"pdq":"<64 hex>"}');
@@ -57,7 +58,9 @@ export function parseMatchRequest(body: unknown, granted: ReadonlySet<string>): 
       return {
         status: 400,
         reason: "UNKNOWN_ALGORITHM",
-        message: `hashes.${id}: not an algorithm id phmatch knows (ids are lower case: ${MATCHABLE_ALGORITHMS.join(", ")})`,
+        message:
+          `hashes.${id}: not an algorithm id phmatch knows (ids are lower case: ` +
+          `${MATCHABLE_ALGORITHMS.join(", ")})`,
       };
     if (!MATCHABLE_ALGORITHMS.includes(id))
       return {
@@ -69,7 +72,9 @@ export function parseMatchRequest(body: unknown, granted: ReadonlySet<string>): 
       return {
         status: 403,
         reason: "ALGORITHM_NOT_GRANTED",
-        message: `hashes.${id}: this token may not send ${id} by hash${granted.size > 0 ? ` (it may send ${[...granted].join(", ")})` : ""}`,
+        message:
+          `hashes.${id}: this token may not send ${id} by ` +
+          `hash${granted.size > 0 ? ` (it may send ${[...granted].join(", ")})` : ""}`,
       };
     const hex = hexOf(value, hexDigits(spec), `hashes.${id}`);
     if (typeof hex !== "string") return hex;
@@ -112,7 +117,9 @@ export function parseMatchRequest(body: unknown, granted: ReadonlySet<string>): 
         return {
           status: 400,
           reason: "DIHEDRAL_VARIANTS",
-          message: `dihedral.${id} must hold the ${DIHEDRAL_VARIANTS} dihedral variants, the original first, as phmatch hash --dihedral prints them`,
+          message:
+            `dihedral.${id} must hold the ${DIHEDRAL_VARIANTS} dihedral variants, the original first, as ` +
+            "phmatch hash --dihedral prints them",
         };
       }
       const values: string[] = [];

@@ -60,9 +60,9 @@ export class GateMetrics {
       "# TYPE phmatch_request_duration_seconds histogram",
     );
     for (const [route, h] of this.#histograms) {
-      this.#buckets.forEach((le, i) =>
-        out.push(`phmatch_request_duration_seconds_bucket{route="${route}",le="${le}"} ${h.counts[i]}`),
-      );
+      this.#buckets.forEach((le, i) => {
+        out.push(`phmatch_request_duration_seconds_bucket{route="${route}",le="${le}"} ${h.counts[i]}`);
+      });
       out.push(`phmatch_request_duration_seconds_bucket{route="${route}",le="+Inf"} ${h.count}`);
       out.push(
         `phmatch_request_duration_seconds_sum{route="${route}"} ${h.sum}`,
@@ -84,7 +84,8 @@ export class GateMetrics {
     const workers = this.#workers?.();
     if (workers !== undefined) {
       out.push(
-        "# HELP phmatch_worker_deaths_total Worker process deaths, by cause (each is replaced; its uploads in flight are retried once).",
+        "# HELP phmatch_worker_deaths_total Worker process deaths, by cause (each is replaced; its uploads in " +
+          "flight are retried once).",
         "# TYPE phmatch_worker_deaths_total counter",
         `phmatch_worker_deaths_total{cause="crash"} ${workers.crashes}`,
         `phmatch_worker_deaths_total{cause="timeout"} ${workers.timeouts}`,

@@ -474,7 +474,8 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
         422,
         "NOTHING_CHECKED",
         {},
-        `the loaded lists hold none of ${Object.keys(parsed.record.hashes ?? {}).join(", ")}: nothing was looked up${held}`,
+        `the loaded lists hold none of ${Object.keys(parsed.record.hashes ?? {}).join(", ")}: nothing was ` +
+          `looked up${held}`,
       );
     }
     return answer(request, reply, result, generation.checker.lists);

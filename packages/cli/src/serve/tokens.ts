@@ -58,7 +58,9 @@ export class TokenAuth {
     } catch {
       throw new PhmatchError(
         "PHM_USAGE",
-        `${source} is not JSON: expected {"tokens":[{"name":...,"token":...,"detail":"full"|"decision","ratePerMinute":...,"matchAlgorithms":[...]}]}`,
+        `${source} is not JSON: expected ` +
+          '{"tokens":[{"name":...,"token":...,"detail":"full"|"decision",' +
+          '"ratePerMinute":...,"matchAlgorithms":[...]}]}',
       );
     }
     if (!Array.isArray(parsed.tokens) || parsed.tokens.length === 0)
@@ -102,7 +104,8 @@ export class TokenAuth {
       if (spec.detail === "decision" && spec.matchAlgorithms.size > 0 && spec.ratePerMinute === undefined) {
         throw new PhmatchError(
           "PHM_USAGE",
-          `${where} (${entry.name}): a decision token with "matchAlgorithms" needs a "ratePerMinute" (each hash it sends counts against it)`,
+          `${where} (${entry.name}): a decision token with "matchAlgorithms" needs a "ratePerMinute" (each ` +
+            "hash it sends counts against it)",
         );
       }
       if (this.#byDigest.has(digest))
@@ -130,13 +133,16 @@ function matchAlgorithmsOf(value: unknown, detail: Detail, where: string): Reado
     if (spec === undefined || !MATCHABLE_ALGORITHMS.includes(id)) {
       throw new PhmatchError(
         "PHM_USAGE",
-        `${where}: "matchAlgorithms" names ${JSON.stringify(id)}, not an algorithm phmatch matches (${MATCHABLE_ALGORITHMS.join(", ")})`,
+        `${where}: "matchAlgorithms" names ${JSON.stringify(id)}, not an algorithm phmatch matches ` +
+          `(${MATCHABLE_ALGORITHMS.join(", ")})`,
       );
     }
     if (detail === "decision" && !byHashForDecision(spec)) {
       throw new PhmatchError(
         "PHM_USAGE",
-        `${where}: a decision token cannot send ${id} (${spec.bits}-bit) by hash: random ${spec.bits}-bit values find listed entries and yes/no answers then recover them; grant 256-bit algorithms (pdq, phash16, ...) or digests, or use a full token on the platform's backend`,
+        `${where}: a decision token cannot send ${id} (${spec.bits}-bit) by hash: random ${spec.bits}-bit ` +
+          "values find listed entries and yes/no answers then recover them; grant 256-bit algorithms (pdq, " +
+          "phash16, ...) or digests, or use a full token on the platform's backend",
       );
     }
   }

@@ -56,7 +56,8 @@ export function buildCommand(): Command {
     .option("--category <category>", "category given to every entry")
     .option(
       "-a, --algorithms <ids>",
-      "algorithms to store (default pdq,phash16,md5,sha1: bench/robustness measured the 256-bit pHash adding recall at no false positive)",
+      "algorithms to store (default pdq,phash16,md5,sha1: bench/robustness measured the 256-bit pHash adding " +
+        "recall at no false positive)",
       parseAlgorithms,
       ["pdq", "phash16", "md5", "sha1"],
     )
@@ -64,7 +65,9 @@ export function buildCommand(): Command {
     .option("-j, --jobs <n>", "worker threads", parsePositiveInt)
     .option(
       "--augment",
-      "also store the hashes of sub-windows of each image (centre crops at 97-80%, corners at 90%, the top, bottom, left and right 60%; those of PDQ quality below 50 left out) as variants of its entry, so crops and overlaid copies of it match",
+      "also store the hashes of sub-windows of each image (centre crops at 97-80%, corners at 90%, the top, " +
+        "bottom, left and right 60%; those of PDQ quality below 50 left out) as variants of its entry, so crops " +
+        "and overlaid copies of it match",
       false,
     )
     .option(
@@ -172,7 +175,8 @@ export function buildCommand(): Command {
           ? `${featureless} featureless (PDQ quality below ${PDQ_MIN_QUALITY}): their perceptual hashes left out`
           : "",
         provenance.refused.degenerate !== undefined
-          ? `${provenance.refused.degenerate} degenerate values left out (an empty file's digests, a flat image's hashes)`
+          ? `${provenance.refused.degenerate} degenerate values left out (an empty file's digests, a flat ` +
+            "image's hashes)"
           : "",
       ].filter((s) => s !== "");
       const line = `${provenance.read} files, ${failed} failed${left.length > 0 ? `; ${left.join("; ")}` : ""}`;

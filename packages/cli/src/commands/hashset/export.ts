@@ -10,7 +10,8 @@ export function exportCommand(): Command {
   return withTrustOptions(
     new Command("export")
       .description(
-        "export a store as NDJSON (imports back to a store that matches the same) or CSV; withdrawn entries are left out of both",
+        "export a store as NDJSON (imports back to a store that matches the same) or CSV; withdrawn entries " +
+          "are left out of both",
       )
       .addHelpText("after", "\nExample:\n  phmatch hashset export pvic.phs --format csv -o pvic.csv\n")
       .argument("<store>", "the .phs store")
@@ -28,7 +29,8 @@ export function exportCommand(): Command {
       );
     const kept = options.format === "ndjson" ? "; their withdrawals are exported" : "";
     process.stderr.write(
-      `exported ${tally.entries} entries${tally.withdrawn > 0 ? `; left out ${tally.withdrawn} withdrawn entries${kept}` : ""}\n`,
+      `exported ${tally.entries} ` +
+        `entries${tally.withdrawn > 0 ? `; left out ${tally.withdrawn} withdrawn entries${kept}` : ""}\n`,
     );
   });
 }

@@ -28,7 +28,8 @@ export function importCommand(): Command {
     .description("import a hash list (text, pytx, csv, ndjson, vics, icse, ncmec) into a .phs store")
     .addHelpText(
       "after",
-      "\nExample:\n  phmatch hashset import vics.json --list-id pvic --list-version 7 -o pvic.phs --report import.json\n",
+      "\nExample:\n  phmatch hashset import vics.json --list-id pvic --list-version 7 -o pvic.phs --report " +
+        "import.json\n",
     )
     .argument("<file>", "the list file")
     .addOption(
@@ -79,16 +80,21 @@ function parseColumns(text: string): Record<string, string> {
 /** The human summary: format and why, what was read, counts, how the input ended, the first problems. */
 export function summary(report: ImportReport): string {
   const lines = [
-    `${report.file}: format ${report.format} (${report.detectedBy})${report.source !== undefined ? `, ${report.source.bytes} bytes, sha256 ${report.source.sha256}` : ""}`,
-    `  read ${report.read}, imported ${report.imported}, withdrawn ${report.withdrawn}, duplicate ${report.duplicate}, invalid ${report.invalid}, degenerate (refused) ${report.degenerate}, not computable (carried) ${report.notComputable}`,
+    `${report.file}: format ${report.format} ` +
+      `(${report.detectedBy}` +
+      `)${report.source !== undefined ? `, ${report.source.bytes} bytes, sha256 ${report.source.sha256}` : ""}`,
+    `  read ${report.read}, imported ${report.imported}, withdrawn ${report.withdrawn}, duplicate ` +
+      `${report.duplicate}, invalid ${report.invalid}, degenerate (refused) ${report.degenerate}, not ` +
+      `computable (carried) ${report.notComputable}`,
   ];
   const unrecognised = Object.entries(report.unrecognised);
   if (unrecognised.length > 0)
     lines.push(`  unrecognised hash types: ${unrecognised.map(([n, c]) => `${n} (${c})`).join(", ")}`);
-  if (report.ending !== "complete")
-    lines.push(
-      `  input ${report.ending}${report.endingProblem !== undefined ? ` at line ${report.endingProblem.line}: ${report.endingProblem.reason}` : ""}`,
-    );
+  if (report.ending !== "complete") {
+    const problem = report.endingProblem;
+    const at = problem !== undefined ? ` at line ${problem.line}: ${problem.reason}` : "";
+    lines.push(`  input ${report.ending}${at}`);
+  }
   for (const p of report.problems.slice(0, 10)) lines.push(`  ${p.file}:${p.line}: ${p.reason}`);
   const listed = report.invalid + report.degenerate;
   if (listed > 10) lines.push(`  ... ${listed - 10} more refused (see --report)`);
@@ -99,5 +105,9 @@ export function summary(report: ImportReport): string {
 function refusedWhy(report: ImportReport): string {
   const refused = Object.entries(report.refused).map(([reason, n]) => `${reason} ${n}`);
   const first = report.problems[0];
-  return ` from ${report.file} (read ${report.read}${refused.length > 0 ? `; refused: ${refused.join(", ")}` : ""}${first !== undefined ? `; line ${first.line}: ${first.reason}` : ""})`;
+  return (
+    ` from ${report.file} (read ` +
+    `${report.read}${refused.length > 0 ? `; refused: ${refused.join(", ")}` : ""}` +
+    `${first !== undefined ? `; line ${first.line}: ${first.reason}` : ""})`
+  );
 }

@@ -15,7 +15,8 @@ export function hashsetCommand(): Command {
     .description("import, build, inspect, sign, verify, diff, export and merge hash lists (.phs stores)")
     .addHelpText(
       "after",
-      "\nExample:\n  phmatch hashset import list.csv --list-id mylist -o mylist.phs && phmatch hashset info mylist.phs\n",
+      "\nExample:\n  phmatch hashset import list.csv --list-id mylist -o mylist.phs && phmatch hashset info " +
+        "mylist.phs\n",
     );
   for (const sub of [
     importCommand(),

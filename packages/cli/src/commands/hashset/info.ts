@@ -8,7 +8,8 @@ export function infoCommand(): Command {
   return withTrustOptions(
     new Command("info")
       .description(
-        "describe a .phs store: lists, versions, counts, signature, encryption, overrides (reads the rollback state never)",
+        "describe a .phs store: lists, versions, counts, signature, encryption, overrides (reads the rollback " +
+          "state never)",
       )
       .addHelpText("after", "\nExample:\n  phmatch hashset info pvic.phs --trusted-keys keys.pem\n")
       .argument("<store>", "the .phs store")
@@ -58,7 +59,10 @@ export function infoCommand(): Command {
     const lines = [`${store}`];
     for (const l of set.lists)
       lines.push(
-        `  list ${l.listId} version ${l.version}${l.name !== undefined ? ` "${l.name}"` : ""}${l.source !== undefined ? `, source ${l.source}` : ""}${l.usageTerms !== undefined ? `, terms: ${l.usageTerms}` : ""}`,
+        `  list ${l.listId} version ` +
+          `${l.version}${l.name !== undefined ? ` "${l.name}"` : ""}` +
+          `${l.source !== undefined ? `, source ${l.source}` : ""}` +
+          `${l.usageTerms !== undefined ? `, terms: ${l.usageTerms}` : ""}`,
       );
     lines.push(
       `  ${info.entries} entries: ${Object.entries(info.byAlgorithm)
@@ -71,11 +75,14 @@ export function infoCommand(): Command {
       `  signature: ${info.signature}; encrypted: ${info.encrypted ? "yes" : "no"}; local ${describeOverrides(loaded)}`,
     );
     // Each override changes outcomes for its value: who decided it, and why, are part of what the list is here.
-    loaded.overrides.forEach((x, i) =>
+    loaded.overrides.forEach((x, i) => {
       lines.push(
-        `    override #${i}: ${x.action} ${x.algorithm} ${x.hash}${x.listId !== undefined ? ` in list ${x.listId}` : ""}${x.entryId !== undefined ? ` (entry ${x.entryId})` : ""}, by ${x.who} at ${x.when}: ${x.why}`,
-      ),
-    );
+        `    override #${i}: ${x.action} ${x.algorithm} ` +
+          `${x.hash}${x.listId !== undefined ? ` in list ${x.listId}` : ""}` +
+          `${x.entryId !== undefined ? ` (entry ${x.entryId})` : ""}, ` +
+          `by ${x.who} at ${x.when}: ${x.why}`,
+      );
+    });
     lines.push(`  created ${info.createdAt} by ${info.createdBy}`);
     lines.push(...provenanceLines(set.header.provenance));
     process.stdout.write(lines.join("\n") + "\n");
@@ -90,15 +97,20 @@ export function provenanceLines(provenance: StoreProvenance[] | undefined): stri
     const refused = Object.entries(p.refused).map(([reason, n]) => `${reason} ${n}`);
     const what =
       p.input !== undefined
-        ? ` of ${p.input.file} (${p.input.format}, ${p.input.bytes} bytes, sha256 ${p.input.sha256}; input ${p.input.ending}${p.strict === true ? ", strict" : ""})`
+        ? ` of ${p.input.file} (${p.input.format}, ${p.input.bytes} bytes, sha256 ${p.input.sha256}; input ` +
+          `${p.input.ending}${p.strict === true ? ", strict" : ""})`
         : p.stores !== undefined
           ? ` of ${p.stores.map((s) => `${s.store} (sha256 ${s.sha256})`).join(", ")}`
           : "";
-    const line = `  ${p.step}${what} into ${p.lists.join(", ")} at ${p.at} by ${p.by}: read ${p.read}, took ${p.taken} entries and ${p.withdrawals} withdrawals, duplicate ${p.duplicate}, refused ${refused.length > 0 ? refused.join(", ") : "none"}`;
+    const line =
+      `  ${p.step}${what} into ${p.lists.join(", ")} at ${p.at} by ${p.by}: read ${p.read}, took ` +
+      `${p.taken} entries and ${p.withdrawals} withdrawals, duplicate ${p.duplicate}, refused ` +
+      `${refused.length > 0 ? refused.join(", ") : "none"}`;
     if (p.input === undefined || p.input.ending === "complete") return [line];
     return [
       line,
-      `  warning: ${p.input.file} was not read whole (input ${p.input.ending}): the store may not hold the whole list; get the file again from its source`,
+      `  warning: ${p.input.file} was not read whole (input ${p.input.ending}): the store may not hold the ` +
+        "whole list; get the file again from its source",
     ];
   });
 }

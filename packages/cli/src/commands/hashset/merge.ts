@@ -54,7 +54,9 @@ export function mergeCommand(): Command {
           ? ""
           : `; ${merge.refused.degenerate} degenerate values left out (an empty file's digest, a flat image's hash)`;
       process.stderr.write(
-        `merged ${stores.length} stores (${builder.lists.map((l) => `${l.listId} v${l.version}`).join(", ")}): ${builder.entryCount} entries in ${options.output}${refused}\n`,
+        `merged ${stores.length} stores ` +
+          `(${builder.lists.map((l) => `${l.listId} v${l.version}`).join(", ")}): ${builder.entryCount} entries ` +
+          `in ${options.output}${refused}\n`,
       );
     },
   );

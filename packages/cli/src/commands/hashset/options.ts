@@ -30,7 +30,8 @@ export function withTrustOptions(command: Command): Command {
   return command
     .option(
       "--trusted-keys <file>",
-      "PEM public keys whose signatures are trusted (or PHMATCH_TRUSTED_KEYS); when set, unsigned or wrongly signed lists and overrides are refused, and a file without a usable key is an error",
+      "PEM public keys whose signatures are trusted (or PHMATCH_TRUSTED_KEYS); when set, unsigned or wrongly " +
+        "signed lists and overrides are refused, and a file without a usable key is an error",
     )
     .option("--key-file <file>", "key of encrypted lists (or PHMATCH_LIST_KEY): 64 hex digits or base64");
 }
@@ -38,7 +39,8 @@ export function withTrustOptions(command: Command): Command {
 /** Adds --state-dir and --allow-rollback to a command. */
 export function withStateOptions(
   command: Command,
-  what = "where the highest release of each list (and of signed overrides, and audit log heads) is remembered (or PHMATCH_STATE_DIR)",
+  what = "where the highest release of each list (and of signed overrides, and audit log heads) is remembered (or " +
+    "PHMATCH_STATE_DIR)",
 ): Command {
   return command
     .option("--state-dir <dir>", what)
@@ -83,7 +85,10 @@ export function loadOptions(options: TrustOptions): LoadOptions {
   return load;
 }
 
-/** The state folder from --state-dir or PHMATCH_STATE_DIR, undefined when neither is given; set but empty is an error. */
+/**
+ * The state folder from --state-dir or PHMATCH_STATE_DIR, undefined when neither is given; set but empty is an
+ * error.
+ */
 export function stateDirOf(options: StateOptions): string | undefined {
   if (options.stateDir !== undefined) {
     if (options.stateDir.trim() === "") throw new PhmatchError("PHM_USAGE", "--state-dir is empty: name a folder");
@@ -108,7 +113,8 @@ export function deploymentState(options: StateOptions, command: string): Rollbac
   if (dir === undefined) {
     throw new PhmatchError(
       "PHM_USAGE",
-      `${command} needs a rollback state folder: give one --state-dir per gate deployment, shared by its replicas (or PHMATCH_STATE_DIR)`,
+      `${command} needs a rollback state folder: give one --state-dir per gate deployment, shared by its ` +
+        "replicas (or PHMATCH_STATE_DIR)",
     );
   }
   return new RollbackState(dir);

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { hasherSpec, hexToBytes, type Override, PhmatchError, parseStore, verifyStore } from "@phmatch/core";
+import { type Override, PhmatchError, parseStore, verifyStore } from "@phmatch/core";
 import {
   addOverride,
   decryptStore,
@@ -22,11 +22,13 @@ interface WriteOptions extends TrustOptions {
 export function overrideCommand(): Command {
   const override = new Command("override")
     .description(
-      "local overrides beside a list: disable an entry, or allow a value (who, when and why recorded); each change is a new release, signed with --sign-key",
+      "local overrides beside a list: disable an entry, or allow a value (who, when and why recorded); each " +
+        "change is a new release, signed with --sign-key",
     )
     .addHelpText(
       "after",
-      "\nExample:\n  phmatch hashset override add pvic.phs --action disable --algorithm md5 --hash <hex> --who 'J. Doe' --why 'appeal 12 upheld' --sign-key overrides.pem\n" +
+      "\nExample:\n  phmatch hashset override add pvic.phs --action disable --algorithm md5 --hash <hex> " +
+        "--who 'J. Doe' --why 'appeal 12 upheld' --sign-key overrides.pem\n" +
         "\nUnder trusted keys (--trusted-keys), overrides must be signed by a trusted key, or the list is refused.\n",
     );
   withWriteOptions(
@@ -85,7 +87,9 @@ export function overrideCommand(): Command {
       const file = await readOverridesFile(store);
       if (file?.header !== undefined)
         process.stdout.write(`release ${file.header.release}, bound to list(s) ${file.header.lists.join(", ")}\n`);
-      (file?.overrides ?? []).forEach((o, i) => process.stdout.write(`#${i} ${JSON.stringify(o)}\n`));
+      (file?.overrides ?? []).forEach((o, i) => {
+        process.stdout.write(`#${i} ${JSON.stringify(o)}\n`);
+      });
       if ((file?.overrides.length ?? 0) === 0) process.stdout.write(`no overrides beside ${store}\n`);
     });
   withWriteOptions(
@@ -100,7 +104,8 @@ export function overrideCommand(): Command {
     const after = await readOverridesFile(store);
     const signed = after?.header !== undefined && o.signKey !== undefined;
     process.stdout.write(
-      `removed override #${index}: ${JSON.stringify(removed)}; release ${after?.header?.release ?? "-"}${signed ? ", signed" : file !== undefined ? ", unsigned" : ""}\n`,
+      `removed override #${index}: ${JSON.stringify(removed)}; release ` +
+        `${after?.header?.release ?? "-"}${signed ? ", signed" : file !== undefined ? ", unsigned" : ""}\n`,
     );
   });
   withTrustOptions(
@@ -123,7 +128,8 @@ function withWriteOptions(command: Command): Command {
   return withTrustOptions(
     command.option(
       "--sign-key <file>",
-      "Ed25519 private key (PEM) that signs the new release of the overrides (required for them to be used under --trusted-keys)",
+      "Ed25519 private key (PEM) that signs the new release of the overrides (required for them to be used " +
+        "under --trusted-keys)",
     ),
   );
 }
@@ -135,7 +141,11 @@ function writeOptions(o: WriteOptions, lists: string[]): { lists: string[]; sign
 function describeWrite(w: OverridesWritten): string {
   const release = w.release === undefined ? "" : `release ${w.release}, `;
   if (w.signedBy !== undefined) return `${release}signed by key ${w.signedBy}`;
-  return `${release}unsigned${w.unsigned ? " (the old signature no longer matched and was removed)" : ""}: lists loaded with trusted keys refuse unsigned overrides; sign with --sign-key or phmatch hashset override sign`;
+  return (
+    `${release}unsigned${w.unsigned ? " (the old signature no longer matched and was removed)" : ""}: lists ` +
+    "loaded with trusted keys refuse unsigned overrides; sign with --sign-key or phmatch hashset override " +
+    "sign"
+  );
 }
 
 // The list ids of a store: the binding of its overrides. The store is read as a load would (its signature checked

@@ -17,7 +17,8 @@ export async function writeStore(
   if (builder.entryCount === 0 && options.allowEmpty !== true) {
     throw new PhmatchError(
       "PHM_HASHSET_EMPTY",
-      `no entry was taken${why}, so ${out} was not written: a list without entries matches nothing. Fix the input or the options; --allow-empty writes it anyway`,
+      `no entry was taken${why}, so ${out} was not written: a list without entries matches nothing. Fix the ` +
+        "input or the options; --allow-empty writes it anyway",
     );
   }
   let bytes: Buffer = serializeStore(builder);
