@@ -44,7 +44,10 @@ export {
 } from "./files/file-path.js";
 /** Streaming digests of file bytes. */
 export { isDigest, StreamingDigests } from "./files/streaming-digests.js";
-/** The imagehash family (imagehash 4.x compatible), blockhash (blockhash-core), and several kernel hashes in one pass. */
+/**
+ * The imagehash family (imagehash 4.x compatible), blockhash (blockhash-core), and several kernel hashes in one
+ * pass.
+ */
 export { ahash } from "./hashers/ahash.js";
 export { blockhash } from "./hashers/blockhash.js";
 export { dhash } from "./hashers/dhash.js";

@@ -30,7 +30,8 @@ export class KernelMemoryError extends RangeError {
   readonly code = "PHM_WASM_MEMORY";
   constructor(width: number, height: number, channels: number) {
     super(
-      `WebAssembly memory cannot hold a ${width}x${height}x${channels} image; lower the pixel limit or hash a smaller image`,
+      `WebAssembly memory cannot hold a ${width}x${height}x${channels} image; ` +
+        `lower the pixel limit or hash a smaller image`,
     );
     this.name = "KernelMemoryError";
   }
@@ -43,7 +44,10 @@ const DEFAULT_RETAIN_BYTES = 256 * 1024 * 1024;
  * One instance of the kernels. Not thread-safe: use one per worker.
  * @example
  * const kernel = await HashKernel.load(await (await fetch(wasmUrl)).arrayBuffer());
- * const { pdq, phash } = kernel.hash({ width, height, channels: 4, data: imageData.data }, { algorithms: ["pdq", "phash"] });
+ * const { pdq, phash } = kernel.hash(
+ *   { width, height, channels: 4, data: imageData.data },
+ *   { algorithms: ["pdq", "phash"] },
+ * );
  */
 export class HashKernel {
   #module: WebAssembly.Module;
@@ -65,7 +69,10 @@ export class HashKernel {
     return new HashKernel(module, options.retainBytes ?? DEFAULT_RETAIN_BYTES);
   }
 
-  /** Synchronous variant of {@link HashKernel.load} (Node and workers; browsers limit sync compiles to 4 KB on the main thread). */
+  /**
+   * Synchronous variant of {@link HashKernel.load} (Node and workers; browsers limit sync compiles to 4 KB on the
+   * main thread).
+   */
   static loadSync(source: BufferSource | WebAssembly.Module, options: { retainBytes?: number } = {}): HashKernel {
     const module = source instanceof WebAssembly.Module ? source : new WebAssembly.Module(source);
     return new HashKernel(module, options.retainBytes ?? DEFAULT_RETAIN_BYTES);
@@ -131,7 +138,10 @@ export class HashKernel {
     return results;
   }
 
-  /** PDQ hash, quality and optionally the 8 dihedral variants of one image (the reference's full-resolution convention). */
+  /**
+   * PDQ hash, quality and optionally the 8 dihedral variants of one image (the reference's full-resolution
+   * convention).
+   */
   pdq(pixels: PixelInput, options: { dihedral?: boolean } = {}): HashKernelResult {
     return this.hash(pixels, { algorithms: ["pdq"], dihedral: options.dihedral }).pdq as HashKernelResult;
   }

@@ -211,7 +211,8 @@ export class AuditLog {
           type: "resumed",
           after: { seq: seq - 1, head: prev },
           reason:
-            "the log did not end with its closing record: the previous writer stopped uncleanly (crash, kill, power loss), or records were cut from its end",
+            "the log did not end with its closing record: the previous writer stopped uncleanly " +
+            "(crash, kill, power loss), or records were cut from its end",
         });
       }
       log.#append({
@@ -298,7 +299,10 @@ export class AuditLog {
   // A checkpoint with a key; without one, the head goes to the rollback state only (after an fsync, so the state
   // never records a head the disk might lose).
   #mark(): void {
-    if (this.#key !== undefined) return this.checkpoint();
+    if (this.#key !== undefined) {
+      this.checkpoint();
+      return;
+    }
     fsyncSync(this.#fd);
     this.#saveHead();
     this.#sinceCheckpoint = 0;
@@ -314,7 +318,9 @@ export class AuditLog {
       this.#onError(
         new PhmatchError(
           e.code,
-          `the audit log ${this.path}: its head (record ${this.#seq - 1}) could not be kept in the rollback state: ${e.message}; the log itself is intact, but a cut back to this point would not be noticed on reopening until a later head is kept`,
+          `the audit log ${this.path}: its head (record ${this.#seq - 1}) could not be kept in the rollback state: ` +
+            `${e.message}; the log itself is intact, but a cut back to this point would not be noticed ` +
+            `on reopening until a later head is kept`,
           { cause: error },
         ),
       );
@@ -367,8 +373,10 @@ function behind(
     ? `its record ${recorded.seq} is not the one recorded (head ${recorded.head})`
     : `the rollback state ${state.dir} recorded record ${recorded.seq} (head ${recorded.head})`;
   return (
-    `the audit log ${path} ${end}, but ${why}: records were cut from its end or the log was replaced; refusing to continue it. ` +
-    `Keep this file as evidence (phmatch audit verify ${path} --state-dir ${state.dir} shows where it differs), restore the whole log, or start a new log under another name`
+    `the audit log ${path} ${end}, but ${why}: ` +
+    `records were cut from its end or the log was replaced; refusing to continue it. ` +
+    `Keep this file as evidence (phmatch audit verify ${path} --state-dir ${state.dir} shows where it differs), ` +
+    `restore the whole log, or start a new log under another name`
   );
 }
 
@@ -488,7 +496,8 @@ export function verifyAuditLog(
     if (record.seq !== expectedSeq) {
       problems.push({
         line: at,
-        problem: `sequence ${String(record.seq)} where ${expectedSeq} was due (a record was deleted, inserted or moved)`,
+        problem:
+          `sequence ${String(record.seq)} where ${expectedSeq} was due ` + `(a record was deleted, inserted or moved)`,
       });
     }
     expectedSeq = (typeof record.seq === "number" ? record.seq : expectedSeq) + 1;
@@ -556,7 +565,8 @@ export function verifyAuditLog(
     problems.push({
       line: lines.length,
       problem:
-        "the log ends with a legacy closing checkpoint, whose final flag is not signed: a cut tail cannot be ruled out (verify with the head kept at close: --head or --state-dir)",
+        "the log ends with a legacy closing checkpoint, whose final flag is not signed: " +
+        "a cut tail cannot be ruled out (verify with the head kept at close: --head or --state-dir)",
     });
   } else if (!closed) {
     problems.push({
@@ -574,7 +584,9 @@ export function verifyAuditLog(
     const where = expected?.seq === undefined ? "" : ` at record ${expected.seq}`;
     problems.push({
       line: lines.length,
-      problem: `no record has the head ${String(expected?.head)}${where} kept outside the log: records were cut from the end, or the log was replaced`,
+      problem:
+        `no record has the head ${String(expected?.head)}${where} kept outside the log: ` +
+        `records were cut from the end, or the log was replaced`,
     });
   }
   return {

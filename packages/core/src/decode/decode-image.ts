@@ -144,8 +144,9 @@ export async function decodeImage(
   const shrink = shrinkOnLoadTo === undefined ? 1 : shrinkOnLoadFactor(format, width, height, shrinkOnLoadTo);
   if (shrink > 1 || limit > maxPixels) {
     // sharp uses the JPEG shrink s only when the requested shrink is at least s + 1 (it steps down where
-    // libjpeg's rounding would show), so ask for s + 1: the decoder does the 1/s, a linear step the rest (Lanczos costs 1 ms more per 2 MP
-    // image for 2 bits less worst-case distance on the reference vectors). The longer side is kept within
+    // libjpeg's rounding would show), so ask for s + 1: the decoder does the 1/s, a linear step the rest
+    // (Lanczos costs 1 ms more per 2 MP image for 2 bits less worst-case distance on the reference vectors).
+    // The longer side is kept within
     // REDUCED_MAX_LONG_SIDE, and an image over the limit within the limit too (a small maxPixels).
     const factor = Math.max(
       shrink + 1,
@@ -217,9 +218,16 @@ function oversizeRefusal(
     return `its ${format} header is not one phmatch decodes at reduced size, so it is refused before decoding`;
   const bound = maxPixels * REDUCED_HELD_BYTES_PER_LIMIT_PIXEL;
   if (memory.heldBytes > bound)
-    return `it is ${memory.kind}, whose decoder holds ${memory.heldBytes} bytes for the whole image at any scale, over the ${bound}-byte bound, so it is refused before decoding`;
+    return (
+      `it is ${memory.kind}, whose decoder holds ${memory.heldBytes} bytes for the whole image at any scale, ` +
+      `over the ${bound}-byte bound, so it is refused before decoding`
+    );
   if (bytes.length < memory.minBytes)
-    return `it is ${memory.kind} of ${bytes.length} bytes, fewer than the ${memory.minBytes} its declared size needs (a Huffman code of at least 1 bit for every 8x8 block), so its data cannot fill it and it is refused before decoding`;
+    return (
+      `it is ${memory.kind} of ${bytes.length} bytes, fewer than the ${memory.minBytes} its declared size needs ` +
+      `(a Huffman code of at least 1 bit for every 8x8 block), ` +
+      `so its data cannot fill it and it is refused before decoding`
+    );
   return undefined;
 }
 

@@ -5,7 +5,10 @@
 // bytes a pixel (247 MB for a 28 KB 64 MP gradient) and a lossy WebP with alpha 115 MB. Read from the header bytes
 // only, in JavaScript: nothing here decodes, and a malformed header gives undefined (the caller refuses).
 
-/** The declared size and the bytes the decoder holds for the whole image whatever its scaling (0: it decodes in strips). */
+/**
+ * The declared size and the bytes the decoder holds for the whole image whatever its scaling (0: it decodes in
+ * strips).
+ */
 export interface DecoderMemory {
   width: number;
   height: number;
@@ -20,7 +23,10 @@ export interface DecoderMemory {
   kind: string;
 }
 
-/** The whole-image memory of a JPEG or WebP decode, from its header; undefined for another format or a header not understood. */
+/**
+ * The whole-image memory of a JPEG or WebP decode, from its header; undefined for another format or a header not
+ * understood.
+ */
 export function decoderMemory(bytes: Uint8Array, format: string): DecoderMemory | undefined {
   if (format === "jpeg") return jpegMemory(bytes);
   if (format === "webp") return webpMemory(bytes);

@@ -44,9 +44,11 @@ export const ERROR_CODES = {
   PHM_MATCH_INPUT:
     "a line given to match is not a phmatch hash record (one JSON object per line, as phmatch hash prints)",
   PHM_HASHSET_EMPTY:
-    "a hash set would match nothing: an import or build took no entry (nothing was written), or the lists given hold no entry for any algorithm computed",
+    "a hash set would match nothing: an import or build took no entry (nothing was written), " +
+    "or the lists given hold no entry for any algorithm computed",
   PHM_STATE_LOCKED:
-    "the rollback state folder stayed locked by another process: nothing was loaded (remove the lock file if no phmatch uses that folder)",
+    "the rollback state folder stayed locked by another process: " +
+    "nothing was loaded (remove the lock file if no phmatch uses that folder)",
   PHM_INTERNAL: "an unexpected internal error (a bug: please report it with the command line, never the image)",
 } as const;
 

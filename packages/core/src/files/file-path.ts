@@ -33,7 +33,11 @@ export function pathBytesOf(path: FilePath | Uint8Array): string | undefined {
  * only such a path: a name that is valid UTF-8 is written as it is.
  */
 export const PATH_ESCAPE =
-  "a path that is valid UTF-8 is written as it is; a path that is not is written with each byte outside a valid UTF-8 sequence as %XX (two upper-case hex digits) and each % as %25, and its exact bytes are given beside it in base64 (NDJSON pathBytes, CSV path_bytes_base64, VICS RelativeFilePath@phmatch.pathBytes); percent-decoding such a path gives its bytes";
+  "a path that is valid UTF-8 is written as it is; " +
+  "a path that is not is written with each byte outside a valid UTF-8 sequence as %XX " +
+  "(two upper-case hex digits) and each % as %25, " +
+  "and its exact bytes are given beside it in base64 (NDJSON pathBytes, CSV path_bytes_base64, " +
+  "VICS RelativeFilePath@phmatch.pathBytes); percent-decoding such a path gives its bytes";
 
 /**
  * The text a report gives for a path: the path itself when it is valid UTF-8; otherwise each byte outside a valid

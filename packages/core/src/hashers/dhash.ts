@@ -2,7 +2,8 @@ import type { Pixels } from "../decode/pixels.js";
 import { imagehashHash } from "./imagehash-family.js";
 import { registerHasher } from "./registry.js";
 
-// imagehash.dhash: Pillow 'L', LANCZOS to (size + 1) x size, bit = right pixel brighter than left. Equal to imagehash 4.x.
+// imagehash.dhash: Pillow 'L', LANCZOS to (size + 1) x size, bit = right pixel brighter than left.
+// Equal to imagehash 4.x.
 registerHasher({
   id: "dhash",
   bits: 64,

@@ -116,7 +116,8 @@ export class HashSet {
     const damaged = (why: string) =>
       new PhmatchError(
         "PHM_HASHSET_FORMAT",
-        `the metadata of ${algorithm} entry ${index} of the store is damaged (${why}); get the list again from its source, or rebuild it`,
+        `the metadata of ${algorithm} entry ${index} of the store is damaged (${why}); ` +
+          `get the list again from its source, or rebuild it`,
       );
     let meta: unknown;
     try {

@@ -59,7 +59,10 @@ export function degenerateValue(algorithm: string, value: Uint8Array): string | 
   if (ones <= near || bits - ones <= near) {
     const side = ones <= near ? "zeros" : "ones";
     if (near === 0) return `all ${side}: a placeholder, not the ${algorithm} of any real input`;
-    return `within ${near} bits of all ${side} (${ones} of ${bits} bits set): flat, featureless images hash to it, so under the default ${algorithm} policy every such image would match it`;
+    return (
+      `within ${near} bits of all ${side} (${ones} of ${bits} bits set): flat, featureless images hash to it, ` +
+      `so under the default ${algorithm} policy every such image would match it`
+    );
   }
   return undefined;
 }

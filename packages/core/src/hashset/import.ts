@@ -189,7 +189,8 @@ function endingOf(report: ImportReport, format: HashSetFormat, tap: InputTap, st
   }
   if (LINE_FORMATS.has(format) && tap.bytes > 0 && !tap.endsWithLineEnd) {
     const reason =
-      "the file ends without a line end after its last line: it may have been cut off mid-line (add the line end if the file is whole)";
+      "the file ends without a line end after its last line: it may have been cut off mid-line " +
+      "(add the line end if the file is whole)";
     if (report.strict) {
       const message = `${report.file}:${tap.lines}: ${reason} (\`strict\` refuses a file that may be incomplete)`;
       throw new PhmatchError("PHM_HASHSET_PARSE", message, { path: report.file, optionNames: ["strict"] });

@@ -61,16 +61,18 @@ export interface LoadedHashSet {
 }
 
 /**
- * Loads a `.phs` store (a file, or an http(s) URL of a list server), all or nothing: signature first (over the bytes on disk, when trusted keys are given),
- * then decryption, then the store's own SHA-256 trailer and header, then rollback protection, then the overrides
- * beside it (signed and bound to its lists when trusted keys are given). Any failure throws
- * (PHM_HASHSET_SIGNATURE / _KEY / _FORMAT / _ROLLBACK); a half-loaded list is never returned.
+ * Loads a `.phs` store (a file, or an http(s) URL of a list server), all or nothing: signature first (over the
+ * bytes on disk, when trusted keys are given), then decryption, then the store's own SHA-256 trailer and header,
+ * then rollback protection, then the overrides beside it (signed and bound to its lists when trusted keys are
+ * given). Any failure throws (PHM_HASHSET_SIGNATURE / _KEY / _FORMAT / _ROLLBACK); a half-loaded list is never
+ * returned.
  */
 export async function loadHashSet(path: string, options: LoadOptions = {}): Promise<LoadedHashSet> {
   if (options.trustedKeys !== undefined && options.trustedKeys.length === 0) {
     throw new PhmatchError(
       "PHM_USAGE",
-      `trusted keys were asked for but none was given, so ${path} cannot be checked: give at least one public key (or omit trustedKeys to load unverified)`,
+      `trusted keys were asked for but none was given, so ${path} cannot be checked: ` +
+        `give at least one public key (or omit trustedKeys to load unverified)`,
     );
   }
   const url = isListUrl(path);
@@ -133,7 +135,8 @@ async function fetchBytes(url: string, limit: number): Promise<Buffer> {
   const tooLarge = () =>
     new PhmatchError(
       "PHM_HASHSET_FORMAT",
-      `${url} sends more than ${limit} bytes, more than a list (or its signature) may be; raise maxUrlBytes if the list is really that large`,
+      `${url} sends more than ${limit} bytes, more than a list (or its signature) may be; ` +
+        `raise maxUrlBytes if the list is really that large`,
       { path: url },
     );
   if (Number(response.headers.get("content-length") ?? 0) > limit) {
@@ -192,11 +195,18 @@ function parseStoreWithDigest(bytes: Buffer, what: string): { set: HashSet; sha2
 function whatItIs(bytes: Buffer): string {
   if (bytes.length === 0) return "it is empty (0 bytes); get the list again from its source, or rebuild it";
   if (bytes.subarray(0, PHS_MAGIC.length).equals(PHS_MAGIC))
-    return `it is cut short (${bytes.length} bytes, fewer than the smallest store); get the list again from its source, or rebuild it`;
+    return (
+      `it is cut short (${bytes.length} bytes, fewer than the smallest store); ` +
+      `get the list again from its source, or rebuild it`
+    );
   if (isEncryptedStore(bytes)) return "it is an encrypted store; give its key (keyFile, or PHMATCH_LIST_KEY)";
   const looks = detectFormatOfText(bytes.subarray(0, 64 * 1024).toString("utf8"));
   if (looks !== undefined) {
-    return `it looks like a ${looks.format} hash list (${looks.reason}); import it into a store first: phmatch hashset import <file> --list-id <id> -o <store>.phs (importHashSet in the API)`;
+    return (
+      `it looks like a ${looks.format} hash list (${looks.reason}); ` +
+      `import it into a store first: phmatch hashset import <file> --list-id <id> -o <store>.phs ` +
+      `(importHashSet in the API)`
+    );
   }
   return "wrong magic (not a phmatch store, or a damaged one); get the list again from its source, or rebuild it";
 }
@@ -221,7 +231,8 @@ function checkedHeader(
   const header = value as Record<string, unknown>;
   if (header.format !== "phs" || header.formatVersion !== PHS_FORMAT_VERSION) {
     throw damaged(
-      `format version ${String(header.formatVersion)} is not supported (this phmatch reads version ${PHS_FORMAT_VERSION})`,
+      `format version ${String(header.formatVersion)} is not supported ` +
+        `(this phmatch reads version ${PHS_FORMAT_VERSION})`,
     );
   }
   for (const key of ["createdBy", "createdAt"]) {
@@ -329,7 +340,8 @@ function checkMetaOffsets(
     const offset = body.readUInt32LE(meta.offset + i * 4);
     if ((i === 0 && offset !== 0) || offset < previous || (i === count && offset !== blobLength)) {
       throw damaged(
-        `the metadata offsets of its ${algorithm} entries are out of order or outside their section (entry ${Math.max(0, i - 1)})`,
+        `the metadata offsets of its ${algorithm} entries are out of order or outside their section ` +
+          `(entry ${Math.max(0, i - 1)})`,
       );
     }
     previous = offset;

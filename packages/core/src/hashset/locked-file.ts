@@ -89,7 +89,9 @@ export function withLock<T>(
       if (now() >= deadline) {
         throw new PhmatchError(
           "PHM_STATE_LOCKED",
-          `the lock ${lock} of ${what} is held by ${describeOwner(lock)} and was not released in ${options.waitMs ?? STATE_LOCK_WAIT_MS} ms: nothing was read or written; if no phmatch is using ${what}, remove the lock file`,
+          `the lock ${lock} of ${what} is held by ${describeOwner(lock)} ` +
+            `and was not released in ${options.waitMs ?? STATE_LOCK_WAIT_MS} ms: nothing was read or written; ` +
+            `if no phmatch is using ${what}, remove the lock file`,
         );
       }
       sleep(Math.min(50, 2 + attempt * 2));

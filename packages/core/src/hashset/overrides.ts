@@ -191,7 +191,9 @@ export async function checkOverrides(
     if (!sameIds(file.header.lists, storeLists)) {
       throw new PhmatchError(
         "PHM_HASHSET_SIGNATURE",
-        `${file.path} is bound to list(s) ${file.header.lists.join(", ")}, not to the lists of ${what} (${storeLists.join(", ") || "none"}): refused (overrides are decisions about one list; make them for this list with phmatch hashset override)`,
+        `${file.path} is bound to list(s) ${file.header.lists.join(", ")}, ` +
+          `not to the lists of ${what} (${storeLists.join(", ") || "none"}): refused ` +
+          `(overrides are decisions about one list; make them for this list with phmatch hashset override)`,
         { path: file.path },
       );
     }
@@ -205,7 +207,8 @@ export async function checkOverrides(
       { path: file.path, cause: error },
     );
   });
-  if (signature === undefined && file.overrides.length === 0 && file.header === undefined) return provenance; // nothing that could change an outcome
+  // nothing that could change an outcome
+  if (signature === undefined && file.overrides.length === 0 && file.header === undefined) return provenance;
   if (signature === undefined) {
     throw new PhmatchError(
       "PHM_HASHSET_SIGNATURE",
@@ -219,7 +222,8 @@ export async function checkOverrides(
   if (file.header === undefined) {
     throw new PhmatchError(
       "PHM_HASHSET_SIGNATURE",
-      `${file.path} is signed but has no header (release and list ids), so it is bound to no list: refused (sign it again with phmatch hashset override sign)`,
+      `${file.path} is signed but has no header (release and list ids), so it is bound to no list: ` +
+        `refused (sign it again with phmatch hashset override sign)`,
       { path: file.path },
     );
   }
@@ -318,7 +322,8 @@ function signOverridesNow(storePath: string, privateKeyPem: string, lists?: read
     if (lists !== undefined && !sameIds(file.header.lists, lists)) {
       throw new PhmatchError(
         "PHM_USAGE",
-        `${file.path} is bound to list(s) ${file.header.lists.join(", ")}, but ${storePath} holds ${lists.join(", ")}: not signed (these overrides are not this store's)`,
+        `${file.path} is bound to list(s) ${file.header.lists.join(", ")}, ` +
+          `but ${storePath} holds ${lists.join(", ")}: not signed (these overrides are not this store's)`,
       );
     }
     const signature = signStore(file.bytes, privateKeyPem);
@@ -360,7 +365,9 @@ function writeOverrides(
   if (before?.header !== undefined && options.lists !== undefined && !sameIds(before.header.lists, options.lists)) {
     throw new PhmatchError(
       "PHM_USAGE",
-      `${path} is bound to list(s) ${before.header.lists.join(", ")}, but ${storePath} holds ${options.lists.join(", ")}: these overrides are not this store's (move them away, and make the store's own)`,
+      `${path} is bound to list(s) ${before.header.lists.join(", ")}, ` +
+        `but ${storePath} holds ${options.lists.join(", ")}: ` +
+        `these overrides are not this store's (move them away, and make the store's own)`,
     );
   }
   const lists = before?.header?.lists ?? (options.lists !== undefined ? [...options.lists] : undefined);

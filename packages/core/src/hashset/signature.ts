@@ -51,7 +51,8 @@ export function parseTrustedKeys(pem: string, what = "the trusted keys"): KeyObj
     if (key.asymmetricKeyType !== "ed25519") {
       throw new PhmatchError(
         "PHM_USAGE",
-        `public key ${i + 1} in ${what} is ${String(key.asymmetricKeyType)}, not Ed25519: no phmatch signature can verify under it; give the Ed25519 public key of the signer`,
+        `public key ${i + 1} in ${what} is ${String(key.asymmetricKeyType)}, not Ed25519: ` +
+          `no phmatch signature can verify under it; give the Ed25519 public key of the signer`,
       );
     }
     return key;

@@ -29,7 +29,8 @@ export class RollbackState {
     if (typeof stateDir !== "string" || stateDir.trim() === "") {
       throw new PhmatchError(
         "PHM_USAGE",
-        "the rollback state needs a folder (stateDir): give one per gate deployment, shared by its replicas, or one per case",
+        "the rollback state needs a folder (stateDir): " +
+          "give one per gate deployment, shared by its replicas, or one per case",
       );
     }
     this.dir = resolve(stateDir);

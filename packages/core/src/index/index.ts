@@ -30,7 +30,10 @@ export function chooseIndexKind(packed: PackedValuesView, maxDistance: number, p
 // MIH keeps values and tables in one WebAssembly memory (at most 4 GiB); beyond ~3.5 GiB a flat scan answers.
 const MIH_MAX_BYTES = 3.5 * 2 ** 30;
 
-/** Builds an index of the given kind; `radius` is the distance searches will mostly use (MIH cuts its slices for it). */
+/**
+ * Builds an index of the given kind; `radius` is the distance searches will mostly use (MIH cuts its slices for
+ * it).
+ */
 export function buildIndex(kind: IndexKind, packed: PackedValuesView, radius?: number): HammingIndex {
   switch (kind) {
     case "flat":

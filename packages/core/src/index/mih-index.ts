@@ -106,9 +106,8 @@ export class MihIndex implements HammingIndex {
     if (desc === undefined) {
       const radii = allocateRadii(this.widths, this.size, maxDistance).radii;
       desc = new Uint32Array(this.#tables.length * 5);
-      this.#tables.forEach((t, i) =>
-        desc!.set([t.start, t.width, radii[i] === -1 ? 0xffffffff : (radii[i] as number), t.offsets, t.ids], i * 5),
-      );
+      for (const [i, t] of this.#tables.entries())
+        desc.set([t.start, t.width, radii[i] === -1 ? 0xffffffff : (radii[i] as number), t.offsets, t.ids], i * 5);
       this.#descriptors.set(maxDistance, desc);
     }
     return desc;
@@ -128,8 +127,7 @@ export class MihIndex implements HammingIndex {
   }
 }
 
-const QUERY_AT = 0;
-const MAX_QUERY_BYTES = 1024;
+const QUERY_AT = 0; // the query, up to 1024 bytes, before the descriptors
 const DESC_AT = 2048;
 const MAX_TABLES = 64;
 const WORK_AT = 4096;
@@ -185,7 +183,10 @@ function allocateRadii(widths: readonly number[], count: number, radius: number)
       const t = radii[i] as number;
       if (t >= w) return;
       const increase = tableCost(w, t + 1, count) - tableCost(w, t, count);
-      if (increase < bestIncrease) (bestIncrease = increase), (best = i);
+      if (increase < bestIncrease) {
+        bestIncrease = increase;
+        best = i;
+      }
     });
     if (best < 0) break; // every bit of every slice already probed: all values are candidates
     radii[best]!++;

@@ -78,7 +78,8 @@ export class Matcher {
         const kind =
           spec.input === "bytes" ? "exact" : (options.index ?? chooseIndexKind(packed, policy.maxDistance, true));
         const index = buildIndex(kind, packed, policy.maxDistance);
-        if (index instanceof MihIndex) loaded.set.adoptValues(algorithm, index.values); // the values once in memory, not twice
+        // the values once in memory, not twice
+        if (index instanceof MihIndex) loaded.set.adoptValues(algorithm, index.values);
         this.#sections.push({ loaded, algorithm, index, kind });
         this.#listed.add(algorithm);
       }
@@ -142,7 +143,12 @@ export class Matcher {
         : `they hold ${held.length === 0 ? "no entries at all" : held.join(", ")}`;
     throw new PhmatchError(
       "PHM_HASHSET_EMPTY",
-      `the lists ${this.#loaded.map((l) => l.path).join(", ")} hold no entry that could match the algorithms computed (${algorithms.length > 0 ? algorithms.join(", ") : "none: they hold no algorithm phmatch computes"}): ${why}. Nothing could ever be known, so they are refused; use lists with entries of these algorithms (hashset info shows what a list holds), or compute the algorithms they hold`,
+      `the lists ${this.#loaded.map((l) => l.path).join(", ")} hold no entry ` +
+        `that could match the algorithms computed ` +
+        `(${algorithms.length > 0 ? algorithms.join(", ") : "none: they hold no algorithm phmatch computes"}): ` +
+        `${why}. Nothing could ever be known, so they are refused; ` +
+        `use lists with entries of these algorithms (hashset info shows what a list holds), ` +
+        `or compute the algorithms they hold`,
     );
   }
 
@@ -183,7 +189,10 @@ export class Matcher {
     const extra = (hits: MatchHit[]) => {
       for (const hit of hits) {
         const key = `${hit.list}\0${hit.algorithm}\0${hit.entryId ?? ""}`;
-        if (!seen.has(key)) seen.add(key), result.matches.push(hit);
+        if (!seen.has(key)) {
+          seen.add(key);
+          result.matches.push(hit);
+        }
       }
     };
     if (record.trimmed !== undefined) {
@@ -234,20 +243,23 @@ export class Matcher {
       if (policy.minQuality !== undefined && quality !== undefined && quality < policy.minQuality) {
         weak = true;
         notes.push(
-          `${prefix}${algorithm}: quality ${quality} is below ${policy.minQuality}; too featureless to decide (${policy.id})`,
+          `${prefix}${algorithm}: quality ${quality} is below ${policy.minQuality}; ` +
+            `too featureless to decide (${policy.id})`,
         );
         continue;
       }
       const queries: { variant?: string; value: Uint8Array }[] = [];
       // PDQ and pHash carry their 8 dihedral variants when hashed with them: each is a query.
       const variants = source.dihedral?.[algorithm];
-      if (variants !== undefined)
-        variants.forEach((v, i) => queries.push({ variant: PDQ_DIHEDRAL_VARIANTS[i] as string, value: fromHex(v) }));
-      else {
+      if (variants !== undefined) {
+        for (const [i, v] of variants.entries())
+          queries.push({ variant: PDQ_DIHEDRAL_VARIANTS[i] as string, value: fromHex(v) });
+      } else {
         queries.push(algorithm === "pdq" ? { variant: "original", value: fromHex(hex) } : { value: fromHex(hex) });
         if (algorithm === "pdq" && query === undefined)
           notes.push(
-            "pdq: no dihedral variants in the record; rotated and mirrored copies were not checked (hash with --dihedral)",
+            "pdq: no dihedral variants in the record; " +
+              "rotated and mirrored copies were not checked (hash with --dihedral)",
           );
       }
       checked.push(algorithm);

@@ -108,7 +108,8 @@ export class AccessTimeWatch {
             path,
             entry,
             found,
-            "its access time was already at or after the scan's start when first read (an earlier, interrupted run of this scan or another reader may have changed it)",
+            "its access time was already at or after the scan's start when first read " +
+              "(an earlier, interrupted run of this scan or another reader may have changed it)",
           ),
         );
       }

@@ -25,11 +25,11 @@ import { hashPixels } from "./hash-pixels.js";
 const VIEW_ALGORITHMS = new Set(["pdq", "phash16", "phash"]);
 
 /**
- * PDQ's quality gate (PDQ_MIN_QUALITY), below which a sub-window (list side) or an extra query view (rotated, part) is left out, for every
- * algorithm: what PDQ finds too featureless to decide (its policy's quality gate) is too featureless for pHash
- * too, which has no quality of its own. bench/robustness: every false pair its first run found came from a
- * window or view of PDQ quality 4-22 matched by the 256-bit pHash. Without PDQ among the algorithms nothing is
- * left out.
+ * PDQ's quality gate (PDQ_MIN_QUALITY), below which a sub-window (list side) or an extra query view (rotated,
+ * part) is left out, for every algorithm: what PDQ finds too featureless to decide (its policy's quality gate)
+ * is too featureless for pHash too, which has no quality of its own. bench/robustness: every false pair its first
+ * run found came from a window or view of PDQ quality 4-22 matched by the 256-bit pHash. Without PDQ among the
+ * algorithms nothing is left out.
  */
 const featureful = (hashed: HashRecord) => (hashed.quality?.pdq ?? PDQ_MIN_QUALITY) >= PDQ_MIN_QUALITY;
 

@@ -28,7 +28,7 @@ export function hashPixels(
       decoded.pixels,
       blockIds.map((id) => BLOCKHASH_GRIDS[id] as 8 | 16),
     );
-    blockIds.forEach((id, i) => (results[id] = { bytes: hashes[i] as Uint8Array }));
+    for (const [i, id] of blockIds.entries()) results[id] = { bytes: hashes[i] as Uint8Array };
   }
   return results;
 }

@@ -34,7 +34,8 @@ export const SYMLINK_NOTES = {
   notFollowed: "symbolic link: recorded with its target, not followed (--follow-symlinks was not given)",
   followedDirectory: "symbolic link to a directory: followed, its entries are reported under this path",
   visited:
-    "symbolic link: not followed again, its target (same device and inode) was already reported under the path in duplicateOf",
+    "symbolic link: not followed again, " +
+    "its target (same device and inode) was already reported under the path in duplicateOf",
   dangling: "symbolic link: its target does not exist (dangling), nothing to follow",
   loop: "symbolic link: its target cannot be resolved (too many levels of symbolic links, a loop)",
 } as const;

@@ -15,7 +15,10 @@ const waiting: Extract<SupervisorMessage, { type: "hash" }>[] = [];
 // message that cannot be sent ends this process quietly, never with an unhandled EPIPE stack trace on the
 // terminal the two share. The callback form reports the failed write to it instead of as a process 'error' event.
 function send(message: HostMessage): void {
-  if (!process.connected || process.send === undefined) return orphaned();
+  if (!process.connected || process.send === undefined) {
+    orphaned();
+    return;
+  }
   process.send(message, undefined, {}, (error: Error | null) => {
     if (error !== null) orphaned();
   });

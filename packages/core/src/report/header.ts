@@ -14,14 +14,20 @@ export function scanWalkHeader(options: {
   manifest?: boolean;
 }): ScanWalkHeader {
   const files =
-    "files are opened read-only with O_NOATIME (which the kernel allows to their owner or root; for others a plain read-only open is used, which may update their access time)";
+    "files are opened read-only with O_NOATIME (which the kernel allows to their owner or root; " +
+    "for others a plain read-only open is used, which may update their access time)";
   const watched =
     options.manifest === true
       ? "no directory is listed (the paths come from a manifest)"
-      : "directories and symbolic links cannot be read with O_NOATIME from Node, so each is lstat-ed before and after it is read" +
+      : "directories and symbolic links cannot be read with O_NOATIME from Node, " +
+        "so each is lstat-ed before and after it is read" +
         (options.restoreAtimes
-          ? "; one whose access time the scan changed is set back where its atime and mtime can be written back exactly (to the microsecond, which Node writes; this sets its ctime), and the summary's atimes.changed lists the others with their access time as found"
-          : "; no timestamp is ever written: the summary's atimes.changed lists each whose access time the scan changed, with its access time as found (mount the evidence read-only or noatime to keep them all)");
+          ? "; one whose access time the scan changed is set back where its atime and mtime " +
+            "can be written back exactly (to the microsecond, which Node writes; this sets its ctime), " +
+            "and the summary's atimes.changed lists the others with their access time as found"
+          : "; no timestamp is ever written: the summary's atimes.changed lists each " +
+            "whose access time the scan changed, with its access time as found " +
+            "(mount the evidence read-only or noatime to keep them all)");
   const followed = options.followSymlinks
     ? "; opening a path through a followed link may update the link's access time"
     : "";

@@ -122,7 +122,8 @@ function parseFailure(error: unknown, file: string): unknown {
   const line = "lines" in error && typeof error.lines === "number" ? error.lines : 0;
   const reason =
     error.code === "CSV_MAX_RECORD_SIZE"
-      ? `a row is still going at this line after ${MAX_ROW_CHARS} characters: a quote that is never closed, or not a delimited text file`
+      ? `a row is still going at this line after ${MAX_ROW_CHARS} characters: ` +
+        `a quote that is never closed, or not a delimited text file`
       : error.message;
   return new PhmatchError("PHM_HASHSET_PARSE", `${file}:${line}: ${reason}`, { path: file, cause: error });
 }
@@ -271,12 +272,16 @@ function csvLayout(header: readonly string[], options: ReaderOptions): CsvLayout
   if (missing.length > 0) {
     unusable = `the header has no column ${missing.join(" or ")}; its columns are ${listed}`;
   } else if (index.hash < 0) {
-    unusable = `the header has no "hash" column (its columns are ${listed}); name the column that holds the hashes in the columns option`;
+    unusable =
+      `the header has no "hash" column (its columns are ${listed}); ` +
+      `name the column that holds the hashes in the columns option`;
   } else if (options.algorithm !== undefined && defaultAlgorithm === undefined) {
     const known = hasherSpecs().map((spec) => spec.id);
     unusable = `unknown algorithm "${options.algorithm}" (known: ${known.join(", ")})`;
   } else if (index.algorithm < 0 && defaultAlgorithm === undefined) {
-    unusable = `no algorithm: the header has no "algorithm" column and none was given; pass --algorithm or add an algorithm column`;
+    unusable =
+      `no algorithm: the header has no "algorithm" column and none was given; ` +
+      `pass --algorithm or add an algorithm column`;
   }
   const used = new Set(Object.values(index).filter((i) => i >= 0));
   const extra: [number, string][] = [];
@@ -356,7 +361,11 @@ function csvEntry(
  * in `fields.extra` under its header name (empty cells omitted).
  *
  * @example
- * for await (const record of readCsv(createReadStream("list.csv"), { listId: "hotline-a", columns: { hash: "MD5 Hash" }, algorithm: "md5" }, report)) { ... }
+ * for await (const record of readCsv(
+ *   createReadStream("list.csv"),
+ *   { listId: "hotline-a", columns: { hash: "MD5 Hash" }, algorithm: "md5" },
+ *   report,
+ * )) { ... }
  */
 export const readCsv: HashSetReader = async function* (input, options, report) {
   let layout: CsvLayout | undefined;

@@ -48,7 +48,8 @@ function icseLayout(header: readonly string[]): IcseLayout {
   const unusable =
     missing.length === 0
       ? undefined
-      : `not an ICSE export: the header lacks ${missing.map((name) => `"${name}"`).join(", ")} (it has ${header.map((name) => `"${name}"`).join(", ")})`;
+      : `not an ICSE export: the header lacks ${missing.map((name) => `"${name}"`).join(", ")} ` +
+        `(it has ${header.map((name) => `"${name}"`).join(", ")})`;
   const hashIndexes = new Set(hashes.map(([, i]) => i));
   const extra: [number, string][] = [];
   header.forEach((name, i) => {

@@ -10,7 +10,10 @@ export const MAX_LINE_CHARS = 1 << 20;
 
 /** Why a line over MAX_LINE_CHARS is refused (it was passed over, not read into memory). */
 export function tooLongReason(what: string): string {
-  return `the line is longer than ${MAX_LINE_CHARS} characters, where ${what} was expected (a file that is not this list format, or a damaged one?); skipped to its end`;
+  return (
+    `the line is longer than ${MAX_LINE_CHARS} characters, where ${what} was expected ` +
+    `(a file that is not this list format, or a damaged one?); skipped to its end`
+  );
 }
 
 /** One line of a list: its 1-based number and text, or `tooLong` (then `text` is empty: the line was not kept). */

@@ -107,7 +107,8 @@ class NcmecParse {
     p.on("error", (error) => this.fail(error.message.replace(/^\d+:\d+: /, "").replace(/\.$/, "")));
     p.on("opentagstart", () => {
       if (this.failed) return;
-      // The tag name has just been ended by the character after it; if that was a newline, the tag began a line earlier.
+      // The tag name has just been ended by the character after it; if that was a newline, the tag began a line
+      // earlier.
       this.startLine = p.columnIndex === 0 ? p.line - 1 : p.line;
     });
     p.on("opentag", (tag) => {

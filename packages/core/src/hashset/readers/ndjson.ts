@@ -54,7 +54,8 @@ export const readNdjson: HashSetReader = async function* (input, options, report
       if (hashes.length === 0) {
         report.problem(
           line,
-          `hash record of ${value.path} has no hashes (error ${isObject(value.error) ? String(value.error.code) : "?"})`,
+          `hash record of ${value.path} has no hashes ` +
+            `(error ${isObject(value.error) ? String(value.error.code) : "?"})`,
         );
         continue;
       }

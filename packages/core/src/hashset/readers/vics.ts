@@ -347,6 +347,7 @@ class VicsWalker {
       case "skip":
         parent.depth++;
         return;
+      // biome-ignore lint/suspicious/noFallthroughSwitchClause: a value in a Media not refused opens as by default
       case "media":
         if (parent.media.refused !== undefined) {
           this.stack.push({ kind: "skip", depth: 0 });
@@ -519,7 +520,8 @@ class VicsWalker {
         hashesField.forEach((item, i) => {
           const hashName = isJsonObject(item) ? memberIgnoringCase(item, "hashname") : undefined;
           const hashValue = isJsonObject(item) ? memberIgnoringCase(item, "hashvalue") : undefined;
-          if (hashValue === undefined || isBlank(hashValue)) return; // a named hash without a value holds nothing to import
+          // a named hash without a value holds nothing to import
+          if (hashValue === undefined || isBlank(hashValue)) return;
           const name = typeof hashName === "string" ? hashName.trim() : "";
           if (name === "") {
             problems.push({ kind: "problem", line, reason: `${label}: Hashes[${i}] has a HashValue but no HashName` });
