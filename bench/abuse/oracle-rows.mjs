@@ -153,7 +153,10 @@ function startAttacker(row, port, targetsFile) {
   const until = async (n, ms) => {
     const deadline = Date.now() + ms;
     while (entries < n && !finished && Date.now() < deadline)
-      await new Promise((resolve) => ((wake = resolve), setTimeout(resolve, 1000)));
+      await new Promise((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 1000);
+      });
   };
   const stop = async () => {
     child.kill("SIGTERM");

@@ -42,7 +42,10 @@ const freePort = () =>
 const waitForPort = async (port) => {
   for (;;) {
     const open = await new Promise((resolve) => {
-      const c = createConnection({ host: "127.0.0.1", port }, () => (c.end(), resolve(true)));
+      const c = createConnection({ host: "127.0.0.1", port }, () => {
+        c.end();
+        resolve(true);
+      });
       c.once("error", () => resolve(false));
     });
     if (open) return;

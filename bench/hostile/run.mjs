@@ -263,7 +263,7 @@ async function batch(label, args, recordsOf) {
   // Records arrive in walk order (one job): each one's time is the gap since the record before it.
   const gap = new Map();
   const ordered = records.filter((r) => Number.isFinite(r.at)).sort((a, b) => a.at - b.at);
-  ordered.forEach((r, i) => gap.set(r.path, i === 0 ? NaN : r.at - (ordered[i - 1]?.at ?? 0)));
+  for (const [i, r] of ordered.entries()) gap.set(r.path, i === 0 ? NaN : r.at - (ordered[i - 1]?.at ?? 0));
   const out = inputs.map((input) => {
     const record = byPath.get(input.path);
     return {

@@ -42,19 +42,19 @@ for (const file of files) {
   const original = await hashImageBytes(bytes, file, { algorithms: ALGORITHMS });
   if (original.error !== undefined || (original.quality?.pdq ?? 0) < 50) continue;
   // The same picture re-encoded (the imagehash set has JPEG and PNG copies) is not a distinct pair.
-  if (hashes.some((h) => distance("pdq", h.hashes.pdq, original.hashes.pdq) <= 31)) continue;
+  if (hashes.some((h) => distance(h.hashes.pdq, original.hashes.pdq) <= 31)) continue;
   hashes.push(original);
   const meta = await sharp(bytes).metadata();
   for (const [name, edit] of Object.entries(edits)) {
     const edited = await hashImageBytes(await edit(sharp(bytes), meta).toBuffer(), file, { algorithms: ALGORITHMS });
     for (const a of ALGORITHMS)
       positives[a].push({
-        d: distance(a, original.hashes[a], edited.hashes[a]),
+        d: distance(original.hashes[a], edited.hashes[a]),
         what: `${file.split("/").pop()} ${name}`,
       });
   }
 }
-function distance(a, x, y) {
+function distance(x, y) {
   return hammingDistance(hexToBytes(x, x.length / 2), hexToBytes(y, y.length / 2));
 }
 console.log(
@@ -67,7 +67,7 @@ console.log("|---|---:|---:|---:|---:|---:|---:|");
 for (const a of ALGORITHMS) {
   const negatives = [];
   for (let i = 0; i < hashes.length; i++)
-    for (let j = i + 1; j < hashes.length; j++) negatives.push(distance(a, hashes[i].hashes[a], hashes[j].hashes[a]));
+    for (let j = i + 1; j < hashes.length; j++) negatives.push(distance(hashes[i].hashes[a], hashes[j].hashes[a]));
   const pos = positives[a].map((p) => p.d).sort((x, y) => x - y);
   const far = positives[a].reduce((m, p) => (p.d > m.d ? p : m));
   const neg = negatives.sort((x, y) => x - y);

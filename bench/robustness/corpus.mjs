@@ -109,9 +109,10 @@ export async function buildCorpus(log) {
   const corpus = await makeCorpus(log);
   mkdirSync(tilesDir, { recursive: true });
   const save = (list, kind) =>
-    list.map(
-      (t, i) => (writeFileSync(join(tilesDir, `${kind}-${i}.png`), t.png), { id: t.id, file: `${kind}-${i}.png` }),
-    );
+    list.map((t, i) => {
+      writeFileSync(join(tilesDir, `${kind}-${i}.png`), t.png);
+      return { id: t.id, file: `${kind}-${i}.png` };
+    });
   writeFileSync(
     join(tilesDir, "manifest.json"),
     JSON.stringify({

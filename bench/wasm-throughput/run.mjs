@@ -18,7 +18,10 @@ const pkg = new URL("../../packages/wasm-bindings/", import.meta.url);
 // Runs on both sides (serialised into the page): pixels, then timed hashing per configuration.
 async function measure(HashKernelClass, hashImageFn, wasmBytes, width, height, rounds) {
   let s = 12345;
-  const next = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), s >>> 24);
+  const next = () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s >>> 24;
+  };
   const data = new Uint8ClampedArray(width * height * 4);
   // Smooth blocks plus grain: photo-like enough for PDQ's quality, cheap to make.
   for (let y = 0; y < height; y++) {

@@ -45,7 +45,10 @@ function hammingHex(a: string, b: string): number {
   let d = 0;
   for (let i = 0; i < a.length; i += 2) {
     let x = parseInt(a.slice(i, i + 2), 16) ^ parseInt(b.slice(i, i + 2), 16);
-    while (x) (d += x & 1), (x >>= 1);
+    while (x) {
+      d += x & 1;
+      x >>= 1;
+    }
   }
   return d;
 }

@@ -3,7 +3,6 @@
 // of its block-median rule written here from the blockhash specification.
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { decodeImage, hashFile, type Pixels, SUPPORTED_ALGORITHMS } from "@phmatch/core";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";

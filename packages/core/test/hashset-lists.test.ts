@@ -278,9 +278,8 @@ describe("exports (item 15)", () => {
     const b = new HashSetBuilder();
     b.addList({ listId: "L", version: 2 });
     const values = ["keep", "by-value", "by-id"].map((s) => digest("md5", s));
-    values.forEach((hex, i) =>
-      b.addEntry({ algorithm: "md5", value: bytes(hex), listId: "L", entryId: `e${i}`, category: "A" }),
-    );
+    for (const [i, hex] of values.entries())
+      b.addEntry({ algorithm: "md5", value: bytes(hex), listId: "L", entryId: `e${i}`, category: "A" });
     b.addWithdrawal({ listId: "L", algorithm: "md5", value: bytes(values[1] as string) });
     b.addWithdrawal({ listId: "L", entryId: "e2" });
     const set = parseStore(serializeStore(b), "w.phs");

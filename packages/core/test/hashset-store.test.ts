@@ -373,7 +373,8 @@ describe("a store whose trailer matches but whose inside is damaged", () => {
   });
 
   it("refuses a header with fields missing, of the wrong type, or disagreeing with the sections", () => {
-    type H = Record<string, any>; // the header as JSON, to be damaged field by field
+    // biome-ignore lint/suspicious/noExplicitAny: the header as JSON, to be damaged field by field
+    type H = Record<string, any>;
     const cases: [(h: H) => unknown, string][] = [
       [() => null, "its header is not a JSON object"],
       [(h) => void (h.algorithms = null), 'its header has no "algorithms" array'],
@@ -398,7 +399,10 @@ describe("a store whose trailer matches but whose inside is damaged", () => {
       [(h) => void (h.algorithms[0].algorithm = "md6"), 'it holds values of an unknown algorithm "md6"'],
       [(h) => void (h.algorithms[1].algorithm = "md5"), "its md5 values are 32 bytes, not 16"],
       [
-        (h) => void ((h.algorithms[0].bytesPerValue = 8), (h.algorithms[0].values.length = 8)),
+        (h) => {
+          h.algorithms[0].bytesPerValue = 8;
+          h.algorithms[0].values.length = 8;
+        },
         "its md5 values are 8 bytes, not 16",
       ],
       [(h) => void (h.algorithms[0].count = 2), "section sizes of md5 disagree with its count"],
