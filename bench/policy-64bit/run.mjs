@@ -58,10 +58,12 @@ function distance(x, y) {
   return hammingDistance(hexToBytes(x, x.length / 2), hexToBytes(y, y.length / 2));
 }
 console.log(
-  `\n${hashes.length} distinct photographs (quality >= 50), ${hashes.length * Object.keys(edits).length} mild edits, ${(hashes.length * (hashes.length - 1)) / 2} distinct pairs\n`,
+  `\n${hashes.length} distinct photographs (quality >= 50), ${hashes.length * Object.keys(edits).length} mild ` +
+    `edits, ${(hashes.length * (hashes.length - 1)) / 2} distinct pairs\n`,
 );
 console.log(
-  "| algorithm | bits | farthest mild edit | 95th percentile edit | closest distinct pair | 1st percentile pair | threshold between them |",
+  "| algorithm | bits | farthest mild edit | 95th percentile edit | closest distinct pair | 1st percentile pair | " +
+    "threshold between them |",
 );
 console.log("|---|---:|---:|---:|---:|---:|---:|");
 for (const a of ALGORITHMS) {
@@ -74,6 +76,7 @@ for (const a of ALGORITHMS) {
   const bits = a === "pdq" ? 256 : 64;
   const threshold = Math.floor((pos[Math.floor(pos.length * 0.95)] + neg[0]) / 2);
   console.log(
-    `| ${a} | ${bits} | ${pos.at(-1)} (${far.what}) | ${pos[Math.floor(pos.length * 0.95)]} | ${neg[0]} | ${neg[Math.floor(neg.length * 0.01)]} | ${a === "pdq" ? "31 (reference)" : threshold} |`,
+    `| ${a} | ${bits} | ${pos.at(-1)} (${far.what}) | ${pos[Math.floor(pos.length * 0.95)]} | ${neg[0]} | ` +
+      `${neg[Math.floor(neg.length * 0.01)]} | ${a === "pdq" ? "31 (reference)" : threshold} |`,
   );
 }

@@ -103,13 +103,16 @@ try {
 }
 
 console.log(
-  `\nWebAssembly kernels, pixels to hash, ${WIDTH}x${HEIGHT} (12.0 MP) RGBA, one thread, median of ${ROUNDS}: Node ${process.version} vs Chromium ${version}\n`,
+  `\nWebAssembly kernels, pixels to hash, ${WIDTH}x${HEIGHT} (12.0 MP) RGBA, one thread, median of ${ROUNDS}: Node ` +
+    `${process.version} vs Chromium ${version}\n`,
 );
 console.log("| hashes | Node ms | Node MP/s | Chromium ms | Chromium MP/s | Chromium / Node |");
 console.log("|---|---:|---:|---:|---:|---:|");
 const mp = (WIDTH * HEIGHT) / 1e6;
 for (const name of Object.keys(node)) {
   console.log(
-    `| ${name} | ${node[name].toFixed(0)} | ${(mp / (node[name] / 1000)).toFixed(0)} | ${inBrowser[name].toFixed(0)} | ${(mp / (inBrowser[name] / 1000)).toFixed(0)} | ${(inBrowser[name] / node[name]).toFixed(2)}x |`,
+    `| ${name} | ${node[name].toFixed(0)} | ${(mp / (node[name] / 1000)).toFixed(0)} | ` +
+      `${inBrowser[name].toFixed(0)} | ${(mp / (inBrowser[name] / 1000)).toFixed(0)} | ` +
+      `${(inBrowser[name] / node[name]).toFixed(2)}x |`,
   );
 }
