@@ -48,7 +48,7 @@ describe("packaging", () => {
   it("phmatch's bin is a committed executable that the packed @phmatch/cli carries, and the root depends on it", () => {
     const readJson = (path: string) => JSON.parse(readFileSync(join(projectRoot, path), "utf8")) as unknown;
     const cli = readJson("packages/cli/package.json") as { bin: Record<string, string> };
-    const bin = cli.bin["phmatch"]!.replace(/^\.\//, "");
+    const bin = cli.bin.phmatch!.replace(/^\.\//, "");
     expect(bin.startsWith("dist/")).toBe(false);
     const git = ["ls-files", "--stage", `packages/cli/${bin}`];
     expect(execFileSync("git", git, { cwd: projectRoot, encoding: "utf8" })).toMatch(/^100755 /);

@@ -69,9 +69,11 @@ function connection(first) {
   return { socket, outcome, closed };
 }
 
+const forwardedFor = values["forwarded-for"] === undefined ? "" : `X-Forwarded-For: ${values["forwarded-for"]}\r\n`;
 const head = (path, type, length) =>
   Buffer.from(
-    `POST ${path} HTTP/1.1\r\nHost: gate\r\nAuthorization: Bearer ${values.token}\r\n${values["forwarded-for"] === undefined ? "" : `X-Forwarded-For: ${values["forwarded-for"]}\r\n`}Content-Type: ${type}\r\nContent-Length: ${length}\r\n\r\n`,
+    `POST ${path} HTTP/1.1\r\nHost: gate\r\nAuthorization: Bearer ${values.token}\r\n${forwardedFor}` +
+      `Content-Type: ${type}\r\nContent-Length: ${length}\r\n\r\n`,
     "latin1",
   );
 
@@ -113,7 +115,8 @@ const boundary = "phm-bench-boundary";
 const multipart = (bytes) =>
   Buffer.concat([
     Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="upload.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="upload.jpg"\r\nContent-Type: ` +
+        `image/jpeg\r\n\r\n`,
     ),
     bytes,
     Buffer.from(`\r\n--${boundary}--\r\n`),

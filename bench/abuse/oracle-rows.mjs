@@ -153,7 +153,10 @@ function startAttacker(row, port, targetsFile) {
   const until = async (n, ms) => {
     const deadline = Date.now() + ms;
     while (entries < n && !finished && Date.now() < deadline)
-      await new Promise((resolve) => ((wake = resolve), setTimeout(resolve, 1000)));
+      await new Promise((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 1000);
+      });
   };
   const stop = async () => {
     child.kill("SIGTERM");
@@ -225,16 +228,17 @@ const ROWS = [
 ];
 
 /**
- * Runs the oracle rows. `healthy(base, pid, abuser, seconds)` measures the healthy client against a gate (with the abuser
- * running, if given) with `healthyToken`, a full token of its own. Returns the markdown lines of the table and
- * its notes.
+ * Runs the oracle rows. `healthy(base, pid, abuser, seconds)` measures the healthy client against a gate (with the
+ * abuser running, if given) with `healthyToken`, a full token of its own. Returns the markdown lines of the table
+ * and its notes.
  */
 export async function oracleRows({ entries, settleMs, waitMs, healthy, healthyToken, log }) {
   const dir = mkdtempSync(join(tmpdir(), "phmatch-bench-oracle-"));
   const lines = [];
   try {
     log(
-      `oracle: a list of ${entries.toLocaleString("en")} random pHash and ${PDQ_TARGETS} random PDQ values in ${dir} ...`,
+      `oracle: a list of ${entries.toLocaleString("en")} random pHash and ${PDQ_TARGETS} random PDQ values in ` +
+        `${dir} ...`,
     );
     const made = makeList(dir, entries);
     const before = gateAtCommit(BEFORE, log);
@@ -279,7 +283,8 @@ export async function oracleRows({ entries, settleMs, waitMs, healthy, healthyTo
           const truth = row.attack === "pdq" ? made.pdq : made.phash;
           const exact = (outcome.entries ?? []).filter((e) => truth.has(e.hex)).length;
           log(
-            `  recovered ${outcome.entries?.length ?? 0} (${exact} exact), refused: ${outcome.refused?.reason ?? "no"}, healthy non-2xx ${withAttack.non2xx}`,
+            `  recovered ${outcome.entries?.length ?? 0} (${exact} exact), refused: ` +
+              `${outcome.refused?.reason ?? "no"}, healthy non-2xx ${withAttack.non2xx}`,
           );
           results.push({ row, without, withAttack, outcome, exact });
         }
@@ -312,7 +317,9 @@ export async function oracleRows({ entries, settleMs, waitMs, healthy, healthyTo
       .replace(/: random 64-bit.*/, "");
 
     lines.push(
-      "| attack | gate | attacker's token | hashes per request | the gate answered | entries recovered (exact) | requests per entry | hashes per entry (rate units now) | s per entry | healthy req/s without / with | healthy p99 ms without / with | healthy non-2xx with |",
+      "| attack | gate | attacker's token | hashes per request | the gate answered | entries recovered (exact) | " +
+        "requests per entry | hashes per entry (rate units now) | s per entry | healthy req/s without / with | " +
+        "healthy p99 ms without / with | healthy non-2xx with |",
       "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     );
     for (const { row, without, withAttack, outcome, exact } of results) {
@@ -334,11 +341,16 @@ export async function oracleRows({ entries, settleMs, waitMs, healthy, healthyTo
           ? ` (none within the run: ${outcome.inProgress.requests} requests so far)`
           : "";
       lines.push(
-        `| ${row.label} | ${row.gate === "before" ? BEFORE : "this commit"} | ${row.tokenLabel} | ${row.perRequest}${row.pad ? " (padded to 8)" : ""} | ${answered} | ${done.length} (${exact})${partial} | ${mean("requests")} | ${mean("hashes")} | ${mean("seconds")} | ${without.rps.toFixed(1)} / ${withAttack.rps.toFixed(1)} | ${without.p99} / ${withAttack.p99} | ${withAttack.non2xx} |`,
+        `| ${row.label} | ${row.gate === "before" ? BEFORE : "this commit"} | ${row.tokenLabel} | ` +
+          `${row.perRequest}${row.pad ? " (padded to 8)" : ""} | ${answered} | ${done.length} ` +
+          `(${exact})${partial} | ${mean("requests")} | ${mean("hashes")} | ${mean("seconds")} | ` +
+          `${without.rps.toFixed(1)} / ${withAttack.rps.toFixed(1)} | ${without.p99} / ${withAttack.p99} | ` +
+          `${withAttack.non2xx} |`,
       );
     }
     lines.push(
-      `| pHash entry by random search | this commit | decision, "matchAlgorithms":["phash"] | - | the gate does not start: exit ${startCode}, ${startMessage.replace(/\|/g, "\\|")} | - | - | - | - | - | - | - |`,
+      `| pHash entry by random search | this commit | decision, "matchAlgorithms":["phash"] | - | the gate does ` +
+        `not start: exit ${startCode}, ${startMessage.replace(/\|/g, "\\|")} | - | - | - | - | - | - | - |`,
     );
     const granted =
       results.find(
@@ -347,11 +359,19 @@ export async function oracleRows({ entries, settleMs, waitMs, healthy, healthyTo
     const units = granted.length === 0 ? undefined : granted.reduce((n, e) => n + e.hashes, 0) / granted.length;
     lines.push(
       "",
-      `List: ${entries.toLocaleString("en")} uniform random pHash values and ${PDQ_TARGETS} PDQ values; the PDQ attacker starts ${NEAR_BITS} bits from a listed value. Requests and hashes per entry are means over the entries recovered while the healthy client ran (and up to ${waitMs / 1000} s more for the first).`,
-      `Bound now: a decision token reaches /v1/match only with "matchAlgorithms", never for 64-bit algorithms, and every hash counts against its ratePerMinute. Recovering a PDQ entry from a near match needs at least 133 yes/no answers (log2 of the ${"2^132.8"} values within 31 bits), each a request of at least one unit;` +
+      `List: ${entries.toLocaleString("en")} uniform random pHash values and ${PDQ_TARGETS} PDQ values; the PDQ ` +
+        `attacker starts ${NEAR_BITS} bits from a listed value. Requests and hashes per entry are means over the ` +
+        `entries recovered while the healthy client ran (and up to ${waitMs / 1000} s more for the first).`,
+      `Bound now: a decision token reaches /v1/match only with "matchAlgorithms", never for 64-bit algorithms, and ` +
+        `every hash counts against its ratePerMinute. Recovering a PDQ entry from a near match needs at least ` +
+        `133 yes/no answers (log2 of the ${"2^132.8"} values within 31 bits), each a request of at least one ` +
+        `unit;` +
         (units === undefined
           ? ""
-          : ` the attack above spent ${units.toFixed(0)} units per entry, so a token at ${REALISTIC_RATE}/min recovers at most ${(REALISTIC_RATE / 133).toFixed(1)} entries a minute (${(REALISTIC_RATE / units).toFixed(1)} by this attack), each only from an image that already matches.`),
+          : ` the attack above spent ${units.toFixed(0)} units per entry, so a token at ${REALISTIC_RATE}/min ` +
+            `recovers at most ${(REALISTIC_RATE / 133).toFixed(1)} entries a minute ` +
+            `(${(REALISTIC_RATE / units).toFixed(1)} by this attack), each only from an image that already ` +
+            `matches.`),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

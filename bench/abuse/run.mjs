@@ -12,8 +12,8 @@
 // Then the oracle rows (bench/abuse/oracle-rows.mjs): a client that sees only yes/no reading list entries back
 // through /v1/match, against the gate at 7fb58cb (built under bench/.cache/) and now, with the healthy client
 // (its own token, from 127.0.0.1) beside each.
-// Usage: node bench/abuse/run.mjs [-- --duration 15 --settle 3 --connections 2 --only stalled-body,flood,pixel-bomb,oracle
-//   --oracle-entries 200000 --oracle-wait 600]
+// Usage: node bench/abuse/run.mjs [-- --duration 15 --settle 3 --connections 2
+//   --only stalled-body,flood,pixel-bomb,oracle --oracle-entries 200000 --oracle-wait 600]
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -245,7 +245,8 @@ const summary = (tally) =>
 const loadAtStart = loadavg()
   .map((l) => l.toFixed(1))
   .join(" ");
-const commandLine = `node ${relative(process.cwd(), process.argv[1])}${process.argv.length > 2 ? ` ${process.argv.slice(2).join(" ")}` : ""}`;
+const commandArgs = process.argv.length > 2 ? ` ${process.argv.slice(2).join(" ")}` : "";
+const commandLine = `node ${relative(process.cwd(), process.argv[1])}${commandArgs}`;
 // Each abuse beside the healthy client, on one gate built from `bin` (with `proxied`: behind a trusted proxy, the
 // healthy client named by X-Forwarded-For); the rows.
 async function measure(bin, abuses, proxied = false) {
@@ -266,14 +267,16 @@ async function measure(bin, abuses, proxied = false) {
     });
     if (probe.status !== 200) throw new Error(`probe: ${probe.status} ${await probe.text()}`);
     log(
-      `gate at ${base}; healthy client: ${CONNECTIONS} connections, ${DURATION} s per run, ${(jpeg.length / 1024).toFixed(0)} KiB JPEG`,
+      `gate at ${base}; healthy client: ${CONNECTIONS} connections, ${DURATION} s per run, ` +
+        `${(jpeg.length / 1024).toFixed(0)} KiB JPEG`,
     );
     for (const abuse of abuses) {
       const seconds = abuse.seconds ?? DURATION;
       log(`${abuse.label}: without ...`);
       const without = await healthy(base, pid, jpeg, undefined, seconds, healthyHeaders);
       log(
-        `  ${without.rps.toFixed(1)} req/s, p50 ${without.p50} ms, p99 ${without.p99} ms, non-2xx ${without.non2xx}; with ...`,
+        `  ${without.rps.toFixed(1)} req/s, p50 ${without.p50} ms, p99 ${without.p99} ms, non-2xx ` +
+          `${without.non2xx}; with ...`,
       );
       const abuser = startAbuser(abuse, port);
       await abuser.ready;
@@ -281,7 +284,8 @@ async function measure(bin, abuses, proxied = false) {
       const withAbuse = await healthy(base, pid, jpeg, abuser, seconds, healthyHeaders);
       const tally = await abuser.stop();
       log(
-        `  ${withAbuse.rps.toFixed(1)} req/s, p50 ${withAbuse.p50} ms, p99 ${withAbuse.p99} ms, non-2xx ${withAbuse.non2xx}, fds max ${withAbuse.fdsMax}; abuser: ${summary(tally)}`,
+        `  ${withAbuse.rps.toFixed(1)} req/s, p50 ${withAbuse.p50} ms, p99 ${withAbuse.p99} ms, non-2xx ` +
+          `${withAbuse.non2xx}, fds max ${withAbuse.fdsMax}; abuser: ${summary(tally)}`,
       );
       rows.push({ abuse, without, withAbuse, tally });
       // Back to rest before the next: nothing in flight, the abuser's sockets closed.
@@ -298,14 +302,19 @@ async function measure(bin, abuses, proxied = false) {
 }
 
 const TABLE_HEAD = [
-  "| abuse | the abuser got | req/s without | p50 ms without | p99 ms without | req/s with | p50 ms with | p99 ms with | p99 with / without | healthy non-2xx with | server CPU % without / with | abuser CPU % | server handles max | server RSS max MiB |",
+  "| abuse | the abuser got | req/s without | p50 ms without | p99 ms without | req/s with | p50 ms with | p99 ms " +
+    "with | p99 with / without | healthy non-2xx with | server CPU % without / with | abuser CPU % | server " +
+    "handles max | server RSS max MiB |",
   "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 ];
 // CPU is summed over the server's live process tree: a worker process killed during the run takes its CPU time
 // with it (shown "-"). Requests that got no answer within autocannon's 10 s show beside the non-2xx.
 const cpu = (x) => (x < 0 ? "-" : x.toFixed(0));
 const tableRow = ({ abuse, without: a, withAbuse: b, tally }) =>
-  `| ${abuse.label} | ${summary(tally)} | ${a.rps.toFixed(1)} | ${a.p50} | ${a.p99} | ${b.rps.toFixed(1)} | ${b.p50} | ${b.p99} | ${(b.p99 / a.p99).toFixed(2)}x | ${b.non2xx}${b.errors > 0 ? ` (+${b.errors} unanswered)` : ""} | ${cpu(a.serverCpu)} / ${cpu(b.serverCpu)} | ${b.abuserCpu.toFixed(0)} | ${b.fdsMax} | ${mib(b.rssMax)} |`;
+  `| ${abuse.label} | ${summary(tally)} | ${a.rps.toFixed(1)} | ${a.p50} | ${a.p99} | ${b.rps.toFixed(1)} | ` +
+  `${b.p50} | ${b.p99} | ${(b.p99 / a.p99).toFixed(2)}x | ` +
+  `${b.non2xx}${b.errors > 0 ? ` (+${b.errors} unanswered)` : ""} | ${cpu(a.serverCpu)} / ${cpu(b.serverCpu)} ` +
+  `| ${b.abuserCpu.toFixed(0)} | ${b.fdsMax} | ${mib(b.rssMax)} |`;
 
 const rows = [
   ...(await measure(
@@ -322,7 +331,8 @@ const bombs = ABUSES.filter((a) => a.kind === "pixel-bomb");
 const before = bombs.length === 0 ? [] : await measure(gateAtCommit(BEFORE, log), bombs);
 
 console.log(
-  `\nphmatch serve under abuse, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "cpu"}; the healthy client, the abuser and the server share them), command: ${commandLine}`,
+  `\nphmatch serve under abuse, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "cpu"}; the ` +
+    `healthy client, the abuser and the server share them), command: ${commandLine}`,
 );
 console.log(
   `load average at the start ${loadAtStart}, at the end ${loadavg()
@@ -330,7 +340,9 @@ console.log(
     .join(" ")} (other work on the machine shows here)`,
 );
 console.log(
-  `healthy: POST /v1/check, 0.5 MP JPEG, ${CONNECTIONS} connections, ${DURATION} s per run; the gate with its defaults (--max-concurrent ${Math.max(2, cpus().length * 2)}, --request-timeout-ms 60000, --max-connections-per-ip 256) and --max-bytes ${MAX_BYTES}\n`,
+  `healthy: POST /v1/check, 0.5 MP JPEG, ${CONNECTIONS} connections, ${DURATION} s per run; the gate with its ` +
+    `defaults (--max-concurrent ${Math.max(2, cpus().length * 2)}, --request-timeout-ms 60000, ` +
+    `--max-connections-per-ip 256) and --max-bytes ${MAX_BYTES}\n`,
 );
 for (const line of [...TABLE_HEAD, ...rows.map(tableRow)]) console.log(line);
 if (before.length > 0) {
@@ -351,7 +363,10 @@ if (values.only === undefined || values.only.split(",").includes("oracle")) {
     log,
   });
   console.log(
-    `\nThe yes/no oracle: a client that sees only match / no_match reads list entries back through POST /v1/match, against the gate at ${BEFORE} and at this commit; healthy client beside each: POST /v1/check, 0.5 MP JPEG, ${CONNECTIONS} connections, ${DURATION} s, its own full token, from 127.0.0.1; attacker from 127.0.0.2\n`,
+    `\nThe yes/no oracle: a client that sees only match / no_match reads list entries back through POST /v1/match, ` +
+      `against the gate at ${BEFORE} and at this commit; healthy client beside each: POST /v1/check, 0.5 MP ` +
+      `JPEG, ${CONNECTIONS} connections, ${DURATION} s, its own full token, from 127.0.0.1; attacker from ` +
+      `127.0.0.2\n`,
   );
   for (const line of lines) console.log(line);
 }

@@ -42,7 +42,10 @@ const freePort = () =>
 const waitForPort = async (port) => {
   for (;;) {
     const open = await new Promise((resolve) => {
-      const c = createConnection({ host: "127.0.0.1", port }, () => (c.end(), resolve(true)));
+      const c = createConnection({ host: "127.0.0.1", port }, () => {
+        c.end();
+        resolve(true);
+      });
       c.once("error", () => resolve(false));
     });
     if (open) return;
@@ -165,10 +168,12 @@ try {
   redis.disconnect();
 
   console.log(
-    `\n${FILES} benign JPEGs, ${(bytes / FILES / 1024).toFixed(0)} KiB mean, 200-1600 px wide, batches of ${BATCH}, fastest of ${ROUNDS} rounds, Node ${process.version}, Debian's redis-server on loopback\n`,
+    `\n${FILES} benign JPEGs, ${(bytes / FILES / 1024).toFixed(0)} KiB mean, 200-1600 px wide, batches of ` +
+      `${BATCH}, fastest of ${ROUNDS} rounds, Node ${process.version}, Debian's redis-server on loopback\n`,
   );
   console.log(
-    "| run | seconds | files / s | overhead vs local, ms / file | report = local | Redis commands / file | bytes to Redis / file | Redis CPU, ms / file | collector CPU, ms / file |",
+    "| run | seconds | files / s | overhead vs local, ms / file | report = local | Redis commands / file | bytes " +
+      "to Redis / file | Redis CPU, ms / file | collector CPU, ms / file |",
   );
   console.log("|---|---:|---:|---:|:---:|---:|---:|---:|---:|");
   for (const key of ["local1", "distributed1", "local2", "distributed2"]) {
@@ -186,12 +191,14 @@ try {
             r.collectorMs.toFixed(3),
           ];
     console.log(
-      `| ${r.label} | ${r.seconds.toFixed(1)} | ${(FILES / r.seconds).toFixed(1)} | ${overhead} | ${cells.join(" | ")} |`,
+      `| ${r.label} | ${r.seconds.toFixed(1)} | ${(FILES / r.seconds).toFixed(1)} | ${overhead} | ` +
+        `${cells.join(" | ")} |`,
     );
   }
   const peak = Math.max(...[...rows.values()].filter((r) => r.peak !== undefined).map((r) => r.peak));
   console.log(
-    `\nRedis peak memory ${(peak / 1024 / 1024).toFixed(1)} MiB (the queued batches, at most --max-queued, and the records the collector has not yet written and deleted).`,
+    `\nRedis peak memory ${(peak / 1024 / 1024).toFixed(1)} MiB (the queued batches, at most --max-queued, and the ` +
+      `records the collector has not yet written and deleted).`,
   );
 } finally {
   redisServer?.kill("SIGTERM");

@@ -102,14 +102,16 @@ for (let round = 0; round < ROUNDS; round++) {
 const perImage = Object.fromEntries(Object.entries(totals).map(([k, ms]) => [k, ms / (IMAGES * ROUNDS)]));
 const floor = perImage["sharp decode only (floor)"];
 console.log(
-  `\n${IMAGES} JPEGs ${WIDTH}x${HEIGHT} (${((WIDTH * HEIGHT) / 1e6).toFixed(2)} MP, mean ${meanKb.toFixed(0)} KiB), ${ROUNDS} rounds, one thread, ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}\n`,
+  `\n${IMAGES} JPEGs ${WIDTH}x${HEIGHT} (${((WIDTH * HEIGHT) / 1e6).toFixed(2)} MP, mean ${meanKb.toFixed(0)} ` +
+    `KiB), ${ROUNDS} rounds, one thread, ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}\n`,
 );
 const cpuPerImage = Object.fromEntries(Object.entries(cpuTotals).map(([k, ms]) => [k, ms / (IMAGES * ROUNDS)]));
 console.log("| method | ms / image | images / s per core | time vs decode only | CPU ms / image |");
 console.log("|---|---:|---:|---:|---:|");
 for (const [name, ms] of Object.entries(perImage)) {
   console.log(
-    `| ${name} | ${ms.toFixed(1)} | ${(1000 / ms).toFixed(1)} | ${(ms / floor).toFixed(2)}x | ${cpuPerImage[name].toFixed(1)} |`,
+    `| ${name} | ${ms.toFixed(1)} | ${(1000 / ms).toFixed(1)} | ${(ms / floor).toFixed(2)}x | ` +
+      `${cpuPerImage[name].toFixed(1)} |`,
   );
 }
 const exact = perImage["phmatch pdq exact"];
@@ -118,18 +120,23 @@ console.log(
   `\nMeta's C++ reference (context, not run here): 23-31 images/s per core at full resolution on ~2 MP JPEGs.`,
 );
 console.log(
-  `phmatch exact: ${(1000 / exact).toFixed(1)} images/s = ${(1000 / exact / 27).toFixed(2)}x the reference's midpoint (target >= 1.5x; in-run target <= 3x decode-only: ${(exact / floor).toFixed(2)}x)`,
+  `phmatch exact: ${(1000 / exact).toFixed(1)} images/s = ${(1000 / exact / 27).toFixed(2)}x the reference's ` +
+    `midpoint (target >= 1.5x; in-run target <= 3x decode-only: ${(exact / floor).toFixed(2)}x)`,
 );
 console.log(
-  `phmatch fast:  ${(1000 / fast).toFixed(1)} images/s = ${(1000 / fast / 27).toFixed(2)}x the reference's midpoint (target >= 5x; in-run target <= 1x decode-only: ${(fast / floor).toFixed(2)}x)`,
+  `phmatch fast:  ${(1000 / fast).toFixed(1)} images/s = ${(1000 / fast / 27).toFixed(2)}x the reference's ` +
+    `midpoint (target >= 5x; in-run target <= 1x decode-only: ${(fast / floor).toFixed(2)}x)`,
 );
 const separately = Object.entries(perImage)
   .filter(([k]) => k.startsWith(ALONE))
   .reduce((a, [, ms]) => a + ms, 0);
 console.log(
-  `one pass: all ${SUPPORTED_ALGORITHMS.length} algorithms ${perImage[ALL].toFixed(1)} ms per image; the ${SUPPORTED_ALGORITHMS.length} separate runs add up to ${separately.toFixed(1)} ms (one pass costs ${((perImage[ALL] / separately) * 100).toFixed(0)}% of that)`,
+  `one pass: all ${SUPPORTED_ALGORITHMS.length} algorithms ${perImage[ALL].toFixed(1)} ms per image; the ` +
+    `${SUPPORTED_ALGORITHMS.length} separate runs add up to ${separately.toFixed(1)} ms (one pass costs ` +
+    `${((perImage[ALL] / separately) * 100).toFixed(0)}% of that)`,
 );
 const [bare, , , , withViews] = Object.keys(VIEW_ROWS).map((k) => cpuPerImage[k]);
 console.log(
-  `query views: check's defaults cost ${(withViews - bare).toFixed(1)} CPU ms per image over the bare query (${((withViews / bare - 1) * 100).toFixed(0)}% more)`,
+  `query views: check's defaults cost ${(withViews - bare).toFixed(1)} CPU ms per image over the bare query ` +
+    `(${((withViews / bare - 1) * 100).toFixed(0)}% more)`,
 );

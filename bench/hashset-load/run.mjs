@@ -72,12 +72,16 @@ try {
 
 console.log(`\n.phs load, PDQ entries with entry id and category, Node ${process.version}\n`);
 console.log(
-  "| entries | file MiB | build + write s | load s | entries / s | RSS growth, bytes / entry | beyond the 32 hash bytes |",
+  "| entries | file MiB | build + write s | load s | entries / s | RSS growth, bytes / entry | beyond the 32 hash " +
+    "bytes |",
 );
 console.log("|---:|---:|---:|---:|---:|---:|---:|");
 for (const r of rows) {
   const perEntry = r.rssGrowth / r.entries;
   console.log(
-    `| ${r.entries.toLocaleString("en")} | ${(r.fileBytes / 2 ** 20).toFixed(0)} | ${(r.buildMs / 1000).toFixed(1)} | ${(r.loadMs / 1000).toFixed(2)} | ${Math.round(r.entries / (r.loadMs / 1000)).toLocaleString("en")} | ${perEntry.toFixed(1)} | ${(perEntry - 32).toFixed(1)} |`,
+    `| ${r.entries.toLocaleString("en")} | ${(r.fileBytes / 2 ** 20).toFixed(0)} | ` +
+      `${(r.buildMs / 1000).toFixed(1)} | ${(r.loadMs / 1000).toFixed(2)} | ` +
+      `${Math.round(r.entries / (r.loadMs / 1000)).toLocaleString("en")} | ${perEntry.toFixed(1)} | ` +
+      `${(perEntry - 32).toFixed(1)} |`,
   );
 }

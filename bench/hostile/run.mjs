@@ -95,7 +95,8 @@ const corpusDir = join(work, "corpus");
 const paths = writeCorpus(corpusDir, corpus);
 const inputs = corpus.map((input, i) => ({ ...input, path: paths[i], key: `${input.kind}/${input.name}` }));
 log(
-  `${inputs.length} inputs (${(inputs.reduce((a, i) => a + i.bytes.length, 0) / 2 ** 20).toFixed(1)} MiB) generated in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  `${inputs.length} inputs (${(inputs.reduce((a, i) => a + i.bytes.length, 0) / 2 ** 20).toFixed(1)} MiB) ` +
+    `generated in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
 );
 
 // One process run: wall time, exit, peak RSS (KiB) of the largest process in its tree.
@@ -263,7 +264,7 @@ async function batch(label, args, recordsOf) {
   // Records arrive in walk order (one job): each one's time is the gap since the record before it.
   const gap = new Map();
   const ordered = records.filter((r) => Number.isFinite(r.at)).sort((a, b) => a.at - b.at);
-  ordered.forEach((r, i) => gap.set(r.path, i === 0 ? NaN : r.at - (ordered[i - 1]?.at ?? 0)));
+  for (const [i, r] of ordered.entries()) gap.set(r.path, i === 0 ? NaN : r.at - (ordered[i - 1]?.at ?? 0));
   const out = inputs.map((input) => {
     const record = byPath.get(input.path);
     return {
@@ -280,7 +281,8 @@ async function batch(label, args, recordsOf) {
   if (missing > 0) log(`${label}: ${missing} inputs without a record`);
   results[label] = out;
   notes[label] =
-    `one run, ${(total / 1000).toFixed(1)} s in all, exit ${exit}${sig ? `, ${sig[0]}` : ""}, peak RSS ${(rssKiB / 1024).toFixed(0)} MiB (whole run)`;
+    `one run, ${(total / 1000).toFixed(1)} s in all, exit ${exit}${sig ? `, ${sig[0]}` : ""}, peak RSS ` +
+    `${(rssKiB / 1024).toFixed(0)} MiB (whole run)`;
   if (stderr.includes("PHM_INTERNAL")) notes[label] += "; PHM_INTERNAL on stderr";
 }
 
@@ -410,7 +412,8 @@ async function serve() {
   }
   results["serve POST /v1/check, one request each"] = out;
   notes["serve POST /v1/check, one request each"] =
-    `benign request after each hostile one: ${inputs.length - nextFailed} of ${inputs.length} answered \`match\`; server ${child.exitCode === null ? "still up" : `exited (${child.exitCode ?? child.signalCode})`}`;
+    `benign request after each hostile one: ${inputs.length - nextFailed} of ${inputs.length} answered \`match\`; ` +
+    `server ${child.exitCode === null ? "still up" : `exited (${child.exitCode ?? child.signalCode})`}`;
   child.kill("SIGTERM");
   await new Promise((resolve) => child.once("close", resolve));
 }
@@ -454,7 +457,8 @@ const short = (input) => `${input.kind}/${input.name}`;
 
 const out = [];
 out.push(
-  `Corpus: ${inputs.length} inputs (size ${values.size}), per-file timeout ${FILE_TIMEOUT} s, pool memory limit ${MEMORY_LIMIT} MiB (hash), hard limit ${HARD_LIMIT_MS / 1000} s per run.`,
+  `Corpus: ${inputs.length} inputs (size ${values.size}), per-file timeout ${FILE_TIMEOUT} s, pool memory limit ` +
+    `${MEMORY_LIMIT} MiB (hash), hard limit ${HARD_LIMIT_MS / 1000} s per run.`,
   "",
 );
 out.push(`| kind | inputs | ${labels.map((l) => SHORT[l]).join(" | ")} |`);
@@ -473,7 +477,8 @@ for (const kind of kinds) {
 }
 out.push(
   "",
-  "| interface | inputs | hash | typed error | crashes | expectation missed | worst time (input) | worst peak RSS (input) | benign image (time, RSS) |",
+  "| interface | inputs | hash | typed error | crashes | expectation missed | worst time (input) | worst peak RSS " +
+    "(input) | benign image (time, RSS) |",
   "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |",
 );
 for (const label of labels) {
@@ -482,7 +487,13 @@ for (const label of labels) {
   const m = worst(rows, "rssKiB");
   const b = baselines[label];
   out.push(
-    `| ${label} | ${rows.length} | ${rows.filter((r) => r.outcome.kind === "hash").length} | ${rows.filter((r) => r.outcome.kind === "error").length} | ${rows.filter((r) => r.outcome.kind === "crash").length} | ${rows.filter((r) => !meets(r.input, r.outcome)).length} | ${t ? `${fmtMs(t.ms)} (${short(t.input)})` : "n/a"} | ${m ? `${fmtRss(m.rssKiB)} (${short(m.input)})` : "see note"} | ${b ? `${fmtMs(b.ms)}, ${fmtRss(b.rssKiB)}` : "n/a"} |`,
+    `| ${label} | ${rows.length} | ${rows.filter((r) => r.outcome.kind === "hash").length} | ` +
+      `${rows.filter((r) => r.outcome.kind === "error").length} | ` +
+      `${rows.filter((r) => r.outcome.kind === "crash").length} | ` +
+      `${rows.filter((r) => !meets(r.input, r.outcome)).length} | ` +
+      `${t ? `${fmtMs(t.ms)} (${short(t.input)})` : "n/a"} | ` +
+      `${m ? `${fmtRss(m.rssKiB)} (${short(m.input)})` : "see note"} | ` +
+      `${b ? `${fmtMs(b.ms)}, ${fmtRss(b.rssKiB)}` : "n/a"} |`,
   );
 }
 const codes = [
@@ -498,7 +509,8 @@ for (const code of codes)
 out.push("");
 for (const label of labels) if (notes[label]) out.push(`- ${label}: ${notes[label]}`);
 out.push(
-  `- canaries: ${canaryHits.http} HTTP requests to the loopback canary, ${canaryHits.file} opens of the canary FIFO (both must be 0); self-test fetch and open afterwards: ${selfTest}`,
+  `- canaries: ${canaryHits.http} HTTP requests to the loopback canary, ${canaryHits.file} opens of the canary ` +
+    `FIFO (both must be 0); self-test fetch and open afterwards: ${selfTest}`,
 );
 const crashes = labels.flatMap((l) =>
   results[l].filter((r) => r.outcome.kind === "crash").map((r) => `${l}: ${short(r.input)}: ${r.outcome.value}`),
@@ -508,7 +520,8 @@ const missed = labels.flatMap((l) =>
     .filter((r) => r.outcome.kind !== "crash" && !meets(r.input, r.outcome))
     .map(
       (r) =>
-        `${l}: ${short(r.input)}: expected ${r.input.expect}${r.input.codes ? ` (${r.input.codes.join("|")})` : ""}, got ${r.outcome.value}`,
+        `${l}: ${short(r.input)}: expected ` +
+        `${r.input.expect}${r.input.codes ? ` (${r.input.codes.join("|")})` : ""}, got ${r.outcome.value}`,
     ),
 );
 if (crashes.length > 0) out.push("", "Crashes:", ...crashes.map((c) => `- ${c}`));
@@ -519,7 +532,8 @@ const slow = labels.flatMap((l) =>
     .filter((r) => r.ms > 5000)
     .map(
       (r) =>
-        `${l}: ${short(r.input)} ${fmtMs(r.ms)}${Number.isFinite(r.rssKiB) ? `, ${fmtRss(r.rssKiB)}` : ""}, ${r.outcome.value}`,
+        `${l}: ${short(r.input)} ${fmtMs(r.ms)}${Number.isFinite(r.rssKiB) ? `, ${fmtRss(r.rssKiB)}` : ""}, ` +
+        `${r.outcome.value}`,
     ),
 );
 if (slow.length > 0) out.push("", "Inputs over 5 s:", ...slow.map((c) => `- ${c}`));

@@ -171,12 +171,12 @@ for (const bits of values.bits.split(",").map(Number)) {
             overheadRatio: m.overhead / hashBytes,
           });
         }
+        const latencies = Object.entries(results)
+          .map(([k, m]) => `${k} p50 ${m.p50.toFixed(3)} ms`)
+          .join(", ");
         process.stderr.write(
-          `${bits}-bit n=${n} ${clustered ? "clustered" : "random"} r=${r} (mih slices ${mih.widths.join(",")}): ${Object.entries(
-            results,
-          )
-            .map(([k, m]) => `${k} p50 ${m.p50.toFixed(3)} ms`)
-            .join(", ")}\n`,
+          `${bits}-bit n=${n} ${clustered ? "clustered" : "random"} r=${r} (mih slices ${mih.widths.join(",")}): ` +
+            `${latencies}\n`,
         );
       }
     }
@@ -184,14 +184,18 @@ for (const bits of values.bits.split(",").map(Number)) {
 }
 
 console.log(
-  `\nExact Hamming search, one thread, Node ${process.version}; latency per needle; "x flat" = flat scan p50 / this p50; memory beyond the hashes as a multiple of the raw hash bytes\n`,
+  `\nExact Hamming search, one thread, Node ${process.version}; latency per needle; "x flat" = flat scan p50 / ` +
+    `this p50; memory beyond the hashes as a multiple of the raw hash bytes\n`,
 );
 console.log(
-  "| bits | entries | data | radius | index | build s | memory x hashes | p50 ms | p99 ms | needles / s | x flat | needles run |",
+  "| bits | entries | data | radius | index | build s | memory x hashes | p50 ms | p99 ms | needles / s | x flat | " +
+    "needles run |",
 );
 console.log("|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
 for (const r of rows) {
   console.log(
-    `| ${r.bits} | ${r.n.toLocaleString("en")} | ${r.data} | ${r.r} | ${r.name} | ${(r.buildMs / 1000).toFixed(2)} | ${r.overheadRatio.toFixed(2)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${Math.round(r.qps).toLocaleString("en")} | ${r.ratio.toFixed(1)} | ${r.needles} |`,
+    `| ${r.bits} | ${r.n.toLocaleString("en")} | ${r.data} | ${r.r} | ${r.name} | ${(r.buildMs / 1000).toFixed(2)} ` +
+      `| ${r.overheadRatio.toFixed(2)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ` +
+      `${Math.round(r.qps).toLocaleString("en")} | ${r.ratio.toFixed(1)} | ${r.needles} |`,
   );
 }

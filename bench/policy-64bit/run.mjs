@@ -42,38 +42,41 @@ for (const file of files) {
   const original = await hashImageBytes(bytes, file, { algorithms: ALGORITHMS });
   if (original.error !== undefined || (original.quality?.pdq ?? 0) < 50) continue;
   // The same picture re-encoded (the imagehash set has JPEG and PNG copies) is not a distinct pair.
-  if (hashes.some((h) => distance("pdq", h.hashes.pdq, original.hashes.pdq) <= 31)) continue;
+  if (hashes.some((h) => distance(h.hashes.pdq, original.hashes.pdq) <= 31)) continue;
   hashes.push(original);
   const meta = await sharp(bytes).metadata();
   for (const [name, edit] of Object.entries(edits)) {
     const edited = await hashImageBytes(await edit(sharp(bytes), meta).toBuffer(), file, { algorithms: ALGORITHMS });
     for (const a of ALGORITHMS)
       positives[a].push({
-        d: distance(a, original.hashes[a], edited.hashes[a]),
+        d: distance(original.hashes[a], edited.hashes[a]),
         what: `${file.split("/").pop()} ${name}`,
       });
   }
 }
-function distance(a, x, y) {
+function distance(x, y) {
   return hammingDistance(hexToBytes(x, x.length / 2), hexToBytes(y, y.length / 2));
 }
 console.log(
-  `\n${hashes.length} distinct photographs (quality >= 50), ${hashes.length * Object.keys(edits).length} mild edits, ${(hashes.length * (hashes.length - 1)) / 2} distinct pairs\n`,
+  `\n${hashes.length} distinct photographs (quality >= 50), ${hashes.length * Object.keys(edits).length} mild ` +
+    `edits, ${(hashes.length * (hashes.length - 1)) / 2} distinct pairs\n`,
 );
 console.log(
-  "| algorithm | bits | farthest mild edit | 95th percentile edit | closest distinct pair | 1st percentile pair | threshold between them |",
+  "| algorithm | bits | farthest mild edit | 95th percentile edit | closest distinct pair | 1st percentile pair | " +
+    "threshold between them |",
 );
 console.log("|---|---:|---:|---:|---:|---:|---:|");
 for (const a of ALGORITHMS) {
   const negatives = [];
   for (let i = 0; i < hashes.length; i++)
-    for (let j = i + 1; j < hashes.length; j++) negatives.push(distance(a, hashes[i].hashes[a], hashes[j].hashes[a]));
+    for (let j = i + 1; j < hashes.length; j++) negatives.push(distance(hashes[i].hashes[a], hashes[j].hashes[a]));
   const pos = positives[a].map((p) => p.d).sort((x, y) => x - y);
   const far = positives[a].reduce((m, p) => (p.d > m.d ? p : m));
   const neg = negatives.sort((x, y) => x - y);
   const bits = a === "pdq" ? 256 : 64;
   const threshold = Math.floor((pos[Math.floor(pos.length * 0.95)] + neg[0]) / 2);
   console.log(
-    `| ${a} | ${bits} | ${pos.at(-1)} (${far.what}) | ${pos[Math.floor(pos.length * 0.95)]} | ${neg[0]} | ${neg[Math.floor(neg.length * 0.01)]} | ${a === "pdq" ? "31 (reference)" : threshold} |`,
+    `| ${a} | ${bits} | ${pos.at(-1)} (${far.what}) | ${pos[Math.floor(pos.length * 0.95)]} | ${neg[0]} | ` +
+      `${neg[Math.floor(neg.length * 0.01)]} | ${a === "pdq" ? "31 (reference)" : threshold} |`,
   );
 }

@@ -102,16 +102,18 @@ export async function buildCorpus(log) {
     const load = (list) => list.map((t) => ({ id: t.id, png: readFileSync(join(tilesDir, t.file)) }));
     const corpus = { known: load(manifest.known), distractor: load(manifest.distractor), sources: manifest.sources };
     log(
-      `corpus (cached in ${relative(process.cwd(), tilesDir)}): ${corpus.sources} sources -> ${corpus.known.length} known and ${corpus.distractor.length} distractor tiles`,
+      `corpus (cached in ${relative(process.cwd(), tilesDir)}): ${corpus.sources} sources -> ` +
+        `${corpus.known.length} known and ${corpus.distractor.length} distractor tiles`,
     );
     return corpus;
   }
   const corpus = await makeCorpus(log);
   mkdirSync(tilesDir, { recursive: true });
   const save = (list, kind) =>
-    list.map(
-      (t, i) => (writeFileSync(join(tilesDir, `${kind}-${i}.png`), t.png), { id: t.id, file: `${kind}-${i}.png` }),
-    );
+    list.map((t, i) => {
+      writeFileSync(join(tilesDir, `${kind}-${i}.png`), t.png);
+      return { id: t.id, file: `${kind}-${i}.png` };
+    });
   writeFileSync(
     join(tilesDir, "manifest.json"),
     JSON.stringify({
@@ -185,10 +187,12 @@ async function makeCorpus(log) {
     }
   }
   log(
-    `tiles: ${featureless} left out as featureless (stdev < ${MIN_STDEV} or entropy < ${MIN_ENTROPY}), ${similar} as looking like another (16x16 thumbnails within ${MIN_THUMB_DIFFERENCE} levels)`,
+    `tiles: ${featureless} left out as featureless (stdev < ${MIN_STDEV} or entropy < ${MIN_ENTROPY}), ${similar} ` +
+      `as looking like another (16x16 thumbnails within ${MIN_THUMB_DIFFERENCE} levels)`,
   );
   log(
-    `corpus: ${sources.length} sources from ${PACKAGES.length} Debian packages -> ${known.length} known and ${distractor.length} distractor tiles of ${TILE}x${TILE}`,
+    `corpus: ${sources.length} sources from ${PACKAGES.length} Debian packages -> ${known.length} known and ` +
+      `${distractor.length} distractor tiles of ${TILE}x${TILE}`,
   );
   return { known, distractor, sources: sources.length };
 }

@@ -55,7 +55,8 @@ for (const k of corpus.known) {
 }
 const distractors = corpus.distractor.slice(0, Number(values.distractors ?? corpus.distractor.length));
 log(
-  `${known.length} known images (${lowQuality} of quality < 50 left out, as a list maker would) and ${distractors.length} distractors ...`,
+  `${known.length} known images (${lowQuality} of quality < 50 left out, as a list maker would) and ` +
+    `${distractors.length} distractors ...`,
 );
 const distractorRecords = [];
 for (const d of distractors) distractorRecords.push(await hashOf(d.png, d.id));
@@ -84,7 +85,8 @@ for (const a of HASHERS) {
   thresholds[a] = { t, zero, bits, atZero: histogram[0] };
 }
 log(
-  `thresholds at FPR <= ${FPR} over ${pairs.toLocaleString("en")} pairs: ${HASHERS.map((a) => `${a} ${thresholds[a].t}`).join(", ")}`,
+  `thresholds at FPR <= ${FPR} over ${pairs.toLocaleString("en")} pairs: ` +
+    `${HASHERS.map((a) => `${a} ${thresholds[a].t}`).join(", ")}`,
 );
 
 // The lists: as a hotline sends them (PDQ and digests, whole images), and as `hashset build --augment` builds
@@ -163,7 +165,8 @@ const falseHits = distractorRecords.flatMap((d) =>
     .matches.filter((h) => h.override === undefined)
     .map(
       (h) =>
-        `${d.path} ~ entry ${h.entryId}: ${h.algorithm} at ${h.distance}, query ${h.query ?? "whole"}${h.part !== undefined ? ` ${h.part}` : ""}, list ${h.window ?? "whole"}`,
+        `${d.path} ~ entry ${h.entryId}: ${h.algorithm} at ${h.distance}, query ` +
+        `${h.query ?? "whole"}${h.part !== undefined ? ` ${h.part}` : ""}, list ${h.window ?? "whole"}`,
     ),
 );
 const studyFp = Object.fromEntries(Object.entries(STUDY).map(([t, m]) => [t, falsePositives(m, VIEWS)]));
@@ -220,17 +223,22 @@ for (const [name, transform] of Object.entries(TRANSFORMS)) {
 const seconds = (performance.now() - started) / 1000;
 const rate = (n) => `${n} (${(n / pairs).toExponential(1)})`;
 console.log(
-  `\nRobustness: ${known.length} known and ${distractors.length} distractor images (${SIZE}x${SIZE} tiles of ${corpus.sources} Debian wallpapers and artworks; ${lowQuality} known tiles of PDQ quality < 50 left out), ${pairs.toLocaleString("en")} distractor-known pairs, Node ${process.version}, ${seconds.toFixed(0)} s\n`,
+  `\nRobustness: ${known.length} known and ${distractors.length} distractor images (${SIZE}x${SIZE} tiles of ` +
+    `${corpus.sources} Debian wallpapers and artworks; ${lowQuality} known tiles of PDQ quality < 50 left out), ` +
+    `${pairs.toLocaleString("en")} distractor-known pairs, Node ${process.version}, ${seconds.toFixed(0)} s\n`,
 );
 console.log(
-  `Thresholds at a false-positive rate <= ${FPR} (bits): ${HASHERS.map((a) => `${a} ${thresholds[a].t}/${thresholds[a].bits}`).join(", ")}`,
+  `Thresholds at a false-positive rate <= ${FPR} (bits): ` +
+    `${HASHERS.map((a) => `${a} ${thresholds[a].t}/${thresholds[a].bits}`).join(", ")}`,
 );
 console.log(
-  `Largest distance with no distractor-known pair at all: ${HASHERS.map((a) => `${a} ${thresholds[a].zero}`).join(", ")}`,
+  `Largest distance with no distractor-known pair at all: ` +
+    `${HASHERS.map((a) => `${a} ${thresholds[a].zero}`).join(", ")}`,
 );
 console.log(`Distractor-known pairs at distance 0: ${HASHERS.map((a) => `${a} ${thresholds[a].atZero}`).join(", ")}`);
 console.log(
-  `Closest any distractor comes to any entry through the default matcher's query hashes (views, variants) and the augmented list's sub-windows (no quality gate): pdq ${closest.pdq}, phash16 ${closest.phash16} bits`,
+  `Closest any distractor comes to any entry through the default matcher's query hashes (views, variants) and the ` +
+    `augmented list's sub-windows (no quality gate): pdq ${closest.pdq}, phash16 ${closest.phash16} bits`,
 );
 console.log(`Default policies: ${[...augmented.policies.values()].map((p) => p.id).join(", ")}\n`);
 console.log(`| transform | ${HASHERS.join(" | ")} | pdq+dih | ${Object.keys(MATCHERS).join(" | ")} |`);
@@ -253,7 +261,8 @@ console.log(
     .join(" | ")} |`,
 );
 console.log(
-  `\n256-bit pHash threshold study (augmented list, default views; PDQ at its default): recall per transform below 100% at any threshold, and false pairs\n`,
+  `\n256-bit pHash threshold study (augmented list, default views; PDQ at its default): recall per transform below ` +
+    `100% at any threshold, and false pairs\n`,
 );
 console.log(`| transform | ${PHASH16_STUDY.map((t) => `phash16 <= ${t}`).join(" | ")} |`);
 console.log(`|---|${PHASH16_STUDY.map(() => "---:").join("|")}|`);

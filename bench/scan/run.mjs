@@ -111,15 +111,16 @@ try {
     rmSync(`${report}.sha256`, { force: true });
   }
   console.log(
-    `\n${FILES} benign JPEGs, ${(bytes / FILES / 1024).toFixed(0)} KiB mean, 200-1600 px wide, Node ${process.version}, ${rows.length} runs\n`,
+    `\n${FILES} benign JPEGs, ${(bytes / FILES / 1024).toFixed(0)} KiB mean, 200-1600 px wide, Node ` +
+      `${process.version}, ${rows.length} runs\n`,
   );
   console.log("| command | seconds | files / s | vs hash |");
   console.log("|---|---:|---:|---:|");
   rows.forEach((r, i) => {
     const hash = rows[i - (i % 3)];
-    console.log(
-      `| ${r.label} | ${r.seconds.toFixed(1)} | ${r.rate.toFixed(1)} | ${i % 3 === 0 ? "" : `${r.seconds >= hash.seconds ? "+" : ""}${((r.seconds / hash.seconds - 1) * 100).toFixed(0)}% time`} |`,
-    );
+    const sign = r.seconds >= hash.seconds ? "+" : "";
+    const change = i % 3 === 0 ? "" : `${sign}${((r.seconds / hash.seconds - 1) * 100).toFixed(0)}% time`;
+    console.log(`| ${r.label} | ${r.seconds.toFixed(1)} | ${r.rate.toFixed(1)} | ${change} |`);
   });
 } finally {
   rmSync(dir, { recursive: true, force: true });

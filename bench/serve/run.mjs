@@ -143,7 +143,8 @@ async function load(server, url, headers, body, connections, extra = {}) {
   return { result, rssStart: started, rssEnd: ended };
 }
 
-const commandLine = `node ${relative(process.cwd(), process.argv[1])}${process.argv.length > 2 ? ` ${process.argv.slice(2).join(" ")}` : ""}`;
+const commandArgs = process.argv.length > 2 ? ` ${process.argv.slice(2).join(" ")}` : "";
+const commandLine = `node ${relative(process.cwd(), process.argv[1])}${commandArgs}`;
 const dir = mkdtempSync(join(tmpdir(), "phmatch-bench-serve-"));
 let server;
 const rows = [];
@@ -189,7 +190,8 @@ try {
   const run = async (route, list, image, connections, url, headers, body) => {
     const decision = await probe(url, headers, body);
     log(
-      `${route} against ${list}${image === "-" ? "" : `, ${image}`}: ${connections} connections, ${DURATION} s (probe: ${decision}) ...`,
+      `${route} against ${list}${image === "-" ? "" : `, ${image}`}: ${connections} connections, ${DURATION} s ` +
+        `(probe: ${decision}) ...`,
     );
     const { result, rssStart, rssEnd } = await load(server, url, headers, body, connections);
     const row = {
@@ -208,7 +210,8 @@ try {
       total: result.requests.total,
     };
     log(
-      `  ${row.rps.toFixed(1)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, ${row.total} requests, non-2xx ${row.non2xx}, errors ${row.errors}, timeouts ${row.timeouts}`,
+      `  ${row.rps.toFixed(1)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, ${row.total} requests, non-2xx ` +
+        `${row.non2xx}, errors ${row.errors}, timeouts ${row.timeouts}`,
     );
     rows.push(row);
     return row;
@@ -269,7 +272,8 @@ try {
     const start = rssOf(pid);
     const decision = await probe(`${base}/v1/match`, jsonHeaders, matchBody);
     log(
-      `/v1/match against ${bigLabel}: ${AMOUNT.toLocaleString("en")} requests, ${MATCH_CONNECTIONS} connections, RSS sampled every second (probe: ${decision}) ...`,
+      `/v1/match against ${bigLabel}: ${AMOUNT.toLocaleString("en")} requests, ${MATCH_CONNECTIONS} connections, ` +
+        `RSS sampled every second (probe: ${decision}) ...`,
     );
     const samples = [];
     const timer = setInterval(() => samples.push(rssOf(pid)), 1000);
@@ -303,7 +307,8 @@ try {
       result,
     };
     log(
-      `  ${result.requests.total} requests in ${result.duration.toFixed(1)} s, non-2xx ${result.non2xx}, errors ${result.errors}; RSS ${mib(start)} -> max ${mib(rssRun.max)} -> ${mib(end)} MiB, plateau ${plateau}`,
+      `  ${result.requests.total} requests in ${result.duration.toFixed(1)} s, non-2xx ${result.non2xx}, errors ` +
+        `${result.errors}; RSS ${mib(start)} -> max ${mib(rssRun.max)} -> ${mib(end)} MiB, plateau ${plateau}`,
     );
   }
   await stopServer(server);
@@ -313,7 +318,8 @@ try {
 }
 
 console.log(
-  `\nphmatch serve load test, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "cpu"}; autocannon and the server share them), command: ${commandLine}\n`,
+  `\nphmatch serve load test, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "cpu"}; ` +
+    `autocannon and the server share them), command: ${commandLine}\n`,
 );
 console.log(
   "| route | list | image | connections | requests/s | p50 ms | p99 ms | non-2xx | RSS start MiB | RSS end MiB |",
@@ -321,17 +327,20 @@ console.log(
 console.log("|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
 for (const r of rows) {
   console.log(
-    `| ${r.route} | ${r.list} | ${r.image} | ${r.connections} | ${r.rps.toFixed(1)} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${mib(r.rssStart)} | ${mib(r.rssEnd)} |`,
+    `| ${r.route} | ${r.list} | ${r.image} | ${r.connections} | ${r.rps.toFixed(1)} | ${r.p50} | ${r.p99} | ` +
+      `${r.non2xx} | ${mib(r.rssStart)} | ${mib(r.rssEnd)} |`,
   );
 }
 const errors = rows.reduce((a, r) => a + r.errors, 0);
 const timeouts = rows.reduce((a, r) => a + r.timeouts, 0);
 console.log(
-  `\nconnection errors ${errors}, timeouts ${timeouts} (all configurations); ${DURATION} s each; server with --max-concurrent 64 --max-bytes ${MAX_BYTES}`,
+  `\nconnection errors ${errors}, timeouts ${timeouts} (all configurations); ${DURATION} s each; server with ` +
+    `--max-concurrent 64 --max-bytes ${MAX_BYTES}`,
 );
 
 console.log(
-  `\nhashing alone: hashImageBytes(${GATE_ALGORITHMS.join(",")}, dihedral) in the bench process, sequential, one thread (libvips concurrency 1), ${ROUNDS} rounds\n`,
+  `\nhashing alone: hashImageBytes(${GATE_ALGORITHMS.join(",")}, dihedral) in the bench process, sequential, one ` +
+    `thread (libvips concurrency 1), ${ROUNDS} rounds\n`,
 );
 console.log(
   "| image | JPEG KiB | ms / image | images/s (one thread) | gate /v1/check requests/s | gate / hashing alone |",
@@ -339,13 +348,18 @@ console.log(
 console.log("|---|---:|---:|---:|---:|---:|");
 for (const a of alone) {
   console.log(
-    `| ${a.image.label} (${a.image.width}x${a.image.height}) | ${(a.image.jpeg.length / 1024).toFixed(0)} | ${a.ms.toFixed(1)} | ${a.rate.toFixed(1)} | ${a.gate.toFixed(1)} | ${(a.gate / a.rate).toFixed(2)}x |`,
+    `| ${a.image.label} (${a.image.width}x${a.image.height}) | ${(a.image.jpeg.length / 1024).toFixed(0)} | ` +
+      `${a.ms.toFixed(1)} | ${a.rate.toFixed(1)} | ${a.gate.toFixed(1)} | ${(a.gate / a.rate).toFixed(2)}x |`,
   );
 }
 
 const rr = rssRun.result;
 console.log(
-  `\nRSS over time, /v1/match against the ${(ENTRIES / 1e6).toLocaleString("en")}M PDQ list: ${rr.requests.total.toLocaleString("en")} requests in ${rr.duration.toFixed(1)} s (${(rr.requests.total / rr.duration).toFixed(0)} req/s, non-2xx ${rr.non2xx}, errors ${rr.errors}), ${rssRun.samples} samples: start ${mib(rssRun.start)} MiB, max ${mib(rssRun.max)} MiB, end ${mib(rssRun.end)} MiB` +
+  `\nRSS over time, /v1/match against the ${(ENTRIES / 1e6).toLocaleString("en")}M PDQ list: ` +
+    `${rr.requests.total.toLocaleString("en")} requests in ${rr.duration.toFixed(1)} s ` +
+    `(${(rr.requests.total / rr.duration).toFixed(0)} req/s, non-2xx ${rr.non2xx}, errors ${rr.errors}), ` +
+    `${rssRun.samples} samples: start ${mib(rssRun.start)} MiB, max ${mib(rssRun.max)} MiB, end ` +
+    `${mib(rssRun.end)} MiB` +
     (rssRun.firstMean === undefined
       ? ""
       : `; first third mean ${mib(rssRun.firstMean)} MiB, last third mean ${mib(rssRun.lastMean)} MiB`) +

@@ -11,7 +11,8 @@
 // Then a markdown table per phase and the verdicts: RSS and handles plateau when the last third's maximum is
 // within 10% (handles: 10% or 8) of the middle third's; p99 drift is the last third's median window p99 over
 // the middle third's.
-// Usage: node bench/soak/run.mjs [-- --minutes 30 --files 100000 --sample 10 --scan-sample 10 --rate 40 --connections 8]
+// Usage: node bench/soak/run.mjs [-- --minutes 30 --files 100000 --sample 10 --scan-sample 10 --rate 40
+//   --connections 8]
 //   (a short run: --minutes 3 --files 5000 --scan-sample 2)
 import { execFileSync, spawn } from "node:child_process";
 import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
@@ -160,7 +161,8 @@ async function soakServe(dir) {
     const base = await server.ready;
     const { requests, uploads } = await requestMix();
     log(
-      `serve: ${base}, ${MINUTES} min at ${RATE} req/s over ${CONNECTIONS} connections, ${uploads} uploads and ${requests.length - uploads} records in the cycle`,
+      `serve: ${base}, ${MINUTES} min at ${RATE} req/s over ${CONNECTIONS} connections, ${uploads} uploads and ` +
+        `${requests.length - uploads} records in the cycle`,
     );
     let window = [];
     let non2xx = 0;
@@ -182,7 +184,8 @@ async function soakServe(dir) {
       };
       rows.push(row);
       log(
-        `  ${clock(row.t)} RSS ${mib(row.rss)} MiB, ${row.fds} handles, ${row.processes} processes, ${row.n} answers, p50 ${row.p50} ms, p99 ${row.p99} ms, non-2xx ${row.non2xx}`,
+        `  ${clock(row.t)} RSS ${mib(row.rss)} MiB, ${row.fds} handles, ${row.processes} processes, ${row.n} ` +
+          `answers, p50 ${row.p50} ms, p99 ${row.p99} ms, non-2xx ${row.non2xx}`,
       );
       window = [];
       non2xx = 0;
@@ -307,7 +310,8 @@ async function soakScan(dir) {
     };
     rows.push(row);
     log(
-      `  ${clock(row.t)} RSS ${mib(row.rss)} MiB, ${row.fds} handles, ${row.processes} processes, ${done.toLocaleString("en")} lines, ${row.rate.toFixed(0)} files/s`,
+      `  ${clock(row.t)} RSS ${mib(row.rss)} MiB, ${row.fds} handles, ${row.processes} processes, ` +
+        `${done.toLocaleString("en")} lines, ${row.rate.toFixed(0)} files/s`,
     );
   };
   const timer = setInterval(() => {
@@ -323,7 +327,8 @@ async function soakScan(dir) {
 const loadAtStart = loadavg()
   .map((l) => l.toFixed(1))
   .join(" ");
-const commandLine = `node ${relative(process.cwd(), process.argv[1])}${process.argv.length > 2 ? ` ${process.argv.slice(2).join(" ")}` : ""}`;
+const commandArgs = process.argv.length > 2 ? ` ${process.argv.slice(2).join(" ")}` : "";
+const commandLine = `node ${relative(process.cwd(), process.argv[1])}${commandArgs}`;
 const dir = mkdtempSync(join(tmpdir(), "phmatch-bench-soak-"));
 let serve;
 let scan;
@@ -335,7 +340,8 @@ try {
 }
 
 console.log(
-  `\nphmatch soak, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "cpu"}; load generator and server share them), command: ${commandLine}`,
+  `\nphmatch soak, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "cpu"}; load generator ` +
+    `and server share them), command: ${commandLine}`,
 );
 console.log(
   `load average at the start ${loadAtStart}, at the end ${loadavg()
@@ -343,13 +349,15 @@ console.log(
     .join(" ")} (other work on the machine shows here)`,
 );
 console.log(
-  `\n### serve: ${MINUTES} min at ${RATE} req/s, ${CONNECTIONS} connections (RSS and handles of the server and its worker processes)\n`,
+  `\n### serve: ${MINUTES} min at ${RATE} req/s, ${CONNECTIONS} connections (RSS and handles of the server and its ` +
+    `worker processes)\n`,
 );
 console.log("| time | RSS MiB | handles | processes | answers | p50 ms | p99 ms | non-2xx |");
 console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
 for (const r of serve.rows)
   console.log(
-    `| ${clock(r.t)} | ${mib(r.rss)} | ${r.fds} | ${r.processes} | ${r.n} | ${Number.isNaN(r.p50) ? "-" : r.p50} | ${Number.isNaN(r.p99) ? "-" : r.p99} | ${r.non2xx} |`,
+    `| ${clock(r.t)} | ${mib(r.rss)} | ${r.fds} | ${r.processes} | ${r.n} | ${Number.isNaN(r.p50) ? "-" : r.p50} | ` +
+      `${Number.isNaN(r.p99) ? "-" : r.p99} | ${r.non2xx} |`,
   );
 const measured = serve.rows.slice(1);
 const rssP = plateau(
@@ -367,24 +375,34 @@ console.log(
     .map(([s, n]) => `${s}: ${n.toLocaleString("en")}`)
     .join(", ")}), connection errors ${serve.errors}, timeouts ${serve.timeouts}`,
 );
+const rssDetail = (p) =>
+  p.middle === undefined
+    ? ""
+    : ` (middle third max ${mib(p.middle)} MiB, last third max ${mib(p.last)} MiB, ` +
+      `last third slope ${(p.slope / 2 ** 20).toFixed(1)} MiB/min)`;
+const handlesDetail = (p) =>
+  p.middle === undefined ? "" : ` (middle third max ${p.middle}, last third max ${p.last})`;
+console.log(`RSS plateau: ${rssP.verdict}${rssDetail(rssP)}`);
+console.log(`handles plateau: ${fdP.verdict}${handlesDetail(fdP)}`);
 console.log(
-  `RSS plateau: ${rssP.verdict}${rssP.middle === undefined ? "" : ` (middle third max ${mib(rssP.middle)} MiB, last third max ${mib(rssP.last)} MiB, last third slope ${(rssP.slope / 2 ** 20).toFixed(1)} MiB/min)`}`,
-);
-console.log(
-  `handles plateau: ${fdP.verdict}${fdP.middle === undefined ? "" : ` (middle third max ${fdP.middle}, last third max ${fdP.last})`}`,
-);
-console.log(
-  `p99 drift: ${p99.ratio === undefined ? "n/a" : `${p99.ratio.toFixed(2)}x (median window p99, middle third ${p99.middle} ms, last third ${p99.last} ms)`}`,
+  `p99 drift: ${
+    p99.ratio === undefined
+      ? "n/a"
+      : `${p99.ratio.toFixed(2)}x (median window p99, middle third ${p99.middle} ms, last third ${p99.last} ms)`
+  }`,
 );
 
 console.log(
-  `\n### scan: ${scan.lines.toLocaleString("en")} report lines for ${FILES.toLocaleString("en")} files (${(scan.bytes / 2 ** 20).toFixed(0)} MiB, scan with its default options) in ${scan.seconds.toFixed(0)} s, exit ${scan.code} (RSS and handles of phmatch scan and its worker processes)\n`,
+  `\n### scan: ${scan.lines.toLocaleString("en")} report lines for ${FILES.toLocaleString("en")} files ` +
+    `(${(scan.bytes / 2 ** 20).toFixed(0)} MiB, scan with its default options) in ${scan.seconds.toFixed(0)} s, ` +
+    `exit ${scan.code} (RSS and handles of phmatch scan and its worker processes)\n`,
 );
 console.log("| time | RSS MiB | handles | processes | files reported | files/s |");
 console.log("|---|---:|---:|---:|---:|---:|");
 for (const r of scan.rows)
   console.log(
-    `| ${clock(r.t)} | ${mib(r.rss)} | ${r.fds} | ${r.processes} | ${r.done.toLocaleString("en")} | ${r.rate.toFixed(0)} |`,
+    `| ${clock(r.t)} | ${mib(r.rss)} | ${r.fds} | ${r.processes} | ${r.done.toLocaleString("en")} | ` +
+      `${r.rate.toFixed(0)} |`,
   );
 const sRss = plateau(
   scan.rows.map((r) => r.rss),
@@ -397,13 +415,10 @@ const sFd = plateau(
 );
 const rates = scan.rows.map((r) => r.rate);
 const third = Math.floor(rates.length / 3);
-console.log(
-  `\nRSS plateau: ${sRss.verdict}${sRss.middle === undefined ? "" : ` (middle third max ${mib(sRss.middle)} MiB, last third max ${mib(sRss.last)} MiB, last third slope ${(sRss.slope / 2 ** 20).toFixed(1)} MiB/min)`}`,
-);
-console.log(
-  `handles plateau: ${sFd.verdict}${sFd.middle === undefined ? "" : ` (middle third max ${sFd.middle}, last third max ${sFd.last})`}`,
-);
+console.log(`\nRSS plateau: ${sRss.verdict}${rssDetail(sRss)}`);
+console.log(`handles plateau: ${sFd.verdict}${handlesDetail(sFd)}`);
 if (third >= 1)
   console.log(
-    `rate drift: middle third median ${median(rates.slice(third, 2 * third)).toFixed(0)} files/s, last third ${median(rates.slice(rates.length - third)).toFixed(0)} files/s`,
+    `rate drift: middle third median ${median(rates.slice(third, 2 * third)).toFixed(0)} files/s, last third ` +
+      `${median(rates.slice(rates.length - third)).toFixed(0)} files/s`,
   );

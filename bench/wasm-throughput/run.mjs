@@ -18,7 +18,10 @@ const pkg = new URL("../../packages/wasm-bindings/", import.meta.url);
 // Runs on both sides (serialised into the page): pixels, then timed hashing per configuration.
 async function measure(HashKernelClass, hashImageFn, wasmBytes, width, height, rounds) {
   let s = 12345;
-  const next = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), s >>> 24);
+  const next = () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s >>> 24;
+  };
   const data = new Uint8ClampedArray(width * height * 4);
   // Smooth blocks plus grain: photo-like enough for PDQ's quality, cheap to make.
   for (let y = 0; y < height; y++) {
@@ -100,13 +103,16 @@ try {
 }
 
 console.log(
-  `\nWebAssembly kernels, pixels to hash, ${WIDTH}x${HEIGHT} (12.0 MP) RGBA, one thread, median of ${ROUNDS}: Node ${process.version} vs Chromium ${version}\n`,
+  `\nWebAssembly kernels, pixels to hash, ${WIDTH}x${HEIGHT} (12.0 MP) RGBA, one thread, median of ${ROUNDS}: Node ` +
+    `${process.version} vs Chromium ${version}\n`,
 );
 console.log("| hashes | Node ms | Node MP/s | Chromium ms | Chromium MP/s | Chromium / Node |");
 console.log("|---|---:|---:|---:|---:|---:|");
 const mp = (WIDTH * HEIGHT) / 1e6;
 for (const name of Object.keys(node)) {
   console.log(
-    `| ${name} | ${node[name].toFixed(0)} | ${(mp / (node[name] / 1000)).toFixed(0)} | ${inBrowser[name].toFixed(0)} | ${(mp / (inBrowser[name] / 1000)).toFixed(0)} | ${(inBrowser[name] / node[name]).toFixed(2)}x |`,
+    `| ${name} | ${node[name].toFixed(0)} | ${(mp / (node[name] / 1000)).toFixed(0)} | ` +
+      `${inBrowser[name].toFixed(0)} | ${(mp / (inBrowser[name] / 1000)).toFixed(0)} | ` +
+      `${(inBrowser[name] / node[name]).toFixed(2)}x |`,
   );
 }

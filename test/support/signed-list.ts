@@ -4,7 +4,10 @@ import { renameSync, writeFileSync } from "node:fs";
 import { HashSetBuilder, hashFile, parseHashValue, serializeStore, signStore } from "@phmatch/core";
 import { fixtures } from "./conformance.js";
 
-/** Writes list `listId` (default "hotline") at `version` holding the PDQ and MD5 of the given fixture images (entry `E-<file>`, category A1) to `to`, signed. */
+/**
+ * Writes list `listId` (default "hotline") at `version` holding the PDQ and MD5 of the given fixture images
+ * (entry `E-<file>`, category A1) to `to`, signed.
+ */
 export async function writeSignedList(
   to: string,
   version: number,

@@ -45,7 +45,10 @@ function hammingHex(a: string, b: string): number {
   let d = 0;
   for (let i = 0; i < a.length; i += 2) {
     let x = parseInt(a.slice(i, i + 2), 16) ^ parseInt(b.slice(i, i + 2), 16);
-    while (x) (d += x & 1), (x >>= 1);
+    while (x) {
+      d += x & 1;
+      x >>= 1;
+    }
   }
   return d;
 }
@@ -151,38 +154,44 @@ describe("the device-side demo in Chromium", () => {
 
   // CMYK JPEGs are left out of the tolerance: there the browser and phmatch (ImageMagick's formula, as the
   // reference decodes) convert CMYK to RGB differently, a colour-model difference rather than a decoder's.
-  it("keeps YCbCr JPEGs within the PDQ port tolerance of phmatch hash (another decoder), and reports every JPEG", async () => {
-    const rows: { file: string; pdq: number; quality: number; text: string }[] = [];
-    for (const file of readdirSync(fixtures("images")).filter((f) => f.endsWith(".jpg"))) {
-      const state = await check(file);
-      const expected = server(file);
-      const d = Object.fromEntries(
-        ALGORITHMS.map((a) => [a, hammingHex(state.hashes.hashes[a] as string, expected.hashes[a] as string)]),
+  it(
+    "keeps YCbCr JPEGs within the PDQ port tolerance of " + "phmatch hash (another decoder), and reports every JPEG",
+    async () => {
+      const rows: { file: string; pdq: number; quality: number; text: string }[] = [];
+      for (const file of readdirSync(fixtures("images")).filter((f) => f.endsWith(".jpg"))) {
+        const state = await check(file);
+        const expected = server(file);
+        const d = Object.fromEntries(
+          ALGORITHMS.map((a) => [a, hammingHex(state.hashes.hashes[a] as string, expected.hashes[a] as string)]),
+        );
+        rows.push({
+          file,
+          pdq: d.pdq as number,
+          quality: expected.quality.pdq ?? 0,
+          text: `${file}: pdq ${d.pdq} (quality ${expected.quality.pdq}), phash ${d.phash}, dhash ${d.dhash}`,
+        });
+      }
+      process.stderr.write(
+        `browser vs phmatch hash, JPEG fixtures (Hamming distances):\n  ${rows.map((r) => r.text).join("\n  ")}\n`,
       );
-      rows.push({
-        file,
-        pdq: d.pdq as number,
-        quality: expected.quality.pdq ?? 0,
-        text: `${file}: pdq ${d.pdq} (quality ${expected.quality.pdq}), phash ${d.phash}, dhash ${d.dhash}`,
-      });
-    }
-    process.stderr.write(
-      `browser vs phmatch hash, JPEG fixtures (Hamming distances):\n  ${rows.map((r) => r.text).join("\n  ")}\n`,
-    );
-    const ycbcr = rows.filter((r) => !r.file.includes("cmyk") && r.quality >= 80);
-    expect(ycbcr.length).toBeGreaterThanOrEqual(3);
-    for (const r of ycbcr) expect(r.pdq, r.file).toBeLessThanOrEqual(10);
-  });
+      const ycbcr = rows.filter((r) => !r.file.includes("cmyk") && r.quality >= 80);
+      expect(ycbcr.length).toBeGreaterThanOrEqual(3);
+      for (const r of ycbcr) expect(r.pdq, r.file).toBeLessThanOrEqual(10);
+    },
+  );
 
-  it("answers through the gate: a listed image and its mirror match, a new one does not; screenshot after a match", async () => {
-    expect((await check("texture-grey.png")).decision).toEqual({ decision: "no_match", reason_code: "NO_MATCH" });
-    expect((await check("shapes-mirror.png")).decision).toEqual({ decision: "match", reason_code: "LIST_MATCH" });
-    expect((await check("shapes.png")).decision.decision).toBe("match");
-    mkdirSync(join(projectRoot, "test-results"), { recursive: true });
-    const shot = join(projectRoot, "test-results", "browser-demo-match.png");
-    await page.screenshot({ path: shot, fullPage: true });
-    expect(existsSync(shot)).toBe(true);
-  });
+  it(
+    "answers through the gate: a listed image and its mirror " + "match, a new one does not; screenshot after a match",
+    async () => {
+      expect((await check("texture-grey.png")).decision).toEqual({ decision: "no_match", reason_code: "NO_MATCH" });
+      expect((await check("shapes-mirror.png")).decision).toEqual({ decision: "match", reason_code: "LIST_MATCH" });
+      expect((await check("shapes.png")).decision.decision).toBe("match");
+      mkdirSync(join(projectRoot, "test-results"), { recursive: true });
+      const shot = join(projectRoot, "test-results", "browser-demo-match.png");
+      await page.screenshot({ path: shot, fullPage: true });
+      expect(existsSync(shot)).toBe(true);
+    },
+  );
 
   it("never sent image bytes or a token: every request the page made carried hashes at most", () => {
     const posts = requests.filter((r) => r.method() !== "GET");

@@ -1,8 +1,8 @@
 // System test (needs Debian's nginx, installed by .ci/run): three `phmatch serve` replicas behind nginx, taking a
-// signed list from one list server (an http URL; not watched, as a file is: SIGHUP reloads it). Under a steady stream of uploads through the load balancer, a
-// new release of the list is rolled across the replicas one at a time (SIGHUP), then one replica is restarted:
-// no request fails, every answer names the list version it was decided with, and once the roll is over every
-// replica answers with the new release.
+// signed list from one list server (an http URL; not watched, as a file is: SIGHUP reloads it). Under a steady
+// stream of uploads through the load balancer, a new release of the list is rolled across the replicas one at a
+// time (SIGHUP), then one replica is restarted: no request fails, every answer names the list version it was
+// decided with, and once the roll is over every replica answers with the new release.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";

@@ -41,15 +41,15 @@ describe("the packed packages, installed offline into an empty project", () => {
     const packages: Record<string, unknown> = { "": { name: "project", dependencies } };
     for (const w of workspaces) {
       const manifest = readJson(`packages/${w}/package.json`);
-      const tarball = join(dir, packed.find((p) => p.name === manifest["name"])!.filename);
+      const tarball = join(dir, packed.find((p) => p.name === manifest.name)!.filename);
       const integrity = `sha512-${createHash("sha512").update(readFileSync(tarball)).digest("base64")}`;
-      dependencies[manifest["name"] as string] = `file:${tarball}`;
-      packages[`node_modules/${manifest["name"] as string}`] = {
-        version: manifest["version"],
+      dependencies[manifest.name as string] = `file:${tarball}`;
+      packages[`node_modules/${manifest.name as string}`] = {
+        version: manifest.version,
         resolved: `file:${tarball}`,
         integrity,
-        dependencies: manifest["dependencies"],
-        ...(manifest["bin"] !== undefined && { bin: manifest["bin"] }),
+        dependencies: manifest.dependencies,
+        ...(manifest.bin !== undefined && { bin: manifest.bin }),
       };
     }
     // The workspace's resolved third-party dependencies (those the packages need are among the non-dev ones).

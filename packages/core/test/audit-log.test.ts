@@ -188,43 +188,47 @@ describe("AuditLog", () => {
     expect(readFileSync(file, "utf8")).toContain('"type":"resumed"');
   });
 
-  it("with a rollback state, refuses to continue a log cut back behind its recorded head, even to an earlier run's closing checkpoint", () => {
-    const state = new RollbackState(join(dir, "state-cut"));
-    const file = join(dir, "stateful.ndjson");
-    const first = AuditLog.open(file, { signingKeyPem: keys.privateKeyPem, state });
-    first.record(decision(0));
-    first.close();
-    const afterFirstRun = readFileSync(file, "utf8");
-    const second = AuditLog.open(file, { signingKeyPem: keys.privateKeyPem, state, checkpointEvery: 2 });
-    for (let i = 1; i < 6; i++) second.record(decision(i));
-    second.close();
-    const lastSeq = readFileSync(file, "utf8").trim().split("\n").length - 1;
-    expect(state.auditHead(file)).toEqual({ seq: lastSeq, head: second.head });
-    // The first run's closing checkpoint is genuine: without the state the cut log verifies as closed...
-    writeFileSync(file, afterFirstRun);
-    expect(verifyAuditLog(afterFirstRun, trusted)).toMatchObject({ ok: true, closed: true });
-    // ...but the state's head tells it is behind: refused on open, naming both heads, and by verify.
-    let error: unknown;
-    try {
-      AuditLog.open(file, { signingKeyPem: keys.privateKeyPem, state });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toMatchObject({ code: "PHM_AUDIT_ALTERED" });
-    expect((error as Error).message).toContain(second.head);
-    expect((error as Error).message).toContain(`record ${lastSeq}`);
-    expect(readFileSync(file, "utf8")).toBe(afterFirstRun); // nothing appended to it
-    const verified = verifyAuditLog(afterFirstRun, trusted, {
-      head: state.auditHead(file) as { seq: number; head: string },
-    });
-    expect(verified.ok).toBe(false);
-    // A record replaced at the recorded seq is refused too; a missing log as well.
-    const lines = readFileSync(join(dir, "tampered.ndjson"), "utf8");
-    writeFileSync(file, lines);
-    expect(() => AuditLog.open(file, { state })).toThrow(expect.objectContaining({ code: "PHM_AUDIT_ALTERED" }));
-    rmSync(file);
-    expect(() => AuditLog.open(file, { state })).toThrow(expect.objectContaining({ code: "PHM_AUDIT_ALTERED" }));
-  });
+  it(
+    "with a rollback state, refuses to continue a log cut back behind " +
+      "its recorded head, even to an earlier run's closing checkpoint",
+    () => {
+      const state = new RollbackState(join(dir, "state-cut"));
+      const file = join(dir, "stateful.ndjson");
+      const first = AuditLog.open(file, { signingKeyPem: keys.privateKeyPem, state });
+      first.record(decision(0));
+      first.close();
+      const afterFirstRun = readFileSync(file, "utf8");
+      const second = AuditLog.open(file, { signingKeyPem: keys.privateKeyPem, state, checkpointEvery: 2 });
+      for (let i = 1; i < 6; i++) second.record(decision(i));
+      second.close();
+      const lastSeq = readFileSync(file, "utf8").trim().split("\n").length - 1;
+      expect(state.auditHead(file)).toEqual({ seq: lastSeq, head: second.head });
+      // The first run's closing checkpoint is genuine: without the state the cut log verifies as closed...
+      writeFileSync(file, afterFirstRun);
+      expect(verifyAuditLog(afterFirstRun, trusted)).toMatchObject({ ok: true, closed: true });
+      // ...but the state's head tells it is behind: refused on open, naming both heads, and by verify.
+      let error: unknown;
+      try {
+        AuditLog.open(file, { signingKeyPem: keys.privateKeyPem, state });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code: "PHM_AUDIT_ALTERED" });
+      expect((error as Error).message).toContain(second.head);
+      expect((error as Error).message).toContain(`record ${lastSeq}`);
+      expect(readFileSync(file, "utf8")).toBe(afterFirstRun); // nothing appended to it
+      const verified = verifyAuditLog(afterFirstRun, trusted, {
+        head: state.auditHead(file) as { seq: number; head: string },
+      });
+      expect(verified.ok).toBe(false);
+      // A record replaced at the recorded seq is refused too; a missing log as well.
+      const lines = readFileSync(join(dir, "tampered.ndjson"), "utf8");
+      writeFileSync(file, lines);
+      expect(() => AuditLog.open(file, { state })).toThrow(expect.objectContaining({ code: "PHM_AUDIT_ALTERED" }));
+      rmSync(file);
+      expect(() => AuditLog.open(file, { state })).toThrow(expect.objectContaining({ code: "PHM_AUDIT_ALTERED" }));
+    },
+  );
 
   it("without a key, keeps the head in the rollback state at its cadence and at close", () => {
     const state = new RollbackState(join(dir, "state-unsigned"));
@@ -238,54 +242,66 @@ describe("AuditLog", () => {
     expect(state.auditHead(file)).toEqual({ seq: 3, head: log.head });
   });
 
-  it("verifies legacy checkpoints over the chain head, but a legacy closing checkpoint proves the end only with the head kept at close", () => {
-    const pem = keys.privateKeyPem;
-    const id = keyId(parseTrustedKeys(keys.publicKeyPem)[0]!);
-    const lines: string[] = [];
-    let prev = "0".repeat(64);
-    const push = (record: Record<string, unknown>) => {
-      const line = JSON.stringify({ seq: lines.length, time: "2025-01-01T00:00:00.000Z", prev, ...record });
-      lines.push(line);
-      prev = createHash("sha256").update(line).digest("hex");
-    };
-    push({ type: "open", tool: "phmatch 0.9", keyId: id });
-    push({ type: "decision", source: "scan", decision: "no_match", reasonCode: "NO_MATCH", lists: [] });
-    const message = Buffer.from(`phmatch-audit-checkpoint\n${lines.length}\n${prev}\n2025-01-01T00:00:00.000Z\n`);
-    push({ type: "checkpoint", keyId: id, signature: sign(null, message, pem).toString("base64"), final: true });
-    const legacy = verifyAuditLog(lines.join("\n"), trusted);
-    expect(legacy).toMatchObject({ ok: false, legacyCheckpoints: 1, closed: false });
-    expect(legacy.problems[0]?.problem).toContain("legacy closing checkpoint");
-    expect(verifyAuditLog(lines.join("\n"), trusted, { head: prev })).toMatchObject({
-      ok: true,
-      legacyCheckpoints: 1,
-      closed: true,
-    });
-  });
-  it("reports a head the rollback state cannot keep once open, never throwing from a checkpoint; at open it refuses and closes the file", () => {
-    const file = join(dir, "state-fails.ndjson");
-    const state = new RollbackState(join(dir, "state-fails"));
-    const told: string[] = [];
-    const log = AuditLog.open(file, {
-      signingKeyPem: keys.privateKeyPem,
-      checkpointEvery: 2,
-      state,
-      onError: (e) => told.push(e.code),
-    });
-    const locked = () => {
-      throw Object.assign(new Error("the state folder stayed locked"), { code: "PHM_STATE_LOCKED" });
-    };
-    state.recordAuditHead = locked;
-    // A checkpoint falls due inside record() (every 2): the head is not kept, which is told, and the log goes on.
-    for (let i = 0; i < 4; i++) log.record(decision(i));
-    log.close();
-    expect(told).toEqual(["PHM_STATE_LOCKED", "PHM_STATE_LOCKED", "PHM_STATE_LOCKED"]);
-    expect(verifyAuditLog(readFileSync(file, "utf8"), trusted)).toMatchObject({ ok: true, decisions: 4, closed: true });
-    // At open nothing has been answered yet: the caller gets the error, and no descriptor is left open.
-    const fds = () => readdirSync("/proc/self/fd").length;
-    const before = fds();
-    expect(() => AuditLog.open(join(dir, "state-fails-2.ndjson"), { state, onError: () => undefined })).toThrow(
-      "locked",
-    );
-    expect(fds()).toBe(before);
-  });
+  it(
+    "verifies legacy checkpoints over the chain head, but a legacy " +
+      "closing checkpoint proves the end only with the head kept at close",
+    () => {
+      const pem = keys.privateKeyPem;
+      const id = keyId(parseTrustedKeys(keys.publicKeyPem)[0]!);
+      const lines: string[] = [];
+      let prev = "0".repeat(64);
+      const push = (record: Record<string, unknown>) => {
+        const line = JSON.stringify({ seq: lines.length, time: "2025-01-01T00:00:00.000Z", prev, ...record });
+        lines.push(line);
+        prev = createHash("sha256").update(line).digest("hex");
+      };
+      push({ type: "open", tool: "phmatch 0.9", keyId: id });
+      push({ type: "decision", source: "scan", decision: "no_match", reasonCode: "NO_MATCH", lists: [] });
+      const message = Buffer.from(`phmatch-audit-checkpoint\n${lines.length}\n${prev}\n2025-01-01T00:00:00.000Z\n`);
+      push({ type: "checkpoint", keyId: id, signature: sign(null, message, pem).toString("base64"), final: true });
+      const legacy = verifyAuditLog(lines.join("\n"), trusted);
+      expect(legacy).toMatchObject({ ok: false, legacyCheckpoints: 1, closed: false });
+      expect(legacy.problems[0]?.problem).toContain("legacy closing checkpoint");
+      expect(verifyAuditLog(lines.join("\n"), trusted, { head: prev })).toMatchObject({
+        ok: true,
+        legacyCheckpoints: 1,
+        closed: true,
+      });
+    },
+  );
+  it(
+    "reports a head the rollback state cannot keep once open, never " +
+      "throwing from a checkpoint; at open it refuses and closes the file",
+    () => {
+      const file = join(dir, "state-fails.ndjson");
+      const state = new RollbackState(join(dir, "state-fails"));
+      const told: string[] = [];
+      const log = AuditLog.open(file, {
+        signingKeyPem: keys.privateKeyPem,
+        checkpointEvery: 2,
+        state,
+        onError: (e) => told.push(e.code),
+      });
+      const locked = () => {
+        throw Object.assign(new Error("the state folder stayed locked"), { code: "PHM_STATE_LOCKED" });
+      };
+      state.recordAuditHead = locked;
+      // A checkpoint falls due inside record() (every 2): the head is not kept, which is told, and the log goes on.
+      for (let i = 0; i < 4; i++) log.record(decision(i));
+      log.close();
+      expect(told).toEqual(["PHM_STATE_LOCKED", "PHM_STATE_LOCKED", "PHM_STATE_LOCKED"]);
+      expect(verifyAuditLog(readFileSync(file, "utf8"), trusted)).toMatchObject({
+        ok: true,
+        decisions: 4,
+        closed: true,
+      });
+      // At open nothing has been answered yet: the caller gets the error, and no descriptor is left open.
+      const fds = () => readdirSync("/proc/self/fd").length;
+      const before = fds();
+      expect(() => AuditLog.open(join(dir, "state-fails-2.ndjson"), { state, onError: () => undefined })).toThrow(
+        "locked",
+      );
+      expect(fds()).toBe(before);
+    },
+  );
 });

@@ -7,7 +7,10 @@ describe("CallOrder", () => {
   const later = () => {
     let resolve!: (v: string) => void;
     let reject!: (e: Error) => void;
-    const promise = new Promise<string>((res, rej) => ((resolve = res), (reject = rej)));
+    const promise = new Promise<string>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
     return { promise, resolve, reject };
   };
 
@@ -15,7 +18,12 @@ describe("CallOrder", () => {
     const order = new CallOrder();
     const ran: string[] = [];
     const inputs = [later(), later(), later(), later()];
-    const results = inputs.map((input, i) => order.run(input.promise, (v) => (ran.push(`${i}:${v}`), i)));
+    const results = inputs.map((input, i) =>
+      order.run(input.promise, (v) => {
+        ran.push(`${i}:${v}`);
+        return i;
+      }),
+    );
     // Ready last-to-first: no section may run before the ones asked for earlier.
     for (const [i, input] of [...inputs.entries()].reverse()) {
       input.resolve(String(i));

@@ -95,22 +95,26 @@ describe("createChecker", async () => {
     }
   });
 
-  it("hashes in a supervised worker process when given one, with the same answers, and survives its crash", async () => {
-    const pool = new SupervisedHashPool({ jobs: 1 });
-    try {
-      const supervised = await createChecker({ hashsets: [fixtures("hashsets/demo.phs")], pool });
-      const bytes = readFileSync(fixtures("images/shapes-mirror.png"));
-      const inLarger = Buffer.concat([Buffer.alloc(100), bytes, Buffer.alloc(100)]).subarray(100, 100 + bytes.length);
-      for (const input of [bytes, inLarger]) expect(await supervised.check(input)).toEqual(await checker.check(bytes));
-      process.kill(pool.childPid as number, "SIGSEGV");
-      expect(await supervised.check(readFileSync(fixtures("images/texture-grey.png")))).toEqual(
-        await checker.check(readFileSync(fixtures("images/texture-grey.png"))),
-      );
-      expect(pool.stats).toMatchObject({ starts: 2, crashes: 1 });
-    } finally {
-      await pool.close();
-    }
-  });
+  it(
+    "hashes in a supervised worker process when given " + "one, with the same answers, and survives its crash",
+    async () => {
+      const pool = new SupervisedHashPool({ jobs: 1 });
+      try {
+        const supervised = await createChecker({ hashsets: [fixtures("hashsets/demo.phs")], pool });
+        const bytes = readFileSync(fixtures("images/shapes-mirror.png"));
+        const inLarger = Buffer.concat([Buffer.alloc(100), bytes, Buffer.alloc(100)]).subarray(100, 100 + bytes.length);
+        for (const input of [bytes, inLarger])
+          expect(await supervised.check(input)).toEqual(await checker.check(bytes));
+        process.kill(pool.childPid as number, "SIGSEGV");
+        expect(await supervised.check(readFileSync(fixtures("images/texture-grey.png")))).toEqual(
+          await checker.check(readFileSync(fixtures("images/texture-grey.png"))),
+        );
+        expect(pool.stats).toMatchObject({ starts: 2, crashes: 1 });
+      } finally {
+        await pool.close();
+      }
+    },
+  );
 
   it("checks a file by its path with its own options, in process or on a pool built with others", async () => {
     const work = mkdtempSync(join(tmpdir(), "phmatch-check-file-"));

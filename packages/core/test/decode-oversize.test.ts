@@ -39,7 +39,9 @@ function decodeInChild(file: string, options: object): { grewMiB: number; width:
     import { readFileSync } from "node:fs";
     import sharp from "sharp";
     import { decodeImage } from "@phmatch/core";
-    await decodeImage(await sharp({ create: { width: 64, height: 64, channels: 3, background: "red" } }).jpeg().toBuffer());
+    await decodeImage(
+      await sharp({ create: { width: 64, height: 64, channels: 3, background: "red" } }).jpeg().toBuffer(),
+    );
     const bytes = readFileSync(${JSON.stringify(file)});
     const before = process.resourceUsage().maxRSS;
     const { pixels } = await decodeImage(bytes, ${JSON.stringify(options)});
@@ -131,23 +133,26 @@ describe("an image over the pixel limit", () => {
     }
   });
 
-  it("refuses a JPEG declaring 65500 x 65500 in a few hundred bytes from its header, progressive or sequential", async () => {
-    // Progressive: its decoder would hold 12.9 GB of coefficients. Sequential: its data cannot fill the frame (a
-    // Huffman code of at least a bit for every block: 25 MB at the least), so libjpeg would hash its grey fill.
-    for (const progressive of [true, false]) {
-      const huge = withJpegSize(await flat(64, 64).jpeg({ progressive }).toBuffer(), 65_500, 65_500);
-      expect(await codeOf(decodeImage(huge, { maxPixels: 50_000_000, oversize: "shrink" }))).toBe(
-        "PHM_DECODE_TOO_MANY_PIXELS",
-      );
-      await expect(decodeImage(huge, { maxPixels: 50_000_000, oversize: "shrink" })).rejects.toThrow(
-        progressive ? /progressive JPEG, whose decoder holds/ : /its data cannot fill it/,
-      );
-    }
-    // The tightest real one: one colour, optimised Huffman tables (1-bit codes), exactly 2 bits a block.
-    const tight = await flat(4000, 4000).jpeg().toBuffer();
-    expect(decoderMemory(tight, "jpeg")?.minBytes).toBeLessThanOrEqual(tight.length);
-    expect((await decodeImage(tight, { maxPixels: 1_000_000, oversize: "shrink" })).pixels.width).toBe(800);
-  });
+  it(
+    "refuses a JPEG declaring 65500 x 65500 in a few " + "hundred bytes from its header, progressive or sequential",
+    async () => {
+      // Progressive: its decoder would hold 12.9 GB of coefficients. Sequential: its data cannot fill the frame (a
+      // Huffman code of at least a bit for every block: 25 MB at the least), so libjpeg would hash its grey fill.
+      for (const progressive of [true, false]) {
+        const huge = withJpegSize(await flat(64, 64).jpeg({ progressive }).toBuffer(), 65_500, 65_500);
+        expect(await codeOf(decodeImage(huge, { maxPixels: 50_000_000, oversize: "shrink" }))).toBe(
+          "PHM_DECODE_TOO_MANY_PIXELS",
+        );
+        await expect(decodeImage(huge, { maxPixels: 50_000_000, oversize: "shrink" })).rejects.toThrow(
+          progressive ? /progressive JPEG, whose decoder holds/ : /its data cannot fill it/,
+        );
+      }
+      // The tightest real one: one colour, optimised Huffman tables (1-bit codes), exactly 2 bits a block.
+      const tight = await flat(4000, 4000).jpeg().toBuffer();
+      expect(decoderMemory(tight, "jpeg")?.minBytes).toBeLessThanOrEqual(tight.length);
+      expect((await decodeImage(tight, { maxPixels: 1_000_000, oversize: "shrink" })).pixels.width).toBe(800);
+    },
+  );
 });
 
 describe("decoderMemory", () => {

@@ -3,7 +3,6 @@
 // of its block-median rule written here from the blockhash specification.
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { decodeImage, hashFile, type Pixels, SUPPORTED_ALGORITHMS } from "@phmatch/core";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
@@ -135,17 +134,20 @@ describe("decoding shared by every algorithm", () => {
     expect(record.hashes?.md5).toMatch(/^[0-9a-f]{32}$/);
   });
 
-  it("reads 16-bit samples two ways: high bytes for Pillow-compatible hashes, low bytes for reference PDQ", async () => {
-    const decoded = await decodeImage(readFileSync(fixtures("images/texture-16bit.png")));
-    const wide = await sharp(fixtures("images/texture-16bit.png"))
-      .toColourspace("rgb16")
-      .raw({ depth: "ushort" })
-      .toBuffer();
-    const samples = new Uint16Array(wide.buffer, wide.byteOffset, wide.length / 2);
-    expect(samples.some((v) => v > 255 && (v & 0xff) !== v >> 8)).toBe(true);
-    expect([...decoded.pixels.data]).toEqual([...samples].map((v) => v >> 8));
-    expect([...(decoded.pdqPixels?.data ?? [])]).toEqual([...samples].map((v) => v & 0xff));
-  });
+  it(
+    "reads 16-bit samples two ways: high bytes for " + "Pillow-compatible hashes, low bytes for reference PDQ",
+    async () => {
+      const decoded = await decodeImage(readFileSync(fixtures("images/texture-16bit.png")));
+      const wide = await sharp(fixtures("images/texture-16bit.png"))
+        .toColourspace("rgb16")
+        .raw({ depth: "ushort" })
+        .toBuffer();
+      const samples = new Uint16Array(wide.buffer, wide.byteOffset, wide.length / 2);
+      expect(samples.some((v) => v > 255 && (v & 0xff) !== v >> 8)).toBe(true);
+      expect([...decoded.pixels.data]).toEqual([...samples].map((v) => v >> 8));
+      expect([...(decoded.pdqPixels?.data ?? [])]).toEqual([...samples].map((v) => v & 0xff));
+    },
+  );
 
   it("converts CMYK to three-channel RGB", async () => {
     const decoded = await decodeImage(readFileSync(fixtures("images/texture-cmyk.jpg")));

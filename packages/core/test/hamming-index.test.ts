@@ -18,7 +18,7 @@ import { conformanceDir, hasConformance, skipReason } from "../../../test/suppor
 
 function pack(values: readonly Uint8Array[], bytes: number): PackedValuesView {
   const data = new Uint8Array(values.length * bytes);
-  values.forEach((v, i) => data.set(v, i * bytes));
+  for (const [i, v] of values.entries()) data.set(v, i * bytes);
   return { bytesPerValue: bytes, count: values.length, values: data };
 }
 
@@ -159,9 +159,8 @@ describe("MIH slices and its memory", () => {
     const builder = new HashSetBuilder();
     builder.addList({ listId: "L", version: 1 });
     const values = Array.from({ length: 50 }, (_, i) => new Uint8Array(32).fill(i));
-    values.forEach((value, i) =>
-      builder.addEntry({ algorithm: "pdq", value, listId: "L", entryId: String(i), category: "c" }),
-    );
+    for (const [i, value] of values.entries())
+      builder.addEntry({ algorithm: "pdq", value, listId: "L", entryId: String(i), category: "c" });
     builder.addEntry({ algorithm: "md5", value: new Uint8Array(16).fill(9), listId: "L", entryId: "m" });
     const file = serializeStore(builder);
     const set = parseStore(file, "test");

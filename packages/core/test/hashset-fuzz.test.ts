@@ -215,14 +215,18 @@ const chunkSize = fc.oneof(fc.integer({ min: 1, max: 16 }), fc.integer({ min: 17
 
 describe("list readers on damaged input", () => {
   for (const format of FORMATS) {
-    it(`${format}: typed failures only, every record accounted for, strict = lenient up to the first problem, chunking changes nothing`, async () => {
-      await fc.assert(
-        fc.asyncProperty(seedBytes(format), mutations(5), chunkSize, async (seed, ms, chunk) => {
-          await checkAll(format, applyMutations(seed, ms), chunk);
-        }),
-        fuzz(150),
-      );
-    });
+    it(
+      `${format}: typed failures only, every record accounted for, ` +
+        `strict = lenient up to the first problem, chunking changes nothing`,
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(seedBytes(format), mutations(5), chunkSize, async (seed, ms, chunk) => {
+            await checkAll(format, applyMutations(seed, ms), chunk);
+          }),
+          fuzz(150),
+        );
+      },
+    );
   }
 
   it("every truncation of one fixture per format", async () => {
@@ -260,18 +264,21 @@ function asExpected(record: HashSetRecord): ExpectedRecord {
 
 describe("list readers on generated valid lists", () => {
   for (const format of FORMATS) {
-    it(`${format}: exactly the records written, at their lines; each planted invalid record reported at its line`, async () => {
-      await fc.assert(
-        fc.asyncProperty(generatedList[format], chunkSize, async (list: GeneratedList, chunk) => {
-          const run = await checkAll(format, list.bytes, chunk, list.options);
-          expect(run.error).toBeUndefined();
-          expect(run.records.map(asExpected)).toEqual(list.records);
-          expect(run.report.problems.map((p) => p.line)).toEqual(list.problems);
-          expect(run.report.read).toBe(list.records.length + list.problems.length);
-        }),
-        fuzz(150),
-      );
-    });
+    it(
+      `${format}: exactly the records written, at their ` + `lines; each planted invalid record reported at its line`,
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(generatedList[format], chunkSize, async (list: GeneratedList, chunk) => {
+            const run = await checkAll(format, list.bytes, chunk, list.options);
+            expect(run.error).toBeUndefined();
+            expect(run.records.map(asExpected)).toEqual(list.records);
+            expect(run.report.problems.map((p) => p.line)).toEqual(list.problems);
+            expect(run.report.read).toBe(list.records.length + list.problems.length);
+          }),
+          fuzz(150),
+        );
+      },
+    );
   }
 });
 
@@ -279,41 +286,45 @@ describe("import -> .phs -> export -> import", () => {
   const tmp = mkdtempSync(join(tmpdir(), "phmatch-fuzz-"));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it("imports damaged files (format detected, or named) into stores that load and export, or fails with PHM_HASHSET_PARSE", async () => {
-    const damaged = fc
-      .constantFrom(...FORMATS)
-      .chain((format) => fc.tuple(fc.constant(format), seedBytes(format), mutations(5), fc.boolean(), fc.boolean()));
-    let n = 0;
-    await fc.assert(
-      fc.asyncProperty(damaged, async ([format, seed, ms, named, strict]) => {
-        const file = join(tmp, `damaged-${n++}`);
-        writeFileSync(file, applyMutations(seed, ms));
-        const builder = new HashSetBuilder();
-        let report: ImportReport;
-        try {
-          report = await importHashSet(builder, file, { ...OPTIONS[format], ...(named && { format }), strict });
-        } catch (error) {
-          if (!(error instanceof PhmatchError && error.code === "PHM_HASHSET_PARSE"))
-            throw new Error(`untyped failure: ${describeError(error)}`, { cause: error });
-          return;
-        }
-        if (strict) expect(report.invalid).toBe(0);
-        // A record read ends imported, a duplicate, withdrawn or invalid (one XML or JSON record may give several).
-        expect(report.imported + report.duplicate + report.withdrawn + report.invalid).toBeGreaterThanOrEqual(
-          report.read,
-        );
-        // In line formats every problem is a record's; XML and JSON also have document problems (cut off, malformed).
-        if (ONE_RECORD_PER_LINE.has(report.format as ListFormat))
-          expect(report.invalid).toBeLessThanOrEqual(report.read);
-        const set = parseStore(serializeStore(builder), file);
-        expect(set.size).toBe(report.imported);
-        [...exportNdjson(set)];
-        [...exportCsv(set)];
-        set.withdrawals();
-      }),
-      fuzz(150),
-    );
-  });
+  it(
+    "imports damaged files (format detected, or named) into " +
+      "stores that load and export, or fails with PHM_HASHSET_PARSE",
+    async () => {
+      const damaged = fc
+        .constantFrom(...FORMATS)
+        .chain((format) => fc.tuple(fc.constant(format), seedBytes(format), mutations(5), fc.boolean(), fc.boolean()));
+      let n = 0;
+      await fc.assert(
+        fc.asyncProperty(damaged, async ([format, seed, ms, named, strict]) => {
+          const file = join(tmp, `damaged-${n++}`);
+          writeFileSync(file, applyMutations(seed, ms));
+          const builder = new HashSetBuilder();
+          let report: ImportReport;
+          try {
+            report = await importHashSet(builder, file, { ...OPTIONS[format], ...(named && { format }), strict });
+          } catch (error) {
+            if (!(error instanceof PhmatchError && error.code === "PHM_HASHSET_PARSE"))
+              throw new Error(`untyped failure: ${describeError(error)}`, { cause: error });
+            return;
+          }
+          if (strict) expect(report.invalid).toBe(0);
+          // A record read ends imported, a duplicate, withdrawn or invalid (one XML or JSON record may give several).
+          expect(report.imported + report.duplicate + report.withdrawn + report.invalid).toBeGreaterThanOrEqual(
+            report.read,
+          );
+          // In line formats every problem is a record's; XML and JSON also have document problems (cut off, malformed).
+          if (ONE_RECORD_PER_LINE.has(report.format as ListFormat))
+            expect(report.invalid).toBeLessThanOrEqual(report.read);
+          const set = parseStore(serializeStore(builder), file);
+          expect(set.size).toBe(report.imported);
+          [...exportNdjson(set)];
+          [...exportCsv(set)];
+          set.withdrawals();
+        }),
+        fuzz(150),
+      );
+    },
+  );
 
   it("keeps every entry and withdrawal, with the import report adding up", async () => {
     const anyList = fc.constantFrom(...FORMATS).chain((format) => generatedList[format]);

@@ -47,85 +47,109 @@ function rows(records: HashSetRecord[]) {
 }
 
 describe("readIcse", () => {
-  it("yields an entry per hash of each row, with the Image ID, the baseline category and the other columns", async () => {
-    const { records, report } = await read("export.csv");
-    const alpha = {
-      "Is distributed": "Yes",
-      "Victim identified": "No",
-      "Offender identified": "No",
-      "Series name": "synthetic-series-alpha",
-      "Number of submissions": "3",
-      "File Available": "Yes",
-      "Media Type": "Image",
-      Baseline: "Yes",
-    };
-    const second = {
-      "Is distributed": "No",
-      "Victim identified": "No",
-      "Offender identified": "No",
-      "Number of submissions": "1",
-      "File Available": "No",
-      "Media Type": "Image",
-      Baseline: "No",
-    };
-    const beta = {
-      "Is distributed": "Yes",
-      "Victim identified": "Yes",
-      "Offender identified": "No",
-      "Series name": "synthetic-series-beta",
-      "Number of submissions": "12",
-      "File Available": "Yes",
-      "Media Type": "Video",
-      Baseline: "true",
-    };
-    const fourth = {
-      "Is distributed": "No",
-      "Victim identified": "No",
-      "Offender identified": "No",
-      "Number of submissions": "2",
-      "File Available": "Yes",
-      "Media Type": "Image",
-    };
-    expect(rows(records)).toEqual([
-      { line: 2, algorithm: "md5", value: hex("md5", "teapot"), entryId: "900001", category: "baseline", extra: alpha },
-      {
-        line: 2,
-        algorithm: "sha1",
-        value: hex("sha1", "teapot"),
-        entryId: "900001",
-        category: "baseline",
-        extra: alpha,
-      },
-      {
-        line: 2,
-        algorithm: "photodna",
-        value: photodna("teapot"),
-        entryId: "900001",
-        category: "baseline",
-        extra: alpha,
-      },
-      { line: 3, algorithm: "md5", value: hex("md5", "yarn"), entryId: "900002", category: undefined, extra: second },
-      { line: 4, algorithm: "sha1", value: hex("sha1", "zebra"), entryId: "900003", category: "baseline", extra: beta },
-      {
-        line: 4,
-        algorithm: "photodna",
-        value: photodna("zebra"),
-        entryId: "900003",
-        category: "baseline",
-        extra: beta,
-      },
-      { line: 5, algorithm: "md5", value: hex("md5", "anchor"), entryId: "900004", category: undefined, extra: fourth },
-      {
-        line: 5,
-        algorithm: "sha1",
-        value: hex("sha1", "anchor"),
-        entryId: "900004",
-        category: undefined,
-        extra: fourth,
-      },
-    ]);
-    expect(report).toMatchObject({ read: 4, invalid: 0, unrecognised: {}, problems: [] });
-  });
+  it(
+    "yields an entry per hash of each row, with the " + "Image ID, the baseline category and the other columns",
+    async () => {
+      const { records, report } = await read("export.csv");
+      const alpha = {
+        "Is distributed": "Yes",
+        "Victim identified": "No",
+        "Offender identified": "No",
+        "Series name": "synthetic-series-alpha",
+        "Number of submissions": "3",
+        "File Available": "Yes",
+        "Media Type": "Image",
+        Baseline: "Yes",
+      };
+      const second = {
+        "Is distributed": "No",
+        "Victim identified": "No",
+        "Offender identified": "No",
+        "Number of submissions": "1",
+        "File Available": "No",
+        "Media Type": "Image",
+        Baseline: "No",
+      };
+      const beta = {
+        "Is distributed": "Yes",
+        "Victim identified": "Yes",
+        "Offender identified": "No",
+        "Series name": "synthetic-series-beta",
+        "Number of submissions": "12",
+        "File Available": "Yes",
+        "Media Type": "Video",
+        Baseline: "true",
+      };
+      const fourth = {
+        "Is distributed": "No",
+        "Victim identified": "No",
+        "Offender identified": "No",
+        "Number of submissions": "2",
+        "File Available": "Yes",
+        "Media Type": "Image",
+      };
+      expect(rows(records)).toEqual([
+        {
+          line: 2,
+          algorithm: "md5",
+          value: hex("md5", "teapot"),
+          entryId: "900001",
+          category: "baseline",
+          extra: alpha,
+        },
+        {
+          line: 2,
+          algorithm: "sha1",
+          value: hex("sha1", "teapot"),
+          entryId: "900001",
+          category: "baseline",
+          extra: alpha,
+        },
+        {
+          line: 2,
+          algorithm: "photodna",
+          value: photodna("teapot"),
+          entryId: "900001",
+          category: "baseline",
+          extra: alpha,
+        },
+        { line: 3, algorithm: "md5", value: hex("md5", "yarn"), entryId: "900002", category: undefined, extra: second },
+        {
+          line: 4,
+          algorithm: "sha1",
+          value: hex("sha1", "zebra"),
+          entryId: "900003",
+          category: "baseline",
+          extra: beta,
+        },
+        {
+          line: 4,
+          algorithm: "photodna",
+          value: photodna("zebra"),
+          entryId: "900003",
+          category: "baseline",
+          extra: beta,
+        },
+        {
+          line: 5,
+          algorithm: "md5",
+          value: hex("md5", "anchor"),
+          entryId: "900004",
+          category: undefined,
+          extra: fourth,
+        },
+        {
+          line: 5,
+          algorithm: "sha1",
+          value: hex("sha1", "anchor"),
+          entryId: "900004",
+          category: undefined,
+          extra: fourth,
+        },
+      ]);
+      expect(report).toMatchObject({ read: 4, invalid: 0, unrecognised: {}, problems: [] });
+    },
+  );
 
   it("gives each entry of a row its own extra fields", async () => {
     const { records } = await read("export.csv");
@@ -177,29 +201,40 @@ describe("readIcse", () => {
     expect(report).toMatchObject({ read: 2, invalid: 0 });
   });
 
-  it("reports invalid values naming their column, rows without a hash and wrong cell counts, keeping the valid hashes", async () => {
-    const { records, report } = await read("malformed.csv");
-    expect(
-      rows(records).map(({ line, algorithm, value, entryId, category }) => [line, algorithm, value, entryId, category]),
-    ).toEqual([
-      [2, "md5", hex("md5", "daisy"), "920001", undefined],
-      [3, "sha1", hex("sha1", "ember"), "920002", undefined],
-      [8, "md5", hex("md5", "yarn"), "920006", "baseline"],
-      [9, "md5", hex("md5", "anchor"), "920007", "baseline"],
-      [9, "sha1", hex("sha1", "anchor"), "920007", "baseline"],
-    ]);
-    expect(report.problems.map((p) => [p.line, p.reason])).toEqual([
-      [3, '"MD5": md5 needs 32 hex digits, got 31'],
-      [4, '"PhotoDNA": photodna needs 144 bytes, base64 decodes to 100'],
-      [5, 'no hash: "MD5", "SHA1", "PhotoDNA" are all empty'],
-      [6, "expected 12 cells (one per header column), found 6"],
-      [
-        8,
-        `"SHA1": sha1 value is not hex: "${"g".repeat(40)}"; "PhotoDNA": photodna value is neither hex nor valid base64`,
-      ],
-    ]);
-    expect(report).toMatchObject({ read: 7, invalid: 5, unrecognised: {} });
-  });
+  it(
+    "reports invalid values naming their column, rows without " +
+      "a hash and wrong cell counts, keeping the valid hashes",
+    async () => {
+      const { records, report } = await read("malformed.csv");
+      expect(
+        rows(records).map(({ line, algorithm, value, entryId, category }) => [
+          line,
+          algorithm,
+          value,
+          entryId,
+          category,
+        ]),
+      ).toEqual([
+        [2, "md5", hex("md5", "daisy"), "920001", undefined],
+        [3, "sha1", hex("sha1", "ember"), "920002", undefined],
+        [8, "md5", hex("md5", "yarn"), "920006", "baseline"],
+        [9, "md5", hex("md5", "anchor"), "920007", "baseline"],
+        [9, "sha1", hex("sha1", "anchor"), "920007", "baseline"],
+      ]);
+      expect(report.problems.map((p) => [p.line, p.reason])).toEqual([
+        [3, '"MD5": md5 needs 32 hex digits, got 31'],
+        [4, '"PhotoDNA": photodna needs 144 bytes, base64 decodes to 100'],
+        [5, 'no hash: "MD5", "SHA1", "PhotoDNA" are all empty'],
+        [6, "expected 12 cells (one per header column), found 6"],
+        [
+          8,
+          `"SHA1": sha1 value is not hex: "${"g".repeat(40)}"; "PhotoDNA": photodna value is neither hex nor valid ` +
+            `base64`,
+        ],
+      ]);
+      expect(report).toMatchObject({ read: 7, invalid: 5, unrecognised: {} });
+    },
+  );
 
   it("throws PHM_HASHSET_PARSE naming the file and line at the first bad row in strict mode", async () => {
     await expect(read("malformed.csv", true)).rejects.toMatchObject({

@@ -119,7 +119,8 @@ const byKey = (a: { algorithm: string; value: string }, b: { algorithm: string; 
 function expectTyped(error: unknown, codes: string[]): void {
   if (!(error instanceof PhmatchError) || !codes.includes(error.code)) {
     throw new Error(
-      `expected a PhmatchError ${codes.join(" | ")}, got ${error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error)}`,
+      `expected a PhmatchError ${codes.join(" | ")}, got ` +
+        `${error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error)}`,
       { cause: error },
     );
   }
@@ -272,122 +273,137 @@ describe(".phs stores, damaged", () => {
     );
   });
 
-  it("behind a recomputed trailer (bytes): loads whole and reads without surprises, or is refused with PHM_HASHSET_FORMAT", () => {
-    fc.assert(
-      fc.property(generatedStore, damage, ({ builder }, ms) => {
-        const bytes = reseal(applyMutations(serializeStore(builder), ms));
-        let set: HashSet;
-        try {
-          set = parseStore(bytes, "resealed.phs");
-        } catch (error) {
-          expectTyped(error, ["PHM_HASHSET_FORMAT"]);
-          return;
-        }
-        readWhole(set);
-      }),
-      { numRuns: FUZZ.numRuns * 2 },
-    );
-  });
-
-  it("behind a recomputed trailer (header fields set to hostile values or deleted, huge lengths): the same, and nothing huge is allocated", () => {
-    fc.assert(
-      fc.property(generatedStore, fc.nat(), hostileJson, fc.boolean(), ({ builder }, pick, replacement, remove) => {
-        const bytes = withHeaderChange(serializeStore(builder), pick, replacement, remove);
-        const before = process.memoryUsage().arrayBuffers;
-        let set: HashSet;
-        try {
-          set = parseStore(bytes, "header.phs");
-        } catch (error) {
-          expectTyped(error, ["PHM_HASHSET_FORMAT"]);
-          return;
-        }
-        readWhole(set);
-        // A safety net, not a measurement: a length taken from the header must never size an allocation.
-        expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
-      }),
-      { numRuns: FUZZ.numRuns * 2 },
-    );
-  });
-
-  it("signed after the damage (the signer's own mistake): the signature verifies, the store is still checked", async () => {
-    const file = join(tmp, "signed-damaged.phs");
-    await fc.assert(
-      fc.asyncProperty(
-        generatedStore,
-        fc.nat(),
-        hostileJson,
-        fc.boolean(),
-        async ({ builder }, pick, replacement, remove) => {
-          const bytes = withHeaderChange(serializeStore(builder), pick, replacement, remove);
-          writeFileSync(file, bytes);
-          writeFileSync(`${file}.sig`, signStore(bytes, keys.privateKeyPem));
+  it(
+    "behind a recomputed trailer (bytes): loads whole and reads " +
+      "without surprises, or is refused with PHM_HASHSET_FORMAT",
+    () => {
+      fc.assert(
+        fc.property(generatedStore, damage, ({ builder }, ms) => {
+          const bytes = reseal(applyMutations(serializeStore(builder), ms));
+          let set: HashSet;
           try {
-            readWhole((await loadHashSet(file, { trustedKeys: trusted })).set);
+            set = parseStore(bytes, "resealed.phs");
           } catch (error) {
             expectTyped(error, ["PHM_HASHSET_FORMAT"]);
+            return;
           }
-        },
-      ),
-      { numRuns: Math.ceil(FUZZ.numRuns / 2) },
-    );
-  });
+          readWhole(set);
+        }),
+        { numRuns: FUZZ.numRuns * 2 },
+      );
+    },
+  );
 
-  it("beside it (.sig, overrides, rollback state), damaged: the lists load and a Matcher is built, or a typed error says which file", async () => {
-    const builder = new HashSetBuilder();
-    builder.addList({ listId: "B", version: 5 });
-    builder.addEntry({ algorithm: "md5", value: new Uint8Array(16).fill(9), listId: "B" });
-    const store = serializeStore(builder);
-    const hash = "09".repeat(16);
-    // Signed and bound to the store's list, as trusted keys require; a damaged copy is refused as unparseable or
-    // as not matching its signature.
-    const overrides = Buffer.from(
-      [
-        { type: "overrides", release: 1, lists: ["B"] },
-        {
-          action: "disable",
-          algorithm: "md5",
-          hash,
-          who: "reviewer",
-          when: "2025-01-01T00:00:00Z",
-          why: "appeal upheld",
-        },
-        { action: "allow", algorithm: "md5", hash, listId: "B", entryId: "e", who: "w", when: "t", why: "y" },
-      ]
-        .map((o) => JSON.stringify(o) + "\n")
-        .join(""),
-    );
-    const sig = Buffer.from(signStore(store, keys.privateKeyPem));
-    const overridesSig = signStore(overrides, keys.privateKeyPem);
-    const state = Buffer.from(JSON.stringify({ B: 4, other: 2 }));
-    const file = join(tmp, "beside.phs");
-    const stateDir = join(tmp, "state-beside");
-    writeFileSync(file, store);
-    await fc.assert(
-      fc.asyncProperty(fc.constantFrom("overrides", "sig", "state"), mutations(4), async (which, ms) => {
-        writeFileSync(`${file}.overrides.ndjson`, which === "overrides" ? applyMutations(overrides, ms) : overrides);
-        writeFileSync(`${file}.overrides.ndjson.sig`, overridesSig);
-        writeFileSync(`${file}.sig`, which === "sig" ? applyMutations(sig, ms) : sig);
-        rmSync(stateDir, { recursive: true, force: true });
-        mkdirSync(stateDir);
-        writeFileSync(join(stateDir, "list-versions.json"), which === "state" ? applyMutations(state, ms) : state);
-        try {
-          const loaded = await loadHashSet(file, {
-            trustedKeys: trusted,
-            versionState: new ListVersionState(stateDir),
-          });
-          new Matcher([loaded]);
-        } catch (error) {
-          expectTyped(
-            error,
-            {
-              overrides: ["PHM_HASHSET_PARSE", "PHM_HASHSET_SIGNATURE"],
-              sig: ["PHM_HASHSET_SIGNATURE"],
-              state: ["PHM_HASHSET_FORMAT", "PHM_HASHSET_ROLLBACK"],
-            }[which],
-          );
-        }
-      }),
-      FUZZ,
-    );
-  });
+  it(
+    "behind a recomputed trailer (header fields set to hostile values " +
+      "or deleted, huge lengths): the same, and nothing huge is allocated",
+    () => {
+      fc.assert(
+        fc.property(generatedStore, fc.nat(), hostileJson, fc.boolean(), ({ builder }, pick, replacement, remove) => {
+          const bytes = withHeaderChange(serializeStore(builder), pick, replacement, remove);
+          const before = process.memoryUsage().arrayBuffers;
+          let set: HashSet;
+          try {
+            set = parseStore(bytes, "header.phs");
+          } catch (error) {
+            expectTyped(error, ["PHM_HASHSET_FORMAT"]);
+            return;
+          }
+          readWhole(set);
+          // A safety net, not a measurement: a length taken from the header must never size an allocation.
+          expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
+        }),
+        { numRuns: FUZZ.numRuns * 2 },
+      );
+    },
+  );
+
+  it(
+    "signed after the damage (the signer's own mistake): " + "the signature verifies, the store is still checked",
+    async () => {
+      const file = join(tmp, "signed-damaged.phs");
+      await fc.assert(
+        fc.asyncProperty(
+          generatedStore,
+          fc.nat(),
+          hostileJson,
+          fc.boolean(),
+          async ({ builder }, pick, replacement, remove) => {
+            const bytes = withHeaderChange(serializeStore(builder), pick, replacement, remove);
+            writeFileSync(file, bytes);
+            writeFileSync(`${file}.sig`, signStore(bytes, keys.privateKeyPem));
+            try {
+              readWhole((await loadHashSet(file, { trustedKeys: trusted })).set);
+            } catch (error) {
+              expectTyped(error, ["PHM_HASHSET_FORMAT"]);
+            }
+          },
+        ),
+        { numRuns: Math.ceil(FUZZ.numRuns / 2) },
+      );
+    },
+  );
+
+  it(
+    "beside it (.sig, overrides, rollback state), damaged: the lists " +
+      "load and a Matcher is built, or a typed error says which file",
+    async () => {
+      const builder = new HashSetBuilder();
+      builder.addList({ listId: "B", version: 5 });
+      builder.addEntry({ algorithm: "md5", value: new Uint8Array(16).fill(9), listId: "B" });
+      const store = serializeStore(builder);
+      const hash = "09".repeat(16);
+      // Signed and bound to the store's list, as trusted keys require; a damaged copy is refused as unparseable or
+      // as not matching its signature.
+      const overrides = Buffer.from(
+        [
+          { type: "overrides", release: 1, lists: ["B"] },
+          {
+            action: "disable",
+            algorithm: "md5",
+            hash,
+            who: "reviewer",
+            when: "2025-01-01T00:00:00Z",
+            why: "appeal upheld",
+          },
+          { action: "allow", algorithm: "md5", hash, listId: "B", entryId: "e", who: "w", when: "t", why: "y" },
+        ]
+          .map((o) => JSON.stringify(o) + "\n")
+          .join(""),
+      );
+      const sig = Buffer.from(signStore(store, keys.privateKeyPem));
+      const overridesSig = signStore(overrides, keys.privateKeyPem);
+      const state = Buffer.from(JSON.stringify({ B: 4, other: 2 }));
+      const file = join(tmp, "beside.phs");
+      const stateDir = join(tmp, "state-beside");
+      writeFileSync(file, store);
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom("overrides", "sig", "state"), mutations(4), async (which, ms) => {
+          writeFileSync(`${file}.overrides.ndjson`, which === "overrides" ? applyMutations(overrides, ms) : overrides);
+          writeFileSync(`${file}.overrides.ndjson.sig`, overridesSig);
+          writeFileSync(`${file}.sig`, which === "sig" ? applyMutations(sig, ms) : sig);
+          rmSync(stateDir, { recursive: true, force: true });
+          mkdirSync(stateDir);
+          writeFileSync(join(stateDir, "list-versions.json"), which === "state" ? applyMutations(state, ms) : state);
+          try {
+            const loaded = await loadHashSet(file, {
+              trustedKeys: trusted,
+              versionState: new ListVersionState(stateDir),
+            });
+            new Matcher([loaded]);
+          } catch (error) {
+            expectTyped(
+              error,
+              {
+                overrides: ["PHM_HASHSET_PARSE", "PHM_HASHSET_SIGNATURE"],
+                sig: ["PHM_HASHSET_SIGNATURE"],
+                state: ["PHM_HASHSET_FORMAT", "PHM_HASHSET_ROLLBACK"],
+              }[which],
+            );
+          }
+        }),
+        FUZZ,
+      );
+    },
+  );
 });

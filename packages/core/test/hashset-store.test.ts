@@ -47,16 +47,20 @@ async function importOne(file: string, options: Parameters<typeof importHashSet>
 const plain = (e: HashSetEntry) => ({ ...e, value: hex(e.value) });
 
 describe("text, pytx and NDJSON readers", () => {
-  it("text: one value per line, BOM and CRLF, comments and blank lines skipped, bad lines reported with their numbers", async () => {
-    const { report, set } = await importOne("text/md5-list.txt", { listId: "fruit", algorithm: "md5" });
-    expect(report.format).toBe("text");
-    expect([report.read, report.imported, report.duplicate, report.invalid]).toEqual([7, 4, 1, 2]);
-    expect(report.problems.map((p) => [p.line, p.reason])).toEqual([
-      [6, "md5 needs 32 hex digits, got 30"],
-      [7, expect.stringContaining("not hex")],
-    ]);
-    expect([...set.entries()].map((e) => hex(e.value))).toEqual(["apple", "banana", "cherry", "elderberry"].map(md5));
-  });
+  it(
+    "text: one value per line, BOM and CRLF, comments and " +
+      "blank lines skipped, bad lines reported with their numbers",
+    async () => {
+      const { report, set } = await importOne("text/md5-list.txt", { listId: "fruit", algorithm: "md5" });
+      expect(report.format).toBe("text");
+      expect([report.read, report.imported, report.duplicate, report.invalid]).toEqual([7, 4, 1, 2]);
+      expect(report.problems.map((p) => [p.line, p.reason])).toEqual([
+        [6, "md5 needs 32 hex digits, got 30"],
+        [7, expect.stringContaining("not hex")],
+      ]);
+      expect([...set.entries()].map((e) => hex(e.value))).toEqual(["apple", "banana", "cherry", "elderberry"].map(md5));
+    },
+  );
 
   it("text without --algorithm reports every line instead of guessing", async () => {
     const { report } = await importOne("text/md5-list.txt", { listId: "fruit", format: "text" });
@@ -74,106 +78,123 @@ describe("text, pytx and NDJSON readers", () => {
     expect([...set.entries()].map((e) => e.algorithm).sort()).toEqual(["md5", "md5", "pdq"]);
   });
 
-  it("ndjson: phmatch hash records and phmatch export lines; errors keep their digests; bad lines reported", async () => {
-    const { report, set } = await importOne("ndjson/records.ndjson", { listId: "made" });
-    expect(report.format).toBe("ndjson");
-    expect([report.read, report.imported, report.withdrawn, report.invalid]).toEqual([7, 4, 1, 3]);
-    expect(report.problems.map((p) => p.line)).toEqual([3, 4, 8]);
-    const sha1 = [...set.entries()].find((e) => e.algorithm === "sha1");
-    expect(sha1).toMatchObject({
-      listId: "other",
-      entryId: "E1",
-      category: "B",
-      fields: { source: "unit test", extra: { note: "benign" } },
-    });
-    expect(set.withdrawals()).toEqual([
-      { algorithm: "md5", value: new Uint8Array(Buffer.from(md5("gone"), "hex")), listId: "other", entryId: "E0" },
-    ]);
-  });
+  it(
+    "ndjson: phmatch hash records and phmatch export " + "lines; errors keep their digests; bad lines reported",
+    async () => {
+      const { report, set } = await importOne("ndjson/records.ndjson", { listId: "made" });
+      expect(report.format).toBe("ndjson");
+      expect([report.read, report.imported, report.withdrawn, report.invalid]).toEqual([7, 4, 1, 3]);
+      expect(report.problems.map((p) => p.line)).toEqual([3, 4, 8]);
+      const sha1 = [...set.entries()].find((e) => e.algorithm === "sha1");
+      expect(sha1).toMatchObject({
+        listId: "other",
+        entryId: "E1",
+        category: "B",
+        fields: { source: "unit test", extra: { note: "benign" } },
+      });
+      expect(set.withdrawals()).toEqual([
+        { algorithm: "md5", value: new Uint8Array(Buffer.from(md5("gone"), "hex")), listId: "other", entryId: "E0" },
+      ]);
+    },
+  );
 
   // Found by fuzzing (hashset-fuzz.test.ts): readline holds a line whole however long it is, so a file without
   // line breaks grew memory without limit (a 400 MB line: 855 MB RSS). Over 1 Mi characters a line is passed over.
-  it("text, pytx, ndjson: a line over 1 Mi characters is one problem, passed over, and the lines after it keep their numbers", async () => {
-    const value = md5("after");
-    const cases: [string, Parameters<typeof importHashSet>[2], string][] = [
-      ["text", { listId: "l", format: "text", algorithm: "md5" }, value],
-      ["pytx", { listId: "l", format: "pytx" }, `md5 ${value}`],
-      ["ndjson", { listId: "l", format: "ndjson" }, JSON.stringify({ type: "entry", algorithm: "md5", hash: value })],
-    ];
-    for (const [format, options, good] of cases) {
-      const file = join(tmp, `long-line.${format}`);
-      writeFileSync(file, `${good}\r\n${"0".repeat(3 << 20)}\r\n\r${good.replace(value, md5("last"))}`);
-      const report = await importHashSet(new HashSetBuilder(), file, options);
-      expect([report.read, report.imported, report.invalid], format).toEqual([3, 2, 1]);
-      expect(report.problems, format).toEqual([
-        { file, line: 2, reason: expect.stringContaining("longer than 1048576 characters") },
-      ]);
-      await expect(importHashSet(new HashSetBuilder(), file, { ...options, strict: true })).rejects.toMatchObject({
-        code: "PHM_HASHSET_PARSE",
-        message: expect.stringContaining(`${file}:2:`),
-      });
-    }
-  });
+  it(
+    "text, pytx, ndjson: a line over 1 Mi characters is one " +
+      "problem, passed over, and the lines after it keep their numbers",
+    async () => {
+      const value = md5("after");
+      const cases: [string, Parameters<typeof importHashSet>[2], string][] = [
+        ["text", { listId: "l", format: "text", algorithm: "md5" }, value],
+        ["pytx", { listId: "l", format: "pytx" }, `md5 ${value}`],
+        ["ndjson", { listId: "l", format: "ndjson" }, JSON.stringify({ type: "entry", algorithm: "md5", hash: value })],
+      ];
+      for (const [format, options, good] of cases) {
+        const file = join(tmp, `long-line.${format}`);
+        writeFileSync(file, `${good}\r\n${"0".repeat(3 << 20)}\r\n\r${good.replace(value, md5("last"))}`);
+        const report = await importHashSet(new HashSetBuilder(), file, options);
+        expect([report.read, report.imported, report.invalid], format).toEqual([3, 2, 1]);
+        expect(report.problems, format).toEqual([
+          { file, line: 2, reason: expect.stringContaining("longer than 1048576 characters") },
+        ]);
+        await expect(importHashSet(new HashSetBuilder(), file, { ...options, strict: true })).rejects.toMatchObject({
+          code: "PHM_HASHSET_PARSE",
+          message: expect.stringContaining(`${file}:2:`),
+        });
+      }
+    },
+  );
 
   // Found by fuzzing (hashset-fuzz.test.ts): fields were stored as parsed, so nesting overflowed the stack when the
   // builder serialised them (RangeError out of importHashSet), non-string extra values broke `hashset export
   // --format csv` (TypeError), a numeric id was dropped silently, and a header line with `"lists": [null]` threw a
   // TypeError while one with `"version": "x"` went into the store.
-  it("ndjson: fields, ids and hashes of the wrong type are problems at their line; a damaged header line is refused", async () => {
-    const value = md5("kept");
-    // An export line with more members, given as JSON text (the nesting is too deep for JSON.stringify).
-    const entry = (members: string) => `{"type":"entry","algorithm":"md5","hash":"${md5(members)}",${members}}`;
-    const lines = [
-      JSON.stringify({
-        type: "entry",
-        algorithm: "md5",
-        hash: value,
-        id: "E1",
-        fields: { source: "s", tags: ["t"], extra: { k: "v" } },
-      }),
-      entry(`"fields":{"extra":${"[".repeat(100_000)}${"]".repeat(100_000)}}`),
-      entry(`"fields":{"extra":{"note":["a,b"]}}`),
-      entry(`"fields":{"tags":"not a list"}`),
-      entry(`"fields":{"added":2024}`),
-      entry(`"id":5`),
-      entry(`"category":{"nested":true}`),
-      JSON.stringify({ path: "a.jpg", hashes: { md5: [[value]] } }),
-      JSON.stringify({ type: "hashset", lists: [{ listId: "late", version: 9 }] }),
-    ];
-    const file = join(tmp, "typed-fields.ndjson");
-    writeFileSync(file, lines.join("\n") + "\n");
-    const builder = new HashSetBuilder();
-    const report = await importHashSet(builder, file, { listId: "l" });
-    expect([report.read, report.imported, report.invalid]).toEqual([9, 1, 8]);
-    expect(report.problems.map((p) => [p.line, p.reason])).toEqual([
-      [2, '"fields.extra" is not an object of strings'],
-      [3, '"fields.extra" is not an object of strings'],
-      [4, '"fields.tags" is not a list of strings'],
-      [5, '"fields.added" is not a string'],
-      [6, '"id" is not a string'],
-      [7, '"category" is not a string'],
-      [8, 'hash record of a.jpg: the "md5" hash is not a string'],
-      [9, expect.stringContaining('"hashset" header line belongs on line 1')],
-    ]);
-    const set = parseStore(serializeStore(builder), file);
-    expect([...set.entries()].map(plain)).toEqual([
-      { algorithm: "md5", value, listId: "l", entryId: "E1", fields: { source: "s", tags: ["t"], extra: { k: "v" } } },
-    ]);
-    expect([...exportCsv(set)]).toEqual(["algorithm,hash,list,id,category,k", `md5,${value},l,E1,,v`]);
+  it(
+    "ndjson: fields, ids and hashes of the wrong type are " +
+      "problems at their line; a damaged header line is refused",
+    async () => {
+      const value = md5("kept");
+      // An export line with more members, given as JSON text (the nesting is too deep for JSON.stringify).
+      const entry = (members: string) => `{"type":"entry","algorithm":"md5","hash":"${md5(members)}",${members}}`;
+      const lines = [
+        JSON.stringify({
+          type: "entry",
+          algorithm: "md5",
+          hash: value,
+          id: "E1",
+          fields: { source: "s", tags: ["t"], extra: { k: "v" } },
+        }),
+        entry(`"fields":{"extra":${"[".repeat(100_000)}${"]".repeat(100_000)}}`),
+        entry(`"fields":{"extra":{"note":["a,b"]}}`),
+        entry(`"fields":{"tags":"not a list"}`),
+        entry(`"fields":{"added":2024}`),
+        entry(`"id":5`),
+        entry(`"category":{"nested":true}`),
+        JSON.stringify({ path: "a.jpg", hashes: { md5: [[value]] } }),
+        JSON.stringify({ type: "hashset", lists: [{ listId: "late", version: 9 }] }),
+      ];
+      const file = join(tmp, "typed-fields.ndjson");
+      writeFileSync(file, lines.join("\n") + "\n");
+      const builder = new HashSetBuilder();
+      const report = await importHashSet(builder, file, { listId: "l" });
+      expect([report.read, report.imported, report.invalid]).toEqual([9, 1, 8]);
+      expect(report.problems.map((p) => [p.line, p.reason])).toEqual([
+        [2, '"fields.extra" is not an object of strings'],
+        [3, '"fields.extra" is not an object of strings'],
+        [4, '"fields.tags" is not a list of strings'],
+        [5, '"fields.added" is not a string'],
+        [6, '"id" is not a string'],
+        [7, '"category" is not a string'],
+        [8, 'hash record of a.jpg: the "md5" hash is not a string'],
+        [9, expect.stringContaining('"hashset" header line belongs on line 1')],
+      ]);
+      const set = parseStore(serializeStore(builder), file);
+      expect([...set.entries()].map(plain)).toEqual([
+        {
+          algorithm: "md5",
+          value,
+          listId: "l",
+          entryId: "E1",
+          fields: { source: "s", tags: ["t"], extra: { k: "v" } },
+        },
+      ]);
+      expect([...exportCsv(set)]).toEqual(["algorithm,hash,list,id,category,k", `md5,${value},l,E1,,v`]);
 
-    for (const [lists, why] of [
-      [[null], "lists[0] is not an object"],
-      [[{ listId: "l", version: "7" }], 'lists[0] has a "version" that is not a whole number >= 0 ("7")'],
-      [[{ listId: "l", version: 1 }, { version: 2 }], 'lists[1] has no "listId" text'],
-      [{ listId: "l" }, '"lists" is not an array'],
-    ] as [unknown, string][]) {
-      writeFileSync(file, `${JSON.stringify({ type: "hashset", lists })}\n${lines[0]}\n`);
-      await expect(importHashSet(new HashSetBuilder(), file, { listId: "l" })).rejects.toMatchObject({
-        code: "PHM_HASHSET_PARSE",
-        message: expect.stringContaining(`${file}:1: the "hashset" header line's ${why}`),
-      });
-    }
-  });
+      for (const [lists, why] of [
+        [[null], "lists[0] is not an object"],
+        [[{ listId: "l", version: "7" }], 'lists[0] has a "version" that is not a whole number >= 0 ("7")'],
+        [[{ listId: "l", version: 1 }, { version: 2 }], 'lists[1] has no "listId" text'],
+        [{ listId: "l" }, '"lists" is not an array'],
+      ] as [unknown, string][]) {
+        writeFileSync(file, `${JSON.stringify({ type: "hashset", lists })}\n${lines[0]}\n`);
+        await expect(importHashSet(new HashSetBuilder(), file, { listId: "l" })).rejects.toMatchObject({
+          code: "PHM_HASHSET_PARSE",
+          message: expect.stringContaining(`${file}:1: the "hashset" header line's ${why}`),
+        });
+      }
+    },
+  );
 
   it("strict mode makes the first invalid line fatal, naming it", async () => {
     await expect(importOne("pytx/signals.txt", { listId: "te", strict: true })).rejects.toMatchObject({
@@ -264,31 +285,35 @@ describe("integrity and signatures", () => {
     expect(() => verifyStore(bytes, sig, trusted, "L.phs")).not.toThrow();
   });
 
-  it("any single flipped byte fails verification and loading with PHM_HASHSET_SIGNATURE, and the trailer catches it without keys", async () => {
-    const file = join(tmp, "flip.phs");
-    writeFileSync(`${file}.sig`, sig);
-    await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 0, max: bytes.length - 1 }),
-        fc.integer({ min: 1, max: 255 }),
-        async (position, mask) => {
-          const altered = Buffer.from(bytes);
-          altered[position] = (altered[position] as number) ^ mask;
-          expect(() => verifyStore(altered, sig, trusted, "flip.phs")).toThrow(
-            expect.objectContaining({ code: "PHM_HASHSET_SIGNATURE" }),
-          );
-          writeFileSync(file, altered);
-          await expect(loadHashSet(file, { trustedKeys: trusted })).rejects.toMatchObject({
-            code: "PHM_HASHSET_SIGNATURE",
-          });
-          expect(() => parseStore(altered, "flip.phs")).toThrow(
-            expect.objectContaining({ code: "PHM_HASHSET_FORMAT" }),
-          );
-        },
-      ),
-      { numRuns: 200 },
-    );
-  });
+  it(
+    "any single flipped byte fails verification and loading with " +
+      "PHM_HASHSET_SIGNATURE, and the trailer catches it without keys",
+    async () => {
+      const file = join(tmp, "flip.phs");
+      writeFileSync(`${file}.sig`, sig);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 0, max: bytes.length - 1 }),
+          fc.integer({ min: 1, max: 255 }),
+          async (position, mask) => {
+            const altered = Buffer.from(bytes);
+            altered[position] = (altered[position] as number) ^ mask;
+            expect(() => verifyStore(altered, sig, trusted, "flip.phs")).toThrow(
+              expect.objectContaining({ code: "PHM_HASHSET_SIGNATURE" }),
+            );
+            writeFileSync(file, altered);
+            await expect(loadHashSet(file, { trustedKeys: trusted })).rejects.toMatchObject({
+              code: "PHM_HASHSET_SIGNATURE",
+            });
+            expect(() => parseStore(altered, "flip.phs")).toThrow(
+              expect.objectContaining({ code: "PHM_HASHSET_FORMAT" }),
+            );
+          },
+        ),
+        { numRuns: 200 },
+      );
+    },
+  );
 
   // Found by fuzzing (hashset-store-fuzz.test.ts): a .sig holding JSON null threw a TypeError.
   it("refuses a .sig that is not a signature object with PHM_HASHSET_SIGNATURE", () => {
@@ -373,7 +398,8 @@ describe("a store whose trailer matches but whose inside is damaged", () => {
   });
 
   it("refuses a header with fields missing, of the wrong type, or disagreeing with the sections", () => {
-    type H = Record<string, any>; // the header as JSON, to be damaged field by field
+    // biome-ignore lint/suspicious/noExplicitAny: the header as JSON, to be damaged field by field
+    type H = Record<string, any>;
     const cases: [(h: H) => unknown, string][] = [
       [() => null, "its header is not a JSON object"],
       [(h) => void (h.algorithms = null), 'its header has no "algorithms" array'],
@@ -398,7 +424,10 @@ describe("a store whose trailer matches but whose inside is damaged", () => {
       [(h) => void (h.algorithms[0].algorithm = "md6"), 'it holds values of an unknown algorithm "md6"'],
       [(h) => void (h.algorithms[1].algorithm = "md5"), "its md5 values are 32 bytes, not 16"],
       [
-        (h) => void ((h.algorithms[0].bytesPerValue = 8), (h.algorithms[0].values.length = 8)),
+        (h) => {
+          h.algorithms[0].bytesPerValue = 8;
+          h.algorithms[0].values.length = 8;
+        },
         "its md5 values are 8 bytes, not 16",
       ],
       [(h) => void (h.algorithms[0].count = 2), "section sizes of md5 disagree with its count"],

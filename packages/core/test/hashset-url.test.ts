@@ -88,15 +88,18 @@ describe("loadHashSet from an http URL", () => {
     });
   });
 
-  it("refuses a server that sends more than the limit, as soon as it does, with or without a Content-Length", async () => {
-    await expect(loadHashSet(`${base}/demo.phs`, { maxUrlBytes: store.length - 1 })).rejects.toMatchObject({
-      code: "PHM_HASHSET_FORMAT",
-      message: expect.stringContaining("more than"),
-    });
-    expect((await loadHashSet(`${base}/demo.phs`, { maxUrlBytes: store.length })).storeSha256).toBeDefined();
-    await expect(loadHashSet(`${base}/endless.phs`, { maxUrlBytes: 4 * 1024 * 1024 })).rejects.toMatchObject({
-      code: "PHM_HASHSET_FORMAT",
-    });
-    expect(endlessBytesSent).toBeLessThan(256 * 1024 * 1024); // stopped reading early, not after the server's 1 GiB
-  });
+  it(
+    "refuses a server that sends more than the limit, " + "as soon as it does, with or without a Content-Length",
+    async () => {
+      await expect(loadHashSet(`${base}/demo.phs`, { maxUrlBytes: store.length - 1 })).rejects.toMatchObject({
+        code: "PHM_HASHSET_FORMAT",
+        message: expect.stringContaining("more than"),
+      });
+      expect((await loadHashSet(`${base}/demo.phs`, { maxUrlBytes: store.length })).storeSha256).toBeDefined();
+      await expect(loadHashSet(`${base}/endless.phs`, { maxUrlBytes: 4 * 1024 * 1024 })).rejects.toMatchObject({
+        code: "PHM_HASHSET_FORMAT",
+      });
+      expect(endlessBytesSent).toBeLessThan(256 * 1024 * 1024); // stopped reading early, not after the server's 1 GiB
+    },
+  );
 });

@@ -165,50 +165,58 @@ describe("overrides under trusted keys", () => {
     await expect(loadHashSet(test, { trustedKeys: trusted })).resolves.toBeDefined();
   });
 
-  it("refuses an older signed release replayed once the rollback state has seen a newer one; nothing is recorded read-only", async () => {
-    const store = signedList("replay.phs", "hotline");
-    const state = new RollbackState(join(tmp, "state-replay"));
-    const path = `${store}.overrides.ndjson`;
-    await addOverride(store, allow, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem });
-    const release1 = [readFileSync(path), readFileSync(`${path}.sig`)] as const;
-    expect((await statusOf(store, { trustedKeys: trusted, versionState: state })).status).toBe("unseen");
-    expect(state.overridesRelease(["hotline"])).toBe(1);
-    // The reviewer withdraws the allow (an appeal reversed): release 2, signed.
-    await removeOverride(store, 0, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem });
-    expect((await readOverridesFile(store))?.header?.release).toBe(2);
-    const readOnly = new RollbackState(join(tmp, "state-replay"), { readOnly: true });
-    await loadHashSet(store, { trustedKeys: trusted, versionState: readOnly });
-    expect(state.overridesRelease(["hotline"])).toBe(1); // a read-only check moves nothing
-    expect((await statusOf(store, { trustedKeys: trusted, versionState: state })).status).toBe("known");
-    expect(state.overridesRelease(["hotline"])).toBe(2);
-    // Someone puts release 1 (validly signed) back to bring the allow back.
-    writeFileSync(path, release1[0]);
-    writeFileSync(`${path}.sig`, release1[1]);
-    await expect(loadHashSet(store, { trustedKeys: trusted, versionState: state })).rejects.toMatchObject({
-      code: "PHM_HASHSET_ROLLBACK",
-      message: expect.stringContaining("release 1"),
-    });
-    await expect(
-      loadHashSet(store, { trustedKeys: trusted, versionState: state, allowRollback: true }),
-    ).resolves.toBeDefined();
-    expect(state.overridesRelease(["hotline"])).toBe(2);
-  });
+  it(
+    "refuses an older signed release replayed once the rollback " +
+      "state has seen a newer one; nothing is recorded read-only",
+    async () => {
+      const store = signedList("replay.phs", "hotline");
+      const state = new RollbackState(join(tmp, "state-replay"));
+      const path = `${store}.overrides.ndjson`;
+      await addOverride(store, allow, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem });
+      const release1 = [readFileSync(path), readFileSync(`${path}.sig`)] as const;
+      expect((await statusOf(store, { trustedKeys: trusted, versionState: state })).status).toBe("unseen");
+      expect(state.overridesRelease(["hotline"])).toBe(1);
+      // The reviewer withdraws the allow (an appeal reversed): release 2, signed.
+      await removeOverride(store, 0, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem });
+      expect((await readOverridesFile(store))?.header?.release).toBe(2);
+      const readOnly = new RollbackState(join(tmp, "state-replay"), { readOnly: true });
+      await loadHashSet(store, { trustedKeys: trusted, versionState: readOnly });
+      expect(state.overridesRelease(["hotline"])).toBe(1); // a read-only check moves nothing
+      expect((await statusOf(store, { trustedKeys: trusted, versionState: state })).status).toBe("known");
+      expect(state.overridesRelease(["hotline"])).toBe(2);
+      // Someone puts release 1 (validly signed) back to bring the allow back.
+      writeFileSync(path, release1[0]);
+      writeFileSync(`${path}.sig`, release1[1]);
+      await expect(loadHashSet(store, { trustedKeys: trusted, versionState: state })).rejects.toMatchObject({
+        code: "PHM_HASHSET_ROLLBACK",
+        message: expect.stringContaining("release 1"),
+      });
+      await expect(
+        loadHashSet(store, { trustedKeys: trusted, versionState: state, allowRollback: true }),
+      ).resolves.toBeDefined();
+      expect(state.overridesRelease(["hotline"])).toBe(2);
+    },
+  );
 
-  it("a change without a signing key leaves the file unsigned (the stale signature removed), and refused under trusted keys", async () => {
-    const store = signedList("unsign.phs", "hotline");
-    await addOverride(store, allow, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem });
-    const written = await addOverride(
-      store,
-      { ...allow, action: "disable", why: "entry under dispute" },
-      { lists: ["hotline"] },
-    );
-    expect(written).toMatchObject({ release: 2, unsigned: true });
-    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({
-      code: "PHM_HASHSET_SIGNATURE",
-      message: expect.stringContaining("not signed"),
-    });
-    await expect(addOverride(store, allow, { lists: ["other"] })).rejects.toMatchObject({ code: "PHM_USAGE" });
-  });
+  it(
+    "a change without a signing key leaves the file unsigned " +
+      "(the stale signature removed), and refused under trusted keys",
+    async () => {
+      const store = signedList("unsign.phs", "hotline");
+      await addOverride(store, allow, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem });
+      const written = await addOverride(
+        store,
+        { ...allow, action: "disable", why: "entry under dispute" },
+        { lists: ["hotline"] },
+      );
+      expect(written).toMatchObject({ release: 2, unsigned: true });
+      await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({
+        code: "PHM_HASHSET_SIGNATURE",
+        message: expect.stringContaining("not signed"),
+      });
+      await expect(addOverride(store, allow, { lists: ["other"] })).rejects.toMatchObject({ code: "PHM_USAGE" });
+    },
+  );
 });
 
 // Issue 16 item 9: an empty --trusted-keys file (or PHMATCH_TRUSTED_KEYS=' ') turned signature checks off.

@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { conformanceDir, hasConformance, readTsv, skipReason } from "../../../test/support/conformance.js";
 
 const pdqDir = join(conformanceDir, "pdq");
-// Rows whose reference hash reflects ImageMagick's decoding of the file, not PDQ (see shared/conformance/pdq/README.md).
+// Rows whose reference hash reflects ImageMagick's decoding of the file, not PDQ
+// (see shared/conformance/pdq/README.md).
 // CMYK.jpg: ImageMagick's JPEG decode of CMYK differs from libjpeg-turbo's; our conversion formula is ImageMagick's.
 const DECODER_DEPENDENT: Record<string, number> = { "upstream-data/misc-images/modes/CMYK.jpg": 2 };
 

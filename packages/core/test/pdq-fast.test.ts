@@ -20,7 +20,8 @@ describe.skipIf(!hasConformance)(`PDQ fast mode (${hasConformance ? "" : skipRea
     const histogram = new Map<number, number>();
     for (const { d } of gated) histogram.set(d, (histogram.get(d) ?? 0) + 1);
     console.info(
-      `fast vs exact reference, ${gated.length} vectors with quality >= 80: distance -> count ${JSON.stringify(Object.fromEntries([...histogram].sort((a, b) => a[0] - b[0])))}`,
+      `fast vs exact reference, ${gated.length} vectors with quality >= 80: distance -> count ` +
+        `${JSON.stringify(Object.fromEntries([...histogram].sort((a, b) => a[0] - b[0])))}`,
     );
     expect(gated.length).toBeGreaterThan(45);
     expect(gated.filter((x) => x.d > 10)).toEqual([]);

@@ -150,31 +150,34 @@ describe("SupervisedHashPool (threads in a supervised child process)", () => {
     expect(times[0]).toBeGreaterThanOrEqual(1);
   });
 
-  it("at the deadline drops an upload still waiting for a thread, and lets the one a thread started finish", async () => {
-    // One thread: `waiting` is sent to the worker process with `running` but cannot start before it ends. The
-    // deadline fires the moment a thread starts `running`.
-    const pool = new SupervisedHashPool({ jobs: 1 });
-    pools.push(pool);
-    const big = await syntheticImage(5, 2000, 2000, "png");
-    const small = readFileSync(fixtures("images/texture.jpg"));
-    const deadline = new AbortController();
-    const times: number[] = [];
-    const running = pool.hashBytes(big, "running", undefined, {
-      signal: deadline.signal,
-      onStart: () => deadline.abort(),
-      onWorkerTime: (ms) => times.push(ms),
-    });
-    const waiting = pool.hashBytes(small, "waiting", undefined, {
-      signal: deadline.signal,
-      onWorkerTime: (ms) => times.push(ms),
-    });
-    const dropped = await waiting;
-    expect(isFailedRecord(dropped) && dropped.error.code).toBe("PHM_ABORTED");
-    expect(await running).toEqual(await hashImageBytes(big, "running"));
-    expect(times).toHaveLength(1); // the dropped upload never ran
-    expect(await pool.hashBytes(small, "next")).toEqual(await hashImageBytes(small, "next"));
-    expect(pool.stats).toMatchObject({ starts: 1, crashes: 0, timeouts: 0 });
-  });
+  it(
+    "at the deadline drops an upload still waiting for " + "a thread, and lets the one a thread started finish",
+    async () => {
+      // One thread: `waiting` is sent to the worker process with `running` but cannot start before it ends. The
+      // deadline fires the moment a thread starts `running`.
+      const pool = new SupervisedHashPool({ jobs: 1 });
+      pools.push(pool);
+      const big = await syntheticImage(5, 2000, 2000, "png");
+      const small = readFileSync(fixtures("images/texture.jpg"));
+      const deadline = new AbortController();
+      const times: number[] = [];
+      const running = pool.hashBytes(big, "running", undefined, {
+        signal: deadline.signal,
+        onStart: () => deadline.abort(),
+        onWorkerTime: (ms) => times.push(ms),
+      });
+      const waiting = pool.hashBytes(small, "waiting", undefined, {
+        signal: deadline.signal,
+        onWorkerTime: (ms) => times.push(ms),
+      });
+      const dropped = await waiting;
+      expect(isFailedRecord(dropped) && dropped.error.code).toBe("PHM_ABORTED");
+      expect(await running).toEqual(await hashImageBytes(big, "running"));
+      expect(times).toHaveLength(1); // the dropped upload never ran
+      expect(await pool.hashBytes(small, "next")).toEqual(await hashImageBytes(small, "next"));
+      expect(pool.stats).toMatchObject({ starts: 1, crashes: 0, timeouts: 0 });
+    },
+  );
 
   it("keeps a client's uploads under its cap, and lets another client's pass them", async () => {
     const pool = new SupervisedHashPool({ jobs: 1 });

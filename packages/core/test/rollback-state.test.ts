@@ -32,9 +32,15 @@ describe("the rollback state folder", () => {
       while (!existsSync(go)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
       for (let i = 0; i < Number(rounds); i++) {
         // force: a writer behind another is not refused, its release is merged (the maximum stays)
-        state.admit([{ listId: "p" + p + "-" + i, version: i + 1 }, { listId: "shared", version: p * 1000 + i }], "writer " + p, true);
-        if (typeof state.admitOverrides === "function") state.admitOverrides(["hotline"], p * 1000 + i + 1, "writer " + p, true);
-        if (typeof state.recordAuditHead === "function") state.recordAuditHead("/logs/gate-" + p + ".ndjson", { seq: i, head: String(i % 10).repeat(64) });
+        state.admit(
+          [{ listId: "p" + p + "-" + i, version: i + 1 }, { listId: "shared", version: p * 1000 + i }],
+          "writer " + p,
+          true,
+        );
+        if (typeof state.admitOverrides === "function")
+          state.admitOverrides(["hotline"], p * 1000 + i + 1, "writer " + p, true);
+        if (typeof state.recordAuditHead === "function")
+          state.recordAuditHead("/logs/gate-" + p + ".ndjson", { seq: i, head: String(i % 10).repeat(64) });
       }
     `;
     const children = Array.from({ length: PROCESSES }, (_, p) =>
@@ -130,7 +136,8 @@ describe("the rollback state folder", () => {
       expect.objectContaining({
         message: expect.stringMatching(
           new RegExp(
-            `version 8, older than version 9 already loaded with the rollback state ${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}.*one state per case`,
+            `version 8, older than version 9 already loaded with the rollback state ` +
+              `${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}.*one state per case`,
           ),
         ),
       }),

@@ -32,15 +32,18 @@ async function scanInOrder(scanEntry: ReturnType<typeof createEntryScanner>): Pr
 }
 
 describe("createEntryScanner", () => {
-  it("reports a copy as a duplicate of the first file with its bytes, hashed once, each record with its size", async () => {
-    const hash = vi.spyOn(pool, "hash");
-    const [a1, b, a2] = await scanInOrder(createEntryScanner(pool, matcher));
-    expect(hash).toHaveBeenCalledTimes(2);
-    hash.mockRestore();
-    expect(a1).toMatchObject({ status: "known", size: expect.any(Number) });
-    expect(b?.duplicateOf).toBeUndefined();
-    expect(a2).toEqual({ ...a1, path: join(work, "a2.png"), duplicateOf: join(work, "a1.png") });
-  });
+  it(
+    "reports a copy as a duplicate of the first file with " + "its bytes, hashed once, each record with its size",
+    async () => {
+      const hash = vi.spyOn(pool, "hash");
+      const [a1, b, a2] = await scanInOrder(createEntryScanner(pool, matcher));
+      expect(hash).toHaveBeenCalledTimes(2);
+      hash.mockRestore();
+      expect(a1).toMatchObject({ status: "known", size: expect.any(Number) });
+      expect(b?.duplicateOf).toBeUndefined();
+      expect(a2).toEqual({ ...a1, path: join(work, "a2.png"), duplicateOf: join(work, "a1.png") });
+    },
+  );
 
   it("with remember 1, forgets the first file once another comes, and hashes its copy again", async () => {
     const hash = vi.spyOn(pool, "hash");

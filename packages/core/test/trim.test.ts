@@ -75,38 +75,43 @@ describe("findContentBox", () => {
 });
 
 describe("trimmed query hashes", () => {
-  it("hash the content inside the borders exactly as the unbordered image, and the matcher says which query matched", async () => {
-    const padded = await shapes()
-      .extend({ top: 90, bottom: 90, left: 200, right: 200, background: "#ffffff" })
-      .png()
-      .toBuffer();
-    const record = await hashImageBytes(padded, "padded.png", {
-      algorithms: ["pdq", "phash"],
-      dihedral: true,
-      trim: true,
-    });
-    const original = await hashFile(fixtures("images/shapes.png"), { algorithms: ["pdq", "phash"], dihedral: true });
-    expect(record.trimmed?.hashes).toEqual(original.hashes);
-    const meta = await shapes().metadata();
-    expect(record.trimmed?.box).toEqual([200, 90, meta.width, meta.height]);
-    expect((await hashImageBytes(padded, "padded.png", { algorithms: ["pdq"] })).trimmed).toBeUndefined(); // off unless asked
+  it(
+    "hash the content inside the borders exactly as the " +
+      "unbordered image, and the matcher says which query matched",
+    async () => {
+      const padded = await shapes()
+        .extend({ top: 90, bottom: 90, left: 200, right: 200, background: "#ffffff" })
+        .png()
+        .toBuffer();
+      const record = await hashImageBytes(padded, "padded.png", {
+        algorithms: ["pdq", "phash"],
+        dihedral: true,
+        trim: true,
+      });
+      const original = await hashFile(fixtures("images/shapes.png"), { algorithms: ["pdq", "phash"], dihedral: true });
+      expect(record.trimmed?.hashes).toEqual(original.hashes);
+      const meta = await shapes().metadata();
+      expect(record.trimmed?.box).toEqual([200, 90, meta.width, meta.height]);
+      // off unless asked
+      expect((await hashImageBytes(padded, "padded.png", { algorithms: ["pdq"] })).trimmed).toBeUndefined();
 
-    const builder = new HashSetBuilder();
-    builder.addList({ listId: "L", version: 1 });
-    const pdq = parseHashValue("pdq", original.hashes?.pdq as string);
-    if (pdq.ok) builder.addEntry({ algorithm: "pdq", value: pdq.value, listId: "L", entryId: "shapes" });
-    const matcher = new Matcher([
-      { set: parseStore(serializeStore(builder), "t"), path: "t", storeSha256: "", encrypted: false, overrides: [] },
-    ]);
-    const result = matcher.match(record);
-    expect(result.status).toBe("known");
-    expect(result.matches).toContainEqual(
-      expect.objectContaining({ entryId: "shapes", query: "trimmed", distance: 0 }),
-    );
-    const ajv = new Ajv2020({ strict: true });
-    expect(ajv.compile(hashRecordSchema())(record), "record valid").toBe(true);
-    expect(ajv.compile(matchResultSchema())(result), "result valid").toBe(true);
-    const { trimmed: _t, ...withoutTrim } = record;
-    expect(matcher.match(withoutTrim).matches.filter((m) => m.entryId === "shapes" && m.distance === 0)).toEqual([]);
-  });
+      const builder = new HashSetBuilder();
+      builder.addList({ listId: "L", version: 1 });
+      const pdq = parseHashValue("pdq", original.hashes?.pdq as string);
+      if (pdq.ok) builder.addEntry({ algorithm: "pdq", value: pdq.value, listId: "L", entryId: "shapes" });
+      const matcher = new Matcher([
+        { set: parseStore(serializeStore(builder), "t"), path: "t", storeSha256: "", encrypted: false, overrides: [] },
+      ]);
+      const result = matcher.match(record);
+      expect(result.status).toBe("known");
+      expect(result.matches).toContainEqual(
+        expect.objectContaining({ entryId: "shapes", query: "trimmed", distance: 0 }),
+      );
+      const ajv = new Ajv2020({ strict: true });
+      expect(ajv.compile(hashRecordSchema())(record), "record valid").toBe(true);
+      expect(ajv.compile(matchResultSchema())(result), "result valid").toBe(true);
+      const { trimmed: _t, ...withoutTrim } = record;
+      expect(matcher.match(withoutTrim).matches.filter((m) => m.entryId === "shapes" && m.distance === 0)).toEqual([]);
+    },
+  );
 });

@@ -44,11 +44,14 @@ describe("walkInputs", () => {
     expect(await walk(false)).toEqual(["B.jpg", "a/file.jpg"]);
   });
 
-  it("follows symlinks when asked, each target once: a link to a directory already walked is not walked again", async () => {
-    // d-link-to-file.jpg leads to a file reached by its own path before: followed once, the scan reports it as a
-    // copy of a/file.jpg by its SHA-256.
-    expect(await walk(true)).toEqual(["B.jpg", "a/file.jpg", "d-link-to-file.jpg"]);
-  });
+  it(
+    "follows symlinks when asked, each target once: a " + "link to a directory already walked is not walked again",
+    async () => {
+      // d-link-to-file.jpg leads to a file reached by its own path before: followed once, the scan reports it as a
+      // copy of a/file.jpg by its SHA-256.
+      expect(await walk(true)).toEqual(["B.jpg", "a/file.jpg", "d-link-to-file.jpg"]);
+    },
+  );
 
   it("yields a named pipe inside a directory, which hashFile refuses at once with PHM_FILE_UNREADABLE", async () => {
     const dir = mkdtempSync(join(tmpdir(), "phmatch-walk-fifo-"));
@@ -64,27 +67,34 @@ describe("walkInputs", () => {
     }
   });
 
-  it("yields every symbolic link as an entry with its target as readlink gives it, dangling and looping ones too, never followed", async () => {
-    expect(await entries(root, false)).toEqual([
-      ["B.jpg", "file", undefined, undefined],
-      ["a/file.jpg", "file", undefined, undefined],
-      ["b-link-to-a", "symlink", join(root, "a"), undefined],
-      ["c-loop-to-root", "symlink", root, undefined],
-      ["d-link-to-file.jpg", "symlink", join(root, "a", "file.jpg"), undefined],
-      ["e-dangling", "symlink", join(root, "nowhere"), undefined],
-    ]);
-  });
+  it(
+    "yields every symbolic link as an entry with its target as " +
+      "readlink gives it, dangling and looping ones too, never followed",
+    async () => {
+      expect(await entries(root, false)).toEqual([
+        ["B.jpg", "file", undefined, undefined],
+        ["a/file.jpg", "file", undefined, undefined],
+        ["b-link-to-a", "symlink", join(root, "a"), undefined],
+        ["c-loop-to-root", "symlink", root, undefined],
+        ["d-link-to-file.jpg", "symlink", join(root, "a", "file.jpg"), undefined],
+        ["e-dangling", "symlink", join(root, "nowhere"), undefined],
+      ]);
+    },
+  );
 
-  it("with followSymlinks: a link to a target already reported names the path it was reported under; loops end", async () => {
-    expect(await entries(root, true)).toEqual([
-      ["B.jpg", "file", undefined, undefined],
-      ["a/file.jpg", "file", undefined, undefined],
-      ["b-link-to-a", "symlink", join(root, "a"), "a"],
-      ["c-loop-to-root", "symlink", root, ""],
-      ["d-link-to-file.jpg", "file", join(root, "a", "file.jpg"), undefined],
-      ["e-dangling", "symlink", join(root, "nowhere"), undefined],
-    ]);
-  });
+  it(
+    "with followSymlinks: a link to a target already " + "reported names the path it was reported under; loops end",
+    async () => {
+      expect(await entries(root, true)).toEqual([
+        ["B.jpg", "file", undefined, undefined],
+        ["a/file.jpg", "file", undefined, undefined],
+        ["b-link-to-a", "symlink", join(root, "a"), "a"],
+        ["c-loop-to-root", "symlink", root, ""],
+        ["d-link-to-file.jpg", "file", join(root, "a", "file.jpg"), undefined],
+        ["e-dangling", "symlink", join(root, "nowhere"), undefined],
+      ]);
+    },
+  );
 
   it("with followSymlinks: 12 levels of doubled links to one file cost one walk of it, not 4,096 paths", async () => {
     // level i holds two links, x and y, to level i+1; the last level holds the one file. Walked naively that is

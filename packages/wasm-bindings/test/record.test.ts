@@ -69,7 +69,8 @@ describe("EXIF orientation, as browsers apply it", () => {
         .toBuffer();
       expect(exifOrientation(new Uint8Array(jpeg))).toBe(orientation);
       const stored = await sharp(jpeg).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-      const displayed = await sharp(jpeg).rotate().ensureAlpha().raw().toBuffer({ resolveWithObject: true }); // what a browser shows
+      // what a browser shows
+      const displayed = await sharp(jpeg).rotate().ensureAlpha().raw().toBuffer({ resolveWithObject: true });
       const undone = undoOrientation(
         { width: displayed.info.width, height: displayed.info.height, data: new Uint8ClampedArray(displayed.data) },
         orientation,

@@ -138,7 +138,8 @@ const textList = fc
       const line = doc.line;
       doc
         .add(
-          `${it.style % 3 === 0 ? "  " : ""}${it.style % 4 === 0 ? "0x" : ""}${written(it, l.upper)}${it.style % 6 === 0 ? " \t" : ""}`,
+          `${it.style % 3 === 0 ? "  " : ""}${it.style % 4 === 0 ? "0x" : ""}` +
+            `${written(it, l.upper)}${it.style % 6 === 0 ? " \t" : ""}`,
         )
         .nl();
       if (it.invalid) problems.push(line);
@@ -227,7 +228,8 @@ const csvList = fc
 
 // icse: the export's header; each row one image with an md5, sha1 or PhotoDNA value.
 const ICSE_HEADER =
-  "MD5;SHA1;PhotoDNA;Image ID;Is distributed;Victim identified;Offender identified;Series name;Number of submissions;File Available;Media Type;Baseline";
+  "MD5;SHA1;PhotoDNA;Image ID;Is distributed;Victim identified;Offender identified;Series name;Number of " +
+  "submissions;File Available;Media Type;Baseline";
 const icseList = fc
   .tuple(fc.array(item(["md5", "sha1", "photodna"]), { maxLength: 20 }), layout(["\n", "\r\n"]))
   .map(([items, l]) => {
