@@ -2,7 +2,7 @@ import { PhmatchError } from "@phmatch/core";
 import { type Command, CommanderError } from "commander";
 import type { CliErrorCode } from "./errors.js";
 
-/** Exit codes of `phmatch`, documented in the README; stable across versions. */
+/** Exit codes of `phmatch`, documented in docs/errors.md (generated from this table); stable across versions. */
 export const EXIT_CODES = {
   /** Everything asked for was done. */
   OK: 0,

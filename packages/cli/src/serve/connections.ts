@@ -19,7 +19,10 @@ export const DEFAULT_MAX_CONNECTIONS_PER_IP = 256;
 export const HEADERS_TIMEOUT_MS = 10_000;
 /** Node looks for expired headers and requests every 30 s by default, so an expired one lingered up to 30 s more. */
 export const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
-/** Node's default, stated here because the README documents it: tokens and content types fit many times over. */
+/**
+ * Node's default, stated here because docs/commands/serve.md documents it: tokens and content types fit many
+ * times over.
+ */
 export const MAX_HEADER_BYTES = 16 * 1024;
 
 /**

@@ -120,11 +120,11 @@ export async function decodeImage(
         { path, optionNames: ["maxPixels"] },
       );
     }
-    // Over the limit, a JPEG or WebP is hashed as fast mode decodes it (README: the fast-mode distance table): the
-    // hashes are those of the image the decoder's 1/2-1/8 (JPEG) or libwebp's scaling gives, after a linear step,
-    // the same as `--mode fast` gives for the file (up to REDUCED_MAX_LONG_SIDE a side), not those of the full-size
-    // image a list built in exact mode hashed: PDQ within 10 bits of it on the reference vectors of quality >= 80,
-    // well inside the match threshold (31).
+    // Over the limit, a JPEG or WebP is hashed as fast mode decodes it (docs/formats.md: the fast-mode distance
+    // table): the hashes are those of the image the decoder's 1/2-1/8 (JPEG) or libwebp's scaling gives, after a
+    // linear step, the same as `--mode fast` gives for the file (up to REDUCED_MAX_LONG_SIDE a side), not those of
+    // the full-size image a list built in exact mode hashed: PDQ within 10 bits of it on the reference vectors of
+    // quality >= 80, well inside the match threshold (31).
     shrinkOnLoadTo = FAST_MODE_MIN_LONG_SIDE;
     limit = width * height;
   }

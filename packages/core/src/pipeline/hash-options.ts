@@ -16,7 +16,7 @@ export const DEFAULT_ALGORITHMS: readonly string[] = [PDQ];
  * pdqhash-python, python-threatexchange and HMA). `fast`: JPEG and WebP are decoded at reduced size (the
  * decoder's own 1/2, 1/4 or 1/8 scaling, longer side kept >= {@link FAST_MODE_MIN_LONG_SIDE}); other formats
  * as exact. Fast mode applies to every pixel hash. PDQ stays within 10 bits of exact on every reference vector
- * with quality >= 80 (README: distance table).
+ * with quality >= 80 (docs/formats.md: the fast-mode distance table).
  */
 export type HashMode = "exact" | "fast";
 
