@@ -46,25 +46,30 @@ describe("phmatch check", () => {
     expect(result.matches[0]).toMatchObject({ algorithm: "pdq", policy: "pdq:d31:q50@1" });
   });
 
-  it("decodes in a worker process with a memory limit: an image that takes it over is exit 2, PHM_WORKER_MEMORY", async () => {
-    // A valid 8000x6000 PNG (about 2 MB, 144 MB of pixels): within the pixel limit, far over a 150 MiB worker.
-    const big = await sharp(await syntheticImage(7, 800, 600, "png", false))
-      .resize(8000, 6000, { kernel: "nearest" })
-      .png()
-      .toBuffer();
-    const over = await run(["check", "-", "--hashset", demo, "--memory-limit", "150"], big);
-    expect(over.status).toBe(2);
-    expect(over.stdout).toContain("error (PHM_WORKER_MEMORY)");
-    const within = await run(["check", "-", "--hashset", demo], big);
-    expect(within.status).toBe(0);
-    expect(within.stdout).toMatch(/^-: (unseen|low_quality)/);
-  });
+  it(
+    "decodes in a worker process with a memory limit: an image that takes it over is exit 2, " + "PHM_WORKER_MEMORY",
+    async () => {
+      // A valid 8000x6000 PNG (about 2 MB, 144 MB of pixels): within the pixel limit, far over a 150 MiB worker.
+      const big = await sharp(await syntheticImage(7, 800, 600, "png", false))
+        .resize(8000, 6000, { kernel: "nearest" })
+        .png()
+        .toBuffer();
+      const over = await run(["check", "-", "--hashset", demo, "--memory-limit", "150"], big);
+      expect(over.status).toBe(2);
+      expect(over.stdout).toContain("error (PHM_WORKER_MEMORY)");
+      const within = await run(["check", "-", "--hashset", demo], big);
+      expect(within.status).toBe(0);
+      expect(within.stdout).toMatch(/^-: (unseen|low_quality)/);
+    },
+  );
 
   it("exits 2 on every error: a missing list, a missing option, an untrusted list", async () => {
     expect((await run(["check", fixtures("images/shapes.png"), "--hashset", "/nonexistent.phs"])).status).toBe(2);
     expect((await run(["check", fixtures("images/shapes.png")])).status).toBe(2);
     const pub =
-      "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n";
+      "-----BEGIN PUBLIC KEY-----\n" +
+      "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n" +
+      "-----END PUBLIC KEY-----\n";
     expect(
       (
         await runCli(["check", fixtures("images/shapes.png"), "--hashset", demo], {

@@ -34,26 +34,30 @@ describe("phmatch hash", () => {
     expect(stderr).toContain(`${names.length} of ${names.length} files hashed`);
   });
 
-  it("adds the 8 dihedral variants with --dihedral; a rotated copy's hash is its original's rotate90 variant, near enough to match", async () => {
-    const { lines } = await phmatch([
-      "hash",
-      "--dihedral",
-      "test-fixtures/images/shapes.png",
-      "test-fixtures/images/shapes-rotate90.png",
-    ]);
-    const [original, rotated] = lines.map(
-      (l) => JSON.parse(l) as { hashes: { pdq: string }; dihedral: { pdq: string[] } },
-    );
-    expect(original?.dihedral.pdq).toHaveLength(8);
-    const bits = (a: string, b: string) =>
-      [...Buffer.from(a, "hex")].reduce(
-        (n, x, i) => n + (x ^ (Buffer.from(b, "hex")[i] as number)).toString(2).replaceAll("0", "").length,
-        0,
+  it(
+    "adds the 8 dihedral variants with --dihedral; a rotated copy's hash is its original's rotate90 variant, " +
+      "near enough to match",
+    async () => {
+      const { lines } = await phmatch([
+        "hash",
+        "--dihedral",
+        "test-fixtures/images/shapes.png",
+        "test-fixtures/images/shapes-rotate90.png",
+      ]);
+      const [original, rotated] = lines.map(
+        (l) => JSON.parse(l) as { hashes: { pdq: string }; dihedral: { pdq: string[] } },
       );
-    // rotate90 of the DCT is a counter-clockwise turn; sharp's rotate(90) is clockwise, i.e. rotate270.
-    expect(bits(original?.dihedral.pdq[3] as string, rotated?.hashes.pdq as string)).toBeLessThanOrEqual(31);
-    expect(bits(original?.hashes.pdq as string, rotated?.hashes.pdq as string)).toBeGreaterThan(31);
-  });
+      expect(original?.dihedral.pdq).toHaveLength(8);
+      const bits = (a: string, b: string) =>
+        [...Buffer.from(a, "hex")].reduce(
+          (n, x, i) => n + (x ^ (Buffer.from(b, "hex")[i] as number)).toString(2).replaceAll("0", "").length,
+          0,
+        );
+      // rotate90 of the DCT is a counter-clockwise turn; sharp's rotate(90) is clockwise, i.e. rotate270.
+      expect(bits(original?.dihedral.pdq[3] as string, rotated?.hashes.pdq as string)).toBeLessThanOrEqual(31);
+      expect(bits(original?.hashes.pdq as string, rotated?.hashes.pdq as string)).toBeGreaterThan(31);
+    },
+  );
 
   it("goes on after bad files, reports each with its code, and exits 2", async () => {
     const { code, lines, stderr } = await phmatch([
@@ -98,38 +102,41 @@ describe("phmatch hash", () => {
     ]);
   });
 
-  it("computes every algorithm with --algorithms all, in one record per file, digests even for a non-image", async () => {
-    const { code, lines } = await phmatch([
-      "hash",
-      "--algorithms",
-      "all",
-      "test-fixtures/images/texture.jpg",
-      "test-fixtures/bad/not-an-image.jpg",
-    ]);
-    expect(code).toBe(2);
-    const [image, text] = lines.map(
-      (l) => JSON.parse(l) as { hashes: Record<string, string>; error?: { code: string } },
-    );
-    expect(Object.keys(image?.hashes ?? {})).toEqual([
-      "pdq",
-      "phash",
-      "dhash",
-      "ahash",
-      "whash",
-      "phash16",
-      "dhash16",
-      "ahash16",
-      "whash16",
-      "blockhash",
-      "blockhash8",
-      "md5",
-      "sha1",
-      "sha256",
-    ]);
-    expect(Object.keys(text?.hashes ?? {})).toEqual(["md5", "sha1", "sha256"]);
-    expect(text?.error?.code).toBe("PHM_DECODE_UNSUPPORTED");
-    for (const line of lines) expect(validate(JSON.parse(line))).toBe(true);
-  });
+  it(
+    "computes every algorithm with --algorithms all, in one record per file, " + "digests even for a non-image",
+    async () => {
+      const { code, lines } = await phmatch([
+        "hash",
+        "--algorithms",
+        "all",
+        "test-fixtures/images/texture.jpg",
+        "test-fixtures/bad/not-an-image.jpg",
+      ]);
+      expect(code).toBe(2);
+      const [image, text] = lines.map(
+        (l) => JSON.parse(l) as { hashes: Record<string, string>; error?: { code: string } },
+      );
+      expect(Object.keys(image?.hashes ?? {})).toEqual([
+        "pdq",
+        "phash",
+        "dhash",
+        "ahash",
+        "whash",
+        "phash16",
+        "dhash16",
+        "ahash16",
+        "whash16",
+        "blockhash",
+        "blockhash8",
+        "md5",
+        "sha1",
+        "sha256",
+      ]);
+      expect(Object.keys(text?.hashes ?? {})).toEqual(["md5", "sha1", "sha256"]);
+      expect(text?.error?.code).toBe("PHM_DECODE_UNSUPPORTED");
+      for (const line of lines) expect(validate(JSON.parse(line))).toBe(true);
+    },
+  );
 
   it("prints one TSV column per algorithm", async () => {
     const { lines } = await phmatch(["hash", "-f", "tsv", "-a", "pdq,phash,md5", "test-fixtures/images/texture.jpg"]);
@@ -172,7 +179,8 @@ describe.skipIf(!hasConformance)(
       });
       expect(code).toBe(0);
       expect(lines[0]).toBe(
-        "path\tpdq_quality\tpdq_original\tpdq_rotate90\tpdq_rotate180\tpdq_rotate270\tpdq_flipx\tpdq_flipy\tpdq_flipplus1\tpdq_flipminus1\terror",
+        "path\tpdq_quality\tpdq_original\tpdq_rotate90\tpdq_rotate180\tpdq_rotate270\t" +
+          "pdq_flipx\tpdq_flipy\tpdq_flipplus1\tpdq_flipminus1\terror",
       );
       const ours = lines.slice(1).map((l) => l.split("\t").slice(0, 10).join("\t"));
       expect(ours).toHaveLength(reference.length);

@@ -86,52 +86,55 @@ describe("phmatch hashset", () => {
     expect(info.stdout).toContain("8 entries: md5 2, pdq 2, phash16 2, sha1 2");
   });
 
-  it("--augment stores sub-window hashes as variants of the entry, so a crop matches and says which window", async () => {
-    expect(
-      (
-        await phmatch([
-          "hashset",
-          "build",
-          "test-fixtures/images/shapes.png",
-          "--list-id",
-          "aug",
-          "--augment",
-          "-o",
-          out("aug.phs"),
-        ])
-      ).code,
-    ).toBe(0);
-    expect(
-      (
-        await phmatch([
-          "hashset",
-          "build",
-          "test-fixtures/images/shapes.png",
-          "--list-id",
-          "plain",
-          "-o",
-          out("plain.phs"),
-        ])
-      ).code,
-    ).toBe(0);
-    const info = await phmatch(["hashset", "info", out("aug.phs")]);
-    expect(info.stdout).toContain("30 entries: md5 1, pdq 14, phash16 14, sha1 1"); // the image and its 13 windows
-    writeFileSync(
-      out("crop5.ndjson"),
-      (await phmatch(["hash", "--dihedral", "test-fixtures/images/shapes-crop5.png"])).stdout,
-    );
-    const matchWith = async (list: string) =>
-      JSON.parse((await phmatch(["match", "--hashset", out(list), out("crop5.ndjson")])).stdout) as {
-        status: string;
-        matches: { entryId: string; window?: string; distance: number }[];
-      };
-    expect((await matchWith("plain.phs")).status).toBe("unseen"); // PDQ alone misses this 5%-area crop (32 bits > 31)
-    const augmented = await matchWith("aug.phs");
-    expect(augmented.status).toBe("known");
-    expect(augmented.matches).toEqual([
-      expect.objectContaining({ entryId: "shapes.png", window: expect.stringMatching(/^centre-/) }),
-    ]);
-  });
+  it(
+    "--augment stores sub-window hashes as variants of the entry, " + "so a crop matches and says which window",
+    async () => {
+      expect(
+        (
+          await phmatch([
+            "hashset",
+            "build",
+            "test-fixtures/images/shapes.png",
+            "--list-id",
+            "aug",
+            "--augment",
+            "-o",
+            out("aug.phs"),
+          ])
+        ).code,
+      ).toBe(0);
+      expect(
+        (
+          await phmatch([
+            "hashset",
+            "build",
+            "test-fixtures/images/shapes.png",
+            "--list-id",
+            "plain",
+            "-o",
+            out("plain.phs"),
+          ])
+        ).code,
+      ).toBe(0);
+      const info = await phmatch(["hashset", "info", out("aug.phs")]);
+      expect(info.stdout).toContain("30 entries: md5 1, pdq 14, phash16 14, sha1 1"); // the image and its 13 windows
+      writeFileSync(
+        out("crop5.ndjson"),
+        (await phmatch(["hash", "--dihedral", "test-fixtures/images/shapes-crop5.png"])).stdout,
+      );
+      const matchWith = async (list: string) =>
+        JSON.parse((await phmatch(["match", "--hashset", out(list), out("crop5.ndjson")])).stdout) as {
+          status: string;
+          matches: { entryId: string; window?: string; distance: number }[];
+        };
+      expect((await matchWith("plain.phs")).status).toBe("unseen"); // PDQ alone misses this 5%-area crop (32 bits > 31)
+      const augmented = await matchWith("aug.phs");
+      expect(augmented.status).toBe("known");
+      expect(augmented.matches).toEqual([
+        expect.objectContaining({ entryId: "shapes.png", window: expect.stringMatching(/^centre-/) }),
+      ]);
+    },
+  );
 
   it("signs and verifies; a flipped byte, a missing signature or an untrusted key exits 3", async () => {
     expect((await phmatch(["hashset", "keygen", "--private", out("k.pem"), "--public", out("k.pub")])).code).toBe(0);
@@ -170,43 +173,46 @@ describe("phmatch hashset", () => {
     ).toBe(3);
   });
 
-  it("refuses to load an older release of a list than one already loaded (exit 3) unless --allow-rollback", async () => {
-    const text = fixtures("hashsets/text/md5-list.txt");
-    await phmatch([
-      "hashset",
-      "import",
-      text,
-      "--algorithm",
-      "md5",
-      "--list-id",
-      "roll",
-      "--list-version",
-      "5",
-      "-o",
-      out("roll5.phs"),
-    ]);
-    await phmatch([
-      "hashset",
-      "import",
-      text,
-      "--algorithm",
-      "md5",
-      "--list-id",
-      "roll",
-      "--list-version",
-      "4",
-      "-o",
-      out("roll4.phs"),
-    ]);
-    // Commands that match record and check the state (here PHMATCH_STATE_DIR); info reads lists and never does.
-    expect((await phmatch(["match", "--hashset", out("roll5.phs")])).code).toBe(0);
-    expect(await phmatch(["match", "--hashset", out("roll4.phs")])).toMatchObject({
-      code: 3,
-      stderr: expect.stringContaining("PHM_HASHSET_ROLLBACK"),
-    });
-    expect((await phmatch(["match", "--hashset", out("roll4.phs"), "--allow-rollback"])).code).toBe(0);
-    expect((await phmatch(["hashset", "info", out("roll4.phs")])).code).toBe(0);
-  });
+  it(
+    "refuses to load an older release of a list than one already loaded (exit 3) " + "unless --allow-rollback",
+    async () => {
+      const text = fixtures("hashsets/text/md5-list.txt");
+      await phmatch([
+        "hashset",
+        "import",
+        text,
+        "--algorithm",
+        "md5",
+        "--list-id",
+        "roll",
+        "--list-version",
+        "5",
+        "-o",
+        out("roll5.phs"),
+      ]);
+      await phmatch([
+        "hashset",
+        "import",
+        text,
+        "--algorithm",
+        "md5",
+        "--list-id",
+        "roll",
+        "--list-version",
+        "4",
+        "-o",
+        out("roll4.phs"),
+      ]);
+      // Commands that match record and check the state (here PHMATCH_STATE_DIR); info reads lists and never does.
+      expect((await phmatch(["match", "--hashset", out("roll5.phs")])).code).toBe(0);
+      expect(await phmatch(["match", "--hashset", out("roll4.phs")])).toMatchObject({
+        code: 3,
+        stderr: expect.stringContaining("PHM_HASHSET_ROLLBACK"),
+      });
+      expect((await phmatch(["match", "--hashset", out("roll4.phs"), "--allow-rollback"])).code).toBe(0);
+      expect((await phmatch(["hashset", "info", out("roll4.phs")])).code).toBe(0);
+    },
+  );
 
   it("encrypts with a key from the environment and opens only with it", async () => {
     const key = "ab".repeat(32);

@@ -57,31 +57,34 @@ describe("hashset build", () => {
     lines = (await exported(out("known.phs"))).filter((l) => l.type === "entry");
   });
 
-  it("never lists an empty file's digests, nor a featureless image's perceptual hashes, and says so (item 12)", async () => {
-    expect(build.code).toBe(2); // the empty file is an input that failed
-    const values = lines.map((l) => l.hash);
-    expect(values).not.toContain(EMPTY_MD5);
-    expect(values).not.toContain(EMPTY_SHA1);
-    expect(lines.filter((l) => l.id === "empty.jpg")).toEqual([]);
-    // flat.png keeps its exact digests, not its perceptual hashes (PDQ quality below 50).
-    expect(
-      lines
-        .filter((l) => l.id === "flat.png")
-        .map((l) => l.algorithm)
-        .sort(),
-    ).toEqual(["md5", "sha1"]);
-    expect(
-      lines
-        .filter((l) => l.id === "sub/shapes.png")
-        .map((l) => l.algorithm)
-        .sort(),
-    ).toEqual(["md5", "pdq", "phash16", "sha1"]);
-    expect(build.stderr).toContain("1 featureless (PDQ quality below 50): their perceptual hashes left out");
-    expect(build.stderr).toContain("2 degenerate values left out");
-    expect((await phmatch(["hashset", "info", out("known.phs")])).stdout).toMatch(
-      /build into unit .*: read 4, took 10 entries .*refused failed-files 1, degenerate 2, low-quality 2/,
-    );
-  });
+  it(
+    "never lists an empty file's digests, nor a featureless image's perceptual hashes, " + "and says so (item 12)",
+    async () => {
+      expect(build.code).toBe(2); // the empty file is an input that failed
+      const values = lines.map((l) => l.hash);
+      expect(values).not.toContain(EMPTY_MD5);
+      expect(values).not.toContain(EMPTY_SHA1);
+      expect(lines.filter((l) => l.id === "empty.jpg")).toEqual([]);
+      // flat.png keeps its exact digests, not its perceptual hashes (PDQ quality below 50).
+      expect(
+        lines
+          .filter((l) => l.id === "flat.png")
+          .map((l) => l.algorithm)
+          .sort(),
+      ).toEqual(["md5", "sha1"]);
+      expect(
+        lines
+          .filter((l) => l.id === "sub/shapes.png")
+          .map((l) => l.algorithm)
+          .sort(),
+      ).toEqual(["md5", "pdq", "phash16", "sha1"]);
+      expect(build.stderr).toContain("1 featureless (PDQ quality below 50): their perceptual hashes left out");
+      expect(build.stderr).toContain("2 degenerate values left out");
+      expect((await phmatch(["hashset", "info", out("known.phs")])).stdout).toMatch(
+        /build into unit .*: read 4, took 10 entries .*refused failed-files 1, degenerate 2, low-quality 2/,
+      );
+    },
+  );
 
   it("gates perceptual hashes on PDQ quality even when PDQ itself is not stored (item 12)", async () => {
     const r = await phmatch([
@@ -102,47 +105,51 @@ describe("hashset build", () => {
     ).toEqual([["phash16", "sub/shapes.png"]]);
   });
 
-  it("makes entry ids relative to the build root, POSIX, never absolute; a non-UTF-8 name keeps its bytes (item 21)", async () => {
-    const ids = [...new Set(lines.map((l) => l.id))].sort();
-    expect(ids).toEqual(["flat.png", "sub/shapes.png", "tex\uFFFD.jpg"]);
-    for (const id of ids) expect(id?.startsWith("/")).toBe(false);
-    expect(
-      lines
-        .filter((l) => l.id === "tex\uFFFD.jpg")
-        .every((l) => l.fields?.extra?.pathBytes === oddName.toString("base64")),
-    ).toBe(true);
-    // --root keeps more of the path; a root that does not hold the inputs is refused.
-    expect(
-      (
-        await phmatch([
-          "hashset",
-          "build",
-          join(known, "sub"),
-          "--root",
-          dir,
-          "-a",
-          "md5",
-          "--list-id",
-          "r",
-          "-o",
-          out("root.phs"),
-        ])
-      ).code,
-    ).toBe(0);
-    expect((await exported(out("root.phs"))).find((l) => l.type === "entry")?.id).toBe("known/sub/shapes.png");
-    const outside = await phmatch([
-      "hashset",
-      "build",
-      known,
-      "--root",
-      join(known, "sub"),
-      "--list-id",
-      "r",
-      "-o",
-      out("outside.phs"),
-    ]);
-    expect([outside.code, outside.stderr]).toEqual([64, expect.stringContaining("is not inside --root")]);
-  });
+  it(
+    "makes entry ids relative to the build root, POSIX, never absolute; " +
+      "a non-UTF-8 name keeps its bytes (item 21)",
+    async () => {
+      const ids = [...new Set(lines.map((l) => l.id))].sort();
+      expect(ids).toEqual(["flat.png", "sub/shapes.png", "tex\uFFFD.jpg"]);
+      for (const id of ids) expect(id?.startsWith("/")).toBe(false);
+      expect(
+        lines
+          .filter((l) => l.id === "tex\uFFFD.jpg")
+          .every((l) => l.fields?.extra?.pathBytes === oddName.toString("base64")),
+      ).toBe(true);
+      // --root keeps more of the path; a root that does not hold the inputs is refused.
+      expect(
+        (
+          await phmatch([
+            "hashset",
+            "build",
+            join(known, "sub"),
+            "--root",
+            dir,
+            "-a",
+            "md5",
+            "--list-id",
+            "r",
+            "-o",
+            out("root.phs"),
+          ])
+        ).code,
+      ).toBe(0);
+      expect((await exported(out("root.phs"))).find((l) => l.type === "entry")?.id).toBe("known/sub/shapes.png");
+      const outside = await phmatch([
+        "hashset",
+        "build",
+        known,
+        "--root",
+        join(known, "sub"),
+        "--list-id",
+        "r",
+        "-o",
+        out("outside.phs"),
+      ]);
+      expect([outside.code, outside.stderr]).toEqual([64, expect.stringContaining("is not inside --root")]);
+    },
+  );
 
   it("writes no store when nothing was taken (item 13)", async () => {
     const r = await phmatch([
@@ -163,36 +170,40 @@ describe("hashset import", () => {
   const values = ["a", "b", "c"].map(md5);
   writeFileSync(out("md5.txt"), values.join("\n") + "\n");
 
-  it("refuses to write a store of nothing and says why; --allow-empty writes it; the report is written either way (item 13)", async () => {
-    const r = await phmatch([
-      "hashset",
-      "import",
-      out("md5.txt"),
-      "--list-id",
-      "m",
-      "-o",
-      out("none.phs"),
-      "--report",
-      out("none.json"),
-    ]);
-    expect(r.code).toBe(3);
-    expect(r.stderr).toContain("PHM_HASHSET_EMPTY: no entry was taken from");
-    expect(r.stderr).toContain("refused: invalid 3");
-    expect(r.stderr).toContain("the values are 32 hex digits: md5?");
-    expect(existsSync(out("none.phs"))).toBe(false);
-    expect((JSON.parse(readFileSync(out("none.json"), "utf8")) as { invalid: number }).invalid).toBe(3);
-    const allowed = await phmatch([
-      "hashset",
-      "import",
-      out("md5.txt"),
-      "--list-id",
-      "m",
-      "--allow-empty",
-      "-o",
-      out("none.phs"),
-    ]);
-    expect([allowed.code, existsSync(out("none.phs"))]).toEqual([2, true]);
-  });
+  it(
+    "refuses to write a store of nothing and says why; --allow-empty writes it; " +
+      "the report is written either way (item 13)",
+    async () => {
+      const r = await phmatch([
+        "hashset",
+        "import",
+        out("md5.txt"),
+        "--list-id",
+        "m",
+        "-o",
+        out("none.phs"),
+        "--report",
+        out("none.json"),
+      ]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain("PHM_HASHSET_EMPTY: no entry was taken from");
+      expect(r.stderr).toContain("refused: invalid 3");
+      expect(r.stderr).toContain("the values are 32 hex digits: md5?");
+      expect(existsSync(out("none.phs"))).toBe(false);
+      expect((JSON.parse(readFileSync(out("none.json"), "utf8")) as { invalid: number }).invalid).toBe(3);
+      const allowed = await phmatch([
+        "hashset",
+        "import",
+        out("md5.txt"),
+        "--list-id",
+        "m",
+        "--allow-empty",
+        "-o",
+        out("none.phs"),
+      ]);
+      expect([allowed.code, existsSync(out("none.phs"))]).toEqual([2, true]);
+    },
+  );
 
   it("reports degenerate values apart and does not fail for them (item 12)", async () => {
     writeFileSync(out("with-empty.txt"), `${EMPTY_MD5}\n${values[0]}\n`);
@@ -213,60 +224,76 @@ describe("hashset import", () => {
     expect((await exported(out("m.phs"))).filter((l) => l.type === "entry").map((l) => l.hash)).toEqual([values[0]]);
   });
 
-  it("records what it read, took and refused and how the input ended; info and scan report headers show it (item 14)", async () => {
-    const text = `algorithm,hash,category\nmd5,${values[0]},A1\nmd5,nothex,A1\nmd5,${values[1]},B`; // cut off mid-row
-    writeFileSync(out("cut.csv"), text);
-    const r = await phmatch(["hashset", "import", out("cut.csv"), "--list-id", "cut", "-o", out("cut.phs")]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain("input unterminated at line 4");
-    const info = (await phmatch(["hashset", "info", out("cut.phs")])).stdout;
-    expect(info).toContain(
-      `import of ${out("cut.csv")} (csv, ${text.length} bytes, sha256 ${sha256(text)}; input unterminated)`,
-    );
-    expect(info).toContain("read 3, took 2 entries and 0 withdrawals, duplicate 0, refused invalid 1");
-    expect(info).toContain("was not read whole (input unterminated)");
-    const json = JSON.parse((await phmatch(["hashset", "info", "--json", out("cut.phs")])).stdout) as {
-      provenance: { input: { ending: string } }[];
-    };
-    expect(json.provenance[0]?.input.ending).toBe("unterminated");
-    // A scan names the list's provenance in its header, valid against the report schema.
-    const evidence = out("evidence");
-    mkdirSync(evidence);
-    writeFileSync(join(evidence, "note.txt"), "b");
-    const scan = await phmatch(["scan", evidence, "--hashset", out("cut.phs"), "-q", "-o", out("cut-scan.ndjson")]);
-    expect(scan.code).toBe(0);
-    const header = JSON.parse(readFileSync(out("cut-scan.ndjson"), "utf8").split("\n")[0] as string) as {
-      lists: { provenance: { input: { ending: string; sha256: string }; refused: object }[] }[];
-    };
-    expect(header.lists[0]?.provenance[0]).toMatchObject({
-      input: { ending: "unterminated", sha256: sha256(text) },
-      refused: { invalid: 1 },
-    });
-    const validate = new Ajv2020({ strict: true }).compile(scanReportSchema());
-    expect(validate(header), JSON.stringify(validate.errors)).toBe(true);
-  });
+  it(
+    "records what it read, took and refused and how the input ended; " +
+      "info and scan report headers show it (item 14)",
+    async () => {
+      const text = `algorithm,hash,category\nmd5,${values[0]},A1\nmd5,nothex,A1\nmd5,${values[1]},B`; // cut off mid-row
+      writeFileSync(out("cut.csv"), text);
+      const r = await phmatch(["hashset", "import", out("cut.csv"), "--list-id", "cut", "-o", out("cut.phs")]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("input unterminated at line 4");
+      const info = (await phmatch(["hashset", "info", out("cut.phs")])).stdout;
+      expect(info).toContain(
+        `import of ${out("cut.csv")} (csv, ${text.length} bytes, sha256 ${sha256(text)}; input unterminated)`,
+      );
+      expect(info).toContain("read 3, took 2 entries and 0 withdrawals, duplicate 0, refused invalid 1");
+      expect(info).toContain("was not read whole (input unterminated)");
+      const json = JSON.parse((await phmatch(["hashset", "info", "--json", out("cut.phs")])).stdout) as {
+        provenance: { input: { ending: string } }[];
+      };
+      expect(json.provenance[0]?.input.ending).toBe("unterminated");
+      // A scan names the list's provenance in its header, valid against the report schema.
+      const evidence = out("evidence");
+      mkdirSync(evidence);
+      writeFileSync(join(evidence, "note.txt"), "b");
+      const scan = await phmatch(["scan", evidence, "--hashset", out("cut.phs"), "-q", "-o", out("cut-scan.ndjson")]);
+      expect(scan.code).toBe(0);
+      const header = JSON.parse(readFileSync(out("cut-scan.ndjson"), "utf8").split("\n")[0] as string) as {
+        lists: { provenance: { input: { ending: string; sha256: string }; refused: object }[] }[];
+      };
+      expect(header.lists[0]?.provenance[0]).toMatchObject({
+        input: { ending: "unterminated", sha256: sha256(text) },
+        refused: { invalid: 1 },
+      });
+      const validate = new Ajv2020({ strict: true }).compile(scanReportSchema());
+      expect(validate(header), JSON.stringify(validate.errors)).toBe(true);
+    },
+  );
 
-  it("a missing list file is PHM_FILE_NOT_FOUND, exit 2; an output in a missing directory too, never an internal error (item 21)", async () => {
-    const missing = await phmatch(["hashset", "import", out("nonexistent.csv"), "--list-id", "x", "-o", out("x.phs")]);
-    expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining("PHM_FILE_NOT_FOUND")]);
-    expect(missing.stderr).not.toContain("internal error");
-    const badOut = await phmatch([
-      "hashset",
-      "import",
-      out("md5.txt"),
-      "--algorithm",
-      "md5",
-      "--list-id",
-      "x",
-      "-o",
-      join(dir, "no-dir", "x.phs"),
-    ]);
-    expect([badOut.code, badOut.stderr]).toEqual([
-      2,
-      expect.stringContaining(`PHM_FILE_NOT_FOUND: ${join(dir, "no-dir", "x.phs")}`),
-    ]);
-    expect(badOut.stderr).not.toContain("internal error");
-  });
+  it(
+    "a missing list file is PHM_FILE_NOT_FOUND, exit 2; an output in a missing directory too, " +
+      "never an internal error (item 21)",
+    async () => {
+      const missing = await phmatch([
+        "hashset",
+        "import",
+        out("nonexistent.csv"),
+        "--list-id",
+        "x",
+        "-o",
+        out("x.phs"),
+      ]);
+      expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining("PHM_FILE_NOT_FOUND")]);
+      expect(missing.stderr).not.toContain("internal error");
+      const badOut = await phmatch([
+        "hashset",
+        "import",
+        out("md5.txt"),
+        "--algorithm",
+        "md5",
+        "--list-id",
+        "x",
+        "-o",
+        join(dir, "no-dir", "x.phs"),
+      ]);
+      expect([badOut.code, badOut.stderr]).toEqual([
+        2,
+        expect.stringContaining(`PHM_FILE_NOT_FOUND: ${join(dir, "no-dir", "x.phs")}`),
+      ]);
+      expect(badOut.stderr).not.toContain("internal error");
+    },
+  );
 });
 
 describe("commands that match against lists", () => {

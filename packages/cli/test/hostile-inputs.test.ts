@@ -87,7 +87,8 @@ const misses = (answers: Answer[]) =>
     .filter((a) => !meetsExpectation(a.input, a.answer))
     .map(
       (a) =>
-        `${a.input.kind}/${a.name}: expected ${a.input.expect}${a.input.codes ? ` (${a.input.codes.join("|")})` : ""}, got ${a.answer} [${a.input.note}]`,
+        `${a.input.kind}/${a.name}: expected ${a.input.expect}` +
+        `${a.input.codes ? ` (${a.input.codes.join("|")})` : ""}, got ${a.answer} [${a.input.note}]`,
     );
 
 describe("the hostile corpus (fast subset)", () => {
@@ -109,24 +110,27 @@ describe("the hostile corpus (fast subset)", () => {
 });
 
 describe("phmatch hash over the whole fast corpus in one run", () => {
-  it("finishes with exit 2 (some inputs failed), one JSON record per file, the benign image last and hashed", async () => {
-    const result = await phmatch(["hash", "-j", "2", "--file-timeout", "60", corpusDir, benign]);
-    const lines = result.stdout.trim().split("\n");
-    expect(result.status).toBe(2);
-    const records = lines.map(
-      (l) => JSON.parse(l) as { path: string; hashes?: Record<string, string>; error?: { code: string } },
-    );
-    expect(records).toHaveLength(inputs.length + 1);
-    expect(records.at(-1)).toMatchObject({ path: benign, hashes: { pdq: expect.stringMatching(/^[0-9a-f]{64}$/) } });
-    expect(records.every((r) => r.error !== undefined || /^[0-9a-f]{64}$/.test(r.hashes?.pdq ?? ""))).toBe(true);
-    expect(
-      misses(
-        records
-          .filter((r) => r.path !== benign)
-          .map((r) => ({ name: (byPath.get(r.path) as Input).name, answer: r.error?.code ?? "hash" })),
-      ),
-    ).toEqual([]);
-  });
+  it(
+    "finishes with exit 2 (some inputs failed), one JSON record per file, " + "the benign image last and hashed",
+    async () => {
+      const result = await phmatch(["hash", "-j", "2", "--file-timeout", "60", corpusDir, benign]);
+      const lines = result.stdout.trim().split("\n");
+      expect(result.status).toBe(2);
+      const records = lines.map(
+        (l) => JSON.parse(l) as { path: string; hashes?: Record<string, string>; error?: { code: string } },
+      );
+      expect(records).toHaveLength(inputs.length + 1);
+      expect(records.at(-1)).toMatchObject({ path: benign, hashes: { pdq: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+      expect(records.every((r) => r.error !== undefined || /^[0-9a-f]{64}$/.test(r.hashes?.pdq ?? ""))).toBe(true);
+      expect(
+        misses(
+          records
+            .filter((r) => r.path !== benign)
+            .map((r) => ({ name: (byPath.get(r.path) as Input).name, answer: r.error?.code ?? "hash" })),
+        ),
+      ).toEqual([]);
+    },
+  );
 });
 
 describe("phmatch scan over the whole fast corpus in one run", () => {

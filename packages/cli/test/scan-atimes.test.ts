@@ -79,62 +79,75 @@ describe("scan and the access times of directories and links", () => {
     expect(lstatSync(control as string, { bigint: true }).atimeNs).not.toBe(BigInt(atime) * 1_000_000_000n);
   });
 
-  it("by default writes no timestamp and lists every entry whose atime its reading changed, with the atime as found", async () => {
-    const entries = makeTree("plain");
-    const before = times(entries);
-    const { status, header, atimes } = await scan(join(work, "plain"), ["-q"]);
-    expect(status).toBe(0);
-    expect(header.walk.accessTimes).toContain("no timestamp is ever written");
-    const after = times(entries);
-    // Nothing written: mtimes and ctimes as they were.
-    expect(after.map((t) => [t.mtime, t.ctime])).toEqual(before.map((t) => [t.mtime, t.ctime]));
-    // Exactly the entries whose atime moved are listed, each with the atime it had before the scan.
-    const moved = entries.filter((_, i) => after[i]?.atime !== before[i]?.atime);
-    expect(moved.length).toBeGreaterThan(0);
-    expect(atimes.changed.map((c) => c.path).sort()).toEqual([...moved].sort());
-    for (const change of atimes.changed)
-      expect(change).toMatchObject({
-        atime: isoNs(BigInt(atime) * 1_000_000_000n),
-        why: "reading it changed its access time",
-      });
-    expect(atimes.changed.find((c) => c.path.endsWith("link.png"))?.entry).toBe("symlink");
-    expect(atimes).toMatchObject({ checked: 4, restored: 0 });
-  });
+  it(
+    "by default writes no timestamp and lists every entry whose atime its reading changed, " +
+      "with the atime as found",
+    async () => {
+      const entries = makeTree("plain");
+      const before = times(entries);
+      const { status, header, atimes } = await scan(join(work, "plain"), ["-q"]);
+      expect(status).toBe(0);
+      expect(header.walk.accessTimes).toContain("no timestamp is ever written");
+      const after = times(entries);
+      // Nothing written: mtimes and ctimes as they were.
+      expect(after.map((t) => [t.mtime, t.ctime])).toEqual(before.map((t) => [t.mtime, t.ctime]));
+      // Exactly the entries whose atime moved are listed, each with the atime it had before the scan.
+      const moved = entries.filter((_, i) => after[i]?.atime !== before[i]?.atime);
+      expect(moved.length).toBeGreaterThan(0);
+      expect(atimes.changed.map((c) => c.path).sort()).toEqual([...moved].sort());
+      for (const change of atimes.changed)
+        expect(change).toMatchObject({
+          atime: isoNs(BigInt(atime) * 1_000_000_000n),
+          why: "reading it changed its access time",
+        });
+      expect(atimes.changed.find((c) => c.path.endsWith("link.png"))?.entry).toBe("symlink");
+      expect(atimes).toMatchObject({ checked: 4, restored: 0 });
+    },
+  );
 
-  it("with --restore-atimes sets each one back exactly (its mtime untouched), through the scan's and the progress count's walks", async () => {
-    const entries = makeTree("restored");
-    const before = times(entries);
-    const { status, header, atimes } = await scan(join(work, "restored"), ["--restore-atimes"]); // progress on: two walks
-    expect(status).toBe(0);
-    expect(header.walk.accessTimes).toContain("set back");
-    const after = times(entries);
-    expect(after.map((t) => [t.atime, t.mtime])).toEqual(before.map((t) => [t.atime, t.mtime]));
-    expect(atimes).toEqual({ checked: 4, restored: 4, changed: [] });
-    // The price, stated in the header: writing a timestamp sets the ctime.
-    expect(after.every((t, i) => t.ctime > (before[i] as { ctime: bigint }).ctime)).toBe(true);
-  });
+  it(
+    "with --restore-atimes sets each one back exactly (its mtime untouched), " +
+      "through the scan's and the progress count's walks",
+    async () => {
+      const entries = makeTree("restored");
+      const before = times(entries);
+      // progress on: two walks
+      const { status, header, atimes } = await scan(join(work, "restored"), ["--restore-atimes"]);
+      expect(status).toBe(0);
+      expect(header.walk.accessTimes).toContain("set back");
+      const after = times(entries);
+      expect(after.map((t) => [t.atime, t.mtime])).toEqual(before.map((t) => [t.atime, t.mtime]));
+      expect(atimes).toEqual({ checked: 4, restored: 4, changed: [] });
+      // The price, stated in the header: writing a timestamp sets the ctime.
+      expect(after.every((t, i) => t.ctime > (before[i] as { ctime: bigint }).ctime)).toBe(true);
+    },
+  );
 
-  it("with --restore-atimes leaves alone an entry whose mtime Node cannot write back exactly, and lists it with why", async () => {
-    const dir = join(work, "fine");
-    mkdirSync(dir);
-    copyFileSync(fixtures("images/tiny-4x4.png"), join(dir, "x.png"));
-    // Nanosecond digits (as ext4 keeps them): Node writes microseconds, so setting the atime back would alter this.
-    execFileSync("touch", ["-m", "-d", `@${mtime}.123456789`, dir]);
-    execFileSync("touch", ["-a", "-d", `@${atime}`, dir]);
-    const [before] = times([dir]);
-    const { status, atimes } = await scan(dir, ["-q", "--restore-atimes"]);
-    expect(status).toBe(0);
-    const [after] = times([dir]);
-    expect([after?.mtime, after?.ctime]).toEqual([before?.mtime, before?.ctime]);
-    expect(after?.mtime).toBe(BigInt(mtime) * 1_000_000_000n + 123_456_789n);
-    expect(atimes.restored).toBe(0);
-    expect(atimes.changed).toEqual([
-      {
-        path: dir,
-        entry: "directory",
-        atime: isoNs(BigInt(atime) * 1_000_000_000n),
-        why: expect.stringContaining("not set back: its atime or mtime has sub-microsecond digits"),
-      },
-    ]);
-  });
+  it(
+    "with --restore-atimes leaves alone an entry whose mtime Node cannot write back exactly, " +
+      "and lists it with why",
+    async () => {
+      const dir = join(work, "fine");
+      mkdirSync(dir);
+      copyFileSync(fixtures("images/tiny-4x4.png"), join(dir, "x.png"));
+      // Nanosecond digits (as ext4 keeps them): Node writes microseconds, so setting the atime back would alter this.
+      execFileSync("touch", ["-m", "-d", `@${mtime}.123456789`, dir]);
+      execFileSync("touch", ["-a", "-d", `@${atime}`, dir]);
+      const [before] = times([dir]);
+      const { status, atimes } = await scan(dir, ["-q", "--restore-atimes"]);
+      expect(status).toBe(0);
+      const [after] = times([dir]);
+      expect([after?.mtime, after?.ctime]).toEqual([before?.mtime, before?.ctime]);
+      expect(after?.mtime).toBe(BigInt(mtime) * 1_000_000_000n + 123_456_789n);
+      expect(atimes.restored).toBe(0);
+      expect(atimes.changed).toEqual([
+        {
+          path: dir,
+          entry: "directory",
+          atime: isoNs(BigInt(atime) * 1_000_000_000n),
+          why: expect.stringContaining("not set back: its atime or mtime has sub-microsecond digits"),
+        },
+      ]);
+    },
+  );
 });

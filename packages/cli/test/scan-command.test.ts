@@ -69,7 +69,7 @@ describe("phmatch scan", () => {
     const [header, ...rest] = lines;
     const summary = rest.pop() as Record<string, number>;
     expect(header).toMatchObject({ type: "header", case: "TEST-1", examiner: "unit test", tool: "phmatch" });
-    expect((header?.lists as { storeSha256: string }[])[0]?.storeSha256).toBe(
+    expect((header!.lists as { storeSha256: string }[])[0]?.storeSha256).toBe(
       createHash("sha256")
         .update(readFileSync(fixtures("hashsets/demo.phs")))
         .digest("hex"),
@@ -81,19 +81,22 @@ describe("phmatch scan", () => {
       expect(summary[status]).toBe(rest.filter((r) => r.status === status).length);
   });
 
-  it("accounts for every file: SHA-256 always, errors with their codes, known files with their list and category", () => {
-    const byName = Object.fromEntries(lines.slice(1, -1).map((r) => [String(r.path).split("/").pop() ?? "", r]));
-    for (const r of Object.values(byName))
-      expect((r.hashes as Record<string, string>).sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(byName["empty.jpg"]).toMatchObject({ status: "error", error: { code: "PHM_DECODE_EMPTY" } });
-    expect(byName["bomb.png"]).toMatchObject({ status: "error", error: { code: "PHM_DECODE_TOO_MANY_PIXELS" } });
-    expect(byName["not-an-image.jpg"]).toMatchObject({ status: "error", error: { code: "PHM_DECODE_UNSUPPORTED" } });
-    expect(byName["shapes-rotate90.png"]).toMatchObject({
-      status: "known",
-      matches: [{ list: "phmatch-demo", category: "demo-A", variant: "rotate90" }],
-    });
-    expect(byName["texture-grey.png"]).toMatchObject({ status: "unseen" });
-  });
+  it(
+    "accounts for every file: SHA-256 always, errors with their codes, " + "known files with their list and category",
+    () => {
+      const byName = Object.fromEntries(lines.slice(1, -1).map((r) => [String(r.path).split("/").pop() ?? "", r]));
+      for (const r of Object.values(byName))
+        expect((r.hashes as Record<string, string>).sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(byName["empty.jpg"]).toMatchObject({ status: "error", error: { code: "PHM_DECODE_EMPTY" } });
+      expect(byName["bomb.png"]).toMatchObject({ status: "error", error: { code: "PHM_DECODE_TOO_MANY_PIXELS" } });
+      expect(byName["not-an-image.jpg"]).toMatchObject({ status: "error", error: { code: "PHM_DECODE_UNSUPPORTED" } });
+      expect(byName["shapes-rotate90.png"]).toMatchObject({
+        status: "known",
+        matches: [{ list: "phmatch-demo", category: "demo-A", variant: "rotate90" }],
+      });
+      expect(byName["texture-grey.png"]).toMatchObject({ status: "unseen" });
+    },
+  );
 
   it("prints the summary as JSON on stdout when the report goes to a file", () => {
     expect(JSON.parse(result.stdout)).toEqual(lines.at(-1));
@@ -237,7 +240,8 @@ describe("phmatch scan", () => {
     ]);
     const [head, ...rows] = r.stdout.trim().split("\n");
     expect(head).toBe(
-      "path,size,sha256,status,lists,categories,best_algorithm,best_distance,error,path_bytes_base64,link_target,link_target_bytes_base64,duplicate_of,duplicate_of_bytes_base64",
+      "path,size,sha256,status,lists,categories,best_algorithm,best_distance,error," +
+        "path_bytes_base64,link_target,link_target_bytes_base64,duplicate_of,duplicate_of_bytes_base64",
     );
     expect(rows).toHaveLength(readdirSync(join(tree, "images")).length);
     expect(rows.find((row) => row.includes("shapes.png,"))).toMatch(

@@ -99,16 +99,19 @@ describe("scan --resume after kill -9", () => {
     expect(readFileSync(`${out}.sha256`, "utf8")).toMatch(/^[0-9a-f]{64} {2}killed-/);
   });
 
-  it("resumed right after the originals (set0) were reported: the later copies are still duplicates of them", async () => {
-    const out = join(work, "cut-after-set0.ndjson");
-    const lines = readFileSync(reference, "utf8").split("\n");
-    // header + the 15 files of bad/ and set0/ in walk order (bad/ sorts first), then a torn line
-    const cut = lines.findIndex((l) => l.includes("/set1/"));
-    writeFileSync(out, lines.slice(0, cut).join("\n") + "\n" + (lines[cut] ?? "").slice(0, 25));
-    await runCli(args(out, true), { env });
-    expect(withoutTimes(out)).toEqual(expected);
-    expect(expected.filter((l) => l.includes('"duplicateOf"')).length).toBeGreaterThan(40);
-  });
+  it(
+    "resumed right after the originals (set0) were reported: " + "the later copies are still duplicates of them",
+    async () => {
+      const out = join(work, "cut-after-set0.ndjson");
+      const lines = readFileSync(reference, "utf8").split("\n");
+      // header + the 15 files of bad/ and set0/ in walk order (bad/ sorts first), then a torn line
+      const cut = lines.findIndex((l) => l.includes("/set1/"));
+      writeFileSync(out, lines.slice(0, cut).join("\n") + "\n" + (lines[cut] ?? "").slice(0, 25));
+      await runCli(args(out, true), { env });
+      expect(withoutTimes(out)).toEqual(expected);
+      expect(expected.filter((l) => l.includes('"duplicateOf"')).length).toBeGreaterThan(40);
+    },
+  );
 
   it("interrupted at least one scan mid-way (some files reported, not all)", () => {
     const total = expected.filter((l) => l.includes('"type":"file"')).length;

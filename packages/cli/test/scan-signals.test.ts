@@ -146,7 +146,8 @@ describe("scan stopped by a signal", () => {
     const records = (run.stdout.match(/"type":"file"/g) ?? []).length;
     expect(run.stdout.endsWith("\n")).toBe(true);
     expect(run.stderr).toContain(
-      `${records} records are in standard output, with no summary yet; a report on standard output cannot be resumed: run the scan again with -o FILE`,
+      `${records} records are in standard output, with no summary yet; ` +
+        "a report on standard output cannot be resumed: run the scan again with -o FILE",
     );
     quiet(run.stderr);
   });

@@ -57,35 +57,38 @@ describe("scan records symbolic links", () => {
   const records = lines.filter((l) => l.type === "file");
   const byName = new Map(records.map((r) => [r.path.slice(tree.length + 1), r]));
 
-  it("each link is a record with its target as readlink gives it, status symlink, never hashed and with no size", () => {
-    expect(status).toBe(0);
-    expect([...byName.keys()]).toEqual([
-      "a-link-to-file.png",
-      "b-link-to-dir",
-      "c-dangling.png",
-      "d-loop",
-      "e-odd-target",
-      "photos/shapes.png",
-    ]);
-    expect(byName.get("a-link-to-file.png")).toMatchObject({
-      status: "symlink",
-      linkTarget: "photos/shapes.png",
-      matches: [],
-    });
-    expect(byName.get("b-link-to-dir")).toMatchObject({ status: "symlink", linkTarget: "photos" });
-    expect(byName.get("c-dangling.png")).toMatchObject({ status: "symlink", linkTarget: "nowhere.png" });
-    expect(byName.get("d-loop")).toMatchObject({ status: "symlink", linkTarget: "." });
-    for (const link of records.filter((r) => r.status === "symlink")) {
-      expect(link.hashes).toBeUndefined();
-      expect(link.size).toBeUndefined();
-      expect(link.notes).toEqual([expect.stringContaining("not followed")]);
-    }
-    // The image itself once, hashed, and known: the link to it did not make it a second file.
-    expect(byName.get("photos/shapes.png")).toMatchObject({
-      status: "known",
-      size: readFileSync(fixtures("images/shapes.png")).length,
-    });
-  });
+  it(
+    "each link is a record with its target as readlink gives it, status symlink, " + "never hashed and with no size",
+    () => {
+      expect(status).toBe(0);
+      expect([...byName.keys()]).toEqual([
+        "a-link-to-file.png",
+        "b-link-to-dir",
+        "c-dangling.png",
+        "d-loop",
+        "e-odd-target",
+        "photos/shapes.png",
+      ]);
+      expect(byName.get("a-link-to-file.png")).toMatchObject({
+        status: "symlink",
+        linkTarget: "photos/shapes.png",
+        matches: [],
+      });
+      expect(byName.get("b-link-to-dir")).toMatchObject({ status: "symlink", linkTarget: "photos" });
+      expect(byName.get("c-dangling.png")).toMatchObject({ status: "symlink", linkTarget: "nowhere.png" });
+      expect(byName.get("d-loop")).toMatchObject({ status: "symlink", linkTarget: "." });
+      for (const link of records.filter((r) => r.status === "symlink")) {
+        expect(link.hashes).toBeUndefined();
+        expect(link.size).toBeUndefined();
+        expect(link.notes).toEqual([expect.stringContaining("not followed")]);
+      }
+      // The image itself once, hashed, and known: the link to it did not make it a second file.
+      expect(byName.get("photos/shapes.png")).toMatchObject({
+        status: "known",
+        size: readFileSync(fixtures("images/shapes.png")).length,
+      });
+    },
+  );
 
   it("a target that is not UTF-8 is escaped, with its exact bytes beside it", () => {
     const odd = byName.get("e-odd-target");

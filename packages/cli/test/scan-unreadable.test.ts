@@ -38,7 +38,8 @@ const canRun =
   ]).status === 0;
 
 describe.skipIf(!canRun)(
-  `scan of unreadable files ${canRun ? "" : "(skipped: the unprivileged user cannot read the project here; CI's clone can)"}`,
+  "scan of unreadable files " +
+    (canRun ? "" : "(skipped: the unprivileged user cannot read the project here; CI's clone can)"),
   () => {
     it("completes and lists each file with its status or error code", () => {
       const report = join(work, "report.ndjson");

@@ -99,7 +99,7 @@ describe("phmatch scan with its worker processes killed", () => {
         // In flight at a death and again, alone, at the next one: named with its code, its digest still there.
         expect(line.error, line.path).toMatchObject({ code: "PHM_WORKER_CRASHED" });
         expect((line.hashes as Record<string, string>).sha256).toBe(
-          (undisturbed?.hashes as Record<string, string>).sha256,
+          (undisturbed!.hashes as Record<string, string>).sha256,
         );
         crashed++;
       } else {
@@ -113,7 +113,8 @@ describe("phmatch scan with its worker processes killed", () => {
     expect(summary).toMatchObject({ type: "summary", files: FILES, error: crashed });
     expect(code).toBe(crashed > 0 ? 2 : 0);
     console.log(
-      `scan with ${KILLS} worker kills: ${crashed} of ${FILES} files killed twice (PHM_WORKER_CRASHED), the rest as undisturbed`,
+      `scan with ${KILLS} worker kills: ${crashed} of ${FILES} files killed twice (PHM_WORKER_CRASHED), ` +
+        "the rest as undisturbed",
     );
   }, 120_000);
 });

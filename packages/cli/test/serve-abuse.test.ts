@@ -135,7 +135,8 @@ function connection(first: string | Buffer = "", from = ABUSER): Connection {
 
 // The request line and headers of a POST announcing `length` bytes of `type`.
 const head = (path: string, type: string | undefined, length: number, token = FULL) =>
-  `POST ${path} HTTP/1.1\r\nHost: gate\r\nAuthorization: Bearer ${token}\r\n${type === undefined ? "" : `Content-Type: ${type}\r\n`}Content-Length: ${length}\r\n\r\n`;
+  `POST ${path} HTTP/1.1\r\nHost: gate\r\nAuthorization: Bearer ${token}\r\n` +
+  `${type === undefined ? "" : `Content-Type: ${type}\r\n`}Content-Length: ${length}\r\n\r\n`;
 
 // Writes `body` in `pieces`, `gapMs` apart (an upload over a slow link).
 async function trickle(socket: Socket, body: Buffer, pieces: number, gapMs: number): Promise<void> {
@@ -227,7 +228,8 @@ async function postMultipart(type: string, body: Buffer): Promise<Answer> {
 }
 
 describe("phmatch serve against abusive clients", () => {
-  it("answers 408 to idle connections and to headers dribbled a byte at a time, within the timeout; a healthy check meanwhile", async () => {
+  it("answers 408 to idle connections and to headers dribbled a byte at a time, within the timeout; " +
+    "a healthy check meanwhile", async () => {
     const before = await clientErrors("REQUEST_TIMEOUT");
     const idle = [0, 1, 2].map(() => connection());
     const dribbling = [0, 1, 2].map(() => {
@@ -255,7 +257,8 @@ describe("phmatch serve against abusive clients", () => {
       body: { decision: "error", reason_code: "HEADERS_TOO_LARGE" },
     });
     const many = connection(
-      `GET /healthz HTTP/1.1\r\nHost: gate\r\n${Array.from({ length: 1500 }, (_, i) => `X-H${i}: value\r\n`).join("")}\r\n`,
+      "GET /healthz HTTP/1.1\r\nHost: gate\r\n" +
+        `${Array.from({ length: 1500 }, (_, i) => `X-H${i}: value\r\n`).join("")}\r\n`,
     );
     expect(await many.answer).toMatchObject({ status: 431, body: { reason_code: "HEADERS_TOO_LARGE" } });
     const garbage = connection("NOT HTTP AT ALL\r\n\r\n");
@@ -268,7 +271,8 @@ describe("phmatch serve against abusive clients", () => {
     expect(await healthy()).toBe(200);
   });
 
-  it("bodies stopped half way from one address give a healthy client on another its fair share at once, and time out (408)", async () => {
+  it("bodies stopped half way from one address give a healthy client on another its fair share at once, " +
+    "and time out (408)", async () => {
     // Both slots (--max-concurrent 2) taken by multipart uploads that send their part's first 8 bytes of
     // 100,000 and then nothing.
     const b = "phm-boundary-stalled";
@@ -295,7 +299,8 @@ describe("phmatch serve against abusive clients", () => {
     expect(stderr).not.toContain("phmatch serve: request");
   }, 30_000);
 
-  it("bodies stopped half way from the healthy client's own address (one proxy) give way once slow for 1 s (408)", async () => {
+  it("bodies stopped half way from the healthy client's own address (one proxy) " +
+    "give way once slow for 1 s (408)", async () => {
     const stalled = [0, 1].map(() =>
       connection(head("/v1/check", "image/png", 100_000) + "\x89PNG\r\n\x1a\n", "127.0.0.1"),
     );
@@ -389,7 +394,8 @@ describe("phmatch serve against abusive clients", () => {
     expect(await healthy()).toBe(200);
   });
 
-  it("answers a flood of uploads 200 or 503 + Retry-After, and a rate-limited token's flood 429 at once; a healthy check gets through", async () => {
+  it("answers a flood of uploads 200 or 503 + Retry-After, and a rate-limited token's flood 429 at once; " +
+    "a healthy check gets through", async () => {
     const flood = await Promise.all(Array.from({ length: 16 }, () => upload(jpeg, FULL)));
     expect(
       flood.every((r) => r.status === 200 || (r.status === 503 && r.retryAfter === "1" && r.reason === "SATURATED")),

@@ -5,33 +5,37 @@ import { DecodeBudget } from "../dist/serve/budgets.js";
 import { clientKey, TrustedProxies } from "../dist/serve/client-address.js";
 
 describe("DecodeBudget", () => {
-  it("charges thread time beyond the free second, refuses a key in debt until the refill pays it back, and serves the others", () => {
-    let now = 0;
-    const budget = new DecodeBudget({ secondsPerMinute: 30, now: () => now }); // 0.5 s of credit per s
-    const abuser = ["token:abuser", "addr:127.0.0.2"];
-    const healthy = ["token:backend", "addr:127.0.0.3"];
-    // Normal uploads (under a second of thread time each) cost nothing, however many.
-    for (let i = 0; i < 1000; i++) budget.charge(healthy, 900);
-    expect(budget.charged(healthy)).toBe(false);
-    // Five uploads of 7 s: 30 s charged, the bucket is empty, the next is refused.
-    for (let i = 0; i < 5; i++) {
-      expect(budget.admit(abuser)).toEqual({ ok: true });
+  it(
+    "charges thread time beyond the free second, refuses a key in debt until the refill pays it back, " +
+      "and serves the others",
+    () => {
+      let now = 0;
+      const budget = new DecodeBudget({ secondsPerMinute: 30, now: () => now }); // 0.5 s of credit per s
+      const abuser = ["token:abuser", "addr:127.0.0.2"];
+      const healthy = ["token:backend", "addr:127.0.0.3"];
+      // Normal uploads (under a second of thread time each) cost nothing, however many.
+      for (let i = 0; i < 1000; i++) budget.charge(healthy, 900);
+      expect(budget.charged(healthy)).toBe(false);
+      // Five uploads of 7 s: 30 s charged, the bucket is empty, the next is refused.
+      for (let i = 0; i < 5; i++) {
+        expect(budget.admit(abuser)).toEqual({ ok: true });
+        budget.charge(abuser, 7_000);
+      }
+      expect(budget.admit(abuser)).toEqual({ ok: false, retryAfterSeconds: 1 });
+      expect(budget.admit(healthy)).toEqual({ ok: true });
+      // One more (already admitted, in flight) takes it 6 s into debt: 12 s to pay back at 0.5 s a second.
       budget.charge(abuser, 7_000);
-    }
-    expect(budget.admit(abuser)).toEqual({ ok: false, retryAfterSeconds: 1 });
-    expect(budget.admit(healthy)).toEqual({ ok: true });
-    // One more (already admitted, in flight) takes it 6 s into debt: 12 s to pay back at 0.5 s a second.
-    budget.charge(abuser, 7_000);
-    expect(budget.admit(abuser)).toEqual({ ok: false, retryAfterSeconds: 13 });
-    // Either key in debt refuses: the same token from another address, another token from the same address.
-    expect(budget.admit(["token:abuser", "addr:10.0.0.1"]).ok).toBe(false);
-    expect(budget.admit(["token:other", "addr:127.0.0.2"]).ok).toBe(false);
-    now += 12_001;
-    expect(budget.admit(abuser)).toEqual({ ok: true });
-    expect(budget.charged(abuser)).toBe(true);
-    now += 60_000;
-    expect(budget.charged(abuser)).toBe(false);
-  });
+      expect(budget.admit(abuser)).toEqual({ ok: false, retryAfterSeconds: 13 });
+      // Either key in debt refuses: the same token from another address, another token from the same address.
+      expect(budget.admit(["token:abuser", "addr:10.0.0.1"]).ok).toBe(false);
+      expect(budget.admit(["token:other", "addr:127.0.0.2"]).ok).toBe(false);
+      now += 12_001;
+      expect(budget.admit(abuser)).toEqual({ ok: true });
+      expect(budget.charged(abuser)).toBe(true);
+      now += 60_000;
+      expect(budget.charged(abuser)).toBe(false);
+    },
+  );
 
   it("banks no more than a minute's worth, and forgets keys once they are paid back", () => {
     let now = 0;

@@ -170,7 +170,8 @@ const auditRecords = () =>
     .filter((r) => r.type === "decision");
 
 describe("phmatch serve: what an upload may cost", () => {
-  it("answers a PNG over 50 MP `error` 422 PHM_DECODE_TOO_MANY_PIXELS from its header, without Retry-After", async () => {
+  it("answers a PNG over 50 MP `error` 422 PHM_DECODE_TOO_MANY_PIXELS from its header, " +
+    "without Retry-After", async () => {
     // No pixel data at all: a decode would have called it truncated.
     const bomb = await post({ body: headerOnlyPng(10_000, 10_000) });
     expect(bomb).toMatchObject({
@@ -202,8 +203,10 @@ describe("phmatch serve: what an upload may cost", () => {
     answers.push(await post({ token: "not-a-token-0123456789", body: match })); // 401
     answers.push(await post({ path: "/v2/nothing", body: match })); // 404
     answers.push(await post({ type: "text/plain", body: Buffer.from("hello") })); // 415
-    answers.push(await post({ body: Buffer.alloc(16), headers: { "content-length": "4000001" } })); // 413, refused on the announced length
-    answers.push(await post({ token: LIMITED, from: "127.0.0.9", body: match })); // 200 (the limited token's one request)
+    // 413, refused on the announced length
+    answers.push(await post({ body: Buffer.alloc(16), headers: { "content-length": "4000001" } }));
+    // 200 (the limited token's one request)
+    answers.push(await post({ token: LIMITED, from: "127.0.0.9", body: match }));
     answers.push(await post({ token: LIMITED, from: "127.0.0.9", body: match })); // 429 RATE_LIMITED
     answers.push(await post({ path: "/metrics", token: OTHER, method: "GET" })); // 403
     const expected = [200, 422, 401, 404, 415, 413, 200, 429, 403];
@@ -212,7 +215,8 @@ describe("phmatch serve: what an upload may cost", () => {
     const socket = connect({ port, host: "127.0.0.1", localAddress: "127.0.0.8" });
     socket.on("error", () => undefined);
     socket.write(
-      `POST /v1/check HTTP/1.1\r\nHost: gate\r\nAuthorization: Bearer ${BACKEND}\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\nabc`,
+      `POST /v1/check HTTP/1.1\r\nHost: gate\r\nAuthorization: Bearer ${BACKEND}\r\n` +
+        "Content-Type: image/png\r\nContent-Length: 1000\r\n\r\nabc",
     );
     let raw = "";
     socket.on("data", (d: Buffer) => (raw += d.toString("latin1")));
@@ -260,7 +264,8 @@ describe("phmatch serve: what an upload may cost", () => {
     expect(clientOf(malformed)).toBe(PROXY);
   });
 
-  it("refuses a token and an address that spent their decode budget (429 DECODE_BUDGET + Retry-After), and serves the others", async () => {
+  it("refuses a token and an address that spent their decode budget (429 DECODE_BUDGET + Retry-After), " +
+    "and serves the others", async () => {
     // A one-colour 50 MP PNG, under the limit: decoded and hashed at full size, seconds of one thread (6.6 s on an
     // idle 2-core machine; the budget here is 1 s a minute beyond each upload's first second).
     // Sent until one is refused: each takes more than its free second, so the budget runs out, here after the first.
@@ -275,7 +280,8 @@ describe("phmatch serve: what an upload may cost", () => {
       await post({ token: ABUSER, from: "127.0.0.2", body: match }),
       await post({ token: ABUSER, from: "127.0.0.5", body: match }), // the same token from elsewhere
       await post({ token: OTHER, from: "127.0.0.2", body: match }), // another token from the same address
-      await post({ token: OTHER, from: PROXY, body: match, headers: { "x-forwarded-for": "127.0.0.2" } }), // the address behind the proxy
+      // the address behind the proxy
+      await post({ token: OTHER, from: PROXY, body: match, headers: { "x-forwarded-for": "127.0.0.2" } }),
     ];
     for (const r of refused) {
       expect(r).toMatchObject({ status: 429, body: { decision: "error", reason_code: "DECODE_BUDGET" } });

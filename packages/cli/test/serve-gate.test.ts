@@ -228,7 +228,8 @@ const ROUTES: { method: string; path: string; type?: string; expected: Record<Cr
 ];
 
 describe("phmatch serve: the gate decides on the route that matched, before the body", () => {
-  it("refuses every spelling of every route, with no token, a wrong token and a decision token, before reading a body byte", async () => {
+  it("refuses every spelling of every route, with no token, a wrong token and a decision token, " +
+    "before reading a body byte", async () => {
     const failures: string[] = [];
     for (const route of ROUTES) {
       for (const { target, routed } of spellings(route.path)) {
@@ -246,7 +247,8 @@ describe("phmatch serve: the gate decides on the route that matched, before the 
           // A refusal to an announced body closes the connection: the body is never read, not even to discard it.
           if (a.status !== expected || (takesBody && expected !== 200 && a.headers.connection !== "close")) {
             failures.push(
-              `${credential} ${route.method} ${target}: ${a.status} ${String(a.body?.reason_code)} (connection ${a.headers.connection}), expected ${expected}`,
+              `${credential} ${route.method} ${target}: ${a.status} ${String(a.body?.reason_code)} ` +
+                `(connection ${a.headers.connection}), expected ${expected}`,
             );
           }
           if (takesBody && a.status === expected) await c.closed;
@@ -334,40 +336,45 @@ describe("phmatch serve: the gate decides on the route that matched, before the 
     );
   });
 
-  it("takes a check slot on every spelling: saturated and its client's waiting place taken, 503 before the body", async () => {
-    for (const target of ["/%761/check", "http://gate/v1/check", "/v1/%63heck", "/%761/match"]) {
-      // The only slot (--max-concurrent 1) held by an upload whose body arrives fast enough (5 MiB sent at once)
-      // never to give way, and the one waiting place of the backend's client taken by a second upload.
-      const holder = exchange(head("POST", "/v1/check", { token: FULL, type: "image/png", length: 10 * 1024 * 1024 }));
-      holder.socket.write(Buffer.alloc(5 * 1024 * 1024, 1));
-      await until(async () => (await metric("phmatch_requests_in_flight")) === 1);
-      const waiter = exchange(head("POST", "/v1/check", { token: FULL, type: "image/png", length: ANNOUNCED }));
-      await until(async () => (await metric("phmatch_requests_waiting")) === 1);
-      try {
-        const c = exchange(
-          head("POST", target, {
-            token: FULL,
-            type: target.includes("match") ? "application/json" : "image/png",
-            length: ANNOUNCED,
-          }),
+  it(
+    "takes a check slot on every spelling: saturated and its client's waiting place taken, " + "503 before the body",
+    async () => {
+      for (const target of ["/%761/check", "http://gate/v1/check", "/v1/%63heck", "/%761/match"]) {
+        // The only slot (--max-concurrent 1) held by an upload whose body arrives fast enough (5 MiB sent at once)
+        // never to give way, and the one waiting place of the backend's client taken by a second upload.
+        const holder = exchange(
+          head("POST", "/v1/check", { token: FULL, type: "image/png", length: 10 * 1024 * 1024 }),
         );
-        const a = await c.answer;
-        expect({ target, status: a.status, reason: a.body?.reason_code }).toEqual({
-          target,
-          status: 503,
-          reason: "SATURATED",
-        });
-        await c.closed;
-      } finally {
-        holder.socket.destroy();
-        waiter.socket.destroy();
-        await until(
-          async () =>
-            (await metric("phmatch_requests_in_flight")) === 0 && (await metric("phmatch_requests_waiting")) === 0,
-        );
+        holder.socket.write(Buffer.alloc(5 * 1024 * 1024, 1));
+        await until(async () => (await metric("phmatch_requests_in_flight")) === 1);
+        const waiter = exchange(head("POST", "/v1/check", { token: FULL, type: "image/png", length: ANNOUNCED }));
+        await until(async () => (await metric("phmatch_requests_waiting")) === 1);
+        try {
+          const c = exchange(
+            head("POST", target, {
+              token: FULL,
+              type: target.includes("match") ? "application/json" : "image/png",
+              length: ANNOUNCED,
+            }),
+          );
+          const a = await c.answer;
+          expect({ target, status: a.status, reason: a.body?.reason_code }).toEqual({
+            target,
+            status: 503,
+            reason: "SATURATED",
+          });
+          await c.closed;
+        } finally {
+          holder.socket.destroy();
+          waiter.socket.destroy();
+          await until(
+            async () =>
+              (await metric("phmatch_requests_in_flight")) === 0 && (await metric("phmatch_requests_waiting")) === 0,
+          );
+        }
       }
-    }
-  });
+    },
+  );
 
   it("sends 100 Continue only to a request it admits", async () => {
     const refused = exchange(head("POST", "/%761/check", { type: "image/png", length: png.length, expect: true }));
@@ -431,21 +438,25 @@ describe("phmatch serve: /v1/match fails closed and is no oracle", () => {
     });
   });
 
-  it("refuses unknown algorithm ids (also in another case) with 400 UNKNOWN_ALGORITHM, never a no_match with nothing checked", async () => {
-    for (const id of ["PDQ", "Pdq", "pdq2", "constructor", "__proto__x"]) {
-      const r = await match({ hashes: { [id]: pdq } });
-      expect({ id, status: r.status, reason: r.body.reason_code }).toEqual({
-        id,
+  it(
+    "refuses unknown algorithm ids (also in another case) with 400 UNKNOWN_ALGORITHM, " +
+      "never a no_match with nothing checked",
+    async () => {
+      for (const id of ["PDQ", "Pdq", "pdq2", "constructor", "__proto__x"]) {
+        const r = await match({ hashes: { [id]: pdq } });
+        expect({ id, status: r.status, reason: r.body.reason_code }).toEqual({
+          id,
+          status: 400,
+          reason: "UNKNOWN_ALGORITHM",
+        });
+        expect(r.body.message).toContain("lower case");
+      }
+      expect(await match({ hashes: { photodna: "00".repeat(144) } })).toMatchObject({
         status: 400,
-        reason: "UNKNOWN_ALGORITHM",
+        body: { reason_code: "ALGORITHM_NOT_MATCHABLE" },
       });
-      expect(r.body.message).toContain("lower case");
-    }
-    expect(await match({ hashes: { photodna: "00".repeat(144) } })).toMatchObject({
-      status: 400,
-      body: { reason_code: "ALGORITHM_NOT_MATCHABLE" },
-    });
-  });
+    },
+  );
 
   it("refuses hex of the wrong length for its algorithm (400 HASH_LENGTH), never cutting or padding it", async () => {
     // The listed value with a digit more, or one digit less: matched before, as the value cut or zero-padded.
@@ -467,60 +478,70 @@ describe("phmatch serve: /v1/match fails closed and is no oracle", () => {
     });
   });
 
-  it("takes the 8 dihedral variants of a hash given, the original first, and no more (400 DIHEDRAL_VARIANTS)", async () => {
-    const variants = listed.dihedral.pdq as string[];
-    const many = Array.from({ length: 900 }, (_, i) => i.toString(16).padStart(64, "0"));
-    for (const dihedral of [
-      { pdq: [...variants, variants[1]] },
-      { pdq: variants.slice(0, 7) },
-      { pdq: [pdq, ...many] },
-      { pdq: [variants[1], ...variants.slice(1)] },
-      { md5: variants },
-    ]) {
-      const r = await match({ hashes: { pdq, md5: listed.hashes.md5 }, dihedral });
-      expect({ status: r.status, reason: r.body.reason_code }).toEqual({ status: 400, reason: "DIHEDRAL_VARIANTS" });
-    }
-    // Variants of a hash not given: they would have been dropped unseen.
-    expect(await match({ hashes: { md5: listed.hashes.md5 }, dihedral: { pdq: variants } })).toMatchObject({
-      status: 400,
-      body: { reason_code: "DIHEDRAL_VARIANTS" },
-    });
-  });
+  it(
+    "takes the 8 dihedral variants of a hash given, the original first, " + "and no more (400 DIHEDRAL_VARIANTS)",
+    async () => {
+      const variants = listed.dihedral.pdq as string[];
+      const many = Array.from({ length: 900 }, (_, i) => i.toString(16).padStart(64, "0"));
+      for (const dihedral of [
+        { pdq: [...variants, variants[1]] },
+        { pdq: variants.slice(0, 7) },
+        { pdq: [pdq, ...many] },
+        { pdq: [variants[1], ...variants.slice(1)] },
+        { md5: variants },
+      ]) {
+        const r = await match({ hashes: { pdq, md5: listed.hashes.md5 }, dihedral });
+        expect({ status: r.status, reason: r.body.reason_code }).toEqual({ status: 400, reason: "DIHEDRAL_VARIANTS" });
+      }
+      // Variants of a hash not given: they would have been dropped unseen.
+      expect(await match({ hashes: { md5: listed.hashes.md5 }, dihedral: { pdq: variants } })).toMatchObject({
+        status: 400,
+        body: { reason_code: "DIHEDRAL_VARIANTS" },
+      });
+    },
+  );
 
-  it("refuses fields it would not look up (400) and answers 422 NOTHING_CHECKED when the lists hold none of the hashes", async () => {
-    expect(await match({ hashes: { pdq }, trimmed: { box: [0, 0, 1, 1], hashes: { pdq } } })).toMatchObject({
-      status: 400,
-      body: { reason_code: "PHM_MATCH_INPUT" },
-    });
-    expect(await match({ hashes: { pdq }, quality: { phash: 100 } })).toMatchObject({
-      status: 400,
-      body: { reason_code: "PHM_MATCH_INPUT" },
-    });
-    // demo.phs holds no SHA-256 and no 256-bit pHash: nothing can be looked up, so no "no_match".
-    expect(await match({ hashes: { sha256: "ab".repeat(32), phash16: "cd".repeat(32) } })).toMatchObject({
-      status: 422,
-      body: { decision: "error", reason_code: "NOTHING_CHECKED" },
-    });
-  });
+  it(
+    "refuses fields it would not look up (400) and answers 422 NOTHING_CHECKED " +
+      "when the lists hold none of the hashes",
+    async () => {
+      expect(await match({ hashes: { pdq }, trimmed: { box: [0, 0, 1, 1], hashes: { pdq } } })).toMatchObject({
+        status: 400,
+        body: { reason_code: "PHM_MATCH_INPUT" },
+      });
+      expect(await match({ hashes: { pdq }, quality: { phash: 100 } })).toMatchObject({
+        status: 400,
+        body: { reason_code: "PHM_MATCH_INPUT" },
+      });
+      // demo.phs holds no SHA-256 and no 256-bit pHash: nothing can be looked up, so no "no_match".
+      expect(await match({ hashes: { sha256: "ab".repeat(32), phash16: "cd".repeat(32) } })).toMatchObject({
+        status: 422,
+        body: { decision: "error", reason_code: "NOTHING_CHECKED" },
+      });
+    },
+  );
 
-  it("gives a decision token /v1/match only with a grant, only for the algorithms granted, and only the decision", async () => {
-    expect(await match({ hashes: { pdq } }, DECISION)).toMatchObject({
-      status: 403,
-      body: { reason_code: "MATCH_NOT_GRANTED" },
-    });
-    expect(await match({ hashes: { phash: listed.hashes.phash } }, GRANTED)).toMatchObject({
-      status: 403,
-      body: { reason_code: "ALGORITHM_NOT_GRANTED" },
-    });
-    expect(await match({ hashes: { pdq, phash: listed.hashes.phash } }, GRANTED)).toMatchObject({
-      status: 403,
-      body: { reason_code: "ALGORITHM_NOT_GRANTED" },
-    });
-    const r = await match({ hashes: { pdq }, dihedral: { pdq: listed.dihedral.pdq } }, GRANTED);
-    expect(r.status).toBe(200);
-    expect(Object.keys(r.body).sort()).toEqual(["decision", "reason_code", "request_id"]);
-    expect(r.body.decision).toBe("match");
-  });
+  it(
+    "gives a decision token /v1/match only with a grant, only for the algorithms granted, " + "and only the decision",
+    async () => {
+      expect(await match({ hashes: { pdq } }, DECISION)).toMatchObject({
+        status: 403,
+        body: { reason_code: "MATCH_NOT_GRANTED" },
+      });
+      expect(await match({ hashes: { phash: listed.hashes.phash } }, GRANTED)).toMatchObject({
+        status: 403,
+        body: { reason_code: "ALGORITHM_NOT_GRANTED" },
+      });
+      expect(await match({ hashes: { pdq, phash: listed.hashes.phash } }, GRANTED)).toMatchObject({
+        status: 403,
+        body: { reason_code: "ALGORITHM_NOT_GRANTED" },
+      });
+      const r = await match({ hashes: { pdq }, dihedral: { pdq: listed.dihedral.pdq } }, GRANTED);
+      expect(r.status).toBe(200);
+      expect(Object.keys(r.body).sort()).toEqual(["decision", "reason_code", "request_id"]);
+      expect(r.body.decision).toBe("match");
+    },
+  );
 
   it("counts every needle against the token's rate: 8 variants wait 8 times as long as one hash", async () => {
     // 6 per minute, a burst of one: one request with the 8 variants of a PDQ takes 8 units (1 + 7 more, the
@@ -537,7 +558,10 @@ describe("phmatch serve: a multipart upload is one file", () => {
   const part = (name: string, body: Buffer, filename?: string) =>
     Buffer.concat([
       Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${filename === undefined ? "" : `; filename="${filename}"`}\r\nContent-Type: ${filename === undefined ? "text/plain" : "image/png"}\r\n\r\n`,
+        `--${boundary}\r\n` +
+          `Content-Disposition: form-data; name="${name}"` +
+          `${filename === undefined ? "" : `; filename="${filename}"`}\r\n` +
+          `Content-Type: ${filename === undefined ? "text/plain" : "image/png"}\r\n\r\n`,
         "latin1",
       ),
       body,
@@ -559,31 +583,34 @@ describe("phmatch serve: a multipart upload is one file", () => {
     return { status: a.status, decision: a.body?.decision, reason: a.body?.reason_code };
   };
 
-  it("refuses a second file (400 MULTIPART_ONE_FILE): a listed image behind an unlisted one does not pass", async () => {
-    expect(await post(form(part("file", unlisted, "a.png")))).toEqual({
-      status: 200,
-      decision: "no_match",
-      reason: "NO_MATCH",
-    });
-    expect(await post(form(part("file", png, "b.png")))).toEqual({
-      status: 200,
-      decision: "match",
-      reason: "LIST_MATCH",
-    });
-    expect(await post(form(part("file", unlisted, "a.png"), part("file", png, "b.png")))).toEqual({
-      status: 400,
-      decision: "error",
-      reason: "MULTIPART_ONE_FILE",
-    });
-    expect(await post(form(part("file", unlisted, "a.png"), part("other", png, "b.png")))).toEqual({
-      status: 400,
-      decision: "error",
-      reason: "MULTIPART_ONE_FILE",
-    });
-    expect(
-      await post(form(part("file", unlisted, "a.png"), part("file", png, "b.png"), part("file", png, "c.png"))),
-    ).toEqual({ status: 400, decision: "error", reason: "MULTIPART_ONE_FILE" });
-  });
+  it(
+    "refuses a second file (400 MULTIPART_ONE_FILE): " + "a listed image behind an unlisted one does not pass",
+    async () => {
+      expect(await post(form(part("file", unlisted, "a.png")))).toEqual({
+        status: 200,
+        decision: "no_match",
+        reason: "NO_MATCH",
+      });
+      expect(await post(form(part("file", png, "b.png")))).toEqual({
+        status: 200,
+        decision: "match",
+        reason: "LIST_MATCH",
+      });
+      expect(await post(form(part("file", unlisted, "a.png"), part("file", png, "b.png")))).toEqual({
+        status: 400,
+        decision: "error",
+        reason: "MULTIPART_ONE_FILE",
+      });
+      expect(await post(form(part("file", unlisted, "a.png"), part("other", png, "b.png")))).toEqual({
+        status: 400,
+        decision: "error",
+        reason: "MULTIPART_ONE_FILE",
+      });
+      expect(
+        await post(form(part("file", unlisted, "a.png"), part("file", png, "b.png"), part("file", png, "c.png"))),
+      ).toEqual({ status: 400, decision: "error", reason: "MULTIPART_ONE_FILE" });
+    },
+  );
 
   it("refuses a field beside the file, before or after it (400 MULTIPART_ONE_FILE)", async () => {
     expect(await post(form(part("file", unlisted, "a.png"), part("note", Buffer.from("hello"))))).toEqual({

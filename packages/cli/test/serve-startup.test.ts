@@ -36,7 +36,8 @@ beforeAll(async () => {
   writeFileSync(`${flipped}.sig`, readFileSync(`${good}.sig`));
 });
 
-// Runs serve; resolves with its exit code and stderr, or with "running" if it is still up after `safetyMs` (then killed).
+// Runs serve; resolves with its exit code and stderr, or with "running" if it is still up after `safetyMs` (then
+// killed).
 async function serve(list: string): Promise<{ code: number | "running"; stderr: string }> {
   const child = spawn(
     process.execPath,

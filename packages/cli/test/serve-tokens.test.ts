@@ -116,21 +116,24 @@ describe("RateLimiter", () => {
     expect(limiter.take("b", 60)).toEqual({ ok: true });
   });
 
-  it("takes n units at once; more than a full bucket is allowed only from a full bucket, and leaves it below zero", () => {
-    let now = 0;
-    const limiter = new RateLimiter(() => now);
-    expect(limiter.take("a", 60, 8)).toEqual({ ok: true }); // 10 - 8 = 2
-    expect(limiter.take("a", 60, 3)).toEqual({ ok: false, retryAfterSeconds: 1 });
-    now += 1_000;
-    expect(limiter.take("a", 60, 3)).toEqual({ ok: true }); // 3 - 3 = 0
-    now += 10_000; // full again (10)
-    expect(limiter.take("a", 60, 25)).toEqual({ ok: true }); // 10 - 25 = -15
-    expect(limiter.take("a", 60)).toEqual({ ok: false, retryAfterSeconds: 16 });
-    now += 15_000;
-    expect(limiter.take("a", 60)).toEqual({ ok: false, retryAfterSeconds: 1 });
-    now += 1_000;
-    expect(limiter.take("a", 60)).toEqual({ ok: true });
-  });
+  it(
+    "takes n units at once; more than a full bucket is allowed only from a full bucket, " + "and leaves it below zero",
+    () => {
+      let now = 0;
+      const limiter = new RateLimiter(() => now);
+      expect(limiter.take("a", 60, 8)).toEqual({ ok: true }); // 10 - 8 = 2
+      expect(limiter.take("a", 60, 3)).toEqual({ ok: false, retryAfterSeconds: 1 });
+      now += 1_000;
+      expect(limiter.take("a", 60, 3)).toEqual({ ok: true }); // 3 - 3 = 0
+      now += 10_000; // full again (10)
+      expect(limiter.take("a", 60, 25)).toEqual({ ok: true }); // 10 - 25 = -15
+      expect(limiter.take("a", 60)).toEqual({ ok: false, retryAfterSeconds: 16 });
+      now += 15_000;
+      expect(limiter.take("a", 60)).toEqual({ ok: false, retryAfterSeconds: 1 });
+      now += 1_000;
+      expect(limiter.take("a", 60)).toEqual({ ok: true });
+    },
+  );
 
   it("charges units whatever the bucket holds, and a clock going back adds none", () => {
     let now = 50_000;

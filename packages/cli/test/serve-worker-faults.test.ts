@@ -188,7 +188,8 @@ describe("phmatch serve with its worker processes killed under load", () => {
     expect(metrics.crash).toBe(KILLS);
     expect(metrics.retries).toBeGreaterThan(0);
     console.log(
-      `serve with ${KILLS} worker kills: ${results.length} requests answered, ${crashed} with PHM_WORKER_CRASHED, ${metrics.retries} retried`,
+      `serve with ${KILLS} worker kills: ${results.length} requests answered, ` +
+        `${crashed} with PHM_WORKER_CRASHED, ${metrics.retries} retried`,
     );
   }, 120_000);
 });
@@ -282,40 +283,47 @@ describe("phmatch serve's time limits (the gate in-process, the clock in the tes
     audit?.close();
   });
 
-  it("answers 422 PHM_WORKER_TIMEOUT for an upload still hashing at the per-file limit, kills its worker, audits it", async () => {
-    when = "never";
-    expect(await post(small)).toMatchObject({ status: 200, body: { decision: "match" } });
-    when = "started";
-    // Started, an upload is not dropped at its deadline but runs to the per-file limit, which says the file costs too
-    // much: error + code, no Retry-After (it would fail again), no retry.
-    const slow = await post(small);
-    const timedOut = { decision: "error", reason_code: "PHM_WORKER_TIMEOUT" };
-    expect(slow).toMatchObject({ status: 422, retryAfter: null, body: timedOut });
-    expect(childPids(process.pid)).not.toContain(worker);
-    expect(pool.stats).toMatchObject({ timeouts: 1, crashes: 0, retries: 0 });
-    when = "never";
-    expect(await post(small)).toMatchObject({ status: 200, body: { decision: "match" } }); // a new worker answers
-    const records = readFileSync(auditFile, "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    const audited = {
-      type: "decision",
-      decision: "error",
-      reasonCode: "PHM_WORKER_TIMEOUT",
-      status: 422,
-      client: "127.0.0.1",
-    };
-    expect(records).toContainEqual(expect.objectContaining(audited));
-  });
+  it(
+    "answers 422 PHM_WORKER_TIMEOUT for an upload still hashing at the per-file limit, kills its worker, " +
+      "audits it",
+    async () => {
+      when = "never";
+      expect(await post(small)).toMatchObject({ status: 200, body: { decision: "match" } });
+      when = "started";
+      // Started, an upload is not dropped at its deadline but runs to the per-file limit, which says the file costs too
+      // much: error + code, no Retry-After (it would fail again), no retry.
+      const slow = await post(small);
+      const timedOut = { decision: "error", reason_code: "PHM_WORKER_TIMEOUT" };
+      expect(slow).toMatchObject({ status: 422, retryAfter: null, body: timedOut });
+      expect(childPids(process.pid)).not.toContain(worker);
+      expect(pool.stats).toMatchObject({ timeouts: 1, crashes: 0, retries: 0 });
+      when = "never";
+      expect(await post(small)).toMatchObject({ status: 200, body: { decision: "match" } }); // a new worker answers
+      const records = readFileSync(auditFile, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const audited = {
+        type: "decision",
+        decision: "error",
+        reasonCode: "PHM_WORKER_TIMEOUT",
+        status: 422,
+        client: "127.0.0.1",
+      };
+      expect(records).toContainEqual(expect.objectContaining(audited));
+    },
+  );
 
-  it("answers 503 TIMEOUT + Retry-After for an upload no thread started by its deadline, the next normally", async () => {
-    when = "submitted";
-    const before = { ...pool.stats };
-    const dropped = { decision: "error", reason_code: "TIMEOUT" };
-    expect(await post(small)).toMatchObject({ status: 503, retryAfter: "1", body: dropped });
-    expect(pool.stats).toEqual(before); // dropped, not killed: saturation says nothing against the file
-    when = "never";
-    expect(await post(small)).toMatchObject({ status: 200, body: { decision: "match" } });
-  });
+  it(
+    "answers 503 TIMEOUT + Retry-After for an upload no thread started by its deadline, " + "the next normally",
+    async () => {
+      when = "submitted";
+      const before = { ...pool.stats };
+      const dropped = { decision: "error", reason_code: "TIMEOUT" };
+      expect(await post(small)).toMatchObject({ status: 503, retryAfter: "1", body: dropped });
+      expect(pool.stats).toEqual(before); // dropped, not killed: saturation says nothing against the file
+      when = "never";
+      expect(await post(small)).toMatchObject({ status: 200, body: { decision: "match" } });
+    },
+  );
 });

@@ -280,7 +280,8 @@ describe("phmatch serve", () => {
     for (const body of hookBodies) expect(body.length).toBeLessThan(4000); // results, not media
   });
 
-  it("reloads on SIGHUP: a newer list is swapped in; a damaged or older one is refused and the current stays", async () => {
+  it("reloads on SIGHUP: a newer list is swapped in; " +
+    "a damaged or older one is refused and the current stays", async () => {
     await writeList(2, ["shapes.png", "texture.jpg", "texture-grey.png"]);
     gate.child.kill("SIGHUP");
     await until(async () => (await ready(gate)).lists[0]?.version === 2);
@@ -303,7 +304,8 @@ describe("phmatch serve", () => {
     expect((await ready(gate)).lists[0]?.version).toBe(2);
   }, 30_000);
 
-  it("reloads when the list file changes, and a request in flight finishes with the lists it started with", async () => {
+  it("reloads when the list file changes, " +
+    "and a request in flight finishes with the lists it started with", async () => {
     // Start a request whose body arrives slowly.
     const body = image("images/texture-grey.png");
     const slow = httpRequest(`${gate.url}/v1/check`, {
@@ -367,7 +369,8 @@ describe("phmatch serve", () => {
 });
 
 describe("phmatch serve under load and misconfiguration", () => {
-  it("when saturated, a request waits its turn; 503 with Retry-After past its client's waiting places; 429 over a token's rate", async () => {
+  it("when saturated, a request waits its turn; 503 with Retry-After past its client's waiting places; " +
+    "429 over a token's rate", async () => {
     const tokens = join(root, "tokens-rate.json");
     writeFileSync(
       tokens,

@@ -159,41 +159,47 @@ describe("readCsv", () => {
     expect(report).toMatchObject({ read: 3, invalid: 0 });
   });
 
-  it("detects semicolon from a header whose quoted name holds more commas; header names match in any case; stray quotes are text", async () => {
-    const { records, report } = await read("semicolon.csv");
-    expect(rows(records)).toEqual([
-      {
-        line: 2,
-        algorithm: "md5",
-        value: hex("md5", "orange"),
-        entryId: "s-1",
-        category: "A",
-        extra: {
-          "Comment, as given: free text, any language, any length, any script": "commas, unquoted, are text here",
+  it(
+    "detects semicolon from a header whose quoted name holds more commas; header names match in any case; " +
+      "stray quotes are text",
+    async () => {
+      const { records, report } = await read("semicolon.csv");
+      expect(rows(records)).toEqual([
+        {
+          line: 2,
+          algorithm: "md5",
+          value: hex("md5", "orange"),
+          entryId: "s-1",
+          category: "A",
+          extra: {
+            "Comment, as given: free text, any language, any length, any script": "commas, unquoted, are text here",
+          },
         },
-      },
-      {
-        line: 3,
-        algorithm: "sha256",
-        value: hex("sha256", "river"),
-        entryId: "s-2",
-        category: "B",
-        extra: { "Comment, as given: free text, any language, any length, any script": 'a 5" tall "glass"' },
-      },
-      {
-        line: 4,
-        algorithm: "blockhash",
-        value: hex("sha256", "blockhash:saddle"),
-        entryId: "s-3",
-        category: undefined,
-        extra: undefined,
-      },
-    ]);
-    expect(report).toMatchObject({ read: 3, invalid: 0 });
-  });
+        {
+          line: 3,
+          algorithm: "sha256",
+          value: hex("sha256", "river"),
+          entryId: "s-2",
+          category: "B",
+          extra: { "Comment, as given: free text, any language, any length, any script": 'a 5" tall "glass"' },
+        },
+        {
+          line: 4,
+          algorithm: "blockhash",
+          value: hex("sha256", "blockhash:saddle"),
+          entryId: "s-3",
+          category: undefined,
+          extra: undefined,
+        },
+      ]);
+      expect(report).toMatchObject({ read: 3, invalid: 0 });
+    },
+  );
 
   it("accepts LF, CRLF and CR line ends mixed in one file", async () => {
-    const text = `algorithm,hash\nmd5,${hex("md5", "apple")}\r\nsha1,${hex("sha1", "bicycle")}\r\r\nmd5,${hex("md5", "cloud")}\n`;
+    const text =
+      "algorithm,hash\n" +
+      `md5,${hex("md5", "apple")}\r\nsha1,${hex("sha1", "bicycle")}\r\r\nmd5,${hex("md5", "cloud")}\n`;
     const { records, report } = await collect(Readable.from([text]));
     expect(rows(records).map((r) => [r.line, r.algorithm, r.value])).toEqual([
       [2, "md5", hex("md5", "apple")],
@@ -259,7 +265,8 @@ describe("readCsv", () => {
       file: "custom-columns.csv",
       line: 2,
       reason:
-        'the header has no "hash" column (its columns are "Reference", "MD5 Hash", "Classification", "Comment"); name the column that holds the hashes in the columns option',
+        'the header has no "hash" column (its columns are "Reference", "MD5 Hash", "Classification", "Comment"); ' +
+        "name the column that holds the hashes in the columns option",
     });
 
     const misnamed = await read("custom-columns.csv", { algorithm: "md5", columns: { hash: "MD5 Hash", id: "Ref" } });
@@ -267,11 +274,13 @@ describe("readCsv", () => {
     expect(misnamed.report.problems.map((p) => [p.line, p.reason])).toEqual([
       [
         2,
-        'the header has no column "Ref" (the id column); its columns are "Reference", "MD5 Hash", "Classification", "Comment"',
+        'the header has no column "Ref" (the id column); ' +
+          'its columns are "Reference", "MD5 Hash", "Classification", "Comment"',
       ],
       [
         3,
-        'the header has no column "Ref" (the id column); its columns are "Reference", "MD5 Hash", "Classification", "Comment"',
+        'the header has no column "Ref" (the id column); ' +
+          'its columns are "Reference", "MD5 Hash", "Classification", "Comment"',
       ],
     ]);
   });
@@ -340,45 +349,53 @@ describe("readCsv", () => {
     await expect.poll(() => consumed.destroyed).toBe(true);
   });
 
-  it("handles a UTF-8 BOM before a quoted header name, CRLF line ends, blank CRLF lines and a CRLF inside a quoted cell", async () => {
-    const { records, report } = await read("bom-crlf.csv");
-    expect(rows(records)).toEqual([
-      {
-        line: 2,
-        algorithm: "md5",
-        value: hex("md5", "apple"),
-        entryId: "b-1",
-        category: undefined,
-        extra: { note: "first" },
-      },
-      {
-        line: 4,
-        algorithm: "sha1",
-        value: hex("sha1", "bicycle"),
-        entryId: "b-2",
-        category: undefined,
-        extra: { note: "two\r\nlines" },
-      },
-      {
-        line: 7,
-        algorithm: "md5",
-        value: hex("md5", "cloud"),
-        entryId: "b-3",
-        category: undefined,
-        extra: { note: "after" },
-      },
-    ]);
-    expect(report).toMatchObject({ read: 3, invalid: 0 });
-  });
+  it(
+    "handles a UTF-8 BOM before a quoted header name, CRLF line ends, " +
+      "blank CRLF lines and a CRLF inside a quoted cell",
+    async () => {
+      const { records, report } = await read("bom-crlf.csv");
+      expect(rows(records)).toEqual([
+        {
+          line: 2,
+          algorithm: "md5",
+          value: hex("md5", "apple"),
+          entryId: "b-1",
+          category: undefined,
+          extra: { note: "first" },
+        },
+        {
+          line: 4,
+          algorithm: "sha1",
+          value: hex("sha1", "bicycle"),
+          entryId: "b-2",
+          category: undefined,
+          extra: { note: "two\r\nlines" },
+        },
+        {
+          line: 7,
+          algorithm: "md5",
+          value: hex("md5", "cloud"),
+          entryId: "b-3",
+          category: undefined,
+          extra: { note: "after" },
+        },
+      ]);
+      expect(report).toMatchObject({ read: 3, invalid: 0 });
+    },
+  );
 
-  it("skips blank lines (before the header too, where the delimiter is detected after them) without counting them, keeping physical line numbers", async () => {
-    const { records, report } = await read("blank-lines.tsv");
-    expect(rows(records).map((r) => [r.line, r.algorithm, r.value])).toEqual([
-      [4, "md5", hex("md5", "apple")],
-      [7, "sha1", hex("sha1", "bicycle")],
-    ]);
-    expect(report).toMatchObject({ read: 2, invalid: 0 });
-  });
+  it(
+    "skips blank lines (before the header too, where the delimiter is detected after them) without counting them, " +
+      "keeping physical line numbers",
+    async () => {
+      const { records, report } = await read("blank-lines.tsv");
+      expect(rows(records).map((r) => [r.line, r.algorithm, r.value])).toEqual([
+        [4, "md5", hex("md5", "apple")],
+        [7, "sha1", hex("sha1", "bicycle")],
+      ]);
+      expect(report).toMatchObject({ read: 2, invalid: 0 });
+    },
+  );
 
   it("reports a quote left open to the end of the file at the row that opened it", async () => {
     const { records, report } = await read("unclosed-quote.csv");
@@ -403,19 +420,22 @@ describe("readCsv", () => {
     },
   );
 
-  it("fails with PHM_HASHSET_PARSE on a row that never ends (not a delimited file), without buffering it whole", async () => {
-    const input = Readable.from(
-      (function* () {
-        yield 'algorithm,hash\nmd5,"';
-        for (let i = 0; i < 2000; i++) yield "x".repeat(1024);
-      })(),
-      { objectMode: false },
-    );
-    await expect(collect(input, {}, new ImportReport("endless.csv"))).rejects.toMatchObject({
-      code: "PHM_HASHSET_PARSE",
-      message: expect.stringMatching(/^endless\.csv:2: a row is still going at this line after 1048576 characters/),
-    });
-  });
+  it(
+    "fails with PHM_HASHSET_PARSE on a row that never ends (not a delimited file), " + "without buffering it whole",
+    async () => {
+      const input = Readable.from(
+        (function* () {
+          yield 'algorithm,hash\nmd5,"';
+          for (let i = 0; i < 2000; i++) yield "x".repeat(1024);
+        })(),
+        { objectMode: false },
+      );
+      await expect(collect(input, {}, new ImportReport("endless.csv"))).rejects.toMatchObject({
+        code: "PHM_HASHSET_PARSE",
+        message: expect.stringMatching(/^endless\.csv:2: a row is still going at this line after 1048576 characters/),
+      });
+    },
+  );
 
   it("reads nothing from an empty file or a header alone", async () => {
     for (const text of ["", "algorithm,hash\n"]) {

@@ -129,23 +129,26 @@ describe("readNcmec: a well-formed list", () => {
 });
 
 describe("readNcmec: invalid records", () => {
-  it("reports wrong hex lengths and non-hex values at the record's line, keeping the record's valid fingerprints", async () => {
-    const { report, ...result } = await readFixture("wrong-hex-length.xml");
-    expect(entrySummary({ report, ...result })).toEqual([
-      [4, "sha1", "x1", "A1", digest("sha1", benign("x1"))],
-      [18, "md5", "x3", undefined, digest("md5", benign("x3"))],
-    ]);
-    expect(result.withdrawals).toEqual([]);
-    expect(report.read).toBe(4);
-    expect(report.invalid).toBe(4);
-    expect(problemLines(report)).toEqual([4, 12, 18, 22]);
-    expect(report.problems.map((p) => p.reason)).toEqual([
-      expect.stringMatching(/^<image> "x1": <md5>: .*32 hex digits, got 31/),
-      expect.stringMatching(/^<image> "x2": <sha1>: .*40 hex digits, got 41/),
-      expect.stringMatching(/^<image> "x3": <sha256>: .*not hex/),
-      expect.stringMatching(/^<deletedImage> "x4": <md5>: .*32 hex digits, got 30/),
-    ]);
-  });
+  it(
+    "reports wrong hex lengths and non-hex values at the record's line, " + "keeping the record's valid fingerprints",
+    async () => {
+      const { report, ...result } = await readFixture("wrong-hex-length.xml");
+      expect(entrySummary({ report, ...result })).toEqual([
+        [4, "sha1", "x1", "A1", digest("sha1", benign("x1"))],
+        [18, "md5", "x3", undefined, digest("md5", benign("x3"))],
+      ]);
+      expect(result.withdrawals).toEqual([]);
+      expect(report.read).toBe(4);
+      expect(report.invalid).toBe(4);
+      expect(problemLines(report)).toEqual([4, 12, 18, 22]);
+      expect(report.problems.map((p) => p.reason)).toEqual([
+        expect.stringMatching(/^<image> "x1": <md5>: .*32 hex digits, got 31/),
+        expect.stringMatching(/^<image> "x2": <sha1>: .*40 hex digits, got 41/),
+        expect.stringMatching(/^<image> "x3": <sha256>: .*not hex/),
+        expect.stringMatching(/^<deletedImage> "x4": <md5>: .*32 hex digits, got 30/),
+      ]);
+    },
+  );
 
   it("reports bad base64 PhotoDNA and accepts good base64", async () => {
     const { report, ...result } = await readFixture("bad-base64.xml");
@@ -279,7 +282,8 @@ describe("readNcmec: malformed XML", () => {
     const total = 1000;
     function* chunks() {
       yield Buffer.from(
-        `<hashList>\n<image><id>n1</id><fingerprints><md5>${digest("md5", benign("n1"))}</md5></fingerprints></image>\n<image>\n<id>n2</id>`,
+        `<hashList>\n<image><id>n1</id><fingerprints><md5>${digest("md5", benign("n1"))}</md5></fingerprints>` +
+          "</image>\n<image>\n<id>n2</id>",
       );
       for (; produced < total; produced++) yield Buffer.from("<a>".repeat(10_000));
     }
@@ -289,7 +293,8 @@ describe("readNcmec: malformed XML", () => {
     expect(report.read).toBe(2);
     expect(problemLines(report)).toEqual([4]);
     expect(report.problems[0]?.reason).toBe(
-      `malformed XML: elements nested deeper than ${MAX_DEPTH} levels (not an NCMEC list, or a damaged one); the <image> starting at line 3 is incomplete and was not imported`,
+      `malformed XML: elements nested deeper than ${MAX_DEPTH} levels (not an NCMEC list, or a damaged one); ` +
+        "the <image> starting at line 3 is incomplete and was not imported",
     );
     expect(produced).toBeLessThan(total);
   });

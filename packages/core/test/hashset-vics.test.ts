@@ -159,23 +159,27 @@ describe("readVics: well-formed lists", () => {
     ]);
   });
 
-  it("gives the same records whatever the chunking: 1-byte chunks split tokens, lines and UTF-8 sequences", async () => {
-    const whole = fs.readFileSync(
-      new URL("../../../test-fixtures/hashsets/vics/vics-2.0.json", import.meta.url),
-      "utf8",
-    );
-    const expected = summary(await readAll(Readable.from([whole]), new ImportReport("whole.json")));
-    expect(expected).toHaveLength(9);
-    expect(summary(await readAll(inPieces(whole, 1), new ImportReport("bytes.json")))).toEqual(expected);
-    expect(summary(await readAll(inPieces(whole, 7), new ImportReport("sevens.json")))).toEqual(expected);
+  it(
+    "gives the same records whatever the chunking: 1-byte chunks split tokens, " + "lines and UTF-8 sequences",
+    async () => {
+      const whole = fs.readFileSync(
+        new URL("../../../test-fixtures/hashsets/vics/vics-2.0.json", import.meta.url),
+        "utf8",
+      );
+      const expected = summary(await readAll(Readable.from([whole]), new ImportReport("whole.json")));
+      expect(expected).toHaveLength(9);
+      expect(summary(await readAll(inPieces(whole, 1), new ImportReport("bytes.json")))).toEqual(expected);
+      expect(summary(await readAll(inPieces(whole, 7), new ImportReport("sevens.json")))).toEqual(expected);
 
-    const series = "Café ✓ 🙂 série";
-    const text = `{"value": [\n{"MediaID": 1, "Category": 2, "Series": ${JSON.stringify(series)},\n "MD5": "${md5(90)}"}]}`;
-    const report = new ImportReport("utf8.json");
-    const [entry] = entries(await readAll(inPieces(text, 1), report));
-    expect(entry?.fields?.extra?.Series).toBe(series);
-    expect(entry?.line).toBe(2);
-  });
+      const series = "Café ✓ 🙂 série";
+      const text =
+        `{"value": [\n{"MediaID": 1, "Category": 2, "Series": ${JSON.stringify(series)},\n` + ` "MD5": "${md5(90)}"}]}`;
+      const report = new ImportReport("utf8.json");
+      const [entry] = entries(await readAll(inPieces(text, 1), report));
+      expect(entry?.fields?.extra?.Series).toBe(series);
+      expect(entry?.line).toBe(2);
+    },
+  );
 
   it('keeps a "__proto__" key as an ordinary field', async () => {
     const text = `{"value": [{"MediaID": 1, "MD5": "${md5(91)}", "__proto__": {"polluted": "yes"}}]}`;
@@ -297,15 +301,18 @@ describe("readVics: broken JSON", () => {
     ]);
   });
 
-  it("in strict mode, yields the entries before a truncation and then throws PHM_HASHSET_PARSE naming the line", async () => {
-    const report = new ImportReport("truncated.json", true);
-    const { records, error } = await readFailure(fixture("truncated.json"), report);
-    expect(records).toHaveLength(3);
-    expect(error).toMatchObject({ name: "PhmatchError", code: "PHM_HASHSET_PARSE" });
-    expect((error as Error).message).toContain(
-      "truncated.json:19: the file ends inside the Media object that starts at line 15",
-    );
-  });
+  it(
+    "in strict mode, yields the entries before a truncation " + "and then throws PHM_HASHSET_PARSE naming the line",
+    async () => {
+      const report = new ImportReport("truncated.json", true);
+      const { records, error } = await readFailure(fixture("truncated.json"), report);
+      expect(records).toHaveLength(3);
+      expect(error).toMatchObject({ name: "PhmatchError", code: "PHM_HASHSET_PARSE" });
+      expect((error as Error).message).toContain(
+        "truncated.json:19: the file ends inside the Media object that starts at line 15",
+      );
+    },
+  );
 
   it("reports a truncation between Media objects at the last line with text", async () => {
     const text = `{"value": [\n{"MediaID": 1, "MD5": "${md5(93)}"},\n\n`;
@@ -318,36 +325,43 @@ describe("readVics: broken JSON", () => {
     ]);
   });
 
-  it("reports a syntax error at its line; Media objects closed before it on the same line are still yielded", async () => {
-    // minified, as some exports are: everything is line 1
-    const text = `{"value":[{"MediaID":1,"MD5":"${md5(94)}"},{"MediaID":2,"MD5":"${md5(95)}"},{"MediaID":3 "MD5":"${md5(96)}"}]}`;
-    const report = new ImportReport("minified.json");
-    const records = await readAll(Readable.from([text]), report);
-    expect(summary(records)).toEqual([
-      [1, "md5", "1", undefined, md5(94)],
-      [1, "md5", "2", undefined, md5(95)],
-    ]);
-    expect(report.read).toBe(3);
-    expect(report.invalid).toBe(1);
-    expect(report.problems[0]?.line).toBe(1);
-    expect(report.problems[0]?.reason).toMatch(
-      /^invalid JSON in the Media object that starts at line 1 \(.+\); the rest of the file was not read$/,
-    );
+  it(
+    "reports a syntax error at its line; " + "Media objects closed before it on the same line are still yielded",
+    async () => {
+      // minified, as some exports are: everything is line 1
+      const text =
+        `{"value":[{"MediaID":1,"MD5":"${md5(94)}"},{"MediaID":2,"MD5":"${md5(95)}"},` +
+        `{"MediaID":3 "MD5":"${md5(96)}"}]}`;
+      const report = new ImportReport("minified.json");
+      const records = await readAll(Readable.from([text]), report);
+      expect(summary(records)).toEqual([
+        [1, "md5", "1", undefined, md5(94)],
+        [1, "md5", "2", undefined, md5(95)],
+      ]);
+      expect(report.read).toBe(3);
+      expect(report.invalid).toBe(1);
+      expect(report.problems[0]?.line).toBe(1);
+      expect(report.problems[0]?.reason).toMatch(
+        /^invalid JSON in the Media object that starts at line 1 \(.+\); the rest of the file was not read$/,
+      );
 
-    // the error follows the last Media object's "}" with no "{" in between
-    const tail = new ImportReport("tail.json");
-    expect(summary(await readAll(Readable.from([`{"value":[{"MediaID":7,"MD5":"${md5(94)}"} oops]}`]), tail))).toEqual([
-      [1, "md5", "7", undefined, md5(94)],
-    ]);
-    expect(tail.read).toBe(1);
-    expect(tail.problems[0]?.reason).toMatch(/^invalid JSON \(.+\); the rest of the file was not read$/);
+      // the error follows the last Media object's "}" with no "{" in between
+      const tail = new ImportReport("tail.json");
+      expect(
+        summary(await readAll(Readable.from([`{"value":[{"MediaID":7,"MD5":"${md5(94)}"} oops]}`]), tail)),
+      ).toEqual([[1, "md5", "7", undefined, md5(94)]]);
+      expect(tail.read).toBe(1);
+      expect(tail.problems[0]?.reason).toMatch(/^invalid JSON \(.+\); the rest of the file was not read$/);
 
-    const pretty = `{\n"value": [\n{\n"MediaID": 1,\n"MD5": "${md5(94)}",,\n"SHA1": "${sha1(94)}"\n}\n]\n}\n`;
-    const strict = new ImportReport("pretty.json", true);
-    const { error } = await readFailure(Readable.from([pretty]), strict);
-    expect(error).toMatchObject({ code: "PHM_HASHSET_PARSE" });
-    expect((error as Error).message).toMatch(/^pretty\.json:5: invalid JSON in the Media object that starts at line 3/);
-  });
+      const pretty = `{\n"value": [\n{\n"MediaID": 1,\n"MD5": "${md5(94)}",,\n"SHA1": "${sha1(94)}"\n}\n]\n}\n`;
+      const strict = new ImportReport("pretty.json", true);
+      const { error } = await readFailure(Readable.from([pretty]), strict);
+      expect(error).toMatchObject({ code: "PHM_HASHSET_PARSE" });
+      expect((error as Error).message).toMatch(
+        /^pretty\.json:5: invalid JSON in the Media object that starts at line 3/,
+      );
+    },
+  );
 
   it("refuses a document that is not VICS, even without --strict", async () => {
     const cases: [string, string][] = [
@@ -434,7 +448,9 @@ describe("readVics: hostile and broken input", () => {
       {
         file: "hostile.json",
         line: 1,
-        reason: `a JSON string or number goes on for more than ${MAX_VALUE_CHARS} characters in the Media object that starts at line 1 (a quote that is never closed, or not JSON); the rest of the file was not read`,
+        reason:
+          `a JSON string or number goes on for more than ${MAX_VALUE_CHARS} characters in the Media object ` +
+          "that starts at line 1 (a quote that is never closed, or not JSON); the rest of the file was not read",
       },
     ]);
     // without the structural characters the string is held back by the reader, not the tokenizer: stopped too
@@ -445,40 +461,45 @@ describe("readVics: hostile and broken input", () => {
     });
   });
 
-  it("refuses a Media object longer than 1 Mi characters as one problem, and reads the Media objects after it", async () => {
-    for (const filler of [`, "f": "${"x".repeat(200)}"`, `, "Tags": [${'"t", '.repeat(400)}"t"]`]) {
-      const head = `{"value": [\n{"MediaID": 1, "MD5": "${md5(1)}"`;
-      const result = await outcome(
-        generated(
-          head,
-          filler,
-          Math.ceil((2 * MAX_MEDIA_CHARS) / filler.length),
-          `},\n{"MediaID": 2, "MD5": "${md5(2)}"}\n]}\n`,
-        ),
-      );
-      expect(result.records).toEqual([[3, "md5", "2", undefined, md5(2)]]);
-      expect(result.report).toMatchObject({ read: 2, invalid: 1 });
-      expect(result.report.problems).toEqual([
-        {
-          file: "hostile.json",
-          line: 2,
-          reason: `the Media object is longer than ${MAX_MEDIA_CHARS} characters; it was not imported`,
-        },
-      ]);
-    }
-  });
+  it(
+    "refuses a Media object longer than 1 Mi characters as one problem, " + "and reads the Media objects after it",
+    async () => {
+      for (const filler of [`, "f": "${"x".repeat(200)}"`, `, "Tags": [${'"t", '.repeat(400)}"t"]`]) {
+        const head = `{"value": [\n{"MediaID": 1, "MD5": "${md5(1)}"`;
+        const result = await outcome(
+          generated(
+            head,
+            filler,
+            Math.ceil((2 * MAX_MEDIA_CHARS) / filler.length),
+            `},\n{"MediaID": 2, "MD5": "${md5(2)}"}\n]}\n`,
+          ),
+        );
+        expect(result.records).toEqual([[3, "md5", "2", undefined, md5(2)]]);
+        expect(result.report).toMatchObject({ read: 2, invalid: 1 });
+        expect(result.report.problems).toEqual([
+          {
+            file: "hostile.json",
+            line: 2,
+            reason: `the Media object is longer than ${MAX_MEDIA_CHARS} characters; it was not imported`,
+          },
+        ]);
+      }
+    },
+  );
 
   it("stops at nesting deeper than 64 levels, in a Media object or outside one", async () => {
     const deep = "[".repeat(200_000) + "]".repeat(200_000);
     const inMedia = await outcome(Readable.from([`{"value": [{"MediaID": 1, "MD5": "${md5(1)}", "X": ${deep}}]}`]));
     expect(inMedia.report).toMatchObject({ read: 1, invalid: 1 });
     expect(inMedia.report.problems[0]?.reason).toBe(
-      `JSON nested deeper than ${MAX_DEPTH} levels in the Media object that starts at line 1 (not a VICS list, or a damaged one); the rest of the file was not read`,
+      `JSON nested deeper than ${MAX_DEPTH} levels in the Media object that starts at line 1 ` +
+        "(not a VICS list, or a damaged one); the rest of the file was not read",
     );
     const outside = await outcome(Readable.from([`{"odata.metadata": ${deep}, "value": []}`]));
     expect(outside.report).toMatchObject({ read: 0, invalid: 1 });
     expect(outside.report.problems[0]?.reason).toBe(
-      `JSON nested deeper than ${MAX_DEPTH} levels (not a VICS list, or a damaged one); the rest of the file was not read`,
+      `JSON nested deeper than ${MAX_DEPTH} levels (not a VICS list, or a damaged one); ` +
+        "the rest of the file was not read",
     );
     // 64 levels are read: a field nested that deep is kept as JSON text
     const levels = MAX_DEPTH - 3; // root, "value", the Media object

@@ -301,7 +301,7 @@ export class SupervisedHashPool {
 
   #send(message: SupervisorMessage): void {
     const child = this.#child;
-    if (child !== undefined && child.connected) child.send(message);
+    if (child?.connected) child.send(message);
   }
 
   #dispatch(task: Task): void {
@@ -418,7 +418,8 @@ export class SupervisedHashPool {
         this.#fail(
           task,
           cause.code,
-          `${cause.detail} while hashing ${nameOf(task.input)}: it costs more than the per-file time limit, and would again; not retried`,
+          `${cause.detail} while hashing ${nameOf(task.input)}: ` +
+            "it costs more than the per-file time limit, and would again; not retried",
         );
       } else if (task.attempts >= 2) {
         this.#fail(

@@ -20,10 +20,13 @@ export async function streamVics(MEDIA: number): Promise<void> {
   // so chunk ends fall inside tokens); it never exists as one string.
   async function* document(): AsyncGenerator<Buffer> {
     let pending =
-      '{"odata.metadata": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Media",\n"value": [\n';
+      '{"odata.metadata": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Media",\n' +
+      '"value": [\n';
     for (let i = 0; i < MEDIA; i++) {
       const s = `phmatch vics stream ${i}`;
-      pending += `{"MediaID": ${i}, "Category": ${i % 5}, "MD5": "${digestHex("md5", s)}", "SHA1": "${digestHex("sha1", s)}", "Series": "série ${i % 7}"}${i + 1 < MEDIA ? "," : ""}\n`;
+      pending +=
+        `{"MediaID": ${i}, "Category": ${i % 5}, "MD5": "${digestHex("md5", s)}", ` +
+        `"SHA1": "${digestHex("sha1", s)}", "Series": "série ${i % 7}"}${i + 1 < MEDIA ? "," : ""}\n`;
       while (pending.length >= 4093) {
         chunksProduced++;
         yield Buffer.from(pending.slice(0, 4093), "utf8");
