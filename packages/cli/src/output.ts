@@ -9,7 +9,7 @@ export async function writeLine(stream: Writable, line: string): Promise<void> {
 /**
  * The command-line flag that sets each API option core's messages name (PhmatchError.optionNames): core speaks in
  * option names (`maxPixels`), the CLI prints the flag (--max-pixels). One table, used wherever the CLI prints an
- * error of core's.
+ * error or a problem of core's to a person (records and reports keep core's words, as a library user sees them).
  */
 export const OPTION_FLAGS: Readonly<Record<string, string>> = {
   maxPixels: "--max-pixels",
@@ -24,14 +24,28 @@ export const OPTION_FLAGS: Readonly<Record<string, string>> = {
   "list.version": "--list-version",
   who: "--who",
   why: "--why",
+  algorithm: "--algorithm",
+  dihedral: "--dihedral",
+  followSymlinks: "--follow-symlinks",
+  head: "--head",
+  state: "--state-dir",
+  // Not options: the API functions core's hints name, and the commands that do the same.
+  importHashSet: "phmatch hashset import <file> --list-id <id> -o <store>.phs",
+  verifyAuditLog: "phmatch audit verify",
+  addOverride: "phmatch hashset override",
+  signOverrides: "phmatch hashset override sign",
 };
 
-/** An error's message as the CLI prints it: each API option it names (`maxPixels`) given as its flag. */
+/**
+ * An error's message as the CLI prints it: each API name it gives in backticks (`maxPixels`, listed in its
+ * optionNames) as the flag or command that does the same.
+ */
 export function cliMessage(error: { message: string; optionNames?: readonly string[] }): string {
-  let message = error.message;
-  for (const name of error.optionNames ?? []) {
-    const flag = OPTION_FLAGS[name];
-    if (flag !== undefined) message = message.replaceAll(`\`${name}\``, flag);
-  }
-  return message;
+  return cliText(error.message);
+}
+
+/** A problem or reason core wrote (an import problem, an audit log problem) as the CLI prints it: every API name the
+ * table knows, in backticks, given as its flag. */
+export function cliText(text: string): string {
+  return text.replace(/`([A-Za-z.]+)`/g, (whole, name: string) => OPTION_FLAGS[name] ?? whole);
 }

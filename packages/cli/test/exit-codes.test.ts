@@ -83,4 +83,16 @@ describe("core's messages as the CLI prints them", () => {
     expect(printed).toContain("(--strict makes any invalid line fatal)");
     expect(printed).not.toContain("`strict`");
   });
+
+  it("gives the flag in the problems of an import, and the command where core names the API function", async () => {
+    const list = at("plain.txt");
+    writeFileSync(list, "d41d8cd98f00b204e9800998ecf8427f\n");
+    expect(await phmatch("hashset", "import", list, "--list-id", "p", "-o", at("plain.phs"))).not.toBe(0);
+    const printed = stderr.join("");
+    expect(printed).toContain("needs --algorithm (which hash these values are)");
+    expect(printed).not.toContain("`algorithm`");
+    stderr.length = 0;
+    expect(await phmatch("match", "--hashset", list, at("good.ndjson"))).toBe(EXIT_CODES.VERIFICATION_FAILED);
+    expect(stderr.join("")).toContain("import it into a store first (phmatch hashset import <file> --list-id");
+  });
 });

@@ -2,9 +2,10 @@
 // and a message names the API option that is the way out (`maxPixels`, listed in optionNames) so that the CLI can
 // print its flag instead. The registry alone says which algorithms can be computed, and addOverride checks an
 // override itself, whoever calls it.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   decodeImage,
   ERROR_CODES,
@@ -124,5 +125,33 @@ describe("addOverride checks the override itself", () => {
   it("takes a valid override", async () => {
     await addOverride(store, good, { lists: ["hotline"] });
     expect((await readOverridesFile(store))?.overrides).toEqual([good]);
+  });
+});
+
+describe("no text core writes names a command-line flag", () => {
+  // Every string, template and message in core's sources (comments left out): notes in records, import problems,
+  // audit log problems and errors are core's words; the CLI maps the API names in them to its flags (cliText).
+  const sources = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+    );
+  const coreSrc = join(dirname(fileURLToPath(import.meta.url)), "..", "src");
+
+  it("in any string literal of packages/core/src", () => {
+    const found: string[] = [];
+    for (const file of sources(coreSrc)) {
+      readFileSync(file, "utf8")
+        .split("\n")
+        .forEach((line, i) => {
+          const code = line.trimStart();
+          if (code.startsWith("//") || code.startsWith("*") || code.startsWith("/*")) return;
+          for (const literal of code.match(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g) ?? []) {
+            if (/(^|[\s(])--[a-z][a-z-]+/.test(literal.slice(1, -1))) {
+              found.push(`${relative(coreSrc, file)}:${i + 1}: ${literal}`);
+            }
+          }
+        });
+    }
+    expect(found).toEqual([]);
   });
 });

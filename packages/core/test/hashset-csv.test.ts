@@ -223,7 +223,7 @@ describe("readCsv", () => {
     expect(records).toEqual([]);
     expect(report).toMatchObject({ read: 2, invalid: 2 });
     expect(report.problems.map((p) => p.line)).toEqual([2, 3]);
-    expect(report.problems[0]?.reason).toMatch(/pass --algorithm or add an algorithm column/);
+    expect(report.problems[0]?.reason).toMatch(/give `algorithm` or add an algorithm column/);
   });
 
   it("refuses an --algorithm that is not a known id, on every row", async () => {
@@ -306,7 +306,7 @@ describe("readCsv", () => {
       [8, 'unrecognised hash type "fuzzyhash"'],
       [9, `"hash": sha1 value is not hex: "${"z".repeat(40)}"`],
       [10, 'the "hash" cell is empty'],
-      [11, 'the "algorithm" cell is empty; fill it or pass --algorithm for rows without one'],
+      [11, 'the "algorithm" cell is empty; fill it or give `algorithm` for rows without one'],
     ]);
     expect(report).toMatchObject({ read: 10, invalid: 8, unrecognised: { fuzzyhash: 1 } });
   });

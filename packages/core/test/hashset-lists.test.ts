@@ -349,7 +349,8 @@ describe("typed errors for list files (item 21)", () => {
     const error = await caught(loadHashSet(csv));
     expect(error.code).toBe("PHM_HASHSET_FORMAT");
     expect(error.message).toContain("looks like a csv hash list");
-    expect(error.message).toContain("phmatch hashset import");
+    expect(error.message).toContain("import it into a store first (`importHashSet`)");
+    expect(error.optionNames).toContain("importHashSet");
     expect((await caught(loadHashSet(file("list.txt", `${digest("md5", "a")}\n`)))).message).toContain(
       "looks like a text hash list",
     );

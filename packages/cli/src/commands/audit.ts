@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { type AuditHead, PhmatchError, RollbackState, verifyAuditLog } from "@phmatch/core";
 import { auditLogKey } from "@phmatch/core/internal";
 import { Command } from "commander";
+import { cliText } from "../output.js";
 import { trustedKeys } from "./hashset/options.js";
 
 /** `phmatch audit verify`: check a decision audit log's hash chain and signed checkpoints. */
@@ -67,7 +68,7 @@ export function auditCommand(): Command {
         (s) => `line ${s.line}: resumed after record ${s.afterSeq} (head ${s.head})`,
       );
       if (!result.ok) {
-        for (const p of result.problems) process.stderr.write(`${file}:${p.line}: ${p.problem}\n`);
+        for (const p of result.problems) process.stderr.write(`${file}:${p.line}: ${cliText(p.problem)}\n`);
         for (const s of stops) process.stderr.write(`${file}: unclean stop, ${s}\n`);
         throw new PhmatchError(
           "PHM_AUDIT_ALTERED",

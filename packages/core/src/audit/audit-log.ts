@@ -158,7 +158,9 @@ export class AuditLog {
   static open(path: string, options: AuditLogOptions = {}): AuditLog {
     const recorded = options.state?.auditHead(path);
     if (recorded !== undefined && !existsSync(path)) {
-      throw new PhmatchError("PHM_AUDIT_ALTERED", behind(path, undefined, recorded, options.state as RollbackState));
+      throw new PhmatchError("PHM_AUDIT_ALTERED", behind(path, undefined, recorded, options.state as RollbackState), {
+        optionNames: ["state"],
+      });
     }
     let fd: number;
     try {
@@ -182,7 +184,7 @@ export class AuditLog {
         closeSync(fd);
         throw new PhmatchError(
           "PHM_AUDIT_ALTERED",
-          `the audit log ${path} does not end with a record: refusing to continue it (run phmatch audit verify)`,
+          `the audit log ${path} does not end with a record: refusing to continue it (verify it: \`verifyAuditLog\`)`,
         );
       }
       prev = sha256(last);
@@ -200,6 +202,7 @@ export class AuditLog {
             options.state as RollbackState,
             found !== undefined,
           ),
+          { optionNames: ["state"] },
         );
       }
     }
@@ -375,7 +378,7 @@ function behind(
   return (
     `the audit log ${path} ${end}, but ${why}: ` +
     `records were cut from its end or the log was replaced; refusing to continue it. ` +
-    `Keep this file as evidence (phmatch audit verify ${path} --state-dir ${state.dir} shows where it differs), ` +
+    `Keep this file as evidence (verifying it with \`state\` ${state.dir} shows where it differs), ` +
     `restore the whole log, or start a new log under another name`
   );
 }
@@ -566,7 +569,7 @@ export function verifyAuditLog(
       line: lines.length,
       problem:
         "the log ends with a legacy closing checkpoint, whose final flag is not signed: " +
-        "a cut tail cannot be ruled out (verify with the head kept at close: --head or --state-dir)",
+        "a cut tail cannot be ruled out (verify with the head kept at close: `head`, or `state`)",
     });
   } else if (!closed) {
     problems.push({

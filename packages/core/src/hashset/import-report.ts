@@ -39,7 +39,7 @@ export class ImportReport {
   notComputable = 0;
   readonly unrecognised: Record<string, number> = {};
   readonly problems: ImportProblem[] = [];
-  /** Format the reader ran as, and how it was chosen ("--format", or what detection saw). */
+  /** Format the reader ran as, and how it was chosen ("`format` given", or what detection saw). */
   format = "";
   detectedBy = "";
   /** The input's bytes as the import read them (set once it has been read). */

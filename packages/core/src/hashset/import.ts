@@ -128,7 +128,9 @@ export async function importHashSet(
 ): Promise<ImportReport> {
   await checkInput(path);
   const detected: DetectedFormat =
-    options.format !== undefined ? { format: options.format, reason: "--format" } : await detectHashSetFormat(path);
+    options.format !== undefined
+      ? { format: options.format, reason: "`format` given" }
+      : await detectHashSetFormat(path);
   const report = new ImportReport(path, options.strict === true);
   report.format = detected.format;
   report.detectedBy = detected.reason;

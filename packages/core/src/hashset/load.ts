@@ -170,7 +170,10 @@ function parseStoreWithDigest(bytes: Buffer, what: string): { set: HashSet; sha2
       `${what} is not a valid .phs store: ${why}; get the list again from its source, or rebuild it`,
     );
   if (bytes.length < PHS_MAGIC.length + 4 + 32 || !bytes.subarray(0, PHS_MAGIC.length).equals(PHS_MAGIC)) {
-    throw new PhmatchError("PHM_HASHSET_FORMAT", `${what} is not a .phs store: ${whatItIs(bytes)}`, { path: what });
+    throw new PhmatchError("PHM_HASHSET_FORMAT", `${what} is not a .phs store: ${whatItIs(bytes)}`, {
+      path: what,
+      optionNames: ["importHashSet", "key"],
+    });
   }
   const body = bytes.subarray(0, bytes.length - 32);
   const hash = createHash("sha256").update(body);
@@ -199,13 +202,12 @@ function whatItIs(bytes: Buffer): string {
       `it is cut short (${bytes.length} bytes, fewer than the smallest store); ` +
       `get the list again from its source, or rebuild it`
     );
-  if (isEncryptedStore(bytes)) return "it is an encrypted store; give its key (keyFile, or PHMATCH_LIST_KEY)";
+  if (isEncryptedStore(bytes)) return "it is an encrypted store; give its `key`";
   const looks = detectFormatOfText(bytes.subarray(0, 64 * 1024).toString("utf8"));
   if (looks !== undefined) {
     return (
       `it looks like a ${looks.format} hash list (${looks.reason}); ` +
-      `import it into a store first: phmatch hashset import <file> --list-id <id> -o <store>.phs ` +
-      `(importHashSet in the API)`
+      `import it into a store first (\`importHashSet\`)`
     );
   }
   return "wrong magic (not a phmatch store, or a damaged one); get the list again from its source, or rebuild it";

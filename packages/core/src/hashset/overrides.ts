@@ -193,7 +193,7 @@ export async function checkOverrides(
         "PHM_HASHSET_SIGNATURE",
         `${file.path} is bound to list(s) ${file.header.lists.join(", ")}, ` +
           `not to the lists of ${what} (${storeLists.join(", ") || "none"}): refused ` +
-          `(overrides are decisions about one list; make them for this list with phmatch hashset override)`,
+          `(overrides are decisions about one list; make them for this list: \`addOverride\`)`,
         { path: file.path },
       );
     }
@@ -214,7 +214,7 @@ export async function checkOverrides(
       "PHM_HASHSET_SIGNATURE",
       `${file.path} holds ${file.overrides.length} override(s) but is not signed (no ${file.path}.sig) while trusted ` +
         "keys are configured: refused, the lists were not loaded " +
-        `(sign it with a trusted key: signOverrides, phmatch hashset override sign ${what}; or remove the file)`,
+        `(sign it with a trusted key for ${what}: \`signOverrides\`; or remove the file)`,
       { path: file.path },
     );
   }
@@ -223,7 +223,7 @@ export async function checkOverrides(
     throw new PhmatchError(
       "PHM_HASHSET_SIGNATURE",
       `${file.path} is signed but has no header (release and list ids), so it is bound to no list: ` +
-        `refused (sign it again with phmatch hashset override sign)`,
+        `refused (sign it again: \`signOverrides\`)`,
       { path: file.path },
     );
   }

@@ -259,7 +259,7 @@ export class Matcher {
         if (algorithm === "pdq" && query === undefined)
           notes.push(
             "pdq: no dihedral variants in the record; " +
-              "rotated and mirrored copies were not checked (hash with --dihedral)",
+              "rotated and mirrored copies were not checked (hash with `dihedral`)",
           );
       }
       checked.push(algorithm);

@@ -31,7 +31,7 @@ export type WalkEntry =
 
 /** Why a link was not followed, as its record's note says. */
 export const SYMLINK_NOTES = {
-  notFollowed: "symbolic link: recorded with its target, not followed (--follow-symlinks was not given)",
+  notFollowed: "symbolic link: recorded with its target, not followed (`followSymlinks` was not set)",
   followedDirectory: "symbolic link to a directory: followed, its entries are reported under this path",
   visited:
     "symbolic link: not followed again, " +

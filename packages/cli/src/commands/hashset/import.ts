@@ -2,6 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { HASH_SET_FORMATS, HashSetBuilder, type HashSetFormat, type ImportReport, importHashSet } from "@phmatch/core";
 import { Command, Option } from "commander";
 import { CommandExit, EXIT_CODES } from "../../exit-codes.js";
+import { cliText } from "../../output.js";
 import { parsePositiveInt } from "../../parse.js";
 import { writeStore } from "./write-store.js";
 
@@ -81,7 +82,7 @@ function parseColumns(text: string): Record<string, string> {
 export function summary(report: ImportReport): string {
   const lines = [
     `${report.file}: format ${report.format} ` +
-      `(${report.detectedBy}` +
+      `(${cliText(report.detectedBy)}` +
       `)${report.source !== undefined ? `, ${report.source.bytes} bytes, sha256 ${report.source.sha256}` : ""}`,
     `  read ${report.read}, imported ${report.imported}, withdrawn ${report.withdrawn}, duplicate ` +
       `${report.duplicate}, invalid ${report.invalid}, degenerate (refused) ${report.degenerate}, not ` +
@@ -92,10 +93,10 @@ export function summary(report: ImportReport): string {
     lines.push(`  unrecognised hash types: ${unrecognised.map(([n, c]) => `${n} (${c})`).join(", ")}`);
   if (report.ending !== "complete") {
     const problem = report.endingProblem;
-    const at = problem !== undefined ? ` at line ${problem.line}: ${problem.reason}` : "";
+    const at = problem !== undefined ? ` at line ${problem.line}: ${cliText(problem.reason)}` : "";
     lines.push(`  input ${report.ending}${at}`);
   }
-  for (const p of report.problems.slice(0, 10)) lines.push(`  ${p.file}:${p.line}: ${p.reason}`);
+  for (const p of report.problems.slice(0, 10)) lines.push(`  ${p.file}:${p.line}: ${cliText(p.reason)}`);
   const listed = report.invalid + report.degenerate;
   if (listed > 10) lines.push(`  ... ${listed - 10} more refused (see --report)`);
   return lines.join("\n") + "\n";
@@ -108,6 +109,6 @@ function refusedWhy(report: ImportReport): string {
   return (
     ` from ${report.file} (read ` +
     `${report.read}${refused.length > 0 ? `; refused: ${refused.join(", ")}` : ""}` +
-    `${first !== undefined ? `; line ${first.line}: ${first.reason}` : ""})`
+    `${first !== undefined ? `; line ${first.line}: ${cliText(first.reason)}` : ""})`
   );
 }

@@ -281,7 +281,7 @@ function csvLayout(header: readonly string[], options: ReaderOptions): CsvLayout
   } else if (index.algorithm < 0 && defaultAlgorithm === undefined) {
     unusable =
       `no algorithm: the header has no "algorithm" column and none was given; ` +
-      `pass --algorithm or add an algorithm column`;
+      `give \`algorithm\` or add an algorithm column`;
   }
   const used = new Set(Object.values(index).filter((i) => i >= 0));
   const extra: [number, string][] = [];
@@ -328,7 +328,7 @@ function csvEntry(
   } else if (algorithm === undefined) {
     report.problem(
       line,
-      `the "${header[layout.algorithm]}" cell is empty; fill it or pass --algorithm for rows without one`,
+      `the "${header[layout.algorithm]}" cell is empty; fill it or give \`algorithm\` for rows without one`,
     );
     return undefined;
   }

@@ -18,7 +18,7 @@ export const readText: HashSetReader = async function* (input, options, report) 
     if (options.algorithm === undefined) {
       report.problem(
         line,
-        `a plain list of values needs --algorithm (which hash these values are)${algorithmHint(value)}`,
+        `a plain list of values needs \`algorithm\` (which hash these values are)${algorithmHint(value)}`,
       );
       continue;
     }
