@@ -62,11 +62,11 @@ describe("text, pytx and NDJSON readers", () => {
     },
   );
 
-  it("text without --algorithm reports every line instead of guessing", async () => {
+  it("text without `algorithm` reports every line instead of guessing", async () => {
     const { report } = await importOne("text/md5-list.txt", { listId: "fruit", format: "text" });
     expect(report.imported).toBe(0);
     expect(report.invalid).toBe(7);
-    expect(report.problems[0]?.reason).toContain("--algorithm");
+    expect(report.problems[0]?.reason).toContain("`algorithm`");
   });
 
   it("pytx: signal types mapped to algorithms, unrecognised ones counted by name", async () => {
