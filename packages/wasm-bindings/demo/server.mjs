@@ -2,6 +2,7 @@
 // page's hashes into a decision by calling the upload gate's POST /v1/match with its server-side token. The page
 // never holds the token and never uploads the image.
 // Usage: GATE_URL=http://127.0.0.1:8080 GATE_TOKEN=... node packages/wasm-bindings/demo/server.mjs [--port 8090]
+import { readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
@@ -26,7 +27,9 @@ const files = {
   "/page.js": [new URL("page.js", here), "text/javascript"],
   "/pkg/build/phmatch.wasm": [new URL("build/phmatch.wasm", pkg), "application/wasm"],
 };
-for (const f of ["index.js", "record.js", "hamming.js", "orientation.js"])
+// Every module of the built package (a fixed list once missed two modules a refactor added): the names are the
+// build's own, read once at start, and only those are served.
+for (const f of readdirSync(new URL("dist/", pkg)).filter((name) => /^[a-z-]+\.js$/.test(name)))
   files[`/pkg/dist/${f}`] = [new URL(`dist/${f}`, pkg), "text/javascript"];
 
 const server = createServer(async (req, res) => {
