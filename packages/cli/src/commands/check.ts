@@ -17,6 +17,7 @@ import {
   type StateOptions,
   type TrustOptions,
   withHashsetOption,
+  withQueryViewOptions,
   withStateOptions,
   withTrustOptions,
 } from "./hashset/options.js";
@@ -40,7 +41,7 @@ interface CheckOptions extends TrustOptions, StateOptions {
 export function checkCommand(): Command {
   return withStateOptions(
     withTrustOptions(
-      withHashsetOption(new Command("check"))
+      withQueryViewOptions(withHashsetOption(new Command("check")))
         .description(
           "check one file (or - for stdin) against hash lists; exit 0 no match, 1 match, 2 error (like grep)",
         )
@@ -51,18 +52,6 @@ export function checkCommand(): Command {
           "opt in to the combined policy: PDQ and the 256-bit pHash of one entry both within these distances " +
             "(e.g. 64,64)",
           parseCombined,
-        )
-        .option(
-          "--no-rotations",
-          "do not also match the image turned back by small angles (+-2 to 8 degrees: 5-degree rotations)",
-        )
-        .option(
-          "--no-parts",
-          "do not also match the top, bottom, left and right 60% of the image (logos and captions over one region)",
-        )
-        .option(
-          "--no-trim",
-          "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)",
         )
         .option("--max-file-bytes <n>", "refuse larger input (default 536870912)", parsePositiveInt)
         .option("--file-timeout <seconds>", "time limit for hashing the file", parsePositiveInt, 120)

@@ -36,6 +36,7 @@ import {
   type StateOptions,
   type TrustOptions,
   withHashsetOption,
+  withQueryViewOptions,
   withStateOptions,
   withTrustOptions,
 } from "./hashset/options.js";
@@ -73,7 +74,7 @@ interface ScanOptions extends TrustOptions, StateOptions {
 export function scanCommand(): Command {
   return withStateOptions(
     withTrustOptions(
-      withHashsetOption(new Command("scan"))
+      withQueryViewOptions(withHashsetOption(new Command("scan")))
         .description(
           "scan files and directories (read-only) against hash lists; one report line per file, with a header " +
             "and a summary",
@@ -135,18 +136,6 @@ export function scanCommand(): Command {
           "--sign <key>",
           "sign the finished report with this Ed25519 private key (PEM): <report>.sig, checked by phmatch " +
             "report verify",
-        )
-        .option(
-          "--no-rotations",
-          "do not also match the image turned back by small angles (+-2 to 8 degrees: 5-degree rotations)",
-        )
-        .option(
-          "--no-parts",
-          "do not also match the top, bottom, left and right 60% of the image (logos and captions over one region)",
-        )
-        .option(
-          "--no-trim",
-          "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)",
         )
         .option("--audit-log <file>", "also append each file's decision to this hash-chained audit log (as serve does)")
         .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")

@@ -18,6 +18,7 @@ import {
   type StateOptions,
   type TrustOptions,
   withHashsetOption,
+  withQueryViewOptions,
   withStateOptions,
   withTrustOptions,
 } from "./hashset/options.js";
@@ -55,7 +56,7 @@ const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 export function serveCommand(): Command {
   return withStateOptions(
     withTrustOptions(
-      withHashsetOption(new Command("serve"))
+      withQueryViewOptions(withHashsetOption(new Command("serve")))
         .description(
           "run the upload gate: POST /v1/check (an image) and /v1/match (hashes) answer match / no_match / " +
             "low_quality / error",
@@ -139,18 +140,6 @@ export function serveCommand(): Command {
         .option(
           "--on-match-command <cmd>",
           "run this shell command with each match result as JSON on stdin, with retries",
-        )
-        .option(
-          "--no-rotations",
-          "do not also match the image turned back by small angles (+-2 to 8 degrees: 5-degree rotations)",
-        )
-        .option(
-          "--no-parts",
-          "do not also match the top, bottom, left and right 60% of the image (logos and captions over one region)",
-        )
-        .option(
-          "--no-trim",
-          "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)",
         )
         .option("--no-watch", "do not reload when a list file changes (SIGHUP still reloads)")
         .option(

@@ -36,6 +36,23 @@ export function withTrustOptions(command: Command): Command {
     .option("--key-file <file>", "key of encrypted lists (or PHMATCH_LIST_KEY): 64 hex digits or base64");
 }
 
+/** Adds --no-rotations, --no-parts and --no-trim: the query views every matching command (check, scan, serve) has. */
+export function withQueryViewOptions(command: Command): Command {
+  return command
+    .option(
+      "--no-rotations",
+      "do not also match the image turned back by small angles (+-2 to 8 degrees: 5-degree rotations)",
+    )
+    .option(
+      "--no-parts",
+      "do not also match the top, bottom, left and right 60% of the image (logos and captions over one region)",
+    )
+    .option(
+      "--no-trim",
+      "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)",
+    );
+}
+
 /** Adds --state-dir and --allow-rollback to a command. */
 export function withStateOptions(
   command: Command,
