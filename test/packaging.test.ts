@@ -54,7 +54,9 @@ describe("packaging", () => {
     expect(execFileSync("git", git, { cwd: projectRoot, encoding: "utf8" })).toMatch(/^100755 /);
     const root = readJson("package.json") as { devDependencies: Record<string, string> };
     expect(root.devDependencies["@phmatch/cli"]).toBeDefined();
-    expect(packedFiles("@phmatch/cli")).toEqual(expect.arrayContaining([bin, "dist/bin.js"]));
+    expect(packedFiles("@phmatch/cli")).toEqual(
+      expect.arrayContaining([bin, "dist/bundle/phmatch.js", "dist/bundle/pool-host.js", "dist/bundle/hash-worker.js"]),
+    );
   });
 
   const names = ["@phmatch/wasm", "@phmatch/core", "@phmatch/cli"];

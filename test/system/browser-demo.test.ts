@@ -15,7 +15,7 @@ import { fixtures, projectRoot } from "../support/conformance.js";
 import { cleanEnv } from "../support/env.js";
 
 const CHROMIUM = "/usr/bin/chromium";
-const bin = join(projectRoot, "packages/cli/dist/bin.js");
+const bin = join(projectRoot, "packages/cli/bin/phmatch.js");
 const demoServer = join(projectRoot, "packages/wasm-bindings/demo/server.mjs");
 const work = mkdtempSync(join(tmpdir(), "phmatch-browser-"));
 const TOKEN = "demo-backend-token-0123456789";

@@ -26,7 +26,7 @@ import { cleanEnv } from "../support/env.js";
 import { hasRedis, REDIS_SERVER, startRedis } from "../support/services.js";
 import { writeSyntheticImages } from "../support/worker-faults.js";
 
-const bin = fileURLToPath(new URL("../../packages/cli/dist/bin.js", import.meta.url));
+const bin = fileURLToPath(new URL("../../packages/cli/bin/phmatch.js", import.meta.url));
 const demo = fixtures("hashsets/demo.phs");
 const validate = new Ajv2020({ strict: true }).compile(scanReportSchema());
 

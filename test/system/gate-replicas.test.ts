@@ -19,7 +19,7 @@ import { cleanEnv } from "../support/env.js";
 import { freePort, hasNginx, NGINX, type Service, startNginx, waitForPort } from "../support/services.js";
 import { writeSignedList } from "../support/signed-list.js";
 
-const bin = fileURLToPath(new URL("../../packages/cli/dist/bin.js", import.meta.url));
+const bin = fileURLToPath(new URL("../../packages/cli/bin/phmatch.js", import.meta.url));
 const keys = generateSigningKeys();
 
 interface Replica {

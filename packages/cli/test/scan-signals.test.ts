@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { fixtures, projectRoot } from "../../../test/support/conformance.js";
 
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+const bin = fileURLToPath(new URL("../bin/phmatch.js", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "phmatch-signals-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const tree = join(work, "tree");

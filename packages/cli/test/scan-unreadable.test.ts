@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { fixtures, projectRoot } from "../../../test/support/conformance.js";
 import { cleanEnv } from "../../../test/support/env.js";
 
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+const bin = fileURLToPath(new URL("../bin/phmatch.js", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "phmatch-unreadable-"));
 chmodSync(work, 0o777);
 afterAll(() => {

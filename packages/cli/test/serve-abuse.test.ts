@@ -17,7 +17,7 @@ import { fixtures } from "../../../test/support/conformance.js";
 import { cleanEnv } from "../../../test/support/env.js";
 import { addressKey } from "../dist/serve/connections.js";
 
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+const bin = fileURLToPath(new URL("../bin/phmatch.js", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "phmatch-serve-abuse-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 

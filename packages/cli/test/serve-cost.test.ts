@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixtures } from "../../../test/support/conformance.js";
 import { headerOnlyPng } from "../../../test/support/pixel-bombs.js";
 
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+const bin = fileURLToPath(new URL("../bin/phmatch.js", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "phmatch-serve-cost-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 

@@ -12,7 +12,7 @@ import { fixtures } from "../../../test/support/conformance.js";
 import { writeSignedList } from "../../../test/support/signed-list.js";
 import { runCli } from "./support/run-cli.js";
 
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+const bin = fileURLToPath(new URL("../bin/phmatch.js", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "phmatch-serve-startup-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 

@@ -18,7 +18,7 @@ import { childPids, prng, sleep, syntheticImage } from "../../../test/support/wo
 import { ListHolder } from "../dist/serve/lists.js";
 import { createGate } from "../dist/serve/server.js";
 
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+const bin = fileURLToPath(new URL("../bin/phmatch.js", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "phmatch-serve-faults-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const SEED = 4242;

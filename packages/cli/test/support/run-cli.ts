@@ -11,7 +11,7 @@ import { projectRoot } from "../../../../test/support/conformance.js";
 import { childPids } from "../../../../test/support/worker-faults.js";
 
 /** The built `phmatch` binary, for the tests that need a real process. */
-export const bin = fileURLToPath(new URL("../../dist/bin.js", import.meta.url));
+export const bin = fileURLToPath(new URL("../../bin/phmatch.js", import.meta.url));
 
 /** What a command did: its exit code and everything it wrote (UTF-8 decoded), as `spawnSync` reports it. */
 export interface CliResult {

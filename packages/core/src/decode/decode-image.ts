@@ -1,9 +1,9 @@
 import { gunzipSync, constants as zlibConstants } from "node:zlib";
-import sharp, { type Metadata, type Sharp } from "sharp";
 import { PhmatchError } from "../errors/index.js";
 import { decoderMemory } from "./decoder-memory.js";
 import { decodeHeic } from "./heic.js";
 import type { DecodedImage, Pixels } from "./pixels.js";
+import { type Metadata, type Sharp, sharp } from "./sharp.js";
 
 // Every sharp option applied to untrusted input lives in this module and nowhere else.
 

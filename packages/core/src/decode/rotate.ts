@@ -1,5 +1,5 @@
-import sharp from "sharp";
 import type { Pixels } from "./pixels.js";
+import { sharp } from "./sharp.js";
 import { unrotatedSize } from "./trim.js";
 
 /**
