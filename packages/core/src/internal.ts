@@ -14,6 +14,8 @@ export {
   type DecodeOptions,
   decodeImage,
 } from "./decode/decode-image.js";
+/** Which single files a command decodes in its own process. */
+export { fitsInProcess, IN_PROCESS_MAX_BYTES, IN_PROCESS_MAX_PIXELS } from "./decode/in-process.js";
 /** Decoded pixels. */
 export type { DecodedImage, Pixels } from "./decode/pixels.js";
 /** Read-only file reading: whole (with a size limit) or once with streamed digests. */

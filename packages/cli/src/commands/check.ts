@@ -9,6 +9,7 @@ import {
 import { DEFAULT_MAX_FILE_BYTES } from "@phmatch/core/internal";
 import { Command } from "commander";
 import { CommandExit } from "../exit-codes.js";
+import { ISOLATE_HELP, inProcessAllowed } from "../in-process.js";
 import { cliMessage } from "../output.js";
 import { parseCombined, parsePositiveInt } from "../parse.js";
 import {
@@ -35,6 +36,7 @@ interface CheckOptions extends TrustOptions, StateOptions {
   maxFileBytes?: number;
   fileTimeout: number;
   memoryLimit?: number;
+  isolate: boolean;
 }
 
 /** `phmatch check`: one file (or stdin) against lists, for upload pipelines. */
@@ -59,7 +61,8 @@ export function checkCommand(): Command {
           "--memory-limit <MiB>",
           "memory limit of the worker process that decodes it (default: half the machine)",
           parsePositiveInt,
-        ),
+        )
+        .option("--isolate", ISOLATE_HELP, false),
     ),
   )
     .addHelpText(
@@ -71,20 +74,30 @@ export function checkCommand(): Command {
       // Every failure, usage or list verification included, is exit 2 here: a pipeline reads 1 as "refuse".
       try {
         const sets = await loadHashSets(options, runState(options, "check").state);
-        // Hashed in a supervised worker process, as scan and serve do: a decoder crash, a hang or an image that
-        // takes the worker over --memory-limit is exit 2 with its code (PHM_WORKER_*), never a dead pipeline step.
-        const pool = new SupervisedHashPool({
-          jobs: 1,
-          fileTimeoutMs: options.fileTimeout * 1000,
-          ...(options.memoryLimit !== undefined && { memoryLimitBytes: options.memoryLimit * 1024 * 1024 }),
-        });
+        // One small image is decoded here (an upload pipeline runs check once per upload: the worker process's
+        // start-up would be most of its time); a decoder crash then ends check with a signal, which is not 0, so
+        // not "accept". Anything else (stdin, a large file, --isolate, --memory-limit) is hashed in a supervised
+        // worker process, as scan and serve do: a decoder crash, a hang or an image that takes the worker over
+        // --memory-limit is exit 2 with its code (PHM_WORKER_*).
+        const pool =
+          file !== "-" && (await inProcessAllowed(file, options))
+            ? undefined
+            : new SupervisedHashPool({
+                jobs: 1,
+                fileTimeoutMs: options.fileTimeout * 1000,
+                ...(options.memoryLimit !== undefined && { memoryLimitBytes: options.memoryLimit * 1024 * 1024 }),
+              });
         let checked: CheckResult;
         try {
           // The operator's own file: the limits of hash and scan (not a gate's, which takes files from anyone).
           const checker = checkerFor(sets, {
-            pool,
+            ...(pool !== undefined && { pool }),
             maxBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
-            hash: { maxPixels: DEFAULT_MAX_PIXELS, oversize: "refuse" },
+            hash: {
+              maxPixels: DEFAULT_MAX_PIXELS,
+              oversize: "refuse",
+              ...(pool === undefined && { decodeTimeoutSeconds: options.fileTimeout }),
+            },
             trim: options.trim,
             rotations: options.rotations,
             parts: options.parts,
@@ -92,7 +105,7 @@ export function checkCommand(): Command {
           });
           checked = file === "-" ? await checker.check(process.stdin, { name: "-" }) : await checker.checkFile(file);
         } finally {
-          await pool.close();
+          await pool?.close();
         }
         const { decision, reason_code: _reason, ...result } = checked;
         process.stdout.write(options.json ? JSON.stringify(result) + "\n" : summaryLine(result));

@@ -3,7 +3,9 @@ import { createInterface } from "node:readline";
 import {
   type FilePath,
   type HashMode,
+  type HashOptions,
   type HashRecord,
+  hashFile,
   isFailedRecord,
   PhmatchError,
   SUPPORTED_ALGORITHMS,
@@ -13,6 +15,7 @@ import {
 import { buildHashOptions, PDQ, PDQ_DIHEDRAL_VARIANTS } from "@phmatch/core/internal";
 import { Command, Option } from "commander";
 import { CommandExit, EXIT_CODES } from "../exit-codes.js";
+import { ISOLATE_HELP, inProcessAllowed } from "../in-process.js";
 import { writeLine } from "../output.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
 
@@ -31,6 +34,7 @@ interface HashCommandOptions {
   maxFileBytes?: number;
   fileTimeout: number;
   memoryLimit?: number;
+  isolate: boolean;
   quiet: boolean;
 }
 
@@ -68,6 +72,7 @@ export function hashCommand(): Command {
     .option("--max-file-bytes <n>", "refuse files larger than this (default 536870912)", parsePositiveInt)
     .option("--file-timeout <seconds>", "per-file time limit", parsePositiveInt, 120)
     .option("--memory-limit <MiB>", "worker process memory limit (default: half the machine)", parsePositiveInt)
+    .option("--isolate", ISOLATE_HELP, false)
     .option("-q, --quiet", "no summary on stderr", false)
     .action(async (paths: string[], options: HashCommandOptions) => {
       if (paths.length === 0 && options.pathsFrom === undefined) {
@@ -84,16 +89,20 @@ export function hashCommand(): Command {
         maxPixels: options.maxPixels,
         maxFileBytes: options.maxFileBytes,
       });
-      const pool = new SupervisedHashPool({
-        jobs: options.jobs,
-        hashOptions,
-        fileTimeoutMs: options.fileTimeout * 1000,
-        memoryLimitBytes: options.memoryLimit === undefined ? undefined : options.memoryLimit * 1024 * 1024,
-      });
       const inputs =
         options.pathsFrom === undefined
           ? walkInputs(paths)
           : concat(readPathList(options.pathsFrom), walkInputs(paths));
+      const single = options.pathsFrom === undefined && paths.length === 1 ? paths[0] : undefined;
+      const pool =
+        single !== undefined && (await inProcessAllowed(single, options))
+          ? ownProcess({ ...hashOptions, decodeTimeoutSeconds: options.fileTimeout })
+          : new SupervisedHashPool({
+              jobs: options.jobs,
+              hashOptions,
+              fileTimeoutMs: options.fileTimeout * 1000,
+              memoryLimitBytes: options.memoryLimit === undefined ? undefined : options.memoryLimit * 1024 * 1024,
+            });
       const format = options.format === "tsv" ? tsvFormat(options) : ndjsonFormat;
       const failures = new Map<string, number>();
       let total = 0;
@@ -117,6 +126,16 @@ export function hashCommand(): Command {
       }
       throw new CommandExit(failed > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
     });
+}
+
+// Hashing on this thread, one file after another, behind the pool's interface.
+function ownProcess(hashOptions: HashOptions): Pick<SupervisedHashPool, "hashAll" | "close"> {
+  return {
+    async *hashAll(inputs: AsyncIterable<FilePath> | Iterable<FilePath>) {
+      for await (const input of inputs) yield await hashFile(input, hashOptions);
+    },
+    close: async () => undefined,
+  };
 }
 
 interface RecordFormat {

@@ -40,7 +40,8 @@ export async function readImageFile(path: string, maxFileBytes: number = DEFAULT
 // an upload directory; open returns at once and the regular-file check refuses it. (Regular files ignore the flag.)
 const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 
-async function openReadOnly(file: FilePath, path: string = displayPath(file)): Promise<fs.FileHandle> {
+/** Opens a file read-only and non-blocking, its access time kept where the kernel allows it. */
+export async function openReadOnly(file: FilePath, path: string = displayPath(file)): Promise<fs.FileHandle> {
   try {
     return await fs.open(file, READ_FLAGS | O_NOATIME);
   } catch (error) {
