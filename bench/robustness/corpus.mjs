@@ -70,7 +70,7 @@ function walk(dir, out = []) {
 
 // Candidate source files: raster images in the wallpaper and boot-splash folders; for KDE's wallpaper packages
 // only the light variant at its largest size; GNOME's dark variants left out (the light one is kept).
-function candidates(root) {
+export function candidates(root) {
   const files = walk(join(root, "usr/share")).filter(
     (p) =>
       /\.(jpe?g|png|webp)$/i.test(p) && /\/(backgrounds|wallpapers|plymouth|desktop-base|lxqt\/wallpapers)\//.test(p),

@@ -15,7 +15,7 @@ import { cleanEnv } from "../../../test/support/env.js";
 import { writeSignedList } from "../../../test/support/signed-list.js";
 import { runCli } from "./support/run-cli.js";
 
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+const bin = fileURLToPath(new URL("../bin/phmatch.js", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "phmatch-serve-"));
 const emptyTmp = join(root, "tmp");
 const workDir = join(root, "cwd");

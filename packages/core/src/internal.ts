@@ -64,6 +64,8 @@ export {
   isComputable,
   whyNotComputable,
 } from "./hashers/index.js";
+/** The WebAssembly kernels of this thread (benchmarks time their stages). */
+export { hashKernel } from "./hashers/kernel.js";
 /** PDQ: hash, quality and dihedral variants of decoded pixels. */
 export {
   PDQ,

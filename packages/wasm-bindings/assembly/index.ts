@@ -1,7 +1,7 @@
 // Exports of phmatch.wasm. Host protocol: preparePixels(w, h, c) -> pointer; write w*h*c bytes there;
 // pdqHash(w, h, c, dihedral) -> quality (or -1); read 32 bytes per variant at hashOutput.
 import { ensureDynamic, pixelBase } from "./memory";
-export { pdqHash, downsampleOnly, setDctEntry, buffer64, dctOutput, dctMatrix, hashOutput } from "./pdq";
+export { pdqHash, downsampleOnly, lumaOnly, setDctEntry, buffer64, dctOutput, dctMatrix, hashOutput } from "./pdq";
 export { prepareGrey, imageHash } from "./imagehash";
 
 /** Reserves memory for one image and returns where its pixel bytes go, or 0 when memory cannot grow. */

@@ -19,6 +19,7 @@ interface KernelExports {
   imageHash(algorithm: number, size: number, dihedral: number): number;
   pdqHash(width: number, height: number, channels: number, dihedral: number): number;
   downsampleOnly(width: number, height: number, channels: number): number;
+  lumaOnly(width: number, height: number, channels: number): number;
   buffer64: WebAssembly.Global;
   dctOutput: WebAssembly.Global;
   dctMatrix: WebAssembly.Global;
@@ -164,6 +165,30 @@ export class HashKernel {
     };
     this.#release();
     return result;
+  }
+
+  /**
+   * Where one PDQ hash spends its time, in ms (benchmarks; `npm run bench` prints it beside the reference's
+   * stages): `copy`, the pixels into the kernel; `luma`, the luma conversion alone; `blur`, the tent blur,
+   * decimation to 64x64 and 16x16 DCT (a run of those with the luma, which the first blur pass computes as it goes,
+   * minus the luma alone; the DCT is a few hundredths of a ms of it); `threshold`, the quality and the median
+   * threshold (a whole hash minus that run). Runs the stages one after another, so it costs more than one hash.
+   */
+  timePdqStages(pixels: PixelInput): { copy: number; luma: number; blur: number; threshold: number } {
+    const { width, height, channels } = pixels;
+    const t0 = performance.now();
+    this.#load(pixels);
+    const t1 = performance.now();
+    if (!this.#exports.lumaOnly(width, height, channels)) throw this.#memoryError(width, height, channels);
+    const t2 = performance.now();
+    if (!this.#exports.downsampleOnly(width, height, channels)) throw this.#memoryError(width, height, channels);
+    const t3 = performance.now();
+    if (this.#exports.pdqHash(width, height, channels, 0) < 0) throw this.#memoryError(width, height, channels);
+    const t4 = performance.now();
+    this.#release();
+    const luma = t2 - t1;
+    const blurred = t3 - t2;
+    return { copy: t1 - t0, luma, blur: Math.max(0, blurred - luma), threshold: Math.max(0, t4 - t3 - blurred) };
   }
 
   /** The 16x64 DCT basis the kernel uses (row i = frequency i+1). */

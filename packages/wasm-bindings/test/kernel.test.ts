@@ -93,6 +93,18 @@ describe("kernel input handling", () => {
     );
   });
 
+  it("times a hash's stages (benchmarks) without changing what the next hash gives", () => {
+    const data = new Uint8Array(300 * 200 * 3);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7919) % 251;
+    const pixels = { width: 300, height: 200, channels: 3, data };
+    const before = kernel.pdq(pixels);
+    const stages = kernel.timePdqStages(pixels);
+    expect(Object.keys(stages).sort()).toEqual(["blur", "copy", "luma", "threshold"]);
+    for (const ms of Object.values(stages)) expect(ms).toBeGreaterThanOrEqual(0);
+    expect(kernel.pdq(pixels)).toEqual(before);
+    expect(() => kernel.timePdqStages({ ...pixels, channels: 5 })).toThrow(/channels must be 1, 2, 3 or 4/);
+  });
+
   it("gives memory back after an image larger than its retain limit", () => {
     const small = HashKernel.loadSync(wasm, { retainBytes: 8 * 1024 * 1024 });
     const w = 2000,
