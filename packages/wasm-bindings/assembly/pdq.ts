@@ -8,10 +8,15 @@
 // Speed without changing a bit: the second column pass is only needed at the 64 sampled columns and rows,
 // and the second row pass only at the 64 sampled columns, so those passes write 64 values per line; column
 // passes sweep rows with a per-column running sum (same order per column, SIMD across columns); row passes
-// run four rows side by side so their running sums do not wait on each other.
+// run four rows side by side so their running sums do not wait on each other. The first three passes stream:
+// the first column pass pulls the rows it needs from a small ring of first-pass rows, and each row it gives is
+// blurred along again at once and only its 64 sampled columns kept, so no whole float plane is ever held.
+// The luma takes four pixels per v128 (the same three products and two sums per pixel, in the same order).
 
 import { dihedralRule } from "./dihedral";
-import { ensureDynamic, pixelBase, floatA, floatB, rowScratch, columnSums } from "./memory";
+import {
+  ensureDynamic, pixelBase, ringBase, ringRowCount, rowScratch, emitScratch, compactBase, columnSums,
+} from "./memory";
 import { sortInPlace } from "./sort";
 
 const DIM: i32 = 64;
@@ -57,9 +62,39 @@ export function setDctEntry(i: i32, k: i32, v: f32): void {
   return (dim + 2 * DIM - 1) / (2 * DIM);
 }
 
+// Byte selectors of R, G and B of four RGB (or RGBA) pixels, each into the low byte of a 32-bit lane (-1: zero).
+const RGB_R = i8x16(0, -1, -1, -1, 3, -1, -1, -1, 6, -1, -1, -1, 9, -1, -1, -1);
+const RGB_G = i8x16(1, -1, -1, -1, 4, -1, -1, -1, 7, -1, -1, -1, 10, -1, -1, -1);
+const RGB_B = i8x16(2, -1, -1, -1, 5, -1, -1, -1, 8, -1, -1, -1, 11, -1, -1, -1);
+const RGBA_R = i8x16(0, -1, -1, -1, 4, -1, -1, -1, 8, -1, -1, -1, 12, -1, -1, -1);
+const RGBA_G = i8x16(1, -1, -1, -1, 5, -1, -1, -1, 9, -1, -1, -1, 13, -1, -1, -1);
+const RGBA_B = i8x16(2, -1, -1, -1, 6, -1, -1, -1, 10, -1, -1, -1, 14, -1, -1, -1);
+
+@inline function luma4(v: v128, rm: v128, gm: v128, bm: v128): v128 {
+  const r = f32x4.convert_i32x4_u(i8x16.swizzle(v, rm));
+  const g = f32x4.convert_i32x4_u(i8x16.swizzle(v, gm));
+  const b = f32x4.convert_i32x4_u(i8x16.swizzle(v, bm));
+  return f32x4.add(
+    f32x4.add(f32x4.mul(f32x4.splat(LUMA_R), r), f32x4.mul(f32x4.splat(LUMA_G), g)),
+    f32x4.mul(f32x4.splat(LUMA_B), b),
+  );
+}
+
+// Reads 16 bytes per four pixels: past a row's end into the next row, past the last row into the slack that
+// ensureDynamic leaves after the pixels.
 @inline function lumaRow(px: usize, channels: i32, width: i32, out: usize): void {
+  let x = 0;
+  if (channels == 3) {
+    for (; x + 4 <= width; x += 4) {
+      v128.store(out + (<usize>x << 2), luma4(v128.load(px + <usize>(x * 3)), RGB_R, RGB_G, RGB_B));
+    }
+  } else if (channels == 4) {
+    for (; x + 4 <= width; x += 4) {
+      v128.store(out + (<usize>x << 2), luma4(v128.load(px + (<usize>x << 2)), RGBA_R, RGBA_G, RGBA_B));
+    }
+  }
   if (channels >= 3) {
-    for (let x = 0; x < width; x++) {
+    for (; x < width; x++) {
       const p = px + <usize>(x * channels);
       const r = <f32>load<u8>(p);
       const g = <f32>load<u8>(p, 1);
@@ -68,7 +103,7 @@ export function setDctEntry(i: i32, k: i32, v: f32): void {
     }
   } else {
     // Grey (and grey + alpha): the grey value is the luma; alpha is ignored as in the reference.
-    for (let x = 0; x < width; x++) {
+    for (; x < width; x++) {
       store<f32>(out + (<usize>x << 2), <f32>load<u8>(px + <usize>(x * channels)));
     }
   }
@@ -301,48 +336,122 @@ export function lumaOnly(width: i32, height: i32, channels: i32): bool {
   return true;
 }
 
-function downsampleTo64(width: i32, height: i32, channels: i32): void {
-  const wRows = windowSize(width); // the pass along rows uses the column count
-  const wCols = windowSize(height);
+// The image being blurred (downsampleTo64): its shape, and how many first-pass rows the ring has been given.
+let sWidth: i32 = 0;
+let sHeight: i32 = 0;
+let sChannels: i32 = 0;
+let sWRows: i32 = 0;
+let sRowBytes: usize = 0;
+let sVcols: i32 = 0;
+let produced: i32 = 0;
+
+@inline function ringRow(r: i32): usize {
+  return ringBase() + <usize>(r % ringRowCount()) * sRowBytes;
+}
+
+// Pass 1 (rows, luma fused in) up to row r, in the unstreamed order: blocks of four rows from row 0 while four
+// are left, then single rows. A block lands in four consecutive ring slots (the ring's size is a multiple of 4).
+function produceThrough(r: i32): void {
   const px = pixelBase();
-  const a = floatA();
-  const b = floatB();
   const scratch = rowScratch();
+  const pxRow = <usize>(sWidth * sChannels);
+  while (produced <= r) {
+    const y = produced;
+    if (y + 4 <= sHeight) {
+      for (let k = 0; k < 4; k++) {
+        lumaRow(px + <usize>(y + k) * pxRow, sChannels, sWidth, scratch + <usize>k * sRowBytes);
+      }
+      boxRows4(scratch, ringRow(y), sRowBytes, sWidth, sWRows);
+      produced += 4;
+    } else {
+      lumaRow(px + <usize>y * pxRow, sChannels, sWidth, scratch);
+      boxRow(scratch, ringRow(y), sWidth, sWRows);
+      produced++;
+    }
+  }
+}
+
+// Output row o of pass 2 (sums / count) into its slot of the emitted rows; pass 3 (rows) as soon as a block of
+// four is complete (or at once for the single rows at the end), its 64 sampled columns kept in the compact plane.
+function emitColumnRow(o: i32, count: f32): void {
   const sums = columnSums();
-  const rowBytes = <usize>width << 2;
+  const rows = emitScratch();
+  const scratch = rowScratch();
+  const slot = o & 3;
+  divideRow(sums, rows + <usize>slot * sRowBytes, sVcols, sWidth, count);
+  const y = o & ~3;
+  if (y + 4 <= sHeight) {
+    if (slot != 3) return;
+    boxRows4(rows, scratch, sRowBytes, sWidth, sWRows);
+    for (let k = 0; k < 4; k++) {
+      gatherColumns(scratch + <usize>k * sRowBytes, compactBase() + <usize>((y + k) * DIM) * 4);
+    }
+  } else {
+    boxRow(rows + <usize>slot * sRowBytes, scratch, sWidth, sWRows);
+    gatherColumns(scratch, compactBase() + <usize>(o * DIM) * 4);
+  }
+}
+
+// Pass 2 (cols) over the streamed first-pass rows: boxColsSimd's sweep, phase for phase.
+function blurColumnsStreaming(w: i32): void {
+  const sums = columnSums();
+  const cols = sWidth;
+  const vcols = sVcols;
+  const half = (w + 2) / 2;
+  const p1 = half - 1;
+  const p2 = w - half + 1;
+  const p3 = sHeight - w;
+  const p4 = half - 1;
+  memory.fill(sums, 0, sRowBytes);
+  let ri: i32 = 0;
+  let li: i32 = 0;
+  let o: i32 = 0;
+  let count: i32 = 0;
+  for (let i = 0; i < p1; i++) {
+    produceThrough(ri);
+    addRow(sums, ringRow(ri), vcols, cols);
+    count++; ri++;
+  }
+  for (let i = 0; i < p2; i++) {
+    produceThrough(ri);
+    addRow(sums, ringRow(ri), vcols, cols);
+    count++; ri++;
+    emitColumnRow(o, <f32>count);
+    o++;
+  }
+  const fw = <f32>count;
+  for (let i = 0; i < p3; i++) {
+    produceThrough(ri);
+    addSubRow(sums, ringRow(ri), ringRow(li), vcols, cols);
+    ri++; li++;
+    emitColumnRow(o, fw);
+    o++;
+  }
+  for (let i = 0; i < p4; i++) {
+    subRow(sums, ringRow(li), vcols, cols);
+    count--; li++;
+    emitColumnRow(o, <f32>count);
+    o++;
+  }
+}
+
+function downsampleTo64(width: i32, height: i32, channels: i32): void {
+  const wCols = windowSize(height);
   for (let j = 0; j < DIM; j++) {
     store<i32>(colSample + (<usize>j << 2), ((2 * j + 1) * width) / 128);
     store<i32>(rowSample + (<usize>j << 2), ((2 * j + 1) * height) / 128);
   }
-
-  // Pass 1 (rows), luma fused in: luma lands in B, the box output in A.
-  const pxRow = <usize>(width * channels);
-  let y = 0;
-  for (; y + 4 <= height; y += 4) {
-    for (let k = 0; k < 4; k++) {
-      lumaRow(px + <usize>(y + k) * pxRow, channels, width, b + <usize>(y + k) * rowBytes);
-    }
-    boxRows4(b + <usize>y * rowBytes, a + <usize>y * rowBytes, rowBytes, width, wRows);
-  }
-  for (; y < height; y++) {
-    lumaRow(px + <usize>y * pxRow, channels, width, b + <usize>y * rowBytes);
-    boxRow(b + <usize>y * rowBytes, a + <usize>y * rowBytes, width, wRows);
-  }
-  // Pass 2 (cols): A -> B, every row.
-  boxColsSimd(a, b, height, width, wCols, sums, false);
-  // Pass 3 (rows): B -> four full rows in the scratch, of which the 64 sampled columns are kept,
-  // compacted to height x 64 in A.
-  y = 0;
-  for (; y + 4 <= height; y += 4) {
-    boxRows4(b + <usize>y * rowBytes, scratch, rowBytes, width, wRows);
-    for (let k = 0; k < 4; k++) gatherColumns(scratch + <usize>k * rowBytes, a + <usize>((y + k) * DIM) * 4);
-  }
-  for (; y < height; y++) {
-    boxRow(b + <usize>y * rowBytes, scratch, width, wRows);
-    gatherColumns(scratch, a + <usize>(y * DIM) * 4);
-  }
+  sWidth = width;
+  sHeight = height;
+  sChannels = channels;
+  sWRows = windowSize(width); // the pass along rows uses the column count
+  sRowBytes = <usize>width << 2;
+  sVcols = width & ~3;
+  produced = 0;
+  // Passes 1-3, streamed: rows, then cols (every row), then rows again (the 64 sampled columns kept).
+  blurColumnsStreaming(wCols);
   // Pass 4 (cols) over the 64 kept columns, writing only the 64 sampled rows.
-  boxColsSimd(a, buffer64, height, DIM, wCols, sums, true);
+  boxColsSimd(compactBase(), buffer64, height, DIM, wCols, columnSums(), true);
 }
 
 @inline function gatherColumns(row: usize, out: usize): void {
