@@ -134,6 +134,7 @@ export { orderedMap } from "./pool/ordered-map.js";
 export {
   DEFAULT_FILE_TIMEOUT_MS,
   type HashCallControl,
+  mallocTuning,
   SupervisedHashPool,
   type SupervisedHashPoolOptions,
   type SupervisorStats,

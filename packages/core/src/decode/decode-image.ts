@@ -3,7 +3,7 @@ import { PhmatchError } from "../errors/index.js";
 import { decoderMemory } from "./decoder-memory.js";
 import { decodeHeic } from "./heic.js";
 import type { DecodedImage, Pixels } from "./pixels.js";
-import { type Metadata, type Sharp, sharp } from "./sharp.js";
+import { loadSharp, type Metadata, type Sharp } from "./sharp.js";
 
 // Every sharp option applied to untrusted input lives in this module and nowhere else.
 
@@ -81,7 +81,7 @@ export async function decodeImage(
   // the header is read without it, the limit is applied below from the header, and the decode then opens with
   // the limit set to exactly what was allowed (maxPixels, or the declared size of a JPEG or WebP to be shrunk).
   const open = (limitInputPixels: number | false) =>
-    sharp(bytes, {
+    loadSharp()(bytes, {
       limitInputPixels,
       failOn: options.failOn ?? "error",
       autoOrient: options.autoOrient ?? false,
@@ -465,27 +465,6 @@ function decodeError(error: unknown, where: string, path: string | undefined, tr
   );
 }
 
-// libvips' operation cache would keep decoded pixels alive between files: phmatch never wants that.
-sharp.cache(false);
-// Loaders phmatch never needs are blocked inside libvips, so hostile bytes cannot reach their parsers
-// (vector and document formats, and catch-all loaders that shell out or parse many formats).
-sharp.block({
-  operation: [
-    "VipsForeignLoadSvg",
-    "VipsForeignLoadPdf",
-    "VipsForeignLoadMagick",
-    "VipsForeignLoadOpenslide",
-    "VipsForeignLoadVips",
-    "VipsForeignLoadMatrix",
-    "VipsForeignLoadCsv",
-    "VipsForeignLoadFits",
-    "VipsForeignLoadNifti",
-    "VipsForeignLoadAnalyze",
-    "VipsForeignLoadRad",
-    "VipsForeignLoadPpm",
-  ],
-});
-
 // SVG is text: an XML declaration, comments or a doctype may come before the <svg element, in UTF-8 or UTF-16,
 // and .svgz is gzipped SVG. Every form gets PHM_DECODE_VECTOR (libvips' SVG loader is blocked below either way).
 const SVG_HEAD_BYTES = 64 * 1024;
@@ -518,5 +497,5 @@ function textHead(bytes: Uint8Array): string {
 
 /** Sets libvips' threads per image; workers use 1 so that parallelism comes from the pool alone. */
 export function setDecoderConcurrency(threads: number): void {
-  sharp.concurrency(threads);
+  loadSharp().concurrency(threads);
 }

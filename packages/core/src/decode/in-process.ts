@@ -1,6 +1,6 @@
 import type { promises as fs } from "node:fs";
 import { openReadOnly } from "./read-file.js";
-import { sharp } from "./sharp.js";
+import { loadSharp } from "./sharp.js";
 
 /** Largest file {@link fitsInProcess} lets a command decode in its own process. */
 export const IN_PROCESS_MAX_BYTES = 32 * 1024 * 1024;
@@ -28,7 +28,7 @@ export async function fitsInProcess(path: string): Promise<boolean> {
     if (!stat.isFile() || stat.size === 0 || stat.size > IN_PROCESS_MAX_BYTES) return false;
     const head = Buffer.alloc(Math.min(stat.size, HEADER_BYTES));
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
-    const meta = await sharp(head.subarray(0, bytesRead), { limitInputPixels: false, failOn: "none" }).metadata();
+    const meta = await loadSharp()(head.subarray(0, bytesRead), { limitInputPixels: false, failOn: "none" }).metadata();
     const pixels = (meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0);
     return IN_PROCESS_FORMATS.has(meta.format ?? "") && pixels > 0 && pixels <= IN_PROCESS_MAX_PIXELS;
   } catch {

@@ -1,5 +1,5 @@
 import type { Pixels } from "./pixels.js";
-import { sharp } from "./sharp.js";
+import { loadSharp } from "./sharp.js";
 import { unrotatedSize } from "./trim.js";
 
 /**
@@ -18,7 +18,7 @@ export async function reducePixels(pixels: Pixels, maxSide = REDUCED_SIDE): Prom
   const w = Math.max(1, Math.round(pixels.width * scale));
   const h = Math.max(1, Math.round(pixels.height * scale));
   const raw = { width: pixels.width, height: pixels.height, channels: pixels.channels } as const;
-  const out = await sharp(pixels.data, { raw })
+  const out = await loadSharp()(pixels.data, { raw })
     .resize(w, h, { fit: "fill", kernel: "lanczos3" })
     .raw()
     .toBuffer({ resolveWithObject: true });

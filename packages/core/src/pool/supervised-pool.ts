@@ -90,7 +90,7 @@ type DeathCause = { code: ErrorCode; culprit?: Task; detail: string };
  * about a third of sharp's decode time (`npm run bench`). Kept to 1/16 of the memory limit (twice that for what
  * may stay mapped), so that memory held for reuse never takes a worker over its limit.
  */
-function mallocTuning(memoryLimitBytes: number): Record<string, string> {
+export function mallocTuning(memoryLimitBytes: number): Record<string, string> {
   const threshold = Math.max(1024 * 1024, Math.min(64 * 1024 * 1024, Math.floor(memoryLimitBytes / 16)));
   return { MALLOC_MMAP_THRESHOLD_: String(threshold), MALLOC_TRIM_THRESHOLD_: String(threshold * 2) };
 }
