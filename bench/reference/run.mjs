@@ -8,17 +8,19 @@
 // Usage: npm run bench [-- --photos 24 --repeat 4 --rounds 3 --startup-runs 5]
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { HashSetBuilder, hammingDistance, serializeStore } from "@phmatch/core";
-import { decodeImage, FAST_MODE_MIN_LONG_SIDE, hashKernel } from "@phmatch/core/internal";
+import { HashSetBuilder, hammingDistance, hashImageBytes, serializeStore } from "@phmatch/core";
+import { decodeImage, FAST_MODE_MIN_LONG_SIDE, hashKernel, mallocTuning } from "@phmatch/core/internal";
 import sharp from "sharp";
 import { realPhotos } from "../photos.mjs";
 import { seededRandom } from "../seeded-random.mjs";
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
+    "stages-child": { type: "boolean", default: false },
     photos: { type: "string", default: "24" },
     repeat: { type: "string", default: "4" },
     rounds: { type: "string", default: "3" },
@@ -32,6 +34,58 @@ const ROUNDS = Number(values.rounds);
 const STARTUP_RUNS = Number(values["startup-runs"]);
 const LIST_ENTRIES = Number(values["list-entries"]);
 const log = (message) => process.stderr.write(`${message}\n`);
+
+// The stage timings, in a child process (see below): one thread, libvips concurrency 1, a warm-up round first.
+if (values["stages-child"]) {
+  sharp.concurrency(1);
+  sharp.cache(false);
+  const kernel = hashKernel();
+  const stages = { exact: {}, fast: {} };
+  for (const mode of ["exact", "fast"]) {
+    for (const s of ["read", "decode", "copy", "luma", "blur", "threshold"]) stages[mode][s] = [];
+  }
+  for (let round = 0; round < ROUNDS + 1; round++) {
+    for (const path of positionals) {
+      for (const mode of ["exact", "fast"]) {
+        const t0 = performance.now();
+        const bytes = readFileSync(path);
+        const t1 = performance.now();
+        const decoded = await decodeImage(bytes, mode === "fast" ? { shrinkOnLoadTo: FAST_MODE_MIN_LONG_SIDE } : {});
+        const t2 = performance.now();
+        const kernelStages = kernel.timePdqStages(decoded.pixels);
+        if (round === 0) continue;
+        stages[mode].read.push(t1 - t0);
+        stages[mode].decode.push(t2 - t1);
+        for (const s of ["copy", "luma", "blur", "threshold"]) stages[mode][s].push(kernelStages[s]);
+      }
+    }
+  }
+  // What check, scan and serve hash for a query (PDQ with its dihedral variants, the 256-bit pHash, MD5, SHA-1),
+  // bare and with each extra view, ms per photo (read and decode included).
+  const query = { algorithms: ["pdq", "phash16", "md5", "sha1"], dihedral: true };
+  const views = {
+    "pdq only (a plain hash)": { algorithms: ["pdq"] },
+    "query, no views": query,
+    "query + trim": { ...query, trim: true },
+    "query + rotation hypotheses": { ...query, rotations: true },
+    "query + parts": { ...query, parts: true },
+    "query + trim + rotations + parts (the defaults)": { ...query, trim: true, rotations: true, parts: true },
+  };
+  stages.views = Object.fromEntries(Object.keys(views).map((name) => [name, 0]));
+  for (let round = 0; round < ROUNDS + 1; round++) {
+    for (const path of positionals) {
+      const bytes = readFileSync(path);
+      for (const [name, options] of Object.entries(views)) {
+        const t0 = performance.now();
+        const record = await hashImageBytes(bytes, path, options);
+        if (record.error !== undefined) throw new Error(`${path}: ${record.error.code}`);
+        if (round > 0) stages.views[name] += (performance.now() - t0) / (ROUNDS * positionals.length);
+      }
+    }
+  }
+  process.stdout.write(JSON.stringify(stages));
+  process.exit(0);
+}
 
 const root = new URL("../../", import.meta.url).pathname;
 const cache = new URL("../.cache/", import.meta.url).pathname;
@@ -80,13 +134,20 @@ const median = (xs) => {
 const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 
 // --- whole processes over the same files, interleaved rounds ---
+// Each also over the inputs twice: the difference is what an image costs in a long run, start-up aside.
+const twice = [...files, ...files];
+const hash = (mode, inputs) => () =>
+  timed(process.execPath, [phmatch, "hash", "-q", "--algorithms", "pdq", "--mode", mode, ...inputs]);
 const runs = {
   reference: () => timed(reference, ["-t", ...files]),
-  exact: () => timed(process.execPath, [phmatch, "hash", "-q", "--algorithms", "pdq", "--mode", "exact", ...files]),
-  fast: () => timed(process.execPath, [phmatch, "hash", "-q", "--algorithms", "pdq", "--mode", "fast", ...files]),
+  exact: hash("exact", files),
+  fast: hash("fast", files),
+  reference2: () => timed(reference, twice),
+  exact2: hash("exact", twice),
+  fast2: hash("fast", twice),
 };
 log(`${files.length} inputs (${PHOTOS} photographs x ${REPEAT}), ${ROUNDS} rounds ...`);
-const walls = { reference: [], exact: [], fast: [] };
+const walls = Object.fromEntries(Object.keys(runs).map((name) => [name, []]));
 const outputs = {};
 for (let round = 0; round < ROUNDS; round++) {
   for (const [name, run] of Object.entries(runs)) {
@@ -117,35 +178,29 @@ const fastDistances = photos.map((_, i) =>
 const stageOf = (name) => Number(new RegExp(`${name} ([0-9.]+) ms`).exec(outputs.reference.stderr)?.[1]);
 const referenceStages = { decode: stageOf("decode"), luma: stageOf("luma"), core: stageOf("hash core") };
 
-// --- phmatch's stages, in this process, one thread, libvips concurrency 1 ---
-sharp.concurrency(1);
-sharp.cache(false);
-const kernel = hashKernel();
+// --- phmatch's stages: in a process of their own, pinned, with the worker process's malloc settings ---
 const stageNames = ["read", "decode", "copy", "luma", "blur", "threshold"];
-const stages = { exact: {}, fast: {} };
-for (const mode of ["exact", "fast"]) for (const s of stageNames) stages[mode][s] = [];
-for (let round = 0; round < ROUNDS + 1; round++) {
-  for (const photo of photos) {
-    for (const mode of ["exact", "fast"]) {
-      const t0 = performance.now();
-      const bytes = readFileSync(photo.path);
-      const t1 = performance.now();
-      const decoded = await decodeImage(bytes, mode === "fast" ? { shrinkOnLoadTo: FAST_MODE_MIN_LONG_SIDE } : {});
-      const t2 = performance.now();
-      const kernelStages = kernel.timePdqStages(decoded.pixels);
-      if (round === 0) continue; // warm-up
-      stages[mode].read.push(t1 - t0);
-      stages[mode].decode.push(t2 - t1);
-      for (const s of ["copy", "luma", "blur", "threshold"]) stages[mode][s].push(kernelStages[s]);
-    }
-  }
-}
+const stagesRun = spawnSync(
+  pin[0] ?? process.execPath,
+  [
+    ...pin.slice(1),
+    ...(pin.length > 0 ? [process.execPath] : []),
+    new URL(import.meta.url).pathname,
+    "--stages-child",
+    "--rounds",
+    String(ROUNDS),
+    ...photos.map((p) => p.path),
+  ],
+  { encoding: "utf8", maxBuffer: 1 << 26, env: { ...mallocTuning(totalmem() / 2), ...process.env } },
+);
+if (stagesRun.status !== 0) throw new Error(`stage timing failed: ${stagesRun.stderr}`);
+const stages = JSON.parse(stagesRun.stdout);
 const stageMs = (mode, s) => stages[mode][s].reduce((a, b) => a + b, 0) / stages[mode][s].length;
 
 // --- start-up: one photo, whole process ---
 const one = photos[0].path;
 const demoList = join(root, "test-fixtures/hashsets/demo.phs");
-const bigList = join(cache, `pdq-list-${LIST_ENTRIES}.phs`);
+const bigList = join(cache, `pdq-list-${LIST_ENTRIES}-40-120.phs`);
 if (!existsSync(bigList)) {
   log(`writing a list of ${LIST_ENTRIES} PDQ hashes (photo hashes and jittered copies of them) ...`);
   const rand = seededRandom(LIST_ENTRIES);
@@ -154,14 +209,14 @@ if (!existsSync(bigList)) {
   const seeds = referenceHashes.slice(0, PHOTOS).map((h) => Buffer.from(h, "hex"));
   const value = new Uint8Array(32);
   for (let i = 0; i < LIST_ENTRIES; i++) {
-    // A seed photo's hash with 40-120 bits flipped: real-looking (clustered, not uniform), none within 31.
-    value.set(seeds[i % seeds.length]);
-    const flips = 40 + (rand() % 81);
-    for (let f = 0; f < flips; f++) {
+    // A seed photo's hash 40-120 bits away: real-looking (clustered, not uniform), none within 31 of a photo.
+    const seed = seeds[i % seeds.length];
+    value.set(seed);
+    const distance = 40 + (rand() % 81);
+    while (hammingDistance(value, seed) < distance) {
       const bit = rand() % 256;
       value[bit >> 3] ^= 1 << (bit & 7);
     }
-    if (hammingDistance(value, seeds[i % seeds.length]) <= 31) value[0] ^= 0xff;
     builder.addEntry({ algorithm: "pdq", value, listId: "bench-1m", entryId: `E${i}`, category: String(i % 5) });
   }
   mkdirSync(cache, { recursive: true });
@@ -201,6 +256,7 @@ const perSecond = (name) => files.length / wall[name];
 const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : "-");
 const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : "-");
 const perImage = (name) => (wall[name] * 1000) / files.length;
+const marginal = (name) => ((wall[`${name}2`] - wall[name]) * 1000) / files.length;
 const inStages = (mode) => stageNames.reduce((sum, s) => sum + stageMs(mode, s), 0);
 const rows = [
   ["whole process, s", f2(wall.reference), f2(wall.exact), f2(wall.fast)],
@@ -212,6 +268,18 @@ const rows = [
     `${f2(perSecond("fast") / perSecond("reference"))}x`,
   ],
   ["whole process, ms / image", f1(perImage("reference")), f1(perImage("exact")), f1(perImage("fast"))],
+  [
+    `long run: ms / image (wall of ${twice.length} inputs - wall of ${files.length}) / ${files.length}`,
+    f1(marginal("reference")),
+    f1(marginal("exact")),
+    f1(marginal("fast")),
+  ],
+  [
+    "long run: vs the reference",
+    "1.00x",
+    `${f2(marginal("reference") / marginal("exact"))}x`,
+    `${f2(marginal("reference") / marginal("fast"))}x`,
+  ],
   ["stage: read file, ms", "(in decode)", f2(stageMs("exact", "read")), f2(stageMs("fast", "read"))],
   ["stage: decode, ms", f2(referenceStages.decode), f2(stageMs("exact", "decode")), f2(stageMs("fast", "decode"))],
   ["stage: copy into the kernel, ms", "-", f2(stageMs("exact", "copy")), f2(stageMs("fast", "copy"))],
@@ -240,12 +308,18 @@ console.log("|---|---:|---:|---:|");
 for (const row of rows) console.log(`| ${row.join(" | ")} |`);
 console.log("| **start-up, one photo, whole process** | wall s (median) | | |");
 for (const [name, secs] of Object.entries(startup)) console.log(`| ${name} | ${f2(median(secs))} | | |`);
+console.log("\nWhat the query views of check, scan and serve cost on these photographs (one thread, ms per photo):\n");
+console.log("| what is hashed | ms / photo | vs a plain PDQ hash |");
+console.log("|---|---:|---:|");
+const plain = stages.views["pdq only (a plain hash)"];
+for (const [name, ms] of Object.entries(stages.views)) console.log(`| ${name} | ${f1(ms)} | ${f2(ms / plain)}x |`);
 console.log(
   `\nSame hashes: phmatch exact equals the reference on ${identical} of ${files.length} inputs. ` +
     `Fast vs exact, PDQ distance over the ${PHOTOS} photographs: median ${median(fastDistances)}, ` +
     `p90 ${percentile(fastDistances, 0.9)}, max ${Math.max(...fastDistances)} bits.`,
 );
 console.log(
-  "phmatch's stages are measured in this process (one thread, libvips concurrency 1, after a warm-up round); " +
+  "phmatch's stages are measured in a process of their own (pinned, one thread, libvips concurrency 1, the " +
+    "worker process's malloc settings, after a warm-up round); " +
     'the reference\'s are its own -t timings; "rest" is the whole process per image minus the stages.',
 );
