@@ -20,7 +20,7 @@ import { gateAtCommit } from "./gate-at-commit.mjs";
 export const BEFORE = "7fb58cb";
 
 const oracleScript = new URL("./oracle.mjs", import.meta.url).pathname;
-const currentCli = new URL("../../packages/cli/dist/bin.js", import.meta.url).pathname;
+const currentCli = new URL("../../packages/cli/bin/phmatch.js", import.meta.url).pathname;
 const DECISION = "bench-decision-token-0123456789";
 const GRANTED = "bench-granted-token-0123456789";
 const PDQ_TARGETS = 64;

@@ -40,7 +40,7 @@ const DURATION = Number(values.duration);
 const SETTLE_MS = Number(values.settle) * 1000;
 const CONNECTIONS = Number(values.connections);
 const MAX_BYTES = 8 * 1024 * 1024;
-const cli = new URL("../../packages/cli/dist/bin.js", import.meta.url).pathname;
+const cli = new URL("../../packages/cli/bin/phmatch.js", import.meta.url).pathname;
 const abuserScript = new URL("./abuser.mjs", import.meta.url).pathname;
 const demo = new URL("../../test-fixtures/hashsets/demo.phs", import.meta.url).pathname;
 // The healthy client has a token of its own: no abuser shares its name, so no abuser spends its rate.

@@ -28,7 +28,7 @@ const { values } = parseArgs({
 const FILES = Number(values.files);
 const BATCH = values["batch-size"];
 const ROUNDS = Number(values.rounds);
-const cli = new URL("../../packages/cli/dist/bin.js", import.meta.url).pathname;
+const cli = new URL("../../packages/cli/bin/phmatch.js", import.meta.url).pathname;
 const demo = new URL("../../test-fixtures/hashsets/demo.phs", import.meta.url).pathname;
 const rand = seededRandom(2027);
 

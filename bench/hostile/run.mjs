@@ -46,7 +46,7 @@ const MEMORY_LIMIT = Number(values["memory-limit"]);
 // A run past this is killed and counted as a crash (hang): the supervised pool kills at FILE_TIMEOUT and retries
 // once, so a correct run ends well before.
 const HARD_LIMIT_MS = (2 * FILE_TIMEOUT + 60) * 1000;
-const cli = new URL("../../packages/cli/dist/bin.js", import.meta.url).pathname;
+const cli = new URL("../../packages/cli/bin/phmatch.js", import.meta.url).pathname;
 const demo = new URL("../../test-fixtures/hashsets/demo.phs", import.meta.url).pathname;
 const benign = new URL("../../test-fixtures/images/shapes.png", import.meta.url).pathname;
 const TIME = "/usr/bin/time";

@@ -15,7 +15,7 @@ import { seededRandom } from "../seeded-random.mjs";
 
 const { values } = parseArgs({ options: { files: { type: "string", default: "10000" } } });
 const FILES = Number(values.files);
-const cli = new URL("../../packages/cli/dist/bin.js", import.meta.url).pathname;
+const cli = new URL("../../packages/cli/bin/phmatch.js", import.meta.url).pathname;
 const demo = new URL("../../test-fixtures/hashsets/demo.phs", import.meta.url).pathname;
 const rand = seededRandom(2026);
 

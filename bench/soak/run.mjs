@@ -42,7 +42,7 @@ const SAMPLE_S = Number(values.sample);
 const SCAN_SAMPLE_S = Number(values["scan-sample"] ?? values.sample);
 const RATE = Number(values.rate);
 const CONNECTIONS = Number(values.connections);
-const cli = new URL("../../packages/cli/dist/bin.js", import.meta.url).pathname;
+const cli = new URL("../../packages/cli/bin/phmatch.js", import.meta.url).pathname;
 const demo = new URL("../../test-fixtures/hashsets/demo.phs", import.meta.url).pathname;
 const fixture = (name) => new URL(`../../test-fixtures/images/${name}`, import.meta.url).pathname;
 
