@@ -1,7 +1,7 @@
 // Exports of hamming.wasm: multi-index hashing over packed values in an imported memory. The host lays out the
 // memory (values, tables, scratch) and passes pointers; nothing here allocates. Bits are numbered as the host
 // reads them: bit k of a value is bit (k & 7) of its byte k >> 3, so a slice of up to 24 bits is one unaligned
-// 64-bit load, a shift and a mask (the host keeps 8 readable bytes after the last value and after the query).
+// 64-bit load, a shift and a mask (the host keeps 8 readable bytes after the last value and after the last query).
 
 /** Slice key of the value at `at`: `width` bits from bit `start`. */
 @inline function sliceKey(at: usize, start: u32, width: u32): u32 {
@@ -48,7 +48,7 @@ export function buildTable(values: usize, n: u32, bytesPerValue: u32, start: u32
 // Context of one search, shared by the recursive probe (globals: the stub runtime has no closures).
 let gValues: usize = 0;
 let gBytesPerValue: u32 = 0;
-let gQuery: usize = 0;
+let gQueries: usize = 0;
 let gMax: u32 = 0;
 let gOut: usize = 0;
 let gCap: u32 = 0;
@@ -58,25 +58,28 @@ let gOffsets: usize = 0;
 let gIds: usize = 0;
 let gIdBytes: u32 = 4;
 let gWidth: u32 = 0;
-let gQ0: u64 = 0;
-let gQ1: u64 = 0;
-let gQ2: u64 = 0;
-let gQ3: u64 = 0;
+let gNeedle: u32 = 0;
 
-@inline function distanceTo(i: u32): u32 {
+@inline function distanceTo(i: u32, query: usize): u32 {
   const at = gValues + <usize>i * gBytesPerValue;
   if (gBytesPerValue == 32) {
-    return <u32>(popcnt(load<u64>(at) ^ gQ0) + popcnt(load<u64>(at, 8) ^ gQ1) + popcnt(load<u64>(at, 16) ^ gQ2) + popcnt(load<u64>(at, 24) ^ gQ3));
+    return <u32>(
+      popcnt(load<u64>(at) ^ load<u64>(query)) +
+      popcnt(load<u64>(at, 8) ^ load<u64>(query, 8)) +
+      popcnt(load<u64>(at, 16) ^ load<u64>(query, 16)) +
+      popcnt(load<u64>(at, 24) ^ load<u64>(query, 24))
+    );
   }
-  if (gBytesPerValue == 8) return <u32>popcnt(load<u64>(at) ^ gQ0);
+  if (gBytesPerValue == 8) return <u32>popcnt(load<u64>(at) ^ load<u64>(query));
   let d: u32 = 0;
-  for (let w: u32 = 0; w < gBytesPerValue; w += 4) d += popcnt(load<u32>(at + w) ^ load<u32>(gQuery + w));
+  for (let w: u32 = 0; w < gBytesPerValue; w += 4) d += popcnt(load<u32>(at + w) ^ load<u32>(query + w));
   return d;
 }
 
 // A search works in three passes over bounded buffers, so that its memory reads are independent of each other
 // and the processor keeps many in flight: the keys a table is probed with; the runs of positions those keys
-// select (one offsets read each); the candidates of those runs, then checked in one tight loop.
+// select (one offsets read each); the candidates of those runs, then checked in one tight loop. The keys of
+// several needles share the buffers, so one request's needles keep the same reads in flight.
 const KEYS_CAP: u32 = 4096;
 const CANDIDATES_CAP: u32 = 16384;
 let gKeys: usize = 0;
@@ -87,42 +90,48 @@ let gCandidateCount: u32 = 0;
 
 /** Bytes of the work area a search needs (keys, runs, candidates). */
 export function workBytes(): u32 {
-  return KEYS_CAP * 8 + KEYS_CAP * 8 + CANDIDATES_CAP * 4;
+  return KEYS_CAP * 12 + KEYS_CAP * 8 + CANDIDATES_CAP * 8;
 }
 
 function checkCandidates(): void {
   const n = gCandidateCount;
   gCandidateCount = 0;
   for (let j: u32 = 0; j < n; j++) {
-    const i = load<u32>(gCandidates + (<usize>j << 2));
-    const d = distanceTo(i);
+    const i = load<u32>(gCandidates + (<usize>j << 3));
+    const needle = load<u32>(gCandidates + (<usize>j << 3), 4);
+    const d = distanceTo(i, gQueries + <usize>needle * gBytesPerValue);
     if (d <= gMax) {
       if (gFound >= gCap) {
         gOverflow = true;
         return;
       }
-      store<u32>(gOut + (<usize>gFound << 3), i);
-      store<u32>(gOut + (<usize>gFound << 3), d, 4);
+      const to = gOut + <usize>gFound * 12;
+      store<u32>(to, i);
+      store<u32>(to, d, 4);
+      store<u32>(to, needle, 8);
       gFound++;
     }
   }
 }
 
-// Pass 2 and 3 for the keys gathered so far, from every table: each key is kept as the address of its offsets
-// entry and its table's ids, so one batch spans all tables.
+// Pass 2 and 3 for the keys gathered so far, from every table and needle: each key is kept as the address of its
+// offsets entry, its table's ids and its needle, so one batch spans all tables and needles.
 function flushKeys(): void {
   const n = gKeyCount;
   gKeyCount = 0;
   for (let j: u32 = 0; j < n; j++) {
-    const at = <usize>load<u32>(gKeys + (<usize>j << 3));
+    const at = <usize>load<u32>(gKeys + <usize>j * 12);
     store<u64>(gRuns + (<usize>j << 3), load<u64>(at));
   }
   for (let j: u32 = 0; j < n; j++) {
-    const ids = <usize>load<u32>(gKeys + (<usize>j << 3), 4);
+    const ids = <usize>load<u32>(gKeys + <usize>j * 12, 4);
+    const needle = load<u32>(gKeys + <usize>j * 12, 8);
     const s = load<u32>(gRuns + (<usize>j << 3));
     const e = load<u32>(gRuns + (<usize>j << 3), 4);
     for (let p = s; p < e; p++) {
-      store<u32>(gCandidates + (<usize>gCandidateCount << 2), idAt(ids, p, gIdBytes));
+      const to = gCandidates + (<usize>gCandidateCount << 3);
+      store<u32>(to, idAt(ids, p, gIdBytes));
+      store<u32>(to, needle, 4);
       if (++gCandidateCount == CANDIDATES_CAP) checkCandidates();
     }
   }
@@ -131,48 +140,51 @@ function flushKeys(): void {
 
 // Every key within `radius` flipped bits of `key`, flipping only bits >= `from` (so each key once).
 function probe(key: u32, radius: u32, from: u32): void {
-  store<u32>(gKeys + (<usize>gKeyCount << 3), <u32>(gOffsets + (<usize>key << 2)));
-  store<u32>(gKeys + (<usize>gKeyCount << 3), <u32>gIds, 4);
+  const to = gKeys + <usize>gKeyCount * 12;
+  store<u32>(to, <u32>(gOffsets + (<usize>key << 2)));
+  store<u32>(to, <u32>gIds, 4);
+  store<u32>(to, gNeedle, 8);
   if (++gKeyCount == KEYS_CAP) flushKeys();
   if (radius == 0) return;
   for (let b = from; b < gWidth; b++) probe(key ^ (1 << b), radius - 1, b + 1);
 }
 
 /**
- * Every value within `maxDistance` of the query, by probing `tables` tables described at `desc` (five u32 each:
- * start bit, width, radius, offsets pointer, ids pointer; a radius of 0xffffffff skips the table). Hits are
- * (position, distance) u32 pairs at `out`; a value can be hit from several tables. `work` has workBytes() bytes.
- * Returns the number of hits, or -1 when there are more than `cap` (the host then answers another way).
+ * Every value within `maxDistance` of any of the `needles` queries at `queries` (back to back), by probing
+ * `tables` tables described at `desc` (five u32 each: start bit, width, radius, offsets pointer, ids pointer; a
+ * radius of 0xffffffff skips the table). Hits are (position, distance, needle) u32 triples at `out`; a value can be
+ * hit from several tables and by several needles. `work` has workBytes() bytes. Returns the number of hits, or -1
+ * when there are more than `cap` (the host then answers another way).
  */
-export function search(values: usize, bytesPerValue: u32, desc: usize, tables: u32, idBytes: u32, query: usize, maxDistance: u32, out: usize, cap: u32, work: usize): i32 {
+export function search(values: usize, bytesPerValue: u32, desc: usize, tables: u32, idBytes: u32, queries: usize, needles: u32, maxDistance: u32, out: usize, cap: u32, work: usize): i32 {
   gKeys = work;
-  gRuns = work + KEYS_CAP * 8;
+  gRuns = work + KEYS_CAP * 12;
   gCandidates = gRuns + KEYS_CAP * 8;
   gKeyCount = 0;
   gCandidateCount = 0;
   gValues = values;
   gBytesPerValue = bytesPerValue;
-  gQuery = query;
+  gQueries = queries;
   gMax = maxDistance;
   gOut = out;
   gCap = cap;
   gFound = 0;
   gOverflow = false;
   gIdBytes = idBytes;
-  gQ0 = load<u64>(query);
-  gQ1 = load<u64>(query, 8);
-  gQ2 = load<u64>(query, 16);
-  gQ3 = load<u64>(query, 24);
-  for (let t: u32 = 0; t < tables; t++) {
-    const d = desc + <usize>t * 20;
-    const radius = load<u32>(d, 8);
-    if (radius == 0xffffffff) continue;
-    const start = load<u32>(d);
-    gWidth = load<u32>(d, 4);
-    gOffsets = <usize>load<u32>(d, 12);
-    gIds = <usize>load<u32>(d, 16);
-    probe(sliceKey(query, start, gWidth), radius, 0);
-    if (gOverflow) return -1;
+  for (let q: u32 = 0; q < needles; q++) {
+    gNeedle = q;
+    const query = queries + <usize>q * bytesPerValue;
+    for (let t: u32 = 0; t < tables; t++) {
+      const d = desc + <usize>t * 20;
+      const radius = load<u32>(d, 8);
+      if (radius == 0xffffffff) continue;
+      const start = load<u32>(d);
+      gWidth = load<u32>(d, 4);
+      gOffsets = <usize>load<u32>(d, 12);
+      gIds = <usize>load<u32>(d, 16);
+      probe(sliceKey(query, start, gWidth), radius, 0);
+      if (gOverflow) return -1;
+    }
   }
   flushKeys();
   if (gOverflow) return -1;

@@ -34,7 +34,8 @@ interface HammingExports {
     desc: number,
     tables: number,
     idBytes: number,
-    query: number,
+    queries: number,
+    needles: number,
     maxDistance: number,
     out: number,
     cap: number,
@@ -80,10 +81,11 @@ export class HammingKernel {
   }
 
   /**
-   * Hits for the query at `query` (8 readable bytes after it): the tables and their radii are described at `desc`
-   * (five u32 per table: start, width, radius or 0xffffffff to skip, offsets, ids), hits are written as
-   * (position, distance) u32 pairs at `out`, possibly several times for one value; `work` is a scratch area of
-   * {@link HammingKernel.workBytes} bytes. Returns the number of hits, or -1 when there were more than `cap`.
+   * Hits for the `needles` queries at `queries`, back to back (8 readable bytes after the last), in one pass: the
+   * tables and their radii are described at `desc` (five u32 per table: start, width, radius or 0xffffffff to
+   * skip, offsets, ids), hits are written as (position, distance, needle) u32 triples at `out`, possibly several
+   * times for one value and needle; `work` is a scratch area of {@link HammingKernel.workBytes} bytes. Returns the
+   * number of hits, or -1 when there were more than `cap`.
    */
   search(
     values: number,
@@ -91,13 +93,15 @@ export class HammingKernel {
     desc: number,
     tables: number,
     idBytes: 3 | 4,
-    query: number,
+    queries: number,
+    needles: number,
     maxDistance: number,
     out: number,
     cap: number,
     work: number,
   ): number {
-    return this.#exports.search(values, bytesPerValue, desc, tables, idBytes, query, maxDistance, out, cap, work);
+    const e = this.#exports;
+    return e.search(values, bytesPerValue, desc, tables, idBytes, queries, needles, maxDistance, out, cap, work);
   }
 
   /** Bytes of the scratch area a search works in. */

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { HammingKernel, hammingWasmUrl } from "@phmatch/wasm";
-import type { HammingIndex, IndexHit, PackedValuesView } from "./hamming-index.js";
+import type { HammingIndex, IndexHit, NeedleHit, PackedValuesView } from "./hamming-index.js";
 
 /**
  * Multi-index hashing (Norouzi, Punjani, Fleet, "Fast exact search in Hamming space with multi-index hashing"):
@@ -71,32 +71,57 @@ export class MihIndex implements HammingIndex {
   }
 
   search(query: Uint8Array, maxDistance: number): IndexHit[] {
-    if (query.length !== this.#bytesPerValue)
-      throw new RangeError(`query has ${query.length} bytes, values have ${this.#bytesPerValue}`);
-    if (this.size === 0 || maxDistance < 0) return [];
+    return this.searchMany([query], maxDistance).map(({ index, distance }) => ({ index, distance }));
+  }
+
+  // All the needles in one kernel call (as many as the query area holds; PDQ's 8 always fit): their probes and
+  // candidates share the kernel's batches, and the hits are merged once, not once per needle.
+  searchMany(queries: readonly Uint8Array[], maxDistance: number): NeedleHit[] {
+    const b = this.#bytesPerValue;
+    for (const query of queries)
+      if (query.length !== b) throw new RangeError(`query has ${query.length} bytes, values have ${b}`);
+    if (this.size === 0 || maxDistance < 0 || queries.length === 0) return [];
+    const perCall = Math.floor((DESC_AT - 8) / b);
+    const best = new Map<number, NeedleHit>();
+    for (let first = 0; first < queries.length; first += perCall) {
+      const batch = queries.slice(first, first + perCall);
+      const n = this.#searchBatch(batch, maxDistance);
+      if (n < 0) {
+        // More hits than the scratch holds (a huge radius over clustered values): scan every value instead.
+        batch.forEach((query, k) => {
+          for (const hit of this.#scan(query, maxDistance)) keepClosest(best, hit.index, hit.distance, first + k);
+        });
+        continue;
+      }
+      const raw = new Uint32Array(this.#kernel.buffer, HITS_AT, n * 3);
+      for (let h = 0; h < 3 * n; h += 3)
+        keepClosest(best, raw[h] as number, raw[h + 1] as number, first + (raw[h + 2] as number));
+    }
+    if (best.size === 0) return [];
+    return [...best.values()].sort((x, y) => x.index - y.index);
+  }
+
+  // The kernel's search over queries that fit the query area; its number of hits, or -1 past HITS_CAP.
+  #searchBatch(queries: readonly Uint8Array[], maxDistance: number): number {
+    const b = this.#bytesPerValue;
     const buffer = this.#kernel.buffer;
-    const q = new Uint8Array(buffer, QUERY_AT, this.#bytesPerValue + 8);
-    q.set(query);
-    q.fill(0, this.#bytesPerValue);
+    const q = new Uint8Array(buffer, QUERY_AT, queries.length * b + 8);
+    for (const [k, query] of queries.entries()) q.set(query, k * b);
+    q.fill(0, queries.length * b);
     new Uint32Array(buffer, DESC_AT, this.#tables.length * 5).set(this.#descriptorsFor(maxDistance));
-    const n = this.#kernel.search(
+    return this.#kernel.search(
       SCRATCH_BYTES,
-      this.#bytesPerValue,
+      b,
       DESC_AT,
       this.#tables.length,
       this.#idBytes,
       QUERY_AT,
+      queries.length,
       maxDistance,
       HITS_AT,
       HITS_CAP,
       WORK_AT,
     );
-    if (n < 0) return this.#scan(query, maxDistance);
-    if (n === 0) return [];
-    const raw = new Uint32Array(buffer, HITS_AT, n * 2);
-    const found = new Map<number, number>();
-    for (let h = 0; h < n; h++) found.set(raw[2 * h] as number, raw[2 * h + 1] as number);
-    return [...found].sort((x, y) => x[0] - y[0]).map(([index, distance]) => ({ index, distance }));
   }
 
   // The kernel's table descriptors for a search radius (start, width, radius or 0xffffffff, offsets, ids per
@@ -127,17 +152,28 @@ export class MihIndex implements HammingIndex {
   }
 }
 
-const QUERY_AT = 0; // the query, up to 1024 bytes, before the descriptors
+const QUERY_AT = 0; // the queries, back to back, and 8 readable bytes, before the descriptors
 const DESC_AT = 2048;
 const MAX_TABLES = 64;
 const WORK_AT = 4096;
-const WORK_BYTES = 131_072; // the kernel's workBytes(), checked when an index is built
+const WORK_BYTES = 212_992; // the kernel's workBytes(), checked when an index is built
 const HITS_AT = WORK_AT + WORK_BYTES;
 const SCRATCH_BYTES = 1 << 20;
-const HITS_CAP = Math.floor((SCRATCH_BYTES - HITS_AT) / 8);
+const HITS_CAP = Math.floor((SCRATCH_BYTES - HITS_AT) / 12);
 const MAX_MEMORY_BYTES = 65536 * 65536 - 65536;
 const MAX_SLICE_BITS = 24;
 const POPCOUNT8 = Uint8Array.from({ length: 256 }, (_, v) => v.toString(2).replaceAll("0", "").length);
+
+// A value's closest needle, the lowest-numbered on a tie (as searching the needles in order would keep): the
+// kernel's hits arrive grouped by table, not by needle.
+function keepClosest(best: Map<number, NeedleHit>, index: number, distance: number, needle: number): void {
+  const seen = best.get(index);
+  if (seen === undefined) best.set(index, { index, distance, needle });
+  else if (distance < seen.distance || (distance === seen.distance && needle < seen.needle)) {
+    seen.distance = distance;
+    seen.needle = needle;
+  }
+}
 
 let compiled: ReturnType<typeof HammingKernel.compile> | undefined;
 function kernelModule(): ReturnType<typeof HammingKernel.compile> {
