@@ -204,6 +204,26 @@ describe("MIH slices and its memory", () => {
     expect(at(1e7).widths.reduce((a, b) => a + b)).toBe(256);
   });
 
+  it("lays its tables out with u32 offsets when compact ones cannot hold hundreds of copies of one value", () => {
+    const rand = (seed: number) => Uint8Array.from({ length: 32 }, (_, i) => (seed * 2654435761 + i * 40503) >>> 13);
+    const spread = Array.from({ length: 600 }, (_, i) => rand(i + 1));
+    const copies = [...spread.slice(0, 300), ...Array.from({ length: 300 }, (_, i) => flip(rand(0), [i % 5]))];
+    const compact = new MihIndex(pack(spread, 32), { slices: 16 });
+    const fallback = new MihIndex(pack(copies, 32), { slices: 16 });
+    // 16 tables of 16-bit keys: compact offsets take 2^13 + 2^16 bytes each (and 2^18 of scratch to build them),
+    // u32 offsets 2^18 each
+    expect(fallback.overheadBytes - compact.overheadBytes).toBeGreaterThan(
+      16 * (2 ** 18 - 2 ** 13 - 2 ** 16) - 2 ** 19,
+    );
+    for (const [values, index] of [
+      [spread, compact],
+      [copies, fallback],
+    ] as const) {
+      for (const q of [rand(0), rand(7), flip(rand(0), [1, 2, 3, 200])])
+        for (const r of [0, 4, 31]) expect(index.search(q, r)).toEqual(bruteForce(values, q, r));
+    }
+  });
+
   it("answers exactly when the hits outgrow its scratch (a scan over its own copy)", () => {
     const n = 140_000; // more identical values than the hit scratch holds
     const values = new Uint8Array(n * 8);
