@@ -97,17 +97,17 @@ let gIdBytes: u32 = 4;
 let gWidth: u32 = 0;
 let gNeedle: u32 = 0;
 
-@inline function distanceTo(i: u32, query: usize): u32 {
+// Hamming distance of value `i` to the query at `query`, whose first 32 bytes are also in q0..q3 (the 32- and
+// 8-byte cases read them from registers).
+@inline function distanceTo(i: u32, query: usize, q0: u64, q1: u64, q2: u64, q3: u64): u32 {
   const at = gValues + <usize>i * gBytesPerValue;
   if (gBytesPerValue == 32) {
     return <u32>(
-      popcnt(load<u64>(at) ^ load<u64>(query)) +
-      popcnt(load<u64>(at, 8) ^ load<u64>(query, 8)) +
-      popcnt(load<u64>(at, 16) ^ load<u64>(query, 16)) +
-      popcnt(load<u64>(at, 24) ^ load<u64>(query, 24))
+      popcnt(load<u64>(at) ^ q0) + popcnt(load<u64>(at, 8) ^ q1) + popcnt(load<u64>(at, 16) ^ q2) +
+      popcnt(load<u64>(at, 24) ^ q3)
     );
   }
-  if (gBytesPerValue == 8) return <u32>popcnt(load<u64>(at) ^ load<u64>(query));
+  if (gBytesPerValue == 8) return <u32>popcnt(load<u64>(at) ^ q0);
   let d: u32 = 0;
   for (let w: u32 = 0; w < gBytesPerValue; w += 4) d += popcnt(load<u32>(at + w) ^ load<u32>(query + w));
   return d;
@@ -144,10 +144,28 @@ function checkCandidates(): void {
   for (let j: u32 = 0; j < n; j++)
     touched ^= load<u8>(gValues + <usize>load<u32>(gCandidates + (<usize>j << 3)) * gBytesPerValue);
   gTouched ^= touched;
+  // Candidates come in the needles' order (each needle's keys are gathered in turn), so its query words are
+  // loaded into registers once per run of its candidates, not once per candidate.
+  let last: u32 = 0xffffffff;
+  let query: usize = 0;
+  let q0: u64 = 0;
+  let q1: u64 = 0;
+  let q2: u64 = 0;
+  let q3: u64 = 0;
   for (let j: u32 = 0; j < n; j++) {
     const i = load<u32>(gCandidates + (<usize>j << 3));
     const needle = load<u32>(gCandidates + (<usize>j << 3), 4);
-    const d = distanceTo(i, gQueries + <usize>needle * gBytesPerValue);
+    if (needle != last) {
+      last = needle;
+      query = gQueries + <usize>needle * gBytesPerValue;
+      q0 = load<u64>(query);
+      if (gBytesPerValue == 32) {
+        q1 = load<u64>(query, 8);
+        q2 = load<u64>(query, 16);
+        q3 = load<u64>(query, 24);
+      }
+    }
+    const d = distanceTo(i, query, q0, q1, q2, q3);
     if (d <= gMax) {
       if (gFound >= gCap) {
         gOverflow = true;
