@@ -85,6 +85,7 @@ export {
   type HammingIndex,
   type IndexHit,
   type IndexKind,
+  type NeedleHit,
   type PackedValuesView,
 } from "./index/index.js";
 /** The versioned match result's JSON Schema. */

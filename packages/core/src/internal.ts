@@ -94,6 +94,7 @@ export {
   type IndexKind,
   MihIndex,
   mihCost,
+  type NeedleHit,
   PackedValues,
   type PackedValuesView,
 } from "./index/index.js";

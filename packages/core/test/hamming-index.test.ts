@@ -7,6 +7,7 @@ import {
   chooseIndexKind,
   HashSetBuilder,
   type IndexHit,
+  type NeedleHit,
   type PackedValuesView,
   parseStore,
   serializeStore,
@@ -32,6 +33,18 @@ function bruteForce(values: readonly Uint8Array[], query: Uint8Array, r: number)
     if (d <= r) hits.push({ index, distance: d });
   });
   return hits;
+}
+
+// Every value within r of any query, at its least distance and the first query there (what searchMany promises).
+function bruteNearest(values: readonly Uint8Array[], queries: readonly Uint8Array[], r: number): NeedleHit[] {
+  const best = new Map<number, NeedleHit>();
+  queries.forEach((q, needle) => {
+    for (const hit of bruteForce(values, q, r)) {
+      const seen = best.get(hit.index);
+      if (seen === undefined || hit.distance < seen.distance) best.set(hit.index, { ...hit, needle });
+    }
+  });
+  return [...best.values()].sort((a, b) => a.index - b.index);
 }
 
 // Flips `count` distinct bits of a value (clustered sets and planted matches at an exact distance).
@@ -92,6 +105,54 @@ describe.each([
     });
   }
 
+  for (const Index of [FlatIndex, MihIndex, BkTreeIndex]) {
+    it(`${Index.name} searches a request's needles in one pass exactly as one by one`, () => {
+      fc.assert(
+        fc.property(
+          setOf(bytes),
+          fc.array(fc.uint8Array({ minLength: bytes, maxLength: bytes }), { minLength: 1, maxLength: 8 }),
+          fc.constantFrom(...radii),
+          fc.array(fc.tuple(fc.nat(200), fc.uniqueArray(fc.nat(bytes * 8 - 1), { maxLength: 64 })), {
+            maxLength: 8,
+          }),
+          (values, random, r, planted) => {
+            // Random needles and members with up to r bits flipped, interleaved (a PDQ record's 8 variants are
+            // mostly far from each other; several near the same entry make ties between needles).
+            const queries = [
+              ...random,
+              ...(values.length > 0
+                ? planted.map(([pick, bits]) => flip(values[pick % values.length] as Uint8Array, bits.slice(0, r)))
+                : []),
+            ];
+            const index = new Index(pack(values, bytes));
+            const many = index.searchMany(queries, r);
+            expect(many).toEqual(bruteNearest(values, queries, r));
+            // ... and exactly what one search per needle gives, keeping each entry's closest needle.
+            const one = new Map<number, NeedleHit>();
+            queries.forEach((q, needle) => {
+              for (const hit of index.search(q, r)) {
+                const seen = one.get(hit.index);
+                if (seen === undefined || hit.distance < seen.distance) one.set(hit.index, { ...hit, needle });
+              }
+            });
+            expect(many).toEqual([...one.values()].sort((a, b) => a.index - b.index));
+          },
+        ),
+        { numRuns: 60 },
+      );
+    });
+  }
+
+  it("MIH splits more needles than its query area holds into several kernel calls, none lost", () => {
+    const rand = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 151 + n * 7 + 13) & 255);
+    const centre = rand(bytes);
+    const values = Array.from({ length: 300 }, (_, i) => flip(centre, [i % (bytes * 8), (i * 7) % (bytes * 8)]));
+    const queries = Array.from({ length: Math.floor(2100 / bytes) }, (_, k) => flip(centre, [k % (bytes * 8)]));
+    const index = new MihIndex(pack(values, bytes));
+    expect(index.searchMany(queries, 3)).toEqual(bruteNearest(values, queries, 3));
+    expect(index.searchMany([], 3)).toEqual([]);
+  });
+
   it("ExactIndex finds every position of a value, duplicates across lists included", () => {
     fc.assert(
       fc.property(
@@ -141,6 +202,26 @@ describe("MIH slices and its memory", () => {
     expect(Math.max(...at(1e7).widths)).toBeGreaterThan(Math.max(...at(1e6).widths));
     for (const n of [1e6, 1e7]) expect(at(n).bytes).toBeLessThanOrEqual(2 * 32 * n);
     expect(at(1e7).widths.reduce((a, b) => a + b)).toBe(256);
+  });
+
+  it("lays its tables out with u32 offsets when compact ones cannot hold hundreds of copies of one value", () => {
+    const rand = (seed: number) => Uint8Array.from({ length: 32 }, (_, i) => (seed * 2654435761 + i * 40503) >>> 13);
+    const spread = Array.from({ length: 600 }, (_, i) => rand(i + 1));
+    const copies = [...spread.slice(0, 300), ...Array.from({ length: 300 }, (_, i) => flip(rand(0), [i % 5]))];
+    const compact = new MihIndex(pack(spread, 32), { slices: 16 });
+    const fallback = new MihIndex(pack(copies, 32), { slices: 16 });
+    // 16 tables of 16-bit keys: compact offsets take 2^13 + 2^16 bytes each (and 2^18 of scratch to build them),
+    // u32 offsets 2^18 each
+    expect(fallback.overheadBytes - compact.overheadBytes).toBeGreaterThan(
+      16 * (2 ** 18 - 2 ** 13 - 2 ** 16) - 2 ** 19,
+    );
+    for (const [values, index] of [
+      [spread, compact],
+      [copies, fallback],
+    ] as const) {
+      for (const q of [rand(0), rand(7), flip(rand(0), [1, 2, 3, 200])])
+        for (const r of [0, 4, 31]) expect(index.search(q, r)).toEqual(bruteForce(values, q, r));
+    }
   });
 
   it("answers exactly when the hits outgrow its scratch (a scan over its own copy)", () => {

@@ -1,5 +1,11 @@
 import { asWords, distanceAt } from "./hamming.js";
-import type { HammingIndex, IndexHit, PackedValuesView } from "./hamming-index.js";
+import {
+  type HammingIndex,
+  type IndexHit,
+  type NeedleHit,
+  type PackedValuesView,
+  searchEach,
+} from "./hamming-index.js";
 
 /**
  * BK-tree over typed arrays (no object per node): node i is value i; each node keeps its first child, its next
@@ -46,6 +52,10 @@ export class BkTreeIndex implements HammingIndex {
       }
       node = child;
     }
+  }
+
+  searchMany(queries: readonly Uint8Array[], maxDistance: number): NeedleHit[] {
+    return searchEach(this, queries, maxDistance);
   }
 
   search(query: Uint8Array, maxDistance: number): IndexHit[] {

@@ -1,4 +1,10 @@
-import type { HammingIndex, IndexHit, PackedValuesView } from "./hamming-index.js";
+import {
+  type HammingIndex,
+  type IndexHit,
+  type NeedleHit,
+  type PackedValuesView,
+  searchEach,
+} from "./hamming-index.js";
 import { PackedValues } from "./packed-values.js";
 
 /** Exact lookup (digests): an open-addressing table over the bytes; only distance 0 exists. */
@@ -33,6 +39,10 @@ export class ExactIndex implements HammingIndex {
 
   #positionOf(tableIndex: number): number {
     return this.#positions[tableIndex] as number;
+  }
+
+  searchMany(queries: readonly Uint8Array[], maxDistance: number): NeedleHit[] {
+    return searchEach(this, queries, maxDistance);
   }
 
   search(query: Uint8Array, maxDistance: number): IndexHit[] {

@@ -1,5 +1,5 @@
 import { asWords, distanceWithin } from "./hamming.js";
-import type { HammingIndex, IndexHit, PackedValuesView } from "./hamming-index.js";
+import type { HammingIndex, IndexHit, NeedleHit, PackedValuesView } from "./hamming-index.js";
 
 /** Linear scan with popcount: no memory beyond the values; the oracle every other index is tested against. */
 export class FlatIndex implements HammingIndex {
@@ -22,6 +22,25 @@ export class FlatIndex implements HammingIndex {
     for (let i = 0; i < this.size; i++) {
       const d = distanceWithin(this.#words, i, this.#wordsPerValue, q, maxDistance);
       if (d <= maxDistance) hits.push({ index: i, distance: d });
+    }
+    return hits;
+  }
+
+  // One pass over the values for all the queries: each value is read once, whatever the number of needles.
+  searchMany(queries: readonly Uint8Array[], maxDistance: number): NeedleHit[] {
+    const q = queries.map(asWords);
+    const hits: NeedleHit[] = [];
+    for (let i = 0; i < this.size; i++) {
+      let best = maxDistance + 1;
+      let needle = -1;
+      for (let n = 0; n < q.length; n++) {
+        const d = distanceWithin(this.#words, i, this.#wordsPerValue, q[n] as Uint32Array, best - 1);
+        if (d < best) {
+          best = d;
+          needle = n;
+        }
+      }
+      if (needle >= 0) hits.push({ index: i, distance: best, needle });
     }
     return hits;
   }

@@ -4,7 +4,8 @@ import { FlatIndex } from "./flat-index.js";
 import type { HammingIndex, IndexKind, PackedValuesView } from "./hamming-index.js";
 import { chooseSlices, MihIndex, mihCost } from "./mih-index.js";
 
-export type { HammingIndex, IndexHit, IndexKind, PackedValuesView } from "./hamming-index.js";
+export type { HammingIndex, IndexHit, IndexKind, NeedleHit, PackedValuesView } from "./hamming-index.js";
+export { searchEach } from "./hamming-index.js";
 export { PackedValues } from "./packed-values.js";
 export { BkTreeIndex, chooseSlices, ExactIndex, FlatIndex, MihIndex, mihCost };
 

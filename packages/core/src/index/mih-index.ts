@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { HammingKernel, hammingWasmUrl } from "@phmatch/wasm";
-import type { HammingIndex, IndexHit, PackedValuesView } from "./hamming-index.js";
+import { HammingKernel, hammingWasmUrl, type MihTable } from "@phmatch/wasm";
+import type { HammingIndex, IndexHit, NeedleHit, PackedValuesView } from "./hamming-index.js";
 
 /**
  * Multi-index hashing (Norouzi, Punjani, Fleet, "Fast exact search in Hamming space with multi-index hashing"):
@@ -26,7 +26,7 @@ export class MihIndex implements HammingIndex {
   readonly widths: readonly number[];
   readonly #bytesPerValue: number;
   readonly #kernel: HammingKernel;
-  readonly #tables: { start: number; width: number; offsets: number; ids: number }[];
+  readonly #tables: readonly MihTable[];
   readonly #idBytes: 3 | 4;
   readonly #descriptors = new Map<number, Uint32Array>();
 
@@ -41,73 +41,88 @@ export class MihIndex implements HammingIndex {
     this.#bytesPerValue = bytesPerValue;
     this.#idBytes = count < 2 ** 24 ? 3 : 4;
     const bits = bytesPerValue * 8;
-    this.widths =
+    const radius = options.radius ?? defaultRadius(bits);
+    const widths = (compact: boolean) =>
       options.slices === undefined
-        ? chooseSlices(bits, count, options.radius ?? defaultRadius(bits)).widths
+        ? chooseSlices(bits, count, radius, compact).widths
         : evenSlices(bits, options.slices);
-
-    // Layout: scratch (query, table descriptors, hits), values (+8 readable bytes), then each table.
-    const valuesAt = SCRATCH_BYTES;
-    let top = align8(valuesAt + count * bytesPerValue + 8);
-    this.#tables = [];
-    let start = 0;
-    for (const width of this.widths) {
-      const sizes = HammingKernel.tableBytes(count, width, this.#idBytes);
-      this.#tables.push({ start, width, offsets: top, ids: top + sizes.offsets });
-      top = align8(top + sizes.offsets + sizes.ids);
-      start += width;
-    }
-    if (top > MAX_MEMORY_BYTES)
-      throw new RangeError(`MIH over ${count} values needs ${top} bytes, beyond WebAssembly's 4 GiB`);
-    this.#kernel = new HammingKernel(kernelModule(), top);
-    if (this.#kernel.workBytes > WORK_BYTES)
-      throw new Error(
-        `hamming.wasm needs ${this.#kernel.workBytes} bytes of work area, the layout gives ${WORK_BYTES}`,
-      );
-    this.values = new Uint8Array(this.#kernel.buffer, valuesAt, count * bytesPerValue);
-    this.values.set(packed.values.subarray(0, count * bytesPerValue));
-    for (const table of this.#tables) this.#kernel.buildTable(valuesAt, count, bytesPerValue, table, this.#idBytes);
+    // Compact offsets nearly always hold the values (see HammingKernel.buildTable); when they cannot (hundreds of
+    // copies of one value), the slices the budget allows with u32 offsets.
+    let built = layOut(packed, widths(true), this.#idBytes, true);
+    built ??= layOut(packed, widths(false), this.#idBytes, false);
+    if (built === undefined) throw new Error("MIH tables with u32 offsets hold any values");
+    this.widths = built.tables.map((t) => t.width);
+    this.#kernel = built.kernel;
+    this.#tables = built.tables;
+    this.values = new Uint8Array(this.#kernel.buffer, SCRATCH_BYTES, count * bytesPerValue);
     this.overheadBytes = this.#kernel.buffer.byteLength - this.values.byteLength;
   }
 
   search(query: Uint8Array, maxDistance: number): IndexHit[] {
-    if (query.length !== this.#bytesPerValue)
-      throw new RangeError(`query has ${query.length} bytes, values have ${this.#bytesPerValue}`);
-    if (this.size === 0 || maxDistance < 0) return [];
+    return this.searchMany([query], maxDistance).map(({ index, distance }) => ({ index, distance }));
+  }
+
+  // All the needles in one kernel call (as many as the query area holds; PDQ's 8 always fit): their probes and
+  // candidates share the kernel's batches, and the hits are merged once, not once per needle.
+  searchMany(queries: readonly Uint8Array[], maxDistance: number): NeedleHit[] {
+    const b = this.#bytesPerValue;
+    for (const query of queries)
+      if (query.length !== b) throw new RangeError(`query has ${query.length} bytes, values have ${b}`);
+    if (this.size === 0 || maxDistance < 0 || queries.length === 0) return [];
+    const perCall = Math.floor((DESC_AT - 8) / b);
+    const best = new Map<number, NeedleHit>();
+    for (let first = 0; first < queries.length; first += perCall) {
+      const batch = queries.slice(first, first + perCall);
+      const n = this.#searchBatch(batch, maxDistance);
+      if (n < 0) {
+        // More hits than the scratch holds (a huge radius over clustered values): scan every value instead.
+        batch.forEach((query, k) => {
+          for (const hit of this.#scan(query, maxDistance)) keepClosest(best, hit.index, hit.distance, first + k);
+        });
+        continue;
+      }
+      const raw = new Uint32Array(this.#kernel.buffer, HITS_AT, n * 3);
+      for (let h = 0; h < 3 * n; h += 3)
+        keepClosest(best, raw[h] as number, raw[h + 1] as number, first + (raw[h + 2] as number));
+    }
+    if (best.size === 0) return [];
+    return [...best.values()].sort((x, y) => x.index - y.index);
+  }
+
+  // The kernel's search over queries that fit the query area; its number of hits, or -1 past HITS_CAP.
+  #searchBatch(queries: readonly Uint8Array[], maxDistance: number): number {
+    const b = this.#bytesPerValue;
     const buffer = this.#kernel.buffer;
-    const q = new Uint8Array(buffer, QUERY_AT, this.#bytesPerValue + 8);
-    q.set(query);
-    q.fill(0, this.#bytesPerValue);
-    new Uint32Array(buffer, DESC_AT, this.#tables.length * 5).set(this.#descriptorsFor(maxDistance));
-    const n = this.#kernel.search(
+    const q = new Uint8Array(buffer, QUERY_AT, queries.length * b + 8);
+    for (const [k, query] of queries.entries()) q.set(query, k * b);
+    q.fill(0, queries.length * b);
+    new Uint32Array(buffer, DESC_AT, this.#tables.length * 6).set(this.#descriptorsFor(maxDistance));
+    return this.#kernel.search(
       SCRATCH_BYTES,
-      this.#bytesPerValue,
+      b,
       DESC_AT,
       this.#tables.length,
       this.#idBytes,
       QUERY_AT,
+      queries.length,
       maxDistance,
       HITS_AT,
       HITS_CAP,
       WORK_AT,
     );
-    if (n < 0) return this.#scan(query, maxDistance);
-    if (n === 0) return [];
-    const raw = new Uint32Array(buffer, HITS_AT, n * 2);
-    const found = new Map<number, number>();
-    for (let h = 0; h < n; h++) found.set(raw[2 * h] as number, raw[2 * h + 1] as number);
-    return [...found].sort((x, y) => x[0] - y[0]).map(([index, distance]) => ({ index, distance }));
   }
 
-  // The kernel's table descriptors for a search radius (start, width, radius or 0xffffffff, offsets, ids per
-  // table; radii as allocateRadii cuts them), made once per radius.
+  // The kernel's table descriptors for a search radius (start, width, radius or 0xffffffff, offsets, ids, compact
+  // per table; radii as allocateRadii cuts them), made once per radius.
   #descriptorsFor(maxDistance: number): Uint32Array {
     let desc = this.#descriptors.get(maxDistance);
     if (desc === undefined) {
       const radii = allocateRadii(this.widths, this.size, maxDistance).radii;
-      desc = new Uint32Array(this.#tables.length * 5);
-      for (const [i, t] of this.#tables.entries())
-        desc.set([t.start, t.width, radii[i] === -1 ? 0xffffffff : (radii[i] as number), t.offsets, t.ids], i * 5);
+      desc = new Uint32Array(this.#tables.length * 6);
+      for (const [i, t] of this.#tables.entries()) {
+        const radius = radii[i] === -1 ? 0xffffffff : (radii[i] as number);
+        desc.set([t.start, t.width, radius, t.offsets, t.ids, t.compact ? 1 : 0], i * 6);
+      }
       this.#descriptors.set(maxDistance, desc);
     }
     return desc;
@@ -127,17 +142,69 @@ export class MihIndex implements HammingIndex {
   }
 }
 
-const QUERY_AT = 0; // the query, up to 1024 bytes, before the descriptors
+const QUERY_AT = 0; // the queries, back to back, and 8 readable bytes, before the descriptors
 const DESC_AT = 2048;
 const MAX_TABLES = 64;
 const WORK_AT = 4096;
-const WORK_BYTES = 131_072; // the kernel's workBytes(), checked when an index is built
+const WORK_BYTES = 229_376; // the kernel's workBytes(), checked when an index is built
 const HITS_AT = WORK_AT + WORK_BYTES;
 const SCRATCH_BYTES = 1 << 20;
-const HITS_CAP = Math.floor((SCRATCH_BYTES - HITS_AT) / 8);
+const HITS_CAP = Math.floor((SCRATCH_BYTES - HITS_AT) / 12);
 const MAX_MEMORY_BYTES = 65536 * 65536 - 65536;
 const MAX_SLICE_BITS = 24;
 const POPCOUNT8 = Uint8Array.from({ length: 256 }, (_, v) => v.toString(2).replaceAll("0", "").length);
+
+// A value's closest needle, the lowest-numbered on a tie (as searching the needles in order would keep): the
+// kernel's hits arrive grouped by table, not by needle.
+function keepClosest(best: Map<number, NeedleHit>, index: number, distance: number, needle: number): void {
+  const seen = best.get(index);
+  if (seen === undefined) best.set(index, { index, distance, needle });
+  else if (distance < seen.distance || (distance === seen.distance && needle < seen.needle)) {
+    seen.distance = distance;
+    seen.needle = needle;
+  }
+}
+
+// Slices at least this wide get compact offsets (a u32 per 32 keys, a u8 per key): a quarter of the bytes, so
+// wider slices (fewer candidates) fit the memory budget, and more of the offsets stay in cache.
+const COMPACT_MIN_WIDTH = 12;
+
+/**
+ * A kernel instance holding the values and their tables. Layout: scratch (queries, table descriptors, work area,
+ * hits), the values (+8 readable bytes), the build's temporary offsets when a table is compact, then each table.
+ * Undefined when `compact` tables cannot hold these values.
+ */
+function layOut(
+  packed: PackedValuesView,
+  widths: readonly number[],
+  idBytes: 3 | 4,
+  compact: boolean,
+): { kernel: HammingKernel; tables: MihTable[] } | undefined {
+  const { bytesPerValue, count } = packed;
+  const valuesAt = SCRATCH_BYTES;
+  let top = align8(valuesAt + count * bytesPerValue + 8);
+  const compactWidths = widths.filter((w) => compact && w >= COMPACT_MIN_WIDTH);
+  const temp = top;
+  if (compactWidths.length > 0) top = align8(top + (2 ** Math.max(...compactWidths) + 1) * 4);
+  const tables: MihTable[] = [];
+  let start = 0;
+  for (const width of widths) {
+    const packedOffsets = compact && width >= COMPACT_MIN_WIDTH;
+    const sizes = HammingKernel.tableBytes(count, width, idBytes, packedOffsets);
+    if (packedOffsets) top = Math.ceil(top / 32) * 32;
+    tables.push({ start, width, compact: packedOffsets, offsets: top, ids: top + sizes.offsets });
+    top = align8(top + sizes.offsets + sizes.ids);
+    start += width;
+  }
+  if (top > MAX_MEMORY_BYTES)
+    throw new RangeError(`MIH over ${count} values needs ${top} bytes, beyond WebAssembly's 4 GiB`);
+  const kernel = new HammingKernel(kernelModule(), top);
+  if (kernel.workBytes > WORK_BYTES)
+    throw new Error(`hamming.wasm needs ${kernel.workBytes} bytes of work area, the layout gives ${WORK_BYTES}`);
+  new Uint8Array(kernel.buffer, valuesAt, count * bytesPerValue).set(packed.values.subarray(0, count * bytesPerValue));
+  for (const table of tables) if (!kernel.buildTable(valuesAt, count, bytesPerValue, table, idBytes, temp)) return;
+  return { kernel, tables };
+}
 
 let compiled: ReturnType<typeof HammingKernel.compile> | undefined;
 function kernelModule(): ReturnType<typeof HammingKernel.compile> {
@@ -202,28 +269,35 @@ function evenSlices(bits: number, m: number): number[] {
   return Array.from({ length: m }, (_, i) => (i < bits % m ? base + 1 : base));
 }
 
-/** Bytes the tables of these slices take beyond the values. */
-function tablesBytes(widths: readonly number[], count: number): number {
+/** Bytes the tables of these slices take beyond the values (compact: with the build's temporary offsets). */
+function tablesBytes(widths: readonly number[], count: number, compact: boolean): number {
   const idBytes = count < 2 ** 24 ? 3 : 4;
-  return widths.reduce((sum, w) => sum + (2 ** w + 1) * 4 + count * idBytes + 16, 0);
+  const wide = widths.filter((w) => compact && w >= COMPACT_MIN_WIDTH);
+  const temp = wide.length > 0 ? (2 ** Math.max(...wide) + 1) * 4 : 0;
+  return widths.reduce((sum, w) => {
+    const sizes = HammingKernel.tableBytes(count, w, idBytes, compact && w >= COMPACT_MIN_WIDTH);
+    return sum + sizes.offsets + sizes.ids + 32;
+  }, temp);
 }
 
 /**
  * The slices for `count` values of `bits` bits searched at `radius`: among cuts into m near-equal slices of at
  * most 24 bits, the one with the least expected cost whose tables fit in twice the values' bytes or 8 MiB,
- * whichever is more (the least memory when none does).
+ * whichever is more (the least memory when none does); `compact`: with compact offsets where slices allow.
  */
 export function chooseSlices(
   bits: number,
   count: number,
   radius: number,
+  compact = true,
 ): { widths: number[]; cost: number; bytes: number } {
   let best: { widths: number[]; cost: number; bytes: number } | undefined;
   let smallest: { widths: number[]; cost: number; bytes: number } | undefined;
   const budget = Math.max(2 * count * (bits / 8), 8 * 2 ** 20);
   for (let m = Math.ceil(bits / MAX_SLICE_BITS); m <= Math.min(MAX_TABLES, bits / 4); m++) {
     const widths = evenSlices(bits, m);
-    const option = { widths, cost: allocateRadii(widths, count, radius).cost, bytes: tablesBytes(widths, count) };
+    const cost = allocateRadii(widths, count, radius).cost;
+    const option = { widths, cost, bytes: tablesBytes(widths, count, compact) };
     if (option.bytes <= budget && (best === undefined || option.cost < best.cost)) best = option;
     if (smallest === undefined || option.bytes < smallest.bytes) smallest = option;
   }

@@ -271,20 +271,14 @@ export class Matcher {
 
   #lookup(algorithm: string, policy: MatchPolicy, queries: { variant?: string; value: Uint8Array }[]): MatchHit[] {
     const hits: MatchHit[] = [];
+    const values = queries.map((q) => q.value);
     for (const section of this.#sections) {
       if (section.algorithm !== algorithm) continue;
-      // The closest variant per entry.
-      const best = new Map<number, { distance: number; variant?: string }>();
-      for (const q of queries) {
-        for (const hit of section.index.search(q.value, policy.maxDistance)) {
-          const seen = best.get(hit.index);
-          if (seen === undefined || hit.distance < seen.distance)
-            best.set(hit.index, { distance: hit.distance, ...(q.variant !== undefined && { variant: q.variant }) });
-        }
-      }
-      for (const [index, { distance, variant }] of [...best].sort(
-        (a, b) => a[1].distance - b[1].distance || a[0] - b[0],
-      )) {
+      // The closest variant per entry: all the needles in one index pass.
+      const found = section.index.searchMany(values, policy.maxDistance);
+      found.sort((a, b) => a.distance - b.distance || a.index - b.index);
+      for (const { index, distance, needle } of found) {
+        const variant = queries[needle]?.variant;
         const entry = section.loaded.set.entry(algorithm, index);
         if (this.#withdrawn(entry.listId, algorithm, entry.value, entry.entryId)) continue;
         const list = section.loaded.set.lists.find((l) => l.listId === entry.listId);
@@ -321,15 +315,7 @@ export class Matcher {
     const hits: MatchHit[] = [];
     for (const section of this.#sections) {
       if (section.algorithm !== "pdq") continue;
-      const best = new Map<number, { distance: number; variant: number }>();
-      pdqQueries.forEach((q, v) => {
-        for (const hit of section.index.search(q, combined.pdq)) {
-          const seen = best.get(hit.index);
-          if (seen === undefined || hit.distance < seen.distance)
-            best.set(hit.index, { distance: hit.distance, variant: v });
-        }
-      });
-      for (const [index, { distance, variant }] of best) {
+      for (const { index, distance, needle: variant } of section.index.searchMany(pdqQueries, combined.pdq)) {
         const entry = section.loaded.set.entry("pdq", index);
         if (entry.entryId === undefined || this.#withdrawn(entry.listId, "pdq", entry.value, entry.entryId)) continue;
         const values = byEntry.get(`${section.loaded.path}\0${entry.listId}\0${entry.entryId}`) ?? [];
