@@ -102,8 +102,8 @@ export function checkCommand(): Command {
             rotations: options.rotations,
             parts: options.parts,
             // One query (tens of needles) per process: one flat pass over each list costs less than building its
-            // multi-index, which pays off only over many queries (serve, scan). 1 million PDQ hashes: check in
-            // 1.3 s against 1.6 s (`npm run bench`, start-up rows). The answers are the same: both are exact.
+            // multi-index, which pays off only over many queries (serve, scan); docs/benchmarks.md, the start-up
+            // rows. The answers are the same: both are exact.
             matcher: { index: "flat", ...(options.combined !== undefined && { combined: options.combined }) },
           });
           checked = file === "-" ? await checker.check(process.stdin, { name: "-" }) : await checker.checkFile(file);
