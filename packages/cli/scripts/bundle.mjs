@@ -56,6 +56,12 @@ const siblingUrls = {
       changed = true;
       return `new URL("./assets/${asset}", import.meta.url)`;
     });
+    // Any other URL built from the module's own location would point into dist/bundle/ and miss: refuse to
+    // build rather than ship it.
+    const left = [...rewritten.matchAll(/new URL\(([^()]*), import\.meta\.url\)/g)].filter(
+      ([, target]) => !/^"\.\/(assets\/[^"]+|[a-z-]+\.js)"$/.test(target),
+    );
+    if (left.length > 0) throw new Error(`${id}: cannot bundle ${left.map(([m]) => m).join(", ")}`);
     return changed ? { code: rewritten, map: null } : null;
   },
 };
