@@ -5,14 +5,36 @@
 // and with each view alone, on the lists a hotline sends (PDQ and digests) and on lists built with
 // `hashset build --augment`: recall per transform, and false positives over every distractor. Everything happens
 // in memory; only the downloaded packages and the cut tiles are cached in bench/.cache/robustness.
-// Usage: npm run bench:robustness [-- --known 320 --distractors 320]
+// Then the re-post section (reposts-bench.mjs): edits with parameters drawn per image from --seed, on the report set.
+// Usage: npm run bench:robustness [-- --known 320 --distractors 320 --seed 19]
+//        npm run bench:reposts [-- --seed 19 --set tune]   (the re-post section alone)
 import { parseArgs } from "node:util";
 import { HashSetBuilder, hammingDistance, hashImageBytes, Matcher, parseStore, serializeStore } from "@phmatch/core";
 import { buildCorpus } from "./corpus.mjs";
+import { runReposts } from "./reposts-bench.mjs";
 import { SIZE, TRANSFORMS } from "./transforms.mjs";
 
-const { values } = parseArgs({ options: { known: { type: "string" }, distractors: { type: "string" } } });
+const { values } = parseArgs({
+  options: {
+    known: { type: "string" },
+    distractors: { type: "string" },
+    seed: { type: "string" },
+    set: { type: "string" },
+    reposts: { type: "boolean" },
+  },
+});
 const log = (line) => process.stderr.write(`${line}\n`);
+if (values.set !== undefined && !["report", "tune"].includes(values.set)) throw new Error("--set is report or tune");
+const repostOptions = {
+  seed: Number(values.seed ?? 19),
+  set: values.set ?? "report",
+  known: values.known === undefined ? undefined : Number(values.known),
+  distractors: values.distractors === undefined ? undefined : Number(values.distractors),
+};
+if (values.reposts) {
+  await runReposts(await buildCorpus(log), repostOptions, log);
+  process.exit(0);
+}
 const hexToBytes = (hex) => new Uint8Array(Buffer.from(hex, "hex"));
 const HASHERS = ["pdq", "phash", "dhash", "ahash", "whash", "phash16", "dhash16", "blockhash"];
 const FPR = 1e-4;
@@ -274,3 +296,5 @@ console.log(
   `\nFalse hits of the default matcher (augmented list, default views): ${falseHits.length === 0 ? "none" : ""}`,
 );
 for (const line of falseHits) console.log(`- ${line}`);
+
+await runReposts(corpus, repostOptions, log);
