@@ -32,6 +32,53 @@ async function pixelsOf(bytes: Buffer): Promise<Pixels> {
 const shapes = () => sharp(fixtures("images/shapes.png"));
 
 describe("findContentBox", () => {
+  it("puts a JPEG-smeared frame's inner edge where the picture starts, within a line", async () => {
+    // A picture of seeded random 4x4 blocks (detail up to its edges) in coloured frames, saved as JPEG: its 8x8
+    // blocks and halved colour planes blend the frame's colour up to 14 lines into the picture, which the strict
+    // border test alone counted as picture (2-8 lines on each side).
+    const n = 384;
+    const blocks = Buffer.alloc(n * n * 3);
+    let seed = 3;
+    const next = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed >>> 24;
+    };
+    for (let y = 0; y < n; y += 4) {
+      for (let x = 0; x < n; x += 4) {
+        const rgb = [next(), next(), next()];
+        for (let dy = 0; dy < 4; dy++) for (let dx = 0; dx < 4; dx++) blocks.set(rgb, ((y + dy) * n + x + dx) * 3);
+      }
+    }
+    const picture = await sharp(blocks, { raw: { width: n, height: n, channels: 3 } })
+      .png()
+      .toBuffer();
+    for (const [width, background] of [
+      [50, { r: 159, g: 212, b: 35 }],
+      [50, { r: 37, g: 94, b: 202 }],
+      [33, { r: 126, g: 158, b: 213 }],
+      [30, { r: 94, g: 169, b: 195 }],
+      [40, { r: 0, g: 0, b: 0 }],
+    ] as const) {
+      const framed = await sharp(picture)
+        .extend({ top: width, bottom: width, left: width, right: width, background })
+        .jpeg({ quality: 85 })
+        .toBuffer();
+      const box = findContentBox(await pixelsOf(framed));
+      expect(box, JSON.stringify(background)).toBeDefined();
+      const edges = box as { left: number; top: number; width: number; height: number };
+      for (const [found, expected] of [
+        [edges.left, width],
+        [edges.top, width],
+        [edges.left + edges.width, width + n],
+        [edges.top + edges.height, width + n],
+      ]) {
+        expect(Math.abs(found - expected), `${JSON.stringify(background)}: ${JSON.stringify(box)}`).toBeLessThanOrEqual(
+          1,
+        );
+      }
+    }
+  });
+
   it("finds letterbox bars, a frame, and an image pasted onto a white canvas, each side on its own", async () => {
     const meta = await shapes().metadata();
     const [w, h] = [meta.width as number, meta.height as number];

@@ -12,6 +12,12 @@ export interface ContentBox {
 const TOLERANCE = 14;
 /** Share of a row or column that must be the border's colour (a stray pixel does not end the border). */
 const UNIFORM_SHARE = 0.985;
+/**
+ * Lines just inside a border that a lossy encoder smeared (JPEG's 8x8 blocks, 16x16 with halved colour planes,
+ * blend a frame's colour into the picture's edge, which the strict test above counts as picture): the border's
+ * inner edge is put where, among the next 16 lines, the distance from the border's colour rises the most.
+ */
+const SMEAR_LINES = 16;
 /** Less than this share of the area in borders is not worth a second hash. */
 const MIN_TRIMMED_SHARE = 0.02;
 /** Content smaller than this share of the image, or than 32 px a side, is not taken for the picture. */
@@ -81,7 +87,31 @@ function borderDepth(p: Pixels, colours: number, side: "top" | "bottom" | "left"
     if (off > allowed) break;
     depth++;
   }
-  return depth;
+  if (depth === 0) return 0;
+  // Mean distance of a line from the border's colour; the edge is the line after the steepest rise.
+  const distance = (line: number): number => {
+    let sum = 0;
+    for (let i = 0; i < length; i++) {
+      const o = at(line, i);
+      let most = 0;
+      for (let c = 0; c < colours; c++)
+        most = Math.max(most, Math.abs((p.data[o + c] as number) - (reference[c] as number)));
+      sum += most;
+    }
+    return sum / length;
+  };
+  let edge = depth;
+  let previous = distance(depth - 1);
+  let steepest = -Infinity;
+  for (let line = depth; line <= depth + SMEAR_LINES && line < lines; line++) {
+    const here = distance(line);
+    if (here - previous > steepest) {
+      steepest = here - previous;
+      edge = line;
+    }
+    previous = here;
+  }
+  return edge;
 }
 
 /** The pixels inside a box (a copy). */
