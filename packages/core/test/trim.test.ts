@@ -66,12 +66,13 @@ describe("findContentBox", () => {
       const box = findContentBox(await pixelsOf(framed));
       expect(box, JSON.stringify(background)).toBeDefined();
       const edges = box as { left: number; top: number; width: number; height: number };
-      for (const [found, expected] of [
+      const sides: [number, number][] = [
         [edges.left, width],
         [edges.top, width],
         [edges.left + edges.width, width + n],
         [edges.top + edges.height, width + n],
-      ]) {
+      ];
+      for (const [found, expected] of sides) {
         expect(Math.abs(found - expected), `${JSON.stringify(background)}: ${JSON.stringify(box)}`).toBeLessThanOrEqual(
           1,
         );
