@@ -31,25 +31,35 @@ async function pixelsOf(bytes: Buffer): Promise<Pixels> {
 }
 const shapes = () => sharp(fixtures("images/shapes.png"));
 
+// A seeded linear congruential generator of bytes.
+function lcg(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state >>> 24;
+  };
+}
+
+// An n x n RGB picture of seeded random 4x4 blocks: detail up to its edges.
+function blocksPicture(n: number, seed: number): Buffer {
+  const next = lcg(seed);
+  const blocks = Buffer.alloc(n * n * 3);
+  for (let y = 0; y < n; y += 4) {
+    for (let x = 0; x < n; x += 4) {
+      const rgb = [next(), next(), next()];
+      for (let dy = 0; dy < 4; dy++) for (let dx = 0; dx < 4; dx++) blocks.set(rgb, ((y + dy) * n + x + dx) * 3);
+    }
+  }
+  return blocks;
+}
+
 describe("findContentBox", () => {
   it("puts a JPEG-smeared frame's inner edge where the picture starts, within a line", async () => {
     // A picture of seeded random 4x4 blocks (detail up to its edges) in coloured frames, saved as JPEG: its 8x8
     // blocks and halved colour planes blend the frame's colour up to 14 lines into the picture, which the strict
     // border test alone counted as picture (2-8 lines on each side).
     const n = 384;
-    const blocks = Buffer.alloc(n * n * 3);
-    let seed = 3;
-    const next = () => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed >>> 24;
-    };
-    for (let y = 0; y < n; y += 4) {
-      for (let x = 0; x < n; x += 4) {
-        const rgb = [next(), next(), next()];
-        for (let dy = 0; dy < 4; dy++) for (let dx = 0; dx < 4; dx++) blocks.set(rgb, ((y + dy) * n + x + dx) * 3);
-      }
-    }
-    const picture = await sharp(blocks, { raw: { width: n, height: n, channels: 3 } })
+    const picture = await sharp(blocksPicture(n, 3), { raw: { width: n, height: n, channels: 3 } })
       .png()
       .toBuffer();
     for (const [width, background] of [
@@ -78,6 +88,86 @@ describe("findContentBox", () => {
         );
       }
     }
+  });
+
+  it("finds the picture under or over a caption bar (text on a light band), as PNG and as JPEG", async () => {
+    // A meme's caption: a light band with dark text strokes and clean margins, above or below a picture. The
+    // strokes are drawn as glyph-like marks (bars and posts of a few pixels) so that no font is needed.
+    const n = 320;
+    const picture = await sharp(blocksPicture(n, 11), { raw: { width: n, height: n, channels: 3 } })
+      .png()
+      .toBuffer();
+    const caption = (height: number, shade: number, seed: number): Buffer => {
+      const bar = Buffer.alloc(n * height * 3, shade);
+      const random = lcg(seed);
+      const [from, to] = [Math.round(height * 0.2), Math.round(height * 0.8)];
+      for (let x = 16 + (random() % 10); x < n - 24; x += 4 + (random() % 5)) {
+        if (random() % 6 === 0) x += 6; // a space between words
+        const post = random() % 2 === 0;
+        const [x0, x1] = post ? [x, x + 3] : [x, x + 7];
+        const [y0, y1] = post ? [from, to] : [from + (random() % (to - from - 3)), 0];
+        for (let y = y0; y < (post ? y1 : y0 + 3); y++)
+          for (let xx = x0; xx < Math.min(x1, n); xx++) bar.fill(random() % 40, (y * n + xx) * 3, (y * n + xx) * 3 + 3);
+      }
+      return bar;
+    };
+    for (const [height, shade, where] of [
+      [40, 245, "above"],
+      [26, 255, "below"],
+      [48, 236, "below"],
+    ] as const) {
+      const bar = await sharp(caption(height, shade, height), { raw: { width: n, height, channels: 3 } })
+        .png()
+        .toBuffer();
+      const parts = where === "above" ? [bar, picture] : [picture, bar];
+      const memed = await sharp({ create: { width: n, height: n + height, channels: 3, background: "#000000" } })
+        .composite([
+          { input: parts[0] as Buffer, left: 0, top: 0 },
+          { input: parts[1] as Buffer, left: 0, top: where === "above" ? height : n },
+        ])
+        .png()
+        .toBuffer();
+      const top = where === "above" ? height : 0;
+      for (const encoded of [memed, await sharp(memed).jpeg({ quality: 70 }).toBuffer()]) {
+        const box = findContentBox(await pixelsOf(encoded));
+        const label = `${height} px ${where}: ${JSON.stringify(box)}`;
+        expect(box, label).toBeDefined();
+        expect(Math.abs((box?.top ?? -9) - top), label).toBeLessThanOrEqual(1);
+        expect(Math.abs((box?.height ?? 0) - n), label).toBeLessThanOrEqual(2);
+        expect(box?.left, label).toBe(0);
+        expect(box?.width, label).toBe(n);
+      }
+    }
+  });
+
+  it("beside a caption bar, leaves a flat stretch of the picture itself (a sky) on the other side", async () => {
+    // Without the caption, the strict border test trims the flat sky; beside one, the box must be the picture's.
+    const n = 320;
+    const sky = 60;
+    const blocks = blocksPicture(n, 5);
+    blocks.fill(200, 0, n * sky * 3); // a flat, pale stretch along the top of the picture
+    const picture = await sharp(blocks, { raw: { width: n, height: n, channels: 3 } })
+      .png()
+      .toBuffer();
+    const alone = findContentBox(await pixelsOf(picture));
+    expect(alone?.top).toBeGreaterThanOrEqual(sky - 1);
+    const bar = Buffer.alloc(n * 36 * 3, 250);
+    for (let x = 20; x < n - 20; x += 9)
+      for (let y = 8; y < 28; y++) bar.fill(10, (y * n + x) * 3, (y * n + x + 3) * 3);
+    const memed = await sharp(picture)
+      .extend({ bottom: 36, background: "#000000" })
+      .composite([
+        {
+          input: await sharp(bar, { raw: { width: n, height: 36, channels: 3 } })
+            .png()
+            .toBuffer(),
+          left: 0,
+          top: n,
+        },
+      ])
+      .png()
+      .toBuffer();
+    expect(findContentBox(await pixelsOf(memed))).toEqual({ left: 0, top: 0, width: n, height: n });
   });
 
   it("finds letterbox bars, a frame, and an image pasted onto a white canvas, each side on its own", async () => {

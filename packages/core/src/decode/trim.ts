@@ -18,6 +18,27 @@ const UNIFORM_SHARE = 0.985;
  * inner edge is put where, among the next 16 lines, the distance from the border's colour rises the most.
  */
 const SMEAR_LINES = 16;
+/** A caption band: at most this share of the image's height (or width) from its side. */
+const MAX_BAND_SHARE = 0.3;
+/**
+ * A band's line is at least this share of the band's colour (within BAND_TOLERANCE), and together with its text
+ * (marks in strong contrast) at least BAND_AND_INK_SHARE of the line: text is drawn in few shades, a picture in many.
+ */
+const BAND_SHARE = 0.25;
+const BAND_AND_INK_SHARE = 0.75;
+const BAND_TOLERANCE = 32;
+/** A plain line of the band (its outer line, the margin before the picture): this share of the band's colour. */
+const PLAIN_SHARE = 0.97;
+/** Text: marks this far from the band's colour, at least this share of what is not the band's colour. */
+const INK_CONTRAST = 96;
+const INK_SHARE_OF_MARKS = 0.3;
+const MIN_TEXT_LINES = 2;
+/** A line of text is at most this share of the image's height (or width); a taller run is the picture. */
+const MAX_TEXT_SHARE = 0.12;
+/** Lines on either side of a band's edge that a lossy encoder may have blurred. */
+const BLUR_LINES = 4;
+/** Pixels of a line looked at when measuring its colours (evenly spaced; all of a shorter line). */
+const SAMPLES_PER_LINE = 512;
 /** Less than this share of the area in borders is not worth a second hash. */
 const MIN_TRIMMED_SHARE = 0.02;
 /** Content smaller than this share of the image, or than 32 px a side, is not taken for the picture. */
@@ -25,20 +46,29 @@ const MIN_CONTENT_SHARE = 0.1;
 const MIN_CONTENT_SIDE = 32;
 
 /**
- * The content inside uniform borders of any colour, each side on its own: letterboxing, frames, and the padding
- * around an image pasted onto a canvas (screenshots). A side is a border while its rows (or columns) are, all
- * but a few pixels, within a small tolerance of that side's outermost line's colour. Returns undefined when the
- * borders hold less than 2% of the area, or when what is left is too small to be the picture. Alpha is ignored.
+ * The content inside uniform borders of any colour, each side on its own: letterboxing, frames, the padding
+ * around an image pasted onto a canvas (screenshots), and caption bars (a light or dark band with text, as memes
+ * add above or below a picture). A side is a border while its rows (or columns) are, all but a few pixels, within
+ * a small tolerance of that side's outermost line's colour; a caption band is lines of that colour with text in
+ * them, ending in a clean margin. Returns undefined when the borders hold less than 2% of the area, or when what
+ * is left is too small to be the picture. Alpha is ignored.
  */
 export function findContentBox(pixels: Pixels): ContentBox | undefined {
   const { width, height } = pixels;
   if (width < MIN_CONTENT_SIDE || height < MIN_CONTENT_SIDE) return undefined;
   const colours = pixels.channels >= 3 ? 3 : 1;
-  const top = borderDepth(pixels, colours, "top");
-  const bottom = borderDepth(pixels, colours, "bottom");
+  const sides = (["top", "bottom", "left", "right"] as const).map((side) => borderDepth(pixels, colours, side));
+  // Beside a caption band, a side is trimmed only when it is the band's own colour (a canvas around it all): a
+  // flat stretch of the picture's own (a sky) on another side is left, so that the box is the picture's.
+  const band = sides.find((s) => s.band);
+  const [top, bottom, left, right] = sides.map((s) =>
+    band === undefined ||
+    s.band ||
+    s.reference.every((v, c) => Math.abs(v - (band.reference[c] as number)) <= TOLERANCE)
+      ? s.depth
+      : 0,
+  ) as [number, number, number, number];
   if (top + bottom >= height) return undefined; // all one colour: nothing to find
-  const left = borderDepth(pixels, colours, "left");
-  const right = borderDepth(pixels, colours, "right");
   if (left + right >= width) return undefined;
   const box = { left, top, width: width - left - right, height: height - top - bottom };
   const trimmed = 1 - (box.width * box.height) / (width * height);
@@ -54,15 +84,24 @@ export function findContentBox(pixels: Pixels): ContentBox | undefined {
 
 // How many lines from one side are border: the outermost line must itself be uniform, and every line after it
 // of the same colour counts.
-function borderDepth(p: Pixels, colours: number, side: "top" | "bottom" | "left" | "right"): number {
+function borderDepth(
+  p: Pixels,
+  colours: number,
+  side: "top" | "bottom" | "left" | "right",
+): { depth: number; reference: number[]; band: boolean } {
   const horizontal = side === "top" || side === "bottom";
   const lines = horizontal ? p.height : p.width;
   const length = horizontal ? p.width : p.height;
-  const at = (line: number, i: number): number => {
-    const row = side === "top" ? line : side === "bottom" ? p.height - 1 - line : i;
-    const col = side === "left" ? line : side === "right" ? p.width - 1 - line : i;
-    return (row * p.width + col) * p.channels;
-  };
+  // A line's pixels: from its first one's offset, a step apart.
+  const step = horizontal ? p.channels : p.width * p.channels;
+  const first = (line: number): number =>
+    side === "top"
+      ? line * p.width * p.channels
+      : side === "bottom"
+        ? (p.height - 1 - line) * p.width * p.channels
+        : (side === "left" ? line : p.width - 1 - line) * p.channels;
+  const at = (line: number, i: number): number => first(line) + i * step;
+  const lineOf: Line = { first, step, length, stride: Math.max(1, Math.floor(length / SAMPLES_PER_LINE)) };
   // The border colour: the median of the outermost line, channel by channel.
   const reference: number[] = [];
   for (let c = 0; c < colours; c++) {
@@ -87,19 +126,27 @@ function borderDepth(p: Pixels, colours: number, side: "top" | "bottom" | "left"
     if (off > allowed) break;
     depth++;
   }
-  if (depth === 0) return 0;
   // Mean distance of a line from the border's colour; the edge is the line after the steepest rise.
   const distance = (line: number): number => {
     let sum = 0;
-    for (let i = 0; i < length; i++) {
-      const o = at(line, i);
+    let n = 0;
+    const { step: by, stride } = lineOf;
+    for (let i = 0, o = first(line); i < length; i += stride, o += stride * by, n++) {
       let most = 0;
       for (let c = 0; c < colours; c++)
         most = Math.max(most, Math.abs((p.data[o + c] as number) - (reference[c] as number)));
       sum += most;
     }
-    return sum / length;
+    return sum / n;
   };
+  const edge = smearedEdge(depth, lines, distance);
+  const band = captionBand(p, colours, reference, lines, lineOf, distance);
+  return band > edge ? { depth: band, reference, band: true } : { depth: edge, reference, band: false };
+}
+
+// The border's inner edge: among the lines just inside the strict border, the one after the steepest rise.
+function smearedEdge(depth: number, lines: number, distance: (line: number) => number): number {
+  if (depth === 0) return 0;
   let edge = depth;
   let previous = distance(depth - 1);
   let steepest = -Infinity;
@@ -112,6 +159,79 @@ function borderDepth(p: Pixels, colours: number, side: "top" | "bottom" | "left"
     previous = here;
   }
   return edge;
+}
+
+/**
+ * A caption bar (a meme's text above or below the picture) or a band of UI chrome: lines that are mostly the
+ * outermost line's colour with high-contrast marks in them (text), then a clean margin, then the picture. The
+ * outermost line must itself be (nearly) plain, the band must hold text-like lines and end in a plain line, and
+ * the lines after it must not be mostly the band's colour. Returns the picture's first line, or 0 for no band.
+ */
+function captionBand(
+  p: Pixels,
+  colours: number,
+  reference: readonly number[],
+  lines: number,
+  { first, step, length, stride }: Line,
+  distance: (line: number) => number,
+): number {
+  const most = Math.floor(lines * MAX_BAND_SHARE);
+  // Per line: the share of pixels near the band's colour, and of pixels in strong contrast with it (ink).
+  const measure = (line: number): { near: number; ink: number } => {
+    let near = 0;
+    let ink = 0;
+    let n = 0;
+    for (let i = 0, o = first(line); i < length; i += stride, o += stride * step, n++) {
+      let d = 0;
+      for (let c = 0; c < colours; c++) d = Math.max(d, Math.abs((p.data[o + c] as number) - (reference[c] as number)));
+      if (d <= BAND_TOLERANCE) near++;
+      else if (d >= INK_CONTRAST) ink++;
+    }
+    return { near: near / n, ink: ink / n };
+  };
+  if (measure(0).near < PLAIN_SHARE) return 0;
+  // Walk in while lines look like the band (its colour and text); the picture may start wherever a clean margin
+  // that follows text ends. The last such place counts (a caption may hold several lines of text); a run of text
+  // taller than a line of text could be is the picture, and ends the walk.
+  const tallest = Math.floor(lines * MAX_TEXT_SHARE);
+  let candidate = 0;
+  let text = 0;
+  let block = 0;
+  let margin = false;
+  for (let line = 1; line <= most; line++) {
+    const { near, ink } = measure(line);
+    if (near >= PLAIN_SHARE) {
+      if (text === 0 && line > tallest) break; // a plain border or a flat stretch of the picture: no caption
+      margin = true;
+      block = 0;
+      continue;
+    }
+    if (margin && text >= MIN_TEXT_LINES) candidate = line;
+    if (near < BAND_SHARE || near + ink < BAND_AND_INK_SHARE) break;
+    margin = false;
+    if (++block > tallest) break;
+    if (ink >= INK_SHARE_OF_MARKS * (1 - near)) text++;
+  }
+  if (candidate === 0) return 0;
+  // The edge itself, where a lossy encoder blurred it: the steepest rise of distance from the band's colour.
+  let edge = candidate;
+  let steepest = -Infinity;
+  for (let line = candidate - BLUR_LINES; line <= Math.min(candidate + BLUR_LINES, lines - 1); line++) {
+    const rise = distance(line) - distance(line - 1);
+    if (rise > steepest) {
+      steepest = rise;
+      edge = line;
+    }
+  }
+  return edge;
+}
+
+/** One side's lines: where line `n`'s pixels start, the step between them, how many, and how many to skip. */
+interface Line {
+  first: (line: number) => number;
+  step: number;
+  length: number;
+  stride: number;
 }
 
 /** The pixels inside a box (a copy). */
