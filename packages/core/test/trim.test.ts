@@ -1,6 +1,6 @@
-// Trimming uniform borders: letterboxing, frames and screenshot padding are found side by side (each its own
-// colour), photos without borders are left alone, and the content's hashes equal the unbordered image's, so the
-// matcher finds a padded copy through its `trimmed` query.
+// Trimming uniform borders and caption bars: letterboxing, frames, screenshot padding and meme captions are found
+// side by side (each its own colour), photos without borders are left alone, and the content's hashes equal the
+// unbordered image's, so the matcher finds a padded copy through its `trimmed` query.
 
 import {
   HashSetBuilder,

@@ -62,7 +62,7 @@ export function hashCommand(): Command {
     .option("--parts", "also hash the top, bottom, left and right 60% of the image, as parts", false)
     .option(
       "--trim",
-      "also hash the content inside uniform borders (letterboxing, frames, screenshot padding), as trimmed",
+      "also hash the content inside uniform borders and caption bars (letterboxing, frames, memes), as trimmed",
       false,
     )
     .addOption(new Option("-f, --format <format>", "output format").choices(["ndjson", "tsv"]).default("ndjson"))

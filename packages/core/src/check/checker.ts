@@ -69,7 +69,7 @@ export interface CheckerOptions {
    */
   pool?: CheckerPool;
   /**
-   * Also match the content inside uniform borders (letterboxing, frames, screenshot padding) as an extra query
+   * Also match the content inside uniform borders and caption bars (frames, screenshots, memes) as an extra query
    * (default true: bench/robustness measured it adding recall on borders and padding at no false positive).
    */
   trim?: boolean;

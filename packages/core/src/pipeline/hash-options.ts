@@ -38,7 +38,7 @@ export interface HashOptions {
   maxFileBytes?: number;
   decodeTimeoutSeconds?: number;
   /**
-   * Also hash the content inside uniform borders (letterboxing, frames, an image pasted onto a canvas), when
+   * Also hash the content inside uniform borders and caption bars (letterboxing, frames, a canvas, memes), when
    * there are any, as an extra query hash (`trimmed` in the record). The matcher matches it too.
    */
   trim?: boolean;

@@ -49,7 +49,7 @@ export function withQueryViewOptions(command: Command): Command {
     )
     .option(
       "--no-trim",
-      "do not also match the content inside uniform borders (letterboxing, frames, screenshot padding)",
+      "do not also match the content inside uniform borders and caption bars (letterboxing, frames, memes)",
     );
 }
 
