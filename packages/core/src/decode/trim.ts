@@ -164,8 +164,8 @@ function smearedEdge(depth: number, lines: number, distance: (line: number) => n
 /**
  * A caption bar (a meme's text above or below the picture) or a band of UI chrome: lines that are mostly the
  * outermost line's colour with high-contrast marks in them (text), then a clean margin, then the picture. The
- * outermost line must itself be (nearly) plain, the band must hold text-like lines and end in a plain line, and
- * the lines after it must not be mostly the band's colour. Returns the picture's first line, or 0 for no band.
+ * outermost line must itself be (nearly) plain, and the band must hold text-like lines and end in a plain line,
+ * within 30% of the side. Returns the picture's first line, or 0 for no band.
  */
 function captionBand(
   p: Pixels,
@@ -216,7 +216,7 @@ function captionBand(
   // The edge itself, where a lossy encoder blurred it: the steepest rise of distance from the band's colour.
   let edge = candidate;
   let steepest = -Infinity;
-  for (let line = candidate - BLUR_LINES; line <= Math.min(candidate + BLUR_LINES, lines - 1); line++) {
+  for (let line = Math.max(1, candidate - BLUR_LINES); line <= Math.min(candidate + BLUR_LINES, lines - 1); line++) {
     const rise = distance(line) - distance(line - 1);
     if (rise > steepest) {
       steepest = rise;
