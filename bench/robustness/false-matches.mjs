@@ -320,5 +320,6 @@ function printExtrapolation(measured, { listedImages, print }) {
         `| ${total.list} | ${total.perImage.join(", ")} | 10^${Math.log10(n)} | ${sci(total.pairs * n)} | ` +
           `${total.rates.map((r, i) => `${total.missing[i] ? ">= " : ""}${sci(r * n * 1e6)}`).join(" | ")} |`,
       );
-  print(`\n(">=": a view's fit had fewer than 3 points, so the sum leaves it out.)`);
+  if (totals.some((total) => total.missing.some(Boolean)))
+    print(`\n(">=": a fit had fewer than 3 points, so the sum leaves it out.)`);
 }
