@@ -5,15 +5,16 @@
 // one tuned on is reported; the table reports one set and says which.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { HashSetBuilder, hammingDistance, hashImageBytes, Matcher, parseStore, serializeStore } from "@phmatch/core";
+import { hammingDistance, hashImageBytes } from "@phmatch/core";
 import sharp from "sharp";
+import { measureFalsePairs, printFalsePairs } from "./false-matches.mjs";
+import { hexToBytes, listMatcher } from "./lists.mjs";
 import { drawFor, REPOSTS } from "./reposts.mjs";
 import { SIZE } from "./transforms.mjs";
 
 const FPR = 1e-4;
 const PLAIN = ["pdq", "md5", "sha1"];
 const AUGMENTED = ["pdq", "phash16", "md5", "sha1"];
-const hexToBytes = (hex) => new Uint8Array(Buffer.from(hex, "hex"));
 const pct = (n, of) => (of === 0 ? "n/a" : `${((100 * n) / of).toFixed(1)}%`);
 
 /** `tune` or `report`, from the source's name (a tile id is `source#n`); salted so as not to follow corpus.mjs. */
@@ -28,28 +29,6 @@ const hashQuery = (bytes, name) =>
   hashImageBytes(bytes, name, { algorithms: AUGMENTED, dihedral: true, trim: true, rotations: true, parts: true });
 const hashListed = (bytes, name) =>
   hashImageBytes(bytes, name, { algorithms: AUGMENTED, dihedral: true, augment: true });
-
-function listOf(records, augment) {
-  const algorithms = augment ? AUGMENTED : PLAIN;
-  const builder = new HashSetBuilder();
-  builder.addList({ listId: "reposts", version: 1 });
-  records.forEach((r, i) => {
-    for (const a of algorithms)
-      builder.addEntry({ algorithm: a, value: hexToBytes(r.hashes[a]), listId: "reposts", entryId: String(i) });
-    if (augment)
-      for (const w of r.windows ?? [])
-        for (const a of algorithms.filter((x) => w.hashes[x] !== undefined))
-          builder.addEntry({
-            algorithm: a,
-            value: hexToBytes(w.hashes[a]),
-            listId: "reposts",
-            entryId: String(i),
-            fields: { window: w.window },
-          });
-  });
-  const set = parseStore(serializeStore(builder), "reposts");
-  return new Matcher([{ set, path: "reposts", storeSha256: "", encrypted: false, overrides: [] }]);
-}
 
 const matchesOf = (matcher, record) => matcher.match(record).matches.filter((h) => h.override === undefined);
 
@@ -98,7 +77,28 @@ export async function runReposts(corpus, { seed, set = "report", known: knownLim
   );
   const distractorRecords = [];
   for (const d of distractors) distractorRecords.push(await hashQuery(d.png, d.id));
-  const lists = { plain: listOf(listed, false), augmented: listOf(listed, true) };
+  const lists = {
+    plain: listMatcher(listed, { algorithms: PLAIN, listId: "reposts" }),
+    augmented: listMatcher(listed, { algorithms: AUGMENTED, augment: true, listId: "reposts" }),
+  };
+  // The false-match budget also takes the other set's distractors: nothing is tuned on false matches, and more
+  // pairs reach further into the tail. Each distractor is hashed once.
+  const budgetStarted = performance.now();
+  const others = corpus.distractor.filter((t) => !inSet(t)).slice(0, dLimit ?? Infinity);
+  log(`re-posts: hashing ${others.length} distractor tiles of the other set for the false-match budget ...`);
+  const otherRecords = [];
+  for (const d of others) otherRecords.push(await hashQuery(d.png, d.id));
+  const pool = [...distractorRecords, ...otherRecords];
+  const poolFlagged = { plain: 0, augmented: 0 };
+  for (const d of pool)
+    for (const [name, matcher] of Object.entries(lists)) if (matchesOf(matcher, d).length > 0) poolFlagged[name]++;
+  const falsePairs = measureFalsePairs({
+    listed,
+    distractors: pool,
+    policies: lists.augmented.policies,
+    algorithms: ["pdq", "phash16"],
+  });
+  const budgetSeconds = ((performance.now() - budgetStarted) / 1000).toFixed(0);
 
   // Pairwise PDQ: the largest distance t with at most FPR of distractor-known whole-image pairs within it.
   const knownPdq = listed.map((r) => hexToBytes(r.hashes.pdq));
@@ -241,4 +241,13 @@ export async function runReposts(corpus, { seed, set = "report", known: knownLim
   print("|---|---:|---:|");
   for (const view of closest.plain.keys())
     print(`| ${view} | ${closest.plain.get(view)} | ${closest.augmented.get(view)} |`);
+  printFalsePairs(falsePairs, {
+    listedImages: listed.length,
+    pooled:
+      `${distractors.length} of the ${set} set, ${others.length} of the other set; flagged by the default ` +
+      `matcher: ${pct(poolFlagged.plain, pool.length)} with the plain list, ` +
+      `${pct(poolFlagged.augmented, pool.length)} with the augmented list; ${budgetSeconds} s of the section's ` +
+      `time for this budget (hashing the other set's distractors, counting)`,
+    print,
+  });
 }

@@ -9,8 +9,9 @@
 // Usage: npm run bench:robustness [-- --known 320 --distractors 320 --seed 19]
 //        npm run bench:reposts [-- --seed 19 --set tune]   (the re-post section alone)
 import { parseArgs } from "node:util";
-import { HashSetBuilder, hammingDistance, hashImageBytes, Matcher, parseStore, serializeStore } from "@phmatch/core";
+import { hammingDistance, hashImageBytes } from "@phmatch/core";
 import { buildCorpus } from "./corpus.mjs";
+import { hexToBytes, listMatcher } from "./lists.mjs";
 import { runReposts } from "./reposts-bench.mjs";
 import { SIZE, TRANSFORMS } from "./transforms.mjs";
 
@@ -35,7 +36,6 @@ if (values.reposts) {
   await runReposts(await buildCorpus(log), repostOptions, log);
   process.exit(0);
 }
-const hexToBytes = (hex) => new Uint8Array(Buffer.from(hex, "hex"));
 const HASHERS = ["pdq", "phash", "dhash", "ahash", "whash", "phash16", "dhash16", "blockhash"];
 const FPR = 1e-4;
 // 256-bit pHash thresholds the matcher is measured at besides its default (the study behind that default).
@@ -113,36 +113,7 @@ log(
 
 // The lists: as a hotline sends them (PDQ and digests, whole images), and as `hashset build --augment` builds
 // them (PDQ, 256-bit pHash and digests, plus the PDQ and pHash of each sub-window as variants of the entry).
-const listOf = (augment, algorithms, options = {}) => {
-  const builder = new HashSetBuilder();
-  builder.addList({ listId: "bench-known", version: 1 });
-  knownRecords.forEach((r, i) => {
-    for (const a of algorithms)
-      builder.addEntry({ algorithm: a, value: bytesOf(r, a), listId: "bench-known", entryId: String(i) });
-    if (augment)
-      for (const w of r.windows ?? [])
-        for (const a of algorithms.filter((x) => w.hashes[x] !== undefined))
-          builder.addEntry({
-            algorithm: a,
-            value: hexToBytes(w.hashes[a]),
-            listId: "bench-known",
-            entryId: String(i),
-            fields: { window: w.window },
-          });
-  });
-  return new Matcher(
-    [
-      {
-        set: parseStore(serializeStore(builder), "bench"),
-        path: "bench",
-        storeSha256: "",
-        encrypted: false,
-        overrides: [],
-      },
-    ],
-    options,
-  );
-};
+const listOf = (augment, algorithms, options = {}) => listMatcher(knownRecords, { algorithms, augment, options });
 const AUGMENTED = ["pdq", "phash16", "md5", "sha1"];
 const hotline = listOf(false, ["pdq", "md5", "sha1"]);
 const augmented = listOf(true, AUGMENTED);
