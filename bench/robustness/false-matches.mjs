@@ -175,6 +175,51 @@ function tailFit(h, t, { lo, hi }) {
   return { p: Math.exp(my + slope * (t - mx)), from: xs[0], to: xs.at(-1) };
 }
 
+// ln Gamma(x) for x > 0 (Lanczos, g = 7, 9 terms: about 15 significant digits).
+const LANCZOS = [
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+];
+function lnGamma(x) {
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x);
+  const z = x - 1;
+  let a = LANCZOS[0];
+  const g = z + 7.5;
+  for (let i = 1; i < 9; i++) a += LANCZOS[i] / (z + i);
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(g) - g + Math.log(a);
+}
+
+/**
+ * The second model: the whole distance distribution as a beta-binomial over the hash's bits (bits that flip
+ * together, as in pictures alike in layout, widen a binomial), its two parameters from the distribution's mean and
+ * variance; P(d <= t) is its lower tail. Also how it predicts the lowest observed quantile with at least MIN_COUNT
+ * pairs at or below (predicted / observed): below 1 means the model's tail is lighter than the data's there, and
+ * its estimate at the threshold is not to be trusted as an upper one.
+ */
+function betaBinomial(h, t) {
+  const bits = h.length - 1;
+  const n = sum(h);
+  const mean = sum(h.map((c, x) => c * x)) / n;
+  const variance = sum(h.map((c, x) => c * (x - mean) ** 2)) / n;
+  const q = mean / bits;
+  const rho = (variance / (bits * q * (1 - q)) - 1) / (bits - 1);
+  if (!(rho > 0 && rho < 1)) return undefined;
+  const [alpha, beta] = [q * (1 / rho - 1), (1 - q) * (1 / rho - 1)];
+  const lnB = (a, b) => lnGamma(a) + lnGamma(b) - lnGamma(a + b);
+  const pmf = (k) =>
+    Math.exp(
+      lnGamma(bits + 1) - lnGamma(k + 1) - lnGamma(bits - k + 1) + lnB(k + alpha, bits - k + beta) - lnB(alpha, beta),
+    );
+  const cdf = (x) => sum(Array.from({ length: x + 1 }, (_, k) => pmf(k)));
+  let at = -1;
+  for (let x = 0, cumulative = 0; x <= bits && at < 0; x++) {
+    cumulative += h[x];
+    if (cumulative >= MIN_COUNT) at = x;
+  }
+  const observed = sum(h.slice(0, at + 1)) / n;
+  return { p: cdf(t), at, ratio: cdf(at) / observed };
+}
+
 const fmt = (n) => n.toLocaleString("en");
 const sci = (x) => (x === undefined ? "n/a" : x === 0 ? "0" : x.toExponential(1));
 
@@ -257,23 +302,28 @@ function printExtrapolation(measured, { listedImages, print }) {
       `in ln P, so if the tail is that light the line over-estimates; a heavier tail (near duplicates among real ` +
       `uploads, which these tiles of distinct wallpapers do not have) would not show on this corpus at all. The ` +
       `rule of three, p < 3 / pairs observed (95%, pairs taken as independent, which tiles of one source and ` +
-      `windows of one image are not), is the bound without a model. Uploads are modelled by the distractor ` +
-      `tiles (their views, qualities and query hashes).\n`,
+      `windows of one image are not), is the bound without a model. The second model is a beta-binomial over the ` +
+      `hash's bits (a binomial widened by bits that flip together), fitted to the whole distribution's mean and ` +
+      `variance; beside its p, how it predicts the lowest observed quantile (with at least ${MIN_COUNT} pairs ` +
+      `at or below): a ratio below 1 means its tail is lighter than the data's there, so it is no upper estimate. ` +
+      `Uploads are modelled by the distractor tiles (their views, qualities and query hashes).\n`,
   );
   print(
     `| list | algorithm | query view | query hashes per upload | pairs observed | closest (bits) | ` +
-      `p, fit ${a.name} (fitted on bits) | p, fit ${b.name} (fitted on bits) | p, rule of three |`,
+      `p, fit ${a.name} (fitted on bits) | p, fit ${b.name} (fitted on bits) | p, rule of three | ` +
+      `p, beta-binomial (predicted / observed, at bits) |`,
   );
-  print("|---|---|---|---:|---:|---:|---:|---:|---:|");
+  print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
   const lists = [
     { name: "plain", hashes: (m) => (m.algorithm === "pdq" ? [0] : []) },
     { name: "augmented", hashes: (m) => m.kinds.map((_, k) => k) },
   ];
   const fitted = (f) => (f === undefined ? "n/a" : `${sci(f.p)} (${f.from}..${f.to})`);
+  const bbCell = (f) => (f === undefined ? "n/a" : `${sci(f.p)} (${f.ratio.toPrecision(2)}, at ${f.at})`);
   // Expected false matches per upload and list image, per estimate: pooled fits A, B; per-view fits A, B; 3/pairs.
   const totals = [];
   for (const list of lists) {
-    const total = { list: list.name, perImage: [], pairs: 0, rates: [0, 0, 0, 0, 0], missing: [] };
+    const total = { list: list.name, perImage: [], pairs: 0, rates: [0, 0, 0, 0, 0, 0], missing: [] };
     for (const m of measured) {
       const kinds = list.hashes(m);
       if (kinds.length === 0) continue;
@@ -294,16 +344,19 @@ function printExtrapolation(measured, { listedImages, print }) {
         for (const [j, f] of fits.entries()) add(2 + j, f?.p, perUpload);
         print(
           `| ${list.name} | ${m.algorithm} | ${view} | ${perUpload.toFixed(2)} | ${fmt(sum(perView[i]))} | ` +
-            `${closestOf(perView[i])} | ${fitted(fits[0])} | ${fitted(fits[1])} | ${sci(3 / sum(perView[i]))} |`,
+            `${closestOf(perView[i])} | ${fitted(fits[0])} | ${fitted(fits[1])} | ${sci(3 / sum(perView[i]))} | ` +
+            `${bbCell(betaBinomial(perView[i], t))} |`,
         );
       });
       const fits = FITS.map((f) => tailFit(pooled, t, f));
       for (const [j, f] of fits.entries()) add(j, f?.p, queries);
       add(4, 3 / sum(pooled), queries);
+      const bb = betaBinomial(pooled, t);
+      add(5, bb?.p, queries);
       total.pairs += queries * h;
       print(
         `| ${list.name} | ${m.algorithm} | **all views** | ${queries.toFixed(2)} | ${fmt(sum(pooled))} | ` +
-          `${closestOf(pooled)} | ${fitted(fits[0])} | ${fitted(fits[1])} | ${sci(3 / sum(pooled))} |`,
+          `${closestOf(pooled)} | ${fitted(fits[0])} | ${fitted(fits[1])} | ${sci(3 / sum(pooled))} | ${bbCell(bb)} |`,
       );
     }
     totals.push(total);
@@ -311,9 +364,9 @@ function printExtrapolation(measured, { listedImages, print }) {
   print(
     `\n| list | list hashes per listed image | listed images | pairs per upload | false matches per 10^6 ` +
       `uploads: fit ${a.name} | fit ${b.name} | per-view fits ${a.name} | per-view fits ${b.name} | ` +
-      `rule-of-three bound |`,
+      `rule-of-three bound | beta-binomial |`,
   );
-  print("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+  print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const total of totals)
     for (const n of LIST_SIZES)
       print(
