@@ -195,6 +195,11 @@ export async function runReposts(corpus, { seed, set = "report", known: knownLim
       `the ${pairs.toLocaleString("en")} distractor-known pairs.\n`,
   );
   const n = known.length;
+  const listHashes = (r) => [r.hashes, ...(r.windows ?? []).map((w) => w.hashes)].filter((h) => h.pdq).length;
+  print(
+    `List size: the plain list holds 1 PDQ hash per listed image, the augmented list ` +
+      `${(listed.reduce((sum, r) => sum + listHashes(r), 0) / n).toFixed(1)} (the whole image and its sub-windows).\n`,
+  );
   print(
     `| edit | plain list | augmented list | plain list, JPEG | augmented list, JPEG | PDQ alone, FPR ${FPR} | ` +
       `trim finds the picture (PNG / JPEG) | example (first image) |`,

@@ -99,6 +99,24 @@ export const REPOSTS = {
     }[side];
     return { png: await extract(p, ...box), params: side };
   },
+  // Not the one size the rows above use, so that list windows tuned to exactly that size cannot flatter the table.
+  "crop 5-20% of the area, random position": async (p, draw) => {
+    const side = Math.round(SIZE * Math.sqrt(draw.uniform(0.8, 0.95)));
+    const left = draw.integer(0, SIZE - side);
+    const top = draw.integer(0, SIZE - side);
+    return { png: await extract(p, left, top, side, side), params: `${side} px at ${left},${top}` };
+  },
+  "cut 10-20% of the width or height, random side": async (p, draw) => {
+    const side = draw.pick(["top", "bottom", "left", "right"]);
+    const cut = Math.round(SIZE * draw.uniform(0.1, 0.2));
+    const box = {
+      top: [0, cut, SIZE, SIZE - cut],
+      bottom: [0, 0, SIZE, SIZE - cut],
+      left: [cut, 0, SIZE - cut, SIZE],
+      right: [0, 0, SIZE - cut, SIZE],
+    }[side];
+    return { png: await extract(p, ...box), params: `${cut} px ${side}` };
+  },
   "caption bar 5-15% of the height, above or below": async (p, draw) => {
     const height = Math.round(SIZE * draw.uniform(0.05, 0.15));
     const where = draw.pick(["above", "below"]);

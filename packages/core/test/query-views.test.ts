@@ -16,7 +16,7 @@ import {
   parseStore,
   serializeStore,
 } from "@phmatch/core";
-import { AUGMENT_WINDOWS, PART_WINDOWS } from "@phmatch/core/internal";
+import { AUGMENT_WINDOWS, PART_WINDOWS, windowBox } from "@phmatch/core/internal";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
@@ -133,6 +133,74 @@ describe("parts", () => {
     expect(ajv.compile(hashRecordSchema())(record), "record valid").toBe(true);
     expect(ajv.compile(matchResultSchema())(result), "result valid").toBe(true);
     expect(matcher.match(plain).status).toBe("unseen"); // the whole image and its other views miss it
+  });
+});
+
+describe("augment windows", () => {
+  // The synthetic texture at 384 px, listed as `hashset build --augment` lists it, and the PDQ hits of a query
+  // against that list: the entry's whole image and its windows, no query view.
+  async function listedTexture() {
+    const source = await sharp(fixtures("images/texture.jpg")).resize(384, 384, { fit: "fill" }).png().toBuffer();
+    const listed = await hashImageBytes(source, "listed.png", { algorithms: ALGORITHMS, augment: true });
+    const matcher = new Matcher([augmentedList(listed, "texture")]);
+    const pdqHits = async ([left, top, width, height]: readonly [number, number, number, number]) => {
+      const crop = await sharp(source).extract({ left, top, width, height }).jpeg({ quality: 90 }).toBuffer();
+      const record = await hashImageBytes(crop, "crop.jpg", { algorithms: ALGORITHMS });
+      return matcher.match(record).matches.filter((m) => m.algorithm === "pdq");
+    };
+    return { listed, pdqHits };
+  }
+
+  it("have unique names, and every window lies inside the image", () => {
+    expect(new Set(AUGMENT_WINDOWS.map((w) => w.name)).size).toBe(AUGMENT_WINDOWS.length);
+    for (const w of AUGMENT_WINDOWS) {
+      const box = windowBox(384, 256, w);
+      expect(box.left >= 0 && box.top >= 0, w.name).toBe(true);
+      expect(box.left + box.width <= 384 && box.top + box.height <= 256, w.name).toBe(true);
+    }
+    expect(AUGMENT_WINDOWS.map((w) => w.name)).toEqual(expect.arrayContaining(["centre-90", "top-left-90", "left-85"]));
+  });
+
+  it("match a crop keeping 95% of each side at any corner, at PDQ d <= 31", async () => {
+    const { pdqHits } = await listedTexture();
+    for (const [left, top] of [
+      [0, 0],
+      [19, 0],
+      [0, 19],
+      [19, 19],
+    ] as const) {
+      const hits = await pdqHits([left, top, 365, 365]);
+      expect(hits.length, `corner at ${left},${top}`).toBeGreaterThan(0);
+      expect(Math.min(...hits.map((h) => h.distance))).toBeLessThanOrEqual(31);
+    }
+  });
+
+  it("match a cut of 15% of the width or height from any side through the side window left", async () => {
+    const { pdqHits } = await listedTexture();
+    for (const [box, window] of [
+      [[58, 0, 326, 384], "right-85"],
+      [[0, 0, 326, 384], "left-85"],
+      [[0, 58, 384, 326], "bottom-85"],
+      [[0, 0, 384, 326], "top-85"],
+    ] as const) {
+      const hits = await pdqHits(box);
+      expect(
+        hits.map((h) => h.window),
+        window,
+      ).toContain(window);
+    }
+  });
+
+  it("match crops off the centre, between the corners and the middle", async () => {
+    const { pdqHits } = await listedTexture();
+    // Keeping 92% of each side (a size no window has), 8 and 21 px from the left and top of 30 px of slack.
+    for (const [left, top] of [
+      [8, 21],
+      [21, 8],
+    ] as const) {
+      const hits = await pdqHits([left, top, 353, 353]);
+      expect(hits.length, `at ${left},${top}`).toBeGreaterThan(0);
+    }
   });
 });
 

@@ -269,27 +269,74 @@ export const PART_WINDOWS: readonly ImageWindow[] = (
   ] as const
 ).map(([where, scaleX, scaleY, anchorX, anchorY]) => ({ name: `${where}-60`, scaleX, scaleY, anchorX, anchorY }));
 
+// Where a square window sits, named by row and column where both are an edge or the middle (`top-left`, `centre`,
+// `centre-right`), else by its anchors in percent (`x33-y67`).
+const ROW_NAMES = new Map([
+  [0, "top"],
+  [0.5, "centre"],
+  [1, "bottom"],
+]);
+const COLUMN_NAMES = new Map([
+  [0, "left"],
+  [0.5, "centre"],
+  [1, "right"],
+]);
+function placeName(anchorX: number, anchorY: number): string {
+  const row = ROW_NAMES.get(anchorY);
+  const column = COLUMN_NAMES.get(anchorX);
+  if (row === undefined || column === undefined) return `x${Math.round(anchorX * 100)}-y${Math.round(anchorY * 100)}`;
+  return row === column ? row : `${row}-${column}`;
+}
+
+/** Windows keeping `percent`% of each side, at every pair of the anchors given (0 left/top .. 1 right/bottom). */
+function squareGrid(percent: number, anchors: readonly number[]): ImageWindow[] {
+  return anchors.flatMap((anchorY) =>
+    anchors.map((anchorX) => ({
+      name: `${placeName(anchorX, anchorY)}-${percent}`,
+      scaleX: percent / 100,
+      scaleY: percent / 100,
+      anchorX,
+      anchorY,
+    })),
+  );
+}
+
+/** The left, right, top and bottom `percent`% of an image: what is left after the opposite side is cut. */
+function sideWindows(percent: number): ImageWindow[] {
+  const s = percent / 100;
+  return (
+    [
+      ["left", s, 1, 0, 0.5],
+      ["right", s, 1, 1, 0.5],
+      ["top", 1, s, 0.5, 0],
+      ["bottom", 1, s, 0.5, 1],
+    ] as const
+  ).map(([where, scaleX, scaleY, anchorX, anchorY]) => ({
+    name: `${where}-${percent}`,
+    scaleX,
+    scaleY,
+    anchorX,
+    anchorY,
+  }));
+}
+
 /**
  * The sub-windows a list builder hashes besides the whole image (`hashset build --augment`), so that crops of a
- * listed image still match: centre crops keeping 97, 94, 90, 85 and 80% of each side, the four corners at 90%,
- * and the four parts of {@link PART_WINDOWS}. Named by where and how much, e.g. `centre-90`.
+ * listed image still match wherever they were taken. PDQ moves past 31 bits once a window's edge is about 1% of
+ * the side away from the crop's (bench/robustness/window-sensitivity.mjs), so the windows step about 2% of the side:
+ * - keeping 97% of each side: at the corners, the middles of the edges and the centre;
+ * - keeping 94% and 90%: on a 4 x 4 grid (anchors 0, 1/3, 2/3, 1), and at the centre;
+ * - keeping 85% and 80%: at the centre;
+ * - what a one-sided cut of 12, 15 or 18% leaves: the left, right, top and bottom 88, 85 and 82%;
+ * - the four parts of {@link PART_WINDOWS}.
+ * Chosen on the re-post bench's tune set (bench/robustness/window-cover.mjs). Named by where and how much:
+ * `centre-90`, `top-left-94`, `centre-right-97`, `x33-y67-90` (anchors in percent), `left-85` (the left 85%).
  */
 export const AUGMENT_WINDOWS: readonly ImageWindow[] = [
-  ...[97, 94, 90, 85, 80].map((p) => ({
-    name: `centre-${p}`,
-    scaleX: p / 100,
-    scaleY: p / 100,
-    anchorX: 0.5,
-    anchorY: 0.5,
-  })),
-  ...(
-    [
-      ["top-left", 0, 0],
-      ["top-right", 1, 0],
-      ["bottom-left", 0, 1],
-      ["bottom-right", 1, 1],
-    ] as const
-  ).map(([where, anchorX, anchorY]) => ({ name: `${where}-90`, scaleX: 0.9, scaleY: 0.9, anchorX, anchorY })),
+  ...squareGrid(97, [0, 0.5, 1]),
+  ...[94, 90].flatMap((percent) => squareGrid(percent, [0, 1 / 3, 2 / 3, 1])),
+  ...[94, 90, 85, 80].flatMap((percent) => squareGrid(percent, [0.5])),
+  ...[88, 85, 82].flatMap(sideWindows),
   ...PART_WINDOWS,
 ];
 

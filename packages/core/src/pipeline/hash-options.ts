@@ -43,8 +43,8 @@ export interface HashOptions {
    */
   trim?: boolean;
   /**
-   * For list builders: also hash the sub-windows of AUGMENT_WINDOWS (centre crops, corners), as `windows` in the
-   * record, so that crops of the image match the list later.
+   * For list builders: also hash the sub-windows of AUGMENT_WINDOWS (crops at grids of places, what one-sided cuts
+   * leave, parts), as `windows` in the record, so that crops of the image taken anywhere match the list later.
    */
   augment?: boolean;
   /**

@@ -65,9 +65,10 @@ export function buildCommand(): Command {
     .option("-j, --jobs <n>", "worker threads", parsePositiveInt)
     .option(
       "--augment",
-      "also store the hashes of sub-windows of each image (centre crops at 97-80%, corners at 90%, the top, " +
-        "bottom, left and right 60%; those of PDQ quality below 50 left out) as variants of its entry, so crops " +
-        "and overlaid copies of it match",
+      "also store the hashes of 61 sub-windows of each image (crops keeping 97, 94 and 90% of each side at the " +
+        "corners, along the edges and inside, 85 and 80% at the centre; the left, right, top and bottom 88, 85, 82 " +
+        "and 60%; those of PDQ quality below 50 left out) as variants of its entry, so crops taken anywhere, " +
+        "one-sided cuts and overlaid copies of it match",
       false,
     )
     .option(
