@@ -41,6 +41,27 @@ function run(command, args, fd, onStdout) {
   });
 }
 
+/** A stdout handler cutting a raw frame stream into frames of frameBytes bytes; .end() checks nothing is left. */
+function frameReader(frameBytes, onRaw) {
+  let pending = [];
+  let pendingBytes = 0;
+  const onChunk = (chunk) => {
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+    while (pendingBytes >= frameBytes) {
+      const all = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+      onRaw(new Uint8Array(all.buffer, all.byteOffset, frameBytes));
+      const rest = all.subarray(frameBytes);
+      pending = rest.length > 0 ? [Buffer.from(rest)] : [];
+      pendingBytes = rest.length;
+    }
+  };
+  onChunk.end = () => {
+    if (pendingBytes !== 0) throw new Error(`decoder output ends mid-frame (${pendingBytes} bytes left)`);
+  };
+  return onChunk;
+}
+
 /** Stream facts of the first video stream, from ffprobe on the same memory descriptor. */
 export async function probeVideo(fd) {
   const chunks = [];
@@ -81,22 +102,8 @@ export async function decodeFrames(bytes, { secondsPerHash = 1, rgbPath = "nativ
     // -noautorotate: the reference hashes the coded picture and ignores a display matrix.
     const input = ["-nostdin", "-v", "error", "-threads", String(threads), "-noautorotate"];
     input.push(...INPUT_GUARDS, "-i", "/proc/self/fd/3");
-    const frameBytes = width * height * 3;
-    let pending = [];
-    let pendingBytes = 0;
     let count = 0;
-    const onRgb = (chunk) => {
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      while (pendingBytes >= frameBytes) {
-        const all = pending.length === 1 ? pending[0] : Buffer.concat(pending);
-        onFrame(count * frameMod, new Uint8Array(all.buffer, all.byteOffset, frameBytes), info);
-        count++;
-        const rest = all.subarray(frameBytes);
-        pending = rest.length > 0 ? [Buffer.from(rest)] : [];
-        pendingBytes = rest.length;
-      }
-    };
+    const onRgb = frameReader(width * height * 3, (rgb) => onFrame(count++ * frameMod, rgb, info));
     if (rgbPath === "native") {
       await run(
         "ffmpeg",
@@ -130,7 +137,7 @@ export async function decodeFrames(bytes, { secondsPerHash = 1, rgbPath = "nativ
       converter.stdin.end();
       await converted;
     }
-    if (pendingBytes !== 0) throw new Error(`decoder output ends mid-frame (${pendingBytes} bytes left)`);
+    onRgb.end();
     return { ...info, frames: count };
   } finally {
     closeSync(fd);
