@@ -56,6 +56,7 @@ const masks = ["top-left", "top-right", "bottom-left", "bottom-right"].map((wher
 ]);
 const FAMILIES = {
   "masked-2x2": masks,
+  "strips-34+masked-2x2": [...strips(34), ...masks],
   "strips-34": strips(34),
   "strips-40": strips(40),
   "strips-50": strips(50),
@@ -170,6 +171,32 @@ const distractorViews = distractorRecords.flatMap(({ r }) =>
     .map((v) => hexToBytes(v.hashes.pdq)),
 );
 const allListed = ownPdq.flat();
+
+// The query's parts as the matcher gets them (the built pipeline, not the crops below): per part window, the
+// closest PDQ distance of a distractor's part to the plain list (whole images) and to every hash of the augmented
+// list, and, per listed window, the closest distance of any distractor view (quality >= 50 on both sides).
+const plainPdq = listed.map((r) => hexToBytes(r.hashes.pdq));
+const closestPart = new Map();
+for (const { r } of distractorRecords)
+  for (const part of r.parts ?? []) {
+    const q = hexToBytes(part.hashes.pdq);
+    const [plain, augmented] = closestPart.get(part.window) ?? [256, 256];
+    closestPart.set(part.window, [Math.min(plain, minTo(q, plainPdq)), Math.min(augmented, minTo(q, allListed))]);
+  }
+const closestListed = new Map();
+for (const r of listed)
+  for (const w of r.windows ?? []) {
+    if ((w.quality?.pdq ?? 0) < MIN_QUALITY) continue;
+    const k = hexToBytes(w.hashes.pdq);
+    closestListed.set(w.window, Math.min(closestListed.get(w.window) ?? 256, minTo(k, distractorViews)));
+  }
+console.log(`\n## Closest distractor distances per part, as hashed by the pipeline (${set} set)\n`);
+console.log("| window | distractor part to plain list | to augmented list | listed window to any distractor view |");
+console.log("|---|---:|---:|---:|");
+for (const name of new Set([...closestPart.keys(), ...closestListed.keys()])) {
+  const [plain, augmented] = closestPart.get(name) ?? ["", ""];
+  console.log(`| ${name} | ${plain} | ${augmented} | ${closestListed.get(name) ?? ""} |`);
+}
 console.log(`\n## Candidate region windows (same window on both sides; PDQ d <= ${MAX}, quality >= ${MIN_QUALITY})\n`);
 console.log(
   "| family | found, PNG | found, JPEG | windows kept (list / query, quality >= 50) | " +

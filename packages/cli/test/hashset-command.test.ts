@@ -117,7 +117,7 @@ describe("phmatch hashset", () => {
         ).code,
       ).toBe(0);
       const info = await phmatch(["hashset", "info", out("aug.phs")]);
-      expect(info.stdout).toContain("30 entries: md5 1, pdq 14, phash16 14, sha1 1"); // the image and its 13 windows
+      expect(info.stdout).toContain("46 entries: md5 1, pdq 22, phash16 22, sha1 1"); // the image, 17 windows, 4 masks
       writeFileSync(
         out("crop5.ndjson"),
         (await phmatch(["hash", "--dihedral", "test-fixtures/images/shapes-crop5.png"])).stdout,

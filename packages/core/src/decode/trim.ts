@@ -136,18 +136,55 @@ export interface ImageWindow {
 
 /**
  * The parts of an image that an overlay in one region (a logo, a watermark, a caption in a corner or along an
- * edge) leaves whole in at least one of them: the top, bottom, left and right 60% of the image. The matcher's
- * query hashes them too (`parts`), and `hashset build --augment` stores them, so that an overlaid copy matches
- * through a part its overlay missed.
+ * edge) leaves whole in at least one of them: the top, bottom, left and right 60% of the image, and the top,
+ * bottom, left and right 34%. Two opposite 34% bands leave 32% of the side between them, so a square overlay up to
+ * 32% a side (10% of the area), wherever it sits, misses one of them whole; the 60% bands carry more detail when it
+ * sits near an edge. The matcher's query hashes them too (`parts`), and `hashset build --augment` stores them, so
+ * that an overlaid copy matches through a part its overlay missed.
  */
-export const PART_WINDOWS: readonly ImageWindow[] = (
+export const PART_WINDOWS: readonly ImageWindow[] = [60, 34].flatMap((depth) =>
+  (
+    [
+      ["top", 1, depth / 100, 0.5, 0],
+      ["bottom", 1, depth / 100, 0.5, 1],
+      ["left", depth / 100, 1, 0, 0.5],
+      ["right", depth / 100, 1, 1, 0.5],
+    ] as const
+  ).map(([where, scaleX, scaleY, anchorX, anchorY]) => ({
+    name: `${where}-${depth}`,
+    scaleX,
+    scaleY,
+    anchorX,
+    anchorY,
+  })),
+);
+
+/**
+ * Masked parts: the image with one 2/3 x 2/3 block (a 2x2 block of a 3x3 grid, at each corner) painted mid-grey, named
+ * by the block, e.g. `masked-top-left`. A square overlay up to 1/3 a side lies inside one of the four blocks wherever
+ * it sits, so one masked part keeps the 5/9 of the image around it whole: more detail than a 34% band keeps. The
+ * query hashes them with the parts of {@link PART_WINDOWS} (`parts`), and `hashset build --augment` stores them.
+ */
+export const PART_MASKS: readonly ImageWindow[] = (
   [
-    ["top", 1, 0.6, 0.5, 0],
-    ["bottom", 1, 0.6, 0.5, 1],
-    ["left", 0.6, 1, 0, 0.5],
-    ["right", 0.6, 1, 1, 0.5],
+    ["top-left", 0, 0],
+    ["top-right", 1, 0],
+    ["bottom-left", 0, 1],
+    ["bottom-right", 1, 1],
   ] as const
-).map(([where, scaleX, scaleY, anchorX, anchorY]) => ({ name: `${where}-60`, scaleX, scaleY, anchorX, anchorY }));
+).map(([where, anchorX, anchorY]) => ({ name: `masked-${where}`, scaleX: 2 / 3, scaleY: 2 / 3, anchorX, anchorY }));
+
+/** A copy of the pixels with a box painted mid-grey (128 in every colour channel; alpha left as it is). */
+export function maskPixels(p: Pixels, box: ContentBox): Pixels {
+  const data = p.data.slice();
+  const colours = p.channels === 2 || p.channels === 4 ? p.channels - 1 : p.channels;
+  for (let y = box.top; y < box.top + box.height; y++)
+    for (let x = box.left; x < box.left + box.width; x++) {
+      const o = (y * p.width + x) * p.channels;
+      for (let c = 0; c < colours; c++) data[o + c] = 128;
+    }
+  return { ...p, data };
+}
 
 /**
  * The sub-windows a list builder hashes besides the whole image (`hashset build --augment`), so that crops of a

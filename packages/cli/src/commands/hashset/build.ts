@@ -66,8 +66,8 @@ export function buildCommand(): Command {
     .option(
       "--augment",
       "also store the hashes of sub-windows of each image (centre crops at 97-80%, corners at 90%, the top, " +
-        "bottom, left and right 60%; those of PDQ quality below 50 left out) as variants of its entry, so crops " +
-        "and overlaid copies of it match",
+        "bottom, left and right 60% and 34%, the image with each 2/3 corner block masked; those of PDQ quality " +
+        "below 50 left out) as variants of its entry, so crops and overlaid copies of it match",
       false,
     )
     .option(
