@@ -64,7 +64,9 @@ const FAMILIES = {
   "corners-50": corners(50),
   "corners-66": corners(66),
 };
-const families = values.families === undefined ? Object.keys(FAMILIES) : values.families.split(",");
+// --families none: only the misses and the per-part distances.
+const families =
+  values.families === undefined ? Object.keys(FAMILIES) : values.families.split(",").filter((f) => f in FAMILIES);
 
 const box = (width, height, [, sx, sy, ax, ay]) => {
   const w = Math.max(1, Math.round(width * sx));
