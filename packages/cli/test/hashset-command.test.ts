@@ -117,7 +117,8 @@ describe("phmatch hashset", () => {
         ).code,
       ).toBe(0);
       const info = await phmatch(["hashset", "info", out("aug.phs")]);
-      expect(info.stdout).toContain("126 entries: md5 1, pdq 62, phash16 62, sha1 1"); // the image and its 61 windows
+      // the image, its 65 windows (45 crops, 12 one-sided cuts, 8 parts) and its 4 masked parts
+      expect(info.stdout).toContain("142 entries: md5 1, pdq 70, phash16 70, sha1 1");
       writeFileSync(
         out("crop5.ndjson"),
         (await phmatch(["hash", "--dihedral", "test-fixtures/images/shapes-crop5.png"])).stdout,

@@ -26,6 +26,8 @@ export {
   cropPixels,
   findContentBox,
   type ImageWindow,
+  maskPixels,
+  PART_MASKS,
   PART_WINDOWS,
   ROTATION_HYPOTHESES,
   unrotatedSize,

@@ -16,7 +16,14 @@ import {
   parseStore,
   serializeStore,
 } from "@phmatch/core";
-import { AUGMENT_WINDOWS, PART_WINDOWS, windowBox } from "@phmatch/core/internal";
+import {
+  AUGMENT_WINDOWS,
+  type ImageWindow,
+  maskPixels,
+  PART_MASKS,
+  PART_WINDOWS,
+  windowBox,
+} from "@phmatch/core/internal";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
@@ -50,6 +57,37 @@ function augmentedList(record: HashRecord, entryId: string): LoadedHashSet {
   add(record.hashes ?? {});
   for (const w of record.windows ?? []) add(w.hashes, w.window);
   return { set: parseStore(serializeStore(builder), "t"), path: "t", storeSha256: "", encrypted: false, overrides: [] };
+}
+
+// A synthetic scene with detail everywhere (so that every band has PDQ quality to spare): overlapping rectangles of
+// colours from a fixed linear congruential sequence over faint crossing gradients.
+async function drawnScene(side: number): Promise<Buffer> {
+  let state = 19;
+  const next = () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 4294967296;
+  };
+  const data = Buffer.alloc(side * side * 3);
+  for (let y = 0; y < side; y++)
+    for (let x = 0; x < side; x++) {
+      const o = (y * side + x) * 3;
+      data[o] = (x * 60) / side;
+      data[o + 1] = (y * 60) / side;
+      data[o + 2] = ((x + y) * 30) / side;
+    }
+  for (let n = 0; n < 25; n++) {
+    const w = 40 + Math.floor(next() * 100);
+    const h = 40 + Math.floor(next() * 100);
+    const left = Math.floor(next() * (side - w));
+    const top = Math.floor(next() * (side - h));
+    const colour = [next(), next(), next()].map((v) => Math.floor(v * 256));
+    for (let y = top; y < top + h; y++)
+      for (let x = left; x < left + w; x++)
+        for (let c = 0; c < 3; c++) data[(y * side + x) * 3 + c] = colour[c] as number;
+  }
+  return sharp(data, { raw: { width: side, height: side, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 describe("turnBack", () => {
@@ -89,15 +127,71 @@ describe("turnBack", () => {
 });
 
 describe("parts", () => {
-  it("are the four 60% bands, and --augment stores them with the crops", () => {
-    expect(PART_WINDOWS.map((w) => w.name)).toEqual(["top-60", "bottom-60", "left-60", "right-60"]);
+  it("are the four 60% bands and the four 34% bands, and --augment stores them with the crops", () => {
+    expect(PART_WINDOWS.map((w) => w.name)).toEqual([
+      ...["top-60", "bottom-60", "left-60", "right-60"],
+      ...["top-34", "bottom-34", "left-34", "right-34"],
+    ]);
     for (const w of PART_WINDOWS) expect(AUGMENT_WINDOWS).toContainEqual(w);
+  });
+
+  it("mask one 2/3 block at each corner: the block mid-grey, the rest of the image as it was", () => {
+    const p = { width: 6, height: 3, channels: 4 as const, data: new Uint8Array(6 * 3 * 4).fill(7) };
+    const box = windowBox(6, 3, PART_MASKS[3] as ImageWindow);
+    expect(box).toEqual({ left: 2, top: 1, width: 4, height: 2 });
+    const masked = maskPixels(p, box);
+    expect(p.data.every((v) => v === 7)).toBe(true); // a copy
+    for (let y = 0; y < 3; y++)
+      for (let x = 0; x < 6; x++) {
+        const inside = x >= 2 && y >= 1;
+        const o = (y * 6 + x) * 4;
+        expect([...masked.data.subarray(o, o + 4)]).toEqual(inside ? [128, 128, 128, 7] : [7, 7, 7, 7]);
+      }
+    expect(PART_MASKS.map((m) => m.name)).toEqual([
+      "masked-top-left",
+      "masked-top-right",
+      "masked-bottom-left",
+      "masked-bottom-right",
+    ]);
+  });
+
+  it("match a copy with a square near the middle (10% of the area) through a 34% band or a masked part", async () => {
+    const source = await drawnScene(384);
+    const listed = await hashImageBytes(source, "listed.png", { algorithms: ALGORITHMS, augment: true });
+    const matcher = new Matcher([augmentedList(listed, "scene")]);
+    // 121 px is 31.5% of the side: near the middle it overlaps every 60% band; the top 34% clears it by 9 px.
+    const square = await sharp({ create: { width: 121, height: 121, channels: 3, background: "#f0f0f0" } })
+      .png()
+      .toBuffer();
+    const overlaid = await sharp(source)
+      .composite([{ input: square, left: 131, top: 140 }])
+      .jpeg({ quality: 80 })
+      .toBuffer();
+    const record = await hashImageBytes(overlaid, "overlaid.jpg", {
+      algorithms: ALGORITHMS,
+      dihedral: true,
+      parts: true,
+    });
+    const result = matcher.match(record);
+    expect(result.status).toBe("known");
+    const viaPart = result.matches.filter((m) => m.query === "part");
+    expect(viaPart.length).toBeGreaterThan(0);
+    // Only the 34% bands and the masked parts whose block holds the square clear it; each matches its own kind.
+    for (const hit of viaPart) {
+      expect(hit.part).toMatch(/-34$|^masked-bottom-(left|right)$/);
+      expect(hit.window).toBe(hit.part);
+    }
+    const withParts = (keep: (window: string) => boolean) =>
+      matcher.match({ ...record, parts: record.parts?.filter((p) => keep(p.window)) }).status;
+    expect(withParts((w) => w.endsWith("-60"))).toBe("unseen");
+    expect(withParts((w) => w.endsWith("-34"))).toBe("known");
+    expect(withParts((w) => w.startsWith("masked-"))).toBe("known");
   });
 
   it("match a copy with a logo over one corner through a part, which the whole image misses", async () => {
     const source = await sharp(fixtures("images/texture.jpg")).resize(384, 384, { fit: "fill" }).png().toBuffer();
     const listed = await hashImageBytes(source, "listed.png", { algorithms: ALGORITHMS, augment: true });
-    expect(listed.windows?.map((w) => w.window)).toEqual(AUGMENT_WINDOWS.map((w) => w.name));
+    expect(listed.windows?.map((w) => w.window)).toEqual([...AUGMENT_WINDOWS, ...PART_MASKS].map((w) => w.name));
     const matcher = new Matcher([augmentedList(listed, "texture")]);
     const badge = await sharp({ create: { width: 150, height: 150, channels: 3, background: "#e8462b" } })
       .png()
@@ -119,6 +213,14 @@ describe("parts", () => {
       ["bottom-60", [0, 154, 384, 230]],
       ["left-60", [0, 0, 230, 384]],
       ["right-60", [154, 0, 230, 384]],
+      ["top-34", [0, 0, 384, 131]],
+      ["bottom-34", [0, 253, 384, 131]],
+      ["left-34", [0, 0, 131, 384]],
+      ["right-34", [253, 0, 131, 384]],
+      ["masked-top-left", [0, 0, 256, 256]],
+      ["masked-top-right", [128, 0, 256, 256]],
+      ["masked-bottom-left", [0, 128, 256, 256]],
+      ["masked-bottom-right", [128, 128, 256, 256]],
     ]);
     const result = matcher.match(record);
     expect(result.status).toBe("known");
@@ -126,7 +228,7 @@ describe("parts", () => {
     expect(viaPart.length).toBeGreaterThan(0);
     // The parts the badge missed (top, left) are the ones that match, each against the same part of the list.
     for (const hit of viaPart) {
-      expect(["top-60", "left-60"]).toContain(hit.part);
+      expect(["top-60", "left-60", "top-34", "left-34", "masked-bottom-right"]).toContain(hit.part);
       expect(hit.window).toBe(hit.part);
     }
     const ajv = new Ajv2020({ strict: true });

@@ -59,7 +59,12 @@ export function hashCommand(): Command {
     .option("--no-auto-orient", "hash the pixels as stored (default)")
     .option("--dihedral", "also print PDQ's 8 dihedral variants (rotations and flips)", false)
     .option("--rotations", "also hash the image turned back by small angles (+-2 to 8 degrees), as rotated", false)
-    .option("--parts", "also hash the top, bottom, left and right 60% of the image, as parts", false)
+    .option(
+      "--parts",
+      "also hash the top, bottom, left and right 60% and 34% of the image and the image with each 2/3 corner " +
+        "block masked, as parts",
+      false,
+    )
     .option(
       "--trim",
       "also hash the content inside uniform borders and caption bars (letterboxing, frames, memes), as trimmed",

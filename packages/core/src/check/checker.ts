@@ -79,8 +79,9 @@ export interface CheckerOptions {
    */
   rotations?: boolean;
   /**
-   * Also match the top, bottom, left and right 60% of the upload (parts, default true: an overlay over one region
-   * leaves a part whole; bench/robustness measured it on augmented lists at no false positive).
+   * Also match the parts of the upload: its top, bottom, left and right 60% and 34%, and the upload with each 2/3
+   * corner block masked (default true: an overlay over one region leaves a part whole; bench/robustness measured it
+   * on augmented lists at no false positive).
    */
   parts?: boolean;
 }

@@ -256,18 +256,55 @@ export interface ImageWindow {
 
 /**
  * The parts of an image that an overlay in one region (a logo, a watermark, a caption in a corner or along an
- * edge) leaves whole in at least one of them: the top, bottom, left and right 60% of the image. The matcher's
- * query hashes them too (`parts`), and `hashset build --augment` stores them, so that an overlaid copy matches
- * through a part its overlay missed.
+ * edge) leaves whole in at least one of them: the top, bottom, left and right 60% of the image, and the top,
+ * bottom, left and right 34%. Two opposite 34% bands leave 32% of the side between them, so a square overlay up to
+ * 32% a side (10% of the area), wherever it sits, misses one of them whole; the 60% bands carry more detail when it
+ * sits near an edge. The matcher's query hashes them too (`parts`), and `hashset build --augment` stores them, so
+ * that an overlaid copy matches through a part its overlay missed.
  */
-export const PART_WINDOWS: readonly ImageWindow[] = (
+export const PART_WINDOWS: readonly ImageWindow[] = [60, 34].flatMap((depth) =>
+  (
+    [
+      ["top", 1, depth / 100, 0.5, 0],
+      ["bottom", 1, depth / 100, 0.5, 1],
+      ["left", depth / 100, 1, 0, 0.5],
+      ["right", depth / 100, 1, 1, 0.5],
+    ] as const
+  ).map(([where, scaleX, scaleY, anchorX, anchorY]) => ({
+    name: `${where}-${depth}`,
+    scaleX,
+    scaleY,
+    anchorX,
+    anchorY,
+  })),
+);
+
+/**
+ * Masked parts: the image with one 2/3 x 2/3 block (a 2x2 block of a 3x3 grid, at each corner) painted mid-grey, named
+ * by the block, e.g. `masked-top-left`. A square overlay up to 1/3 a side lies inside one of the four blocks wherever
+ * it sits, so one masked part keeps the 5/9 of the image around it whole: more detail than a 34% band keeps. The
+ * query hashes them with the parts of {@link PART_WINDOWS} (`parts`), and `hashset build --augment` stores them.
+ */
+export const PART_MASKS: readonly ImageWindow[] = (
   [
-    ["top", 1, 0.6, 0.5, 0],
-    ["bottom", 1, 0.6, 0.5, 1],
-    ["left", 0.6, 1, 0, 0.5],
-    ["right", 0.6, 1, 1, 0.5],
+    ["top-left", 0, 0],
+    ["top-right", 1, 0],
+    ["bottom-left", 0, 1],
+    ["bottom-right", 1, 1],
   ] as const
-).map(([where, scaleX, scaleY, anchorX, anchorY]) => ({ name: `${where}-60`, scaleX, scaleY, anchorX, anchorY }));
+).map(([where, anchorX, anchorY]) => ({ name: `masked-${where}`, scaleX: 2 / 3, scaleY: 2 / 3, anchorX, anchorY }));
+
+/** A copy of the pixels with a box painted mid-grey (128 in every colour channel; alpha left as it is). */
+export function maskPixels(p: Pixels, box: ContentBox): Pixels {
+  const data = p.data.slice();
+  const colours = p.channels === 2 || p.channels === 4 ? p.channels - 1 : p.channels;
+  for (let y = box.top; y < box.top + box.height; y++)
+    for (let x = box.left; x < box.left + box.width; x++) {
+      const o = (y * p.width + x) * p.channels;
+      for (let c = 0; c < colours; c++) data[o + c] = 128;
+    }
+  return { ...p, data };
+}
 
 // Where a square window sits, named by row and column where both are an edge or the middle (`top-left`, `centre`,
 // `centre-right`), else by its anchors in percent (`x33-y67`).
@@ -328,7 +365,8 @@ function sideWindows(percent: number): ImageWindow[] {
  * - keeping 94% and 90%: on a 4 x 4 grid (anchors 0, 1/3, 2/3, 1), and at the centre;
  * - keeping 85% and 80%: at the centre;
  * - what a one-sided cut of 12, 15 or 18% leaves: the left, right, top and bottom 88, 85 and 82%;
- * - the four parts of {@link PART_WINDOWS}.
+ * - the parts of {@link PART_WINDOWS} (the top, bottom, left and right 60% and 34%); the masked parts of
+ *   {@link PART_MASKS} are stored besides.
  * Chosen on the re-post bench's tune set (bench/robustness/window-cover.mjs). Named by where and how much:
  * `centre-90`, `top-left-94`, `centre-right-97`, `x33-y67-90` (anchors in percent), `left-85` (the left 85%).
  */

@@ -6,6 +6,8 @@ import {
   AUGMENT_WINDOWS,
   cropPixels,
   findContentBox,
+  maskPixels,
+  PART_MASKS,
   PART_WINDOWS,
   ROTATION_HYPOTHESES,
   windowBox,
@@ -141,8 +143,10 @@ async function hashPixelsOf(
       }
       if (options.parts === true && ids.length > 0) {
         const parts: NonNullable<HashRecord["parts"]> = [];
-        for (const window of PART_WINDOWS) {
-          const hashed = view(cropPixels(small, windowBox(small.width, small.height, window)));
+        const masked = new Set(PART_MASKS);
+        for (const window of [...PART_WINDOWS, ...PART_MASKS]) {
+          const inSmall = windowBox(small.width, small.height, window);
+          const hashed = view(masked.has(window) ? maskPixels(small, inSmall) : cropPixels(small, inSmall));
           if (hashed.hashes === undefined || !featureful(hashed)) continue;
           const box = windowBox(decoded.pixels.width, decoded.pixels.height, window);
           parts.push({
@@ -169,6 +173,23 @@ async function hashPixelsOf(
         if (!featureful(hashed)) continue;
         windows.push({
           window: window.name,
+          box: [box.left, box.top, box.width, box.height],
+          hashes: hashed.hashes ?? {},
+          ...(hashed.quality !== undefined && { quality: hashed.quality }),
+        });
+      }
+      // The masked parts the query hashes (PART_MASKS): the whole image with one block painted out.
+      for (const mask of PART_MASKS) {
+        const box = windowBox(width, height, mask);
+        const inner = {
+          ...decoded,
+          pixels: maskPixels(decoded.pixels, box),
+          ...(decoded.pdqPixels !== undefined && { pdqPixels: maskPixels(decoded.pdqPixels, box) }),
+        };
+        const hashed = assemble(path, pixelIds, {}, hashPixels(inner, pixelIds));
+        if (!featureful(hashed)) continue;
+        windows.push({
+          window: mask.name,
           box: [box.left, box.top, box.width, box.height],
           hashes: hashed.hashes ?? {},
           ...(hashed.quality !== undefined && { quality: hashed.quality }),

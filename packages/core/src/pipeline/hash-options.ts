@@ -54,9 +54,10 @@ export interface HashOptions {
    */
   rotations?: boolean;
   /**
-   * Also hash the parts of PART_WINDOWS (the top, bottom, left and right 60% of the image), each as an extra query
-   * hash (`parts` in the record), computed on a copy at most 256 px a side: a logo or caption over one region
-   * leaves at least one part whole, and lists built with --augment hold the same parts.
+   * Also hash the parts of PART_WINDOWS (the top, bottom, left and right 60% and 34% of the image) and PART_MASKS (the
+   * image with each 2/3 corner block painted grey), each as an extra query hash (`parts` in the record), computed on a
+   * copy at most 256 px a side: a logo or caption over one region leaves at least one part whole, and lists built
+   * with --augment hold the same parts.
    */
   parts?: boolean;
 }

@@ -22,8 +22,9 @@ export interface HashRecord {
   /** With rotation hypotheses on: the hashes of the image turned back by each small angle. */
   rotated?: RotatedHashes[];
   /**
-   * With parts on: PDQ and pHash of each part of PART_WINDOWS (top, bottom, left, right 60%), as extra queries, so
-   * that an overlay in one region leaves a part to match; `box` is in the image's pixels.
+   * With parts on: PDQ and pHash of each part of PART_WINDOWS (top, bottom, left, right 60% and 34%) and PART_MASKS
+   * (each 2/3 corner block masked), as extra queries, so that an overlay in one region leaves a part to match; `box`
+   * is in the image's pixels.
    */
   parts?: WindowHashes[];
   /** With augmentation on (list builders): the hashes of each sub-window of the image. */
@@ -39,7 +40,10 @@ export interface RotatedHashes {
   dihedral?: Record<string, string[]>;
 }
 
-/** The pixel hashes of one sub-window of an image (`window` names it, e.g. centre-90; `box` as in trimmed). */
+/**
+ * The pixel hashes of one sub-window of an image (`window` names it, e.g. centre-90; `box` as in trimmed). For a
+ * masked part (`masked-top-left` ...) the hashes are of the whole image with `box` painted mid-grey.
+ */
 export interface WindowHashes {
   window: string;
   box: [number, number, number, number];

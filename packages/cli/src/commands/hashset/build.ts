@@ -65,10 +65,10 @@ export function buildCommand(): Command {
     .option("-j, --jobs <n>", "worker threads", parsePositiveInt)
     .option(
       "--augment",
-      "also store the hashes of 61 sub-windows of each image (crops keeping 97, 94 and 90% of each side at the " +
-        "corners, along the edges and inside, 85 and 80% at the centre; the left, right, top and bottom 88, 85, 82 " +
-        "and 60%; those of PDQ quality below 50 left out) as variants of its entry, so crops taken anywhere, " +
-        "one-sided cuts and overlaid copies of it match",
+      "also store the hashes of sub-windows of each image (crops keeping 97, 94 and 90% of each side at the " +
+        "corners, along the edges and inside, 85 and 80% at the centre; the left, right, top and bottom 88, 85, 82, " +
+        "60 and 34%; the image with each 2/3 corner block masked; those of PDQ quality below 50 left out) as " +
+        "variants of its entry, so crops taken anywhere, one-sided cuts and overlaid copies of it match",
       false,
     )
     .option(

@@ -45,7 +45,8 @@ export function withQueryViewOptions(command: Command): Command {
     )
     .option(
       "--no-parts",
-      "do not also match the top, bottom, left and right 60% of the image (logos and captions over one region)",
+      "do not also match the parts of the image: its top, bottom, left and right 60% and 34%, and the image " +
+        "with each 2/3 corner block masked (logos and captions over one region)",
     )
     .option(
       "--no-trim",
