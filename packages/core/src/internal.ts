@@ -5,8 +5,8 @@
  */
 
 export * from "./audit/index.js";
+export { partsCanMatch } from "./check/checker.js";
 export * from "./check/index.js";
-
 /** Decoding untrusted bytes into pixels (all sharp options for untrusted input live there). */
 export {
   DEFAULT_DECODE_TIMEOUT_SECONDS,

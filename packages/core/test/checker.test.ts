@@ -4,7 +4,18 @@ import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } fr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { createChecker, HashPool, hashFile, SupervisedHashPool } from "@phmatch/core";
+import {
+  type CheckerPool,
+  createChecker,
+  HashPool,
+  HashSetBuilder,
+  hashFile,
+  hashImageBytes,
+  type LoadedHashSet,
+  parseStore,
+  SupervisedHashPool,
+  serializeStore,
+} from "@phmatch/core";
 import { DEFAULT_CHECK_MAX_PIXELS } from "@phmatch/core/internal";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
@@ -138,5 +149,49 @@ describe("createChecker", async () => {
       await pool.close();
       rmSync(work, { recursive: true, force: true });
     }
+  });
+
+  it("hashes the part views only when a list holds sub-window hashes (built with --augment)", async () => {
+    const setOf = (fields?: Record<string, string>, entryId = "e1"): LoadedHashSet => {
+      const builder = new HashSetBuilder();
+      builder.addList({ listId: "L", version: 1 });
+      const value = new Uint8Array(32).map((_, i) => (i * 37) & 0xff);
+      builder.addEntry({ algorithm: "pdq", value, listId: "L", entryId, ...(fields !== undefined && { fields }) });
+      return {
+        set: parseStore(serializeStore(builder), "t"),
+        path: "t",
+        storeSha256: "",
+        encrypted: false,
+        overrides: [],
+      };
+    };
+    const plain = setOf();
+    // An id that only spells the field (JSON escapes its quotes) is not a window.
+    const lookalike = setOf(undefined, 'x"window":"top-34"');
+    const augmented = setOf({ window: "top-34" });
+    expect([plain, lookalike, augmented].map((s) => s.set.holdsWindows)).toEqual([false, false, true]);
+
+    const asked: (boolean | undefined)[] = [];
+    const pool: CheckerPool = {
+      hashBytes: (bytes, name, options) => {
+        asked.push(options.parts);
+        return hashImageBytes(bytes, name, options);
+      },
+      hash: (path, options) => {
+        asked.push(options.parts);
+        return hashFile(path, options);
+      },
+    };
+    const image = readFileSync(fixtures("images/shapes.png"));
+    for (const [hashsets, parts] of [
+      [[plain], undefined],
+      [[lookalike], undefined],
+      [[plain, augmented], undefined],
+      [[augmented], false],
+    ] as const) {
+      const record = await createChecker({ hashsets: [...hashsets], pool, ...(parts !== undefined && { parts }) });
+      await record.check(image);
+    }
+    expect(asked).toEqual([false, false, true, false]);
   });
 });

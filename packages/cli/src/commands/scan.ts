@@ -18,6 +18,7 @@ import {
 import {
   AccessTimeWatch,
   buildHashOptions,
+  partsCanMatch,
   readScanProgress,
   scanAlgorithms,
   scanHeader,
@@ -250,7 +251,7 @@ export function scanCommand(): Command {
           algorithms,
           trim: options.trim,
           rotations: options.rotations,
-          parts: options.parts,
+          parts: options.parts && partsCanMatch(sets),
         }),
         fileTimeoutMs: options.fileTimeout * 1000,
         ...(options.memoryLimit !== undefined && { memoryLimitBytes: options.memoryLimit * 1024 * 1024 }),
@@ -451,7 +452,7 @@ async function enqueue(paths: string[], options: ScanOptions): Promise<void> {
   const plan = {
     header,
     lists: listReleases(sets),
-    hash: { algorithms, trim: options.trim, rotations: options.rotations, parts: options.parts },
+    hash: { algorithms, trim: options.trim, rotations: options.rotations, parts: options.parts && partsCanMatch(sets) },
     batchSize: options.batchSize,
   };
   const { enqueueScan } = await import("../queue/coordinator.js"); // not at the top: see program.ts

@@ -81,7 +81,8 @@ export interface CheckerOptions {
   /**
    * Also match the parts of the upload: its top, bottom, left and right 60% and 34%, and the upload with each 2/3
    * corner block masked (default true: an overlay over one region leaves a part whole; bench/robustness measured it
-   * on augmented lists at no false positive).
+   * on augmented lists at no false positive). Hashed only when a loaded list holds sub-window hashes (one built
+   * with `--augment`): a plain list has no parts for them to meet.
    */
   parts?: boolean;
 }
@@ -136,6 +137,15 @@ export async function createChecker(options: CheckerOptions): Promise<Checker> {
   return checkerFor(sets, options);
 }
 
+/**
+ * Whether the part views can meet anything in these lists: only a list that holds sub-window hashes (built with
+ * `--augment`) has parts for them to meet; against others they would cost about a fifth of a query's time and find
+ * next to nothing (docs/robustness.md). check, serve and scan hash parts only when this holds.
+ */
+export function partsCanMatch(sets: readonly LoadedHashSet[]): boolean {
+  return sets.some((s) => s.set.holdsWindows);
+}
+
 /** A checker over lists already loaded (used by `serve` to swap lists on reload). */
 export function checkerFor(sets: LoadedHashSet[], options: Omit<CheckerOptions, "hashsets" | "load"> = {}): Checker {
   const matcher = new Matcher(sets, options.matcher ?? {});
@@ -151,7 +161,7 @@ export function checkerFor(sets: LoadedHashSet[], options: Omit<CheckerOptions, 
     maxFileBytes: maxBytes,
     trim: options.trim ?? true,
     rotations: options.rotations ?? true,
-    parts: options.parts ?? true,
+    parts: (options.parts ?? true) && partsCanMatch(sets),
   });
   const lists = sets.flatMap((s) => s.set.lists.map((l) => ({ listId: l.listId, version: l.version })));
   return {

@@ -10,6 +10,9 @@ export interface PackedSection {
   values: Uint8Array;
 }
 
+// How an entry's `window` field starts in its stored metadata (JSON).
+const WINDOW_FIELD = Buffer.from('"window":');
+
 /**
  * A loaded, verified hash set. Values stay packed (views into the file's bytes) so that an index can be built
  * from them directly; an entry's metadata is decoded only when asked for (a match being reported). An index
@@ -21,6 +24,7 @@ export class HashSet {
   readonly #byteLength: number;
   readonly #withdrawals: string;
   #bytes: Buffer | undefined;
+  #holdsWindows: boolean | undefined;
   readonly #sections: Map<
     string,
     { section: AlgorithmSection; values: Uint8Array; offsets: Uint32Array; blob: Uint8Array }
@@ -74,6 +78,18 @@ export class HashSet {
   /** Algorithms with entries. */
   get algorithms(): string[] {
     return [...this.#sections.keys()];
+  }
+
+  /**
+   * Whether any entry is the hash of a sub-window of its image (a list built with `--augment`), which the matcher's
+   * part views are there to meet. Found by a search of the entries' stored metadata for the `window` field, once;
+   * a string that only looks like it (none can: JSON escapes a quote in a value) would only cost the views' time.
+   */
+  get holdsWindows(): boolean {
+    this.#holdsWindows ??= [...this.#sections.values()].some((s) =>
+      Buffer.from(s.blob.buffer, s.blob.byteOffset, s.blob.byteLength).includes(WINDOW_FIELD),
+    );
+    return this.#holdsWindows;
   }
 
   /** Number of entries (all algorithms). */
