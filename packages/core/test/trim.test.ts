@@ -140,6 +140,28 @@ describe("findContentBox", () => {
     }
   });
 
+  it("does not take a dark picture's own edge with bright marks, inside a dark frame, for a caption", async () => {
+    // Inside a near-black frame, the picture's left edge is dark with sparse bright dots (rain on a night window),
+    // then a dark column, then more rain: line by line it looks like a caption band in the frame's colour, but what
+    // follows the "margin" is more of the same, not a picture unlike the band.
+    const n = 320;
+    const frame = 38;
+    const blocks = blocksPicture(n, 7);
+    const random = lcg(9);
+    for (let y = 0; y < n; y++) {
+      for (let x = 0; x < 60; x++) {
+        const o = (y * n + x) * 3;
+        if (x >= 30 && x < 34) blocks.fill(28, o, o + 3);
+        else blocks.fill(random() % 12 === 0 ? 230 : 24 + (random() % 9), o, o + 3);
+      }
+    }
+    const framed = await sharp(blocks, { raw: { width: n, height: n, channels: 3 } })
+      .extend({ top: frame, bottom: frame, left: frame, right: frame, background: "#1c1c1c" })
+      .png()
+      .toBuffer();
+    expect(findContentBox(await pixelsOf(framed))).toEqual({ left: frame, top: frame, width: n, height: n });
+  });
+
   it("beside a caption bar, leaves a flat stretch of the picture itself (a sky) on the other side", async () => {
     // Without the caption, the strict border test trims the flat sky; beside one, the box must be the picture's.
     const n = 320;

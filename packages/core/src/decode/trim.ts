@@ -190,6 +190,13 @@ function captionBand(
     return { near: near / n, ink: ink / n };
   };
   if (measure(0).near < PLAIN_SHARE) return 0;
+  const unlikeWithin = (from: number, count: number): boolean => {
+    for (let line = from; line < Math.min(lines, from + count); line++) {
+      const { near, ink } = measure(line);
+      if (near < BAND_SHARE || near + ink < BAND_AND_INK_SHARE) return true;
+    }
+    return false;
+  };
   // Walk in while lines look like the band (its colour and text); the picture may start wherever a clean margin
   // that follows text ends. The last such place counts (a caption may hold several lines of text); a run of text
   // taller than a line of text could be is the picture, and ends the walk.
@@ -206,8 +213,11 @@ function captionBand(
       block = 0;
       continue;
     }
-    if (margin && text >= MIN_TEXT_LINES) candidate = line;
-    if (near < BAND_SHARE || near + ink < BAND_AND_INK_SHARE) break;
+    const bandLike = near >= BAND_SHARE && near + ink >= BAND_AND_INK_SHARE;
+    // The picture starts with lines unlike the band (within the few lines a lossy encoder blurs): after a frame,
+    // a dark picture's own dark stretch and bright marks would otherwise pass for a caption.
+    if (margin && text >= MIN_TEXT_LINES && (!bandLike || unlikeWithin(line + 1, BLUR_LINES))) candidate = line;
+    if (!bandLike) break;
     margin = false;
     if (++block > tallest) break;
     if (ink >= INK_SHARE_OF_MARKS * (1 - near)) text++;
