@@ -11,6 +11,8 @@ import { listMatcher, listSet } from "./lists.mjs";
 /** The query views, as this section names them; "dihedral" rows are the 7 variants besides the hash itself. */
 export const QUERY_VIEWS = ["whole", "whole dihedral", "trimmed", "trimmed dihedral", "rotated", "part"];
 const WHOLE = "whole image";
+/** The views check, scan and serve look up against a list without sub-windows: all but the parts (partsCanMatch). */
+const PLAIN_VIEWS = (view) => view !== "part";
 // The lower-tail ranges the model is fitted on: quantiles of P(d <= x), and at least MIN_COUNT pairs at or below x.
 const FITS = [
   { name: "A", lo: 1e-4, hi: 1e-2 },
@@ -101,7 +103,7 @@ export function measureFalsePairs({ listed, distractors, policies, algorithms })
           h[kindOf[i]][d]++;
           if (d < nearest.distance) nearest = { distance: d, query: record.path, view, entry: i };
           if (d < closest.augmented[r]) closest.augmented[r] = d;
-          if (kindOf[i] === 0 && d < closest.plain[r]) closest.plain[r] = d;
+          if (kindOf[i] === 0 && PLAIN_VIEWS(view) && d < closest.plain[r]) closest.plain[r] = d;
         }
       }
     });
@@ -142,10 +144,15 @@ function checkAgainstMatcher({ listed, distractors, algorithm, closest }) {
       augment: name === "augmented",
       options: { policies: { [algorithm]: { maxDistance: radius } } },
     });
-    const flagged = distractors.filter((d) => matcher.match(d).matches.length > 0).length;
+    const flagged = distractors.filter(
+      (d) => matcher.match(name === "plain" ? withoutParts(d) : d).matches.length > 0,
+    ).length;
     return [{ list: name, radius, counted: min.filter((x) => x <= radius).length, flagged }];
   });
 }
+
+/** A query record as check, scan and serve make it for lists without sub-windows: no part views. */
+export const withoutParts = ({ parts: _parts, ...record }) => record;
 
 const sum = (a) => a.reduce((s, x) => s + x, 0);
 const merged = (arrays) => arrays.reduce((m, a) => m.map((x, i) => x + a[i]), new Float64Array(arrays[0].length));
@@ -258,7 +265,7 @@ export function printFalsePairs(measured, { listedImages, pooled, print }) {
     );
     print("|---|---:|---:|---:|---:|---:|---:|---:|");
     for (const { view, v } of views(m)) {
-      const plain = m.algorithm === "pdq" ? whole(v) : undefined;
+      const plain = m.algorithm === "pdq" && PLAIN_VIEWS(view) ? whole(v) : undefined;
       const cells = (h) => (h === undefined ? ["-", "-", "-"] : [fmt(sum(h)), fmt(within(h, t)), closestOf(h)]);
       print(
         `| ${view} | ${(m.queries[v] / m.distractors).toFixed(2)} | ${cells(plain).join(" | ")} | ` +
@@ -315,8 +322,8 @@ function printExtrapolation(measured, { listedImages, print }) {
   );
   print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
   const lists = [
-    { name: "plain", hashes: (m) => (m.algorithm === "pdq" ? [0] : []) },
-    { name: "augmented", hashes: (m) => m.kinds.map((_, k) => k) },
+    { name: "plain", hashes: (m) => (m.algorithm === "pdq" ? [0] : []), views: PLAIN_VIEWS },
+    { name: "augmented", hashes: (m) => m.kinds.map((_, k) => k), views: () => true },
   ];
   const fitted = (f) => (f === undefined ? "n/a" : `${sci(f.p)} (${f.from}..${f.to})`);
   const bbCell = (f) => (f === undefined ? "n/a" : `${sci(f.p)} (${f.ratio.toPrecision(2)}, at ${f.at})`);
@@ -330,7 +337,9 @@ function printExtrapolation(measured, { listedImages, print }) {
       const t = m.policy.maxDistance;
       const h = sum(kinds.map((k) => m.listHashes[k])) / listedImages;
       total.perImage.push(`${m.algorithm} ${h.toFixed(2)}`);
-      const shown = QUERY_VIEWS.map((view, v) => ({ view, v })).filter(({ v }) => m.queries[v] > 0);
+      const shown = QUERY_VIEWS.map((view, v) => ({ view, v })).filter(
+        ({ view, v }) => m.queries[v] > 0 && list.views(view),
+      );
       const perView = shown.map(({ v }) => merged(kinds.map((k) => m.histogram[v][k])));
       const pooled = merged(perView);
       const queries = sum(shown.map(({ v }) => m.queries[v])) / m.distractors;
