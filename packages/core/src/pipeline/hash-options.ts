@@ -1,4 +1,5 @@
 import { FAST_MODE_MIN_LONG_SIDE } from "../decode/decode-image.js";
+import type { VideoOptions } from "../decode/video.js";
 import { PhmatchError } from "../errors/index.js";
 import { hasherSpec, hasherSpecs, isComputable, whyNotComputable } from "../hashers/index.js";
 import { PDQ } from "../hashers/pdq.js";
@@ -60,6 +61,13 @@ export interface HashOptions {
    * with --augment hold the same parts.
    */
   parts?: boolean;
+  /**
+   * Videos (MP4/QuickTime, Matroska/WebM, AVI, recognised by their first bytes): hashed with vPDQ through FFmpeg
+   * (`video` in the record) unless `false` (then refused as PHM_DECODE_UNSUPPORTED, as images only); an object
+   * sets the frame rate of hashing, the limits and the FFmpeg paths (VideoOptions; the time limit defaults to
+   * `decodeTimeoutSeconds`).
+   */
+  video?: boolean | VideoOptions;
 }
 
 /** Checks algorithm ids and mode; throws PHM_USAGE naming what is wrong and what is supported. */
@@ -79,6 +87,29 @@ export function validateHashOptions(options: HashOptions): void {
     if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
       throw new PhmatchError("PHM_USAGE", `${key} must be a positive number, got ${String(value)}`);
     }
+  }
+  if (typeof options.video === "object") validateVideoOptions(options.video);
+}
+
+const VIDEO_POSITIVE = [
+  "maxVideoBytes",
+  "maxVideoSeconds",
+  "maxVideoFrames",
+  "maxVideoPixels",
+  "videoTimeoutSeconds",
+] as const;
+
+/** Checks video options; throws PHM_USAGE naming the option. */
+export function validateVideoOptions(video: VideoOptions): void {
+  for (const key of VIDEO_POSITIVE) {
+    const value = video[key];
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+      throw new PhmatchError("PHM_USAGE", `${key} must be a positive number, got ${String(value)}`);
+    }
+  }
+  const seconds = video.secondsPerHash;
+  if (seconds !== undefined && !(Number.isFinite(seconds) && seconds >= 0)) {
+    throw new PhmatchError("PHM_USAGE", `secondsPerHash must be 0 (every frame) or more, got ${String(seconds)}`);
   }
 }
 
