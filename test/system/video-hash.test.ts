@@ -74,6 +74,7 @@ describe.skipIf(!hasVpdq)(`vPDQ on the conformance videos (${hasVpdq ? vpdqDir :
     const whole = video("chair-19-sd-bar.mp4");
     const record = await hashImageBytes(whole.subarray(0, Math.floor(whole.length * 0.3)), "cut.mp4", {
       algorithms: ["pdq", "md5"],
+      video: true,
     });
     expect(record.error?.code).toBe("PHM_VIDEO_TRUNCATED");
     expect(record.error?.message).toMatch(/of the 19 frames/);
@@ -86,9 +87,30 @@ describe.skipIf(!hasVpdq)(`vPDQ on the conformance videos (${hasVpdq ? vpdqDir :
   it("refuses a video cut inside its header as a typed decode error", async () => {
     const record = await hashImageBytes(video("chair-19-sd-bar.mp4").subarray(0, 64), "head.mp4", {
       algorithms: ["pdq"],
+      video: true,
     });
     expect(record.error?.code).toMatch(/^PHM_DECODE_(CORRUPT|UNSUPPORTED)$/);
     expect(record.video).toBeUndefined();
+  });
+
+  it.each([
+    ["Matroska", Buffer.from([0x1a, 0x45, 0xdf, 0xa3])],
+    ["MP4", Buffer.from("\0\0\0\x18ftypisom\0\0\0\0", "latin1")],
+    ["AVI", Buffer.from("RIFF\x10\0\0\0AVI LIST", "latin1")],
+  ])("refuses garbage behind a %s signature as a typed decode error", async (_name, magic) => {
+    const noise = Buffer.alloc(8192);
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 7919 + (i >> 3) * 104729) & 0xff;
+    const record = await hashImageBytes(Buffer.concat([magic, noise]), "noise.mp4", {
+      algorithms: ["pdq"],
+      video: true,
+    });
+    expect(record.error?.code).toMatch(/^PHM_DECODE_(CORRUPT|UNSUPPORTED)$/);
+    // FFmpeg's words only, never the bytes it was given.
+    const message = record.error?.message ?? "";
+    expect(
+      [...message].every((c) => c === "\n" || (c >= " " && c <= "~")),
+      message,
+    ).toBe(true);
   });
 
   it.each([
@@ -118,7 +140,7 @@ describe.skipIf(!hasVpdq)(`vPDQ on the conformance videos (${hasVpdq ? vpdqDir :
   });
 
   it("runs in the supervised worker, which answers a failing FFmpeg with a typed error and goes on", async () => {
-    const pool = new SupervisedHashPool({ jobs: 1, hashOptions: { algorithms: ["pdq"] } });
+    const pool = new SupervisedHashPool({ jobs: 1, hashOptions: { algorithms: ["pdq"], video: true } });
     try {
       const bytes = video("test-padded-dimensions.mp4");
       const failing = await pool.hashBytes(bytes, "a.mp4", {

@@ -201,15 +201,17 @@ describe("a missing or misconfigured FFmpeg", () => {
     expect(record.video).toBeUndefined();
   });
 
-  it("is not asked for with video: false (the bytes go to the image decoder, which refuses them)", async () => {
+  it("is not asked for without video options (the bytes go to the image decoder, which refuses them)", async () => {
     const record = await hashImageBytes(box("ftyp", "isom"), "v.mp4", {
       algorithms: ["pdq"],
       video: { ffmpegPath: "/nonexistent/ffmpeg" },
     });
     expect(record.error?.code).toBe("PHM_VIDEO_DECODER_MISSING");
-    const imageOnly = await hashImageBytes(box("ftyp", "isom"), "v.mp4", { algorithms: ["pdq"], video: false });
-    expect(imageOnly.error?.code).toMatch(/^PHM_DECODE_/);
-    expect(imageOnly.video).toBeUndefined();
+    for (const video of [false, undefined]) {
+      const imageOnly = await hashImageBytes(box("ftyp", "isom"), "v.mp4", { algorithms: ["pdq"], video });
+      expect(imageOnly.error?.code).toMatch(/^PHM_DECODE_/);
+      expect(imageOnly.video).toBeUndefined();
+    }
   });
 
   it("refuses bytes over maxVideoBytes before looking for FFmpeg", async () => {

@@ -94,7 +94,11 @@ async function hashPixelsOf(
   digests: Record<string, string>,
 ): Promise<HashRecord> {
   if (pixelIds.length === 0 || bytes === undefined) return assemble(path, algorithms, digests, {});
-  if (options.video !== false && isVideoContainer(bytes)) return hashVideoOf(bytes, path, options, algorithms, digests);
+  // Videos only when asked: nothing matches a video hash yet, and check, scan and serve must keep answering a video
+  // with an error (look at it) rather than with a record that matches nothing (unseen).
+  if (options.video !== undefined && options.video !== false && isVideoContainer(bytes)) {
+    return hashVideoOf(bytes, path, options, algorithms, digests);
+  }
   try {
     const decoded = await decodeImage(
       bytes,

@@ -62,10 +62,10 @@ export interface HashOptions {
    */
   parts?: boolean;
   /**
-   * Videos (MP4/QuickTime, Matroska/WebM, AVI, recognised by their first bytes): hashed with vPDQ through FFmpeg
-   * (`video` in the record) unless `false` (then refused as PHM_DECODE_UNSUPPORTED, as images only); an object
-   * sets the frame rate of hashing, the limits and the FFmpeg paths (VideoOptions; the time limit defaults to
-   * `decodeTimeoutSeconds`).
+   * Videos (MP4/QuickTime, Matroska/WebM, AVI, recognised by their first bytes): with `true` or VideoOptions (frame
+   * rate of hashing, limits, FFmpeg paths; the time limit defaults to `decodeTimeoutSeconds`), hashed with vPDQ
+   * through FFmpeg (`video` in the record). Left out or `false`, they go to the image decoder, which refuses them:
+   * until video hashes are matched, a caller that matches (check, scan, serve) must see an error, not "unseen".
    */
   video?: boolean | VideoOptions;
 }
