@@ -181,6 +181,30 @@ function everyFrame(bytes: Buffer): Uint8Array[] {
   return Array.from({ length: rgb.length / size }, (_, i) => rgb.subarray(i * size, (i + 1) * size));
 }
 
+describe("hostile videos made in memory", () => {
+  it("refuses frames over the default pixel limit (8192x4400, one frame) before decoding", async () => {
+    const huge = execFileSync(
+      "ffmpeg",
+      [
+        ...["-nostdin", "-v", "error", "-f", "lavfi", "-i", "color=size=8192x4400:rate=1:duration=1"],
+        ...["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-f", "matroska", "-"],
+      ],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+    await expect(hashVideoBytes(huge, "huge.mkv", {})).rejects.toMatchObject({
+      code: "PHM_VIDEO_LIMIT",
+      optionNames: ["maxVideoPixels"],
+    });
+  });
+
+  it("kills FFmpeg at the wall-clock limit: PHM_DECODE_TIMEOUT", async () => {
+    // 1 ms: no FFmpeg run even starts within it, so the kill is certain whatever the machine's load.
+    await expect(hashVideoBytes(testsrc(), "slow.mkv", { videoTimeoutSeconds: 0.001 })).rejects.toMatchObject({
+      code: "PHM_DECODE_TIMEOUT",
+    });
+  });
+});
+
 describe("vPDQ on a synthetic testsrc video made in memory", () => {
   const clip = testsrc();
   const frames = everyFrame(clip);

@@ -1,6 +1,8 @@
 // Video decoding's checks that need no FFmpeg (issue 20): container sniffing, reading ffprobe's answer, the limits
 // refused before decoding, the reference's frame step, option checks, the record schema's video part, and the
 // typed error when FFmpeg is missing or misconfigured. The decoding itself is tested in test/system/video-hash.
+
+import { readFileSync } from "node:fs";
 import { hashImageBytes, hashRecordSchema } from "@phmatch/core";
 import {
   checkVideoLimits,
@@ -218,6 +220,19 @@ describe("a missing or misconfigured FFmpeg", () => {
     await expect(
       hashVideoBytes(box("ftyp", "isom"), "v.mp4", { maxVideoBytes: 8, ffmpegPath: "/nonexistent/ffmpeg" }),
     ).rejects.toMatchObject({ code: "PHM_VIDEO_LIMIT", optionNames: ["maxVideoBytes"] });
+  });
+});
+
+describe("a still image renamed .mp4", () => {
+  it("is hashed as the image it is: containers are told by their bytes, not their names", async () => {
+    const png = readFileSync(fixtures("images/shapes.png"));
+    const record = await hashImageBytes(png, "still.mp4", {
+      algorithms: ["pdq"],
+      video: { ffmpegPath: "/nonexistent/ffmpeg" },
+    });
+    expect(record.error).toBeUndefined();
+    expect(record.hashes?.pdq).toMatch(/^[0-9a-f]{64}$/);
+    expect(record.video).toBeUndefined();
   });
 });
 
