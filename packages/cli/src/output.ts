@@ -14,6 +14,13 @@ export async function writeLine(stream: Writable, line: string): Promise<void> {
 export const OPTION_FLAGS: Readonly<Record<string, string>> = {
   maxPixels: "--max-pixels",
   maxFileBytes: "--max-file-bytes",
+  maxVideoBytes: "--max-video-bytes",
+  maxVideoSeconds: "--max-video-seconds",
+  maxVideoFrames: "--max-video-frames",
+  maxVideoPixels: "--max-video-pixels",
+  videoTimeoutSeconds: "--file-timeout",
+  ffmpegPath: "--ffmpeg (or PHMATCH_FFMPEG)",
+  ffprobePath: "--ffprobe (or PHMATCH_FFPROBE)",
   fileTimeoutMs: "--file-timeout",
   trustedKeys: "--trusted-keys",
   key: "--key-file (or PHMATCH_LIST_KEY)",

@@ -28,6 +28,15 @@ export function parsePositiveInt(value: string): number {
   return n;
 }
 
+/** Parses a number >= 0 (seconds, fractions allowed). */
+export function parseNonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0) {
+    throw new InvalidArgumentError(`expected a number >= 0, got "${value}"`);
+  }
+  return n;
+}
+
 /** Parses a non-negative integer (an index). */
 export function parseIndex(value: string): number {
   const n = Number(value);

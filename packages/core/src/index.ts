@@ -41,6 +41,8 @@ export {
 /** Pixels an image may declare before decoding is refused (or shrunk), unless `maxPixels` says otherwise. */
 export { DEFAULT_MAX_PIXELS, type DecodeOptions, decodeImage } from "./decode/decode-image.js";
 export type { DecodedImage, Pixels } from "./decode/pixels.js";
+/** How videos are hashed (vPDQ through FFmpeg): frames per hash, limits, FFmpeg paths. */
+export type { VideoLimits, VideoOptions } from "./decode/video.js";
 // --- Errors and version ----------------------------------------------------------------------------------------
 /** The one error class: every failure carries a stable string `code` (see {@link ERROR_CODES}). */
 /** Every error code with its meaning; the CLI maps each to a documented exit code. */
@@ -126,6 +128,8 @@ export {
   isFailedRecord,
   type RotatedHashes,
   type TrimmedHashes,
+  type VideoFrameHash,
+  type VideoHash,
   type WindowHashes,
 } from "./record/hash-record.js";
 /** Hex of hash bytes (hex appears only at the edges: files, JSON). */

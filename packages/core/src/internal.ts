@@ -33,6 +33,21 @@ export {
   unrotatedSize,
   windowBox,
 } from "./decode/trim.js";
+/** Video decoding through FFmpeg (issue 20): tools, probe, limits, frame choice, and the vPDQ hash of a video. */
+export {
+  checkVideoLimits,
+  DEFAULT_VIDEO_LIMITS,
+  DEFAULT_VIDEO_TIMEOUT_SECONDS,
+  decodeVideo,
+  findVideoTools,
+  frameStep,
+  isVideoContainer,
+  type ProbeJson,
+  readProbe,
+  type VideoLimits,
+  type VideoOptions,
+  type VideoProbe,
+} from "./decode/video.js";
 /** Error base class, stable codes and helpers. */
 export { ERROR_CODES, type ErrorCode, isErrorCode, PhmatchError, toPhmatchError } from "./errors/index.js";
 export {
@@ -124,9 +139,11 @@ export {
   type HashOptions,
   SUPPORTED_ALGORITHMS,
   validateHashOptions,
+  validateVideoOptions,
 } from "./pipeline/hash-options.js";
 /** Every requested pixel hash of one decoded image. */
 export { hashPixels } from "./pipeline/hash-pixels.js";
+export { hashVideoBytes, TruncatedVideoError } from "./pipeline/hash-video.js";
 /** Walking input paths; paths that are not valid UTF-8 kept as bytes, symbolic links as entries of their own. */
 export { SYMLINK_NOTES, type WalkEntry, type WalkOptions, walkEntries, walkInputs } from "./pipeline/walk.js";
 /** Worker threads in this process. */
@@ -152,6 +169,8 @@ export {
   isFailedRecord,
   type RotatedHashes,
   type TrimmedHashes,
+  type VideoFrameHash,
+  type VideoHash,
   type WindowHashes,
 } from "./record/hash-record.js";
 /** Hex at the edges, and Hamming distance. */

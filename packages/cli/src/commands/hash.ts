@@ -12,12 +12,20 @@ import {
   SupervisedHashPool,
   walkInputs,
 } from "@phmatch/core";
-import { buildHashOptions, PDQ, PDQ_DIHEDRAL_VARIANTS } from "@phmatch/core/internal";
+import {
+  buildHashOptions,
+  DEFAULT_VIDEO_LIMITS,
+  formatVpdqText,
+  hexToBytes,
+  PDQ,
+  PDQ_DIHEDRAL_VARIANTS,
+  type VideoOptions,
+} from "@phmatch/core/internal";
 import { Command, Option } from "commander";
 import { CommandExit, EXIT_CODES } from "../exit-codes.js";
 import { ISOLATE_HELP, inProcessAllowed } from "../in-process.js";
-import { writeLine } from "../output.js";
-import { parseAlgorithms, parsePositiveInt } from "../parse.js";
+import { cliText, writeLine } from "../output.js";
+import { parseAlgorithms, parseNonNegativeNumber, parsePositiveInt } from "../parse.js";
 
 interface HashCommandOptions {
   rotations: boolean;
@@ -27,7 +35,14 @@ interface HashCommandOptions {
   autoOrient: boolean;
   dihedral: boolean;
   trim: boolean;
-  format: "ndjson" | "tsv";
+  format: "ndjson" | "tsv" | "vpdq";
+  secondsPerHash: number;
+  maxVideoBytes?: number;
+  maxVideoSeconds?: number;
+  maxVideoFrames?: number;
+  maxVideoPixels?: number;
+  ffmpeg?: string;
+  ffprobe?: string;
   jobs?: number;
   pathsFrom?: string;
   maxPixels?: number;
@@ -41,9 +56,15 @@ interface HashCommandOptions {
 /** `phmatch hash`: one record per input file, in input order. */
 export function hashCommand(): Command {
   return new Command("hash")
-    .addHelpText("after", "\nExample:\n  phmatch hash --dihedral -a pdq,md5,sha1 ./photos > hashes.ndjson\n")
-    .description("hash images (files or directories) and print one record per file")
-    .argument("[paths...]", "image files or directories (walked recursively, symlinks not followed)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  phmatch hash --dihedral -a pdq,md5,sha1 ./photos > hashes.ndjson\n" +
+        "  phmatch hash --format vpdq clip.mp4 > clip.vpdq.txt\n\n" +
+        "Videos (MP4/MOV, MKV/WebM, AVI) get a vPDQ hash (`video` in the record: a PDQ hash per frame at\n" +
+        "--seconds-per-hash), decoded by FFmpeg in the worker process: install it with apt-get install ffmpeg.\n",
+    )
+    .description("hash images and videos (files or directories) and print one record per file")
+    .argument("[paths...]", "image or video files, or directories (walked recursively, symlinks not followed)")
     .option(
       "-a, --algorithms <ids>",
       `comma-separated algorithm ids, or "all": ${SUPPORTED_ALGORITHMS.join(", ")}`,
@@ -70,7 +91,42 @@ export function hashCommand(): Command {
       "also hash the content inside uniform borders and caption bars (letterboxing, frames, memes), as trimmed",
       false,
     )
-    .addOption(new Option("-f, --format <format>", "output format").choices(["ndjson", "tsv"]).default("ndjson"))
+    .addOption(
+      new Option(
+        "-f, --format <format>",
+        "output format; vpdq: the vPDQ reference's text format (frame,quality,hash,timestamp) of one video",
+      )
+        .choices(["ndjson", "tsv", "vpdq"])
+        .default("ndjson"),
+    )
+    .option(
+      "--seconds-per-hash <s>",
+      "videos: seconds of video per hashed frame, as vpdq-hash-video -r (0: every frame)",
+      parseNonNegativeNumber,
+      1,
+    )
+    .option(
+      "--max-video-bytes <n>",
+      `refuse videos larger than this (default ${DEFAULT_VIDEO_LIMITS.maxVideoBytes})`,
+      parsePositiveInt,
+    )
+    .option(
+      "--max-video-seconds <n>",
+      `refuse videos longer than this (default ${DEFAULT_VIDEO_LIMITS.maxVideoSeconds})`,
+      parsePositiveInt,
+    )
+    .option(
+      "--max-video-frames <n>",
+      `refuse videos of more frames than this (default ${DEFAULT_VIDEO_LIMITS.maxVideoFrames})`,
+      parsePositiveInt,
+    )
+    .option(
+      "--max-video-pixels <n>",
+      `refuse videos whose frames have more pixels than this (default ${DEFAULT_VIDEO_LIMITS.maxVideoPixels})`,
+      parsePositiveInt,
+    )
+    .option("--ffmpeg <path>", "absolute path of ffmpeg (default: PHMATCH_FFMPEG, else ffmpeg on the PATH)")
+    .option("--ffprobe <path>", "absolute path of ffprobe (default: PHMATCH_FFPROBE, else ffprobe on the PATH)")
     .option("-j, --jobs <n>", "worker threads (default: available cores)", parsePositiveInt)
     .option("--paths-from <file>", "read input paths from a file, one per line ('-' for stdin)")
     .option("--max-pixels <n>", "refuse images declaring more pixels than this (default 100000000)", parsePositiveInt)
@@ -83,6 +139,19 @@ export function hashCommand(): Command {
       if (paths.length === 0 && options.pathsFrom === undefined) {
         throw new PhmatchError("PHM_USAGE", "no input: give paths or --paths-from");
       }
+      if (options.format === "vpdq" && (paths.length !== 1 || options.pathsFrom !== undefined)) {
+        throw new PhmatchError("PHM_USAGE", "--format vpdq writes the hash of one video: give exactly one file");
+      }
+      const video: VideoOptions = {
+        secondsPerHash: options.secondsPerHash,
+        videoTimeoutSeconds: options.fileTimeout,
+        ...(options.maxVideoBytes !== undefined && { maxVideoBytes: options.maxVideoBytes }),
+        ...(options.maxVideoSeconds !== undefined && { maxVideoSeconds: options.maxVideoSeconds }),
+        ...(options.maxVideoFrames !== undefined && { maxVideoFrames: options.maxVideoFrames }),
+        ...(options.maxVideoPixels !== undefined && { maxVideoPixels: options.maxVideoPixels }),
+        ...(options.ffmpeg !== undefined && { ffmpegPath: options.ffmpeg }),
+        ...(options.ffprobe !== undefined && { ffprobePath: options.ffprobe }),
+      };
       const hashOptions = buildHashOptions({
         algorithms: options.algorithms,
         mode: options.mode,
@@ -93,6 +162,7 @@ export function hashCommand(): Command {
         autoOrient: options.autoOrient,
         maxPixels: options.maxPixels,
         maxFileBytes: options.maxFileBytes,
+        video,
       });
       const inputs =
         options.pathsFrom === undefined
@@ -108,7 +178,8 @@ export function hashCommand(): Command {
               fileTimeoutMs: options.fileTimeout * 1000,
               memoryLimitBytes: options.memoryLimit === undefined ? undefined : options.memoryLimit * 1024 * 1024,
             });
-      const format = options.format === "tsv" ? tsvFormat(options) : ndjsonFormat;
+      const format =
+        options.format === "tsv" ? tsvFormat(options) : options.format === "vpdq" ? vpdqFormat : ndjsonFormat;
       const failures = new Map<string, number>();
       let total = 0;
       try {
@@ -116,7 +187,9 @@ export function hashCommand(): Command {
         for await (const record of pool.hashAll(inputs)) {
           total++;
           if (isFailedRecord(record)) failures.set(record.error.code, (failures.get(record.error.code) ?? 0) + 1);
-          await writeLine(process.stdout, format.line(record));
+          const line = format.line(record);
+          if (line !== undefined) await writeLine(process.stdout, line);
+          else if (!isFailedRecord(record)) failures.set("not a video", (failures.get("not a video") ?? 0) + 1);
         }
       } finally {
         await pool.close();
@@ -145,8 +218,30 @@ function ownProcess(hashOptions: HashOptions): Pick<SupervisedHashPool, "hashAll
 
 interface RecordFormat {
   header?: string;
-  line(record: HashRecord): string;
+  /** The line(s) for a record, without the final newline; undefined writes nothing. */
+  line(record: HashRecord): string | undefined;
 }
+
+// The vPDQ reference's text format of the one video asked for (formatVpdqText, byte-identical to vpdq-hash-video's
+// files); a failed record or a file that is not a video writes nothing, and says why on stderr.
+const vpdqFormat: RecordFormat = {
+  line(record) {
+    if (record.error !== undefined || record.video === undefined) {
+      const why =
+        record.error === undefined
+          ? `${record.path} is not a video (MP4/MOV, MKV/WebM or AVI): --format vpdq writes video hashes only`
+          : `${record.error.code}: ${cliText(record.error.message)}`;
+      process.stderr.write(`phmatch hash: ${why}\n`);
+      return undefined;
+    }
+    const frames = record.video.frames.map((f) => ({
+      frame: f.frame,
+      timestamp: f.timestamp,
+      hash: { algorithm: PDQ as typeof PDQ, bytes: hexToBytes(f.pdq, 32), quality: f.quality },
+    }));
+    return formatVpdqText(frames).slice(0, -1);
+  },
+};
 
 const ndjsonFormat: RecordFormat = { line: (record) => JSON.stringify(record) };
 

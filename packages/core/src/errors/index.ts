@@ -49,6 +49,17 @@ export const ERROR_CODES = {
   PHM_STATE_LOCKED:
     "the rollback state folder stayed locked by another process: " +
     "nothing was loaded (remove the lock file if no phmatch uses that folder)",
+  PHM_VIDEO_DECODER_MISSING:
+    "a video needs FFmpeg (ffmpeg and ffprobe), which was not found on the PATH or at the configured path: " +
+    "install Debian's ffmpeg package (apt-get install ffmpeg)",
+  PHM_VIDEO_MEMORY_FILE:
+    "the video could not be held in a memory file on /dev/shm (missing or full; in Docker raise the container's " +
+    "shm-size): videos are never written to disk",
+  PHM_VIDEO_LIMIT:
+    "the video's headers exceed a limit (maxVideoBytes, maxVideoSeconds, maxVideoFrames, maxVideoPixels) or are " +
+    "absurd, or its decoder gave more frames than declared: refused before or while decoding",
+  PHM_VIDEO_TRUNCATED:
+    "the video ends early: fewer frames decoded than its header declares (the frames that were decoded are kept)",
   PHM_INTERNAL: "an unexpected internal error (a bug: please report it with the command line, never the image)",
 } as const;
 

@@ -12,6 +12,7 @@ import {
   ROTATION_HYPOTHESES,
   windowBox,
 } from "../decode/trim.js";
+import { isVideoContainer } from "../decode/video.js";
 import { PhmatchError, toPhmatchError } from "../errors/index.js";
 import { displayPath, type FilePath, pathBytesOf } from "../files/file-path.js";
 import { isDigest, StreamingDigests } from "../files/streaming-digests.js";
@@ -22,6 +23,7 @@ import type { HashRecord } from "../record/hash-record.js";
 import { bytesToHex } from "../record/hex.js";
 import { DEFAULT_ALGORITHMS, FAST_MODE_MIN_LONG_SIDE, type HashOptions } from "./hash-options.js";
 import { hashPixels } from "./hash-pixels.js";
+import { hashVideoBytes, TruncatedVideoError } from "./hash-video.js";
 
 /** The algorithms hashed for the extra query views (rotation hypotheses, parts). */
 const VIEW_ALGORITHMS = new Set(["pdq", "phash16", "phash"]);
@@ -92,6 +94,11 @@ async function hashPixelsOf(
   digests: Record<string, string>,
 ): Promise<HashRecord> {
   if (pixelIds.length === 0 || bytes === undefined) return assemble(path, algorithms, digests, {});
+  // Videos only when asked: nothing matches a video hash yet, and check, scan and serve must keep answering a video
+  // with an error (look at it) rather than with a record that matches nothing (unseen).
+  if (options.video !== undefined && options.video !== false && isVideoContainer(bytes)) {
+    return hashVideoOf(bytes, path, options, algorithms, digests);
+  }
   try {
     const decoded = await decodeImage(
       bytes,
@@ -200,6 +207,27 @@ async function hashPixelsOf(
     return record;
   } catch (error) {
     return assemble(path, algorithms, digests, {}, toPhmatchError(error, path));
+  }
+}
+
+// A video: its digests and its vPDQ hash (frames are PDQ whichever pixel algorithms were asked: vPDQ is PDQ's).
+async function hashVideoOf(
+  bytes: Uint8Array,
+  path: string,
+  options: HashOptions,
+  algorithms: readonly string[],
+  digests: Record<string, string>,
+): Promise<HashRecord> {
+  const video = typeof options.video === "object" ? options.video : {};
+  const timeout = video.videoTimeoutSeconds ?? options.decodeTimeoutSeconds;
+  try {
+    const record = assemble(path, algorithms, digests, {});
+    record.video = await hashVideoBytes(bytes, path, { ...video, videoTimeoutSeconds: timeout });
+    return record;
+  } catch (error) {
+    const record = assemble(path, algorithms, digests, {}, toPhmatchError(error, path));
+    if (error instanceof TruncatedVideoError) record.video = error.partial;
+    return record;
   }
 }
 

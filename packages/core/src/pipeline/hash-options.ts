@@ -1,4 +1,5 @@
 import { FAST_MODE_MIN_LONG_SIDE } from "../decode/decode-image.js";
+import type { VideoOptions } from "../decode/video.js";
 import { PhmatchError } from "../errors/index.js";
 import { hasherSpec, hasherSpecs, isComputable, whyNotComputable } from "../hashers/index.js";
 import { PDQ } from "../hashers/pdq.js";
@@ -60,6 +61,13 @@ export interface HashOptions {
    * with --augment hold the same parts.
    */
   parts?: boolean;
+  /**
+   * Videos (MP4/QuickTime, Matroska/WebM, AVI, recognised by their first bytes): with `true` or VideoOptions (frame
+   * rate of hashing, limits, FFmpeg paths; the time limit defaults to `decodeTimeoutSeconds`), hashed with vPDQ
+   * through FFmpeg (`video` in the record). Left out or `false`, they go to the image decoder, which refuses them:
+   * until video hashes are matched, a caller that matches (check, scan, serve) must see an error, not "unseen".
+   */
+  video?: boolean | VideoOptions;
 }
 
 /** Checks algorithm ids and mode; throws PHM_USAGE naming what is wrong and what is supported. */
@@ -79,6 +87,29 @@ export function validateHashOptions(options: HashOptions): void {
     if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
       throw new PhmatchError("PHM_USAGE", `${key} must be a positive number, got ${String(value)}`);
     }
+  }
+  if (typeof options.video === "object") validateVideoOptions(options.video);
+}
+
+const VIDEO_POSITIVE = [
+  "maxVideoBytes",
+  "maxVideoSeconds",
+  "maxVideoFrames",
+  "maxVideoPixels",
+  "videoTimeoutSeconds",
+] as const;
+
+/** Checks video options; throws PHM_USAGE naming the option. */
+export function validateVideoOptions(video: VideoOptions): void {
+  for (const key of VIDEO_POSITIVE) {
+    const value = video[key];
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+      throw new PhmatchError("PHM_USAGE", `${key} must be a positive number, got ${String(value)}`);
+    }
+  }
+  const seconds = video.secondsPerHash;
+  if (seconds !== undefined && !(Number.isFinite(seconds) && seconds >= 0)) {
+    throw new PhmatchError("PHM_USAGE", `secondsPerHash must be 0 (every frame) or more, got ${String(seconds)}`);
   }
 }
 

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { ErrorCode } from "../errors/index.js";
 
 /** Version of the hash record shape; bumped only with a new schema file. */
-export const HASH_RECORD_VERSION = 1;
+export const HASH_RECORD_VERSION = 2;
 
 /**
  * One line of `phmatch hash` output; see `schema/hash-record.schema.json`. Hex per algorithm id, quality where
@@ -29,7 +29,35 @@ export interface HashRecord {
   parts?: WindowHashes[];
   /** With augmentation on (list builders): the hashes of each sub-window of the image. */
   windows?: WindowHashes[];
+  /** A video (schema version 2): its vPDQ hash, the frames hashed at `secondsPerHash` and what its headers say. */
+  video?: VideoHash;
   error?: { code: ErrorCode; message: string };
+}
+
+/**
+ * A vPDQ video hash as Meta's reference makes it (vpdq-hash-video -r secondsPerHash): one PDQ hash per hashed frame,
+ * frame n in decode output order from 0, timestamp n / frameRate in seconds. `frameCount` is the header's (or, when
+ * it declares none, the packets counted); `durationSeconds` the stream's, else the container's.
+ */
+export interface VideoHash {
+  algorithm: "vpdq";
+  secondsPerHash: number;
+  container: string;
+  codec: string;
+  width: number;
+  height: number;
+  frameRate: number;
+  durationSeconds: number;
+  frameCount: number;
+  frames: VideoFrameHash[];
+}
+
+/** One hashed frame of a {@link VideoHash}: PDQ as 64 lowercase hex, as in `hashes.pdq`. */
+export interface VideoFrameHash {
+  frame: number;
+  pdq: string;
+  quality: number;
+  timestamp: number;
 }
 
 /** PDQ and pHash of an image turned back by `degrees` (a rotation hypothesis), as an extra query. */
@@ -71,7 +99,10 @@ export function isFailedRecord(record: HashRecord): record is FailedRecord {
 
 let schema: object | undefined;
 
-/** The JSON Schema (draft 2020-12) of {@link HashRecord}, `$id` urn:phmatch:schema:hash-record:1. */
+/**
+ * The JSON Schema (draft 2020-12) of {@link HashRecord}, `$id` urn:phmatch:schema:hash-record:2; every version 1
+ * record is a valid version 2 record (version 2 only adds `video`).
+ */
 export function hashRecordSchema(): object {
   schema ??= JSON.parse(
     readFileSync(new URL("../../schema/hash-record.schema.json", import.meta.url), "utf8"),
