@@ -96,7 +96,7 @@ describe("--help of every command shows an example", () => {
   ])("phmatch %s %s --help", async (...command) => {
     const r = await run([...command.filter((c) => c !== undefined), "--help"]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/Example:\n {2}phmatch /);
+    expect(r.stdout).toMatch(/Examples?:\n {2}phmatch /);
   });
 });
 
