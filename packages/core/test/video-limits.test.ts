@@ -183,7 +183,21 @@ describe("a missing or misconfigured FFmpeg", () => {
     }
   });
 
+  it("is PHM_VIDEO_DECODER_MISSING for a PHMATCH_FFMPEG set but empty, not a fall back to the PATH", () => {
+    const saved = process.env.PHMATCH_FFMPEG;
+    process.env.PHMATCH_FFMPEG = "";
+    try {
+      expect(() => findVideoTools({ ffprobePath: "/bin/sh" })).toThrow(
+        expect.objectContaining({ code: "PHM_VIDEO_DECODER_MISSING", optionNames: ["ffmpegPath"] }),
+      );
+    } finally {
+      if (saved === undefined) delete process.env.PHMATCH_FFMPEG;
+      else process.env.PHMATCH_FFMPEG = saved;
+    }
+  });
+
   it.each([
+    ["an empty path", ""],
     ["a relative path", "ffmpeg"],
     ["a path that does not exist", "/nonexistent/ffmpeg"],
     ["a file that is not executable", fixtures("images/shapes.png")],

@@ -99,8 +99,10 @@ export function findVideoTools(options: Pick<VideoOptions, "ffmpegPath" | "ffpro
 }
 
 function findTool(name: string, configured: string | undefined, optionName: string): string {
-  if (configured !== undefined && configured !== "") {
-    if (!isAbsolute(configured) || !isExecutableFile(configured)) {
+  // Set but empty (an environment variable cleared by mistake) is refused like any other bad path, not read as
+  // "unset": a configured decoder that is not there must not silently become whatever the PATH holds.
+  if (configured !== undefined) {
+    if (configured === "" || !isAbsolute(configured) || !isExecutableFile(configured)) {
       throw new PhmatchError(
         "PHM_VIDEO_DECODER_MISSING",
         `${name} is configured as ${JSON.stringify(configured)}, which is not an absolute path to an executable ` +
