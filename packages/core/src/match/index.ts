@@ -7,3 +7,14 @@ export {
 } from "./match-result.js";
 export { Matcher, type MatcherOptions } from "./matcher.js";
 export { defaultPolicy, type MatchPolicy, makePolicy, POLICY_VERSION } from "./policy.js";
+export {
+  defaultVideoPolicy,
+  type FramePair,
+  keptVideoFrames,
+  makeVideoPolicy,
+  matchVideoFrames,
+  type VideoMatch,
+  type VideoMatchPolicy,
+  type VideoSegment,
+  videoMatchFromPairs,
+} from "./video-match.js";
