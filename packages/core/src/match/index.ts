@@ -8,6 +8,14 @@ export {
 export { Matcher, type MatcherOptions } from "./matcher.js";
 export { defaultPolicy, type MatchPolicy, makePolicy, POLICY_VERSION } from "./policy.js";
 export {
+  type FrameHit,
+  type ListedImage,
+  type ListedVideo,
+  type VideoEntryMatch,
+  VideoIndex,
+  type VideoQueryResult,
+} from "./video-index.js";
+export {
   defaultVideoPolicy,
   type FramePair,
   keptVideoFrames,
