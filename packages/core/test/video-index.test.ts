@@ -153,6 +153,19 @@ describe("VideoIndex, a listed image in a video", () => {
   });
 });
 
+describe("VideoIndex input", () => {
+  it("refuses a hash that is not 32 bytes, naming the entry, rather than packing it out of step", () => {
+    const short = { algorithm: "pdq" as const, bytes: new Uint8Array(8), quality: 100 };
+    const videos = [{ id: "v-short", frames: [{ frame: 30, hash: short, timestamp: 1 }] }];
+    expect(() => new VideoIndex({ videos })).toThrow(
+      expect.objectContaining({ code: "PHM_USAGE", message: expect.stringContaining("listed video v-short frame 30") }),
+    );
+    expect(() => new VideoIndex({ images: [{ id: "i-short", hash: short }] })).toThrow(/listed image i-short/);
+    expect(() => new VideoIndex({}).matchImage(short)).toThrow(/still image/);
+    expect(new VideoIndex({}).matchVideo([])).toEqual({ videos: [], images: [] });
+  });
+});
+
 function same(a: VpdqFrame, b: VpdqFrame): boolean {
   return hammingDistance(a.hash.bytes, b.hash.bytes) === 0;
 }

@@ -16,6 +16,7 @@ export {
   type VideoQueryResult,
 } from "./video-index.js";
 export {
+  checkPdqBytes,
   defaultVideoPolicy,
   type FramePair,
   keptVideoFrames,

@@ -4,6 +4,7 @@ import { buildIndex, chooseIndexKind, type HammingIndex, type IndexKind } from "
 import { hammingDistance } from "../record/hex.js";
 import { makePolicy } from "./policy.js";
 import {
+  checkPdqBytes,
   defaultVideoPolicy,
   type FramePair,
   keptVideoFrames,
@@ -75,9 +76,11 @@ export class VideoIndex {
     this.policy = options.policy ?? defaultVideoPolicy();
     this.framePolicy = makePolicy("pdq", this.policy.maxDistance, this.policy.minQuality).id;
     for (const video of entries.videos ?? []) {
-      this.#videos.push({ id: video.id, kept: keptVideoFrames(video.frames, this.policy.minQuality) });
+      const kept = keptVideoFrames(video.frames, this.policy.minQuality, `listed video ${video.id}`);
+      this.#videos.push({ id: video.id, kept });
     }
     this.#images = [...(entries.images ?? [])];
+    for (const image of this.#images) checkPdqBytes(image.hash.bytes, `listed image ${image.id}`);
     const count = this.#videos.reduce((n, v) => n + v.kept.length, 0) + this.#images.length;
     const values = new Uint8Array(count * 32);
     this.#entry = new Int32Array(count);
@@ -101,7 +104,7 @@ export class VideoIndex {
 
   /** A query video against every listed video and image, in one index pass over its kept frames. */
   matchVideo(frames: readonly VpdqFrame[]): VideoQueryResult {
-    const q = keptVideoFrames(frames, this.policy.minQuality);
+    const q = keptVideoFrames(frames, this.policy.minQuality, "query video");
     if (q.length === 0 || this.index.size === 0) return { videos: [], images: [] };
     const hits = this.index.searchMany(
       q.map((f) => f.hash.bytes),
@@ -147,6 +150,7 @@ export class VideoIndex {
    * timestamp (none when the image's quality is below the gate).
    */
   matchImage(hash: PdqHash): FrameHit[] {
+    checkPdqBytes(hash.bytes, "still image");
     if (hash.quality < this.policy.minQuality) return [];
     const out: FrameHit[] = [];
     for (const hit of this.index.search(hash.bytes, this.policy.maxDistance)) {

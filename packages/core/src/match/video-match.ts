@@ -50,11 +50,13 @@ export function makeVideoPolicy(
 /**
  * The frames of a video that take part in matching, in their order: the first of each run of identical hashes
  * anywhere in the video (before the quality gate, as the reference drops duplicates first), then quality >= gate.
+ * A hash that is not 32 bytes is refused (PHM_USAGE): it would be read as the next frame's bits in an index.
  */
-export function keptVideoFrames(frames: readonly VpdqFrame[], minQuality: number): VpdqFrame[] {
+export function keptVideoFrames(frames: readonly VpdqFrame[], minQuality: number, source = "video"): VpdqFrame[] {
   const seen = new Set<string>();
   const kept: VpdqFrame[] = [];
   for (const frame of frames) {
+    checkPdqBytes(frame.hash.bytes, `${source} frame ${frame.frame}`);
     const key = Buffer.from(frame.hash.bytes).toString("hex");
     if (seen.has(key)) continue;
     seen.add(key);
@@ -99,8 +101,8 @@ export function matchVideoFrames(
   target: readonly VpdqFrame[],
   policy: VideoMatchPolicy = defaultVideoPolicy(),
 ): VideoMatch {
-  const q = keptVideoFrames(query, policy.minQuality);
-  const t = keptVideoFrames(target, policy.minQuality);
+  const q = keptVideoFrames(query, policy.minQuality, "query video");
+  const t = keptVideoFrames(target, policy.minQuality, "listed video");
   const pairs: FramePair[] = [];
   for (let i = 0; i < q.length; i++) {
     for (let j = 0; j < t.length; j++) {
@@ -166,4 +168,11 @@ export function videoMatchFromPairs(
     targetFramesUsed: t.length,
     segments,
   };
+}
+
+/** Refuses a value that is not a 256-bit PDQ hash, saying which frame or image it was. */
+export function checkPdqBytes(bytes: Uint8Array, what: string): void {
+  if (bytes.length !== 32) {
+    throw new PhmatchError("PHM_USAGE", `${what}: a vPDQ frame hash is 32 bytes (PDQ), got ${bytes.length}`);
+  }
 }
