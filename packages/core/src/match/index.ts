@@ -7,3 +7,23 @@ export {
 } from "./match-result.js";
 export { Matcher, type MatcherOptions } from "./matcher.js";
 export { defaultPolicy, type MatchPolicy, makePolicy, POLICY_VERSION } from "./policy.js";
+export {
+  type FrameHit,
+  type ListedImage,
+  type ListedVideo,
+  type VideoEntryMatch,
+  VideoIndex,
+  type VideoQueryResult,
+} from "./video-index.js";
+export {
+  checkPdqBytes,
+  defaultVideoPolicy,
+  type FramePair,
+  keptVideoFrames,
+  makeVideoPolicy,
+  matchVideoFrames,
+  type VideoMatch,
+  type VideoMatchPolicy,
+  type VideoSegment,
+  videoMatchFromPairs,
+} from "./video-match.js";
