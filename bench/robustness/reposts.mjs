@@ -70,6 +70,15 @@ const AREA_KEPT = 0.9; // a 10%-area crop keeps 90% of the area, the aspect unch
 const CROP = Math.round(SIZE * Math.sqrt(AREA_KEPT));
 const extract = (p, left, top, width, height) => png(sharp(p).extract({ left, top, width, height }));
 
+// What is left of the tile after `cut` pixels are cut from one side: left, top, width, height.
+const sideCut = (side, cut) =>
+  ({
+    top: [0, cut, SIZE, SIZE - cut],
+    bottom: [0, 0, SIZE, SIZE - cut],
+    left: [cut, 0, SIZE - cut, SIZE],
+    right: [0, 0, SIZE - cut, SIZE],
+  })[side];
+
 /** The edits, by the name the table prints. */
 export const REPOSTS = {
   // The fixed case the augmented list's centred windows were built for: the reference the others are read against.
@@ -91,13 +100,7 @@ export const REPOSTS = {
   "cut 15% of the width or height, random side": async (p, draw) => {
     const side = draw.pick(["top", "bottom", "left", "right"]);
     const cut = Math.round(SIZE * 0.15);
-    const box = {
-      top: [0, cut, SIZE, SIZE - cut],
-      bottom: [0, 0, SIZE, SIZE - cut],
-      left: [cut, 0, SIZE - cut, SIZE],
-      right: [0, 0, SIZE - cut, SIZE],
-    }[side];
-    return { png: await extract(p, ...box), params: side };
+    return { png: await extract(p, ...sideCut(side, cut)), params: side };
   },
   // Not the one size the rows above use, so that list windows tuned to exactly that size cannot flatter the table.
   "crop 5-20% of the area, random position": async (p, draw) => {
@@ -109,13 +112,7 @@ export const REPOSTS = {
   "cut 10-20% of the width or height, random side": async (p, draw) => {
     const side = draw.pick(["top", "bottom", "left", "right"]);
     const cut = Math.round(SIZE * draw.uniform(0.1, 0.2));
-    const box = {
-      top: [0, cut, SIZE, SIZE - cut],
-      bottom: [0, 0, SIZE, SIZE - cut],
-      left: [cut, 0, SIZE - cut, SIZE],
-      right: [0, 0, SIZE - cut, SIZE],
-    }[side];
-    return { png: await extract(p, ...box), params: `${cut} px ${side}` };
+    return { png: await extract(p, ...sideCut(side, cut)), params: `${cut} px ${side}` };
   },
   "caption bar 5-15% of the height, above or below": async (p, draw) => {
     const height = Math.round(SIZE * draw.uniform(0.05, 0.15));

@@ -4,6 +4,7 @@ import { readFileOnce } from "../decode/read-file.js";
 import { greyPixels, reducePixels, turnBack } from "../decode/rotate.js";
 import {
   AUGMENT_WINDOWS,
+  type ContentBox,
   cropPixels,
   findContentBox,
   maskPixels,
@@ -112,14 +113,16 @@ async function hashPixelsOf(
       path,
     );
     const record = assemble(path, algorithms, digests, hashPixels(decoded, pixelIds, { dihedral: options.dihedral }));
+    // The decoded image with a box cropped out of it or painted over, in its pixels and in PDQ's own pixels alike.
+    const within = (box: ContentBox, take: (p: Pixels, box: ContentBox) => Pixels) => ({
+      ...decoded,
+      pixels: take(decoded.pixels, box),
+      ...(decoded.pdqPixels !== undefined && { pdqPixels: take(decoded.pdqPixels, box) }),
+    });
     if (options.trim === true) {
       const box = findContentBox(decoded.pixels);
       if (box !== undefined) {
-        const inner = {
-          ...decoded,
-          pixels: cropPixels(decoded.pixels, box),
-          ...(decoded.pdqPixels !== undefined && { pdqPixels: cropPixels(decoded.pdqPixels, box) }),
-        };
+        const inner = within(box, cropPixels);
         const trimmed = assemble(path, pixelIds, {}, hashPixels(inner, pixelIds, { dihedral: options.dihedral }));
         record.trimmed = { box: [box.left, box.top, box.width, box.height], hashes: trimmed.hashes ?? {} };
         if (trimmed.quality !== undefined) record.trimmed.quality = trimmed.quality;
@@ -169,34 +172,18 @@ async function hashPixelsOf(
     if (options.augment === true) {
       const { width, height } = decoded.pixels;
       const windows: NonNullable<HashRecord["windows"]> = [];
-      for (const window of AUGMENT_WINDOWS) {
+      // The sub-windows cropped out, then the masked parts the query hashes (PART_MASKS): the whole image with one
+      // block painted out.
+      const taken = [
+        ...AUGMENT_WINDOWS.map((window) => [window, cropPixels] as const),
+        ...PART_MASKS.map((mask) => [mask, maskPixels] as const),
+      ];
+      for (const [window, take] of taken) {
         const box = windowBox(width, height, window);
-        const inner = {
-          ...decoded,
-          pixels: cropPixels(decoded.pixels, box),
-          ...(decoded.pdqPixels !== undefined && { pdqPixels: cropPixels(decoded.pdqPixels, box) }),
-        };
-        const hashed = assemble(path, pixelIds, {}, hashPixels(inner, pixelIds));
+        const hashed = assemble(path, pixelIds, {}, hashPixels(within(box, take), pixelIds));
         if (!featureful(hashed)) continue;
         windows.push({
           window: window.name,
-          box: [box.left, box.top, box.width, box.height],
-          hashes: hashed.hashes ?? {},
-          ...(hashed.quality !== undefined && { quality: hashed.quality }),
-        });
-      }
-      // The masked parts the query hashes (PART_MASKS): the whole image with one block painted out.
-      for (const mask of PART_MASKS) {
-        const box = windowBox(width, height, mask);
-        const inner = {
-          ...decoded,
-          pixels: maskPixels(decoded.pixels, box),
-          ...(decoded.pdqPixels !== undefined && { pdqPixels: maskPixels(decoded.pdqPixels, box) }),
-        };
-        const hashed = assemble(path, pixelIds, {}, hashPixels(inner, pixelIds));
-        if (!featureful(hashed)) continue;
-        windows.push({
-          window: mask.name,
           box: [box.left, box.top, box.width, box.height],
           hashes: hashed.hashes ?? {},
           ...(hashed.quality !== undefined && { quality: hashed.quality }),
