@@ -23,8 +23,25 @@ export interface EntryFields {
    * keeping 90% of each side. Absent for the whole image.
    */
   window?: string;
+  /**
+   * For a frame of a listed video (vPDQ): which frame it is. The entry's algorithm is `pdq` and its value the
+   * frame's PDQ hash, so a still image taken from the video finds it like any listed image; every frame of one
+   * video shares the entry's list, entry id and category. `frame` is the frame's number in the video (decode
+   * order from 0), `timestamp` its time in seconds, `quality` its PDQ quality, `frames` how many frames of the
+   * video the store keeps (the reference's kept frames: distinct hashes of quality >= 50), which is the
+   * denominator of the listed video's matched share.
+   */
+  video?: ListedVideoFrame;
   /** Anything else the source format carries, kept verbatim (e.g. ICSE "Series name"). */
   extra?: Record<string, string>;
+}
+
+/** Where a listed frame sits in its video ({@link EntryFields.video}). */
+export interface ListedVideoFrame {
+  frame: number;
+  timestamp: number;
+  quality: number;
+  frames: number;
 }
 
 /** One hash of a list. `value` is the hash bytes (hex only at the edges). */

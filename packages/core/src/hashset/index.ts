@@ -3,7 +3,7 @@
 export { HashSetBuilder } from "./builder.js";
 export { diffHashSets, type HashSetChange } from "./diff.js";
 export { decryptStore, encryptStore, isEncryptedStore, parseListKey } from "./encryption.js";
-export type { EntryFields, HashSetEntry, HashSetRecord, Withdrawal } from "./entry.js";
+export type { EntryFields, HashSetEntry, HashSetRecord, ListedVideoFrame, Withdrawal } from "./entry.js";
 export { csvCell, type ExportTally, exportCsv, exportNdjson, withdrawnIn } from "./export.js";
 export { HashSet, type PackedSection } from "./hash-set.js";
 export { degenerateValue, parseHashValue } from "./hash-value.js";

@@ -43,6 +43,23 @@ export interface MatchHit {
   part?: string;
   /** The entry's hash that matched was of part of the listed image (list-side augmentation), e.g. centre-90. */
   window?: string;
+  /**
+   * A query video against a listed video (algorithm `vpdq`, policy e.g. `vpdq:d31:q50:t80:s0@1`; `distance` is the
+   * closest frame pair's): the shares of kept frames matched on each side and the stretches that matched.
+   */
+  video?: {
+    queryPercent: number;
+    targetPercent: number;
+    queryFramesUsed: number;
+    targetFramesUsed: number;
+    segments: { queryStart: number; queryEnd: number; targetStart: number; targetEnd: number }[];
+  };
+  /**
+   * Seconds into a video where a frame matched: for a query video hitting a listed image, the query's frame
+   * (`frame` its number); for a still image hitting a frame of a listed video, the listed video's frame.
+   */
+  timestamp?: number;
+  frame?: number;
   /** A local override applied: the hit is reported but does not make the file known. */
   override?: AppliedOverride;
 }
