@@ -80,10 +80,16 @@ export class HashSetBuilder {
     return this.lists.length - 1;
   }
 
-  /** Adds an entry; false if the same list already holds this algorithm's value. */
+  /**
+   * Adds an entry; false if the same list already holds this algorithm's value (for a frame of a listed video: if
+   * that video already holds it).
+   */
   addEntry(entry: HashSetEntry): boolean {
     const listIndex = this.addList({ listId: entry.listId, version: 1 });
-    if (!firstTime(this.#seen, listIndex, entry.algorithm, entry.value)) return false;
+    // A listed video's frames are deduplicated within that video only: two videos of one list may share a frame
+    // (an intro, a title card), and each needs it to count its own matched share.
+    const scope = entry.fields?.video === undefined ? entry.algorithm : `${entry.algorithm}\0video\0${entry.entryId}`;
+    if (!firstTime(this.#seen, listIndex, scope, entry.value, entry.algorithm)) return false;
     let group = this.#groups.get(entry.algorithm);
     if (group === undefined) {
       group = new AlgorithmGroup(entry.algorithm, bytesOf(entry.algorithm));
@@ -141,8 +147,14 @@ function bytesOf(algorithm: string): number {
   return spec.bits / 8;
 }
 
-function firstTime(seen: Map<string, PackedValues>, listIndex: number, algorithm: string, value: Uint8Array): boolean {
-  const key = `${listIndex}\0${algorithm}`;
+function firstTime(
+  seen: Map<string, PackedValues>,
+  listIndex: number,
+  scope: string,
+  value: Uint8Array,
+  algorithm = scope,
+): boolean {
+  const key = `${listIndex}\0${scope}`;
   let set = seen.get(key);
   if (set === undefined) {
     set = new PackedValues(bytesOf(algorithm));

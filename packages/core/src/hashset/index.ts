@@ -48,4 +48,5 @@ export { generateSigningKeys, keyId, parseTrustedKeys, signStore, verifyStore } 
 export type { ListInfo, PhsHeader, StoreProvenance } from "./store-format.js";
 export { serializeStore } from "./store-writer.js";
 export { type AuditHead, auditLogKey, ListVersionState, RollbackState } from "./version-state.js";
+export { type ListedVideoIdentity, listedVideoEntries } from "./video-entries.js";
 export { formatVpdqText, parseVpdqText, type VpdqFrame } from "./vpdq-text.js";
