@@ -18,6 +18,7 @@ import {
   detectFormatOfText,
   type ExportTally,
   exportCsv,
+  exportNdjson,
   listedVideoCounts,
   parseVpdqSignal,
 } from "@phmatch/core/internal";
@@ -296,5 +297,46 @@ describe("detection and export of listed videos", () => {
     const rows = [...exportCsv(set, tally)];
     expect(rows.slice(1).map((r) => r.split(",").slice(0, 4).join(","))).toEqual([`pdq,${H[4]},V,i`]);
     expect(tally).toEqual({ entries: 1, withdrawn: 0, videoFrames: 3 });
+  });
+
+  it("round-trips listed videos through NDJSON export, and lists the video of a `phmatch hash` record", async () => {
+    const te = [
+      { id: "v1", signal_type: "vpdq", signal: video1, category: "A1" },
+      {
+        id: "v2",
+        signal_type: "vpdq",
+        signal: signal([
+          [H[0], 90, "0.0"],
+          [H[4], 70, "1.0"],
+        ]),
+      },
+      { id: "i", signal_type: "pdq", signal: H[4] },
+    ];
+    const first = await imported(file("rt.ndjson", `${te.map((r) => JSON.stringify(r)).join("\n")}\n`));
+    const exported = file("rt-export.ndjson", `${[...exportNdjson(first.set)].join("\n")}\n`);
+    const again = await imported(exported);
+    const view = (e: HashSetEntry) => [e.entryId, e.category, hexOf(e), e.fields?.video, e.fields?.tags];
+    expect(again.entries.map(view).sort()).toEqual(first.entries.map(view).sort());
+    expect([again.report.invalid, again.report.videos]).toEqual([0, 2]);
+    // A frame line whose place in its video is damaged is refused, not listed as an image.
+    const damaged = readFileSync(exported, "utf8").replace('"quality":100', '"quality":"100"');
+    const d = await imported(file("rt-damaged.ndjson", damaged));
+    expect(d.report.problems.map((p) => p.reason)).toEqual(['"fields.video.quality" is not 0-100']);
+    expect(d.entries.every((e) => e.fields?.video !== undefined || e.entryId === "i")).toBe(true);
+    const record = {
+      path: "clips/one.mp4",
+      hashes: { md5: "0a21c8f85a55a9e276ffc2c53f6887c4" },
+      video: {
+        algorithm: "vpdq",
+        frames: [0, 1, 2].map((n) => ({ frame: n * 30, pdq: H[n], quality: 90, timestamp: n })),
+      },
+    };
+    const h = await imported(file("hash.ndjson", `${JSON.stringify(record)}\n`));
+    expect(h.entries.map((e) => [e.algorithm, e.entryId, e.fields?.video?.frame])).toEqual([
+      ["md5", "clips/one.mp4", undefined],
+      ["pdq", "clips/one.mp4", 0],
+      ["pdq", "clips/one.mp4", 30],
+      ["pdq", "clips/one.mp4", 60],
+    ]);
   });
 });
