@@ -107,4 +107,35 @@ describe("phmatch hashset import of listed videos", () => {
     expect(csv.stdout.trimEnd().split("\n").slice(1)).toEqual([expect.stringMatching(/^pdq,[0-9a-f]{64},te,333,/)]);
     expect(csv.stderr).toContain("exported 1 entries; left out 4 frames of listed videos");
   });
+
+  it("lists several vPDQ files as one list through merge, and refuses --entry-id for other formats", async () => {
+    const other = [`0,100,${hex(40)},0.000`, `30,90,${hex(41)},1.000`].join("\n");
+    const a = await phmatch([
+      "hashset",
+      "import",
+      write("a.vpdq.txt", `${clip}\n`),
+      "--list-id",
+      "m",
+      "-o",
+      path("a.phs"),
+    ]);
+    const b = await phmatch([
+      "hashset",
+      "import",
+      write("b.vpdq.txt", `${other}\n`),
+      "--list-id",
+      "m",
+      "-o",
+      path("b.phs"),
+    ]);
+    expect([a.status, b.status]).toEqual([0, 0]);
+    const merged = await phmatch(["hashset", "merge", path("a.phs"), path("b.phs"), "-o", path("m.phs")]);
+    expect(merged.status).toBe(0);
+    const info = await phmatch(["hashset", "info", path("m.phs"), "--json"]);
+    expect(JSON.parse(info.stdout).listedVideos).toEqual({ videos: 2, frames: 4 });
+    const te = write("one.ndjson", `${JSON.stringify({ id: "1", type: "HASH_PDQ", indicator: hex(50) })}\n`);
+    const r = await phmatch(["hashset", "import", te, "--list-id", "m", "--entry-id", "x", "-o", path("x.phs")]);
+    expect(r.status).toBe(64);
+    expect(r.stderr).toContain("PHM_USAGE");
+  });
 });

@@ -165,6 +165,14 @@ export async function importHashSet(
   const report = new ImportReport(path, options.strict === true);
   report.format = detected.format;
   report.detectedBy = detected.reason;
+  if (options.entryId !== undefined && detected.format !== "vpdq") {
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `\`entryId\` names the one video of a vPDQ text file; ${path} is ${detected.format}, whose records carry ` +
+        "their own ids",
+      { optionNames: ["entryId"] },
+    );
+  }
   if (options.algorithm !== undefined && hasherSpec(options.algorithm) === undefined) {
     throw new PhmatchError("PHM_USAGE", `unknown algorithm "${options.algorithm}"`);
   }
