@@ -38,6 +38,7 @@ interface BuildOptions extends VideoCommandOptions {
   algorithms: string[];
   output: string;
   jobs?: number;
+  fileTimeout: number;
   encrypt: boolean;
   keyFile?: string;
   augment: boolean;
@@ -70,6 +71,7 @@ export function buildCommand(): Command {
     )
     .requiredOption("-o, --output <file>", "the .phs store to write")
     .option("-j, --jobs <n>", "worker threads", parsePositiveInt)
+    .option("--file-timeout <seconds>", "per-file time limit (a long video needs more)", parsePositiveInt, 120)
     .option(
       "--augment",
       "also store the hashes of sub-windows of each image (crops keeping 97, 94 and 90% of each side at the " +
@@ -101,11 +103,12 @@ export function buildCommand(): Command {
     const hashed = perceptual && !stored.has("pdq") ? [...options.algorithms, "pdq"] : options.algorithms;
     const pool = new SupervisedHashPool({
       jobs: options.jobs,
+      fileTimeoutMs: options.fileTimeout * 1000,
       hashOptions: buildHashOptions({
         algorithms: hashed,
         augment: options.augment,
         dihedral: false,
-        video: videoOptionsOf(options),
+        video: videoOptionsOf(options, options.fileTimeout),
       }),
     });
     const provenance: StoreProvenance = {
