@@ -197,6 +197,9 @@ describe("ThreatExchange / HMA records", () => {
       category: "A1",
     },
     { id: "4400012", indicator: H[2], type: "HASH_PDQ", descriptors: { data: [{ status: "MALICIOUS", tags: [] }] } },
+    // HMA's bank content: its signals by type name under one id; disabled content is not listed.
+    { id: 77, bank: "TEST_BANK", enabled: true, signals: { vpdq: signal([[H[3], 90, "0.0"]]), pdq: H[3] } },
+    { id: 78, bank: "TEST_BANK", enabled: false, signals: { pdq: H[1] } },
     { id: "4400013", should_delete: true },
     { id: "4400014", indicator: video1, type: "HASH_VIDEO_VPDQ", descriptors: { data: [{ status: "NON_MALICIOUS" }] } },
     { id: "4400015", indicator: "x", type: "HASH_TMK" },
@@ -232,21 +235,27 @@ describe("ThreatExchange / HMA records", () => {
     ]);
     const image = entries.find((e) => e.entryId === "4400012");
     expect([image?.algorithm, image?.fields?.video, hexOf(image as HashSetEntry)]).toEqual(["pdq", undefined, H[2]]);
+    const bank = entries.filter((e) => e.entryId === "77");
+    expect(bank.map((e) => [hexOf(e), frameOf(e), e.fields?.extra?.bank])).toEqual([
+      [H[3], 0, "TEST_BANK"],
+      [H[3], undefined, "TEST_BANK"],
+    ]);
     expect(set.withdrawals()).toEqual([{ listId: "V", entryId: "4400013" }]);
-    expect(listedVideoCounts(set)).toEqual({ videos: 2, frames: 5 });
+    expect(listedVideoCounts(set)).toEqual({ videos: 3, frames: 6 });
     expect([report.videos, report.lowQuality, report.withdrawn, report.unrecognised]).toEqual([
-      2,
+      3,
       1,
       1,
       { HASH_TMK: 1 },
     ]);
     expect(report.problems.map((p) => [p.line, p.reason])).toEqual([
-      [5, expect.stringMatching(/NON_MALICIOUS/)],
-      [6, 'unrecognised hash type "HASH_TMK"'],
-      [7, expect.stringMatching(/frame 0 of the vPDQ signal/)],
-      [8, expect.stringMatching(/no frames/)],
+      [5, expect.stringMatching(/disabled in its HMA bank/)],
+      [7, expect.stringMatching(/NON_MALICIOUS/)],
+      [8, 'unrecognised hash type "HASH_TMK"'],
       [9, expect.stringMatching(/frame 0 of the vPDQ signal/)],
-      [10, expect.stringMatching(/not valid JSON/)],
+      [10, expect.stringMatching(/no frames/)],
+      [11, expect.stringMatching(/frame 0 of the vPDQ signal/)],
+      [12, expect.stringMatching(/not valid JSON/)],
     ]);
     expect((await refusal(file("te2.ndjson", text))).message).toMatch(/te2\.ndjson:5: /);
   });

@@ -86,7 +86,11 @@ export function detectFormatOfText(head: string): DetectedFormat | undefined {
   if (text.startsWith("{") || text.startsWith("[")) {
     try {
       const first = JSON.parse(firstLine) as Record<string, unknown>;
-      if (typeof first === "object" && first !== null && ("indicator" in first || "signal_type" in first)) {
+      if (
+        typeof first === "object" &&
+        first !== null &&
+        ("indicator" in first || "signal_type" in first || "signals" in first)
+      ) {
         return { format: "threatexchange", reason: 'the first line is a ThreatExchange/HMA record ("indicator")' };
       }
       if (typeof first === "object" && first !== null && ("type" in first || "hashes" in first || "path" in first)) {

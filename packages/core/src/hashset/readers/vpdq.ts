@@ -176,6 +176,8 @@ const SIGNAL_TYPES: Record<string, string> = {
  * - the signal: `indicator` (a string, or an object holding `indicator` and `type`), `raw_indicator`, `signal`,
  *   `signal_value` or `signal_hash`; its type: `type` or `signal_type` (HASH_VIDEO_VPDQ / vpdq: a listed video,
  *   its signal string read by parseVpdqSignal; HASH_PDQ, HASH_MD5, HASH_VIDEO_MD5 and their pytx names: one entry);
+ * - HMA's bank content (`{"id", "bank", "enabled", "signals": {"vpdq": ..., "pdq": ...}}`): each signal under the
+ *   content's id, the bank kept as `fields.extra.bank`; content disabled in its bank is not listed;
  * - the id: `id`, `signal_id`, `bank_content_id` or `content_id` (a video without one gets vpdqSignalId);
  * - the tags: `tags` and each descriptor's `tags` (a list of strings, or the Graph API's {data: [{text}]}), kept
  *   as `fields.tags`; `category` when the record has one; the type, descriptor statuses and `last_updated` as
@@ -214,6 +216,19 @@ function* exchangeRecord(
   report: ImportReport,
   category: string | undefined,
 ): Generator<HashSetRecord> {
+  // HMA's bank content: one id, its signals by type name ({"pdq": ..., "vpdq": ...}); disabled content is not listed.
+  if (isObject(record.signals)) {
+    if (record.enabled === false) {
+      report.problem(line, "disabled in its HMA bank (enabled: false): not listed");
+      return;
+    }
+    const { signals, ...content } = record;
+    for (const [name, value] of Object.entries(signals)) {
+      const one = { ...content, signal_type: name, signal: value };
+      yield* exchangeRecord(one, line, listId, report, category);
+    }
+    return;
+  }
   const nested = isObject(record.indicator) ? record.indicator : undefined;
   const signal = firstString(
     nested?.indicator,
@@ -257,6 +272,7 @@ function* exchangeRecord(
   const tags = new Set<string>(tagsOf(record.tags));
   for (const d of descriptors) if (isObject(d)) for (const tag of tagsOf(d.tags)) tags.add(tag);
   const extra: Record<string, string> = { type };
+  if (typeof record.bank === "string") extra.bank = record.bank;
   if (statuses.length > 0) extra.status = [...new Set(statuses)].sort().join(" ");
   if (typeof record.last_updated === "string" || typeof record.last_updated === "number")
     extra.lastUpdated = String(record.last_updated);
