@@ -12,22 +12,15 @@ import {
   SupervisedHashPool,
   walkInputs,
 } from "@phmatch/core";
-import {
-  buildHashOptions,
-  DEFAULT_VIDEO_LIMITS,
-  formatVpdqText,
-  hexToBytes,
-  PDQ,
-  PDQ_DIHEDRAL_VARIANTS,
-  type VideoOptions,
-} from "@phmatch/core/internal";
+import { buildHashOptions, formatVpdqText, hexToBytes, PDQ, PDQ_DIHEDRAL_VARIANTS } from "@phmatch/core/internal";
 import { Command, Option } from "commander";
 import { CommandExit, EXIT_CODES } from "../exit-codes.js";
 import { ISOLATE_HELP, inProcessAllowed } from "../in-process.js";
 import { cliText, writeLine } from "../output.js";
-import { parseAlgorithms, parseNonNegativeNumber, parsePositiveInt } from "../parse.js";
+import { parseAlgorithms, parsePositiveInt } from "../parse.js";
+import { type VideoCommandOptions, videoOptionsOf, withVideoOptions } from "../video-options.js";
 
-interface HashCommandOptions {
+interface HashCommandOptions extends VideoCommandOptions {
   rotations: boolean;
   parts: boolean;
   algorithms: string[];
@@ -36,13 +29,6 @@ interface HashCommandOptions {
   dihedral: boolean;
   trim: boolean;
   format: "ndjson" | "tsv" | "vpdq";
-  secondsPerHash: number;
-  maxVideoBytes?: number;
-  maxVideoSeconds?: number;
-  maxVideoFrames?: number;
-  maxVideoPixels?: number;
-  ffmpeg?: string;
-  ffprobe?: string;
   jobs?: number;
   pathsFrom?: string;
   maxPixels?: number;
@@ -55,78 +41,52 @@ interface HashCommandOptions {
 
 /** `phmatch hash`: one record per input file, in input order. */
 export function hashCommand(): Command {
-  return new Command("hash")
-    .addHelpText(
-      "after",
-      "\nExamples:\n  phmatch hash --dihedral -a pdq,md5,sha1 ./photos > hashes.ndjson\n" +
-        "  phmatch hash --format vpdq clip.mp4 > clip.vpdq.txt\n\n" +
-        "Videos (MP4/MOV, MKV/WebM, AVI) get a vPDQ hash (`video` in the record: a PDQ hash per frame at\n" +
-        "--seconds-per-hash), decoded by FFmpeg in the worker process: install it with apt-get install ffmpeg.\n",
-    )
-    .description("hash images and videos (files or directories) and print one record per file")
-    .argument("[paths...]", "image or video files, or directories (walked recursively, symlinks not followed)")
-    .option(
-      "-a, --algorithms <ids>",
-      `comma-separated algorithm ids, or "all": ${SUPPORTED_ALGORITHMS.join(", ")}`,
-      parseAlgorithms,
-      ["pdq"],
-    )
-    .addOption(
-      new Option("-m, --mode <mode>", "exact: full resolution, the reference convention; fast: shrink on load first")
-        .choices(["exact", "fast"])
-        .default("exact"),
-    )
-    .option("--auto-orient", "apply the EXIF orientation before hashing (the reference does not)", false)
-    .option("--no-auto-orient", "hash the pixels as stored (default)")
-    .option("--dihedral", "also print PDQ's 8 dihedral variants (rotations and flips)", false)
-    .option("--rotations", "also hash the image turned back by small angles (+-2 to 8 degrees), as rotated", false)
-    .option(
-      "--parts",
-      "also hash the top, bottom, left and right 60% and 34% of the image and the image with each 2/3 corner " +
-        "block masked, as parts",
-      false,
-    )
-    .option(
-      "--trim",
-      "also hash the content inside uniform borders and caption bars (letterboxing, frames, memes), as trimmed",
-      false,
-    )
-    .addOption(
-      new Option(
-        "-f, --format <format>",
-        "output format; vpdq: the vPDQ reference's text format (frame,quality,hash,timestamp) of one video",
+  return withVideoOptions(
+    new Command("hash")
+      .addHelpText(
+        "after",
+        "\nExamples:\n  phmatch hash --dihedral -a pdq,md5,sha1 ./photos > hashes.ndjson\n" +
+          "  phmatch hash --format vpdq clip.mp4 > clip.vpdq.txt\n\n" +
+          "Videos (MP4/MOV, MKV/WebM, AVI) get a vPDQ hash (`video` in the record: a PDQ hash per frame at\n" +
+          "--seconds-per-hash), decoded by FFmpeg in the worker process: install it with apt-get install ffmpeg.\n",
       )
-        .choices(["ndjson", "tsv", "vpdq"])
-        .default("ndjson"),
-    )
-    .option(
-      "--seconds-per-hash <s>",
-      "videos: seconds of video per hashed frame, as vpdq-hash-video -r (0: every frame)",
-      parseNonNegativeNumber,
-      1,
-    )
-    .option(
-      "--max-video-bytes <n>",
-      `refuse videos larger than this (default ${DEFAULT_VIDEO_LIMITS.maxVideoBytes})`,
-      parsePositiveInt,
-    )
-    .option(
-      "--max-video-seconds <n>",
-      `refuse videos longer than this (default ${DEFAULT_VIDEO_LIMITS.maxVideoSeconds})`,
-      parsePositiveInt,
-    )
-    .option(
-      "--max-video-frames <n>",
-      `refuse videos of more frames than this (default ${DEFAULT_VIDEO_LIMITS.maxVideoFrames})`,
-      parsePositiveInt,
-    )
-    .option(
-      "--max-video-pixels <n>",
-      `refuse videos whose frames have more pixels than this (default ${DEFAULT_VIDEO_LIMITS.maxVideoPixels})`,
-      parsePositiveInt,
-    )
-    .option("--ffmpeg <path>", "absolute path of ffmpeg (default: PHMATCH_FFMPEG, else ffmpeg on the PATH)")
-    .option("--ffprobe <path>", "absolute path of ffprobe (default: PHMATCH_FFPROBE, else ffprobe on the PATH)")
+      .description("hash images and videos (files or directories) and print one record per file")
+      .argument("[paths...]", "image or video files, or directories (walked recursively, symlinks not followed)")
+      .option(
+        "-a, --algorithms <ids>",
+        `comma-separated algorithm ids, or "all": ${SUPPORTED_ALGORITHMS.join(", ")}`,
+        parseAlgorithms,
+        ["pdq"],
+      )
+      .addOption(
+        new Option("-m, --mode <mode>", "exact: full resolution, the reference convention; fast: shrink on load first")
+          .choices(["exact", "fast"])
+          .default("exact"),
+      )
+      .option("--auto-orient", "apply the EXIF orientation before hashing (the reference does not)", false)
+      .option("--no-auto-orient", "hash the pixels as stored (default)")
+      .option("--dihedral", "also print PDQ's 8 dihedral variants (rotations and flips)", false)
+      .option("--rotations", "also hash the image turned back by small angles (+-2 to 8 degrees), as rotated", false)
+      .option(
+        "--parts",
+        "also hash the top, bottom, left and right 60% and 34% of the image and the image with each 2/3 corner " +
+          "block masked, as parts",
+        false,
+      )
+      .option(
+        "--trim",
+        "also hash the content inside uniform borders and caption bars (letterboxing, frames, memes), as trimmed",
+        false,
+      )
+      .addOption(
+        new Option(
+          "-f, --format <format>",
+          "output format; vpdq: the vPDQ reference's text format (frame,quality,hash,timestamp) of one video",
+        )
+          .choices(["ndjson", "tsv", "vpdq"])
+          .default("ndjson"),
+      ),
+  )
     .option("-j, --jobs <n>", "worker threads (default: available cores)", parsePositiveInt)
     .option("--paths-from <file>", "read input paths from a file, one per line ('-' for stdin)")
     .option("--max-pixels <n>", "refuse images declaring more pixels than this (default 100000000)", parsePositiveInt)
@@ -142,16 +102,7 @@ export function hashCommand(): Command {
       if (options.format === "vpdq" && (paths.length !== 1 || options.pathsFrom !== undefined)) {
         throw new PhmatchError("PHM_USAGE", "--format vpdq writes the hash of one video: give exactly one file");
       }
-      const video: VideoOptions = {
-        secondsPerHash: options.secondsPerHash,
-        videoTimeoutSeconds: options.fileTimeout,
-        ...(options.maxVideoBytes !== undefined && { maxVideoBytes: options.maxVideoBytes }),
-        ...(options.maxVideoSeconds !== undefined && { maxVideoSeconds: options.maxVideoSeconds }),
-        ...(options.maxVideoFrames !== undefined && { maxVideoFrames: options.maxVideoFrames }),
-        ...(options.maxVideoPixels !== undefined && { maxVideoPixels: options.maxVideoPixels }),
-        ...(options.ffmpeg !== undefined && { ffmpegPath: options.ffmpeg }),
-        ...(options.ffprobe !== undefined && { ffprobePath: options.ffprobe }),
-      };
+      const video = videoOptionsOf(options, options.fileTimeout);
       const hashOptions = buildHashOptions({
         algorithms: options.algorithms,
         mode: options.mode,
