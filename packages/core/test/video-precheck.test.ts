@@ -92,6 +92,13 @@ describe("what the pre-check reads", () => {
     expect(answer(toEnd)).toBe("passes");
   });
 
+  it("takes a QuickTime atom list ending in a 32-bit zero, and refuses other stray bytes", () => {
+    const udta = (tail: Buffer) =>
+      Buffer.concat([clip, boxOf("udta", Buffer.concat([boxOf("free", Buffer.alloc(0)), tail]))]);
+    expect(answer(udta(Buffer.alloc(4)))).toBe("passes");
+    expect(answer(udta(Buffer.from([0, 0, 0, 1])))).toBe("PHM_DECODE_CORRUPT");
+  });
+
   it("reads a 64-bit box size", () => {
     const mdat = box(clip, ["mdat"]);
     const large = Buffer.alloc(16);

@@ -91,6 +91,8 @@ export function readIsoBmff(bytes: Uint8Array, path: string): IsoBmffFacts {
       if (++boxes > MAX_BOXES) throw corrupt(`more than ${MAX_BOXES} boxes`);
       if (end - at < 8) {
         if (depth === 0) throw truncated(path, `a box header at byte ${at} is cut off`);
+        // QuickTime ends some atom lists (udta) with a 32-bit zero: padding, not a box.
+        if (bytes.subarray(at, end).every((b) => b === 0)) break;
         throw corrupt(`${end - at} stray bytes at byte ${at}`);
       }
       const type = ascii(at + 4);
