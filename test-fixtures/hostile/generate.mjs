@@ -1279,10 +1279,10 @@ async function* videoInputs({ full, want, make, bases, seed, canaryUrl }) {
   const rand = prng(seed + 20);
   const mdat = isoBox(mp4, ["mdat"]);
   const moov = isoBox(mp4, ["moov"]);
-  // The answers a container of these kinds gets, beyond its own: refused as no image by an interface that does not
-  // decode video (yet), and PHM_VIDEO_DECODER_MISSING where FFmpeg is absent. `expect`/`codes` are the answer of an
-  // interface that decodes video with FFmpeg present.
-  const container = { videoOff: ["PHM_DECODE_UNSUPPORTED"] };
+  // The answers a container of these kinds may get beyond its own: the image decoder's refusal (an ISO BMFF cut
+  // short comes back PHM_DECODE_TRUNCATED) on an interface that does not decode video (yet); and where FFmpeg is
+  // absent, `noFfmpeg`. `expect`/`codes` are the answer of an interface that decodes video with FFmpeg present.
+  const container = { videoOff: ["PHM_DECODE_UNSUPPORTED", "PHM_DECODE_TRUNCATED", "PHM_DECODE_CORRUPT"] };
   const video = (kind, name, bytes, expect, noFfmpeg, extra = {}) =>
     make(kind, name, bytes, expect, { noFfmpeg, ...extra });
 
