@@ -3,7 +3,8 @@
 // (so the answer is the same on a machine without it). Its agreement with ffprobe on the conformance videos is
 // test/system/video-precheck.test.ts.
 import { readFileSync } from "node:fs";
-import { decodeVideo, precheckVideoContainer, readIsoBmff } from "@phmatch/core/internal";
+import { decodeVideo, PhmatchError, precheckVideoContainer, readIsoBmff } from "@phmatch/core/internal";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { fixtures } from "../../../test/support/conformance.js";
 
@@ -257,5 +258,36 @@ describe("refusals, each before FFmpeg", () => {
     expect(await codeOf(huge)).toBe("PHM_VIDEO_LIMIT");
     // A clip that passes goes on to look for FFmpeg, which is absent.
     expect(await codeOf(clip)).toBe("PHM_VIDEO_DECODER_MISSING");
+  });
+});
+
+describe("any damage: facts or a typed refusal, never anything else", () => {
+  const CODES = ["PHM_VIDEO_LIMIT", "PHM_VIDEO_TRUNCATED", "PHM_DECODE_CORRUPT", "PHM_DECODE_UNSUPPORTED"];
+  // Seeded: the same cases every run.
+  it("holds for random 32-bit fields written over the headers and random cuts of the clip", () => {
+    const moov = box(clip, ["moov"]);
+    // Sizes, counts, offsets and durations are 32-bit fields: the values a hostile header would put there.
+    const value = fc.oneof(
+      fc.constantFrom(0, 1, 4, 7, 8, 16, 0x7fffffff, 0x80000000, 0xfffffff0, 0xffffffff),
+      fc.integer({ min: 0, max: 0xffffffff }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: moov.end - 4 }), value), { minLength: 1, maxLength: 6 }),
+        // Half the cases whole: a cut file is refused at its top level before the tables are read.
+        fc.oneof(fc.constant(clip.length), fc.integer({ min: 0, max: clip.length })),
+        (changes, cut) => {
+          const bytes = Buffer.from(clip);
+          for (const [at, v] of changes) bytes.writeUInt32BE(v, at);
+          try {
+            precheckVideoContainer(bytes.subarray(0, cut), {}, "clip.mp4");
+          } catch (error) {
+            expect(error).toBeInstanceOf(PhmatchError);
+            expect(CODES).toContain((error as PhmatchError).code);
+          }
+        },
+      ),
+      { seed: 20, numRuns: 3000 },
+    );
   });
 });
