@@ -5,7 +5,7 @@
 // use. Defence in depth: a hostile header never reaches a subprocess, and the refusal is the same with or without
 // FFmpeg installed. Matroska/WebM and AVI are not walked here: ffprobe's header checks (decode/video.ts) cover them.
 import { PhmatchError } from "../errors/index.js";
-import { DEFAULT_VIDEO_LIMITS, type VideoLimits } from "./video.js";
+import { DEFAULT_VIDEO_LIMITS, MAX_FRAME_RATE, type VideoLimits } from "./video-limits.js";
 
 /** What the walk of an ISO BMFF file found about one track. */
 export interface IsoBmffTrack {
@@ -45,8 +45,6 @@ const CONTAINERS = new Set(["moov", "trak", "mdia", "minf", "stbl", "edts", "din
 const MAX_DEPTH = 16;
 /** Most boxes walked in one file (a real short clip has dozens; a fragmented hour a few tens of thousands). */
 const MAX_BOXES = 100_000;
-/** Frame rates above this are refused as absurd, as ffprobe's check does. */
-const MAX_FRAME_RATE = 1000;
 
 // Visual sample entries whose width/height are read (H.264, HEVC, MPEG-4 part 2, AV1, VP8/9, H.263, QuickTime).
 const VISUAL_ENTRIES = new Set(["avc1", "avc3", "hvc1", "hev1", "mp4v", "av01", "vp08", "vp09", "s263", "encv"]);

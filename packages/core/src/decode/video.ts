@@ -10,18 +10,9 @@ import { accessSync, closeSync, constants, openSync, statSync, writeSync } from 
 import { delimiter, isAbsolute, join } from "node:path";
 import { PhmatchError } from "../errors/index.js";
 import { precheckVideoContainer } from "./iso-bmff.js";
+import { DEFAULT_VIDEO_LIMITS, MAX_FRAME_RATE, type VideoLimits } from "./video-limits.js";
 
-/** Limits a video must keep, checked on its headers before decoding. Plain data (crosses process boundaries). */
-export interface VideoLimits {
-  /** Largest file taken into memory and handed to FFmpeg, bytes. Default {@link DEFAULT_VIDEO_LIMITS}. */
-  maxVideoBytes?: number;
-  /** Longest duration, seconds. */
-  maxVideoSeconds?: number;
-  /** Most frames in the video stream (declared, or counted by demuxing without decoding). */
-  maxVideoFrames?: number;
-  /** Most pixels per frame (width x height). */
-  maxVideoPixels?: number;
-}
+export { DEFAULT_VIDEO_LIMITS, type VideoLimits } from "./video-limits.js";
 
 /** How to decode and hash a video. */
 export interface VideoOptions extends VideoLimits {
@@ -35,23 +26,8 @@ export interface VideoOptions extends VideoLimits {
   ffprobePath?: string;
 }
 
-/**
- * Default limits: 256 MiB (the bytes sit in /dev/shm while FFmpeg reads them, and Docker's default /dev/shm is 64
- * MiB, so a container needs --shm-size for large videos anyway), 3 hours, 1,000,000 frames (3 hours at 90 fps),
- * 8K UHD frames (7680 x 4320 = 33,177,600 pixels).
- */
-export const DEFAULT_VIDEO_LIMITS: Required<VideoLimits> = {
-  maxVideoBytes: 256 * 1024 * 1024,
-  maxVideoSeconds: 3 * 60 * 60,
-  maxVideoFrames: 1_000_000,
-  maxVideoPixels: 7680 * 4320,
-};
-
 /** Default wall-clock limit of each FFmpeg run, seconds. */
 export const DEFAULT_VIDEO_TIMEOUT_SECONDS = 120;
-
-/** Frame rates above this are refused as absurd headers (no camera or codec profile goes near it). */
-const MAX_FRAME_RATE = 1000;
 
 /** Address-space limit of each FFmpeg child (prlimit --as): a decoder bug cannot take the machine's memory. */
 const FFMPEG_ADDRESS_SPACE_BYTES = 2 * 1024 * 1024 * 1024;
