@@ -237,8 +237,7 @@ function agreement(oursText, refText) {
 // --- the runs ---------------------------------------------------------------------------------------------------
 const started = new Date();
 const loadAtStart = loadavg()[0];
-const rows = [];
-for (const input of inputs) {
+async function measure(input) {
   const runs = { phmatch: [], reference: [] };
   let check;
   for (let rep = 0; rep < REPS; rep++) {
@@ -264,7 +263,6 @@ for (const input of inputs) {
   for (const tool of Object.keys(runs)) {
     row[tool] = { wall: perMinute(runs[tool].map((r) => r.wall)), cpu: perMinute(runs[tool].map((r) => r.cpu)) };
   }
-  rows.push(row);
   log(
     `${input.name} (${input.size}, ${input.seconds.toFixed(1)} s): ` +
       `phmatch ${row.phmatch.wall.median.toFixed(2)} s/min ` +
@@ -272,6 +270,19 @@ for (const input of inputs) {
       `${row.reference.cpu.median.toFixed(2)} CPU; frames ${check.ours}/${check.ref}, ` +
       `bits ${check.median}/${check.p90}`,
   );
+  return row;
+}
+const rows = [];
+for (const input of inputs) rows.push(await measure(input));
+// The cost of one run however short the video: a 1 s clip (one hashed frame), both tools, per run.
+let startRow;
+if (generated.length > 0 && !values["no-breakdown"]) {
+  const path = join(work, "start-1s.mp4");
+  execFileSync("ffmpeg", [
+    ...["-nostdin", "-v", "error", "-f", "lavfi", "-i", SOURCES["sd-testsrc2"].source, "-t", "1"],
+    ...["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-b:v", "1500k", path],
+  ]);
+  startRow = await measure({ name: "start-1s", kind: "start", path, ...probeSeconds(path) });
 }
 
 // --- where our time goes: one pinned run per generated input, stage by stage ---------------------------------------
@@ -308,6 +319,7 @@ async function breakdown(input) {
   const child = await timed([process.execPath, fileURLToPath(import.meta.url), "--in-process", input.path]);
   const inner = JSON.parse(child.stdout.toString("utf8"));
   const start = await timed([process.execPath, cli, "--version"]);
+  const ffmpegStart = await timed(["ffmpeg", "-version"]);
   const perMinute = (s) => (s * 60) / input.seconds;
   return {
     name: input.name,
@@ -322,6 +334,7 @@ async function breakdown(input) {
     inProcessCpu: perMinute(child.cpu),
     inProcessWall: perMinute(child.wall),
     cliStart: start.cpu,
+    ffmpegStart: ffmpegStart.cpu,
   };
 }
 
@@ -392,6 +405,15 @@ for (const kind of ["generated", "real"]) {
       `${(total("phmatch", "cpu") / total("reference", "cpu")).toFixed(2)}x | | |`,
   );
 }
+if (startRow !== undefined) {
+  const perRun = (m) => f2((m.median * startRow.seconds) / 60);
+  lines.push(
+    "",
+    `The cost of one run, however short the video: a 1 s 640x480 clip (one hashed frame), median CPU seconds per ` +
+      `run: phmatch ${perRun(startRow.phmatch.cpu)} s (wall ${perRun(startRow.phmatch.wall)} s), reference ` +
+      `${perRun(startRow.reference.cpu)} s (wall ${perRun(startRow.reference.wall)} s).`,
+  );
+}
 if (breakdowns.length > 0) {
   lines.push(
     "",
@@ -402,13 +424,13 @@ if (breakdowns.length > 0) {
       "`ffmpeg -threads 1 -i V -f null -` (every frame decoded, nothing converted): the floor for both tools.",
     "",
     "| input | size | ffprobe | decoder | converter | PDQ (ms/frame) | Node rest | in-process CPU | " +
-      "decode only | CLI start s |",
-    `|---|---|${"---:|".repeat(8)}`,
+      "decode only | CLI start s | FFmpeg start s |",
+    `|---|---|${"---:|".repeat(9)}`,
     ...breakdowns.map(
       (b) =>
         `| ${b.name} | ${b.size} | ${f2(b.probe)} | ${f2(b.decoder)} | ${f2(b.converter)} | ` +
         `${f2(b.pdq)} (${b.pdqPerFrameMs.toFixed(1)}) | ${f2(b.nodeOther)} | ${f2(b.inProcessCpu)} | ` +
-        `${f2(b.decodeAll)} | ${f2(b.cliStart)} |`,
+        `${f2(b.decodeAll)} | ${f2(b.cliStart)} | ${f2(b.ffmpegStart)} |`,
     ),
   );
 }
