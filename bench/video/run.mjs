@@ -7,7 +7,7 @@
 // one core. Wall and CPU seconds (user + system of the tree, from GNU time's rusage) per minute of video, min and
 // median; and from the same runs the frames each produced and the PDQ bit distance between them, frame by frame.
 // Then where our time goes (one pinned run per generated input, stage by stage) and the match time against
-// 10^6 listed frames (./match.mjs, run as it is).
+// 10^6 listed frames through the Matcher (./matcher.mjs, run as it is).
 // Usage: npm run bench:video [-- --reps 3 --seconds 60 --generated sd-testsrc2,hd-mandelbrot --real all|none|NAME
 //   --reference PATH/vpdq-hash-video --no-breakdown --no-match --out bench/results/video.md]
 import { execFileSync, spawn } from "node:child_process";
@@ -123,6 +123,8 @@ const SOURCES = {
 };
 const work = mkdtempSync(join(tmpdir(), "phmatch-bench-video-"));
 const cleanUp = () => rmSync(work, { recursive: true, force: true });
+// Also on an error: the generated videos never outlive the run.
+process.on("exit", cleanUp);
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.once(signal, () => {
     cleanUp();
@@ -220,10 +222,12 @@ function agreement(oursText, refText) {
   const ours = parseVpdqText(oursText, "phmatch");
   const ref = parseVpdqText(refText, "reference");
   const byFrame = new Map(ref.map((f) => [f.frame, f]));
-  const distances = ours
-    .filter((f) => byFrame.has(f.frame))
-    .map((f) => hammingDistance(f.hash.bytes, byFrame.get(f.frame).hash.bytes))
-    .sort((a, b) => a - b);
+  const both = ours.filter((f) => byFrame.has(f.frame));
+  const distancesOf = (frames) =>
+    frames.map((f) => hammingDistance(f.hash.bytes, byFrame.get(f.frame).hash.bytes)).sort((a, b) => a - b);
+  const distances = distancesOf(both);
+  // The frames matching uses: quality >= 50 on both sides (a near-uniform frame's bits are noise either way).
+  const kept = distancesOf(both.filter((f) => f.hash.quality >= 50 && byFrame.get(f.frame).hash.quality >= 50));
   return {
     ours: ours.length,
     ref: ref.length,
@@ -231,10 +235,17 @@ function agreement(oursText, refText) {
     median: quantile(distances, 0.5),
     p90: quantile(distances, 0.9),
     max: distances.at(-1) ?? Number.NaN,
+    kept: kept.length,
+    keptP90: quantile(kept, 0.9),
+    keptMax: kept.at(-1) ?? Number.NaN,
   };
 }
 
 // --- the runs ---------------------------------------------------------------------------------------------------
+const git = (...args) => execFileSync("git", ["-C", root, ...args], { encoding: "utf8" }).trim();
+// The commit measured: read at the start (a commit made during the run must not be credited with its figures).
+const dirty = git("status", "--porcelain", "--untracked-files=no") !== "";
+const commit = `${git("rev-parse", "--short", "HEAD")}${dirty ? " (with uncommitted changes)" : ""}`;
 const started = new Date();
 const loadAtStart = loadavg()[0];
 async function measure(input) {
@@ -346,22 +357,19 @@ if (!values["no-breakdown"]) {
   }
 }
 
-// --- match time against 10^6 listed frames: ./match.mjs as it is (VideoIndex, MIH and flat) -----------------------
+// --- match time against 10^6 listed frames: ./matcher.mjs as it is (Matcher.match of video records) ---------------
 let matchTable;
 if (!values["no-match"]) {
-  log(`match: bench/video/match.mjs --frames ${values["match-frames"]}`);
+  log(`match: bench/video/matcher.mjs --frames ${values["match-frames"]}`);
   matchTable = execFileSync(
     process.execPath,
-    ["--max-old-space-size=8192", join(here, "match.mjs"), "--frames", values["match-frames"]],
+    ["--max-old-space-size=8192", join(here, "matcher.mjs"), "--frames", values["match-frames"]],
     { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
   ).trim();
 }
 cleanUp();
 
 // --- report ------------------------------------------------------------------------------------------------------
-const git = (...args) => execFileSync("git", ["-C", root, ...args], { encoding: "utf8" }).trim();
-const dirty = git("status", "--porcelain", "--untracked-files=no") !== "";
-const commit = `${git("rev-parse", "--short", "HEAD")}${dirty ? " (with uncommitted changes)" : ""}`;
 const cpuModel = /^model name\s*:\s*(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "unknown CPU";
 const nproc = execFileSync("nproc", { encoding: "utf8" }).trim();
 const f2 = (x) => x.toFixed(2);
@@ -380,8 +388,8 @@ const lines = [
     "is FFmpeg's x86 SIMD conversion, ours the portable C one: a few bits apart by design).",
   "",
   "| input | size | video s | phmatch wall | phmatch CPU | reference wall | reference CPU | CPU ours/ref | " +
-    "frames ours/ref | bits |",
-  `|${"---|".repeat(3)}${"---:|".repeat(5)}---|---|`,
+    "frames ours/ref | bits | bits, quality >= 50 |",
+  `|${"---|".repeat(3)}${"---:|".repeat(5)}---|---|---|`,
 ];
 for (const r of rows) {
   const a = r.agreement;
@@ -390,7 +398,7 @@ for (const r of rows) {
       `${pair(r.phmatch.wall)} | ${pair(r.phmatch.cpu)} | ${pair(r.reference.wall)} | ${pair(r.reference.cpu)} | ` +
       `${(r.phmatch.cpu.median / r.reference.cpu.median).toFixed(2)}x | ` +
       `${a.ours}/${a.ref}${a.sameFrames ? "" : " (frames differ)"} | ` +
-      `${a.median}/${a.p90}/${a.max} |`,
+      `${a.median}/${a.p90}/${a.max} | ${a.kept} frames: p90 ${a.keptP90}, max ${a.keptMax} |`,
   );
 }
 // Totals: the medians in seconds, summed, per minute of all the footage of a kind.
@@ -402,7 +410,7 @@ for (const kind of ["generated", "real"]) {
   lines.push(
     `| **all ${kind} (${mine.length})** | | ${seconds.toFixed(1)} | ${f2(total("phmatch", "wall"))} | ` +
       `${f2(total("phmatch", "cpu"))} | ${f2(total("reference", "wall"))} | ${f2(total("reference", "cpu"))} | ` +
-      `${(total("phmatch", "cpu") / total("reference", "cpu")).toFixed(2)}x | | |`,
+      `${(total("phmatch", "cpu") / total("reference", "cpu")).toFixed(2)}x | | | |`,
   );
 }
 if (startRow !== undefined) {
@@ -437,8 +445,8 @@ if (breakdowns.length > 0) {
 if (matchTable !== undefined) {
   lines.push(
     "",
-    `Match: \`bench/video/match.mjs --frames ${values["match-frames"]}\` (VideoIndex; synthetic listed videos of ` +
-      "100 frames; a 100-frame query copy with 0-20 bits flipped per frame; median of 20 queries; not pinned):",
+    `Match: \`bench/video/matcher.mjs --frames ${values["match-frames"]}\` (Matcher.match of video hash records ` +
+      "against a store of listed videos' frames; one thread, not pinned):",
     "",
     matchTable,
   );
