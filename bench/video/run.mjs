@@ -93,8 +93,9 @@ function referenceBinary() {
     execFileSync("bash", [script, out], { stdio: ["ignore", "ignore", "pipe"] });
   } catch (error) {
     log(String(error.stderr ?? error.message).slice(0, 2000));
-    log(`the reference did not build (log: ${join(out, "cmake.log")}); it needs Debian's build tools and FFmpeg `);
-    log(`development packages:\n  ${INSTALL}\nor pass --reference /path/to/vpdq-hash-video. No reference, no bench.`);
+    log(`the reference did not build (log: ${join(out, "cmake.log")}).`);
+    log(`It needs Debian's build tools and FFmpeg development packages:\n  ${INSTALL}`);
+    log("or pass --reference /path/to/vpdq-hash-video. No reference, no bench.");
     process.exit(1);
   }
   if (!existsSync(binary)) throw new Error(`${script} ran but left no ${binary}`);
