@@ -12,22 +12,15 @@ import {
   SupervisedHashPool,
   walkInputs,
 } from "@phmatch/core";
-import {
-  buildHashOptions,
-  DEFAULT_VIDEO_LIMITS,
-  formatVpdqText,
-  hexToBytes,
-  PDQ,
-  PDQ_DIHEDRAL_VARIANTS,
-  type VideoOptions,
-} from "@phmatch/core/internal";
+import { buildHashOptions, formatVpdqText, hexToBytes, PDQ, PDQ_DIHEDRAL_VARIANTS } from "@phmatch/core/internal";
 import { Command, Option } from "commander";
 import { CommandExit, EXIT_CODES } from "../exit-codes.js";
 import { ISOLATE_HELP, inProcessAllowed } from "../in-process.js";
 import { cliText, writeLine } from "../output.js";
-import { parseAlgorithms, parseNonNegativeNumber, parsePositiveInt } from "../parse.js";
+import { parseAlgorithms, parsePositiveInt } from "../parse.js";
+import { type VideoCommandOptions, videoOptionsOf, withVideoOptions } from "../video-options.js";
 
-interface HashCommandOptions {
+interface HashCommandOptions extends VideoCommandOptions {
   rotations: boolean;
   parts: boolean;
   algorithms: string[];
@@ -36,13 +29,6 @@ interface HashCommandOptions {
   dihedral: boolean;
   trim: boolean;
   format: "ndjson" | "tsv" | "vpdq";
-  secondsPerHash: number;
-  maxVideoBytes?: number;
-  maxVideoSeconds?: number;
-  maxVideoFrames?: number;
-  maxVideoPixels?: number;
-  ffmpeg?: string;
-  ffprobe?: string;
   jobs?: number;
   pathsFrom?: string;
   maxPixels?: number;
@@ -55,7 +41,7 @@ interface HashCommandOptions {
 
 /** `phmatch hash`: one record per input file, in input order. */
 export function hashCommand(): Command {
-  return new Command("hash")
+  return withVideoOptions(new Command("hash"))
     .addHelpText(
       "after",
       "\nExamples:\n  phmatch hash --dihedral -a pdq,md5,sha1 ./photos > hashes.ndjson\n" +
@@ -99,34 +85,6 @@ export function hashCommand(): Command {
         .choices(["ndjson", "tsv", "vpdq"])
         .default("ndjson"),
     )
-    .option(
-      "--seconds-per-hash <s>",
-      "videos: seconds of video per hashed frame, as vpdq-hash-video -r (0: every frame)",
-      parseNonNegativeNumber,
-      1,
-    )
-    .option(
-      "--max-video-bytes <n>",
-      `refuse videos larger than this (default ${DEFAULT_VIDEO_LIMITS.maxVideoBytes})`,
-      parsePositiveInt,
-    )
-    .option(
-      "--max-video-seconds <n>",
-      `refuse videos longer than this (default ${DEFAULT_VIDEO_LIMITS.maxVideoSeconds})`,
-      parsePositiveInt,
-    )
-    .option(
-      "--max-video-frames <n>",
-      `refuse videos of more frames than this (default ${DEFAULT_VIDEO_LIMITS.maxVideoFrames})`,
-      parsePositiveInt,
-    )
-    .option(
-      "--max-video-pixels <n>",
-      `refuse videos whose frames have more pixels than this (default ${DEFAULT_VIDEO_LIMITS.maxVideoPixels})`,
-      parsePositiveInt,
-    )
-    .option("--ffmpeg <path>", "absolute path of ffmpeg (default: PHMATCH_FFMPEG, else ffmpeg on the PATH)")
-    .option("--ffprobe <path>", "absolute path of ffprobe (default: PHMATCH_FFPROBE, else ffprobe on the PATH)")
     .option("-j, --jobs <n>", "worker threads (default: available cores)", parsePositiveInt)
     .option("--paths-from <file>", "read input paths from a file, one per line ('-' for stdin)")
     .option("--max-pixels <n>", "refuse images declaring more pixels than this (default 100000000)", parsePositiveInt)
@@ -142,16 +100,7 @@ export function hashCommand(): Command {
       if (options.format === "vpdq" && (paths.length !== 1 || options.pathsFrom !== undefined)) {
         throw new PhmatchError("PHM_USAGE", "--format vpdq writes the hash of one video: give exactly one file");
       }
-      const video: VideoOptions = {
-        secondsPerHash: options.secondsPerHash,
-        videoTimeoutSeconds: options.fileTimeout,
-        ...(options.maxVideoBytes !== undefined && { maxVideoBytes: options.maxVideoBytes }),
-        ...(options.maxVideoSeconds !== undefined && { maxVideoSeconds: options.maxVideoSeconds }),
-        ...(options.maxVideoFrames !== undefined && { maxVideoFrames: options.maxVideoFrames }),
-        ...(options.maxVideoPixels !== undefined && { maxVideoPixels: options.maxVideoPixels }),
-        ...(options.ffmpeg !== undefined && { ffmpegPath: options.ffmpeg }),
-        ...(options.ffprobe !== undefined && { ffprobePath: options.ffprobe }),
-      };
+      const video = videoOptionsOf(options, options.fileTimeout);
       const hashOptions = buildHashOptions({
         algorithms: options.algorithms,
         mode: options.mode,

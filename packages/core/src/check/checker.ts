@@ -60,9 +60,11 @@ export interface CheckerOptions {
   maxBytes?: number;
   /**
    * Decoding limits: pixels (default {@link DEFAULT_CHECK_MAX_PIXELS}), what to do above them (default `shrink`:
-   * JPEG and WebP decoded at reduced size, other formats refused from the header; see HashOptions), time.
+   * JPEG and WebP decoded at reduced size, other formats refused from the header; see HashOptions), time; `video`
+   * (true or VideoOptions: limits, frame rate of hashing, FFmpeg paths) to take videos, matched as vPDQ (left out,
+   * a video is answered PHM_DECODE_UNSUPPORTED).
    */
-  hash?: Pick<HashOptions, "maxPixels" | "oversize" | "decodeTimeoutSeconds" | "mode">;
+  hash?: Pick<HashOptions, "maxPixels" | "oversize" | "decodeTimeoutSeconds" | "mode" | "video">;
   /**
    * Hash on this pool instead of the calling thread (a server uses every core this way). A
    * {@link SupervisedHashPool} also keeps a decoder crash or out-of-memory out of the server's process.
