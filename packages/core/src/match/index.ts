@@ -20,6 +20,8 @@ export {
   defaultVideoPolicy,
   type FramePair,
   keptVideoFrames,
+  type ListedSide,
+  listedSide,
   makeVideoPolicy,
   matchVideoFrames,
   type VideoMatch,

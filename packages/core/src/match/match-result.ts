@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { ErrorCode } from "../errors/index.js";
 
 /** Version of the match result shape (schema/match-result.schema.json). */
-export const MATCH_RESULT_VERSION = 1;
+export const MATCH_RESULT_VERSION = 2;
 
 /** A local override that applied to a hit (who, when, why), as recorded beside the list. */
 export interface AppliedOverride {
@@ -84,7 +84,10 @@ export interface MatchResult {
 
 let schema: object | undefined;
 
-/** JSON Schema (draft 2020-12) of {@link MatchResult}, `$id` urn:phmatch:schema:match-result:1. */
+/**
+ * JSON Schema (draft 2020-12) of {@link MatchResult}, `$id` urn:phmatch:schema:match-result:2; version 2 adds video
+ * hits (`video`, `timestamp`, `frame`, the `vpdq:...:t80:s0` policy ids), and every version 1 result stays valid.
+ */
 export function matchResultSchema(): object {
   schema ??= JSON.parse(
     readFileSync(new URL("../../schema/match-result.schema.json", import.meta.url), "utf8"),

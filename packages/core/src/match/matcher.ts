@@ -1,15 +1,26 @@
 import { PhmatchError } from "../errors/index.js";
 import { hasherSpec } from "../hashers/index.js";
-import { PDQ_DIHEDRAL_VARIANTS } from "../hashers/pdq.js";
+import { PDQ_DIHEDRAL_VARIANTS, PDQ_MIN_QUALITY } from "../hashers/pdq.js";
+import type { HashSetEntry } from "../hashset/entry.js";
 import { degenerateValue } from "../hashset/hash-value.js";
 import type { LoadedHashSet } from "../hashset/load.js";
 import type { Override } from "../hashset/overrides.js";
+import type { VpdqFrame } from "../hashset/vpdq-text.js";
 import { buildIndex, chooseIndexKind, type HammingIndex, type IndexKind, MihIndex } from "../index/index.js";
 import { PackedValues } from "../index/packed-values.js";
-import type { HashRecord } from "../record/hash-record.js";
+import type { HashRecord, VideoHash } from "../record/hash-record.js";
 import { hammingDistance } from "../record/hex.js";
 import type { AppliedOverride, MatchHit, MatchResult } from "./match-result.js";
 import { defaultPolicy, type MatchPolicy, makePolicy, POLICY_VERSION } from "./policy.js";
+import {
+  defaultVideoPolicy,
+  type FramePair,
+  keptVideoFrames,
+  makeVideoPolicy,
+  type VideoMatch,
+  type VideoMatchPolicy,
+  videoMatchFromPairs,
+} from "./video-match.js";
 
 /** Options of a matcher. */
 export interface MatcherOptions {
@@ -23,6 +34,12 @@ export interface MatcherOptions {
    * independent hashes agreeing within looser thresholds (policy id `pdq+phash16:d64+d64@1` for 64 and 64).
    */
   combined?: { pdq: number; phash16: number };
+  /**
+   * Changes to the video policy (default `vpdq:d31:q50:t80:s0@1`): the frame distance, the frame quality floor (50
+   * or more: stores keep a listed video's frames of quality >= 50), and the shares of the listed video's and the
+   * query's kept frames that must match (percent).
+   */
+  video?: { maxDistance?: number; minQuality?: number; minTargetPercent?: number; minQueryPercent?: number };
 }
 
 interface IndexedSection {
@@ -39,6 +56,8 @@ interface IndexedSection {
  */
 export class Matcher {
   readonly policies = new Map<string, MatchPolicy>();
+  /** How a query video is decided against a listed video (frames looked up in the lists' PDQ indexes). */
+  readonly videoPolicy: VideoMatchPolicy;
   readonly #sections: IndexedSection[] = [];
   readonly #loaded: readonly LoadedHashSet[];
   readonly #withdrawnValues = new Map<string, PackedValues>();
@@ -49,8 +68,11 @@ export class Matcher {
   /** Algorithms some loaded list holds (a record's other hashes are not looked up). */
   readonly #listed = new Set<string>();
   #phash16ByEntry: Map<string, Uint8Array[]> | undefined;
+  /** Per pdq section, with a quality floor above the stores' 50: each listed video's frames at or above it. */
+  #videoFrames = new Map<IndexedSection, Map<string, number>>();
 
   constructor(sets: LoadedHashSet[], options: MatcherOptions = {}) {
+    this.videoPolicy = videoPolicyOf(options.video);
     if (options.combined !== undefined) {
       const { pdq, phash16 } = options.combined;
       if (
@@ -205,6 +227,11 @@ export class Matcher {
       extra(this.#matchHashes(turned, "rotated", [], []).hits.map((h) => ({ ...h, rotation: turned.degrees })));
     for (const part of record.parts ?? [])
       extra(this.#matchHashes(part, "part", [], []).hits.map((h) => ({ ...h, part: part.window })));
+    if (record.video !== undefined) {
+      const video = this.#matchVideo(record.video, notes, result.checked);
+      extra(video.hits);
+      weak ||= video.weak;
+    }
     if (this.#combined !== undefined) {
       const seen = new Set(result.matches.map((h) => `${h.list}\0${h.entryId ?? ""}`));
       for (const hit of this.#matchCombined(record))
@@ -293,12 +320,145 @@ export class Matcher {
         if (entry.category !== undefined) hit.category = entry.category;
         if (variant !== undefined) hit.variant = variant;
         if (entry.fields?.window !== undefined) hit.window = entry.fields.window;
+        // A frame of a listed video: where in that video the still image was seen.
+        if (entry.fields?.video !== undefined) {
+          hit.timestamp = entry.fields.video.timestamp;
+          hit.frame = entry.fields.video.frame;
+        }
         const override = this.#override(section.loaded, algorithm, entry.value, entry.listId);
         if (override !== undefined) hit.override = override;
         hits.push(hit);
       }
     }
     return closestPerEntry(hits);
+  }
+
+  /**
+   * A query video's kept frames against every loaded PDQ index, one searchMany per index. Entries that are frames of
+   * a listed video are grouped per video and decided by the video policy; a listed still image within the PDQ
+   * policy of a kept frame is a pdq hit at the first frame that shows it. An override applies per frame entry, as
+   * to image hits: a video hit is overridden when it reaches the policy only with its overridden frames.
+   */
+  #matchVideo(video: VideoHash, notes: string[], checked: string[]): { hits: MatchHit[]; weak: boolean } {
+    const pdq = this.policies.get("pdq");
+    if (pdq === undefined) return { hits: [], weak: false }; // no list holds PDQ: nothing to look frames up in
+    const policy = this.videoPolicy;
+    const frames: VpdqFrame[] = video.frames.map((f) => ({
+      frame: f.frame,
+      timestamp: f.timestamp,
+      hash: { algorithm: "pdq", bytes: fromHex(f.pdq), quality: f.quality },
+    }));
+    const q = keptVideoFrames(frames, policy.minQuality, "query video");
+    if (q.length === 0) {
+      notes.push(
+        `vpdq: none of the video's ${frames.length} hashed frames has quality >= ${policy.minQuality} ` +
+          `(after dropping repeated frames); too featureless to decide (${policy.id})`,
+      );
+      return { hits: [], weak: true };
+    }
+    checked.push("vpdq");
+    const radius = Math.max(policy.maxDistance, pdq.maxDistance);
+    const needles = q.map((f) => f.hash.bytes);
+    const hits: MatchHit[] = [];
+    const videos = new Map<string, ListedVideoPairs>();
+    for (const section of this.#sections) {
+      if (section.algorithm !== "pdq") continue;
+      for (const found of section.index.searchMany(needles, radius)) {
+        const entry = section.loaded.set.entry("pdq", found.index);
+        if (this.#withdrawn(entry.listId, "pdq", entry.value, entry.entryId)) continue;
+        const listed = entry.fields?.video;
+        if (listed === undefined || entry.entryId === undefined) {
+          // A listed still image: the first kept frame (in time) within the image policy shows it.
+          if (found.distance > pdq.maxDistance) continue;
+          const at = q.findIndex(
+            (f) =>
+              f.hash.quality >= (pdq.minQuality ?? 0) && hammingDistance(f.hash.bytes, entry.value) <= pdq.maxDistance,
+          );
+          const frame = q[at];
+          if (frame === undefined) continue;
+          const hit = this.#hit(section, entry, "pdq", hammingDistance(frame.hash.bytes, entry.value), pdq.id);
+          hit.timestamp = frame.timestamp;
+          hit.frame = frame.frame;
+          const override = this.#override(section.loaded, "pdq", entry.value, entry.listId);
+          if (override !== undefined) hit.override = override;
+          hits.push(hit);
+          continue;
+        }
+        if (found.distance > policy.maxDistance || listed.quality < policy.minQuality) continue;
+        const key = `${this.#sections.indexOf(section)}\0${entry.listId}\0${entry.entryId}`;
+        let group = videos.get(key);
+        if (group === undefined) {
+          const frames = this.#listedFrames(section, entry.listId, entry.entryId, listed.frames);
+          group = { section, entry, frames, pairs: [], timestamps: new Map(), distance: found.distance };
+          videos.set(key, group);
+        }
+        // searchMany gives each listed frame once, at its closest query frame: every close pair is found here.
+        const override = this.#override(section.loaded, "pdq", entry.value, entry.listId);
+        if (override !== undefined) group.override ??= override;
+        group.timestamps.set(found.index, listed.timestamp);
+        group.distance = Math.min(group.distance, found.distance);
+        for (let i = 0; i < q.length; i++) {
+          if (hammingDistance((q[i] as VpdqFrame).hash.bytes, entry.value) > policy.maxDistance) continue;
+          group.pairs.push({ query: i, target: found.index, overridden: override !== undefined });
+        }
+      }
+    }
+    let best: { group: ListedVideoPairs; match: VideoMatch } | undefined;
+    for (const group of videos.values()) {
+      const side = { frames: group.frames, timestamps: group.timestamps };
+      const match = videoMatchFromPairs(q, side, group.pairs, policy);
+      if (!match.match) {
+        if (best === undefined || match.targetPercent > best.match.targetPercent) best = { group, match };
+        continue;
+      }
+      const hit = this.#hit(group.section, group.entry, "vpdq", group.distance, policy.id);
+      const { queryPercent, targetPercent, queryFramesUsed, targetFramesUsed, segments } = match;
+      hit.video = { queryPercent, targetPercent, queryFramesUsed, targetFramesUsed, segments };
+      if (group.override !== undefined) {
+        const standing = group.pairs.filter((p) => !p.overridden);
+        if (!videoMatchFromPairs(q, side, standing, policy).match) hit.override = group.override;
+      }
+      hits.push(hit);
+    }
+    if (best !== undefined && !hits.some((h) => h.algorithm === "vpdq")) {
+      const { match, group } = best;
+      notes.push(
+        `vpdq: best listed video ${group.entry.listId}/${group.entry.entryId} matched ` +
+          `${match.targetPercent.toFixed(1)}% of its frames ` +
+          `(the query ${match.queryPercent.toFixed(1)}% of its own), ` +
+          `below ${policy.minTargetPercent}%${policy.minQueryPercent > 0 ? ` and ${policy.minQueryPercent}%` : ""} ` +
+          `(${policy.id})`,
+      );
+    }
+    return { hits: closestPerEntry(hits), weak: false };
+  }
+
+  // A hit on one entry, before its override: list, version, entry id and category as the store says.
+  #hit(section: IndexedSection, entry: HashSetEntry, algorithm: string, distance: number, policy: string): MatchHit {
+    const list = section.loaded.set.lists.find((l) => l.listId === entry.listId);
+    const hit: MatchHit = { list: entry.listId, listVersion: list?.version ?? 1, algorithm, distance, policy };
+    if (entry.entryId !== undefined) hit.entryId = entry.entryId;
+    if (entry.category !== undefined) hit.category = entry.category;
+    return hit;
+  }
+
+  // A listed video's kept frames under the video policy: as its entries say (the stores keep quality >= 50), or,
+  // with a higher floor, counted once over the section's frames.
+  #listedFrames(section: IndexedSection, listId: string, entryId: string, stored: number): number {
+    if (this.videoPolicy.minQuality === PDQ_MIN_QUALITY) return stored;
+    let counts = this.#videoFrames.get(section);
+    if (counts === undefined) {
+      counts = new Map();
+      for (let i = 0; i < section.index.size; i++) {
+        const entry = section.loaded.set.entry("pdq", i);
+        const video = entry.fields?.video;
+        if (video === undefined || entry.entryId === undefined || video.quality < this.videoPolicy.minQuality) continue;
+        const key = `${entry.listId}\0${entry.entryId}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      this.#videoFrames.set(section, counts);
+    }
+    return counts.get(`${listId}\0${entryId}`) ?? 0;
   }
 
   // The combined policy: PDQ candidates within the looser radius whose entry's 256-bit pHash also agrees.
@@ -402,6 +562,41 @@ function closestPerEntry(hits: MatchHit[]): MatchHit[] {
       best.set(key, hit);
   }
   return [...out, ...best.values()].sort((a, b) => a.distance - b.distance);
+}
+
+/** The close frame pairs found for one listed video (one store, list and entry id). */
+interface ListedVideoPairs {
+  section: IndexedSection;
+  /** One of its frame entries (list, entry id and category are the video's). */
+  entry: HashSetEntry;
+  /** Its kept frames under the video policy. */
+  frames: number;
+  pairs: (FramePair & { overridden: boolean })[];
+  timestamps: Map<number, number>;
+  /** The closest frame pair's distance. */
+  distance: number;
+  /** The first override found on one of its matched frames. */
+  override?: AppliedOverride;
+}
+
+// The video policy with the matcher's changes; stores hold no listed frame below quality 50, so no lower floor.
+function videoPolicyOf(change: MatcherOptions["video"]): VideoMatchPolicy {
+  const base = defaultVideoPolicy();
+  if (change === undefined) return base;
+  const minQuality = change.minQuality ?? base.minQuality;
+  if (minQuality < PDQ_MIN_QUALITY) {
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `the video quality floor must be ${PDQ_MIN_QUALITY} or more (stores keep listed frames of quality >= ` +
+        `${PDQ_MIN_QUALITY}, so a lower floor would change only one side), got ${minQuality}`,
+    );
+  }
+  return makeVideoPolicy(
+    change.maxDistance ?? base.maxDistance,
+    minQuality,
+    change.minTargetPercent ?? base.minTargetPercent,
+    change.minQueryPercent ?? base.minQueryPercent,
+  );
 }
 
 function fromHex(hex: string): Uint8Array {

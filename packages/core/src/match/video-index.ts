@@ -8,6 +8,7 @@ import {
   defaultVideoPolicy,
   type FramePair,
   keptVideoFrames,
+  listedSide,
   type VideoMatch,
   type VideoMatchPolicy,
   videoMatchFromPairs,
@@ -139,7 +140,7 @@ export class VideoIndex {
     const videos: VideoEntryMatch[] = [];
     for (const [entry, list] of pairs) {
       const video = this.#videos[entry] as { id: string; kept: VpdqFrame[] };
-      videos.push({ id: video.id, ...videoMatchFromPairs(q, video.kept, list, this.policy) });
+      videos.push({ id: video.id, ...videoMatchFromPairs(q, listedSide(video.kept, list), list, this.policy) });
     }
     videos.sort((a, b) => b.targetPercent - a.targetPercent || b.queryPercent - a.queryPercent);
     return { videos, images };

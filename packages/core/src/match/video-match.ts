@@ -111,36 +111,57 @@ export function matchVideoFrames(
       }
     }
   }
-  return videoMatchFromPairs(q, t, pairs, policy);
+  return videoMatchFromPairs(q, listedSide(t, pairs), pairs, policy);
 }
 
-/** Kept query frame `query` is within the distance of kept listed frame `target`. */
+/** The listed side of {@link videoMatchFromPairs} for a listed video held as its kept frames (`pairs` index them). */
+export function listedSide(kept: readonly VpdqFrame[], pairs: readonly FramePair[]): ListedSide {
+  const timestamps = new Map<number, number>();
+  for (const { target } of pairs) timestamps.set(target, (kept[target] as VpdqFrame).timestamp);
+  return { frames: kept.length, timestamps };
+}
+
+/**
+ * Kept query frame `query` (its position in the query's kept frames) is within the distance of the listed frame
+ * `target`: any number naming one kept frame of the listed video (its position, or a store entry's row).
+ */
 export interface FramePair {
   query: number;
   target: number;
 }
 
-/** The percentages, verdict and segments from every close pair of kept frames (positions in the kept lists). */
+/**
+ * The listed video's side of a match: how many frames it keeps (the listed share's denominator) and the time in
+ * seconds of each listed frame the pairs name, by `target`. A store holds a listed video as entries that say their
+ * kept count, so its other frames need not be read to decide.
+ */
+export interface ListedSide {
+  frames: number;
+  timestamps: ReadonlyMap<number, number>;
+}
+
+/** The percentages, verdict and segments from every close pair of kept frames. */
 export function videoMatchFromPairs(
   q: readonly VpdqFrame[],
-  t: readonly VpdqFrame[],
+  listed: ListedSide,
   pairs: readonly FramePair[],
   policy: VideoMatchPolicy,
 ): VideoMatch {
-  const targetMatched = new Uint8Array(t.length);
+  const targetMatched = new Set<number>();
   // Per matched query frame: the earliest and latest listed time it matched.
   const span = new Map<number, { from: number; to: number }>();
   for (const { query, target } of pairs) {
-    targetMatched[target] = 1;
-    const time = (t[target] as VpdqFrame).timestamp;
+    targetMatched.add(target);
+    const time = listed.timestamps.get(target);
+    if (time === undefined) throw new RangeError(`listed frame ${target} has no timestamp`);
     const seen = span.get(query);
     if (seen === undefined) span.set(query, { from: time, to: time });
     else span.set(query, { from: Math.min(seen.from, time), to: Math.max(seen.to, time) });
   }
   // The reference gives 0 % on both sides when either side keeps no frame.
-  const empty = q.length === 0 || t.length === 0;
+  const empty = q.length === 0 || listed.frames === 0;
   const queryPercent = empty ? 0 : (span.size * 100) / q.length;
-  const targetPercent = empty ? 0 : (targetMatched.reduce((a, b) => a + b, 0) * 100) / t.length;
+  const targetPercent = empty ? 0 : (targetMatched.size * 100) / listed.frames;
   const segments: VideoSegment[] = [];
   let open: VideoSegment | undefined;
   for (let i = 0; i < q.length; i++) {
@@ -165,7 +186,7 @@ export function videoMatchFromPairs(
     queryPercent,
     targetPercent,
     queryFramesUsed: q.length,
-    targetFramesUsed: t.length,
+    targetFramesUsed: listed.frames,
     segments,
   };
 }
