@@ -27,6 +27,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { conformanceDir, fixtures, hasConformance, skipReason } from "../support/conformance.js";
 import { cleanEnv } from "../support/env.js";
+import { hasRedis, startRedis } from "../support/services.js";
 import { childPids } from "../support/worker-faults.js";
 
 const bin = fileURLToPath(new URL("../../packages/cli/bin/phmatch.js", import.meta.url));
@@ -219,6 +220,53 @@ describe.skipIf(!hasVpdq)(`check, scan, serve of videos (${hasVpdq ? vpdqDir : s
       }
     }, 120_000);
   });
+});
+
+describe.skipIf(!hasVpdq || !hasRedis)("a distributed scan of videos", () => {
+  let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
+  afterAll(async () => redis?.stop());
+
+  it("gives the local scan's records, the plan carrying the coordinator's video limits to its workers", async () => {
+    writeStore();
+    redis = await startRedis();
+    const tree = join(work, "distributed-tree");
+    mkdirSync(tree);
+    copyFileSync(conformanceVideo("chair-22-sd-grey-bar"), join(tree, "a-chair.mp4"));
+    makeTestsrc(join(tree, "b-testsrc.mp4"), "320x240", 3);
+    copyFileSync(fixtures("images/shapes.png"), join(tree, "c-shapes.png"));
+    // 90 frames pass (the testsrc video's), 660 do not (the chair's): PHM_VIDEO_LIMIT from the plan on the worker,
+    // which is given no video option of its own.
+    const lists = ["--hashset", store, "--hashset", fixtures("hashsets/demo.phs"), "--max-video-frames", "200"];
+    const local = join(work, "local-videos.ndjson");
+    const scan = phmatch(["scan", tree, ...lists, "-o", local, "-q"]);
+    expect(scan.status, scan.stderr).toBe(2);
+    const queue = redis.url(5);
+    const out = join(work, "distributed-videos.ndjson");
+    const run = (args: string[]) => {
+      const child = spawn(process.execPath, [bin, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+      let stderr = "";
+      child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+      return once(child, "exit").then(([code]) => ({ code: code as number, stderr }));
+    };
+    const results = await Promise.all([
+      run(["scan", tree, ...lists, "--queue", queue, "--enqueue", "--batch-size", "1", "-q"]),
+      run(["worker", "--queue", queue, "--hashset", store, "--hashset", fixtures("hashsets/demo.phs"), "-j", "1"]),
+      run(["report", "collect", "--queue", queue, "--out", out, "-q"]),
+    ]);
+    expect(
+      results.map((r) => r.code),
+      results.map((r) => r.stderr).join("\n"),
+    ).toEqual([0, 0, 2]);
+    const files = (file: string) =>
+      readFileSync(file, "utf8")
+        .trim()
+        .split("\n")
+        .filter((l) => l.startsWith('{"type":"file"'));
+    expect(files(out)).toEqual(files(local));
+    const [chair, testsrc] = files(out).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(chair).toMatchObject({ status: "error", error: { code: "PHM_VIDEO_LIMIT" } });
+    expect(testsrc).toMatchObject({ status: "unseen", video: { frames: 3 } });
+  }, 180_000);
 });
 
 describe("an FFmpeg child dies with the worker process that started it", () => {
