@@ -104,6 +104,8 @@ describe.skipIf(!hasVpdq)(`check, scan, serve of videos (${hasVpdq ? vpdqDir : s
       expect(hit).toMatchObject({ entryId: "chair" });
       expect(Math.abs((hit?.video?.queryPercent ?? -100) - row.queryPercent)).toBeLessThanOrEqual(5);
       expect(Math.abs((hit?.video?.targetPercent ?? -100) - row.comparedPercent)).toBeLessThanOrEqual(5);
+      const line = phmatch(["check", conformanceVideo(row.query), "--hashset", store]).stdout;
+      expect(line).toMatch(/known: matches list videos v1, category V1, entry chair \(vpdq distance \d+, [\d.]+% of /);
     } else {
       expect(run.status, run.stderr).toBe(0);
       expect(result.status).toBe("unseen");

@@ -80,4 +80,15 @@ describe("check and scan of a video without FFmpeg", () => {
     expect(r.status).toBe(2);
     expect(r.stdout).toContain("error (PHM_VIDEO_LIMIT)");
   });
+
+  it("serve refuses --max-video-bytes over --max-bytes at start-up: the body limit refuses first", async () => {
+    const r = await runCli(
+      ["serve", "--no-auth", "--hashset", demo, "--max-bytes", "1000", "--max-video-bytes", "2000"],
+      {
+        env,
+      },
+    );
+    expect(r.status).toBe(64);
+    expect(r.stderr).toContain("--max-video-bytes 2000 is over --max-bytes 1000");
+  });
 });

@@ -130,6 +130,13 @@ export function checkCommand(): Command {
     });
 }
 
+// A video hit's shares (of the query's and the listed video's kept frames), or the second a listed image shows at.
+function videoPart(m: MatchResult["matches"][number]): string {
+  if (m.video !== undefined)
+    return `${m.video.queryPercent.toFixed(2)}% of this video, ${m.video.targetPercent.toFixed(2)}% of the listed, `;
+  return m.timestamp !== undefined ? `at ${m.timestamp} s, ` : "";
+}
+
 /** "known: matches list X (version), category Y, ..." or the status with its notes: never a verdict about a person. */
 function summaryLine(result: MatchResult): string {
   if (result.status === "known") {
@@ -142,7 +149,7 @@ function summaryLine(result: MatchResult): string {
           `${m.entryId !== undefined ? `, entry ${m.entryId}` : ""} ` +
           `(${m.algorithm} distance ` +
           `${m.distance}${m.variant !== undefined && m.variant !== "original" ? `, ${m.variant}` : ""}, ` +
-          `${m.policy})`,
+          `${videoPart(m)}${m.policy})`,
       );
     return `${result.path}: known: matches ${hits.join("; ")}\n`;
   }
