@@ -323,6 +323,42 @@ describe("an FFmpeg child dies with the worker process that started it", () => {
     }
   }, 60_000);
 
+  it("its supervisor killed, without setpriv: the orphaned worker takes its group, the probe with it", async () => {
+    const core = new URL("../../packages/core/dist/index.js", import.meta.url).href;
+    const hanging = join(work, "ffprobe-hangs-abs");
+    writeFileSync(hanging, "#!/bin/sh\nexec /bin/sleep 300\n");
+    chmodSync(hanging, 0o755);
+    // A supervisor in its own process, with no PATH (so neither setpriv nor prlimit is found): only the worker's
+    // own group kill, when it finds itself orphaned, can end the probe.
+    const script = [
+      `import { SupervisedHashPool } from ${JSON.stringify(core)};`,
+      `const pool = new SupervisedHashPool({ jobs: 1, hashOptions: { video: { ffmpegPath: "/usr/bin/ffmpeg", ` +
+        `ffprobePath: ${JSON.stringify(hanging)}, videoTimeoutSeconds: 600 } } });`,
+      `void pool.hash(${JSON.stringify(clip)});`,
+      "setInterval(() => console.log(pool.childPid ?? 0), 20);",
+    ].join("\n");
+    const file = join(work, "supervisor.mjs");
+    writeFileSync(file, script);
+    const supervisor = spawn(process.execPath, [file], {
+      env: { ...env, PATH: "" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let worker = 0;
+    supervisor.stdout?.on("data", (d: Buffer) => {
+      const last = Number(d.toString().trim().split("\n").at(-1));
+      if (last > 0) worker = last;
+    });
+    let seen: number[] = [];
+    try {
+      await until(() => (seen = children(worker || undefined, "sleep")).length > 0, "the probe started");
+      supervisor.kill("SIGKILL");
+      await until(() => !seen.some(running), `probe ${seen.join(", ")} gone`);
+    } finally {
+      for (const pid of seen.filter(running)) process.kill(pid, "SIGKILL");
+      if (supervisor.exitCode === null) supervisor.kill("SIGKILL");
+    }
+  }, 60_000);
+
   it("killed from outside mid-decode: the decoding ffmpeg goes with it", async () => {
     // One frame in 1000 seconds: after the first frame FFmpeg decodes on without writing anything.
     const pool = new SupervisedHashPool({ jobs: 1, hashOptions: { video: { secondsPerHash: 1000 } } });
