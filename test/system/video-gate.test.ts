@@ -180,7 +180,7 @@ describe.skipIf(!hasVpdq)(`check, scan, serve of videos (${hasVpdq ? vpdqDir : s
       let stderr = "";
       child = spawn(
         process.execPath,
-        [bin, "serve", "--port", "0", "--no-auth", "--hashset", store, "--no-watch", "--timeout-ms", "60000", ...extra],
+        [bin, "serve", "--port", "0", "--no-auth", "--hashset", store, "--no-watch", ...extra],
         { env, stdio: ["ignore", "ignore", "pipe"] },
       );
       child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));

@@ -35,6 +35,7 @@ interface ServeOptions extends TrustOptions, StateOptions, VideoCommandOptions {
   maxBytes: number;
   maxConcurrent: number;
   timeoutMs: number;
+  videoTimeoutMs: number;
   requestTimeoutMs: number;
   maxConnectionsPerIp: number;
   maxPixels?: number;
@@ -52,6 +53,12 @@ interface ServeOptions extends TrustOptions, StateOptions, VideoCommandOptions {
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
+/**
+ * A video upload's time in its worker thread (--video-timeout-ms): a minute of decoding and hashing; images keep
+ * --timeout-ms.
+ */
+const DEFAULT_VIDEO_TIMEOUT_MS = 60_000;
 
 /** `phmatch serve`: the upload gate, a stateless HTTP service that checks uploads in memory. */
 export function serveCommand(): Command {
@@ -90,6 +97,13 @@ export function serveCommand(): Command {
             "PHM_WORKER_TIMEOUT: too costly, not retried)",
           parsePositiveInt,
           10_000,
+        )
+        .option(
+          "--video-timeout-ms <n>",
+          "time a video upload may hash in its worker thread, instead of --timeout-ms (422 PHM_WORKER_TIMEOUT " +
+            "after it; the decode budget charges it like any upload)",
+          parsePositiveInt,
+          DEFAULT_VIDEO_TIMEOUT_MS,
         )
         .option(
           "--request-timeout-ms <n>",
@@ -159,7 +173,7 @@ export function serveCommand(): Command {
         "gate.pem\n  curl -H 'Authorization: Bearer ...' --data-binary @upload.jpg -H 'Content-Type: " +
         "image/jpeg' http://127.0.0.1:8080/v1/check\n\nVideos (MP4/MOV, MKV/WebM, AVI, sent as " +
         "application/octet-stream, video/* or a multipart file) are\nmatched as vPDQ, decoded by FFmpeg in the " +
-        "worker process within --timeout-ms and the --max-video-* limits.\n",
+        "worker process within --video-timeout-ms and the --max-video-* limits.\n",
     )
     .action(async (options: ServeOptions) => {
       const state = deploymentState(options, "serve");
@@ -193,7 +207,7 @@ export function serveCommand(): Command {
         );
       const video = videoOptionsOf(
         { ...options, maxVideoBytes: options.maxVideoBytes ?? options.maxBytes },
-        Math.ceil(options.timeoutMs / 1000),
+        Math.ceil(options.videoTimeoutMs / 1000),
       );
       const trustedProxies =
         options.trustedProxies === undefined ? undefined : new TrustedProxies(options.trustedProxies);

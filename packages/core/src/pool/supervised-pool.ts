@@ -75,6 +75,11 @@ export interface HashCallControl {
    * have nothing in the worker process goes first.
    */
   client?: { keys: string[]; maxRunning: number };
+  /**
+   * This task's per-file time limit in ms, instead of the pool's `fileTimeoutMs` (a video upload, which may take
+   * longer to decode than an image should).
+   */
+  timeoutMs?: number;
   /** Hears when a thread starts the task (again, if a death of the worker process interrupted it). */
   onStart?: () => void;
   /** Hears, once, how long a thread worked on the task: ms from its start to its result or its time limit. */
@@ -341,14 +346,15 @@ export class SupervisedHashPool {
         task.started = true;
         task.startedAt = performance.now();
         // Also for a task whose caller has gone: while it runs, its time limit protects the others.
+        const limit = task.control.timeoutMs ?? this.fileTimeoutMs;
         task.timer = setTimeout(
           () =>
             this.#kill({
               code: "PHM_WORKER_TIMEOUT",
               culprit: task,
-              detail: `no result within ${this.fileTimeoutMs} ms`,
+              detail: `no result within ${limit} ms`,
             }),
-          this.fileTimeoutMs,
+          limit,
         );
         if (!task.settled) task.control.onStart?.();
         break;
