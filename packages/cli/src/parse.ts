@@ -51,3 +51,11 @@ export function parseCombined(value: string): { pdq: number; phash16: number } {
     throw new InvalidArgumentError(`expected two distances "PDQ,PHASH16" (0-256 each), got "${value}"`);
   return { pdq: Number(m[1]), phash16: Number(m[2]) };
 }
+
+/** `--video-share <listed,query>`: the shares (percent) of a listed video's and the query's kept frames to match. */
+export function parseVideoShare(value: string): { minTargetPercent: number; minQueryPercent: number } {
+  const m = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(value);
+  if (m === null || Number(m[1]) > 100 || Number(m[2]) > 100)
+    throw new InvalidArgumentError(`expected two percentages "LISTED,QUERY" (0-100 each, e.g. 80,0), got "${value}"`);
+  return { minTargetPercent: Number(m[1]), minQueryPercent: Number(m[2]) };
+}

@@ -1,10 +1,8 @@
-// The video options of every command that decodes videos (hash, check, scan, serve): one definition, so that the
-// limits, their defaults and their help read the same everywhere.
 import { DEFAULT_VIDEO_LIMITS, type VideoOptions } from "@phmatch/core/internal";
 import type { Command } from "commander";
 import { parseNonNegativeNumber, parsePositiveInt } from "./parse.js";
 
-/** What {@link withVideoOptions} adds to a command's options. */
+/** The video options as commander parses them (see {@link withVideoOptions}). */
 export interface VideoCommandOptions {
   secondsPerHash: number;
   maxVideoBytes?: number;
@@ -16,8 +14,9 @@ export interface VideoCommandOptions {
 }
 
 /**
- * Adds --seconds-per-hash, the four --max-video-* limits (refused from the container's headers before decoding) and
- * --ffmpeg/--ffprobe. `bytesDefault` overrides the help's default of --max-video-bytes (serve: its --max-bytes).
+ * Adds how videos are hashed (vPDQ: --seconds-per-hash), the limits a video is refused beyond, and where FFmpeg is:
+ * the same options wherever a command hashes videos (hash, hashset build, check, scan, serve), so a list and a query
+ * are hashed alike. `bytesDefault` is what the help gives as --max-video-bytes' default (serve: its --max-bytes).
  */
 export function withVideoOptions(command: Command, bytesDefault = String(DEFAULT_VIDEO_LIMITS.maxVideoBytes)): Command {
   return command
@@ -47,11 +46,11 @@ export function withVideoOptions(command: Command, bytesDefault = String(DEFAULT
     .option("--ffprobe <path>", "absolute path of ffprobe (default: PHMATCH_FFPROBE, else ffprobe on the PATH)");
 }
 
-/** The VideoOptions of a command's video flags; `timeoutSeconds` bounds each FFmpeg run (the per-file limit). */
-export function videoOptionsOf(options: VideoCommandOptions, timeoutSeconds: number): VideoOptions {
+/** The VideoOptions of the parsed options; `timeoutSeconds` is the command's per-file time limit, if it has one. */
+export function videoOptionsOf(options: VideoCommandOptions, timeoutSeconds?: number): VideoOptions {
   return {
     secondsPerHash: options.secondsPerHash,
-    videoTimeoutSeconds: timeoutSeconds,
+    ...(timeoutSeconds !== undefined && { videoTimeoutSeconds: timeoutSeconds }),
     ...(options.maxVideoBytes !== undefined && { maxVideoBytes: options.maxVideoBytes }),
     ...(options.maxVideoSeconds !== undefined && { maxVideoSeconds: options.maxVideoSeconds }),
     ...(options.maxVideoFrames !== undefined && { maxVideoFrames: options.maxVideoFrames }),

@@ -353,24 +353,33 @@ describe("Matcher, a video record, synthetic", () => {
     expect(known.matches.map((m) => [m.algorithm, m.policy])).toEqual([["sha256", "sha256:exact@1"]]);
   });
 
-  it("finds every close pair through MIH as the brute-force rule does (frames near several query frames)", () => {
-    // Query frames that sit within 31 bits of several listed frames at once.
+  it("finds every close pair, through the flat scan and MIH, as the brute-force rule does", () => {
+    // Each listed frame within 31 bits of several query frames: searchMany names only the closest query per value.
     const base = randomHash(999);
     const listedNear = Array.from({ length: 6 }, (_, i) => frame(i, flip(base, 4 * i + 1, 8 * i)));
-    const queryNear = Array.from({ length: 5 }, (_, i) => frame(i, flip(base, 3, 200 + 3 * i)));
+    const queryNear = [
+      ...Array.from({ length: 5 }, (_, i) => frame(i, flip(base, 3 + 4 * i, 200 - 4 * i))),
+      frame(5, randomHash(1000)),
+    ];
     const entries = listedVideoEntries({ listId: "L", entryId: "near" }, listedNear).entries;
-    const got = match(new Matcher([storeOf(entries)], everyShare), videoRecord("n.mp4", queryNear)).matches[0];
     const brute = matchVideoFrames(queryNear, listedNear);
-    expect(got?.video).toEqual({
-      queryPercent: brute.queryPercent,
-      targetPercent: brute.targetPercent,
-      queryFramesUsed: 5,
-      targetFramesUsed: 6,
-      segments: brute.segments,
-    });
-    expect(got?.distance).toBe(
-      Math.min(...listedNear.map((l) => hammingDistance(l.hash.bytes, queryNear[0]?.hash.bytes as Uint8Array))),
+    expect(brute.queryPercent).toBeCloseTo(500 / 6, 9);
+    const closest = Math.min(
+      ...listedNear.flatMap((l) => queryNear.map((q) => hammingDistance(l.hash.bytes, q.hash.bytes))),
     );
+    for (const index of ["flat", "mih"] as const) {
+      const matcher = new Matcher([storeOf(entries)], { ...everyShare, index });
+      expect(matcher.indexes[0]?.kind).toBe(index);
+      const got = match(matcher, videoRecord("n.mp4", queryNear)).matches[0];
+      expect(got?.video).toEqual({
+        queryPercent: brute.queryPercent,
+        targetPercent: brute.targetPercent,
+        queryFramesUsed: 6,
+        targetFramesUsed: 6,
+        segments: brute.segments,
+      });
+      expect(got?.distance).toBe(closest);
+    }
   });
 });
 

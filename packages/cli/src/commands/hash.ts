@@ -41,50 +41,52 @@ interface HashCommandOptions extends VideoCommandOptions {
 
 /** `phmatch hash`: one record per input file, in input order. */
 export function hashCommand(): Command {
-  return withVideoOptions(new Command("hash"))
-    .addHelpText(
-      "after",
-      "\nExamples:\n  phmatch hash --dihedral -a pdq,md5,sha1 ./photos > hashes.ndjson\n" +
-        "  phmatch hash --format vpdq clip.mp4 > clip.vpdq.txt\n\n" +
-        "Videos (MP4/MOV, MKV/WebM, AVI) get a vPDQ hash (`video` in the record: a PDQ hash per frame at\n" +
-        "--seconds-per-hash), decoded by FFmpeg in the worker process: install it with apt-get install ffmpeg.\n",
-    )
-    .description("hash images and videos (files or directories) and print one record per file")
-    .argument("[paths...]", "image or video files, or directories (walked recursively, symlinks not followed)")
-    .option(
-      "-a, --algorithms <ids>",
-      `comma-separated algorithm ids, or "all": ${SUPPORTED_ALGORITHMS.join(", ")}`,
-      parseAlgorithms,
-      ["pdq"],
-    )
-    .addOption(
-      new Option("-m, --mode <mode>", "exact: full resolution, the reference convention; fast: shrink on load first")
-        .choices(["exact", "fast"])
-        .default("exact"),
-    )
-    .option("--auto-orient", "apply the EXIF orientation before hashing (the reference does not)", false)
-    .option("--no-auto-orient", "hash the pixels as stored (default)")
-    .option("--dihedral", "also print PDQ's 8 dihedral variants (rotations and flips)", false)
-    .option("--rotations", "also hash the image turned back by small angles (+-2 to 8 degrees), as rotated", false)
-    .option(
-      "--parts",
-      "also hash the top, bottom, left and right 60% and 34% of the image and the image with each 2/3 corner " +
-        "block masked, as parts",
-      false,
-    )
-    .option(
-      "--trim",
-      "also hash the content inside uniform borders and caption bars (letterboxing, frames, memes), as trimmed",
-      false,
-    )
-    .addOption(
-      new Option(
-        "-f, --format <format>",
-        "output format; vpdq: the vPDQ reference's text format (frame,quality,hash,timestamp) of one video",
+  return withVideoOptions(
+    new Command("hash")
+      .addHelpText(
+        "after",
+        "\nExamples:\n  phmatch hash --dihedral -a pdq,md5,sha1 ./photos > hashes.ndjson\n" +
+          "  phmatch hash --format vpdq clip.mp4 > clip.vpdq.txt\n\n" +
+          "Videos (MP4/MOV, MKV/WebM, AVI) get a vPDQ hash (`video` in the record: a PDQ hash per frame at\n" +
+          "--seconds-per-hash), decoded by FFmpeg in the worker process: install it with apt-get install ffmpeg.\n",
       )
-        .choices(["ndjson", "tsv", "vpdq"])
-        .default("ndjson"),
-    )
+      .description("hash images and videos (files or directories) and print one record per file")
+      .argument("[paths...]", "image or video files, or directories (walked recursively, symlinks not followed)")
+      .option(
+        "-a, --algorithms <ids>",
+        `comma-separated algorithm ids, or "all": ${SUPPORTED_ALGORITHMS.join(", ")}`,
+        parseAlgorithms,
+        ["pdq"],
+      )
+      .addOption(
+        new Option("-m, --mode <mode>", "exact: full resolution, the reference convention; fast: shrink on load first")
+          .choices(["exact", "fast"])
+          .default("exact"),
+      )
+      .option("--auto-orient", "apply the EXIF orientation before hashing (the reference does not)", false)
+      .option("--no-auto-orient", "hash the pixels as stored (default)")
+      .option("--dihedral", "also print PDQ's 8 dihedral variants (rotations and flips)", false)
+      .option("--rotations", "also hash the image turned back by small angles (+-2 to 8 degrees), as rotated", false)
+      .option(
+        "--parts",
+        "also hash the top, bottom, left and right 60% and 34% of the image and the image with each 2/3 corner " +
+          "block masked, as parts",
+        false,
+      )
+      .option(
+        "--trim",
+        "also hash the content inside uniform borders and caption bars (letterboxing, frames, memes), as trimmed",
+        false,
+      )
+      .addOption(
+        new Option(
+          "-f, --format <format>",
+          "output format; vpdq: the vPDQ reference's text format (frame,quality,hash,timestamp) of one video",
+        )
+          .choices(["ndjson", "tsv", "vpdq"])
+          .default("ndjson"),
+      ),
+  )
     .option("-j, --jobs <n>", "worker threads (default: available cores)", parsePositiveInt)
     .option("--paths-from <file>", "read input paths from a file, one per line ('-' for stdin)")
     .option("--max-pixels <n>", "refuse images declaring more pixels than this (default 100000000)", parsePositiveInt)

@@ -12,7 +12,7 @@ import {
 import { Command, Option } from "commander";
 import { CommandExit, EXIT_CODES } from "../exit-codes.js";
 import { writeLine } from "../output.js";
-import { parseCombined } from "../parse.js";
+import { parseCombined, parseVideoShare } from "../parse.js";
 import {
   loadHashSets,
   runState,
@@ -29,6 +29,7 @@ interface MatchCommandOptions extends TrustOptions, StateOptions {
   maxDistance?: Record<string, number>;
   minQuality?: number;
   index?: IndexKind;
+  videoShare?: { minTargetPercent: number; minQueryPercent: number };
 }
 
 /** `phmatch match`: hash records (NDJSON, as `phmatch hash` prints) in, one match result per record out. */
@@ -41,8 +42,9 @@ export function matchCommand(): Command {
         )
         .addHelpText(
           "after",
-          "\nExample:\n  phmatch hash --dihedral -a pdq,md5 ./media | phmatch match --hashset list.phs " +
-            "--trusted-keys keys.pem\n",
+          "\nExamples:\n  phmatch hash --dihedral -a pdq,md5 ./media | phmatch match --hashset list.phs " +
+            "--trusted-keys keys.pem\n" +
+            "  phmatch hash clip.mp4 | phmatch match --hashset videos.phs --video-share 80,0\n",
         )
         .argument("[inputs...]", "NDJSON files of hash records (default: stdin)")
         .option("--max-distance <alg=n,...>", "change a policy's distance, e.g. pdq=24,phash=6", parseDistances)
@@ -59,6 +61,12 @@ export function matchCommand(): Command {
           "opt in to the combined policy: PDQ and the 256-bit pHash of one entry both within these distances " +
             "(e.g. 64,64)",
           parseCombined,
+        )
+        .option(
+          "--video-share <listed,query>",
+          "a video matches a listed video when these shares (percent) of the listed video's and the query's " +
+            "frames match (default 80,0)",
+          parseVideoShare,
         ),
     ),
   ).action(async (inputs: string[], options: MatchCommandOptions) => {
@@ -71,6 +79,7 @@ export function matchCommand(): Command {
       policies,
       ...(options.index !== undefined && { index: options.index }),
       ...(options.combined !== undefined && { combined: options.combined }),
+      ...(options.videoShare !== undefined && { video: options.videoShare }),
     });
     matcher.requireMatchable(SUPPORTED_ALGORITHMS);
     let invalid = 0;
@@ -115,10 +124,33 @@ function parseRecord(text: string): HashRecord | undefined {
         Object.values(value.hashes).some((h) => typeof h !== "string" || !/^[0-9a-f]+$/i.test(h)))
     )
       return undefined;
+    if (value.video !== undefined && !videoFramesReadable(value.video)) return undefined;
     return value;
   } catch {
     return undefined;
   }
+}
+
+// A video's frames as the matcher reads them: PDQ as 64 hex digits, a quality 0-100, a frame number and a time.
+function videoFramesReadable(video: unknown): boolean {
+  const frames = (video as { frames?: unknown } | null)?.frames;
+  return (
+    Array.isArray(frames) &&
+    frames.every((f: Record<string, unknown> | null) => {
+      if (typeof f !== "object" || f === null) return false;
+      const { pdq, quality, frame, timestamp } = f;
+      return (
+        typeof pdq === "string" &&
+        /^[0-9a-f]{64}$/i.test(pdq) &&
+        Number.isInteger(quality) &&
+        (quality as number) >= 0 &&
+        (quality as number) <= 100 &&
+        Number.isInteger(frame) &&
+        typeof timestamp === "number" &&
+        Number.isFinite(timestamp)
+      );
+    })
+  );
 }
 
 function parseDistances(text: string): Record<string, number> {

@@ -2,10 +2,31 @@ import { PackedValues } from "../index/packed-values.js";
 import type { HashSetEntry, Withdrawal } from "./entry.js";
 import type { HashSet } from "./hash-set.js";
 
-/** What an export wrote: entries, and withdrawn entries left out. */
+/**
+ * What an export wrote: entries, and withdrawn entries left out; `videoFrames` counts the frames of listed videos
+ * a format that cannot carry them left out (CSV), rather than write them as rows a reader would take for images.
+ */
 export interface ExportTally {
   entries: number;
   withdrawn: number;
+  videoFrames?: number;
+}
+
+/**
+ * How many listed videos (distinct list and entry id among entries with `fields.video`) and frames a set holds.
+ * Frames are `pdq` entries; this decodes their metadata, so it is for info and export, not for matching.
+ */
+export function listedVideoCounts(set: HashSet): { videos: number; frames: number } {
+  const videos = new Set<string>();
+  let frames = 0;
+  const count = set.packed("pdq").count;
+  for (let i = 0; i < count; i++) {
+    const entry = set.entry("pdq", i);
+    if (entry.fields?.video === undefined) continue;
+    frames++;
+    videos.add(`${entry.listId}\0${entry.entryId ?? ""}`);
+  }
+  return { videos: videos.size, frames };
 }
 
 /**
@@ -78,7 +99,9 @@ function withdrawalLine(w: Withdrawal): object {
  * CSV export for spreadsheets and other tools: algorithm, hash, list, id, category, then one column per
  * `fields.extra` key found in the set. Structured provenance other than `extra` (dates, tags, ...) is kept only
  * by the NDJSON export. Only entries still listed are written: a tool reading the rows as a hash list must not
- * get withdrawn values back (withdrawals themselves are not part of a CSV export).
+ * get withdrawn values back (withdrawals themselves are not part of a CSV export). Frames of listed videos are left
+ * out and counted in `tally.videoFrames`: a row has no place for where a frame sits in its video, and a reader would
+ * take each for a listed image.
  */
 export function* exportCsv(set: HashSet, tally: ExportTally = { entries: 0, withdrawn: 0 }): Generator<string> {
   const withdrawn = withdrawnIn(set);
@@ -88,6 +111,11 @@ export function* exportCsv(set: HashSet, tally: ExportTally = { entries: 0, with
   const extra = [...extraKeys].sort();
   yield ["algorithm", "hash", "list", "id", "category", ...extra].map(csvCell).join(",");
   for (const e of activeEntries(set, tally)) {
+    if (e.fields?.video !== undefined) {
+      tally.entries--;
+      tally.videoFrames = (tally.videoFrames ?? 0) + 1;
+      continue;
+    }
     yield [
       e.algorithm,
       Buffer.from(e.value).toString("hex"),

@@ -26,7 +26,12 @@ export type InputEnding = "complete" | "unterminated" | "truncated" | "stopped";
  * - `degenerate`: entries refused because their value is degenerate (the digest of empty input, a value every
  *   flat image matches: see degenerateValue), listed in `problems` too; never fatal, even with `strict`;
  * - `notComputable`: entries imported and carried although phmatch cannot compute them (PhotoDNA);
- * - `unrecognised`: names the reader did not map to an algorithm (e.g. pytx signal types), with counts.
+ * - `unrecognised`: names the reader did not map to an algorithm (e.g. pytx signal types), with counts;
+ * - `videos`: listed videos taken (vPDQ lists: each is its kept frames, `imported` counts those frames);
+ * - `lowQuality`: frames of listed videos left out for PDQ quality below 50, which can never match (the
+ *   reference drops them on both sides); frames a video repeats exactly count as `duplicate`. Never fatal;
+ * - `emptyVideos`: listed videos refused because no frame was left to match (all below quality 50), each
+ *   listed in `problems`; never fatal.
  * `source` is the SHA-256 and size of the bytes read; `ending` how the input ended.
  */
 export class ImportReport {
@@ -37,6 +42,9 @@ export class ImportReport {
   invalid = 0;
   degenerate = 0;
   notComputable = 0;
+  videos = 0;
+  lowQuality = 0;
+  emptyVideos = 0;
   readonly unrecognised: Record<string, number> = {};
   readonly problems: ImportProblem[] = [];
   /** Format the reader ran as, and how it was chosen ("`format` given", or what detection saw). */
@@ -82,6 +90,12 @@ export class ImportReport {
     this.#keep(line, `${algorithm} value refused, never listed: ${reason}`);
   }
 
+  /** Records a listed video refused because none of its frames can match (never fatal: it is not malformed). */
+  refuseEmptyVideo(line: number, entryId: string, reason: string): void {
+    this.emptyVideos++;
+    this.#keep(line, `listed video ${entryId} refused: ${reason}`);
+  }
+
   /** Counts a name the reader did not recognise (and, in strict mode, fails like an invalid line). */
   unrecognisedName(line: number, name: string): void {
     this.unrecognised[name] = (this.unrecognised[name] ?? 0) + 1;
@@ -95,6 +109,8 @@ export class ImportReport {
     if (this.invalid - unrecognised > 0) refused.invalid = this.invalid - unrecognised;
     if (unrecognised > 0) refused.unrecognised = unrecognised;
     if (this.degenerate > 0) refused.degenerate = this.degenerate;
+    if (this.lowQuality > 0) refused["low-quality"] = this.lowQuality;
+    if (this.emptyVideos > 0) refused["empty-video"] = this.emptyVideos;
     return refused;
   }
 
@@ -118,6 +134,11 @@ export class ImportReport {
       invalid: this.invalid,
       degenerate: this.degenerate,
       notComputable: this.notComputable,
+      ...(this.videos + this.lowQuality + this.emptyVideos > 0 && {
+        videos: this.videos,
+        lowQuality: this.lowQuality,
+        emptyVideos: this.emptyVideos,
+      }),
       refused: this.refused,
       unrecognised: this.unrecognised,
       problems: this.problems,

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
+import { basename } from "node:path";
 import { Transform, type TransformCallback } from "node:stream";
 import { PhmatchError } from "../errors/index.js";
 import { hasherSpec } from "../hashers/index.js";
@@ -16,10 +17,21 @@ import { readNdjson } from "./readers/ndjson.js";
 import type { HashSetReader, ReaderOptions } from "./readers/reader.js";
 import { readPytx, readText } from "./readers/text.js";
 import { readVics } from "./readers/vics.js";
+import { readThreatExchange, readVpdqText } from "./readers/vpdq.js";
 import { checkedListInfo, type ListInfo, type StoreProvenance } from "./store-format.js";
 
 /** List formats phmatch reads. */
-export const HASH_SET_FORMATS = ["text", "pytx", "csv", "ndjson", "vics", "icse", "ncmec"] as const;
+export const HASH_SET_FORMATS = [
+  "text",
+  "pytx",
+  "csv",
+  "ndjson",
+  "vics",
+  "icse",
+  "ncmec",
+  "vpdq",
+  "threatexchange",
+] as const;
 /** One of {@link HASH_SET_FORMATS}. */
 export type HashSetFormat = (typeof HASH_SET_FORMATS)[number];
 
@@ -31,6 +43,8 @@ const READERS: Record<HashSetFormat, HashSetReader> = {
   vics: readVics,
   icse: readIcse,
   ncmec: readNcmec,
+  vpdq: readVpdqText,
+  threatexchange: readThreatExchange,
 };
 
 /** What detection decided, and what in the file decided it (reported to the user). */
@@ -52,7 +66,11 @@ export async function detectHashSetFormat(path: string): Promise<DetectedFormat>
   } finally {
     await handle.close();
   }
-  const detected = detectFormatOfText(head);
+  // The content decides; a vPDQ hash file with no frame line is still known by its name, to be refused as an empty
+  // video rather than as a file of no known format.
+  const detected =
+    detectFormatOfText(head) ??
+    (/\.vpdq\.txt$/i.test(path) ? { format: "vpdq" as const, reason: "the file name ends in .vpdq.txt" } : undefined);
   if (detected === undefined) {
     const message = `cannot tell the format of ${path}; name it with \`format\` (${HASH_SET_FORMATS.join(", ")})`;
     throw new PhmatchError("PHM_HASHSET_PARSE", message, { optionNames: ["format"] });
@@ -68,6 +86,13 @@ export function detectFormatOfText(head: string): DetectedFormat | undefined {
   if (text.startsWith("{") || text.startsWith("[")) {
     try {
       const first = JSON.parse(firstLine) as Record<string, unknown>;
+      if (
+        typeof first === "object" &&
+        first !== null &&
+        ("indicator" in first || "signal_type" in first || "signals" in first)
+      ) {
+        return { format: "threatexchange", reason: 'the first line is a ThreatExchange/HMA record ("indicator")' };
+      }
       if (typeof first === "object" && first !== null && ("type" in first || "hashes" in first || "path" in first)) {
         return { format: "ndjson", reason: "the first line is a phmatch JSON record" };
       }
@@ -95,7 +120,9 @@ export function detectFormatOfText(head: string): DetectedFormat | undefined {
     .slice(0, 20);
   const most = (pattern: RegExp) =>
     lines.length > 0 && lines.filter((l) => pattern.test(l)).length * 4 >= lines.length * 3;
-  if (most(/^[a-z][a-z_0-9]*\s+\S+$/i))
+  if (most(/^\d{1,10},\d{1,3},[0-9a-f]{64},\d/i))
+    return { format: "vpdq", reason: "frame,quality,hash,timestamp lines (the vPDQ reference's text format)" };
+  if (most(/^([a-z][a-z_0-9]*\s+\S+|vpdq\s+\[.*)$/i))
     return { format: "pytx", reason: '"<signal_type> <value>" lines (python-threatexchange)' };
   if (most(/^(0x)?[0-9a-f]+$/i)) return { format: "text", reason: "one hex value per line" };
   return undefined;
@@ -111,7 +138,15 @@ export interface ImportOptions extends Partial<ReaderOptions> {
 }
 
 /** Formats read line by line, whose last line should end with a line end like every other. */
-const LINE_FORMATS: ReadonlySet<HashSetFormat> = new Set(["text", "pytx", "csv", "ndjson", "icse"]);
+const LINE_FORMATS: ReadonlySet<HashSetFormat> = new Set([
+  "text",
+  "pytx",
+  "csv",
+  "ndjson",
+  "icse",
+  "vpdq",
+  "threatexchange",
+]);
 
 /**
  * Imports one list file into a builder, streaming, and reports what happened (counts, every problem with its
@@ -134,6 +169,14 @@ export async function importHashSet(
   const report = new ImportReport(path, options.strict === true);
   report.format = detected.format;
   report.detectedBy = detected.reason;
+  if (options.entryId !== undefined && detected.format !== "vpdq") {
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `\`entryId\` names the one video of a vPDQ text file; ${path} is ${detected.format}, whose records carry ` +
+        "their own ids",
+      { optionNames: ["entryId"] },
+    );
+  }
   if (options.algorithm !== undefined && hasherSpec(options.algorithm) === undefined) {
     throw new PhmatchError("PHM_USAGE", `unknown algorithm "${options.algorithm}"`);
   }
@@ -143,6 +186,9 @@ export async function importHashSet(
   const readerOptions: ReaderOptions = { listId: options.listId };
   if (options.algorithm !== undefined) readerOptions.algorithm = options.algorithm;
   if (options.columns !== undefined) readerOptions.columns = options.columns;
+  if (options.category !== undefined) readerOptions.category = options.category;
+  // A vPDQ text file is one video: named by the file unless told (clip.vpdq.txt lists video "clip").
+  if (detected.format === "vpdq") readerOptions.entryId = options.entryId ?? videoIdOfFile(path);
   const lists = new Set<string>([options.listId]);
   const input = createReadStream(path);
   const tap = new InputTap();
@@ -161,6 +207,8 @@ export async function importHashSet(
         continue;
       }
       lists.add(record.entry.listId);
+      if (options.category !== undefined && record.entry.category === undefined)
+        record.entry.category = options.category;
       if (!builder.addEntry(record.entry)) {
         report.duplicate++;
         continue;
@@ -179,6 +227,11 @@ export async function importHashSet(
   }
   builder.provenance.push(importProvenance(report, [...lists]));
   return report;
+}
+
+/** The entry id of a video listed by its vPDQ text file: the file's name without `.vpdq.txt` (or `.txt`). */
+export function videoIdOfFile(path: string): string {
+  return basename(path).replace(/\.vpdq\.txt$|\.txt$/i, "");
 }
 
 // How the input ended, when no reader saw it cut short; fatal in strict mode, as an invalid line is.

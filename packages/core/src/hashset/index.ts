@@ -4,7 +4,14 @@ export { HashSetBuilder } from "./builder.js";
 export { diffHashSets, type HashSetChange } from "./diff.js";
 export { decryptStore, encryptStore, isEncryptedStore, parseListKey } from "./encryption.js";
 export type { EntryFields, HashSetEntry, HashSetRecord, ListedVideoFrame, Withdrawal } from "./entry.js";
-export { csvCell, type ExportTally, exportCsv, exportNdjson, withdrawnIn } from "./export.js";
+export {
+  csvCell,
+  type ExportTally,
+  exportCsv,
+  exportNdjson,
+  listedVideoCounts,
+  withdrawnIn,
+} from "./export.js";
 export { HashSet, type PackedSection } from "./hash-set.js";
 export { degenerateValue, parseHashValue } from "./hash-value.js";
 export {
@@ -44,9 +51,10 @@ export {
   signOverrides,
 } from "./overrides.js";
 export type { HashSetReader, ReaderOptions } from "./readers/reader.js";
+export { parseVpdqSignal, vpdqSignalId } from "./readers/vpdq.js";
 export { generateSigningKeys, keyId, parseTrustedKeys, signStore, verifyStore } from "./signature.js";
 export type { ListInfo, PhsHeader, StoreProvenance } from "./store-format.js";
 export { serializeStore } from "./store-writer.js";
 export { type AuditHead, auditLogKey, ListVersionState, RollbackState } from "./version-state.js";
 export { type ListedVideoIdentity, listedVideoEntries } from "./video-entries.js";
-export { formatVpdqText, parseVpdqText, type VpdqFrame } from "./vpdq-text.js";
+export { formatVpdqText, parseVpdqLine, parseVpdqText, type VpdqFrame } from "./vpdq-text.js";

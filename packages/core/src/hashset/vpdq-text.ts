@@ -29,26 +29,35 @@ export function parseVpdqText(text: string, source = "vPDQ text"): VpdqFrame[] {
   for (let i = 0; i < lines.length; i++) {
     const line = (lines[i] as string).endsWith("\r") ? (lines[i] as string).slice(0, -1) : (lines[i] as string);
     if (line === "") continue;
-    const match = LINE.exec(line);
-    const quality = match === null ? Number.NaN : Number(match[2]);
-    if (match === null || quality > 100) {
-      // The line's own text can be a hash list entry, never media; it is cut short all the same.
-      throw new PhmatchError(
-        "PHM_HASHSET_PARSE",
-        `${source} line ${i + 1}: expected frame,quality(0-100),64-hex PDQ hash,timestamp (the reference's vPDQ ` +
-          `text format), got ${JSON.stringify(line.slice(0, 120))}`,
-      );
-    }
-    frames.push({
-      frame: Number(match[1]),
-      hash: { algorithm: PDQ, bytes: new Uint8Array(Buffer.from(match[3] as string, "hex")), quality },
-      timestamp: Number(match[4]),
-    });
+    const frame = parseVpdqLine(line);
+    if (typeof frame === "string") throw new PhmatchError("PHM_HASHSET_PARSE", `${source} line ${i + 1}: ${frame}`);
+    frames.push(frame);
   }
   if (frames.length === 0) {
     throw new PhmatchError("PHM_HASHSET_PARSE", `${source}: no frame hashes (an empty vPDQ hash is not a video hash)`);
   }
   return frames;
+}
+
+/**
+ * One line of the reference's vPDQ text format (without its line end), as {@link parseVpdqText} reads it: the
+ * frame, or why the line is not one (for a reader that reports each bad line and goes on).
+ */
+export function parseVpdqLine(line: string): VpdqFrame | string {
+  const match = LINE.exec(line);
+  const quality = match === null ? Number.NaN : Number(match[2]);
+  if (match === null || quality > 100) {
+    // The line's own text can be a hash list entry, never media; it is cut short all the same.
+    return (
+      "expected frame,quality(0-100),64-hex PDQ hash,timestamp (the reference's vPDQ text format), got " +
+      JSON.stringify(line.slice(0, 120))
+    );
+  }
+  return {
+    frame: Number(match[1]),
+    hash: { algorithm: PDQ, bytes: new Uint8Array(Buffer.from(match[3] as string, "hex")), quality },
+    timestamp: Number(match[4]),
+  };
 }
 
 /**

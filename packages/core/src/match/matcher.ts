@@ -361,7 +361,7 @@ export class Matcher {
     const needles = q.map((f) => f.hash.bytes);
     const hits: MatchHit[] = [];
     const videos = new Map<string, ListedVideoPairs>();
-    for (const section of this.#sections) {
+    for (const [n, section] of this.#sections.entries()) {
       if (section.algorithm !== "pdq") continue;
       for (const found of section.index.searchMany(needles, radius)) {
         const entry = section.loaded.set.entry("pdq", found.index);
@@ -370,13 +370,13 @@ export class Matcher {
         if (listed === undefined || entry.entryId === undefined) {
           // A listed still image: the first kept frame (in time) within the image policy shows it.
           if (found.distance > pdq.maxDistance) continue;
-          const at = q.findIndex(
+          const frame = q.find(
             (f) =>
               f.hash.quality >= (pdq.minQuality ?? 0) && hammingDistance(f.hash.bytes, entry.value) <= pdq.maxDistance,
           );
-          const frame = q[at];
           if (frame === undefined) continue;
           const hit = this.#hit(section, entry, "pdq", hammingDistance(frame.hash.bytes, entry.value), pdq.id);
+          if (entry.fields?.window !== undefined) hit.window = entry.fields.window;
           hit.timestamp = frame.timestamp;
           hit.frame = frame.frame;
           const override = this.#override(section.loaded, "pdq", entry.value, entry.listId);
@@ -385,7 +385,7 @@ export class Matcher {
           continue;
         }
         if (found.distance > policy.maxDistance || listed.quality < policy.minQuality) continue;
-        const key = `${this.#sections.indexOf(section)}\0${entry.listId}\0${entry.entryId}`;
+        const key = `${n}\0${entry.listId}\0${entry.entryId}`;
         let group = videos.get(key);
         if (group === undefined) {
           const frames = this.#listedFrames(section, entry.listId, entry.entryId, listed.frames);

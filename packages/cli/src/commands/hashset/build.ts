@@ -3,6 +3,7 @@ import { posix } from "node:path";
 import {
   type FilePath,
   HashSetBuilder,
+  type HashSetEntry,
   hasherSpec,
   PHMATCH_VERSION,
   PhmatchError,
@@ -15,15 +16,21 @@ import {
   buildHashOptions,
   degenerateValue,
   type EntryFields,
+  hexToBytes,
+  listedVideoEntries,
+  PDQ,
   PDQ_MIN_QUALITY,
   recordPath,
+  type VideoHash,
+  type VpdqFrame,
 } from "@phmatch/core/internal";
 import { Command } from "commander";
 import { CommandExit, EXIT_CODES } from "../../exit-codes.js";
 import { parseAlgorithms, parsePositiveInt } from "../../parse.js";
+import { type VideoCommandOptions, videoOptionsOf, withVideoOptions } from "../../video-options.js";
 import { writeStore } from "./write-store.js";
 
-interface BuildOptions {
+interface BuildOptions extends VideoCommandOptions {
   listId: string;
   listVersion: number;
   listName?: string;
@@ -31,6 +38,7 @@ interface BuildOptions {
   algorithms: string[];
   output: string;
   jobs?: number;
+  fileTimeout: number;
   encrypt: boolean;
   keyFile?: string;
   augment: boolean;
@@ -38,10 +46,10 @@ interface BuildOptions {
   allowEmpty: boolean;
 }
 
-/** `phmatch hashset build`: hash images (read only, never copied) into a store of a list you make. */
+/** `phmatch hashset build`: hash images and videos (read only, never copied) into a store of a list you make. */
 export function buildCommand(): Command {
-  return new Command("build")
-    .description("hash images into a new .phs list (images are read, never copied)")
+  const command = new Command("build")
+    .description("hash images and videos into a new .phs list (files are read, never copied)")
     .addHelpText(
       "after",
       "\nEntry ids are the images' paths relative to the build root (POSIX separators), never absolute: the deepest\n" +
@@ -49,7 +57,7 @@ export function buildCommand(): Command {
         "entries, and degenerate values (the digests of an empty file, a flat image's hash) are never listed.\n" +
         "\nExample:\n  phmatch hashset build ./known --list-id unit-7 --category A --augment -o unit-7.phs\n",
     )
-    .argument("<paths...>", "image files or directories")
+    .argument("<paths...>", "image or video files, or directories")
     .requiredOption("--list-id <id>", "the list's id")
     .option("--list-version <n>", "this release's version", parsePositiveInt, 1)
     .option("--list-name <name>", "the list's name")
@@ -63,6 +71,7 @@ export function buildCommand(): Command {
     )
     .requiredOption("-o, --output <file>", "the .phs store to write")
     .option("-j, --jobs <n>", "worker threads", parsePositiveInt)
+    .option("--file-timeout <seconds>", "per-file time limit (a long video needs more)", parsePositiveInt, 120)
     .option(
       "--augment",
       "also store the hashes of sub-windows of each image (crops keeping 97, 94 and 90% of each side at the " +
@@ -77,115 +86,167 @@ export function buildCommand(): Command {
     )
     .option("--encrypt", "encrypt the store with --key-file or PHMATCH_LIST_KEY", false)
     .option("--key-file <file>", "key for --encrypt")
-    .option("--allow-empty", "write the store even when no entry was taken (it then matches nothing)", false)
-    .action(async (paths: string[], options: BuildOptions) => {
-      const ids = new EntryIds(paths, options.root);
-      const builder = new HashSetBuilder();
-      builder.addList({
-        listId: options.listId,
-        version: options.listVersion,
-        createdAt: new Date().toISOString(),
-        ...(options.listName !== undefined && { name: options.listName }),
-      });
-      const stored = new Set(options.algorithms);
-      const perceptual = options.algorithms.some((a) => hasherSpec(a)?.input === "pixels");
-      // PDQ's quality says whether an image has features at all: it is computed whenever a perceptual hash is
-      // stored, even when PDQ itself is not (and then not stored).
-      const hashed = perceptual && !stored.has("pdq") ? [...options.algorithms, "pdq"] : options.algorithms;
-      const pool = new SupervisedHashPool({
-        jobs: options.jobs,
-        hashOptions: buildHashOptions({ algorithms: hashed, augment: options.augment, dihedral: false }),
-      });
-      const provenance: StoreProvenance = {
-        step: "build",
-        at: new Date().toISOString(),
-        by: `phmatch ${PHMATCH_VERSION}`,
-        lists: [options.listId],
-        read: 0,
-        taken: 0,
-        withdrawals: 0,
-        duplicate: 0,
-        refused: {},
-      };
-      const refuse = (reason: string) => (provenance.refused[reason] = (provenance.refused[reason] ?? 0) + 1);
-      let failed = 0;
-      let featureless = 0;
-      const add = (
-        path: string,
-        algorithm: string,
-        hex: string,
-        entry: { entryId: string; fields?: EntryFields },
-      ): void => {
-        const parsed = parseHashValue(algorithm, hex);
-        if (!parsed.ok) throw new PhmatchError("PHM_INTERNAL", `hash of ${path} did not parse: ${parsed.reason}`);
-        if (degenerateValue(algorithm, parsed.value) !== undefined) {
-          refuse("degenerate");
-          return;
-        }
-        const fields =
-          entry.fields !== undefined && Object.keys(entry.fields).length > 0 ? { fields: entry.fields } : {};
-        if (
-          builder.addEntry({
-            algorithm,
-            value: parsed.value,
-            listId: options.listId,
-            entryId: entry.entryId,
-            ...fields,
-            ...(options.category !== undefined && { category: options.category }),
-          })
-        )
-          provenance.taken++;
-        else provenance.duplicate++;
-      };
-      try {
-        for await (const record of pool.hashAll(walkInputs(paths))) {
-          provenance.read++;
-          if (record.error !== undefined) {
-            failed++;
-            refuse("failed-files");
-            process.stderr.write(`${record.path}: ${record.error.code} ${record.error.message}\n`);
-          }
-          const id = ids.of(recordPath(record));
-          const lowQuality = (record.quality?.pdq ?? PDQ_MIN_QUALITY) < PDQ_MIN_QUALITY;
-          if (lowQuality) featureless++;
-          for (const [algorithm, hex] of Object.entries(record.hashes ?? {})) {
-            if (!stored.has(algorithm)) continue;
-            if (lowQuality && hasherSpec(algorithm)?.input === "pixels") {
-              refuse("low-quality");
-              continue;
-            }
-            add(record.path, algorithm, hex, id);
-          }
-          // Sub-windows: perceptual hashes only, each an entry of the same id that says which window it covers.
-          for (const window of record.windows ?? []) {
-            for (const [algorithm, hex] of Object.entries(window.hashes)) {
-              if (stored.has(algorithm))
-                add(`${record.path} (${window.window})`, algorithm, hex, {
-                  entryId: id.entryId,
-                  fields: { ...id.fields, window: window.window },
-                });
-            }
-          }
-        }
-      } finally {
-        await pool.close();
-      }
-      builder.provenance.push(provenance);
-      const left = [
-        featureless > 0
-          ? `${featureless} featureless (PDQ quality below ${PDQ_MIN_QUALITY}): their perceptual hashes left out`
-          : "",
-        provenance.refused.degenerate !== undefined
-          ? `${provenance.refused.degenerate} degenerate values left out (an empty file's digests, a flat ` +
-            "image's hashes)"
-          : "",
-      ].filter((s) => s !== "");
-      const line = `${provenance.read} files, ${failed} failed${left.length > 0 ? `; ${left.join("; ")}` : ""}`;
-      if (builder.entryCount === 0 && !options.allowEmpty) process.stderr.write(`${line}\n`);
-      await writeStore(builder, options.output, options, ` from ${paths.join(", ")} (${line})`);
-      process.stderr.write(`${line}; ${builder.entryCount} entries in ${options.output}\n`);
-      throw new CommandExit(failed > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
+    .option("--allow-empty", "write the store even when no entry was taken (it then matches nothing)", false);
+  return withVideoOptions(command).action(async (paths: string[], options: BuildOptions) => {
+    const ids = new EntryIds(paths, options.root);
+    const builder = new HashSetBuilder();
+    builder.addList({
+      listId: options.listId,
+      version: options.listVersion,
+      createdAt: new Date().toISOString(),
+      ...(options.listName !== undefined && { name: options.listName }),
     });
+    const stored = new Set(options.algorithms);
+    const perceptual = options.algorithms.some((a) => hasherSpec(a)?.input === "pixels");
+    // PDQ's quality says whether an image has features at all: it is computed whenever a perceptual hash is
+    // stored, even when PDQ itself is not (and then not stored).
+    const hashed = perceptual && !stored.has("pdq") ? [...options.algorithms, "pdq"] : options.algorithms;
+    const pool = new SupervisedHashPool({
+      jobs: options.jobs,
+      fileTimeoutMs: options.fileTimeout * 1000,
+      hashOptions: buildHashOptions({
+        algorithms: hashed,
+        augment: options.augment,
+        dihedral: false,
+        video: videoOptionsOf(options, options.fileTimeout),
+      }),
+    });
+    const provenance: StoreProvenance = {
+      step: "build",
+      at: new Date().toISOString(),
+      by: `phmatch ${PHMATCH_VERSION}`,
+      lists: [options.listId],
+      read: 0,
+      taken: 0,
+      withdrawals: 0,
+      duplicate: 0,
+      refused: {},
+    };
+    const refuse = (reason: string) => (provenance.refused[reason] = (provenance.refused[reason] ?? 0) + 1);
+    let failed = 0;
+    let featureless = 0;
+    const failures = new Map<string, number>();
+    const videos = { listed: 0, frames: 0 };
+    const add = (
+      path: string,
+      algorithm: string,
+      hex: string,
+      entry: { entryId: string; fields?: EntryFields },
+    ): void => {
+      const parsed = parseHashValue(algorithm, hex);
+      if (!parsed.ok) throw new PhmatchError("PHM_INTERNAL", `hash of ${path} did not parse: ${parsed.reason}`);
+      if (degenerateValue(algorithm, parsed.value) !== undefined) {
+        refuse("degenerate");
+        return;
+      }
+      const fields = entry.fields !== undefined && Object.keys(entry.fields).length > 0 ? { fields: entry.fields } : {};
+      if (
+        builder.addEntry({
+          algorithm,
+          value: parsed.value,
+          listId: options.listId,
+          entryId: entry.entryId,
+          ...fields,
+          ...(options.category !== undefined && { category: options.category }),
+        })
+      )
+        provenance.taken++;
+      else provenance.duplicate++;
+    };
+    try {
+      for await (const record of pool.hashAll(walkInputs(paths))) {
+        provenance.read++;
+        if (record.error !== undefined) {
+          failed++;
+          refuse("failed-files");
+          failures.set(record.error.code, (failures.get(record.error.code) ?? 0) + 1);
+          process.stderr.write(`${record.path}: ${record.error.code} ${record.error.message}\n`);
+        }
+        const id = ids.of(recordPath(record));
+        const lowQuality = (record.quality?.pdq ?? PDQ_MIN_QUALITY) < PDQ_MIN_QUALITY;
+        if (lowQuality) featureless++;
+        for (const [algorithm, hex] of Object.entries(record.hashes ?? {})) {
+          if (!stored.has(algorithm)) continue;
+          if (lowQuality && hasherSpec(algorithm)?.input === "pixels") {
+            refuse("low-quality");
+            continue;
+          }
+          add(record.path, algorithm, hex, id);
+        }
+        if (record.video !== undefined && stored.has(PDQ)) {
+          const listed = listVideo(record.video, { listId: options.listId, ...id, category: options.category });
+          provenance.duplicate += listed.duplicate;
+          for (let i = 0; i < listed.lowQuality; i++) refuse("low-quality");
+          if (listed.entries.length === 0) {
+            refuse("empty-video");
+            process.stderr.write(`${record.path}: no frame of PDQ quality ${PDQ_MIN_QUALITY} or more: not listed\n`);
+          } else videos.listed++;
+          for (const entry of listed.entries) {
+            if (builder.addEntry(entry)) {
+              provenance.taken++;
+              videos.frames++;
+            } else provenance.duplicate++;
+          }
+        }
+        // Sub-windows: perceptual hashes only, each an entry of the same id that says which window it covers.
+        for (const window of record.windows ?? []) {
+          for (const [algorithm, hex] of Object.entries(window.hashes)) {
+            if (stored.has(algorithm))
+              add(`${record.path} (${window.window})`, algorithm, hex, {
+                entryId: id.entryId,
+                fields: { ...id.fields, window: window.window },
+              });
+          }
+        }
+      }
+    } finally {
+      await pool.close();
+    }
+    builder.provenance.push(provenance);
+    const left = [
+      featureless > 0
+        ? `${featureless} featureless (PDQ quality below ${PDQ_MIN_QUALITY}): their perceptual hashes left out`
+        : "",
+      provenance.refused.degenerate !== undefined
+        ? `${provenance.refused.degenerate} degenerate values left out (an empty file's digests, a flat ` +
+          "image's hashes)"
+        : "",
+    ].filter((s) => s !== "");
+    const codes = [...failures].map(([code, n]) => `${code} ${n}`).join(", ");
+    const listedVideos = videos.listed > 0 ? ` (${videos.listed} videos listed as ${videos.frames} frames)` : "";
+    const line =
+      `${provenance.read} files${listedVideos}, ${failed} failed${failed > 0 ? ` (${codes})` : ""}` +
+      `${left.length > 0 ? `; ${left.join("; ")}` : ""}`;
+    if (builder.entryCount === 0 && !options.allowEmpty) process.stderr.write(`${line}\n`);
+    await writeStore(builder, options.output, options, ` from ${paths.join(", ")} (${line})`);
+    process.stderr.write(`${line}; ${builder.entryCount} entries in ${options.output}\n`);
+    throw new CommandExit(failed > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
+  });
+}
+
+/**
+ * The store entries of a hashed video, through listedVideoEntries as every listed video is made: its frames of
+ * quality >= 50, first of each hash, under the video's entry id; how many frames it left out, for the provenance.
+ */
+function listVideo(
+  video: VideoHash,
+  identity: { listId: string; entryId: string; fields?: EntryFields; category?: string | undefined },
+): { entries: HashSetEntry[]; duplicate: number; lowQuality: number } {
+  const frames: VpdqFrame[] = video.frames.map((f) => ({
+    frame: f.frame,
+    timestamp: f.timestamp,
+    hash: { algorithm: PDQ, bytes: hexToBytes(f.pdq, 32), quality: f.quality },
+  }));
+  const { entries, dropped } = listedVideoEntries(
+    {
+      listId: identity.listId,
+      entryId: identity.entryId,
+      ...(identity.category !== undefined && { category: identity.category }),
+      ...(identity.fields !== undefined && { fields: identity.fields }),
+    },
+    frames,
+  );
+  return { entries, ...dropped };
 }
 
 /**

@@ -28,9 +28,13 @@ export function exportCommand(): Command {
         out.end((error?: Error | null) => (error ? reject(error) : resolve())),
       );
     const kept = options.format === "ndjson" ? "; their withdrawals are exported" : "";
+    const frames =
+      tally.videoFrames !== undefined
+        ? `; left out ${tally.videoFrames} frames of listed videos (CSV has no place for them; use --format ndjson)`
+        : "";
     process.stderr.write(
       `exported ${tally.entries} ` +
-        `entries${tally.withdrawn > 0 ? `; left out ${tally.withdrawn} withdrawn entries${kept}` : ""}\n`,
+        `entries${tally.withdrawn > 0 ? `; left out ${tally.withdrawn} withdrawn entries${kept}` : ""}${frames}\n`,
     );
   });
 }

@@ -15,6 +15,8 @@ interface ImportCommandOptions {
   source?: string;
   usageTerms?: string;
   columns?: string;
+  category?: string;
+  entryId?: string;
   strict: boolean;
   output: string;
   encrypt: boolean;
@@ -26,11 +28,17 @@ interface ImportCommandOptions {
 /** `phmatch hashset import`: a list file (any supported format) to a .phs store, with a full report. */
 export function importCommand(): Command {
   return new Command("import")
-    .description("import a hash list (text, pytx, csv, ndjson, vics, icse, ncmec) into a .phs store")
+    .description(
+      "import a hash list (text, pytx, csv, ndjson, vics, icse, ncmec, vpdq, threatexchange) into a .phs store",
+    )
     .addHelpText(
       "after",
       "\nExample:\n  phmatch hashset import vics.json --list-id pvic --list-version 7 -o pvic.phs --report " +
-        "import.json\n",
+        "import.json\n  phmatch hashset import clip.vpdq.txt --list-id unit-7 --category A -o clip.phs\n" +
+        "\nA vPDQ text file (frame,quality,hash,timestamp lines) is one video, listed as its frames of PDQ quality\n" +
+        "50 or more; its entry id is the file's name without .vpdq.txt unless --entry-id names it. Several videos:\n" +
+        "import each, then `phmatch hashset merge`. ThreatExchange/HMA records (one JSON object per line) and pytx\n" +
+        "`vpdq <signal>` lines hold many videos, each with its own id.\n",
     )
     .argument("<file>", "the list file")
     .addOption(
@@ -45,6 +53,8 @@ export function importCommand(): Command {
     .option("--source <who>", "who supplies the list")
     .option("--usage-terms <text>", "usage terms or confidentiality conditions")
     .option("--columns <map>", "CSV column names, e.g. hash=MD5,category=Cat,id=FileID,algorithm=Type,list=List")
+    .option("--category <category>", "category of the entries whose record gives none (text, pytx, vpdq lists)")
+    .option("--entry-id <id>", "vpdq: the entry id of the video (default: the file's name without .vpdq.txt)")
     .option("--strict", "any invalid line is fatal", false)
     .requiredOption("-o, --output <file>", "the .phs store to write")
     .option("--encrypt", "encrypt the store (AES-256-GCM) with --key-file or PHMATCH_LIST_KEY", false)
@@ -64,6 +74,8 @@ export function importCommand(): Command {
         ...(options.format !== undefined && { format: options.format }),
         ...(options.algorithm !== undefined && { algorithm: options.algorithm }),
         ...(options.columns !== undefined && { columns: parseColumns(options.columns) }),
+        ...(options.category !== undefined && { category: options.category }),
+        ...(options.entryId !== undefined && { entryId: options.entryId }),
       });
       // The report is written whatever happens next: it is what says why nothing was taken.
       if (options.report !== undefined) await writeFile(options.report, JSON.stringify(report, null, 2) + "\n");
@@ -88,6 +100,11 @@ export function summary(report: ImportReport): string {
       `${report.duplicate}, invalid ${report.invalid}, degenerate (refused) ${report.degenerate}, not ` +
       `computable (carried) ${report.notComputable}`,
   ];
+  if (report.videos + report.lowQuality + report.emptyVideos > 0)
+    lines.push(
+      `  videos ${report.videos}; frames left out: ${report.lowQuality} below ` +
+        `PDQ quality 50, repeated frames among the duplicates; ${report.emptyVideos} videos with no frame to match`,
+    );
   const unrecognised = Object.entries(report.unrecognised);
   if (unrecognised.length > 0)
     lines.push(`  unrecognised hash types: ${unrecognised.map(([n, c]) => `${n} (${c})`).join(", ")}`);
@@ -97,7 +114,7 @@ export function summary(report: ImportReport): string {
     lines.push(`  input ${report.ending}${at}`);
   }
   for (const p of report.problems.slice(0, 10)) lines.push(`  ${p.file}:${p.line}: ${cliText(p.reason)}`);
-  const listed = report.invalid + report.degenerate;
+  const listed = report.invalid + report.degenerate + report.emptyVideos;
   if (listed > 10) lines.push(`  ... ${listed - 10} more refused (see --report)`);
   return lines.join("\n") + "\n";
 }

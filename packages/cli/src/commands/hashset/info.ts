@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { hasherSpec, loadHashSet, type StoreProvenance } from "@phmatch/core";
+import { listedVideoCounts } from "@phmatch/core/internal";
 import { Command } from "commander";
 import { describeOverrides, loadOptions, type TrustOptions, withTrustOptions } from "./options.js";
 
@@ -24,6 +25,7 @@ export function infoCommand(): Command {
       entries: set.size,
       byAlgorithm: set.header.counts.byAlgorithm,
       withdrawals: set.header.counts.withdrawals,
+      listedVideos: listedVideoCounts(set),
       createdBy: set.header.createdBy,
       createdAt: set.header.createdAt,
       encrypted: loaded.encrypted,
@@ -69,6 +71,10 @@ export function infoCommand(): Command {
         .map(([a, n]) => `${a} ${n}`)
         .join(", ")}; ${info.withdrawals} withdrawals`,
     );
+    if (info.listedVideos.videos > 0)
+      lines.push(
+        `  listed videos: ${info.listedVideos.videos}, as ${info.listedVideos.frames} pdq frame entries (vPDQ)`,
+      );
     for (const a of info.notComputable)
       lines.push(`  ${a}: carried only; phmatch cannot compute ${a}, so these entries never match`);
     lines.push(

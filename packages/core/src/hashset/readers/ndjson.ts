@@ -1,7 +1,10 @@
+import { PDQ } from "../../hashers/pdq.js";
 import type { EntryFields, HashSetEntry, HashSetRecord } from "../entry.js";
 import { parseHashValue } from "../hash-value.js";
+import type { VpdqFrame } from "../vpdq-text.js";
 import { numberedLines, tooLongReason } from "./lines.js";
 import type { HashSetReader } from "./reader.js";
+import { videoRecords } from "./vpdq.js";
 
 /**
  * NDJSON, two shapes on any line:
@@ -10,8 +13,43 @@ import type { HashSetReader } from "./reader.js";
  *   and `{"type":"withdrawal","algorithm","hash","list","id"}` lines;
  * - the records `phmatch hash` prints (`{"path","hashes":{...}}`): one entry per hash, entry id = path, so a
  *   list can be made from a hashing run. A record with an error keeps the hashes it has (digests).
+ * Listed videos come back through listedVideoEntries, as every listed video is made: the export's frame lines
+ * (`fields.video`) are gathered by list and entry id and listed once the file is read, and a hash record's `video`
+ * (its vPDQ frames) lists the video under its path.
  */
 export const readNdjson: HashSetReader = async function* (input, options, report) {
+  const videos = new Map<string, ExportedVideo>();
+  yield* readLines(input, options, report, videos);
+  for (const video of videos.values())
+    yield* videoRecords(
+      video.frames,
+      {
+        listId: video.listId,
+        entryId: video.entryId,
+        fields: video.fields,
+        ...(video.category !== undefined && { category: video.category }),
+      },
+      video.line,
+      report,
+    );
+};
+
+/** A listed video of an export, gathered from its frame lines. */
+interface ExportedVideo {
+  listId: string;
+  entryId: string;
+  category?: string;
+  fields: EntryFields;
+  frames: VpdqFrame[];
+  line: number;
+}
+
+async function* readLines(
+  input: Parameters<HashSetReader>[0],
+  options: Parameters<HashSetReader>[1],
+  report: Parameters<HashSetReader>[2],
+  videos: Map<string, ExportedVideo>,
+): AsyncGenerator<HashSetRecord> {
   for await (const { line, text, tooLong } of numberedLines(input)) {
     if (tooLong) {
       report.read++;
@@ -46,11 +84,19 @@ export const readNdjson: HashSetReader = async function* (input, options, report
     report.read++;
     if (value.type === "entry" || value.type === "withdrawal") {
       const record = exportRecord(value, options.listId, line, report);
-      if (record !== undefined) yield record;
+      if (record?.kind === "frame") gather(videos, record, line);
+      else if (record !== undefined) yield record;
       continue;
     }
-    if (typeof value.path === "string" && (isObject(value.hashes) || isObject(value.error))) {
+    if (typeof value.path === "string" && (isObject(value.hashes) || isObject(value.error) || isObject(value.video))) {
       const hashes = isObject(value.hashes) ? Object.entries(value.hashes) : [];
+      // A video's record: its vPDQ frames list it under its path (its digests, if any, follow as entries).
+      if (isObject(value.video)) {
+        const frames = hashedFrames(value.video);
+        if (typeof frames === "string") report.problem(line, `hash record of ${value.path}: ${frames}`);
+        else yield* videoRecords(frames, { listId: options.listId, entryId: value.path, fields: {} }, line, report);
+        if (hashes.length === 0) continue;
+      }
       if (hashes.length === 0) {
         report.problem(
           line,
@@ -79,14 +125,55 @@ export const readNdjson: HashSetReader = async function* (input, options, report
     }
     report.problem(line, 'neither a phmatch hash-set line ("type": "entry" | "withdrawal") nor a phmatch hash record');
   }
-};
+}
+
+/** One frame line of an exported listed video. */
+type FrameLine = { kind: "frame"; entry: HashSetEntry; frame: VpdqFrame };
+
+function gather(videos: Map<string, ExportedVideo>, record: FrameLine, line: number): void {
+  const { entry, frame } = record;
+  const key = `${entry.listId}\0${entry.entryId ?? ""}`;
+  let video = videos.get(key);
+  if (video === undefined) {
+    video = { listId: entry.listId, entryId: entry.entryId ?? "", fields: entry.fields ?? {}, frames: [], line };
+    if (entry.category !== undefined) video.category = entry.category;
+    videos.set(key, video);
+  }
+  video.frames.push(frame);
+}
+
+// Where a frame sits in its video, as the export writes `fields.video` (its kept count is recounted on the way in).
+function exportedFrame(value: unknown, bytes: Uint8Array): VpdqFrame | string {
+  if (!isObject(value)) return '"fields.video" is not an object';
+  const { frame, timestamp, quality } = value;
+  if (typeof frame !== "number" || !Number.isSafeInteger(frame) || frame < 0)
+    return '"fields.video.frame" is not a frame number';
+  if (typeof timestamp !== "number" || !(timestamp >= 0)) return '"fields.video.timestamp" is not seconds';
+  if (typeof quality !== "number" || !Number.isInteger(quality) || quality < 0 || quality > 100)
+    return '"fields.video.quality" is not 0-100';
+  return { frame, timestamp, hash: { algorithm: PDQ, bytes, quality } };
+}
+
+// The frames of a hash record's `video` (what `phmatch hash` prints for a video).
+function hashedFrames(video: Record<string, unknown>): VpdqFrame[] | string {
+  if (!Array.isArray(video.frames)) return '"video.frames" is not a list';
+  const frames: VpdqFrame[] = [];
+  for (const f of video.frames) {
+    const pdq = isObject(f) && typeof f.pdq === "string" ? parseHashValue(PDQ, f.pdq) : undefined;
+    if (pdq === undefined || !pdq.ok) return "a frame of video.frames has no 64-hex pdq hash";
+    const frame = exportedFrame(f, pdq.value);
+    if (typeof frame === "string") return frame.replace("fields.video", "video.frames[]");
+    frames.push(frame);
+  }
+  return frames.length > 0 ? frames : "an empty video.frames is not a video hash";
+}
 
 function exportRecord(
   value: Record<string, unknown>,
   defaultList: string,
   line: number,
   report: { problem(line: number, reason: string): void },
-): HashSetRecord | undefined {
+): HashSetRecord | FrameLine | undefined {
   // Fields of the wrong type are refused, not dropped: an entry must not lose its id or list on the way in.
   for (const key of ["list", "id", "category", "algorithm", "hash"] as const) {
     if (value[key] !== undefined && typeof value[key] !== "string") {
@@ -119,13 +206,28 @@ function exportRecord(
   }
   const entry: HashSetEntry = { algorithm, value: parsed.value, listId, ...(entryId !== undefined && { entryId }) };
   if (typeof value.category === "string") entry.category = value.category;
+  let video: unknown;
   if (value.fields !== undefined) {
-    const fields = entryFields(value.fields);
+    const { video: where, ...rest } = isObject(value.fields) ? value.fields : { video: undefined };
+    video = where;
+    const fields = entryFields(isObject(value.fields) ? rest : value.fields);
     if (typeof fields === "string") {
       report.problem(line, fields);
       return undefined;
     }
     if (Object.keys(fields).length > 0) entry.fields = fields;
+  }
+  if (video !== undefined) {
+    if (algorithm !== PDQ || entryId === undefined) {
+      report.problem(line, "a frame of a listed video (fields.video) is a pdq entry with an id");
+      return undefined;
+    }
+    const frame = exportedFrame(video, parsed.value);
+    if (typeof frame === "string") {
+      report.problem(line, frame);
+      return undefined;
+    }
+    return { kind: "frame", entry, frame };
   }
   return { kind: "entry", entry, line };
 }

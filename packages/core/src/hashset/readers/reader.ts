@@ -10,6 +10,10 @@ export interface ReaderOptions {
   algorithm?: string;
   /** Column names for CSV/TSV: which header holds what (defaults: algorithm, hash, category, id). */
   columns?: { algorithm?: string; hash?: string; category?: string; id?: string; list?: string };
+  /** The category of entries whose record gives none (bare lists: text, pytx, vPDQ text). */
+  category?: string;
+  /** The entry id of a list file that is one listed video (vPDQ text), whose lines carry none. */
+  entryId?: string;
 }
 
 /**

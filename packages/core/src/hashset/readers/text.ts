@@ -3,6 +3,7 @@ import type { HashSetRecord } from "../entry.js";
 import { parseHashValue } from "../hash-value.js";
 import { numberedLines, tooLongReason } from "./lines.js";
 import type { HashSetReader } from "./reader.js";
+import { parseVpdqSignal, videoRecords, vpdqSignalId } from "./vpdq.js";
 
 // Plain text lists: one value per line, all of the algorithm given with --algorithm. Empty lines and lines
 // starting with '#' are skipped (not records).
@@ -33,7 +34,8 @@ export const readText: HashSetReader = async function* (input, options, report) 
 
 // python-threatexchange's local file exchange: "<signal_type> <value>" per line. Its signal type names, mapped
 // to ours where the signal is one phmatch computes; the others (url, raw_text, trend_query, video_tmk_pdqf,
-// ...) are counted as unrecognised, never dropped silently.
+// ...) are counted as unrecognised, never dropped silently. A `vpdq` line is a listed video: its value, the rest
+// of the line, is pytx's vPDQ signal string (a JSON list of frames, with spaces), its entry id vpdqSignalId.
 const PYTX_SIGNAL_TYPES: Record<string, string> = {
   pdq: "pdq",
   photo_pdq: "pdq",
@@ -51,6 +53,20 @@ export const readPytx: HashSetReader = async function* (input, options, report) 
     report.read++;
     if (tooLong) {
       report.problem(line, tooLongReason('"<signal_type> <value>"'));
+      continue;
+    }
+    const video = /^(vpdq|video_vpdq)\s+(\S.*)$/i.exec(trimmed);
+    if (video !== null) {
+      const signal = video[2] as string;
+      const frames = parseVpdqSignal(signal);
+      if (typeof frames === "string") report.problem(line, frames);
+      else
+        yield* videoRecords(
+          frames,
+          { listId: options.listId, entryId: vpdqSignalId(signal), fields: {} },
+          line,
+          report,
+        );
       continue;
     }
     const match = /^(\S+)\s+(\S+)\s*$/.exec(trimmed);
