@@ -11,6 +11,8 @@
 // Peak RSS per run is the largest process of the run's tree (getrusage maxrss via GNU time, package `time`);
 // for the gate it is the server's VmHWM, reset before each request (/proc/PID/clear_refs).
 // The corpus is written to a fresh temporary directory and removed afterwards. Inputs are benign by construction.
+// The video kinds (VIDEO_KINDS: cut, bomb, corrupt and mislabelled MP4s, a FIFO named .mp4 that never ends) run
+// with whatever FFmpeg the machine has; an interface that does not decode video answers them as no image.
 // Usage: node bench/hostile/run.mjs [--size full|fast] [--interfaces hash,batch,scan,check,serve] [--kinds a,b]
 //        [--file-timeout 30] [--memory-limit 2048]
 import { execFileSync, spawn } from "node:child_process";
@@ -29,7 +31,15 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
-import { HOSTILE_KINDS, hostileCorpus, meetsExpectation, writeCorpus } from "../../test-fixtures/hostile/generate.mjs";
+import {
+  endlessBody,
+  feedEndlessly,
+  HOSTILE_KINDS,
+  hostileCorpus,
+  meetsExpectation,
+  VIDEO_KINDS,
+  writeCorpus,
+} from "../../test-fixtures/hostile/generate.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -83,16 +93,18 @@ const fifoWatch = setInterval(() => {
   }
 }, 20);
 
-const kinds = values.kinds?.split(",") ?? HOSTILE_KINDS;
+const kinds = values.kinds?.split(",") ?? [...HOSTILE_KINDS, ...VIDEO_KINDS];
 const t0 = Date.now();
-const corpus = (
-  await hostileCorpus({
-    size: values.size,
-    canary: { url: `http://127.0.0.1:${canary.address().port}/canary`, file: fifo },
-  })
-).filter((i) => kinds.includes(i.kind));
+const corpus = await hostileCorpus({
+  size: values.size,
+  kinds,
+  canary: { url: `http://127.0.0.1:${canary.address().port}/canary`, file: fifo },
+});
 const corpusDir = join(work, "corpus");
 const paths = writeCorpus(corpusDir, corpus);
+// The endless inputs are FIFOs whose writer never stops while a reader has them open (the gate gets them as an
+// upload body that never ends).
+const feeder = feedEndlessly(corpus, paths);
 const inputs = corpus.map((input, i) => ({ ...input, path: paths[i], key: `${input.kind}/${input.name}` }));
 log(
   `${inputs.length} inputs (${(inputs.reduce((a, i) => a + i.bytes.length, 0) / 2 ** 20).toFixed(1)} MiB) ` +
@@ -363,6 +375,7 @@ async function serve() {
         method: "POST",
         headers: { "content-type": "application/octet-stream" },
         body,
+        duplex: "half",
         signal: AbortSignal.timeout(HARD_LIMIT_MS),
       });
       const json = await r.json().catch(() => undefined);
@@ -390,7 +403,7 @@ async function serve() {
       continue;
     }
     resetHwm();
-    const r = await post(input.bytes);
+    const r = await post(input.endless ? endlessBody(input) : input.bytes);
     const rssKiB = child.exitCode === null ? hwm() : NaN;
     let result;
     if (r.status === 0) result = crash(`no answer (${r.error})`);
@@ -437,6 +450,7 @@ const selfTest =
   canaryHits.http > before.http && canaryHits.file > before.file ? "both seen" : "NOT SEEN: the canaries are broken";
 Object.assign(canaryHits, before);
 clearInterval(fifoWatch);
+feeder.stop();
 canary.close();
 
 // --- tables ----------------------------------------------------------------------------------------------

@@ -16,6 +16,14 @@ export {
 } from "./decode/decode-image.js";
 /** Which single files a command decodes in its own process. */
 export { fitsInProcess, IN_PROCESS_MAX_BYTES, IN_PROCESS_MAX_PIXELS } from "./decode/in-process.js";
+/** The ISO BMFF container pre-check of videos, before FFmpeg (issue 20). */
+export {
+  type IsoBmffFacts,
+  type IsoBmffTrack,
+  isIsoBmff,
+  precheckVideoContainer,
+  readIsoBmff,
+} from "./decode/iso-bmff.js";
 /** Decoded pixels. */
 export type { DecodedImage, Pixels } from "./decode/pixels.js";
 /** Read-only file reading: whole (with a size limit) or once with streamed digests. */

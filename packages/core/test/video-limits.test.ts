@@ -207,8 +207,11 @@ describe("a missing or misconfigured FFmpeg", () => {
     );
   });
 
+  // A whole synthetic clip: a bare ftyp box is refused as cut short by the container pre-check, before FFmpeg.
+  const clip = readFileSync(fixtures("videos/testsrc-64x48-2s.mp4"));
+
   it("reaches the hash record as its error, beside the digests", async () => {
-    const record = await hashImageBytes(box("ftyp", "isom"), "v.mp4", {
+    const record = await hashImageBytes(clip, "v.mp4", {
       algorithms: ["md5", "pdq"],
       video: { ffmpegPath: "/nonexistent/ffmpeg" },
     });
@@ -218,13 +221,13 @@ describe("a missing or misconfigured FFmpeg", () => {
   });
 
   it("is not asked for without video options (the bytes go to the image decoder, which refuses them)", async () => {
-    const record = await hashImageBytes(box("ftyp", "isom"), "v.mp4", {
+    const record = await hashImageBytes(clip, "v.mp4", {
       algorithms: ["pdq"],
       video: { ffmpegPath: "/nonexistent/ffmpeg" },
     });
     expect(record.error?.code).toBe("PHM_VIDEO_DECODER_MISSING");
     for (const video of [false, undefined]) {
-      const imageOnly = await hashImageBytes(box("ftyp", "isom"), "v.mp4", { algorithms: ["pdq"], video });
+      const imageOnly = await hashImageBytes(clip, "v.mp4", { algorithms: ["pdq"], video });
       expect(imageOnly.error?.code).toMatch(/^PHM_DECODE_/);
       expect(imageOnly.video).toBeUndefined();
     }

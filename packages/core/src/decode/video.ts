@@ -9,6 +9,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { accessSync, closeSync, constants, openSync, statSync, writeSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import { PhmatchError } from "../errors/index.js";
+import { precheckVideoContainer } from "./iso-bmff.js";
 
 /** Limits a video must keep, checked on its headers before decoding. Plain data (crosses process boundaries). */
 export interface VideoLimits {
@@ -341,9 +342,12 @@ function memoryFileError(error: unknown, path: string): PhmatchError {
 /**
  * Probes and decodes a video held in memory, calling `onFrame` for each frame the reference hashes at
  * `secondsPerHash` (RGB24 by libswscale's portable C conversion, `-cpuflags 0`: the reference's C-path hashes on
- * any CPU; docs/design/video-decoder.md, route c). Throws PhmatchError: PHM_VIDEO_DECODER_MISSING,
+ * any CPU; docs/design/video-decoder.md, route c). An ISO BMFF / QuickTime file first passes the container
+ * pre-check in JS (decode/iso-bmff.ts: limits, truncation, damaged boxes), before FFmpeg is looked for; Matroska and
+ * AVI are checked by ffprobe alone. Throws PhmatchError: PHM_VIDEO_DECODER_MISSING,
  * PHM_VIDEO_MEMORY_FILE, PHM_VIDEO_LIMIT (headers over the limits, or more frames than they declared),
- * PHM_DECODE_UNSUPPORTED (not a whitelisted container, no video stream), PHM_DECODE_CORRUPT, PHM_DECODE_TIMEOUT.
+ * PHM_DECODE_UNSUPPORTED (not a whitelisted container, no video stream), PHM_DECODE_CORRUPT, PHM_DECODE_TIMEOUT,
+ * PHM_VIDEO_TRUNCATED (the pre-check: boxes or samples past the end of the bytes).
  * A video cut short is not an error here: compare `framesDecoded` with `framesExpected`.
  */
 export async function decodeVideo(
@@ -361,6 +365,8 @@ export async function decodeVideo(
       { path, optionNames: ["maxVideoBytes"] },
     );
   }
+  // Before FFmpeg is looked for: an ISO BMFF file's headers are read in JS, and refused alike with or without it.
+  precheckVideoContainer(bytes, limits, path);
   const tools = findVideoTools(options);
   const timeoutMs = (options.videoTimeoutSeconds ?? DEFAULT_VIDEO_TIMEOUT_SECONDS) * 1000;
   const fd = memoryFile(bytes, path);
