@@ -1,6 +1,6 @@
 // check and scan take videos (issue 20): without FFmpeg (PHMATCH_FFMPEG set to an absolute path where there is
 // none), a video is PHM_VIDEO_DECODER_MISSING for that file, never `unseen`, and a scan goes on to the next file. No
-// FFmpeg is needed here: the video is only recognised (an MP4's first box), never decoded.
+// FFmpeg is needed here: the video is only recognised and its boxes read, never decoded.
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,14 +16,8 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const env = cleanEnv({ PHMATCH_STATE_DIR: join(work, "state"), PHMATCH_FFMPEG: join(work, "no-such-ffmpeg") });
 const demo = fixtures("hashsets/demo.phs");
 
-// An MP4's ftyp box (brand isom) and a little more: a video container to phmatch, which FFmpeg would then read.
-const mp4 = Buffer.concat([
-  Buffer.from([0, 0, 0, 0x18]),
-  Buffer.from("ftypisom", "latin1"),
-  Buffer.from([0, 0, 2, 0]),
-  Buffer.from("isommp41", "latin1"),
-  Buffer.alloc(64, 0x11),
-]);
+// A valid MP4 (the committed 2-second testsrc clip): it passes the container pre-check, so only FFmpeg is missing.
+const mp4 = readFileSync(fixtures("videos/testsrc-64x48-2s.mp4"));
 const tree = join(work, "evidence");
 mkdirSync(tree);
 writeFileSync(join(tree, "a-clip.mp4"), mp4);
