@@ -21,6 +21,8 @@ const { values } = parseArgs({
     // the client address a proxy in front would name (sent as X-Forwarded-For; the gate trusts it only from
     // --trusted-proxies)
     "forwarded-for": { type: "string" },
+    // video-frames: how many frame hashes each /v1/match request carries
+    frames: { type: "string", default: "3600" },
   },
 });
 const PORT = Number(values.port);
@@ -190,6 +192,41 @@ switch (values.kind) {
         }
       };
       for (let i = 0; i < COUNT; i++) void one(i);
+    }
+    break;
+  case "video-frames": // a video's frame list by hash to /v1/match, as long as a request may be, back to back
+    {
+      // Random PDQ values (none listed): what a client probing a list with frames, or burning the gate's CPU with
+      // lookups, would send. Each answered request looked up every frame; the tally counts them.
+      const frames = Number(values.frames);
+      const hex = () => Array.from({ length: 64 }, () => "0123456789abcdef"[Math.floor(Math.random() * 16)]).join("");
+      const body = Buffer.from(
+        JSON.stringify({
+          video: {
+            algorithm: "vpdq",
+            frames: Array.from({ length: frames }, (_, i) => ({
+              frame: i * 30,
+              pdq: hex(),
+              quality: 100,
+              timestamp: i,
+            })),
+          },
+        }),
+      );
+      const payload = Buffer.concat([head("/v1/match", "application/json", body.length), body]);
+      const one = async () => {
+        while (!stopping) {
+          const c = connection(payload);
+          const outcome = await c.outcome;
+          if (!stopping) {
+            count(outcome);
+            if (outcome.startsWith("200 ")) tally["frames looked up"] = (tally["frames looked up"] ?? 0) + frames;
+          }
+          c.socket.destroy();
+          await c.closed;
+        }
+      };
+      for (let i = 0; i < COUNT; i++) void one();
     }
     break;
   default:

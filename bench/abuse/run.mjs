@@ -2,7 +2,8 @@
 // token, from 127.0.0.1) measured without and then with each abusive client running beside it: idle sockets and
 // slowloris headers (from one address, where the per-address cap holds, and from eight), huge headers, bodies
 // stopped half way or dribbled, disconnects mid-body, JSON to /v1/check, an oversized multipart part, floods
-// of well-formed uploads with an unlimited and with a rate-limited token, and pixel bombs (one-colour 100 MP PNG,
+// of well-formed uploads with an unlimited and with a rate-limited token, video frame lists by hash to /v1/match
+// against a rate-limited decision token (issue 20), and pixel bombs (one-colour 100 MP PNG,
 // JPEG and WebP, and a 50 MP PNG just under the limit, 12 a minute; also run against the gate at 7fb58cb for a
 // second table). The healthy client's token is its own. Each abuser runs in its own process
 // (bench/abuse/abuser.mjs) from 127.0.0.2..9; the server's RSS and open file handles (its worker processes
@@ -47,6 +48,8 @@ const demo = new URL("../../test-fixtures/hashsets/demo.phs", import.meta.url).p
 const HEALTHY = "bench-healthy-token-0123456789";
 const FULL = "bench-backend-token-0123456789";
 const LIMITED = "bench-app-token-0123456789abc";
+// A decision token that may send pdq by hash (so video frames), at 600 lookups a minute.
+const VIDEO = "bench-video-token-0123456789ab";
 const one = ["127.0.0.2"];
 const eight = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7", "127.0.0.8", "127.0.0.9"];
 const ABUSES = [
@@ -76,6 +79,15 @@ const ABUSES = [
   { kind: "multipart-oversized", label: "multipart part 1 MiB over --max-bytes, 2 loops", count: 2, from: one },
   { kind: "flood", label: "upload flood, 32 connections, unlimited token", count: 32, from: one, token: FULL },
   { kind: "flood", label: "upload flood, 32 connections, token at 600/min", count: 32, from: one, token: LIMITED },
+  // Issue 20: a video's frames by hash, the longest list a request may carry, against a decision token whose rate
+  // counts each frame: what the rate lets through is the "frames looked up" of the abuser's tally.
+  {
+    kind: "video-frames",
+    label: "video frames by hash: 3,600-frame lists to /v1/match, 4 connections, decision token (pdq) at 600/min",
+    count: 4,
+    from: one,
+    token: VIDEO,
+  },
   // The pixel bombs of issue 16: one colour, many pixels, few bytes; 2 connections taking turns, 12 a minute.
   // The healthy client runs 30 s beside each (six of the abuser's uploads), and the same rows run against the
   // gate at BEFORE too (a second table).
@@ -130,6 +142,7 @@ function startServer(dir, bin = cli, extraArgs = []) {
         { name: "healthy", token: HEALTHY, detail: "full" },
         { name: "backend", token: FULL, detail: "full" },
         { name: "app", token: LIMITED, detail: "decision", ratePerMinute: 600 },
+        { name: "video", token: VIDEO, detail: "decision", matchAlgorithms: ["pdq"], ratePerMinute: 600 },
       ],
     }),
   );

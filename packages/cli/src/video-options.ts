@@ -15,9 +15,10 @@ export interface VideoCommandOptions {
 
 /**
  * Adds how videos are hashed (vPDQ: --seconds-per-hash), the limits a video is refused beyond, and where FFmpeg is:
- * the same options wherever a command hashes videos (hash, hashset build), so a list and a query are hashed alike.
+ * the same options wherever a command hashes videos (hash, hashset build, check, scan, serve), so a list and a query
+ * are hashed alike. `bytesDefault` is what the help gives as --max-video-bytes' default (serve: its --max-bytes).
  */
-export function withVideoOptions(command: Command): Command {
+export function withVideoOptions(command: Command, bytesDefault = String(DEFAULT_VIDEO_LIMITS.maxVideoBytes)): Command {
   return command
     .option(
       "--seconds-per-hash <s>",
@@ -25,11 +26,7 @@ export function withVideoOptions(command: Command): Command {
       parseNonNegativeNumber,
       1,
     )
-    .option(
-      "--max-video-bytes <n>",
-      `refuse videos larger than this (default ${DEFAULT_VIDEO_LIMITS.maxVideoBytes})`,
-      parsePositiveInt,
-    )
+    .option("--max-video-bytes <n>", `refuse videos larger than this (default ${bytesDefault})`, parsePositiveInt)
     .option(
       "--max-video-seconds <n>",
       `refuse videos longer than this (default ${DEFAULT_VIDEO_LIMITS.maxVideoSeconds})`,

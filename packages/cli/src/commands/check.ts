@@ -12,6 +12,7 @@ import { CommandExit } from "../exit-codes.js";
 import { ISOLATE_HELP, inProcessAllowed } from "../in-process.js";
 import { cliMessage } from "../output.js";
 import { parseCombined, parsePositiveInt } from "../parse.js";
+import { type VideoCommandOptions, videoOptionsOf, withVideoOptions } from "../video-options.js";
 import {
   loadHashSets,
   runState,
@@ -26,7 +27,7 @@ import {
 /** Exit codes of `phmatch check`, like grep's: 0 no match, 1 match, 2 error (of any kind). */
 export const CHECK_EXIT = { NO_MATCH: 0, MATCH: 1, ERROR: 2 } as const;
 
-interface CheckOptions extends TrustOptions, StateOptions {
+interface CheckOptions extends TrustOptions, StateOptions, VideoCommandOptions {
   rotations: boolean;
   parts: boolean;
   combined?: { pdq: number; phash16: number };
@@ -43,11 +44,11 @@ interface CheckOptions extends TrustOptions, StateOptions {
 export function checkCommand(): Command {
   return withStateOptions(
     withTrustOptions(
-      withQueryViewOptions(withHashsetOption(new Command("check")))
+      withVideoOptions(withQueryViewOptions(withHashsetOption(new Command("check"))))
         .description(
           "check one file (or - for stdin) against hash lists; exit 0 no match, 1 match, 2 error (like grep)",
         )
-        .argument("<file>", "the file, or - to read it from stdin (held in memory only)")
+        .argument("<file>", "the image or video file, or - to read it from stdin (held in memory only)")
         .option("--json", "print the full match result as JSON", false)
         .option(
           "--combined <pdq,phash16>",
@@ -68,7 +69,9 @@ export function checkCommand(): Command {
     .addHelpText(
       "after",
       "\nExample:\n  phmatch check upload.jpg --hashset list.phs --trusted-keys keys.pem && echo accept || " +
-        "echo refuse-or-review\n",
+        "echo refuse-or-review\n\nVideos (MP4/MOV, MKV/WebM, AVI) are matched as vPDQ (their frames against the " +
+        "listed videos' and images'),\ndecoded by FFmpeg in the worker process: install it with apt-get install " +
+        "ffmpeg.\n",
     )
     .action(async (file: string, options: CheckOptions) => {
       // Every failure, usage or list verification included, is exit 2 here: a pipeline reads 1 as "refuse".
@@ -97,6 +100,7 @@ export function checkCommand(): Command {
               maxPixels: DEFAULT_MAX_PIXELS,
               oversize: "refuse",
               ...(pool === undefined && { decodeTimeoutSeconds: options.fileTimeout }),
+              video: videoOptionsOf(options, options.fileTimeout),
             },
             trim: options.trim,
             rotations: options.rotations,
@@ -126,6 +130,13 @@ export function checkCommand(): Command {
     });
 }
 
+// A video hit's shares (of the query's and the listed video's kept frames), or the second a listed image shows at.
+function videoPart(m: MatchResult["matches"][number]): string {
+  if (m.video !== undefined)
+    return `${m.video.queryPercent.toFixed(2)}% of this video, ${m.video.targetPercent.toFixed(2)}% of the listed, `;
+  return m.timestamp !== undefined ? `at ${m.timestamp} s, ` : "";
+}
+
 /** "known: matches list X (version), category Y, ..." or the status with its notes: never a verdict about a person. */
 function summaryLine(result: MatchResult): string {
   if (result.status === "known") {
@@ -138,7 +149,7 @@ function summaryLine(result: MatchResult): string {
           `${m.entryId !== undefined ? `, entry ${m.entryId}` : ""} ` +
           `(${m.algorithm} distance ` +
           `${m.distance}${m.variant !== undefined && m.variant !== "original" ? `, ${m.variant}` : ""}, ` +
-          `${m.policy})`,
+          `${videoPart(m)}${m.policy})`,
       );
     return `${result.path}: known: matches ${hits.join("; ")}\n`;
   }

@@ -29,6 +29,8 @@ import { Command, Option } from "commander";
 import { CommandExit, EXIT_CODES } from "../exit-codes.js";
 import { parseAlgorithms, parsePositiveInt } from "../parse.js";
 import { checkScanName, DEFAULT_BATCH_SIZE, DEFAULT_SCAN_NAME, listReleases, parseQueueUrl } from "../queue/names.js";
+import type { PlanVideo } from "../queue/scan-queue.js";
+import { type VideoCommandOptions, videoOptionsOf, withVideoOptions } from "../video-options.js";
 import {
   deploymentState,
   loadHashSets,
@@ -42,7 +44,7 @@ import {
   withTrustOptions,
 } from "./hashset/options.js";
 
-interface ScanOptions extends TrustOptions, StateOptions {
+interface ScanOptions extends TrustOptions, StateOptions, VideoCommandOptions {
   rotations: boolean;
   parts: boolean;
   hashset: string[];
@@ -75,7 +77,7 @@ interface ScanOptions extends TrustOptions, StateOptions {
 export function scanCommand(): Command {
   return withStateOptions(
     withTrustOptions(
-      withQueryViewOptions(withHashsetOption(new Command("scan")))
+      withVideoOptions(withQueryViewOptions(withHashsetOption(new Command("scan"))))
         .description(
           "scan files and directories (read-only) against hash lists; one report line per file, with a header " +
             "and a summary",
@@ -252,6 +254,7 @@ export function scanCommand(): Command {
           trim: options.trim,
           rotations: options.rotations,
           parts: options.parts && partsCanMatch(sets),
+          video: videoOptionsOf(options, options.fileTimeout),
         }),
         fileTimeoutMs: options.fileTimeout * 1000,
         ...(options.memoryLimit !== undefined && { memoryLimitBytes: options.memoryLimit * 1024 * 1024 }),
@@ -452,7 +455,13 @@ async function enqueue(paths: string[], options: ScanOptions): Promise<void> {
   const plan = {
     header,
     lists: listReleases(sets),
-    hash: { algorithms, trim: options.trim, rotations: options.rotations, parts: options.parts && partsCanMatch(sets) },
+    hash: {
+      algorithms,
+      trim: options.trim,
+      rotations: options.rotations,
+      parts: options.parts && partsCanMatch(sets),
+      video: planVideo(options),
+    },
     batchSize: options.batchSize,
   };
   const { enqueueScan } = await import("../queue/coordinator.js"); // not at the top: see program.ts
@@ -479,6 +488,17 @@ async function enqueue(paths: string[], options: ScanOptions): Promise<void> {
       deadLetters: result.state.dead,
     }) + "\n",
   );
+}
+
+// The video part of a distributed scan's plan: limits and frame rate of hashing, never this machine's FFmpeg paths.
+function planVideo(options: ScanOptions): PlanVideo {
+  const {
+    ffmpegPath: _ffmpeg,
+    ffprobePath: _ffprobe,
+    videoTimeoutSeconds: _timeout,
+    ...video
+  } = videoOptionsOf(options, options.fileTimeout);
+  return { ...video, secondsPerHash: options.secondsPerHash };
 }
 
 // One file's decision in the audit log: hashes and matched entries only for matches (the log is kept beside

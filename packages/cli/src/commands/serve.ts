@@ -11,6 +11,7 @@ import { OnMatchHook } from "../serve/hook.js";
 import { ListHolder } from "../serve/lists.js";
 import { GateMetrics } from "../serve/metrics.js";
 import { TokenAuth } from "../serve/tokens.js";
+import { type VideoCommandOptions, videoOptionsOf, withVideoOptions } from "../video-options.js";
 import {
   deploymentState,
   loadOptions,
@@ -23,7 +24,7 @@ import {
   withTrustOptions,
 } from "./hashset/options.js";
 
-interface ServeOptions extends TrustOptions, StateOptions {
+interface ServeOptions extends TrustOptions, StateOptions, VideoCommandOptions {
   rotations: boolean;
   parts: boolean;
   hashset: string[];
@@ -34,6 +35,7 @@ interface ServeOptions extends TrustOptions, StateOptions {
   maxBytes: number;
   maxConcurrent: number;
   timeoutMs: number;
+  videoTimeoutMs: number;
   requestTimeoutMs: number;
   maxConnectionsPerIp: number;
   maxPixels?: number;
@@ -52,14 +54,20 @@ interface ServeOptions extends TrustOptions, StateOptions {
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
+/**
+ * A video upload's time in its worker thread (--video-timeout-ms): a minute of decoding and hashing; images keep
+ * --timeout-ms.
+ */
+const DEFAULT_VIDEO_TIMEOUT_MS = 60_000;
+
 /** `phmatch serve`: the upload gate, a stateless HTTP service that checks uploads in memory. */
 export function serveCommand(): Command {
   return withStateOptions(
     withTrustOptions(
-      withQueryViewOptions(withHashsetOption(new Command("serve")))
+      withVideoOptions(withQueryViewOptions(withHashsetOption(new Command("serve"))), "--max-bytes")
         .description(
-          "run the upload gate: POST /v1/check (an image) and /v1/match (hashes) answer match / no_match / " +
-            "low_quality / error",
+          "run the upload gate: POST /v1/check (an image or a video) and /v1/match (hashes) answer match / " +
+            "no_match / low_quality / error",
         )
         .option("--host <address>", "address to listen on", "127.0.0.1")
         .option("--port <n>", "port (0: any free port, printed on stderr)", (v) => Number(v), 8080)
@@ -89,6 +97,13 @@ export function serveCommand(): Command {
             "PHM_WORKER_TIMEOUT: too costly, not retried)",
           parsePositiveInt,
           10_000,
+        )
+        .option(
+          "--video-timeout-ms <n>",
+          "time a video upload may hash in its worker thread, instead of --timeout-ms (422 PHM_WORKER_TIMEOUT " +
+            "after it; the decode budget charges it like any upload)",
+          parsePositiveInt,
+          DEFAULT_VIDEO_TIMEOUT_MS,
         )
         .option(
           "--request-timeout-ms <n>",
@@ -156,7 +171,9 @@ export function serveCommand(): Command {
       "\nExample:\n  phmatch serve --hashset lists/hotline.phs --trusted-keys hotline.pub --tokens " +
         "tokens.json --state-dir /var/lib/phmatch --audit-log /var/log/phmatch/decisions.ndjson --audit-key " +
         "gate.pem\n  curl -H 'Authorization: Bearer ...' --data-binary @upload.jpg -H 'Content-Type: " +
-        "image/jpeg' http://127.0.0.1:8080/v1/check\n",
+        "image/jpeg' http://127.0.0.1:8080/v1/check\n\nVideos (MP4/MOV, MKV/WebM, AVI, sent as " +
+        "application/octet-stream, video/* or a multipart file) are\nmatched as vPDQ, decoded by FFmpeg in the " +
+        "worker process within --video-timeout-ms and the --max-video-* limits.\n",
     )
     .action(async (options: ServeOptions) => {
       const state = deploymentState(options, "serve");
@@ -179,6 +196,19 @@ export function serveCommand(): Command {
       }
       if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)
         throw new PhmatchError("PHM_USAGE", `--port takes 0-65535, got ${options.port}`);
+      // One byte limit for the body and the video in it: the body is refused (413) before it is read above
+      // --max-bytes, so a video limit above it could never be reached, and one below it refuses a video (422
+      // PHM_VIDEO_LIMIT) before FFmpeg sees it.
+      if (options.maxVideoBytes !== undefined && options.maxVideoBytes > options.maxBytes)
+        throw new PhmatchError(
+          "PHM_USAGE",
+          `--max-video-bytes ${options.maxVideoBytes} is over --max-bytes ${options.maxBytes}, the largest body the ` +
+            "gate reads: raise --max-bytes too",
+        );
+      const video = videoOptionsOf(
+        { ...options, maxVideoBytes: options.maxVideoBytes ?? options.maxBytes },
+        Math.ceil(options.videoTimeoutMs / 1000),
+      );
       const trustedProxies =
         options.trustedProxies === undefined ? undefined : new TrustedProxies(options.trustedProxies);
       const budget =
@@ -211,7 +241,7 @@ export function serveCommand(): Command {
           rotations: options.rotations,
           parts: options.parts,
           maxBytes: options.maxBytes,
-          ...(options.maxPixels !== undefined && { hash: { maxPixels: options.maxPixels } }),
+          hash: { ...(options.maxPixels !== undefined && { maxPixels: options.maxPixels }), video },
         },
         { allowListChange: options.allowListChange },
       );

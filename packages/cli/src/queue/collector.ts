@@ -248,6 +248,7 @@ function canonical(r: ScanFileRecord): ScanFileRecord {
     ...(r.pathBytes !== undefined && { pathBytes: r.pathBytes }),
     ...(r.hashes !== undefined && { hashes: r.hashes }),
     ...(r.quality !== undefined && { quality: r.quality }),
+    ...(r.video !== undefined && { video: r.video }),
     ...(r.notes !== undefined && { notes: r.notes }),
     ...(r.error !== undefined && { error: r.error }),
     ...(r.linkTarget !== undefined && { linkTarget: r.linkTarget }),

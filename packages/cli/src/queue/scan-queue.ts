@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FilePath, ScanFileRecord, ScanHeader, WalkEntry } from "@phmatch/core";
-import { reportPathFields, symlinkRecord } from "@phmatch/core/internal";
+import { reportPathFields, symlinkRecord, type VideoLimits } from "@phmatch/core/internal";
 import { type JobsOptions, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { CliError } from "../errors.js";
@@ -41,11 +41,18 @@ export interface BatchData {
   files: QueuedFile[];
 }
 
+/** How a distributed scan's workers hash videos: the coordinator's limits and frame rate of hashing. */
+export type PlanVideo = VideoLimits & { secondsPerHash: number };
+
 /** What every worker computes, written once by the coordinator. */
 export interface ScanPlan {
   header: ScanHeader;
   lists: ListRelease[];
-  hash: { algorithms: string[]; trim: boolean; rotations: boolean; parts: boolean };
+  /**
+   * `video`: the scan's video limits and frame rate of hashing (each worker finds its own FFmpeg); absent in plans of
+   * earlier versions, whose workers answer a video PHM_DECODE_UNSUPPORTED as their scan did.
+   */
+  hash: { algorithms: string[]; trim: boolean; rotations: boolean; parts: boolean; video?: PlanVideo };
   batchSize: number;
 }
 

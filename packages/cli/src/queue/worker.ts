@@ -73,8 +73,9 @@ export async function runWorker(options: WorkerRunOptions): Promise<WorkerRunSum
     }
     const matcher = new Matcher(options.sets);
     const algorithms = plan.hash.algorithms;
-    const { trim, rotations, parts } = plan.hash;
-    const hashOptions = buildHashOptions({ algorithms, trim, rotations, parts });
+    const { trim, rotations, parts, video } = plan.hash;
+    // The plan's video limits and frame rate, as the coordinator's local scan would hash; FFmpeg is this machine's.
+    const hashOptions = buildHashOptions({ algorithms, trim, rotations, parts, ...(video !== undefined && { video }) });
     const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions });
     const scanEntry = createEntryScanner(pool, matcher, { remember: MAX_REMEMBERED });
     const summary: WorkerRunSummary = { worker: name, batches: 0, files: 0, lists: describeReleases(releases) };

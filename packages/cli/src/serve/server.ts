@@ -18,7 +18,7 @@ import {
 } from "./connections.js";
 import type { OnMatchHook } from "./hook.js";
 import type { ListGeneration, ListHolder } from "./lists.js";
-import { isRefusal, parseMatchRequest } from "./match-request.js";
+import { isRefusal, MATCH_BODY_LIMIT, parseMatchRequest } from "./match-request.js";
 import { GateMetrics } from "./metrics.js";
 import { MATCHABLE_ALGORITHMS, RateLimiter, type TokenAuth, type TokenSpec } from "./tokens.js";
 
@@ -98,9 +98,8 @@ type Answer = {
   lists?: { listId: string; version: number }[];
 } & Partial<CheckResult>;
 
-const MATCH_BODY_LIMIT = 64 * 1024;
-// The bodies /v1/check reads: an image, raw bytes, or one multipart file; /v1/match: JSON.
-const CHECK_TYPES = /^\s*(image\/|application\/octet-stream\b|multipart\/form-data\b)/i;
+// The bodies /v1/check reads: an image, a video, raw bytes, or one multipart file; /v1/match: JSON.
+const CHECK_TYPES = /^\s*(image\/|video\/|application\/octet-stream\b|multipart\/form-data\b)/i;
 const MATCH_TYPES = /^\s*application\/json\s*(;|$)/i;
 // @fastify/multipart's errors for a part beyond its limits (one file, no field): a second file is not a body too
 // large but a request the gate does not take.
@@ -236,13 +235,14 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
   recheck.unref();
   app.addHook("onClose", async () => clearInterval(recheck));
 
-  // Raw image bodies are buffered in memory (never written to disk) up to maxBytes; fastify answers 413 above it.
+  // Raw image and video bodies are buffered in memory (never written to disk) up to maxBytes; fastify answers 413
+  // above it.
   app.addContentTypeParser(
     "application/octet-stream",
     { parseAs: "buffer", bodyLimit: options.maxBytes },
     (_req, body, done) => done(null, body),
   );
-  app.addContentTypeParser(/^image\//, { parseAs: "buffer", bodyLimit: options.maxBytes }, (_req, body, done) =>
+  app.addContentTypeParser(/^(image|video)\//, { parseAs: "buffer", bodyLimit: options.maxBytes }, (_req, body, done) =>
     done(null, body),
   );
   await app.register(multipart, { limits: { fileSize: options.maxBytes, files: 1, fields: 0, parts: 2 } });
@@ -468,14 +468,14 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     // Not one hash given is held by the loaded lists: nothing was looked up, so "no_match" would be a guess.
     if (result.decision === "no_match" && result.checked.length === 0) {
       const held = token?.detail === "decision" ? "" : `; they hold ${generation.checker.algorithms.join(", ")}`;
+      const sent = [...Object.keys(parsed.record.hashes ?? {}), ...(parsed.record.video ? ["video frames (pdq)"] : [])];
       return refuse(
         reply,
         request,
         422,
         "NOTHING_CHECKED",
         {},
-        `the loaded lists hold none of ${Object.keys(parsed.record.hashes ?? {}).join(", ")}: nothing was ` +
-          `looked up${held}`,
+        `the loaded lists hold none of ${sent.join(", ")}: nothing was looked up${held}`,
       );
     }
     return answer(request, reply, result, generation.checker.lists);

@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import { isVideoContainer } from "../decode/video.js";
 import { PhmatchError } from "../errors/index.js";
 import type { FilePath } from "../files/file-path.js";
 import { type LoadedHashSet, type LoadOptions, loadHashSet } from "../hashset/load.js";
@@ -60,9 +61,11 @@ export interface CheckerOptions {
   maxBytes?: number;
   /**
    * Decoding limits: pixels (default {@link DEFAULT_CHECK_MAX_PIXELS}), what to do above them (default `shrink`:
-   * JPEG and WebP decoded at reduced size, other formats refused from the header; see HashOptions), time.
+   * JPEG and WebP decoded at reduced size, other formats refused from the header; see HashOptions), time; `video`
+   * (true or VideoOptions: limits, frame rate of hashing, FFmpeg paths) to take videos, matched as vPDQ (left out,
+   * a video is answered PHM_DECODE_UNSUPPORTED).
    */
-  hash?: Pick<HashOptions, "maxPixels" | "oversize" | "decodeTimeoutSeconds" | "mode">;
+  hash?: Pick<HashOptions, "maxPixels" | "oversize" | "decodeTimeoutSeconds" | "mode" | "video">;
   /**
    * Hash on this pool instead of the calling thread (a server uses every core this way). A
    * {@link SupervisedHashPool} also keeps a decoder crash or out-of-memory out of the server's process.
@@ -164,6 +167,12 @@ export function checkerFor(sets: LoadedHashSet[], options: Omit<CheckerOptions, 
     parts: (options.parts ?? true) && partsCanMatch(sets),
   });
   const lists = sets.flatMap((s) => s.set.lists.map((l) => ({ listId: l.listId, version: l.version })));
+  // A video upload runs under the video's time limit (videoTimeoutSeconds), not the pool's per-file limit for
+  // images: a gate keeps images to seconds and gives a video the time its decode takes.
+  const video = hashOptions.video;
+  const videoSeconds = typeof video === "object" ? video.videoTimeoutSeconds : undefined;
+  const videoTimeout = (bytes: Uint8Array): Pick<HashCallControl, "timeoutMs"> =>
+    videoSeconds !== undefined && isVideoContainer(bytes) ? { timeoutMs: videoSeconds * 1000 } : {};
   return {
     lists,
     algorithms,
@@ -183,7 +192,7 @@ export function checkerFor(sets: LoadedHashSet[], options: Omit<CheckerOptions, 
       }
       const record =
         options.pool !== undefined
-          ? await options.pool.hashBytes(bytes, name, hashOptions, control)
+          ? await options.pool.hashBytes(bytes, name, hashOptions, { ...control, ...videoTimeout(bytes) })
           : await hashImageBytes(bytes, name, hashOptions);
       return decide(matcher.match(record));
     },

@@ -62,6 +62,12 @@ export interface VideoTools {
   ffprobe: string;
   /** util-linux's prlimit, when found: the children run under address-space and CPU-time limits. */
   prlimit?: string;
+  /**
+   * util-linux's setpriv, when found: each child is started with a parent-death signal (SIGKILL), so it dies with
+   * the process that started it even when that process is killed outright (the worker process's group kill covers
+   * a pool's workers either way).
+   */
+  setpriv?: string;
 }
 
 /**
@@ -72,7 +78,13 @@ export function findVideoTools(options: Pick<VideoOptions, "ffmpegPath" | "ffpro
   const ffmpeg = findTool("ffmpeg", options.ffmpegPath ?? process.env.PHMATCH_FFMPEG, "ffmpegPath");
   const ffprobe = findTool("ffprobe", options.ffprobePath ?? process.env.PHMATCH_FFPROBE, "ffprobePath");
   const prlimit = onPath("prlimit");
-  return prlimit === undefined ? { ffmpeg, ffprobe } : { ffmpeg, ffprobe, prlimit };
+  const setpriv = onPath("setpriv");
+  return {
+    ffmpeg,
+    ffprobe,
+    ...(prlimit !== undefined && { prlimit }),
+    ...(setpriv !== undefined && { setpriv }),
+  };
 }
 
 function findTool(name: string, configured: string | undefined, optionName: string): string {
@@ -425,11 +437,15 @@ interface Launched {
 function launch(tools: VideoTools, name: "ffmpeg" | "ffprobe", timeoutMs: number, args: string[], fd?: number) {
   const executable = tools[name];
   const cpuSeconds = Math.ceil(timeoutMs / 1000) + 1;
-  const [command, argv] =
+  const limited: [string, string[]] =
     tools.prlimit === undefined
       ? [executable, args]
       : // prlimit's short options: -v address space, -t CPU seconds; it stops reading options at the command.
         [tools.prlimit, [`-v${FFMPEG_ADDRESS_SPACE_BYTES}`, `-t${cpuSeconds}`, executable, ...args]];
+  // setpriv sets the parent-death signal and execs the rest (prlimit, then FFmpeg: one process, the signal kept
+  // across both execs), so the child is killed when the thread that started it goes.
+  const [command, argv] =
+    tools.setpriv === undefined ? limited : [tools.setpriv, ["--pdeathsig", "KILL", "--", limited[0], ...limited[1]]];
   const stdio: ("pipe" | "ignore" | number)[] = [fd === undefined ? "pipe" : "ignore", "pipe", "pipe"];
   if (fd !== undefined) stdio.push(fd);
   const child = spawn(command, argv, { stdio });

@@ -95,8 +95,8 @@ async function hashPixelsOf(
   digests: Record<string, string>,
 ): Promise<HashRecord> {
   if (pixelIds.length === 0 || bytes === undefined) return assemble(path, algorithms, digests, {});
-  // Videos only when asked: nothing matches a video hash yet, and check, scan and serve must keep answering a video
-  // with an error (look at it) rather than with a record that matches nothing (unseen).
+  // Videos only when asked (hash, check, scan, serve ask): a caller that cannot match a video hash must answer a
+  // video with an error (look at it), never with a record that matches nothing (unseen).
   if (options.video !== undefined && options.video !== false && isVideoContainer(bytes)) {
     return hashVideoOf(bytes, path, options, algorithms, digests);
   }

@@ -64,8 +64,8 @@ export interface HashOptions {
   /**
    * Videos (MP4/QuickTime, Matroska/WebM, AVI, recognised by their first bytes): with `true` or VideoOptions (frame
    * rate of hashing, limits, FFmpeg paths; the time limit defaults to `decodeTimeoutSeconds`), hashed with vPDQ
-   * through FFmpeg (`video` in the record). Left out or `false`, they go to the image decoder, which refuses them:
-   * until video hashes are matched, a caller that matches (check, scan, serve) must see an error, not "unseen".
+   * through FFmpeg (`video` in the record). Left out or `false`, they go to the image decoder, which refuses them
+   * (PHM_DECODE_UNSUPPORTED). check, scan and serve set it: the matcher matches the frames (vPDQ).
    */
   video?: boolean | VideoOptions;
 }

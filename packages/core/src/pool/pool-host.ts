@@ -30,6 +30,13 @@ function send(message: HostMessage): void {
 }
 
 function orphaned(): never {
+  // This process leads its own process group (the supervisor forks it detached): what it started (FFmpeg, for a
+  // video) goes with it, also where setpriv's parent-death signal is not available.
+  try {
+    process.kill(-process.pid, "SIGKILL");
+  } catch {
+    // Not a group leader (started some other way): only this process ends.
+  }
   process.exit(0);
 }
 

@@ -75,6 +75,11 @@ export interface HashCallControl {
    * have nothing in the worker process goes first.
    */
   client?: { keys: string[]; maxRunning: number };
+  /**
+   * This task's per-file time limit in ms, instead of the pool's `fileTimeoutMs` (a video upload, which may take
+   * longer to decode than an image should).
+   */
+  timeoutMs?: number;
   /** Hears when a thread starts the task (again, if a death of the worker process interrupted it). */
   onStart?: () => void;
   /** Hears, once, how long a thread worked on the task: ms from its start to its result or its time limit. */
@@ -231,7 +236,7 @@ export class SupervisedHashPool {
     const child = this.#child;
     if (child === undefined) return;
     await new Promise<void>((resolve) => {
-      const deadline = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      const deadline = setTimeout(() => killGroup(child), 10_000);
       child.once("exit", () => {
         clearTimeout(deadline);
         resolve();
@@ -299,7 +304,11 @@ export class SupervisedHashPool {
     const uvThreads = Math.max(4, this.jobs + 1, Number(process.env.UV_THREADPOOL_SIZE ?? 0));
     // The child's stdout goes to our stderr: results travel over IPC, and nothing a library prints in a worker
     // may land among the records a command writes to stdout.
+    // Its own process group (detached: setpgid, still our child and on our IPC channel), so that a kill takes the
+    // whole group: the FFmpeg processes a video decode runs under it die with it, whatever killed it (a time or
+    // memory limit, a crash: see #onExit), and are never left decoding for nobody.
     const child = fork(new URL("./pool-host.js", import.meta.url), [], {
+      detached: true,
       stdio: ["ignore", 2, 2, "ipc"],
       serialization: "advanced",
       env: { ...mallocTuning(this.memoryLimitBytes), ...process.env, UV_THREADPOOL_SIZE: String(uvThreads) },
@@ -307,7 +316,7 @@ export class SupervisedHashPool {
     this.#child = child;
     child.on("message", (message: HostMessage) => this.#onMessage(child, message));
     child.on("exit", (code, signal) => this.#onExit(child, code, signal));
-    child.on("error", () => child.kill("SIGKILL"));
+    child.on("error", () => killGroup(child));
     this.#send({ type: "init", threads: this.jobs, hashOptions: this.#hashOptions });
   }
 
@@ -337,14 +346,15 @@ export class SupervisedHashPool {
         task.started = true;
         task.startedAt = performance.now();
         // Also for a task whose caller has gone: while it runs, its time limit protects the others.
+        const limit = task.control.timeoutMs ?? this.fileTimeoutMs;
         task.timer = setTimeout(
           () =>
             this.#kill({
               code: "PHM_WORKER_TIMEOUT",
               culprit: task,
-              detail: `no result within ${this.fileTimeoutMs} ms`,
+              detail: `no result within ${limit} ms`,
             }),
-          this.fileTimeoutMs,
+          limit,
         );
         if (!task.settled) task.control.onStart?.();
         break;
@@ -384,10 +394,12 @@ export class SupervisedHashPool {
   #kill(cause: DeathCause): void {
     if (this.#cause !== undefined || this.#child === undefined) return;
     this.#cause = cause;
-    this.#child.kill("SIGKILL");
+    killGroup(this.#child);
   }
 
   #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    // Whatever ended it, what it started (FFmpeg) goes with it: a crash or an outside kill takes only the worker.
+    killGroup(child);
     if (child !== this.#child) return;
     this.#child = undefined;
     const wasReady = this.#ready;
@@ -477,4 +489,18 @@ function abortedRecord(input: HostInput): HashRecord {
     input,
     new PhmatchError("PHM_ABORTED", `the caller stopped waiting before ${nameOf(input)} was hashed`),
   );
+}
+
+/**
+ * SIGKILL to the worker's process group (the worker and the FFmpeg children of its video decodes), or to the worker
+ * alone if the group is gone. After the worker's exit the group holds only what it left behind, if anything.
+ */
+function killGroup(child: ChildProcess): void {
+  const pid = child.pid;
+  try {
+    if (pid !== undefined) process.kill(-pid, "SIGKILL");
+  } catch {
+    // ESRCH: no process is left in the group.
+  }
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 }

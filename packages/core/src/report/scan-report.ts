@@ -71,11 +71,25 @@ export interface ScanFileRecord {
   size?: number;
   hashes?: Record<string, string>;
   quality?: Record<string, number>;
+  /**
+   * The file was hashed as a video (vPDQ): its duration, frame rate, the seconds per hashed frame and how many frames
+   * were hashed (the frame hashes are not repeated here: `phmatch hash` prints them). Its hits carry the segments.
+   */
+  video?: ScanVideo;
   /** The match status of a file, or `symlink` for a link recorded without being followed. */
   status: MatchResult["status"] | "symlink";
   matches: MatchHit[];
   notes?: string[];
   error?: MatchResult["error"];
+}
+
+/** What a scan report says of a file hashed as a video. */
+export interface ScanVideo {
+  durationSeconds: number;
+  frameRate: number;
+  secondsPerHash: number;
+  /** Frames hashed (one per `secondsPerHash`; fewer than promised when the video is cut short). */
+  frames: number;
 }
 
 /** Last line: counts, per list and category, and errors by code. */
@@ -92,6 +106,8 @@ export interface ScanSummary {
   symlink: number;
   /** Files with the same bytes as an earlier file (reported, not decoded again). */
   duplicates: number;
+  /** Files hashed as videos (records with `video`), whatever their status; absent in reports of earlier versions. */
+  videos: number;
   /** Known files per list, and per category within it. */
   lists: Record<string, { files: number; categories: Record<string, number> }>;
   errors: Record<string, number>;
@@ -112,6 +128,7 @@ export class ScanTally {
     error: 0,
     symlink: 0,
     duplicates: 0,
+    videos: 0,
     lists: {},
     errors: {},
   };
@@ -122,6 +139,7 @@ export class ScanTally {
     s.bytes += record.size ?? 0;
     s[record.status]++;
     if (record.duplicateOf !== undefined && record.status !== "symlink") s.duplicates++;
+    if (record.video !== undefined) s.videos++;
     if (record.error !== undefined) s.errors[record.error.code] = (s.errors[record.error.code] ?? 0) + 1;
     const counted = new Set<string>();
     for (const hit of record.matches) {

@@ -131,6 +131,10 @@ function fileRecord(hashed: HashRecord, result: MatchResult): ScanFileRecord {
   if (hashed.pathBytes !== undefined) record.pathBytes = hashed.pathBytes;
   if (hashed.hashes !== undefined) record.hashes = hashed.hashes;
   if (hashed.quality !== undefined) record.quality = hashed.quality;
+  if (hashed.video !== undefined) {
+    const { durationSeconds, frameRate, secondsPerHash, frames } = hashed.video;
+    record.video = { durationSeconds, frameRate, secondsPerHash, frames: frames.length };
+  }
   if (result.notes !== undefined) record.notes = result.notes;
   if (result.error !== undefined) record.error = result.error;
   return record;
