@@ -1298,12 +1298,15 @@ async function* videoInputs({ full, want, make, bases, seed, canaryUrl }) {
     for (const cut of cuts) {
       const where =
         cut < moov.at ? "ftyp" : cut < moov.end ? "moov" : cut <= mdat.start ? "between moov and mdat" : "mdat";
+      // Cut before the index is whole: refused before decoding. Cut after it: the decoder keeps the frames before
+      // the cut (PHM_VIDEO_TRUNCATED with them), or all of them when the cut only took the last frame's tail.
+      const afterIndex = cut >= moov.end;
       yield video(
         "video-truncated",
         `cut-${cut}-of-${mp4.length}.mp4`,
         mp4.subarray(0, cut),
-        "error",
-        "PHM_VIDEO_TRUNCATED",
+        afterIndex ? "any" : "error",
+        afterIndex ? "PHM_VIDEO_DECODER_MISSING" : "PHM_VIDEO_TRUNCATED",
         {
           codes: ["PHM_VIDEO_TRUNCATED"],
           ...container,
@@ -1322,7 +1325,8 @@ async function* videoInputs({ full, want, make, bases, seed, canaryUrl }) {
       Buffer.from([0, 0, 1, 0, 0, 0, 0, 0]),
       mp4.subarray(mdat.start),
     ]);
-    yield video("video-truncated", "mdat-64bit-1tib.mp4", large, "error", "PHM_VIDEO_TRUNCATED", {
+    // The index is whole and every sample is there: only the mdat's size lies; the decoder may take it all.
+    yield video("video-truncated", "mdat-64bit-1tib.mp4", large, "any", "PHM_VIDEO_DECODER_MISSING", {
       codes: ["PHM_VIDEO_TRUNCATED"],
       ...container,
       note: "mdat with a 64-bit size of 1 TiB; a few KB follow",
@@ -1471,8 +1475,8 @@ async function* videoInputs({ full, want, make, bases, seed, canaryUrl }) {
       "stco-past-the-end.mp4",
       patched(mp4, [...STBL, "stco"], (b, box) => b.writeUInt32BE(0xfffff000, box.start + 8)),
       "error",
-      "PHM_VIDEO_TRUNCATED",
-      { ...container, note: "the chunk offset points 4 GB into a 4 KB file" },
+      "PHM_VIDEO_DECODER_MISSING",
+      { ...container, note: "the chunk offset points 4 GB into a 4 KB file (the decoder finds no frame there)" },
     );
     yield video(
       "video-corrupt",

@@ -110,9 +110,13 @@ describe("what the pre-check reads", () => {
     // The chunk offsets now point 8 bytes early, still within the file.
     expect(answer(bytes)).toBe("passes");
     large.writeBigUInt64BE(1n << 62n, 8);
-    expect(answer(Buffer.concat([clip.subarray(0, mdat.at), large, clip.subarray(mdat.start)]))).toBe(
-      "PHM_VIDEO_TRUNCATED",
-    );
+    const lying = Buffer.concat([clip.subarray(0, mdat.at), large, clip.subarray(mdat.start)]);
+    // Past 2^53 the size is kept as the largest safe number: past the end of anything in memory all the same.
+    expect(precheckVideoContainer(lying, {}, "clip.mp4")?.cutAfterIndex).toEqual({
+      box: "mdat",
+      at: mdat.at,
+      claims: Number.MAX_SAFE_INTEGER,
+    });
   });
 });
 
@@ -123,12 +127,25 @@ describe("refusals, each before FFmpeg", () => {
     ["cut in the ftyp box", clip.subarray(0, 20)],
     ["cut in a box header", clip.subarray(0, moov.at + 4)],
     ["cut in moov", clip.subarray(0, 500)],
-    ["cut just after moov (no mdat: the samples lie past the end)", clip.subarray(0, moov.end)],
-    ["cut in mdat", clip.subarray(0, (mdat.start + mdat.end) >> 1)],
-    ["the last byte cut", clip.subarray(0, clip.length - 1)],
-    ["a chunk offset past the end", patch([...STBL, "stco"], (b, at) => b.writeUInt32BE(0xfffff000, at.start + 8))],
+    ["cut in moov's last byte", clip.subarray(0, moov.end - 1)],
   ])("PHM_VIDEO_TRUNCATED: %s", (_, bytes) => {
     expect(answer(bytes)).toBe("PHM_VIDEO_TRUNCATED");
+  });
+
+  // With its index whole, a cut file goes on to the decoder, which keeps the frames before the cut.
+  it.each([
+    ["cut just after moov", clip.subarray(0, moov.end), undefined],
+    ["cut in mdat's header", clip.subarray(0, mdat.at + 4), ""],
+    ["cut in mdat", clip.subarray(0, (mdat.start + mdat.end) >> 1), "mdat"],
+    ["the last byte cut", clip.subarray(0, clip.length - 1), "mdat"],
+  ])("passes a file cut after its index to the decoder: %s", (_, bytes, box) => {
+    const facts = precheckVideoContainer(bytes, {}, "clip.mp4");
+    expect(facts?.cutAfterIndex?.box).toBe(box);
+    expect(facts?.tracks.find((t) => t.handler === "vide")?.dataEnd).toBeGreaterThan(bytes.length);
+  });
+
+  it("passes a chunk offset past the end to the decoder (a lying table is FFmpeg's to refuse)", () => {
+    expect(answer(patch([...STBL, "stco"], (b, at) => b.writeUInt32BE(0xfffff000, at.start + 8)))).toBe("passes");
   });
 
   const udtaDeep = (levels: number) => {

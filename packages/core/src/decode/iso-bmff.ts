@@ -36,6 +36,11 @@ export interface IsoBmffFacts {
   tracks: IsoBmffTrack[];
   /** True when the movie is fragmented (mvex, moof): its samples are in fragments, not counted here. */
   fragmented: boolean;
+  /**
+   * Where the bytes end inside a top-level box that comes after a whole `moov` (typically `mdat`): the file is cut
+   * after its index, so the frames before the cut can still be decoded. Undefined for a file not cut there.
+   */
+  cutAfterIndex?: { box: string; at: number; claims: number };
 }
 
 // Boxes whose payload is nothing but boxes: walked to the bottom, so that every one of them is bounds-checked.
@@ -67,7 +72,8 @@ interface Box {
 /**
  * Walks an ISO BMFF / QuickTime file's boxes with strict bounds and returns what the limits need. Throws
  * PhmatchError: PHM_VIDEO_TRUNCATED (a top-level box, 64-bit sized or not, runs past the end of the bytes: the
- * file is cut; samples placed past the end are a fact, `dataEnd`, refused by the pre-check), PHM_DECODE_CORRUPT
+ * file is cut before its index is whole; a cut after a whole `moov` is a fact, `cutAfterIndex`, as are samples placed
+ * past the end, `dataEnd`: the decoder gets the frames before the cut), PHM_DECODE_CORRUPT
  * (a box smaller than its header, a child box past its parent, a size-0 box below the top level, nesting deeper
  * than 16, more than 100,000 boxes, a table claiming more entries than its box holds, chunk numbers going
  * backwards, no `moov`), PHM_DECODE_UNSUPPORTED (no video track).
@@ -79,6 +85,7 @@ export function readIsoBmff(bytes: Uint8Array, path: string): IsoBmffFacts {
   const ascii = (at: number) =>
     String.fromCharCode(bytes[at] ?? 0, bytes[at + 1] ?? 0, bytes[at + 2] ?? 0, bytes[at + 3] ?? 0);
   let boxes = 0;
+  let cut: IsoBmffFacts["cutAfterIndex"];
 
   // The boxes between start and end: strict sizes, 64-bit sizes (size 1), size 0 only at the top (to the end).
   const children = (start: number, end: number, depth: number): Box[] => {
@@ -88,6 +95,10 @@ export function readIsoBmff(bytes: Uint8Array, path: string): IsoBmffFacts {
     while (at < end) {
       if (++boxes > MAX_BOXES) throw corrupt(`more than ${MAX_BOXES} boxes`);
       if (end - at < 8) {
+        if (depth === 0 && out.some((b) => b.type === "moov")) {
+          cut = { box: "", at, claims: 8 };
+          break;
+        }
         if (depth === 0) throw truncated(path, `a box header at byte ${at} is cut off`);
         // QuickTime ends some atom lists (udta) with a 32-bit zero: padding, not a box.
         if (bytes.subarray(at, end).every((b) => b === 0)) break;
@@ -111,6 +122,13 @@ export function readIsoBmff(bytes: Uint8Array, path: string): IsoBmffFacts {
       }
       if (size < header) throw corrupt(`a ${JSON.stringify(type)} box of ${size} bytes, smaller than its header`);
       if (size > end - at) {
+        // Cut after a whole movie box: the index is there, the frames before the cut can be decoded; keep the box
+        // to the end of the bytes and let the decoder say how far it got (PHM_VIDEO_TRUNCATED with the frames).
+        if (depth === 0 && out.some((b) => b.type === "moov") && type !== "moov") {
+          cut = { box: type, at, claims: size };
+          out.push({ type, start: at + header, end });
+          break;
+        }
         if (depth === 0) {
           throw truncated(
             path,
@@ -297,7 +315,9 @@ export function readIsoBmff(bytes: Uint8Array, path: string): IsoBmffFacts {
   if (!tracks.some((t) => t.handler === "vide")) {
     throw new PhmatchError("PHM_DECODE_UNSUPPORTED", `${path}: the container holds no video track`, { path });
   }
-  return { majorBrand, movieDurationSeconds, tracks, fragmented };
+  const facts: IsoBmffFacts = { majorBrand, movieDurationSeconds, tracks, fragmented };
+  if (cut !== undefined) facts.cutAfterIndex = cut;
+  return facts;
 }
 
 function truncated(path: string, what: string): PhmatchError {
@@ -310,9 +330,10 @@ function truncated(path: string, what: string): PhmatchError {
  * The container pre-check, run before any FFmpeg is looked for: for an ISO BMFF / QuickTime file, walks its boxes
  * ({@link readIsoBmff}: PHM_VIDEO_TRUNCATED, PHM_DECODE_CORRUPT, PHM_DECODE_UNSUPPORTED) and refuses with
  * PHM_VIDEO_LIMIT (naming the limit) a video track whose declared frame size, duration or frame count exceeds
- * the limits, or whose frame rate is absurd (over 1000 fps); a movie duration over the limit likewise; then
- * PHM_VIDEO_TRUNCATED when any track's samples lie past the end of the bytes. Returns the
- * facts, or undefined for Matroska/WebM and AVI, which ffprobe's checks cover.
+ * the limits, or whose frame rate is absurd (over 1000 fps); a movie duration over the limit likewise. A file cut
+ * after its index passes: the frames before the cut are worth having (a carved or interrupted copy of a listed
+ * video), and the decoder reports PHM_VIDEO_TRUNCATED with them. Returns the facts, or undefined for Matroska/WebM
+ * and AVI, which ffprobe's checks cover.
  */
 export function precheckVideoContainer(bytes: Uint8Array, limits: VideoLimits, path: string): IsoBmffFacts | undefined {
   if (!isIsoBmff(bytes)) return undefined;
@@ -362,14 +383,7 @@ export function precheckVideoContainer(bytes: Uint8Array, limits: VideoLimits, p
       );
     }
   }
-  // After the limits: a file that claims too much is refused for that, whether or not its bytes are all there.
-  for (const track of facts.tracks) {
-    if (track.dataEnd > bytes.length) {
-      throw truncated(
-        path,
-        `its ${track.handler} track's samples reach byte ${track.dataEnd}, the file has ${bytes.length}`,
-      );
-    }
-  }
+  // Samples placed past the end (a file cut in or before its mdat, or a table that lies) are left to the decoder:
+  // with the index whole, the frames before the cut decode, and the decoder reports PHM_VIDEO_TRUNCATED with them.
   return facts;
 }

@@ -326,6 +326,21 @@ function memoryFileError(error: unknown, path: string): PhmatchError {
  * PHM_VIDEO_TRUNCATED (the pre-check: boxes or samples past the end of the bytes).
  * A video cut short is not an error here: compare `framesDecoded` with `framesExpected`.
  */
+// readProbe, but a stream left without a pixel format or frame size by a cut before its first whole frame is the
+// cut's PHM_VIDEO_TRUNCATED (no frame could be decoded), not PHM_DECODE_UNSUPPORTED.
+function readProbeOfCut(json: ProbeJson, path: string, cut: boolean): VideoProbe {
+  try {
+    return readProbe(json, path);
+  } catch (error) {
+    if (!cut || !(error instanceof PhmatchError) || error.code !== "PHM_DECODE_UNSUPPORTED") throw error;
+    throw new PhmatchError(
+      "PHM_VIDEO_TRUNCATED",
+      `${path}: the video is cut short before its first whole frame: its container reaches past the end of the file`,
+      { path },
+    );
+  }
+}
+
 export async function decodeVideo(
   bytes: Uint8Array,
   path: string,
@@ -342,7 +357,12 @@ export async function decodeVideo(
     );
   }
   // Before FFmpeg is looked for: an ISO BMFF file's headers are read in JS, and refused alike with or without it.
-  precheckVideoContainer(bytes, limits, path);
+  const facts = precheckVideoContainer(bytes, limits, path);
+  // A box or samples reaching past the end: the file is cut after its index (or its sizes lie); what FFmpeg cannot
+  // make of it is then said as a cut, not as an unsupported stream.
+  const cut =
+    facts?.cutAfterIndex !== undefined ||
+    facts?.tracks.some((t) => t.handler === "vide" && t.dataEnd > bytes.length) === true;
   const tools = findVideoTools(options);
   const timeoutMs = (options.videoTimeoutSeconds ?? DEFAULT_VIDEO_TIMEOUT_SECONDS) * 1000;
   const fd = memoryFile(bytes, path);
@@ -371,7 +391,7 @@ export async function decodeVideo(
     } catch (error) {
       throw new PhmatchError("PHM_DECODE_CORRUPT", `${path}: ffprobe gave no readable answer`, { path, cause: error });
     }
-    const probe = readProbe(json, path);
+    const probe = readProbeOfCut(json, path, cut);
     checkVideoLimits(probe, limits, path);
     const step = frameStep(options.secondsPerHash ?? 1, probe.frameRate);
     const framesExpected = Math.ceil(probe.frameCount / step);

@@ -59,8 +59,8 @@ export const ERROR_CODES = {
     "the video's headers exceed a limit (maxVideoBytes, maxVideoSeconds, maxVideoFrames, maxVideoPixels) or are " +
     "absurd, or its decoder gave more frames than declared: refused before or while decoding",
   PHM_VIDEO_TRUNCATED:
-    "the video ends early: its container's boxes or samples reach past the end of the bytes (refused before " +
-    "decoding), or fewer frames decoded than its header declares (the frames that were decoded are kept)",
+    "the video ends early: cut before its index is whole (refused before decoding), or fewer frames decoded " +
+    "than its header declares (the frames that were decoded are kept; none when the cut comes before the first)",
   PHM_INTERNAL: "an unexpected internal error (a bug: please report it with the command line, never the image)",
 } as const;
 
