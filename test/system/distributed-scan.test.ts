@@ -155,6 +155,9 @@ describe.skipIf(!hasRedis)(
         const second = worker(2);
         await collectorKilled;
         expect((await firstCollector.exit).signal).toBe("SIGKILL");
+        // The lone worker is paused until the victim has been killed: on a fast, idle machine it would otherwise
+        // finish the tree before the victim got a second batch (its lock may run out meanwhile: one more re-run).
+        second.child.kill("SIGSTOP");
         const collector = start(["report", "collect", "--queue", queue, "--out", out, "--resume", "-q"], env);
         const workers = [worker(1), second, worker(3)];
         const victim = workers[0] as Run;
@@ -168,11 +171,13 @@ describe.skipIf(!hasRedis)(
             if (done.size >= 1 && open.length > 0) {
               clearInterval(poll);
               victim.child.kill("SIGKILL");
+              second.child.kill("SIGCONT");
               resolve(open[0] as string);
             }
           }, 5);
           void victim.exit.then(() => {
             clearInterval(poll);
+            second.child.kill("SIGCONT");
             reject(new Error(`worker 1 ended before it could be killed mid-batch: ${victim.stderr}`));
           });
         });
