@@ -12,6 +12,7 @@ import {
 } from "@phmatch/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { fixtures } from "../../../test/support/conformance.js";
+import { syntheticImage } from "../../../test/support/worker-faults.js";
 
 // An MP4's first box: a video container to phmatch.
 const mp4 = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from("ftypisom\0\0\x02\0isommp41", "latin1")]);
@@ -43,7 +44,10 @@ describe("a video upload's time limit", () => {
   it("holds a call to the limit it was given, the others to the pool's", async () => {
     const pool = new SupervisedHashPool({ jobs: 1, fileTimeoutMs: 120_000, retryTimedOut: false });
     pools.push(pool);
-    const short = await pool.hashBytes(jpeg, "short", undefined, { timeoutMs: 1 });
+    // A 12-megapixel image: decoding and hashing it takes far longer than the 1 ms it is given on any
+    // machine (a small JPEG could come back first on a fast, idle one).
+    const big = await syntheticImage(7, 4000, 3000, "png");
+    const short = await pool.hashBytes(big, "short", undefined, { timeoutMs: 1 });
     expect(isFailedRecord(short) && short.error.code).toBe("PHM_WORKER_TIMEOUT");
     expect(isFailedRecord(short) && short.error.message).toContain("no result within 1 ms");
     const usual = await pool.hashBytes(jpeg, "usual");
