@@ -44,9 +44,9 @@ describe("a video upload's time limit", () => {
   it("holds a call to the limit it was given, the others to the pool's", async () => {
     const pool = new SupervisedHashPool({ jobs: 1, fileTimeoutMs: 120_000, retryTimedOut: false });
     pools.push(pool);
-    // A 12-megapixel image: decoding and hashing it takes far longer than the 1 ms it is given on any
+    // A 4-megapixel image: decoding and hashing it takes far longer than the 1 ms it is given on any
     // machine (a small JPEG could come back first on a fast, idle one).
-    const big = await syntheticImage(7, 4000, 3000, "png");
+    const big = await syntheticImage(7, 2000, 2000, "png");
     const short = await pool.hashBytes(big, "short", undefined, { timeoutMs: 1 });
     expect(isFailedRecord(short) && short.error.code).toBe("PHM_WORKER_TIMEOUT");
     expect(isFailedRecord(short) && short.error.message).toContain("no result within 1 ms");

@@ -68,9 +68,9 @@ describe("SupervisedHashPool (threads in a supervised child process)", () => {
   it("reports PHM_WORKER_TIMEOUT after one retry when a file exceeds the time limit, then goes on", async () => {
     const pool = new SupervisedHashPool({ jobs: 1, fileTimeoutMs: 1 });
     pools.push(pool);
-    // 12 megapixels take far longer than 1 ms to decode and hash on any machine; a small JPEG could come back
+    // 4 megapixels take far longer than 1 ms to decode and hash on any machine; a small JPEG could come back
     // before the timer on a fast, idle one.
-    const record = await pool.hashBytes(await syntheticImage(7, 4000, 3000, "png"), "big.png");
+    const record = await pool.hashBytes(await syntheticImage(7, 2000, 2000, "png"), "big.png");
     expect(isFailedRecord(record) && record.error.code).toBe("PHM_WORKER_TIMEOUT");
     expect(pool.stats.timeouts).toBe(2);
     expect(pool.stats.retries).toBe(1);
