@@ -1,8 +1,11 @@
 // System test (needs Debian's ffmpeg package, installed by .ci/run): `phmatch hash` on the conformance videos piped
 // into `phmatch match` against a store built from the reference's own hash files of the listed videos (issue 20).
-// Every pair of matches.tsv gets the reference's verdict. Only the store (hashes) is written, to a temp dir.
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// Every pair of matches.tsv gets the reference's verdict. Only the store (hashes) is written, to a temp dir. Then
+// synthetic videos the test makes with FFmpeg, the whole way a user goes: `hashset build` of a clip, and
+// `phmatch hash | phmatch match` of a re-encoded, trimmed, smaller copy (known), a still frame taken from it
+// (known, at its time), and an unrelated clip (unseen).
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -68,5 +71,67 @@ describe.skipIf(!hasVpdq)(`phmatch hash | phmatch match on videos (${hasVpdq ? v
     // A query that matches nothing listed is unseen; one that matches is known.
     expect(results.get("chair-20-sd-bar")?.status).toBe("known");
     expect(results.get("doorknob-hd-no-bar")?.status).toBe("unseen");
+  });
+});
+
+// FFmpeg renders a lavfi source (benign, synthetic) with extra output options into `path`.
+function ffmpeg(source: string, path: string, options: string[] = []): void {
+  execFileSync("ffmpeg", ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", source, ...options, path]);
+}
+
+describe("phmatch hashset build, then phmatch hash | phmatch match, on synthetic videos", () => {
+  const dir = mkdtempSync(join(tmpdir(), "phmatch-video-e2e-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const env = cleanEnv({ PHMATCH_STATE_DIR: join(dir, "state") });
+  const phmatch = (args: string[], input?: string) =>
+    spawnSync(process.execPath, [bin, ...args], { env, encoding: "utf8", input, maxBuffer: 64 * 1024 * 1024 });
+
+  it("finds a re-encoded, trimmed copy and a still frame of a listed clip; not an unrelated clip", () => {
+    const listed = join(dir, "listed");
+    mkdirSync(listed);
+    const x264 = ["-c:v", "libx264", "-pix_fmt", "yuv420p"];
+    ffmpeg("testsrc2=size=320x240:rate=10:duration=12", join(listed, "clip.mp4"), x264);
+    const store = join(dir, "list.phs");
+    const build = phmatch(["hashset", "build", listed, "--list-id", "synthetic", "--category", "K", "-o", store]);
+    expect(build.status, build.stderr).toBe(0);
+    // The copy: the first second cut off, scaled down, re-encoded at a lower quality, in another container.
+    const copy = join(dir, "copy.mkv");
+    execFileSync("ffmpeg", [
+      ...["-nostdin", "-v", "error", "-y", "-ss", "1", "-i", join(listed, "clip.mp4")],
+      ...["-vf", "scale=256:192", ...x264, "-crf", "32", copy],
+    ]);
+    const still = join(dir, "still.png");
+    execFileSync(
+      "ffmpeg",
+      ["-nostdin", "-v", "error", "-y", "-ss", "5", "-i", join(listed, "clip.mp4")].concat([
+        ...["-frames:v", "1", still],
+      ]),
+    );
+    const other = join(dir, "other.mp4");
+    ffmpeg("mandelbrot=size=320x240:rate=10", other, ["-t", "8", ...x264]);
+    const hashed = phmatch(["hash", "-q", copy, still, other]);
+    expect(hashed.status, hashed.stderr).toBe(0);
+    const matched = phmatch(["match", "--hashset", store], hashed.stdout);
+    expect(matched.status, matched.stderr).toBe(0);
+    const results = new Map(
+      matched.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line))
+        .map((r) => [(r.path as string).split("/").pop(), r]),
+    );
+    const video = results.get("copy.mkv");
+    expect(video?.status).toBe("known");
+    const hit = video.matches.find((m: { algorithm: string }) => m.algorithm === "vpdq");
+    expect(hit).toMatchObject({ list: "synthetic", entryId: "clip.mp4", category: "K" });
+    expect(hit.policy).toBe("vpdq:d31:q50:t80:s0@1");
+    expect(hit.video.targetPercent).toBeGreaterThanOrEqual(80);
+    expect(hit.video.segments.length).toBeGreaterThan(0);
+    const frame = results.get("still.png");
+    expect(frame?.status).toBe("known");
+    const frameHit = frame.matches.find((m: { algorithm: string }) => m.algorithm === "pdq");
+    expect(frameHit).toMatchObject({ list: "synthetic", entryId: "clip.mp4" });
+    expect(Math.abs(frameHit.timestamp - 5)).toBeLessThanOrEqual(1);
+    expect(results.get("other.mp4")?.status).toBe("unseen");
   });
 });
