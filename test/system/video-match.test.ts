@@ -3,8 +3,10 @@
 // Every pair of matches.tsv gets the reference's verdict. Only the store (hashes) is written, to a temp dir. Then
 // synthetic videos the test makes with FFmpeg, the whole way a user goes: `hashset build` of a clip, and
 // `phmatch hash | phmatch match` of a re-encoded, trimmed, smaller copy (known), a still frame taken from it
-// (known, at its time), and an unrelated clip (unseen).
-import { execFileSync, spawnSync } from "node:child_process";
+// (known, at its time), and an unrelated clip (unseen); and the same copy and clip uploaded to `phmatch serve`'s
+// POST /v1/check (match with the listed video's shares; no_match).
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -134,4 +136,46 @@ describe("phmatch hashset build, then phmatch hash | phmatch match, on synthetic
     expect(Math.abs(frameHit.timestamp - 5)).toBeLessThanOrEqual(1);
     expect(results.get("other.mp4")?.status).toBe("unseen");
   });
+
+  it("answers POST /v1/check: the copy a match with the listed video's shares, the other clip no_match", async () => {
+    const store = join(dir, "list.phs");
+    const copy = join(dir, "copy.mkv");
+    const other = join(dir, "other.mp4");
+    // The first test made these; alone (vitest -t), this one says so rather than testing nothing.
+    expect(existsSync(store) && existsSync(copy) && existsSync(other), "run with the test above").toBe(true);
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [bin, "serve", "--port", "0", "--no-auth", "--hashset", store, "--no-watch"],
+      { env, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    try {
+      let stderr = "";
+      child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+      while (!/listening on (\S+)/.test(stderr)) {
+        if (child.exitCode !== null) throw new Error(`gate did not start: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const base = (/listening on (\S+)/.exec(stderr) as RegExpExecArray)[1] as string;
+      const check = async (file: string) => {
+        const response = await fetch(`${base}/v1/check`, {
+          method: "POST",
+          headers: { "content-type": "video/mp4" },
+          body: readFileSync(file),
+        });
+        return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+      };
+      const known = await check(copy);
+      expect(known.status).toBe(200);
+      expect(known.body).toMatchObject({ decision: "match", reason_code: "LIST_MATCH" });
+      const hit = (known.body.matches as Record<string, unknown>[]).find((m) => m.algorithm === "vpdq");
+      expect(hit).toMatchObject({ list: "synthetic", entryId: "clip.mp4", category: "K" });
+      expect((hit?.video as { targetPercent: number }).targetPercent).toBeGreaterThanOrEqual(80);
+      const unseen = await check(other);
+      expect(unseen.status).toBe(200);
+      expect(unseen.body).toMatchObject({ decision: "no_match", reason_code: "NO_MATCH" });
+    } finally {
+      child.kill("SIGTERM");
+      if (child.exitCode === null) await once(child, "exit");
+    }
+  }, 120_000);
 });
