@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { HashSetBuilder, listedVideoEntries, serializeStore, type VpdqFrame } from "@phmatch/core/internal";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanEnv } from "../../../test/support/env.js";
+import { videoRecord } from "../../../test/support/video-records.js";
 import { runCli } from "./support/run-cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "phmatch-match-video-"));
@@ -34,27 +35,7 @@ for (const e of listedVideoEntries({ listId: "V", entryId: "clip-7", category: "
 const store = join(dir, "videos.phs");
 writeFileSync(store, serializeStore(builder));
 
-const videoLine = (frames: VpdqFrame[]) =>
-  JSON.stringify({
-    path: "clip.mp4",
-    video: {
-      algorithm: "vpdq",
-      secondsPerHash: 1,
-      container: "mov,mp4,m4a,3gp,3g2,mj2",
-      codec: "h264",
-      width: 640,
-      height: 360,
-      frameRate: 30,
-      durationSeconds: frames.length,
-      frameCount: frames.length * 30,
-      frames: frames.map((f) => ({
-        frame: f.frame,
-        pdq: Buffer.from(f.hash.bytes).toString("hex"),
-        quality: f.hash.quality,
-        timestamp: f.timestamp,
-      })),
-    },
-  });
+const videoLine = (frames: VpdqFrame[]) => JSON.stringify(videoRecord("clip.mp4", frames));
 const query = [
   frame(0, hash(500)),
   frame(1, hash(501)),

@@ -24,6 +24,7 @@ import {
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 import { conformanceDir, hasConformance, readTsv, skipReason } from "../../../test/support/conformance.js";
+import { videoRecord } from "../../../test/support/video-records.js";
 
 const validate = new Ajv2020({ strict: true }).compile(matchResultSchema());
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
@@ -35,30 +36,6 @@ function storeOf(entries: HashSetEntry[], more: { withdrawals?: Withdrawal[]; ov
   for (const w of more.withdrawals ?? []) builder.addWithdrawal(w);
   const set = parseStore(serializeStore(builder, "2026-12-05T00:00:00Z"), "test store");
   return { set, path: "test.phs", storeSha256: "0".repeat(64), encrypted: false, overrides: more.overrides ?? [] };
-}
-
-/** The hash record `phmatch hash` prints for a video with these frames. */
-function videoRecord(path: string, frames: readonly VpdqFrame[]): HashRecord {
-  return {
-    path,
-    video: {
-      algorithm: "vpdq",
-      secondsPerHash: 1,
-      container: "mov,mp4,m4a,3gp,3g2,mj2",
-      codec: "h264",
-      width: 640,
-      height: 480,
-      frameRate: 30,
-      durationSeconds: frames.length,
-      frameCount: frames.length * 30,
-      frames: frames.map((f) => ({
-        frame: f.frame,
-        pdq: hex(f.hash.bytes),
-        quality: f.hash.quality,
-        timestamp: f.timestamp,
-      })),
-    },
-  };
 }
 
 function match(matcher: Matcher, record: HashRecord): MatchResult {
