@@ -25,6 +25,7 @@ const RATED = "rated-device-token-0123456789";
 const GRANTED = "granted-device-token-0123456789";
 const NEEDLES = "needles-device-token-0123456789";
 const WRONG = "wrong-token-0123456789abcdefgh";
+const REVIEWER = "reviewer-token-0123456789abcdef";
 const tokensFile = join(root, "tokens.json");
 writeFileSync(
   tokensFile,
@@ -35,6 +36,7 @@ writeFileSync(
       { name: "rated", token: RATED, detail: "decision", matchAlgorithms: ["pdq"], ratePerMinute: 0.25 },
       { name: "granted", token: GRANTED, detail: "decision", matchAlgorithms: ["pdq", "md5"], ratePerMinute: 60_000 },
       { name: "needles", token: NEEDLES, detail: "decision", matchAlgorithms: ["pdq"], ratePerMinute: 6 },
+      { name: "reviewer", token: REVIEWER, detail: "full", scopes: ["feedback"] },
     ],
   }),
 );
@@ -401,6 +403,24 @@ describe("phmatch serve: the gate decides on the route that matched, before the 
       status: 200,
       body: { status: "ready", lists: [{ listId: "phmatch-demo", version: 1 }] },
     });
+  });
+
+  it("refuses uploads from a token without the check scope (403 SCOPE_NOT_GRANTED), before the body", async () => {
+    for (const [path, type] of [
+      ["/v1/check", "image/png"],
+      ["/v1/match", "application/json"],
+    ] as const) {
+      const c = exchange(head("POST", path, { token: REVIEWER, type, length: ANNOUNCED }));
+      const a = await c.answer;
+      expect({ path, status: a.status, reason: a.body?.reason_code, connection: a.headers.connection }).toEqual({
+        path,
+        status: 403,
+        reason: "SCOPE_NOT_GRANTED",
+        connection: "close",
+      });
+      await c.closed;
+      c.socket.destroy();
+    }
   });
 });
 

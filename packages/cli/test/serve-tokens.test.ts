@@ -43,6 +43,24 @@ describe("token grants", () => {
     expect(granted(3)).toEqual(["phash"]);
   });
 
+  it("gives a token without scopes `check` only, and one with scopes exactly those; refuses unknown scopes", () => {
+    const auth = new TokenAuth(
+      tokens(
+        { detail: "full" },
+        { detail: "full", scopes: ["feedback", "report"] },
+        { detail: "decision", scopes: ["check"] },
+      ),
+      "tokens.json",
+    );
+    const scopes = (i: number) => [...(auth.authenticate(`Bearer ${T}-${i}`)?.scopes ?? ["missing"])].sort();
+    expect(scopes(0)).toEqual(["check"]);
+    expect(scopes(1)).toEqual(["feedback", "report"]);
+    expect(scopes(2)).toEqual(["check"]);
+    expect(usage(tokens({ detail: "full", scopes: [] }))).toContain('"scopes" must be a non-empty array');
+    expect(usage(tokens({ detail: "full", scopes: ["admin"] }))).toContain('"scopes" must be a non-empty array');
+    expect(usage(tokens({ detail: "full", scopes: "feedback" }))).toContain('"scopes" must be a non-empty array');
+  });
+
   it("refuses to grant a decision token a 64-bit algorithm by hash", () => {
     for (const id of ["phash", "dhash", "ahash", "whash", "blockhash8"]) {
       expect(usage(tokens({ detail: "decision", matchAlgorithms: ["pdq", id], ratePerMinute: 60 }))).toMatch(

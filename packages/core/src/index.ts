@@ -17,8 +17,10 @@
 /** Verifies an audit log's chain and signatures, optionally against a known head. */
 export {
   type AuditDecision,
+  type AuditEvent,
   AuditLog,
   type AuditLogOptions,
+  type AuditPosition,
   type AuditVerification,
   verifyAuditLog,
 } from "./audit/audit-log.js";

@@ -65,6 +65,27 @@ describe("AuditLog", () => {
     expect(records.at(-1)).toMatchObject({ type: "checkpoint", final: true });
   });
 
+  it("says where each decision and event sits (seq, SHA-256 of its line), and events verify in the chain", () => {
+    const file = join(dir, "positions.ndjson");
+    const log = AuditLog.open(file, { signingKeyPem: keys.privateKeyPem, checkpointEvery: 2 });
+    const first = log.record(decision(0));
+    const verdict = log.event({ type: "feedback", verdict: "reject", listId: "L", entryId: "E1", reviewer: "rev" });
+    const second = log.record(decision(1));
+    expect(() => log.event({ type: "checkpoint" } as never)).toThrow(/not an audit event type/);
+    log.close();
+    const lines = readFileSync(file, "utf8").trimEnd().split("\n");
+    for (const position of [first, verdict, second]) {
+      const line = lines[position.seq] as string;
+      expect(JSON.parse(line)).toMatchObject({ seq: position.seq });
+      expect(createHash("sha256").update(line).digest("hex")).toBe(position.sha256);
+    }
+    expect(JSON.parse(lines[verdict.seq] as string)).toMatchObject({ type: "feedback", verdict: "reject" });
+    expect(verifyAuditLog(lines.join("\n") + "\n", trusted, { head: log.head })).toMatchObject({
+      ok: true,
+      decisions: 2,
+    });
+  });
+
   it("continues the chain when reopened", () => {
     const { file } = writeLog("continued.ndjson", 3);
     const log = AuditLog.open(file, { signingKeyPem: keys.privateKeyPem });

@@ -20,7 +20,7 @@ import type { OnMatchHook } from "./hook.js";
 import type { ListGeneration, ListHolder } from "./lists.js";
 import { isRefusal, MATCH_BODY_LIMIT, parseMatchRequest } from "./match-request.js";
 import { GateMetrics } from "./metrics.js";
-import { MATCHABLE_ALGORITHMS, RateLimiter, type TokenAuth, type TokenSpec } from "./tokens.js";
+import { MATCHABLE_ALGORITHMS, RateLimiter, type Scope, type TokenAuth, type TokenSpec } from "./tokens.js";
 
 /** Options of the upload gate. */
 export interface GateOptions {
@@ -63,6 +63,8 @@ export interface RoutePolicy {
    * `token`: any valid token; `full`: full tokens only (403 for the others).
    */
   caller: "anyone" | "optional" | "token" | "full";
+  /** The token must hold this scope (403 SCOPE_NOT_GRANTED otherwise); see {@link Scope}. */
+  scope?: Scope;
   /** Takes one unit of the token's rate (429 over it). */
   rated: boolean;
   /** `match`: the token must be allowed some algorithm by hash (403 MATCH_NOT_GRANTED: decision tokens by default). */
@@ -107,8 +109,8 @@ const MULTIPART_LIMITS = new Set(["FST_FILES_LIMIT", "FST_FIELDS_LIMIT", "FST_PA
 
 /** The policy of each route (see RoutePolicy); a request that matched none is refused (404) before its body. */
 const POLICIES = {
-  check: { caller: "token", rated: true, admits: true, bodyTypes: CHECK_TYPES, decodes: true },
-  match: { caller: "token", grant: "match", rated: true, admits: true, bodyTypes: MATCH_TYPES },
+  check: { caller: "token", scope: "check", rated: true, admits: true, bodyTypes: CHECK_TYPES, decodes: true },
+  match: { caller: "token", scope: "check", grant: "match", rated: true, admits: true, bodyTypes: MATCH_TYPES },
   metrics: { caller: "full", rated: true, admits: false },
   health: { caller: "anyone", rated: false, admits: false },
   ready: { caller: "optional", rated: false, admits: false },
@@ -273,6 +275,8 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
         return void (await early(401, "UNAUTHORIZED", { "www-authenticate": 'Bearer realm="phmatch"' }));
       request.phmToken = token;
       if (policy.caller === "full" && token.detail !== "full") return void (await early(403, "FORBIDDEN"));
+      if (policy.scope !== undefined && !token.scopes.has(policy.scope))
+        return void (await early(403, "SCOPE_NOT_GRANTED"));
       if (policy.grant === "match" && token.matchAlgorithms.size === 0)
         return void (await early(403, "MATCH_NOT_GRANTED"));
       if (policy.rated && token.ratePerMinute !== undefined) {

@@ -10,6 +10,15 @@ import { hasherSpecs } from "@phmatch/core/internal";
 export type Detail = "full" | "decision";
 
 /**
+ * What a token may do: `check` (POST /v1/check, and /v1/match with a grant), `feedback` (POST /v1/feedback: a
+ * reviewer's verdict on a match), `report` (build the CyberTipline report and preservation record of a match).
+ * A token without `scopes` in the file has `check` only; one that names scopes has exactly those, so a reviewer's
+ * token need not be able to check uploads, nor an upload client's to reject list entries.
+ */
+export type Scope = "check" | "feedback" | "report";
+export const SCOPES: readonly Scope[] = ["check", "feedback", "report"];
+
+/**
  * One bearer token: its name (for metrics and logs; never the token), detail level, rate limit and the
  * algorithms it may send by hash to `/v1/match`.
  */
@@ -24,6 +33,8 @@ export interface TokenSpec {
    * /v1/match at all), and never a 64-bit one (see {@link byHashForDecision}).
    */
   matchAlgorithms: ReadonlySet<string>;
+  /** What the token may do (see {@link Scope}); `check` only unless the file names scopes. */
+  scopes: ReadonlySet<Scope>;
 }
 
 /** Algorithms phmatch matches (PhotoDNA is imported and carried, never matched). */
@@ -73,6 +84,7 @@ export class TokenAuth {
         detail?: unknown;
         ratePerMinute?: unknown;
         matchAlgorithms?: unknown;
+        scopes?: unknown;
       };
       const where = `${source}: token ${i + 1}`;
       if (typeof entry.name !== "string" || entry.name === "")
@@ -98,6 +110,7 @@ export class TokenAuth {
         name: entry.name,
         detail: entry.detail,
         matchAlgorithms: matchAlgorithmsOf(entry.matchAlgorithms, entry.detail, `${where} (${entry.name})`),
+        scopes: scopesOf(entry.scopes, `${where} (${entry.name})`),
       };
       if (entry.ratePerMinute !== undefined) spec.ratePerMinute = entry.ratePerMinute;
       // The rate is what bounds how fast a decision token's yes/no answers can reveal an entry (SECURITY.md).
@@ -145,6 +158,22 @@ function matchAlgorithmsOf(value: unknown, detail: Detail, where: string): Reado
           "phash16, ...) or digests, or use a full token on the platform's backend",
       );
     }
+  }
+  return new Set(value);
+}
+
+// The scopes a token is given: `check` when the file names none; otherwise a non-empty list of known scopes.
+function scopesOf(value: unknown, where: string): ReadonlySet<Scope> {
+  if (value === undefined) return new Set<Scope>(["check"]);
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    !value.every((v): v is Scope => typeof v === "string" && (SCOPES as readonly string[]).includes(v))
+  ) {
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `${where}: "scopes" must be a non-empty array of ${SCOPES.map((s) => JSON.stringify(s)).join(", ")}`,
+    );
   }
   return new Set(value);
 }

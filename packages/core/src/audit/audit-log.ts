@@ -20,8 +20,11 @@ import { PHMATCH_VERSION } from "../version.js";
 
 /** A decision as the audit log records it. */
 export interface AuditDecision {
-  /** Who decided: `serve` (a request) or `scan` (a file). */
-  source: "serve" | "scan";
+  /**
+   * Who decided: `serve` (a request), `scan` (a file), `rematch` (a stored record matched again against a list
+   * release that came after it was accepted: a retroactive match).
+   */
+  source: "serve" | "scan" | "rematch";
   requestId?: string;
   /** Scan: the file's path (reports carry paths, never content). */
   path?: string;
@@ -43,6 +46,26 @@ export interface AuditDecision {
    */
   matches?: unknown[];
   errorCode?: string;
+}
+
+/**
+ * Where a record sits in the log: its `seq` and the SHA-256 of its line (what the next record's `prev` holds), so a
+ * preservation record can point at it and anyone holding the log can show the record is there, unaltered.
+ */
+export interface AuditPosition {
+  seq: number;
+  sha256: string;
+}
+
+/**
+ * A record that is not an upload's decision: a reviewer's verdict (`feedback`), an override proposed from
+ * verdicts (`proposal`), an entry held for review (`quarantine`), a report built for a match (`preservation`).
+ * `type` names it; the other fields are the event's own (no image bytes, ever). `seq`, `time` and `prev` are the
+ * log's.
+ */
+export interface AuditEvent {
+  type: "feedback" | "proposal" | "quarantine" | "preservation";
+  [field: string]: unknown;
 }
 
 /** Options of {@link AuditLog.open}. */
@@ -249,8 +272,8 @@ export class AuditLog {
     );
   }
 
-  /** Appends one decision. */
-  record(decision: AuditDecision): void {
+  /** Appends one decision; returns where it sits. */
+  record(decision: AuditDecision): AuditPosition {
     const entry: Record<string, unknown> = { type: "decision", source: decision.source };
     if (decision.requestId !== undefined) entry.requestId = decision.requestId;
     if (decision.path !== undefined) entry.path = decision.path;
@@ -270,13 +293,28 @@ export class AuditLog {
       );
       if (overridden.length > 0) entry.overridden = overridden;
     }
-    this.#append(entry);
+    return this.#counted(entry);
+  }
+
+  /** Appends one event that is not a decision (see {@link AuditEvent}); returns where it sits. */
+  event(event: AuditEvent): AuditPosition {
+    const { type, seq: _seq, time: _time, prev: _prev, ...fields } = event;
+    const reserved = ["decision", "checkpoint", "open", "close", "resumed"];
+    if (reserved.includes(type)) throw new PhmatchError("PHM_INTERNAL", `"${type}" is not an audit event type`);
+    return this.#counted({ type, ...fields });
+  }
+
+  // Appends a decision or an event and checkpoints when one is due.
+  #counted(fields: Record<string, unknown>): AuditPosition {
+    this.#append(fields);
+    const position = { seq: this.#seq - 1, sha256: this.#prev };
     this.#sinceCheckpoint++;
     if (
       (this.#key !== undefined || this.#state !== undefined) &&
       (this.#sinceCheckpoint >= this.#every || this.#now().getTime() - this.#lastCheckpoint >= this.#seconds * 1000)
     )
       this.#mark();
+    return position;
   }
 
   /** Signs the chain head now (no-op without a key), and records the head in the rollback state, if any. */
