@@ -1,12 +1,13 @@
 // Digests stream: a 1 GB (sparse) file hashes with flat memory. The run happens in its own process so that its
-// peak RSS is its own; the bound is memory, never time.
+// peak RSS is its own; the bound is memory, never time. A scale case (6 GB of digests, 9 s of CPU): it runs with
+// the system tests, not in npm test (README: slow and scale cases go to test:fuzz or test:system).
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { projectRoot } from "../../../test/support/conformance.js";
+import { projectRoot } from "../support/conformance.js";
 
 const GB = 1024 * 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), "phmatch-sparse-"));
