@@ -270,6 +270,19 @@ describe("phmatch report cybertip --submit against a local server written from t
     } finally {
       await server.close();
     }
+    const other = await startCybertipServer({ username: USER, password: PASSWORD, wrongHash: true });
+    try {
+      const r = await runCli([...BASE, "--viewed", "no", "--public", "no", "--submit", other.url, "--file", pngFile], {
+        env,
+      });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(
+        /CyberTipline upload failed: the server received other bytes .*report 4242 was retracted/,
+      );
+      expect(other.calls.map((c) => c.path)).toEqual(["/submit", "/upload", "/retract"]);
+    } finally {
+      await other.close();
+    }
     const stuck = await startCybertipServer({
       username: USER,
       password: PASSWORD,

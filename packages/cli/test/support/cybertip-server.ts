@@ -21,6 +21,8 @@ export interface CybertipServerOptions {
   failAt?: "submit" | "upload" | "fileinfo" | "finish";
   /** Answer /retract with an error too. */
   retractFails?: boolean;
+  /** Answer /upload with another MD5 than the bytes received (as if other bytes arrived). */
+  wrongHash?: boolean;
 }
 
 export interface CybertipServer {
@@ -91,7 +93,8 @@ export async function startCybertipServer(options: CybertipServerOptions): Promi
         if (fails) return answer(200, response(1100));
         stage = "uploaded";
         fileId = `file-${uploads.length}`;
-        return answer(200, response(0, { reportId: REPORT_ID, fileId, hash: md5 }));
+        const hash = options.wrongHash ? createHash("md5").update("other bytes").digest("hex") : md5;
+        return answer(200, response(0, { reportId: REPORT_ID, fileId, hash }));
       }
       case "/fileinfo": {
         const xml = body.toString("utf8");
