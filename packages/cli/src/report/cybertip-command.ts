@@ -1,4 +1,4 @@
-import { createReadStream, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { AuditLog, type AuditPosition } from "@phmatch/core";
 import { readText } from "../commands/hashset/options.js";
@@ -82,6 +82,12 @@ export async function runCybertip(options: CybertipCommandOptions): Promise<void
     throw new CliError("PHM_USAGE", "--match FILE and --platform FILE are required (or --check FILE)");
   if (options.match === "-" && options.file === "-")
     throw new CliError("PHM_USAGE", "--match - and --file - cannot both read stdin");
+  // An earlier preservation record is never overwritten: refused before anything is built or sent.
+  if (options.preservation !== undefined && existsSync(options.preservation))
+    throw new CliError(
+      "PHM_USAGE",
+      `--preservation ${options.preservation} exists (an earlier record is never overwritten)`,
+    );
   const match = parseMatchResult(await readJson(options.match, "--match"), `--match ${options.match}`);
   const platform = parsePlatformInputs(
     await readJson(options.platform, "--platform"),
@@ -160,18 +166,27 @@ export async function runCybertip(options: CybertipCommandOptions): Promise<void
       fileId: result.fileId,
       fileHashes: result.hashes,
     });
-    preserve(options, record);
+    // The report id first: it must reach the platform even if keeping the record then fails.
     process.stdout.write(`${JSON.stringify({ reportId: result.reportId, fileId: result.fileId, ...result.hashes })}\n`);
+    preserve(options, record);
   } catch (error) {
-    if (error instanceof ReportSubmitError)
-      preserve(
-        options,
-        preservationRecord(match, platform.contentId, facts, decision, {
-          state: error.state,
-          ...(error.reportId !== undefined && { reportId: error.reportId }),
-          error: error.message,
-        }),
-      );
+    if (error instanceof ReportSubmitError) {
+      try {
+        preserve(
+          options,
+          preservationRecord(match, platform.contentId, facts, decision, {
+            state: error.state,
+            ...(error.reportId !== undefined && { reportId: error.reportId }),
+            error: error.message,
+          }),
+        );
+      } catch (keeping) {
+        // The submit failure is what the platform must see; the record's own failure is said beside it.
+        process.stderr.write(
+          `phmatch report cybertip: the preservation record was not kept: ${(keeping as Error).message}\n`,
+        );
+      }
+    }
     throw error;
   }
 }

@@ -308,6 +308,8 @@ function post(
         ...(typeof body === "string" && { "content-length": Buffer.byteLength(body) }),
       },
       timeout: timeoutMs,
+      // One connection per call, closed after it: nothing left open to keep the process alive or reuse later.
+      agent: false,
     });
     req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on("error", (e) => finish(new Error(`${url.pathname}: ${e.message}`)));
