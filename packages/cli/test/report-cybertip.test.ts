@@ -387,9 +387,18 @@ describe("phmatch report cybertip: the preservation record", () => {
       expect.objectContaining({ decision: decided, contentId: "c-123", report: { state: "built" } }),
     ]);
     expect(verifyAuditLog(text).problems).toEqual([]);
-    // A second record for the same file is a new file, never an overwrite.
-    const again = await runCli([...BASE, "--viewed", "no", "--public", "no", "--preservation", preservation]);
-    expect(again.status).toBe(64);
-    expect(again.stderr).toMatch(/never overwritten/);
+    // A second record for the same file is a new file, never an overwrite: refused before anything is sent.
+    const server = await startCybertipServer({ username: USER, password: PASSWORD });
+    try {
+      const again = await runCli(
+        [...BASE, "--viewed", "no", "--public", "no", "--preservation", preservation, "--submit", server.url],
+        { env },
+      );
+      expect(again.status).toBe(64);
+      expect(again.stderr).toMatch(/exists \(an earlier record is never overwritten\)/);
+      expect(server.calls).toEqual([]);
+    } finally {
+      await server.close();
+    }
   });
 });
