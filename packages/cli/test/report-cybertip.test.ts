@@ -174,6 +174,25 @@ describe("phmatch report cybertip: the report XML", () => {
   });
 });
 
+describe("the XML reader behind --check and the server's answers", () => {
+  it("reads the five entities and character references, refuses what the documents have no use for", () => {
+    expect(textOf(parseXml("<a>&lt;&amp;&#x41;&#66;&quot;</a>"))).toBe('<&AB"');
+    for (const [xml, problem] of [
+      ["<a>&ext;</a>", /unknown entity/],
+      ["<a>x & y</a>", /bare '&'/],
+      ["<a>&#0;</a>", /character XML cannot carry/],
+      ["<!DOCTYPE a><a/>", /DOCTYPE/],
+      ["<a><!-- c --></a>", /DOCTYPE, comment/],
+      ["<a><![CDATA[x]]></a>", /CDATA/],
+      ["<a><b>x</a>", /closes <b> with <\/a>/],
+      ["<a>t<b/></a>", /mixes text and elements/],
+      ["<a/><b/>", /something after its root/],
+      [`${"<a>".repeat(40)}${"</a>".repeat(40)}`, /nests deeper than 32/],
+    ] as const)
+      expect(() => parseXml(xml), xml).toThrow(problem);
+  });
+});
+
 describe("phmatch report cybertip --submit against a local server written from the documentation", () => {
   it("submits, streams the file from a path, puts its hash in fileinfo, finishes; keeps the report id", async () => {
     const server = await startCybertipServer({ username: USER, password: PASSWORD });
