@@ -13,6 +13,17 @@ export const CLI_ONLY_ERROR_CODES = {
   PHM_HASHSET_LIST_CHANGE:
     "a list reload would stop serving a list id the gate serves (another list put in its place): " +
     "refused unless allowed (serve --allow-list-change)",
+  PHM_REPORT_XML:
+    "a CyberTipline XML document (a report to check, or the server's answer) is not well-formed XML in the subset " +
+    "phmatch reads (no DOCTYPE, comments, CDATA or processing instructions)",
+  PHM_REPORT_INVALID:
+    "a CyberTipline report or file details document does not follow the element structure of NCMEC's " +
+    "documentation (a required element missing, elements out of order, a value of the wrong form): not written, " +
+    "not sent",
+  PHM_REPORT_SUBMIT:
+    "the CyberTipline submit sequence failed (refused credentials, an error answer, a broken connection, a file " +
+    "hash the server saw differently); the message says which step and what state the report was left in " +
+    "(its report id, retracted or still open)",
 } as const;
 
 /** Every code `phmatch` can report: core's table extended with the CLI's own. */

@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { CommandExit, EXIT_CODES } from "../exit-codes.js";
 import { parsePositiveInt } from "../parse.js";
 import { checkScanName, DEFAULT_SCAN_NAME, parseQueueUrl } from "../queue/names.js";
+import type { CybertipCommandOptions } from "../report/cybertip-command.js";
 import { readText, trustedKeys } from "./hashset/options.js";
 
 /** `phmatch report verify`: show that a scan report is the one phmatch wrote (checksum, and signature with keys). */
@@ -73,5 +74,41 @@ export function reportCommand(): Command {
         throw new CommandExit(result.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
       },
     );
+  report
+    .command("cybertip")
+    .description(
+      "build the CyberTipline report (NCMEC's XML) for a match, check it against the documented structure, and " +
+        "optionally submit it with the file streamed from --file; writes a preservation record",
+    )
+    .option("--match <file>", "the match result (check/match/serve answer, rematch or hook payload; - for stdin)")
+    .option("--platform <file>", "what the platform supplies: reporter, incident time, uploader, content id, upload")
+    .option("--viewed <yes|no>", "REQUIRED, no default: did the platform's staff view the file?")
+    .option("--public <yes|no>", "REQUIRED, no default: was the file publicly available?")
+    .option("-o, --out <file>", "write the report XML here instead of stdout")
+    .option("--check <file>", "only check an XML document (report, fileDetails) against the documented structure")
+    .option("--submit <url>", "submit to this CyberTipline base URL (https://report.cybertip.org/ispws)")
+    .option("--file <path>", "with --submit: the file to upload, streamed and not kept (- for stdin)")
+    .option(
+      "--credentials <file>",
+      "JSON {username, password}, mode 600 (else PHMATCH_CYBERTIP_USERNAME and PHMATCH_CYBERTIP_PASSWORD)",
+    )
+    .option("--dry-run", "print the --submit sequence (methods, URLs, XML bodies) without sending", false)
+    .option("--preservation <file>", "write the preservation record (JSON) here; never overwrites")
+    .option("--audit-log <file>", "find the match's decision here by request id, and append a preservation event")
+    .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
+    .option("--timeout-ms <n>", "time limit of each request to the server", parsePositiveInt)
+    .addHelpText(
+      "after",
+      "\nUntested against NCMEC's own test environment: written from its public documentation " +
+        "(docs/commands/report.md).\nExample:\n  phmatch report cybertip --match hit.json --platform platform.json " +
+        "--viewed no --public no > report.xml\n  phmatch report cybertip --match hit.json --platform platform.json " +
+        "--viewed no --public no \\\n    --submit https://exttest.cybertip.org/ispws --file upload.jpg " +
+        "--preservation " +
+        "p.json\n",
+    )
+    .action(async (options: CybertipCommandOptions) => {
+      const { runCybertip } = await import("../report/cybertip-command.js"); // not at the top: see program.ts
+      await runCybertip(options);
+    });
   return report;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import multipart from "@fastify/multipart";
 import type { AuditDecision, AuditLog, CheckResult } from "@phmatch/core";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { cybertipRouteAnswer, REPORT_BODY_LIMIT, RecentMatches } from "../report/cybertip-serve.js";
 import { FairAdmission } from "./admission.js";
 import type { DecodeBudget } from "./budgets.js";
 import { clientKey, type TrustedProxies } from "./client-address.js";
@@ -114,6 +115,8 @@ const POLICIES = {
   metrics: { caller: "full", rated: true, admits: false },
   health: { caller: "anyone", rated: false, admits: false },
   ready: { caller: "optional", rated: false, admits: false },
+  // The CyberTipline report of a match (issue 21): a full token with the `report` scope; JSON only, no file bytes.
+  report: { caller: "full", scope: "report", rated: true, admits: false, bodyTypes: MATCH_TYPES },
 } satisfies Record<string, RoutePolicy>;
 
 // A body is on its way: refusing before reading it also closes the connection, or Node would read (and discard)
@@ -129,6 +132,8 @@ const announcesBody = (request: FastifyRequest) =>
 export async function createGate(options: GateOptions): Promise<FastifyInstance> {
   const metrics = options.metrics ?? new GateMetrics();
   const limiter = new RateLimiter();
+  // The last matches answered, by request id, with their audit positions: what a report names (issue 21).
+  const recentMatches = new RecentMatches();
   const clientOf = (request: FastifyRequest) =>
     (request.phmClient ??= clientKey(
       options.trustedProxies,
@@ -384,7 +389,7 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     // An upload that could not be checked (corrupt, too costly: PHM_DECODE_TOO_MANY_PIXELS, PHM_WORKER_TIMEOUT) is
     // `error` with its code, never 503 + Retry-After: it would fail again. It is not a no_match either.
     const status = result.decision === "error" ? (result.reason_code === "PHM_FILE_TOO_LARGE" ? 413 : 422) : 200;
-    audited(request, status, {
+    const position = audited(request, status, {
       decision: result.decision,
       reasonCode: result.reason_code,
       // Every hit, also for a no_match: an overridden hit is recorded (as overridden) so the log says which
@@ -392,8 +397,11 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
       matches: result.matches,
       ...(result.error !== undefined && { errorCode: result.error.code }),
     });
-    if (result.decision === "match")
-      options.hook?.fire({ request_id: request.id, time: new Date().toISOString(), lists, ...withoutPath(result) });
+    if (result.decision === "match") {
+      const time = new Date().toISOString();
+      recentMatches.remember(request.id, { matches: result.matches, time, position });
+      options.hook?.fire({ request_id: request.id, time, lists, ...withoutPath(result) });
+    }
     const body: Answer =
       request.phmToken?.detail === "decision"
         ? { request_id: request.id, decision: result.decision, reason_code: result.reason_code }
@@ -484,6 +492,16 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     }
     return answer(request, reply, result, generation.checker.lists);
   });
+
+  app.post(
+    "/v1/report/cybertip",
+    { bodyLimit: REPORT_BODY_LIMIT, config: { gate: POLICIES.report } },
+    async (request, reply) => {
+      const answer = cybertipRouteAnswer(request.body, recentMatches, options.audit);
+      if ("reason" in answer) return refuse(reply, request, answer.status, answer.reason, {}, answer.message);
+      return reply.code(200).send({ request_id: request.id, ...answer.body });
+    },
+  );
 
   app.get("/healthz", { config: { gate: POLICIES.health } }, async () => ({ status: "ok" }));
   // Ready or not to anyone (a load balancer's probe); which lists, at which versions, only to a full token.
