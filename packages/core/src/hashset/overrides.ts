@@ -20,6 +20,12 @@ export interface Override {
   hash: string;
   /** Limit to one list (default: every list holding the value). */
   listId?: string;
+  /**
+   * The release (version) of `listId` the decision was made about: applied only while that version is loaded (an
+   * override naming another is not applied, and the load says so), so a decision about one release never weakens
+   * another. Absent in overrides written before releases were named (applied to any version, as before).
+   */
+  listVersion?: number;
   entryId?: string;
   who: string;
   /** ISO 8601. */
@@ -149,6 +155,11 @@ function overrideProblem(value: unknown): string | undefined {
     return `"hash" is not ${hexDigits(spec)} hex digits of ${spec.id}`;
   for (const key of ["listId", "entryId"])
     if (o[key] !== undefined && typeof o[key] !== "string") return `"${key}" is not text`;
+  if (o.listVersion !== undefined) {
+    if (!Number.isSafeInteger(o.listVersion) || (o.listVersion as number) < 0)
+      return '"listVersion" is not a whole number from 0';
+    if (o.listId === undefined) return '"listVersion" without "listId": a release is the release of one list';
+  }
   for (const key of ["who", "when", "why"])
     if (typeof o[key] !== "string") return `"${key}" is missing (who, when and why are the record of the decision)`;
   return undefined;
