@@ -341,9 +341,16 @@ export function serveCommand(): Command {
         audit?.close();
         throw error;
       }
+      // Overrides made about another release than the one loaded are not applied (fail closed): said at each load.
+      const warnNotApplied = () => {
+        for (const s of lists.current?.sets ?? [])
+          for (const why of s.overridesNotApplied ?? []) process.stderr.write(`phmatch serve: warning: ${why}\n`);
+      };
+      warnNotApplied();
       const describe = () => lists.current?.checker.lists.map((l) => `${l.listId} v${l.version}`).join(", ") ?? "";
       const onReload = (result: Awaited<ReturnType<ListHolder["reload"]>>) => {
         metrics.reload(result.ok);
+        if (result.ok && result.changed) warnNotApplied();
         if (result.ok)
           process.stderr.write(
             result.changed ? `phmatch serve: lists reloaded: ${describe()}\n` : "phmatch serve: lists unchanged\n",
