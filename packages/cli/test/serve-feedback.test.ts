@@ -9,20 +9,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   AuditLog,
+  checkerFor,
   generateSigningKeys,
   HashSetBuilder,
+  loadHashSet,
   parseHashValue,
+  parseTrustedKeys,
   serializeStore,
   signStore,
 } from "@phmatch/core";
 import { FeedbackState, hashImageBytes } from "@phmatch/core/internal";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cleanEnv } from "../../../test/support/env.js";
 import { GateFeedback } from "../dist/serve/feedback.js";
 import { OnMatchHook } from "../dist/serve/hook.js";
 import { ListHolder } from "../dist/serve/lists.js";
 import { createGate } from "../dist/serve/server.js";
 import { TokenAuth } from "../dist/serve/tokens.js";
+import { runCli } from "./support/run-cli.js";
 
 const work = mkdtempSync(join(tmpdir(), "phmatch-serve-feedback-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -292,5 +297,121 @@ describe("quarantine by spread: distinct clients (token and address) within a wi
     }
     const held = g.records().filter((r) => r.type === "quarantine");
     expect(held).toEqual([expect.objectContaining({ cause: "spread", entry: "E-blank" })]);
+  });
+});
+
+describe("phmatch feedback and lists stats, against a running gate", () => {
+  it("sends verdicts as a reviewer token, lists and applies the proposal, exports verdicts, counts hits", {
+    timeout: 120_000,
+  }, async () => {
+    const g = await gate("cli");
+    const feedbackDir = join(g.dir, "feedback");
+    const address = await g.app.listen({ host: "127.0.0.1", port: 0 });
+    const cli = async (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { env: { ...cleanEnv(), ...env } });
+    try {
+      const id = (await g.upload("u1", png, "10.0.0.1")).request_id as string;
+      await g.upload("u2", png, "10.0.0.2");
+      for (const [i, reviewer] of reviewers.entries()) {
+        const tokenFile = join(g.dir, `${reviewer}.token`);
+        writeFileSync(tokenFile, `${secret(reviewer)}\n`);
+        const args = ["feedback", "reject", "--list", "hotline", "--entry", "E-blank", "--request-id", id];
+        const sent = await cli([
+          ...args,
+          "--reason",
+          `not CSAM, ticket ${i}`,
+          "--server",
+          address,
+          "--token-file",
+          tokenFile,
+        ]);
+        expect(sent.status).toBe(0);
+        expect(JSON.parse(sent.stdout)).toMatchObject({ verdict: "reject", rejecting_reviewers: i + 1 });
+      }
+      // The token from the environment works too; a token on the command line is no option at all.
+      const confirm = ["feedback", "confirm", "--list", "hotline", "--entry", "E-blank", "--request-id", id];
+      const byEnv = await cli([...confirm, "--reason", "ok", "--server", address], { PHMATCH_TOKEN: secret("r1") });
+      expect(JSON.parse(byEnv.stdout)).toMatchObject({ verdict: "confirm", confirms: 1 });
+      expect((await cli([...confirm, "--reason", "ok", "--server", address, "--token", secret("r1")])).status).toBe(64);
+      // A check-only token is refused by the gate, and the command says so.
+      const refused = await cli([...confirm, "--reason", "ok", "--server", address], { PHMATCH_TOKEN: secret("u1") });
+      expect(refused.status).toBe(64);
+      expect(refused.stderr).toContain("403 SCOPE_NOT_GRANTED");
+
+      const proposals = await cli(["feedback", "proposals", "--feedback-dir", feedbackDir]);
+      expect(
+        proposals.stdout
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l)),
+      ).toEqual([
+        expect.objectContaining({ action: "disable", list: "hotline", listVersion: 4, entry: "E-blank", rejects: 3 }),
+      ]);
+      const exported = await cli(["feedback", "export", "--list", "hotline", "--feedback-dir", feedbackDir]);
+      const lines = exported.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines).toEqual([
+        expect.objectContaining({ entry: "E-blank", listVersion: 4, confirms: 1, rejects: 3, reviewers: 3 }),
+      ]);
+      expect(lines[0]?.hashes).toEqual([{ algorithm: "pdq", hash: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+      expect(exported.stdout).not.toMatch(/"r[123]"/); // reviewers are counted, never named
+
+      const stats = await cli([
+        "lists",
+        "stats",
+        "--audit-log",
+        join(g.dir, "audit.ndjson"),
+        "--feedback-dir",
+        feedbackDir,
+      ]);
+      expect(JSON.parse(stats.stdout)).toEqual({
+        list: "hotline",
+        entry: "E-blank",
+        hits: 2,
+        tokens: 2,
+        addresses: 2,
+        confirms: 1,
+        rejects: 3,
+        quarantined: true,
+      });
+    } finally {
+      await g.close();
+    }
+
+    // Applied with an overrides key: a disable naming list hotline release 4, signed; the list key is refused.
+    const overrider = generateSigningKeys();
+    writeFileSync(join(g.dir, "overrides.pem"), overrider.privateKeyPem);
+    writeFileSync(join(g.dir, "overrides.pub"), overrider.publicKeyPem);
+    writeFileSync(join(g.dir, "list.pem"), keys.privateKeyPem);
+    writeFileSync(join(g.dir, "list.pub"), keys.publicKeyPem);
+    const store = join(g.dir, "hotline.phs");
+    writeFileSync(store, readFileSync(listFile));
+    writeFileSync(`${store}.sig`, readFileSync(`${listFile}.sig`));
+    const apply = [
+      "feedback",
+      "apply",
+      store,
+      "--feedback-dir",
+      feedbackDir,
+      "--trusted-keys",
+      join(g.dir, "list.pub"),
+    ];
+    const byListKey = await runCli([...apply, "--sign-key", join(g.dir, "list.pem")]);
+    expect(byListKey.status).toBe(64);
+    expect(byListKey.stderr).toContain("a list key");
+    const applied = await runCli([...apply, "--sign-key", join(g.dir, "overrides.pem")]);
+    expect(applied.status).toBe(0);
+    expect(applied.stdout).toContain("applied 1 proposal(s)");
+    const [, override] = readFileSync(`${store}.overrides.ndjson`, "utf8").trim().split("\n");
+    expect(JSON.parse(override as string)).toMatchObject({ action: "disable", listId: "hotline", listVersion: 4 });
+    const roles = {
+      trustedKeys: parseTrustedKeys(keys.publicKeyPem),
+      trustedOverrideKeys: parseTrustedKeys(overrider.publicKeyPem),
+    };
+    const loaded = await loadHashSet(store, roles);
+    const record = await hashImageBytes(png, "again.png", { algorithms: ["pdq"] });
+    expect(checkerFor([loaded]).matchRecord(record).decision).toBe("no_match");
+    expect((await runCli(["feedback", "proposals", "--feedback-dir", feedbackDir])).stdout).toBe("");
   });
 });
