@@ -415,3 +415,29 @@ describe("phmatch feedback and lists stats, against a running gate", () => {
     expect((await runCli(["feedback", "proposals", "--feedback-dir", feedbackDir])).stdout).toBe("");
   });
 });
+
+describe("serve's feedback options", () => {
+  it("refuses at start an --auto-override key that is a list key, or not trusted for overrides", async () => {
+    const dir = join(work, "options");
+    mkdirSync(dir, { recursive: true });
+    const other = generateSigningKeys();
+    writeFileSync(join(dir, "list.pem"), keys.privateKeyPem);
+    writeFileSync(join(dir, "list.pub"), keys.publicKeyPem);
+    writeFileSync(join(dir, "overrides.pem"), other.privateKeyPem);
+    writeFileSync(join(dir, "overrides.pub"), other.publicKeyPem);
+    const serve = ["serve", "--hashset", listFile, "--state-dir", join(dir, "state"), "--no-auth", "--port", "0"];
+    const trusted = ["--trusted-keys", join(dir, "list.pub")];
+    const env = { env: cleanEnv() };
+    const listKey = await runCli([...serve, ...trusted, "--auto-override", join(dir, "list.pem")], env);
+    expect(listKey).toMatchObject({ status: 64, stderr: expect.stringContaining("is a list key") });
+    const untrusted = await runCli([...serve, ...trusted, "--auto-override", join(dir, "overrides.pem")], env);
+    expect(untrusted).toMatchObject({
+      status: 64,
+      stderr: expect.stringContaining("not among --trusted-override-keys"),
+    });
+    const both = await runCli([...serve, ...trusted, "--trusted-override-keys", join(dir, "list.pub")], env);
+    expect(both).toMatchObject({ status: 64, stderr: expect.stringContaining("a key has one role") });
+    const window = await runCli([...serve, "--quarantine-clients", "3"], env);
+    expect(window).toMatchObject({ status: 64, stderr: expect.stringContaining("go together") });
+  });
+});

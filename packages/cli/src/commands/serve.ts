@@ -1,11 +1,13 @@
+import { createPublicKey } from "node:crypto";
 import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
-import { AuditLog, PhmatchError, SupervisedHashPool } from "@phmatch/core";
+import { AuditLog, type LoadOptions, PhmatchError, SupervisedHashPool } from "@phmatch/core";
 import {
   DEFAULT_CHECK_MAX_BYTES,
   DEFAULT_CHECK_MAX_PIXELS,
   DEFAULT_REJECT_THRESHOLD,
   FeedbackState,
+  keyId,
 } from "@phmatch/core/internal";
 import { Command, InvalidArgumentError } from "commander";
 import type { FastifyInstance } from "fastify";
@@ -267,6 +269,9 @@ export function serveCommand(): Command {
               ...(options.onMatchCommand !== undefined && { command: options.onMatchCommand }),
             });
       const metrics = new GateMetrics({ workers: () => pool.stats });
+      const autoOverrideKeyPem =
+        options.autoOverride === undefined ? undefined : readText(options.autoOverride, "--auto-override");
+      if (autoOverrideKeyPem !== undefined) checkAutoOverrideKey(autoOverrideKeyPem, loadOptions(options));
       if ((options.quarantineClients === undefined) !== (options.quarantineWindow === undefined))
         throw new PhmatchError("PHM_USAGE", "--quarantine-clients and --quarantine-window go together: give both");
       const lists = new ListHolder(
@@ -303,10 +308,7 @@ export function serveCommand(): Command {
           rejectThreshold: options.rejectThreshold,
           ...(options.quarantineClients !== undefined && { quarantineClients: options.quarantineClients }),
           ...(options.quarantineWindow !== undefined && { quarantineWindowMs: options.quarantineWindow }),
-          ...(options.autoOverride !== undefined && {
-            autoOverrideKeyPem: readText(options.autoOverride, "--auto-override"),
-            onOverride: () => void lists.reload(),
-          }),
+          ...(autoOverrideKeyPem !== undefined && { autoOverrideKeyPem, onOverride: () => void lists.reload() }),
           ...(audit && { audit }),
           ...(hook && { hook }),
         });
@@ -405,4 +407,29 @@ function parseWindow(value: string): number {
   if (!Number.isSafeInteger(ms) || ms <= 0)
     throw new InvalidArgumentError(`--quarantine-window takes a duration such as 90s, 30m, 6h or 2d, not ${value}`);
   return ms;
+}
+
+// --auto-override signs overrides the gate must then load: the key must be an overrides key (never a list key), and
+// under list keys one the gate trusts for overrides, or the reload after the first proposal would refuse the lists.
+function checkAutoOverrideKey(pem: string, load: LoadOptions): void {
+  let id: string;
+  try {
+    id = keyId(createPublicKey(pem));
+  } catch (error) {
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `--auto-override: not an Ed25519 private key (PEM): ${(error as Error).message}`,
+    );
+  }
+  if ((load.trustedKeys ?? []).some((k) => keyId(k) === id))
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `--auto-override key ${id} is a list key (--trusted-keys): use an overrides key`,
+    );
+  if (load.trustedKeys !== undefined && !(load.trustedOverrideKeys ?? []).some((k) => keyId(k) === id))
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `--auto-override key ${id} is not among --trusted-override-keys: the overrides it signs would be refused; ` +
+        "add its public key there",
+    );
 }
