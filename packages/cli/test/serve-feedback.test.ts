@@ -19,6 +19,7 @@ import {
   signStore,
 } from "@phmatch/core";
 import { FeedbackState, hashImageBytes } from "@phmatch/core/internal";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanEnv } from "../../../test/support/env.js";
@@ -29,6 +30,10 @@ import { createGate } from "../dist/serve/server.js";
 import { TokenAuth } from "../dist/serve/tokens.js";
 import { runCli } from "./support/run-cli.js";
 
+// The gate's answers, `review` among the decisions (packages/core/schema/check-answer.schema.json).
+const validAnswer = new Ajv2020({ strict: true }).compile(
+  JSON.parse(readFileSync(new URL("../../core/schema/check-answer.schema.json", import.meta.url), "utf8")) as object,
+);
 const work = mkdtempSync(join(tmpdir(), "phmatch-serve-feedback-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const keys = generateSigningKeys();
@@ -191,6 +196,9 @@ describe("POST /v1/feedback: rejections by distinct reviewers hold an entry", ()
       });
       const held = await g.upload("u2", png);
       expect(held).toMatchObject({ decision: "review", reason_code: "QUARANTINED" });
+      expect(validAnswer(held), JSON.stringify(validAnswer.errors)).toBe(true);
+      expect(validAnswer(first)).toBe(true);
+      expect(validAnswer({ ...held, reason_code: "LIST_MATCH" })).toBe(false);
       expect(held.notes).toEqual(expect.arrayContaining([expect.stringContaining("entry E-blank is held for review")]));
       await g.hook.drain();
       expect(g.receiver.payloads).toEqual(
