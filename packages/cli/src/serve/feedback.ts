@@ -90,8 +90,10 @@ export class GateFeedback {
     for (const m of decisive) {
       if (m.entryId === undefined) continue;
       this.hits.hit(m.list, m.entryId);
-      const spread = this.#spread?.hit(entryKey(m.list, m.entryId), client.token, client.address, Date.now());
-      if (spread?.over === true) {
+      const k = entryKey(m.list, m.entryId);
+      const spread = this.#spread?.hit(k, client.token, client.address, Date.now());
+      // Held already: nothing to write (each hold is one write of the state file, not one per upload after it).
+      if (spread?.over === true && !this.#held.has(k)) {
         this.#hold(
           {
             list: m.list,
