@@ -2,6 +2,7 @@
 // hash of a common benign picture (made here), reviewers' verdicts on POST /v1/feedback, quarantine (the next
 // upload of the picture answers `review`), the on-match hook's alert, the audit log's events, and spread-based
 // quarantine that one client re-encoding the picture cannot start.
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -28,7 +29,7 @@ import { OnMatchHook } from "../dist/serve/hook.js";
 import { ListHolder } from "../dist/serve/lists.js";
 import { createGate } from "../dist/serve/server.js";
 import { TokenAuth } from "../dist/serve/tokens.js";
-import { runCli } from "./support/run-cli.js";
+import { bin, runCli } from "./support/run-cli.js";
 
 // The gate's answers, `review` among the decisions (packages/core/schema/check-answer.schema.json).
 const validAnswer = new Ajv2020({ strict: true }).compile(
@@ -447,5 +448,105 @@ describe("serve's feedback options", () => {
     expect(both).toMatchObject({ status: 64, stderr: expect.stringContaining("a key has one role") });
     const window = await runCli([...serve, "--quarantine-clients", "3"], env);
     expect(window).toMatchObject({ status: 64, stderr: expect.stringContaining("go together") });
+  });
+});
+
+describe("phmatch serve itself (spawned), with phmatch feedback", () => {
+  it("three reviewers' rejections by the CLI hold the entry: the next upload answers review, after a restart too", {
+    timeout: 120_000,
+  }, async () => {
+    const dir = join(work, "spawned");
+    mkdirSync(dir, { recursive: true });
+    const tokens = join(dir, "tokens.json");
+    writeFileSync(
+      tokens,
+      JSON.stringify({
+        tokens: [
+          ...reviewers.map((name) => ({ name, token: secret(name), detail: "full", scopes: ["feedback"] })),
+          { name: "u1", token: secret("u1"), detail: "full" },
+        ],
+      }),
+    );
+    const start = async () => {
+      const child = spawn(
+        process.execPath,
+        [
+          bin,
+          "serve",
+          "--port",
+          "0",
+          "--hashset",
+          listFile,
+          "--state-dir",
+          join(dir, "state"),
+          "--tokens",
+          tokens,
+          "--no-watch",
+          "--threads",
+          "1",
+          "--audit-log",
+          join(dir, "audit.ndjson"),
+        ],
+        { env: cleanEnv(), stdio: ["ignore", "ignore", "pipe"] },
+      );
+      let stderr = "";
+      child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+      while (!/listening on (\S+)/.test(stderr)) {
+        if (child.exitCode !== null) throw new Error(`serve did not start: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const url = /listening on (\S+)/.exec(stderr)![1] as string;
+      const upload = async () =>
+        (await (
+          await fetch(`${url}/v1/check`, {
+            method: "POST",
+            headers: { ...bearer("u1"), "content-type": "image/png" },
+            body: png,
+          })
+        ).json()) as Record<string, unknown>;
+      const stop = async () => {
+        child.kill("SIGTERM");
+        await once(child, "exit");
+      };
+      return { url, upload, stop };
+    };
+    let gateProcess = await start();
+    try {
+      const first = await gateProcess.upload();
+      expect(first).toMatchObject({ decision: "match" });
+      for (const reviewer of reviewers) {
+        const sent = await runCli(
+          [
+            "feedback",
+            "reject",
+            "--list",
+            "hotline",
+            "--entry",
+            "E-blank",
+            "--request-id",
+            first.request_id as string,
+            "--reason",
+            "a test card",
+            "--server",
+            gateProcess.url,
+          ],
+          { env: cleanEnv({ PHMATCH_TOKEN: secret(reviewer) }) },
+        );
+        expect(sent.status, sent.stderr).toBe(0);
+      }
+      expect(await gateProcess.upload()).toMatchObject({ decision: "review", reason_code: "QUARANTINED" });
+      await gateProcess.stop();
+      gateProcess = await start();
+      expect(await gateProcess.upload()).toMatchObject({ decision: "review", reason_code: "QUARANTINED" });
+    } finally {
+      await gateProcess.stop();
+    }
+    const types = readFileSync(join(dir, "audit.ndjson"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; decision?: string })
+      .map((r) => (r.type === "decision" ? r.decision : r.type))
+      .filter((t) => !["open", "close", "checkpoint", "resumed"].includes(t as string));
+    expect(types).toEqual(["match", "feedback", "feedback", "feedback", "proposal", "quarantine", "review", "review"]);
   });
 });
