@@ -253,8 +253,8 @@ export async function checkOverrides(
     throw new PhmatchError(
       "PHM_HASHSET_SIGNATURE",
       `${file.path} holds signed overrides, but no overrides keys are configured to check them while list keys ` +
-        "are: refused, the lists were not loaded (give the public key that signs overrides as trustedOverrideKeys: " +
-        "--trusted-override-keys or PHMATCH_TRUSTED_OVERRIDE_KEYS; or remove the overrides file)",
+        "are: refused, the lists were not loaded (give the public key that signs overrides as `trustedOverrideKeys`; " +
+        "or remove the overrides file)",
       { path: file.path, optionNames: ["trustedOverrideKeys"] },
     );
   }
