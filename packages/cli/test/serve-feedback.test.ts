@@ -19,7 +19,7 @@ import {
   serializeStore,
   signStore,
 } from "@phmatch/core";
-import { FeedbackState, hashImageBytes } from "@phmatch/core/internal";
+import { addOverride, FeedbackState, hashImageBytes } from "@phmatch/core/internal";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -106,10 +106,17 @@ async function hookReceiver() {
   return { payloads, url: `http://127.0.0.1:${port}/hook`, close: () => server.close() };
 }
 
-async function gate(name: string, feedbackOptions: { quarantineClients?: number; quarantineWindowMs?: number } = {}) {
+async function gate(
+  name: string,
+  feedbackOptions: { quarantineClients?: number; quarantineWindowMs?: number; autoOverrideKeyPem?: string } = {},
+) {
   const dir = join(work, name);
   mkdirSync(dir, { recursive: true });
-  const lists = new ListHolder([listFile], () => ({}), { rotations: false, parts: false, trim: false });
+  // A gate that writes overrides (--auto-override) gets its own copy of the list to write them beside.
+  const store = feedbackOptions.autoOverrideKeyPem === undefined ? listFile : join(dir, "hotline.phs");
+  if (store !== listFile) writeFileSync(store, readFileSync(listFile));
+  const lists = new ListHolder([store], () => ({}), { rotations: false, parts: false, trim: false });
+  const reloads: unknown[] = [];
   await lists.load();
   const audit = AuditLog.open(join(dir, "audit.ndjson"));
   const receiver = await hookReceiver();
@@ -119,6 +126,7 @@ async function gate(name: string, feedbackOptions: { quarantineClients?: number;
     audit,
     hook,
     ...feedbackOptions,
+    onOverride: () => void lists.reload().then((r) => reloads.push(r)),
   });
   const app = await createGate({
     lists,
@@ -160,7 +168,7 @@ async function gate(name: string, feedbackOptions: { quarantineClients?: number;
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { app, dir, upload, verdict, close, records, receiver, hook, lists };
+  return { app, dir, upload, verdict, close, records, receiver, hook, lists, reloads, store };
 }
 
 const reject = (request_id: string) => ({
@@ -548,5 +556,55 @@ describe("phmatch serve itself (spawned), with phmatch feedback", () => {
       .map((r) => (r.type === "decision" ? r.decision : r.type))
       .filter((t) => !["open", "close", "checkpoint", "resumed"].includes(t as string));
     expect(types).toEqual(["match", "feedback", "feedback", "feedback", "proposal", "quarantine", "review", "review"]);
+  });
+});
+
+describe("serve --auto-override", () => {
+  it("signs the proposal into the overrides file at once and reloads: the entry stops matching", async () => {
+    const overrider = generateSigningKeys();
+    const g = await gate("auto", { autoOverrideKeyPem: overrider.privateKeyPem });
+    try {
+      const id = (await g.upload("u1", png)).request_id as string;
+      await g.verdict("r1", reject(id));
+      await g.verdict("r2", reject(id));
+      expect((await g.verdict("r3", reject(id))).body).toMatchObject({ proposed: true, override_applied: true });
+      while (g.reloads.length === 0) await new Promise((r) => setTimeout(r, 20));
+      expect(g.reloads).toEqual([{ ok: true, changed: true }]);
+      const [, override] = readFileSync(`${g.store}.overrides.ndjson`, "utf8").trim().split("\n");
+      expect(JSON.parse(override as string)).toMatchObject({
+        action: "disable",
+        listId: "hotline",
+        listVersion: 4,
+        entryId: "E-blank",
+      });
+      const roles = { trustedOverrideKeys: parseTrustedKeys(overrider.publicKeyPem) };
+      expect((await loadHashSet(g.store, roles)).overridesProvenance?.signedBy).toMatch(/^[0-9a-f]{16}$/);
+      const after = await g.upload("u1", png);
+      expect(after).toMatchObject({ decision: "no_match" });
+      expect(after.matches).toEqual([expect.objectContaining({ entryId: "E-blank", override: expect.anything() })]);
+      expect(new FeedbackState(join(g.dir, "feedback")).read().proposals[0]?.applied).toBeDefined();
+    } finally {
+      await g.close();
+    }
+  });
+});
+
+describe("an override about another release", () => {
+  it("is not applied by check, which says so on stderr and still answers the match", async () => {
+    const dir = join(work, "other-release");
+    mkdirSync(dir, { recursive: true });
+    const store = join(dir, "hotline.phs");
+    writeFileSync(store, readFileSync(listFile));
+    const record = await hashImageBytes(png, "benign.png", { algorithms: ["pdq"] });
+    const about = { action: "disable" as const, algorithm: "pdq", hash: record.hashes!.pdq!, listId: "hotline" };
+    const decided = { who: "reviewer", when: "2026-12-01T00:00:00Z", why: "rejected in release 3" };
+    await addOverride(store, { ...about, ...decided, listVersion: 3 }, { lists: ["hotline"] });
+    const image = join(dir, "upload.png");
+    writeFileSync(image, png);
+    const check = await runCli(["check", image, "--hashset", store, "--no-rotations", "--no-parts"], {
+      env: cleanEnv(),
+    });
+    expect(check.status).toBe(1); // a match, as the list says
+    expect(check.stderr).toContain("release 3, and release 4 is loaded: not applied");
   });
 });

@@ -93,7 +93,12 @@ export async function loadHashSets(
   const load: LoadOptions = { ...loadOptions(options), allowRollback: options.allowRollback === true };
   if (state !== undefined) load.versionState = state;
   const sets: LoadedHashSet[] = [];
-  for (const store of options.hashset) sets.push(await loadHashSet(store, load));
+  for (const store of options.hashset) {
+    const loaded = await loadHashSet(store, load);
+    // An override about another release of its list is not applied (fail closed): said, never silently.
+    for (const why of loaded.overridesNotApplied ?? []) process.stderr.write(`phmatch: warning: ${why}\n`);
+    sets.push(loaded);
+  }
   return sets;
 }
 
