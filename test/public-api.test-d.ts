@@ -152,7 +152,7 @@ describe("@phmatch/core public entry", () => {
   });
 
   it("check: options in, a decision with a reason code out", () => {
-    expectTypeOf<Decision>().toEqualTypeOf<"match" | "no_match" | "low_quality" | "error">();
+    expectTypeOf<Decision>().toEqualTypeOf<"match" | "no_match" | "low_quality" | "review" | "error">();
     expectTypeOf<CheckResult>().toExtend<MatchResult>();
     expectTypeOf<CheckResult["decision"]>().toEqualTypeOf<Decision>();
     expectTypeOf<CheckResult["reason_code"]>().toEqualTypeOf<string>();

@@ -23,6 +23,7 @@ export const OPTION_FLAGS: Readonly<Record<string, string>> = {
   ffprobePath: "--ffprobe (or PHMATCH_FFPROBE)",
   fileTimeoutMs: "--file-timeout",
   trustedKeys: "--trusted-keys",
+  trustedOverrideKeys: "--trusted-override-keys (or PHMATCH_TRUSTED_OVERRIDE_KEYS)",
   key: "--key-file (or PHMATCH_LIST_KEY)",
   allowRollback: "--allow-rollback",
   format: "--format",

@@ -3,8 +3,10 @@ import { PhmatchError } from "@phmatch/core";
 import { Command, CommanderError } from "commander";
 import { auditCommand } from "./commands/audit.js";
 import { CHECK_EXIT, checkCommand } from "./commands/check.js";
+import { feedbackCommand } from "./commands/feedback.js";
 import { hashCommand } from "./commands/hash.js";
 import { hashsetCommand } from "./commands/hashset/index.js";
+import { listsCommand } from "./commands/lists.js";
 import { matchCommand } from "./commands/match.js";
 import { reportCommand } from "./commands/report.js";
 import { scanCommand } from "./commands/scan.js";
@@ -37,6 +39,8 @@ export function createProgram(): Command {
   program.addCommand(serveCommand());
   program.addCommand(workerCommand());
   program.addCommand(auditCommand());
+  program.addCommand(feedbackCommand());
+  program.addCommand(listsCommand());
   exitOverrideAll(program);
   return program;
 }

@@ -89,6 +89,8 @@ describe("--help of every command shows an example", () => {
     ["report"],
     ["report", "verify"],
     ["hashset"],
+    ["feedback"],
+    ["lists"],
     ...["import", "build", "info", "verify", "sign", "keygen", "diff", "export", "merge", "override"].map((c) => [
       "hashset",
       c,

@@ -228,6 +228,13 @@ const ROUTES: { method: string; path: string; type?: string; expected: Record<Cr
     type: "application/json",
     expected: { none: 401, wrong: 401, decision: 403 },
   },
+  // A reviewer's verdict: the decision token has the check scope only (403 SCOPE_NOT_GRANTED).
+  {
+    method: "POST",
+    path: "/v1/feedback",
+    type: "application/json",
+    expected: { none: 401, wrong: 401, decision: 403 },
+  },
   { method: "GET", path: "/metrics", expected: { none: 401, wrong: 401, decision: 403 } },
   { method: "HEAD", path: "/metrics", expected: { none: 401, wrong: 401, decision: 403 } },
   { method: "GET", path: "/readyz", expected: { none: 200, wrong: 401, decision: 200 } },

@@ -16,6 +16,9 @@ const work = mkdtempSync(join(tmpdir(), "phmatch-serve-lists-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const keys = generateSigningKeys();
 const trustedKeys = parseTrustedKeys(keys.publicKeyPem);
+// Overrides are signed by a key of their own role (issue 21), never the list key.
+const overrider = generateSigningKeys();
+const trustedOverrideKeys = parseTrustedKeys(overrider.publicKeyPem);
 const md5Of = (f: string) =>
   createHash("md5")
     .update(readFileSync(fixtures(`images/${f}`)))
@@ -77,8 +80,8 @@ describe("the gate's answers and audit log with overrides", () => {
         when: "2026-02-03T00:00:00Z",
         why: "appeal 9 upheld",
       };
-      await addOverride(file, allow, { lists: ["hotline"], signingKeyPem: keys.privateKeyPem });
-      const holder = new ListHolder([file], () => ({ trustedKeys }), {});
+      await addOverride(file, allow, { lists: ["hotline"], signingKeyPem: overrider.privateKeyPem });
+      const holder = new ListHolder([file], () => ({ trustedKeys, trustedOverrideKeys }), {});
       await holder.load();
       const auditFile = join(work, "audit.ndjson");
       const audit = AuditLog.open(auditFile);
@@ -108,13 +111,13 @@ describe("the gate's answers and audit log with overrides", () => {
               when: allow.when,
               why: allow.why,
               release: 1,
-              signedBy: keyId(trustedKeys[0]!),
+              signedBy: keyId(trustedOverrideKeys[0]!),
             },
           }),
         ]);
 
         // The reviewer withdraws the allow (release 2, signed): a reload picks it up, the image matches again.
-        await removeOverride(file, 0, { lists: ["hotline"], signingKeyPem: keys.privateKeyPem });
+        await removeOverride(file, 0, { lists: ["hotline"], signingKeyPem: overrider.privateKeyPem });
         expect(await holder.reload()).toEqual({ ok: true, changed: true });
         expect((await ask()).decision).toBe("match");
       } finally {

@@ -33,6 +33,11 @@ async function phmatch(args: string[], env: Record<string, string> = {}, input =
 const signer = generateSigningKeys();
 writeFileSync(at("signer.pem"), signer.privateKeyPem);
 writeFileSync(at("signer.pub"), signer.publicKeyPem);
+// Overrides are signed by a key of their own role (issue 21), trusted with --trusted-override-keys.
+const overrider = generateSigningKeys();
+writeFileSync(at("overrides.pem"), overrider.privateKeyPem);
+writeFileSync(at("overrides.pub"), overrider.publicKeyPem);
+const overridesRole = ["--trusted-override-keys", at("overrides.pub")];
 const stranger = generateSigningKeys();
 writeFileSync(at("stranger.pem"), stranger.privateKeyPem);
 const image = fixtures("images/texture.jpg");
@@ -198,11 +203,20 @@ describe("overrides under trusted keys (item 10)", () => {
         "--why",
         "confirmed false positive, ticket 12",
         "--sign-key",
-        at("signer.pem"),
+        at("overrides.pem"),
       ]);
       expect(add.code).toBe(0);
       expect(add.stdout).toContain("release 1, signed by key");
-      const verify = await phmatch(["hashset", "verify", store, "--trusted-keys", at("signer.pub")]);
+      // Issue 21: under list keys, signed overrides need the overrides role configured (fail closed, said how).
+      const noRole = await phmatch(["hashset", "verify", store, "--trusted-keys", at("signer.pub")]);
+      expect(noRole.code).toBe(3);
+      expect(noRole.stderr).toContain("--trusted-override-keys");
+      // The override names the release of the list it was decided about, taken from the store.
+      expect(JSON.parse(readFileSync(`${store}.overrides.ndjson`, "utf8").split("\n")[1] as string)).toMatchObject({
+        listId: "hotline",
+        listVersion: 7,
+      });
+      const verify = await phmatch(["hashset", "verify", store, "--trusted-keys", at("signer.pub"), ...overridesRole]);
       expect(verify.code).toBe(0);
       expect(verify.stdout).toMatch(
         new RegExp(
@@ -210,9 +224,10 @@ describe("overrides under trusted keys (item 10)", () => {
             /overrides: 1 \(1 allow, 0 disable\), release 1, signed by key [0-9a-f]{16}/.source,
         ),
       );
-      const info = (await phmatch(["hashset", "info", store, "--trusted-keys", at("signer.pub")])).stdout;
+      const info = (await phmatch(["hashset", "info", store, "--trusted-keys", at("signer.pub"), ...overridesRole]))
+        .stdout;
       expect(info).toContain("local overrides: 1 (1 allow, 0 disable), release 1, signed by key");
-      expect(info).toContain(`override #0: allow md5 ${imageMd5}, by J. Doe at `);
+      expect(info).toContain(`override #0: allow md5 ${imageMd5} in list hotline release 7, by J. Doe at `);
       expect(info).toContain(": confirmed false positive, ticket 12");
 
       const report = at("case-signed/report.ndjson");
@@ -223,6 +238,7 @@ describe("overrides under trusted keys (item 10)", () => {
         store,
         "--trusted-keys",
         at("signer.pub"),
+        ...overridesRole,
         "-o",
         report,
       ]);
@@ -262,13 +278,15 @@ describe("overrides under trusted keys (item 10)", () => {
         "y",
       ]);
       expect(unsigned.stdout).toContain("release 2, unsigned (the old signature no longer matched and was removed)");
-      expect((await phmatch(["hashset", "verify", store, "--trusted-keys", at("signer.pub")])).code).toBe(3);
-      expect((await phmatch(["hashset", "override", "sign", store, "--key", at("signer.pem")])).stdout).toContain(
+      expect(
+        (await phmatch(["hashset", "verify", store, "--trusted-keys", at("signer.pub"), ...overridesRole])).code,
+      ).toBe(3);
+      expect((await phmatch(["hashset", "override", "sign", store, "--key", at("overrides.pem")])).stdout).toContain(
         "release 2, signed by key",
       );
-      expect((await phmatch(["hashset", "verify", store, "--trusted-keys", at("signer.pub")])).stdout).toContain(
-        "overrides: 2 (1 allow, 1 disable), release 2, signed by key",
-      );
+      expect(
+        (await phmatch(["hashset", "verify", store, "--trusted-keys", at("signer.pub"), ...overridesRole])).stdout,
+      ).toContain("overrides: 2 (1 allow, 1 disable), release 2, signed by key");
     },
   );
 });

@@ -58,6 +58,8 @@ export {
 } from "./decode/video.js";
 /** Error base class, stable codes and helpers. */
 export { ERROR_CODES, type ErrorCode, isErrorCode, PhmatchError, toPhmatchError } from "./errors/index.js";
+/** Reviewers' verdicts, proposed overrides, entries held for review, hit spread (issue 21 part 2). */
+export * from "./feedback/index.js";
 export {
   displayPath,
   type FilePath,

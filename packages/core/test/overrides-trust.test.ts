@@ -26,7 +26,11 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const signer = generateSigningKeys();
 const stranger = generateSigningKeys();
 const trusted = parseTrustedKeys(signer.publicKeyPem);
-const signerId = keyId(trusted[0]!);
+// Overrides are signed by a key of their own role (issue 21), never by the list key.
+const overrider = generateSigningKeys();
+const overrideKeys = parseTrustedKeys(overrider.publicKeyPem);
+const overriderId = keyId(overrideKeys[0]!);
+const roles = { trustedKeys: trusted, trustedOverrideKeys: overrideKeys };
 const md5 = (s: string) => createHash("md5").update(s).digest("hex");
 const LISTED = md5("listed image");
 
@@ -58,16 +62,16 @@ describe("changing overrides", () => {
     const store = signedList("concurrent.phs", "hotline");
     const decisions = Array.from({ length: 12 }, (_, i) => ({ ...allow, why: `ticket ${i}` }));
     const written = await Promise.all(
-      decisions.map((o) => addOverride(store, o, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem })),
+      decisions.map((o) => addOverride(store, o, { lists: ["hotline"], signingKeyPem: overrider.privateKeyPem })),
     );
     expect(written.map((w) => w.release).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(decisions.map((_, i) => i + 1));
     const file = await readOverridesFile(store);
     expect(file?.header?.release).toBe(12);
     expect(file?.overrides.map((o) => o.why).sort()).toEqual(decisions.map((o) => o.why).sort());
-    expect((await loadHashSet(store, { trustedKeys: trusted })).overridesProvenance).toMatchObject({
+    expect((await loadHashSet(store, { ...roles })).overridesProvenance).toMatchObject({
       count: 12,
       release: 12,
-      signedBy: signerId,
+      signedBy: overriderId,
     });
   });
 });
@@ -77,9 +81,9 @@ describe("overrides under trusted keys", () => {
   // unseen and hashset verify still said "OK, signed".
   it("refuses an unsigned overrides file beside a signed list (the list is not loaded)", async () => {
     const store = signedList("unsigned.phs", "hotline");
-    expect((await statusOf(store, { trustedKeys: trusted })).status).toBe("known");
+    expect((await statusOf(store, { ...roles })).status).toBe("known");
     writeFileSync(`${store}.overrides.ndjson`, JSON.stringify(allow) + "\n");
-    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({
+    await expect(loadHashSet(store, { ...roles })).rejects.toMatchObject({
       code: "PHM_HASHSET_SIGNATURE",
       message: expect.stringContaining("not signed"),
     });
@@ -92,16 +96,16 @@ describe("overrides under trusted keys", () => {
 
   it("applies overrides signed by a trusted key, and every hit they set aside says which release and key", async () => {
     const store = signedList("signed.phs", "hotline");
-    const written = await addOverride(store, allow, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem });
-    expect(written).toMatchObject({ release: 1, signedBy: signerId, unsigned: false });
+    const written = await addOverride(store, allow, { lists: ["hotline"], signingKeyPem: overrider.privateKeyPem });
+    expect(written).toMatchObject({ release: 1, signedBy: overriderId, unsigned: false });
     const file = await readOverridesFile(store);
     expect(file?.header).toEqual({ type: "overrides", release: 1, lists: ["hotline"] });
-    const loaded = await loadHashSet(store, { trustedKeys: trusted });
+    const loaded = await loadHashSet(store, { ...roles });
     expect(loaded.overridesProvenance).toMatchObject({
       count: 1,
       release: 1,
       lists: ["hotline"],
-      signedBy: signerId,
+      signedBy: overriderId,
       sha256: createHash("sha256")
         .update(readFileSync(`${store}.overrides.ndjson`))
         .digest("hex"),
@@ -119,7 +123,7 @@ describe("overrides under trusted keys", () => {
           when: allow.when,
           why: allow.why,
           release: 1,
-          signedBy: signerId,
+          signedBy: overriderId,
         },
       }),
     ]);
@@ -128,16 +132,16 @@ describe("overrides under trusted keys", () => {
   it("refuses overrides signed by an untrusted key, altered after signing, or signed without a binding", async () => {
     const store = signedList("wrong.phs", "hotline");
     await addOverride(store, allow, { lists: ["hotline"], signingKeyPem: stranger.privateKeyPem });
-    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({
+    await expect(loadHashSet(store, { ...roles })).rejects.toMatchObject({
       code: "PHM_HASHSET_SIGNATURE",
       message: expect.stringContaining("not among the trusted keys"),
     });
 
-    await signOverrides(store, signer.privateKeyPem, ["hotline"]);
-    await expect(loadHashSet(store, { trustedKeys: trusted })).resolves.toBeDefined();
+    await signOverrides(store, overrider.privateKeyPem, ["hotline"]);
+    await expect(loadHashSet(store, { ...roles })).resolves.toBeDefined();
     const path = `${store}.overrides.ndjson`;
     writeFileSync(path, readFileSync(path, "utf8").replace("ticket 4", "ticket 5"));
-    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({
+    await expect(loadHashSet(store, { ...roles })).rejects.toMatchObject({
       code: "PHM_HASHSET_SIGNATURE",
       message: expect.stringContaining("does not match its signature"),
     });
@@ -145,8 +149,8 @@ describe("overrides under trusted keys", () => {
     // a file without a header (as written before releases), signed as it is: bound to nothing, refused
     const legacy = JSON.stringify(allow) + "\n";
     writeFileSync(path, legacy);
-    writeFileSync(`${path}.sig`, signStore(Buffer.from(legacy), signer.privateKeyPem));
-    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({
+    writeFileSync(`${path}.sig`, signStore(Buffer.from(legacy), overrider.privateKeyPem));
+    await expect(loadHashSet(store, { ...roles })).rejects.toMatchObject({
       code: "PHM_HASHSET_SIGNATURE",
       message: expect.stringContaining("no header"),
     });
@@ -155,14 +159,14 @@ describe("overrides under trusted keys", () => {
   it("refuses signed overrides moved beside a list they are not bound to", async () => {
     const hotline = signedList("bound-hotline.phs", "hotline");
     const test = signedList("bound-test.phs", "hotline-test");
-    await addOverride(test, allow, { lists: ["hotline-test"], signingKeyPem: signer.privateKeyPem });
+    await addOverride(test, allow, { lists: ["hotline-test"], signingKeyPem: overrider.privateKeyPem });
     copyFileSync(`${test}.overrides.ndjson`, `${hotline}.overrides.ndjson`);
     copyFileSync(`${test}.overrides.ndjson.sig`, `${hotline}.overrides.ndjson.sig`);
-    await expect(loadHashSet(hotline, { trustedKeys: trusted })).rejects.toMatchObject({
+    await expect(loadHashSet(hotline, { ...roles })).rejects.toMatchObject({
       code: "PHM_HASHSET_SIGNATURE",
       message: expect.stringContaining("bound to list(s) hotline-test"),
     });
-    await expect(loadHashSet(test, { trustedKeys: trusted })).resolves.toBeDefined();
+    await expect(loadHashSet(test, { ...roles })).resolves.toBeDefined();
   });
 
   it(
@@ -172,28 +176,26 @@ describe("overrides under trusted keys", () => {
       const store = signedList("replay.phs", "hotline");
       const state = new RollbackState(join(tmp, "state-replay"));
       const path = `${store}.overrides.ndjson`;
-      await addOverride(store, allow, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem });
+      await addOverride(store, allow, { lists: ["hotline"], signingKeyPem: overrider.privateKeyPem });
       const release1 = [readFileSync(path), readFileSync(`${path}.sig`)] as const;
-      expect((await statusOf(store, { trustedKeys: trusted, versionState: state })).status).toBe("unseen");
+      expect((await statusOf(store, { ...roles, versionState: state })).status).toBe("unseen");
       expect(state.overridesRelease(["hotline"])).toBe(1);
       // The reviewer withdraws the allow (an appeal reversed): release 2, signed.
-      await removeOverride(store, 0, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem });
+      await removeOverride(store, 0, { lists: ["hotline"], signingKeyPem: overrider.privateKeyPem });
       expect((await readOverridesFile(store))?.header?.release).toBe(2);
       const readOnly = new RollbackState(join(tmp, "state-replay"), { readOnly: true });
-      await loadHashSet(store, { trustedKeys: trusted, versionState: readOnly });
+      await loadHashSet(store, { ...roles, versionState: readOnly });
       expect(state.overridesRelease(["hotline"])).toBe(1); // a read-only check moves nothing
-      expect((await statusOf(store, { trustedKeys: trusted, versionState: state })).status).toBe("known");
+      expect((await statusOf(store, { ...roles, versionState: state })).status).toBe("known");
       expect(state.overridesRelease(["hotline"])).toBe(2);
       // Someone puts release 1 (validly signed) back to bring the allow back.
       writeFileSync(path, release1[0]);
       writeFileSync(`${path}.sig`, release1[1]);
-      await expect(loadHashSet(store, { trustedKeys: trusted, versionState: state })).rejects.toMatchObject({
+      await expect(loadHashSet(store, { ...roles, versionState: state })).rejects.toMatchObject({
         code: "PHM_HASHSET_ROLLBACK",
         message: expect.stringContaining("release 1"),
       });
-      await expect(
-        loadHashSet(store, { trustedKeys: trusted, versionState: state, allowRollback: true }),
-      ).resolves.toBeDefined();
+      await expect(loadHashSet(store, { ...roles, versionState: state, allowRollback: true })).resolves.toBeDefined();
       expect(state.overridesRelease(["hotline"])).toBe(2);
     },
   );
@@ -203,14 +205,14 @@ describe("overrides under trusted keys", () => {
       "(the stale signature removed), and refused under trusted keys",
     async () => {
       const store = signedList("unsign.phs", "hotline");
-      await addOverride(store, allow, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem });
+      await addOverride(store, allow, { lists: ["hotline"], signingKeyPem: overrider.privateKeyPem });
       const written = await addOverride(
         store,
         { ...allow, action: "disable", why: "entry under dispute" },
         { lists: ["hotline"] },
       );
       expect(written).toMatchObject({ release: 2, unsigned: true });
-      await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({
+      await expect(loadHashSet(store, { ...roles })).rejects.toMatchObject({
         code: "PHM_HASHSET_SIGNATURE",
         message: expect.stringContaining("not signed"),
       });
@@ -243,5 +245,67 @@ describe("trusted keys that are asked for", () => {
       expect.objectContaining({ code: "PHM_USAGE", message: expect.stringContaining("not Ed25519") }),
     );
     expect(parseTrustedKeys(signer.publicKeyPem + stranger.publicKeyPem)).toHaveLength(2);
+  });
+});
+
+// Issue 21: overrides are signed by an overrides key, a role of its own, and name the release they were decided about.
+describe("the overrides key role", () => {
+  it("refuses a key given as both a list key and an overrides key", async () => {
+    const store = signedList("roles-both.phs", "hotline");
+    await expect(
+      loadHashSet(store, { trustedKeys: trusted, trustedOverrideKeys: [...overrideKeys, ...trusted] }),
+    ).rejects.toMatchObject({ code: "PHM_USAGE", message: expect.stringContaining("a key has one role") });
+    await expect(loadHashSet(store, { trustedKeys: trusted, trustedOverrideKeys: [] })).rejects.toMatchObject({
+      code: "PHM_USAGE",
+    });
+  });
+
+  it("refuses overrides signed by a list key, and a list signed by an overrides key, naming the role", async () => {
+    const store = signedList("roles-list-key.phs", "hotline");
+    await addOverride(store, allow, { lists: ["hotline"], signingKeyPem: signer.privateKeyPem });
+    await expect(loadHashSet(store, roles)).rejects.toMatchObject({
+      code: "PHM_HASHSET_SIGNATURE",
+      message: expect.stringContaining("a list key (role: lists)"),
+    });
+
+    const forged = join(tmp, "roles-forged.phs");
+    copyFileSync(signedList("roles-source.phs", "hotline"), forged);
+    writeFileSync(`${forged}.sig`, signStore(readFileSync(forged), overrider.privateKeyPem));
+    await expect(loadHashSet(forged, roles)).rejects.toMatchObject({
+      code: "PHM_HASHSET_SIGNATURE",
+      message: expect.stringContaining("an overrides key (role: overrides)"),
+    });
+  });
+
+  it("list keys, signed overrides, no overrides keys configured: refused, saying what to configure", async () => {
+    const store = signedList("roles-none.phs", "hotline");
+    await addOverride(store, allow, { lists: ["hotline"], signingKeyPem: overrider.privateKeyPem });
+    await expect(loadHashSet(store, { trustedKeys: trusted })).rejects.toMatchObject({
+      code: "PHM_HASHSET_SIGNATURE",
+      message: expect.stringContaining("trustedOverrideKeys"),
+    });
+    expect((await statusOf(store, roles)).status).toBe("unseen");
+  });
+
+  it("applies an override only to the release it names; another keeps matching, and the load says why", async () => {
+    const store = signedList("roles-release.phs", "hotline", 3);
+    const about = (listVersion: number): Override => ({ ...allow, listId: "hotline", listVersion });
+    await addOverride(store, about(2), { lists: ["hotline"], signingKeyPem: overrider.privateKeyPem });
+    const loaded = await loadHashSet(store, roles);
+    expect(loaded.overrides).toEqual([]);
+    expect(loaded.overridesNotApplied).toEqual([
+      expect.stringContaining("list hotline release 2, and release 3 is loaded: not applied"),
+    ]);
+    expect(new Matcher([loaded]).match({ path: "upload", hashes: { md5: LISTED } }).status).toBe("known");
+
+    await removeOverride(store, 0, { lists: ["hotline"], signingKeyPem: overrider.privateKeyPem });
+    await addOverride(store, about(3), { lists: ["hotline"], signingKeyPem: overrider.privateKeyPem });
+    const now = await loadHashSet(store, roles);
+    expect(now.overridesNotApplied).toBeUndefined();
+    expect(new Matcher([now]).match({ path: "upload", hashes: { md5: LISTED } }).status).toBe("unseen");
+    // A release without its list is not an override (checked when written).
+    await expect(
+      addOverride(store, { ...allow, listVersion: 3 }, { lists: ["hotline"], signingKeyPem: overrider.privateKeyPem }),
+    ).rejects.toMatchObject({ code: "PHM_USAGE", message: expect.stringContaining('"listVersion" without "listId"') });
   });
 });

@@ -1,12 +1,21 @@
+import { createPublicKey } from "node:crypto";
 import { availableParallelism, cpus } from "node:os";
-import { AuditLog, PhmatchError, SupervisedHashPool } from "@phmatch/core";
-import { DEFAULT_CHECK_MAX_BYTES, DEFAULT_CHECK_MAX_PIXELS } from "@phmatch/core/internal";
-import { Command } from "commander";
+import { join } from "node:path";
+import { AuditLog, type LoadOptions, PhmatchError, SupervisedHashPool } from "@phmatch/core";
+import {
+  DEFAULT_CHECK_MAX_BYTES,
+  DEFAULT_CHECK_MAX_PIXELS,
+  DEFAULT_REJECT_THRESHOLD,
+  FeedbackState,
+  keyId,
+} from "@phmatch/core/internal";
+import { Command, InvalidArgumentError } from "commander";
 import type { FastifyInstance } from "fastify";
 import { parseIndex, parsePositiveInt } from "../parse.js";
 import { DEFAULT_DECODE_BUDGET_SECONDS, DecodeBudget } from "../serve/budgets.js";
 import { TrustedProxies } from "../serve/client-address.js";
 import { DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_REQUEST_TIMEOUT_MS } from "../serve/connections.js";
+import { GateFeedback } from "../serve/feedback.js";
 import { OnMatchHook } from "../serve/hook.js";
 import { ListHolder } from "../serve/lists.js";
 import { GateMetrics } from "../serve/metrics.js";
@@ -50,6 +59,11 @@ interface ServeOptions extends TrustOptions, StateOptions, VideoCommandOptions {
   memoryLimit?: number;
   trim: boolean;
   allowListChange: boolean;
+  feedbackDir?: string;
+  rejectThreshold: number;
+  quarantineClients?: number;
+  quarantineWindow?: number;
+  autoOverride?: string;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -161,6 +175,29 @@ export function serveCommand(): Command {
           "--allow-list-change",
           "let a reload stop serving a list id (another list put in a list file's place); refused by default",
           false,
+        )
+        // Issue 21 part 2: reviewers' verdicts (POST /v1/feedback), proposals and quarantine.
+        .option(
+          "--feedback-dir <dir>",
+          "where verdicts, proposals and held entries are kept (default <state-dir>/feedback)",
+        )
+        .option(
+          "--reject-threshold <n>",
+          "distinct reviewer tokens whose rejections of one entry propose a disable override and hold the entry",
+          parsePositiveInt,
+          DEFAULT_REJECT_THRESHOLD,
+        )
+        .option(
+          "--quarantine-clients <n>",
+          "hold an entry matched by more than n distinct clients (token and address) within --quarantine-window; " +
+            "off unless set",
+          parsePositiveInt,
+        )
+        .option("--quarantine-window <duration>", "the window of --quarantine-clients: 90s, 30m, 6h, 2d", parseWindow)
+        .option(
+          "--auto-override <key.pem>",
+          "sign proposals into the overrides file at once with this overrides key (off by default: review them " +
+            "with phmatch feedback proposals, apply with phmatch feedback apply)",
         ),
     ),
     "the rollback state folder of this gate deployment, shared by its replicas (required; or " +
@@ -232,6 +269,11 @@ export function serveCommand(): Command {
               ...(options.onMatchCommand !== undefined && { command: options.onMatchCommand }),
             });
       const metrics = new GateMetrics({ workers: () => pool.stats });
+      const autoOverrideKeyPem =
+        options.autoOverride === undefined ? undefined : readText(options.autoOverride, "--auto-override");
+      if (autoOverrideKeyPem !== undefined) checkAutoOverrideKey(autoOverrideKeyPem, loadOptions(options));
+      if ((options.quarantineClients === undefined) !== (options.quarantineWindow === undefined))
+        throw new PhmatchError("PHM_USAGE", "--quarantine-clients and --quarantine-window go together: give both");
       const lists = new ListHolder(
         options.hashset,
         () => ({ ...loadOptions(options), versionState: state, allowRollback: options.allowRollback === true }),
@@ -261,6 +303,15 @@ export function serveCommand(): Command {
                 state,
                 ...(options.auditKey !== undefined && { signingKeyPem: readText(options.auditKey, "--audit-key") }),
               });
+        const feedback = new GateFeedback({
+          state: new FeedbackState(options.feedbackDir ?? join(state.dir, "feedback")),
+          rejectThreshold: options.rejectThreshold,
+          ...(options.quarantineClients !== undefined && { quarantineClients: options.quarantineClients }),
+          ...(options.quarantineWindow !== undefined && { quarantineWindowMs: options.quarantineWindow }),
+          ...(autoOverrideKeyPem !== undefined && { autoOverrideKeyPem, onOverride: () => void lists.reload() }),
+          ...(audit && { audit }),
+          ...(hook && { hook }),
+        });
         pool.start();
         const { createGate } = await import("../serve/server.js"); // not at the top: see program.ts
         app = await createGate({
@@ -277,6 +328,7 @@ export function serveCommand(): Command {
           ...(trustedProxies && { trustedProxies }),
           ...(audit && { audit }),
           ...(hook && { hook }),
+          feedback,
         });
         address = await app.listen({ host: options.host, port: options.port }).catch((error: NodeJS.ErrnoException) => {
           throw new PhmatchError(
@@ -291,9 +343,16 @@ export function serveCommand(): Command {
         audit?.close();
         throw error;
       }
+      // Overrides made about another release than the one loaded are not applied (fail closed): said at each load.
+      const warnNotApplied = () => {
+        for (const s of lists.current?.sets ?? [])
+          for (const why of s.overridesNotApplied ?? []) process.stderr.write(`phmatch serve: warning: ${why}\n`);
+      };
+      warnNotApplied();
       const describe = () => lists.current?.checker.lists.map((l) => `${l.listId} v${l.version}`).join(", ") ?? "";
       const onReload = (result: Awaited<ReturnType<ListHolder["reload"]>>) => {
         metrics.reload(result.ok);
+        if (result.ok && result.changed) warnNotApplied();
         if (result.ok)
           process.stderr.write(
             result.changed ? `phmatch serve: lists reloaded: ${describe()}\n` : "phmatch serve: lists unchanged\n",
@@ -338,4 +397,39 @@ export function serveCommand(): Command {
       );
       await stopped;
     });
+}
+
+// A window: a number and a unit (s, m, h, d), in ms.
+function parseWindow(value: string): number {
+  const m = /^\s*(\d+)\s*(s|m|h|d)\s*$/i.exec(value);
+  const units: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  const ms = m === null ? Number.NaN : Number(m[1]) * (units[(m[2] as string).toLowerCase()] as number);
+  if (!Number.isSafeInteger(ms) || ms <= 0)
+    throw new InvalidArgumentError(`--quarantine-window takes a duration such as 90s, 30m, 6h or 2d, not ${value}`);
+  return ms;
+}
+
+// --auto-override signs overrides the gate must then load: the key must be an overrides key (never a list key), and
+// under list keys one the gate trusts for overrides, or the reload after the first proposal would refuse the lists.
+function checkAutoOverrideKey(pem: string, load: LoadOptions): void {
+  let id: string;
+  try {
+    id = keyId(createPublicKey(pem));
+  } catch (error) {
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `--auto-override: not an Ed25519 private key (PEM): ${(error as Error).message}`,
+    );
+  }
+  if ((load.trustedKeys ?? []).some((k) => keyId(k) === id))
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `--auto-override key ${id} is a list key (--trusted-keys): use an overrides key`,
+    );
+  if (load.trustedKeys !== undefined && !(load.trustedOverrideKeys ?? []).some((k) => keyId(k) === id))
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `--auto-override key ${id} is not among --trusted-override-keys: the overrides it signs would be refused; ` +
+        "add its public key there",
+    );
 }

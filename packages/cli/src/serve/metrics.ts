@@ -40,7 +40,7 @@ export class GateMetrics {
   }
 
   /** The exposition text, with the lists loaded now. */
-  render(lists: { listId: string; version: number }[], inFlight: number, waiting = 0): string {
+  render(lists: { listId: string; version: number }[], inFlight: number, waiting = 0, extra: string[] = []): string {
     const out: string[] = [];
     const families = new Map<string, string[]>();
     for (const [key, value] of this.#counters) {
@@ -95,6 +95,7 @@ export class GateMetrics {
         `phmatch_worker_retries_total ${workers.retries}`,
       );
     }
+    out.push(...extra);
     return out.join("\n") + "\n";
   }
 

@@ -17,6 +17,7 @@ import {
   SlotHolders,
   TIMEOUT_CHECK_INTERVAL_MS,
 } from "./connections.js";
+import type { GateFeedback } from "./feedback.js";
 import type { OnMatchHook } from "./hook.js";
 import type { ListGeneration, ListHolder } from "./lists.js";
 import { isRefusal, MATCH_BODY_LIMIT, parseMatchRequest } from "./match-request.js";
@@ -52,6 +53,8 @@ export interface GateOptions {
   threads?: number;
   /** Proxies whose X-Forwarded-For names the client (budgets, audit); undefined: the peer is the client. */
   trustedProxies?: TrustedProxies;
+  /** Reviewers' verdicts (POST /v1/feedback), hit counts and quarantine (feedback.ts); undefined: no such route. */
+  feedback?: GateFeedback;
 }
 
 /**
@@ -117,6 +120,7 @@ const POLICIES = {
   ready: { caller: "optional", rated: false, admits: false },
   // The CyberTipline report of a match (issue 21): a full token with the `report` scope; JSON only, no file bytes.
   report: { caller: "full", scope: "report", rated: true, admits: false, bodyTypes: MATCH_TYPES },
+  feedback: { caller: "token", scope: "feedback", rated: true, admits: false, bodyTypes: MATCH_TYPES },
 } satisfies Record<string, RoutePolicy>;
 
 // A body is on its way: refusing before reading it also closes the connection, or Node would read (and discard)
@@ -382,9 +386,16 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
   const answer = async (
     request: FastifyRequest,
     reply: FastifyReply,
-    result: CheckResult,
+    checked: CheckResult,
     lists: { listId: string; version: number }[],
   ) => {
+    // A match whose every entry is held for review answers `review` (QUARANTINED): hold, do not publish.
+    const result =
+      options.feedback?.review(checked, {
+        token: request.phmToken?.name ?? "-",
+        address: clientOf(request),
+        requestId: request.id,
+      }) ?? checked;
     metrics.decision(result.decision);
     // An upload that could not be checked (corrupt, too costly: PHM_DECODE_TOO_MANY_PIXELS, PHM_WORKER_TIMEOUT) is
     // `error` with its code, never 503 + Retry-After: it would fail again. It is not a no_match either.
@@ -397,9 +408,10 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
       matches: result.matches,
       ...(result.error !== undefined && { errorCode: result.error.code }),
     });
-    if (result.decision === "match") {
+    if (result.decision === "match" || result.decision === "review") {
       const time = new Date().toISOString();
-      recentMatches.remember(request.id, { matches: result.matches, time, position });
+      // A held entry's upload (review) is not a confirmed match: no report is built from it.
+      if (result.decision === "match") recentMatches.remember(request.id, { matches: result.matches, time, position });
       options.hook?.fire({ request_id: request.id, time, lists, ...withoutPath(result) });
     }
     const body: Answer =
@@ -503,6 +515,24 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     },
   );
 
+  // A reviewer's verdict on a match (feedback.ts): the reviewer is the token, never a field of the body.
+  const feedback = options.feedback;
+  if (feedback !== undefined) {
+    app.post("/v1/feedback", { bodyLimit: 16 * 1024, config: { gate: POLICIES.feedback } }, async (request, reply) => {
+      const answered = feedback.verdict(request.body, request.phmToken?.name ?? "-", options.lists.current);
+      if (answered.status !== 200)
+        return refuse(
+          reply,
+          request,
+          answered.status,
+          answered.body.reason_code as string,
+          answered.status === 503 ? { "retry-after": "1" } : {},
+          answered.body.message as string,
+        );
+      return reply.code(200).send({ request_id: request.id, ...answered.body });
+    });
+  }
+
   app.get("/healthz", { config: { gate: POLICIES.health } }, async () => ({ status: "ok" }));
   // Ready or not to anyone (a load balancer's probe); which lists, at which versions, only to a full token.
   app.get("/readyz", { config: { gate: POLICIES.ready } }, async (request, reply) => {
@@ -514,7 +544,14 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
   app.get("/metrics", { config: { gate: POLICIES.metrics } }, async (_request, reply) => {
     await reply
       .type("text/plain; version=0.0.4")
-      .send(metrics.render(options.lists.current?.checker.lists ?? [], admission.inUse, admission.waiting));
+      .send(
+        metrics.render(
+          options.lists.current?.checker.lists ?? [],
+          admission.inUse,
+          admission.waiting,
+          options.feedback?.metricsLines(),
+        ),
+      );
   });
   return app;
 }

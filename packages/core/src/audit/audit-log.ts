@@ -28,7 +28,7 @@ export interface AuditDecision {
   requestId?: string;
   /** Scan: the file's path (reports carry paths, never content). */
   path?: string;
-  decision: "match" | "no_match" | "low_quality" | "error";
+  decision: "match" | "no_match" | "low_quality" | "review" | "error";
   reasonCode: string;
   /** Serve: the HTTP status of the answer (every answer is recorded, refusals included). */
   status?: number;
@@ -284,7 +284,8 @@ export class AuditLog {
     if (decision.client !== undefined) entry.client = decision.client;
     entry.lists = decision.lists;
     if (decision.errorCode !== undefined) entry.errorCode = decision.errorCode;
-    if (decision.decision === "match") {
+    // A review is a match held for a person to look at (its entry is quarantined): recorded as whole as a match.
+    if (decision.decision === "match" || decision.decision === "review") {
       if (decision.hashes !== undefined) entry.hashes = decision.hashes;
       if (decision.matches !== undefined) entry.matches = decision.matches;
     } else {

@@ -16,7 +16,7 @@ import type { HashRecord } from "../record/hash-record.js";
  * `low_quality` (no list hit, but a perceptual hash too weak to decide: the platform's policy), `error` (the
  * upload could not be checked).
  */
-export type Decision = "match" | "no_match" | "low_quality" | "error";
+export type Decision = "match" | "no_match" | "low_quality" | "review" | "error";
 
 /** A match result with the decision and a stable reason code a platform can turn into a refusal message. */
 export interface CheckResult extends MatchResult {

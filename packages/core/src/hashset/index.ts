@@ -25,6 +25,7 @@ export {
 } from "./import.js";
 export { type ImportProblem, ImportReport, type InputEnding } from "./import-report.js";
 export {
+  checkKeyRoles,
   DEFAULT_MAX_URL_BYTES,
   isListUrl,
   type LoadedHashSet,
@@ -43,6 +44,7 @@ export {
   type OverridesProvenance,
   type OverridesWrite,
   type OverridesWritten,
+  overridesForRelease,
   overridesPath,
   overridesSignaturePath,
   readOverrides,

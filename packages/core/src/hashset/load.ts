@@ -5,8 +5,14 @@ import { hasherSpec } from "../hashers/index.js";
 import { decryptStore, encryptedStoreLists, isEncryptedStore } from "./encryption.js";
 import { HashSet } from "./hash-set.js";
 import { detectFormatOfText } from "./import.js";
-import { checkOverrides, type Override, type OverridesProvenance, readOverridesFile } from "./overrides.js";
-import { verifyStore } from "./signature.js";
+import {
+  checkOverrides,
+  type Override,
+  type OverridesProvenance,
+  overridesForRelease,
+  readOverridesFile,
+} from "./overrides.js";
+import { keyId, verifyStore } from "./signature.js";
 import {
   type AlgorithmSection,
   checkedListInfo,
@@ -27,6 +33,12 @@ export interface LoadOptions {
    * quietly load an unsigned list.
    */
   trustedKeys?: KeyObject[];
+  /**
+   * The keys whose signatures over the overrides beside a store are trusted: the overrides role, never the same
+   * key as a list key (given in both: PHM_USAGE). A store signed by one of them is refused; see
+   * {@link OverridesCheck}.
+   */
+  trustedOverrideKeys?: KeyObject[];
   /** Key of an encrypted store. */
   key?: Buffer;
   /** Rollback protection (list versions, signed overrides releases); omitted = not checked. */
@@ -58,6 +70,8 @@ export interface LoadedHashSet {
   overrides: Override[];
   /** The overrides file, when there is one: release, binding, signing key (see {@link checkOverrides}). */
   overridesProvenance?: OverridesProvenance;
+  /** Overrides made about another release of their list than the one loaded: not applied, and why (warnings). */
+  overridesNotApplied?: string[];
 }
 
 /**
@@ -75,6 +89,7 @@ export async function loadHashSet(path: string, options: LoadOptions = {}): Prom
         `give at least one public key (or omit trustedKeys to load unverified)`,
     );
   }
+  checkKeyRoles(options);
   const url = isListUrl(path);
   const bytes = await (url ? fetchBytes(path, options.maxUrlBytes ?? DEFAULT_MAX_URL_BYTES) : readFile(path)).catch(
     (error: unknown) => {
@@ -93,6 +108,15 @@ export async function loadHashSet(path: string, options: LoadOptions = {}): Prom
       ? fetchBytes(`${path}.sig`, MAX_SIGNATURE_BYTES).then((b) => b.toString("utf8"))
       : readFile(`${path}.sig`, "utf8")
     ).catch(() => undefined);
+    const overrideKeyIds = new Set((options.trustedOverrideKeys ?? []).map(keyId));
+    const signer = signature === undefined ? undefined : signerOf(signature);
+    if (signer !== undefined && overrideKeyIds.has(signer))
+      throw new PhmatchError(
+        "PHM_HASHSET_SIGNATURE",
+        `${path} is signed by key ${signer}, an overrides key (role: overrides): a list must be signed by a list ` +
+          "key (role: lists, trustedKeys): refused, the list was not loaded",
+        { path },
+      );
     signedBy = verifyStore(bytes, signature, options.trustedKeys, path);
   }
   const encrypted = isEncryptedStore(bytes);
@@ -109,7 +133,8 @@ export async function loadHashSet(path: string, options: LoadOptions = {}): Prom
   const storeSha256 = encrypted ? createHash("sha256").update(bytes).digest("hex") : sha256;
   // Overrides are a machine's own decisions, kept beside a local store; a list fetched from a URL has none.
   const overrides = url ? undefined : await readOverridesFile(path);
-  const loaded: LoadedHashSet = { set, path, storeSha256, encrypted, overrides: overrides?.overrides ?? [] };
+  const { applied, notApplied } = overridesForRelease(overrides?.overrides ?? [], set.lists, path);
+  const loaded: LoadedHashSet = { set, path, storeSha256, encrypted, overrides: applied };
   if (overrides !== undefined) {
     loaded.overridesProvenance = await checkOverrides(
       overrides,
@@ -118,6 +143,7 @@ export async function loadHashSet(path: string, options: LoadOptions = {}): Prom
       path,
     );
   }
+  if (notApplied.length > 0) loaded.overridesNotApplied = notApplied;
   if (signedBy !== undefined) loaded.signedBy = signedBy;
   return loaded;
 }
@@ -383,4 +409,37 @@ function checkWithdrawals(section: Buffer, lists: readonly ListInfo[], damaged: 
     }
   }
   return count;
+}
+
+/**
+ * The two signing roles are kept apart (issue 21): a key given both as a list key and as an overrides key is
+ * PHM_USAGE, and so is an empty set of overrides keys (asking for checks with nothing to check against).
+ */
+export function checkKeyRoles(options: Pick<LoadOptions, "trustedKeys" | "trustedOverrideKeys">): void {
+  const overrideKeys = options.trustedOverrideKeys;
+  if (overrideKeys === undefined) return;
+  if (overrideKeys.length === 0)
+    throw new PhmatchError(
+      "PHM_USAGE",
+      "overrides keys were asked for (trustedOverrideKeys) but none was given: give at least one public key",
+      { optionNames: ["trustedOverrideKeys"] },
+    );
+  const listIds = new Set((options.trustedKeys ?? []).map(keyId));
+  const both = overrideKeys.map(keyId).filter((id) => listIds.has(id));
+  if (both.length > 0)
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `key ${both.join(", ")} is given both as a list key (trustedKeys) and as an overrides key ` +
+        "(trustedOverrideKeys): a key has one role; use one key to sign lists and another to sign overrides",
+      { optionNames: ["trustedKeys", "trustedOverrideKeys"] },
+    );
+}
+
+function signerOf(signature: string): string | undefined {
+  try {
+    const id = (JSON.parse(signature) as { keyId?: unknown }).keyId;
+    return typeof id === "string" ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }

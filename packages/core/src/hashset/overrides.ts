@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { PhmatchError } from "../errors/index.js";
 import { hasherSpec, hexDigits } from "../hashers/index.js";
 import { withLock, writeAtomically } from "./locked-file.js";
-import { signStore, verifyStore } from "./signature.js";
+import { keyId, signStore, verifyStore } from "./signature.js";
 import type { RollbackState } from "./version-state.js";
 
 /**
@@ -20,6 +20,12 @@ export interface Override {
   hash: string;
   /** Limit to one list (default: every list holding the value). */
   listId?: string;
+  /**
+   * The release (version) of `listId` the decision was made about: applied only while that version is loaded (an
+   * override naming another is not applied, and the load says so), so a decision about one release never weakens
+   * another. Absent in overrides written before releases were named (applied to any version, as before).
+   */
+  listVersion?: number;
   entryId?: string;
   who: string;
   /** ISO 8601. */
@@ -149,6 +155,11 @@ function overrideProblem(value: unknown): string | undefined {
     return `"hash" is not ${hexDigits(spec)} hex digits of ${spec.id}`;
   for (const key of ["listId", "entryId"])
     if (o[key] !== undefined && typeof o[key] !== "string") return `"${key}" is not text`;
+  if (o.listVersion !== undefined) {
+    if (!Number.isSafeInteger(o.listVersion) || (o.listVersion as number) < 0)
+      return '"listVersion" is not a whole number from 0';
+    if (o.listId === undefined) return '"listVersion" without "listId": a release is the release of one list';
+  }
   for (const key of ["who", "when", "why"])
     if (typeof o[key] !== "string") return `"${key}" is missing (who, when and why are the record of the decision)`;
   return undefined;
@@ -162,7 +173,13 @@ function sameIds(a: readonly string[], b: readonly string[]): boolean {
 
 /** How overrides are checked at load: the trust options of the store they sit beside. */
 export interface OverridesCheck {
+  /** The list keys: they sign lists, never overrides (an overrides file signed by one is refused). */
   trustedKeys?: KeyObject[];
+  /**
+   * The overrides keys: the role that signs local decisions about lists, never a list. With list keys and an
+   * overrides file that could change an outcome, these must be given (else refused: fail closed).
+   */
+  trustedOverrideKeys?: KeyObject[];
   versionState?: RollbackState;
   allowRollback?: boolean;
 }
@@ -198,7 +215,7 @@ export async function checkOverrides(
       );
     }
   }
-  if (options.trustedKeys === undefined) return provenance;
+  if (options.trustedKeys === undefined && options.trustedOverrideKeys === undefined) return provenance;
   const signature = await readFile(`${file.path}.sig`, "utf8").catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") return undefined;
     throw new PhmatchError(
@@ -214,11 +231,34 @@ export async function checkOverrides(
       "PHM_HASHSET_SIGNATURE",
       `${file.path} holds ${file.overrides.length} override(s) but is not signed (no ${file.path}.sig) while trusted ` +
         "keys are configured: refused, the lists were not loaded " +
-        `(sign it with a trusted key for ${what}: \`signOverrides\`; or remove the file)`,
+        `(sign it with an overrides key trusted for ${what}: \`signOverrides\`; or remove the file)`,
       { path: file.path },
     );
   }
-  provenance.signedBy = verifyStore(file.bytes, signature, options.trustedKeys, file.path);
+  // Two roles, two sets of keys (issue 21): a list key vouches for a hotline's list, an overrides key for this
+  // platform's decisions about it. A list key's signature over overrides is refused by name, as is a file under
+  // list keys with no overrides keys configured to check it against.
+  const listKeyIds = new Set((options.trustedKeys ?? []).map(keyId));
+  const signerId = signatureKeyId(signature);
+  if (signerId !== undefined && listKeyIds.has(signerId)) {
+    throw new PhmatchError(
+      "PHM_HASHSET_SIGNATURE",
+      `${file.path} is signed by key ${signerId}, a list key (role: lists): overrides must be signed by an ` +
+        "overrides key (role: overrides, trustedOverrideKeys), never by a key that signs lists: refused, the lists " +
+        "were not loaded (sign the overrides again with an overrides key)",
+      { path: file.path },
+    );
+  }
+  if (options.trustedOverrideKeys === undefined) {
+    throw new PhmatchError(
+      "PHM_HASHSET_SIGNATURE",
+      `${file.path} holds signed overrides, but no overrides keys are configured to check them while list keys ` +
+        "are: refused, the lists were not loaded (give the public key that signs overrides as `trustedOverrideKeys`; " +
+        "or remove the overrides file)",
+      { path: file.path, optionNames: ["trustedOverrideKeys"] },
+    );
+  }
+  provenance.signedBy = verifyStore(file.bytes, signature, options.trustedOverrideKeys, file.path);
   if (file.header === undefined) {
     throw new PhmatchError(
       "PHM_HASHSET_SIGNATURE",
@@ -400,4 +440,44 @@ function writeOverrides(
     ...(signature !== undefined && { signedBy: (JSON.parse(signature) as { keyId: string }).keyId }),
     unsigned,
   };
+}
+
+// The key id a detached signature names, if it is one (verifyStore checks it properly).
+function signatureKeyId(signature: string): string | undefined {
+  try {
+    const id = (JSON.parse(signature) as { keyId?: unknown }).keyId;
+    return typeof id === "string" ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The overrides of a loaded store that apply to it: one naming a release (`listVersion`) of its list applies only
+ * while that release is loaded. The others are set aside, each with why (a load warning): a decision about one
+ * release never weakens another (fail closed: the entry matches as the list says).
+ */
+export function overridesForRelease(
+  overrides: readonly Override[],
+  lists: readonly { listId: string; version: number }[],
+  path: string,
+): { applied: Override[]; notApplied: string[] } {
+  const applied: Override[] = [];
+  const notApplied: string[] = [];
+  for (const o of overrides) {
+    if (o.listVersion === undefined) {
+      applied.push(o);
+      continue;
+    }
+    const list = lists.find((l) => l.listId === o.listId);
+    const loadedRelease = list === undefined ? "that list is not in the store" : `release ${list.version} is loaded`;
+    if (list !== undefined && list.version === o.listVersion) applied.push(o);
+    else
+      notApplied.push(
+        `${path}: the ${o.action} override of ${o.algorithm} ${o.hash} (${o.why}) was made about list ${o.listId} ` +
+          `release ${o.listVersion}, and ${loadedRelease}: ` +
+          "not applied (make the decision again for this release if it still holds)",
+      );
+  }
+  return { applied, notApplied };
 }

@@ -85,10 +85,12 @@ export function infoCommand(): Command {
       lines.push(
         `    override #${i}: ${x.action} ${x.algorithm} ` +
           `${x.hash}${x.listId !== undefined ? ` in list ${x.listId}` : ""}` +
+          `${x.listVersion !== undefined ? ` release ${x.listVersion}` : ""}` +
           `${x.entryId !== undefined ? ` (entry ${x.entryId})` : ""}, ` +
           `by ${x.who} at ${x.when}: ${x.why}`,
       );
     });
+    for (const why of loaded.overridesNotApplied ?? []) lines.push(`    not applied: ${why}`);
     lines.push(`  created ${info.createdAt} by ${info.createdBy}`);
     lines.push(...provenanceLines(set.header.provenance));
     process.stdout.write(lines.join("\n") + "\n");

@@ -11,11 +11,13 @@ import {
   RollbackState,
   type ScanHeader,
 } from "@phmatch/core";
+import { checkKeyRoles } from "@phmatch/core/internal";
 import type { Command } from "commander";
 
 /** Options that say how a store is trusted and opened, shared by every command that loads one. */
 export interface TrustOptions {
   trustedKeys?: string;
+  trustedOverrideKeys?: string;
   keyFile?: string;
 }
 
@@ -32,6 +34,11 @@ export function withTrustOptions(command: Command): Command {
       "--trusted-keys <file>",
       "PEM public keys whose signatures are trusted (or PHMATCH_TRUSTED_KEYS); when set, unsigned or wrongly " +
         "signed lists and overrides are refused, and a file without a usable key is an error",
+    )
+    .option(
+      "--trusted-override-keys <file>",
+      "PEM public keys trusted to sign the overrides beside lists (or PHMATCH_TRUSTED_OVERRIDE_KEYS): a role of " +
+        "its own, never a --trusted-keys key; with --trusted-keys, signed overrides need it",
     )
     .option("--key-file <file>", "key of encrypted lists (or PHMATCH_LIST_KEY): 64 hex digits or base64");
 }
@@ -86,7 +93,12 @@ export async function loadHashSets(
   const load: LoadOptions = { ...loadOptions(options), allowRollback: options.allowRollback === true };
   if (state !== undefined) load.versionState = state;
   const sets: LoadedHashSet[] = [];
-  for (const store of options.hashset) sets.push(await loadHashSet(store, load));
+  for (const store of options.hashset) {
+    const loaded = await loadHashSet(store, load);
+    // An override about another release of its list is not applied (fail closed): said, never silently.
+    for (const why of loaded.overridesNotApplied ?? []) process.stderr.write(`phmatch: warning: ${why}\n`);
+    sets.push(loaded);
+  }
   return sets;
 }
 
@@ -98,6 +110,9 @@ export function loadOptions(options: TrustOptions): LoadOptions {
   const load: LoadOptions = {};
   const trusted = trustedKeys(options.trustedKeys);
   if (trusted !== undefined) load.trustedKeys = trusted;
+  const overrideKeys = trustedOverrideKeys(options.trustedOverrideKeys);
+  if (overrideKeys !== undefined) load.trustedOverrideKeys = overrideKeys;
+  checkKeyRoles(load); // a key in both roles: PHM_USAGE before anything starts
   const key = listKey(options.keyFile);
   if (key !== undefined) load.key = key;
   return load;
@@ -172,6 +187,14 @@ export function runState(options: StateOptions, command: string, report?: string
 export function trustedKeys(file: string | undefined): KeyObject[] | undefined {
   const source = trustedKeysSource(file);
   return source === undefined ? undefined : parseTrustedKeys(source.pem, source.what);
+}
+
+/** The overrides keys from --trusted-override-keys or PHMATCH_TRUSTED_OVERRIDE_KEYS (undefined when neither). */
+export function trustedOverrideKeys(file: string | undefined): KeyObject[] | undefined {
+  if (file !== undefined)
+    return parseTrustedKeys(readText(file, "--trusted-override-keys"), `--trusted-override-keys ${file}`);
+  const env = process.env.PHMATCH_TRUSTED_OVERRIDE_KEYS;
+  return env === undefined ? undefined : parseTrustedKeys(env, "PHMATCH_TRUSTED_OVERRIDE_KEYS");
 }
 
 function trustedKeysSource(file: string | undefined): { pem: string; what: string } | undefined {

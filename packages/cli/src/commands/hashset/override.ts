@@ -63,7 +63,16 @@ export function overrideCommand(): Command {
       },
     ) => {
       // addOverride checks the override (algorithm, value, list id against the store's lists) and says what is wrong.
-      const lists = await storeListIds(store, o);
+      const held = await storeLists(store, o);
+      const lists = held.map((l) => l.listId);
+      // Each override names the list and the release it was decided about (issue 21): from --list-id, or the
+      // store's only list; it applies only while that release is loaded.
+      if (o.listId === undefined && held.length > 1)
+        throw new PhmatchError(
+          "PHM_USAGE",
+          `${store} holds lists ${lists.join(", ")}: name the one the override is about with --list-id`,
+        );
+      const about = held.find((l) => l.listId === (o.listId ?? held[0]?.listId));
       const entry: Override = {
         action: o.action,
         algorithm: o.algorithm,
@@ -73,6 +82,8 @@ export function overrideCommand(): Command {
         why: o.why,
       };
       if (o.listId !== undefined) entry.listId = o.listId;
+      else if (about !== undefined) entry.listId = about.listId;
+      if (about !== undefined && about.listId === entry.listId) entry.listVersion = about.version;
       if (o.entryId !== undefined) entry.entryId = o.entryId;
       const written = await addOverride(store, entry, writeOptions(o, lists));
       process.stdout.write(
@@ -151,6 +162,11 @@ function describeWrite(w: OverridesWritten): string {
 // The list ids of a store: the binding of its overrides. The store is read as a load would (its signature checked
 // with trusted keys, decrypted with its key), without its overrides, which are what is being changed.
 async function storeListIds(store: string, options: TrustOptions): Promise<string[]> {
+  return (await storeLists(store, options)).map((l) => l.listId);
+}
+
+// The lists of a store with their versions (read as storeListIds reads them).
+async function storeLists(store: string, options: TrustOptions): Promise<{ listId: string; version: number }[]> {
   if (isListUrl(store))
     throw new PhmatchError("PHM_USAGE", "overrides sit beside a local store file, not a list server's URL");
   const bytes = await readFile(store).catch((error: Error) => {
@@ -165,5 +181,5 @@ async function storeListIds(store: string, options: TrustOptions): Promise<strin
     verifyStore(bytes, await readFile(`${store}.sig`, "utf8").catch(() => undefined), load.trustedKeys, store);
   }
   const plain = isEncryptedStore(bytes) ? decryptStore(bytes, load.key, store) : bytes;
-  return parseStore(plain, store).lists.map((l) => l.listId);
+  return parseStore(plain, store).lists.map((l) => ({ listId: l.listId, version: l.version }));
 }

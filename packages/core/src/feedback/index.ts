@@ -1,0 +1,2 @@
+export * from "./feedback-state.js";
+export * from "./spread.js";
