@@ -6,6 +6,7 @@ import { CHECK_EXIT, checkCommand } from "./commands/check.js";
 import { hashCommand } from "./commands/hash.js";
 import { hashsetCommand } from "./commands/hashset/index.js";
 import { matchCommand } from "./commands/match.js";
+import { rematchCommand } from "./commands/rematch.js";
 import { reportCommand } from "./commands/report.js";
 import { scanCommand } from "./commands/scan.js";
 import { serveCommand } from "./commands/serve.js";
@@ -30,6 +31,7 @@ export function createProgram(): Command {
   program.addCommand(hashCommand());
   program.addCommand(hashsetCommand());
   program.addCommand(matchCommand());
+  program.addCommand(rematchCommand());
   // `check` answers like grep: 0 no match, 1 match, 2 for every error, usage errors included.
   program.addCommand(withErrorExitCodes(checkCommand(), () => CHECK_EXIT.ERROR));
   program.addCommand(scanCommand());
