@@ -13,6 +13,10 @@ export const CLI_ONLY_ERROR_CODES = {
   PHM_HASHSET_LIST_CHANGE:
     "a list reload would stop serving a list id the gate serves (another list put in its place): " +
     "refused unless allowed (serve --allow-list-change)",
+  PHM_JOURNAL_ALTERED:
+    "a file of serve's record journal is damaged or was altered (a record fails authentication, is missing, moved " +
+    "or cut): nothing after it was read",
+  PHM_JOURNAL_KEY: "a file of serve's record journal was not written with the key given (or its header was altered)",
 } as const;
 
 /** Every code `phmatch` can report: core's table extended with the CLI's own. */

@@ -10,6 +10,7 @@ import {
 import { Command } from "commander";
 import { CommandExit, EXIT_CODES } from "../exit-codes.js";
 import { writeLine } from "../output.js";
+import { journalKey, readJournal } from "../serve/journal.js";
 import {
   loadOptions,
   runState,
@@ -21,6 +22,8 @@ import {
 
 interface RematchCommandOptions extends TrustOptions, StateOptions {
   records?: string;
+  journal?: string;
+  recordJournalKey?: string;
   hashset: string;
   since?: string;
 }
@@ -48,6 +51,11 @@ export function rematchCommand(): Command {
           "NDJSON of accepted uploads: a hash record as phmatch hash prints it, plus contentId and uploadedAt " +
             "(- for stdin)",
         )
+        .option("--journal <dir>", "instead of --records: the record journal serve --record-journal keeps")
+        .option(
+          "--record-journal-key <file>",
+          "the journal's key (or PHMATCH_JOURNAL_KEY), as serve --record-journal-key",
+        )
         .requiredOption("-s, --hashset <store>", "the new list release (.phs)")
         .option(
           "--since <store>",
@@ -56,11 +64,21 @@ export function rematchCommand(): Command {
         ),
     ),
   ).action(async (options: RematchCommandOptions) => {
-    if (options.records === undefined)
-      throw new PhmatchError("PHM_USAGE", "rematch needs --records <file> (or --records - for stdin)");
+    if ((options.records === undefined) === (options.journal === undefined))
+      throw new PhmatchError(
+        "PHM_USAGE",
+        "rematch reads --records <file> (or --records - for stdin) or --journal <dir>: give one of them",
+      );
     const started = process.hrtime.bigint();
+    // The key first: a journal that cannot be read stops the run before any list is loaded.
+    const key = options.journal === undefined ? undefined : journalKey(options.recordJournalKey);
     const { matcher, steps } = await releaseMatcher(options, "rematch");
-    const input = options.records === "-" ? process.stdin : createReadStream(options.records);
+    const input =
+      options.journal !== undefined && key !== undefined
+        ? journalLines(options.journal, key)
+        : options.records === "-"
+          ? process.stdin
+          : createReadStream(options.records as string);
     const summary = await rematchRecords(
       input,
       matcher,
@@ -102,6 +120,11 @@ export async function releaseMatcher(
   const { added, count } = addedEntries(before, after);
   process.stderr.write(`phmatch ${command}: ${count} entries added by ${steps.map(describeStep).join(", ")}\n`);
   return { matcher: new Matcher([added]), steps, added: count };
+}
+
+// The journal's records, one line each (decrypted and authenticated as they are read; damage throws).
+async function* journalLines(dir: string, key: Buffer): AsyncGenerator<string> {
+  for (const text of readJournal(dir, key)) yield `${text}\n`;
 }
 
 function describeStep(step: ReleaseStep): string {

@@ -8,6 +8,7 @@ import { DEFAULT_DECODE_BUDGET_SECONDS, DecodeBudget } from "../serve/budgets.js
 import { TrustedProxies } from "../serve/client-address.js";
 import { DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_REQUEST_TIMEOUT_MS } from "../serve/connections.js";
 import { OnMatchHook } from "../serve/hook.js";
+import { DEFAULT_JOURNAL_DAYS, journalKey, RecordJournal } from "../serve/journal.js";
 import { ListHolder } from "../serve/lists.js";
 import { GateMetrics } from "../serve/metrics.js";
 import { TokenAuth } from "../serve/tokens.js";
@@ -50,6 +51,9 @@ interface ServeOptions extends TrustOptions, StateOptions, VideoCommandOptions {
   memoryLimit?: number;
   trim: boolean;
   allowListChange: boolean;
+  recordJournal?: string;
+  recordJournalKey?: string;
+  recordJournalDays: number;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -161,6 +165,23 @@ export function serveCommand(): Command {
           "--allow-list-change",
           "let a reload stop serving a list id (another list put in a list file's place); refused by default",
           false,
+        )
+        // Record journal (issue 21): accepted uploads kept, encrypted, for retroactive matching.
+        .option(
+          "--record-journal <dir>",
+          "keep the hash records of accepted uploads (no_match, low_quality) that carry an X-Content-Id here, " +
+            "encrypted, for phmatch rematch; GET /v1/journal (full tokens) reads them",
+        )
+        .option(
+          "--record-journal-key <file>",
+          "the journal's AES-256 key, 64 hex digits or base64 (or PHMATCH_JOURNAL_KEY); required with " +
+            "--record-journal",
+        )
+        .option(
+          "--record-journal-days <n>",
+          "days the journal keeps records; older files are deleted at start and every hour",
+          parsePositiveInt,
+          DEFAULT_JOURNAL_DAYS,
         ),
     ),
     "the rollback state folder of this gate deployment, shared by its replicas (required; or " +
@@ -178,6 +199,8 @@ export function serveCommand(): Command {
     .action(async (options: ServeOptions) => {
       const state = deploymentState(options, "serve");
       loadOptions(options); // trusted keys and list key checked before anything starts
+      // The journal's key is checked before anything starts too: a journal is never written in the clear.
+      const journalKeyBytes = options.recordJournal === undefined ? undefined : journalKey(options.recordJournalKey);
       const tokensJson =
         options.tokens !== undefined ? readText(options.tokens, "--tokens") : process.env.PHMATCH_TOKENS;
       let auth: TokenAuth | undefined;
@@ -250,6 +273,7 @@ export function serveCommand(): Command {
       // scan does: nothing may keep the process alive, so the worker process starts only once the lists are
       // loaded, and is stopped again on the way out.
       let audit: AuditLog | undefined;
+      let journal: RecordJournal | undefined;
       let app: FastifyInstance | undefined;
       let address: string;
       try {
@@ -261,6 +285,12 @@ export function serveCommand(): Command {
                 state,
                 ...(options.auditKey !== undefined && { signingKeyPem: readText(options.auditKey, "--audit-key") }),
               });
+        if (options.recordJournal !== undefined && journalKeyBytes !== undefined)
+          journal = new RecordJournal({
+            dir: options.recordJournal,
+            key: journalKeyBytes,
+            days: options.recordJournalDays,
+          });
         pool.start();
         const { createGate } = await import("../serve/server.js"); // not at the top: see program.ts
         app = await createGate({
@@ -277,6 +307,10 @@ export function serveCommand(): Command {
           ...(trustedProxies && { trustedProxies }),
           ...(audit && { audit }),
           ...(hook && { hook }),
+          ...(journal &&
+            journalKeyBytes && {
+              journal: { writer: journal, dir: options.recordJournal as string, key: journalKeyBytes },
+            }),
         });
         address = await app.listen({ host: options.host, port: options.port }).catch((error: NodeJS.ErrnoException) => {
           throw new PhmatchError(
@@ -289,6 +323,7 @@ export function serveCommand(): Command {
         await app?.close();
         await pool.close();
         audit?.close();
+        journal?.close();
         throw error;
       }
       const describe = () => lists.current?.checker.lists.map((l) => `${l.listId} v${l.version}`).join(", ") ?? "";
@@ -320,6 +355,7 @@ export function serveCommand(): Command {
             .then(() => hook?.drain())
             .then(() => pool.close())
             .then(() => {
+              journal?.close();
               if (audit !== undefined) {
                 audit.close();
                 process.stderr.write(

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { Readable } from "node:stream";
 import multipart from "@fastify/multipart";
-import type { AuditDecision, AuditLog, CheckResult } from "@phmatch/core";
+import type { AuditDecision, AuditLog, CheckResult, HashRecord } from "@phmatch/core";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { FairAdmission } from "./admission.js";
 import type { DecodeBudget } from "./budgets.js";
@@ -17,6 +18,7 @@ import {
   TIMEOUT_CHECK_INTERVAL_MS,
 } from "./connections.js";
 import type { OnMatchHook } from "./hook.js";
+import { contentIdOf, journalRecord, type RecordJournal, readJournal } from "./journal.js";
 import type { ListGeneration, ListHolder } from "./lists.js";
 import { isRefusal, MATCH_BODY_LIMIT, parseMatchRequest } from "./match-request.js";
 import { GateMetrics } from "./metrics.js";
@@ -51,6 +53,11 @@ export interface GateOptions {
   threads?: number;
   /** Proxies whose X-Forwarded-For names the client (budgets, audit); undefined: the peer is the client. */
   trustedProxies?: TrustedProxies;
+  /**
+   * The record journal (serve --record-journal): each upload answered no_match or low_quality with an X-Content-Id
+   * is appended (its hashes, the id, the time); readable through GET /v1/journal by full tokens.
+   */
+  journal?: { writer: RecordJournal; dir: string; key: Buffer };
 }
 
 /**
@@ -114,6 +121,7 @@ const POLICIES = {
   metrics: { caller: "full", rated: true, admits: false },
   health: { caller: "anyone", rated: false, admits: false },
   ready: { caller: "optional", rated: false, admits: false },
+  journal: { caller: "full", rated: true, admits: false },
 } satisfies Record<string, RoutePolicy>;
 
 // A body is on its way: refusing before reading it also closes the connection, or Node would read (and discard)
@@ -379,8 +387,10 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     reply: FastifyReply,
     result: CheckResult,
     lists: { listId: string; version: number }[],
+    record?: HashRecord,
   ) => {
     metrics.decision(result.decision);
+    const journaled = journal(request, result, record);
     // An upload that could not be checked (corrupt, too costly: PHM_DECODE_TOO_MANY_PIXELS, PHM_WORKER_TIMEOUT) is
     // `error` with its code, never 503 + Retry-After: it would fail again. It is not a no_match either.
     const status = result.decision === "error" ? (result.reason_code === "PHM_FILE_TOO_LARGE" ? 413 : 422) : 200;
@@ -398,11 +408,29 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
       request.phmToken?.detail === "decision"
         ? { request_id: request.id, decision: result.decision, reason_code: result.reason_code }
         : { request_id: request.id, ...withoutPath(result), lists };
+    if (journaled !== undefined) reply.header("x-phmatch-journal", journaled);
     await reply.code(status).send(body);
   };
 
+  // An accepted upload (no_match, low_quality) with the platform's content id goes to the record journal: its
+  // hashes, the id and the time, nothing else. Says what was done, for the answer's X-Phmatch-Journal header.
+  const journal = (request: FastifyRequest, result: CheckResult, record?: HashRecord) => {
+    if (options.journal === undefined || record === undefined) return undefined;
+    if (result.decision !== "no_match" && result.decision !== "low_quality") return undefined;
+    const id = contentIdOf(request.headers["x-content-id"]);
+    if (id === undefined || id === "invalid") return "not-recorded; no X-Content-Id";
+    options.journal.writer.append(journalRecord(record, id, new Date()));
+    return "recorded";
+  };
+  // With a journal, a content id that is given must be one (checked before any work: the platform meant to
+  // journal the upload and would otherwise never learn that it was not).
+  const badContentId = (request: FastifyRequest) =>
+    options.journal !== undefined && contentIdOf(request.headers["x-content-id"]) === "invalid";
+  const BAD_CONTENT_ID = "X-Content-Id takes 1 to 1,024 printable ASCII characters";
+
   app.post("/v1/check", { config: { gate: POLICIES.check } }, async (request, reply) => {
     const generation = request.phmGeneration!;
+    if (badContentId(request)) return refuse(reply, request, 400, "BAD_CONTENT_ID", {}, BAD_CONTENT_ID);
     let bytes: Buffer;
     if (request.isMultipart()) {
       // Exactly one part, a file: every part is read, so a second file (or a field) cannot ride past the check
@@ -437,9 +465,15 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
     let result: CheckResult;
+    let record: HashRecord | undefined;
     try {
       result = await generation.checker.check(bytes, {
         name: "upload",
+        ...(options.journal !== undefined && {
+          onRecord: (r: HashRecord) => {
+            record = r;
+          },
+        }),
         signal: deadline.signal,
         client: { keys, maxRunning },
         onWorkerTime: (ms) => options.budget?.charge(keys, ms),
@@ -456,12 +490,13 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
         { "retry-after": "1" },
         "no worker thread was free for the upload in time: retry later",
       );
-    return answer(request, reply, result, generation.checker.lists);
+    return answer(request, reply, result, generation.checker.lists, record);
   });
 
   app.post("/v1/match", { bodyLimit: MATCH_BODY_LIMIT, config: { gate: POLICIES.match } }, async (request, reply) => {
     const generation = request.phmGeneration!;
     const token = request.phmToken;
+    if (badContentId(request)) return refuse(reply, request, 400, "BAD_CONTENT_ID", {}, BAD_CONTENT_ID);
     const parsed = parseMatchRequest(request.body, token?.matchAlgorithms ?? new Set(MATCHABLE_ALGORITHMS));
     if (isRefusal(parsed)) return refuse(reply, request, parsed.status, parsed.reason, {}, parsed.message);
     // Each hash looked up is a yes/no probe of the lists: the request took one unit, its other needles take theirs
@@ -482,8 +517,28 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
         `the loaded lists hold none of ${sent.join(", ")}: nothing was looked up${held}`,
       );
     }
-    return answer(request, reply, result, generation.checker.lists);
+    return answer(request, reply, result, generation.checker.lists, parsed.record);
   });
+
+  if (options.journal !== undefined) {
+    const { writer, dir, key } = options.journal;
+    // The journal decrypted, as NDJSON accepted-upload records (phmatch rematch --records takes them), for full
+    // tokens only: it says what the platform's users uploaded. Read up to what was written when the request came;
+    // a damaged or altered file ends the answer with an error line, never a silent gap.
+    app.get("/v1/journal", { config: { gate: POLICIES.journal } }, async (_request, reply) => {
+      const committed = writer.committed();
+      async function* lines() {
+        try {
+          for (const text of readJournal(dir, key, committed)) yield `${text}\n`;
+        } catch (error) {
+          const e = error as { code?: string; message?: string };
+          process.stderr.write(`phmatch serve: GET /v1/journal: ${e.code}: ${e.message}\n`);
+          yield `${JSON.stringify({ error: { code: e.code ?? "PHM_INTERNAL", message: e.message } })}\n`;
+        }
+      }
+      await reply.type("application/x-ndjson").send(Readable.from(lines()));
+    });
+  }
 
   app.get("/healthz", { config: { gate: POLICIES.health } }, async () => ({ status: "ok" }));
   // Ready or not to anyone (a load balancer's probe); which lists, at which versions, only to a full token.
