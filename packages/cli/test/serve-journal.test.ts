@@ -2,8 +2,11 @@
 // time, encrypted at rest (AES-256-GCM; a wrong key and an altered byte are typed errors, never a skipped record),
 // rotated per UTC day and size, purged past the retention (the files are gone and no reader sees their records),
 // readable by full tokens only (GET /v1/journal), and by `phmatch rematch --journal`.
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateSigningKeys, hashFile, parseTrustedKeys } from "@phmatch/core";
@@ -15,7 +18,7 @@ import { RecordJournal, readJournal } from "../dist/serve/journal.js";
 import { ListHolder } from "../dist/serve/lists.js";
 import { createGate } from "../dist/serve/server.js";
 import { TokenAuth } from "../dist/serve/tokens.js";
-import { runCli } from "./support/run-cli.js";
+import { bin, runCli } from "./support/run-cli.js";
 
 const work = mkdtempSync(join(tmpdir(), "phmatch-journal-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -252,4 +255,100 @@ describe("the journal in the gate", () => {
     expect(short.stderr).toContain("not a 32-byte key");
     expect(existsSync(at("never"))).toBe(false);
   });
+});
+
+describe("a list reload runs the journal against what it added", () => {
+  it("delivers the retroactive hit through the on-match hook and records it in the audit log", async () => {
+    const signer = generateSigningKeys();
+    writeFileSync(at("reload.pub"), signer.publicKeyPem);
+    const list = at("reload.phs");
+    await writeSignedList(list, 1, ["texture.jpg"], signer.privateKeyPem);
+    // The hook's target: a local HTTP server that keeps what it is sent.
+    const delivered: Record<string, unknown>[] = [];
+    const target = createServer((request, response) => {
+      let body = "";
+      request.on("data", (d: Buffer) => (body += d.toString()));
+      request.on("end", () => {
+        delivered.push(JSON.parse(body) as Record<string, unknown>);
+        response.end("ok");
+      });
+    });
+    target.listen(0, "127.0.0.1");
+    await once(target, "listening");
+    const hookUrl = `http://127.0.0.1:${(target.address() as { port: number }).port}/hook`;
+    const gate = spawn(
+      process.execPath,
+      [
+        bin,
+        "serve",
+        "--port",
+        "0",
+        "--no-auth",
+        "--hashset",
+        list,
+        "--trusted-keys",
+        at("reload.pub"),
+        "--state-dir",
+        at("reload-state"),
+        "--no-watch",
+        "--threads",
+        "1",
+        "--on-match-url",
+        hookUrl,
+        "--audit-log",
+        at("reload-audit.ndjson"),
+        "--record-journal",
+        at("reload-journal"),
+      ],
+      { env: cleanEnv({ PHMATCH_JOURNAL_KEY: key.toString("base64") }), stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let stderr = "";
+    gate.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const until = async (what: () => boolean, why: string) => {
+      for (let i = 0; i < 300 && !what(); i++) {
+        if (gate.exitCode !== null) throw new Error(`the gate exited: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      if (!what()) throw new Error(`${why} did not happen: ${stderr}`);
+    };
+    try {
+      await until(() => /listening on (\S+)/.test(stderr), "start-up");
+      const address = (/listening on (\S+)/.exec(stderr) as RegExpExecArray)[1] as string;
+      const hashed = await hashFile(fixtures("images/shapes-mirror.png"), { algorithms: ["pdq"], dihedral: true });
+      const { hashes, quality, dihedral } = hashed as unknown as Record<string, unknown>;
+      const answer = await fetch(`${address}/v1/match`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-content-id": "c-77" },
+        body: JSON.stringify({ hashes, quality, dihedral }),
+      });
+      expect(await answer.json()).toMatchObject({ decision: "no_match" });
+      expect(answer.headers.get("x-phmatch-journal")).toBe("recorded");
+      // Release 2 lists the original of the accepted upload; SIGHUP reloads it.
+      await writeSignedList(list, 2, ["texture.jpg", "shapes.png"], signer.privateKeyPem);
+      gate.kill("SIGHUP");
+      await until(() => /retroactive run: /.test(stderr), "the retroactive run");
+      expect(stderr).toContain("retroactive run: 2 entries added, 1 journal records read, 1 matched");
+      await until(() => delivered.length > 0, "the hook's delivery");
+      expect(delivered).toHaveLength(1);
+      expect(delivered[0]).toMatchObject({
+        retroactive: true,
+        contentId: "c-77",
+        decision: "match",
+        release: [{ listId: "hotline", version: 2, since: 1 }],
+        matches: [expect.objectContaining({ list: "hotline", entryId: "E-shapes.png", listVersion: 2 })],
+      });
+      expect(typeof delivered[0]?.uploadedAt).toBe("string");
+    } finally {
+      gate.kill("SIGTERM");
+      await once(gate, "exit");
+      target.close();
+    }
+    const audit = readFileSync(at("reload-audit.ndjson"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const retro = audit.filter((r) => r.source === "rematch");
+    expect(retro).toHaveLength(1);
+    expect(retro[0]).toMatchObject({ decision: "match", requestId: delivered[0]?.request_id });
+  }, 60_000);
 });

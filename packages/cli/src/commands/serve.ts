@@ -11,6 +11,7 @@ import { OnMatchHook } from "../serve/hook.js";
 import { DEFAULT_JOURNAL_DAYS, journalKey, RecordJournal } from "../serve/journal.js";
 import { ListHolder } from "../serve/lists.js";
 import { GateMetrics } from "../serve/metrics.js";
+import { runRetroactive } from "../serve/retroactive.js";
 import { TokenAuth } from "../serve/tokens.js";
 import { type VideoCommandOptions, videoOptionsOf, withVideoOptions } from "../video-options.js";
 import {
@@ -266,7 +267,23 @@ export function serveCommand(): Command {
           maxBytes: options.maxBytes,
           hash: { ...(options.maxPixels !== undefined && { maxPixels: options.maxPixels }), video },
         },
-        { allowListChange: options.allowListChange },
+        {
+          allowListChange: options.allowListChange,
+          // With a journal, what a reload added is matched against it in a low-priority child process; hits go out
+          // through the hook, marked retroactive. The swap is never held up by it.
+          onSwap: (before, after) => {
+            if (journal === undefined || journalKeyBytes === undefined || options.recordJournal === undefined) return;
+            const listKeyBytes = loadOptions(options).key;
+            void runRetroactive({
+              before: before.sets,
+              after: after.sets,
+              journal: { writer: journal, dir: options.recordJournal, key: journalKeyBytes },
+              ...(listKeyBytes !== undefined && { listKey: listKeyBytes }),
+              ...(hook !== undefined && { hook }),
+              ...(audit !== undefined && { audit }),
+            });
+          },
+        },
       );
       // Until the gate listens, a failure (a list that fails verification, an audit log refused because it was cut
       // back behind the head kept in the state, a port taken) ends the command with its error and exit code, as

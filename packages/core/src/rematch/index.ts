@@ -4,7 +4,7 @@ export {
   MAX_CONTENT_ID_LENGTH,
   parseAcceptedRecord,
 } from "./accepted-record.js";
-export { addedEntries, type ReleaseStep, releaseSteps } from "./release-diff.js";
+export { addedEntries, addedSince, listedValues, type ReleaseStep, releaseSteps } from "./release-diff.js";
 export {
   MAX_RECORD_LINE_BYTES,
   ndjsonLines,
