@@ -9,13 +9,14 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateSigningKeys, hashFile, parseTrustedKeys } from "@phmatch/core";
+import { generateSigningKeys, hashFile, loadHashSet, parseTrustedKeys } from "@phmatch/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { fixtures } from "../../../test/support/conformance.js";
 import { cleanEnv } from "../../../test/support/env.js";
 import { writeSignedList } from "../../../test/support/signed-list.js";
 import { RecordJournal, readJournal } from "../dist/serve/journal.js";
 import { ListHolder } from "../dist/serve/lists.js";
+import { runRetroactive } from "../dist/serve/retroactive.js";
 import { createGate } from "../dist/serve/server.js";
 import { TokenAuth } from "../dist/serve/tokens.js";
 import { bin, runCli } from "./support/run-cli.js";
@@ -351,4 +352,30 @@ describe("a list reload runs the journal against what it added", () => {
     expect(retro).toHaveLength(1);
     expect(retro[0]).toMatchObject({ decision: "match", requestId: delivered[0]?.request_id });
   }, 60_000);
+});
+
+describe("the retroactive run matches only lists the gate verified", () => {
+  it("refuses a store whose bytes are not those the gate verified (replaced again since)", async () => {
+    const signer = generateSigningKeys();
+    const list = at("replaced.phs");
+    await writeSignedList(list, 1, ["texture.jpg"], signer.privateKeyPem);
+    const before = await loadHashSet(list);
+    await writeSignedList(list, 2, ["texture.jpg", "shapes.png"], signer.privateKeyPem);
+    const after = await loadHashSet(list);
+    const dir = at("replaced-journal");
+    const writer = new RecordJournal({ dir, key, days: 30 });
+    writer.append(record(1));
+    const run = (verified: typeof after) =>
+      runRetroactive({ before: [before], after: [verified], journal: { writer, dir, key }, report: () => {} });
+    try {
+      expect(await run(after)).toEqual({ ok: true, read: 1, failed: 0, matched: 0, added: 2 });
+      // What the gate verified was other bytes: the file on disk is not that release.
+      expect(await run({ ...after, storeSha256: "0".repeat(64) })).toMatchObject({
+        ok: false,
+        message: expect.stringContaining("changed again since the gate verified it"),
+      });
+    } finally {
+      writer.close();
+    }
+  });
 });
