@@ -14,6 +14,7 @@ import {
   serializeStore,
   signStore,
 } from "@phmatch/core";
+import { addOverride } from "@phmatch/core/internal";
 import { afterAll, describe, expect, it } from "vitest";
 import { fixtures } from "../../../test/support/conformance.js";
 import { cleanEnv } from "../../../test/support/env.js";
@@ -145,6 +146,25 @@ describe("phmatch rematch --since: only what the release added", () => {
     expect(hits.map((h) => h.contentId)).toEqual(["upload-0", "upload-1"]);
     expect(hits[1]).toMatchObject({ release: [{ listId: "hotline", version: 2 }] });
     expect(hits[1]?.release).toEqual([{ listId: "hotline", version: 2 }]);
+  });
+});
+
+describe("the new store's overrides apply, as they do for match", () => {
+  it("a signed allow on the added entry keeps the record out of the output", async () => {
+    const overridden = await writeRelease("hotline-2-overridden.phs", {
+      version: 2,
+      images: ["texture.jpg", "shapes.png"],
+    });
+    const shapes = (await pdqOf("shapes.png")).hashes.pdq;
+    await addOverride(
+      overridden,
+      { action: "allow", algorithm: "pdq", hash: shapes, who: "reviewer", when: "2026-12-01T00:00:00Z", why: "test" },
+      { lists: ["hotline"], signingKeyPem: signer.privateKeyPem },
+    );
+    const r = await rematch(["--records", at("accepted.ndjson"), "--hashset", overridden, "--since", old]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain('"matched":0');
   });
 });
 
