@@ -235,6 +235,7 @@ const ROUTES: { method: string; path: string; type?: string; expected: Record<Cr
   { method: "GET", path: "/healthz", expected: { none: 200, wrong: 200, decision: 200 } },
   // The record journal (serve --record-journal): what the platform's users uploaded, for full tokens only.
   { method: "GET", path: "/v1/journal", expected: { none: 401, wrong: 401, decision: 403 } },
+  { method: "HEAD", path: "/v1/journal", expected: { none: 401, wrong: 401, decision: 403 } },
 ];
 
 describe("phmatch serve: the gate decides on the route that matched, before the body", () => {
