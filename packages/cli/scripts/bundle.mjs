@@ -24,6 +24,7 @@ const entries = {
   phmatch: resolve(cli, "dist/bin.js"),
   "pool-host": resolve(core, "pool/pool-host.js"),
   "hash-worker": resolve(core, "pool/hash-worker.js"),
+  "rematch-child": resolve(cli, "dist/serve/rematch-child.js"),
 };
 /** Resolved from node_modules at run time; each must be a dependency in package.json (checked below). */
 const EXTERNAL = ["sharp", "piscina", "libheif-js", "fastify", "@fastify/multipart", "bullmq", "ioredis"];

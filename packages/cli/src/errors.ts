@@ -24,6 +24,10 @@ export const CLI_ONLY_ERROR_CODES = {
     "the CyberTipline submit sequence failed (refused credentials, an error answer, a broken connection, a file " +
     "hash the server saw differently); the message says which step and what state the report was left in " +
     "(its report id, retracted or still open)",
+  PHM_JOURNAL_ALTERED:
+    "a file of serve's record journal is damaged or was altered (a record fails authentication, is missing, moved " +
+    "or cut): nothing after it was read",
+  PHM_JOURNAL_KEY: "a file of serve's record journal was not written with the key given (or its header was altered)",
 } as const;
 
 /** Every code `phmatch` can report: core's table extended with the CLI's own. */

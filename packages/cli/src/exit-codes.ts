@@ -31,6 +31,9 @@ export function exitCodeFor(code: CliErrorCode): number {
     case "PHM_HASHSET_EMPTY":
     case "PHM_STATE_LOCKED":
     case "PHM_HASHSET_LIST_CHANGE":
+    case "PHM_REMATCH_SINCE":
+    case "PHM_JOURNAL_ALTERED":
+    case "PHM_JOURNAL_KEY":
       return EXIT_CODES.VERIFICATION_FAILED;
     case "PHM_INTERNAL":
       return EXIT_CODES.INTERNAL;

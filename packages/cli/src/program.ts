@@ -8,6 +8,7 @@ import { hashCommand } from "./commands/hash.js";
 import { hashsetCommand } from "./commands/hashset/index.js";
 import { listsCommand } from "./commands/lists.js";
 import { matchCommand } from "./commands/match.js";
+import { rematchCommand } from "./commands/rematch.js";
 import { reportCommand } from "./commands/report.js";
 import { scanCommand } from "./commands/scan.js";
 import { serveCommand } from "./commands/serve.js";
@@ -32,6 +33,7 @@ export function createProgram(): Command {
   program.addCommand(hashCommand());
   program.addCommand(hashsetCommand());
   program.addCommand(matchCommand());
+  program.addCommand(rematchCommand());
   // `check` answers like grep: 0 no match, 1 match, 2 for every error, usage errors included.
   program.addCommand(withErrorExitCodes(checkCommand(), () => CHECK_EXIT.ERROR));
   program.addCommand(scanCommand());

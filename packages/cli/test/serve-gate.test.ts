@@ -69,8 +69,14 @@ beforeAll(async () => {
       "1",
       "--request-timeout-ms",
       String(REQUEST_TIMEOUT_MS),
+      "--record-journal",
+      join(root, "journal"),
     ],
-    { cwd: root, env: cleanEnv({ PHMATCH_TOKENS: "" }), stdio: ["ignore", "ignore", "pipe"] },
+    {
+      cwd: root,
+      env: cleanEnv({ PHMATCH_TOKENS: "", PHMATCH_JOURNAL_KEY: "0f".repeat(32) }),
+      stdio: ["ignore", "ignore", "pipe"],
+    },
   );
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   while (!/listening on (\S+)/.test(stderr)) {
@@ -240,6 +246,9 @@ const ROUTES: { method: string; path: string; type?: string; expected: Record<Cr
   { method: "GET", path: "/readyz", expected: { none: 200, wrong: 401, decision: 200 } },
   { method: "HEAD", path: "/readyz", expected: { none: 200, wrong: 401, decision: 200 } },
   { method: "GET", path: "/healthz", expected: { none: 200, wrong: 200, decision: 200 } },
+  // The record journal (serve --record-journal): what the platform's users uploaded, for full tokens only.
+  { method: "GET", path: "/v1/journal", expected: { none: 401, wrong: 401, decision: 403 } },
+  { method: "HEAD", path: "/v1/journal", expected: { none: 401, wrong: 401, decision: 403 } },
 ];
 
 describe("phmatch serve: the gate decides on the route that matched, before the body", () => {

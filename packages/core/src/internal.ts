@@ -185,6 +185,8 @@ export {
 } from "./record/hash-record.js";
 /** Hex at the edges, and Hamming distance. */
 export { bytesToHex, hammingDistance, hexToBytes } from "./record/hex.js";
+/** Retroactive matching: stored records of accepted uploads against what a list release added (issue 21). */
+export * from "./rematch/index.js";
 /** The scan report: format, header, tally, writers (NDJSON, CSV, VICS), resume reading, checksum and signature. */
 export * from "./report/index.js";
 /** Scanning: walk, hash on the supervised pool, match, report. */

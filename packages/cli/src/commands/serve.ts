@@ -17,8 +17,10 @@ import { TrustedProxies } from "../serve/client-address.js";
 import { DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_REQUEST_TIMEOUT_MS } from "../serve/connections.js";
 import { GateFeedback } from "../serve/feedback.js";
 import { OnMatchHook } from "../serve/hook.js";
+import { DEFAULT_JOURNAL_DAYS, journalKey, RecordJournal } from "../serve/journal.js";
 import { ListHolder } from "../serve/lists.js";
 import { GateMetrics } from "../serve/metrics.js";
+import { runRetroactive } from "../serve/retroactive.js";
 import { TokenAuth } from "../serve/tokens.js";
 import { type VideoCommandOptions, videoOptionsOf, withVideoOptions } from "../video-options.js";
 import {
@@ -64,6 +66,9 @@ interface ServeOptions extends TrustOptions, StateOptions, VideoCommandOptions {
   quarantineClients?: number;
   quarantineWindow?: number;
   autoOverride?: string;
+  recordJournal?: string;
+  recordJournalKey?: string;
+  recordJournalDays: number;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -198,6 +203,23 @@ export function serveCommand(): Command {
           "--auto-override <key.pem>",
           "sign proposals into the overrides file at once with this overrides key (off by default: review them " +
             "with phmatch feedback proposals, apply with phmatch feedback apply)",
+        )
+        // Record journal (issue 21): accepted uploads kept, encrypted, for retroactive matching.
+        .option(
+          "--record-journal <dir>",
+          "keep the hash records of accepted uploads (no_match, low_quality) that carry an X-Content-Id here, " +
+            "encrypted, for phmatch rematch; GET /v1/journal (full tokens) reads them",
+        )
+        .option(
+          "--record-journal-key <file>",
+          "the journal's AES-256 key, 64 hex digits or base64 (or PHMATCH_JOURNAL_KEY); required with " +
+            "--record-journal",
+        )
+        .option(
+          "--record-journal-days <n>",
+          "days the journal keeps records; older files are deleted at start and every hour",
+          parsePositiveInt,
+          DEFAULT_JOURNAL_DAYS,
         ),
     ),
     "the rollback state folder of this gate deployment, shared by its replicas (required; or " +
@@ -215,6 +237,8 @@ export function serveCommand(): Command {
     .action(async (options: ServeOptions) => {
       const state = deploymentState(options, "serve");
       loadOptions(options); // trusted keys and list key checked before anything starts
+      // The journal's key is checked before anything starts too: a journal is never written in the clear.
+      const journalKeyBytes = options.recordJournal === undefined ? undefined : journalKey(options.recordJournalKey);
       const tokensJson =
         options.tokens !== undefined ? readText(options.tokens, "--tokens") : process.env.PHMATCH_TOKENS;
       let auth: TokenAuth | undefined;
@@ -285,13 +309,30 @@ export function serveCommand(): Command {
           maxBytes: options.maxBytes,
           hash: { ...(options.maxPixels !== undefined && { maxPixels: options.maxPixels }), video },
         },
-        { allowListChange: options.allowListChange },
+        {
+          allowListChange: options.allowListChange,
+          // With a journal, what a reload added is matched against it in a low-priority child process; hits go out
+          // through the hook, marked retroactive. The swap is never held up by it.
+          onSwap: (before, after) => {
+            if (journal === undefined || journalKeyBytes === undefined || options.recordJournal === undefined) return;
+            const listKeyBytes = loadOptions(options).key;
+            void runRetroactive({
+              before: before.sets,
+              after: after.sets,
+              journal: { writer: journal, dir: options.recordJournal, key: journalKeyBytes },
+              ...(listKeyBytes !== undefined && { listKey: listKeyBytes }),
+              ...(hook !== undefined && { hook }),
+              ...(audit !== undefined && { audit }),
+            });
+          },
+        },
       );
       // Until the gate listens, a failure (a list that fails verification, an audit log refused because it was cut
       // back behind the head kept in the state, a port taken) ends the command with its error and exit code, as
       // scan does: nothing may keep the process alive, so the worker process starts only once the lists are
       // loaded, and is stopped again on the way out.
       let audit: AuditLog | undefined;
+      let journal: RecordJournal | undefined;
       let app: FastifyInstance | undefined;
       let address: string;
       try {
@@ -312,6 +353,12 @@ export function serveCommand(): Command {
           ...(audit && { audit }),
           ...(hook && { hook }),
         });
+        if (options.recordJournal !== undefined && journalKeyBytes !== undefined)
+          journal = new RecordJournal({
+            dir: options.recordJournal,
+            key: journalKeyBytes,
+            days: options.recordJournalDays,
+          });
         pool.start();
         const { createGate } = await import("../serve/server.js"); // not at the top: see program.ts
         app = await createGate({
@@ -329,6 +376,10 @@ export function serveCommand(): Command {
           ...(audit && { audit }),
           ...(hook && { hook }),
           feedback,
+          ...(journal &&
+            journalKeyBytes && {
+              journal: { writer: journal, dir: options.recordJournal as string, key: journalKeyBytes },
+            }),
         });
         address = await app.listen({ host: options.host, port: options.port }).catch((error: NodeJS.ErrnoException) => {
           throw new PhmatchError(
@@ -341,6 +392,7 @@ export function serveCommand(): Command {
         await app?.close();
         await pool.close();
         audit?.close();
+        journal?.close();
         throw error;
       }
       // Overrides made about another release than the one loaded are not applied (fail closed): said at each load.
@@ -379,6 +431,7 @@ export function serveCommand(): Command {
             .then(() => hook?.drain())
             .then(() => pool.close())
             .then(() => {
+              journal?.close();
               if (audit !== undefined) {
                 audit.close();
                 process.stderr.write(

@@ -37,17 +37,20 @@ export class ListHolder {
   readonly #load: () => LoadOptions;
   readonly #checker: Omit<CheckerOptions, "hashsets" | "load">;
   readonly #allowListChange: boolean;
+  readonly #onSwap: ((before: ListGeneration, after: ListGeneration) => void) | undefined;
 
+  /** `onSwap` is told of each reload that swapped in other lists, with the generation it replaced. */
   constructor(
     paths: string[],
     load: () => LoadOptions,
     checker: Omit<CheckerOptions, "hashsets" | "load">,
-    options: { allowListChange?: boolean } = {},
+    options: { allowListChange?: boolean; onSwap?: (before: ListGeneration, after: ListGeneration) => void } = {},
   ) {
     this.#paths = paths;
     this.#load = load;
     this.#checker = checker;
     this.#allowListChange = options.allowListChange === true;
+    this.#onSwap = options.onSwap;
   }
 
   /** The generation answering now (undefined until the first load succeeded). */
@@ -71,7 +74,9 @@ export class ListHolder {
         // re-signed file that changes nothing costs a load, not an index build.
         const sets = await this.#loadSets();
         const changed = this.#check(sets);
+        const before = this.#current;
         if (changed) this.#current = this.#generation(sets);
+        if (changed && before !== undefined) this.#onSwap?.(before, this.#current as ListGeneration);
         return { ok: true as const, changed };
       } catch (error) {
         return { ok: false as const, error: toPhmatchError(error) };

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { Readable } from "node:stream";
 import multipart from "@fastify/multipart";
-import type { AuditDecision, AuditLog, CheckResult } from "@phmatch/core";
+import type { AuditDecision, AuditLog, CheckResult, HashRecord } from "@phmatch/core";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { cybertipRouteAnswer, REPORT_BODY_LIMIT, RecentMatches } from "../report/cybertip-serve.js";
 import { FairAdmission } from "./admission.js";
@@ -19,6 +20,7 @@ import {
 } from "./connections.js";
 import type { GateFeedback } from "./feedback.js";
 import type { OnMatchHook } from "./hook.js";
+import { contentIdOf, journalRecord, type RecordJournal, readJournal } from "./journal.js";
 import type { ListGeneration, ListHolder } from "./lists.js";
 import { isRefusal, MATCH_BODY_LIMIT, parseMatchRequest } from "./match-request.js";
 import { GateMetrics } from "./metrics.js";
@@ -55,6 +57,11 @@ export interface GateOptions {
   trustedProxies?: TrustedProxies;
   /** Reviewers' verdicts (POST /v1/feedback), hit counts and quarantine (feedback.ts); undefined: no such route. */
   feedback?: GateFeedback;
+  /**
+   * The record journal (serve --record-journal): each upload answered no_match or low_quality with an X-Content-Id
+   * is appended (its hashes, the id, the time); readable through GET /v1/journal by full tokens.
+   */
+  journal?: { writer: RecordJournal; dir: string; key: Buffer };
 }
 
 /**
@@ -121,6 +128,7 @@ const POLICIES = {
   // The CyberTipline report of a match (issue 21): a full token with the `report` scope; JSON only, no file bytes.
   report: { caller: "full", scope: "report", rated: true, admits: false, bodyTypes: MATCH_TYPES },
   feedback: { caller: "token", scope: "feedback", rated: true, admits: false, bodyTypes: MATCH_TYPES },
+  journal: { caller: "full", rated: true, admits: false },
 } satisfies Record<string, RoutePolicy>;
 
 // A body is on its way: refusing before reading it also closes the connection, or Node would read (and discard)
@@ -388,6 +396,7 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     reply: FastifyReply,
     checked: CheckResult,
     lists: { listId: string; version: number }[],
+    record?: HashRecord,
   ) => {
     // A match whose every entry is held for review answers `review` (QUARANTINED): hold, do not publish.
     const result =
@@ -397,6 +406,7 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
         requestId: request.id,
       }) ?? checked;
     metrics.decision(result.decision);
+    const journaled = journal(request, result, record);
     // An upload that could not be checked (corrupt, too costly: PHM_DECODE_TOO_MANY_PIXELS, PHM_WORKER_TIMEOUT) is
     // `error` with its code, never 503 + Retry-After: it would fail again. It is not a no_match either.
     const status = result.decision === "error" ? (result.reason_code === "PHM_FILE_TOO_LARGE" ? 413 : 422) : 200;
@@ -418,11 +428,29 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
       request.phmToken?.detail === "decision"
         ? { request_id: request.id, decision: result.decision, reason_code: result.reason_code }
         : { request_id: request.id, ...withoutPath(result), lists };
+    if (journaled !== undefined) reply.header("x-phmatch-journal", journaled);
     await reply.code(status).send(body);
   };
 
+  // An accepted upload (no_match, low_quality) with the platform's content id goes to the record journal: its
+  // hashes, the id and the time, nothing else. Says what was done, for the answer's X-Phmatch-Journal header.
+  const journal = (request: FastifyRequest, result: CheckResult, record?: HashRecord) => {
+    if (options.journal === undefined || record === undefined) return undefined;
+    if (result.decision !== "no_match" && result.decision !== "low_quality") return undefined;
+    const id = contentIdOf(request.headers["x-content-id"]);
+    if (id === undefined || id === "invalid") return "not-recorded; no X-Content-Id";
+    options.journal.writer.append(journalRecord(record, id, new Date()));
+    return "recorded";
+  };
+  // With a journal, a content id that is given must be one (checked before any work: the platform meant to
+  // journal the upload and would otherwise never learn that it was not).
+  const badContentId = (request: FastifyRequest) =>
+    options.journal !== undefined && contentIdOf(request.headers["x-content-id"]) === "invalid";
+  const BAD_CONTENT_ID = "X-Content-Id takes 1 to 1,024 printable ASCII characters";
+
   app.post("/v1/check", { config: { gate: POLICIES.check } }, async (request, reply) => {
     const generation = request.phmGeneration!;
+    if (badContentId(request)) return refuse(reply, request, 400, "BAD_CONTENT_ID", {}, BAD_CONTENT_ID);
     let bytes: Buffer;
     if (request.isMultipart()) {
       // Exactly one part, a file: every part is read, so a second file (or a field) cannot ride past the check
@@ -457,9 +485,15 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
     let result: CheckResult;
+    let record: HashRecord | undefined;
     try {
       result = await generation.checker.check(bytes, {
         name: "upload",
+        ...(options.journal !== undefined && {
+          onRecord: (r: HashRecord) => {
+            record = r;
+          },
+        }),
         signal: deadline.signal,
         client: { keys, maxRunning },
         onWorkerTime: (ms) => options.budget?.charge(keys, ms),
@@ -476,12 +510,13 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
         { "retry-after": "1" },
         "no worker thread was free for the upload in time: retry later",
       );
-    return answer(request, reply, result, generation.checker.lists);
+    return answer(request, reply, result, generation.checker.lists, record);
   });
 
   app.post("/v1/match", { bodyLimit: MATCH_BODY_LIMIT, config: { gate: POLICIES.match } }, async (request, reply) => {
     const generation = request.phmGeneration!;
     const token = request.phmToken;
+    if (badContentId(request)) return refuse(reply, request, 400, "BAD_CONTENT_ID", {}, BAD_CONTENT_ID);
     const parsed = parseMatchRequest(request.body, token?.matchAlgorithms ?? new Set(MATCHABLE_ALGORITHMS));
     if (isRefusal(parsed)) return refuse(reply, request, parsed.status, parsed.reason, {}, parsed.message);
     // Each hash looked up is a yes/no probe of the lists: the request took one unit, its other needles take theirs
@@ -502,7 +537,7 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
         `the loaded lists hold none of ${sent.join(", ")}: nothing was looked up${held}`,
       );
     }
-    return answer(request, reply, result, generation.checker.lists);
+    return answer(request, reply, result, generation.checker.lists, parsed.record);
   });
 
   app.post(
@@ -530,6 +565,26 @@ export async function createGate(options: GateOptions): Promise<FastifyInstance>
           answered.body.message as string,
         );
       return reply.code(200).send({ request_id: request.id, ...answered.body });
+    });
+  }
+
+  if (options.journal !== undefined) {
+    const { writer, dir, key } = options.journal;
+    // The journal decrypted, as NDJSON accepted-upload records (phmatch rematch --records takes them), for full
+    // tokens only: it says what the platform's users uploaded. Read up to what was written when the request came;
+    // a damaged or altered file ends the answer with an error line, never a silent gap.
+    app.get("/v1/journal", { config: { gate: POLICIES.journal } }, async (_request, reply) => {
+      const committed = writer.committed();
+      async function* lines() {
+        try {
+          for (const text of readJournal(dir, key, committed)) yield `${text}\n`;
+        } catch (error) {
+          const e = error as { code?: string; message?: string };
+          process.stderr.write(`phmatch serve: GET /v1/journal: ${e.code}: ${e.message}\n`);
+          yield `${JSON.stringify({ error: { code: e.code ?? "PHM_INTERNAL", message: e.message } })}\n`;
+        }
+      }
+      await reply.type("application/x-ndjson").send(Readable.from(lines()));
     });
   }
 

@@ -103,7 +103,7 @@ export interface Checker {
    */
   check(
     input: Uint8Array | Readable | AsyncIterable<Uint8Array>,
-    options?: { name?: string } & HashCallControl,
+    options?: { name?: string; onRecord?: (record: HashRecord) => void } & HashCallControl,
   ): Promise<CheckResult>;
   /**
    * Checks one file by its path, read read-only where it lies (up to `maxBytes`; a file that cannot be read is an
@@ -177,7 +177,7 @@ export function checkerFor(sets: LoadedHashSet[], options: Omit<CheckerOptions, 
     lists,
     algorithms,
     async check(input, checkOptions = {}) {
-      const { name = "upload", ...control } = checkOptions;
+      const { name = "upload", onRecord, ...control } = checkOptions;
       let bytes: Uint8Array;
       try {
         bytes = input instanceof Uint8Array ? input : await readAll(input, maxBytes);
@@ -194,6 +194,7 @@ export function checkerFor(sets: LoadedHashSet[], options: Omit<CheckerOptions, 
         options.pool !== undefined
           ? await options.pool.hashBytes(bytes, name, hashOptions, { ...control, ...videoTimeout(bytes) })
           : await hashImageBytes(bytes, name, hashOptions);
+      onRecord?.(record);
       return decide(matcher.match(record));
     },
     async checkFile(path, control = {}) {
