@@ -225,6 +225,9 @@ describe(".phs stores of generated lists", () => {
 describe(".phs stores, damaged", () => {
   const keys = generateSigningKeys();
   const trusted = parseTrustedKeys(keys.publicKeyPem);
+  // Overrides are signed by an overrides key, a role of its own (a list key signing them is refused).
+  const overridesKeys = generateSigningKeys();
+  const trustedOverrides = parseTrustedKeys(overridesKeys.publicKeyPem);
   const key = randomBytes(32);
   const damage = fc.oneof(
     mutations(4),
@@ -373,7 +376,7 @@ describe(".phs stores, damaged", () => {
           .join(""),
       );
       const sig = Buffer.from(signStore(store, keys.privateKeyPem));
-      const overridesSig = signStore(overrides, keys.privateKeyPem);
+      const overridesSig = signStore(overrides, overridesKeys.privateKeyPem);
       const state = Buffer.from(JSON.stringify({ B: 4, other: 2 }));
       const file = join(tmp, "beside.phs");
       const stateDir = join(tmp, "state-beside");
@@ -389,6 +392,7 @@ describe(".phs stores, damaged", () => {
           try {
             const loaded = await loadHashSet(file, {
               trustedKeys: trusted,
+              trustedOverrideKeys: trustedOverrides,
               versionState: new ListVersionState(stateDir),
             });
             new Matcher([loaded]);

@@ -62,7 +62,7 @@ export const ERROR_CODES = {
     "the video ends early: cut before its index is whole (refused before decoding), or fewer frames decoded " +
     "than its header declares (the frames that were decoded are kept; none when the cut comes before the first)",
   PHM_REMATCH_SINCE:
-    "the earlier release given to rematch (--since) is not an earlier release of the new store's lists (the same " +
+    "the earlier release given to rematch is not an earlier release of the new store's lists (the same " +
     "store, a list missing, the same or a newer version, another signer): nothing was matched",
   PHM_REMATCH_RECORD:
     "a line of accepted-upload records is not a hash record with the platform's contentId and uploadedAt " +
