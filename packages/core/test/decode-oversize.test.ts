@@ -34,18 +34,26 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 }
 
 // Peak RSS growth (MiB) of a fresh process decoding `file` with `options`, after a warm-up decode; and the shape.
+// The peak is the process's own (VmHWM of its memory map): getrusage's maxRSS keeps, across the exec that started
+// it, the RSS of the test worker it was forked from, so with a big worker (test files sharing it) a full decode
+// seemed to grow 8-40 MiB, under the peak it inherited.
 function decodeInChild(file: string, options: object): { grewMiB: number; width: number; height: number } {
   const script = `
-    import { readFileSync } from "node:fs";
+    import { existsSync, readFileSync } from "node:fs";
     import sharp from "sharp";
     import { decodeImage } from "@phmatch/core";
+    const peakKiB = () => {
+      const status = existsSync("/proc/self/status") ? readFileSync("/proc/self/status", "utf8") : "";
+      const hwm = /^VmHWM:\\s+(\\d+) kB/m.exec(status);
+      return hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS;
+    };
     await decodeImage(
       await sharp({ create: { width: 64, height: 64, channels: 3, background: "red" } }).jpeg().toBuffer(),
     );
     const bytes = readFileSync(${JSON.stringify(file)});
-    const before = process.resourceUsage().maxRSS;
+    const before = peakKiB();
     const { pixels } = await decodeImage(bytes, ${JSON.stringify(options)});
-    const grew = (process.resourceUsage().maxRSS - before) / 1024;
+    const grew = (peakKiB() - before) / 1024;
     console.log(JSON.stringify({ grewMiB: grew, width: pixels.width, height: pixels.height }));
   `;
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {

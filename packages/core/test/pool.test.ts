@@ -142,7 +142,9 @@ describe("SupervisedHashPool (threads in a supervised child process)", () => {
     const pool = new SupervisedHashPool({ jobs: 1, fileTimeoutMs: 1, retryTimedOut: false });
     pools.push(pool);
     const times: number[] = [];
-    const record = await pool.hashBytes(readFileSync(fixtures("images/texture.jpg")), "slow", undefined, {
+    // 4 megapixels take far longer than 1 ms to decode and hash on any machine; a small JPEG could come back
+    // before the timer is looked at (seen failing so in a full run).
+    const record = await pool.hashBytes(await syntheticImage(7, 2000, 2000, "png"), "slow", undefined, {
       onWorkerTime: (ms) => times.push(ms),
     });
     expect(isFailedRecord(record) && record.error.code).toBe("PHM_WORKER_TIMEOUT");
