@@ -9,6 +9,7 @@ import {
   PhmatchError,
   SUPPORTED_ALGORITHMS,
 } from "@phmatch/core";
+import { videoFramesReadable } from "@phmatch/core/internal";
 import { Command, Option } from "commander";
 import { CommandExit, EXIT_CODES } from "../exit-codes.js";
 import { writeLine } from "../output.js";
@@ -129,28 +130,6 @@ function parseRecord(text: string): HashRecord | undefined {
   } catch {
     return undefined;
   }
-}
-
-// A video's frames as the matcher reads them: PDQ as 64 hex digits, a quality 0-100, a frame number and a time.
-function videoFramesReadable(video: unknown): boolean {
-  const frames = (video as { frames?: unknown } | null)?.frames;
-  return (
-    Array.isArray(frames) &&
-    frames.every((f: Record<string, unknown> | null) => {
-      if (typeof f !== "object" || f === null) return false;
-      const { pdq, quality, frame, timestamp } = f;
-      return (
-        typeof pdq === "string" &&
-        /^[0-9a-f]{64}$/i.test(pdq) &&
-        Number.isInteger(quality) &&
-        (quality as number) >= 0 &&
-        (quality as number) <= 100 &&
-        Number.isInteger(frame) &&
-        typeof timestamp === "number" &&
-        Number.isFinite(timestamp)
-      );
-    })
-  );
 }
 
 function parseDistances(text: string): Record<string, number> {

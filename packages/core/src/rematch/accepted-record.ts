@@ -108,8 +108,11 @@ function checkHex(algorithm: string, hex: unknown, what: string): string | undef
   return undefined;
 }
 
-// A video's frames as the matcher reads them: PDQ as 64 hex digits, a quality 0-100, a frame number and a time.
-function videoFramesReadable(video: unknown): boolean {
+/**
+ * Whether a record's `video` holds frames as the matcher reads them: PDQ as 64 hex digits, a quality 0-100, a
+ * frame number and a time (rematch's records and `phmatch match`'s input alike).
+ */
+export function videoFramesReadable(video: unknown): boolean {
   const frames = (video as { frames?: unknown } | null)?.frames;
   return (
     Array.isArray(frames) &&

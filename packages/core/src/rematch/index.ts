@@ -3,6 +3,7 @@ export {
   type AcceptedRecordParse,
   MAX_CONTENT_ID_LENGTH,
   parseAcceptedRecord,
+  videoFramesReadable,
 } from "./accepted-record.js";
 export { addedEntries, addedSince, listedValues, type ReleaseStep, releaseSteps } from "./release-diff.js";
 export {
