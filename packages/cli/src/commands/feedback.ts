@@ -7,6 +7,7 @@ import {
   isEncryptedStore,
   keyId,
   type Proposal,
+  proposalOverride,
   type Verdict,
 } from "@phmatch/core/internal";
 import { Command } from "commander";
@@ -151,21 +152,10 @@ export function feedbackCommand(): Command {
     }
     let release: number | undefined;
     for (const p of mine) {
-      const written = await addOverride(
-        store,
-        {
-          action: "disable",
-          algorithm: p.algorithm,
-          hash: p.hash,
-          listId: p.list,
-          listVersion: p.listVersion,
-          entryId: p.entry,
-          who: `phmatch feedback apply (${p.rejects} distinct reviewers)`,
-          when: new Date().toISOString(),
-          why: `rejected by ${p.rejects} distinct reviewer tokens`,
-        },
-        { lists: lists.map((l) => l.listId), signingKeyPem: pem },
-      );
+      const written = await addOverride(store, proposalOverride(p, "phmatch feedback apply"), {
+        lists: lists.map((l) => l.listId),
+        signingKeyPem: pem,
+      });
       release = written.release;
     }
     state.markApplied(mine, {

@@ -11,6 +11,7 @@ import {
   entryKey,
   type FeedbackState,
   type Proposal,
+  proposalOverride,
   type QuarantineRecord,
   type Verdict,
 } from "@phmatch/core/internal";
@@ -245,21 +246,10 @@ export class GateFeedback {
       try {
         let last: Awaited<ReturnType<typeof addOverride>> | undefined;
         for (const p of proposals) {
-          last = await addOverride(
-            loaded.path,
-            {
-              action: "disable",
-              algorithm: p.algorithm,
-              hash: p.hash,
-              listId: p.list,
-              listVersion: p.listVersion,
-              entryId: p.entry,
-              who: `phmatch serve --auto-override (${p.rejects} distinct reviewers)`,
-              when: new Date().toISOString(),
-              why: `rejected by ${p.rejects} distinct reviewer tokens`,
-            },
-            { lists, signingKeyPem: this.#o.autoOverrideKeyPem as string },
-          );
+          last = await addOverride(loaded.path, proposalOverride(p, "phmatch serve --auto-override"), {
+            lists,
+            signingKeyPem: this.#o.autoOverrideKeyPem as string,
+          });
         }
         this.#o.state.markApplied(proposals, {
           time: new Date().toISOString(),

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PhmatchError } from "../errors/index.js";
 import { withLock, writeAtomically } from "../hashset/locked-file.js";
+import type { Override } from "../hashset/overrides.js";
 
 /**
  * A reviewer's verdict on a match: `confirm` (the entry is right about the upload) or `reject` (a false match).
@@ -38,6 +39,24 @@ export interface Proposal {
   rejects: number;
   time: string;
   applied?: { time: string; release?: number; signedBy?: string };
+}
+
+/**
+ * The `disable` override a proposal asks for, as it is signed beside the list: the list, its release, the entry and
+ * hash, who turned it into an override (`who`: `phmatch feedback apply`, `serve --auto-override`) and why.
+ */
+export function proposalOverride(p: Proposal, who: string): Override {
+  return {
+    action: "disable",
+    algorithm: p.algorithm,
+    hash: p.hash,
+    listId: p.list,
+    listVersion: p.listVersion,
+    entryId: p.entry,
+    who: `${who} (${p.rejects} distinct reviewers)`,
+    when: new Date().toISOString(),
+    why: `rejected by ${p.rejects} distinct reviewer tokens`,
+  };
 }
 
 /** Why an entry is held: `rejections` (distinct reviewers rejected it) or `spread` (too many distinct clients). */
