@@ -392,6 +392,16 @@ describe("phmatch feedback and lists stats, against a running gate", () => {
         rejects: 3,
         quarantined: true,
       });
+      // An edited log (a hit's line removed) breaks the chain: no counts from it.
+      const cut = join(g.dir, "audit-cut.ndjson");
+      const logLines = readFileSync(join(g.dir, "audit.ndjson"), "utf8").split("\n");
+      const hitAt = logLines.findIndex((l) => l.includes('"decision":"match"'));
+      writeFileSync(cut, logLines.filter((_, i) => i !== hitAt).join("\n"));
+      const edited = await cli(["lists", "stats", "--audit-log", cut, "--feedback-dir", feedbackDir]);
+      expect(edited.status).toBe(3);
+      expect(edited.stderr).toMatch(
+        new RegExp(`PHM_AUDIT_ALTERED.*audit-cut.ndjson:${hitAt + 1}: the hash chain breaks`),
+      );
     } finally {
       await g.close();
     }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { PhmatchError } from "@phmatch/core";
@@ -67,7 +68,10 @@ export function listsCommand(): Command {
   return lists;
 }
 
-// Hits from the decisions of an audit log (read as it is: `phmatch audit verify` checks its chain).
+// Hits from the decisions of an audit log. Its hash chain is checked on the way (each record's `seq` follows the
+// last, its `prev` is the SHA-256 of the line before): counts from an edited, reordered or spliced log would be
+// numbers nobody can stand behind, so such a log is refused (PHM_AUDIT_ALTERED), naming the line. Signed checkpoints
+// and a cut tail are `phmatch audit verify`'s (it needs the keys).
 async function countHits(
   file: string,
   only: string | undefined,
@@ -75,6 +79,8 @@ async function countHits(
 ): Promise<void> {
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
   let n = 0;
+  let prev = "0".repeat(64);
+  let seq = 0;
   try {
     for await (const line of lines) {
       n++;
@@ -85,6 +91,14 @@ async function countHits(
       } catch {
         throw new PhmatchError("PHM_AUDIT_ALTERED", `${file}:${n}: not JSON: not a phmatch audit log`, { path: file });
       }
+      if (record.prev !== prev || record.seq !== seq++)
+        throw new PhmatchError(
+          "PHM_AUDIT_ALTERED",
+          `${file}:${n}: the hash chain breaks here (a record edited, removed, reordered or added): no counts ` +
+            "from it (phmatch audit verify says more)",
+          { path: file },
+        );
+      prev = createHash("sha256").update(line).digest("hex");
       if (record.type !== "decision" || (record.decision !== "match" && record.decision !== "review")) continue;
       const seen = new Set<string>();
       for (const m of Array.isArray(record.matches) ? record.matches : []) {
