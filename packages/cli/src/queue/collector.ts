@@ -131,10 +131,11 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
         if (record.linkTarget !== undefined) line.linkTarget = record.linkTarget;
         if (record.linkTargetBytes !== undefined) line.linkTargetBytes = record.linkTargetBytes;
         if (record.size !== undefined) line.size = record.size;
+        if (record.times !== undefined) line.times = record.times; // the copy's own, as its worker read them
       } else {
         line = canonical(record);
         if (digest !== undefined && record.error === undefined) {
-          const { size: _size, ...reference } = line;
+          const { size: _size, times: _times, ...reference } = line;
           firsts.set(digest, JSON.stringify(reference));
         }
       }
@@ -254,5 +255,6 @@ function canonical(r: ScanFileRecord): ScanFileRecord {
     ...(r.linkTarget !== undefined && { linkTarget: r.linkTarget }),
     ...(r.linkTargetBytes !== undefined && { linkTargetBytes: r.linkTargetBytes }),
     ...(r.size !== undefined && { size: r.size }),
+    ...(r.times !== undefined && { times: r.times }),
   };
 }
