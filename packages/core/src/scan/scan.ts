@@ -91,20 +91,17 @@ export function createEntryScanner(
   const remember = options.remember ?? Number.POSITIVE_INFINITY;
   const claims = new CallOrder();
   const scanFile = async (file: FilePath, times: Promise<FileTimes | undefined>): Promise<ScanFileRecord> => {
-    // The times are read (stat, the file not opened) before the SHA-256 read opens it.
-    const { digest, first, pending } = await claims.run(
-      times.then(() => fileSha256(file)),
-      (digest) => {
-        const first = digest === undefined ? undefined : firsts.get(digest);
-        if (first !== undefined) return { digest, first };
-        const pending = pool.hash(file).then((hashed) => scanRecord(hashed, matcher.match(hashed), digest));
-        if (digest !== undefined) {
-          if (firsts.size >= remember) firsts.clear();
-          firsts.set(digest, pending);
-        }
-        return { digest, pending };
-      },
-    );
+    const read = times.then(() => fileSha256(file)); // times first (stat: the file not opened), then the SHA-256
+    const { digest, first, pending } = await claims.run(read, (digest) => {
+      const first = digest === undefined ? undefined : firsts.get(digest);
+      if (first !== undefined) return { digest, first };
+      const pending = pool.hash(file).then((hashed) => scanRecord(hashed, matcher.match(hashed), digest));
+      if (digest !== undefined) {
+        if (firsts.size >= remember) firsts.clear();
+        firsts.set(digest, pending);
+      }
+      return { digest, pending };
+    });
     if (first !== undefined)
       return duplicateRecord(typeof first === "string" ? (JSON.parse(first) as ScanFileRecord) : await first, file);
     const record = await (pending as Promise<ScanFileRecord>);
