@@ -138,6 +138,14 @@ export {
   isoNs,
 } from "./pipeline/access-times.js";
 /** One file (or one in-memory image) to one record. */
+/** A file's times (modified, changed, accessed, born) as a scan reads them before hashing (issue 22). */
+export {
+  type BirthTimeSource,
+  birthTimeSource,
+  type FileTimes,
+  fileTimesOf,
+  readFileTimes,
+} from "./pipeline/file-times.js";
 export { hashFile, hashImageBytes } from "./pipeline/hash-file.js";
 /** What to compute and how. */
 export {

@@ -1,11 +1,11 @@
 // createEntryScanner, the per-file step of a local scan and a distributed worker: a copy is a duplicate of the
 // first file with its bytes and is not hashed again; with `remember`, copies beyond what is remembered are hashed
-// again (a worker's bounded memory) and reported as files of their own.
+// again (a worker's bounded memory) and reported as files of their own. Each record has its own file's times.
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadHashSet, Matcher, type ScanFileRecord, SupervisedHashPool } from "@phmatch/core";
-import { buildHashOptions, createEntryScanner } from "@phmatch/core/internal";
+import { buildHashOptions, createEntryScanner, readFileTimes } from "@phmatch/core/internal";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { fixtures } from "../../../test/support/conformance.js";
 
@@ -41,7 +41,9 @@ describe("createEntryScanner", () => {
       hash.mockRestore();
       expect(a1).toMatchObject({ status: "known", size: expect.any(Number) });
       expect(b?.duplicateOf).toBeUndefined();
-      expect(a2).toEqual({ ...a1, path: join(work, "a2.png"), duplicateOf: join(work, "a1.png") });
+      // Its own times (lstat before it was read), not the first copy's.
+      const times = await readFileTimes(join(work, "a2.png"));
+      expect(a2).toEqual({ ...a1, path: join(work, "a2.png"), duplicateOf: join(work, "a1.png"), times });
     },
   );
 
@@ -51,6 +53,6 @@ describe("createEntryScanner", () => {
     expect(hash).toHaveBeenCalledTimes(3);
     hash.mockRestore();
     expect(a2?.duplicateOf).toBeUndefined();
-    expect(a2).toEqual({ ...a1, path: join(work, "a2.png") });
+    expect(a2).toEqual({ ...a1, path: join(work, "a2.png"), times: await readFileTimes(join(work, "a2.png")) });
   });
 });

@@ -121,23 +121,7 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
     let lastProgress = Date.now();
     const started = Date.now();
     const emit = async (record: ScanFileRecord) => {
-      const digest = record.hashes?.sha256;
-      const first = digest === undefined ? undefined : firsts.get(digest);
-      let line: ScanFileRecord;
-      if (record.status === "symlink") {
-        line = record; // recorded by the coordinator's walk as a local scan records it
-      } else if (first !== undefined) {
-        line = duplicateRecord(JSON.parse(first) as ScanFileRecord, recordPath(record));
-        if (record.linkTarget !== undefined) line.linkTarget = record.linkTarget;
-        if (record.linkTargetBytes !== undefined) line.linkTargetBytes = record.linkTargetBytes;
-        if (record.size !== undefined) line.size = record.size;
-      } else {
-        line = canonical(record);
-        if (digest !== undefined && record.error === undefined) {
-          const { size: _size, ...reference } = line;
-          firsts.set(digest, JSON.stringify(reference));
-        }
-      }
+      const line = collectedLine(record, firsts);
       tally.add(line);
       await writer.record(line);
     };
@@ -232,6 +216,31 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
   }
 }
 
+/**
+ * The report line of a record a worker stored, in walk order: as a local scan writes it (its keys in that order), a
+ * later copy of a file already written (`firsts`: SHA-256 -> that file's line without size and times) as its
+ * duplicate with its own size, link and times.
+ */
+export function collectedLine(record: ScanFileRecord, firsts: Map<string, string>): ScanFileRecord {
+  const digest = record.hashes?.sha256;
+  const first = digest === undefined ? undefined : firsts.get(digest);
+  if (record.status === "symlink") return record; // recorded by the coordinator's walk as a local scan records it
+  if (first !== undefined) {
+    const line = duplicateRecord(JSON.parse(first) as ScanFileRecord, recordPath(record));
+    if (record.linkTarget !== undefined) line.linkTarget = record.linkTarget;
+    if (record.linkTargetBytes !== undefined) line.linkTargetBytes = record.linkTargetBytes;
+    if (record.size !== undefined) line.size = record.size;
+    if (record.times !== undefined) line.times = record.times; // the copy's own, as its worker read them
+    return line;
+  }
+  const line = canonical(record);
+  if (digest !== undefined && record.error === undefined) {
+    const { size: _size, times: _times, ...reference } = line;
+    firsts.set(digest, JSON.stringify(reference));
+  }
+  return line;
+}
+
 function fieldsOf(fields: string[]): Record<string, string> {
   const entry: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) entry[fields[i] as string] = fields[i + 1] as string;
@@ -254,5 +263,6 @@ function canonical(r: ScanFileRecord): ScanFileRecord {
     ...(r.linkTarget !== undefined && { linkTarget: r.linkTarget }),
     ...(r.linkTargetBytes !== undefined && { linkTargetBytes: r.linkTargetBytes }),
     ...(r.size !== undefined && { size: r.size }),
+    ...(r.times !== undefined && { times: r.times }),
   };
 }

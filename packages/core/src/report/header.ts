@@ -1,7 +1,7 @@
 import { PATH_ESCAPE } from "../files/file-path.js";
 import type { LoadedHashSet } from "../hashset/load.js";
 import { PHMATCH_VERSION } from "../version.js";
-import { SCAN_REPORT_VERSION, type ScanHeader, type ScanWalkHeader } from "./scan-report.js";
+import { type ScanHeader, type ScanWalkHeader, scanReportSchemaId } from "./scan-report.js";
 
 /**
  * The header's statement of the walk: symbolic links recorded or followed, how paths that are not UTF-8 are
@@ -80,7 +80,7 @@ export function scanHeader(options: {
   });
   return {
     type: "header",
-    schema: `urn:phmatch:schema:scan-report:${SCAN_REPORT_VERSION}`,
+    schema: scanReportSchemaId(),
     tool: "phmatch",
     version: PHMATCH_VERSION,
     startedAt: new Date().toISOString(),

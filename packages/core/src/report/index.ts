@@ -9,5 +9,6 @@ export {
   ScanTally,
   type ScanWalkHeader,
   scanReportSchema,
+  scanReportSchemaId,
 } from "./scan-report.js";
 export { createReportWriter, type ReportFormat, type ReportWriter } from "./writers.js";

@@ -1,7 +1,7 @@
 import { readFile, truncate } from "node:fs/promises";
 import { PhmatchError } from "../errors/index.js";
 import { pathKey, recordPath } from "../files/file-path.js";
-import { type ScanFileRecord, type ScanHeader, ScanTally } from "./scan-report.js";
+import { type ScanFileRecord, type ScanHeader, ScanTally, scanReportSchemaId } from "./scan-report.js";
 
 /** Where an interrupted scan stopped, read back from its own report. */
 export interface ScanProgress {
@@ -25,7 +25,6 @@ export interface ScanProgress {
 export async function readScanProgress(report: string): Promise<ScanProgress> {
   const text = await readFile(report, "utf8");
   const end = text.lastIndexOf("\n") + 1;
-  if (end < text.length) await truncate(report, Buffer.byteLength(text.slice(0, end)));
   const lines = text
     .slice(0, end)
     .split("\n")
@@ -52,10 +51,20 @@ export async function readScanProgress(report: string): Promise<ScanProgress> {
     lastPath = pathKey(recordPath(record));
     const digest = record.hashes?.sha256;
     if (digest !== undefined && record.duplicateOf === undefined && record.error === undefined && !firsts.has(digest)) {
-      const { size: _size, ...first } = record;
+      const { size: _size, times: _times, ...first } = record;
       firsts.set(digest, JSON.stringify(first));
     }
   }
+  // A report is one version throughout: records of this version appended to an older report would not validate
+  // against the schema its header names (nor would an older tool read them). Refused, not converted.
+  if (!complete && header.schema !== scanReportSchemaId()) {
+    throw bad(
+      `it is a ${String(header.schema)} report and this phmatch writes ${scanReportSchemaId()}: finish it with ` +
+        "the phmatch version that started it, or start a new report",
+    );
+  }
+  // Cut only once the report is known to be resumable (an older version's report is left as it was).
+  if (end < text.length) await truncate(report, Buffer.byteLength(text.slice(0, end)));
   const progress: ScanProgress = { header, tally, complete, firsts };
   if (lastPath !== undefined) progress.lastPath = lastPath;
   return progress;

@@ -2,9 +2,18 @@ import { readFileSync } from "node:fs";
 import type { StoreProvenance } from "../hashset/store-format.js";
 import type { MatchHit, MatchResult } from "../match/match-result.js";
 import type { AccessTimeReport } from "../pipeline/access-times.js";
+import type { FileTimes } from "../pipeline/file-times.js";
 
-/** Version of the scan report shape (schema/scan-report.schema.json). */
-export const SCAN_REPORT_VERSION = 1;
+/**
+ * Version of the scan report shape (schema/scan-report.schema.json); version 2 adds each file's `times`. Reports of
+ * earlier versions keep their own schema (schema/scan-report.v1.schema.json) and still verify.
+ */
+export const SCAN_REPORT_VERSION = 2;
+
+/** The header's `schema` of a report of the given version. */
+export function scanReportSchemaId(version: number = SCAN_REPORT_VERSION): string {
+  return `urn:phmatch:schema:scan-report:${version}`;
+}
 
 /** First line of a report: what ran, against which lists, for which case. */
 export interface ScanHeader {
@@ -81,6 +90,11 @@ export interface ScanFileRecord {
   matches: MatchHit[];
   notes?: string[];
   error?: MatchResult["error"];
+  /**
+   * The file's modified, changed, accessed and (where the file system keeps it) birth times, read before it was
+   * opened (since version 2; absent for a link recorded as such, and for a file that could not be stat-ed).
+   */
+  times?: FileTimes;
 }
 
 /** What a scan report says of a file hashed as a video. */
@@ -165,12 +179,25 @@ export class ScanTally {
   }
 }
 
-let schema: object | undefined;
+const schemas = new Map<number, object>();
 
-/** JSON Schema of a scan report line (header, file or summary), `$id` urn:phmatch:schema:scan-report:1. */
-export function scanReportSchema(): object {
-  schema ??= JSON.parse(
-    readFileSync(new URL("../../schema/scan-report.schema.json", import.meta.url), "utf8"),
-  ) as object;
+/**
+ * JSON Schema of a scan report line (header, file or summary) of the given version (default: the one phmatch
+ * writes, `$id` urn:phmatch:schema:scan-report:2). Version 1 reports validate against version 1, whose file
+ * records have no `times`.
+ */
+export function scanReportSchema(version: number = SCAN_REPORT_VERSION): object {
+  if (!Number.isInteger(version) || version < 1 || version > SCAN_REPORT_VERSION)
+    throw new RangeError(`no scan report schema version ${version} (1 to ${SCAN_REPORT_VERSION})`);
+  let schema = schemas.get(version);
+  if (schema === undefined) {
+    // One literal URL per version: the CLI's bundler copies only files it can see named.
+    const file =
+      version === 1
+        ? new URL("../../schema/scan-report.v1.schema.json", import.meta.url)
+        : new URL("../../schema/scan-report.schema.json", import.meta.url);
+    schema = JSON.parse(readFileSync(file, "utf8")) as object;
+    schemas.set(version, schema);
+  }
   return schema;
 }

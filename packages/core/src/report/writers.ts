@@ -59,7 +59,8 @@ async function writeLine(out: Writable, line: string): Promise<void> {
 
 // The columns after `error` carry what the NDJSON report has beside a path: a path that is not UTF-8 is escaped
 // (PATH_ESCAPE) and its exact bytes are in the *_bytes_base64 column next to it; a symbolic link's target; the
-// path a duplicate or a link not followed again repeats.
+// path a duplicate or a link not followed again repeats; then the file's times (report version 2: `times`, ISO 8601
+// UTC to the nanosecond; born empty where the file system keeps no birth time).
 const CSV_COLUMNS = [
   "path",
   "size",
@@ -75,6 +76,10 @@ const CSV_COLUMNS = [
   "link_target_bytes_base64",
   "duplicate_of",
   "duplicate_of_bytes_base64",
+  "modified",
+  "changed",
+  "accessed",
+  "born",
 ];
 
 function csvLine(r: ScanFileRecord): string {
@@ -97,6 +102,10 @@ function csvLine(r: ScanFileRecord): string {
     r.linkTargetBytes ?? "",
     r.duplicateOf ?? "",
     r.duplicateOfBytes ?? "",
+    r.times?.modified ?? "",
+    r.times?.changed ?? "",
+    r.times?.accessed ?? "",
+    r.times?.born ?? "",
   );
   return cells.map(csvCell).join(",");
 }

@@ -10,4 +10,5 @@ export {
   symlinkRecord,
   withLinkTarget,
   withSize,
+  withTimes,
 } from "./scan.js";

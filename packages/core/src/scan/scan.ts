@@ -6,6 +6,7 @@ import type { LoadedHashSet } from "../hashset/load.js";
 import type { MatchResult } from "../match/match-result.js";
 import type { Matcher } from "../match/matcher.js";
 import type { AccessTimeWatch } from "../pipeline/access-times.js";
+import { type FileTimes, readFileTimes } from "../pipeline/file-times.js";
 import { type WalkEntry, walkEntries } from "../pipeline/walk.js";
 import { CallOrder, orderedMap } from "../pool/ordered-map.js";
 import type { SupervisedHashPool } from "../pool/supervised-pool.js";
@@ -89,8 +90,9 @@ export function createEntryScanner(
   const firsts: Map<string, Promise<ScanFileRecord> | string> = options.firsts ?? new Map();
   const remember = options.remember ?? Number.POSITIVE_INFINITY;
   const claims = new CallOrder();
-  const scanFile = async (file: FilePath): Promise<ScanFileRecord> => {
-    const { digest, first, pending } = await claims.run(fileSha256(file), (digest) => {
+  const scanFile = async (file: FilePath, times: Promise<FileTimes | undefined>): Promise<ScanFileRecord> => {
+    const read = times.then(() => fileSha256(file)); // times first (stat: the file not opened), then the SHA-256
+    const { digest, first, pending } = await claims.run(read, (digest) => {
       const first = digest === undefined ? undefined : firsts.get(digest);
       if (first !== undefined) return { digest, first };
       const pending = pool.hash(file).then((hashed) => scanRecord(hashed, matcher.match(hashed), digest));
@@ -112,7 +114,9 @@ export function createEntryScanner(
   };
   return async (entry) => {
     if (entry.kind === "symlink") return withSize(symlinkRecord(entry));
-    return withSize(withLinkTarget(await scanFile(entry.path), entry.linkTarget));
+    const times = readFileTimes(entry.path, entry.linkTarget !== undefined);
+    const record = await withSize(withLinkTarget(await scanFile(entry.path, times), entry.linkTarget));
+    return withTimes(record, await times);
   };
 }
 
@@ -148,11 +152,11 @@ function withSha256(record: ScanFileRecord, digest: string | undefined): ScanFil
 
 /**
  * The record of a later copy of `first` (same SHA-256): its hashes and matches, its own path (and none of the
- * first's link fields); size added later.
+ * first's link fields or times); size and times added later.
  */
 export function duplicateRecord(first: ScanFileRecord, file: FilePath): ScanFileRecord {
   const record: ScanFileRecord = { ...first, path: reportPath(file), duplicateOf: first.path };
-  for (const key of ["pathBytes", "size", "duplicateOfBytes", "linkTarget", "linkTargetBytes"] as const)
+  for (const key of ["pathBytes", "size", "duplicateOfBytes", "linkTarget", "linkTargetBytes", "times"] as const)
     delete record[key];
   const bytes = pathBytesOf(file);
   if (bytes !== undefined) record.pathBytes = bytes;
@@ -216,5 +220,14 @@ export async function withSize(record: ScanFileRecord): Promise<ScanFileRecord> 
     () => undefined,
   );
   if (size !== undefined) record.size = size;
+  return record;
+}
+
+/**
+ * Adds the file's times, read before it was opened, as the record's last field (a local scan and the distributed
+ * collector write its keys in one order); a file that could not be stat-ed is left without them.
+ */
+export function withTimes(record: ScanFileRecord, times: FileTimes | undefined): ScanFileRecord {
+  if (times !== undefined) record.times = times;
   return record;
 }
