@@ -103,6 +103,27 @@ describe("digest store: build and look up", () => {
     await set.close();
   });
 
+  it("file lookups bisect a prefix bucket too big for one read (64 KiB) before reading it", async () => {
+    // 3000 SHA-256 digests sharing their first two bytes: one bucket of 96 000 bytes.
+    const listed = Array.from({ length: 3000 }, () => {
+      const d = randomBytes(32);
+      d[0] = 0;
+      d[1] = 7;
+      return d as Uint8Array;
+    });
+    const output = join(dir, "bucket.phd");
+    await buildDigestStore({ algorithm: "sha256", output, source: "b" }, listed);
+    const set = await openDigestStore(output, { maxMemoryBytes: 0 });
+    for (const d of listed) expect(set.has(d)).toBe(true);
+    for (let i = 0; i < 200; i++) {
+      const other = randomBytes(32);
+      other[0] = 0;
+      other[1] = 7;
+      expect(set.has(other)).toBe(false);
+    }
+    await set.close();
+  });
+
   it("a digest of the wrong width and a too small budget are usage errors", async () => {
     expect(
       () => new DigestStoreBuilder({ algorithm: "sha256", output: join(dir, "x"), source: "", ramBudgetBytes: 10 }),
