@@ -2,7 +2,7 @@
 // exact lookups from memory and from the file, refusal of cut, padded, unsorted and altered stores, and plain
 // MD5/SHA-1/SHA-256 lists with bad lines reported by line number.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -15,6 +15,7 @@ import {
   openDigestStore,
   openIgnorable,
   type PhmatchError,
+  readDigestList,
 } from "@phmatch/core/internal";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
@@ -254,6 +255,25 @@ describe("plain digest lists", () => {
     const many = join(dir, "many.txt");
     writeFileSync(many, Array.from({ length: 11 }, (_, i) => hex(digestOf("md5", i))).join("\n"));
     expect((await refusal(loadDigestList(many, { maxEntries: 10 }))).code).toBe("PHM_USAGE");
+  });
+
+  it("a store built from a list with a bad line is not written, and its run files are removed", async () => {
+    const path = join(dir, "late-bad.txt");
+    const lines = Array.from({ length: 60 }, (_, i) => hex(digestOf("md5", i)));
+    writeFileSync(path, `${lines.join("\n")}\nnot a digest\n`);
+    const output = join(dir, "never.phd");
+    const runs = join(dir, "runs");
+    mkdirSync(runs);
+    // A budget of 4 digests: runs are spilled before the bad last line is read.
+    const error = await refusal(
+      buildDigestStore(
+        { algorithm: "md5", output, source: "x", ramBudgetBytes: 80, tempDir: runs },
+        readDigestList(path),
+      ),
+    );
+    expect((error as DigestListError).problems).toEqual([{ line: 61, reason: expect.stringMatching(/not a hex/) }]);
+    expect(readdirSync(runs)).toEqual([]);
+    expect(readdirSync(dir).sort()).toEqual(["late-bad.txt", "runs"]);
   });
 
   it("openIgnorable tells a store from a list by its magic", async () => {
