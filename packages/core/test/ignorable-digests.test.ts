@@ -202,6 +202,26 @@ describe("digest store: damaged stores are refused", () => {
     expect((await refusal(openDigestStore(path))).message).toMatch(/digest 1 is not above the one before it/);
   });
 
+  it("a source description with control characters is neither written nor read (it is shown in reports)", async () => {
+    const output = join(dir, "ctl.phd");
+    const builder = new DigestStoreBuilder({ algorithm: "md5", output, source: "NSRL\u001b[2J" });
+    await builder.add(digestOf("md5", 1));
+    expect((await refusal(builder.finish())).code).toBe("PHM_USAGE");
+    // A store written with a clean description of the same length, then edited and re-checksummed.
+    await buildDigestStore({ algorithm: "md5", output, source: "NSRL_[2J" }, [digestOf("md5", 1)]);
+    const bytes = readFileSync(output);
+    bytes[56 + 4] = 0x1b;
+    const body = 56 + 8;
+    createHash("sha256")
+      .update(bytes.subarray(body))
+      .update(bytes.subarray(0, 24))
+      .update(bytes.subarray(56, body))
+      .digest()
+      .copy(bytes, 24);
+    writeFileSync(output, bytes);
+    expect((await refusal(openDigestStore(output))).message).toMatch(/control characters/);
+  });
+
   it("a store that is not a store, or a folder, is refused", async () => {
     const path = join(dir, "text.phd");
     writeFileSync(path, "d41d8cd98f00b204e9800998ecf8427e\n".repeat(4));

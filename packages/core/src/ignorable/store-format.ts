@@ -40,6 +40,9 @@ export interface DigestStoreHeader {
   bodyOffset: number;
 }
 
+/** Control characters (C0, DEL, C1): a description is shown in reports and terminals, so none may hide there. */
+export const DESCRIPTION_CONTROL = /\p{Cc}/u;
+
 /** Encodes a header; `checksum` may be zeros while the body is still being written. */
 export function encodeDigestStoreHeader(
   algorithm: DigestAlgorithm,
@@ -47,6 +50,9 @@ export function encodeDigestStoreHeader(
   description: string,
   checksum: Uint8Array = new Uint8Array(32),
 ): { bytes: Buffer; hashedHeader: Buffer } {
+  if (DESCRIPTION_CONTROL.test(description)) {
+    throw new PhmatchError("PHM_USAGE", "the source description of a digest store must not hold control characters");
+  }
   const descriptionBytes = Buffer.from(description, "utf8");
   if (descriptionBytes.length > DIGEST_STORE_MAX_DESCRIPTION) {
     throw new PhmatchError(

@@ -3,7 +3,7 @@ import { open } from "node:fs/promises";
 import { PhmatchError } from "../errors/index.js";
 import { DIGEST_WIDTH } from "./digest-algorithm.js";
 import { FileDigestSet, type IgnorableDigestSet, MemoryDigestSet, PrefixTable } from "./digest-set.js";
-import { checkFixedHeader, DIGEST_STORE_FIXED_HEADER, storeError } from "./store-format.js";
+import { checkFixedHeader, DESCRIPTION_CONTROL, DIGEST_STORE_FIXED_HEADER, storeError } from "./store-format.js";
 
 /** How a digest store is opened. */
 export interface OpenDigestStoreOptions {
@@ -52,6 +52,8 @@ export async function openDigestStore(path: string, options: OpenDigestStoreOpti
     } catch {
       throw storeError(path, "the source description is not UTF-8");
     }
+    if (DESCRIPTION_CONTROL.test(description))
+      throw storeError(path, "the source description holds control characters");
     const bodyOffset = DIGEST_STORE_FIXED_HEADER + header.descriptionLength;
     const bodyBytes = header.count * width;
     const inMemory = bodyBytes <= maxMemory;
