@@ -2,7 +2,16 @@
 // exact lookups from memory and from the file, refusal of cut, padded, unsorted and altered stores, and plain
 // MD5/SHA-1/SHA-256 lists with bad lines reported by line number.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -220,6 +229,19 @@ describe("digest store: damaged stores are refused", () => {
       .copy(bytes, 24);
     writeFileSync(output, bytes);
     expect((await refusal(openDigestStore(output))).message).toMatch(/control characters/);
+  });
+
+  it("a store looked up from the file stops answering once it is written in place", async () => {
+    const output = join(dir, "inplace.phd");
+    const listed = Array.from({ length: 50 }, (_, i) => digestOf("sha1", i));
+    await buildDigestStore({ algorithm: "sha1", output, source: "p" }, listed);
+    const set = await openDigestStore(output, { maxMemoryBytes: 0 });
+    expect(set.has(listed[0] as Uint8Array)).toBe(true);
+    // Grown by one digest in place. (A same-size rewrite is caught by ctime only when the clock has moved past the
+    // file system's timestamp granularity since verification, so the test does not rely on it.)
+    appendFileSync(output, Buffer.from(listed[1] as Uint8Array));
+    expect(() => set.has(listed[0] as Uint8Array)).toThrow(expect.objectContaining({ code: "PHM_IGNORABLE_FORMAT" }));
+    await set.close();
   });
 
   it("a store that is not a store, or a folder, is refused", async () => {

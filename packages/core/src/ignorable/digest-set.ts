@@ -1,4 +1,4 @@
-import { readSync } from "node:fs";
+import { fstatSync, readSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { PhmatchError } from "../errors/index.js";
 import { DIGEST_WIDTH, type DigestAlgorithm } from "./digest-algorithm.js";
@@ -117,8 +117,11 @@ export class MemoryDigestSet implements IgnorableDigestSet {
 
 /**
  * A sorted body looked up in the file with positioned reads (the page cache does the caching): RAM is the prefix
- * table and one read buffer, whatever the count. The file was verified whole when opened and stays open; a change
- * made to it in place afterwards is not seen (replacing it by rename is, as the open handle keeps the old file).
+ * table and one read buffer, whatever the count. The file was verified whole when opened and stays open, so a store
+ * replaced by rename afterwards does not matter (the handle keeps the verified file); one written in place would,
+ * so every lookup first checks that the file's size and change time (ctime, which no user can set back) are those
+ * seen when it was verified, and refuses to answer otherwise. Limit: a same-size rewrite within the file system's
+ * timestamp granularity (a few milliseconds on Linux) of verification keeps both; keep stores read-only, or in memory.
  */
 export class FileDigestSet implements IgnorableDigestSet {
   readonly residence = "file";
@@ -134,6 +137,8 @@ export class FileDigestSet implements IgnorableDigestSet {
     private readonly prefixes: PrefixTable,
     readonly source: string,
     readonly path: string,
+    /** Size and ctime (ns) of the file as verified. */
+    private readonly verified: { size: bigint; ctimeNs: bigint },
   ) {
     this.width = DIGEST_WIDTH[algorithm];
     this.scratch = Buffer.allocUnsafe(Math.max(READ_WHOLE_BYTES, this.width));
@@ -146,6 +151,14 @@ export class FileDigestSet implements IgnorableDigestSet {
   has(digest: Uint8Array): boolean {
     checkWidth(digest, this.algorithm);
     if (this.closed) throw new PhmatchError("PHM_USAGE", `${this.path}: the digest set was closed`);
+    const now = fstatSync(this.file.fd, { bigint: true });
+    if (now.size !== this.verified.size || now.ctimeNs !== this.verified.ctimeNs) {
+      throw new PhmatchError(
+        "PHM_IGNORABLE_FORMAT",
+        `${this.path}: the digest store was changed after it was verified; it is no longer used (open it again)`,
+        { path: this.path },
+      );
+    }
     const w = this.width;
     const p = ((digest[0] as number) << 8) | (digest[1] as number);
     let low = this.prefixes.starts[p] as number;

@@ -38,11 +38,11 @@ export async function openDigestStore(path: string, options: OpenDigestStoreOpti
   }
   let keep = false;
   try {
-    const stat = await file.stat();
+    const stat = await file.stat({ bigint: true });
     if (!stat.isFile()) throw new PhmatchError("PHM_FILE_UNREADABLE", `${path}: not a regular file`, { path });
     const fixed = Buffer.alloc(DIGEST_STORE_FIXED_HEADER);
     const { bytesRead } = await file.read(fixed, 0, fixed.length, 0);
-    const header = checkFixedHeader(fixed.subarray(0, bytesRead), stat.size, path);
+    const header = checkFixedHeader(fixed.subarray(0, bytesRead), Number(stat.size), path);
     const width = DIGEST_WIDTH[header.algorithm];
     const descriptionBytes = Buffer.alloc(header.descriptionLength);
     await readExactly(file, descriptionBytes, DIGEST_STORE_FIXED_HEADER, path);
@@ -90,7 +90,9 @@ export async function openDigestStore(path: string, options: OpenDigestStoreOpti
     prefixes.finish();
     keep = !inMemory;
     if (body) return new MemoryDigestSet(header.algorithm, body, prefixes, description, path);
-    return new FileDigestSet(header.algorithm, file, bodyOffset, header.count, prefixes, description, path);
+    // The file as it was before verification: a write during or after it changes size or ctime, seen at lookup.
+    const verified = { size: stat.size, ctimeNs: stat.ctimeNs };
+    return new FileDigestSet(header.algorithm, file, bodyOffset, header.count, prefixes, description, path, verified);
   } finally {
     if (!keep) await file.close();
   }
