@@ -23,6 +23,7 @@ export function exitCodeFor(code: CliErrorCode): number {
       return EXIT_CODES.USAGE;
     case "PHM_HASHSET_SIGNATURE":
     case "PHM_HASHSET_FORMAT":
+    case "PHM_IGNORABLE_FORMAT":
     case "PHM_HASHSET_ROLLBACK":
     case "PHM_HASHSET_KEY":
     case "PHM_REPORT_ALTERED":

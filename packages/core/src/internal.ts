@@ -107,6 +107,8 @@ export { phash } from "./hashers/phash.js";
 export { whash } from "./hashers/whash.js";
 /** Hash sets: formats, the .phs store, signatures, encryption, versions, overrides. */
 export * from "./hashset/index.js";
+/** Ignorable known files (issue 22): exact sorted digest stores (NSRL-sized) and plain MD5/SHA-1/SHA-256 lists. */
+export * from "./ignorable/index.js";
 /** Hamming indexes: flat scan, multi-index hashing, BK-tree, exact lookup, and the choice between them. */
 export {
   BkTreeIndex,

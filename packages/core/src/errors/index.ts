@@ -34,6 +34,9 @@ export const ERROR_CODES = {
   PHM_HASHSET_PARSE:
     "a hash-set file has a record that cannot be imported (in strict mode), or is not in the format named",
   PHM_HASHSET_FORMAT: "a .phs store is damaged, truncated or of an unknown version",
+  PHM_IGNORABLE_FORMAT:
+    "an ignorable digest store or digest list is damaged, truncated, altered (its checksum does not match) or has " +
+    "lines that are not digests: it was not used, nothing was set aside by it",
   PHM_HASHSET_SIGNATURE:
     "a hash set's signature is missing, wrong, or made by an untrusted key: the list was not loaded",
   PHM_HASHSET_ROLLBACK: "an older release of a list than one already loaded was refused (rollback protection)",
