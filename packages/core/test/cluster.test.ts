@@ -1,7 +1,15 @@
 // Near-duplicate clustering (leader linkage over the Hamming indexes): families come out whole, chains do not run
 // together (every cluster's diameter <= 2 * threshold), low-quality PDQ falls back to pHash, and the index-based
 // result equals an all-pairs reference of the same rule.
-import { type ClusterItem, type Clustering, clusterImages, hammingDistance } from "@phmatch/core/internal";
+import {
+  type ClusterItem,
+  type Clustering,
+  clusterImages,
+  FlatIndex,
+  type HammingIndex,
+  hammingDistance,
+  leaderClusters,
+} from "@phmatch/core/internal";
 import { describe, expect, it } from "vitest";
 
 function rng(seed: number): () => number {
@@ -36,8 +44,8 @@ function diameter(items: readonly ClusterItem[], members: readonly number[], key
   return d;
 }
 
-// The rule written out over all pairs: degree order (most neighbours first, then position), each centre claims its
-// unclaimed neighbours; PDQ for quality >= 50, pHash for the rest.
+// The rule written out over all pairs: in input order, an image not yet claimed becomes a centre and claims every
+// unclaimed image within the threshold; PDQ for quality >= 50, pHash for the rest.
 function reference(items: readonly ClusterItem[], pdqT = 31, phashT = 10): Clustering {
   const clusters: Array<Omit<Clustering["clusters"][number], "id">> = [];
   let singletons = 0;
@@ -50,15 +58,12 @@ function reference(items: readonly ClusterItem[], pdqT = 31, phashT = 10): Clust
     else unclustered++;
   });
   const run = (positions: number[], key: "pdq" | "phash", t: number) => {
-    const near = positions.map((p) =>
-      positions.filter((q) => hammingDistance(items[p]?.[key] as Uint8Array, items[q]?.[key] as Uint8Array) <= t),
-    );
-    const order = positions.map((_, k) => k).sort((a, b) => (near[b]?.length ?? 0) - (near[a]?.length ?? 0) || a - b);
     const centreOf = new Map<number, number>();
-    for (const k of order) {
-      const p = positions[k] as number;
+    for (const p of positions) {
       if (centreOf.has(p)) continue;
-      for (const q of near[k] ?? []) if (!centreOf.has(q)) centreOf.set(q, p);
+      for (const q of positions)
+        if (!centreOf.has(q) && hammingDistance(items[p]?.[key] as Uint8Array, items[q]?.[key] as Uint8Array) <= t)
+          centreOf.set(q, p);
     }
     const groups = new Map<number, number[]>();
     for (const p of positions)
@@ -188,7 +193,7 @@ describe("clusterImages", () => {
   it("is deterministic: the same images in the same order give the same clusters", () => {
     const next = rng(5);
     const base = randomHash(next, 32);
-    // Ties everywhere: a ring of images all at the same distances, where only the tie-break decides the centre.
+    // Images ~32 bits apart, many near several others: which centre claims which image depends only on the order.
     const items: ClusterItem[] = Array.from({ length: 50 }, () => ({ pdq: flip(next, base, 16), pdqQuality: 100 }));
     const a = clusterImages(items);
     const b = clusterImages(items.map((i) => ({ ...i })));
@@ -211,5 +216,38 @@ describe("clusterImages", () => {
     ];
     for (const [items, options] of bad)
       expect(() => clusterImages(items, options)).toThrow(expect.objectContaining({ code: "PHM_USAGE" }));
+  });
+
+  it("searches once per centre, not once per image: a big family costs one search, not a quadratic pass", () => {
+    const next = rng(6);
+    const base = randomHash(next, 32);
+    const hashes = [
+      ...Array.from({ length: 2000 }, () => flip(next, base, Math.floor(next() * 9))),
+      ...Array.from({ length: 200 }, () => randomHash(next, 32)),
+    ];
+    const values = new Uint8Array(hashes.length * 32);
+    hashes.forEach((h, i) => {
+      values.set(h, i * 32);
+    });
+    const packed = { values, bytesPerValue: 32, count: hashes.length };
+    const flat = new FlatIndex(packed);
+    let searches = 0;
+    let hits = 0;
+    const counting: HammingIndex = {
+      kind: flat.kind,
+      size: flat.size,
+      overheadBytes: 0,
+      search: (query, maxDistance) => {
+        const found = flat.search(query, maxDistance);
+        searches++;
+        hits += found.length;
+        return found;
+      },
+      searchMany: (queries, maxDistance) => flat.searchMany(queries, maxDistance),
+    };
+    const centreOf = leaderClusters(packed, 31, counting);
+    expect(new Set(centreOf.subarray(0, 2000))).toEqual(new Set([0]));
+    expect(searches).toBe(201);
+    expect(hits).toBe(2200);
   });
 });
