@@ -4,16 +4,23 @@
 // the index chooseIndexKind picks, multi-index hashing at this size) and reports peak RSS (VmHWM, sampled before
 // and after), clusters, the largest, and how many families came out whole (a family split in two or joined to
 // another counts as not whole).
-// Usage: npm run bench:cluster [-- --count 1000000 --seed 22]
+// --big-family K turns the first K singletons into one more family of K near-copies (0-8 bits from its first): the
+// case of a long video's frames or a burst of shots, which must cost one search, not K.
+// Usage: npm run bench:cluster [-- --count 1000000 --seed 22 --big-family 0]
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { clusterImages } from "@phmatch/core/internal";
 import { seededRandom } from "../seeded-random.mjs";
 
 const { values } = parseArgs({
-  options: { count: { type: "string", default: "1000000" }, seed: { type: "string", default: "22" } },
+  options: {
+    count: { type: "string", default: "1000000" },
+    seed: { type: "string", default: "22" },
+    "big-family": { type: "string", default: "0" },
+  },
 });
 const COUNT = Number(values.count);
+const BIG = Number(values["big-family"]);
 const random = seededRandom(Number(values.seed));
 const log = (message) => process.stderr.write(`${message}\n`);
 const hwmMiB = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0) / 1024;
@@ -38,6 +45,19 @@ for (let i = 0; i < COUNT / 2; ) {
   for (let m = 0; m < size; m++) familyOf[i + m] = families;
   families++;
   i += size;
+}
+if (BIG > 1) {
+  const first = Math.floor(COUNT / 2);
+  for (let m = 1; m < BIG; m++) {
+    data.copyWithin((first + m) * 32, first * 32, first * 32 + 32);
+    const flips = random() % 9;
+    for (let f = 0; f < flips; f++) {
+      const bit = random() % 256;
+      data[(first + m) * 32 + (bit >> 3)] ^= 1 << (bit & 7);
+    }
+  }
+  for (let m = 0; m < BIG; m++) familyOf[first + m] = families;
+  families++;
 }
 // Shuffle (Fisher-Yates) so families are not contiguous in input order.
 const order = Uint32Array.from({ length: COUNT }, (_, i) => i);
