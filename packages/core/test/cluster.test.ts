@@ -10,6 +10,7 @@ import {
   hammingDistance,
   leaderClusters,
 } from "@phmatch/core/internal";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
 function rng(seed: number): () => number {
@@ -249,5 +250,40 @@ describe("clusterImages", () => {
     expect(new Set(centreOf.subarray(0, 2000))).toEqual(new Set([0]));
     expect(searches).toBe(201);
     expect(hits).toBe(2200);
+  });
+
+  it("equals the reference and keeps every member within the threshold of its centre, on random sets", () => {
+    // Hashes drawn near a few shared roots at random spreads, so neighbourhoods overlap in many ways.
+    const arbitrarySet = fc.record({
+      seed: fc.integer({ min: 1, max: 2 ** 30 }),
+      roots: fc.integer({ min: 1, max: 4 }),
+      count: fc.integer({ min: 0, max: 80 }),
+      spread: fc.integer({ min: 0, max: 40 }),
+      threshold: fc.integer({ min: 0, max: 40 }),
+    });
+    fc.assert(
+      fc.property(arbitrarySet, ({ seed, roots, count, spread, threshold }) => {
+        const next = rng(seed);
+        const bases = Array.from({ length: roots }, () => randomHash(next, 32));
+        const phBases = Array.from({ length: roots }, () => randomHash(next, 8));
+        const items: ClusterItem[] = Array.from({ length: count }, (_, i) => ({
+          pdq: flip(next, bases[i % roots] as Uint8Array, Math.floor(next() * (spread + 1))),
+          pdqQuality: next() < 0.8 ? 50 + Math.floor(next() * 51) : Math.floor(next() * 50),
+          phash: flip(next, phBases[i % roots] as Uint8Array, Math.floor(next() * (spread / 4 + 1))),
+        }));
+        const result = clusterImages(items, { pdqDistance: threshold });
+        expect(result).toEqual(reference(items, threshold));
+        for (const c of result.clusters)
+          for (const m of c.members) {
+            const t = c.algorithm === "pdq" ? threshold : 10;
+            expect(
+              hammingDistance(items[m]?.[c.algorithm] as Uint8Array, items[c.centre]?.[c.algorithm] as Uint8Array),
+            ).toBeLessThanOrEqual(t);
+          }
+        const listed = result.clusters.reduce((n, c) => n + c.size, 0);
+        expect(listed + result.singletons + result.unclustered).toBe(count);
+      }),
+      { numRuns: 60, seed: 22 },
+    );
   });
 });
