@@ -5,10 +5,12 @@ import {
   type ClusterItem,
   type Clustering,
   clusterImages,
+  clusterPacked,
   FlatIndex,
   type HammingIndex,
   hammingDistance,
   leaderClusters,
+  NO_PDQ,
 } from "@phmatch/core/internal";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -187,6 +189,23 @@ describe("clusterImages", () => {
     expect(clusterImages(items, { index: "mih" })).toEqual(expected);
     expect(clusterImages(items, { index: "flat" })).toEqual(expected);
     expect(clusterImages(items, { index: "bktree" })).toEqual(expected);
+    // The same images as columns.
+    const packed = {
+      count: items.length,
+      pdq: new Uint8Array(items.length * 32),
+      pdqQuality: new Uint8Array(items.length).fill(NO_PDQ),
+      phash: new Uint8Array(items.length * 8),
+      hasPhash: new Uint8Array(items.length),
+    };
+    items.forEach((item, i) => {
+      if (item.pdq) packed.pdq.set(item.pdq, i * 32);
+      if (item.pdqQuality !== undefined) packed.pdqQuality[i] = item.pdqQuality;
+      if (item.phash) {
+        packed.phash.set(item.phash, i * 8);
+        packed.hasPhash[i] = 1;
+      }
+    });
+    expect(clusterPacked(packed)).toEqual(expected);
     for (const c of expected.clusters)
       expect(diameter(items, c.members, c.algorithm)).toBeLessThanOrEqual(c.algorithm === "pdq" ? 62 : 20);
   });
@@ -208,6 +227,7 @@ describe("clusterImages", () => {
       [[{ pdq: new Uint8Array(32) }], {}],
       [[{ pdq: new Uint8Array(32), pdqQuality: Number.NaN }], {}],
       [[{ pdq: new Uint8Array(32), pdqQuality: 101 }], {}],
+      [[{ pdq: new Uint8Array(32), pdqQuality: 49.5 }], {}],
       [[{ phash: new Uint8Array(32) }], {}],
       [[{ phash: "00" as unknown as Uint8Array }], {}],
       [[], { pdqDistance: 257 }],
@@ -217,6 +237,23 @@ describe("clusterImages", () => {
     ];
     for (const [items, options] of bad)
       expect(() => clusterImages(items, options)).toThrow(expect.objectContaining({ code: "PHM_USAGE" }));
+    const columns = (count: number) => ({
+      count,
+      pdq: new Uint8Array(count * 32),
+      pdqQuality: new Uint8Array(count),
+      phash: new Uint8Array(count * 8),
+      hasPhash: new Uint8Array(count),
+    });
+    const badColumns = [
+      { ...columns(3), count: 4 },
+      { ...columns(3), pdq: new Uint8Array(95) },
+      { ...columns(3), hasPhash: new Uint8Array(2) },
+      { ...columns(3), phash: new Uint8Array(24).buffer as unknown as Uint8Array },
+      { ...columns(3), pdqQuality: Uint8Array.of(0, 101, 0) },
+      { ...columns(3), count: -1 },
+    ];
+    for (const input of badColumns)
+      expect(() => clusterPacked(input)).toThrow(expect.objectContaining({ code: "PHM_USAGE" }));
   });
 
   it("searches once per centre, not once per image: a big family costs one search, not a quadratic pass", () => {

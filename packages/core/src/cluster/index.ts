@@ -7,5 +7,8 @@ export {
   type Clustering,
   type ClusterOptions,
   clusterImages,
+  clusterPacked,
+  NO_PDQ,
+  type PackedClusterInput,
 } from "./cluster.js";
 export { leaderClusters } from "./leader.js";
