@@ -6,10 +6,11 @@
 // another counts as not whole).
 // --big-family K turns the first K singletons into one more family of K near-copies (0-8 bits from its first): the
 // case of a long video's frames or a burst of shots, which must cost one search, not K.
-// Usage: npm run bench:cluster [-- --count 1000000 --seed 22 --big-family 0]
+// --packed gives the hashes to clusterPacked as columns (42 bytes an image) instead of one item object per image.
+// Usage: npm run bench:cluster [-- --count 1000000 --seed 22 --big-family 0 --packed]
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { clusterImages } from "@phmatch/core/internal";
+import { clusterImages, clusterPacked } from "@phmatch/core/internal";
 import { seededRandom } from "../seeded-random.mjs";
 
 const { values } = parseArgs({
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     count: { type: "string", default: "1000000" },
     seed: { type: "string", default: "22" },
     "big-family": { type: "string", default: "0" },
+    packed: { type: "boolean", default: false },
   },
 });
 const COUNT = Number(values.count);
@@ -65,13 +67,29 @@ for (let i = COUNT - 1; i > 0; i--) {
   const j = random() % (i + 1);
   [order[i], order[j]] = [order[j], order[i]];
 }
-const items = Array.from(order, (k) => ({ pdq: data.subarray(k * 32, k * 32 + 32), pdqQuality: 100 }));
+let input;
+if (values.packed) {
+  const pdq = new Uint8Array(COUNT * 32);
+  order.forEach((k, i) => {
+    pdq.set(data.subarray(k * 32, k * 32 + 32), i * 32);
+  });
+  const none = new Uint8Array(COUNT);
+  input = {
+    count: COUNT,
+    pdq,
+    pdqQuality: new Uint8Array(COUNT).fill(100),
+    phash: new Uint8Array(COUNT * 8),
+    hasPhash: none,
+  };
+} else {
+  input = Array.from(order, (k) => ({ pdq: data.subarray(k * 32, k * 32 + 32), pdqQuality: 100 }));
+}
 const familyAt = Int32Array.from(order, (k) => familyOf[k]);
 const inputMiB = hwmMiB();
 log(`generated ${COUNT} hashes (${families} families) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
 const t0 = performance.now();
-const result = clusterImages(items);
+const result = values.packed ? clusterPacked(input) : clusterImages(input);
 const seconds = (performance.now() - t0) / 1000;
 const peakMiB = hwmMiB();
 
