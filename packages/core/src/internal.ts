@@ -7,6 +7,8 @@
 export * from "./audit/index.js";
 export { partsCanMatch } from "./check/checker.js";
 export * from "./check/index.js";
+/** Near-duplicate clustering by leader (centre) linkage over the Hamming indexes. */
+export * from "./cluster/index.js";
 /** Decoding untrusted bytes into pixels (all sharp options for untrusted input live there). */
 export {
   DEFAULT_DECODE_TIMEOUT_SECONDS,

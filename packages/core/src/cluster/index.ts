@@ -1,0 +1,14 @@
+export {
+  CLUSTER_MIN_PDQ_QUALITY,
+  CLUSTER_PDQ_DISTANCE,
+  CLUSTER_PHASH_DISTANCE,
+  type Cluster,
+  type ClusterItem,
+  type Clustering,
+  type ClusterOptions,
+  clusterImages,
+  clusterPacked,
+  NO_PDQ,
+  type PackedClusterInput,
+} from "./cluster.js";
+export { leaderClusters } from "./leader.js";
