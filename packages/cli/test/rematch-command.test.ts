@@ -162,7 +162,16 @@ describe("the new store's overrides apply, as they do for match", () => {
     const shapes = (await pdqOf("shapes.png")).hashes.pdq;
     await addOverride(
       overridden,
-      { action: "allow", algorithm: "pdq", hash: shapes, who: "reviewer", when: "2026-12-01T00:00:00Z", why: "test" },
+      {
+        action: "allow",
+        algorithm: "pdq",
+        hash: shapes,
+        listId: "hotline",
+        listVersion: 2,
+        who: "reviewer",
+        when: "2026-12-01T00:00:00Z",
+        why: "test",
+      },
       { lists: ["hotline"], signingKeyPem: overridesKey.privateKeyPem },
     );
     const r = await rematch([

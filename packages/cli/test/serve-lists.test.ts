@@ -76,6 +76,8 @@ describe("the gate's answers and audit log with overrides", () => {
         action: "allow" as const,
         algorithm: "md5",
         hash: listed.hashes.md5,
+        listId: "hotline",
+        listVersion: 3, // the release the decision was made about (signed overrides name it)
         who: "reviewer",
         when: "2026-02-03T00:00:00Z",
         why: "appeal 9 upheld",

@@ -46,10 +46,13 @@ function signedList(name: string, listId: string, version = 3): string {
   return file;
 }
 
+// Signed overrides name the list release they were decided about (signedList's default: hotline release 3).
 const allow: Override = {
   action: "allow",
   algorithm: "md5",
   hash: LISTED,
+  listId: "hotline",
+  listVersion: 3,
   who: "reviewer",
   when: "2026-01-02T00:00:00Z",
   why: "confirmed false positive, ticket 4",
@@ -159,7 +162,11 @@ describe("overrides under trusted keys", () => {
   it("refuses signed overrides moved beside a list they are not bound to", async () => {
     const hotline = signedList("bound-hotline.phs", "hotline");
     const test = signedList("bound-test.phs", "hotline-test");
-    await addOverride(test, allow, { lists: ["hotline-test"], signingKeyPem: overrider.privateKeyPem });
+    await addOverride(
+      test,
+      { ...allow, listId: "hotline-test" },
+      { lists: ["hotline-test"], signingKeyPem: overrider.privateKeyPem },
+    );
     copyFileSync(`${test}.overrides.ndjson`, `${hotline}.overrides.ndjson`);
     copyFileSync(`${test}.overrides.ndjson.sig`, `${hotline}.overrides.ndjson.sig`);
     await expect(loadHashSet(hotline, { ...roles })).rejects.toMatchObject({
@@ -304,8 +311,22 @@ describe("the overrides key role", () => {
     expect(now.overridesNotApplied).toBeUndefined();
     expect(new Matcher([now]).match({ path: "upload", hashes: { md5: LISTED } }).status).toBe("unseen");
     // A release without its list is not an override (checked when written).
+    const { listId: _listId, ...withoutList } = allow;
     await expect(
-      addOverride(store, { ...allow, listVersion: 3 }, { lists: ["hotline"], signingKeyPem: overrider.privateKeyPem }),
+      addOverride(store, withoutList, { lists: ["hotline"], signingKeyPem: overrider.privateKeyPem }),
     ).rejects.toMatchObject({ code: "PHM_USAGE", message: expect.stringContaining('"listVersion" without "listId"') });
+  });
+
+  it("sets aside a signed override that names no release (written before overrides named one)", async () => {
+    const store = signedList("roles-no-release.phs", "hotline", 3);
+    const { listId: _listId, listVersion: _listVersion, ...legacy } = allow;
+    await addOverride(store, legacy, { lists: ["hotline"], signingKeyPem: overrider.privateKeyPem });
+    const loaded = await loadHashSet(store, roles);
+    expect(loaded.overrides).toEqual([]);
+    expect(loaded.overridesNotApplied).toEqual([expect.stringContaining("names no list release")]);
+    expect(new Matcher([loaded]).match({ path: "upload", hashes: { md5: LISTED } }).status).toBe("known");
+    // Unsigned, with no keys configured (nothing is trusted anyway), it still applies as before.
+    rmSync(`${store}.overrides.ndjson.sig`);
+    expect((await statusOf(store, {})).status).toBe("unseen");
   });
 });

@@ -133,16 +133,21 @@ export async function loadHashSet(path: string, options: LoadOptions = {}): Prom
   const storeSha256 = encrypted ? createHash("sha256").update(bytes).digest("hex") : sha256;
   // Overrides are a machine's own decisions, kept beside a local store; a list fetched from a URL has none.
   const overrides = url ? undefined : await readOverridesFile(path);
-  const { applied, notApplied } = overridesForRelease(overrides?.overrides ?? [], set.lists, path);
+  const provenance =
+    overrides === undefined
+      ? undefined
+      : await checkOverrides(
+          overrides,
+          set.lists.map((l) => l.listId),
+          options,
+          path,
+        );
+  // Signed overrides (checked against overrides keys) must each name the release they were decided about.
+  const { applied, notApplied } = overridesForRelease(overrides?.overrides ?? [], set.lists, path, {
+    requireRelease: provenance?.signedBy !== undefined,
+  });
   const loaded: LoadedHashSet = { set, path, storeSha256, encrypted, overrides: applied };
-  if (overrides !== undefined) {
-    loaded.overridesProvenance = await checkOverrides(
-      overrides,
-      set.lists.map((l) => l.listId),
-      options,
-      path,
-    );
-  }
+  if (provenance !== undefined) loaded.overridesProvenance = provenance;
   if (notApplied.length > 0) loaded.overridesNotApplied = notApplied;
   if (signedBy !== undefined) loaded.signedBy = signedBy;
   return loaded;

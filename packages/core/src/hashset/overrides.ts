@@ -455,18 +455,28 @@ function signatureKeyId(signature: string): string | undefined {
 /**
  * The overrides of a loaded store that apply to it: one naming a release (`listVersion`) of its list applies only
  * while that release is loaded. The others are set aside, each with why (a load warning): a decision about one
- * release never weakens another (fail closed: the entry matches as the list says).
+ * release never weakens another (fail closed: the entry matches as the list says). An override naming no release
+ * (written before overrides named one) still applies from an unsigned file; with `requireRelease` (the file's
+ * signature was verified against overrides keys: a trusted deployment) it is set aside too, since nobody can say
+ * which release it was decided about.
  */
 export function overridesForRelease(
   overrides: readonly Override[],
   lists: readonly { listId: string; version: number }[],
   path: string,
+  options: { requireRelease?: boolean } = {},
 ): { applied: Override[]; notApplied: string[] } {
   const applied: Override[] = [];
   const notApplied: string[] = [];
   for (const o of overrides) {
     if (o.listVersion === undefined) {
-      applied.push(o);
+      if (options.requireRelease !== true) applied.push(o);
+      else
+        notApplied.push(
+          `${path}: the ${o.action} override of ${o.algorithm} ${o.hash} (${o.why}) names no list release ` +
+            "(listId and listVersion): not applied from a signed overrides file (make the decision again, naming " +
+            "the release loaded)",
+        );
       continue;
     }
     const list = lists.find((l) => l.listId === o.listId);
