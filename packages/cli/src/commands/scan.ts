@@ -270,6 +270,7 @@ export function scanCommand(): Command {
         ? undefined
         : new ProgressDisplay(tally, paths, options.followSymlinks, accessTimes);
       const startFiles = tally.summary.files;
+      let written = 0;
       try {
         const writer = createReportWriter(out, options.format);
         if (progress === undefined) await writer.begin(header);
@@ -282,6 +283,8 @@ export function scanCommand(): Command {
           }),
         };
         const records = scanFiles(paths, pool, matcher, tally, resume)[Symbol.asyncIterator]();
+        // Records this run wrote: what an interruption reports. Not the tally, which counts a record when the scan
+        // produces it: one produced after the signal won the race below is counted there but never written.
         for (;;) {
           // A signal stops the scan between records: the one being written is finished (never half a line), and no
           // record is waited for after it.
@@ -289,6 +292,7 @@ export function scanCommand(): Command {
           if (next === undefined || next.done === true) break;
           const record = next.value;
           await writer.record(record);
+          written++;
           if (audit !== undefined) auditRecord(audit, record, auditLists);
           display?.tick();
           if (interruption.signal !== undefined) break;
@@ -306,7 +310,7 @@ export function scanCommand(): Command {
       }
       if (interruption.signal !== undefined) {
         display?.clear();
-        interruption.leave(stoppedMessage(options, tally.summary.files, tally.summary.files - startFiles));
+        interruption.leave(stoppedMessage(options, startFiles + written, written));
       }
       if (options.out !== undefined) {
         await writeReportIntegrity(options.out, seal);
