@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import type { MatchHit } from "@phmatch/core";
 import { CliError } from "../errors.js";
 import { assertCybertipStructure, type CybertipDocument } from "./cybertip-schema.js";
 import { el, parseXml, serializeXml, textEl, type XmlElement } from "./cybertip-xml.js";
@@ -12,15 +13,10 @@ import { el, parseXml, serializeXml, textEl, type XmlElement } from "./cybertip-
  */
 
 /** One hit of a match result, as check/match/serve/rematch print it (the fields the report uses). */
-export interface ReportedHit {
-  list: string;
-  listVersion: number;
-  entryId?: string;
-  category?: string;
-  algorithm: string;
-  distance: number;
-  policy: string;
-}
+export type ReportedHit = Pick<
+  MatchHit,
+  "list" | "listVersion" | "entryId" | "category" | "algorithm" | "distance" | "policy"
+>;
 
 /** The match being reported: its hits (overridden ones left out), and what else the result carried. */
 export interface ReportedMatch {

@@ -30,6 +30,14 @@ interface TypeSpec {
 const one = (name: string, type = "string"): Child => ({ name, type, min: 1, max: 1 });
 const opt = (name: string, type = "string"): Child => ({ name, type, min: 0, max: 1 });
 const many = (name: string, type = "string"): Child => ({ name, type, min: 0, max: Number.POSITIVE_INFINITY });
+// A contact person's elements; a person (reporting, reported) has these and then age and date of birth.
+const CONTACT: Child[] = [
+  opt("firstName"),
+  opt("lastName"),
+  many("phone", "phone"),
+  many("email", "email"),
+  many("address", "any"),
+];
 
 /** The incident types the documentation enumerates (values fixed by NCMEC's schema, its words not ours). */
 export const INCIDENT_TYPES = [
@@ -107,28 +115,8 @@ const TYPES: Record<string, TypeSpec> = {
       opt("legalURL"),
     ],
   },
-  person: {
-    kind: "seq",
-    children: [
-      opt("firstName"),
-      opt("lastName"),
-      many("phone", "phone"),
-      many("email", "email"),
-      many("address", "any"),
-      opt("age", "int"),
-      opt("dateOfBirth", "date"),
-    ],
-  },
-  contactPerson: {
-    kind: "seq",
-    children: [
-      opt("firstName"),
-      opt("lastName"),
-      many("phone", "phone"),
-      many("email", "email"),
-      many("address", "any"),
-    ],
-  },
+  person: { kind: "seq", children: [...CONTACT, opt("age", "int"), opt("dateOfBirth", "date")] },
+  contactPerson: { kind: "seq", children: CONTACT },
   email: {
     kind: "text",
     format: "string",
