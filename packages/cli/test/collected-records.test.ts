@@ -8,6 +8,7 @@ import { loadHashSet, Matcher, type ScanFileRecord, ScanTally, SupervisedHashPoo
 import {
   buildHashOptions,
   createEntryScanner,
+  MemoryFirstCopies,
   scanFiles,
   symlinkRecord,
   walkEntries,
@@ -58,7 +59,7 @@ describe("collector lines from workers' records", () => {
       delete record.duplicateOfBytes;
       stored.push(JSON.parse(JSON.stringify(record)) as ScanFileRecord); // through Redis as JSON
     }
-    const firsts = new Map<string, string>();
+    const firsts = new MemoryFirstCopies();
     const collected = stored.map((record) => JSON.stringify(collectedLine(record, firsts)));
 
     expect(collected).toEqual(local);

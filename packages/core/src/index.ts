@@ -144,8 +144,14 @@ export { type ReportVerification, verifyReport, writeReportIntegrity } from "./r
 /** Counts a scan's records into its summary. */
 /** The scan report's JSON Schema. */
 export {
+  type IgnorableHit,
+  type ScanClusterLine,
+  type ScanClusterMember,
+  type ScanClusterSettings,
+  type ScanClustersSeal,
   type ScanFileRecord,
   type ScanHeader,
+  type ScanIgnorableList,
   type ScanSummary,
   ScanTally,
   scanReportSchema,

@@ -5,7 +5,7 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadHashSet, Matcher, type ScanFileRecord, SupervisedHashPool } from "@phmatch/core";
-import { buildHashOptions, createEntryScanner, readFileTimes } from "@phmatch/core/internal";
+import { buildHashOptions, createEntryScanner, MemoryFirstCopies, readFileTimes } from "@phmatch/core/internal";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { fixtures } from "../../../test/support/conformance.js";
 
@@ -47,9 +47,9 @@ describe("createEntryScanner", () => {
     },
   );
 
-  it("with remember 1, forgets the first file once another comes, and hashes its copy again", async () => {
+  it("with a memory of 1, forgets the first file once another comes, and hashes its copy again", async () => {
     const hash = vi.spyOn(pool, "hash");
-    const [a1, , a2] = await scanInOrder(createEntryScanner(pool, matcher, { remember: 1 }));
+    const [a1, , a2] = await scanInOrder(createEntryScanner(pool, matcher, { firsts: new MemoryFirstCopies(1) }));
     expect(hash).toHaveBeenCalledTimes(3);
     hash.mockRestore();
     expect(a2?.duplicateOf).toBeUndefined();

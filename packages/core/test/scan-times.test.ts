@@ -169,10 +169,10 @@ describe("scan report schema versions", () => {
   };
   const v1Record = { type: "file", path: "/case/a.jpg", status: "unseen", matches: [], size: 3 };
 
-  it("writes version 2: records with times valid in 2, not in 1; version 1 lines valid in both", async () => {
-    expect(SCAN_REPORT_VERSION).toBe(2);
-    expect(scanReportSchemaId()).toBe("urn:phmatch:schema:scan-report:2");
-    const v2 = ajv().compile(scanReportSchema());
+  it("version 2 adds times: records with times valid in 2, not in 1; version 1 lines valid in both", async () => {
+    expect(SCAN_REPORT_VERSION).toBe(3);
+    expect(scanReportSchemaId(2)).toBe("urn:phmatch:schema:scan-report:2");
+    const v2 = ajv().compile(scanReportSchema(2));
     const v1 = ajv().compile(scanReportSchema(1));
     expect((scanReportSchema(1) as { $id: string }).$id).toBe("urn:phmatch:schema:scan-report:1");
     const record = byName(await scanTree(), "a.png");
@@ -183,7 +183,7 @@ describe("scan report schema versions", () => {
       expect(v2(line), JSON.stringify(v2.errors)).toBe(true);
     }
     expect(v2({ ...v1Record, times: { modified: "2001-02-03T04:05:06Z", changed: "x", accessed: "y" } })).toBe(false);
-    expect(() => scanReportSchema(3)).toThrow(RangeError);
+    expect(() => scanReportSchema(4)).toThrow(RangeError);
   });
 
   it("still verifies a version 1 report, and refuses to resume one, leaving it as it was", async () => {

@@ -506,9 +506,10 @@ function planVideo(options: ScanOptions): PlanVideo {
 }
 
 // One file's decision in the audit log: hashes and matched entries only for matches (the log is kept beside
-// the report, which holds everything). A symbolic link recorded as such is no decision: it is in the report only.
+// the report, which holds everything). A symbolic link recorded as such is no decision: it is in the report only;
+// nor is a file set aside as ignorable (not matched: the report names the list that says so).
 function auditRecord(audit: AuditLog, record: ScanFileRecord, lists: { listId: string; version: number }[]): void {
-  if (record.status === "symlink") return;
+  if (record.status === "symlink" || record.status === "ignorable") return;
   const result = decide({
     path: record.path,
     status: record.status,

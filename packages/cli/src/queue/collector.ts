@@ -1,7 +1,14 @@
 import { createWriteStream, existsSync, fsync as fsyncCallback } from "node:fs";
 import { promisify } from "node:util";
 import { createReportWriter, PhmatchError, type ScanFileRecord, type ScanSummary, ScanTally } from "@phmatch/core";
-import { type AccessTimeReport, duplicateRecord, readScanProgress, recordPath } from "@phmatch/core/internal";
+import {
+  type AccessTimeReport,
+  duplicateRecord,
+  type FirstCopies,
+  MemoryFirstCopies,
+  readScanProgress,
+  recordPath,
+} from "@phmatch/core/internal";
 import { CliError } from "../errors.js";
 import { connectRedis } from "./connection.js";
 import type { ListRelease, QueueAddress } from "./names.js";
@@ -101,7 +108,7 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
       collectorCpuMs: 0,
     };
     const early = new Map<number, ScanFileRecord>();
-    const firsts = progress?.firsts ?? new Map<string, string>();
+    const firsts = progress?.firsts ?? new MemoryFirstCopies();
     // Records are written in walk order, one per position, so the report's own record count is the next position.
     let next = progress?.tally.summary.files ?? 0;
     let lastId = "0-0";
@@ -218,15 +225,15 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
 
 /**
  * The report line of a record a worker stored, in walk order: as a local scan writes it (its keys in that order), a
- * later copy of a file already written (`firsts`: SHA-256 -> that file's line without size and times) as its
- * duplicate with its own size, link and times.
+ * later copy of a file already written (`firsts`: that file's line without size and times) as its duplicate with
+ * its own size, link and times.
  */
-export function collectedLine(record: ScanFileRecord, firsts: Map<string, string>): ScanFileRecord {
+export function collectedLine(record: ScanFileRecord, firsts: FirstCopies): ScanFileRecord {
   const digest = record.hashes?.sha256;
   const first = digest === undefined ? undefined : firsts.get(digest);
   if (record.status === "symlink") return record; // recorded by the coordinator's walk as a local scan records it
   if (first !== undefined) {
-    const line = duplicateRecord(JSON.parse(first) as ScanFileRecord, recordPath(record));
+    const line = duplicateRecord(first, recordPath(record));
     if (record.linkTarget !== undefined) line.linkTarget = record.linkTarget;
     if (record.linkTargetBytes !== undefined) line.linkTargetBytes = record.linkTargetBytes;
     if (record.size !== undefined) line.size = record.size;
@@ -236,7 +243,7 @@ export function collectedLine(record: ScanFileRecord, firsts: Map<string, string
   const line = canonical(record);
   if (digest !== undefined && record.error === undefined) {
     const { size: _size, times: _times, ...reference } = line;
-    firsts.set(digest, JSON.stringify(reference));
+    firsts.set(digest, reference);
   }
   return line;
 }

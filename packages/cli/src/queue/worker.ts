@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type LoadedHashSet, Matcher, type ScanFileRecord, SupervisedHashPool } from "@phmatch/core";
-import { buildHashOptions, createEntryScanner, orderedMap, withSize } from "@phmatch/core/internal";
+import { buildHashOptions, createEntryScanner, MemoryFirstCopies, orderedMap, withSize } from "@phmatch/core/internal";
 import { type Job, Worker } from "bullmq";
 import { CliError } from "../errors.js";
 import { connectRedis, redisOptions } from "./connection.js";
@@ -77,7 +77,7 @@ export async function runWorker(options: WorkerRunOptions): Promise<WorkerRunSum
     // The plan's video limits and frame rate, as the coordinator's local scan would hash; FFmpeg is this machine's.
     const hashOptions = buildHashOptions({ algorithms, trim, rotations, parts, ...(video !== undefined && { video }) });
     const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions });
-    const scanEntry = createEntryScanner(pool, matcher, { remember: MAX_REMEMBERED });
+    const scanEntry = createEntryScanner(pool, matcher, { firsts: new MemoryFirstCopies(MAX_REMEMBERED) });
     const summary: WorkerRunSummary = { worker: name, batches: 0, files: 0, lists: describeReleases(releases) };
 
     // The local scan's per-file step. A link recorded as such comes recorded by the coordinator's walk: nothing to

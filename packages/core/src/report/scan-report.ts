@@ -5,10 +5,11 @@ import type { AccessTimeReport } from "../pipeline/access-times.js";
 import type { FileTimes } from "../pipeline/file-times.js";
 
 /**
- * Version of the scan report shape (schema/scan-report.schema.json); version 2 adds each file's `times`. Reports of
- * earlier versions keep their own schema (schema/scan-report.v1.schema.json) and still verify.
+ * Version of the scan report shape (schema/scan-report.schema.json); version 2 adds each file's `times`, version 3
+ * the `ignorable` status and lists and the cluster section. Reports of earlier versions keep their own schema
+ * (schema/scan-report.v1.schema.json, .v2.schema.json) and still verify.
  */
-export const SCAN_REPORT_VERSION = 2;
+export const SCAN_REPORT_VERSION = 3;
 
 /** The header's `schema` of a report of the given version. */
 export function scanReportSchemaId(version: number = SCAN_REPORT_VERSION): string {
@@ -44,6 +45,85 @@ export interface ScanHeader {
    * report (`case`), or nowhere (`none`: an older list release would not have been noticed).
    */
   rollbackState?: { kind: "state-dir" | "case"; dir: string } | { kind: "none"; note: string };
+  /** The `--ignorable` lists read (since version 3; absent when none): a file on one of them is not decoded. */
+  ignorable?: ScanIgnorableList[];
+  /** With `--cluster` (since version 3): how unseen images are grouped in the cluster section at the end. */
+  cluster?: ScanClusterSettings;
+}
+
+/** An ignorable list as the header names it: records name it by `name`. */
+export interface ScanIgnorableList {
+  /** The name records use (the file's base name, made unique within the scan). */
+  name: string;
+  /** The path it was read from, as given. */
+  file: string;
+  /** A digest store (`.phd`, from hashset import --format nsrl or ignorable build) or a plain digest list. */
+  kind: "store" | "list";
+  algorithm: "md5" | "sha1" | "sha256";
+  /** Distinct digests it holds. */
+  count: number;
+  /** SHA-256 of the file's bytes: a distributed scan's workers must read the same bytes. */
+  sha256: string;
+  /** Where its digests came from (a store's source description). */
+  source?: string;
+}
+
+/** How a scan with `--cluster` groups its unseen images (the header's statement, checked on resume). */
+export interface ScanClusterSettings {
+  /** Leader (centre) linkage: every member within the distance of its cluster's centre, so no chaining. */
+  linkage: "leader";
+  pdqDistance: number;
+  minPdqQuality: number;
+  phashDistance: number;
+}
+
+/** A file named in the cluster section: its line in the report (header = line 1) and its path. */
+export interface ScanClusterMember {
+  line: number;
+  path: string;
+  pathBytes?: string;
+}
+
+/** One line of the cluster section: a cluster of near-duplicate unseen images, biggest first. */
+export interface ScanClusterLine {
+  type: "cluster";
+  /** 1 for the biggest, then 2, ... */
+  id: number;
+  size: number;
+  algorithm: "pdq" | "phash";
+  centre: ScanClusterMember;
+  /** Every member, the centre included, in report order. */
+  members: ScanClusterMember[];
+  /** A known file of this scan is within the clustering distance of a member: likely the same series. */
+  touchesKnown: boolean;
+  /** Known files within the distance of a member (at most 16). */
+  known?: ScanClusterMember[];
+}
+
+/**
+ * The cluster section's last line: what it holds and the SHA-256 of its cluster lines (each line's bytes and its
+ * newline, in order), with a signature over that digest when the scan signs.
+ */
+export interface ScanClustersSeal {
+  type: "clusters";
+  linkage: "leader";
+  clusters: number;
+  /** Images in clusters of two or more. */
+  clustered: number;
+  /** Images with a usable hash and no near-duplicate. */
+  singletons: number;
+  /** Unseen images with no usable hash (no PDQ of enough quality, no pHash). */
+  unclustered: number;
+  sha256: string;
+  signedBy?: string;
+  signature?: string;
+}
+
+/** Where a file's digest was found on an ignorable list (a record of status `ignorable`). */
+export interface IgnorableHit {
+  /** The header's `ignorable[].name`. */
+  list: string;
+  algorithm: "md5" | "sha1" | "sha256";
 }
 
 /** The header's statement of how the scan walked its inputs and writes paths, so the report says it of itself. */
@@ -85,8 +165,13 @@ export interface ScanFileRecord {
    * were hashed (the frame hashes are not repeated here: `phmatch hash` prints them). Its hits carry the segments.
    */
   video?: ScanVideo;
-  /** The match status of a file, or `symlink` for a link recorded without being followed. */
-  status: MatchResult["status"] | "symlink";
+  /**
+   * The match status of a file, `symlink` for a link recorded without being followed, or `ignorable` for a file
+   * whose digest an `--ignorable` list holds and no list of known material does (not decoded).
+   */
+  status: MatchResult["status"] | "symlink" | "ignorable";
+  /** Status `ignorable`: the lists holding the file's digest (since version 3). */
+  ignorable?: IgnorableHit[];
   matches: MatchHit[];
   notes?: string[];
   error?: MatchResult["error"];
@@ -122,6 +207,10 @@ export interface ScanSummary {
   duplicates: number;
   /** Files hashed as videos (records with `video`), whatever their status; absent in reports of earlier versions. */
   videos: number;
+  /** Files set aside as ignorable (since version 3). */
+  ignorable: number;
+  /** Ignorable files per ignorable list (a file on two lists counts for both); absent when there were none. */
+  ignorableLists?: Record<string, number>;
   /** Known files per list, and per category within it. */
   lists: Record<string, { files: number; categories: Record<string, number> }>;
   errors: Record<string, number>;
@@ -143,6 +232,7 @@ export class ScanTally {
     symlink: 0,
     duplicates: 0,
     videos: 0,
+    ignorable: 0,
     lists: {},
     errors: {},
   };
@@ -154,6 +244,10 @@ export class ScanTally {
     s[record.status]++;
     if (record.duplicateOf !== undefined && record.status !== "symlink") s.duplicates++;
     if (record.video !== undefined) s.videos++;
+    for (const hit of record.ignorable ?? []) {
+      s.ignorableLists ??= {};
+      s.ignorableLists[hit.list] = (s.ignorableLists[hit.list] ?? 0) + 1;
+    }
     if (record.error !== undefined) s.errors[record.error.code] = (s.errors[record.error.code] ?? 0) + 1;
     const counted = new Set<string>();
     for (const hit of record.matches) {
@@ -183,8 +277,8 @@ const schemas = new Map<number, object>();
 
 /**
  * JSON Schema of a scan report line (header, file or summary) of the given version (default: the one phmatch
- * writes, `$id` urn:phmatch:schema:scan-report:2). Version 1 reports validate against version 1, whose file
- * records have no `times`.
+ * writes, `$id` urn:phmatch:schema:scan-report:3). Reports of versions 1 and 2 validate against their own version
+ * (version 1's records have no `times`; neither has `ignorable` or a cluster section).
  */
 export function scanReportSchema(version: number = SCAN_REPORT_VERSION): object {
   if (!Number.isInteger(version) || version < 1 || version > SCAN_REPORT_VERSION)
@@ -195,7 +289,9 @@ export function scanReportSchema(version: number = SCAN_REPORT_VERSION): object 
     const file =
       version === 1
         ? new URL("../../schema/scan-report.v1.schema.json", import.meta.url)
-        : new URL("../../schema/scan-report.schema.json", import.meta.url);
+        : version === 2
+          ? new URL("../../schema/scan-report.v2.schema.json", import.meta.url)
+          : new URL("../../schema/scan-report.schema.json", import.meta.url);
     schema = JSON.parse(readFileSync(file, "utf8")) as object;
     schemas.set(version, schema);
   }

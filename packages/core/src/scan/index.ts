@@ -1,3 +1,4 @@
+export { type FirstCopies, MemoryFirstCopies } from "./first-copies.js";
 export {
   createEntryScanner,
   duplicateRecord,

@@ -12,6 +12,7 @@ import { CallOrder, orderedMap } from "../pool/ordered-map.js";
 import type { SupervisedHashPool } from "../pool/supervised-pool.js";
 import type { HashRecord } from "../record/hash-record.js";
 import type { ScanFileRecord, ScanTally } from "../report/scan-report.js";
+import { type FirstCopies, MemoryFirstCopies } from "./first-copies.js";
 import { after } from "./resume.js";
 
 /** Algorithms a scan computes: what the lists hold that phmatch computes, plus SHA-256 always (chain of custody). */
@@ -25,8 +26,8 @@ export function scanAlgorithms(sets: LoadedHashSet[], requested?: string[]): str
 export interface ScanWalkOptions {
   /** Key (pathKey) of the last entry already reported: the walk resumes after it. */
   after?: string;
-  /** SHA-256 -> the first reported file's record (JSON), from the report being resumed. */
-  firsts?: Map<string, string>;
+  /** The first reported file of each content, from the report being resumed. */
+  firsts?: FirstCopies;
   followSymlinks?: boolean;
   /** Watches (and may set back) the access times of the directories and links the walk reads. */
   accessTimes?: AccessTimeWatch;
@@ -59,13 +60,8 @@ export async function* scanFiles(
 
 /** Options of {@link createEntryScanner}. */
 export interface EntryScannerOptions {
-  /** SHA-256 -> the first reported file's record (JSON), from a report being resumed. */
-  firsts?: Map<string, string>;
-  /**
-   * Remember at most this many distinct files by SHA-256, then forget them all and start again (default: every
-   * one). For a distributed worker, whose collector marks the copies: forgetting costs a decode, not a record.
-   */
-  remember?: number;
+  /** The first reported file of each content (default: a new {@link MemoryFirstCopies}); from a resumed report. */
+  firsts?: FirstCopies;
 }
 
 /**
@@ -84,32 +80,32 @@ export function createEntryScanner(
   matcher: Matcher,
   options: EntryScannerOptions = {},
 ): (entry: WalkEntry) => Promise<ScanFileRecord> {
-  // SHA-256 -> the first file with those bytes: its record as compact JSON once hashed (bench/soak: about 1.9 KB
-  // of RSS per distinct file with six algorithms and the query views, so 4 million take ~7 GB), or the pending
-  // hash, which a second copy in flight awaits, so copies are hashed once even when they arrive together.
-  const firsts: Map<string, Promise<ScanFileRecord> | string> = options.firsts ?? new Map();
-  const remember = options.remember ?? Number.POSITIVE_INFINITY;
+  // The first file of each content once reported (what grows with the case: see FirstCopies), and the hashes in
+  // flight by SHA-256, which a second copy arriving meanwhile awaits, so copies are hashed once even when they
+  // arrive together (bounded by the files in flight).
+  const firsts: FirstCopies = options.firsts ?? new MemoryFirstCopies();
+  const inFlight = new Map<string, Promise<ScanFileRecord>>();
   const claims = new CallOrder();
   const scanFile = async (file: FilePath, times: Promise<FileTimes | undefined>): Promise<ScanFileRecord> => {
     const read = times.then(() => fileSha256(file)); // times first (stat: the file not opened), then the SHA-256
     const { digest, first, pending } = await claims.run(read, (digest) => {
-      const first = digest === undefined ? undefined : firsts.get(digest);
-      if (first !== undefined) return { digest, first };
-      const pending = pool.hash(file).then((hashed) => scanRecord(hashed, matcher.match(hashed), digest));
       if (digest !== undefined) {
-        if (firsts.size >= remember) firsts.clear();
-        firsts.set(digest, pending);
+        const first = firsts.get(digest) ?? inFlight.get(digest);
+        if (first !== undefined) return { digest, first };
       }
+      const pending = pool.hash(file).then((hashed) => scanRecord(hashed, matcher.match(hashed), digest));
+      if (digest !== undefined) inFlight.set(digest, pending);
       return { digest, pending };
     });
-    if (first !== undefined)
-      return duplicateRecord(typeof first === "string" ? (JSON.parse(first) as ScanFileRecord) : await first, file);
-    const record = await (pending as Promise<ScanFileRecord>);
-    if (digest !== undefined && firsts.get(digest) === pending) {
-      if (record.error !== undefined)
-        firsts.delete(digest); // a failed read is not a reference
-      else firsts.set(digest, JSON.stringify(record));
+    if (first !== undefined) return duplicateRecord(await first, file);
+    let record: ScanFileRecord;
+    try {
+      record = await (pending as Promise<ScanFileRecord>);
+    } finally {
+      if (digest !== undefined && inFlight.get(digest) === pending) inFlight.delete(digest);
     }
+    // A failed read is not a reference: a later copy is read again.
+    if (digest !== undefined && record.error === undefined) firsts.set(digest, record);
     return record;
   };
   return async (entry) => {
