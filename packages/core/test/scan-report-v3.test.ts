@@ -85,7 +85,7 @@ describe("scan report version 3", () => {
     }
   });
 
-  it("resuming cuts off a cluster section that has no summary after it, and hands back each record's line", async () => {
+  it("resuming cuts off a cluster section with no summary after it, and hands back each record's line", async () => {
     const report = join(work, "unsealed.ndjson");
     const records = [header, ignorable, unseen(1), unseen(2)].map((l) => `${JSON.stringify(l)}\n`).join("");
     writeFileSync(report, `${records}${JSON.stringify(cluster)}\n{"type":"clus`);
