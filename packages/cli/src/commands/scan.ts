@@ -458,6 +458,9 @@ async function enqueue(paths: string[], options: ScanOptions): Promise<void> {
   matcher.requireMatchable(algorithms);
   const policies = algorithms.map((a) => matcher.policies.get(a)?.id).filter((id): id is string => id !== undefined);
   const inputs = options.manifest !== undefined ? [`manifest:${options.manifest}`] : paths;
+  // The lists are opened for the header only (their SHA-256s bind the workers); each worker reads its own copies.
+  const ignorable = await openScanIgnorables(options.ignorable ?? []);
+  await closeScanIgnorables(ignorable);
   const walk = scanWalkHeader({
     followSymlinks: options.followSymlinks,
     restoreAtimes: options.restoreAtimes,
@@ -470,6 +473,7 @@ async function enqueue(paths: string[], options: ScanOptions): Promise<void> {
     policies,
     walk,
     rollbackState: { kind: "state-dir", dir: state.dir },
+    ignorable: ignorable.map((i) => i.list),
     ...(options.case !== undefined && { case: options.case }),
     ...(options.examiner !== undefined && { examiner: options.examiner }),
   });
