@@ -130,6 +130,11 @@ describe("scan --ignorable", () => {
     await closeScanIgnorables(two);
   });
 
+  it("refuses anything but a regular file (a device that never ends, a directory) before reading it", async () => {
+    for (const path of ["/dev/zero", work])
+      await expect(openScanIgnorables([path])).rejects.toMatchObject({ code: "PHM_FILE_UNREADABLE" });
+  });
+
   it("sets a listed file aside without hashing it on the pool; copies are its duplicates; known first", async () => {
     const hash = vi.spyOn(pool, "hash");
     const [system, image, copy, listed] = await scanTree(createEntryScanner(pool, matcher, { ignorable }));

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { basename } from "node:path";
 import { PhmatchError } from "../errors/index.js";
@@ -23,8 +24,15 @@ const ALGORITHM_ORDER: readonly DigestAlgorithm[] = ["md5", "sha1", "sha256"];
 async function fileFacts(path: string): Promise<{ sha256: string; head: Buffer }> {
   let file: Awaited<ReturnType<typeof open>>;
   try {
-    file = await open(path, "r");
+    // Non-blocking, so a named pipe cannot hold the scan; then anything but a regular file (a device such as
+    // /dev/zero, a pipe, a directory) is refused before a byte is read.
+    file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    if (!(await file.stat()).isFile()) {
+      await file.close();
+      throw new PhmatchError("PHM_FILE_UNREADABLE", `${path}: an ignorable list must be a regular file`, { path });
+    }
   } catch (error) {
+    if (error instanceof PhmatchError) throw error;
     const code = (error as NodeJS.ErrnoException).code === "ENOENT" ? "PHM_FILE_NOT_FOUND" : "PHM_FILE_UNREADABLE";
     throw new PhmatchError(code, `${path}: cannot open the ignorable list (${(error as Error).message})`, { path });
   }
