@@ -2,6 +2,7 @@
 // enqueues a fixture tree, three workers consume it and one is killed with SIGKILL in the middle of a batch; the
 // collected report has every file exactly once and its file records are the local scan's, line for line.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import {
   copyFileSync,
@@ -393,6 +394,65 @@ describe.skipIf(!hasRedis)(
         );
         expect(again.status, again.stderr).toBe(3);
         expect(again.stderr).toContain("PHM_QUEUE_LIST_MISMATCH");
+      },
+    );
+
+    it(
+      "with --ignorable: a worker with other list bytes is refused; " +
+        "workers with their own copies give the local scan's records",
+      async () => {
+        const queue = redis.url(4);
+        const small = join(work, "ignorable-tree");
+        cpSync(fixtures("images"), small, { recursive: true });
+        writeFileSync(join(small, "system.dll"), "a known-good system file\n");
+        writeFileSync(join(small, "system-copy.dll"), "a known-good system file\n");
+        const digest = createHash("sha256").update("a known-good system file\n").digest("hex");
+        const list = join(work, "known-good.txt");
+        writeFileSync(list, `${digest}\n`);
+        mkdirSync(join(work, "worker-lists"));
+        const copy = join(work, "worker-lists", "copy.txt"); // the worker's own copy: another path, the same bytes
+        copyFileSync(list, copy);
+        const stale = join(work, "worker-lists", "stale.txt");
+        writeFileSync(stale, `${digest}\n${"ab".repeat(32)}\n`);
+        const run = (args: string[]) =>
+          spawnSync(process.execPath, [bin, ...args], { cwd: projectRoot, env, encoding: "utf8", timeout: 60_000 });
+        const localReport = join(work, "ignorable-local.ndjson");
+        const scan = run(["scan", small, "--hashset", demo, "--ignorable", list, "-o", localReport, "-q", "-j", "1"]);
+        expect(scan.status, scan.stderr).toBe(0);
+        const enqueue = run([
+          "scan",
+          small,
+          "--hashset",
+          demo,
+          "--ignorable",
+          list,
+          "--queue",
+          queue,
+          "--enqueue",
+          "--no-wait",
+          "-q",
+        ]);
+        expect(enqueue.status, enqueue.stderr).toBe(0);
+
+        const refused = run(["worker", "--queue", queue, "--hashset", demo, "--ignorable", stale, "-j", "1"]);
+        expect(refused.status, refused.stderr).toBe(3);
+        expect(refused.stderr).toContain("PHM_QUEUE_IGNORABLE_MISMATCH");
+        const without = run(["worker", "--queue", queue, "--hashset", demo, "-j", "1"]);
+        expect(without.stderr).toContain("PHM_QUEUE_IGNORABLE_MISMATCH");
+
+        const out = join(work, "ignorable-distributed.ndjson");
+        const collector = start(["report", "collect", "--queue", queue, "--out", out, "-q"], env);
+        const worker = start(["worker", "--queue", queue, "--hashset", demo, "--ignorable", copy, "-j", "1"], env);
+        expect(await worker.exit, worker.stderr).toEqual({ code: 0, signal: null });
+        expect(await collector.exit, collector.stderr).toEqual({ code: 0, signal: null });
+
+        expect(fileLines(out)).toEqual(fileLines(localReport));
+        expect(fileLines(out).filter((l) => l.includes('"status":"ignorable"'))).toHaveLength(2);
+        expect(summaryOf(out)).toEqual(summaryOf(localReport));
+        expect(summaryOf(out)).toMatchObject({ ignorable: 2, ignorableLists: { "known-good.txt": 2 } });
+        const header = JSON.parse(lines(out)[0] as string) as { ignorable: { name: string; sha256: string }[] };
+        expect(header.ignorable).toMatchObject([{ name: "known-good.txt", file: list }]);
+        for (const line of lines(out)) expect(validate(JSON.parse(line)), JSON.stringify(validate.errors)).toBe(true);
       },
     );
   },

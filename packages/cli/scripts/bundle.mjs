@@ -27,7 +27,16 @@ const entries = {
   "rematch-child": resolve(cli, "dist/serve/rematch-child.js"),
 };
 /** Resolved from node_modules at run time; each must be a dependency in package.json (checked below). */
-const EXTERNAL = ["sharp", "piscina", "libheif-js", "fastify", "@fastify/multipart", "bullmq", "ioredis"];
+const EXTERNAL = [
+  "sharp",
+  "piscina",
+  "libheif-js",
+  "fastify",
+  "@fastify/multipart",
+  "bullmq",
+  "ioredis",
+  "node-sqlite3-wasm",
+];
 const declared = JSON.parse(readFileSync(resolve(cli, "package.json"), "utf8")).dependencies ?? {};
 for (const name of EXTERNAL) {
   if (declared[name] === undefined) throw new Error(`${name} is left external but is not a dependency of @phmatch/cli`);

@@ -8,6 +8,13 @@ export const CLI_ONLY_ERROR_CODES = {
   PHM_QUEUE_UNAVAILABLE: "the distributed scan's queue (Redis) cannot be reached, or holds no such scan",
   PHM_QUEUE_LIST_MISMATCH:
     "a worker's lists are not the releases the distributed scan started with: scans never mix list versions",
+  PHM_QUEUE_IGNORABLE_MISMATCH:
+    "a worker's --ignorable lists are not the ones (same bytes, same order) the distributed scan started with: " +
+    "it would set other files aside than the report's header says",
+  PHM_NSRL_FORMAT:
+    "an NSRL RDS database cannot be imported: not a regular file, not an SQLite database (or a damaged one), no " +
+    "METADATA or FILE table or view with the digest column asked for (the message names what it found), or no " +
+    "valid digest in it; nothing was written",
   PHM_QUEUE_DEAD_LETTER:
     "the file's batch failed on every attempt (workers died or erred on it); it is on the scan's dead-letter list",
   PHM_HASHSET_LIST_CHANGE:

@@ -29,6 +29,7 @@ export function exitCodeFor(code: CliErrorCode): number {
     case "PHM_REPORT_ALTERED":
     case "PHM_AUDIT_ALTERED":
     case "PHM_QUEUE_LIST_MISMATCH":
+    case "PHM_QUEUE_IGNORABLE_MISMATCH":
     case "PHM_HASHSET_EMPTY":
     case "PHM_STATE_LOCKED":
     case "PHM_HASHSET_LIST_CHANGE":

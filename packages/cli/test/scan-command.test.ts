@@ -242,12 +242,12 @@ describe("phmatch scan", () => {
     expect(head).toBe(
       "path,size,sha256,status,lists,categories,best_algorithm,best_distance,error," +
         "path_bytes_base64,link_target,link_target_bytes_base64,duplicate_of,duplicate_of_bytes_base64," +
-        "modified,changed,accessed,born",
+        "modified,changed,accessed,born,ignorable",
     );
     expect(rows).toHaveLength(readdirSync(join(tree, "images")).length);
     const ns = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z";
     expect(rows.find((row) => row.includes("shapes.png,"))).toMatch(
-      new RegExp(`,known,phmatch-demo@1,demo-A,(pdq|phash|dhash|md5|sha1),0,,,,,,(,${ns}){3},(${ns})?$`),
+      new RegExp(`,known,phmatch-demo@1,demo-A,(pdq|phash|dhash|md5|sha1),0,,,,,,(,${ns}){3},(${ns})?,$`),
     );
   });
 

@@ -74,10 +74,10 @@ describe("report writers", () => {
     expect(lines[0]).toBe(
       "path,size,sha256,status,lists,categories,best_algorithm,best_distance,error," +
         "path_bytes_base64,link_target,link_target_bytes_base64,duplicate_of,duplicate_of_bytes_base64," +
-        "modified,changed,accessed,born",
+        "modified,changed,accessed,born,ignorable",
     );
     const bytes = rawPath.toString("base64");
-    expect(lines[1]).toBe(`/case/fo%FF.jpg,12,${"ab".repeat(32)},known,hotline@3,1,md5,0,,${bytes},,,,,,,,`);
+    expect(lines[1]).toBe(`/case/fo%FF.jpg,12,${"ab".repeat(32)},known,hotline@3,1,md5,0,,${bytes},,,,,,,,,`);
     expect(lines).toHaveLength(3); // no summary row, and the last line ends
   });
 
@@ -94,9 +94,9 @@ describe("report writers", () => {
       ])
     ).split("\n");
     expect(lines[1]).toMatch(
-      /,2001-02-03T04:05:06\.000000000Z,2026-12-05T14:00:00\.123456789Z,2000-01-02T03:04:05\.500000000Z,$/,
+      /,2001-02-03T04:05:06\.000000000Z,2026-12-05T14:00:00\.123456789Z,2000-01-02T03:04:05\.500000000Z,,$/,
     );
-    expect(lines[2]?.endsWith(",2000-01-02T03:04:05.500000000Z,2001-02-03T04:05:06.000000000Z")).toBe(true);
+    expect(lines[2]?.endsWith(",2000-01-02T03:04:05.500000000Z,2001-02-03T04:05:06.000000000Z,")).toBe(true);
   });
 
   it("write the known files as VICS JSON, a non-UTF-8 path's bytes in the annotation", async () => {

@@ -18,8 +18,11 @@ import {
 import {
   AccessTimeWatch,
   buildHashOptions,
+  closeScanIgnorables,
+  openScanIgnorables,
   partsCanMatch,
   readScanProgress,
+  sameIgnorableLists,
   scanAlgorithms,
   scanHeader,
   scanWalkHeader,
@@ -71,6 +74,7 @@ interface ScanOptions extends TrustOptions, StateOptions, VideoCommandOptions {
   batchSize: number;
   maxQueued: number;
   wait: boolean;
+  ignorable?: string[];
 }
 
 /** `phmatch scan`: every file under the inputs accounted for, read-only, in one report. */
@@ -91,6 +95,13 @@ export function scanCommand(): Command {
           "-a, --algorithms <ids>",
           "algorithms to compute (default: those the lists hold; sha256 always)",
           parseAlgorithms,
+        )
+        .option(
+          "--ignorable <file>",
+          "a list of known files to set aside (repeat for several): a digest store (.phd, from hashset import " +
+            "--format nsrl) or a plain MD5/SHA-1/SHA-256 list; a file whose digest it holds and no --hashset list " +
+            "holds is reported ignorable, not decoded",
+          (v: string, all: string[] = []) => [...all, v],
         )
         .option("-o, --out <file>", "write the report here (and its SHA-256 beside it); default stdout")
         .addOption(
@@ -212,6 +223,7 @@ export function scanCommand(): Command {
         .map((a) => matcher.policies.get(a)?.id)
         .filter((id): id is string => id !== undefined);
       const walk = scanWalkHeader({ followSymlinks: options.followSymlinks, restoreAtimes: options.restoreAtimes });
+      const ignorable = await openScanIgnorables(options.ignorable ?? []);
       const header = scanHeader({
         inputs: paths,
         sets,
@@ -219,6 +231,7 @@ export function scanCommand(): Command {
         policies,
         walk,
         rollbackState: rollback.header,
+        ignorable: ignorable.map((i) => i.list),
         ...(options.case !== undefined && { case: options.case }),
         ...(options.examiner !== undefined && { examiner: options.examiner }),
       });
@@ -277,6 +290,7 @@ export function scanCommand(): Command {
         const resume = {
           followSymlinks: options.followSymlinks,
           accessTimes,
+          ignorable,
           ...(progress !== undefined && {
             firsts: progress.firsts,
             ...(progress.lastPath !== undefined && { after: progress.lastPath }),
@@ -303,7 +317,10 @@ export function scanCommand(): Command {
       } finally {
         audit?.close();
         // Interrupted: the pool is not waited for (its files in flight are not reported); it ends with this process.
-        if (interruption.signal === undefined) await pool.close();
+        if (interruption.signal === undefined) {
+          await pool.close();
+          await closeScanIgnorables(ignorable);
+        }
         if (out !== process.stdout)
           await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
         else await new Promise<void>((done) => out.write("", () => done()));
@@ -441,6 +458,9 @@ async function enqueue(paths: string[], options: ScanOptions): Promise<void> {
   matcher.requireMatchable(algorithms);
   const policies = algorithms.map((a) => matcher.policies.get(a)?.id).filter((id): id is string => id !== undefined);
   const inputs = options.manifest !== undefined ? [`manifest:${options.manifest}`] : paths;
+  // The lists are opened for the header only (their SHA-256s bind the workers); each worker reads its own copies.
+  const ignorable = await openScanIgnorables(options.ignorable ?? []);
+  await closeScanIgnorables(ignorable);
   const walk = scanWalkHeader({
     followSymlinks: options.followSymlinks,
     restoreAtimes: options.restoreAtimes,
@@ -453,6 +473,7 @@ async function enqueue(paths: string[], options: ScanOptions): Promise<void> {
     policies,
     walk,
     rollbackState: { kind: "state-dir", dir: state.dir },
+    ignorable: ignorable.map((i) => i.list),
     ...(options.case !== undefined && { case: options.case }),
     ...(options.examiner !== undefined && { examiner: options.examiner }),
   });
@@ -543,6 +564,15 @@ function refuseDifferentScan(started: ScanHeader, now: ScanHeader): void {
       "--resume must name the same paths, lists and algorithms as the scan that wrote the report",
     );
   }
+  if (!sameIgnorableLists(started.ignorable, now.ignorable)) {
+    const named = (h: ScanHeader) =>
+      h.ignorable?.map((l) => `${l.name} (${l.sha256.slice(0, 12)})`).join(", ") || "none";
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `--resume must set files aside with the same --ignorable lists (names and contents) as the scan that wrote ` +
+        `the report: it used ${named(started)}, this run ${named(now)}`,
+    );
+  }
   if (JSON.stringify(started.walk) !== JSON.stringify(now.walk)) {
     const walk =
       started.walk === undefined ? "none, an earlier phmatch version" : `symbolic links ${started.walk.symlinks}`;
@@ -617,7 +647,8 @@ class ProgressDisplay {
     const of = this.#total === undefined ? "" : ` of ${this.#total}`;
     return (
       `${s.files}${of} files (${rate.toFixed(1)}/s): ${s.known} known, ${s.unseen} unseen, ${s.low_quality} ` +
-      `low quality, ${s.error} errors${s.symlink > 0 ? `, ${s.symlink} links` : ""}${eta}`
+      `low quality, ${s.error} errors${s.symlink > 0 ? `, ${s.symlink} links` : ""}` +
+      `${s.ignorable > 0 ? `, ${s.ignorable} ignorable` : ""}${eta}`
     );
   }
 }

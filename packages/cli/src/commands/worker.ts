@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { closeScanIgnorables, openScanIgnorables } from "@phmatch/core/internal";
 import { Command } from "commander";
 import { parsePositiveInt } from "../parse.js";
 import { checkScanName, DEFAULT_SCAN_NAME, parseQueueUrl } from "../queue/names.js";
@@ -22,6 +23,7 @@ interface WorkerOptions extends TrustOptions, StateOptions {
   name?: string;
   verbose: boolean;
   waitMs?: number;
+  ignorable?: string[];
 }
 
 /** `phmatch worker`: one of any number of machines consuming a distributed scan's batches. */
@@ -54,6 +56,12 @@ export function workerCommand(): Command {
           "give up if the scan does not appear within this long (default: wait)",
           parsePositiveInt,
         )
+        .option(
+          "--ignorable <file>",
+          "this machine's copy of one of the scan's --ignorable lists (repeat, in the scan's order): refused " +
+            "unless its bytes (SHA-256) are the plan's",
+          (v: string, all: string[] = []) => [...all, v],
+        )
         .option("-v, --verbose", "a line on stderr per batch", false)
         .addHelpText(
           "after",
@@ -68,18 +76,25 @@ export function workerCommand(): Command {
     const address = parseQueueUrl(options.queue);
     const scan = checkScanName(options.scan);
     const sets = await loadHashSets(options, state);
+    const ignorable = await openScanIgnorables(options.ignorable ?? []);
     const { runWorker } = await import("../queue/worker.js"); // not at the top: see program.ts
-    const summary = await runWorker({
-      address,
-      scan,
-      sets,
-      jobs: options.jobs,
-      concurrency: options.concurrency,
-      lockMs: options.lockMs,
-      verbose: options.verbose,
-      ...(options.name !== undefined && { name: options.name }),
-      ...(options.waitMs !== undefined && { waitMs: options.waitMs }),
-    });
+    let summary: Awaited<ReturnType<typeof runWorker>>;
+    try {
+      summary = await runWorker({
+        ignorable,
+        address,
+        scan,
+        sets,
+        jobs: options.jobs,
+        concurrency: options.concurrency,
+        lockMs: options.lockMs,
+        verbose: options.verbose,
+        ...(options.name !== undefined && { name: options.name }),
+        ...(options.waitMs !== undefined && { waitMs: options.waitMs }),
+      });
+    } finally {
+      await closeScanIgnorables(ignorable);
+    }
     process.stderr.write(
       `phmatch worker ${summary.worker}: done, ${summary.files} files in ${summary.batches} batches\n`,
     );

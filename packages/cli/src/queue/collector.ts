@@ -263,6 +263,7 @@ function canonical(r: ScanFileRecord): ScanFileRecord {
     matches: r.matches,
     ...(r.pathBytes !== undefined && { pathBytes: r.pathBytes }),
     ...(r.hashes !== undefined && { hashes: r.hashes }),
+    ...(r.ignorable !== undefined && { ignorable: r.ignorable }),
     ...(r.quality !== undefined && { quality: r.quality }),
     ...(r.video !== undefined && { video: r.video }),
     ...(r.notes !== undefined && { notes: r.notes }),

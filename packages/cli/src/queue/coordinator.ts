@@ -3,7 +3,7 @@ import { lstat } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type FilePath, PhmatchError, type WalkEntry } from "@phmatch/core";
-import { AccessTimeWatch, walkEntries } from "@phmatch/core/internal";
+import { AccessTimeWatch, sameIgnorableLists, walkEntries } from "@phmatch/core/internal";
 import { CliError } from "../errors.js";
 import { connectRedis } from "./connection.js";
 import type { QueueAddress } from "./names.js";
@@ -81,6 +81,7 @@ export async function enqueueScan(options: EnqueueOptions): Promise<EnqueueSumma
         JSON.stringify(existing.header.inputs) !== JSON.stringify(options.plan.header.inputs) ||
         JSON.stringify(existing.header.walk) !== JSON.stringify(options.plan.header.walk) ||
         JSON.stringify(existing.hash) !== JSON.stringify(options.plan.hash) ||
+        !sameIgnorableLists(existing.header.ignorable, options.plan.header.ignorable) ||
         existing.batchSize !== options.plan.batchSize
       ) {
         throw new PhmatchError(

@@ -1,10 +1,18 @@
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type LoadedHashSet, Matcher, type ScanFileRecord, SupervisedHashPool } from "@phmatch/core";
-import { buildHashOptions, createEntryScanner, MemoryFirstCopies, orderedMap, withSize } from "@phmatch/core/internal";
+import {
+  buildHashOptions,
+  createEntryScanner,
+  MemoryFirstCopies,
+  orderedMap,
+  type ScanIgnorable,
+  withSize,
+} from "@phmatch/core/internal";
 import { type Job, Worker } from "bullmq";
 import { CliError } from "../errors.js";
 import { connectRedis, redisOptions } from "./connection.js";
+import { planIgnorables } from "./ignorable.js";
 import { listReleases, type QueueAddress } from "./names.js";
 import {
   type BatchData,
@@ -37,6 +45,8 @@ export interface WorkerRunOptions {
   verbose: boolean;
   /** Give up waiting for the scan to appear after this long (default: wait for ever). */
   waitMs?: number;
+  /** This machine's copies of the scan's --ignorable lists (checked against the plan's SHA-256s). */
+  ignorable?: readonly ScanIgnorable[];
 }
 
 /** What one worker did. */
@@ -71,13 +81,14 @@ export async function runWorker(options: WorkerRunOptions): Promise<WorkerRunSum
           "a new scan",
       );
     }
+    const ignorable = planIgnorables(options.scan, plan.header.ignorable, options.ignorable ?? []);
     const matcher = new Matcher(options.sets);
     const algorithms = plan.hash.algorithms;
     const { trim, rotations, parts, video } = plan.hash;
     // The plan's video limits and frame rate, as the coordinator's local scan would hash; FFmpeg is this machine's.
     const hashOptions = buildHashOptions({ algorithms, trim, rotations, parts, ...(video !== undefined && { video }) });
     const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions });
-    const scanEntry = createEntryScanner(pool, matcher, { firsts: new MemoryFirstCopies(MAX_REMEMBERED) });
+    const scanEntry = createEntryScanner(pool, matcher, { firsts: new MemoryFirstCopies(MAX_REMEMBERED), ignorable });
     const summary: WorkerRunSummary = { worker: name, batches: 0, files: 0, lists: describeReleases(releases) };
 
     // The local scan's per-file step. A link recorded as such comes recorded by the coordinator's walk: nothing to

@@ -17,6 +17,15 @@ export {
 } from "./digest-list.js";
 export type { IgnorableDigestSet } from "./digest-set.js";
 export {
+  closeScanIgnorables,
+  digestOrder,
+  ignorableAlgorithms,
+  ignorableHits,
+  openScanIgnorables,
+  type ScanIgnorable,
+  sameIgnorableLists,
+} from "./scan-ignorable.js";
+export {
   buildDigestStore,
   DEFAULT_DIGEST_RAM_BUDGET,
   DigestStoreBuilder,

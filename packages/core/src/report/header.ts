@@ -1,7 +1,7 @@
 import { PATH_ESCAPE } from "../files/file-path.js";
 import type { LoadedHashSet } from "../hashset/load.js";
 import { PHMATCH_VERSION } from "../version.js";
-import { type ScanHeader, type ScanWalkHeader, scanReportSchemaId } from "./scan-report.js";
+import { type ScanHeader, type ScanIgnorableList, type ScanWalkHeader, scanReportSchemaId } from "./scan-report.js";
 
 /**
  * The header's statement of the walk: symbolic links recorded or followed, how paths that are not UTF-8 are
@@ -48,6 +48,8 @@ export function scanHeader(options: {
   examiner?: string;
   walk?: ScanWalkHeader;
   rollbackState?: ScanHeader["rollbackState"];
+  /** The `--ignorable` lists (header `ignorable`; absent when none). */
+  ignorable?: ScanIgnorableList[];
 }): ScanHeader {
   const lists: ScanHeader["lists"] = [];
   for (const loaded of options.sets) {
@@ -93,5 +95,6 @@ export function scanHeader(options: {
     lists,
     ...(overrides.length > 0 && { overrides }),
     ...(options.rollbackState !== undefined && { rollbackState: options.rollbackState }),
+    ...(options.ignorable !== undefined && options.ignorable.length > 0 && { ignorable: options.ignorable }),
   };
 }

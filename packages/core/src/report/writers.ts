@@ -60,7 +60,8 @@ async function writeLine(out: Writable, line: string): Promise<void> {
 // The columns after `error` carry what the NDJSON report has beside a path: a path that is not UTF-8 is escaped
 // (PATH_ESCAPE) and its exact bytes are in the *_bytes_base64 column next to it; a symbolic link's target; the
 // path a duplicate or a link not followed again repeats; then the file's times (report version 2: `times`, ISO 8601
-// UTC to the nanosecond; born empty where the file system keeps no birth time).
+// UTC to the nanosecond; born empty where the file system keeps no birth time); then (version 3) the ignorable lists
+// holding a file of status ignorable, by their header names joined with ";".
 const CSV_COLUMNS = [
   "path",
   "size",
@@ -80,6 +81,7 @@ const CSV_COLUMNS = [
   "changed",
   "accessed",
   "born",
+  "ignorable",
 ];
 
 function csvLine(r: ScanFileRecord): string {
@@ -106,6 +108,7 @@ function csvLine(r: ScanFileRecord): string {
     r.times?.changed ?? "",
     r.times?.accessed ?? "",
     r.times?.born ?? "",
+    (r.ignorable ?? []).map((hit) => hit.list).join(";"),
   );
   return cells.map(csvCell).join(",");
 }

@@ -3,6 +3,7 @@ import { readFileOnce } from "../decode/read-file.js";
 import { type FilePath, pathBytesOf, recordPath, reportPath, reportPathFields } from "../files/file-path.js";
 import { hasherSpec } from "../hashers/index.js";
 import type { LoadedHashSet } from "../hashset/load.js";
+import { digestOrder, ignorableAlgorithms, ignorableHits, type ScanIgnorable } from "../ignorable/scan-ignorable.js";
 import type { MatchResult } from "../match/match-result.js";
 import type { Matcher } from "../match/matcher.js";
 import type { AccessTimeWatch } from "../pipeline/access-times.js";
@@ -31,6 +32,8 @@ export interface ScanWalkOptions {
   followSymlinks?: boolean;
   /** Watches (and may set back) the access times of the directories and links the walk reads. */
   accessTimes?: AccessTimeWatch;
+  /** The `--ignorable` lists: a file whose digest one holds, and no list of known material does, is set aside. */
+  ignorable?: readonly ScanIgnorable[];
 }
 
 /**
@@ -47,7 +50,10 @@ export async function* scanFiles(
   tally: ScanTally,
   resume: ScanWalkOptions = {},
 ): AsyncGenerator<ScanFileRecord> {
-  const scanEntry = createEntryScanner(pool, matcher, resume.firsts === undefined ? {} : { firsts: resume.firsts });
+  const scanEntry = createEntryScanner(pool, matcher, {
+    ...(resume.firsts !== undefined && { firsts: resume.firsts }),
+    ...(resume.ignorable !== undefined && { ignorable: resume.ignorable }),
+  });
   const walk = walkEntries(inputs, {
     followSymlinks: resume.followSymlinks === true,
     ...(resume.accessTimes !== undefined && { accessTimes: resume.accessTimes }),
@@ -62,6 +68,12 @@ export async function* scanFiles(
 export interface EntryScannerOptions {
   /** The first reported file of each content (default: a new {@link MemoryFirstCopies}); from a resumed report. */
   firsts?: FirstCopies;
+  /**
+   * Ignorable lists (issue 22): the read that gives the SHA-256 gives also the digests they hold and the exact
+   * digests the lists of known material hold. A file on a list of known material is hashed and matched as always
+   * (known first); otherwise a file on an ignorable list is recorded `ignorable`, never decoded or hashed on the pool.
+   */
+  ignorable?: readonly ScanIgnorable[];
 }
 
 /**
@@ -86,14 +98,26 @@ export function createEntryScanner(
   const firsts: FirstCopies = options.firsts ?? new MemoryFirstCopies();
   const inFlight = new Map<string, Promise<ScanFileRecord>>();
   const claims = new CallOrder();
+  const ignorable = options.ignorable ?? [];
+  // With ignorable lists, one read gives the SHA-256, their digests and the exact digests known lists hold.
+  const digestIds =
+    ignorable.length === 0
+      ? ["sha256"]
+      : digestOrder(["sha256", ...ignorableAlgorithms(ignorable), ...matcher.matchable(["md5", "sha1", "sha256"])]);
   const scanFile = async (file: FilePath, times: Promise<FileTimes | undefined>): Promise<ScanFileRecord> => {
-    const read = times.then(() => fileSha256(file)); // times first (stat: the file not opened), then the SHA-256
-    const { digest, first, pending } = await claims.run(read, (digest) => {
+    // times first (stat: the file not opened), then the digests
+    const read = times.then(() => fileDigests(file, digestIds));
+    const { digest, first, pending } = await claims.run(read, (digests) => {
+      const digest = digests?.sha256;
       if (digest !== undefined) {
         const first = firsts.get(digest) ?? inFlight.get(digest);
         if (first !== undefined) return { digest, first };
       }
-      const pending = pool.hash(file).then((hashed) => scanRecord(hashed, matcher.match(hashed), digest));
+      const set = digests === undefined ? undefined : ignorableRecord(file, digests, ignorable, matcher);
+      const pending =
+        set !== undefined
+          ? Promise.resolve(set)
+          : pool.hash(file).then((hashed) => scanRecord(hashed, matcher.match(hashed), digest));
       if (digest !== undefined) inFlight.set(digest, pending);
       return { digest, pending };
     });
@@ -198,11 +222,40 @@ export function withLinkTarget(record: ScanFileRecord, target: Uint8Array | unde
 // when it cannot be read (the worker then reports why).
 /** SHA-256 of a file's bytes (streamed, read-only), or undefined when it cannot be read. */
 export async function fileSha256(file: FilePath): Promise<string | undefined> {
+  return (await fileDigests(file, ["sha256"]))?.sha256;
+}
+
+/** Digests (hex) of a file's bytes in one streamed read-only read, or undefined when it cannot be read. */
+export async function fileDigests(file: FilePath, ids: readonly string[]): Promise<Record<string, string> | undefined> {
   try {
-    return (await readFileOnce(file, { digests: ["sha256"], keepBytes: false })).digests.sha256;
+    return (await readFileOnce(file, { digests: ids, keepBytes: false })).digests;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The record of a file set aside as ignorable, or undefined when it is not: when no ignorable list holds its
+ * digests, or when a list of known material holds one exactly (known first: that file is hashed and matched as
+ * always, so an ignorable list cannot hide listed material). Any exact hit counts, even one an override sets aside:
+ * such a file is checked in full, never skipped. Without size and times: the scan adds them as for every record.
+ */
+export function ignorableRecord(
+  file: FilePath,
+  digests: Record<string, string>,
+  ignorable: readonly ScanIgnorable[],
+  matcher: Matcher,
+): ScanFileRecord | undefined {
+  if (ignorable.length === 0) return undefined;
+  const hits = ignorableHits(ignorable, digests);
+  if (hits.length === 0) return undefined;
+  const { path, pathBytes } = reportPathFields(file);
+  if (matcher.match({ path, hashes: digests }).matches.length > 0) return undefined;
+  const record: ScanFileRecord = { type: "file", path, status: "ignorable", matches: [] };
+  if (pathBytes !== undefined) record.pathBytes = pathBytes;
+  record.hashes = digests;
+  record.ignorable = hits;
+  return record;
 }
 
 /**
