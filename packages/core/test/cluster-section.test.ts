@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  CLUSTER_BYTES_PER_IMAGE,
   ClusterCollector,
   defaultClusterSettings,
   generateSigningKeys,
@@ -156,6 +157,7 @@ describe("ClusterCollector", () => {
     const report = recordsOnly("group.ndjson");
     const collector = collect();
     expect(collector.size).toEqual({ unseen: 7, known: 2 }); // not the copy, the error, the hashless file
+    expect(collector.bytes).toBe(2 * 1024 * CLUSTER_BYTES_PER_IMAGE); // two sets of columns, 1,024 rows at first
     const { lines: section, seal } = await collector.finish({ settings: header.cluster, report });
     expect(section).toEqual([
       {

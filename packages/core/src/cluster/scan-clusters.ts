@@ -88,6 +88,16 @@ class HashColumns {
     this.line[row] = line;
   }
 
+  get bytes(): number {
+    return (
+      this.pdq.byteLength +
+      this.quality.byteLength +
+      this.phash.byteLength +
+      this.hasPhash.byteLength +
+      this.line.byteLength
+    );
+  }
+
   pdqHex(row: number): string {
     return Buffer.from(this.pdq.buffer, this.pdq.byteOffset + row * PDQ_BYTES, PDQ_BYTES).toString("hex");
   }
@@ -135,6 +145,11 @@ export class ClusterCollector {
   /** Images kept to be grouped (unseen and low-quality) and known files kept to be compared with them. */
   get size(): { unseen: number; known: number } {
     return { unseen: this.#unseen.count, known: this.#known.count };
+  }
+
+  /** Bytes the columns hold (their capacity, which grows by doubling): what the collector costs while a scan runs. */
+  get bytes(): number {
+    return this.#unseen.bytes + this.#known.bytes;
   }
 
   /**
