@@ -223,6 +223,24 @@ describe("ClusterCollector", () => {
     });
   });
 
+  it("does not use hashes that are not well-formed (a resumed report is input): the image is unclustered", async () => {
+    const report = recordsOnly("malformed.ndjson");
+    const collector = collect();
+    const malformed = [
+      file("/case/upper.jpg", "unseen", { pdq: hex(base).toUpperCase() }, 90),
+      file("/case/short.jpg", "unseen", { pdq: hex(base).slice(2) }, 90),
+      file("/case/quality.jpg", "unseen", { pdq: hex(base) }, 101),
+      file("/case/no-quality.jpg", "unseen", { pdq: hex(base) }),
+      file("/case/phash.jpg", "unseen", { phash: "g".repeat(16) }),
+    ];
+    malformed.forEach((record, i) => {
+      collector.add(record, records.length + 2 + i);
+    });
+    expect(collector.size).toEqual({ unseen: 7, known: 2 });
+    const { seal } = await collector.finish({ settings: header.cluster, report });
+    expect(seal).toMatchObject({ clusters: 2, clustered: 5, unclustered: 1 + malformed.length });
+  });
+
   it("takes records in report order only", () => {
     const collector = new ClusterCollector();
     collector.add(records[0] as ScanFileRecord, 2);
