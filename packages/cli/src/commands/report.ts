@@ -13,15 +13,25 @@ export function reportCommand(): Command {
     .addHelpText("after", "\nExample:\n  phmatch report verify case-117.ndjson --trusted-keys examiner.pub\n");
   report
     .command("verify")
-    .description("check a scan report against its .sha256, and its .sig with trusted keys; exit 3 if altered")
+    .description(
+      "check a scan report against its .sha256, its cluster section against its seal, and its .sig (and the " +
+        "seal's signature) with trusted keys; exit 3 if altered",
+    )
     .argument("<report>", "the report file")
     .option("--trusted-keys <file>", "PEM public keys whose report signatures are trusted (or PHMATCH_TRUSTED_KEYS)")
     .addHelpText("after", "\nExample:\n  phmatch report verify case-117.ndjson --trusted-keys examiner.pub\n")
     .action((file: string, options: { trustedKeys?: string }) => {
       const keys = trustedKeys(options.trustedKeys);
-      const { sha256, signedBy } = verifyReport(file, { ...(keys !== undefined && { trustedKeys: keys }) });
+      const { sha256, signedBy, clusterSection } = verifyReport(file, {
+        ...(keys !== undefined && { trustedKeys: keys }),
+      });
       const signed = signedBy === undefined ? "" : `, signed by key ${signedBy}`;
-      process.stdout.write(`${file}: OK, SHA-256 ${sha256}${signed}\n`);
+      const section =
+        clusterSection === undefined
+          ? ""
+          : `; cluster section OK (${clusterSection.clusters} clusters` +
+            `${clusterSection.signedBy === undefined ? "" : `, sealed by key ${clusterSection.signedBy}`})`;
+      process.stdout.write(`${file}: OK, SHA-256 ${sha256}${signed}${section}\n`);
     });
   report
     .command("collect")
@@ -66,6 +76,7 @@ export function reportCommand(): Command {
           quiet: options.quiet,
           keep: options.keep,
           resume: options.resume,
+          ...seal,
           ...(options.waitMs !== undefined && { waitMs: options.waitMs }),
         });
         await writeReportIntegrity(options.out, seal);

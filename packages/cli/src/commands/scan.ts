@@ -18,7 +18,9 @@ import {
 import {
   AccessTimeWatch,
   buildHashOptions,
+  ClusterCollector,
   closeScanIgnorables,
+  defaultClusterSettings,
   openScanIgnorables,
   partsCanMatch,
   readScanProgress,
@@ -75,6 +77,7 @@ interface ScanOptions extends TrustOptions, StateOptions, VideoCommandOptions {
   maxQueued: number;
   wait: boolean;
   ignorable?: string[];
+  cluster: boolean;
 }
 
 /** `phmatch scan`: every file under the inputs accounted for, read-only, in one report. */
@@ -151,6 +154,12 @@ export function scanCommand(): Command {
           "sign the finished report with this Ed25519 private key (PEM): <report>.sig, checked by phmatch " +
             "report verify",
         )
+        .option(
+          "--cluster",
+          "group the unseen images into near-duplicate clusters (PDQ, pHash for low-quality PDQ; leader linkage), " +
+            "written in a sealed section at the report's end (needs -o FILE and --format ndjson)",
+          false,
+        )
         .option("--audit-log <file>", "also append each file's decision to this hash-chained audit log (as serve does)")
         .option("--audit-key <file>", "Ed25519 private key (PEM) that signs the audit log's checkpoints")
         .option(
@@ -208,6 +217,7 @@ export function scanCommand(): Command {
       if (options.sign !== undefined && options.out === undefined)
         throw new PhmatchError("PHM_USAGE", "--sign needs --out: the report file is what is signed");
       const seal = options.sign === undefined ? {} : { signingKeyPem: readText(options.sign, "--sign") };
+      refuseClusterWithout(options);
       if (options.out !== undefined && existsSync(options.out) && !options.resume) {
         throw new PhmatchError(
           "PHM_USAGE",
@@ -217,7 +227,7 @@ export function scanCommand(): Command {
       const rollback = runState(options, "scan", options.out);
       const sets = await loadHashSets(options, rollback.state);
       const matcher = new Matcher(sets);
-      const algorithms = scanAlgorithms(sets, options.algorithms);
+      const algorithms = clusterAlgorithms(scanAlgorithms(sets, options.algorithms), options.cluster);
       matcher.requireMatchable(algorithms);
       const policies = algorithms
         .map((a) => matcher.policies.get(a)?.id)
@@ -235,8 +245,15 @@ export function scanCommand(): Command {
         ...(options.case !== undefined && { case: options.case }),
         ...(options.examiner !== undefined && { examiner: options.examiner }),
       });
+      if (options.cluster) header.cluster = defaultClusterSettings();
+      // With --cluster, each record's hashes as written (a resumed report's too), grouped when the walk is done.
+      const clusters = options.cluster ? new ClusterCollector() : undefined;
       const resuming = options.resume && options.out !== undefined && existsSync(options.out);
-      const progress = resuming ? await readScanProgress(options.out as string) : undefined;
+      const progress = resuming
+        ? await readScanProgress(options.out as string, {
+            ...(clusters !== undefined && { onRecord: (record, line) => clusters.add(record, line) }),
+          })
+        : undefined;
       if (progress !== undefined) {
         refuseDifferentScan(progress.header, header);
         if (progress.complete) {
@@ -307,9 +324,18 @@ export function scanCommand(): Command {
           const record = next.value;
           await writer.record(record);
           written++;
+          clusters?.add(record, 1 + startFiles + written); // the header is line 1
           if (audit !== undefined) auditRecord(audit, record, auditLists);
           display?.tick();
           if (interruption.signal !== undefined) break;
+        }
+        if (interruption.signal === undefined && clusters !== undefined && header.cluster !== undefined) {
+          // The members' paths are read back from the report: what was written must be on disk first.
+          await new Promise<void>((done, fail) => out.write("", (error) => (error ? fail(error) : done())));
+          const section = await clusters.finish({ settings: header.cluster, report: options.out as string, ...seal });
+          // Stopped while grouping: no section, no summary (--resume groups again). Stopped while it is written:
+          // the section has no summary after it, and --resume cuts it off.
+          if (interruption.signal === undefined) await writer.clusters(section.lines, section.seal);
         }
         if (interruption.signal === undefined) {
           await writer.end(tally.finish(accessTimes.report()));
@@ -454,7 +480,7 @@ async function enqueue(paths: string[], options: ScanOptions): Promise<void> {
   const state = deploymentState(options, "scan --enqueue");
   const sets = await loadHashSets(options, state);
   const matcher = new Matcher(sets);
-  const algorithms = scanAlgorithms(sets, options.algorithms);
+  const algorithms = clusterAlgorithms(scanAlgorithms(sets, options.algorithms), options.cluster);
   matcher.requireMatchable(algorithms);
   const policies = algorithms.map((a) => matcher.policies.get(a)?.id).filter((id): id is string => id !== undefined);
   const inputs = options.manifest !== undefined ? [`manifest:${options.manifest}`] : paths;
@@ -477,6 +503,8 @@ async function enqueue(paths: string[], options: ScanOptions): Promise<void> {
     ...(options.case !== undefined && { case: options.case }),
     ...(options.examiner !== undefined && { examiner: options.examiner }),
   });
+  // phmatch report collect writes the cluster section from the records, as a local scan does.
+  if (options.cluster) header.cluster = defaultClusterSettings();
   const plan = {
     header,
     lists: listReleases(sets),
@@ -550,10 +578,42 @@ function auditRecord(audit: AuditLog, record: ScanFileRecord, lists: { listId: s
   });
 }
 
+// --cluster reads the members' paths back from the report when the walk is done, and seals the section's NDJSON
+// lines: it needs a report file in NDJSON.
+function refuseClusterWithout(options: ScanOptions): void {
+  if (!options.cluster) return;
+  if (options.out === undefined)
+    throw new PhmatchError(
+      "PHM_USAGE",
+      "--cluster needs -o FILE: the cluster section names its members' paths, read back from the report file " +
+        "at the end (no path is kept in memory per image)",
+    );
+  if (options.format !== "ndjson")
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `--cluster needs --format ndjson: a ${options.format} report has no place for the sealed cluster section`,
+    );
+}
+
+// Clustering needs PDQ and pHash (for pictures whose PDQ quality is low) of every image, whatever the lists hold.
+function clusterAlgorithms(algorithms: string[], cluster: boolean): string[] {
+  return cluster ? [...new Set(["pdq", "phash", ...algorithms])] : algorithms;
+}
+
 // A report is resumed only by the scan that started it: same inputs, same lists and releases, the same walk (links
 // recorded or followed, paths escaped alike, access times watched alike), so its records continue as they began.
 function refuseDifferentScan(started: ScanHeader, now: ScanHeader): void {
   const lists = (h: ScanHeader) => JSON.stringify(h.lists.map((l) => [l.listId, l.version, l.storeSha256]));
+  // First: --cluster also adds algorithms, so this is the difference to name.
+  if (JSON.stringify(started.cluster) !== JSON.stringify(now.cluster)) {
+    const said = (h: ScanHeader) =>
+      h.cluster === undefined ? "no --cluster" : `--cluster ${JSON.stringify(h.cluster)}`;
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `--resume must group as the scan that wrote the report did (it ran with ${said(started)}, this run with ` +
+        `${said(now)}): use the same --cluster setting, or start a new report`,
+    );
+  }
   if (
     JSON.stringify(started.inputs) !== JSON.stringify(now.inputs) ||
     lists(started) !== lists(now) ||

@@ -3,6 +3,7 @@ import { promisify } from "node:util";
 import { createReportWriter, PhmatchError, type ScanFileRecord, type ScanSummary, ScanTally } from "@phmatch/core";
 import {
   type AccessTimeReport,
+  ClusterCollector,
   duplicateRecord,
   type FirstCopies,
   MemoryFirstCopies,
@@ -34,6 +35,8 @@ export interface CollectOptions {
   waitMs?: number;
   /** Leave the scan's queue, stream and counters in Redis when done (default: removed once the report is written). */
   keep: boolean;
+  /** Ed25519 private key (PEM) that signs the cluster section's seal (a scan enqueued with --cluster). */
+  signingKeyPem?: string;
 }
 
 /** What the collector saw besides the report's own summary. */
@@ -77,7 +80,12 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
       "PHM_USAGE",
       `${options.out} exists: use --resume to finish that report, or write a new one`,
     );
-  const progress = resuming ? await readScanProgress(options.out) : undefined;
+  // Records already written, for the cluster section of a scan enqueued with --cluster (the plan, read below, says
+  // whether it was: if not, they are dropped).
+  let clusters: ClusterCollector | undefined = resuming ? new ClusterCollector() : undefined;
+  const progress = resuming
+    ? await readScanProgress(options.out, { onRecord: (record, line) => clusters?.add(record, line) })
+    : undefined;
   const out = createWriteStream(options.out, { flags: resuming ? "a" : "wx" });
   const fd = await new Promise<number>((ready, fail) =>
     out
@@ -97,6 +105,8 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
     }
     const writer = createReportWriter(out, "ndjson");
     if (progress === undefined) await writer.begin(plan.header);
+    const settings = plan.header.cluster;
+    clusters = settings === undefined ? undefined : (clusters ?? new ClusterCollector());
     const tally = progress?.tally ?? new ScanTally();
     const distributed: CollectSummary["distributed"] = {
       scan: options.scan,
@@ -131,6 +141,7 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
       const line = collectedLine(record, firsts);
       tally.add(line);
       await writer.record(line);
+      clusters?.add(line, 1 + tally.summary.files); // the header is line 1
     };
     for (;;) {
       if (progress?.complete === true) break;
@@ -195,6 +206,16 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
       progress?.complete === true
         ? progress.tally.summary
         : tally.finish(atimes === null ? undefined : (JSON.parse(atimes) as AccessTimeReport));
+    if (progress?.complete !== true && clusters !== undefined && settings !== undefined) {
+      // The same section a local scan writes: the members' paths are read back from the report, flushed first.
+      await new Promise<void>((done, fail) => out.write("", (error) => (error ? fail(error) : done())));
+      const section = await clusters.finish({
+        settings,
+        report: options.out,
+        ...(options.signingKeyPem !== undefined && { signingKeyPem: options.signingKeyPem }),
+      });
+      await writer.clusters(section.lines, section.seal);
+    }
     if (progress?.complete !== true) await writer.end(summary);
     await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
     await redis.hset(keys.meta, "state", "collected", "collectedAt", new Date().toISOString());

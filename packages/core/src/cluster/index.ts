@@ -12,3 +12,12 @@ export {
   type PackedClusterInput,
 } from "./cluster.js";
 export { leaderClusters } from "./leader.js";
+export {
+  CLUSTER_BYTES_PER_IMAGE,
+  CLUSTER_KNOWN_LISTED,
+  ClusterCollector,
+  type ClusterFinishOptions,
+  type ClusterSection,
+  clusterSectionSha256,
+  defaultClusterSettings,
+} from "./scan-clusters.js";

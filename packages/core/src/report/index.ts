@@ -1,3 +1,4 @@
+export { type ClusterSectionCheck, checkClusterSection } from "./cluster-seal.js";
 export { scanHeader, scanWalkHeader } from "./header.js";
 export { type ReportVerification, verifyReport, writeReportIntegrity } from "./integrity.js";
 export { type ReadScanProgressOptions, readScanProgress, type ScanProgress } from "./progress.js";

@@ -4,6 +4,7 @@ import { basename } from "node:path";
 import { readFileOnce } from "../decode/read-file.js";
 import { PhmatchError } from "../errors/index.js";
 import { signStore, verifyStore } from "../hashset/signature.js";
+import { type ClusterSectionCheck, checkClusterSection } from "./cluster-seal.js";
 
 /**
  * Seals a finished report: its SHA-256 beside it as `<report>.sha256` (sha256sum format), so an examiner can show
@@ -22,11 +23,14 @@ export interface ReportVerification {
   sha256: string;
   /** Key id of the trusted key whose signature (`<report>.sig`) the report carries. */
   signedBy?: string;
+  /** The cluster section of a report written with `--cluster`: its clusters, and its seal's signer with keys. */
+  clusterSection?: ClusterSectionCheck;
 }
 
 /**
- * Shows that a report is the one phmatch wrote: its bytes against `<report>.sha256`, then, with `trustedKeys`,
- * its `<report>.sig` against them. A changed report, or a signature missing, unreadable or by a key not trusted,
+ * Shows that a report is the one phmatch wrote: its bytes against `<report>.sha256`, its cluster section (if any)
+ * against its seal (checkClusterSection), then, with `trustedKeys`, its `<report>.sig` and the seal's signature
+ * against them. A changed report, or a signature missing, unreadable or by a key not trusted,
  * is PHM_REPORT_ALTERED; a missing `.sha256` is PHM_USAGE.
  *
  * ```ts
@@ -49,7 +53,9 @@ export function verifyReport(report: string, options: { trustedKeys?: KeyObject[
       `${report} does not match ${basename(report)}.sha256: the report was altered or damaged`,
     );
   }
-  if (options.trustedKeys === undefined) return { sha256 };
+  const section = checkClusterSection(bytes, report, options.trustedKeys);
+  const clusterSection = section === undefined ? {} : { clusterSection: section };
+  if (options.trustedKeys === undefined) return { sha256, ...clusterSection };
   let signature: string | undefined;
   try {
     signature = readFileSync(`${report}.sig`, "utf8");
@@ -57,7 +63,7 @@ export function verifyReport(report: string, options: { trustedKeys?: KeyObject[
     signature = undefined;
   }
   try {
-    return { sha256, signedBy: verifyStore(bytes, signature, options.trustedKeys, report) };
+    return { sha256, signedBy: verifyStore(bytes, signature, options.trustedKeys, report), ...clusterSection };
   } catch (error) {
     throw new PhmatchError(
       "PHM_REPORT_ALTERED",

@@ -1,9 +1,10 @@
 import { once } from "node:events";
 import { basename } from "node:path";
 import type { Writable } from "node:stream";
+import { PhmatchError } from "../errors/index.js";
 import { PATH_ESCAPE } from "../files/file-path.js";
 import { csvCell } from "../hashset/export.js";
-import type { ScanFileRecord, ScanHeader, ScanSummary } from "./scan-report.js";
+import type { ScanClusterLine, ScanClustersSeal, ScanFileRecord, ScanHeader, ScanSummary } from "./scan-report.js";
 
 /**
  * A scan report's format: `ndjson` (header, one record per entry, summary; the only one a scan can resume), `csv`
@@ -17,6 +18,11 @@ export interface ReportWriter {
   begin(header: ScanHeader): Promise<void>;
   /** One entry's record (VICS keeps only known files). */
   record(record: ScanFileRecord): Promise<void>;
+  /**
+   * The cluster section (`--cluster`), after the last record and before {@link end}: one line per cluster, then
+   * the seal. NDJSON only (the seal's SHA-256 is of these lines' bytes); other formats refuse it (PHM_USAGE).
+   */
+  clusters(lines: readonly ScanClusterLine[], seal: ScanClustersSeal): Promise<void>;
   /** Closes the report: NDJSON's summary line, VICS's closing; CSV has no summary. The stream stays open. */
   end(summary: ScanSummary): Promise<void>;
 }
@@ -38,12 +44,17 @@ export function createReportWriter(out: Writable, format: ReportFormat): ReportW
       return {
         begin: (header) => writeLine(out, JSON.stringify(header)),
         record: (record) => writeLine(out, JSON.stringify(record)),
+        async clusters(lines, seal) {
+          for (const line of lines) await writeLine(out, JSON.stringify(line));
+          await writeLine(out, JSON.stringify(seal));
+        },
         end: (summary) => writeLine(out, JSON.stringify(summary)),
       };
     case "csv":
       return {
         begin: () => writeLine(out, CSV_COLUMNS.join(",")),
         record: (record) => writeLine(out, csvLine(record)),
+        clusters: noClusterSection("csv"),
         end: async () => undefined,
       };
     case "vics":
@@ -51,6 +62,12 @@ export function createReportWriter(out: Writable, format: ReportFormat): ReportW
     default:
       throw new TypeError(`unknown report format ${String(format)}`);
   }
+}
+
+function noClusterSection(format: ReportFormat): ReportWriter["clusters"] {
+  return async () => {
+    throw new PhmatchError("PHM_USAGE", `a ${format} report has no cluster section: --cluster writes NDJSON`);
+  };
 }
 
 async function writeLine(out: Writable, line: string): Promise<void> {
@@ -150,6 +167,7 @@ function vicsWriter(out: Writable): ReportWriter {
       };
       await writeLine(out, (count > 1 ? "," : "") + JSON.stringify(media));
     },
+    clusters: noClusterSection("vics"),
     end: () => writeLine(out, "]}"),
   };
 }
