@@ -240,4 +240,13 @@ describe("report vics", () => {
     const future = await report("v9.ndjson", [JSON.stringify(header(9)), summary], false);
     expect((await refused(future)).code).toBe("PHM_REPORT_FORMAT");
   });
+
+  it("refuses a line longer than the limit before holding it whole", async () => {
+    const path = await report("long.ndjson", [JSON.stringify(header(3)), ...lines, summary], false);
+    const out = new PassThrough();
+    const error = await exportVics(path, out, { maxLineBytes: 100 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "PHM_REPORT_FORMAT", message: expect.stringContaining("line 1 is longer") });
+    // The same report with room for its lines exports.
+    await expect(exportVics(path, new PassThrough(), { maxLineBytes: 4096 })).resolves.toMatchObject({ links: 1 });
+  });
 });

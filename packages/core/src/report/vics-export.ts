@@ -33,6 +33,11 @@ export interface VicsExportOptions {
   knownOnly?: boolean;
   /** The categorisation scheme named in the context URL (default `Default`). */
   scheme?: (typeof VICS_SCHEMES)[number];
+  /**
+   * The longest line read (default 256 MiB; a JavaScript string holds at most 512 MiB): a longer one is
+   * PHM_REPORT_FORMAT, before it is held whole.
+   */
+  maxLineBytes?: number;
 }
 
 /** What {@link exportVics} wrote, counted. */
@@ -72,7 +77,8 @@ export async function exportVics(
   const scheme = options.scheme ?? "Default";
   if (!VICS_SCHEMES.includes(scheme)) throw new PhmatchError("PHM_USAGE", `unknown VICS scheme ${String(scheme)}`);
   const recorded = recordedChecksum(report);
-  const first = await survey(report);
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  const first = await survey(report, maxLineBytes);
   if (recorded !== undefined && recorded !== first.sha256) throw altered(report);
 
   const result: VicsExportResult = {
@@ -98,7 +104,7 @@ export async function exportVics(
   let next = 0; // the next (line, cluster) pair: lines are visited in increasing order
   let mediaId = 0;
   const hash = createHash("sha256");
-  await eachLine(report, hash, async (line, number) => {
+  await eachLine(report, hash, maxLineBytes, async (line, number) => {
     if (number === 1 || number >= first.fileLinesEnd) return;
     let record: ScanFileRecord | null;
     try {
@@ -139,6 +145,7 @@ export function vicsStatus(record: ScanFileRecord): string {
 }
 
 const MAX_MEDIA_ID = 2 ** 31 - 1; // MediaID is Edm.Int32 [C]
+const DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024;
 
 /**
  * One file as a VICS 2.0 Media [C: every property named here is in the data model, except the `@phmatch.*`
@@ -266,7 +273,7 @@ interface Survey {
 const SCHEMAS = new Set(Array.from({ length: SCAN_REPORT_VERSION }, (_, i) => scanReportSchemaId(i + 1)));
 
 // The first pass: the report's shape, its SHA-256 and its cluster section.
-async function survey(report: string): Promise<Survey> {
+async function survey(report: string, maxLineBytes: number): Promise<Survey> {
   const bad = (why: string) =>
     new PhmatchError("PHM_REPORT_FORMAT", `${report} is not a finished phmatch scan report: ${why}`);
   let header: ScanHeader | undefined;
@@ -276,7 +283,7 @@ async function survey(report: string): Promise<Survey> {
   const sectionHash = createHash("sha256");
   let pairs: ClusterIndex = { lines: new Uint32Array(1024), ids: new Uint32Array(1024), count: 0 };
   const hash = createHash("sha256");
-  const { torn } = await eachLine(report, hash, (line, number) => {
+  const { torn } = await eachLine(report, hash, maxLineBytes, (line, number) => {
     let parsed: { type?: unknown };
     try {
       parsed = JSON.parse(line) as { type?: unknown };
@@ -389,24 +396,37 @@ function sortByLine(pairs: ClusterIndex): ClusterIndex {
 async function eachLine(
   file: string,
   hash: Hash,
+  maxLineBytes: number,
   each: (line: string, number: number) => void | Promise<void>,
 ): Promise<{ torn: boolean }> {
   const stream = createReadStream(file);
   let pending: Buffer[] = [];
+  let held = 0;
   let number = 0;
+  const hold = (part: Buffer) => {
+    held += part.length;
+    if (held > maxLineBytes) {
+      throw new PhmatchError(
+        "PHM_REPORT_FORMAT",
+        `${file}: line ${number + 1} is longer than ${maxLineBytes} bytes: not a line phmatch writes`,
+      );
+    }
+    pending.push(part);
+  };
   try {
     for await (const chunk of stream) {
       const bytes = chunk as Buffer;
       hash.update(bytes);
       let from = 0;
       for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, from)) {
-        pending.push(bytes.subarray(from, at));
+        hold(bytes.subarray(from, at));
         const line = Buffer.concat(pending).toString("utf8");
         pending = [];
+        held = 0;
         from = at + 1;
         await each(line, ++number);
       }
-      if (from < bytes.length) pending.push(bytes.subarray(from));
+      if (from < bytes.length) hold(bytes.subarray(from));
     }
   } catch (error) {
     stream.destroy();
