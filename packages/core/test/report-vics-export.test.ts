@@ -209,6 +209,19 @@ describe("report vics", () => {
     expect(result.clustered).toBe(0);
   });
 
+  it("exports a v1 report, whose records have no times, with no times", async () => {
+    const v1 = records.slice(0, 2).map(({ times: _times, ...r }) => JSON.stringify(r));
+    const path = await report("v1.ndjson", [JSON.stringify(header(1)), ...v1, summary]);
+    const { doc } = await exported(path, { scheme: "UK" });
+    expect(doc["@odata.context"]).toContain("/2.0.xml/UK/$metadata#Media");
+    expect(doc.value.map((m) => m.MediaFiles)).toEqual([
+      [{ MD5: "1".padStart(32, "0"), MediaFileID: 1, FileName: "known.jpg", FilePath: "/case/" }],
+      [{ MD5: "2".padStart(32, "0"), MediaFileID: 1, FileName: "a.png", FilePath: "/case/" }],
+    ]);
+    const unknown = await exportVics(path, new PassThrough(), { scheme: "XX" as never }).catch((e: unknown) => e);
+    expect(unknown).toMatchObject({ code: "PHM_USAGE" });
+  });
+
   it("refuses a report that does not match its .sha256, and closes no document", async () => {
     const path = await report("altered.ndjson", [JSON.stringify(header(3)), ...lines, summary]);
     writeFileSync(path, readFileSync(path, "utf8").replace('"status":"known"', '"status":"unseen"'));

@@ -22,8 +22,14 @@ export async function exportVicsTo(report: string, options: VicsCommandOptions):
     knownOnly: options.knownOnly,
     ...(options.scheme && { scheme: options.scheme }),
   };
+  const unverified = () => {
+    process.stderr.write(
+      `phmatch: no ${report}.sha256 beside the report: exported without checking it (its SHA-256 is in the export)\n`,
+    );
+  };
   if (options.out === undefined) {
     const result = await exportVics(report, process.stdout, exportOptions);
+    if (!result.verified) unverified();
     process.stderr.write(`${JSON.stringify(counts(result))}\n`);
     return;
   }
@@ -48,6 +54,7 @@ export async function exportVicsTo(report: string, options: VicsCommandOptions):
     fsyncSync(done);
     closeSync(done);
     renameSync(partial, out);
+    if (!result.verified) unverified();
     process.stdout.write(`${JSON.stringify({ out, ...counts(result) })}\n`);
   } catch (error) {
     rmSync(partial, { force: true });
