@@ -171,7 +171,10 @@ describe("report vics", () => {
     }
     // The clusters the report's section names, by line: the copy is line 8.
     expect([a, b, copy].map((m) => m?.["@phmatch.cluster"])).toEqual([1, 1, 1]);
-    expect(a?.Tags).toBe("phmatch:status:unseen,phmatch:cluster:1");
+    // The section says the cluster touches a known file: likely the same series.
+    expect(a?.Tags).toBe("phmatch:status:unseen,phmatch:cluster:1,phmatch:cluster-near-known");
+    expect([a, b, copy].map((m) => m?.["@phmatch.clusterNearKnown"])).toEqual([true, true, true]);
+    expect(flat?.["@phmatch.clusterNearKnown"]).toBeUndefined();
     expect(copy).toMatchObject({ "@phmatch.duplicateOf": "/case/a.png", Tags: expect.stringContaining("duplicate") });
     expect(ignorable?.Tags).toBe("phmatch:status:ignorable,phmatch:ignorable:nsrl");
     expect(bad).toMatchObject({ "@phmatch.error": "PHM_DECODE_CORRUPT", Tags: "phmatch:status:error" });

@@ -61,7 +61,8 @@ export interface VicsExportResult {
  * known ones, unless `knownOnly`) with the hashes VICS defines, its size, path and times, its phmatch status and,
  * from a version 3 report's cluster section, its cluster id. Two streamed passes, never the whole report in memory:
  * the first checks the report (a header, JSON lines, a summary, the cluster section's seal, the `.sha256` beside
- * it when there is one) and keeps each clustered file's line and cluster id (8 bytes a member); the second writes
+ * it when there is one) and keeps each clustered file's line and cluster id (8 bytes a member, and the ids of the
+ * clusters that touch a known file); the second writes
  * the Media. A report that is not one, or unfinished, is PHM_REPORT_FORMAT; one that does not match its `.sha256`
  * (or changes between the passes) is PHM_REPORT_ALTERED, and the document is then left without its closing.
  *
@@ -130,7 +131,8 @@ export async function exportVics(
     const status = vicsStatus(record);
     result.media[status] = (result.media[status] ?? 0) + 1;
     if (cluster !== undefined) result.clustered++;
-    await write(out, (mediaId > 1 ? "," : "") + JSON.stringify(vicsMedia(record, mediaId, cluster)) + "\n");
+    const media = vicsMedia(record, mediaId, cluster, cluster !== undefined && clusters.nearKnown.has(cluster));
+    await write(out, (mediaId > 1 ? "," : "") + JSON.stringify(media) + "\n");
   });
   // The same bytes as the first pass, or the Media written may not be the ones checked: the closing is withheld,
   // so what was written does not parse.
@@ -149,12 +151,18 @@ const DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024;
 
 /**
  * One file as a VICS 2.0 Media [C: every property named here is in the data model, except the `@phmatch.*`
- * annotations, which OData readers skip]. MD5 and SHA1 as Media properties, SHA-256 as an alternative hash [A: the
+ * annotations, which OData readers skip]. `nearKnown`: the file's cluster touches a known file (the section's
+ * `touchesKnown`: likely the same series). MD5 and SHA1 as Media properties, SHA-256 as an alternative hash [A: the
  * name `SHA256`]; Category only for a known file whose matched entry's category is a number that fits Edm.Byte
  * [C]; the status, lists and cluster in Tags [A: a comma-separated string] and in annotations; the file as its one
  * MediaFile with the times under the names VICS gives them, and all four exactly in `@phmatch.times`.
  */
-export function vicsMedia(record: ScanFileRecord, mediaId: number, cluster?: number): Record<string, unknown> {
+export function vicsMedia(
+  record: ScanFileRecord,
+  mediaId: number,
+  cluster?: number,
+  nearKnown = false,
+): Record<string, unknown> {
   const hits = record.matches.filter((m) => m.override === undefined);
   const category = record.status === "known" ? numericCategory(hits) : undefined;
   const md5 = record.hashes?.md5?.toUpperCase();
@@ -166,6 +174,7 @@ export function vicsMedia(record: ScanFileRecord, mediaId: number, cluster?: num
     ),
     ...(record.ignorable ?? []).map((hit) => `phmatch:ignorable:${hit.list}`),
     ...(cluster !== undefined ? [`phmatch:cluster:${cluster}`] : []),
+    ...(nearKnown ? ["phmatch:cluster-near-known"] : []),
   ];
   const file: Record<string, unknown> = {
     ...(md5 !== undefined && { MD5: md5 }),
@@ -193,6 +202,7 @@ export function vicsMedia(record: ScanFileRecord, mediaId: number, cluster?: num
     MediaFiles: [file],
     "@phmatch.status": status,
     ...(cluster !== undefined && { "@phmatch.cluster": cluster }),
+    ...(nearKnown && { "@phmatch.clusterNearKnown": true }),
     ...(record.duplicateOf !== undefined && { "@phmatch.duplicateOf": record.duplicateOf }),
     ...(record.duplicateOfBytes !== undefined && { "@phmatch.duplicateOfBytes": record.duplicateOfBytes }),
     ...(record.error !== undefined && { "@phmatch.error": record.error.code }),
@@ -260,6 +270,8 @@ interface ClusterIndex {
   lines: Uint32Array;
   ids: Uint32Array;
   count: number;
+  /** Ids of the clusters the section says touch a known file (likely the same series). */
+  nearKnown: Set<number>;
 }
 
 interface Survey {
@@ -281,7 +293,12 @@ async function survey(report: string, maxLineBytes: number): Promise<Survey> {
   let fileLinesEnd: number | undefined;
   let sealed = false;
   const sectionHash = createHash("sha256");
-  let pairs: ClusterIndex = { lines: new Uint32Array(1024), ids: new Uint32Array(1024), count: 0 };
+  let pairs: ClusterIndex = {
+    lines: new Uint32Array(1024),
+    ids: new Uint32Array(1024),
+    count: 0,
+    nearKnown: new Set(),
+  };
   const hash = createHash("sha256");
   const { torn } = await eachLine(report, hash, maxLineBytes, (line, number) => {
     let parsed: { type?: unknown };
@@ -354,6 +371,7 @@ function addMembers(
 ): ClusterIndex {
   if (!Number.isInteger(cluster.id) || cluster.id < 1 || cluster.id > 0xffffffff || !Array.isArray(cluster.members))
     throw bad(`line ${number} is not a cluster line`);
+  if (cluster.touchesKnown === true) pairs.nearKnown.add(cluster.id);
   let { lines, ids, count } = pairs;
   for (const member of cluster.members) {
     const at = (member as { line?: unknown } | null)?.line;
@@ -372,7 +390,7 @@ function addMembers(
     ids[count] = cluster.id;
     count++;
   }
-  return { lines, ids, count };
+  return { lines, ids, count, nearKnown: pairs.nearKnown };
 }
 
 function sortByLine(pairs: ClusterIndex): ClusterIndex {
@@ -385,7 +403,7 @@ function sortByLine(pairs: ClusterIndex): ClusterIndex {
     lines[i] = pairs.lines[from] as number;
     ids[i] = pairs.ids[from] as number;
   }
-  return { lines, ids, count: pairs.count };
+  return { lines, ids, count: pairs.count, nearKnown: pairs.nearKnown };
 }
 
 /**
