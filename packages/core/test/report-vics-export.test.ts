@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { PhmatchError, type ScanFileRecord, type ScanHeader, writeReportIntegrity } from "@phmatch/core";
-import { exportVics, type VicsExportOptions } from "@phmatch/core/internal";
+import { exportVics, type VicsExportOptions, vicsMedia } from "@phmatch/core/internal";
 import { afterAll, describe, expect, it } from "vitest";
 
 const work = mkdtempSync(join(tmpdir(), "phmatch-vics-export-"));
@@ -193,6 +193,19 @@ describe("report vics", () => {
       },
     ]);
     expect(flat?.MediaFiles).toEqual([expect.not.objectContaining({ Created: expect.anything() })]);
+  });
+
+  it("keeps a comma in a list's name from splitting Tags", () => {
+    const record: ScanFileRecord = {
+      ...file("/case/x.jpg", "known", 9),
+      matches: [{ list: "hot,line%", listVersion: 2, category: "A,1", algorithm: "md5", distance: 0, policy: "p@1" }],
+      ignorable: [{ list: "nsrl,2026", algorithm: "md5" }],
+    };
+    expect(String(vicsMedia(record, 1).Tags).split(",")).toEqual([
+      "phmatch:status:known",
+      "phmatch:hot%2Cline%25@2:A%2C1",
+      "phmatch:ignorable:nsrl%2C2026",
+    ]);
   });
 
   it("exports only the known files with knownOnly", async () => {

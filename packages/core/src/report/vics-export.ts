@@ -169,10 +169,10 @@ export function vicsMedia(
   const status = vicsStatus(record);
   const tags = [
     `phmatch:status:${status}`,
-    ...new Set(
-      hits.map((m) => `phmatch:${m.list}@${m.listVersion}${m.category !== undefined ? `:${m.category}` : ""}`),
+    ...hits.map(
+      (m) => `phmatch:${tag(m.list)}@${m.listVersion}${m.category !== undefined ? `:${tag(m.category)}` : ""}`,
     ),
-    ...(record.ignorable ?? []).map((hit) => `phmatch:ignorable:${hit.list}`),
+    ...(record.ignorable ?? []).map((hit) => `phmatch:ignorable:${tag(hit.list)}`),
     ...(cluster !== undefined ? [`phmatch:cluster:${cluster}`] : []),
     ...(nearKnown ? ["phmatch:cluster-near-known"] : []),
   ];
@@ -207,6 +207,12 @@ export function vicsMedia(
     ...(record.duplicateOfBytes !== undefined && { "@phmatch.duplicateOfBytes": record.duplicateOfBytes }),
     ...(record.error !== undefined && { "@phmatch.error": record.error.code }),
   };
+}
+
+// Tags is one string of comma-separated tags [A]: a comma in a list's name or category is written %2C (and % as
+// %25), so splitting at commas gives the tags back.
+function tag(text: string): string {
+  return text.replace(/%/g, "%25").replace(/,/g, "%2C");
 }
 
 // VICS's Category is Edm.Byte; its meaning depends on the scheme, and 0 is "uncategorised" in some readers and
