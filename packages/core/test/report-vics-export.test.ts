@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
+import { PassThrough, Writable } from "node:stream";
 import { PhmatchError, type ScanFileRecord, type ScanHeader, writeReportIntegrity } from "@phmatch/core";
 import { exportVics, type VicsExportOptions, vicsMedia } from "@phmatch/core/internal";
 import { afterAll, describe, expect, it } from "vitest";
@@ -244,6 +244,29 @@ describe("report vics", () => {
     const { code, written } = await refused(path);
     expect(code).toBe("PHM_REPORT_ALTERED");
     expect(written).toBe("");
+  });
+
+  it("leaves the document unclosed when the report changes between its passes", async () => {
+    const many = Array.from({ length: 3000 }, (_, i) => JSON.stringify(file(`/case/f${i}.png`, "unseen", i + 10)));
+    const path = await report("changing.ndjson", [JSON.stringify(header(3)), ...many, summary], false);
+    const chunks: Buffer[] = [];
+    let changed = false;
+    const out = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(chunk);
+        // Once the second pass writes its first Media, a byte near the report's end (not yet read) changes.
+        if (!changed && chunk.toString().includes("MediaID")) {
+          changed = true;
+          const text = readFileSync(path, "utf8");
+          writeFileSync(path, text.replace('"path":"/case/f2999.png"', '"path":"/case/f2999.jpg"'));
+        }
+        done();
+      },
+    });
+    const error = await exportVics(path, out).catch((e: unknown) => e);
+    expect(changed).toBe(true);
+    expect(error).toMatchObject({ code: "PHM_REPORT_ALTERED", message: expect.stringContaining("changed while") });
+    expect(Buffer.concat(chunks).toString().trimEnd().endsWith("]}")).toBe(false);
   });
 
   it("refuses a cluster section that does not match its seal, even with no .sha256 beside the report", async () => {

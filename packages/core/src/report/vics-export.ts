@@ -62,9 +62,9 @@ export interface VicsExportResult {
  * from a version 3 report's cluster section, its cluster id. Two streamed passes, never the whole report in memory:
  * the first checks the report (a header, JSON lines, a summary, the cluster section's seal, the `.sha256` beside
  * it when there is one) and keeps each clustered file's line and cluster id (8 bytes a member, and the ids of the
- * clusters that touch a known file); the second writes
- * the Media. A report that is not one, or unfinished, is PHM_REPORT_FORMAT; one that does not match its `.sha256`
- * (or changes between the passes) is PHM_REPORT_ALTERED, and the document is then left without its closing.
+ * clusters that touch a known file); the second writes the Media. A report that is not one, or unfinished, is
+ * PHM_REPORT_FORMAT; one that does not match its `.sha256` (or changes between the passes) is PHM_REPORT_ALTERED,
+ * and the document is then left without its closing.
  *
  * ```ts
  * await exportVics("case-117.ndjson", createWriteStream("case-117.vics.json"));
@@ -111,9 +111,9 @@ export async function exportVics(
     try {
       record = JSON.parse(line) as ScanFileRecord | null;
     } catch {
-      throw altered(report, "it changed while it was being exported");
+      throw altered(report, true);
     }
-    if (record === null || typeof record !== "object") throw altered(report, "it changed while it was being exported");
+    if (record === null || typeof record !== "object") throw altered(report, true);
     if (record.type !== "file") return;
     while (next < clusters.count && (clusters.lines[next] as number) < number) next++;
     const cluster = next < clusters.count && clusters.lines[next] === number ? clusters.ids[next] : undefined;
@@ -136,7 +136,7 @@ export async function exportVics(
   });
   // The same bytes as the first pass, or the Media written may not be the ones checked: the closing is withheld,
   // so what was written does not parse.
-  if (hash.digest("hex") !== first.sha256) throw altered(report, "it changed while it was being exported");
+  if (hash.digest("hex") !== first.sha256) throw altered(report, true);
   await write(out, "]}\n");
   return result;
 }
@@ -227,7 +227,7 @@ function numericCategory(hits: MatchHit[]): number | undefined {
 
 function precategorisedBy(hits: MatchHit[], category: number): string {
   const from = hits.filter((h) => h.category !== undefined && Number(h.category) === category);
-  return [...new Set(from.map((h) => `phmatch:${h.list}@${h.listVersion}`))].join(",");
+  return [...new Set(from.map((h) => `phmatch:${tag(h.list)}@${h.listVersion}`))].join(",");
 }
 
 // MediaFile's times are Edm.DateTimeOffset [C]: Created is the birth time, Written the modified time, Accessed the
@@ -267,8 +267,13 @@ function recordedChecksum(report: string): string | undefined {
   return digest;
 }
 
-function altered(report: string, why = "the report was altered or damaged"): PhmatchError {
-  return new PhmatchError("PHM_REPORT_ALTERED", `${report} does not match ${basename(report)}.sha256: ${why}`);
+function altered(report: string, changed = false): PhmatchError {
+  return new PhmatchError(
+    "PHM_REPORT_ALTERED",
+    changed
+      ? `${report} changed while it was being exported: the export was left unfinished`
+      : `${report} does not match ${basename(report)}.sha256: the report was altered or damaged`,
+  );
 }
 
 /** Clustered files by report line, sorted by line: two parallel typed arrays, 8 bytes a member. */
