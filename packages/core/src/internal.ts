@@ -201,6 +201,16 @@ export { bytesToHex, hammingDistance, hexToBytes } from "./record/hex.js";
 export * from "./rematch/index.js";
 /** The scan report: format, header, tally, writers (NDJSON, CSV, VICS), resume reading, checksum and signature. */
 export * from "./report/index.js";
+/** The VICS 2.0 export of every file of a finished scan report (`phmatch report vics`). */
+export {
+  exportVics,
+  VICS_SCHEMES,
+  type VicsExportOptions,
+  type VicsExportResult,
+  vicsContext,
+  vicsMedia,
+  vicsStatus,
+} from "./report/vics-export.js";
 /** Scanning: walk, hash on the supervised pool, match, report. */
 export * from "./scan/index.js";
 /** This package's version. */

@@ -1,12 +1,16 @@
 import { verifyReport, writeReportIntegrity } from "@phmatch/core";
-import { Command } from "commander";
+import { VICS_SCHEMES, type VicsExportOptions } from "@phmatch/core/internal";
+import { Command, Option } from "commander";
 import { CommandExit, EXIT_CODES } from "../exit-codes.js";
 import { parsePositiveInt } from "../parse.js";
 import { checkScanName, DEFAULT_SCAN_NAME, parseQueueUrl } from "../queue/names.js";
 import type { CybertipCommandOptions } from "../report/cybertip-command.js";
 import { readText, trustedKeys } from "./hashset/options.js";
 
-/** `phmatch report verify`: show that a scan report is the one phmatch wrote (checksum, and signature with keys). */
+/**
+ * `phmatch report`: `verify` shows that a scan report is the one phmatch wrote (checksum, and signature with keys);
+ * `collect` writes a distributed scan's; `vics` exports one's files as VICS JSON; `cybertip` reports a match to NCMEC.
+ */
 export function reportCommand(): Command {
   const report = new Command("report")
     .description("work with scan reports")
@@ -83,6 +87,27 @@ export function reportCommand(): Command {
         // The report went to a file: stdout is free for its summary and what the queue had to do to get it.
         process.stdout.write(JSON.stringify({ ...result.summary, distributed: result.distributed }) + "\n");
         throw new CommandExit(result.summary.error > 0 ? EXIT_CODES.INPUT_FAILED : EXIT_CODES.OK);
+      },
+    );
+  report
+    .command("vics")
+    .description(
+      "export every file of a finished NDJSON scan report as Project VIC VICS 2.0 JSON (status, hashes, times, " +
+        "cluster), checked against its .sha256 first when it is beside it",
+    )
+    .argument("<report>", "the NDJSON scan report (schema version 1, 2 or 3)")
+    .option("-o, --out <file>", "write the VICS JSON here (must not exist) instead of stdout")
+    .option("--known-only", "only the known files, as `scan --format vics` writes them", false)
+    .addOption(
+      new Option("--scheme <name>", "the categorisation scheme the context URL names (what Category numbers mean)")
+        .choices([...VICS_SCHEMES])
+        .default("Default"),
+    )
+    .addHelpText("after", "\nExample:\n  phmatch report vics case-117.ndjson -o case-117.vics.json\n")
+    .action(
+      async (file: string, options: { out?: string; knownOnly: boolean; scheme: VicsExportOptions["scheme"] }) => {
+        const { exportVicsTo } = await import("../report/vics-command.js"); // not at the top: see program.ts
+        await exportVicsTo(file, options);
       },
     );
   report

@@ -110,7 +110,8 @@ export function scanCommand(): Command {
         .addOption(
           new Option(
             "-f, --format <format>",
-            "report format: ndjson (resumable), csv, or vics (the known files as Project VIC VICS JSON)",
+            "report format: ndjson (resumable), csv, or vics (the known files as Project VIC VICS JSON; " +
+              "`phmatch report vics` exports every file of an NDJSON report)",
           )
             .choices(["ndjson", "csv", "vics"])
             .default("ndjson"),

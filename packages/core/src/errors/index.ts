@@ -42,6 +42,9 @@ export const ERROR_CODES = {
   PHM_HASHSET_ROLLBACK: "an older release of a list than one already loaded was refused (rollback protection)",
   PHM_HASHSET_KEY: "an encrypted hash set cannot be opened: no key, or the wrong key",
   PHM_REPORT_ALTERED: "a scan report does not match its .sha256 or its signature: it was altered or damaged",
+  PHM_REPORT_FORMAT:
+    "a file given as a scan report is not a finished phmatch NDJSON scan report (no header, a line that is not " +
+    "JSON, a schema version this phmatch does not read, or no summary: the scan was interrupted): nothing was exported",
   PHM_AUDIT_ALTERED:
     "an audit log's hash chain or signed checkpoints do not verify: records were edited, deleted, moved or cut",
   PHM_MATCH_INPUT:
