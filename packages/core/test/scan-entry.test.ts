@@ -56,3 +56,39 @@ describe("createEntryScanner", () => {
     expect(a2).toEqual({ ...a1, path: join(work, "a2.png"), times: await readFileTimes(join(work, "a2.png")) });
   });
 });
+
+describe("createEntryScanner, digest-only", () => {
+  const digests = new SupervisedHashPool({ jobs: 1, hashOptions: buildHashOptions({ algorithms: ["md5", "sha256"] }) });
+  afterAll(() => digests.close());
+
+  it("computes the digests in its one read, never sends a file to the pool, and gives the pool's records", async () => {
+    const viaPool = await scanInOrder(createEntryScanner(digests, matcher));
+    const hash = vi.spyOn(digests, "hash");
+    const direct = await scanInOrder(createEntryScanner(digests, matcher, { digestOnly: digests.algorithms }));
+    expect(hash).not.toHaveBeenCalled();
+    hash.mockRestore();
+    expect(direct).toEqual(viaPool);
+    expect(JSON.stringify(direct)).toBe(JSON.stringify(viaPool)); // line for line, keys in the same order
+    // The demo list names shapes.png and texture.jpg by MD5: found without the pool; a copy is its duplicate.
+    expect(direct.map((r) => [r.status, r.duplicateOf !== undefined])).toEqual([
+      ["known", false],
+      ["known", false],
+      ["known", true],
+    ]);
+  });
+
+  it("sends a file it cannot read to the pool, which says why; pixel algorithms always go to the pool", async () => {
+    const hash = vi.spyOn(digests, "hash");
+    const gone = await createEntryScanner(digests, matcher, { digestOnly: digests.algorithms })({
+      kind: "file",
+      path: join(work, "gone.png"),
+    });
+    expect(hash).toHaveBeenCalledTimes(1);
+    expect(gone.error?.code).toBe("PHM_FILE_NOT_FOUND");
+    hash.mockRestore();
+    const withPdq = vi.spyOn(pool, "hash");
+    await scanInOrder(createEntryScanner(pool, matcher, { digestOnly: pool.algorithms }));
+    expect(withPdq).toHaveBeenCalledTimes(2);
+    withPdq.mockRestore();
+  });
+});

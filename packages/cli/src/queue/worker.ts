@@ -88,7 +88,11 @@ export async function runWorker(options: WorkerRunOptions): Promise<WorkerRunSum
     // The plan's video limits and frame rate, as the coordinator's local scan would hash; FFmpeg is this machine's.
     const hashOptions = buildHashOptions({ algorithms, trim, rotations, parts, ...(video !== undefined && { video }) });
     const pool = new SupervisedHashPool({ jobs: options.jobs, hashOptions });
-    const scanEntry = createEntryScanner(pool, matcher, { firsts: new MemoryFirstCopies(MAX_REMEMBERED), ignorable });
+    const scanEntry = createEntryScanner(pool, matcher, {
+      firsts: new MemoryFirstCopies(MAX_REMEMBERED),
+      ignorable,
+      digestOnly: pool.algorithms,
+    });
     const summary: WorkerRunSummary = { worker: name, batches: 0, files: 0, lists: describeReleases(releases) };
 
     // The local scan's per-file step. A link recorded as such comes recorded by the coordinator's walk: nothing to

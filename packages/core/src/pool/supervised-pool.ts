@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { availableParallelism, totalmem } from "node:os";
 import { type ErrorCode, PhmatchError } from "../errors/index.js";
 import { displayPath, type FilePath } from "../files/file-path.js";
-import { type HashOptions, validateHashOptions } from "../pipeline/hash-options.js";
+import { DEFAULT_ALGORITHMS, type HashOptions, validateHashOptions } from "../pipeline/hash-options.js";
 import type { HashRecord } from "../record/hash-record.js";
 import { withPath } from "./hash-pool.js";
 import { orderedMap } from "./ordered-map.js";
@@ -118,6 +118,11 @@ export class SupervisedHashPool {
   readonly stats: SupervisorStats = { starts: 0, crashes: 0, timeouts: 0, memoryKills: 0, retries: 0 };
   readonly #hashOptions: HashOptions;
   #child: ChildProcess | undefined;
+
+  /** The algorithms the pool computes for each file (its hash options', or the defaults). */
+  get algorithms(): readonly string[] {
+    return this.#hashOptions.algorithms ?? DEFAULT_ALGORITHMS;
+  }
   #ready = false;
   #warm = false;
   #closed = false;

@@ -1,6 +1,14 @@
 import { lstat, stat } from "node:fs/promises";
 import { readFileOnce } from "../decode/read-file.js";
-import { type FilePath, pathBytesOf, recordPath, reportPath, reportPathFields } from "../files/file-path.js";
+import {
+  displayPath,
+  type FilePath,
+  pathBytesOf,
+  recordPath,
+  reportPath,
+  reportPathFields,
+} from "../files/file-path.js";
+import { isDigest } from "../files/streaming-digests.js";
 import { hasherSpec } from "../hashers/index.js";
 import type { LoadedHashSet } from "../hashset/load.js";
 import { digestOrder, ignorableAlgorithms, ignorableHits, type ScanIgnorable } from "../ignorable/scan-ignorable.js";
@@ -51,6 +59,7 @@ export async function* scanFiles(
   resume: ScanWalkOptions = {},
 ): AsyncGenerator<ScanFileRecord> {
   const scanEntry = createEntryScanner(pool, matcher, {
+    digestOnly: pool.algorithms,
     ...(resume.firsts !== undefined && { firsts: resume.firsts }),
     ...(resume.ignorable !== undefined && { ignorable: resume.ignorable }),
   });
@@ -74,6 +83,13 @@ export interface EntryScannerOptions {
    * (known first); otherwise a file on an ignorable list is recorded `ignorable`, never decoded or hashed on the pool.
    */
   ignorable?: readonly ScanIgnorable[];
+  /**
+   * The pool's algorithms: when every one is a digest of the bytes (MD5, SHA-1, SHA-256: a scan with
+   * `--algorithms sha256`, or lists holding only exact digests), they are computed in the read that gives the
+   * SHA-256 and the file is not sent to the pool, which would only read it again for the same digests (the record
+   * is the one the pool would give). A file that cannot be read still goes to the pool, which says why.
+   */
+  digestOnly?: readonly string[];
 }
 
 /**
@@ -99,11 +115,25 @@ export function createEntryScanner(
   const inFlight = new Map<string, Promise<ScanFileRecord>>();
   const claims = new CallOrder();
   const ignorable = options.ignorable ?? [];
-  // With ignorable lists, one read gives the SHA-256, their digests and the exact digests known lists hold.
+  const digestOnly =
+    options.digestOnly !== undefined && options.digestOnly.length > 0 && options.digestOnly.every(isDigest)
+      ? options.digestOnly
+      : undefined;
+  // One read gives the SHA-256; with ignorable lists also their digests and the exact digests known lists hold; in
+  // a digest-only scan, every algorithm asked.
   const digestIds =
-    ignorable.length === 0
+    ignorable.length === 0 && digestOnly === undefined
       ? ["sha256"]
-      : digestOrder(["sha256", ...ignorableAlgorithms(ignorable), ...matcher.matchable(["md5", "sha1", "sha256"])]);
+      : digestOrder([
+          "sha256",
+          ...(digestOnly ?? []),
+          ...ignorableAlgorithms(ignorable),
+          ...(ignorable.length > 0 ? matcher.matchable(["md5", "sha1", "sha256"]) : []),
+        ]);
+  const hash = (file: FilePath, digests: Record<string, string> | undefined): Promise<HashRecord> =>
+    digestOnly !== undefined && digests !== undefined
+      ? Promise.resolve(digestRecord(file, digestOnly, digests))
+      : pool.hash(file);
   const scanFile = async (file: FilePath, times: Promise<FileTimes | undefined>): Promise<ScanFileRecord> => {
     // times first (stat: the file not opened), then the digests
     const read = times.then(() => fileDigests(file, digestIds));
@@ -117,7 +147,7 @@ export function createEntryScanner(
       const pending =
         set !== undefined
           ? Promise.resolve(set)
-          : pool.hash(file).then((hashed) => scanRecord(hashed, matcher.match(hashed), digest));
+          : hash(file, digests).then((hashed) => scanRecord(hashed, matcher.match(hashed), digest));
       if (digest !== undefined) inFlight.set(digest, pending);
       return { digest, pending };
     });
@@ -138,6 +168,23 @@ export function createEntryScanner(
     const record = await withSize(withLinkTarget(await scanFile(entry.path, times), entry.linkTarget));
     return withTimes(record, await times);
   };
+}
+
+/**
+ * The hash record of a file whose algorithms are all digests of its bytes, from the digests read in the scan: the
+ * record the pool gives for it (its path as the pool writes it, the digests in the order asked, the path's bytes).
+ */
+function digestRecord(file: FilePath, algorithms: readonly string[], digests: Record<string, string>): HashRecord {
+  const hashes: Record<string, string> = {};
+  for (const id of algorithms) {
+    const digest = digests[id];
+    if (digest !== undefined) hashes[id] = digest;
+  }
+  const record: HashRecord = { path: displayPath(file) };
+  if (Object.keys(hashes).length > 0) record.hashes = hashes;
+  const pathBytes = pathBytesOf(file);
+  if (pathBytes !== undefined) record.pathBytes = pathBytes;
+  return record;
 }
 
 /**
