@@ -137,6 +137,19 @@ describe("phmatch scan --cluster", () => {
     expect(verified.stdout).toMatch(/cluster section OK \(1 clusters\)/);
   });
 
+  it("exports every file to VICS with the cluster id the scan's own section gives it (report vics)", async () => {
+    const vics = join(work, "reference.vics.json");
+    const exported = await run(["report", "vics", reference, "-o", vics]);
+    expect(exported.status, exported.stderr).toBe(0);
+    const media = (JSON.parse(readFileSync(vics, "utf8")) as { value: Record<string, unknown>[] }).value;
+    const files = parsed(reference).filter((l) => l.type === "file");
+    expect(media).toHaveLength(files.length);
+    const byPath = new Map(media.map((m) => [m.RelativeFilePath, JSON.stringify(m)]));
+    for (const path of family) expect(byPath.get(path)).toMatch(/"@phmatch.cluster":1[,}]/);
+    for (const path of [knownFile, join(tree, "f-other.png"), join(tree, "g-other.png")])
+      expect(byPath.get(path)).not.toMatch(/"@phmatch.cluster":1[,}]/);
+  });
+
   it("catches a cluster line edited after the scan, even with the report's .sha256 rewritten (exit 3)", async () => {
     const edited = join(work, "edited.ndjson");
     const text = lines(reference).map((l) =>
