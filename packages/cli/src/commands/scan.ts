@@ -227,6 +227,7 @@ export function scanCommand(): Command {
       if (progress !== undefined) {
         refuseDifferentScan(progress.header, header);
         if (progress.complete) {
+          progress.firsts.close();
           await writeReportIntegrity(options.out as string, seal);
           process.stderr.write(
             `${options.out} is already complete (${progress.tally.summary.files} files); its SHA-256 is beside it\n`,
@@ -302,6 +303,7 @@ export function scanCommand(): Command {
         }
       } finally {
         audit?.close();
+        progress?.firsts.close(); // the spill file of the first copies read back (a new scan's closes with the scan)
         // Interrupted: the pool is not waited for (its files in flight are not reported); it ends with this process.
         if (interruption.signal === undefined) await pool.close();
         if (out !== process.stdout)
