@@ -29,6 +29,8 @@ const { values } = parseArgs({
     "memory-records": { type: "string", default: "2000000" },
     "dup-every": { type: "string", default: "20" },
     counts: { type: "string", default: "1,2,4" },
+    // files per part (a short check of the script: --per-part 2000)
+    "per-part": { type: "string", default: "1000000" },
     dir: { type: "string", default: join(tmpdir(), "phmatch-scale-tree") },
     keep: { type: "boolean", default: false },
     sample: { type: "string", default: "5" },
@@ -36,7 +38,7 @@ const { values } = parseArgs({
     child: { type: "string" },
   },
 });
-const PER_PART = 1_000_000;
+const PER_PART = Number(values["per-part"]);
 const SAMPLE_S = Number(values.sample);
 const cli = new URL("../../packages/cli/bin/phmatch.js", import.meta.url).pathname;
 const log = (line) => process.stderr.write(`${line}\n`);
@@ -216,8 +218,16 @@ async function scanTree(parts, work, list) {
   const lines = Number(execFileSync("wc", ["-l", report], { encoding: "utf8" }).trim().split(/\s+/)[0]) - 2;
   const reportBytes = statSync(report).size;
   rmSync(report, { force: true });
+  // Records written at each sample, from the report's size (its lines are of one length, give or take a digit), and
+  // the slope of RSS over them in the run's second half: what each further distinct file costs within one run.
+  for (const s of samples) s.records = Math.round((s.bytes * lines) / reportBytes);
+  const half = samples.filter((s) => s.records >= lines / 2);
+  const withinSlope = slope(
+    half.map((s) => s.records),
+    half.map((s) => s.rss),
+  );
   log(`  exit ${code}: ${fmt(lines)} records in ${seconds.toFixed(0)} s, peak RSS ${mib(peak)} MiB`);
-  return { parts, files, code, seconds, lines, peak, cpu, reportBytes, samples };
+  return { parts, files, code, seconds, lines, peak, cpu, reportBytes, samples, withinSlope };
 }
 
 // ---- main ----
@@ -287,25 +297,26 @@ if (values.child !== undefined) {
       ],
       { stdio: "ignore" },
     );
+    // Each run's row is printed as it ends (a run cut short by the clock leaves the ones before it).
+    print(
+      "| files | exit | records | wall s | files/s | CPU s (sampled) | peak RSS MiB (tree, sampled) | " +
+        "RSS slope over the run's 2nd half, B/file | report MiB | load at end |",
+    );
+    print("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     const rows = [];
     for (const count of counts) {
       for (let k = 0; k < count; k++) {
         const t = Date.now();
         if (ensurePart(values.dir, k, PER_PART, log)) log(`  s${k} written in ${(Date.now() - t) / 1000} s`);
       }
-      rows.push({ ...(await scanTree(count, work, list)), load: load() });
-    }
-    print(
-      "| files | exit | records | wall s | files/s | CPU s (sampled) | peak RSS MiB (tree, sampled) | report MiB | " +
-        "load at end |",
-    );
-    print("|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
-    for (const r of rows)
+      const r = { ...(await scanTree(count, work, list)), load: load() };
+      rows.push(r);
       print(
         `| ${fmt(r.files)} | ${r.code} | ${fmt(r.lines)} | ${r.seconds.toFixed(0)} | ${fmt(r.lines / r.seconds)} | ` +
-          `${r.cpu.toFixed(0)} | ` +
-          `${mib(r.peak)} | ${mib(r.reportBytes)} | ${r.load} |`,
+          `${r.cpu.toFixed(0)} | ${mib(r.peak)} | ${fmt(r.withinSlope, 1)} | ${mib(r.reportBytes)} | ${r.load} |`,
       );
+      log(`  samples: ${JSON.stringify(r.samples.map((x) => [Math.round(x.t), x.rss, x.processes, x.bytes]))}`);
+    }
     if (rows.length >= 2) {
       const perFile = slope(
         rows.map((r) => r.files),
@@ -317,13 +328,16 @@ if (values.child !== undefined) {
       );
     }
     print("\nRSS over time:\n");
-    print("| files | s | RSS MiB | processes | report MiB |");
-    print("|--:|--:|--:|--:|--:|");
+    print("| files | s | records written | RSS MiB | processes | report MiB |");
+    print("|--:|--:|--:|--:|--:|--:|");
     for (const r of rows) {
       const step = Math.max(1, Math.floor(r.samples.length / 8));
       for (const [i, s] of r.samples.entries())
         if (i % step === 0 || i === r.samples.length - 1)
-          print(`| ${fmt(r.files)} | ${s.t.toFixed(0)} | ${mib(s.rss)} | ${s.processes} | ${mib(s.bytes)} |`);
+          print(
+            `| ${fmt(r.files)} | ${s.t.toFixed(0)} | ${fmt(s.records)} | ${mib(s.rss)} | ${s.processes} | ` +
+              `${mib(s.bytes)} |`,
+          );
     }
     rmSync(work, { recursive: true, force: true });
     if (!values.keep) {
