@@ -289,7 +289,7 @@ export function scanCommand(): Command {
         for (;;) {
           // A signal stops the scan between records: the one being written is finished (never half a line), and no
           // record is waited for after it.
-          const next = await Promise.race([records.next(), interruption.stopped]);
+          const next = await interruption.race(records.next());
           if (next === undefined || next.done === true) break;
           const record = next.value;
           await writer.record(record);
@@ -331,22 +331,37 @@ export function scanCommand(): Command {
  */
 class Interruption {
   signal: NodeJS.Signals | undefined;
-  /** Settles (with undefined) at the first signal. */
-  readonly stopped: Promise<undefined>;
-  readonly #stop: () => void;
+  // Who waits for the first signal now: one waiter a record at most. (Racing each record against one promise that
+  // settles at the signal would leave a reaction on it per record, each holding its record: about 1 KB a file for
+  // the whole scan.)
+  readonly #waiting = new Set<() => void>();
   readonly #onSignal = (signal: NodeJS.Signals) => {
     if (this.signal !== undefined) {
       process.stderr.write(`\nphmatch scan: second ${signal}: leaving now; a torn last line is cut off by --resume\n`);
       process.exit(exitCodeOf(signal));
     }
     this.signal = signal;
-    this.#stop();
+    for (const wake of this.#waiting) wake();
+    this.#waiting.clear();
   };
 
-  constructor() {
-    let stop!: () => void;
-    this.stopped = new Promise<undefined>((settle) => (stop = () => settle(undefined)));
-    this.#stop = stop;
+  /** `next`'s value, or undefined as soon as a signal came (at once if one came before). */
+  race<T>(next: Promise<T>): Promise<T | undefined> {
+    if (this.signal !== undefined) return Promise.resolve(undefined);
+    return new Promise<T | undefined>((settle, fail) => {
+      const wake = () => settle(undefined);
+      this.#waiting.add(wake);
+      next.then(
+        (value) => {
+          this.#waiting.delete(wake);
+          settle(value);
+        },
+        (error: unknown) => {
+          this.#waiting.delete(wake);
+          fail(error);
+        },
+      );
+    });
   }
 
   /** From now on a signal stops the scan this way (a distributed scan's coordinator keeps the default). */
