@@ -329,7 +329,7 @@ export function scanCommand(): Command {
  * The first SIGINT or SIGTERM of a scan: the scan finishes the record it is writing, flushes the report, says what
  * was written and how to finish it, and exits 128 + the signal's number (130, 143). A second signal leaves at once.
  */
-class Interruption {
+export class Interruption {
   signal: NodeJS.Signals | undefined;
   // Who waits for the first signal now: one waiter a record at most. (Racing each record against one promise that
   // settles at the signal would leave a reaction on it per record, each holding its record: about 1 KB a file for
