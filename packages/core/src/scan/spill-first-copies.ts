@@ -84,7 +84,10 @@ export class SpillFirstCopies implements FirstCopies {
     // was swapped): a file not ours, not a plain file, or readable by others is refused, not used.
     const stat = fstatSync(this.#fd);
     const uid = process.getuid?.();
-    if (!stat.isFile() || stat.nlink !== 1 || (stat.mode & 0o077) !== 0 || (uid !== undefined && stat.uid !== uid)) {
+    // (Windows has no such mode bits: there the directory's default ACL of the user's temp folder applies.)
+    const posix = process.platform !== "win32";
+    const owned = stat.isFile() && stat.nlink === 1 && (!posix || (stat.mode & 0o077) === 0);
+    if (!owned || (uid !== undefined && stat.uid !== uid)) {
       this.close();
       throw new PhmatchError("PHM_USAGE", `the scan's spill file ${join(base, "phmatch-firsts-*")} is not private`);
     }
