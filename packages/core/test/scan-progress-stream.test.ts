@@ -66,4 +66,16 @@ describe("readScanProgress over a report larger than one read", () => {
       progress.firsts.close();
     }
   });
+
+  it("refuses a line longer than any record (64 MiB) instead of gathering it; the report stays as it was", async () => {
+    const report = join(work, "long-line.ndjson");
+    const text = Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), Buffer.alloc(65 * 2 ** 20, 0x61)]);
+    writeFileSync(report, text);
+    await expect(readScanProgress(report)).rejects.toMatchObject({
+      code: "PHM_USAGE",
+      message: expect.stringContaining("longer than 64 MiB"),
+    });
+    expect(readFileSync(report).length).toBe(text.length);
+    rmSync(report);
+  });
 });

@@ -112,6 +112,8 @@ export async function readScanProgress(report: string, options: ReadScanProgress
   return progress;
 }
 
+const MAX_LINE_BYTES = 64 * 2 ** 20;
+
 /**
  * The report's lines, streamed (a report of millions of files is not read into memory whole): each with its text
  * (without the newline; undefined for bytes after the last newline, a torn line), the byte offset it starts at and
@@ -138,6 +140,12 @@ async function* reportLines(
     if (from < chunk.length) {
       pending.push(chunk.subarray(from));
       pendingBytes += chunk.length - from;
+      // A line is one record (a few KB): one far longer is not a report's, and is not gathered into memory.
+      if (pendingBytes > MAX_LINE_BYTES)
+        throw new PhmatchError(
+          "PHM_USAGE",
+          `${report} cannot be resumed: a line at byte ${offset} is longer than ${MAX_LINE_BYTES / 2 ** 20} MiB`,
+        );
     }
   }
   if (pendingBytes > 0) yield { text: undefined, offset, next: offset + pendingBytes };
