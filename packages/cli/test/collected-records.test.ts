@@ -9,6 +9,7 @@ import {
   buildHashOptions,
   createEntryScanner,
   MemoryFirstCopies,
+  SpillFirstCopies,
   scanFiles,
   symlinkRecord,
   walkEntries,
@@ -61,6 +62,13 @@ describe("collector lines from workers' records", () => {
     }
     const firsts = new MemoryFirstCopies();
     const collected = stored.map((record) => JSON.stringify(collectedLine(record, firsts)));
+    // The collector's own map (on disk) gives the same lines.
+    const spilled = new SpillFirstCopies();
+    try {
+      expect(stored.map((record) => JSON.stringify(collectedLine(record, spilled)))).toEqual(local);
+    } finally {
+      spilled.close();
+    }
 
     expect(collected).toEqual(local);
     const copy = JSON.parse(collected[2] as string) as ScanFileRecord;

@@ -258,6 +258,7 @@ export function scanCommand(): Command {
       if (progress !== undefined) {
         refuseDifferentScan(progress.header, header);
         if (progress.complete) {
+          progress.firsts.close();
           await writeReportIntegrity(options.out as string, seal);
           process.stderr.write(
             `${options.out} is already complete (${progress.tally.summary.files} files); its SHA-256 is beside it\n`,
@@ -320,7 +321,7 @@ export function scanCommand(): Command {
         for (;;) {
           // A signal stops the scan between records: the one being written is finished (never half a line), and no
           // record is waited for after it.
-          const next = await Promise.race([records.next(), interruption.stopped]);
+          const next = await interruption.race(records.next());
           if (next === undefined || next.done === true) break;
           const record = next.value;
           await writer.record(record);
@@ -343,6 +344,7 @@ export function scanCommand(): Command {
         }
       } finally {
         audit?.close();
+        progress?.firsts.close(); // the spill file of the first copies read back (a new scan's closes with the scan)
         // Interrupted: the pool is not waited for (its files in flight are not reported); it ends with this process.
         if (interruption.signal === undefined) {
           await pool.close();
@@ -371,24 +373,39 @@ export function scanCommand(): Command {
  * The first SIGINT or SIGTERM of a scan: the scan finishes the record it is writing, flushes the report, says what
  * was written and how to finish it, and exits 128 + the signal's number (130, 143). A second signal leaves at once.
  */
-class Interruption {
+export class Interruption {
   signal: NodeJS.Signals | undefined;
-  /** Settles (with undefined) at the first signal. */
-  readonly stopped: Promise<undefined>;
-  readonly #stop: () => void;
+  // Who waits for the first signal now: one waiter a record at most. (Racing each record against one promise that
+  // settles at the signal would leave a reaction on it per record, each holding its record: about 1 KB a file for
+  // the whole scan.)
+  readonly #waiting = new Set<() => void>();
   readonly #onSignal = (signal: NodeJS.Signals) => {
     if (this.signal !== undefined) {
       process.stderr.write(`\nphmatch scan: second ${signal}: leaving now; a torn last line is cut off by --resume\n`);
       process.exit(exitCodeOf(signal));
     }
     this.signal = signal;
-    this.#stop();
+    for (const wake of this.#waiting) wake();
+    this.#waiting.clear();
   };
 
-  constructor() {
-    let stop!: () => void;
-    this.stopped = new Promise<undefined>((settle) => (stop = () => settle(undefined)));
-    this.#stop = stop;
+  /** `next`'s value, or undefined as soon as a signal came (at once if one came before). */
+  race<T>(next: Promise<T>): Promise<T | undefined> {
+    if (this.signal !== undefined) return Promise.resolve(undefined);
+    return new Promise<T | undefined>((settle, fail) => {
+      const wake = () => settle(undefined);
+      this.#waiting.add(wake);
+      next.then(
+        (value) => {
+          this.#waiting.delete(wake);
+          settle(value);
+        },
+        (error: unknown) => {
+          this.#waiting.delete(wake);
+          fail(error);
+        },
+      );
+    });
   }
 
   /** From now on a signal stops the scan this way (a distributed scan's coordinator keeps the default). */

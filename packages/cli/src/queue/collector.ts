@@ -6,9 +6,9 @@ import {
   ClusterCollector,
   duplicateRecord,
   type FirstCopies,
-  MemoryFirstCopies,
   readScanProgress,
   recordPath,
+  SpillFirstCopies,
 } from "@phmatch/core/internal";
 import { CliError } from "../errors.js";
 import { connectRedis } from "./connection.js";
@@ -86,6 +86,8 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
   const progress = resuming
     ? await readScanProgress(options.out, { onRecord: (record, line) => clusters?.add(record, line) })
     : undefined;
+  // The first copy of each content (what grows with the scan): on disk, closed however the collector ends.
+  const firsts: FirstCopies = progress?.firsts ?? new SpillFirstCopies();
   const out = createWriteStream(options.out, { flags: resuming ? "a" : "wx" });
   const fd = await new Promise<number>((ready, fail) =>
     out
@@ -118,7 +120,6 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
       collectorCpuMs: 0,
     };
     const early = new Map<number, ScanFileRecord>();
-    const firsts = progress?.firsts ?? new MemoryFirstCopies();
     // Records are written in walk order, one per position, so the report's own record count is the next position.
     let next = progress?.tally.summary.files ?? 0;
     let lastId = "0-0";
@@ -239,6 +240,7 @@ export async function collectScan(options: CollectOptions): Promise<CollectSumma
     out.destroy();
     throw error;
   } finally {
+    firsts.close();
     await queue.close();
     redis.disconnect();
   }

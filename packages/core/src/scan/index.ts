@@ -15,3 +15,4 @@ export {
   withSize,
   withTimes,
 } from "./scan.js";
+export { SpillFirstCopies, type SpillFirstCopiesOptions } from "./spill-first-copies.js";

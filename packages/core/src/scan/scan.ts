@@ -23,6 +23,7 @@ import type { HashRecord } from "../record/hash-record.js";
 import type { ScanFileRecord, ScanTally } from "../report/scan-report.js";
 import { type FirstCopies, MemoryFirstCopies } from "./first-copies.js";
 import { after } from "./resume.js";
+import { SpillFirstCopies } from "./spill-first-copies.js";
 
 /** Algorithms a scan computes: what the lists hold that phmatch computes, plus SHA-256 always (chain of custody). */
 export function scanAlgorithms(sets: LoadedHashSet[], requested?: string[]): string[] {
@@ -35,7 +36,10 @@ export function scanAlgorithms(sets: LoadedHashSet[], requested?: string[]): str
 export interface ScanWalkOptions {
   /** Key (pathKey) of the last entry already reported: the walk resumes after it. */
   after?: string;
-  /** The first reported file of each content, from the report being resumed. */
+  /**
+   * The first reported file of each content, from the report being resumed (closed by the caller). Default: a new
+   * {@link SpillFirstCopies}, closed when the scan ends.
+   */
   firsts?: FirstCopies;
   followSymlinks?: boolean;
   /** Watches (and may set back) the access times of the directories and links the walk reads. */
@@ -58,18 +62,24 @@ export async function* scanFiles(
   tally: ScanTally,
   resume: ScanWalkOptions = {},
 ): AsyncGenerator<ScanFileRecord> {
-  const scanEntry = createEntryScanner(pool, matcher, {
-    digestOnly: pool.algorithms,
-    ...(resume.firsts !== undefined && { firsts: resume.firsts }),
-    ...(resume.ignorable !== undefined && { ignorable: resume.ignorable }),
-  });
-  const walk = walkEntries(inputs, {
-    followSymlinks: resume.followSymlinks === true,
-    ...(resume.accessTimes !== undefined && { accessTimes: resume.accessTimes }),
-  });
-  for await (const record of orderedMap(after(walk, resume.after), pool.jobs * 4, scanEntry)) {
-    tally.add(record);
-    yield record;
+  // What grows with the case: on disk unless given (see FirstCopies); the one made here ends with the scan.
+  const firsts = resume.firsts ?? new SpillFirstCopies();
+  try {
+    const scanEntry = createEntryScanner(pool, matcher, {
+      firsts,
+      digestOnly: pool.algorithms,
+      ...(resume.ignorable !== undefined && { ignorable: resume.ignorable }),
+    });
+    const walk = walkEntries(inputs, {
+      followSymlinks: resume.followSymlinks === true,
+      ...(resume.accessTimes !== undefined && { accessTimes: resume.accessTimes }),
+    });
+    for await (const record of orderedMap(after(walk, resume.after), pool.jobs * 4, scanEntry)) {
+      tally.add(record);
+      yield record;
+    }
+  } finally {
+    if (resume.firsts === undefined) firsts.close();
   }
 }
 
