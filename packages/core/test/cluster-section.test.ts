@@ -298,7 +298,7 @@ describe("the cluster section in the report", () => {
       (l) => l.type === "header",
       (l) => delete l.cluster,
     );
-    expect(refusal(() => verifyReport(added)).message).toMatch(/header states no --cluster/);
+    expect(refusal(() => verifyReport(added)).message).toMatch(/header states no cluster settings/);
 
     const member = await finished("member.ndjson");
     // A member moved past the records, with the seal's digest made to match: still caught.

@@ -48,7 +48,7 @@ export function checkClusterSection(
   const seal = parseLine(bytes, sealStart, sealEnd) as Partial<ScanClustersSeal> | undefined;
   const isSection = (line: { type?: unknown } | undefined) => line?.type === "clusters" || line?.type === "cluster";
   if (!clustered) {
-    if (isSection(seal)) throw altered("is there, but the header states no --cluster");
+    if (isSection(seal)) throw altered("is there, but the header states no cluster settings");
     return undefined;
   }
   if (seal?.type !== "clusters" || !Number.isInteger(seal.clusters) || (seal.clusters as number) < 0)
@@ -82,7 +82,7 @@ export function checkClusterSection(
   }
   if (trustedKeys === undefined) return { clusters: count };
   if (typeof seal.signature !== "string")
-    throw altered("carries no signature, but trusted keys were given (a scan with --sign signs it)");
+    throw altered("carries no signature, but trusted keys were given (a signed scan signs it)");
   const signature = JSON.stringify({ algorithm: "ed25519", keyId: seal.signedBy, signature: seal.signature });
   try {
     const signedBy = verifyStore(Buffer.from(sha256, "hex"), signature, trustedKeys, `${report}'s cluster section`);

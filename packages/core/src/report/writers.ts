@@ -66,7 +66,10 @@ export function createReportWriter(out: Writable, format: ReportFormat): ReportW
 
 function noClusterSection(format: ReportFormat): ReportWriter["clusters"] {
   return async () => {
-    throw new PhmatchError("PHM_USAGE", `a ${format} report has no cluster section: --cluster writes NDJSON`);
+    throw new PhmatchError(
+      "PHM_USAGE",
+      `a ${format} report has no cluster section: clusters are written in NDJSON reports only`,
+    );
   };
 }
 

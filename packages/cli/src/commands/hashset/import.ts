@@ -134,7 +134,7 @@ async function importNsrlCommand(file: string, options: ImportCommandOptions): P
   const algorithm = options.algorithm ?? "sha256";
   if (!isDigestAlgorithm(algorithm))
     throw new PhmatchError("PHM_USAGE", `--format nsrl reads md5, sha1 or sha256 digests, not ${algorithm}`);
-  const { importNsrl } = await import("./nsrl.js"); // its SQLite (WASM) loaded only here
+  const { importNsrl } = await import("../../nsrl/import-nsrl.js"); // its SQLite (WASM) loaded only here
   const result = await importNsrl(file, {
     algorithm,
     output: options.output,

@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { buildDigestStore, type DigestAlgorithm, type DigestStoreBuildResult } from "@phmatch/core/internal";
-import { CliError } from "../../errors.js";
+import { CliError } from "../errors.js";
 
 /** How an NSRL RDS version 3 database is read into a digest store. */
 export interface NsrlImportOptions {
