@@ -4,7 +4,6 @@ export {
   duplicateRecord,
   type EntryScannerOptions,
   fileDigests,
-  fileSha256,
   ignorableRecord,
   type ScanWalkOptions,
   scanAlgorithms,

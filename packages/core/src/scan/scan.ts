@@ -275,13 +275,6 @@ export function withLinkTarget(record: ScanFileRecord, target: Uint8Array | unde
   return record;
 }
 
-// SHA-256 of a file's bytes, streamed read-only (the worker reads it again, from the page cache), or undefined
-// when it cannot be read (the worker then reports why).
-/** SHA-256 of a file's bytes (streamed, read-only), or undefined when it cannot be read. */
-export async function fileSha256(file: FilePath): Promise<string | undefined> {
-  return (await fileDigests(file, ["sha256"]))?.sha256;
-}
-
 /** Digests (hex) of a file's bytes in one streamed read-only read, or undefined when it cannot be read. */
 export async function fileDigests(file: FilePath, ids: readonly string[]): Promise<Record<string, string> | undefined> {
   try {
